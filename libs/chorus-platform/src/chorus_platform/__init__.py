@@ -1,0 +1,1 @@
+"""Chorus shared infrastructure: no domain logic lives here."""

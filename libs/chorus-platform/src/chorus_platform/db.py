@@ -1,0 +1,35 @@
+"""asyncpg pool creation and database bootstrap."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from chorus_platform.settings import with_database
+
+log = logging.getLogger(__name__)
+
+
+async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
+    """Opens a pool on ``dsn``; statements are prepared and cached per connection."""
+    return await asyncpg.create_pool(dsn, min_size=1, max_size=max_size)
+
+
+async def ensure_database(dsn: str) -> None:
+    """Creates the database named in ``dsn`` when missing (connecting to ``postgres`` first)."""
+    name = urlsplit(dsn).path.lstrip("/")
+    admin = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            # Identifiers cannot be parameters; quote it the way PostgreSQL does.
+            quoted = '"' + name.replace('"', '""') + '"'
+            try:
+                await admin.execute(f"CREATE DATABASE {quoted}")
+                log.info("database created", extra={"database": name})
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await admin.close()

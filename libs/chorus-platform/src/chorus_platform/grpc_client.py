@@ -1,0 +1,47 @@
+"""gRPC client helpers: channels whose calls always carry a deadline."""
+
+from __future__ import annotations
+
+import grpc
+
+from chorus_platform.settings import ChorusSettings
+
+
+class _DefaultDeadline(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    async def intercept_unary_unary(self, continuation, client_call_details, request):
+        if client_call_details.timeout is None:
+            client_call_details = client_call_details._replace(timeout=self._seconds)
+        return await continuation(client_call_details, request)
+
+
+def open_channel(target: str, deadline_seconds: float) -> grpc.aio.Channel:
+    """An insecure (in-cluster) channel to ``target``; calls without a timeout get one."""
+    return grpc.aio.insecure_channel(
+        target,
+        interceptors=[_DefaultDeadline(deadline_seconds)],
+        options=[("grpc.keepalive_time_ms", 30000), ("grpc.enable_retries", 1)],
+    )
+
+
+def channel_for(settings: ChorusSettings, service: str) -> grpc.aio.Channel:
+    """A channel to one of the Chorus services by name (identity, structures, ...)."""
+    return open_channel(getattr(settings, f"{service}_addr"), settings.grpc_deadline_seconds)
+
+
+def identity_key_fetcher(channel: grpc.aio.Channel):
+    """A :class:`~chorus_platform.auth.KeyFetcher` reading identity's GetPublicKeys."""
+    from chorus.identity.v1 import identity_service_pb2 as pb
+    from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
+
+    from chorus_platform.auth import decode_public_key
+
+    stub = pb_grpc.IdentityServiceStub(channel)
+
+    async def fetch():
+        response = await stub.GetPublicKeys(pb.GetPublicKeysRequest())
+        return {key.kid: decode_public_key(key.x) for key in response.keys}
+
+    return fetch

@@ -1,0 +1,171 @@
+"""grpc.aio server runner shared by every service.
+
+- ``grpc.health.v1`` reports NOT_SERVING until every readiness check passes (database and
+  broker reachable), then SERVING; checks keep running so an outage shows up.
+- Reflection is on in dev only.
+- SIGTERM/SIGINT: health goes NOT_SERVING, in-flight RPCs drain for ``grace`` seconds,
+  background tasks (relay, consumers) are cancelled, then the process exits.
+- :class:`ErrorInterceptor` maps :class:`~chorus_platform.errors.DomainError` to a rich
+  ``google.rpc.Status`` and hides unexpected exceptions behind INTERNAL (logged with trace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from chorus_platform import rpc_status
+from chorus_platform.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+class ErrorInterceptor(grpc.aio.ServerInterceptor):
+    """The one place where domain errors become gRPC statuses."""
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = handler_call_details.method
+
+        async def mapped(request, context):
+            try:
+                return await inner(request, context)
+            except DomainError as error:
+                await context.abort_with_status(rpc_status.to_status(error))
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                raise
+            except Exception:
+                log.exception("unhandled error", extra={"method": method})
+                await context.abort_with_status(rpc_status.internal_status())
+
+        return handler._replace(unary_unary=mapped)
+
+
+@dataclass
+class GrpcApp:
+    """What a service hands to :func:`serve`."""
+
+    name: str
+    port: int
+    register: Callable[[grpc.aio.Server], Iterable[str]]
+    """Adds the servicers to the server; returns their full service names."""
+    interceptors: list[grpc.aio.ServerInterceptor] = field(default_factory=list)
+    readiness_checks: list[ReadinessCheck] = field(default_factory=list)
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    reflection: bool = True
+    grace_seconds: float = 10.0
+    check_interval_seconds: float = 2.0
+    host: str = "0.0.0.0"
+
+
+class RunningServer:
+    """A started server; :meth:`stop` performs the graceful shutdown."""
+
+    def __init__(self, app: GrpcApp, server: grpc.aio.Server, health_servicer, port: int) -> None:
+        self.app = app
+        self.server = server
+        self.health = health_servicer
+        self.port = port
+        self._tasks: list[asyncio.Task] = []
+        self._services: list[str] = []
+
+    async def _set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for service in ["", *self._services]:
+            await self.health.set(service, status)
+
+    async def _watch_readiness(self) -> None:
+        serving = None
+        while True:
+            try:
+                for check in self.app.readiness_checks:
+                    await asyncio.wait_for(check(), timeout=5)
+                ready = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                ready = False
+                if serving is not False:
+                    log.warning("not ready: %s", exc)
+            if ready != serving:
+                await self._set_serving(ready)
+                log.info("health %s", "SERVING" if ready else "NOT_SERVING")
+                serving = ready
+            await asyncio.sleep(self.app.check_interval_seconds)
+
+    async def stop(self) -> None:
+        """NOT_SERVING, drain in-flight RPCs, cancel background tasks."""
+        for task in self._tasks:
+            if task.get_name() == "readiness":
+                task.cancel()
+        await self._set_serving(False)
+        await self.server.stop(self.app.grace_seconds)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def start(app: GrpcApp) -> RunningServer:
+    """Binds and starts the server (port 0 picks a free one) and its background tasks."""
+    server = grpc.aio.server(interceptors=[ErrorInterceptor(), *app.interceptors])
+    services = list(app.register(server))
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    if app.reflection:
+        reflection.enable_server_reflection(
+            [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        )
+    port = server.add_insecure_port(f"{app.host}:{app.port}")
+    running = RunningServer(app, server, health_servicer, port)
+    running._services = services
+    await running._set_serving(False)
+    await server.start()
+    running._tasks.append(asyncio.create_task(running._watch_readiness(), name="readiness"))
+    for job in app.background:
+        running._tasks.append(asyncio.create_task(_supervise(job), name=job.__qualname__))
+    log.info("gRPC server started", extra={"port": port, "grpc_service": app.name})
+    return running
+
+
+async def _supervise(job: Callable[[], Awaitable[None]]) -> None:
+    """Runs a background job, restarting it if it ever returns or crashes."""
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job crashed; restarting")
+        await asyncio.sleep(1.0)
+
+
+async def serve(app: GrpcApp) -> None:
+    """Starts the server and waits for SIGTERM/SIGINT, then shuts down gracefully."""
+    running = await start(app)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await running.stop()
+    log.info("stopped")

@@ -1,0 +1,58 @@
+"""Settings base shared by every service: one registry of ``CHORUS_*`` variables.
+
+Each service subclasses :class:`ChorusSettings`, sets its own ``service_name`` default and
+``grpc_port`` default, and adds its own fields. Nothing else in the code reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ChorusSettings(BaseSettings):
+    """Variables common to every Chorus process (see docs/configuration.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHORUS_", extra="ignore")
+
+    service_name: str = Field("chorus", description="Name used in logs, events and database.")
+    env: Literal["dev", "prod"] = Field("dev", description="prod turns gRPC reflection off.")
+    log_level: str = Field("INFO", description="Python log level.")
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:55432/postgres",
+        description="PostgreSQL server URL; its database part is replaced by database_name.",
+    )
+    database_name: str = Field("", description="The service's own database (chorus_<svc>).")
+    database_pool_max: int = Field(10, description="Maximum connections in the asyncpg pool.")
+    kafka_bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers.")
+    kafka_idempotence: bool = Field(
+        False, description="Idempotent producer; real Kafka supports it, the embedded broker not."
+    )
+    grpc_port: int = Field(50050, description="gRPC listen port.")
+    grpc_deadline_seconds: float = Field(5.0, description="Default deadline of outgoing calls.")
+    identity_addr: str = Field("127.0.0.1:50051", description="identity gRPC address.")
+    structures_addr: str = Field("127.0.0.1:50052", description="structures gRPC address.")
+    invoices_addr: str = Field("127.0.0.1:50053", description="invoices gRPC address.")
+    notifications_addr: str = Field("127.0.0.1:50054", description="notifications gRPC address.")
+    outbox_poll_seconds: float = Field(
+        1.0, description="Outbox relay polling fallback when no NOTIFY arrives."
+    )
+    consumer_max_attempts: int = Field(
+        5, description="Attempts at handling one event before it goes to <topic>.dlq."
+    )
+    consumer_backoff_seconds: float = Field(0.2, description="First retry delay, doubled each try.")
+
+    @property
+    def database_dsn(self) -> str:
+        """The service's own database: ``database_url`` with its path set to the database name."""
+        return with_database(self.database_url, self.database_name or f"chorus_{self.service_name}")
+
+
+def with_database(url: str, name: str) -> str:
+    """Returns ``url`` pointing at database ``name`` (query string kept)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))

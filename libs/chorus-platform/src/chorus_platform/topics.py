@@ -1,0 +1,32 @@
+"""Topic administration: each service makes sure its own topic and dead-letter topic exist."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from chorus_platform.consumer import dlq_topic
+from chorus_platform.settings import ChorusSettings
+
+log = logging.getLogger(__name__)
+
+
+async def ensure_topics(settings: ChorusSettings, topics: list[str], partitions: int = 3) -> None:
+    """Creates ``topics`` and their ``.dlq`` companions when missing (idempotent)."""
+    wanted = [t for topic in topics for t in (topic, dlq_topic(topic))]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
+            log.info("topics created", extra={"topics": missing})
+    finally:
+        await admin.close()
