@@ -22,6 +22,7 @@ from google.protobuf.message import Message
 from chorus_platform import cloudevents
 from chorus_platform.outbox import make_producer
 from chorus_platform.settings import ChorusSettings
+from chorus_platform.topics import dlq_topic, ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,6 @@ class Subscription:
 
     message_type: type[Message]
     handler: Handler
-
-
-def dlq_topic(topic: str) -> str:
-    """Where records that keep failing are parked."""
-    return f"{topic}.dlq"
 
 
 class EventConsumer:
@@ -76,6 +72,7 @@ class EventConsumer:
                 await asyncio.sleep(1.0)
 
     async def _consume(self) -> None:
+        await ensure_topics(self._settings, self._topics)
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._settings.kafka_bootstrap,

@@ -22,6 +22,7 @@ from google.protobuf.message import Message
 
 from chorus_platform import cloudevents
 from chorus_platform.settings import ChorusSettings
+from chorus_platform.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class OutboxRelay:
         batch_size: int = 500,
         retry_seconds: float = 1.0,
     ) -> None:
+        self._topics = [topic_of(settings.service_name)]
         self._dsn = dsn
         self._settings = settings
         self._batch_size = batch_size
@@ -127,6 +129,8 @@ class OutboxRelay:
                 await conn.close()
 
     async def _start_producer(self) -> AIOKafkaProducer:
+        # Topics are (re)created on every connection: an embedded broker forgets them on restart.
+        await ensure_topics(self._settings, self._topics)
         producer = make_producer(self._settings)
         try:
             await producer.start()

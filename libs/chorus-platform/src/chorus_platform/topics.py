@@ -8,10 +8,14 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from chorus_platform.consumer import dlq_topic
 from chorus_platform.settings import ChorusSettings
 
 log = logging.getLogger(__name__)
+
+
+def dlq_topic(topic: str) -> str:
+    """Where records that keep failing are parked."""
+    return f"{topic}.dlq"
 
 
 async def ensure_topics(settings: ChorusSettings, topics: list[str], partitions: int = 3) -> None:

@@ -1,0 +1,1 @@
+"""Test support shared by the services' test suites (not used at run time)."""
