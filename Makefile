@@ -1,0 +1,77 @@
+# Chorus — the front door. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.bin/uv)
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+SERVICES := identity structures invoices notifications gateway
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help
+help: ## List every target
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(CURDIR)/.bin/uv:
+	@echo "uv not found: installing uv $(UV_VERSION) into .bin/"
+	@python3 -m venv $(CURDIR)/.bin/uv-venv
+	@$(CURDIR)/.bin/uv-venv/bin/pip install -q uv==$(UV_VERSION)
+	@ln -sf $(CURDIR)/.bin/uv-venv/bin/uv $(CURDIR)/.bin/uv
+
+.PHONY: system-deps
+system-deps: ## Install the Debian packages the dev stack needs (PostgreSQL server), if missing
+	@scripts/system_deps.sh
+
+.PHONY: install
+install: $(UV) system-deps ## Install everything into .venv (uv sync from the lock file)
+	@$(UV) sync --frozen --all-packages
+
+.PHONY: run
+run: install ## Start the whole system locally (Postgres, broker, SMTP catcher, 5 services)
+	@$(PY) -m chorus_devstack run
+
+.PHONY: infra
+infra: install ## Start only Postgres, the broker and the SMTP catcher (to run one service alone)
+	@$(PY) -m chorus_devstack infra
+
+.PHONY: test
+test: install ## Run every test: unit, integration (real Postgres/broker/SMTP) and end-to-end
+	@$(PY) -m pytest -p no:cacheprovider libs services tests
+
+.PHONY: test-e2e
+test-e2e: install ## Run the end-to-end tests against a freshly started stack
+	@$(PY) -m pytest -p no:cacheprovider tests/e2e
+
+.PHONY: proto
+proto: install ## Regenerate the Python code of the protos into proto/python
+	@scripts/gen_proto.sh
+
+.PHONY: lint
+lint: install ## ruff, buf lint, proto drift, Dockerfiles, compose schema, Helm chart
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@cd proto && $(VENV)/bin/buf lint
+	@scripts/check_proto_drift.sh
+	@scripts/lint_deploy.sh
+
+.PHONY: format
+format: install ## Format the code with ruff
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+.PHONY: migrate
+migrate: install ## Apply every service's migrations to CHORUS_DATABASE_URL
+	@for s in identity structures invoices notifications; do $(VENV)/bin/chorus-$$s migrate || exit 1; done
+
+.PHONY: rotate-keys
+rotate-keys: install ## Create a new token signing key (old public keys stay served until expiry)
+	@$(VENV)/bin/chorus-identity rotate-keys
+
+.PHONY: bench
+bench: install ## Run the benchmarks (see README for figures)
+	@$(PY) -m pytest -p no:cacheprovider tests/bench -q -s
+
+.PHONY: clean
+clean: ## Remove the local dev data (.devstack) and caches
+	@rm -rf .devstack .pytest_cache .ruff_cache

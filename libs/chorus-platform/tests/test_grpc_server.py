@@ -1,0 +1,172 @@
+"""The gRPC runner: health, error mapping, auth, deadlines, graceful stop."""
+
+import asyncio
+
+import grpc
+import pytest
+from chorus.notifications.v1 import notifications_service_pb2 as pb
+from chorus.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
+from chorus_platform import grpc_server
+from chorus_platform.auth import AuthInterceptor, current_principal
+from chorus_platform.errors import FieldViolation, InvalidArgument, NotFound
+from chorus_platform.grpc_client import open_channel
+from chorus_platform.rpc_status import from_rpc_error
+from chorus_platform.testing.tokens import TestSigner
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+SERVICE = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
+
+
+class Feed(pb_grpc.NotificationsServiceServicer):
+    """A tiny servicer whose behaviour each test chooses through the page token."""
+
+    def __init__(self):
+        self.release = asyncio.Event()
+
+    async def ListFeed(self, request, context):
+        match request.page_token:
+            case "invalid":
+                raise InvalidArgument(
+                    "PAGE_TOKEN_INVALID",
+                    "Le jeton de page est invalide.",
+                    [FieldViolation("page_token", "jeton illisible")],
+                )
+            case "crash":
+                raise RuntimeError("database password=s3cret leaked?")
+            case "slow":
+                await self.release.wait()
+        return pb.ListFeedResponse(next_page_token=current_principal().user_id)
+
+    async def MarkFeedItemRead(self, request, context):
+        raise NotFound("FEED_ITEM_NOT_FOUND", "Élément introuvable.")
+
+
+def register(servicer, server):
+    pb_grpc.add_NotificationsServiceServicer_to_server(servicer, server)
+    return [SERVICE]
+
+
+@pytest.fixture
+async def server():
+    signer = TestSigner()
+    servicer = Feed()
+    ready = asyncio.Event()
+
+    async def readiness():
+        if not ready.is_set():
+            raise ConnectionError("database not reachable yet")
+
+    app = grpc_server.GrpcApp(
+        name="test",
+        port=0,
+        host="127.0.0.1",
+        register=lambda s: (
+            pb_grpc.add_NotificationsServiceServicer_to_server(servicer, s),
+            [SERVICE],
+        )[1],
+        interceptors=[AuthInterceptor(signer.verifier(), public_methods=set())],
+        readiness_checks=[readiness],
+        check_interval_seconds=0.1,
+        grace_seconds=5,
+    )
+    running = await grpc_server.start(app)
+    channel = open_channel(f"127.0.0.1:{running.port}", deadline_seconds=5)
+    yield running, channel, signer, servicer, ready
+    await channel.close()
+    await running.stop()
+
+
+async def health_status(channel, service=""):
+    stub = health_pb2_grpc.HealthStub(channel)
+    response = await stub.Check(health_pb2.HealthCheckRequest(service=service))
+    return response.status
+
+
+async def wait_serving(channel, expected):
+    async with asyncio.timeout(5):
+        while await health_status(channel) != expected:
+            await asyncio.sleep(0.05)
+
+
+async def test_health_is_not_serving_until_readiness_checks_pass(server):
+    _, channel, _, _, ready = server
+    assert await health_status(channel) == health_pb2.HealthCheckResponse.NOT_SERVING
+    ready.set()
+    await wait_serving(channel, health_pb2.HealthCheckResponse.SERVING)
+    assert await health_status(channel, SERVICE) == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_domain_errors_become_rich_statuses(server):
+    _, channel, signer, _, _ = server
+    stub = pb_grpc.NotificationsServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListFeed(
+            pb.ListFeedRequest(page_token="invalid"), metadata=signer.metadata("u1")
+        )
+    error = from_rpc_error(caught.value)
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.reason == "PAGE_TOKEN_INVALID"
+    assert error.message == "Le jeton de page est invalide."
+    assert [(v.field, v.description) for v in error.violations] == [
+        ("page_token", "jeton illisible")
+    ]
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.MarkFeedItemRead(pb.MarkFeedItemReadRequest(), metadata=signer.metadata("u1"))
+    assert from_rpc_error(caught.value).code == grpc.StatusCode.NOT_FOUND
+
+
+async def test_unexpected_errors_are_internal_and_reveal_nothing(server):
+    _, channel, signer, _, _ = server
+    stub = pb_grpc.NotificationsServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListFeed(pb.ListFeedRequest(page_token="crash"), metadata=signer.metadata("u1"))
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
+    assert "s3cret" not in caught.value.details()
+
+
+async def test_the_caller_comes_from_a_valid_token_only(server):
+    _, channel, signer, _, _ = server
+    stub = pb_grpc.NotificationsServiceStub(channel)
+    response = await stub.ListFeed(pb.ListFeedRequest(), metadata=signer.metadata("user-42"))
+    assert response.next_page_token == "user-42"
+
+    for metadata in [
+        None,
+        (("authorization", "Bearer not-a-jwt"),),
+        (("authorization", f"Bearer {signer.token('u', ttl=-10)}"),),
+        (("authorization", f"Bearer {TestSigner().token('u')}"),),  # forged: other key, same kid
+    ]:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.ListFeed(pb.ListFeedRequest(), metadata=metadata)
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_client_calls_always_carry_a_deadline(server):
+    running, _, signer, servicer, _ = server
+    short = open_channel(f"127.0.0.1:{running.port}", deadline_seconds=0.3)
+    stub = pb_grpc.NotificationsServiceStub(short)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListFeed(pb.ListFeedRequest(page_token="slow"), metadata=signer.metadata("u"))
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    servicer.release.set()
+    await short.close()
+
+
+async def test_stop_goes_not_serving_and_drains_in_flight_calls(server):
+    running, channel, signer, servicer, ready = server
+    ready.set()
+    await wait_serving(channel, health_pb2.HealthCheckResponse.SERVING)
+    stub = pb_grpc.NotificationsServiceStub(channel)
+    in_flight = asyncio.ensure_future(
+        stub.ListFeed(pb.ListFeedRequest(page_token="slow"), metadata=signer.metadata("u7"))
+    )
+    await asyncio.sleep(0.2)
+    stopping = asyncio.create_task(running.stop())
+    await asyncio.sleep(0.2)
+    statuses = await running.health.Check(health_pb2.HealthCheckRequest(service=""), None)
+    assert statuses.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    servicer.release.set()
+    response = await in_flight
+    assert response.next_page_token == "u7"
+    await stopping
