@@ -1,0 +1,52 @@
+"""End-to-end fixtures: the whole system started for real, driven through the gateway.
+
+By default a fresh stack is started (throwaway PostgreSQL, embedded broker, SMTP catcher, the
+five services as processes). To run the same tests against a system already running (for
+example `docker compose up` with Mailpit), set CHORUS_E2E_GATEWAY_URL and
+CHORUS_E2E_MAIL_API_URL; the broker-outage test needs the stack it starts itself.
+"""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import pytest
+import pytest_asyncio
+from chorus_devstack.supervisor import Stack
+from e2e_support import Mailbox
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def stack():
+    if os.environ.get("CHORUS_E2E_GATEWAY_URL"):
+        yield None
+        return
+    stack = Stack(ephemeral=True, ready_timeout=120)
+    await stack.start()
+    try:
+        yield stack
+    finally:
+        await stack.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway_url(stack):
+    return os.environ.get("CHORUS_E2E_GATEWAY_URL") or stack.gateway_url
+
+
+@pytest.fixture(scope="session")
+def mail_api_url(stack):
+    return os.environ.get("CHORUS_E2E_MAIL_API_URL") or stack.mail_api_url
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(gateway_url):
+    async with httpx.AsyncClient(base_url=f"{gateway_url}/api/v1", timeout=30) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def mailbox(mail_api_url):
+    async with httpx.AsyncClient(base_url=mail_api_url, timeout=10) as client:
+        yield Mailbox(client)
