@@ -1,0 +1,106 @@
+"""Who may act for a structure, in which space, with which mode.
+
+The store gathers the facts about one (user, structure, space) in one query; the rules are
+applied here, so the same decision serves CheckAccess, ListAccessibleStructures and the modes
+shown by ListMyMemberships.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from chorus_structures.domain.spaces import AccessMode, Space, mode_grants
+from chorus_structures.domain.structure import StructureService, StructureStatus
+
+
+class Role(StrEnum):
+    GESTIONNAIRE_PRINCIPAL = "GESTIONNAIRE_PRINCIPAL"
+    GESTIONNAIRE_SECONDAIRE = "GESTIONNAIRE_SECONDAIRE"
+    UTILISATEUR = "UTILISATEUR"
+
+    @property
+    def is_manager(self) -> bool:
+        return self is not Role.UTILISATEUR
+
+
+@dataclass(frozen=True)
+class AccessFacts:
+    """What the access rules look at for one member, structure and space.
+
+    ``service_known`` is None when no service was asked about; ``service_granted`` says whether
+    the member may act for that service (a simple user attached to some services only).
+    """
+
+    role: Role
+    structure_status: StructureStatus
+    space_open: bool
+    subscription_mode: AccessMode | None = None
+    service_known: bool | None = None
+    service_granted: bool = True
+
+
+@dataclass(frozen=True)
+class AccessDecision:
+    allowed: bool
+    reason: str = ""
+
+
+ALLOWED = AccessDecision(True)
+
+
+def decide(facts: AccessFacts | None, requested: AccessMode) -> AccessDecision:
+    """The decision for a request in mode ``requested``; ``facts`` is None for a non-member.
+
+    Reasons, checked in this order: NOT_A_MEMBER, STRUCTURE_INACTIVE, SPACE_CLOSED,
+    SERVICE_NOT_FOUND, SERVICE_NOT_ALLOWED, SUBSCRIPTION_REQUIRED.
+    """
+    if facts is None:
+        return AccessDecision(False, "NOT_A_MEMBER")
+    if facts.structure_status is not StructureStatus.ACTIVE:
+        return AccessDecision(False, "STRUCTURE_INACTIVE")
+    if not facts.space_open:
+        return AccessDecision(False, "SPACE_CLOSED")
+    if facts.service_known is False:
+        return AccessDecision(False, "SERVICE_NOT_FOUND")
+    if facts.service_known and not facts.service_granted and not facts.role.is_manager:
+        return AccessDecision(False, "SERVICE_NOT_ALLOWED")
+    granted = granted_mode(facts.role, facts.subscription_mode)
+    if granted is None or not mode_grants(granted, requested):
+        return AccessDecision(False, "SUBSCRIPTION_REQUIRED")
+    return ALLOWED
+
+
+def granted_mode(role: Role, subscription_mode: AccessMode | None) -> AccessMode | None:
+    """The mode a member has in an open space: managers modify, users what they subscribed."""
+    if role.is_manager:
+        return AccessMode.MODIFICATION
+    return subscription_mode
+
+
+def space_accesses(
+    role: Role,
+    structure_status: StructureStatus,
+    open_spaces: Sequence[Space],
+    subscriptions: Mapping[Space, AccessMode],
+) -> list[tuple[Space, AccessMode]]:
+    """The spaces a member may use, with their mode (what ListMyMemberships shows)."""
+    if structure_status is not StructureStatus.ACTIVE:
+        return []
+    accesses = []
+    for space in open_spaces:
+        mode = granted_mode(role, subscriptions.get(space))
+        if mode is not None:
+            accesses.append((space, mode))
+    return accesses
+
+
+def visible_services(
+    role: Role, services: Sequence[StructureService], attached: Set[UUID]
+) -> list[StructureService]:
+    """Managers see every service; a simple user those attached to, or all if attached to none."""
+    if role.is_manager or not attached:
+        return list(services)
+    return [service for service in services if service.id in attached]

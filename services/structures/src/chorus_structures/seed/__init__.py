@@ -1,0 +1,1 @@
+"""Demo directory data, loaded by ``chorus-structures seed-demo``."""

@@ -1,0 +1,70 @@
+"""``seed-demo``: registers the demo public structures, idempotently.
+
+The data lives in ``demo_structures.json`` beside this module. A structure already registered
+is left as it is, except that services and default spaces it lacks are added; only structures
+created by this run emit StructureCreated (with an empty ``created_by``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import resources
+
+import asyncpg
+
+from chorus_structures.domain.identifiers import IdentifierType, validate_identifier
+from chorus_structures.domain.spaces import default_open_spaces
+from chorus_structures.domain.structure import (
+    Address,
+    NewService,
+    NewStructure,
+    RoutingParameters,
+    StructureKind,
+)
+from chorus_structures.registration import register_structure
+from chorus_structures.store import services, spaces, structures
+
+log = logging.getLogger(__name__)
+
+
+def demo_structures() -> list[NewStructure]:
+    """The demo structures from the data file, identifiers checked like any other."""
+    text = resources.files(__package__).joinpath("demo_structures.json").read_text("utf-8")
+    return [_structure(entry) for entry in json.loads(text)["structures"]]
+
+
+def _structure(entry: dict) -> NewStructure:
+    return NewStructure(
+        identifier=validate_identifier(
+            IdentifierType(entry["identifier_type"]), entry["identifier"]
+        ),
+        raison_sociale=entry["raison_sociale"],
+        libelle=entry.get("libelle", ""),
+        kind=StructureKind(entry.get("kind", StructureKind.PUBLIQUE)),
+        address=Address(**entry["address"]),
+        email=entry.get("email", ""),
+        routing=RoutingParameters(**entry.get("routing", {})),
+        services=tuple(NewService(**service) for service in entry.get("services", [])),
+    )
+
+
+async def seed_demo_structures(pool: asyncpg.Pool) -> int:
+    """Registers the missing demo structures; returns how many were created."""
+    created = 0
+    for new in demo_structures():
+        async with pool.acquire() as conn, conn.transaction():
+            structure = await register_structure(conn, new, created_by=None)
+            if structure is None:
+                structure_id = await structures.find_id_by_identifier(conn, new.identifier)
+                assert structure_id is not None
+                await services.add_services(conn, structure_id, new.services)
+                await spaces.open_spaces(conn, structure_id, default_open_spaces(new.kind))
+            else:
+                created += 1
+        log.info(
+            "demo structure %s",
+            "created" if structure else "already present",
+            extra={"identifier": new.identifier.value},
+        )
+    return created

@@ -1,0 +1,65 @@
+"""The facts access rules look at, gathered in one indexed query."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from chorus_structures.domain.access import AccessFacts, Role
+from chorus_structures.domain.spaces import AccessMode, Space
+from chorus_structures.domain.structure import StructureStatus
+
+
+async def access_facts(
+    conn: asyncpg.Connection,
+    user_id: UUID,
+    space: Space,
+    *,
+    structure_id: UUID | None = None,
+    service_id: UUID | None = None,
+) -> dict[UUID, AccessFacts]:
+    """Facts per structure the user belongs to (only ``structure_id`` when given).
+
+    Every join follows a primary key or unique index from (user, structure); no row for a
+    structure means the user is not a member of it.
+    """
+    rows = await conn.fetch(
+        """
+        SELECT m.structure_id, m.role, s.status,
+               coalesce(sp.open, false) AS space_open,
+               su.mode AS subscription_mode,
+               CASE WHEN $4::uuid IS NULL THEN NULL ELSE sv.id IS NOT NULL END AS service_known,
+               ($4::uuid IS NULL
+                OR NOT EXISTS (SELECT 1 FROM membership_services ms
+                                WHERE ms.structure_id = m.structure_id AND ms.user_id = m.user_id)
+                OR EXISTS (SELECT 1 FROM membership_services ms
+                            WHERE ms.structure_id = m.structure_id AND ms.user_id = m.user_id
+                              AND ms.service_id = $4)) AS service_granted
+        FROM memberships m
+        JOIN structures s ON s.id = m.structure_id
+        LEFT JOIN spaces sp ON sp.structure_id = m.structure_id AND sp.space = $3
+        LEFT JOIN subscriptions su
+               ON su.structure_id = m.structure_id AND su.user_id = m.user_id
+              AND su.space = $3 AND su.status = 'VALIDEE'
+        LEFT JOIN structure_services sv ON sv.structure_id = m.structure_id AND sv.id = $4
+        WHERE m.user_id = $1 AND ($2::uuid IS NULL OR m.structure_id = $2)
+        """,
+        user_id,
+        structure_id,
+        space.value,
+        service_id,
+    )
+    return {
+        row["structure_id"]: AccessFacts(
+            role=Role(row["role"]),
+            structure_status=StructureStatus(row["status"]),
+            space_open=row["space_open"],
+            subscription_mode=AccessMode(row["subscription_mode"])
+            if row["subscription_mode"]
+            else None,
+            service_known=row["service_known"],
+            service_granted=row["service_granted"],
+        )
+        for row in rows
+    }

@@ -1,0 +1,133 @@
+import uuid
+
+import grpc
+import pytest
+from chorus.structures.v1 import structures_service_pb2 as pb
+from chorus_platform.rpc_status import from_rpc_error
+from chorus_structures.seed.demo import seed_demo_structures
+
+MINISTERE, VILLE, AGENCE = "11000201100010", "21750001600019", "13000548100010"
+
+
+@pytest.fixture
+async def seeded(pool):
+    await seed_demo_structures(pool)
+
+
+async def failure(call) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    error = from_rpc_error(caught.value)
+    return error.code, error.reason
+
+
+async def search(stub, as_user, **criteria) -> pb.SearchStructuresResponse:
+    return await stub.SearchStructures(pb.SearchStructuresRequest(**criteria), metadata=as_user)
+
+
+async def identifiers(stub, as_user, **criteria) -> list[str]:
+    response = await search(stub, as_user, **criteria)
+    return [s.identifier for s in response.structures]
+
+
+async def test_unaccent_is_installed_on_the_test_server(pool):
+    assert await pool.fetchval("SELECT structures_fold('Ministère ÉLÉGANT')") == "ministere elegant"
+
+
+async def test_get_structure_returns_services_and_routing(stub, as_user, seeded):
+    found = await stub.FindStructureByIdentifier(
+        pb.FindStructureByIdentifierRequest(
+            identifier_type=pb.IDENTIFIER_TYPE_SIRET, identifier="217 500 016 00019"
+        ),
+        metadata=as_user,
+    )
+    ville = found.structure
+    got = await stub.GetStructure(pb.GetStructureRequest(structure_id=ville.id), metadata=as_user)
+
+    assert got.structure == ville
+    assert ville.raison_sociale == "Ville de Démoville"
+    assert ville.routing == pb.RoutingParameters(service_code_required=True)
+    assert [(s.code, s.name, s.active) for s in ville.services] == [
+        ("SERV-FIN", "Service financier", True),
+        ("SERV-TECH", "Services techniques", True),
+    ]
+
+
+async def test_unknown_structure_is_not_found(stub, as_user):
+    code, reason = await failure(
+        stub.GetStructure(pb.GetStructureRequest(structure_id=str(uuid.uuid4())), metadata=as_user)
+    )
+    assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "STRUCTURE_NOT_FOUND")
+    code, reason = await failure(
+        stub.FindStructureByIdentifier(
+            pb.FindStructureByIdentifierRequest(
+                identifier_type=pb.IDENTIFIER_TYPE_SIRET, identifier="73282932000074"
+            ),
+            metadata=as_user,
+        )
+    )
+    assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "STRUCTURE_NOT_FOUND")
+
+
+async def test_malformed_structure_id_is_invalid(stub, as_user):
+    code, reason = await failure(
+        stub.GetStructure(pb.GetStructureRequest(structure_id="42"), metadata=as_user)
+    )
+    assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "STRUCTURE_ID_INVALID")
+
+
+async def test_search_by_identifier_prefix(stub, as_user, seeded):
+    assert await identifiers(stub, as_user, identifier_prefix="110 002") == [MINISTERE]
+    assert await identifiers(stub, as_user, identifier_prefix="999") == []
+
+
+async def test_identifier_prefix_under_3_characters_is_too_short(stub, as_user, seeded):
+    code, reason = await failure(search(stub, as_user, identifier_prefix="11"))
+    assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "SEARCH_TOO_SHORT")
+
+
+async def test_name_search_ignores_case_and_accents(stub, as_user, seeded):
+    assert await identifiers(stub, as_user, name="demoville") == [VILLE]
+    assert await identifiers(stub, as_user, name="DÉMONSTRATION") == [AGENCE, MINISTERE]
+    assert await identifiers(stub, as_user, name="ministere demonstration") == [MINISTERE]
+
+
+async def test_name_search_also_matches_the_libelle(stub, as_user, seeded):
+    assert await identifiers(stub, as_user, name="hotel de ville") == [VILLE]
+
+
+async def test_name_wildcards_are_taken_literally(stub, as_user, seeded):
+    assert await identifiers(stub, as_user, name="%") == []
+
+
+async def test_kind_filter(stub, as_user, seeded, create_request):
+    request = create_request(raison_sociale="Démonstration Conseil SARL")
+    private = (await stub.CreateStructure(request, metadata=as_user)).structure
+
+    everyone = await identifiers(stub, as_user, name="demonstration")
+    assert private.identifier in everyone and len(everyone) == 3
+    public = await identifiers(stub, as_user, name="demonstration", kind=pb.STRUCTURE_KIND_PUBLIQUE)
+    assert public == [AGENCE, MINISTERE]
+
+
+async def test_pages_cover_every_result_once_in_name_order(stub, as_user, seeded):
+    seen, token, pages = [], "", 0
+    while True:
+        page = await search(stub, as_user, page_size=1, page_token=token)
+        seen += [s.raison_sociale for s in page.structures]
+        pages += 1
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [
+        "Agence nationale de démonstration",
+        "Ministère de la Démonstration",
+        "Ville de Démoville",
+    ]
+    assert pages == 3
+
+
+async def test_page_token_cannot_be_reused_with_other_criteria(stub, as_user, seeded):
+    token = (await search(stub, as_user, page_size=1)).next_page_token
+    code, reason = await failure(search(stub, as_user, name="ville", page_token=token))
+    assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "PAGE_TOKEN_INVALID")

@@ -1,0 +1,51 @@
+import uuid
+
+import pytest
+from chorus_platform.errors import InvalidArgument
+from chorus_structures.domain.search import (
+    Cursor,
+    encode_page_token,
+    like_escape,
+    search_criteria,
+)
+
+
+def criteria(**fields):
+    values = {"identifier_prefix": "", "name": "", "kind": None, "page_size": 0, "page_token": ""}
+    return search_criteria(**{**values, **fields})
+
+
+def test_identifier_prefix_shorter_than_3_characters_is_refused():
+    with pytest.raises(InvalidArgument) as caught:
+        criteria(identifier_prefix=" 1 2 ")
+    assert caught.value.reason == "SEARCH_TOO_SHORT"
+
+
+def test_page_size_defaults_to_20_and_is_capped_at_100():
+    assert criteria().page_size == 20
+    assert criteria(page_size=1000).page_size == 100
+
+
+def test_page_token_round_trips_for_the_same_criteria():
+    first = criteria(name="ville", page_size=5)
+    cursor = Cursor("ville de demoville", uuid.uuid4())
+    token = encode_page_token(first, cursor)
+    assert criteria(name="ville", page_size=5, page_token=token).after == cursor
+
+
+@pytest.mark.parametrize("token", ["garbage!", "e30", "eyJmIjoxfQ"])
+def test_malformed_page_token_is_refused(token):
+    with pytest.raises(InvalidArgument) as caught:
+        criteria(page_token=token)
+    assert caught.value.reason == "PAGE_TOKEN_INVALID"
+
+
+def test_page_token_of_other_criteria_is_refused():
+    token = encode_page_token(criteria(name="ville"), Cursor("x", uuid.uuid4()))
+    with pytest.raises(InvalidArgument) as caught:
+        criteria(name="agence", page_token=token)
+    assert caught.value.reason == "PAGE_TOKEN_INVALID"
+
+
+def test_like_wildcards_in_user_input_match_literally():
+    assert like_escape("50%_a\\b") == "50\\%\\_a\\\\b"
