@@ -91,6 +91,8 @@ async def wait_serving(channel, expected):
 async def test_health_is_not_serving_until_readiness_checks_pass(server):
     _, channel, _, _, ready = server
     assert await health_status(channel) == health_pb2.HealthCheckResponse.NOT_SERVING
+    alive = await health_status(channel, grpc_server.LIVENESS_SERVICE)
+    assert alive == health_pb2.HealthCheckResponse.SERVING
     ready.set()
     await wait_serving(channel, health_pb2.HealthCheckResponse.SERVING)
     assert await health_status(channel, SERVICE) == health_pb2.HealthCheckResponse.SERVING

@@ -1,7 +1,8 @@
 """grpc.aio server runner shared by every service.
 
 - ``grpc.health.v1`` reports NOT_SERVING until every readiness check passes (database and
-  broker reachable), then SERVING; checks keep running so an outage shows up.
+  broker reachable), then SERVING; checks keep running so an outage shows up. The entry
+  ``chorus.liveness`` stays SERVING while the process runs (liveness probes use it).
 - Reflection is on in dev only.
 - SIGTERM/SIGINT: health goes NOT_SERVING, in-flight RPCs drain for ``grace`` seconds,
   background tasks (relay, consumers) are cancelled, then the process exits.
@@ -28,6 +29,10 @@ from chorus_platform.errors import DomainError
 log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+
+#: Health entry that stays SERVING while the process is alive (for liveness probes), so a
+#: database or broker outage makes pods unready without getting them restarted.
+LIVENESS_SERVICE = "chorus.liveness"
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
@@ -138,6 +143,7 @@ async def start(app: GrpcApp) -> RunningServer:
     running = RunningServer(app, server, health_servicer, port)
     running._services = services
     await running._set_serving(False)
+    await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     await server.start()
     running._tasks.append(asyncio.create_task(running._watch_readiness(), name="readiness"))
     for job in app.background:
