@@ -134,7 +134,7 @@ class OutboxRelay:
         producer = make_producer(self._settings)
         try:
             await producer.start()
-        except Exception:
+        except BaseException:  # cancelled while connecting included
             with contextlib.suppress(Exception):
                 await producer.stop()
             raise

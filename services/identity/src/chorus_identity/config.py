@@ -1,0 +1,47 @@
+"""Settings of the identity service (environment variables ``CHORUS_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chorus_platform.settings import ChorusSettings
+from pydantic import Field
+
+_REPO_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+class IdentitySettings(ChorusSettings):
+    """Accounts, credentials, sessions and signing keys."""
+
+    service_name: str = Field("identity", description="Name used in logs, events and database.")
+    grpc_port: int = Field(50051, description="gRPC listen port of identity.")
+    migrations_dir: str = Field(
+        "",
+        description="Directory of identity's SQL migrations; empty means services/identity/"
+        "migrations in the source tree (set it in container images).",
+    )
+    activation_ttl_minutes: int = Field(
+        60, gt=0, description="How long an activation link stays usable, in minutes."
+    )
+    access_token_ttl_seconds: int = Field(
+        900, gt=0, description="Lifetime of an access token (JWT), in seconds."
+    )
+    refresh_token_ttl_days: int = Field(
+        30, gt=0, description="Lifetime of a refresh token, in days (each rotation restarts it)."
+    )
+    argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations (OWASP: 2).")
+    argon2_memory_cost: int = Field(
+        19456, ge=8, description="argon2id memory in KiB (OWASP: 19456 = 19 MiB)."
+    )
+    argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes (OWASP: 1).")
+    token_key_cache_seconds: float = Field(
+        60.0, description="How long identity caches its own verification keys for GetMe & co."
+    )
+    token_key_refetch_seconds: float = Field(
+        1.0, description="Minimum delay between key reloads triggered by an unknown kid."
+    )
+
+    @property
+    def migrations_path(self) -> Path:
+        """Where ``chorus-identity migrate`` reads the SQL files from."""
+        return Path(self.migrations_dir) if self.migrations_dir else _REPO_MIGRATIONS

@@ -1,0 +1,64 @@
+"""Login sessions and the rotation rules of their refresh tokens.
+
+A session is a refresh-token family. Each refresh spends the presented token and issues the
+next generation. Presenting a spent token again means it was copied: whoever holds the
+family is not trustworthy any more, so the whole session is revoked (reuse detection).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum, StrEnum
+
+from chorus_identity.domain.accounts import UserStatus
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What a login or refresh hands back; ``refresh_token`` is shown only this once."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def __repr__(self) -> str:
+        return f"TokenPair(expires_in={self.expires_in})"
+
+
+class RevokeReason(StrEnum):
+    LOGOUT = "LOGOUT"
+    REFRESH_TOKEN_REUSE = "REFRESH_TOKEN_REUSE"
+
+
+@dataclass(frozen=True)
+class PresentedRefreshToken:
+    """A stored refresh token found by the hash of the presented one, with its context."""
+
+    session_id: str
+    user_id: str
+    generation: int
+    expires_at: datetime
+    spent_at: datetime | None
+    session_revoked_at: datetime | None
+    user_status: UserStatus
+
+
+class RefreshVerdict(Enum):
+    ROTATE = "rotate"
+    """Valid: spend it and issue the next generation."""
+    REVOKE_SESSION = "revoke_session"
+    """A spent token came back: revoke the family, refuse."""
+    REFUSE = "refuse"
+    """Expired, revoked or owner not active: refuse, change nothing."""
+
+
+def judge_refresh(token: PresentedRefreshToken, now: datetime) -> RefreshVerdict:
+    """What to do with a presented refresh token."""
+    if token.session_revoked_at is not None:
+        return RefreshVerdict.REFUSE
+    if token.spent_at is not None:
+        return RefreshVerdict.REVOKE_SESSION
+    if token.expires_at <= now or token.user_status is not UserStatus.ACTIF:
+        return RefreshVerdict.REFUSE
+    return RefreshVerdict.ROTATE

@@ -1,0 +1,125 @@
+"""Repository of login sessions and their refresh tokens (``sessions``, ``refresh_tokens``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from chorus_identity.domain.accounts import UserStatus
+from chorus_identity.domain.sessions import PresentedRefreshToken, RevokeReason
+
+_PRESENTED = (
+    "SELECT rt.session_id, s.user_id, rt.generation, rt.expires_at, rt.spent_at,"
+    " s.revoked_at, u.status"
+    " FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id"
+    " JOIN users u ON u.id = s.user_id WHERE rt.token_hash = $1"
+)
+_IP_MAX = 64
+_USER_AGENT_MAX = 512
+
+
+async def insert_session(
+    conn: asyncpg.Connection, *, user_id: str, ip_address: str, user_agent: str, now: datetime
+) -> str:
+    """Opens a session (generation 1); returns its id."""
+    session_id = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO sessions (id, user_id, ip_address, user_agent, created_at, last_used_at)"
+        " VALUES ($1, $2, $3, $4, $5, $5)",
+        session_id,
+        user_id,
+        ip_address[:_IP_MAX],
+        user_agent[:_USER_AGENT_MAX],
+        now,
+    )
+    return str(session_id)
+
+
+async def insert_refresh_token(
+    conn: asyncpg.Connection,
+    *,
+    session_id: str,
+    generation: int,
+    token_hash: str,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        token_hash,
+        session_id,
+        generation,
+        now,
+        expires_at,
+    )
+
+
+async def find_refresh_token(
+    conn: asyncpg.Connection, token_hash: str, *, for_update: bool = False
+) -> PresentedRefreshToken | None:
+    """The stored token with this hash, its session and owner's status.
+
+    ``for_update`` locks the session row, so concurrent refreshes of one session queue up
+    and the second one sees the token already spent.
+    """
+    row = await conn.fetchrow(
+        _PRESENTED + " FOR UPDATE OF s, rt" if for_update else _PRESENTED, token_hash
+    )
+    if row is None:
+        return None
+    return PresentedRefreshToken(
+        session_id=str(row["session_id"]),
+        user_id=str(row["user_id"]),
+        generation=row["generation"],
+        expires_at=row["expires_at"],
+        spent_at=row["spent_at"],
+        session_revoked_at=row["revoked_at"],
+        user_status=UserStatus(row["status"]),
+    )
+
+
+async def rotate(
+    conn: asyncpg.Connection,
+    *,
+    spent_hash: str,
+    session_id: str,
+    next_generation: int,
+    next_hash: str,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    """Spends the presented token and stores its successor in the same session."""
+    await conn.execute(
+        "UPDATE refresh_tokens SET spent_at = $2 WHERE token_hash = $1", spent_hash, now
+    )
+    await insert_refresh_token(
+        conn,
+        session_id=session_id,
+        generation=next_generation,
+        token_hash=next_hash,
+        now=now,
+        expires_at=expires_at,
+    )
+    await conn.execute(
+        "UPDATE sessions SET refresh_generation = $2, last_used_at = $3 WHERE id = $1",
+        session_id,
+        next_generation,
+        now,
+    )
+
+
+async def revoke_session(
+    conn: asyncpg.Connection, session_id: str, *, reason: RevokeReason, now: datetime
+) -> bool:
+    """Revokes the session unless it already is; True when this call revoked it."""
+    status = await conn.execute(
+        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3"
+        " WHERE id = $1 AND revoked_at IS NULL",
+        session_id,
+        now,
+        reason.value,
+    )
+    return status.endswith(" 1")

@@ -1,0 +1,100 @@
+"""Repository of user accounts (table ``users``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from chorus_identity.domain.accounts import Account, Registration, UserStatus
+from chorus_identity.domain.errors import AccountAlreadyExists
+
+_SELECT = (
+    "SELECT id, login_email, contact_email, first_name, last_name, phone, locale, status,"
+    " created_at, activated_at FROM users"
+)
+_INSERT = (
+    "INSERT INTO users (id, login_email, contact_email, first_name, last_name, phone,"
+    " locale, status, created_at, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+    " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale, status,"
+    " created_at, activated_at"
+)
+_ACTIVATE = (
+    "UPDATE users SET status = $2, activated_at = $3, updated_at = $3 WHERE id = $1"
+    " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale, status,"
+    " created_at, activated_at"
+)
+_BY_ID = _SELECT + " WHERE id = $1"
+_BY_LOGIN = _SELECT + " WHERE lower(login_email) = lower($1)"
+
+
+def _account(row: asyncpg.Record) -> Account:
+    return Account(
+        id=str(row["id"]),
+        login_email=row["login_email"],
+        contact_email=row["contact_email"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        phone=row["phone"],
+        locale=row["locale"],
+        status=UserStatus(row["status"]),
+        created_at=row["created_at"],
+        activated_at=row["activated_at"],
+    )
+
+
+async def insert_pending_user(
+    conn: asyncpg.Connection, registration: Registration, now: datetime
+) -> Account:
+    """Stores a new account waiting for activation; AccountAlreadyExists on a taken login."""
+    try:
+        row = await conn.fetchrow(
+            _INSERT,
+            uuid.uuid4(),
+            registration.login_email,
+            registration.contact_email,
+            registration.first_name,
+            registration.last_name,
+            registration.phone,
+            registration.locale,
+            UserStatus.EN_ATTENTE_ACTIVATION.value,
+            now,
+        )
+    except asyncpg.UniqueViolationError:
+        raise AccountAlreadyExists() from None
+    return _account(row)
+
+
+async def get_user(
+    conn: asyncpg.Connection, user_id: str, *, for_update: bool = False
+) -> Account | None:
+    """The account with ``user_id``; ``for_update`` locks its row until the transaction ends."""
+    row = await conn.fetchrow(_BY_ID + " FOR UPDATE" if for_update else _BY_ID, user_id)
+    return None if row is None else _account(row)
+
+
+async def find_by_login_email(
+    conn: asyncpg.Connection, login_email: str, *, for_update: bool = False
+) -> Account | None:
+    """The account whose (normalised) login e-mail is ``login_email``."""
+    row = await conn.fetchrow(_BY_LOGIN + " FOR UPDATE" if for_update else _BY_LOGIN, login_email)
+    return None if row is None else _account(row)
+
+
+async def get_users(conn: asyncpg.Connection, user_ids: list[uuid.UUID]) -> list[Account]:
+    """The accounts among ``user_ids`` that exist (in no particular order)."""
+    rows = await conn.fetch(_SELECT + " WHERE id = ANY($1::uuid[])", user_ids)
+    return [_account(row) for row in rows]
+
+
+async def mark_active(conn: asyncpg.Connection, user_id: str, now: datetime) -> Account:
+    """Sets the account ACTIF (the caller holds its row lock and checked the transition)."""
+    row = await conn.fetchrow(
+        _ACTIVATE,
+        user_id,
+        UserStatus.ACTIF.value,
+        now,
+    )
+    return _account(row)

@@ -1,0 +1,98 @@
+"""The key ring: which Ed25519 key signs access tokens now, and which still verify them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+from chorus_platform.auth import decode_public_key
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from chorus_identity.domain.access_tokens import sign_access_token
+from chorus_identity.domain.signing_keys import (
+    VerificationKey,
+    generate_signing_key,
+    load_private_key,
+)
+from chorus_identity.store import signing_keys
+from chorus_identity.usecases.clock import Clock, utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rotation:
+    new_kid: str
+    retired_kid: str | None
+
+
+class KeyRing:
+    """Signs with the database's active key (so a rotation shows at once on every replica)
+    and lists the public keys whose tokens may still be valid."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, *, access_token_ttl: timedelta, clock: Clock = utc_now
+    ) -> None:
+        self._pool = pool
+        self._ttl = access_token_ttl
+        self._clock = clock
+        self._parsed: dict[str, Ed25519PrivateKey] = {}
+
+    @property
+    def access_token_ttl(self) -> timedelta:
+        return self._ttl
+
+    async def ensure_active_key(self) -> str:
+        """Creates a signing key unless one is active; safe when replicas start together."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await signing_keys.lock_keys(conn)
+            active = await signing_keys.get_active_key(conn)
+            if active is not None:
+                return active.kid
+            key = generate_signing_key(self._clock())
+            await signing_keys.insert_key(conn, key, self._clock())
+        log.info("signing key created", extra={"kid": key.kid})
+        return key.kid
+
+    async def rotate(self) -> Rotation:
+        """Retires the active key (it keeps verifying its tokens until they expire) and
+        makes a new one the signer."""
+        now = self._clock()
+        key = generate_signing_key(now)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await signing_keys.lock_keys(conn)
+            retired = await signing_keys.retire_active_key(conn, now)
+            await signing_keys.insert_key(conn, key, now)
+        log.info("signing keys rotated", extra={"kid": key.kid, "retired_kid": retired})
+        return Rotation(new_kid=key.kid, retired_kid=retired)
+
+    async def verification_keys(self) -> list[VerificationKey]:
+        """The active key and the retired ones whose last tokens have not expired yet."""
+        async with self._pool.acquire() as conn:
+            return await signing_keys.verification_keys(
+                conn, retired_after=self._clock() - self._ttl
+            )
+
+    async def public_keys(self) -> dict[str, Ed25519PublicKey]:
+        """A :class:`~chorus_platform.auth.KeyFetcher` reading this service's own database."""
+        return {key.kid: decode_public_key(key.public_x) for key in await self.verification_keys()}
+
+    async def sign(self, *, user_id: str, session_id: str) -> str:
+        """An access token for the session, signed by the active key."""
+        async with self._pool.acquire() as conn:
+            active = await signing_keys.get_active_key(conn)
+        if active is None:
+            raise RuntimeError("no active signing key; run `chorus-identity serve` to create one")
+        private = self._parsed.get(active.kid)
+        if private is None:
+            private = self._parsed[active.kid] = load_private_key(active.private_key_pem)
+        return sign_access_token(
+            key=private,
+            kid=active.kid,
+            user_id=user_id,
+            session_id=session_id,
+            now=self._clock(),
+            ttl=self._ttl,
+        )

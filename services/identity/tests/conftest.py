@@ -1,0 +1,200 @@
+"""Fixtures: a migrated identity database, the service on a free port, and ``flows``, the
+steps most tests share (register, read the activation link from the outbox, activate, log in).
+
+argon2 runs at its lowest cost for speed.
+Test modules are imported with importlib, so shared steps live here, behind fixtures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import grpc
+import pytest
+from chorus.identity.events.v1 import identity_events_pb2 as ev
+from chorus.identity.v1 import identity_service_pb2 as pb
+from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from chorus_identity.config import IdentitySettings
+from chorus_identity.main import create_app
+from chorus_platform import grpc_server
+from chorus_platform.db import create_pool
+from chorus_platform.migrations import migrate_database
+from chorus_platform.rpc_status import RemoteError, from_rpc_error
+
+FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
+STRONG_PASSWORD = "Correct-Horse-42"
+
+
+async def migrated_database(postgres_server, kafka_broker) -> IdentitySettings:
+    """Settings pointing at a new, migrated identity database."""
+    name = f"identity_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_server.url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    settings = IdentitySettings(
+        database_url=postgres_server.url,
+        database_name=name,
+        kafka_bootstrap=kafka_broker.bootstrap,
+        grpc_port=0,
+        outbox_poll_seconds=0.2,
+        token_key_refetch_seconds=0,
+        **FAST_ARGON2,
+    )
+    await migrate_database(settings.database_dsn, "identity", settings.migrations_path)
+    return settings
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: IdentitySettings) -> AsyncIterator[grpc.aio.Channel]:
+    """The service running on a free port (relay included), and a channel to it."""
+    pool = await create_pool(settings.database_dsn, max_size=5)
+    app = await create_app(settings, pool)
+    app.grace_seconds = 0.5
+    running = await grpc_server.start(app)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    try:
+        yield channel
+    finally:
+        await channel.close()
+        await running.stop()
+        await pool.close()
+
+
+# Creating a database takes most of a second, so the tests of one module share one, each
+# working with its own accounts. Tests that change service-wide state (signing keys) use
+# ``isolated_flows`` instead.
+@pytest.fixture(scope="module")
+async def identity_settings(postgres_server, kafka_broker) -> IdentitySettings:
+    return await migrated_database(postgres_server, kafka_broker)
+
+
+@pytest.fixture(scope="module")
+async def channel(identity_settings):
+    async with serving(identity_settings) as channel:
+        yield channel
+
+
+@pytest.fixture
+async def db(identity_settings):
+    """A direct connection to the service's database, for arranging and asserting."""
+    conn = await asyncpg.connect(identity_settings.database_dsn)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def stub(channel) -> pb_grpc.IdentityServiceStub:
+    return pb_grpc.IdentityServiceStub(channel)
+
+
+class Flows:
+    """Shared steps, all through the real gRPC API; the database only to read the outbox."""
+
+    password = STRONG_PASSWORD
+
+    def __init__(
+        self, settings: IdentitySettings, channel: grpc.aio.Channel, db: asyncpg.Connection
+    ) -> None:
+        self.settings = settings
+        self.channel = channel
+        self.stub = pb_grpc.IdentityServiceStub(channel)
+        self.db = db
+
+    @staticmethod
+    def new_email() -> str:
+        return f"user.{uuid.uuid4().hex[:10]}@example.fr"
+
+    async def events(self, message_class, user_id: str | None = None) -> list:
+        """Outbox events of ``message_class`` (oldest first), optionally for one user."""
+        rows = await self.db.fetch(
+            "SELECT key, payload FROM outbox WHERE ce_type = $1 ORDER BY seq",
+            message_class.DESCRIPTOR.full_name,
+        )
+        return [
+            message_class.FromString(row["payload"])
+            for row in rows
+            if user_id is None or row["key"] == user_id
+        ]
+
+    async def activation_token(self, user_id: str) -> str:
+        """The token of the latest ActivationLinkIssued for the user."""
+        links = await self.events(ev.ActivationLinkIssued, user_id)
+        assert links, "no ActivationLinkIssued in the outbox"
+        return links[-1].activation_token
+
+    async def register(self, email: str | None = None, **fields) -> pb.User:
+        fields.setdefault("first_name", "Camille")
+        fields.setdefault("last_name", "Martin")
+        request = pb.RegisterAccountRequest(
+            login_email=self.new_email() if email is None else email, **fields
+        )
+        return (await self.stub.RegisterAccount(request)).user
+
+    def activation(self, token: str, password: str = STRONG_PASSWORD, **fields):
+        """The ActivateAccount call (not awaited, so tests can expect it to fail)."""
+        return self.stub.ActivateAccount(
+            pb.ActivateAccountRequest(
+                token=token,
+                password=password,
+                secret_question=fields.get("secret_question", "Nom de mon premier chat ?"),
+                secret_answer=fields.get("secret_answer", "Minou"),
+            )
+        )
+
+    async def active_user(self, email: str | None = None) -> pb.User:
+        user = await self.register(email)
+        await self.activation(await self.activation_token(user.id))
+        return user
+
+    def login(self, email: str, password: str = STRONG_PASSWORD, **client):
+        """The CreateSession call (not awaited)."""
+        return self.stub.CreateSession(
+            pb.CreateSessionRequest(
+                login_email=email, password=password, client=pb.ClientInfo(**client)
+            )
+        )
+
+    async def tokens(self, email: str) -> pb.TokenPair:
+        return (await self.login(email)).tokens
+
+    async def status_of(self, user_id: str) -> str:
+        return await self.db.fetchval("SELECT status FROM users WHERE id = $1", user_id)
+
+    @staticmethod
+    def bearer(access_token: str) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {access_token}"),)
+
+    @staticmethod
+    async def error(call) -> RemoteError:
+        """Awaits a call that must fail; its status, ErrorInfo reason and violations."""
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await call
+        return from_rpc_error(failure.value)
+
+
+@pytest.fixture
+def flows(identity_settings, channel, db) -> Flows:
+    return Flows(identity_settings, channel, db)
+
+
+@pytest.fixture
+def new_identity_database(postgres_server, kafka_broker):
+    """``await new_identity_database()``: settings of a new migrated database (no server)."""
+    return lambda: migrated_database(postgres_server, kafka_broker)
+
+
+@pytest.fixture
+async def isolated_flows(postgres_server, kafka_broker) -> AsyncIterator[Flows]:
+    """Flows on a database and server of the test's own."""
+    settings = await migrated_database(postgres_server, kafka_broker)
+    conn = await asyncpg.connect(settings.database_dsn)
+    try:
+        async with serving(settings) as channel:
+            yield Flows(settings, channel, conn)
+    finally:
+        await conn.close()

@@ -1,0 +1,125 @@
+"""Signing keys: published public keys, rotation through the CLI, single creation."""
+
+import asyncio
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import jwt
+from chorus.identity.v1 import identity_service_pb2 as pb
+from chorus_identity.main import key_ring
+from chorus_platform.auth import TokenVerifier
+from chorus_platform.db import create_pool
+from chorus_platform.grpc_client import identity_key_fetcher
+
+
+async def chorus_identity(settings, *args: str) -> str:
+    """Runs the installed ``chorus-identity`` command against the test database."""
+    env = {
+        **os.environ,
+        "CHORUS_DATABASE_URL": settings.database_url,
+        "CHORUS_DATABASE_NAME": settings.database_name,
+        "CHORUS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "chorus-identity"),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, output.decode()
+    return output.decode()
+
+
+def kid_of(token: str) -> str:
+    return jwt.get_unverified_header(token)["kid"]
+
+
+async def test_public_keys_are_okp_ed25519_keys_for_the_signing_key(isolated_flows):
+    stub, db = isolated_flows.stub, isolated_flows.db
+
+    keys = (await stub.GetPublicKeys(pb.GetPublicKeysRequest())).keys
+
+    [key] = keys
+    row = await db.fetchrow("SELECT kid, public_x FROM signing_keys")
+    assert (key.kid, key.x, key.algorithm) == (row["kid"], row["public_x"], "EdDSA")
+    assert len(key.x) == 43 and "=" not in key.x  # base64url of 32 raw bytes, unpadded
+    assert not key.HasField("not_after")
+
+
+async def test_rotate_keys_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_kid(
+    isolated_flows,
+):
+    flows, stub, db = isolated_flows, isolated_flows.stub, isolated_flows.db
+    identity_settings = flows.settings
+    user = await flows.active_user()
+    before = await flows.tokens(user.login_email)
+
+    output = await chorus_identity(identity_settings, "rotate-keys")
+
+    old_kid = kid_of(before.access_token)
+    assert f"retired: {old_kid}" in output
+    assert "BEGIN PRIVATE KEY" not in output
+    after = await flows.tokens(user.login_email)
+    new_kid = kid_of(after.access_token)
+    assert new_kid != old_kid and new_kid in output
+    keys = {k.kid: k for k in (await stub.GetPublicKeys(pb.GetPublicKeysRequest())).keys}
+    assert set(keys) == {old_kid, new_kid}
+    retired_at = await db.fetchval("SELECT retired_at FROM signing_keys WHERE kid = $1", old_kid)
+    assert keys[old_kid].not_after.ToDatetime(tzinfo=retired_at.tzinfo) == retired_at + timedelta(
+        seconds=identity_settings.access_token_ttl_seconds
+    )
+    assert (
+        await db.fetchval("SELECT private_key_pem FROM signing_keys WHERE kid = $1", old_kid)
+        is None
+    )
+
+    verifier = TokenVerifier(identity_key_fetcher(flows.channel))
+    for tokens in (before, after):
+        assert (await verifier.verify(tokens.access_token)).user_id == user.id
+        me = await stub.GetMe(pb.GetMeRequest(), metadata=flows.bearer(tokens.access_token))
+        assert me.user.id == user.id
+
+
+async def test_keys_retired_longer_than_a_token_lifetime_are_no_longer_published(
+    isolated_flows,
+):
+    stub, db, identity_settings = isolated_flows.stub, isolated_flows.db, isolated_flows.settings
+    pool = await create_pool(identity_settings.database_dsn, max_size=1)
+    try:
+        await key_ring(identity_settings, pool).rotate()
+    finally:
+        await pool.close()
+    await db.execute(
+        "UPDATE signing_keys SET retired_at = now() - make_interval(secs => $1 + 1)"
+        " WHERE retired_at IS NOT NULL",
+        float(identity_settings.access_token_ttl_seconds),
+    )
+
+    keys = (await stub.GetPublicKeys(pb.GetPublicKeysRequest())).keys
+
+    active = await db.fetchval("SELECT kid FROM signing_keys WHERE retired_at IS NULL")
+    assert [k.kid for k in keys] == [active]
+
+
+async def test_replicas_starting_together_create_a_single_signing_key(new_identity_database):
+    identity_settings = await new_identity_database()
+    pools = [await create_pool(identity_settings.database_dsn, max_size=2) for _ in range(4)]
+    try:
+        kids = await asyncio.gather(
+            *(key_ring(identity_settings, pool).ensure_active_key() for pool in pools)
+        )
+    finally:
+        for pool in pools:
+            await pool.close()
+
+    assert len(set(kids)) == 1
+    db = await asyncpg.connect(identity_settings.database_dsn)
+    try:
+        assert await db.fetchval("SELECT count(*) FROM signing_keys") == 1
+    finally:
+        await db.close()
