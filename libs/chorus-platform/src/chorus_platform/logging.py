@@ -12,7 +12,12 @@ import sys
 from datetime import UTC, datetime
 
 _SECRET_MARKERS = ("password", "token", "secret", "answer", "authorization", "totp")
-_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def _mask(key: str, value: object) -> object:

@@ -1,0 +1,1 @@
+"""Chorus gateway: the REST API ``/api/v1`` and the web portal over the gRPC services."""

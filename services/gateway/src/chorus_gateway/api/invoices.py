@@ -1,0 +1,70 @@
+"""``/invoices`` over InvoicesService: portal entry, lists, details, history, submission."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from fastapi import APIRouter, Query
+
+from chorus_gateway.api.paging import PageSize, PageToken
+from chorus_gateway.api.paths import InvoiceId
+from chorus_gateway.api.schemas import invoices as schemas
+from chorus_gateway.api.security import AuthenticatedCaller, Clients
+
+router = APIRouter(tags=["Factures"])
+
+
+@router.post("/invoices", status_code=201, summary="Deposit an invoice entered on the portal")
+async def create_invoice(
+    body: schemas.CreateInvoiceBody,
+    clients: Clients,
+    caller: AuthenticatedCaller,
+    draft: Annotated[bool, Query(description="Save as BROUILLON instead of depositing.")] = False,
+) -> schemas.Invoice:
+    request = schemas.create_request(body, draft=draft)
+    return schemas.invoice(await clients.invoices.create_invoice(request, caller))
+
+
+@router.get("/invoices", summary="Issued or received invoices, newest first")
+async def list_invoices(
+    clients: Clients,
+    caller: AuthenticatedCaller,
+    side: Literal["issued", "received"] | None = None,
+    structure_id: UUID | None = None,
+    status: schemas.InvoiceStatus | None = None,
+    number: str = "",
+    page_size: PageSize = None,
+    page_token: PageToken = "",
+) -> schemas.InvoicePage:
+    request = pb.ListInvoicesRequest(
+        side=schemas.LIST_SIDE.to_proto(side.upper() if side else None),
+        structure_id=str(structure_id) if structure_id else "",
+        status=schemas.INVOICE_STATUS.to_proto(status),
+        number=number,
+        page_size=page_size or 0,
+        page_token=page_token,
+    )
+    return schemas.invoice_page(await clients.invoices.list_invoices(request, caller))
+
+
+@router.get("/invoices/{invoice_id}", summary="One invoice with totals and allowed actions")
+async def get_invoice(
+    invoice_id: InvoiceId, clients: Clients, caller: AuthenticatedCaller
+) -> schemas.Invoice:
+    return schemas.invoice(await clients.invoices.get_invoice(invoice_id, caller))
+
+
+@router.get("/invoices/{invoice_id}/history", summary="Status history, oldest first")
+async def get_invoice_history(
+    invoice_id: InvoiceId, clients: Clients, caller: AuthenticatedCaller
+) -> schemas.History:
+    return schemas.history(await clients.invoices.get_invoice_history(invoice_id, caller))
+
+
+@router.post("/invoices/{invoice_id}/submit", summary="Submit a draft: BROUILLON -> DEPOSEE")
+async def submit_invoice(
+    invoice_id: InvoiceId, clients: Clients, caller: AuthenticatedCaller
+) -> schemas.Invoice:
+    return schemas.invoice(await clients.invoices.submit_invoice(invoice_id, caller))

@@ -1,0 +1,181 @@
+"""Errors as RFC 9457 ``application/problem+json``: the one place the gateway maps them.
+
+Services report failures as gRPC statuses carrying an ``ErrorInfo`` reason, a French message
+and ``BadRequest`` field violations; this module turns them, and the gateway's own refusals
+(missing token, malformed body, unknown route), into problem documents.
+"""
+
+from __future__ import annotations
+
+import re
+
+import grpc
+from chorus_platform.rpc_status import from_rpc_error
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://chorus.example/problems/"
+
+TITLES = {
+    400: "Requête invalide",
+    401: "Authentification requise",
+    403: "Action non autorisée",
+    404: "Ressource introuvable",
+    405: "Méthode non autorisée",
+    409: "Conflit",
+    413: "Contenu trop volumineux",
+    415: "Type de contenu non pris en charge",
+    422: "Données invalides",
+    429: "Trop de requêtes",
+    500: "Erreur interne",
+    503: "Service indisponible",
+}
+
+# INVALID_ARGUMENT reasons meaning "this request cannot be understood" rather than "these
+# values break a rule": they answer 400 instead of 422.
+BAD_REQUEST_REASONS = frozenset(
+    {
+        "ACTIVATION_TOKEN_INVALID",
+        "RESET_TOKEN_INVALID",
+        "PAGE_TOKEN_INVALID",
+        "INVALID_PAGE_TOKEN",
+        "MALFORMED_REQUEST",
+    }
+)
+
+_STATUS_BY_CODE = {
+    grpc.StatusCode.INVALID_ARGUMENT: 422,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 503,
+}
+
+INTERNAL_DETAIL = "Erreur interne, réessayez plus tard."
+UNAVAILABLE_DETAIL = "Service momentanément indisponible, réessayez dans quelques instants."
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Path of the offending field, e.g. `lines[0].quantity`.")
+    message: str = Field(description="What is wrong and how to fix it (French).")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(description="`https://chorus.example/problems/<code>` or `about:blank`.")
+    title: str
+    status: int
+    detail: str = Field(description="Human explanation, in French.")
+    code: str = Field(description="Stable machine reason, e.g. `PASSWORD_TOO_WEAK`.")
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict] = {
+    status: {"model": Problem, "description": TITLES[status]}
+    for status in (400, 401, 403, 404, 409, 422, 429, 503)
+}
+"""Error responses documented on every API operation (served as problem+json)."""
+
+
+class ProblemError(Exception):
+    """Raised anywhere in a request to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        typed: bool = True,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.typed = typed
+
+    def problem(self) -> Problem:
+        return Problem(
+            type=PROBLEM_TYPE_BASE + kebab(self.code) if self.typed else "about:blank",
+            title=TITLES.get(self.status, "Erreur"),
+            status=self.status,
+            detail=self.detail,
+            code=self.code,
+            errors=self.errors,
+        )
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            self.problem().model_dump(),
+            status_code=self.status,
+            headers=self.headers,
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
+
+
+def kebab(code: str) -> str:
+    """``PASSWORD_TOO_WEAK`` -> ``password-too-weak``."""
+    return code.lower().replace("_", "-")
+
+
+_INDEX = re.compile(r"\.(\d+)(?=\.|$)")
+
+
+def field_path(path: str) -> str:
+    """A field path in REST notation: ``lines.0.quantity`` -> ``lines[0].quantity``."""
+    return _INDEX.sub(r"[\1]", path)
+
+
+def problem_from_rpc_error(err: grpc.RpcError) -> ProblemError:
+    """The problem answering a failed gRPC call (reason, French message, field violations)."""
+    remote = from_rpc_error(err)
+    status = _STATUS_BY_CODE.get(remote.code, 500)
+    if status == 422 and remote.reason in BAD_REQUEST_REASONS:
+        status = 400
+    if status == 503:
+        return ProblemError(
+            503, "SERVICE_UNAVAILABLE", UNAVAILABLE_DETAIL, headers={"Retry-After": "1"}
+        )
+    if status == 500:
+        return ProblemError(500, "INTERNAL", INTERNAL_DETAIL, typed=False)
+    errors = [
+        FieldError(field=field_path(v.field), message=v.description) for v in remote.violations
+    ]
+    headers: dict[str, str] = {}
+    if status == 401:
+        invalid_token = remote.reason == "TOKEN_INVALID"
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if invalid_token else "Bearer"
+    if status == 429 and remote.metadata.get("retry_after_seconds", "").isdigit():
+        headers["Retry-After"] = remote.metadata["retry_after_seconds"]
+    return ProblemError(
+        status,
+        remote.reason or remote.code.name,
+        remote.message or TITLES[status],
+        errors,
+        headers,
+        typed=bool(remote.reason),
+    )
+
+
+_HTTP_DETAILS = {
+    404: ("NOT_FOUND", "Aucune ressource à cette adresse ; vérifiez le chemin (API sous /api/v1)."),
+    405: ("METHOD_NOT_ALLOWED", "Cette méthode HTTP n'est pas acceptée à cette adresse."),
+}
+
+
+def http_problem(status: int, headers: dict[str, str] | None = None) -> ProblemError:
+    """The problem for a plain HTTP error raised by routing (unknown path, wrong method)."""
+    code, detail = _HTTP_DETAILS.get(status, ("HTTP_ERROR", TITLES.get(status, "Erreur")))
+    return ProblemError(status, code, detail, headers=dict(headers or {}), typed=False)

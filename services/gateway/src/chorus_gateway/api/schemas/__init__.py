@@ -1,0 +1,1 @@
+"""REST request/response models and their explicit proto mappings, one module per resource."""

@@ -1,0 +1,233 @@
+"""Invoices: REST models and their mapping to/from ``chorus.invoices.v1``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from pydantic import BaseModel, Field
+
+from chorus_gateway.api.amounts import Amount
+from chorus_gateway.api.enums import ProtoEnum
+from chorus_gateway.api.problems import FieldError, ProblemError
+from chorus_gateway.api.schemas.conversions import RequestModel, optional, timestamp
+from chorus_gateway.api.schemas.structures import IdentifierType
+
+INVOICE_STATUS = ProtoEnum(pb.InvoiceStatus)
+FRAMEWORK = ProtoEnum(pb.Framework)
+INVOICE_TYPE = ProtoEnum(pb.InvoiceType)
+LIST_SIDE = ProtoEnum(pb.ListSide)
+
+InvoiceStatus = INVOICE_STATUS.rest
+Framework = FRAMEWORK.rest
+InvoiceType = INVOICE_TYPE.rest
+
+
+class RecipientBody(RequestModel):
+    identifier_type: IdentifierType
+    identifier: str
+
+
+class LineBody(RequestModel):
+    description: str
+    quantity: Amount
+    unit: str = Field(description='UN/ECE rec. 20 unit code, e.g. "C62" (unit), "HUR" (hour).')
+    unit_price: Amount
+    vat_rate: Amount = Field(description='VAT rate in percent: "20", "10", "5.5", "2.1", "0".')
+
+
+class CreateInvoiceBody(RequestModel):
+    """A portal-entry invoice: the recipient by identifier or by structure id (one of them)."""
+
+    supplier_structure_id: UUID
+    recipient: RecipientBody | None = None
+    recipient_structure_id: UUID | None = None
+    service_code: str | None = None
+    engagement_number: str | None = None
+    framework: Framework
+    type: InvoiceType
+    number: str
+    issue_date: date
+    currency: str = "EUR"
+    payment_terms: str | None = None
+    lines: list[LineBody]
+    comment: str | None = None
+
+
+class Line(BaseModel):
+    description: str
+    quantity: str
+    unit: str
+    unit_price: str
+    vat_rate: str
+    net_amount: str
+
+
+class VatBreakdown(BaseModel):
+    rate: str
+    base: str
+    amount: str
+
+
+class Totals(BaseModel):
+    net_total: str
+    vat_total: str
+    gross_total: str
+    amount_due: str
+    vat_breakdown: list[VatBreakdown]
+
+
+class Invoice(BaseModel):
+    id: str
+    number: str
+    supplier_structure_id: str
+    recipient_structure_id: str | None
+    service_code: str | None
+    engagement_number: str | None
+    framework: Framework | None
+    type: InvoiceType | None
+    issue_date: str | None = Field(description="ISO date, YYYY-MM-DD.")
+    currency: str
+    payment_terms: str | None
+    lines: list[Line]
+    totals: Totals
+    status: InvoiceStatus | None
+    lifecycle_code: int | None = Field(description="Lifecycle code of the 2026 reform (200-213).")
+    comment: str | None
+    created_by: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    allowed_actions: list[str] = Field(description='Actions the caller may take now ("SUBMIT").')
+
+
+class InvoicePage(BaseModel):
+    items: list[Invoice]
+    next_page_token: str | None
+
+
+class HistoryEntry(BaseModel):
+    status: InvoiceStatus | None
+    lifecycle_code: int | None
+    at: datetime | None
+    actor: str = Field(description='User id, or "system" for routing.')
+    comment: str | None
+
+
+class History(BaseModel):
+    items: list[HistoryEntry]
+
+
+def recipient_ref(body: CreateInvoiceBody) -> pb.RecipientRef:
+    """The recipient designation; exactly one of ``recipient`` / ``recipient_structure_id``."""
+    if (body.recipient is None) == (body.recipient_structure_id is None):
+        message = "Indiquez le destinataire soit par recipient, soit par recipient_structure_id."
+        raise ProblemError(
+            422,
+            "VALIDATION_FAILED",
+            "La requête contient des champs invalides ; corrigez les champs indiqués.",
+            [FieldError(field="recipient", message=message)],
+        )
+    if body.recipient_structure_id is not None:
+        return pb.RecipientRef(structure_id=str(body.recipient_structure_id))
+    assert body.recipient is not None
+    return pb.RecipientRef(
+        identifier_type=str(body.recipient.identifier_type), identifier=body.recipient.identifier
+    )
+
+
+def create_request(body: CreateInvoiceBody, *, draft: bool) -> pb.CreateInvoiceRequest:
+    return pb.CreateInvoiceRequest(
+        supplier_structure_id=str(body.supplier_structure_id),
+        recipient=recipient_ref(body),
+        service_code=body.service_code or "",
+        engagement_number=body.engagement_number or "",
+        framework=FRAMEWORK.to_proto(body.framework),
+        type=INVOICE_TYPE.to_proto(body.type),
+        number=body.number,
+        issue_date=body.issue_date.isoformat(),
+        currency=body.currency,
+        payment_terms=body.payment_terms or "",
+        lines=[
+            pb.InvoiceLine(
+                description=line.description,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                vat_rate=line.vat_rate,
+            )
+            for line in body.lines
+        ],
+        comment=body.comment or "",
+        draft=draft,
+    )
+
+
+def totals(message: pb.Totals) -> Totals:
+    return Totals(
+        net_total=message.net_total,
+        vat_total=message.vat_total,
+        gross_total=message.gross_total,
+        amount_due=message.amount_due,
+        vat_breakdown=[
+            VatBreakdown(rate=v.rate, base=v.base, amount=v.amount) for v in message.vat_breakdown
+        ],
+    )
+
+
+def line(message: pb.InvoiceLine) -> Line:
+    return Line(
+        description=message.description,
+        quantity=message.quantity,
+        unit=message.unit,
+        unit_price=message.unit_price,
+        vat_rate=message.vat_rate,
+        net_amount=message.net_amount,
+    )
+
+
+def invoice(message: pb.Invoice) -> Invoice:
+    return Invoice(
+        id=message.id,
+        number=message.number,
+        supplier_structure_id=message.supplier_structure_id,
+        recipient_structure_id=optional(message.recipient_structure_id),
+        service_code=optional(message.service_code),
+        engagement_number=optional(message.engagement_number),
+        framework=FRAMEWORK.to_rest(message.framework),
+        type=INVOICE_TYPE.to_rest(message.type),
+        issue_date=optional(message.issue_date),
+        currency=message.currency,
+        payment_terms=optional(message.payment_terms),
+        lines=[line(item) for item in message.lines],
+        totals=totals(message.totals),
+        status=INVOICE_STATUS.to_rest(message.status),
+        lifecycle_code=message.lifecycle_code or None,
+        comment=optional(message.comment),
+        created_by=optional(message.created_by),
+        created_at=timestamp(message, "created_at"),
+        updated_at=timestamp(message, "updated_at"),
+        allowed_actions=list(message.allowed_actions),
+    )
+
+
+def invoice_page(response: pb.ListInvoicesResponse) -> InvoicePage:
+    return InvoicePage(
+        items=[invoice(item) for item in response.invoices],
+        next_page_token=optional(response.next_page_token),
+    )
+
+
+def history(entries: list[pb.HistoryEntry]) -> History:
+    return History(
+        items=[
+            HistoryEntry(
+                status=INVOICE_STATUS.to_rest(entry.status),
+                lifecycle_code=entry.lifecycle_code or None,
+                at=timestamp(entry, "at"),
+                actor=entry.actor,
+                comment=optional(entry.comment),
+            )
+            for entry in entries
+        ]
+    )

@@ -1,0 +1,58 @@
+"""The FastAPI application: REST API, probes, JWKS and the portal over one set of clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from chorus_gateway.access_log import AccessLogMiddleware
+from chorus_gateway.api import API_PREFIX, api_router
+from chorus_gateway.api import health as health_api
+from chorus_gateway.api.error_handlers import install_error_handlers
+from chorus_gateway.api.openapi import install_openapi
+from chorus_gateway.clients import ServiceClients
+from chorus_gateway.config import GatewaySettings
+from chorus_gateway.web import pages, portal
+
+DESCRIPTION = """\
+API REST de Chorus, le portail public de facturation électronique.
+
+- Authentification : `Authorization: Bearer <access_token>` (obtenu par `POST /auth/token`).
+- Erreurs : `application/problem+json` (RFC 9457) avec un `code` stable et `errors[]` par champ.
+- Montants : chaînes décimales (`"1200.00"`) ; les nombres JSON sont acceptés mais déconseillés.
+- Listes : `?page_size=` (100 au plus) et `?page_token=` ; réponse `{items, next_page_token}`.
+"""
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    """The gateway app; channels to the services open at startup and close at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.clients = ServiceClients.open(settings)
+        try:
+            yield
+        finally:
+            await app.state.clients.close()
+
+    app = FastAPI(
+        title="Chorus API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app, html_not_found=pages.not_found)
+    app.include_router(api_router)
+    app.include_router(health_api.router)
+    app.include_router(portal.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    app.add_middleware(AccessLogMiddleware)
+    install_openapi(app)
+    return app

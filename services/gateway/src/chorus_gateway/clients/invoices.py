@@ -1,0 +1,43 @@
+"""InvoicesService calls: portal entry, lists, details, history, submission."""
+
+from __future__ import annotations
+
+import grpc
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
+
+from chorus_gateway.clients.caller import Caller
+
+
+class InvoicesClient:
+    """Thin wrapper over the invoices stub forwarding the caller's metadata."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = pb_grpc.InvoicesServiceStub(channel)
+
+    async def create_invoice(self, request: pb.CreateInvoiceRequest, caller: Caller) -> pb.Invoice:
+        response = await self._stub.CreateInvoice(request, metadata=caller.metadata())
+        return response.invoice
+
+    async def submit_invoice(self, invoice_id: str, caller: Caller) -> pb.Invoice:
+        response = await self._stub.SubmitInvoice(
+            pb.SubmitInvoiceRequest(invoice_id=invoice_id), metadata=caller.metadata()
+        )
+        return response.invoice
+
+    async def get_invoice(self, invoice_id: str, caller: Caller) -> pb.Invoice:
+        response = await self._stub.GetInvoice(
+            pb.GetInvoiceRequest(invoice_id=invoice_id), metadata=caller.metadata()
+        )
+        return response.invoice
+
+    async def list_invoices(
+        self, request: pb.ListInvoicesRequest, caller: Caller
+    ) -> pb.ListInvoicesResponse:
+        return await self._stub.ListInvoices(request, metadata=caller.metadata())
+
+    async def get_invoice_history(self, invoice_id: str, caller: Caller) -> list[pb.HistoryEntry]:
+        response = await self._stub.GetInvoiceHistory(
+            pb.GetInvoiceHistoryRequest(invoice_id=invoice_id), metadata=caller.metadata()
+        )
+        return list(response.entries)

@@ -1,0 +1,50 @@
+"""Entry point: ``chorus-gateway serve`` runs the HTTP server until SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from chorus_platform.cli import run_cli
+from chorus_platform.settings import ChorusSettings
+
+from chorus_gateway.app import create_app
+from chorus_gateway.config import GatewaySettings
+
+
+def server_config(settings: GatewaySettings) -> uvicorn.Config:
+    """uvicorn settings: our JSON logging (log_config=None) and our own access log.
+
+    uvicorn's access log prints the query string, where the activation token travels, so it
+    stays off; :class:`~chorus_gateway.access_log.AccessLogMiddleware` logs paths only.
+    """
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+class _WithoutColorMessage(logging.Filter):
+    """Drops the ANSI-coloured duplicate uvicorn attaches to its records (noise in JSON)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)
+        return True
+
+
+async def serve(settings: ChorusSettings) -> None:
+    """Serves HTTP; uvicorn handles SIGTERM (stops accepting, drains, runs the shutdown)."""
+    assert isinstance(settings, GatewaySettings)
+    logging.getLogger("uvicorn.error").addFilter(_WithoutColorMessage())
+    await uvicorn.Server(server_config(settings)).serve()
+
+
+def main() -> None:
+    run_cli(GatewaySettings(), serve=serve, migrations_dir=None)

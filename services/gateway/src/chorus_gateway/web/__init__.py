@@ -1,0 +1,1 @@
+"""The web portal (French, server-rendered): landing page, sign-up, activation, login."""

@@ -1,0 +1,207 @@
+"""Portal routes: thin forms over the same service clients as the API.
+
+Each POST checks the CSRF token first, then calls the service; a refusal shows the
+service's French message and, beside each field, what to fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+from typing import Annotated, Any
+
+import grpc
+from chorus.identity.v1 import identity_service_pb2 as identity_pb
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from chorus_gateway.api.problems import problem_from_rpc_error
+from chorus_gateway.api.security import AnonymousCaller, Clients
+from chorus_gateway.web import session
+from chorus_gateway.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+FormText = Annotated[str, Form()]
+
+CSRF_EXPIRED = "Votre formulaire a expiré. Rechargez la page puis réessayez."
+
+
+def _refusal(err: grpc.aio.AioRpcError) -> dict[str, Any]:
+    """Template context for a refused call: the message, per-field errors, the reason code."""
+    problem = problem_from_rpc_error(err)
+    return {
+        "error": problem.detail,
+        "errors": {e.field: e.message for e in problem.errors},
+        "code": problem.code,
+    }
+
+
+def _secure(request: Request) -> bool:
+    return request.app.state.settings.secure_cookies
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, clients: Clients, caller: AnonymousCaller) -> HTMLResponse:
+    user = None
+    token = session.session_token(request)
+    if token:
+        try:
+            user = await clients.identity.get_me(replace(caller, token=token))
+        except grpc.aio.AioRpcError:
+            user = None  # expired or revoked session: show the public page
+    return render(request, "index.html", {"user": user})
+
+
+@router.get("/inscription", response_class=HTMLResponse)
+async def sign_up_form(request: Request) -> HTMLResponse:
+    return render(request, "inscription.html")
+
+
+@router.post("/inscription", response_class=HTMLResponse)
+async def sign_up(
+    request: Request,
+    clients: Clients,
+    caller: AnonymousCaller,
+    login_email: FormText = "",
+    first_name: FormText = "",
+    last_name: FormText = "",
+    phone: FormText = "",
+    csrf_token: FormText = "",
+) -> HTMLResponse:
+    values = {
+        "login_email": login_email,
+        "first_name": first_name,
+        "last_name": last_name,
+        "phone": phone,
+    }
+    if not session.csrf_valid(request, csrf_token):
+        return render(request, "inscription.html", {"error": CSRF_EXPIRED, "values": values}, 403)
+    request_pb = identity_pb.RegisterAccountRequest(
+        login_email=login_email.strip(),
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        phone=phone.strip(),
+    )
+    try:
+        await clients.identity.register_account(request_pb, caller)
+    except grpc.aio.AioRpcError as err:
+        context = {**_refusal(err), "values": values}
+        return render(request, "inscription.html", context, 422)
+    return render(request, "inscription.html", {"done": True, "login_email": login_email})
+
+
+@router.get("/activation", response_class=HTMLResponse)
+async def activation_form(request: Request, token: str = "") -> HTMLResponse:
+    return render(request, "activation.html", {"token": token})
+
+
+@router.post("/activation", response_class=HTMLResponse)
+async def activate(
+    request: Request,
+    clients: Clients,
+    caller: AnonymousCaller,
+    token: FormText = "",
+    password: FormText = "",
+    password_confirmation: FormText = "",
+    secret_question: FormText = "",
+    secret_answer: FormText = "",
+    csrf_token: FormText = "",
+) -> HTMLResponse:
+    # Passwords are never sent back into the page; the question is.
+    base = {"token": token, "values": {"secret_question": secret_question}}
+    if not session.csrf_valid(request, csrf_token):
+        return render(request, "activation.html", {**base, "error": CSRF_EXPIRED}, 403)
+    if password != password_confirmation:
+        mismatch = "Les deux mots de passe ne correspondent pas ; saisissez-les à nouveau."
+        context = {**base, "error": mismatch, "errors": {"password_confirmation": mismatch}}
+        return render(request, "activation.html", context, 422)
+    request_pb = identity_pb.ActivateAccountRequest(
+        token=token,
+        password=password,
+        secret_question=secret_question.strip(),
+        secret_answer=secret_answer,
+    )
+    try:
+        await clients.identity.activate_account(request_pb, caller)
+    except grpc.aio.AioRpcError as err:
+        refusal = _refusal(err)
+        context = {
+            **base,
+            **refusal,
+            "token_invalid": refusal["code"] == "ACTIVATION_TOKEN_INVALID",
+        }
+        status = problem_from_rpc_error(err).status
+        return render(request, "activation.html", context, status)
+    return render(request, "activation.html", {"done": True})
+
+
+@router.post("/activation/renvoi", response_class=HTMLResponse)
+async def resend_activation(
+    request: Request,
+    clients: Clients,
+    caller: AnonymousCaller,
+    login_email: FormText = "",
+    csrf_token: FormText = "",
+) -> HTMLResponse:
+    if not session.csrf_valid(request, csrf_token):
+        return render(request, "activation.html", {"error": CSRF_EXPIRED}, 403)
+    try:
+        await clients.identity.resend_activation(login_email.strip(), caller)
+    except grpc.aio.AioRpcError as err:
+        return render(request, "activation.html", _refusal(err), problem_from_rpc_error(err).status)
+    return render(request, "activation.html", {"resent": True, "login_email": login_email})
+
+
+@router.get("/connexion", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    return render(request, "connexion.html")
+
+
+@router.post("/connexion", response_model=None)
+async def login(
+    request: Request,
+    clients: Clients,
+    caller: AnonymousCaller,
+    login_email: FormText = "",
+    password: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    values = {"login_email": login_email}
+    if not session.csrf_valid(request, csrf_token):
+        return render(request, "connexion.html", {"error": CSRF_EXPIRED, "values": values}, 403)
+    try:
+        tokens = await clients.identity.create_session(login_email.strip(), password, caller)
+    except grpc.aio.AioRpcError as err:
+        context = {**_refusal(err), "values": values}
+        return render(request, "connexion.html", context, problem_from_rpc_error(err).status)
+    response = RedirectResponse("/", status_code=303)
+    session.start_session(
+        response,
+        tokens.access_token,
+        tokens.refresh_token,
+        tokens.expires_in,
+        secure=_secure(request),
+    )
+    return response
+
+
+@router.get("/deconnexion", response_class=HTMLResponse)
+async def logout_form(request: Request) -> HTMLResponse:
+    return render(request, "deconnexion.html")
+
+
+@router.post("/deconnexion", response_model=None)
+async def logout(
+    request: Request, clients: Clients, caller: AnonymousCaller, csrf_token: FormText = ""
+) -> Response:
+    if not session.csrf_valid(request, csrf_token):
+        return render(request, "deconnexion.html", {"error": CSRF_EXPIRED}, 403)
+    refresh = session.refresh_token(request)
+    if refresh:
+        # The cookies go anyway; a session that could not be revoked expires on its own.
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            await clients.identity.revoke_session(refresh, caller)
+    response = RedirectResponse("/", status_code=303)
+    session.end_session(response, secure=_secure(request))
+    return response

@@ -1,0 +1,255 @@
+"""/invoices through the gateway against service doubles."""
+
+from __future__ import annotations
+
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus_platform.errors import FailedPrecondition
+from google.protobuf.timestamp_pb2 import Timestamp
+
+AUTH = {"Authorization": "Bearer tok"}
+INVOICE_ID = "3f2b8d4c-7a61-4e1b-8d0e-5c9a2f1e7b33"
+SUPPLIER_ID = "0b7e4b8e-31a4-4f7e-9d59-0d1f4b0b2a10"
+RECIPIENT_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+
+
+def invoice(status: int = pb.INVOICE_STATUS_MISE_A_DISPOSITION) -> pb.Invoice:
+    return pb.Invoice(
+        id=INVOICE_ID,
+        number="F-2026-001",
+        supplier_structure_id=SUPPLIER_ID,
+        recipient_structure_id=RECIPIENT_ID,
+        framework=pb.FRAMEWORK_A1_FACTURE_FOURNISSEUR,
+        type=pb.INVOICE_TYPE_FACTURE,
+        issue_date="2026-01-15",
+        currency="EUR",
+        lines=[
+            pb.InvoiceLine(
+                description="Pain",
+                quantity="10",
+                unit="C62",
+                unit_price="1.20",
+                vat_rate="5.5",
+                net_amount="12.00",
+            )
+        ],
+        totals=pb.Totals(
+            net_total="12.00",
+            vat_total="0.66",
+            gross_total="12.66",
+            amount_due="12.66",
+            vat_breakdown=[pb.VatBreakdown(rate="5.5", base="12.00", amount="0.66")],
+        ),
+        status=status,
+        lifecycle_code=203,
+        created_by="u1",
+        created_at=Timestamp(seconds=1_767_225_600),
+        allowed_actions=["SUBMIT"],
+    )
+
+
+def create_body(**changes):
+    body = {
+        "supplier_structure_id": SUPPLIER_ID,
+        "recipient": {"identifier_type": "SIRET", "identifier": "11000201100044"},
+        "framework": "A1_FACTURE_FOURNISSEUR",
+        "type": "FACTURE",
+        "number": "F-2026-001",
+        "issue_date": "2026-01-15",
+        "lines": [
+            {
+                "description": "Pain",
+                "quantity": "10",
+                "unit": "C62",
+                "unit_price": "1.20",
+                "vat_rate": "5.5",
+            }
+        ],
+    }
+    return {**body, **changes}
+
+
+async def test_create_invoice_maps_the_entry_and_answers_the_invoice(api, services):
+    services.invoices.answer(
+        "CreateInvoice", pb.CreateInvoiceResponse(invoice=invoice(pb.INVOICE_STATUS_BROUILLON))
+    )
+
+    response = await api.post(
+        "/api/v1/invoices",
+        params={"draft": "true"},
+        json=create_body(
+            lines=[
+                {
+                    "description": "Pain",
+                    "quantity": 10,
+                    "unit": "C62",
+                    "unit_price": 0.1,
+                    "vat_rate": "5.5",
+                }
+            ]
+        ),
+        headers={**AUTH, "Idempotency-Key": "k-1"},
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "BROUILLON"
+    assert body["framework"] == "A1_FACTURE_FOURNISSEUR"
+    assert body["totals"] == {
+        "net_total": "12.00",
+        "vat_total": "0.66",
+        "gross_total": "12.66",
+        "amount_due": "12.66",
+        "vat_breakdown": [{"rate": "5.5", "base": "12.00", "amount": "0.66"}],
+    }
+    [call] = services.invoices.calls_to("CreateInvoice")
+    request = call.request
+    assert request.draft is True
+    assert request.currency == "EUR"
+    assert request.issue_date == "2026-01-15"
+    assert request.recipient.identifier_type == "SIRET"
+    assert request.recipient.identifier == "11000201100044"
+    assert request.framework == pb.FRAMEWORK_A1_FACTURE_FOURNISSEUR
+    assert (request.lines[0].quantity, request.lines[0].unit_price) == ("10", "0.1")
+    assert call.metadata["idempotency-key"] == "k-1"
+
+
+async def test_recipient_by_structure_id(api, services):
+    services.invoices.answer("CreateInvoice", pb.CreateInvoiceResponse(invoice=invoice()))
+
+    response = await api.post(
+        "/api/v1/invoices",
+        json=create_body(recipient=None, recipient_structure_id=RECIPIENT_ID),
+        headers=AUTH,
+    )
+
+    assert response.status_code == 201
+    assert services.invoices.calls[0].request.recipient.structure_id == RECIPIENT_ID
+    assert services.invoices.calls[0].request.draft is False
+
+
+async def test_line_validation_errors_name_the_line(api, services):
+    response = await api.post(
+        "/api/v1/invoices",
+        json=create_body(
+            lines=[
+                {
+                    "description": "ok",
+                    "quantity": "1",
+                    "unit": "C62",
+                    "unit_price": "1",
+                    "vat_rate": "20",
+                },
+                {"description": "bad", "quantity": "dix", "unit": "C62", "unit_price": "1"},
+            ],
+            issue_date="15/01/2026",
+        ),
+        headers=AUTH,
+    )
+
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "VALIDATION_FAILED"
+    assert {e["field"]: e["message"] for e in body["errors"]} == {
+        "lines[1].quantity": 'Montant décimal attendu, par exemple "1200.00".',
+        "lines[1].vat_rate": "Champ obligatoire.",
+        "issue_date": "Date attendue au format AAAA-MM-JJ.",
+    }
+    assert services.invoices.calls == []
+
+
+async def test_recipient_must_be_given_exactly_once(api, services):
+    response = await api.post("/api/v1/invoices", json=create_body(recipient=None), headers=AUTH)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "recipient"
+    assert services.invoices.calls == []
+
+
+async def test_get_invoice_strips_enum_prefixes(api, services):
+    services.invoices.answer("GetInvoice", pb.GetInvoiceResponse(invoice=invoice()))
+
+    response = await api.get(f"/api/v1/invoices/{INVOICE_ID}", headers=AUTH)
+
+    body = response.json()
+    assert body["status"] == "MISE_A_DISPOSITION"
+    assert body["lifecycle_code"] == 203
+    assert body["type"] == "FACTURE"
+    assert body["lines"][0]["net_amount"] == "12.00"
+    assert body["allowed_actions"] == ["SUBMIT"]
+    assert body["service_code"] is None
+    assert body["created_at"] == "2026-01-01T00:00:00Z"
+    assert body["updated_at"] is None
+
+
+async def test_list_maps_side_and_status(api, services):
+    services.invoices.answer(
+        "ListInvoices", pb.ListInvoicesResponse(invoices=[invoice()], next_page_token="")
+    )
+
+    response = await api.get(
+        "/api/v1/invoices",
+        params={"side": "received", "status": "MISE_A_DISPOSITION", "structure_id": RECIPIENT_ID},
+        headers=AUTH,
+    )
+
+    assert response.status_code == 200
+    assert response.json()["next_page_token"] is None
+    request = services.invoices.calls[0].request
+    assert request.side == pb.LIST_SIDE_RECEIVED
+    assert request.status == pb.INVOICE_STATUS_MISE_A_DISPOSITION
+    assert request.structure_id == RECIPIENT_ID
+
+
+async def test_history(api, services):
+    services.invoices.answer(
+        "GetInvoiceHistory",
+        pb.GetInvoiceHistoryResponse(
+            entries=[
+                pb.HistoryEntry(
+                    status=pb.INVOICE_STATUS_DEPOSEE,
+                    lifecycle_code=200,
+                    at=Timestamp(seconds=1_767_225_600),
+                    actor="u1",
+                ),
+                pb.HistoryEntry(
+                    status=pb.INVOICE_STATUS_MISE_A_DISPOSITION,
+                    lifecycle_code=203,
+                    at=Timestamp(seconds=1_767_225_660),
+                    actor="system",
+                    comment="Acheminée",
+                ),
+            ]
+        ),
+    )
+
+    response = await api.get(f"/api/v1/invoices/{INVOICE_ID}/history", headers=AUTH)
+
+    assert response.json()["items"] == [
+        {
+            "status": "DEPOSEE",
+            "lifecycle_code": 200,
+            "at": "2026-01-01T00:00:00Z",
+            "actor": "u1",
+            "comment": None,
+        },
+        {
+            "status": "MISE_A_DISPOSITION",
+            "lifecycle_code": 203,
+            "at": "2026-01-01T00:01:00Z",
+            "actor": "system",
+            "comment": "Acheminée",
+        },
+    ]
+
+
+async def test_submit_in_the_wrong_state_is_a_409(api, services):
+    services.invoices.answer(
+        "SubmitInvoice",
+        FailedPrecondition("INVALID_STATUS_TRANSITION", "Seul un brouillon peut être déposé."),
+    )
+
+    response = await api.post(f"/api/v1/invoices/{INVOICE_ID}/submit", headers=AUTH)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "INVALID_STATUS_TRANSITION"
+    assert response.json()["detail"] == "Seul un brouillon peut être déposé."
