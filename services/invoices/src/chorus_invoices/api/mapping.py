@@ -1,0 +1,133 @@
+"""Proto ⇄ domain for the invoices API. Amounts travel as decimal strings, never floats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from chorus_invoices.domain.invoice import HistoryEntry, Invoice
+from chorus_invoices.domain.lifecycle import Status
+from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
+from chorus_invoices.domain.validation import InvoiceForm, LineForm, RecipientRef
+
+
+def enum_name(enum, value: int, prefix: str) -> str:
+    """``FRAMEWORK_A1_FACTURE_FOURNISSEUR`` → ``A1_FACTURE_FOURNISSEUR``; "" when unspecified;
+    an unknown number stays a number so validation can reject it."""
+    if value == 0:
+        return ""
+    try:
+        return enum.Name(value).removeprefix(prefix)
+    except ValueError:
+        return str(value)
+
+
+def status_from_proto(value: int) -> Status | None:
+    """None for INVOICE_STATUS_UNSPECIFIED (or a number this version does not know)."""
+    name = enum_name(pb.InvoiceStatus, value, "INVOICE_STATUS_")
+    return Status(name) if name in Status.__members__ else None
+
+
+def status_to_proto(status: Status) -> int:
+    return pb.InvoiceStatus.Value(f"INVOICE_STATUS_{status}")
+
+
+def form_from_request(request: pb.CreateInvoiceRequest) -> InvoiceForm:
+    return InvoiceForm(
+        supplier_structure_id=request.supplier_structure_id,
+        recipient=RecipientRef(
+            structure_id=request.recipient.structure_id,
+            identifier_type=request.recipient.identifier_type,
+            identifier=request.recipient.identifier,
+        ),
+        service_code=request.service_code,
+        engagement_number=request.engagement_number,
+        framework=enum_name(pb.Framework, request.framework, "FRAMEWORK_"),
+        type=enum_name(pb.InvoiceType, request.type, "INVOICE_TYPE_"),
+        number=request.number,
+        issue_date=request.issue_date,
+        currency=request.currency,
+        payment_terms=request.payment_terms,
+        comment=request.comment,
+        lines=tuple(
+            LineForm(
+                description=line.description,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                vat_rate=line.vat_rate,
+            )
+            for line in request.lines
+        ),
+    )
+
+
+def invoice_to_proto(invoice: Invoice, allowed_actions: list[str] | None = None) -> pb.Invoice:
+    content = invoice.content
+    return pb.Invoice(
+        id=invoice.id,
+        number=content.number,
+        supplier_structure_id=invoice.supplier.structure_id,
+        recipient_structure_id=invoice.recipient.structure_id,
+        service_code=content.service_code,
+        engagement_number=content.engagement_number,
+        framework=pb.Framework.Value(f"FRAMEWORK_{content.framework}"),
+        type=pb.InvoiceType.Value(f"INVOICE_TYPE_{content.type}"),
+        issue_date=content.issue_date.isoformat(),
+        currency=content.currency,
+        payment_terms=content.payment_terms,
+        lines=[
+            pb.InvoiceLine(
+                description=line.description,
+                quantity=format_decimal(line.quantity),
+                unit=line.unit,
+                unit_price=format_decimal(line.unit_price),
+                vat_rate=format_rate(line.vat_rate),
+                net_amount=format_decimal(line.net_amount),
+            )
+            for line in content.lines
+        ],
+        totals=totals_to_proto(invoice.totals),
+        status=status_to_proto(invoice.status),
+        lifecycle_code=invoice.lifecycle_code or 0,
+        comment=content.comment,
+        created_by=invoice.created_by,
+        created_at=timestamp(invoice.created_at),
+        updated_at=timestamp(invoice.updated_at),
+        allowed_actions=allowed_actions or [],
+    )
+
+
+def totals_to_proto(totals: Totals) -> pb.Totals:
+    return pb.Totals(
+        net_total=format_decimal(totals.net_total),
+        vat_total=format_decimal(totals.vat_total),
+        gross_total=format_decimal(totals.gross_total),
+        amount_due=format_decimal(totals.amount_due),
+        vat_breakdown=[
+            pb.VatBreakdown(
+                rate=format_rate(v.rate),
+                base=format_decimal(v.base),
+                amount=format_decimal(v.amount),
+            )
+            for v in totals.vat_breakdown
+        ],
+    )
+
+
+def history_to_proto(entry: HistoryEntry) -> pb.HistoryEntry:
+    return pb.HistoryEntry(
+        status=status_to_proto(entry.status),
+        lifecycle_code=entry.lifecycle_code or 0,
+        at=timestamp(entry.at),
+        actor=entry.actor,
+        comment=entry.comment,
+    )
+
+
+def timestamp(at: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(at)
+    return stamp

@@ -1,0 +1,103 @@
+"""gRPC InvoicesService: maps requests to the use cases and domain answers back to protos.
+
+Every RPC needs an authenticated caller (AuthInterceptor); domain errors are mapped to gRPC
+statuses by the platform's ErrorInterceptor, with ErrorInfo reasons and field violations.
+"""
+
+from __future__ import annotations
+
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
+from chorus_platform.auth import current_principal
+
+from chorus_invoices.api import mapping, page_tokens
+from chorus_invoices.usecases.deposit import Deposits
+from chorus_invoices.usecases.reading import Reading
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
+    def __init__(self, deposits: Deposits, reading: Reading) -> None:
+        self._deposits = deposits
+        self._reading = reading
+
+    async def CreateInvoice(self, request: pb.CreateInvoiceRequest, context):
+        """Deposits an invoice entered on the portal, or saves it as a draft (``draft``).
+
+        Totals are computed here. The caller needs FACTURES_EMISES in MODIFICATION on the
+        supplier structure; the recipient (by id or by identifier) must be an active public
+        structure and its routing parameters met. A deposit is stored DEPOSEE with
+        ``InvoiceSubmitted`` in the same transaction; a draft is stored BROUILLON. Nothing is
+        stored on failure. Errors: INVALID_ARGUMENT (FIELD_REQUIRED, FIELD_TOO_LONG,
+        LINES_REQUIRED, LINES_TOO_MANY, QUANTITY_INVALID, UNIT_PRICE_INVALID, UNIT_INVALID,
+        VAT_RATE_INVALID, INVOICE_NUMBER_INVALID, ISSUE_DATE_INVALID, CURRENCY_INVALID,
+        FRAMEWORK_INVALID, TYPE_INVALID, IDENTIFIER_TYPE_INVALID, RECIPIENT_NOT_FOUND,
+        RECIPIENT_NOT_PUBLIC, RECIPIENT_INACTIVE, SERVICE_CODE_REQUIRED, SERVICE_CODE_UNKNOWN,
+        ENGAGEMENT_REQUIRED, SERVICE_OR_ENGAGEMENT_REQUIRED); PERMISSION_DENIED ACCESS_DENIED;
+        ALREADY_EXISTS INVOICE_NUMBER_DUPLICATE (same supplier, same year); UNAVAILABLE
+        STRUCTURES_UNAVAILABLE.
+        """
+        user_id = current_principal().user_id
+        form = mapping.form_from_request(request)
+        invoice = await self._deposits.create(user_id, form, draft=request.draft)
+        return pb.CreateInvoiceResponse(invoice=mapping.invoice_to_proto(invoice))
+
+    async def SubmitInvoice(self, request: pb.SubmitInvoiceRequest, context):
+        """Submits a draft: BROUILLON → DEPOSEE, emitting ``InvoiceSubmitted``.
+
+        The recipient's status and routing parameters are checked again. Errors: NOT_FOUND
+        INVOICE_NOT_FOUND (unknown or not visible); PERMISSION_DENIED ACCESS_DENIED (visible
+        but no FACTURES_EMISES MODIFICATION); FAILED_PRECONDITION INVALID_STATUS_TRANSITION
+        (not a draft); INVALID_ARGUMENT for recipient/routing reasons as in CreateInvoice.
+        """
+        user_id = current_principal().user_id
+        invoice = await self._deposits.submit(user_id, request.invoice_id)
+        return pb.SubmitInvoiceResponse(invoice=mapping.invoice_to_proto(invoice))
+
+    async def GetInvoice(self, request: pb.GetInvoiceRequest, context):
+        """One invoice with lines, totals, VAT breakdown, status, lifecycle code and the
+        actions the caller may take now (``allowed_actions``, e.g. SUBMIT).
+
+        Visible to FACTURES_EMISES (CONSULTATION) of the supplier, and to FACTURES_RECUES
+        (CONSULTATION) of the recipient once made available to it. Errors: NOT_FOUND
+        INVOICE_NOT_FOUND when unknown, malformed or not visible (never PERMISSION_DENIED).
+        """
+        user_id = current_principal().user_id
+        invoice, actions = await self._reading.invoice(user_id, request.invoice_id)
+        return pb.GetInvoiceResponse(invoice=mapping.invoice_to_proto(invoice, actions))
+
+    async def ListInvoices(self, request: pb.ListInvoicesRequest, context):
+        """Issued (default) or received invoices of the structures the caller may consult,
+        newest first, without lines nor allowed actions.
+
+        ``structure_id`` narrows to one of them (another gives an empty list); ``status`` and
+        ``number`` (prefix, case-insensitive) filter. ``page_size`` defaults to 20, at most
+        100; ``next_page_token`` is "" on the last page. Errors: INVALID_ARGUMENT
+        PAGE_TOKEN_INVALID.
+        """
+        user_id = current_principal().user_id
+        page_size = request.page_size if request.page_size > 0 else DEFAULT_PAGE_SIZE
+        found, cursor = await self._reading.page(
+            user_id,
+            received=request.side == pb.LIST_SIDE_RECEIVED,
+            structure_id=request.structure_id.strip(),
+            status=mapping.status_from_proto(request.status),
+            number_prefix=request.number.strip(),
+            limit=min(page_size, MAX_PAGE_SIZE),
+            after=page_tokens.decode(request.page_token),
+        )
+        return pb.ListInvoicesResponse(
+            invoices=[mapping.invoice_to_proto(invoice) for invoice in found],
+            next_page_token=page_tokens.encode(cursor),
+        )
+
+    async def GetInvoiceHistory(self, request: pb.GetInvoiceHistoryRequest, context):
+        """The invoice's status history, oldest first: status, lifecycle code, time, actor
+        (user id or "system") and comment. Same visibility and errors as GetInvoice."""
+        user_id = current_principal().user_id
+        entries = await self._reading.history(user_id, request.invoice_id)
+        return pb.GetInvoiceHistoryResponse(
+            entries=[mapping.history_to_proto(entry) for entry in entries]
+        )

@@ -1,0 +1,124 @@
+"""The structures service as invoices needs it: directory look-ups and access checks.
+
+Calls forward the caller's token and carry the channel's deadline. CheckAccess answers are
+reused for ``cache_seconds`` per (user, structure, space, mode): one deposit or one page of
+the portal asks the same question several times.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import grpc
+from chorus.structures.v1 import structures_service_pb2 as pb
+from chorus.structures.v1 import structures_service_pb2_grpc as pb_grpc
+from chorus_platform.auth import current_principal
+from chorus_platform.errors import DomainError
+
+from chorus_invoices.domain.routing import Recipient, RecipientService
+
+# Answers meaning "no such thing for you", as opposed to "structures is unwell".
+_ABSENT = (
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.PERMISSION_DENIED,
+)
+_CACHE_MAX_ENTRIES = 10_000
+
+
+class StructuresUnavailable(DomainError):
+    """structures did not answer; the caller may retry."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+    def __init__(self) -> None:
+        super().__init__(
+            "STRUCTURES_UNAVAILABLE",
+            "Le service des structures ne répond pas : réessayez dans un instant.",
+        )
+
+
+class StructuresClient:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        *,
+        cache_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stub = pb_grpc.StructuresServiceStub(channel)
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._access: dict[tuple[str, str, str, str], tuple[float, bool]] = {}
+
+    async def may(self, user_id: str, structure_id: str, space: str, mode: str) -> bool:
+        """May ``user_id`` act for ``structure_id`` in ``space`` (e.g. FACTURES_EMISES) with
+        ``mode`` (CONSULTATION or MODIFICATION)?"""
+        key = (user_id, structure_id, space, mode)
+        now = self._clock()
+        cached = self._access.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        request = pb.CheckAccessRequest(
+            user_id=user_id,
+            structure_id=structure_id,
+            space=pb.Space.Value(f"SPACE_{space}"),
+            mode=pb.AccessMode.Value(f"ACCESS_MODE_{mode}"),
+        )
+        response = await self._call(self._stub.CheckAccess, request)
+        allowed = bool(response and response.allowed)
+        if self._cache_seconds > 0:
+            if len(self._access) >= _CACHE_MAX_ENTRIES:
+                self._access = {k: v for k, v in self._access.items() if v[0] > now}
+            self._access[key] = (now + self._cache_seconds, allowed)
+        return allowed
+
+    async def accessible_structures(self, user_id: str, space: str, mode: str) -> list[str]:
+        """Ids of the structures ``user_id`` may act for in ``space`` with ``mode``."""
+        request = pb.ListAccessibleStructuresRequest(
+            user_id=user_id,
+            space=pb.Space.Value(f"SPACE_{space}"),
+            mode=pb.AccessMode.Value(f"ACCESS_MODE_{mode}"),
+        )
+        response = await self._call(self._stub.ListAccessibleStructures, request)
+        return list(response.structure_ids) if response else []
+
+    async def structure(self, structure_id: str) -> Recipient | None:
+        """The structure with this id, or None."""
+        request = pb.GetStructureRequest(structure_id=structure_id)
+        response = await self._call(self._stub.GetStructure, request)
+        return _recipient(response.structure) if response else None
+
+    async def find(self, identifier_type: str, identifier: str) -> Recipient | None:
+        """The structure registered as (``SIRET``, ``12345678901234``), or None."""
+        request = pb.FindStructureByIdentifierRequest(
+            identifier_type=pb.IdentifierType.Value(f"IDENTIFIER_TYPE_{identifier_type}"),
+            identifier=identifier,
+        )
+        response = await self._call(self._stub.FindStructureByIdentifier, request)
+        return _recipient(response.structure) if response else None
+
+    async def _call(self, method, request):
+        try:
+            return await method(request, metadata=current_principal().metadata())
+        except grpc.aio.AioRpcError as err:
+            if err.code() in _ABSENT:
+                return None
+            raise StructuresUnavailable() from err
+
+
+def _recipient(structure: pb.Structure) -> Recipient:
+    routing = structure.routing
+    return Recipient(
+        structure_id=structure.id,
+        raison_sociale=structure.raison_sociale,
+        public=structure.kind == pb.STRUCTURE_KIND_PUBLIQUE,
+        active=structure.status == pb.STRUCTURE_STATUS_ACTIVE,
+        service_code_required=routing.service_code_required,
+        engagement_required=routing.engagement_required,
+        service_or_engagement_required=routing.service_or_engagement_required,
+        services=tuple(
+            RecipientService(s.code, s.active, s.engagement_required) for s in structure.services
+        ),
+    )

@@ -1,0 +1,56 @@
+"""Errors the invoices domain raises; the platform's ErrorInterceptor maps them to gRPC."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chorus_platform.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+
+if TYPE_CHECKING:
+    from chorus_invoices.domain.lifecycle import Status
+
+
+class TransitionNotAllowed(FailedPrecondition):
+    """The status machine has no such move for this party."""
+
+    def __init__(self, source: Status | None, target: Status) -> None:
+        origin = source.value if source else "(création)"
+        super().__init__(
+            "INVALID_STATUS_TRANSITION",
+            f"Une facture au statut {origin} ne peut pas passer au statut {target.value}.",
+            metadata={"from": origin, "to": target.value},
+        )
+
+
+class InvoiceNotFound(NotFound):
+    """Unknown, or not visible to the caller: both answer the same."""
+
+    def __init__(self) -> None:
+        super().__init__("INVOICE_NOT_FOUND", "Facture introuvable.")
+
+
+class AccessDenied(PermissionDenied):
+    def __init__(self, what: str) -> None:
+        super().__init__("ACCESS_DENIED", what)
+
+
+class InvoiceNumberDuplicate(AlreadyExists):
+    def __init__(self, number: str, year: int) -> None:
+        super().__init__(
+            "INVOICE_NUMBER_DUPLICATE",
+            f"Le numéro de facture {number} est déjà utilisé par ce fournisseur en {year} :"
+            " choisissez un autre numéro.",
+            [FieldViolation("number", "Numéro déjà utilisé pour cette année.")],
+        )
+
+
+def invalid(reason: str, field: str, message: str) -> InvalidArgument:
+    """A one-field INVALID_ARGUMENT whose violation repeats the message."""
+    return InvalidArgument(reason, message, [FieldViolation(field, message)])

@@ -1,0 +1,72 @@
+"""Wiring of the invoices service: ``chorus-invoices serve | migrate``."""
+
+from __future__ import annotations
+
+import asyncpg
+import grpc
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
+from chorus_platform import checks, grpc_server
+from chorus_platform.auth import AuthInterceptor, TokenVerifier
+from chorus_platform.cli import run_cli
+from chorus_platform.db import create_pool
+from chorus_platform.grpc_client import channel_for, identity_key_fetcher
+from chorus_platform.outbox import OutboxRelay
+
+from chorus_invoices.api.servicer import InvoicesServicer
+from chorus_invoices.clients.structures import StructuresClient
+from chorus_invoices.config import InvoicesSettings
+from chorus_invoices.events.routing import routing_consumer
+from chorus_invoices.usecases.deposit import Deposits
+from chorus_invoices.usecases.reading import Reading
+
+
+def build_app(
+    settings: InvoicesSettings,
+    *,
+    pool: asyncpg.Pool,
+    verifier: TokenVerifier,
+    structures_channel: grpc.aio.Channel,
+    background: bool = True,
+) -> grpc_server.GrpcApp:
+    """The service as a GrpcApp; ``background=False`` leaves out the outbox relay and the
+    routing consumer (tests that look at a deposit before it is routed)."""
+    structures = StructuresClient(structures_channel, cache_seconds=settings.access_cache_seconds)
+    servicer = InvoicesServicer(Deposits(pool, structures), Reading(pool, structures))
+
+    def register(server: grpc.aio.Server) -> list[str]:
+        pb_grpc.add_InvoicesServiceServicer_to_server(servicer, server)
+        return [pb.DESCRIPTOR.services_by_name["InvoicesService"].full_name]
+
+    jobs = []
+    if background:
+        relay = OutboxRelay(settings.database_dsn, settings)
+        jobs = [relay.run, routing_consumer(pool, settings).run]
+    return grpc_server.GrpcApp(
+        name=settings.service_name,
+        port=settings.grpc_port,
+        register=register,
+        interceptors=[AuthInterceptor(verifier, public_methods=set())],
+        readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
+        background=jobs,
+        reflection=settings.env == "dev",
+    )
+
+
+async def serve(settings: InvoicesSettings) -> None:
+    pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
+    identity = channel_for(settings, "identity")
+    structures = channel_for(settings, "structures")
+    try:
+        verifier = TokenVerifier(identity_key_fetcher(identity))
+        app = build_app(settings, pool=pool, verifier=verifier, structures_channel=structures)
+        await grpc_server.serve(app)
+    finally:
+        await structures.close()
+        await identity.close()
+        await pool.close()
+
+
+def main() -> None:
+    settings = InvoicesSettings()
+    run_cli(settings, serve=serve, migrations_dir=settings.migrations_path)

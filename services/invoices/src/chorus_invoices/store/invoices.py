@@ -1,0 +1,200 @@
+"""Invoice repository: the ``invoices`` row with its lines and VAT breakdown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from chorus_invoices.domain.errors import InvoiceNumberDuplicate
+from chorus_invoices.domain.invoice import (
+    Framework,
+    Invoice,
+    InvoiceContent,
+    InvoiceFilter,
+    InvoiceType,
+    Line,
+    StructureRef,
+)
+from chorus_invoices.domain.lifecycle import Status
+from chorus_invoices.domain.totals import Totals, VatAmount
+
+_COLUMNS = (
+    "id, number, supplier_structure_id, supplier_name, recipient_structure_id, recipient_name,"
+    " service_code, engagement_number, framework, type, issue_date, currency, payment_terms,"
+    " comment, net_total, vat_total, gross_total, amount_due, status, created_by, created_at,"
+    " updated_at, deposited_by, deposited_at"
+)
+
+
+async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
+    """Stores a new invoice; InvoiceNumberDuplicate when its number is taken that year."""
+    content, totals = invoice.content, invoice.totals
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                f"INSERT INTO invoices ({_COLUMNS}, issue_year) VALUES ($1, $2, $3, $4, $5,"  # noqa: S608
+                " $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,"
+                " $22, $23, $24, $25)",
+                invoice.id,
+                content.number,
+                invoice.supplier.structure_id,
+                invoice.supplier.name,
+                invoice.recipient.structure_id,
+                invoice.recipient.name,
+                content.service_code,
+                content.engagement_number,
+                content.framework.value,
+                content.type.value,
+                content.issue_date,
+                content.currency,
+                content.payment_terms,
+                content.comment,
+                totals.net_total,
+                totals.vat_total,
+                totals.gross_total,
+                totals.amount_due,
+                invoice.status.value,
+                invoice.created_by,
+                invoice.created_at,
+                invoice.updated_at,
+                invoice.deposited_by,
+                invoice.deposited_at,
+                content.issue_date.year,
+            )
+    except asyncpg.UniqueViolationError:
+        raise InvoiceNumberDuplicate(content.number, content.issue_date.year) from None
+    await conn.executemany(
+        "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit,"
+        " unit_price, vat_rate, net_amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        [
+            (
+                invoice.id,
+                position,
+                line.description,
+                line.quantity,
+                line.unit,
+                line.unit_price,
+                line.vat_rate,
+                line.net_amount,
+            )
+            for position, line in enumerate(content.lines)
+        ],
+    )
+    await conn.executemany(
+        "INSERT INTO invoice_vat_breakdown (invoice_id, rate, base, amount)"
+        " VALUES ($1, $2, $3, $4)",
+        [(invoice.id, v.rate, v.base, v.amount) for v in totals.vat_breakdown],
+    )
+
+
+async def get(
+    conn: asyncpg.Connection, invoice_id: str, *, lock: bool = False, details: bool = True
+) -> Invoice | None:
+    """The invoice, or None. ``lock`` takes its row lock (inside a transaction) for a change;
+    ``details=False`` skips lines and VAT breakdown."""
+    query = f"SELECT {_COLUMNS} FROM invoices WHERE id = $1"  # noqa: S608
+    row = await conn.fetchrow(query + (" FOR UPDATE" if lock else ""), invoice_id)
+    if row is None:
+        return None
+    if not details:
+        return _invoice(row, (), ())
+    lines = await conn.fetch(
+        "SELECT description, quantity, unit, unit_price, vat_rate FROM invoice_lines"
+        " WHERE invoice_id = $1 ORDER BY position",
+        invoice_id,
+    )
+    vat = await conn.fetch(
+        "SELECT rate, base, amount FROM invoice_vat_breakdown WHERE invoice_id = $1"
+        " ORDER BY rate DESC",
+        invoice_id,
+    )
+    return _invoice(row, lines, vat)
+
+
+async def save_status(conn: asyncpg.Connection, invoice: Invoice) -> None:
+    """Writes the invoice's status, update time and depositor (the row must be locked)."""
+    await conn.execute(
+        "UPDATE invoices SET status = $2, updated_at = $3, deposited_by = $4, deposited_at = $5"
+        " WHERE id = $1",
+        invoice.id,
+        invoice.status.value,
+        invoice.updated_at,
+        invoice.deposited_by,
+        invoice.deposited_at,
+    )
+
+
+_PAGE_FILTERS = (
+    " AND status = ANY($2::text[])"
+    " AND ($3 = '' OR starts_with(lower(number), lower($3)))"
+    " AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))"
+    " ORDER BY created_at DESC, id DESC LIMIT $6"
+)
+# One query per side so each uses its own (structure, created_at, id) index.
+_ISSUED_PAGE = (
+    f"SELECT {_COLUMNS} FROM invoices WHERE supplier_structure_id = ANY($1::text[])"  # noqa: S608
+    + _PAGE_FILTERS
+)
+_RECEIVED_PAGE = (
+    f"SELECT {_COLUMNS} FROM invoices WHERE recipient_structure_id = ANY($1::text[])"  # noqa: S608
+    + _PAGE_FILTERS
+)
+
+
+async def page(conn: asyncpg.Connection, wanted: InvoiceFilter) -> list[Invoice]:
+    """One page of invoices (without lines), newest first, after ``wanted.after``."""
+    after_at, after_id = wanted.after or (None, None)
+    rows = await conn.fetch(
+        _RECEIVED_PAGE if wanted.received else _ISSUED_PAGE,
+        list(wanted.structure_ids),
+        [s.value for s in wanted.statuses],
+        wanted.number_prefix,
+        after_at,
+        after_id,
+        wanted.limit,
+    )
+    return [_invoice(row, (), ()) for row in rows]
+
+
+def _invoice(row: asyncpg.Record, lines, vat) -> Invoice:
+    content = InvoiceContent(
+        service_code=row["service_code"],
+        engagement_number=row["engagement_number"],
+        framework=Framework(row["framework"]),
+        type=InvoiceType(row["type"]),
+        number=row["number"],
+        issue_date=row["issue_date"],
+        currency=row["currency"],
+        payment_terms=row["payment_terms"],
+        comment=row["comment"],
+        lines=tuple(
+            Line(r["description"], r["quantity"], r["unit"], r["unit_price"], r["vat_rate"])
+            for r in lines
+        ),
+    )
+    totals = Totals(
+        net_total=row["net_total"],
+        vat_total=row["vat_total"],
+        gross_total=row["gross_total"],
+        amount_due=row["amount_due"],
+        vat_breakdown=tuple(VatAmount(r["rate"], r["base"], r["amount"]) for r in vat),
+    )
+    return Invoice(
+        id=str(row["id"]),
+        content=content,
+        supplier=StructureRef(row["supplier_structure_id"], row["supplier_name"]),
+        recipient=StructureRef(row["recipient_structure_id"], row["recipient_name"]),
+        totals=totals,
+        status=Status(row["status"]),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        deposited_by=row["deposited_by"],
+        deposited_at=row["deposited_at"],
+    )
+
+
+def cursor_of(invoice: Invoice) -> tuple[datetime, str]:
+    """The keyset position of ``invoice`` in a list."""
+    return invoice.created_at, invoice.id

@@ -1,0 +1,89 @@
+"""Reading invoices: one invoice, a page of a list, a status history — only what the caller
+may see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from chorus_invoices.clients.structures import StructuresClient
+from chorus_invoices.domain import lifecycle
+from chorus_invoices.domain.errors import InvoiceNotFound
+from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter
+from chorus_invoices.domain.lifecycle import Status
+from chorus_invoices.store import history, invoices
+from chorus_invoices.usecases.access import (
+    CONSULTATION,
+    RECIPIENT_SPACE,
+    SUPPLIER_SPACE,
+    InvoiceAccess,
+    parse_invoice_id,
+)
+
+Cursor = tuple[datetime, str]
+
+
+class Reading:
+    def __init__(self, pool: asyncpg.Pool, structures: StructuresClient) -> None:
+        self._pool = pool
+        self._structures = structures
+        self._access = InvoiceAccess(structures)
+
+    async def invoice(self, user_id: str, invoice_id: str) -> tuple[Invoice, list[str]]:
+        """The invoice and the actions the caller may take on it; InvoiceNotFound."""
+        invoice = await self._visible(user_id, invoice_id, details=True)
+        return invoice, await self._access.allowed_actions(user_id, invoice)
+
+    async def history(self, user_id: str, invoice_id: str) -> list[HistoryEntry]:
+        """The invoice's status history, oldest first; InvoiceNotFound."""
+        invoice = await self._visible(user_id, invoice_id, details=False)
+        async with self._pool.acquire() as conn:
+            return await history.entries(conn, invoice.id)
+
+    async def page(
+        self,
+        user_id: str,
+        *,
+        received: bool,
+        structure_id: str,
+        status: Status | None,
+        number_prefix: str,
+        limit: int,
+        after: Cursor | None,
+    ) -> tuple[list[Invoice], Cursor | None]:
+        """Up to ``limit`` invoices of the structures the caller may consult on that side,
+        newest first, and the cursor of the next page (None on the last one)."""
+        space = RECIPIENT_SPACE if received else SUPPLIER_SPACE
+        structure_ids = await self._structures.accessible_structures(user_id, space, CONSULTATION)
+        if structure_id:
+            structure_ids = [s for s in structure_ids if s == structure_id]
+        statuses = [
+            s
+            for s, info in lifecycle.STATUSES.items()
+            if (info.visible_to_recipient or not received) and status in (None, s)
+        ]
+        if not structure_ids or not statuses:
+            return [], None
+        wanted = InvoiceFilter(
+            structure_ids=tuple(structure_ids),
+            received=received,
+            statuses=tuple(statuses),
+            number_prefix=number_prefix,
+            after=after,
+            limit=limit + 1,
+        )
+        async with self._pool.acquire() as conn:
+            found = await invoices.page(conn, wanted)
+        if len(found) <= limit:
+            return found, None
+        found = found[:limit]
+        return found, invoices.cursor_of(found[-1])
+
+    async def _visible(self, user_id: str, invoice_id: str, *, details: bool) -> Invoice:
+        invoice_id = parse_invoice_id(invoice_id)
+        async with self._pool.acquire() as conn:
+            invoice = await invoices.get(conn, invoice_id, details=details)
+        if invoice is None or not await self._access.can_see(user_id, invoice):
+            raise InvoiceNotFound()
+        return invoice

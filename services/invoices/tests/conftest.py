@@ -1,0 +1,323 @@
+"""Fixtures: a migrated database, the broker, a structures test double and the invoices server.
+
+The structures service is out of reach here (it has its own tests; the end-to-end suite runs
+the real one), so :class:`FakeStructures` serves its RPCs from dictionaries over real gRPC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import asyncpg
+import grpc
+import pytest
+import pytest_asyncio
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
+from chorus.structures.v1 import structures_service_pb2 as spb
+from chorus.structures.v1 import structures_service_pb2_grpc as spb_grpc
+from chorus_invoices.config import InvoicesSettings
+from chorus_invoices.main import build_app
+from chorus_platform import grpc_server
+from chorus_platform.db import create_pool
+from chorus_platform.grpc_client import channel_for
+from chorus_platform.migrations import migrate_database
+from chorus_platform.rpc_status import RemoteError, from_rpc_error
+from chorus_platform.testing.tokens import TestSigner
+
+SPACES = {
+    "FACTURES_EMISES": spb.SPACE_FACTURES_EMISES,
+    "FACTURES_RECUES": spb.SPACE_FACTURES_RECUES,
+}
+MODES = {"CONSULTATION": spb.ACCESS_MODE_CONSULTATION, "MODIFICATION": spb.ACCESS_MODE_MODIFICATION}
+
+
+class FakeStructures(spb_grpc.StructuresServiceServicer):
+    """StructuresService over dicts: structures by id, and granted (user, structure, space,
+    mode). MODIFICATION implies CONSULTATION, as in structures itself."""
+
+    def __init__(self) -> None:
+        self.structures: dict[str, spb.Structure] = {}
+        self.grants: set[tuple[str, str, int, int]] = set()
+        self.calls: Counter[str] = Counter()
+        self.authorizations: list[str] = []
+
+    def add(
+        self,
+        name: str,
+        *,
+        public: bool = True,
+        active: bool = True,
+        service_code_required: bool = False,
+        engagement_required: bool = False,
+        service_or_engagement_required: bool = False,
+        services: tuple[tuple[str, bool, bool], ...] = (),
+    ) -> spb.Structure:
+        """A structure; ``services`` as (code, active, engagement_required)."""
+        structure = spb.Structure(
+            id=str(uuid.uuid4()),
+            identifier_type=spb.IDENTIFIER_TYPE_SIRET,
+            identifier=str(uuid.uuid4().int)[:14],
+            raison_sociale=name,
+            kind=spb.STRUCTURE_KIND_PUBLIQUE if public else spb.STRUCTURE_KIND_PRIVEE,
+            status=spb.STRUCTURE_STATUS_ACTIVE if active else spb.STRUCTURE_STATUS_INACTIVE,
+            routing=spb.RoutingParameters(
+                service_code_required=service_code_required,
+                engagement_required=engagement_required,
+                service_or_engagement_required=service_or_engagement_required,
+            ),
+            services=[
+                spb.StructureService(
+                    id=str(uuid.uuid4()),
+                    code=code,
+                    name=f"Service {code}",
+                    active=on,
+                    engagement_required=needs_engagement,
+                )
+                for code, on, needs_engagement in services
+            ],
+        )
+        self.structures[structure.id] = structure
+        return structure
+
+    def grant(self, user_id: str, structure_id: str, space: str, mode: str) -> None:
+        self.grants.add((user_id, structure_id, SPACES[space], MODES[mode]))
+
+    def _allowed(self, user_id: str, structure_id: str, space: int, mode: int) -> bool:
+        modes = {mode, spb.ACCESS_MODE_MODIFICATION}
+        return any((user_id, structure_id, space, m) in self.grants for m in modes)
+
+    def _record(self, name: str, context) -> None:
+        self.calls[name] += 1
+        metadata = dict(context.invocation_metadata())
+        self.authorizations.append(metadata.get("authorization", ""))
+
+    async def GetStructure(self, request, context):
+        self._record("GetStructure", context)
+        structure = self.structures.get(request.structure_id)
+        if structure is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "structure inconnue")
+        return spb.GetStructureResponse(structure=structure)
+
+    async def FindStructureByIdentifier(self, request, context):
+        self._record("FindStructureByIdentifier", context)
+        for structure in self.structures.values():
+            if (structure.identifier_type, structure.identifier) == (
+                request.identifier_type,
+                request.identifier,
+            ):
+                return spb.FindStructureByIdentifierResponse(structure=structure)
+        await context.abort(grpc.StatusCode.NOT_FOUND, "structure inconnue")
+
+    async def CheckAccess(self, request, context):
+        self._record("CheckAccess", context)
+        allowed = self._allowed(request.user_id, request.structure_id, request.space, request.mode)
+        return spb.CheckAccessResponse(allowed=allowed, reason="" if allowed else "NOT_A_MEMBER")
+
+    async def ListAccessibleStructures(self, request, context):
+        self._record("ListAccessibleStructures", context)
+        ids = [
+            sid
+            for sid in self.structures
+            if self._allowed(request.user_id, sid, request.space, request.mode)
+        ]
+        return spb.ListAccessibleStructuresResponse(structure_ids=ids)
+
+
+@dataclass
+class Api:
+    """The invoices service over a real channel, called as one user or another."""
+
+    stub: pb_grpc.InvoicesServiceStub
+    signer: TestSigner
+    dsn: str
+    structures: FakeStructures
+    tokens: dict[str, tuple] = field(default_factory=dict)
+
+    def as_user(self, user_id: str) -> tuple:
+        if user_id not in self.tokens:
+            self.tokens[user_id] = self.signer.metadata(user_id)
+        return self.tokens[user_id]
+
+    async def call(self, rpc: str, request, user_id: str):
+        return await getattr(self.stub, rpc)(request, metadata=self.as_user(user_id))
+
+    async def fails(self, rpc: str, request, user_id: str) -> RemoteError:
+        """The error of a call expected to fail."""
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await self.call(rpc, request, user_id)
+        return from_rpc_error(raised.value)
+
+    async def fetch(self, query: str, *args) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return await conn.fetch(query, *args)
+        finally:
+            await conn.close()
+
+    async def count(self, table: str) -> int:
+        rows = await self.fetch(f"SELECT count(*) AS n FROM {table}")
+        return rows[0]["n"]
+
+
+@dataclass
+class Parties:
+    """A supplier with a user allowed to issue for it, and a public recipient."""
+
+    supplier: spb.Structure
+    recipient: spb.Structure
+    user: str
+
+
+@pytest.fixture(scope="session")
+def signer() -> TestSigner:
+    return TestSigner()
+
+
+@pytest_asyncio.fixture
+async def fake_structures():
+    fake = FakeStructures()
+    server = grpc.aio.server()
+    spb_grpc.add_StructuresServiceServicer_to_server(fake, server)
+    fake.port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    yield fake
+    await server.stop(0)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def migrated_database(postgres_server) -> str:
+    """One migrated database for the session; each test starts from emptied tables."""
+    name = f"invoices_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_server.url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = postgres_server.url_for(name)
+    await migrate_database(dsn, "invoices", InvoicesSettings().migrations_path)
+    return dsn
+
+
+@pytest_asyncio.fixture
+async def database(migrated_database) -> str:
+    conn = await asyncpg.connect(migrated_database)
+    try:
+        await conn.execute(
+            "TRUNCATE invoices, invoice_lines, invoice_vat_breakdown, invoice_history, outbox,"
+            " inbox RESTART IDENTITY"
+        )
+    finally:
+        await conn.close()
+    return migrated_database
+
+
+@pytest.fixture
+def settings(database, kafka_broker, fake_structures) -> InvoicesSettings:
+    return InvoicesSettings(
+        database_url=database,
+        database_name=urlsplit(database).path.lstrip("/"),
+        kafka_bootstrap=kafka_broker.bootstrap,
+        grpc_port=0,
+        structures_addr=f"127.0.0.1:{fake_structures.port}",
+        outbox_poll_seconds=0.2,
+        consumer_backoff_seconds=0.05,
+    )
+
+
+StartApi = Callable[..., Awaitable[Api]]
+
+
+@pytest_asyncio.fixture
+async def start_api(settings, signer, fake_structures):
+    """``await start_api(background=False)``: the invoices server on a free port."""
+    opened = []
+
+    async def start(*, background: bool = False) -> Api:
+        pool = await create_pool(settings.database_dsn, max_size=5)
+        structures_channel = channel_for(settings, "structures")
+        app = build_app(
+            settings,
+            pool=pool,
+            verifier=signer.verifier(),
+            structures_channel=structures_channel,
+            background=background,
+        )
+        running = await grpc_server.start(app)
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+        opened.append((running, channel, structures_channel, pool))
+        stub = pb_grpc.InvoicesServiceStub(channel)
+        return Api(stub, signer, settings.database_dsn, fake_structures)
+
+    yield start
+    for running, channel, structures_channel, pool in reversed(opened):
+        await channel.close()
+        await running.stop()
+        await structures_channel.close()
+        await pool.close()
+
+
+@pytest_asyncio.fixture
+async def api(start_api) -> Api:
+    """The server without relay nor routing consumer: deposits stay DEPOSEE."""
+    return await start_api(background=False)
+
+
+@pytest.fixture
+def parties(fake_structures) -> Parties:
+    supplier = fake_structures.add("Menuiserie Dupont SARL", public=False)
+    recipient = fake_structures.add("Commune de Villebois")
+    user = str(uuid.uuid4())
+    fake_structures.grant(user, supplier.id, "FACTURES_EMISES", "MODIFICATION")
+    return Parties(supplier, recipient, user)
+
+
+def invoice_request(parties: Parties, **overrides) -> pb.CreateInvoiceRequest:
+    """A valid portal deposit from ``parties``' supplier to their recipient."""
+    fields = {
+        "supplier_structure_id": parties.supplier.id,
+        "recipient": pb.RecipientRef(structure_id=parties.recipient.id),
+        "framework": pb.FRAMEWORK_A1_FACTURE_FOURNISSEUR,
+        "type": pb.INVOICE_TYPE_FACTURE,
+        "number": f"F-{uuid.uuid4().hex[:8]}",
+        "issue_date": "2025-03-14",
+        "currency": "EUR",
+        "lines": [
+            pb.InvoiceLine(
+                description="Pose de fenêtres",
+                quantity="3",
+                unit="C62",
+                unit_price="410.50",
+                vat_rate="20",
+            )
+        ],
+    }
+    fields.update(overrides)
+    return pb.CreateInvoiceRequest(**fields)
+
+
+@pytest.fixture
+def make_request():
+    return invoice_request
+
+
+async def eventually(probe: Callable[[], Awaitable], *, timeout: float = 15.0, every=0.05):
+    """Polls ``probe`` until it returns something truthy; fails after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(every)
+
+
+@pytest.fixture
+def wait_until():
+    return eventually
