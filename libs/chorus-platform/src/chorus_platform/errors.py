@@ -78,3 +78,9 @@ class ResourceExhausted(DomainError):
     """Too many attempts or too large."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unavailable(DomainError):
+    """A service this one depends on does not answer; the caller may retry later."""
+
+    code = grpc.StatusCode.UNAVAILABLE

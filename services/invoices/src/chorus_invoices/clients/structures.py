@@ -14,7 +14,7 @@ import grpc
 from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus.structures.v1 import structures_service_pb2_grpc as pb_grpc
 from chorus_platform.auth import current_principal
-from chorus_platform.errors import DomainError
+from chorus_platform.errors import Unavailable
 
 from chorus_invoices.domain.routing import Recipient, RecipientService
 
@@ -27,10 +27,8 @@ _ABSENT = (
 _CACHE_MAX_ENTRIES = 10_000
 
 
-class StructuresUnavailable(DomainError):
+class StructuresUnavailable(Unavailable):
     """structures did not answer; the caller may retry."""
-
-    code = grpc.StatusCode.UNAVAILABLE
 
     def __init__(self) -> None:
         super().__init__(
