@@ -55,7 +55,7 @@ def wait_for_port_sync(host: str, port: int, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-async def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
+async def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
     """Wait (without blocking the loop) until ``host:port`` accepts connections."""
     deadline = time.monotonic() + timeout
     while True:

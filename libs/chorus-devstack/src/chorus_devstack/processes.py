@@ -6,7 +6,8 @@ Contract:
   reaches only the supervisor, which then stops them in order.
 * :func:`die_with_parent` is a ``preexec_fn`` asking Linux to send SIGTERM to the child when the
   process that spawned it dies (even by SIGKILL), so a killed supervisor leaves no orphans.
-  It is a no-op on other systems.
+  Linux ties this to the spawning *thread*: spawn from a long-lived thread (the event loop's),
+  not from a short-lived worker. It is a no-op on other systems.
 * :func:`signal_group` signals a child's whole process group (the child and whatever it forked),
   ignoring processes that are already gone.
 """
