@@ -18,11 +18,11 @@ from e2e_support import Mailbox
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def stack():
+async def stack(tmp_path_factory):
     if os.environ.get("CHORUS_E2E_GATEWAY_URL"):
         yield None
         return
-    stack = Stack(ephemeral=True, ready_timeout=120)
+    stack = Stack(ephemeral=True, ready_timeout=120, logs_dir=tmp_path_factory.mktemp("logs"))
     await stack.start()
     try:
         yield stack
@@ -37,7 +37,8 @@ def gateway_url(stack):
 
 @pytest.fixture(scope="session")
 def mail_api_url(stack):
-    return os.environ.get("CHORUS_E2E_MAIL_API_URL") or stack.mail_api_url
+    url = os.environ.get("CHORUS_E2E_MAIL_API_URL") or stack.mail_api_url
+    return url.removesuffix("/").removesuffix("/api/v1")
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -8,6 +8,7 @@ import re
 import uuid
 
 import httpx
+from stdnum import luhn
 
 PUBLIC_RECIPIENT_SIRET = "11000201100010"  # seeded by `chorus-structures seed-demo`
 SERVICE_REQUIRED_SIRET = "21750001600019"
@@ -44,18 +45,11 @@ def unique_email(prefix: str = "user") -> str:
 
 
 def random_siret() -> str:
-    """A SIRET with a valid Luhn checksum (SIREN 9 digits + NIC 5 digits)."""
-    digits = [random.randint(0, 9) for _ in range(13)]
-    digits[0] = random.randint(1, 9)
-    for last in range(10):
-        candidate = [*digits, last]
-        total = 0
-        for i, d in enumerate(reversed(candidate)):
-            d = d * 2 if i % 2 else d
-            total += d - 9 if d > 9 else d
-        if total % 10 == 0:
-            return "".join(map(str, candidate))
-    raise AssertionError("unreachable")
+    """A SIRET that passes the checks: its SIREN and the whole 14 digits are Luhn-valid."""
+    siren = str(random.randint(10_000_000, 99_999_999))
+    siren += luhn.calc_check_digit(siren)
+    body = siren + f"{random.randint(0, 9999):04d}"
+    return body + luhn.calc_check_digit(body)
 
 
 def activation_token(message: dict) -> str:
