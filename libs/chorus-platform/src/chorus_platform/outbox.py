@@ -119,8 +119,10 @@ class OutboxRelay:
                 if sent == self._batch_size:
                     continue
                 self._wakeup.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._settings.outbox_poll_seconds)
+                    async with asyncio.timeout(self._settings.outbox_poll_seconds):
+                        await self._wakeup.wait()
         finally:
             if producer is not None:
                 with contextlib.suppress(Exception):

@@ -40,9 +40,11 @@ class ChorusSettings(BaseSettings):
         1.0, description="Outbox relay polling fallback when no NOTIFY arrives."
     )
     consumer_max_attempts: int = Field(
-        5, description="Attempts at handling one event before it goes to <topic>.dlq."
+        6, description="Attempts at handling one event before it goes to <topic>.dlq."
     )
-    consumer_backoff_seconds: float = Field(0.2, description="First retry delay, doubled each try.")
+    consumer_backoff_seconds: float = Field(
+        0.5, description="First retry delay, doubled each try (6 attempts span about 15 s)."
+    )
 
     @property
     def database_dsn(self) -> str:

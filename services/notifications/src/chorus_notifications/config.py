@@ -1,0 +1,56 @@
+"""Settings of the notifications service (environment variables ``CHORUS_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chorus_platform.settings import ChorusSettings
+from pydantic import Field, SecretStr
+
+_REPO_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+class NotificationsSettings(ChorusSettings):
+    """E-mail outbox and delivery, per-user event feed."""
+
+    service_name: str = Field(
+        "notifications", description="Name used in logs, the consumer group and the database."
+    )
+    grpc_port: int = Field(50054, description="gRPC listen port of notifications.")
+    migrations_dir: str = Field(
+        "",
+        description="Directory of notifications' SQL migrations; empty means "
+        "services/notifications/migrations in the source tree (set it in container images).",
+    )
+    portal_url: str = Field(
+        "http://127.0.0.1:8080",
+        description="Public base URL of the web portal, used to build links in e-mails.",
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server host.")
+    smtp_port: int = Field(1025, description="SMTP server port.")
+    smtp_username: str = Field("", description="SMTP login; empty means no authentication.")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_timeout_seconds: float = Field(
+        10.0, gt=0, description="Timeout of one SMTP conversation (connect, send, quit)."
+    )
+    mail_from: str = Field(
+        "Chorus <no-reply@chorus.localhost>", description="From header of every e-mail."
+    )
+    email_max_attempts: int = Field(
+        8, ge=1, description="Sending attempts of one e-mail before it is marked FAILED."
+    )
+    email_backoff_seconds: float = Field(
+        10.0, gt=0, description="Delay before the first retry of an e-mail, doubled each try."
+    )
+    email_backoff_max_seconds: float = Field(
+        3600.0, gt=0, description="Longest delay between two attempts at one e-mail."
+    )
+    email_poll_seconds: float = Field(
+        1.0, gt=0, description="E-mail sender polling fallback when no NOTIFY arrives."
+    )
+
+    @property
+    def migrations_path(self) -> Path:
+        """Where ``chorus-notifications migrate`` reads the SQL files from."""
+        return Path(self.migrations_dir) if self.migrations_dir else _REPO_MIGRATIONS

@@ -1,0 +1,33 @@
+"""E-mail delivery rules: when to try again after a failure, and when to give up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: ``base``, ``2 * base``, ``4 * base``... capped at ``cap``."""
+
+    max_attempts: int
+    base_seconds: float
+    cap_seconds: float
+
+    def delay_after(self, attempts: int) -> float | None:
+        """Seconds to wait after ``attempts`` failed attempts, or None to give up (FAILED)."""
+        if attempts >= self.max_attempts:
+            return None
+        return min(self.base_seconds * 2 ** (attempts - 1), self.cap_seconds)
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One queued e-mail as the sender sees it."""
+
+    id: str
+    kind: str
+    recipient_address: str
+    subject: str
+    text_body: str
+    html_body: str
+    attempts: int

@@ -1,0 +1,23 @@
+"""Links into the web portal: paths for the feed, absolute URLs for e-mails."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+
+def absolute(portal_url: str, path: str) -> str:
+    """``"http://portal/"``, ``"/factures/1"`` → ``"http://portal/factures/1"``."""
+    return portal_url.rstrip("/") + path
+
+
+def activation_url(portal_url: str, token: str) -> str:
+    """The page where the user activates the account with ``token``."""
+    return absolute(portal_url, "/activation?" + urlencode({"token": token}))
+
+
+def invoice_path(invoice_id: str) -> str:
+    return "/factures/" + quote(invoice_id, safe="")
+
+
+def structure_path(structure_id: str) -> str:
+    return "/structures/" + quote(structure_id, safe="")

@@ -1,0 +1,133 @@
+"""What each notification says: e-mails and feed entries built from event facts.
+
+Pure functions of their arguments (plus the shipped templates); the event handlers gather
+the facts, these decide the wording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from chorus_notifications.domain.kinds import NotificationKind
+from chorus_notifications.domain.labels import format_amount, invoice_status_label, role_phrase
+from chorus_notifications.domain.templates import render_block, render_document, render_line
+
+DEFAULT_ACTIVATION_VALIDITY_MINUTES = 60
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    kind: NotificationKind
+    subject: str
+    text_body: str
+    html_body: str
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    kind: NotificationKind
+    title: str
+    body: str
+    link: str
+
+
+def _email(kind: NotificationKind, template: str, locale: str, context: dict) -> EmailContent:
+    return EmailContent(
+        kind=kind,
+        subject=render_line(f"{template}.txt", "subject", locale, context),
+        text_body=render_block(f"{template}.txt", "body", locale, context) + "\n",
+        html_body=render_document(f"{template}.html", locale, context),
+    )
+
+
+def _feed(
+    kind: NotificationKind, template: str, locale: str, context: dict, link: str
+) -> FeedEntry:
+    name = f"feed/{template}.txt"
+    return FeedEntry(
+        kind=kind,
+        title=render_line(name, "title", locale, context),
+        body=render_block(name, "body", locale, context),
+        link=link,
+    )
+
+
+def validity_minutes(issued_at: datetime | None, expires_at: datetime | None) -> int:
+    """How long a link issued at ``issued_at`` stays valid, in whole minutes (60 if unknown)."""
+    if issued_at is None or expires_at is None:
+        return DEFAULT_ACTIVATION_VALIDITY_MINUTES
+    minutes = round((expires_at - issued_at).total_seconds() / 60)
+    return minutes if minutes > 0 else DEFAULT_ACTIVATION_VALIDITY_MINUTES
+
+
+def activation_email(
+    *, first_name: str, activation_url: str, validity_minutes: int, locale: str
+) -> EmailContent:
+    """The e-mail carrying the single-use activation link."""
+    context = {
+        "first_name": first_name,
+        "activation_url": activation_url,
+        "validity_minutes": validity_minutes,
+    }
+    return _email(NotificationKind.ACCOUNT_ACTIVATION, "account_activation", locale, context)
+
+
+def _status_context(
+    number: str, from_status: str, to_status: str, comment: str, locale: str
+) -> dict:
+    return {
+        "number": number,
+        "from_label": invoice_status_label(from_status, locale) if from_status else "",
+        "to_label": invoice_status_label(to_status, locale),
+        "comment": comment.strip(),
+    }
+
+
+def invoice_status_email(
+    *,
+    first_name: str,
+    number: str,
+    from_status: str,
+    to_status: str,
+    comment: str,
+    invoice_url: str,
+    locale: str,
+) -> EmailContent:
+    """Tells the depositor that an invoice changed status (statuses as codes, e.g. DEPOSEE)."""
+    context = {
+        **_status_context(number, from_status, to_status, comment, locale),
+        "first_name": first_name,
+        "invoice_url": invoice_url,
+    }
+    return _email(
+        NotificationKind.INVOICE_STATUS_CHANGED, "invoice_status_changed", locale, context
+    )
+
+
+def invoice_status_feed(
+    *, number: str, from_status: str, to_status: str, comment: str, link: str, locale: str
+) -> FeedEntry:
+    context = _status_context(number, from_status, to_status, comment, locale)
+    kind = NotificationKind.INVOICE_STATUS_CHANGED
+    return _feed(kind, "invoice_status_changed", locale, context, link)
+
+
+def invoice_submitted_feed(
+    *, number: str, gross_total: str, currency: str, link: str, locale: str
+) -> FeedEntry:
+    context = {
+        "number": number,
+        "amount": format_amount(gross_total, currency, locale) if gross_total else "",
+    }
+    return _feed(NotificationKind.INVOICE_SUBMITTED, "invoice_submitted", locale, context, link)
+
+
+def account_activated_feed(*, locale: str) -> FeedEntry:
+    return _feed(NotificationKind.ACCOUNT_ACTIVATED, "account_activated", locale, {}, "/")
+
+
+def member_added_feed(*, structure_name: str, role: str, link: str, locale: str) -> FeedEntry:
+    """``structure_name`` may be empty when the structure is not known here."""
+    context = {"structure_name": structure_name, "role_phrase": role_phrase(role, locale)}
+    return _feed(NotificationKind.MEMBER_ADDED, "member_added", locale, context, link)

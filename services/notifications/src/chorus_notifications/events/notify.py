@@ -1,0 +1,48 @@
+"""The two effects an event can have for a user: an e-mail queued, a feed item added.
+
+Both are idempotent per (event, recipient), on top of the consumer's inbox. Per-kind e-mail
+preferences belong in :func:`queue_email` once users can set them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from chorus_platform.cloudevents import Envelope
+
+from chorus_notifications.domain.messages import EmailContent, FeedEntry
+from chorus_notifications.store import emails, feed
+
+log = logging.getLogger(__name__)
+
+
+async def queue_email(
+    conn: asyncpg.Connection,
+    envelope: Envelope,
+    *,
+    address: str,
+    user_id: str | None,
+    content: EmailContent,
+) -> None:
+    """Queues ``content`` for ``address`` in the handler's transaction (once per event)."""
+    email_id = await emails.enqueue(
+        conn, event_id=envelope.id, recipient_address=address, user_id=user_id, content=content
+    )
+    # Ids and kinds only: bodies may hold secrets (the activation link) and addresses are
+    # personal data.
+    log.info(
+        "email queued" if email_id else "email already queued for this event",
+        extra={"email_id": email_id, "kind": str(content.kind), "event_id": envelope.id},
+    )
+
+
+async def add_feed_item(
+    conn: asyncpg.Connection, envelope: Envelope, *, user_id: str, entry: FeedEntry
+) -> None:
+    """Adds ``entry`` to the user's feed in the handler's transaction (once per event)."""
+    item_id = await feed.add(conn, user_id=user_id, event_id=envelope.id, entry=entry)
+    log.info(
+        "feed item added" if item_id else "feed item already added for this event",
+        extra={"feed_item_id": item_id, "kind": str(entry.kind), "event_id": envelope.id},
+    )
