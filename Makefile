@@ -37,7 +37,7 @@ infra: install ## Start only Postgres, the broker and the SMTP catcher (to run o
 
 .PHONY: test
 test: install ## Run every test: unit, integration (real Postgres/broker/SMTP) and end-to-end
-	@$(PY) -m pytest -p no:cacheprovider libs services tests
+	@$(PY) -m pytest -p no:cacheprovider libs services tests/e2e
 
 .PHONY: test-e2e
 test-e2e: install ## Run the end-to-end tests against a freshly started stack

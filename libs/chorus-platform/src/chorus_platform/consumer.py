@@ -85,6 +85,7 @@ class EventConsumer:
             # leaving its group (the embedded broker never lets generation 0 leave) is
             # replaced after 6 s instead of 10.
             session_timeout_ms=6000,
+            fetch_max_wait_ms=self._settings.consumer_fetch_max_wait_ms,
             heartbeat_interval_ms=2000,
         )
         producer = make_producer(self._settings)

@@ -42,6 +42,10 @@ class ChorusSettings(BaseSettings):
     consumer_max_attempts: int = Field(
         6, description="Attempts at handling one event before it goes to <topic>.dlq."
     )
+    consumer_fetch_max_wait_ms: int = Field(
+        100,
+        description="Longest a fetch waits for records; the embedded broker always waits it out.",
+    )
     consumer_backoff_seconds: float = Field(
         0.5, description="First retry delay, doubled each try (6 attempts span about 15 s)."
     )
