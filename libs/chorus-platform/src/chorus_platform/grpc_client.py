@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import grpc
 
+from chorus_platform.auth import TokenVerifier
 from chorus_platform.settings import ChorusSettings
 
 
@@ -45,3 +49,13 @@ def identity_key_fetcher(channel: grpc.aio.Channel):
         return {key.kid: decode_public_key(key.x) for key in response.keys}
 
     return fetch
+
+
+@contextlib.asynccontextmanager
+async def identity_token_verifier(settings: ChorusSettings) -> AsyncIterator[TokenVerifier]:
+    """A TokenVerifier fed by identity's GetPublicKeys over a channel closed on exit."""
+    channel = channel_for(settings, "identity")
+    try:
+        yield TokenVerifier(identity_key_fetcher(channel))
+    finally:
+        await channel.close()

@@ -6,7 +6,8 @@ Each service subclasses :class:`ChorusSettings`, sets its own ``service_name`` d
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import ClassVar, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,9 @@ class ChorusSettings(BaseSettings):
     """Variables common to every Chorus process (see docs/configuration.md)."""
 
     model_config = SettingsConfigDict(env_prefix="CHORUS_", extra="ignore")
+
+    #: The service's migrations in the source tree; a service with a database sets it.
+    source_migrations: ClassVar[Path | None] = None
 
     service_name: str = Field("chorus", description="Name used in logs, events and database.")
     env: Literal["dev", "prod"] = Field("dev", description="prod turns gRPC reflection off.")
@@ -49,6 +53,17 @@ class ChorusSettings(BaseSettings):
     consumer_backoff_seconds: float = Field(
         0.5, description="First retry delay, doubled each try (6 attempts span about 15 s)."
     )
+
+    migrations_dir: str = Field(
+        "",
+        description="Directory of the service's SQL migrations; empty means services/<svc>/"
+        "migrations in the source tree (container images set it).",
+    )
+
+    @property
+    def migrations_path(self) -> Path | None:
+        """Where ``chorus-<svc> migrate`` reads the SQL files from."""
+        return Path(self.migrations_dir) if self.migrations_dir else self.source_migrations
 
     @property
     def database_dsn(self) -> str:

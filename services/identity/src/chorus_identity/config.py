@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from chorus_platform.settings import ChorusSettings
 from pydantic import Field
-
-_REPO_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 class IdentitySettings(ChorusSettings):
     """Accounts, credentials, sessions and signing keys."""
 
+    source_migrations: ClassVar[Path] = Path(__file__).resolve().parents[2] / "migrations"
+
     service_name: str = Field("identity", description="Name used in logs, events and database.")
     grpc_port: int = Field(50051, description="gRPC listen port of identity.")
-    migrations_dir: str = Field(
-        "",
-        description="Directory of identity's SQL migrations; empty means services/identity/"
-        "migrations in the source tree (set it in container images).",
-    )
     activation_ttl_minutes: int = Field(
         60, gt=0, description="How long an activation link stays usable, in minutes."
     )
@@ -40,8 +36,3 @@ class IdentitySettings(ChorusSettings):
     token_key_refetch_seconds: float = Field(
         1.0, description="Minimum delay between key reloads triggered by an unknown kid."
     )
-
-    @property
-    def migrations_path(self) -> Path:
-        """Where ``chorus-identity migrate`` reads the SQL files from."""
-        return Path(self.migrations_dir) if self.migrations_dir else _REPO_MIGRATIONS

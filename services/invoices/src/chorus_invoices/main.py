@@ -10,7 +10,7 @@ from chorus_platform import checks, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
-from chorus_platform.grpc_client import channel_for, identity_key_fetcher
+from chorus_platform.grpc_client import channel_for, identity_token_verifier
 from chorus_platform.outbox import OutboxRelay
 
 from chorus_invoices.api.servicer import InvoicesServicer
@@ -55,15 +55,13 @@ def build_app(
 
 async def serve(settings: InvoicesSettings) -> None:
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
-    identity = channel_for(settings, "identity")
     structures = channel_for(settings, "structures")
     try:
-        verifier = TokenVerifier(identity_key_fetcher(identity))
-        app = build_app(settings, pool=pool, verifier=verifier, structures_channel=structures)
-        await grpc_server.serve(app)
+        async with identity_token_verifier(settings) as verifier:
+            app = build_app(settings, pool=pool, verifier=verifier, structures_channel=structures)
+            await grpc_server.serve(app)
     finally:
         await structures.close()
-        await identity.close()
         await pool.close()
 
 

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from chorus_platform.settings import ChorusSettings
 from pydantic import Field, SecretStr
-
-_REPO_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 class NotificationsSettings(ChorusSettings):
     """E-mail outbox and delivery, per-user event feed."""
 
+    source_migrations: ClassVar[Path] = Path(__file__).resolve().parents[2] / "migrations"
+
     service_name: str = Field(
         "notifications", description="Name used in logs, the consumer group and the database."
     )
     grpc_port: int = Field(50054, description="gRPC listen port of notifications.")
-    migrations_dir: str = Field(
-        "",
-        description="Directory of notifications' SQL migrations; empty means "
-        "services/notifications/migrations in the source tree (set it in container images).",
-    )
     portal_url: str = Field(
         "http://127.0.0.1:8080",
         description="Public base URL of the web portal, used to build links in e-mails.",
@@ -49,8 +45,3 @@ class NotificationsSettings(ChorusSettings):
     email_poll_seconds: float = Field(
         1.0, gt=0, description="E-mail sender polling fallback when no NOTIFY arrives."
     )
-
-    @property
-    def migrations_path(self) -> Path:
-        """Where ``chorus-notifications migrate`` reads the SQL files from."""
-        return Path(self.migrations_dir) if self.migrations_dir else _REPO_MIGRATIONS

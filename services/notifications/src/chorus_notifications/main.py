@@ -48,12 +48,10 @@ def build_app(
 
 async def serve(settings: NotificationsSettings) -> None:
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
-    identity = grpc_client.channel_for(settings, "identity")
     try:
-        verifier = TokenVerifier(grpc_client.identity_key_fetcher(identity))
-        await grpc_server.serve(build_app(settings, pool, verifier))
+        async with grpc_client.identity_token_verifier(settings) as verifier:
+            await grpc_server.serve(build_app(settings, pool, verifier))
     finally:
-        await identity.close()
         await pool.close()
 
 
