@@ -64,6 +64,10 @@ format: install ## Format the code with ruff
 migrate: install ## Apply every service's migrations to CHORUS_DATABASE_URL
 	@for s in identity structures invoices notifications; do $(VENV)/bin/chorus-$$s migrate || exit 1; done
 
+.PHONY: seed-directory
+seed-directory: install ## Import a public-recipient directory CSV (FILE=path; default: the small shipped one) into CHORUS_DATABASE_URL
+	@$(VENV)/bin/chorus-structures import-directory $(or $(FILE),services/structures/src/chorus_structures/seed/directory_default.csv)
+
 .PHONY: rotate-keys
 rotate-keys: install ## Create a new token signing key (old public keys stay served until expiry)
 	@$(VENV)/bin/chorus-identity rotate-keys

@@ -14,7 +14,10 @@ import httpx
 import pytest
 import pytest_asyncio
 from chorus_devstack.supervisor import Stack
-from e2e_support import Mailbox
+from e2e_support import Mailbox, client_ip
+
+# Settings of the stack the tests start: a short lockout so that unlocking can be observed.
+E2E_ENV = {"CHORUS_LOGIN_LOCKOUT_SECONDS": "4"}
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -22,7 +25,12 @@ async def stack(tmp_path_factory):
     if os.environ.get("CHORUS_E2E_GATEWAY_URL"):
         yield None
         return
-    stack = Stack(ephemeral=True, ready_timeout=120, logs_dir=tmp_path_factory.mktemp("logs"))
+    stack = Stack(
+        ephemeral=True,
+        ready_timeout=120,
+        logs_dir=tmp_path_factory.mktemp("logs"),
+        extra_env=E2E_ENV,
+    )
     await stack.start()
     try:
         yield stack
@@ -43,7 +51,11 @@ def mail_api_url(stack):
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(gateway_url):
-    async with httpx.AsyncClient(base_url=f"{gateway_url}/api/v1", timeout=30) as client:
+    # Each test is its own client for the gateway's per-IP rate limit.
+    headers = {"X-Forwarded-For": client_ip()}
+    async with httpx.AsyncClient(
+        base_url=f"{gateway_url}/api/v1", timeout=30, headers=headers
+    ) as client:
         yield client
 
 

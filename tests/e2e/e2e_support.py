@@ -40,6 +40,12 @@ class Mailbox:
                 await asyncio.sleep(0.3)
 
 
+def client_ip() -> str:
+    """A made-up client address (benchmarking range, never contacted): the gateway trusts
+    X-Forwarded-For from 127.0.0.1, so a test can act as several clients."""
+    return f"198.18.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}.{uuid.uuid4().hex[:10]}@exemple.fr"
 
@@ -53,9 +59,51 @@ def random_siret() -> str:
 
 
 def activation_token(message: dict) -> str:
-    match = re.search(r"/activation\?token=([A-Za-z0-9_\-]+)", message["Text"])
-    assert match, f"no activation link in: {message['Text']!r}"
+    return link_token(message, "/activation")
+
+
+def link_token(message: dict, path: str) -> str:
+    """The token of the ``<path>?token=`` link in an e-mail."""
+    match = re.search(re.escape(path) + r"\?token=([A-Za-z0-9_\-]+)", message["Text"])
+    assert match, f"no {path} link in: {message['Text']!r}"
     return match.group(1)
 
 
 STRONG_PASSWORD = "Correct-Cheval-42"
+
+
+def registration_body(email: str, first_name: str, last_name: str = "Dupont") -> dict:
+    """The body of POST /accounts for a new user (the one place to adapt when it changes)."""
+    return {
+        "login_email": email,
+        "first_name": first_name,
+        "last_name": last_name,
+        "terms_accepted": True,
+    }
+
+
+async def activated_user(
+    api: httpx.AsyncClient,
+    mailbox: Mailbox,
+    first_name: str,
+    last_name: str = "Dupont",
+) -> tuple[str, str, dict[str, str]]:
+    """A registered, activated and logged-in user: (user id, login e-mail, auth headers)."""
+    email = unique_email(first_name.lower())
+    response = await api.post("/accounts", json=registration_body(email, first_name, last_name))
+    assert response.status_code == 201, response.text
+    user_id = response.json()["id"]
+    mail = await mailbox.wait_for(email, "Activez votre compte")
+    response = await api.post(
+        "/accounts/activation",
+        json={
+            "token": activation_token(mail),
+            "password": STRONG_PASSWORD,
+            "secret_question": "Nom de mon premier chat ?",
+            "secret_answer": "Félix",
+        },
+    )
+    assert response.status_code == 200, response.text
+    login = await api.post("/auth/token", json={"login_email": email, "password": STRONG_PASSWORD})
+    assert login.status_code == 200, login.text
+    return user_id, email, {"Authorization": f"Bearer {login.json()['access_token']}"}

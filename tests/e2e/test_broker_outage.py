@@ -24,7 +24,12 @@ async def test_activation_emails_survive_a_broker_outage_exactly_once(stack, api
         for email in emails:
             response = await api.post(
                 "/accounts",
-                json={"login_email": email, "first_name": "Pierre", "last_name": "Martin"},
+                json={
+                    "login_email": email,
+                    "first_name": "Pierre",
+                    "last_name": "Martin",
+                    "terms_accepted": True,
+                },
             )
             assert response.status_code == 201, response.text
         await asyncio.sleep(3)

@@ -22,7 +22,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def register(api, email, first_name="Manuela"):
     response = await api.post(
         "/accounts",
-        json={"login_email": email, "first_name": first_name, "last_name": "Dupont"},
+        json={
+            "login_email": email,
+            "first_name": first_name,
+            "last_name": "Dupont",
+            "terms_accepted": True,
+        },
     )
     assert response.status_code == 201, response.text
     return response.json()
@@ -225,11 +230,22 @@ async def test_registering_twice_conflicts_and_malformed_email_is_refused(api):
     await register(api, email)
     again = await api.post(
         "/accounts",
-        json={"login_email": email.upper(), "first_name": "A", "last_name": "B"},
+        json={
+            "login_email": email.upper(),
+            "first_name": "A",
+            "last_name": "B",
+            "terms_accepted": True,
+        },
     )
     assert again.status_code == 409, again.text
     malformed = await api.post(
-        "/accounts", json={"login_email": "pas-une-adresse", "first_name": "A", "last_name": "B"}
+        "/accounts",
+        json={
+            "login_email": "pas-une-adresse",
+            "first_name": "A",
+            "last_name": "B",
+            "terms_accepted": True,
+        },
     )
     assert malformed.status_code == 422, malformed.text
 

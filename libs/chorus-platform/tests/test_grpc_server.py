@@ -35,6 +35,8 @@ class Feed(pb_grpc.NotificationsServiceServicer):
                 raise RuntimeError("database password=s3cret leaked?")
             case "slow":
                 await self.release.wait()
+            case "big":
+                return pb.ListFeedResponse(next_page_token="y" * (12 * 1024 * 1024))
         return pb.ListFeedResponse(next_page_token=current_principal().user_id)
 
     async def MarkFeedItemRead(self, request, context):
@@ -172,3 +174,17 @@ async def test_stop_goes_not_serving_and_drains_in_flight_calls(server):
     response = await in_flight
     assert response.next_page_token == "u7"
     await stopping
+
+
+async def test_messages_up_to_16_mib_pass_both_ways(server):
+    _, channel, signer, _, _ = server
+    stub = pb_grpc.NotificationsServiceStub(channel)
+    big = "x" * (12 * 1024 * 1024)  # above gRPC's 4 MiB default, as a 10 MB invoice file is
+    response = await stub.ListFeed(
+        pb.ListFeedRequest(page_token=big), metadata=signer.metadata("u")
+    )
+    assert response.next_page_token == "u"
+    response = await stub.ListFeed(
+        pb.ListFeedRequest(page_token="big"), metadata=signer.metadata("u")
+    )
+    assert len(response.next_page_token) == 12 * 1024 * 1024

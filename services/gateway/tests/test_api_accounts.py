@@ -195,6 +195,7 @@ async def test_me_forwards_the_bearer_token(api, services):
         "phone": None,
         "status": "ACTIF",
         "created_at": "2026-01-01T00:00:00Z",
+        "two_factor_enabled": False,
     }
     assert services.identity.calls_to("GetMe")[0].metadata["authorization"] == "Bearer the-token"
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from chorus.common.v1 import common_pb2
 from chorus.structures.v1 import structures_service_pb2 as pb
-from chorus_platform.errors import FieldViolation, InvalidArgument
+from chorus_platform.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    PermissionDenied,
+)
 
 AUTH = {"Authorization": "Bearer tok"}
 STRUCTURE_ID = "0b7e4b8e-31a4-4f7e-9d59-0d1f4b0b2a10"
@@ -178,3 +183,171 @@ async def test_my_structures_lists_memberships_with_roles_and_spaces(api, servic
     assert item["structure"]["id"] == STRUCTURE_ID
     assert item["spaces"] == [{"space": "FACTURES_EMISES", "mode": "MODIFICATION"}]
     assert item["services"] == []
+
+
+USER_ID = "5d1c4a8e-2b7e-4d0b-9a5e-1f2b3c4d5e6f"
+REQUEST_ID = "7e1c4a8e-2b7e-4d0b-9a5e-1f2b3c4d5e60"
+
+
+async def test_patch_structure_sends_only_the_fields_given(api, services):
+    services.structures.answer("UpdateStructure", pb.UpdateStructureResponse(structure=structure()))
+
+    response = await api.patch(
+        f"/api/v1/structures/{STRUCTURE_ID}",
+        json={"libelle": "Siège", "engagement_required": False},
+        headers=AUTH,
+    )
+
+    assert response.status_code == 200
+    [call] = services.structures.calls_to("UpdateStructure")
+    assert call.request.structure_id == STRUCTURE_ID
+    assert call.request.HasField("libelle") and call.request.libelle == "Siège"
+    assert call.request.HasField("engagement_required") and not call.request.engagement_required
+    assert not call.request.HasField("raison_sociale")
+    assert not call.request.HasField("address")
+    assert call.request.status == pb.STRUCTURE_STATUS_UNSPECIFIED
+
+
+async def test_members_list_shows_names_roles_and_services(api, services):
+    services.structures.answer(
+        "ListMembers",
+        pb.ListMembersResponse(
+            members=[
+                pb.Member(
+                    user=pb.Person(user_id=USER_ID, first_name="Pierre", last_name="Martin"),
+                    role=pb.ROLE_GESTIONNAIRE_SECONDAIRE,
+                    service_ids=["s1"],
+                )
+            ]
+        ),
+    )
+
+    response = await api.get(f"/api/v1/structures/{STRUCTURE_ID}/members", headers=AUTH)
+
+    assert response.json()["items"] == [
+        {
+            "user_id": USER_ID,
+            "first_name": "Pierre",
+            "last_name": "Martin",
+            "email": None,
+            "role": "GESTIONNAIRE_SECONDAIRE",
+            "service_ids": ["s1"],
+            "since": None,
+        }
+    ]
+
+
+async def test_decision_maps_decision_role_and_comment(api, services):
+    services.structures.answer(
+        "DecideAttachmentRequest",
+        pb.DecideAttachmentRequestResponse(
+            request=pb.AttachmentRequest(
+                id=REQUEST_ID,
+                status=pb.ATTACHMENT_REQUEST_STATUS_VALIDEE,
+                granted_role=pb.ROLE_GESTIONNAIRE_SECONDAIRE,
+                requester=pb.Person(user_id=USER_ID),
+            )
+        ),
+    )
+
+    response = await api.post(
+        f"/api/v1/attachment-requests/{REQUEST_ID}/decision",
+        json={"decision": "VALIDEE", "role": "GESTIONNAIRE_SECONDAIRE", "comment": "Bienvenue"},
+        headers=AUTH,
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "VALIDEE"
+    assert response.json()["granted_role"] == "GESTIONNAIRE_SECONDAIRE"
+    [call] = services.structures.calls_to("DecideAttachmentRequest")
+    assert (call.request.decision, call.request.role, call.request.comment) == (
+        pb.DECISION_VALIDEE,
+        pb.ROLE_GESTIONNAIRE_SECONDAIRE,
+        "Bienvenue",
+    )
+
+
+async def test_rule_failures_keep_their_status_and_code(api, services):
+    services.structures.answer(
+        "TransferPrincipalRole",
+        PermissionDenied("PRINCIPAL_MANAGER_REQUIRED", "Seul le gestionnaire principal..."),
+    )
+    services.structures.answer(
+        "DetachMember",
+        FailedPrecondition("PRINCIPAL_CANNOT_BE_DETACHED", "Le gestionnaire principal..."),
+    )
+
+    transfer = await api.post(
+        f"/api/v1/structures/{STRUCTURE_ID}/principal-manager",
+        json={"user_id": USER_ID},
+        headers=AUTH,
+    )
+    detach = await api.delete(f"/api/v1/structures/{STRUCTURE_ID}/members/{USER_ID}", headers=AUTH)
+
+    assert (transfer.status_code, transfer.json()["code"]) == (403, "PRINCIPAL_MANAGER_REQUIRED")
+    assert (detach.status_code, detach.json()["code"]) == (409, "PRINCIPAL_CANNOT_BE_DETACHED")
+
+
+async def test_detach_and_leave_answer_204(api, services):
+    services.structures.answer("DetachMember", pb.DetachMemberResponse())
+    services.structures.answer("LeaveStructure", pb.LeaveStructureResponse())
+
+    detach = await api.delete(f"/api/v1/structures/{STRUCTURE_ID}/members/{USER_ID}", headers=AUTH)
+    leave = await api.delete(f"/api/v1/me/structures/{STRUCTURE_ID}", headers=AUTH)
+
+    assert (detach.status_code, leave.status_code) == (204, 204)
+    [call] = services.structures.calls_to("DetachMember")
+    assert (call.request.structure_id, call.request.user_id) == (STRUCTURE_ID, USER_ID)
+
+
+async def test_open_space_by_code_and_unknown_codes_are_refused(api, services):
+    services.structures.answer(
+        "OpenSpace",
+        pb.OpenSpaceResponse(
+            space=pb.SpaceState(
+                space=pb.SPACE_ENGAGEMENTS, open=True, access_mode=pb.ACCESS_MODE_MODIFICATION
+            )
+        ),
+    )
+
+    opened = await api.put(f"/api/v1/structures/{STRUCTURE_ID}/spaces/ENGAGEMENTS", headers=AUTH)
+    unknown = await api.put(f"/api/v1/structures/{STRUCTURE_ID}/spaces/CUISINE", headers=AUTH)
+
+    assert opened.json()["space"] == "ENGAGEMENTS"
+    assert opened.json()["access_mode"] == "MODIFICATION"
+    assert opened.json()["pending_mode"] is None
+    [call] = services.structures.calls_to("OpenSpace")
+    assert call.request.space == pb.SPACE_ENGAGEMENTS
+    assert unknown.status_code == 422
+
+
+async def test_bulk_decision_and_member_services(api, services):
+    services.structures.answer(
+        "BatchDecideAttachmentRequests", pb.BatchDecideAttachmentRequestsResponse()
+    )
+    services.structures.answer("UpdateMember", pb.UpdateMemberResponse(member=pb.Member()))
+
+    bulk = await api.post(
+        f"/api/v1/structures/{STRUCTURE_ID}/attachment-requests/decisions",
+        json={"request_ids": [REQUEST_ID], "decision": "REFUSEE", "comment": "Non"},
+        headers=AUTH,
+    )
+    whole = await api.patch(
+        f"/api/v1/structures/{STRUCTURE_ID}/members/{USER_ID}",
+        json={"service_ids": []},
+        headers=AUTH,
+    )
+    unchanged = await api.patch(
+        f"/api/v1/structures/{STRUCTURE_ID}/members/{USER_ID}",
+        json={"role": "UTILISATEUR"},
+        headers=AUTH,
+    )
+
+    assert (bulk.status_code, whole.status_code, unchanged.status_code) == (200, 200, 200)
+    [batch] = services.structures.calls_to("BatchDecideAttachmentRequests")
+    assert list(batch.request.request_ids) == [REQUEST_ID]
+    assert batch.request.decision == pb.DECISION_REFUSEE
+    first, second = services.structures.calls_to("UpdateMember")
+    assert first.request.HasField("services") and list(first.request.services.service_ids) == []
+    assert not second.request.HasField("services")
+    assert second.request.role == pb.ROLE_UTILISATEUR

@@ -9,6 +9,8 @@ from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus_platform.auth import TokenVerifier
 from chorus_platform.grpc_client import identity_key_fetcher
 
+from .conftest import open_token
+
 
 async def test_register_activate_login_and_call_an_authenticated_rpc(flows, stub, channel, db):
     user = await flows.register(
@@ -23,12 +25,14 @@ async def test_register_activate_login_and_call_an_authenticated_rpc(flows, stub
     assert registered.login_email == "camille.martin@example.fr"
     assert registered.locale == "fr"
     [link] = await flows.events(ev.ActivationLinkIssued, user.id)
-    assert len(link.activation_token) >= 43
+    assert link.activation_token == ""  # deprecated: the token only travels sealed
+    token = open_token(link)
+    assert len(token) >= 43 and token.encode() not in link.sealed_token
     assert link.contact_email == "camille.martin@example.fr"
     stored = await db.fetchval("SELECT token_hash FROM account_tokens WHERE user_id = $1", user.id)
-    assert stored == hashlib.sha256(link.activation_token.encode()).hexdigest()
+    assert stored == hashlib.sha256(token.encode()).hexdigest()
 
-    activated = (await flows.activation(link.activation_token)).user
+    activated = (await flows.activation(token)).user
     assert activated.status == pb.USER_STATUS_ACTIF
     [event] = await flows.events(ev.UserActivated, user.id)
     assert event.activated_at.seconds > 0
@@ -147,11 +151,13 @@ async def test_weak_password_is_refused_with_what_is_missing_and_changes_nothing
     error = await flows.error(flows.activation(token, password="motdepasse"))
 
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert error.reason == "PASSWORD_TOO_WEAK"
+    # Every rule broken is reported; the reason is the first one's.
+    assert error.reason == "PASSWORD_TOO_SHORT"
+    assert error.metadata["codes"] == "PASSWORD_TOO_SHORT,PASSWORD_TOO_WEAK,PASSWORD_TOO_COMMON"
     assert "au moins 12 caractères" in error.message
     assert "majuscules" in error.message and "chiffres" in error.message
     assert "motdepasse" not in error.message
-    assert [v.field for v in error.violations] == ["password"]
+    assert [v.field for v in error.violations] == ["password"] * 3
     assert await flows.status_of(user.id) == "EN_ATTENTE_ACTIVATION"
     assert await flows.events(ev.UserActivated, user.id) == []
     # The link was not spent: a valid password still activates the account.

@@ -3,13 +3,14 @@
 import asyncio
 import os
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import jwt
 from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus_identity.main import key_ring
+from chorus_identity.usecases.signing_keys import KeyRing
 from chorus_platform.auth import TokenVerifier
 from chorus_platform.db import create_pool
 from chorus_platform.grpc_client import identity_key_fetcher
@@ -123,3 +124,32 @@ async def test_replicas_starting_together_create_a_single_signing_key(new_identi
         assert await db.fetchval("SELECT count(*) FROM signing_keys") == 1
     finally:
         await db.close()
+
+
+async def test_scheduled_rotation_happens_once_when_the_key_is_too_old(new_identity_database):
+    settings = await new_identity_database()
+    pool = await create_pool(settings.database_dsn, max_size=4)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    now = [start]
+    ring = KeyRing(pool, access_token_ttl=timedelta(minutes=15), clock=lambda: now[0])
+    try:
+        first = await ring.ensure_active_key()
+        now[0] = start + timedelta(days=29)
+        assert await ring.rotate_if_older_than(timedelta(days=30)) is None
+        now[0] = start + timedelta(days=31)
+        results = await asyncio.gather(
+            *(ring.rotate_if_older_than(timedelta(days=30)) for _ in range(3))
+        )
+        rotations = [r for r in results if r is not None]
+        assert len(rotations) == 1 and rotations[0].retired_kid == first
+        kids = [k.kid for k in await ring.verification_keys()]
+        assert kids == [rotations[0].new_kid, first]  # the old key verifies for 15 more minutes
+    finally:
+        await pool.close()
+
+
+async def test_grant_admin_command_flags_the_account(flows):
+    user = await flows.active_user()
+    output = await chorus_identity(flows.settings, "grant-admin", user.login_email.upper())
+    assert user.id in output
+    assert await flows.db.fetchval("SELECT is_admin FROM users WHERE id = $1", user.id)

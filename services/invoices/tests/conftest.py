@@ -22,6 +22,7 @@ from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
 from chorus.structures.v1 import structures_service_pb2 as spb
 from chorus.structures.v1 import structures_service_pb2_grpc as spb_grpc
 from chorus_invoices.config import InvoicesSettings
+from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.main import build_app
 from chorus_platform import grpc_server
 from chorus_platform.db import create_pool
@@ -210,7 +211,7 @@ async def database(migrated_database) -> str:
     try:
         await conn.execute(
             "TRUNCATE invoices, invoice_lines, invoice_vat_breakdown, invoice_history, outbox,"
-            " inbox RESTART IDENTITY"
+            " inbox, documents, invoice_rule_warnings RESTART IDENTITY"
         )
     finally:
         await conn.close()
@@ -233,8 +234,17 @@ def settings(database, kafka_broker, fake_structures) -> InvoicesSettings:
 StartApi = Callable[..., Awaitable[Api]]
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def document_workers():
+    """One document worker process for the session (schematrons compiled once)."""
+    workers = DocumentWorkers(1)
+    await workers.start()
+    yield workers
+    await workers.close()
+
+
 @pytest_asyncio.fixture
-async def start_api(settings, signer, fake_structures):
+async def start_api(settings, signer, fake_structures, document_workers):
     """``await start_api(background=False)``: the invoices server on a free port."""
     opened = []
 
@@ -247,6 +257,7 @@ async def start_api(settings, signer, fake_structures):
             verifier=signer.verifier(),
             structures_channel=structures_channel,
             background=background,
+            workers=document_workers,
         )
         running = await grpc_server.start(app)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")

@@ -12,6 +12,7 @@ from chorus.invoices.events.v1 import invoices_events_pb2 as invoices_events
 from chorus.invoices.v1 import invoices_service_pb2 as invoices_pb
 from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus_devstack.mailcatcher import MailCatcher
+from chorus_platform import sealing
 from chorus_platform.outbox import topic_of
 from chorus_platform.topics import dlq_topic
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -43,12 +44,19 @@ async def projected(db, user_id: str) -> None:
     await wait_until(lambda: db.fetchval("SELECT 1 FROM recipients WHERE user_id = $1", user_id))
 
 
-def activation_link(user, token: str) -> identity_events.ActivationLinkIssued:
+async def sealed_for(service, event_name: str, user_id: str, token: str) -> bytes:
+    """``token`` sealed as identity does: to the key GetSealingKey publishes, in context."""
+    key = await service.stub.GetSealingKey(pb.GetSealingKeyRequest())
+    return sealing.seal(key.public_key, token.encode(), f"{event_name}/{user_id}".encode())
+
+
+async def activation_link(service, user, token: str) -> identity_events.ActivationLinkIssued:
+    name = identity_events.ActivationLinkIssued.DESCRIPTOR.full_name
     return identity_events.ActivationLinkIssued(
         user_id=user.user_id,
         contact_email=user.contact_email,
         first_name=user.first_name,
-        activation_token=token,
+        sealed_token=await sealed_for(service, name, user.user_id, token),
         expires_at=in_an_hour(),
         locale=user.locale,
     )
@@ -93,7 +101,8 @@ async def test_activation_link_is_emailed_once_in_french_with_the_link(
 ):
     user = await register(events)
     token = f"tok-{uuid.uuid4().hex}"
-    event_id = await events.publish("identity", user.user_id, activation_link(user, token))
+    link = await activation_link(service, user, token)
+    event_id = await events.publish("identity", user.user_id, link)
 
     message = await mail_catcher.wait_for(lambda m: user.contact_email in m.envelope_to, 20)
 
@@ -107,7 +116,7 @@ async def test_activation_link_is_emailed_once_in_french_with_the_link(
 
     # The relay sends the same event again (same ce_id), then a later event of the same user:
     # once that one is handled, the duplicate before it on the partition has been too.
-    await events.publish("identity", user.user_id, activation_link(user, token), event_id=event_id)
+    await events.publish("identity", user.user_id, link, event_id=event_id)
     await events.publish(
         "identity", user.user_id, identity_events.UserActivated(user_id=user.user_id)
     )
@@ -134,11 +143,19 @@ async def test_activation_link_is_emailed_once_in_french_with_the_link(
         "user_id": user.user_id,
         "event_id": event_id,
     }
+    # The token never lay in plain text in the table, and its sealed form is gone once sent.
+    stored = await db.fetchrow(
+        "SELECT text_body, html_body, sealed_secret FROM emails"
+        " WHERE recipient_address = $1 AND status = 'SENT'",
+        user.contact_email,
+    )
+    assert token not in stored["text_body"] + stored["html_body"]
+    assert stored["sealed_secret"] is None
 
 
 async def test_activation_email_follows_the_locale_of_the_event(service, events, mail_catcher):
     user = await register(events, locale="en", first_name="Ann")
-    await events.publish("identity", user.user_id, activation_link(user, "tok-en"))
+    await events.publish("identity", user.user_id, await activation_link(service, user, "tok-en"))
 
     message = await mail_catcher.wait_for(lambda m: user.contact_email in m.envelope_to, 20)
 

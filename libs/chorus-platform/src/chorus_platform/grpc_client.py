@@ -10,6 +10,10 @@ import grpc
 from chorus_platform.auth import TokenVerifier
 from chorus_platform.settings import ChorusSettings
 
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""Largest message a channel sends or receives (gRPC's own default, 4 MiB, is below the 10 MB
+files invoices carry)."""
+
 
 class _DefaultDeadline(grpc.aio.UnaryUnaryClientInterceptor):
     def __init__(self, seconds: float) -> None:
@@ -26,7 +30,12 @@ def open_channel(target: str, deadline_seconds: float) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
         target,
         interceptors=[_DefaultDeadline(deadline_seconds)],
-        options=[("grpc.keepalive_time_ms", 30000), ("grpc.enable_retries", 1)],
+        options=[
+            ("grpc.keepalive_time_ms", 30000),
+            ("grpc.enable_retries", 1),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ],
     )
 
 

@@ -72,6 +72,8 @@ class GrpcApp:
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     reflection: bool = True
     grace_seconds: float = 10.0
+    max_message_bytes: int = 16 * 1024 * 1024
+    """Largest request or response (gRPC's default 4 MiB is below the files invoices carry)."""
     check_interval_seconds: float = 2.0
     host: str = "0.0.0.0"
 
@@ -131,7 +133,13 @@ class RunningServer:
 
 async def start(app: GrpcApp) -> RunningServer:
     """Binds and starts the server (port 0 picks a free one) and its background tasks."""
-    server = grpc.aio.server(interceptors=[ErrorInterceptor(), *app.interceptors])
+    server = grpc.aio.server(
+        interceptors=[ErrorInterceptor(), *app.interceptors],
+        options=[
+            ("grpc.max_receive_message_length", app.max_message_bytes),
+            ("grpc.max_send_message_length", app.max_message_bytes),
+        ],
+    )
     services = list(app.register(server))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -13,6 +13,7 @@ from chorus_gateway.api import API_PREFIX, api_router
 from chorus_gateway.api import health as health_api
 from chorus_gateway.api.error_handlers import install_error_handlers
 from chorus_gateway.api.openapi import install_openapi
+from chorus_gateway.api.rate_limit import RateLimiter
 from chorus_gateway.clients import ServiceClients
 from chorus_gateway.config import GatewaySettings
 from chorus_gateway.web import pages, portal
@@ -48,6 +49,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(
+        burst=settings.rate_limit_burst, per_minute=settings.rate_limit_per_minute
+    )
     install_error_handlers(app, html_not_found=pages.not_found)
     app.include_router(api_router)
     app.include_router(health_api.router)

@@ -23,6 +23,15 @@ class GatewaySettings(ChorusSettings):
     health_timeout_seconds: float = Field(
         1.0, description="Deadline of each downstream health check behind /readyz."
     )
+    rate_limit_burst: int = Field(
+        10,
+        ge=1,
+        description="Requests one client IP may make at once to each of login, second factor, "
+        "password reset and activation resend before 429.",
+    )
+    rate_limit_per_minute: float = Field(
+        10.0, gt=0, description="Refill rate of those per-IP buckets, requests per minute."
+    )
 
     @property
     def secure_cookies(self) -> bool:

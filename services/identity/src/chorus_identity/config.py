@@ -8,6 +8,8 @@ from typing import ClassVar
 from chorus_platform.settings import ChorusSettings
 from pydantic import Field
 
+from chorus_identity.domain.password_policy import PasswordProfile
+
 
 class IdentitySettings(ChorusSettings):
     """Accounts, credentials, sessions and signing keys."""
@@ -35,4 +37,42 @@ class IdentitySettings(ChorusSettings):
     )
     token_key_refetch_seconds: float = Field(
         1.0, description="Minimum delay between key reloads triggered by an unknown kid."
+    )
+    password_policy: PasswordProfile = Field(
+        PasswordProfile.ANSSI,
+        description="Password rules: 'anssi' (12+ characters, 3 of 4 classes) or 'nist' "
+        "(NIST SP 800-63B: 15+ characters, no composition rule). Both refuse common passwords "
+        "and the user's own names.",
+    )
+    terms_of_use_version: str = Field(
+        "2026-01", description="Version of the terms of use recorded when an account is created."
+    )
+    password_reset_ttl_minutes: int = Field(
+        60, gt=0, description="How long a password-reset link stays usable, in minutes."
+    )
+    email_change_ttl_minutes: int = Field(
+        60, gt=0, description="How long an e-mail address verification link stays usable."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Consecutive failed logins after which the account is locked."
+    )
+    login_lockout_seconds: int = Field(
+        900, ge=1, description="How long a locked account refuses logins, in seconds."
+    )
+    mfa_challenge_ttl_seconds: int = Field(
+        300, gt=0, description="How long a two-factor login challenge can be completed."
+    )
+    totp_issuer: str = Field("Chorus", description="Issuer shown by authenticator apps.")
+    signing_key_max_age_hours: float = Field(
+        24 * 30,
+        gt=0,
+        description="The signing key is rotated automatically once older than this (hours).",
+    )
+    key_rotation_check_seconds: float = Field(
+        3600, gt=0, description="How often the background job checks the signing key's age."
+    )
+    sealing_key_cache_seconds: float = Field(
+        300,
+        gt=0,
+        description="How long identity caches notifications' public sealing key.",
     )

@@ -1,25 +1,38 @@
-"""Wiring of the identity service: ``chorus-identity serve | migrate | rotate-keys``."""
+"""Wiring of the identity service: ``chorus-identity serve | migrate | rotate-keys |
+grant-admin <email>``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from datetime import timedelta
 
 import asyncpg
 from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
-from chorus_platform import checks, grpc_server
+from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.outbox import OutboxRelay
 
 from chorus_identity.api.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
+from chorus_identity.clients.sealing import KeySource, TokenSealer, notifications_key_source
 from chorus_identity.config import IdentitySettings
+from chorus_identity.domain.errors import UserNotFound
 from chorus_identity.domain.hashing import SecretHasher
+from chorus_identity.domain.lockout import LockoutPolicy
 from chorus_identity.usecases.accounts import Accounts
+from chorus_identity.usecases.admin import Admin, grant_admin
+from chorus_identity.usecases.clock import utc_now
+from chorus_identity.usecases.login_guard import LoginGuard
+from chorus_identity.usecases.my_account import MyAccount
+from chorus_identity.usecases.password_resets import PasswordResets
+from chorus_identity.usecases.reauth import Reauthenticator
+from chorus_identity.usecases.rules import Rules
 from chorus_identity.usecases.sessions import Sessions
 from chorus_identity.usecases.signing_keys import KeyRing
+from chorus_identity.usecases.two_factor import TwoFactor
 
 log = logging.getLogger("chorus_identity")
 
@@ -28,8 +41,30 @@ def key_ring(settings: IdentitySettings, pool: asyncpg.Pool) -> KeyRing:
     return KeyRing(pool, access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
 
 
-async def create_app(settings: IdentitySettings, pool: asyncpg.Pool) -> grpc_server.GrpcApp:
-    """The gRPC application on ``pool``; makes sure a signing key exists first."""
+def rules_of(settings: IdentitySettings) -> Rules:
+    return Rules(
+        activation_ttl=timedelta(minutes=settings.activation_ttl_minutes),
+        password_reset_ttl=timedelta(minutes=settings.password_reset_ttl_minutes),
+        email_change_ttl=timedelta(minutes=settings.email_change_ttl_minutes),
+        refresh_token_ttl=timedelta(days=settings.refresh_token_ttl_days),
+        password_profile=settings.password_policy,
+        lockout=LockoutPolicy(
+            max_failures=settings.login_max_failures,
+            duration=timedelta(seconds=settings.login_lockout_seconds),
+        ),
+        terms_version=settings.terms_of_use_version,
+        mfa_challenge_ttl=timedelta(seconds=settings.mfa_challenge_ttl_seconds),
+        totp_issuer=settings.totp_issuer,
+    )
+
+
+async def create_app(
+    settings: IdentitySettings, pool: asyncpg.Pool, *, sealing_key_source: KeySource
+) -> grpc_server.GrpcApp:
+    """The gRPC application on ``pool``; makes sure a signing key exists first.
+
+    ``sealing_key_source`` gives notifications' public sealing key (over gRPC in ``serve``).
+    """
     keys = key_ring(settings, pool)
     await keys.ensure_active_key()
     hasher = SecretHasher(
@@ -39,12 +74,19 @@ async def create_app(settings: IdentitySettings, pool: asyncpg.Pool) -> grpc_ser
     )
     # Computes the throwaway hash now, so the first unknown-login attempt is not slower.
     await asyncio.to_thread(hasher.spend_comparable_work, "")
+    rules = rules_of(settings)
+    sealer = TokenSealer(sealing_key_source, cache_seconds=settings.sealing_key_cache_seconds)
+    sessions = Sessions(pool, hasher, keys, rules)
+    my_account = MyAccount(pool, hasher, sealer, sessions, rules)
+    reauth = Reauthenticator(pool, hasher, LoginGuard(pool, rules.lockout, utc_now))
     servicer = IdentityServicer(
-        Accounts(pool, hasher, activation_ttl=timedelta(minutes=settings.activation_ttl_minutes)),
-        Sessions(
-            pool, hasher, keys, refresh_token_ttl=timedelta(days=settings.refresh_token_ttl_days)
-        ),
+        Accounts(pool, hasher, sealer, rules),
+        sessions,
         keys,
+        PasswordResets(pool, hasher, sealer, rules),
+        my_account,
+        TwoFactor(pool, my_account, reauth, rules),
+        Admin(pool, sessions),
     )
     # identity verifies its own tokens from its own database, not through gRPC to itself.
     verifier = TokenVerifier(
@@ -63,16 +105,27 @@ async def create_app(settings: IdentitySettings, pool: asyncpg.Pool) -> grpc_ser
         register=register,
         interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
         readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
-        background=[OutboxRelay(settings.database_dsn, settings).run],
+        background=[
+            OutboxRelay(settings.database_dsn, settings).run,
+            lambda: keys.rotate_on_schedule(
+                max_age=timedelta(hours=settings.signing_key_max_age_hours),
+                check_every=settings.key_rotation_check_seconds,
+            ),
+        ],
         reflection=settings.env == "dev",
     )
 
 
 async def serve(settings: IdentitySettings) -> None:
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
+    notifications = grpc_client.channel_for(settings, "notifications")
     try:
-        await grpc_server.serve(await create_app(settings, pool))
+        app = await create_app(
+            settings, pool, sealing_key_source=notifications_key_source(notifications)
+        )
+        await grpc_server.serve(app)
     finally:
+        await notifications.close()
         await pool.close()
 
 
@@ -87,13 +140,39 @@ async def rotate_keys(settings: IdentitySettings) -> None:
     print(f"new signing key: {rotation.new_kid} (retired: {rotation.retired_kid or '-'})")
 
 
-def main() -> None:
+def grant_admin_to(login_email: str):
+    """The ``grant-admin`` command for one login e-mail."""
+
+    async def grant(settings: IdentitySettings) -> None:
+        pool = await create_pool(settings.database_dsn, max_size=1)
+        try:
+            account = await grant_admin(pool, login_email)
+        except (UserNotFound, ValueError):
+            raise SystemExit("no account with this login e-mail") from None
+        finally:
+            await pool.close()
+        print(f"administrator: {account.id}")
+
+    return grant
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    # The shared CLI takes no arguments per command: the e-mail is taken off here.
+    login_email = args.pop() if args[:1] == ["grant-admin"] and len(args) == 2 else ""
     settings = IdentitySettings()
     run_cli(
         settings,
         serve=serve,
         migrations_dir=settings.migrations_path,
-        extra={"rotate-keys": ("create a new token signing key, retire the previous", rotate_keys)},
+        extra={
+            "rotate-keys": ("create a new token signing key, retire the previous", rotate_keys),
+            "grant-admin": (
+                "grant-admin <login e-mail>: flag that account as an administrator",
+                grant_admin_to(login_email),
+            ),
+        },
+        argv=args,
     )
 
 

@@ -21,3 +21,21 @@ class InvoicesSettings(ChorusSettings):
         ge=0,
         description="How long answers of structures' CheckAccess are reused (0 turns it off).",
     )
+    document_workers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Worker processes validating structured files and rendering Factur-X PDFs"
+        " (each keeps the EN 16931 schematrons compiled, ~250 MB).",
+    )
+    document_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Longest a worker may spend on one document before it is ended.",
+    )
+    max_document_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        le=15 * 1024 * 1024,
+        description="Largest structured file (XML or Factur-X PDF) a deposit accepts.",
+    )

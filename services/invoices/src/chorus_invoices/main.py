@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import grpc
 from chorus.invoices.v1 import invoices_service_pb2 as pb
@@ -16,9 +18,13 @@ from chorus_platform.outbox import OutboxRelay
 from chorus_invoices.api.servicer import InvoicesServicer
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.config import InvoicesSettings
+from chorus_invoices.documents.formats import DocumentLimits
+from chorus_invoices.documents.workers import DocumentWorkers
+from chorus_invoices.documents.xml_safety import XmlLimits
 from chorus_invoices.events.routing import routing_consumer
 from chorus_invoices.usecases.deposit import Deposits
 from chorus_invoices.usecases.reading import Reading
+from chorus_invoices.usecases.structured_deposit import StructuredDeposits
 
 
 def build_app(
@@ -28,29 +34,59 @@ def build_app(
     verifier: TokenVerifier,
     structures_channel: grpc.aio.Channel,
     background: bool = True,
+    workers: DocumentWorkers | None = None,
 ) -> grpc_server.GrpcApp:
     """The service as a GrpcApp; ``background=False`` leaves out the outbox relay and the
-    routing consumer (tests that look at a deposit before it is routed)."""
+    routing consumer (tests that look at a deposit before it is routed). Without ``workers``
+    the app starts (and stops) its own document worker processes."""
     structures = StructuresClient(structures_channel, cache_seconds=settings.access_cache_seconds)
-    servicer = InvoicesServicer(Deposits(pool, structures), Reading(pool, structures))
+    own_workers = workers is None
+    workers = workers or DocumentWorkers(
+        settings.document_workers, timeout=settings.document_timeout_seconds
+    )
+    limits = DocumentLimits(
+        xml=XmlLimits(max_bytes=settings.max_document_bytes),
+        max_pdf_bytes=settings.max_document_bytes,
+    )
+    deposits = Deposits(pool, structures, workers)
+    servicer = InvoicesServicer(
+        deposits, Reading(pool, structures), StructuredDeposits(deposits, workers, limits)
+    )
 
     def register(server: grpc.aio.Server) -> list[str]:
         pb_grpc.add_InvoicesServiceServicer_to_server(servicer, server)
         return [pb.DESCRIPTOR.services_by_name["InvoicesService"].full_name]
 
-    jobs = []
+    jobs = [_workers_job(workers)] if own_workers else []
     if background:
         relay = OutboxRelay(settings.database_dsn, settings)
-        jobs = [relay.run, routing_consumer(pool, settings).run]
+        jobs += [relay.run, routing_consumer(pool, settings).run]
     return grpc_server.GrpcApp(
         name=settings.service_name,
         port=settings.grpc_port,
         register=register,
         interceptors=[AuthInterceptor(verifier, public_methods=set())],
-        readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
+        readiness_checks=[
+            checks.database_check(pool),
+            checks.broker_check(settings),
+            workers.readiness_check,
+        ],
         background=jobs,
         reflection=settings.env == "dev",
     )
+
+
+def _workers_job(workers: DocumentWorkers):
+    """Starts the workers (compiling the schematrons) and stops them with the server."""
+
+    async def run() -> None:
+        try:
+            await workers.start()
+            await asyncio.Event().wait()
+        finally:
+            await workers.close()
+
+    return run
 
 
 async def serve(settings: InvoicesSettings) -> None:

@@ -9,11 +9,12 @@ from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 
-from chorus_notifications.api.feed import SERVICE_NAME, NotificationsServicer
+from chorus_notifications.api.feed import PUBLIC_METHODS, SERVICE_NAME, NotificationsServicer
 from chorus_notifications.clients.smtp import SmtpMailer
 from chorus_notifications.config import NotificationsSettings
 from chorus_notifications.events.consumer import build_consumer
 from chorus_notifications.events.email_sender import EmailSender, Mailer
+from chorus_notifications.events.sealing import SealingKeyRing
 
 
 def build_app(
@@ -27,9 +28,10 @@ def build_app(
 
     Readiness is database + broker only: with SMTP down, e-mails wait in the outbox.
     """
-    servicer = NotificationsServicer(pool)
+    keys = SealingKeyRing(pool)
+    servicer = NotificationsServicer(pool, keys)
     consumer = build_consumer(pool, settings)
-    sender = EmailSender(pool, settings, mailer or SmtpMailer(settings))
+    sender = EmailSender(pool, settings, mailer or SmtpMailer(settings), keys)
 
     def register(server) -> list[str]:
         pb_grpc.add_NotificationsServiceServicer_to_server(servicer, server)
@@ -39,7 +41,7 @@ def build_app(
         name=settings.service_name,
         port=settings.grpc_port,
         register=register,
-        interceptors=[AuthInterceptor(verifier, public_methods=set())],
+        interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
         readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
         background=[consumer.run, sender.run],
         reflection=settings.env == "dev",

@@ -18,3 +18,9 @@ class StructuresSettings(ChorusSettings):
         description="Whether users may create PUBLIQUE structures (sandbox behaviour); when off, "
         "public structures come only from the directory import.",
     )
+    claim_unmanaged_structures: bool = Field(
+        True,
+        description="Whether the first attachment request to a structure without any manager "
+        "(imported from the directory) is validated at once, its requester becoming principal "
+        "manager (sandbox behaviour); when off, such requests wait for an administrator.",
+    )

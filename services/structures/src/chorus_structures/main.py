@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import asyncpg
+import grpc
 from chorus.structures.v1 import structures_service_pb2_grpc as pb_grpc
 from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
@@ -11,15 +14,22 @@ from chorus_platform.db import create_pool
 from chorus_platform.outbox import OutboxRelay
 
 from chorus_structures.api.servicer import SERVICE_NAME, StructuresServicer
+from chorus_structures.clients.identity import IdentityDirectory
 from chorus_structures.config import StructuresSettings
+from chorus_structures.seed import cli as directory_cli
 from chorus_structures.seed.demo import seed_demo_structures
+from chorus_structures.seed.directory import import_default_directory
 
 
 def build_app(
-    settings: StructuresSettings, pool: asyncpg.Pool, verifier: TokenVerifier
+    settings: StructuresSettings,
+    pool: asyncpg.Pool,
+    verifier: TokenVerifier,
+    identity_channel: grpc.aio.Channel | None = None,
 ) -> grpc_server.GrpcApp:
-    """The gRPC app; tests inject their own pool and token verifier."""
-    servicer = StructuresServicer(pool, settings)
+    """The gRPC app; tests inject their own pool, token verifier and identity channel
+    (without one, member names are not shown and direct attachment is unavailable)."""
+    servicer = StructuresServicer(pool, settings, IdentityDirectory(identity_channel))
 
     def register(server):
         pb_grpc.add_StructuresServiceServicer_to_server(servicer, server)
@@ -39,10 +49,12 @@ def build_app(
 
 async def serve(settings: StructuresSettings) -> None:
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
+    identity_channel = grpc_client.channel_for(settings, "identity")
     try:
         async with grpc_client.identity_token_verifier(settings) as verifier:
-            await grpc_server.serve(build_app(settings, pool, verifier))
+            await grpc_server.serve(build_app(settings, pool, verifier, identity_channel))
     finally:
+        await identity_channel.close()
         await pool.close()
 
 
@@ -50,15 +62,27 @@ async def seed_demo(settings: StructuresSettings) -> None:
     pool = await create_pool(settings.database_dsn, max_size=2)
     try:
         await seed_demo_structures(pool)
+        await import_default_directory(pool)
     finally:
         await pool.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     settings = StructuresSettings()
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in directory_cli.COMMANDS:
+        raise SystemExit(directory_cli.run(settings, args))
     run_cli(
         settings,
         serve=serve,
         migrations_dir=settings.migrations_path,
-        extra={"seed-demo": ("register the demo public structures (idempotent)", seed_demo)},
+        extra={
+            "seed-demo": (
+                "register the demo public structures and the small default directory "
+                "(idempotent); see also: import-directory FILE, "
+                "generate-directory --count N --out FILE",
+                seed_demo,
+            )
+        },
+        argv=args,
     )

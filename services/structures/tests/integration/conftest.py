@@ -10,6 +10,8 @@ import grpc
 import pytest
 import pytest_asyncio
 from chorus.common.v1 import common_pb2
+from chorus.identity.v1 import identity_service_pb2 as identity_pb
+from chorus.identity.v1 import identity_service_pb2_grpc as identity_grpc
 from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus.structures.v1 import structures_service_pb2_grpc as pb_grpc
 from chorus_platform import grpc_server
@@ -22,6 +24,7 @@ from stdnum import luhn
 
 TABLES = (
     "structures, structure_services, memberships, membership_services, spaces, subscriptions,"
+    " attachment_requests, manager_actions,"
     " outbox, inbox"
 )
 
@@ -56,9 +59,71 @@ def signer() -> TestSigner:
 _SIGNER = TestSigner()
 
 
+class FakeIdentity(identity_grpc.IdentityServiceServicer):
+    """identity as structures uses it: accounts by id and by login e-mail, kept in memory.
+
+    The real identity needs its own database and keys; these tests are about structures.
+    ``calls`` records the metadata of each call (the caller's token must be forwarded).
+    """
+
+    def __init__(self) -> None:
+        self.users: dict[str, identity_pb.User] = {}
+        self.calls: list[tuple[str, dict[str, str]]] = []
+
+    def add(self, first_name="Pierre", last_name="Martin", status=None) -> identity_pb.User:
+        user_id = str(uuid.uuid4())
+        user = identity_pb.User(
+            id=user_id,
+            login_email=f"{first_name.lower()}.{user_id[:8]}@exemple.fr",
+            contact_email=f"contact.{user_id[:8]}@exemple.fr",
+            first_name=first_name,
+            last_name=last_name,
+            status=status or identity_pb.USER_STATUS_ACTIF,
+        )
+        self.users[user_id] = user
+        return user
+
+    def _record(self, method, context):
+        self.calls.append((method, dict(context.invocation_metadata() or ())))
+
+    async def BatchGetUsers(self, request, context):
+        self._record("BatchGetUsers", context)
+        return identity_pb.BatchGetUsersResponse(
+            users=[self.users[i] for i in request.user_ids if i in self.users]
+        )
+
+    async def FindUserByLoginEmail(self, request, context):
+        self._record("FindUserByLoginEmail", context)
+        for user in self.users.values():
+            if user.login_email == request.login_email.lower():
+                return identity_pb.FindUserByLoginEmailResponse(user=user)
+        await context.abort(grpc.StatusCode.NOT_FOUND, "no such user")
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def server(service_settings, pool):
-    app = build_app(service_settings, pool, _SIGNER.verifier())
+async def fake_identity_server():
+    fake = FakeIdentity()
+    server = grpc.aio.server()
+    identity_grpc.add_IdentityServiceServicer_to_server(fake, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    yield fake, channel
+    await channel.close()
+    await server.stop(None)
+
+
+@pytest.fixture
+def identity(fake_identity_server) -> FakeIdentity:
+    fake, _ = fake_identity_server
+    fake.calls.clear()
+    return fake
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def server(service_settings, pool, fake_identity_server):
+    _, identity_channel = fake_identity_server
+    app = build_app(service_settings, pool, _SIGNER.verifier(), identity_channel)
     app.host = "127.0.0.1"
     app.grace_seconds = 1.0
     running = await grpc_server.start(app)

@@ -29,6 +29,12 @@ async def add_simple_user(pool, structure_id: str, subscriptions=()) -> str:
             user_id,
         )
         for space, mode in subscriptions:
+            # Subscriptions refer to a recorded space state (defaults are not recorded).
+            await conn.execute(
+                "INSERT INTO spaces (structure_id, space) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                uuid.UUID(structure_id),
+                space,
+            )
             await conn.execute(
                 "INSERT INTO subscriptions (id, structure_id, user_id, space, mode, status)"
                 " VALUES ($1, $2, $3, $4, $5, 'VALIDEE')",
@@ -118,7 +124,9 @@ async def test_service_must_belong_to_the_structure(stub, as_user, structure):
     assert decision == (False, "SERVICE_NOT_FOUND")
 
 
-async def test_simple_user_memberships_show_only_subscribed_spaces(stub, signer, pool, structure):
+async def test_simple_user_memberships_show_subscribed_spaces_and_the_account_area(
+    stub, signer, pool, structure
+):
     user = await add_simple_user(pool, structure.id, [("FACTURES_EMISES", "MODIFICATION")])
 
     response = await stub.ListMyMemberships(
@@ -127,7 +135,8 @@ async def test_simple_user_memberships_show_only_subscribed_spaces(stub, signer,
     [membership] = response.memberships
     assert membership.role == pb.ROLE_UTILISATEUR
     assert [(s.space, s.mode) for s in membership.spaces] == [
-        (pb.SPACE_FACTURES_EMISES, pb.ACCESS_MODE_MODIFICATION)
+        (pb.SPACE_FACTURES_EMISES, pb.ACCESS_MODE_MODIFICATION),
+        (pb.SPACE_MON_COMPTE, pb.ACCESS_MODE_MODIFICATION),
     ]
 
 

@@ -66,7 +66,10 @@ async def test_creation_writes_structure_created_and_member_added(
     assert structure_created.created_by == user_id
     member_added = events.MemberAdded.FromString(rows[1]["payload"])
     assert member_added == events.MemberAdded(
-        structure_id=created.id, user_id=user_id, role=pb.ROLE_GESTIONNAIRE_PRINCIPAL
+        structure_id=created.id,
+        user_id=user_id,
+        role=pb.ROLE_GESTIONNAIRE_PRINCIPAL,
+        structure_name=created.raison_sociale,
     )
 
 

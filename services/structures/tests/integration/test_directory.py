@@ -131,3 +131,49 @@ async def test_page_token_cannot_be_reused_with_other_criteria(stub, as_user, se
     token = (await search(stub, as_user, page_size=1)).next_page_token
     code, reason = await failure(search(stub, as_user, name="ville", page_token=token))
     assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "PAGE_TOKEN_INVALID")
+
+
+async def test_name_search_tolerates_typos_exact_matches_first(
+    stub, as_user, seeded, create_request
+):
+    for name in ("Les Délices de Savoie", "Délices du Lac", "Mairie de Chambéry"):
+        await stub.CreateStructure(create_request(raison_sociale=name), metadata=as_user)
+
+    async def names(query, **criteria):
+        response = await search(stub, as_user, name=query, **criteria)
+        return [s.raison_sociale for s in response.structures]
+
+    assert await names("délises de savoi") == ["Les Délices de Savoie"]
+    assert await names("mairei chambery") == ["Mairie de Chambéry"]
+    # "delices" holds exactly in both; the look-alike "demoville" is not "delices".
+    assert await names("DELICES") == ["Délices du Lac", "Les Délices de Savoie"]
+    # Exact words rank before look-alikes.
+    assert (await names("ville demoville"))[0] == "Ville de Démoville"
+
+
+async def test_ranked_pages_cover_every_result_once(stub, as_user, create_request):
+    for name in ("Boulangerie Martin", "Boulangeri Martine", "Boulanjerie du Port"):
+        await stub.CreateStructure(create_request(raison_sociale=name), metadata=as_user)
+    seen, token = [], ""
+    while True:
+        page = await search(stub, as_user, name="boulangerie", page_size=1, page_token=token)
+        seen += [s.raison_sociale for s in page.structures]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen[0] == "Boulangerie Martin"
+    assert sorted(seen) == ["Boulangeri Martine", "Boulangerie Martin", "Boulanjerie du Port"]
+
+
+async def test_status_filter(stub, as_user, create_request):
+    created = (
+        await stub.CreateStructure(create_request(raison_sociale="Fermée SARL"), metadata=as_user)
+    ).structure
+    await stub.UpdateStructure(
+        pb.UpdateStructureRequest(structure_id=created.id, status=pb.STRUCTURE_STATUS_INACTIVE),
+        metadata=as_user,
+    )
+
+    active = await identifiers(stub, as_user, name="fermee", status=pb.STRUCTURE_STATUS_ACTIVE)
+    inactive = await identifiers(stub, as_user, name="fermee", status=pb.STRUCTURE_STATUS_INACTIVE)
+    assert (active, inactive) == ([], [created.identifier])

@@ -70,13 +70,18 @@ def test_public_structures_open_received_invoices_and_every_structure_issued_one
 
 
 def test_memberships_show_managers_modification_and_users_their_subscriptions():
-    open_spaces = [Space.FACTURES_EMISES, Space.MON_COMPTE]
+    open_spaces = [Space.FACTURES_EMISES, Space.MON_COMPTE, Space.ACTIVITES_GESTIONNAIRE]
     manager = space_accesses(Role.GESTIONNAIRE_SECONDAIRE, StructureStatus.ACTIVE, open_spaces, {})
-    assert manager == [(Space.FACTURES_EMISES, MODIFY), (Space.MON_COMPTE, MODIFY)]
+    assert manager == [
+        (Space.FACTURES_EMISES, MODIFY),
+        (Space.MON_COMPTE, MODIFY),
+        (Space.ACTIVITES_GESTIONNAIRE, MODIFY),
+    ]
     user = space_accesses(
         Role.UTILISATEUR,
         StructureStatus.ACTIVE,
         open_spaces,
         {Space.FACTURES_EMISES: CONSULT, Space.ENGAGEMENTS: MODIFY},
     )
-    assert user == [(Space.FACTURES_EMISES, CONSULT)]
+    # Every member has their account area; only managers the manager activities.
+    assert user == [(Space.FACTURES_EMISES, CONSULT), (Space.MON_COMPTE, MODIFY)]

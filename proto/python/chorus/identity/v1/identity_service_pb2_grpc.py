@@ -80,6 +80,106 @@ class IdentityServiceStub:
                 request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.BatchGetUsersRequest.SerializeToString,
                 response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.BatchGetUsersResponse.FromString,
                 _registered_method=True)
+        self.CompleteMfaChallenge = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/CompleteMfaChallenge',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CompleteMfaChallengeRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CompleteMfaChallengeResponse.FromString,
+                _registered_method=True)
+        self.RequestPasswordReset = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/RequestPasswordReset',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.GetPasswordReset = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/GetPasswordReset',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetPasswordResetRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.ConfirmPasswordReset = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/ConfirmPasswordReset',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmPasswordResetRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.UpdateMe = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/UpdateMe',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.UpdateMeRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.UpdateMeResponse.FromString,
+                _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/ChangePassword',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordResponse.FromString,
+                _registered_method=True)
+        self.RequestContactEmailChange = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/RequestContactEmailChange',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestContactEmailChangeRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestContactEmailChangeResponse.FromString,
+                _registered_method=True)
+        self.RequestLoginEmailChange = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/RequestLoginEmailChange',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestLoginEmailChangeRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestLoginEmailChangeResponse.FromString,
+                _registered_method=True)
+        self.ConfirmEmailChange = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/ConfirmEmailChange',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmEmailChangeRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmEmailChangeResponse.FromString,
+                _registered_method=True)
+        self.DeactivateMe = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/DeactivateMe',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateMeRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateMeResponse.FromString,
+                _registered_method=True)
+        self.ListMySessions = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/ListMySessions',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListMySessionsRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListMySessionsResponse.FromString,
+                _registered_method=True)
+        self.RevokeMySession = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/RevokeMySession',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeMySessionRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeMySessionResponse.FromString,
+                _registered_method=True)
+        self.StartTotpEnrolment = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/StartTotpEnrolment',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.StartTotpEnrolmentRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.StartTotpEnrolmentResponse.FromString,
+                _registered_method=True)
+        self.ConfirmTotpEnrolment = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/ConfirmTotpEnrolment',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmTotpEnrolmentRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmTotpEnrolmentResponse.FromString,
+                _registered_method=True)
+        self.DisableTotp = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/DisableTotp',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableTotpRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableTotpResponse.FromString,
+                _registered_method=True)
+        self.GetUser = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/GetUser',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetUserRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetUserResponse.FromString,
+                _registered_method=True)
+        self.FindUserByLoginEmail = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/FindUserByLoginEmail',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.FindUserByLoginEmailRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.FindUserByLoginEmailResponse.FromString,
+                _registered_method=True)
+        self.DisableUser = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/DisableUser',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableUserRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableUserResponse.FromString,
+                _registered_method=True)
+        self.EnableUser = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/EnableUser',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.EnableUserRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.EnableUserResponse.FromString,
+                _registered_method=True)
+        self.ListSecurityEvents = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/ListSecurityEvents',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -151,6 +251,147 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CompleteMfaChallenge(self, request, context):
+        """Completes a login that answered mfa_required, with a TOTP or recovery code.
+        UNAUTHENTICATED MFA_CHALLENGE_INVALID or MFA_CODE_INVALID.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestPasswordReset(self, request, context):
+        """Sends a password-reset link (PasswordResetRequested). Same answer for unknown e-mails.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPasswordReset(self, request, context):
+        """The secret question to show on the reset page. INVALID_ARGUMENT RESET_TOKEN_INVALID.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmPasswordReset(self, request, context):
+        """Sets a new password with the link's token and the secret answer; revokes every session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMe(self, request, context):
+        """Updates the caller's names and phone ("Mon compte").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """Changes the caller's password (current one required); revokes every other session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestContactEmailChange(self, request, context):
+        """Sends a verification link to a new contact e-mail address (EmailChangeRequested).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestLoginEmailChange(self, request, context):
+        """Sends a verification link to a new login e-mail address (current password required).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmEmailChange(self, request, context):
+        """Applies a contact or login e-mail change with the verification link's token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeactivateMe(self, request, context):
+        """Deactivates the caller's account (password required): sessions revoked, data kept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMySessions(self, request, context):
+        """The caller's active sessions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeMySession(self, request, context):
+        """Revokes one of the caller's sessions. NOT_FOUND SESSION_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartTotpEnrolment(self, request, context):
+        """Starts TOTP enrolment: secret, otpauth:// URI and 10 recovery codes, shown once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmTotpEnrolment(self, request, context):
+        """Turns two-factor authentication on with a first valid code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DisableTotp(self, request, context):
+        """Turns two-factor authentication off (current password required).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUser(self, request, context):
+        """One account by id, as the caller may see it. NOT_FOUND USER_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FindUserByLoginEmail(self, request, context):
+        """The account with this login e-mail (login e-mail as the caller typed it). NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DisableUser(self, request, context):
+        """Admin: disables an account (sessions revoked, login refused). PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnableUser(self, request, context):
+        """Admin: re-enables a disabled account and clears its lockout. PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSecurityEvents(self, request, context):
+        """Admin: the audit trail of security events, newest first. PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -198,6 +439,106 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.BatchGetUsers,
                     request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.BatchGetUsersRequest.FromString,
                     response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.BatchGetUsersResponse.SerializeToString,
+            ),
+            'CompleteMfaChallenge': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteMfaChallenge,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CompleteMfaChallengeRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CompleteMfaChallengeResponse.SerializeToString,
+            ),
+            'RequestPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPasswordReset,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetResponse.SerializeToString,
+            ),
+            'GetPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPasswordReset,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetPasswordResetRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetPasswordResetResponse.SerializeToString,
+            ),
+            'ConfirmPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmPasswordReset,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmPasswordResetRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmPasswordResetResponse.SerializeToString,
+            ),
+            'UpdateMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMe,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.UpdateMeRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.UpdateMeResponse.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordResponse.SerializeToString,
+            ),
+            'RequestContactEmailChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestContactEmailChange,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestContactEmailChangeRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestContactEmailChangeResponse.SerializeToString,
+            ),
+            'RequestLoginEmailChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestLoginEmailChange,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestLoginEmailChangeRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestLoginEmailChangeResponse.SerializeToString,
+            ),
+            'ConfirmEmailChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmEmailChange,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmEmailChangeRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmEmailChangeResponse.SerializeToString,
+            ),
+            'DeactivateMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeactivateMe,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateMeRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateMeResponse.SerializeToString,
+            ),
+            'ListMySessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMySessions,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListMySessionsRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListMySessionsResponse.SerializeToString,
+            ),
+            'RevokeMySession': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeMySession,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeMySessionRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeMySessionResponse.SerializeToString,
+            ),
+            'StartTotpEnrolment': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartTotpEnrolment,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.StartTotpEnrolmentRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.StartTotpEnrolmentResponse.SerializeToString,
+            ),
+            'ConfirmTotpEnrolment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmTotpEnrolment,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmTotpEnrolmentRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmTotpEnrolmentResponse.SerializeToString,
+            ),
+            'DisableTotp': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisableTotp,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableTotpRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableTotpResponse.SerializeToString,
+            ),
+            'GetUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUser,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetUserRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetUserResponse.SerializeToString,
+            ),
+            'FindUserByLoginEmail': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindUserByLoginEmail,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.FindUserByLoginEmailRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.FindUserByLoginEmailResponse.SerializeToString,
+            ),
+            'DisableUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisableUser,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableUserRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableUserResponse.SerializeToString,
+            ),
+            'EnableUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnableUser,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.EnableUserRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.EnableUserResponse.SerializeToString,
+            ),
+            'ListSecurityEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSecurityEvents,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -444,6 +785,546 @@ class IdentityService:
             '/chorus.identity.v1.IdentityService/BatchGetUsers',
             chorus_dot_identity_dot_v1_dot_identity__service__pb2.BatchGetUsersRequest.SerializeToString,
             chorus_dot_identity_dot_v1_dot_identity__service__pb2.BatchGetUsersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteMfaChallenge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/CompleteMfaChallenge',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.CompleteMfaChallengeRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.CompleteMfaChallengeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/RequestPasswordReset',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/GetPasswordReset',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetPasswordResetRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/ConfirmPasswordReset',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmPasswordResetRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/UpdateMe',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.UpdateMeRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.UpdateMeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/ChangePassword',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ChangePasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestContactEmailChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/RequestContactEmailChange',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestContactEmailChangeRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestContactEmailChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestLoginEmailChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/RequestLoginEmailChange',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestLoginEmailChangeRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RequestLoginEmailChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmEmailChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/ConfirmEmailChange',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmEmailChangeRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmEmailChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeactivateMe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/DeactivateMe',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateMeRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.DeactivateMeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMySessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/ListMySessions',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListMySessionsRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListMySessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeMySession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/RevokeMySession',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeMySessionRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeMySessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartTotpEnrolment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/StartTotpEnrolment',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.StartTotpEnrolmentRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.StartTotpEnrolmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmTotpEnrolment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/ConfirmTotpEnrolment',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmTotpEnrolmentRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ConfirmTotpEnrolmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisableTotp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/DisableTotp',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableTotpRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableTotpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/GetUser',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetUserRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.GetUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindUserByLoginEmail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/FindUserByLoginEmail',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.FindUserByLoginEmailRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.FindUserByLoginEmailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisableUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/DisableUser',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableUserRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.DisableUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnableUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/EnableUser',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.EnableUserRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.EnableUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSecurityEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/ListSecurityEvents',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

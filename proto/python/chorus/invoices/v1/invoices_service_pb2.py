@@ -25,21 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)chorus/invoices/v1/invoices_service.proto\x12\x12\x63horus.invoices.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"Q\n\x0cRecipientRef\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x17\n\x0fidentifier_type\x18\x02 \x01(\t\x12\x12\n\nidentifier\x18\x03 \x01(\t\"|\n\x0bInvoiceLine\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\t\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x12\n\nunit_price\x18\x04 \x01(\t\x12\x10\n\x08vat_rate\x18\x05 \x01(\t\x12\x12\n\nnet_amount\x18\x06 \x01(\t\":\n\x0cVatBreakdown\x12\x0c\n\x04rate\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\"\x90\x01\n\x06Totals\x12\x11\n\tnet_total\x18\x01 \x01(\t\x12\x11\n\tvat_total\x18\x02 \x01(\t\x12\x13\n\x0bgross_total\x18\x03 \x01(\t\x12\x12\n\namount_due\x18\x04 \x01(\t\x12\x37\n\rvat_breakdown\x18\x05 \x03(\x0b\x32 .chorus.invoices.v1.VatBreakdown\"\xf8\x04\n\x07Invoice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x1d\n\x15supplier_structure_id\x18\x03 \x01(\t\x12\x1e\n\x16recipient_structure_id\x18\x04 \x01(\t\x12\x14\n\x0cservice_code\x18\x05 \x01(\t\x12\x19\n\x11\x65ngagement_number\x18\x06 \x01(\t\x12\x30\n\tframework\x18\x07 \x01(\x0e\x32\x1d.chorus.invoices.v1.Framework\x12-\n\x04type\x18\x08 \x01(\x0e\x32\x1f.chorus.invoices.v1.InvoiceType\x12\x12\n\nissue_date\x18\t \x01(\t\x12\x10\n\x08\x63urrency\x18\n \x01(\t\x12\x15\n\rpayment_terms\x18\x0b \x01(\t\x12.\n\x05lines\x18\x0c \x03(\x0b\x32\x1f.chorus.invoices.v1.InvoiceLine\x12*\n\x06totals\x18\r \x01(\x0b\x32\x1a.chorus.invoices.v1.Totals\x12\x31\n\x06status\x18\x0e \x01(\x0e\x32!.chorus.invoices.v1.InvoiceStatus\x12\x16\n\x0elifecycle_code\x18\x0f \x01(\x05\x12\x0f\n\x07\x63omment\x18\x10 \x01(\t\x12\x12\n\ncreated_by\x18\x11 \x01(\t\x12.\n\ncreated_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x61llowed_actions\x18\x14 \x03(\t\"\x99\x03\n\x14\x43reateInvoiceRequest\x12\x1d\n\x15supplier_structure_id\x18\x01 \x01(\t\x12\x33\n\trecipient\x18\x02 \x01(\x0b\x32 .chorus.invoices.v1.RecipientRef\x12\x14\n\x0cservice_code\x18\x03 \x01(\t\x12\x19\n\x11\x65ngagement_number\x18\x04 \x01(\t\x12\x30\n\tframework\x18\x05 \x01(\x0e\x32\x1d.chorus.invoices.v1.Framework\x12-\n\x04type\x18\x06 \x01(\x0e\x32\x1f.chorus.invoices.v1.InvoiceType\x12\x0e\n\x06number\x18\x07 \x01(\t\x12\x12\n\nissue_date\x18\x08 \x01(\t\x12\x10\n\x08\x63urrency\x18\t \x01(\t\x12\x15\n\rpayment_terms\x18\n \x01(\t\x12.\n\x05lines\x18\x0b \x03(\x0b\x32\x1f.chorus.invoices.v1.InvoiceLine\x12\x0f\n\x07\x63omment\x18\x0c \x01(\t\x12\r\n\x05\x64raft\x18\r \x01(\x08\"E\n\x15\x43reateInvoiceResponse\x12,\n\x07invoice\x18\x01 \x01(\x0b\x32\x1b.chorus.invoices.v1.Invoice\"*\n\x14SubmitInvoiceRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\"E\n\x15SubmitInvoiceResponse\x12,\n\x07invoice\x18\x01 \x01(\x0b\x32\x1b.chorus.invoices.v1.Invoice\"\'\n\x11GetInvoiceRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\"B\n\x12GetInvoiceResponse\x12,\n\x07invoice\x18\x01 \x01(\x0b\x32\x1b.chorus.invoices.v1.Invoice\"\xc1\x01\n\x13ListInvoicesRequest\x12*\n\x04side\x18\x01 \x01(\x0e\x32\x1c.chorus.invoices.v1.ListSide\x12\x14\n\x0cstructure_id\x18\x02 \x01(\t\x12\x31\n\x06status\x18\x03 \x01(\x0e\x32!.chorus.invoices.v1.InvoiceStatus\x12\x0e\n\x06number\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"^\n\x14ListInvoicesResponse\x12-\n\x08invoices\x18\x01 \x03(\x0b\x32\x1b.chorus.invoices.v1.Invoice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x18GetInvoiceHistoryRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\"\xa1\x01\n\x0cHistoryEntry\x12\x31\n\x06status\x18\x01 \x01(\x0e\x32!.chorus.invoices.v1.InvoiceStatus\x12\x16\n\x0elifecycle_code\x18\x02 \x01(\x05\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\"N\n\x19GetInvoiceHistoryResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .chorus.invoices.v1.HistoryEntry*\x98\x04\n\rInvoiceStatus\x12\x1e\n\x1aINVOICE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18INVOICE_STATUS_BROUILLON\x10\x01\x12\x1a\n\x16INVOICE_STATUS_DEPOSEE\x10\x02\x12(\n$INVOICE_STATUS_EN_COURS_ACHEMINEMENT\x10\x03\x12%\n!INVOICE_STATUS_MISE_A_DISPOSITION\x10\x04\x12/\n+INVOICE_STATUS_PRISE_EN_COMPTE_DESTINATAIRE\x10\x05\x12\x1f\n\x1bINVOICE_STATUS_SERVICE_FAIT\x10\x06\x12\x1b\n\x17INVOICE_STATUS_MANDATEE\x10\x07\x12/\n+INVOICE_STATUS_MISE_A_DISPOSITION_COMPTABLE\x10\x08\x12 \n\x1cINVOICE_STATUS_COMPTABILISEE\x10\t\x12#\n\x1fINVOICE_STATUS_MISE_EN_PAIEMENT\x10\n\x12\x1c\n\x18INVOICE_STATUS_SUSPENDUE\x10\x0b\x12\x1c\n\x18INVOICE_STATUS_COMPLETEE\x10\x0c\x12\x1d\n\x19INVOICE_STATUS_A_RECYCLER\x10\r\x12\x1a\n\x16INVOICE_STATUS_REJETEE\x10\x0e*\xca\x01\n\tFramework\x12\x19\n\x15\x46RAMEWORK_UNSPECIFIED\x10\x00\x12$\n FRAMEWORK_A1_FACTURE_FOURNISSEUR\x10\x01\x12/\n+FRAMEWORK_A2_FACTURE_FOURNISSEUR_DEJA_PAYEE\x10\x02\x12%\n!FRAMEWORK_A9_FACTURE_SOUSTRAITANT\x10\x03\x12$\n FRAMEWORK_A12_FACTURE_COTRAITANT\x10\x04*]\n\x0bInvoiceType\x12\x1c\n\x18INVOICE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14INVOICE_TYPE_FACTURE\x10\x01\x12\x16\n\x12INVOICE_TYPE_AVOIR\x10\x02*S\n\x08ListSide\x12\x19\n\x15LIST_SIDE_UNSPECIFIED\x10\x00\x12\x14\n\x10LIST_SIDE_ISSUED\x10\x01\x12\x16\n\x12LIST_SIDE_RECEIVED\x10\x02\x32\x8f\x04\n\x0fInvoicesService\x12\x64\n\rCreateInvoice\x12(.chorus.invoices.v1.CreateInvoiceRequest\x1a).chorus.invoices.v1.CreateInvoiceResponse\x12\x64\n\rSubmitInvoice\x12(.chorus.invoices.v1.SubmitInvoiceRequest\x1a).chorus.invoices.v1.SubmitInvoiceResponse\x12[\n\nGetInvoice\x12%.chorus.invoices.v1.GetInvoiceRequest\x1a&.chorus.invoices.v1.GetInvoiceResponse\x12\x61\n\x0cListInvoices\x12\'.chorus.invoices.v1.ListInvoicesRequest\x1a(.chorus.invoices.v1.ListInvoicesResponse\x12p\n\x11GetInvoiceHistory\x12,.chorus.invoices.v1.GetInvoiceHistoryRequest\x1a-.chorus.invoices.v1.GetInvoiceHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)chorus/invoices/v1/invoices_service.proto\x12\x12\x63horus.invoices.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"Q\n\x0cRecipientRef\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x17\n\x0fidentifier_type\x18\x02 \x01(\t\x12\x12\n\nidentifier\x18\x03 \x01(\t\"|\n\x0bInvoiceLine\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\t\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x12\n\nunit_price\x18\x04 \x01(\t\x12\x10\n\x08vat_rate\x18\x05 \x01(\t\x12\x12\n\nnet_amount\x18\x06 \x01(\t\":\n\x0cVatBreakdown\x12\x0c\n\x04rate\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\"\x90\x01\n\x06Totals\x12\x11\n\tnet_total\x18\x01 \x01(\t\x12\x11\n\tvat_total\x18\x02 \x01(\t\x12\x13\n\x0bgross_total\x18\x03 \x01(\t\x12\x12\n\namount_due\x18\x04 \x01(\t\x12\x37\n\rvat_breakdown\x18\x05 \x03(\x0b\x32 .chorus.invoices.v1.VatBreakdown\"\xe3\x05\n\x07Invoice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x1d\n\x15supplier_structure_id\x18\x03 \x01(\t\x12\x1e\n\x16recipient_structure_id\x18\x04 \x01(\t\x12\x14\n\x0cservice_code\x18\x05 \x01(\t\x12\x19\n\x11\x65ngagement_number\x18\x06 \x01(\t\x12\x30\n\tframework\x18\x07 \x01(\x0e\x32\x1d.chorus.invoices.v1.Framework\x12-\n\x04type\x18\x08 \x01(\x0e\x32\x1f.chorus.invoices.v1.InvoiceType\x12\x12\n\nissue_date\x18\t \x01(\t\x12\x10\n\x08\x63urrency\x18\n \x01(\t\x12\x15\n\rpayment_terms\x18\x0b \x01(\t\x12.\n\x05lines\x18\x0c \x03(\x0b\x32\x1f.chorus.invoices.v1.InvoiceLine\x12*\n\x06totals\x18\r \x01(\x0b\x32\x1a.chorus.invoices.v1.Totals\x12\x31\n\x06status\x18\x0e \x01(\x0e\x32!.chorus.invoices.v1.InvoiceStatus\x12\x16\n\x0elifecycle_code\x18\x0f \x01(\x05\x12\x0f\n\x07\x63omment\x18\x10 \x01(\t\x12\x12\n\ncreated_by\x18\x11 \x01(\t\x12.\n\ncreated_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x61llowed_actions\x18\x14 \x03(\t\x12\x31\n\x08warnings\x18\x15 \x03(\x0b\x32\x1f.chorus.invoices.v1.RuleFinding\x12\x36\n\tdocuments\x18\x16 \x03(\x0b\x32#.chorus.invoices.v1.InvoiceDocument\"P\n\x0bRuleFinding\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x10\n\x08location\x18\x03 \x01(\t\x12\r\n\x05\x66\x61tal\x18\x04 \x01(\x08\"_\n\x0fInvoiceDocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x12\n\nmedia_type\x18\x04 \x01(\t\x12\x0c\n\x04size\x18\x05 \x01(\x03\"\x99\x03\n\x14\x43reateInvoiceRequest\x12\x1d\n\x15supplier_structure_id\x18\x01 \x01(\t\x12\x33\n\trecipient\x18\x02 \x01(\x0b\x32 .chorus.invoices.v1.RecipientRef\x12\x14\n\x0cservice_code\x18\x03 \x01(\t\x12\x19\n\x11\x65ngagement_number\x18\x04 \x01(\t\x12\x30\n\tframework\x18\x05 \x01(\x0e\x32\x1d.chorus.invoices.v1.Framework\x12-\n\x04type\x18\x06 \x01(\x0e\x32\x1f.chorus.invoices.v1.InvoiceType\x12\x0e\n\x06number\x18\x07 \x01(\t\x12\x12\n\nissue_date\x18\x08 \x01(\t\x12\x10\n\x08\x63urrency\x18\t \x01(\t\x12\x15\n\rpayment_terms\x18\n \x01(\t\x12.\n\x05lines\x18\x0b \x03(\x0b\x32\x1f.chorus.invoices.v1.InvoiceLine\x12\x0f\n\x07\x63omment\x18\x0c \x01(\t\x12\r\n\x05\x64raft\x18\r \x01(\x08\"E\n\x15\x43reateInvoiceResponse\x12,\n\x07invoice\x18\x01 \x01(\x0b\x32\x1b.chorus.invoices.v1.Invoice\"*\n\x14SubmitInvoiceRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\"E\n\x15SubmitInvoiceResponse\x12,\n\x07invoice\x18\x01 \x01(\x0b\x32\x1b.chorus.invoices.v1.Invoice\"\'\n\x11GetInvoiceRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\"B\n\x12GetInvoiceResponse\x12,\n\x07invoice\x18\x01 \x01(\x0b\x32\x1b.chorus.invoices.v1.Invoice\"\xc1\x01\n\x13ListInvoicesRequest\x12*\n\x04side\x18\x01 \x01(\x0e\x32\x1c.chorus.invoices.v1.ListSide\x12\x14\n\x0cstructure_id\x18\x02 \x01(\t\x12\x31\n\x06status\x18\x03 \x01(\x0e\x32!.chorus.invoices.v1.InvoiceStatus\x12\x0e\n\x06number\x18\x04 \x01(\t\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"^\n\x14ListInvoicesResponse\x12-\n\x08invoices\x18\x01 \x03(\x0b\x32\x1b.chorus.invoices.v1.Invoice\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x18GetInvoiceHistoryRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\"\xa1\x01\n\x0cHistoryEntry\x12\x31\n\x06status\x18\x01 \x01(\x0e\x32!.chorus.invoices.v1.InvoiceStatus\x12\x16\n\x0elifecycle_code\x18\x02 \x01(\x05\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\"N\n\x19GetInvoiceHistoryResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .chorus.invoices.v1.HistoryEntry\"c\n\x1f\x44\x65positStructuredInvoiceRequest\x12\x1d\n\x15supplier_structure_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\"P\n DepositStructuredInvoiceResponse\x12,\n\x07invoice\x18\x01 \x01(\x0b\x32\x1b.chorus.invoices.v1.Invoice\"/\n\x19GetInvoiceDocumentRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\"S\n\x1aGetInvoiceDocumentResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c*\x98\x04\n\rInvoiceStatus\x12\x1e\n\x1aINVOICE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18INVOICE_STATUS_BROUILLON\x10\x01\x12\x1a\n\x16INVOICE_STATUS_DEPOSEE\x10\x02\x12(\n$INVOICE_STATUS_EN_COURS_ACHEMINEMENT\x10\x03\x12%\n!INVOICE_STATUS_MISE_A_DISPOSITION\x10\x04\x12/\n+INVOICE_STATUS_PRISE_EN_COMPTE_DESTINATAIRE\x10\x05\x12\x1f\n\x1bINVOICE_STATUS_SERVICE_FAIT\x10\x06\x12\x1b\n\x17INVOICE_STATUS_MANDATEE\x10\x07\x12/\n+INVOICE_STATUS_MISE_A_DISPOSITION_COMPTABLE\x10\x08\x12 \n\x1cINVOICE_STATUS_COMPTABILISEE\x10\t\x12#\n\x1fINVOICE_STATUS_MISE_EN_PAIEMENT\x10\n\x12\x1c\n\x18INVOICE_STATUS_SUSPENDUE\x10\x0b\x12\x1c\n\x18INVOICE_STATUS_COMPLETEE\x10\x0c\x12\x1d\n\x19INVOICE_STATUS_A_RECYCLER\x10\r\x12\x1a\n\x16INVOICE_STATUS_REJETEE\x10\x0e*\xca\x01\n\tFramework\x12\x19\n\x15\x46RAMEWORK_UNSPECIFIED\x10\x00\x12$\n FRAMEWORK_A1_FACTURE_FOURNISSEUR\x10\x01\x12/\n+FRAMEWORK_A2_FACTURE_FOURNISSEUR_DEJA_PAYEE\x10\x02\x12%\n!FRAMEWORK_A9_FACTURE_SOUSTRAITANT\x10\x03\x12$\n FRAMEWORK_A12_FACTURE_COTRAITANT\x10\x04*]\n\x0bInvoiceType\x12\x1c\n\x18INVOICE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14INVOICE_TYPE_FACTURE\x10\x01\x12\x16\n\x12INVOICE_TYPE_AVOIR\x10\x02*S\n\x08ListSide\x12\x19\n\x15LIST_SIDE_UNSPECIFIED\x10\x00\x12\x14\n\x10LIST_SIDE_ISSUED\x10\x01\x12\x16\n\x12LIST_SIDE_RECEIVED\x10\x02\x32\x8c\x06\n\x0fInvoicesService\x12\x64\n\rCreateInvoice\x12(.chorus.invoices.v1.CreateInvoiceRequest\x1a).chorus.invoices.v1.CreateInvoiceResponse\x12\x64\n\rSubmitInvoice\x12(.chorus.invoices.v1.SubmitInvoiceRequest\x1a).chorus.invoices.v1.SubmitInvoiceResponse\x12[\n\nGetInvoice\x12%.chorus.invoices.v1.GetInvoiceRequest\x1a&.chorus.invoices.v1.GetInvoiceResponse\x12\x61\n\x0cListInvoices\x12\'.chorus.invoices.v1.ListInvoicesRequest\x1a(.chorus.invoices.v1.ListInvoicesResponse\x12p\n\x11GetInvoiceHistory\x12,.chorus.invoices.v1.GetInvoiceHistoryRequest\x1a-.chorus.invoices.v1.GetInvoiceHistoryResponse\x12\x85\x01\n\x18\x44\x65positStructuredInvoice\x12\x33.chorus.invoices.v1.DepositStructuredInvoiceRequest\x1a\x34.chorus.invoices.v1.DepositStructuredInvoiceResponse\x12s\n\x12GetInvoiceDocument\x12-.chorus.invoices.v1.GetInvoiceDocumentRequest\x1a..chorus.invoices.v1.GetInvoiceDocumentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chorus.invoices.v1.invoices_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INVOICESTATUS']._serialized_start=2441
-  _globals['_INVOICESTATUS']._serialized_end=2977
-  _globals['_FRAMEWORK']._serialized_start=2980
-  _globals['_FRAMEWORK']._serialized_end=3182
-  _globals['_INVOICETYPE']._serialized_start=3184
-  _globals['_INVOICETYPE']._serialized_end=3277
-  _globals['_LISTSIDE']._serialized_start=3279
-  _globals['_LISTSIDE']._serialized_end=3362
+  _globals['_INVOICESTATUS']._serialized_start=3044
+  _globals['_INVOICESTATUS']._serialized_end=3580
+  _globals['_FRAMEWORK']._serialized_start=3583
+  _globals['_FRAMEWORK']._serialized_end=3785
+  _globals['_INVOICETYPE']._serialized_start=3787
+  _globals['_INVOICETYPE']._serialized_end=3880
+  _globals['_LISTSIDE']._serialized_start=3882
+  _globals['_LISTSIDE']._serialized_end=3965
   _globals['_RECIPIENTREF']._serialized_start=98
   _globals['_RECIPIENTREF']._serialized_end=179
   _globals['_INVOICELINE']._serialized_start=181
@@ -49,29 +49,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOTALS']._serialized_start=368
   _globals['_TOTALS']._serialized_end=512
   _globals['_INVOICE']._serialized_start=515
-  _globals['_INVOICE']._serialized_end=1147
-  _globals['_CREATEINVOICEREQUEST']._serialized_start=1150
-  _globals['_CREATEINVOICEREQUEST']._serialized_end=1559
-  _globals['_CREATEINVOICERESPONSE']._serialized_start=1561
-  _globals['_CREATEINVOICERESPONSE']._serialized_end=1630
-  _globals['_SUBMITINVOICEREQUEST']._serialized_start=1632
-  _globals['_SUBMITINVOICEREQUEST']._serialized_end=1674
-  _globals['_SUBMITINVOICERESPONSE']._serialized_start=1676
-  _globals['_SUBMITINVOICERESPONSE']._serialized_end=1745
-  _globals['_GETINVOICEREQUEST']._serialized_start=1747
-  _globals['_GETINVOICEREQUEST']._serialized_end=1786
-  _globals['_GETINVOICERESPONSE']._serialized_start=1788
-  _globals['_GETINVOICERESPONSE']._serialized_end=1854
-  _globals['_LISTINVOICESREQUEST']._serialized_start=1857
-  _globals['_LISTINVOICESREQUEST']._serialized_end=2050
-  _globals['_LISTINVOICESRESPONSE']._serialized_start=2052
-  _globals['_LISTINVOICESRESPONSE']._serialized_end=2146
-  _globals['_GETINVOICEHISTORYREQUEST']._serialized_start=2148
-  _globals['_GETINVOICEHISTORYREQUEST']._serialized_end=2194
-  _globals['_HISTORYENTRY']._serialized_start=2197
-  _globals['_HISTORYENTRY']._serialized_end=2358
-  _globals['_GETINVOICEHISTORYRESPONSE']._serialized_start=2360
-  _globals['_GETINVOICEHISTORYRESPONSE']._serialized_end=2438
-  _globals['_INVOICESSERVICE']._serialized_start=3365
-  _globals['_INVOICESSERVICE']._serialized_end=3892
+  _globals['_INVOICE']._serialized_end=1254
+  _globals['_RULEFINDING']._serialized_start=1256
+  _globals['_RULEFINDING']._serialized_end=1336
+  _globals['_INVOICEDOCUMENT']._serialized_start=1338
+  _globals['_INVOICEDOCUMENT']._serialized_end=1433
+  _globals['_CREATEINVOICEREQUEST']._serialized_start=1436
+  _globals['_CREATEINVOICEREQUEST']._serialized_end=1845
+  _globals['_CREATEINVOICERESPONSE']._serialized_start=1847
+  _globals['_CREATEINVOICERESPONSE']._serialized_end=1916
+  _globals['_SUBMITINVOICEREQUEST']._serialized_start=1918
+  _globals['_SUBMITINVOICEREQUEST']._serialized_end=1960
+  _globals['_SUBMITINVOICERESPONSE']._serialized_start=1962
+  _globals['_SUBMITINVOICERESPONSE']._serialized_end=2031
+  _globals['_GETINVOICEREQUEST']._serialized_start=2033
+  _globals['_GETINVOICEREQUEST']._serialized_end=2072
+  _globals['_GETINVOICERESPONSE']._serialized_start=2074
+  _globals['_GETINVOICERESPONSE']._serialized_end=2140
+  _globals['_LISTINVOICESREQUEST']._serialized_start=2143
+  _globals['_LISTINVOICESREQUEST']._serialized_end=2336
+  _globals['_LISTINVOICESRESPONSE']._serialized_start=2338
+  _globals['_LISTINVOICESRESPONSE']._serialized_end=2432
+  _globals['_GETINVOICEHISTORYREQUEST']._serialized_start=2434
+  _globals['_GETINVOICEHISTORYREQUEST']._serialized_end=2480
+  _globals['_HISTORYENTRY']._serialized_start=2483
+  _globals['_HISTORYENTRY']._serialized_end=2644
+  _globals['_GETINVOICEHISTORYRESPONSE']._serialized_start=2646
+  _globals['_GETINVOICEHISTORYRESPONSE']._serialized_end=2724
+  _globals['_DEPOSITSTRUCTUREDINVOICEREQUEST']._serialized_start=2726
+  _globals['_DEPOSITSTRUCTUREDINVOICEREQUEST']._serialized_end=2825
+  _globals['_DEPOSITSTRUCTUREDINVOICERESPONSE']._serialized_start=2827
+  _globals['_DEPOSITSTRUCTUREDINVOICERESPONSE']._serialized_end=2907
+  _globals['_GETINVOICEDOCUMENTREQUEST']._serialized_start=2909
+  _globals['_GETINVOICEDOCUMENTREQUEST']._serialized_end=2956
+  _globals['_GETINVOICEDOCUMENTRESPONSE']._serialized_start=2958
+  _globals['_GETINVOICEDOCUMENTRESPONSE']._serialized_end=3041
+  _globals['_INVOICESSERVICE']._serialized_start=3968
+  _globals['_INVOICESSERVICE']._serialized_end=4748
 # @@protoc_insertion_point(module_scope)

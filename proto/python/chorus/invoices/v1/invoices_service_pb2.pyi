@@ -263,6 +263,8 @@ class Invoice(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     ALLOWED_ACTIONS_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    DOCUMENTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -292,6 +294,14 @@ class Invoice(_message.Message):
     def allowed_actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Actions the caller may take now, e.g. "SUBMIT"."""
 
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleFinding]:
+        """EN 16931 warnings found when the invoice was deposited as a structured file."""
+
+    @_builtins.property
+    def documents(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceDocument]:
+        """Documents stored with the invoice (GetInvoice only)."""
+
     def __init__(
         self,
         *,
@@ -315,14 +325,82 @@ class Invoice(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         allowed_actions: _abc.Iterable[_builtins.str] | None = ...,
+        warnings: _abc.Iterable[Global___RuleFinding] | None = ...,
+        documents: _abc.Iterable[Global___InvoiceDocument] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "updated_at", b"updated_at", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Invoice: _TypeAlias = Invoice  # noqa: Y015
+
+@_typing.final
+class RuleFinding(_message.Message):
+    """One finding of the EN 16931 schematron (or the XSD, rule_id "XSD")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    LOCATION_FIELD_NUMBER: _builtins.int
+    FATAL_FIELD_NUMBER: _builtins.int
+    rule_id: _builtins.str
+    """e.g. "BR-CO-10"."""
+    message: _builtins.str
+    location: _builtins.str
+    """XPath of the offending element, e.g. "/Invoice[1]/cac:LegalMonetaryTotal[1]"."""
+    fatal: _builtins.bool
+    def __init__(
+        self,
+        *,
+        rule_id: _builtins.str = ...,
+        message: _builtins.str = ...,
+        location: _builtins.str = ...,
+        fatal: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fatal", b"fatal", "location", b"location", "message", b"message", "rule_id", b"rule_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RuleFinding: _TypeAlias = RuleFinding  # noqa: Y015
+
+@_typing.final
+class InvoiceDocument(_message.Message):
+    """A file kept with an invoice (its content comes from GetInvoiceDocument)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    MEDIA_TYPE_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    role: _builtins.str
+    """FACTURX: generated at portal entry; ORIGINAL: the structured file deposited."""
+    filename: _builtins.str
+    media_type: _builtins.str
+    size: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        role: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        media_type: _builtins.str = ...,
+        size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filename", b"filename", "id", b"id", "media_type", b"media_type", "role", b"role", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceDocument: _TypeAlias = InvoiceDocument  # noqa: Y015
 
 @_typing.final
 class CreateInvoiceRequest(_message.Message):
@@ -610,3 +688,94 @@ class GetInvoiceHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetInvoiceHistoryResponse: _TypeAlias = GetInvoiceHistoryResponse  # noqa: Y015
+
+@_typing.final
+class DepositStructuredInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUPPLIER_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    supplier_structure_id: _builtins.str
+    """The structure issuing the invoice; its SIRET must be the seller's in the file."""
+    filename: _builtins.str
+    content: _builtins.bytes
+    """The file as uploaded (10 MB at most)."""
+    def __init__(
+        self,
+        *,
+        supplier_structure_id: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "supplier_structure_id", b"supplier_structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepositStructuredInvoiceRequest: _TypeAlias = DepositStructuredInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class DepositStructuredInvoiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def invoice(self) -> Global___Invoice: ...
+    def __init__(
+        self,
+        *,
+        invoice: Global___Invoice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepositStructuredInvoiceResponse: _TypeAlias = DepositStructuredInvoiceResponse  # noqa: Y015
+
+@_typing.final
+class GetInvoiceDocumentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvoiceDocumentRequest: _TypeAlias = GetInvoiceDocumentRequest  # noqa: Y015
+
+@_typing.final
+class GetInvoiceDocumentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILENAME_FIELD_NUMBER: _builtins.int
+    MEDIA_TYPE_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    filename: _builtins.str
+    media_type: _builtins.str
+    content: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        filename: _builtins.str = ...,
+        media_type: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "media_type", b"media_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvoiceDocumentResponse: _TypeAlias = GetInvoiceDocumentResponse  # noqa: Y015

@@ -60,6 +60,16 @@ class InvoicesServiceStub:
                 request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceHistoryRequest.SerializeToString,
                 response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceHistoryResponse.FromString,
                 _registered_method=True)
+        self.DepositStructuredInvoice = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/DepositStructuredInvoice',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositStructuredInvoiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositStructuredInvoiceResponse.FromString,
+                _registered_method=True)
+        self.GetInvoiceDocument = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/GetInvoiceDocument',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicesServiceServicer:
@@ -103,6 +113,24 @@ class InvoicesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DepositStructuredInvoice(self, request, context):
+        """Deposits a structured invoice file: UBL 2.1 Invoice/CreditNote, UN/CEFACT CII D16B or a
+        Factur-X PDF, checked against the XSD and the EN 16931 schematron, then like CreateInvoice.
+        INVALID_ARGUMENT EN16931_RULES_FAILED (violations: location, "[rule id] message"),
+        XML_SCHEMA_INVALID, XML_*/PDF_* for unsafe or broken files, TOTALS_MISMATCH.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInvoiceDocument(self, request, context):
+        """The invoice's document: the Factur-X PDF of a portal invoice, or the file deposited.
+        NOT_FOUND when the invoice is not visible or has no document.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +158,16 @@ def add_InvoicesServiceServicer_to_server(servicer, server):
                     servicer.GetInvoiceHistory,
                     request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceHistoryRequest.FromString,
                     response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceHistoryResponse.SerializeToString,
+            ),
+            'DepositStructuredInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.DepositStructuredInvoice,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositStructuredInvoiceRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositStructuredInvoiceResponse.SerializeToString,
+            ),
+            'GetInvoiceDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInvoiceDocument,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -268,6 +306,60 @@ class InvoicesService:
             '/chorus.invoices.v1.InvoicesService/GetInvoiceHistory',
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceHistoryRequest.SerializeToString,
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DepositStructuredInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/DepositStructuredInvoice',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositStructuredInvoiceRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositStructuredInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInvoiceDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/GetInvoiceDocument',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentResponse.FromString,
             options,
             channel_credentials,
             insecure,

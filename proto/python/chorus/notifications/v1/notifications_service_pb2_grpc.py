@@ -45,6 +45,11 @@ class NotificationsServiceStub:
                 request_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadRequest.SerializeToString,
                 response_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadResponse.FromString,
                 _registered_method=True)
+        self.GetSealingKey = channel.unary_unary(
+                '/chorus.notifications.v1.NotificationsService/GetSealingKey',
+                request_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyRequest.SerializeToString,
+                response_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationsServiceServicer:
@@ -65,6 +70,14 @@ class NotificationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSealingKey(self, request, context):
+        """The public X25519 key other services seal secrets to (e.g. the tokens of e-mailed links).
+        Public: no access token needed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +90,11 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     servicer.MarkFeedItemRead,
                     request_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadRequest.FromString,
                     response_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadResponse.SerializeToString,
+            ),
+            'GetSealingKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSealingKey,
+                    request_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyRequest.FromString,
+                    response_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +152,33 @@ class NotificationsService:
             '/chorus.notifications.v1.NotificationsService/MarkFeedItemRead',
             chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadRequest.SerializeToString,
             chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSealingKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.notifications.v1.NotificationsService/GetSealingKey',
+            chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyRequest.SerializeToString,
+            chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -159,6 +159,122 @@ ACCESS_MODE_CONSULTATION: AccessMode.ValueType  # 1
 ACCESS_MODE_MODIFICATION: AccessMode.ValueType  # 2
 Global___AccessMode: _TypeAlias = AccessMode  # noqa: Y015
 
+class _AttachmentRequestStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AttachmentRequestStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AttachmentRequestStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ATTACHMENT_REQUEST_STATUS_UNSPECIFIED: _AttachmentRequestStatus.ValueType  # 0
+    ATTACHMENT_REQUEST_STATUS_EN_COURS_DE_VALIDATION: _AttachmentRequestStatus.ValueType  # 1
+    ATTACHMENT_REQUEST_STATUS_VALIDEE: _AttachmentRequestStatus.ValueType  # 2
+    ATTACHMENT_REQUEST_STATUS_REFUSEE: _AttachmentRequestStatus.ValueType  # 3
+    ATTACHMENT_REQUEST_STATUS_DESACTIVEE: _AttachmentRequestStatus.ValueType  # 4
+    """The membership it granted ended (detached or left)."""
+    ATTACHMENT_REQUEST_STATUS_ANNULEE: _AttachmentRequestStatus.ValueType  # 5
+    """Withdrawn by the requester before a decision."""
+
+class AttachmentRequestStatus(_AttachmentRequestStatus, metaclass=_AttachmentRequestStatusEnumTypeWrapper):
+    """Status of a request to be attached to a structure."""
+
+ATTACHMENT_REQUEST_STATUS_UNSPECIFIED: AttachmentRequestStatus.ValueType  # 0
+ATTACHMENT_REQUEST_STATUS_EN_COURS_DE_VALIDATION: AttachmentRequestStatus.ValueType  # 1
+ATTACHMENT_REQUEST_STATUS_VALIDEE: AttachmentRequestStatus.ValueType  # 2
+ATTACHMENT_REQUEST_STATUS_REFUSEE: AttachmentRequestStatus.ValueType  # 3
+ATTACHMENT_REQUEST_STATUS_DESACTIVEE: AttachmentRequestStatus.ValueType  # 4
+"""The membership it granted ended (detached or left)."""
+ATTACHMENT_REQUEST_STATUS_ANNULEE: AttachmentRequestStatus.ValueType  # 5
+"""Withdrawn by the requester before a decision."""
+Global___AttachmentRequestStatus: _TypeAlias = AttachmentRequestStatus  # noqa: Y015
+
+class _Decision:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DecisionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Decision.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DECISION_UNSPECIFIED: _Decision.ValueType  # 0
+    DECISION_VALIDEE: _Decision.ValueType  # 1
+    DECISION_REFUSEE: _Decision.ValueType  # 2
+
+class Decision(_Decision, metaclass=_DecisionEnumTypeWrapper):
+    """A manager's answer to a request."""
+
+DECISION_UNSPECIFIED: Decision.ValueType  # 0
+DECISION_VALIDEE: Decision.ValueType  # 1
+DECISION_REFUSEE: Decision.ValueType  # 2
+Global___Decision: _TypeAlias = Decision  # noqa: Y015
+
+class _SubscriptionStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubscriptionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubscriptionStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBSCRIPTION_STATUS_UNSPECIFIED: _SubscriptionStatus.ValueType  # 0
+    SUBSCRIPTION_STATUS_EN_COURS_DE_VALIDATION: _SubscriptionStatus.ValueType  # 1
+    SUBSCRIPTION_STATUS_VALIDEE: _SubscriptionStatus.ValueType  # 2
+    SUBSCRIPTION_STATUS_REFUSEE: _SubscriptionStatus.ValueType  # 3
+    SUBSCRIPTION_STATUS_RESILIEE: _SubscriptionStatus.ValueType  # 4
+    """Replaced by a later validated subscription, or ended with the membership."""
+
+class SubscriptionStatus(_SubscriptionStatus, metaclass=_SubscriptionStatusEnumTypeWrapper):
+    """Status of a space subscription."""
+
+SUBSCRIPTION_STATUS_UNSPECIFIED: SubscriptionStatus.ValueType  # 0
+SUBSCRIPTION_STATUS_EN_COURS_DE_VALIDATION: SubscriptionStatus.ValueType  # 1
+SUBSCRIPTION_STATUS_VALIDEE: SubscriptionStatus.ValueType  # 2
+SUBSCRIPTION_STATUS_REFUSEE: SubscriptionStatus.ValueType  # 3
+SUBSCRIPTION_STATUS_RESILIEE: SubscriptionStatus.ValueType  # 4
+"""Replaced by a later validated subscription, or ended with the membership."""
+Global___SubscriptionStatus: _TypeAlias = SubscriptionStatus  # noqa: Y015
+
+class _ManagerActionKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ManagerActionKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ManagerActionKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MANAGER_ACTION_KIND_UNSPECIFIED: _ManagerActionKind.ValueType  # 0
+    MANAGER_ACTION_KIND_STRUCTURE_CREATED: _ManagerActionKind.ValueType  # 1
+    MANAGER_ACTION_KIND_STRUCTURE_UPDATED: _ManagerActionKind.ValueType  # 2
+    MANAGER_ACTION_KIND_SERVICE_CREATED: _ManagerActionKind.ValueType  # 3
+    MANAGER_ACTION_KIND_SERVICE_UPDATED: _ManagerActionKind.ValueType  # 4
+    MANAGER_ACTION_KIND_ATTACHMENT_ACCEPTED: _ManagerActionKind.ValueType  # 5
+    MANAGER_ACTION_KIND_ATTACHMENT_REFUSED: _ManagerActionKind.ValueType  # 6
+    MANAGER_ACTION_KIND_MEMBER_ATTACHED: _ManagerActionKind.ValueType  # 7
+    MANAGER_ACTION_KIND_ROLE_CHANGED: _ManagerActionKind.ValueType  # 8
+    MANAGER_ACTION_KIND_MEMBER_SERVICES_CHANGED: _ManagerActionKind.ValueType  # 9
+    MANAGER_ACTION_KIND_MEMBER_DETACHED: _ManagerActionKind.ValueType  # 10
+    MANAGER_ACTION_KIND_MEMBER_LEFT: _ManagerActionKind.ValueType  # 11
+    MANAGER_ACTION_KIND_PRINCIPAL_TRANSFERRED: _ManagerActionKind.ValueType  # 12
+    MANAGER_ACTION_KIND_SPACE_OPENED: _ManagerActionKind.ValueType  # 13
+    MANAGER_ACTION_KIND_SPACE_CLOSED: _ManagerActionKind.ValueType  # 14
+    MANAGER_ACTION_KIND_SUBSCRIPTION_ACCEPTED: _ManagerActionKind.ValueType  # 15
+    MANAGER_ACTION_KIND_SUBSCRIPTION_REFUSED: _ManagerActionKind.ValueType  # 16
+
+class ManagerActionKind(_ManagerActionKind, metaclass=_ManagerActionKindEnumTypeWrapper):
+    """What a manager (or a member, for MEMBER_LEFT) did in a structure."""
+
+MANAGER_ACTION_KIND_UNSPECIFIED: ManagerActionKind.ValueType  # 0
+MANAGER_ACTION_KIND_STRUCTURE_CREATED: ManagerActionKind.ValueType  # 1
+MANAGER_ACTION_KIND_STRUCTURE_UPDATED: ManagerActionKind.ValueType  # 2
+MANAGER_ACTION_KIND_SERVICE_CREATED: ManagerActionKind.ValueType  # 3
+MANAGER_ACTION_KIND_SERVICE_UPDATED: ManagerActionKind.ValueType  # 4
+MANAGER_ACTION_KIND_ATTACHMENT_ACCEPTED: ManagerActionKind.ValueType  # 5
+MANAGER_ACTION_KIND_ATTACHMENT_REFUSED: ManagerActionKind.ValueType  # 6
+MANAGER_ACTION_KIND_MEMBER_ATTACHED: ManagerActionKind.ValueType  # 7
+MANAGER_ACTION_KIND_ROLE_CHANGED: ManagerActionKind.ValueType  # 8
+MANAGER_ACTION_KIND_MEMBER_SERVICES_CHANGED: ManagerActionKind.ValueType  # 9
+MANAGER_ACTION_KIND_MEMBER_DETACHED: ManagerActionKind.ValueType  # 10
+MANAGER_ACTION_KIND_MEMBER_LEFT: ManagerActionKind.ValueType  # 11
+MANAGER_ACTION_KIND_PRINCIPAL_TRANSFERRED: ManagerActionKind.ValueType  # 12
+MANAGER_ACTION_KIND_SPACE_OPENED: ManagerActionKind.ValueType  # 13
+MANAGER_ACTION_KIND_SPACE_CLOSED: ManagerActionKind.ValueType  # 14
+MANAGER_ACTION_KIND_SUBSCRIPTION_ACCEPTED: ManagerActionKind.ValueType  # 15
+MANAGER_ACTION_KIND_SUBSCRIPTION_REFUSED: ManagerActionKind.ValueType  # 16
+Global___ManagerActionKind: _TypeAlias = ManagerActionKind  # noqa: Y015
+
 @_typing.final
 class RoutingParameters(_message.Message):
     """Parameters a public recipient imposes on invoices sent to it."""
@@ -200,11 +316,14 @@ class StructureService(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
     ENGAGEMENT_REQUIRED_FIELD_NUMBER: _builtins.int
+    RESERVED_FOR_PUBLIC_SUPPLIERS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     code: _builtins.str
     name: _builtins.str
     active: _builtins.bool
     engagement_required: _builtins.bool
+    reserved_for_public_suppliers: _builtins.bool
+    """The reserved code FACTURES_PUBLIQUES: only public suppliers may address invoices to it."""
     def __init__(
         self,
         *,
@@ -213,10 +332,11 @@ class StructureService(_message.Message):
         name: _builtins.str = ...,
         active: _builtins.bool = ...,
         engagement_required: _builtins.bool = ...,
+        reserved_for_public_suppliers: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "engagement_required", b"engagement_required", "id", b"id", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "engagement_required", b"engagement_required", "id", b"id", "name", b"name", "reserved_for_public_suppliers", b"reserved_for_public_suppliers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -434,6 +554,7 @@ class SearchStructuresRequest(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     identifier_prefix: _builtins.str
     """Identifier prefix, at least 3 characters."""
     name: _builtins.str
@@ -441,6 +562,8 @@ class SearchStructuresRequest(_message.Message):
     kind: Global___StructureKind.ValueType
     page_size: _builtins.int
     page_token: _builtins.str
+    status: Global___StructureStatus.ValueType
+    """Optional status filter (ACTIVE or INACTIVE)."""
     def __init__(
         self,
         *,
@@ -449,10 +572,11 @@ class SearchStructuresRequest(_message.Message):
         kind: Global___StructureKind.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        status: Global___StructureStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier_prefix", b"identifier_prefix", "kind", b"kind", "name", b"name", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier_prefix", b"identifier_prefix", "kind", b"kind", "name", b"name", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -658,17 +782,1423 @@ class ListAccessibleStructuresResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     STRUCTURE_IDS_FIELD_NUMBER: _builtins.int
+    STRUCTURES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def structure_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def structures(self) -> _containers.RepeatedCompositeFieldContainer[Global___AccessibleStructure]:
+        """The same structures, each with the services the user is limited to."""
+
     def __init__(
         self,
         *,
         structure_ids: _abc.Iterable[_builtins.str] | None = ...,
+        structures: _abc.Iterable[Global___AccessibleStructure] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_ids", b"structure_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_ids", b"structure_ids", "structures", b"structures"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListAccessibleStructuresResponse: _TypeAlias = ListAccessibleStructuresResponse  # noqa: Y015
+
+@_typing.final
+class AccessibleStructure(_message.Message):
+    """A structure the user may act for, and the services the access is limited to."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_IDS_FIELD_NUMBER: _builtins.int
+    SERVICE_CODES_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    @_builtins.property
+    def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Empty: every service of the structure (managers, users attached to the whole structure)."""
+
+    @_builtins.property
+    def service_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The same services by code (what invoices record)."""
+
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        service_ids: _abc.Iterable[_builtins.str] | None = ...,
+        service_codes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["service_codes", b"service_codes", "service_ids", b"service_ids", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AccessibleStructure: _TypeAlias = AccessibleStructure  # noqa: Y015
+
+@_typing.final
+class Person(_message.Message):
+    """A user as structures shows them: the id, and the profile identity knows (best effort)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    FIRST_NAME_FIELD_NUMBER: _builtins.int
+    LAST_NAME_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    first_name: _builtins.str
+    last_name: _builtins.str
+    email: _builtins.str
+    """Contact e-mail address."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        first_name: _builtins.str = ...,
+        last_name: _builtins.str = ...,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "first_name", b"first_name", "last_name", b"last_name", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Person: _TypeAlias = Person  # noqa: Y015
+
+@_typing.final
+class Member(_message.Message):
+    """A member of a structure."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    SERVICE_IDS_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    role: Global___Role.ValueType
+    @_builtins.property
+    def user(self) -> Global___Person: ...
+    @_builtins.property
+    def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Services a simple user is limited to; empty means the whole structure."""
+
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        user: Global___Person | None = ...,
+        role: Global___Role.ValueType = ...,
+        service_ids: _abc.Iterable[_builtins.str] | None = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "user", b"user"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["role", b"role", "service_ids", b"service_ids", "since", b"since", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Member: _TypeAlias = Member  # noqa: Y015
+
+@_typing.final
+class AttachmentRequest(_message.Message):
+    """A user's request to be attached to a structure, and its decision."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    REQUESTER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    SERVICE_IDS_FIELD_NUMBER: _builtins.int
+    GRANTED_ROLE_FIELD_NUMBER: _builtins.int
+    DECISION_COMMENT_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    REQUESTED_AT_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    structure_id: _builtins.str
+    status: Global___AttachmentRequestStatus.ValueType
+    comment: _builtins.str
+    """The requester's message to the managers."""
+    granted_role: Global___Role.ValueType
+    """The role granted when VALIDEE."""
+    decision_comment: _builtins.str
+    """The manager's comment (kept for the requester when REFUSEE)."""
+    decided_by: _builtins.str
+    structure_name: _builtins.str
+    @_builtins.property
+    def requester(self) -> Global___Person: ...
+    @_builtins.property
+    def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def requested_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def decided_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+        requester: Global___Person | None = ...,
+        status: Global___AttachmentRequestStatus.ValueType = ...,
+        comment: _builtins.str = ...,
+        service_ids: _abc.Iterable[_builtins.str] | None = ...,
+        granted_role: Global___Role.ValueType = ...,
+        decision_comment: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+        requested_at: _timestamp_pb2.Timestamp | None = ...,
+        decided_at: _timestamp_pb2.Timestamp | None = ...,
+        structure_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "requested_at", b"requested_at", "requester", b"requester"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "decided_at", b"decided_at", "decided_by", b"decided_by", "decision_comment", b"decision_comment", "granted_role", b"granted_role", "id", b"id", "requested_at", b"requested_at", "requester", b"requester", "service_ids", b"service_ids", "status", b"status", "structure_id", b"structure_id", "structure_name", b"structure_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachmentRequest: _TypeAlias = AttachmentRequest  # noqa: Y015
+
+@_typing.final
+class Subscription(_message.Message):
+    """A simple user's subscription to a space of a structure."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    USER_FIELD_NUMBER: _builtins.int
+    SPACE_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    DECISION_COMMENT_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    REQUESTED_AT_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    structure_id: _builtins.str
+    space: Global___Space.ValueType
+    mode: Global___AccessMode.ValueType
+    status: Global___SubscriptionStatus.ValueType
+    decision_comment: _builtins.str
+    """The manager's comment on the decision."""
+    decided_by: _builtins.str
+    @_builtins.property
+    def user(self) -> Global___Person: ...
+    @_builtins.property
+    def requested_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def decided_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+        user: Global___Person | None = ...,
+        space: Global___Space.ValueType = ...,
+        mode: Global___AccessMode.ValueType = ...,
+        status: Global___SubscriptionStatus.ValueType = ...,
+        decision_comment: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+        requested_at: _timestamp_pb2.Timestamp | None = ...,
+        decided_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "requested_at", b"requested_at", "user", b"user"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "decided_by", b"decided_by", "decision_comment", b"decision_comment", "id", b"id", "mode", b"mode", "requested_at", b"requested_at", "space", b"space", "status", b"status", "structure_id", b"structure_id", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Subscription: _TypeAlias = Subscription  # noqa: Y015
+
+@_typing.final
+class SpaceState(_message.Message):
+    """One space of a structure as the caller sees it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPACE_FIELD_NUMBER: _builtins.int
+    OPEN_FIELD_NUMBER: _builtins.int
+    ACCESS_MODE_FIELD_NUMBER: _builtins.int
+    PENDING_MODE_FIELD_NUMBER: _builtins.int
+    MANAGERS_ONLY_FIELD_NUMBER: _builtins.int
+    ALWAYS_OPEN_FIELD_NUMBER: _builtins.int
+    SELF_SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    space: Global___Space.ValueType
+    open: _builtins.bool
+    access_mode: Global___AccessMode.ValueType
+    """The caller's mode in the space; UNSPECIFIED when the caller may not use it."""
+    pending_mode: Global___AccessMode.ValueType
+    """The mode of the caller's pending subscription, if any."""
+    managers_only: _builtins.bool
+    """Only managers use it (ACTIVITES_GESTIONNAIRE)."""
+    always_open: _builtins.bool
+    """Cannot be closed (MON_COMPTE, ACTIVITES_GESTIONNAIRE)."""
+    self_subscription: _builtins.bool
+    """A subscription is validated at once, without a manager (FACTURES_EMISES)."""
+    def __init__(
+        self,
+        *,
+        space: Global___Space.ValueType = ...,
+        open: _builtins.bool = ...,
+        access_mode: Global___AccessMode.ValueType = ...,
+        pending_mode: Global___AccessMode.ValueType = ...,
+        managers_only: _builtins.bool = ...,
+        always_open: _builtins.bool = ...,
+        self_subscription: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_mode", b"access_mode", "always_open", b"always_open", "managers_only", b"managers_only", "open", b"open", "pending_mode", b"pending_mode", "self_subscription", b"self_subscription", "space", b"space"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SpaceState: _TypeAlias = SpaceState  # noqa: Y015
+
+@_typing.final
+class ManagerAction(_message.Message):
+    """One entry of the manager action history."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class DetailsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    ACTOR_USER_ID_FIELD_NUMBER: _builtins.int
+    TARGET_USER_ID_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    kind: Global___ManagerActionKind.ValueType
+    actor_user_id: _builtins.str
+    """Who acted (empty for the system)."""
+    target_user_id: _builtins.str
+    """The member concerned, if any."""
+    @_builtins.property
+    def details(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Facts of the action, e.g. role, previous_role, space, mode, service_code, comment."""
+
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        kind: Global___ManagerActionKind.ValueType = ...,
+        actor_user_id: _builtins.str = ...,
+        target_user_id: _builtins.str = ...,
+        details: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_user_id", b"actor_user_id", "at", b"at", "details", b"details", "id", b"id", "kind", b"kind", "target_user_id", b"target_user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ManagerAction: _TypeAlias = ManagerAction  # noqa: Y015
+
+@_typing.final
+class UpdateStructureRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    RAISON_SOCIALE_FIELD_NUMBER: _builtins.int
+    LIBELLE_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    VAT_NUMBER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SERVICE_CODE_REQUIRED_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_REQUIRED_FIELD_NUMBER: _builtins.int
+    SERVICE_OR_ENGAGEMENT_REQUIRED_FIELD_NUMBER: _builtins.int
+    PAYMENT_STATUS_NOT_REPORTED_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    raison_sociale: _builtins.str
+    libelle: _builtins.str
+    email: _builtins.str
+    vat_number: _builtins.str
+    status: Global___StructureStatus.ValueType
+    """UNSPECIFIED: unchanged."""
+    service_code_required: _builtins.bool
+    """Routing parameters, public structures only."""
+    engagement_required: _builtins.bool
+    service_or_engagement_required: _builtins.bool
+    payment_status_not_reported: _builtins.bool
+    @_builtins.property
+    def address(self) -> _common_pb2.Address:
+        """Replaces the whole address when set."""
+
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        raison_sociale: _builtins.str | None = ...,
+        libelle: _builtins.str | None = ...,
+        address: _common_pb2.Address | None = ...,
+        email: _builtins.str | None = ...,
+        vat_number: _builtins.str | None = ...,
+        status: Global___StructureStatus.ValueType = ...,
+        service_code_required: _builtins.bool | None = ...,
+        engagement_required: _builtins.bool | None = ...,
+        service_or_engagement_required: _builtins.bool | None = ...,
+        payment_status_not_reported: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_engagement_required", b"_engagement_required", "_libelle", b"_libelle", "_payment_status_not_reported", b"_payment_status_not_reported", "_raison_sociale", b"_raison_sociale", "_service_code_required", b"_service_code_required", "_service_or_engagement_required", b"_service_or_engagement_required", "_vat_number", b"_vat_number", "address", b"address", "email", b"email", "engagement_required", b"engagement_required", "libelle", b"libelle", "payment_status_not_reported", b"payment_status_not_reported", "raison_sociale", b"raison_sociale", "service_code_required", b"service_code_required", "service_or_engagement_required", b"service_or_engagement_required", "vat_number", b"vat_number"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_engagement_required", b"_engagement_required", "_libelle", b"_libelle", "_payment_status_not_reported", b"_payment_status_not_reported", "_raison_sociale", b"_raison_sociale", "_service_code_required", b"_service_code_required", "_service_or_engagement_required", b"_service_or_engagement_required", "_vat_number", b"_vat_number", "address", b"address", "email", b"email", "engagement_required", b"engagement_required", "libelle", b"libelle", "payment_status_not_reported", b"payment_status_not_reported", "raison_sociale", b"raison_sociale", "service_code_required", b"service_code_required", "service_or_engagement_required", b"service_or_engagement_required", "status", b"status", "structure_id", b"structure_id", "vat_number", b"vat_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__email: _TypeAlias = _typing.Literal["email"]  # noqa: Y015
+    _WhichOneofArgType__email: _TypeAlias = _typing.Literal["_email", b"_email"]  # noqa: Y015
+    _WhichOneofReturnType__engagement_required: _TypeAlias = _typing.Literal["engagement_required"]  # noqa: Y015
+    _WhichOneofArgType__engagement_required: _TypeAlias = _typing.Literal["_engagement_required", b"_engagement_required"]  # noqa: Y015
+    _WhichOneofReturnType__libelle: _TypeAlias = _typing.Literal["libelle"]  # noqa: Y015
+    _WhichOneofArgType__libelle: _TypeAlias = _typing.Literal["_libelle", b"_libelle"]  # noqa: Y015
+    _WhichOneofReturnType__payment_status_not_reported: _TypeAlias = _typing.Literal["payment_status_not_reported"]  # noqa: Y015
+    _WhichOneofArgType__payment_status_not_reported: _TypeAlias = _typing.Literal["_payment_status_not_reported", b"_payment_status_not_reported"]  # noqa: Y015
+    _WhichOneofReturnType__raison_sociale: _TypeAlias = _typing.Literal["raison_sociale"]  # noqa: Y015
+    _WhichOneofArgType__raison_sociale: _TypeAlias = _typing.Literal["_raison_sociale", b"_raison_sociale"]  # noqa: Y015
+    _WhichOneofReturnType__service_code_required: _TypeAlias = _typing.Literal["service_code_required"]  # noqa: Y015
+    _WhichOneofArgType__service_code_required: _TypeAlias = _typing.Literal["_service_code_required", b"_service_code_required"]  # noqa: Y015
+    _WhichOneofReturnType__service_or_engagement_required: _TypeAlias = _typing.Literal["service_or_engagement_required"]  # noqa: Y015
+    _WhichOneofArgType__service_or_engagement_required: _TypeAlias = _typing.Literal["_service_or_engagement_required", b"_service_or_engagement_required"]  # noqa: Y015
+    _WhichOneofReturnType__vat_number: _TypeAlias = _typing.Literal["vat_number"]  # noqa: Y015
+    _WhichOneofArgType__vat_number: _TypeAlias = _typing.Literal["_vat_number", b"_vat_number"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__email) -> _WhichOneofReturnType__email | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__engagement_required) -> _WhichOneofReturnType__engagement_required | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__libelle) -> _WhichOneofReturnType__libelle | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__payment_status_not_reported) -> _WhichOneofReturnType__payment_status_not_reported | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__raison_sociale) -> _WhichOneofReturnType__raison_sociale | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__service_code_required) -> _WhichOneofReturnType__service_code_required | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__service_or_engagement_required) -> _WhichOneofReturnType__service_or_engagement_required | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__vat_number) -> _WhichOneofReturnType__vat_number | None: ...
+
+Global___UpdateStructureRequest: _TypeAlias = UpdateStructureRequest  # noqa: Y015
+
+@_typing.final
+class UpdateStructureResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def structure(self) -> Global___Structure: ...
+    def __init__(
+        self,
+        *,
+        structure: Global___Structure | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["structure", b"structure"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure", b"structure"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateStructureResponse: _TypeAlias = UpdateStructureResponse  # noqa: Y015
+
+@_typing.final
+class CreateServiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_REQUIRED_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    code: _builtins.str
+    name: _builtins.str
+    engagement_required: _builtins.bool
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        engagement_required: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "engagement_required", b"engagement_required", "name", b"name", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateServiceRequest: _TypeAlias = CreateServiceRequest  # noqa: Y015
+
+@_typing.final
+class CreateServiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def service(self) -> Global___StructureService: ...
+    def __init__(
+        self,
+        *,
+        service: Global___StructureService | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["service", b"service"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["service", b"service"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateServiceResponse: _TypeAlias = CreateServiceResponse  # noqa: Y015
+
+@_typing.final
+class UpdateServiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_REQUIRED_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    service_id: _builtins.str
+    name: _builtins.str
+    active: _builtins.bool
+    engagement_required: _builtins.bool
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        service_id: _builtins.str = ...,
+        name: _builtins.str | None = ...,
+        active: _builtins.bool | None = ...,
+        engagement_required: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_engagement_required", b"_engagement_required", "_name", b"_name", "active", b"active", "engagement_required", b"engagement_required", "name", b"name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_engagement_required", b"_engagement_required", "_name", b"_name", "active", b"active", "engagement_required", b"engagement_required", "name", b"name", "service_id", b"service_id", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
+    _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
+    _WhichOneofReturnType__engagement_required: _TypeAlias = _typing.Literal["engagement_required"]  # noqa: Y015
+    _WhichOneofArgType__engagement_required: _TypeAlias = _typing.Literal["_engagement_required", b"_engagement_required"]  # noqa: Y015
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__active) -> _WhichOneofReturnType__active | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__engagement_required) -> _WhichOneofReturnType__engagement_required | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+
+Global___UpdateServiceRequest: _TypeAlias = UpdateServiceRequest  # noqa: Y015
+
+@_typing.final
+class UpdateServiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def service(self) -> Global___StructureService: ...
+    def __init__(
+        self,
+        *,
+        service: Global___StructureService | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["service", b"service"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["service", b"service"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateServiceResponse: _TypeAlias = UpdateServiceResponse  # noqa: Y015
+
+@_typing.final
+class ListMembersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMembersRequest: _TypeAlias = ListMembersRequest  # noqa: Y015
+
+@_typing.final
+class ListMembersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___Member]: ...
+    def __init__(
+        self,
+        *,
+        members: _abc.Iterable[Global___Member] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["members", b"members"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMembersResponse: _TypeAlias = ListMembersResponse  # noqa: Y015
+
+@_typing.final
+class ServiceSelection(_message.Message):
+    """A set of services; an empty set means the whole structure."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        service_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["service_ids", b"service_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceSelection: _TypeAlias = ServiceSelection  # noqa: Y015
+
+@_typing.final
+class UpdateMemberRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    SERVICES_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    user_id: _builtins.str
+    role: Global___Role.ValueType
+    """UNSPECIFIED: unchanged. GESTIONNAIRE_SECONDAIRE or UTILISATEUR."""
+    @_builtins.property
+    def services(self) -> Global___ServiceSelection:
+        """Unset: unchanged."""
+
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        role: Global___Role.ValueType = ...,
+        services: Global___ServiceSelection | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["services", b"services"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["role", b"role", "services", b"services", "structure_id", b"structure_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateMemberRequest: _TypeAlias = UpdateMemberRequest  # noqa: Y015
+
+@_typing.final
+class UpdateMemberResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def member(self) -> Global___Member: ...
+    def __init__(
+        self,
+        *,
+        member: Global___Member | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateMemberResponse: _TypeAlias = UpdateMemberResponse  # noqa: Y015
+
+@_typing.final
+class DetachMemberRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    user_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DetachMemberRequest: _TypeAlias = DetachMemberRequest  # noqa: Y015
+
+@_typing.final
+class DetachMemberResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DetachMemberResponse: _TypeAlias = DetachMemberResponse  # noqa: Y015
+
+@_typing.final
+class LeaveStructureRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LeaveStructureRequest: _TypeAlias = LeaveStructureRequest  # noqa: Y015
+
+@_typing.final
+class LeaveStructureResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LeaveStructureResponse: _TypeAlias = LeaveStructureResponse  # noqa: Y015
+
+@_typing.final
+class TransferPrincipalRoleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    user_id: _builtins.str
+    """The member who becomes principal manager."""
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferPrincipalRoleRequest: _TypeAlias = TransferPrincipalRoleRequest  # noqa: Y015
+
+@_typing.final
+class TransferPrincipalRoleResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    PREVIOUS_PRINCIPAL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def principal(self) -> Global___Member: ...
+    @_builtins.property
+    def previous_principal(self) -> Global___Member: ...
+    def __init__(
+        self,
+        *,
+        principal: Global___Member | None = ...,
+        previous_principal: Global___Member | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["previous_principal", b"previous_principal", "principal", b"principal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["previous_principal", b"previous_principal", "principal", b"principal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferPrincipalRoleResponse: _TypeAlias = TransferPrincipalRoleResponse  # noqa: Y015
+
+@_typing.final
+class AttachMemberByEmailRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    LOGIN_EMAIL_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    SERVICE_IDS_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    login_email: _builtins.str
+    role: Global___Role.ValueType
+    """UTILISATEUR (default) or GESTIONNAIRE_SECONDAIRE."""
+    @_builtins.property
+    def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        login_email: _builtins.str = ...,
+        role: Global___Role.ValueType = ...,
+        service_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["login_email", b"login_email", "role", b"role", "service_ids", b"service_ids", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachMemberByEmailRequest: _TypeAlias = AttachMemberByEmailRequest  # noqa: Y015
+
+@_typing.final
+class AttachMemberByEmailResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def member(self) -> Global___Member: ...
+    def __init__(
+        self,
+        *,
+        member: Global___Member | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachMemberByEmailResponse: _TypeAlias = AttachMemberByEmailResponse  # noqa: Y015
+
+@_typing.final
+class RequestAttachmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    SERVICE_IDS_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    comment: _builtins.str
+    @_builtins.property
+    def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        comment: _builtins.str = ...,
+        service_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "service_ids", b"service_ids", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestAttachmentRequest: _TypeAlias = RequestAttachmentRequest  # noqa: Y015
+
+@_typing.final
+class RequestAttachmentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> Global___AttachmentRequest: ...
+    def __init__(
+        self,
+        *,
+        request: Global___AttachmentRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestAttachmentResponse: _TypeAlias = RequestAttachmentResponse  # noqa: Y015
+
+@_typing.final
+class CancelAttachmentRequestRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelAttachmentRequestRequest: _TypeAlias = CancelAttachmentRequestRequest  # noqa: Y015
+
+@_typing.final
+class CancelAttachmentRequestResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> Global___AttachmentRequest: ...
+    def __init__(
+        self,
+        *,
+        request: Global___AttachmentRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelAttachmentRequestResponse: _TypeAlias = CancelAttachmentRequestResponse  # noqa: Y015
+
+@_typing.final
+class ListAttachmentRequestsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    status: Global___AttachmentRequestStatus.ValueType
+    """UNSPECIFIED: every status."""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        status: Global___AttachmentRequestStatus.ValueType = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "status", b"status", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAttachmentRequestsRequest: _TypeAlias = ListAttachmentRequestsRequest  # noqa: Y015
+
+@_typing.final
+class ListAttachmentRequestsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttachmentRequest]: ...
+    def __init__(
+        self,
+        *,
+        requests: _abc.Iterable[Global___AttachmentRequest] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAttachmentRequestsResponse: _TypeAlias = ListAttachmentRequestsResponse  # noqa: Y015
+
+@_typing.final
+class ListMyAttachmentRequestsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyAttachmentRequestsRequest: _TypeAlias = ListMyAttachmentRequestsRequest  # noqa: Y015
+
+@_typing.final
+class ListMyAttachmentRequestsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttachmentRequest]: ...
+    def __init__(
+        self,
+        *,
+        requests: _abc.Iterable[Global___AttachmentRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyAttachmentRequestsResponse: _TypeAlias = ListMyAttachmentRequestsResponse  # noqa: Y015
+
+@_typing.final
+class DecideAttachmentRequestRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    decision: Global___Decision.ValueType
+    role: Global___Role.ValueType
+    """Granted role when VALIDEE: UTILISATEUR (default) or GESTIONNAIRE_SECONDAIRE."""
+    comment: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        decision: Global___Decision.ValueType = ...,
+        role: Global___Role.ValueType = ...,
+        comment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "decision", b"decision", "request_id", b"request_id", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideAttachmentRequestRequest: _TypeAlias = DecideAttachmentRequestRequest  # noqa: Y015
+
+@_typing.final
+class DecideAttachmentRequestResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> Global___AttachmentRequest: ...
+    def __init__(
+        self,
+        *,
+        request: Global___AttachmentRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideAttachmentRequestResponse: _TypeAlias = DecideAttachmentRequestResponse  # noqa: Y015
+
+@_typing.final
+class BatchDecideAttachmentRequestsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_IDS_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    decision: Global___Decision.ValueType
+    role: Global___Role.ValueType
+    comment: _builtins.str
+    @_builtins.property
+    def request_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        request_ids: _abc.Iterable[_builtins.str] | None = ...,
+        decision: Global___Decision.ValueType = ...,
+        role: Global___Role.ValueType = ...,
+        comment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "decision", b"decision", "request_ids", b"request_ids", "role", b"role", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchDecideAttachmentRequestsRequest: _TypeAlias = BatchDecideAttachmentRequestsRequest  # noqa: Y015
+
+@_typing.final
+class BatchDecideAttachmentRequestsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttachmentRequest]: ...
+    def __init__(
+        self,
+        *,
+        requests: _abc.Iterable[Global___AttachmentRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchDecideAttachmentRequestsResponse: _TypeAlias = BatchDecideAttachmentRequestsResponse  # noqa: Y015
+
+@_typing.final
+class ListManagerActionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListManagerActionsRequest: _TypeAlias = ListManagerActionsRequest  # noqa: Y015
+
+@_typing.final
+class ListManagerActionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ManagerAction]: ...
+    def __init__(
+        self,
+        *,
+        actions: _abc.Iterable[Global___ManagerAction] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListManagerActionsResponse: _TypeAlias = ListManagerActionsResponse  # noqa: Y015
+
+@_typing.final
+class ListSpacesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSpacesRequest: _TypeAlias = ListSpacesRequest  # noqa: Y015
+
+@_typing.final
+class ListSpacesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPACES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def spaces(self) -> _containers.RepeatedCompositeFieldContainer[Global___SpaceState]: ...
+    def __init__(
+        self,
+        *,
+        spaces: _abc.Iterable[Global___SpaceState] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["spaces", b"spaces"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSpacesResponse: _TypeAlias = ListSpacesResponse  # noqa: Y015
+
+@_typing.final
+class OpenSpaceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SPACE_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    space: Global___Space.ValueType
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        space: Global___Space.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["space", b"space", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenSpaceRequest: _TypeAlias = OpenSpaceRequest  # noqa: Y015
+
+@_typing.final
+class OpenSpaceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPACE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def space(self) -> Global___SpaceState: ...
+    def __init__(
+        self,
+        *,
+        space: Global___SpaceState | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["space", b"space"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["space", b"space"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenSpaceResponse: _TypeAlias = OpenSpaceResponse  # noqa: Y015
+
+@_typing.final
+class CloseSpaceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SPACE_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    space: Global___Space.ValueType
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        space: Global___Space.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["space", b"space", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseSpaceRequest: _TypeAlias = CloseSpaceRequest  # noqa: Y015
+
+@_typing.final
+class CloseSpaceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPACE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def space(self) -> Global___SpaceState: ...
+    def __init__(
+        self,
+        *,
+        space: Global___SpaceState | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["space", b"space"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["space", b"space"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseSpaceResponse: _TypeAlias = CloseSpaceResponse  # noqa: Y015
+
+@_typing.final
+class RequestSubscriptionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SPACE_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    space: Global___Space.ValueType
+    mode: Global___AccessMode.ValueType
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        space: Global___Space.ValueType = ...,
+        mode: Global___AccessMode.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mode", b"mode", "space", b"space", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestSubscriptionRequest: _TypeAlias = RequestSubscriptionRequest  # noqa: Y015
+
+@_typing.final
+class RequestSubscriptionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscription(self) -> Global___Subscription: ...
+    def __init__(
+        self,
+        *,
+        subscription: Global___Subscription | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestSubscriptionResponse: _TypeAlias = RequestSubscriptionResponse  # noqa: Y015
+
+@_typing.final
+class ListSubscriptionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    status: Global___SubscriptionStatus.ValueType
+    """UNSPECIFIED: every status."""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        status: Global___SubscriptionStatus.ValueType = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "status", b"status", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubscriptionsRequest: _TypeAlias = ListSubscriptionsRequest  # noqa: Y015
+
+@_typing.final
+class ListSubscriptionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def subscriptions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Subscription]: ...
+    def __init__(
+        self,
+        *,
+        subscriptions: _abc.Iterable[Global___Subscription] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "subscriptions", b"subscriptions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubscriptionsResponse: _TypeAlias = ListSubscriptionsResponse  # noqa: Y015
+
+@_typing.final
+class DecideSubscriptionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_ID_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    subscription_id: _builtins.str
+    decision: Global___Decision.ValueType
+    comment: _builtins.str
+    def __init__(
+        self,
+        *,
+        subscription_id: _builtins.str = ...,
+        decision: Global___Decision.ValueType = ...,
+        comment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "decision", b"decision", "subscription_id", b"subscription_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideSubscriptionRequest: _TypeAlias = DecideSubscriptionRequest  # noqa: Y015
+
+@_typing.final
+class DecideSubscriptionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscription(self) -> Global___Subscription: ...
+    def __init__(
+        self,
+        *,
+        subscription: Global___Subscription | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideSubscriptionResponse: _TypeAlias = DecideSubscriptionResponse  # noqa: Y015

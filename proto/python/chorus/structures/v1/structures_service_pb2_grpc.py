@@ -70,6 +70,116 @@ class StructuresServiceStub:
                 request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAccessibleStructuresRequest.SerializeToString,
                 response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAccessibleStructuresResponse.FromString,
                 _registered_method=True)
+        self.UpdateStructure = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/UpdateStructure',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateStructureRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateStructureResponse.FromString,
+                _registered_method=True)
+        self.CreateService = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/CreateService',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateServiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateServiceResponse.FromString,
+                _registered_method=True)
+        self.UpdateService = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/UpdateService',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceResponse.FromString,
+                _registered_method=True)
+        self.ListMembers = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/ListMembers',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMembersRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMembersResponse.FromString,
+                _registered_method=True)
+        self.UpdateMember = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/UpdateMember',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateMemberRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateMemberResponse.FromString,
+                _registered_method=True)
+        self.DetachMember = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/DetachMember',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DetachMemberRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DetachMemberResponse.FromString,
+                _registered_method=True)
+        self.LeaveStructure = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/LeaveStructure',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.LeaveStructureRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.LeaveStructureResponse.FromString,
+                _registered_method=True)
+        self.TransferPrincipalRole = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/TransferPrincipalRole',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.TransferPrincipalRoleRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.TransferPrincipalRoleResponse.FromString,
+                _registered_method=True)
+        self.AttachMemberByEmail = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/AttachMemberByEmail',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.AttachMemberByEmailRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.AttachMemberByEmailResponse.FromString,
+                _registered_method=True)
+        self.RequestAttachment = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/RequestAttachment',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestAttachmentRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestAttachmentResponse.FromString,
+                _registered_method=True)
+        self.CancelAttachmentRequest = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/CancelAttachmentRequest',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CancelAttachmentRequestRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CancelAttachmentRequestResponse.FromString,
+                _registered_method=True)
+        self.ListAttachmentRequests = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/ListAttachmentRequests',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAttachmentRequestsRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAttachmentRequestsResponse.FromString,
+                _registered_method=True)
+        self.ListMyAttachmentRequests = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/ListMyAttachmentRequests',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMyAttachmentRequestsRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMyAttachmentRequestsResponse.FromString,
+                _registered_method=True)
+        self.DecideAttachmentRequest = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/DecideAttachmentRequest',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideAttachmentRequestRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideAttachmentRequestResponse.FromString,
+                _registered_method=True)
+        self.BatchDecideAttachmentRequests = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/BatchDecideAttachmentRequests',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.BatchDecideAttachmentRequestsRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.BatchDecideAttachmentRequestsResponse.FromString,
+                _registered_method=True)
+        self.ListManagerActions = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/ListManagerActions',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListManagerActionsRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListManagerActionsResponse.FromString,
+                _registered_method=True)
+        self.ListSpaces = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/ListSpaces',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSpacesRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSpacesResponse.FromString,
+                _registered_method=True)
+        self.OpenSpace = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/OpenSpace',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.OpenSpaceRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.OpenSpaceResponse.FromString,
+                _registered_method=True)
+        self.CloseSpace = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/CloseSpace',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSpaceRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSpaceResponse.FromString,
+                _registered_method=True)
+        self.RequestSubscription = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/RequestSubscription',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestSubscriptionRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.ListSubscriptions = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/ListSubscriptions',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSubscriptionsRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSubscriptionsResponse.FromString,
+                _registered_method=True)
+        self.DecideSubscription = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/DecideSubscription',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionResponse.FromString,
+                _registered_method=True)
 
 
 class StructuresServiceServicer:
@@ -126,6 +236,161 @@ class StructuresServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateStructure(self, request, context):
+        """Changes a structure's details, status and (public structures) routing parameters.
+        Managers only. PERMISSION_DENIED MANAGER_REQUIRED; INVALID_ARGUMENT; FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateService(self, request, context):
+        """Adds a service to a structure. Managers only. ALREADY_EXISTS SERVICE_CODE_TAKEN.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateService(self, request, context):
+        """Renames, (de)activates a service or changes its "engagement required" flag. Managers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMembers(self, request, context):
+        """The structure's members with their role and services. Members only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMember(self, request, context):
+        """Changes a member's role (UTILISATEUR <-> GESTIONNAIRE_SECONDAIRE) and/or services. Managers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DetachMember(self, request, context):
+        """Detaches a member (never the principal manager). Managers; a member may detach themself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LeaveStructure(self, request, context):
+        """The caller leaves the structure (the principal manager only after a transfer).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TransferPrincipalRole(self, request, context):
+        """Hands the principal role to another member; the caller becomes secondary. Principal only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AttachMemberByEmail(self, request, context):
+        """Attaches an existing account, found by its login e-mail, directly. Managers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestAttachment(self, request, context):
+        """The caller asks to be attached to a structure (optionally to some of its services).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelAttachmentRequest(self, request, context):
+        """The requester withdraws a pending attachment request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAttachmentRequests(self, request, context):
+        """A structure's attachment requests, pending first by default. Managers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMyAttachmentRequests(self, request, context):
+        """The caller's own attachment requests, with the decision and its comment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideAttachmentRequest(self, request, context):
+        """Accepts (with the granted role) or refuses (with a comment) a pending request. Managers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchDecideAttachmentRequests(self, request, context):
+        """The same decision for several pending requests of one structure, all or none. Managers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListManagerActions(self, request, context):
+        """What managers did in the structure, newest first ("historique des actions"). Managers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSpaces(self, request, context):
+        """Every space of the structure: open or not, and the caller's access. Members only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenSpace(self, request, context):
+        """Opens a space for the structure. Managers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseSpace(self, request, context):
+        """Closes a space for the structure. Managers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestSubscription(self, request, context):
+        """A simple user asks to use an open space in a mode.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubscriptions(self, request, context):
+        """A structure's space subscriptions. Managers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideSubscription(self, request, context):
+        """Accepts or refuses a pending subscription. Managers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StructuresServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -163,6 +428,116 @@ def add_StructuresServiceServicer_to_server(servicer, server):
                     servicer.ListAccessibleStructures,
                     request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAccessibleStructuresRequest.FromString,
                     response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAccessibleStructuresResponse.SerializeToString,
+            ),
+            'UpdateStructure': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateStructure,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateStructureRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateStructureResponse.SerializeToString,
+            ),
+            'CreateService': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateService,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateServiceRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateServiceResponse.SerializeToString,
+            ),
+            'UpdateService': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateService,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceResponse.SerializeToString,
+            ),
+            'ListMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMembers,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMembersRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMembersResponse.SerializeToString,
+            ),
+            'UpdateMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMember,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateMemberRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateMemberResponse.SerializeToString,
+            ),
+            'DetachMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.DetachMember,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DetachMemberRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DetachMemberResponse.SerializeToString,
+            ),
+            'LeaveStructure': grpc.unary_unary_rpc_method_handler(
+                    servicer.LeaveStructure,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.LeaveStructureRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.LeaveStructureResponse.SerializeToString,
+            ),
+            'TransferPrincipalRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.TransferPrincipalRole,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.TransferPrincipalRoleRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.TransferPrincipalRoleResponse.SerializeToString,
+            ),
+            'AttachMemberByEmail': grpc.unary_unary_rpc_method_handler(
+                    servicer.AttachMemberByEmail,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.AttachMemberByEmailRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.AttachMemberByEmailResponse.SerializeToString,
+            ),
+            'RequestAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestAttachment,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestAttachmentRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestAttachmentResponse.SerializeToString,
+            ),
+            'CancelAttachmentRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelAttachmentRequest,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CancelAttachmentRequestRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CancelAttachmentRequestResponse.SerializeToString,
+            ),
+            'ListAttachmentRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAttachmentRequests,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAttachmentRequestsRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAttachmentRequestsResponse.SerializeToString,
+            ),
+            'ListMyAttachmentRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMyAttachmentRequests,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMyAttachmentRequestsRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMyAttachmentRequestsResponse.SerializeToString,
+            ),
+            'DecideAttachmentRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideAttachmentRequest,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideAttachmentRequestRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideAttachmentRequestResponse.SerializeToString,
+            ),
+            'BatchDecideAttachmentRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchDecideAttachmentRequests,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.BatchDecideAttachmentRequestsRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.BatchDecideAttachmentRequestsResponse.SerializeToString,
+            ),
+            'ListManagerActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListManagerActions,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListManagerActionsRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListManagerActionsResponse.SerializeToString,
+            ),
+            'ListSpaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSpaces,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSpacesRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSpacesResponse.SerializeToString,
+            ),
+            'OpenSpace': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenSpace,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.OpenSpaceRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.OpenSpaceResponse.SerializeToString,
+            ),
+            'CloseSpace': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseSpace,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSpaceRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSpaceResponse.SerializeToString,
+            ),
+            'RequestSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestSubscription,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestSubscriptionRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestSubscriptionResponse.SerializeToString,
+            ),
+            'ListSubscriptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriptions,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSubscriptionsRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSubscriptionsResponse.SerializeToString,
+            ),
+            'DecideSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideSubscription,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -355,6 +730,600 @@ class StructuresService:
             '/chorus.structures.v1.StructuresService/ListAccessibleStructures',
             chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAccessibleStructuresRequest.SerializeToString,
             chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAccessibleStructuresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateStructure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/UpdateStructure',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateStructureRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateStructureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/CreateService',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateServiceRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/UpdateService',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/ListMembers',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMembersRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/UpdateMember',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateMemberRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DetachMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/DetachMember',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.DetachMemberRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.DetachMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaveStructure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/LeaveStructure',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.LeaveStructureRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.LeaveStructureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TransferPrincipalRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/TransferPrincipalRole',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.TransferPrincipalRoleRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.TransferPrincipalRoleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AttachMemberByEmail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/AttachMemberByEmail',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.AttachMemberByEmailRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.AttachMemberByEmailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/RequestAttachment',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestAttachmentRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelAttachmentRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/CancelAttachmentRequest',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.CancelAttachmentRequestRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.CancelAttachmentRequestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAttachmentRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/ListAttachmentRequests',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAttachmentRequestsRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListAttachmentRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMyAttachmentRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/ListMyAttachmentRequests',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMyAttachmentRequestsRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMyAttachmentRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideAttachmentRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/DecideAttachmentRequest',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideAttachmentRequestRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideAttachmentRequestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchDecideAttachmentRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/BatchDecideAttachmentRequests',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.BatchDecideAttachmentRequestsRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.BatchDecideAttachmentRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListManagerActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/ListManagerActions',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListManagerActionsRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListManagerActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSpaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/ListSpaces',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSpacesRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSpacesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenSpace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/OpenSpace',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.OpenSpaceRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.OpenSpaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseSpace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/CloseSpace',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSpaceRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSpaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/RequestSubscription',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestSubscriptionRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.RequestSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubscriptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/ListSubscriptions',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSubscriptionsRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSubscriptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/DecideSubscription',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -33,3 +33,29 @@ def _feed_item_id(item_id: Annotated[str, Path(description="Feed item id (UUID).
 StructureId = Annotated[str, Depends(_structure_id)]
 InvoiceId = Annotated[str, Depends(_invoice_id)]
 FeedItemId = Annotated[str, Depends(_feed_item_id)]
+
+
+def _user_id(user_id: Annotated[str, Path(description="User id (UUID).")]) -> str:
+    return known_id(user_id, "Utilisateur")
+
+
+def _service_id(service_id: Annotated[str, Path(description="Service id (UUID).")]) -> str:
+    return known_id(service_id, "Service")
+
+
+def _attachment_request_id(
+    request_id: Annotated[str, Path(description="Attachment request id (UUID).")],
+) -> str:
+    return known_id(request_id, "Demande de rattachement")
+
+
+def _subscription_id(
+    subscription_id: Annotated[str, Path(description="Subscription id (UUID).")],
+) -> str:
+    return known_id(subscription_id, "Abonnement")
+
+
+UserId = Annotated[str, Depends(_user_id)]
+ServiceId = Annotated[str, Depends(_service_id)]
+AttachmentRequestId = Annotated[str, Depends(_attachment_request_id)]
+SubscriptionId = Annotated[str, Depends(_subscription_id)]

@@ -27,6 +27,7 @@ TITLES = {
     413: "Contenu trop volumineux",
     415: "Type de contenu non pris en charge",
     422: "Données invalides",
+    423: "Compte verrouillé",
     429: "Trop de requêtes",
     500: "Erreur interne",
     503: "Service indisponible",
@@ -38,11 +39,15 @@ BAD_REQUEST_REASONS = frozenset(
     {
         "ACTIVATION_TOKEN_INVALID",
         "RESET_TOKEN_INVALID",
+        "EMAIL_CHANGE_TOKEN_INVALID",
         "PAGE_TOKEN_INVALID",
         "INVALID_PAGE_TOKEN",
         "MALFORMED_REQUEST",
     }
 )
+
+# Reasons whose HTTP status is more precise than their gRPC code's.
+STATUS_BY_REASON = {"ACCOUNT_LOCKED": 423}
 
 _STATUS_BY_CODE = {
     grpc.StatusCode.INVALID_ARGUMENT: 422,
@@ -141,10 +146,13 @@ def field_path(path: str) -> str:
 def problem_from_rpc_error(err: grpc.RpcError) -> ProblemError:
     """The problem answering a failed gRPC call (reason, French message, field violations)."""
     remote = from_rpc_error(err)
-    status = _STATUS_BY_CODE.get(remote.code, 500)
+    status = STATUS_BY_REASON.get(remote.reason) or _STATUS_BY_CODE.get(remote.code, 500)
     if status == 422 and remote.reason in BAD_REQUEST_REASONS:
         status = 400
     if status == 503:
+        # A service's own UNAVAILABLE reason (e.g. NOTIFICATIONS_UNAVAILABLE) is kept.
+        if remote.reason and remote.message:
+            return ProblemError(503, remote.reason, remote.message, headers={"Retry-After": "1"})
         return ProblemError(
             503, "SERVICE_UNAVAILABLE", UNAVAILABLE_DETAIL, headers={"Retry-After": "1"}
         )
@@ -157,7 +165,7 @@ def problem_from_rpc_error(err: grpc.RpcError) -> ProblemError:
     if status == 401:
         invalid_token = remote.reason == "TOKEN_INVALID"
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if invalid_token else "Bearer"
-    if status == 429 and remote.metadata.get("retry_after_seconds", "").isdigit():
+    if status in (423, 429) and remote.metadata.get("retry_after_seconds", "").isdigit():
         headers["Retry-After"] = remote.metadata["retry_after_seconds"]
     return ProblemError(
         status,

@@ -41,3 +41,16 @@ class InvoicesClient:
             pb.GetInvoiceHistoryRequest(invoice_id=invoice_id), metadata=caller.metadata()
         )
         return list(response.entries)
+
+    async def deposit_structured_invoice(
+        self, request: pb.DepositStructuredInvoiceRequest, caller: Caller
+    ) -> pb.Invoice:
+        response = await self._stub.DepositStructuredInvoice(request, metadata=caller.metadata())
+        return response.invoice
+
+    async def get_invoice_document(
+        self, invoice_id: str, caller: Caller
+    ) -> pb.GetInvoiceDocumentResponse:
+        return await self._stub.GetInvoiceDocument(
+            pb.GetInvoiceDocumentRequest(invoice_id=invoice_id), metadata=caller.metadata()
+        )

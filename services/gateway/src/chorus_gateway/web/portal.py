@@ -67,6 +67,7 @@ async def sign_up(
     first_name: FormText = "",
     last_name: FormText = "",
     phone: FormText = "",
+    terms_accepted: FormText = "",
     csrf_token: FormText = "",
 ) -> HTMLResponse:
     values = {
@@ -74,6 +75,7 @@ async def sign_up(
         "first_name": first_name,
         "last_name": last_name,
         "phone": phone,
+        "terms_accepted": terms_accepted,
     }
     if not session.csrf_valid(request, csrf_token):
         return render(request, "inscription.html", {"error": CSRF_EXPIRED, "values": values}, 403)
@@ -82,6 +84,7 @@ async def sign_up(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         phone=phone.strip(),
+        terms_accepted=terms_accepted == "on",
     )
     try:
         await clients.identity.register_account(request_pb, caller)
@@ -171,10 +174,37 @@ async def login(
     if not session.csrf_valid(request, csrf_token):
         return render(request, "connexion.html", {"error": CSRF_EXPIRED, "values": values}, 403)
     try:
-        tokens = await clients.identity.create_session(login_email.strip(), password, caller)
+        answer = await clients.identity.create_session(login_email.strip(), password, caller)
     except grpc.aio.AioRpcError as err:
         context = {**_refusal(err), "values": values}
         return render(request, "connexion.html", context, problem_from_rpc_error(err).status)
+    if answer.mfa_required:
+        return render(request, "connexion_code.html", {"challenge_id": answer.mfa_challenge_id})
+    return _signed_in(request, answer.tokens)
+
+
+@router.post("/connexion/code", response_model=None)
+async def login_second_factor(
+    request: Request,
+    clients: Clients,
+    caller: AnonymousCaller,
+    challenge_id: FormText = "",
+    code: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    base = {"challenge_id": challenge_id}
+    if not session.csrf_valid(request, csrf_token):
+        return render(request, "connexion_code.html", {**base, "error": CSRF_EXPIRED}, 403)
+    try:
+        tokens = await clients.identity.complete_mfa_challenge(challenge_id, code.strip(), caller)
+    except grpc.aio.AioRpcError as err:
+        refusal = _refusal(err)
+        context = {**base, **refusal, "restart": refusal["code"] == "MFA_CHALLENGE_INVALID"}
+        return render(request, "connexion_code.html", context, problem_from_rpc_error(err).status)
+    return _signed_in(request, tokens)
+
+
+def _signed_in(request: Request, tokens: identity_pb.TokenPair) -> Response:
     response = RedirectResponse("/", status_code=303)
     session.start_session(
         response,
@@ -205,3 +235,98 @@ async def logout(
     response = RedirectResponse("/", status_code=303)
     session.end_session(response, secure=_secure(request))
     return response
+
+
+@router.get("/mot-de-passe-oublie", response_class=HTMLResponse)
+async def forgotten_password_form(request: Request) -> HTMLResponse:
+    return render(request, "mot_de_passe_oublie.html")
+
+
+@router.post("/mot-de-passe-oublie", response_class=HTMLResponse)
+async def forgotten_password(
+    request: Request,
+    clients: Clients,
+    caller: AnonymousCaller,
+    login_email: FormText = "",
+    csrf_token: FormText = "",
+) -> HTMLResponse:
+    if not session.csrf_valid(request, csrf_token):
+        return render(request, "mot_de_passe_oublie.html", {"error": CSRF_EXPIRED}, 403)
+    try:
+        await clients.identity.request_password_reset(login_email.strip(), caller)
+    except grpc.aio.AioRpcError as err:
+        context = {**_refusal(err), "values": {"login_email": login_email}}
+        status = problem_from_rpc_error(err).status
+        return render(request, "mot_de_passe_oublie.html", context, status)
+    return render(request, "mot_de_passe_oublie.html", {"done": True})
+
+
+@router.get("/mot-de-passe/reinitialisation", response_class=HTMLResponse)
+async def reset_form(
+    request: Request, clients: Clients, caller: AnonymousCaller, token: str = ""
+) -> HTMLResponse:
+    try:
+        link = await clients.identity.get_password_reset(token, caller)
+    except grpc.aio.AioRpcError as err:
+        context = {**_refusal(err), "token_invalid": True}
+        return render(request, "reinitialisation.html", context, problem_from_rpc_error(err).status)
+    return render(
+        request, "reinitialisation.html", {"token": token, "question": link.secret_question}
+    )
+
+
+@router.post("/mot-de-passe/reinitialisation", response_class=HTMLResponse)
+async def reset_password(
+    request: Request,
+    clients: Clients,
+    caller: AnonymousCaller,
+    token: FormText = "",
+    question: FormText = "",
+    secret_answer: FormText = "",
+    password: FormText = "",
+    password_confirmation: FormText = "",
+    csrf_token: FormText = "",
+) -> HTMLResponse:
+    base = {"token": token, "question": question}
+    if not session.csrf_valid(request, csrf_token):
+        return render(request, "reinitialisation.html", {**base, "error": CSRF_EXPIRED}, 403)
+    if password != password_confirmation:
+        mismatch = "Les deux mots de passe ne correspondent pas ; saisissez-les à nouveau."
+        context = {**base, "error": mismatch, "errors": {"password_confirmation": mismatch}}
+        return render(request, "reinitialisation.html", context, 422)
+    request_pb = identity_pb.ConfirmPasswordResetRequest(
+        token=token, secret_answer=secret_answer, password=password
+    )
+    try:
+        await clients.identity.confirm_password_reset(request_pb, caller)
+    except grpc.aio.AioRpcError as err:
+        refusal = _refusal(err)
+        context = {**base, **refusal, "token_invalid": refusal["code"] == "RESET_TOKEN_INVALID"}
+        return render(request, "reinitialisation.html", context, problem_from_rpc_error(err).status)
+    return render(request, "reinitialisation.html", {"done": True})
+
+
+@router.get("/mon-compte/adresse", response_class=HTMLResponse)
+async def email_verification_form(request: Request, token: str = "") -> HTMLResponse:
+    return render(request, "adresse.html", {"token": token})
+
+
+@router.post("/mon-compte/adresse", response_class=HTMLResponse)
+async def confirm_email(
+    request: Request,
+    clients: Clients,
+    caller: AnonymousCaller,
+    token: FormText = "",
+    csrf_token: FormText = "",
+) -> HTMLResponse:
+    if not session.csrf_valid(request, csrf_token):
+        return render(request, "adresse.html", {"token": token, "error": CSRF_EXPIRED}, 403)
+    access = session.session_token(request)
+    if not access:
+        return RedirectResponse("/connexion", status_code=303)  # type: ignore[return-value]
+    try:
+        user = await clients.identity.confirm_email_change(token, replace(caller, token=access))
+    except grpc.aio.AioRpcError as err:
+        context = {"token": token, **_refusal(err)}
+        return render(request, "adresse.html", context, problem_from_rpc_error(err).status)
+    return render(request, "adresse.html", {"done": True, "user": user})

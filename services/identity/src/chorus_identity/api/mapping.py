@@ -8,8 +8,10 @@ from chorus.identity.v1 import identity_service_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_identity.domain.accounts import Account, UserStatus
+from chorus_identity.domain.audit import SecurityEvent
 from chorus_identity.domain.sessions import TokenPair
 from chorus_identity.domain.signing_keys import ALGORITHM, VerificationKey
+from chorus_identity.usecases.sessions import MySession
 
 _STATUS = {
     UserStatus.EN_ATTENTE_ACTIVATION: pb.USER_STATUS_EN_ATTENTE_ACTIVATION,
@@ -24,7 +26,7 @@ def timestamp(moment: datetime) -> Timestamp:
     return stamp
 
 
-def user_to_proto(account: Account) -> pb.User:
+def user_to_proto(account: Account, *, two_factor_enabled: bool = False) -> pb.User:
     return pb.User(
         id=account.id,
         login_email=account.login_email,
@@ -34,6 +36,7 @@ def user_to_proto(account: Account) -> pb.User:
         phone=account.phone,
         status=_STATUS[account.status],
         created_at=timestamp(account.created_at),
+        two_factor_enabled=two_factor_enabled,
     )
 
 
@@ -51,3 +54,27 @@ def public_key_to_proto(key: VerificationKey, access_token_ttl: timedelta) -> pb
     if not_after is not None:
         message.not_after.CopyFrom(timestamp(not_after))
     return message
+
+
+def session_to_proto(mine: MySession) -> pb.Session:
+    return pb.Session(
+        id=mine.session.id,
+        created_at=timestamp(mine.session.created_at),
+        last_used_at=timestamp(mine.session.last_used_at),
+        ip_address=mine.session.ip_address,
+        user_agent=mine.session.user_agent,
+        current=mine.current,
+    )
+
+
+def security_event_to_proto(event: SecurityEvent) -> pb.SecurityEvent:
+    return pb.SecurityEvent(
+        id=event.id,
+        kind=event.kind,
+        user_id=event.user_id or "",
+        occurred_at=timestamp(event.occurred_at),
+        ip_address=event.ip_address,
+        user_agent=event.user_agent,
+        actor_id=event.actor_id or "",
+        details=event.details,
+    )

@@ -14,6 +14,8 @@ from enum import StrEnum
 from chorus_platform.errors import FieldViolation, InvalidArgument
 from email_validator import EmailNotValidError, validate_email
 
+from chorus_identity.domain.password_policy import PersonalData
+
 NAME_MAX_LENGTH = 100
 BATCH_MAX_USERS = 100
 DEFAULT_LOCALE = "fr"
@@ -38,6 +40,7 @@ class Account:
     status: UserStatus
     created_at: datetime
     activated_at: datetime | None = None
+    is_admin: bool = False
 
     @property
     def is_active(self) -> bool:
@@ -46,6 +49,11 @@ class Account:
     @property
     def awaits_activation(self) -> bool:
         return self.status is UserStatus.EN_ATTENTE_ACTIVATION
+
+    @property
+    def personal_data(self) -> PersonalData:
+        """What the password policy keeps out of this user's passwords."""
+        return PersonalData(self.login_email, self.first_name, self.last_name)
 
     def as_seen_by(self, viewer_id: str) -> Account:
         """The account as another user may see it: the login e-mail is the owner's only."""
@@ -142,6 +150,46 @@ def validate_registration(
         last_name=last,
         phone=tel,
     )
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    """Validated "Mon compte" changes; None means unchanged."""
+
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+
+
+def _raise_violations(violations: list[_Violation]) -> None:
+    if violations:
+        raise InvalidArgument(
+            violations[0].reason,
+            "Le formulaire contient des erreurs : " + " ; ".join(v.description for v in violations),
+            [FieldViolation(v.field, v.description) for v in violations],
+        )
+
+
+def validate_profile_update(
+    *, first_name: str | None, last_name: str | None, phone: str | None
+) -> ProfileUpdate:
+    """The normalised changes, or InvalidArgument (FIELD_REQUIRED, FIELD_TOO_LONG,
+    PHONE_INVALID) listing every bad field."""
+    first, first_v = (
+        _name("first_name", "Prénom", first_name) if first_name is not None else (None, None)
+    )
+    last, last_v = _name("last_name", "Nom", last_name) if last_name is not None else (None, None)
+    tel, phone_v = _phone(phone) if phone is not None else (None, None)
+    _raise_violations([v for v in (first_v, last_v, phone_v) if v is not None])
+    return ProfileUpdate(first_name=first, last_name=last, phone=tel)
+
+
+def validate_new_email(field: str, raw: str) -> str:
+    """A new contact or login address, normalised; InvalidArgument EMAIL_INVALID or
+    FIELD_REQUIRED."""
+    email, violation = _email(field, raw, required=True)
+    _raise_violations([violation] if violation else [])
+    return email
 
 
 def parse_user_ids(raw_ids: list[str]) -> list[uuid.UUID]:

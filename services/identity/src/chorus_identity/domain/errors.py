@@ -5,13 +5,20 @@ Messages never echo a secret (password, token, answer) back.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from chorus_platform.errors import (
     AlreadyExists,
+    FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     Unauthenticated,
+    Unavailable,
 )
+
+from chorus_identity.domain.password_policy import PasswordProblem
 
 
 class AccountAlreadyExists(AlreadyExists):
@@ -34,9 +41,18 @@ class ActivationTokenInvalid(InvalidArgument):
         )
 
 
-class PasswordTooWeak(InvalidArgument):
-    def __init__(self, message: str) -> None:
-        super().__init__("PASSWORD_TOO_WEAK", message, [FieldViolation("password", message)])
+class PasswordRejected(InvalidArgument):
+    """The password breaks the policy: the reason is the first rule broken (PASSWORD_TOO_SHORT,
+    PASSWORD_TOO_LONG, PASSWORD_TOO_WEAK, PASSWORD_TOO_COMMON, PASSWORD_CONTAINS_PERSONAL_DATA),
+    one field violation per rule."""
+
+    def __init__(self, problems: list[PasswordProblem], field: str = "password") -> None:
+        super().__init__(
+            problems[0].code,
+            " ".join(p.message for p in problems),
+            [FieldViolation(field, p.message) for p in problems],
+            {"codes": ",".join(p.code for p in problems)},
+        )
 
 
 class InvalidCredentials(Unauthenticated):
@@ -57,3 +73,149 @@ class RefreshTokenInvalid(Unauthenticated):
 class UserNotFound(NotFound):
     def __init__(self) -> None:
         super().__init__("USER_NOT_FOUND", "Compte introuvable.")
+
+
+class ResetTokenInvalid(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__(
+            "RESET_TOKEN_INVALID",
+            "Ce lien de réinitialisation est invalide, expiré ou déjà utilisé. "
+            "Demandez un nouveau lien depuis la page « Mot de passe oublié ».",
+            [FieldViolation("token", "Lien invalide, expiré ou déjà utilisé.")],
+        )
+
+
+class EmailChangeTokenInvalid(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__(
+            "EMAIL_CHANGE_TOKEN_INVALID",
+            "Ce lien de confirmation d'adresse est invalide, expiré, déjà utilisé ou destiné "
+            "à un autre compte. Refaites la demande depuis « Mon compte ».",
+            [FieldViolation("token", "Lien invalide, expiré ou déjà utilisé.")],
+        )
+
+
+class SecretAnswerInvalid(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__(
+            "SECRET_ANSWER_INVALID",
+            "La réponse à la question secrète est incorrecte.",
+            [FieldViolation("secret_answer", "Réponse incorrecte.")],
+        )
+
+
+class CurrentPasswordInvalid(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__(
+            "CURRENT_PASSWORD_INVALID",
+            "Le mot de passe actuel est incorrect.",
+            [FieldViolation("current_password", "Mot de passe actuel incorrect.")],
+        )
+
+
+class AccountLocked(FailedPrecondition):
+    """Too many failed logins: refused until ``locked_until`` (metadata for the gateway's 423
+    and Retry-After)."""
+
+    def __init__(self, locked_until: datetime, now: datetime) -> None:
+        seconds = max(1, int((locked_until - now).total_seconds() + 0.999))
+        super().__init__(
+            "ACCOUNT_LOCKED",
+            "Trop de tentatives de connexion échouées : ce compte est verrouillé jusqu'au "
+            f"{locked_until:%d/%m/%Y à %H:%M:%S} UTC. Réessayez ensuite, ou réinitialisez "
+            "votre mot de passe.",
+            metadata={
+                "locked_until": locked_until.isoformat(),
+                "retry_after_seconds": str(seconds),
+            },
+        )
+
+
+class SessionRevoked(Unauthenticated):
+    """The access token is valid but its session was revoked (logout, password change...)."""
+
+    def __init__(self) -> None:
+        super().__init__("SESSION_REVOKED", "Session terminée ou révoquée. Reconnectez-vous.")
+
+
+class MfaChallengeInvalid(Unauthenticated):
+    def __init__(self) -> None:
+        super().__init__(
+            "MFA_CHALLENGE_INVALID",
+            "Cette demande de connexion a expiré ou a déjà servi. Reconnectez-vous.",
+        )
+
+
+class MfaCodeInvalid(Unauthenticated):
+    def __init__(self) -> None:
+        super().__init__(
+            "MFA_CODE_INVALID",
+            "Code de vérification incorrect ou déjà utilisé. Saisissez le code affiché par "
+            "votre application d'authentification, ou un code de secours.",
+        )
+
+
+class TotpCodeInvalid(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__(
+            "TOTP_CODE_INVALID",
+            "Code incorrect : saisissez le code à 6 chiffres affiché par votre application.",
+            [FieldViolation("code", "Code incorrect.")],
+        )
+
+
+class TotpNotEnrolling(FailedPrecondition):
+    def __init__(self) -> None:
+        super().__init__(
+            "TOTP_NOT_ENROLLING",
+            "Aucune activation de double authentification en cours : commencez par "
+            "demander un nouveau secret.",
+        )
+
+
+class TotpAlreadyEnabled(FailedPrecondition):
+    def __init__(self) -> None:
+        super().__init__(
+            "TOTP_ALREADY_ENABLED",
+            "La double authentification est déjà activée. Désactivez-la d'abord pour en changer.",
+        )
+
+
+class TotpNotEnabled(FailedPrecondition):
+    def __init__(self) -> None:
+        super().__init__("TOTP_NOT_ENABLED", "La double authentification n'est pas activée.")
+
+
+class EmailUnchanged(InvalidArgument):
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            "EMAIL_UNCHANGED",
+            "Cette adresse est déjà celle du compte.",
+            [FieldViolation(field, "Adresse identique à l'actuelle.")],
+        )
+
+
+class SessionNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("SESSION_NOT_FOUND", "Session introuvable ou déjà terminée.")
+
+
+class AdminRequired(PermissionDenied):
+    def __init__(self) -> None:
+        super().__init__("ADMIN_REQUIRED", "Action réservée aux administrateurs de Chorus.")
+
+
+class TermsNotAccepted(InvalidArgument):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(reason, message, [FieldViolation("terms_accepted", message)])
+
+
+class NotificationsUnavailable(Unavailable):
+    """The link could not be sealed for notifications: nothing was changed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "NOTIFICATIONS_UNAVAILABLE",
+            "L'envoi des e-mails est momentanément indisponible ; rien n'a été modifié. "
+            "Réessayez dans quelques instants.",
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -41,5 +42,37 @@ async def replace_password_hash(
         user_id,
         old_hash,
         new_hash,
+        now,
+    )
+
+
+@dataclass(frozen=True)
+class StoredSecrets:
+    password_hash: str
+    secret_question: str
+    secret_answer_hash: str
+
+    def __repr__(self) -> str:  # hashes stay out of logs and tracebacks
+        return "StoredSecrets(...)"
+
+
+async def get_secrets(conn: asyncpg.Connection, user_id: str) -> StoredSecrets | None:
+    row = await conn.fetchrow(
+        "SELECT password_hash, secret_question, secret_answer_hash FROM credentials"
+        " WHERE user_id = $1",
+        user_id,
+    )
+    return None if row is None else StoredSecrets(**dict(row))
+
+
+async def set_password_hash(
+    conn: asyncpg.Connection, user_id: str, password_hash: str, now: datetime
+) -> None:
+    """A new password (change or reset)."""
+    await conn.execute(
+        "UPDATE credentials SET password_hash = $2, password_changed_at = $3, updated_at = $3"
+        " WHERE user_id = $1",
+        user_id,
+        password_hash,
         now,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -123,3 +124,75 @@ async def revoke_session(
         reason.value,
     )
     return status.endswith(" 1")
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    id: str
+    user_id: str
+    created_at: datetime
+    last_used_at: datetime
+    ip_address: str
+    user_agent: str
+
+
+_LIVE = (
+    "SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.ip_address, s.user_agent"
+    " FROM sessions s JOIN users u ON u.id = s.user_id"
+    " WHERE s.revoked_at IS NULL AND u.status = 'ACTIF'"
+)
+
+
+def _live(row: asyncpg.Record) -> LiveSession:
+    return LiveSession(
+        id=str(row["id"]),
+        user_id=str(row["user_id"]),
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+        ip_address=row["ip_address"],
+        user_agent=row["user_agent"],
+    )
+
+
+async def get_live_session(
+    conn: asyncpg.Connection, session_id: str, user_id: str
+) -> LiveSession | None:
+    """The session if it is the user's, not revoked, and the user is active."""
+    row = await conn.fetchrow(_LIVE + " AND s.id = $1 AND s.user_id = $2", session_id, user_id)
+    return None if row is None else _live(row)
+
+
+async def list_live_sessions(
+    conn: asyncpg.Connection, user_id: str, *, refreshable_after: datetime
+) -> list[LiveSession]:
+    """The user's sessions not revoked whose refresh token has not expired, newest first."""
+    rows = await conn.fetch(
+        "SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.ip_address, s.user_agent"
+        " FROM sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE s.revoked_at IS NULL AND u.status = 'ACTIF' AND s.user_id = $1"
+        " AND EXISTS (SELECT 1 FROM refresh_tokens rt WHERE rt.session_id = s.id"
+        " AND rt.spent_at IS NULL AND rt.expires_at > $2) ORDER BY s.last_used_at DESC",
+        user_id,
+        refreshable_after,
+    )
+    return [_live(row) for row in rows]
+
+
+async def revoke_user_sessions(
+    conn: asyncpg.Connection,
+    user_id: str,
+    *,
+    reason: RevokeReason,
+    now: datetime,
+    except_session: str | None = None,
+) -> int:
+    """Revokes every live session of the user (but ``except_session``); returns how many."""
+    status = await conn.execute(
+        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3"
+        " WHERE user_id = $1 AND revoked_at IS NULL AND ($4::uuid IS NULL OR id <> $4::uuid)",
+        user_id,
+        now,
+        reason.value,
+        except_session,
+    )
+    return int(status.split()[-1])

@@ -36,6 +36,10 @@ async def get_active_key(conn: asyncpg.Connection) -> ActiveKey | None:
     return None if row is None else ActiveKey(row["kid"], row["private_key_pem"])
 
 
+async def active_key_created_at(conn: asyncpg.Connection) -> datetime | None:
+    return await conn.fetchval("SELECT created_at FROM signing_keys WHERE retired_at IS NULL")
+
+
 async def insert_key(conn: asyncpg.Connection, key: NewSigningKey, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO signing_keys (kid, private_key_pem, public_x, created_at)"

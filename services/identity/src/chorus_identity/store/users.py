@@ -7,24 +7,24 @@ from datetime import datetime
 
 import asyncpg
 
-from chorus_identity.domain.accounts import Account, Registration, UserStatus
+from chorus_identity.domain.accounts import Account, ProfileUpdate, Registration, UserStatus
 from chorus_identity.domain.errors import AccountAlreadyExists
 
 _SELECT = (
     "SELECT id, login_email, contact_email, first_name, last_name, phone, locale, status,"
-    " created_at, activated_at FROM users"
+    " created_at, activated_at, is_admin FROM users"
 )
 _INSERT = (
     "INSERT INTO users (id, login_email, contact_email, first_name, last_name, phone,"
-    " locale, status, created_at, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
-    " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale, status,"
-    " created_at, activated_at"
+    " locale, status, created_at, updated_at, terms_version, terms_accepted_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $9)"
+    " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
+    " status, created_at, activated_at, is_admin"
 )
 _ACTIVATE = (
     "UPDATE users SET status = $2, activated_at = $3, updated_at = $3 WHERE id = $1"
-    " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale, status,"
-    " created_at, activated_at"
+    " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
+    " status, created_at, activated_at, is_admin"
 )
 _BY_ID = _SELECT + " WHERE id = $1"
 _BY_LOGIN = _SELECT + " WHERE lower(login_email) = lower($1)"
@@ -42,11 +42,12 @@ def _account(row: asyncpg.Record) -> Account:
         status=UserStatus(row["status"]),
         created_at=row["created_at"],
         activated_at=row["activated_at"],
+        is_admin=row["is_admin"],
     )
 
 
 async def insert_pending_user(
-    conn: asyncpg.Connection, registration: Registration, now: datetime
+    conn: asyncpg.Connection, registration: Registration, now: datetime, *, terms_version: str
 ) -> Account:
     """Stores a new account waiting for activation; AccountAlreadyExists on a taken login."""
     try:
@@ -61,6 +62,7 @@ async def insert_pending_user(
             registration.locale,
             UserStatus.EN_ATTENTE_ACTIVATION.value,
             now,
+            terms_version,
         )
     except asyncpg.UniqueViolationError:
         raise AccountAlreadyExists() from None
@@ -98,3 +100,103 @@ async def mark_active(conn: asyncpg.Connection, user_id: str, now: datetime) -> 
         now,
     )
     return _account(row)
+
+
+async def update_profile(
+    conn: asyncpg.Connection, user_id: str, update: ProfileUpdate, now: datetime
+) -> Account:
+    """Applies the changed fields (None = unchanged)."""
+    row = await conn.fetchrow(
+        "UPDATE users SET first_name = coalesce($2, first_name),"
+        " last_name = coalesce($3, last_name), phone = coalesce($4, phone), updated_at = $5"
+        " WHERE id = $1"
+        " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
+        " status, created_at, activated_at, is_admin",
+        user_id,
+        update.first_name,
+        update.last_name,
+        update.phone,
+        now,
+    )
+    return _account(row)
+
+
+async def set_contact_email(
+    conn: asyncpg.Connection, user_id: str, email: str, now: datetime
+) -> Account:
+    row = await conn.fetchrow(
+        "UPDATE users SET contact_email = $2, updated_at = $3 WHERE id = $1"
+        " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
+        " status, created_at, activated_at, is_admin",
+        user_id,
+        email,
+        now,
+    )
+    return _account(row)
+
+
+async def set_login_email(
+    conn: asyncpg.Connection, user_id: str, email: str, now: datetime
+) -> Account:
+    """Changes the login e-mail; AccountAlreadyExists when another account has it."""
+    try:
+        row = await conn.fetchrow(
+            "UPDATE users SET login_email = $2, updated_at = $3 WHERE id = $1"
+            " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
+            " status, created_at, activated_at, is_admin",
+            user_id,
+            email,
+            now,
+        )
+    except asyncpg.UniqueViolationError:
+        raise AccountAlreadyExists() from None
+    return _account(row)
+
+
+async def login_email_taken(conn: asyncpg.Connection, email: str, *, by_other_than: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM users WHERE lower(login_email) = lower($1) AND id <> $2",
+            email,
+            by_other_than,
+        )
+    )
+
+
+async def deactivate(
+    conn: asyncpg.Connection, user_id: str, *, kind: str, now: datetime
+) -> Account:
+    """DESACTIVE with its kind (BY_USER, BY_ADMIN); the caller holds the row lock."""
+    row = await conn.fetchrow(
+        "UPDATE users SET status = $2, deactivated_at = $3, deactivation_kind = $4,"
+        " updated_at = $3 WHERE id = $1"
+        " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
+        " status, created_at, activated_at, is_admin",
+        user_id,
+        UserStatus.DESACTIVE.value,
+        now,
+        kind,
+    )
+    return _account(row)
+
+
+async def reactivate(
+    conn: asyncpg.Connection, user_id: str, now: datetime, *, status: UserStatus
+) -> Account:
+    """Back to ``status`` (ACTIF, or EN_ATTENTE_ACTIVATION for a never activated account)."""
+    row = await conn.fetchrow(
+        "UPDATE users SET status = $2, deactivated_at = NULL, deactivation_kind = NULL,"
+        " updated_at = $3 WHERE id = $1"
+        " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
+        " status, created_at, activated_at, is_admin",
+        user_id,
+        status.value,
+        now,
+    )
+    return _account(row)
+
+
+async def set_admin(conn: asyncpg.Connection, user_id: str, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE users SET is_admin = true, updated_at = $2 WHERE id = $1", user_id, now
+    )

@@ -5,26 +5,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
 
 import asyncpg
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
+from chorus_identity.clients.sealing import TokenSealer
 from chorus_identity.domain.accounts import (
     Account,
     normalise_login_email,
     parse_user_ids,
     validate_registration,
 )
-from chorus_identity.domain.errors import ActivationTokenInvalid, PasswordTooWeak, UserNotFound
+from chorus_identity.domain.audit import ClientContext, SecurityEventKind
+from chorus_identity.domain.errors import (
+    ActivationTokenInvalid,
+    PasswordRejected,
+    TermsNotAccepted,
+    UserNotFound,
+)
 from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
-from chorus_identity.domain.password_policy import password_policy_message, password_problems
+from chorus_identity.domain.password_policy import check_password
 from chorus_identity.domain.secret_question import validate_secret_question
 from chorus_identity.events import outgoing
-from chorus_identity.store import account_tokens, credentials, users
+from chorus_identity.store import account_tokens, credentials, security_events, users
 from chorus_identity.store.account_tokens import TokenPurpose
 from chorus_identity.usecases.clock import Clock, utc_now
+from chorus_identity.usecases.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +43,47 @@ class Accounts:
         self,
         pool: asyncpg.Pool,
         hasher: SecretHasher,
+        sealer: TokenSealer,
+        rules: Rules,
         *,
-        activation_ttl: timedelta,
         clock: Clock = utc_now,
     ) -> None:
         self._pool = pool
         self._hasher = hasher
-        self._activation_ttl = activation_ttl
+        self._sealer = sealer
+        self._rules = rules
         self._clock = clock
 
+    def _check_terms(self, accepted: bool, version: str) -> None:
+        if not accepted:
+            raise TermsNotAccepted(
+                "TERMS_NOT_ACCEPTED",
+                "Vous devez accepter les conditions générales d'utilisation pour créer un compte.",
+            )
+        if version and version != self._rules.terms_version:
+            raise TermsNotAccepted(
+                "TERMS_VERSION_OUTDATED",
+                "Les conditions générales d'utilisation ont changé : relisez la version "
+                f"{self._rules.terms_version} et acceptez-la.",
+            )
+
     async def register(
-        self, *, login_email: str, contact_email: str, first_name: str, last_name: str, phone: str
+        self,
+        *,
+        login_email: str,
+        contact_email: str,
+        first_name: str,
+        last_name: str,
+        phone: str,
+        terms_accepted: bool,
+        terms_version: str,
+        client: ClientContext,
     ) -> Account:
-        """Creates a pending account and its first activation link (events in the same commit)."""
+        """Creates a pending account and its first activation link (events in the same commit).
+
+        The current terms-of-use version is recorded; NotificationsUnavailable (nothing stored)
+        when the link cannot be sealed for notifications.
+        """
         registration = validate_registration(
             login_email=login_email,
             contact_email=contact_email,
@@ -56,16 +91,32 @@ class Accounts:
             last_name=last_name,
             phone=phone,
         )
+        self._check_terms(terms_accepted, terms_version)
+        sealing_key = await self._sealer.public_key()
         now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
-            account = await users.insert_pending_user(conn, registration, now)
+            account = await users.insert_pending_user(
+                conn, registration, now, terms_version=self._rules.terms_version
+            )
             await outgoing.user_registered(conn, account)
-            await self._issue_activation_link(conn, account)
+            await self._issue_activation_link(conn, account, sealing_key)
+            await security_events.record(
+                conn,
+                SecurityEventKind.ACCOUNT_REGISTERED,
+                user_id=account.id,
+                client=client,
+                now=now,
+                terms_version=self._rules.terms_version,
+            )
         log.info("account registered", extra={"user_id": account.id})
         return account
 
-    async def resend_activation(self, *, login_email: str) -> None:
-        """Supersedes the pending account's links with a new one; silent when there is none."""
+    async def resend_activation(self, *, login_email: str, client: ClientContext) -> None:
+        """Supersedes the pending account's links with a new one; silent when there is none.
+
+        The sealing key is fetched first, whether or not the account exists, so that even an
+        outage of notifications answers alike for every address.
+        """
         try:
             email = normalise_login_email(login_email)
         except ValueError:
@@ -74,20 +125,31 @@ class Accounts:
                 "Adresse e-mail invalide (attendu : nom@domaine.fr).",
                 [FieldViolation("login_email", "Adresse e-mail invalide.")],
             ) from None
+        sealing_key = await self._sealer.public_key()
         async with self._pool.acquire() as conn, conn.transaction():
             account = await users.find_by_login_email(conn, email, for_update=True)
             if account is None or not account.awaits_activation:
                 return
+            now = self._clock()
             await account_tokens.invalidate_outstanding(
-                conn, user_id=account.id, purpose=TokenPurpose.ACTIVATION, now=self._clock()
+                conn, user_id=account.id, purpose=TokenPurpose.ACTIVATION, now=now
             )
-            await self._issue_activation_link(conn, account)
+            await self._issue_activation_link(conn, account, sealing_key)
+            await security_events.record(
+                conn,
+                SecurityEventKind.ACTIVATION_LINK_RESENT,
+                user_id=account.id,
+                client=client,
+                now=now,
+            )
         log.info("activation link re-issued", extra={"user_id": account.id})
 
-    async def _issue_activation_link(self, conn: asyncpg.Connection, account: Account) -> None:
+    async def _issue_activation_link(
+        self, conn: asyncpg.Connection, account: Account, sealing_key: bytes
+    ) -> None:
         now = self._clock()
         token = new_token()
-        expires_at = now + self._activation_ttl
+        expires_at = now + self._rules.activation_ttl
         await account_tokens.insert_token(
             conn,
             user_id=account.id,
@@ -96,10 +158,18 @@ class Accounts:
             now=now,
             expires_at=expires_at,
         )
-        await outgoing.activation_link_issued(conn, account, token=token, expires_at=expires_at)
+        await outgoing.activation_link_issued(
+            conn, account, token=token, expires_at=expires_at, sealing_key=sealing_key
+        )
 
     async def activate(
-        self, *, token: str, password: str, secret_question: str, secret_answer: str
+        self,
+        *,
+        token: str,
+        password: str,
+        secret_question: str,
+        secret_answer: str,
+        client: ClientContext,
     ) -> Account:
         """Sets password and secret answer, spends the link and makes the account ACTIF.
 
@@ -111,11 +181,14 @@ class Accounts:
             found = await account_tokens.find_usable(
                 conn, purpose=TokenPurpose.ACTIVATION, token_hash=token_hash, now=self._clock()
             )
-        if found is None or not token:
+            pending = None if found is None else await users.get_user(conn, found.user_id)
+        if found is None or pending is None or not token:
             raise ActivationTokenInvalid()
-        problems = password_problems(password)
+        problems = check_password(
+            password, profile=self._rules.password_profile, personal=pending.personal_data
+        )
         if problems:
-            raise PasswordTooWeak(password_policy_message(problems))
+            raise PasswordRejected(problems)
         secret = validate_secret_question(secret_question, secret_answer)
         password_hash, answer_hash = await asyncio.gather(
             asyncio.to_thread(self._hasher.hash, password),
@@ -145,6 +218,13 @@ class Accounts:
             )
             account = await users.mark_active(conn, account.id, now)
             await outgoing.user_activated(conn, account)
+            await security_events.record(
+                conn,
+                SecurityEventKind.ACCOUNT_ACTIVATED,
+                user_id=account.id,
+                client=client,
+                now=now,
+            )
         log.info("account activated", extra={"user_id": account.id})
         return account
 
@@ -159,6 +239,22 @@ class Accounts:
         if account is None:
             raise UserNotFound()
         return account
+
+    async def get_as_seen_by(self, *, viewer_id: str, user_id: str) -> Account:
+        """One account as ``viewer_id`` may see it; UserNotFound when there is none."""
+        return (await self.get(user_id)).as_seen_by(viewer_id)
+
+    async def find_by_login_email(self, *, viewer_id: str, login_email: str) -> Account:
+        """The account with this login e-mail; UserNotFound when none (or not an e-mail)."""
+        try:
+            email = normalise_login_email(login_email)
+        except ValueError:
+            raise UserNotFound() from None
+        async with self._pool.acquire() as conn:
+            account = await users.find_by_login_email(conn, email)
+        if account is None:
+            raise UserNotFound()
+        return account.as_seen_by(viewer_id)
 
     async def batch_get(self, *, viewer_id: str, user_ids: list[str]) -> list[Account]:
         """The existing accounts among ``user_ids`` in request order, as ``viewer_id`` sees them."""

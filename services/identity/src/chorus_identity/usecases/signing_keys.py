@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,6 +68,32 @@ class KeyRing:
             await signing_keys.insert_key(conn, key, now)
         log.info("signing keys rotated", extra={"kid": key.kid, "retired_kid": retired})
         return Rotation(new_kid=key.kid, retired_kid=retired)
+
+    async def rotate_if_older_than(self, max_age: timedelta) -> Rotation | None:
+        """Rotates when the signing key is older than ``max_age``; under the keys' advisory
+        lock, so replicas checking together rotate once."""
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            await signing_keys.lock_keys(conn)
+            created_at = await signing_keys.active_key_created_at(conn)
+            if created_at is not None and now - created_at < max_age:
+                return None
+            key = generate_signing_key(now)
+            retired = await signing_keys.retire_active_key(conn, now)
+            await signing_keys.insert_key(conn, key, now)
+        log.info("signing key rotated on schedule", extra={"kid": key.kid, "retired_kid": retired})
+        return Rotation(new_kid=key.kid, retired_kid=retired)
+
+    async def rotate_on_schedule(self, *, max_age: timedelta, check_every: float) -> None:
+        """Background job: checks the signing key's age every ``check_every`` seconds."""
+        while True:
+            try:
+                await self.rotate_if_older_than(max_age)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("scheduled key rotation check failed; will retry", exc_info=True)
+            await asyncio.sleep(check_every)
 
     async def verification_keys(self) -> list[VerificationKey]:
         """The active key and the retired ones whose last tokens have not expired yet."""

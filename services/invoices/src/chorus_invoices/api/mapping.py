@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chorus_invoices.documents.validation import RuleViolation
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice
 from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
 from chorus_invoices.domain.validation import InvoiceForm, LineForm, RecipientRef
+from chorus_invoices.store.documents import DocumentInfo
 
 
 def enum_name(enum, value: int, prefix: str) -> str:
@@ -131,3 +134,23 @@ def timestamp(at: datetime) -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(at)
     return stamp
+
+
+def findings_to_proto(findings: Iterable[RuleViolation]) -> list[pb.RuleFinding]:
+    return [
+        pb.RuleFinding(rule_id=f.rule_id, message=f.message, location=f.location, fatal=f.fatal)
+        for f in findings
+    ]
+
+
+def documents_to_proto(infos: Iterable[DocumentInfo]) -> list[pb.InvoiceDocument]:
+    return [
+        pb.InvoiceDocument(
+            id=info.id,
+            role=info.role.value,
+            filename=info.filename,
+            media_type=info.media_type,
+            size=info.size,
+        )
+        for info in infos
+    ]

@@ -13,15 +13,19 @@ from chorus_platform.auth import current_principal
 from chorus_invoices.api import mapping, page_tokens
 from chorus_invoices.usecases.deposit import Deposits
 from chorus_invoices.usecases.reading import Reading
+from chorus_invoices.usecases.structured_deposit import StructuredDeposits
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
 class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
-    def __init__(self, deposits: Deposits, reading: Reading) -> None:
+    def __init__(
+        self, deposits: Deposits, reading: Reading, structured: StructuredDeposits
+    ) -> None:
         self._deposits = deposits
         self._reading = reading
+        self._structured = structured
 
     async def CreateInvoice(self, request: pb.CreateInvoiceRequest, context):
         """Deposits an invoice entered on the portal, or saves it as a draft (``draft``).
@@ -66,7 +70,11 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         """
         user_id = current_principal().user_id
         invoice, actions = await self._reading.invoice(user_id, request.invoice_id)
-        return pb.GetInvoiceResponse(invoice=mapping.invoice_to_proto(invoice, actions))
+        warnings, documents = await self._reading.kept_with(invoice)
+        found = mapping.invoice_to_proto(invoice, actions)
+        found.warnings.extend(mapping.findings_to_proto(warnings))
+        found.documents.extend(mapping.documents_to_proto(documents))
+        return pb.GetInvoiceResponse(invoice=found)
 
     async def ListInvoices(self, request: pb.ListInvoicesRequest, context):
         """Issued (default) or received invoices of the structures the caller may consult,
@@ -100,4 +108,41 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         entries = await self._reading.history(user_id, request.invoice_id)
         return pb.GetInvoiceHistoryResponse(
             entries=[mapping.history_to_proto(entry) for entry in entries]
+        )
+
+    async def DepositStructuredInvoice(self, request: pb.DepositStructuredInvoiceRequest, context):
+        """Deposits a UBL 2.1 Invoice/CreditNote, UN/CEFACT CII D16B or Factur-X PDF file.
+
+        The file is parsed safely, checked against its XSD and the official EN 16931
+        schematron (in a worker process), read into an invoice whose stated totals must match
+        the recomputed ones, then deposited exactly like CreateInvoice (access, recipient by
+        the buyer's SIRET, routing with BT-10 as service code and BT-13 as engagement,
+        duplicates). The file is kept as the invoice's ORIGINAL document; schematron warnings
+        are kept and returned in ``invoice.warnings``. Errors: INVALID_ARGUMENT FILE_REQUIRED,
+        FILE_TOO_LARGE, XML_MALFORMED, XML_FORBIDDEN_CONSTRUCT, XML_TOO_LARGE, XML_TOO_DEEP,
+        PDF_MALFORMED, PDF_ENCRYPTED, PDF_TOO_LARGE, FACTURX_XML_MISSING, FORMAT_UNSUPPORTED,
+        PROFILE_UNSUPPORTED, XML_SCHEMA_INVALID and EN16931_RULES_FAILED (violations: location
+        and "[rule id] message"; ErrorInfo metadata ``rules``), DOCUMENT_CONTENT_UNSUPPORTED,
+        DOCUMENT_VALUE_INVALID, TOTALS_MISMATCH, DOCUMENT_UNPROCESSABLE, SELLER_MISMATCH, and
+        every CreateInvoice reason; PERMISSION_DENIED ACCESS_DENIED; ALREADY_EXISTS
+        INVOICE_NUMBER_DUPLICATE; UNAVAILABLE STRUCTURES_UNAVAILABLE.
+        """
+        user_id = current_principal().user_id
+        invoice, warnings = await self._structured.deposit(
+            user_id, request.supplier_structure_id.strip(), request.filename, request.content
+        )
+        found = mapping.invoice_to_proto(invoice)
+        found.warnings.extend(mapping.findings_to_proto(warnings))
+        return pb.DepositStructuredInvoiceResponse(invoice=found)
+
+    async def GetInvoiceDocument(self, request: pb.GetInvoiceDocumentRequest, context):
+        """The invoice's document: the Factur-X PDF generated at portal entry, else the file
+        deposited. Same visibility as GetInvoice. Errors: NOT_FOUND INVOICE_NOT_FOUND,
+        NOT_FOUND DOCUMENT_NOT_FOUND (a draft has none)."""
+        user_id = current_principal().user_id
+        document = await self._reading.document(user_id, request.invoice_id)
+        return pb.GetInvoiceDocumentResponse(
+            filename=document.info.filename,
+            media_type=document.info.media_type,
+            content=document.content,
         )

@@ -119,4 +119,16 @@ def _recipient(structure: pb.Structure) -> Recipient:
         services=tuple(
             RecipientService(s.code, s.active, s.engagement_required) for s in structure.services
         ),
+        identifier_type=pb.IdentifierType.Name(structure.identifier_type).removeprefix(
+            "IDENTIFIER_TYPE_"
+        ),
+        identifier=structure.identifier,
+        vat_number=structure.vat_number,
+        address=(
+            structure.address.line1,
+            structure.address.line2,
+            structure.address.postal_code,
+            structure.address.city,
+            structure.address.country,
+        ),
     )

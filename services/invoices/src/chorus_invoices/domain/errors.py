@@ -36,6 +36,13 @@ class InvoiceNotFound(NotFound):
         super().__init__("INVOICE_NOT_FOUND", "Facture introuvable.")
 
 
+class DocumentNotFound(NotFound):
+    """The invoice is visible but has no document (a draft, or deposited before documents)."""
+
+    def __init__(self) -> None:
+        super().__init__("DOCUMENT_NOT_FOUND", "Cette facture n'a pas encore de document.")
+
+
 class AccessDenied(PermissionDenied):
     def __init__(self, what: str) -> None:
         super().__init__("ACCESS_DENIED", what)

@@ -32,6 +32,12 @@ class Recipient:
     engagement_required: bool = False
     service_or_engagement_required: bool = False
     services: tuple[RecipientService, ...] = ()
+    identifier_type: str = ""
+    """``SIRET``…, with ``identifier``: how the directory identifies the structure."""
+    identifier: str = ""
+    vat_number: str = ""
+    address: tuple[str, str, str, str, str] = ("", "", "", "", "")
+    """line 1, line 2, postal code, city, ISO country code."""
 
     def service(self, code: str) -> RecipientService | None:
         """The active service with this code (codes compare case-insensitively)."""

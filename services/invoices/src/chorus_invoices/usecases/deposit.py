@@ -2,17 +2,25 @@
 
 Everything is checked before anything is written — shape, the caller's right to issue for the
 supplier, the recipient and its routing parameters — so a refused invoice leaves no trace.
+A portal invoice entering DEPOSEE gets its Factur-X (rendered in the document workers) in the
+same transaction; an invoice read from a structured file (:class:`FileOrigin`) keeps that
+file and its EN 16931 warnings instead, and its seller must be the supplier structure.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import asyncpg
 
 from chorus_invoices.clients.structures import StructuresClient
+from chorus_invoices.documents.content import PartyDetails, party_of
+from chorus_invoices.documents.facturx import make_facturx
+from chorus_invoices.documents.validation import RuleViolation
+from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound, invalid
 from chorus_invoices.domain.invoice import Invoice, InvoiceContent, StructureRef
@@ -20,7 +28,14 @@ from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.domain.routing import Recipient, check_routing
 from chorus_invoices.domain.validation import InvoiceForm, RecipientRef, validate_invoice
 from chorus_invoices.events import status_changes
-from chorus_invoices.store import invoices
+from chorus_invoices.store import invoices, rule_warnings
+from chorus_invoices.store.documents import (
+    Document,
+    DocumentRole,
+    DocumentStore,
+    PostgresDocumentStore,
+    new_document,
+)
 from chorus_invoices.usecases.access import (
     MODIFICATION,
     SUPPLIER_SPACE,
@@ -29,18 +44,46 @@ from chorus_invoices.usecases.access import (
 )
 
 _NOT_ISSUER = "Vous n'êtes pas habilité à émettre des factures pour cette structure."
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class FileOrigin:
+    """An invoice read from a deposited structured file."""
+
+    document: Document
+    seller_siret: str
+    """BT-30 (scheme 0009) as the file states it."""
+    warnings: tuple[RuleViolation, ...] = ()
 
 
 class Deposits:
-    def __init__(self, pool: asyncpg.Pool, structures: StructuresClient) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        structures: StructuresClient,
+        workers: DocumentWorkers | None = None,
+        store: DocumentStore | None = None,
+    ) -> None:
+        """``workers`` render the Factur-X of portal deposits (None: no rendering)."""
         self._pool = pool
         self._structures = structures
         self._access = InvoiceAccess(structures)
+        self._workers = workers
+        self._store = store or PostgresDocumentStore()
 
-    async def create(self, user_id: str, form: InvoiceForm, *, draft: bool) -> Invoice:
+    async def create(
+        self,
+        user_id: str,
+        form: InvoiceForm,
+        *,
+        draft: bool,
+        origin: FileOrigin | None = None,
+    ) -> Invoice:
         """Stores a new invoice as BROUILLON (draft) or DEPOSEE (announced by InvoiceSubmitted).
 
-        InvalidArgument (shape, recipient, routing), AccessDenied, InvoiceNumberDuplicate.
+        InvalidArgument (shape, recipient, routing, SELLER_MISMATCH for a file whose seller is
+        not the supplier), AccessDenied, InvoiceNumberDuplicate.
         """
         now = datetime.now(UTC)
         valid = validate_invoice(form, today=now.date())
@@ -48,6 +91,8 @@ class Deposits:
         if not await self._structures.may(user_id, supplier_id, SUPPLIER_SPACE, MODIFICATION):
             raise AccessDenied(_NOT_ISSUER)
         supplier = await self._structures.structure(supplier_id)
+        if origin is not None:
+            _check_seller(supplier, origin.seller_siret)
         recipient = await self._recipient(valid.recipient)
         content = self._routed(valid.content, recipient)
         deposited = not draft
@@ -64,8 +109,18 @@ class Deposits:
             deposited_by=user_id if deposited else "",
             deposited_at=now if deposited else None,
         )
+        if origin is not None:
+            documents = [origin.document]
+        elif deposited:
+            documents = await self._facturx(invoice, supplier, recipient)
+        else:
+            documents = []
         async with self._pool.acquire() as conn, conn.transaction():
             await status_changes.record_new(conn, invoice, actor=user_id)
+            for document in documents:
+                await self._store.put(conn, invoice.id, document)
+            if origin is not None and origin.warnings:
+                await rule_warnings.insert(conn, invoice.id, origin.warnings)
         return invoice
 
     async def submit(self, user_id: str, invoice_id: str) -> Invoice:
@@ -85,6 +140,10 @@ class Deposits:
         if recipient is None:
             raise _recipient_not_found()
         check_routing(recipient, invoice.content.service_code, invoice.content.engagement_number)
+        async with self._pool.acquire() as conn:
+            full = await invoices.get(conn, invoice_id)
+        supplier = await self._structures.structure(invoice.supplier.structure_id)
+        documents = await self._facturx(full, supplier, recipient)
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await invoices.get(conn, invoice_id, lock=True, details=False)
             await status_changes.move(
@@ -95,7 +154,31 @@ class Deposits:
                 actor=user_id,
                 at=datetime.now(UTC),
             )
+            for document in documents:
+                await self._store.put(conn, invoice_id, document)
             return await invoices.get(conn, invoice_id)
+
+    async def _facturx(
+        self, invoice: Invoice, supplier: Recipient | None, recipient: Recipient
+    ) -> list[Document]:
+        """The invoice's Factur-X, rendered in a worker process ([] without workers)."""
+        if self._workers is None:
+            return []
+        seller = party_of(supplier) if supplier else PartyDetails(invoice.supplier.name)
+        facturx = await self._workers.run(
+            make_facturx, invoice.content, seller, party_of(recipient)
+        )
+        name = _FILENAME_UNSAFE.sub("-", invoice.content.number)
+        return [
+            new_document(
+                str(uuid.uuid4()),
+                DocumentRole.FACTURX,
+                f"facture-{name}.pdf",
+                "application/pdf",
+                facturx.pdf,
+                datetime.now(UTC),
+            )
+        ]
 
     async def _recipient(self, ref: RecipientRef) -> Recipient:
         if ref.structure_id:
@@ -110,6 +193,20 @@ class Deposits:
     def _routed(content: InvoiceContent, recipient: Recipient) -> InvoiceContent:
         service_code = check_routing(recipient, content.service_code, content.engagement_number)
         return replace(content, service_code=service_code)
+
+
+def _check_seller(supplier: Recipient | None, seller_siret: str) -> None:
+    """A file must be issued by the supplier structure depositing it (same SIRET)."""
+    if supplier is None or supplier.identifier_type != "SIRET":
+        return
+    if seller_siret != supplier.identifier:
+        stated = seller_siret or "aucun SIRET"
+        raise invalid(
+            "SELLER_MISMATCH",
+            "seller",
+            f"Le vendeur de la facture ({stated}) n'est pas la structure qui la dépose"
+            f" (SIRET {supplier.identifier}) : déposez-la depuis la bonne structure.",
+        )
 
 
 def _recipient_not_found():

@@ -8,11 +8,18 @@ from datetime import datetime
 import asyncpg
 
 from chorus_invoices.clients.structures import StructuresClient
+from chorus_invoices.documents.validation import RuleViolation
 from chorus_invoices.domain import lifecycle
-from chorus_invoices.domain.errors import InvoiceNotFound
+from chorus_invoices.domain.errors import DocumentNotFound, InvoiceNotFound
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter
 from chorus_invoices.domain.lifecycle import Status
-from chorus_invoices.store import history, invoices
+from chorus_invoices.store import history, invoices, rule_warnings
+from chorus_invoices.store.documents import (
+    Document,
+    DocumentInfo,
+    DocumentStore,
+    PostgresDocumentStore,
+)
 from chorus_invoices.usecases.access import (
     CONSULTATION,
     RECIPIENT_SPACE,
@@ -25,15 +32,34 @@ Cursor = tuple[datetime, str]
 
 
 class Reading:
-    def __init__(self, pool: asyncpg.Pool, structures: StructuresClient) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, structures: StructuresClient, store: DocumentStore | None = None
+    ) -> None:
         self._pool = pool
         self._structures = structures
         self._access = InvoiceAccess(structures)
+        self._store = store or PostgresDocumentStore()
 
     async def invoice(self, user_id: str, invoice_id: str) -> tuple[Invoice, list[str]]:
         """The invoice and the actions the caller may take on it; InvoiceNotFound."""
         invoice = await self._visible(user_id, invoice_id, details=True)
         return invoice, await self._access.allowed_actions(user_id, invoice)
+
+    async def kept_with(self, invoice: Invoice) -> tuple[list[RuleViolation], list[DocumentInfo]]:
+        """The EN 16931 warnings and the documents of an invoice the caller may see."""
+        async with self._pool.acquire() as conn:
+            warnings = await rule_warnings.of_invoice(conn, invoice.id)
+            return warnings, await self._store.infos(conn, invoice.id)
+
+    async def document(self, user_id: str, invoice_id: str) -> Document:
+        """The invoice's main document (Factur-X, else the deposited file); InvoiceNotFound,
+        DocumentNotFound."""
+        invoice = await self._visible(user_id, invoice_id, details=False)
+        async with self._pool.acquire() as conn:
+            document = await self._store.main(conn, invoice.id)
+        if document is None:
+            raise DocumentNotFound()
+        return document
 
     async def history(self, user_id: str, invoice_id: str) -> list[HistoryEntry]:
         """The invoice's status history, oldest first; InvoiceNotFound."""

@@ -1,4 +1,5 @@
-"""gRPC NotificationsService: the caller's event feed ("Fil d'événements")."""
+"""gRPC NotificationsService: the caller's event feed ("Fil d'événements") and the public
+sealing key."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ import asyncpg
 from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from chorus_platform.auth import current_principal
+from chorus_platform.sealing import ALGORITHM
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_notifications.domain.errors import FeedItemIdRequired, FeedItemNotFound
 from chorus_notifications.domain.feed import Cursor, FeedItem, page_size
+from chorus_notifications.events.sealing import SealingKeyRing
 from chorus_notifications.store import feed
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
+PUBLIC_METHODS = {f"/{SERVICE_NAME}/GetSealingKey"}
+"""Callable without an access token (every other RPC needs one)."""
 
 
 def _is_uuid(value: str) -> bool:
@@ -40,10 +45,21 @@ def _to_proto(item: FeedItem) -> pb.FeedItem:
 
 
 class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
-    """Every RPC needs an authenticated caller and only ever sees the caller's own items."""
+    """Feed RPCs need an authenticated caller and only ever see the caller's own items."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, keys: SealingKeyRing) -> None:
         self._pool = pool
+        self._keys = keys
+
+    async def GetSealingKey(
+        self, request: pb.GetSealingKeyRequest, context
+    ) -> pb.GetSealingKeyResponse:
+        """The X25519 public key to seal secrets to (chorus_platform.sealing). Public; no
+        errors once the service is up."""
+        key = await self._keys.published()
+        return pb.GetSealingKeyResponse(
+            key_id=key.key_id, algorithm=ALGORITHM, public_key=key.public_key
+        )
 
     async def ListFeed(self, request: pb.ListFeedRequest, context) -> pb.ListFeedResponse:
         """The caller's feed items, newest first.

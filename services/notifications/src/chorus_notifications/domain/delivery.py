@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from chorus_notifications.domain.sealed_secrets import SealedSecret, reveal
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,14 @@ class OutgoingEmail:
     text_body: str
     html_body: str
     attempts: int
+    sealed: SealedSecret | None = None
+    """The link token the bodies' placeholder stands for, still sealed."""
+
+    def with_secret(self, secret: str) -> OutgoingEmail:
+        """The e-mail ready to send: placeholder replaced by the opened secret."""
+        return replace(
+            self,
+            text_body=reveal(self.text_body, secret),
+            html_body=reveal(self.html_body, secret),
+            sealed=None,
+        )

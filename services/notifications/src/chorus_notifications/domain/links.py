@@ -21,3 +21,13 @@ def invoice_path(invoice_id: str) -> str:
 
 def structure_path(structure_id: str) -> str:
     return "/structures/" + quote(structure_id, safe="")
+
+
+def password_reset_url(portal_url: str, token: str) -> str:
+    """The page where the user sets a new password with ``token`` (and the secret answer)."""
+    return absolute(portal_url, "/mot-de-passe/reinitialisation?" + urlencode({"token": token}))
+
+
+def email_verification_url(portal_url: str, token: str) -> str:
+    """The page confirming a new contact or login e-mail address with ``token``."""
+    return absolute(portal_url, "/mon-compte/adresse?" + urlencode({"token": token}))

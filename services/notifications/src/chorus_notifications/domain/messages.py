@@ -11,6 +11,7 @@ from datetime import datetime
 
 from chorus_notifications.domain.kinds import NotificationKind
 from chorus_notifications.domain.labels import format_amount, invoice_status_label, role_phrase
+from chorus_notifications.domain.sealed_secrets import SealedSecret
 from chorus_notifications.domain.templates import render_block, render_document, render_line
 
 DEFAULT_ACTIVATION_VALIDITY_MINUTES = 60
@@ -22,6 +23,8 @@ class EmailContent:
     subject: str
     text_body: str
     html_body: str
+    sealed: SealedSecret | None = None
+    """Set when the bodies hold the secret placeholder (a link token opened at sending)."""
 
 
 @dataclass(frozen=True)
@@ -32,12 +35,19 @@ class FeedEntry:
     link: str
 
 
-def _email(kind: NotificationKind, template: str, locale: str, context: dict) -> EmailContent:
+def _email(
+    kind: NotificationKind,
+    template: str,
+    locale: str,
+    context: dict,
+    sealed: SealedSecret | None = None,
+) -> EmailContent:
     return EmailContent(
         kind=kind,
         subject=render_line(f"{template}.txt", "subject", locale, context),
         text_body=render_block(f"{template}.txt", "body", locale, context) + "\n",
         html_body=render_document(f"{template}.html", locale, context),
+        sealed=sealed,
     )
 
 

@@ -14,9 +14,11 @@ import logging
 from typing import Protocol
 
 import asyncpg
+from chorus_platform.sealing import SealedBoxError
 
 from chorus_notifications.config import NotificationsSettings
 from chorus_notifications.domain.delivery import OutgoingEmail, RetryPolicy
+from chorus_notifications.events.sealing import SealingKeyRing
 from chorus_notifications.store import emails
 
 log = logging.getLogger(__name__)
@@ -41,8 +43,15 @@ class Mailer(Protocol):
 class EmailSender:
     """Background job (:meth:`run`) sending due e-mails through ``mailer``."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: NotificationsSettings, mailer: Mailer) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: NotificationsSettings,
+        mailer: Mailer,
+        keys: SealingKeyRing | None = None,
+    ) -> None:
         self._pool = pool
+        self._keys = keys or SealingKeyRing(pool)
         self._dsn = settings.database_dsn
         self._mailer = mailer
         self._poll_seconds = settings.email_poll_seconds
@@ -98,6 +107,15 @@ class EmailSender:
                 return False
             # Logs carry ids and kinds only: bodies may hold secrets (activation links).
             context = {"email_id": email.id, "kind": email.kind, "attempt": email.attempts + 1}
+            if email.sealed is not None:
+                try:
+                    email = email.with_secret(await self._keys.open(email.sealed))
+                except SealedBoxError:
+                    # Not ours or altered: no retry will open it.
+                    error = "SealedBoxError: the sealed link token does not open"
+                    await emails.record_failure(conn, email.id, error=error, retry_in_seconds=None)
+                    log.error("email failed; giving up", extra={**context, "error": error})
+                    return True
             try:
                 await self._mailer.send(email)
             except Exception as exc:

@@ -8,6 +8,7 @@ import asyncpg
 
 from chorus_notifications.domain.delivery import OutgoingEmail
 from chorus_notifications.domain.messages import EmailContent
+from chorus_notifications.domain.sealed_secrets import SealedSecret
 
 NOTIFY_CHANNEL = "chorus_emails"
 
@@ -26,8 +27,8 @@ async def enqueue(
     """
     email_id = await conn.fetchval(
         """INSERT INTO emails (id, event_id, recipient_address, user_id, kind,
-                               subject, text_body, html_body)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                               subject, text_body, html_body, sealed_secret, sealed_context)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (event_id, recipient_address) DO NOTHING
            RETURNING id""",
         uuid.uuid4(),
@@ -38,6 +39,8 @@ async def enqueue(
         content.subject,
         content.text_body,
         content.html_body,
+        content.sealed.sealed if content.sealed else None,
+        content.sealed.context if content.sealed else None,
     )
     if email_id is None:
         return None
@@ -48,7 +51,8 @@ async def enqueue(
 async def claim_next_due(conn: asyncpg.Connection) -> OutgoingEmail | None:
     """Locks the oldest due PENDING e-mail for the caller's transaction (others skip it)."""
     row = await conn.fetchrow(
-        """SELECT id, kind, recipient_address, subject, text_body, html_body, attempts
+        """SELECT id, kind, recipient_address, subject, text_body, html_body, attempts,
+                  sealed_secret, sealed_context
              FROM emails
             WHERE status = 'PENDING' AND next_attempt_at <= now()
             ORDER BY next_attempt_at, created_at
@@ -65,6 +69,11 @@ async def claim_next_due(conn: asyncpg.Connection) -> OutgoingEmail | None:
         text_body=row["text_body"],
         html_body=row["html_body"],
         attempts=row["attempts"],
+        sealed=(
+            SealedSecret(bytes(row["sealed_secret"]), bytes(row["sealed_context"]))
+            if row["sealed_secret"] is not None
+            else None
+        ),
     )
 
 
@@ -78,7 +87,9 @@ async def record_sent(conn: asyncpg.Connection, email_id: str) -> None:
               SET status = 'SENT',
                   attempts = attempts + 1,
                   sent_at = clock_timestamp(),
-                  last_error = NULL
+                  last_error = NULL,
+                  sealed_secret = NULL,
+                  sealed_context = NULL
             WHERE id = $1""",
         email_id,
     )
@@ -103,7 +114,9 @@ async def record_failure(
                   last_error = $2,
                   status = CASE WHEN $3::float8 IS NULL THEN 'FAILED' ELSE 'PENDING' END,
                   next_attempt_at = clock_timestamp()
-                                    + make_interval(secs => coalesce($3::float8, 0))
+                                    + make_interval(secs => coalesce($3::float8, 0)),
+                  sealed_secret = CASE WHEN $3::float8 IS NULL THEN NULL ELSE sealed_secret END,
+                  sealed_context = CASE WHEN $3::float8 IS NULL THEN NULL ELSE sealed_context END
             WHERE id = $1""",
         email_id,
         error,

@@ -40,3 +40,27 @@ async def get(conn: asyncpg.Connection, user_id: str) -> Recipient | None:
         last_name=row["last_name"],
         locale=row["locale"],
     )
+
+
+async def set_contact_email(conn: asyncpg.Connection, user_id: str, contact_email: str) -> bool:
+    """Points the user's notifications at a new address; False when the user is unknown."""
+    status = await conn.execute(
+        "UPDATE recipients SET contact_email = $2, updated_at = now() WHERE user_id = $1",
+        user_id,
+        contact_email,
+    )
+    return status.endswith(" 1")
+
+
+async def set_names(
+    conn: asyncpg.Connection, user_id: str, first_name: str, last_name: str
+) -> bool:
+    """Updates the user's names; False when the user is unknown."""
+    status = await conn.execute(
+        "UPDATE recipients SET first_name = $2, last_name = $3, updated_at = now()"
+        " WHERE user_id = $1",
+        user_id,
+        first_name,
+        last_name,
+    )
+    return status.endswith(" 1")

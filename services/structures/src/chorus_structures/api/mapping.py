@@ -6,6 +6,8 @@ Proto enums carry their prefix (``IDENTIFIER_TYPE_SIRET``); the domain uses the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 from uuid import UUID
@@ -15,8 +17,12 @@ from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus_platform.errors import FieldViolation, InvalidArgument
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chorus_structures.clients.identity import Profile
 from chorus_structures.domain.access import Role
+from chorus_structures.domain.attachments import AttachmentRequest, AttachmentStatus, Decision
+from chorus_structures.domain.history import ActionKind, RecordedAction
 from chorus_structures.domain.identifiers import IdentifierType
+from chorus_structures.domain.membership import Member
 from chorus_structures.domain.spaces import AccessMode, Space
 from chorus_structures.domain.structure import (
     Address,
@@ -26,6 +32,7 @@ from chorus_structures.domain.structure import (
     StructureService,
     StructureStatus,
 )
+from chorus_structures.domain.subscriptions import Subscription, SubscriptionStatus
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -36,6 +43,10 @@ _PREFIXES = {
     Role: "ROLE_",
     Space: "SPACE_",
     AccessMode: "ACCESS_MODE_",
+    AttachmentStatus: "ATTACHMENT_REQUEST_STATUS_",
+    Decision: "DECISION_",
+    SubscriptionStatus: "SUBSCRIPTION_STATUS_",
+    ActionKind: "MANAGER_ACTION_KIND_",
 }
 _PROTO_ENUMS = {
     IdentifierType: pb.IdentifierType,
@@ -44,6 +55,10 @@ _PROTO_ENUMS = {
     Role: pb.Role,
     Space: pb.Space,
     AccessMode: pb.AccessMode,
+    AttachmentStatus: pb.AttachmentRequestStatus,
+    Decision: pb.Decision,
+    SubscriptionStatus: pb.SubscriptionStatus,
+    ActionKind: pb.ManagerActionKind,
 }
 
 
@@ -128,4 +143,89 @@ def service_to_proto(service: StructureService) -> pb.StructureService:
         name=service.name,
         active=service.active,
         engagement_required=service.engagement_required,
+        reserved_for_public_suppliers=service.reserved_for_public_suppliers,
+    )
+
+
+def uuids_from_request(values, field: str, reason: str) -> list[UUID]:
+    """Distinct UUIDs of a repeated request field, in order."""
+    return list(dict.fromkeys(uuid_from_request(value, field, reason) for value in values))
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def person_to_proto(user_id: UUID | None, profiles: Mapping[UUID, Profile]) -> pb.Person | None:
+    """The user with the profile identity gave (ids only when identity did not answer)."""
+    if user_id is None:
+        return None
+    profile = profiles.get(user_id)
+    if profile is None:
+        return pb.Person(user_id=str(user_id))
+    return pb.Person(
+        user_id=str(user_id),
+        first_name=profile.first_name,
+        last_name=profile.last_name,
+        email=profile.email,
+    )
+
+
+def member_to_proto(member: Member, profiles: Mapping[UUID, Profile]) -> pb.Member:
+    return pb.Member(
+        user=person_to_proto(member.user_id, profiles),
+        role=enum_to_proto(member.role),
+        service_ids=sorted(str(s) for s in member.service_ids),
+        since=timestamp(member.since),
+    )
+
+
+def attachment_request_to_proto(
+    request: AttachmentRequest, profiles: Mapping[UUID, Profile] | None = None
+) -> pb.AttachmentRequest:
+    return pb.AttachmentRequest(
+        id=str(request.id),
+        structure_id=str(request.structure_id),
+        requester=person_to_proto(request.user_id, profiles or {}),
+        status=enum_to_proto(request.status),
+        comment=request.comment,
+        service_ids=[str(s) for s in request.service_ids],
+        granted_role=enum_to_proto(request.granted_role) if request.granted_role else 0,
+        decision_comment=request.decision_comment,
+        decided_by=str(request.decided_by) if request.decided_by else "",
+        requested_at=timestamp(request.requested_at),
+        decided_at=timestamp(request.decided_at),
+        structure_name=request.structure_name,
+    )
+
+
+def subscription_to_proto(
+    subscription: Subscription, profiles: Mapping[UUID, Profile] | None = None
+) -> pb.Subscription:
+    return pb.Subscription(
+        id=str(subscription.id),
+        structure_id=str(subscription.structure_id),
+        user=person_to_proto(subscription.user_id, profiles or {}),
+        space=enum_to_proto(subscription.space),
+        mode=enum_to_proto(subscription.mode),
+        status=enum_to_proto(subscription.status),
+        decision_comment=subscription.decision_comment,
+        decided_by=str(subscription.decided_by) if subscription.decided_by else "",
+        requested_at=timestamp(subscription.requested_at),
+        decided_at=timestamp(subscription.decided_at),
+    )
+
+
+def action_to_proto(action: RecordedAction) -> pb.ManagerAction:
+    return pb.ManagerAction(
+        id=str(action.id),
+        kind=enum_to_proto(action.kind),
+        actor_user_id=str(action.actor) if action.actor else "",
+        target_user_id=str(action.target) if action.target else "",
+        details=action.details,
+        at=timestamp(action.at),
     )

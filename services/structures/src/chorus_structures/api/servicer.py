@@ -12,16 +12,15 @@ from uuid import UUID
 import asyncpg
 from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus.structures.v1 import structures_service_pb2_grpc as pb_grpc
-from chorus_platform.auth import current_principal
 from chorus_platform.errors import (
     AlreadyExists,
     FieldViolation,
-    InvalidArgument,
     NotFound,
     PermissionDenied,
-    Unauthenticated,
 )
 
+from chorus_structures.api.attachments import AttachmentHandlers
+from chorus_structures.api.management import ManagementHandlers
 from chorus_structures.api.mapping import (
     draft_from_proto,
     enum_from_proto,
@@ -30,12 +29,20 @@ from chorus_structures.api.mapping import (
     structure_to_proto,
     uuid_from_request,
 )
+from chorus_structures.api.members import MemberHandlers
+from chorus_structures.api.request_fields import caller_id, required_mode, required_space
+from chorus_structures.api.spaces import SpaceHandlers
+from chorus_structures.clients.identity import IdentityDirectory
 from chorus_structures.config import StructuresSettings
 from chorus_structures.domain.access import decide, space_accesses, visible_services
 from chorus_structures.domain.identifiers import IdentifierType, validate_identifier
 from chorus_structures.domain.search import encode_page_token, search_criteria
-from chorus_structures.domain.spaces import AccessMode, Space
-from chorus_structures.domain.structure import StructureKind, validate_new_structure
+from chorus_structures.domain.spaces import openness
+from chorus_structures.domain.structure import (
+    StructureKind,
+    StructureStatus,
+    validate_new_structure,
+)
 from chorus_structures.registration import register_structure
 from chorus_structures.store import access, memberships, spaces, structures
 
@@ -44,14 +51,6 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["StructuresService"].full_name
 
 def _structure_not_found() -> NotFound:
     return NotFound("STRUCTURE_NOT_FOUND", "Aucune structure ne correspond à cette demande.")
-
-
-def _caller_id() -> UUID:
-    """The authenticated user's id; identity issues UUID subjects, anything else is refused."""
-    try:
-        return UUID(current_principal().user_id)
-    except ValueError:
-        raise Unauthenticated("TOKEN_INVALID", "Jeton d'accès invalide ou expiré.") from None
 
 
 def _checked_subject(requested_user_id: str, caller: UUID) -> UUID:
@@ -67,26 +66,23 @@ def _checked_subject(requested_user_id: str, caller: UUID) -> UUID:
     return user_id
 
 
-def _required_space(value: int) -> Space:
-    space = enum_from_proto(Space, value)
-    if space is None:
-        message = "Indiquez l'espace concerné (par exemple FACTURES_EMISES)."
-        raise InvalidArgument("SPACE_REQUIRED", message, [FieldViolation("space", message)])
-    return space
+class StructuresServicer(
+    ManagementHandlers,
+    MemberHandlers,
+    AttachmentHandlers,
+    SpaceHandlers,
+    pb_grpc.StructuresServiceServicer,
+):
+    """Every RPC of the service: the directory and access checks here, the rest in the
+    handler groups (management, members, attachments, spaces)."""
 
-
-def _required_mode(value: int) -> AccessMode:
-    mode = enum_from_proto(AccessMode, value)
-    if mode is None:
-        message = "Indiquez le mode d'accès : CONSULTATION ou MODIFICATION."
-        raise InvalidArgument("ACCESS_MODE_REQUIRED", message, [FieldViolation("mode", message)])
-    return mode
-
-
-class StructuresServicer(pb_grpc.StructuresServiceServicer):
-    def __init__(self, pool: asyncpg.Pool, settings: StructuresSettings) -> None:
-        self._pool = pool
-        self._settings = settings
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: StructuresSettings,
+        identity: IdentityDirectory | None = None,
+    ) -> None:
+        super().__init__(pool, settings, identity or IdentityDirectory(None))
 
     async def CreateStructure(self, request, context):
         """Creates a structure; the caller becomes its GESTIONNAIRE_PRINCIPAL.
@@ -103,7 +99,7 @@ class StructuresServicer(pb_grpc.StructuresServiceServicer):
         violation; PERMISSION_DENIED PUBLIC_CREATION_DISABLED for PUBLIQUE when
         ``allow_public_creation`` is off; ALREADY_EXISTS STRUCTURE_ALREADY_EXISTS.
         """
-        caller = _caller_id()
+        caller = caller_id()
         new = validate_new_structure(
             draft_from_proto(request), allow_public=self._settings.allow_public_creation
         )
@@ -123,7 +119,7 @@ class StructuresServicer(pb_grpc.StructuresServiceServicer):
 
         Errors: INVALID_ARGUMENT STRUCTURE_ID_INVALID (not a UUID); NOT_FOUND STRUCTURE_NOT_FOUND.
         """
-        _caller_id()
+        caller_id()
         structure_id = uuid_from_request(
             request.structure_id, "structure_id", "STRUCTURE_ID_INVALID"
         )
@@ -140,7 +136,7 @@ class StructuresServicer(pb_grpc.StructuresServiceServicer):
         Errors: INVALID_ARGUMENT with the identifier rule's reason (see CreateStructure);
         NOT_FOUND STRUCTURE_NOT_FOUND.
         """
-        _caller_id()
+        caller_id()
         identifier = validate_identifier(
             enum_from_proto(IdentifierType, request.identifier_type), request.identifier
         )
@@ -152,22 +148,26 @@ class StructuresServicer(pb_grpc.StructuresServiceServicer):
         return pb.FindStructureByIdentifierResponse(structure=structure_to_proto(structure))
 
     async def SearchStructures(self, request, context):
-        """Searches the whole directory, in raison sociale order, keyset-paginated.
+        """Searches the whole directory, keyset-paginated.
 
         ``identifier_prefix`` (spaces ignored, at least 3 characters) matches the start of the
-        identifier; every word of ``name`` must appear in the raison sociale or libellé, case
-        and accents ignored; ``kind`` filters. No criterion lists the directory. ``page_size``
+        identifier. ``name`` is matched against the raison sociale and libellé, case and
+        accents ignored: structures holding every word come first, then names similar enough
+        to tolerate typos (pg_trgm word similarity ≥ 0.5), most similar first; ties and
+        searches without a name in raison sociale order. ``kind`` and ``status`` filter. No
+        criterion lists the directory. ``page_size``
         defaults to 20 and is capped at 100; ``page_token`` is only valid with the criteria it
         was issued for. Errors: INVALID_ARGUMENT SEARCH_TOO_SHORT, PAGE_SIZE_INVALID,
         PAGE_TOKEN_INVALID.
         """
-        _caller_id()
+        caller_id()
         criteria = search_criteria(
             identifier_prefix=request.identifier_prefix,
             name=request.name,
             kind=enum_from_proto(StructureKind, request.kind),
             page_size=request.page_size,
             page_token=request.page_token,
+            status=enum_from_proto(StructureStatus, request.status),
         )
         async with (
             self._pool.acquire() as conn,
@@ -185,7 +185,7 @@ class StructuresServicer(pb_grpc.StructuresServiceServicer):
         spaces the caller may use with their mode (MODIFICATION everywhere for managers; the
         validated subscription's mode for simple users). No errors beyond UNAUTHENTICATED.
         """
-        caller = _caller_id()
+        caller = caller_id()
         async with (
             self._pool.acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
@@ -193,13 +193,13 @@ class StructuresServicer(pb_grpc.StructuresServiceServicer):
             rows = await memberships.memberships_of_user(conn, caller)
             ids = [row.structure_id for row in rows]
             by_id = {s.id: s for s in await structures.get_structures(conn, ids)}
-            open_spaces = await spaces.open_spaces_of(conn, ids)
+            recorded = await spaces.explicit_states(conn, ids)
         response = pb.ListMyMembershipsResponse()
         for row in rows:
             structure = by_id[row.structure_id]
-            accesses = space_accesses(
-                row.role, structure.status, open_spaces.get(row.structure_id, []), row.subscriptions
-            )
+            states = openness(structure.kind, recorded.get(row.structure_id, {}))
+            open_spaces = [space for space, is_open in states.items() if is_open]
+            accesses = space_accesses(row.role, structure.status, open_spaces, row.subscriptions)
             response.memberships.append(
                 pb.Membership(
                     structure=structure_to_proto(structure),
@@ -229,7 +229,7 @@ class StructuresServicer(pb_grpc.StructuresServiceServicer):
         Errors: INVALID_ARGUMENT USER_ID_INVALID, STRUCTURE_ID_INVALID, SERVICE_ID_INVALID,
         SPACE_REQUIRED, ACCESS_MODE_REQUIRED.
         """
-        user_id = _checked_subject(request.user_id, _caller_id())
+        user_id = _checked_subject(request.user_id, caller_id())
         structure_id = uuid_from_request(
             request.structure_id, "structure_id", "STRUCTURE_ID_INVALID"
         )
@@ -238,7 +238,7 @@ class StructuresServicer(pb_grpc.StructuresServiceServicer):
             if request.service_id
             else None
         )
-        space, mode = _required_space(request.space), _required_mode(request.mode)
+        space, mode = required_space(request.space), required_mode(request.mode)
         async with self._pool.acquire() as conn:
             facts = await access.access_facts(
                 conn, user_id, space, structure_id=structure_id, service_id=service_id
@@ -248,17 +248,27 @@ class StructuresServicer(pb_grpc.StructuresServiceServicer):
 
     async def ListAccessibleStructures(self, request, context):
         """Ids of the structures for which CheckAccess would allow the user in the space with
-        the mode, in no particular order. Same caller rule and errors as CheckAccess
-        (ACCESS_CHECK_OTHER_USER, USER_ID_INVALID, SPACE_REQUIRED, ACCESS_MODE_REQUIRED).
+        the mode, in no particular order; ``structures`` lists the same ones, each with the
+        services a simple user attached to some services only is limited to (empty: every
+        service), which is what the received invoices they may see are limited to. Same caller
+        rule and errors as CheckAccess (ACCESS_CHECK_OTHER_USER, USER_ID_INVALID,
+        SPACE_REQUIRED, ACCESS_MODE_REQUIRED).
         """
-        user_id = _checked_subject(request.user_id, _caller_id())
-        space, mode = _required_space(request.space), _required_mode(request.mode)
+        user_id = _checked_subject(request.user_id, caller_id())
+        space, mode = required_space(request.space), required_mode(request.mode)
         async with self._pool.acquire() as conn:
             facts = await access.access_facts(conn, user_id, space)
+        allowed = {
+            structure_id: fact for structure_id, fact in facts.items() if decide(fact, mode).allowed
+        }
         return pb.ListAccessibleStructuresResponse(
-            structure_ids=[
-                str(structure_id)
-                for structure_id, fact in facts.items()
-                if decide(fact, mode).allowed
-            ]
+            structure_ids=[str(structure_id) for structure_id in allowed],
+            structures=[
+                pb.AccessibleStructure(
+                    structure_id=str(structure_id),
+                    service_ids=sorted(str(s) for s in fact.limited_to_services),
+                    service_codes=sorted(fact.limited_to_service_codes),
+                )
+                for structure_id, fact in allowed.items()
+            ],
         )

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from chorus_structures.domain.spaces import AccessMode, Space, mode_grants
+from chorus_structures.domain.spaces import (
+    MANAGERS_ONLY,
+    OPEN_TO_EVERY_MEMBER,
+    AccessMode,
+    Space,
+    mode_grants,
+)
 from chorus_structures.domain.structure import StructureService, StructureStatus
 
 
@@ -31,7 +37,8 @@ class AccessFacts:
     """What the access rules look at for one member, structure and space.
 
     ``service_known`` is None when no service was asked about; ``service_granted`` says whether
-    the member may act for that service (a simple user attached to some services only).
+    the member may act for that service (a simple user attached to some services only);
+    ``service_ids`` are the services a simple user is limited to (empty: the whole structure).
     """
 
     role: Role
@@ -40,6 +47,19 @@ class AccessFacts:
     subscription_mode: AccessMode | None = None
     service_known: bool | None = None
     service_granted: bool = True
+    space: Space | None = None
+    service_ids: frozenset[UUID] = frozenset()
+    service_codes: frozenset[str] = frozenset()
+
+    @property
+    def limited_to_services(self) -> frozenset[UUID]:
+        """The services an allowed access is limited to; empty means every service."""
+        return frozenset() if self.role.is_manager else self.service_ids
+
+    @property
+    def limited_to_service_codes(self) -> frozenset[str]:
+        """The same services by code."""
+        return frozenset() if self.role.is_manager else self.service_codes
 
 
 @dataclass(frozen=True)
@@ -55,7 +75,8 @@ def decide(facts: AccessFacts | None, requested: AccessMode) -> AccessDecision:
     """The decision for a request in mode ``requested``; ``facts`` is None for a non-member.
 
     Reasons, checked in this order: NOT_A_MEMBER, STRUCTURE_INACTIVE, SPACE_CLOSED,
-    SERVICE_NOT_FOUND, SERVICE_NOT_ALLOWED, SUBSCRIPTION_REQUIRED.
+    SERVICE_NOT_FOUND, SERVICE_NOT_ALLOWED, MANAGERS_ONLY (a simple user in the manager
+    activities), SUBSCRIPTION_REQUIRED.
     """
     if facts is None:
         return AccessDecision(False, "NOT_A_MEMBER")
@@ -67,16 +88,24 @@ def decide(facts: AccessFacts | None, requested: AccessMode) -> AccessDecision:
         return AccessDecision(False, "SERVICE_NOT_FOUND")
     if facts.service_known and not facts.service_granted and not facts.role.is_manager:
         return AccessDecision(False, "SERVICE_NOT_ALLOWED")
-    granted = granted_mode(facts.role, facts.subscription_mode)
+    if facts.space in MANAGERS_ONLY and not facts.role.is_manager:
+        return AccessDecision(False, "MANAGERS_ONLY")
+    granted = granted_mode(facts.role, facts.subscription_mode, facts.space)
     if granted is None or not mode_grants(granted, requested):
         return AccessDecision(False, "SUBSCRIPTION_REQUIRED")
     return ALLOWED
 
 
-def granted_mode(role: Role, subscription_mode: AccessMode | None) -> AccessMode | None:
-    """The mode a member has in an open space: managers modify, users what they subscribed."""
-    if role.is_manager:
+def granted_mode(
+    role: Role, subscription_mode: AccessMode | None, space: Space | None = None
+) -> AccessMode | None:
+    """The mode a member has in an open space: managers modify every open space (implied
+    access), every member modifies their own account area, a simple user has what their
+    validated subscription says, and nothing in the managers' own space."""
+    if role.is_manager or space in OPEN_TO_EVERY_MEMBER:
         return AccessMode.MODIFICATION
+    if space in MANAGERS_ONLY:
+        return None
     return subscription_mode
 
 
@@ -91,7 +120,7 @@ def space_accesses(
         return []
     accesses = []
     for space in open_spaces:
-        mode = granted_mode(role, subscriptions.get(space))
+        mode = granted_mode(role, subscriptions.get(space), space)
         if mode is not None:
             accesses.append((space, mode))
     return accesses

@@ -1,4 +1,10 @@
-"""Directory search: criteria rules and opaque keyset page tokens."""
+"""Directory search: criteria rules and opaque keyset page tokens.
+
+Without a name, results come in raison sociale order. With a name, each word must be found in
+the raison sociale or libellé (case and accents ignored) or look like one of its words
+(trigram word similarity at least ``NAME_SIMILARITY_THRESHOLD``: typos, missing letters).
+Structures holding every word exactly rank first; the others follow, most similar first.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,19 @@ import binascii
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
-from chorus_structures.domain.structure import StructureKind
+from chorus_structures.domain.structure import StructureKind, StructureStatus
 
 IDENTIFIER_PREFIX_MIN = 3
+# pg_trgm word similarity from which a name counts as a match: 0.5 lets "delises de savoi"
+# find "Les Délices de Savoie" while unrelated names stay out.
+NAME_SIMILARITY_THRESHOLD = 0.5
+# Words of a name search beyond these are ignored (each is one indexed condition).
+NAME_WORDS_MAX = 8
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
 _WHITESPACE = re.compile(r"\s+")
@@ -22,10 +33,12 @@ _WHITESPACE = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class Cursor:
-    """Position after the last structure of a page, in (sort key, id) order."""
+    """Position after the last structure of a page, in (rank, sort key, id) order; the rank
+    (a 4-decimal string) only exists for name searches."""
 
     sort_key: str
     id: UUID
+    rank: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,11 +48,22 @@ class SearchCriteria:
     kind: StructureKind | None
     page_size: int
     after: Cursor | None = None
+    status: StructureStatus | None = None
+
+    @property
+    def ranked(self) -> bool:
+        """Name searches are ranked (exact words first, then look-alikes)."""
+        return bool(self.name_words)
+
+    def name_query(self) -> str:
+        return " ".join(self.name_words)
 
     @property
     def fingerprint(self) -> str:
         """Ties a page token to the criteria it was issued for."""
-        raw = json.dumps([self.identifier_prefix, self.name_words, self.kind or ""])
+        raw = json.dumps(
+            [self.identifier_prefix, self.name_words, self.kind or "", self.status or ""]
+        )
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
     def identifier_pattern(self) -> str | None:
@@ -60,6 +84,7 @@ def search_criteria(
     kind: StructureKind | None,
     page_size: int,
     page_token: str,
+    status: StructureStatus | None = None,
 ) -> SearchCriteria:
     """Checked criteria: SEARCH_TOO_SHORT, PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID."""
     prefix = _WHITESPACE.sub("", identifier_prefix).upper()
@@ -76,19 +101,14 @@ def search_criteria(
         raise InvalidArgument("PAGE_SIZE_INVALID", message, [FieldViolation("page_size", message)])
     criteria = SearchCriteria(
         identifier_prefix=prefix,
-        name_words=tuple(name.split()),
+        name_words=tuple(name.split()[:NAME_WORDS_MAX]),
         kind=kind,
+        status=status,
         page_size=min(page_size or PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX),
     )
     if not page_token:
         return criteria
-    return SearchCriteria(
-        identifier_prefix=criteria.identifier_prefix,
-        name_words=criteria.name_words,
-        kind=criteria.kind,
-        page_size=criteria.page_size,
-        after=decode_page_token(page_token, criteria.fingerprint),
-    )
+    return replace(criteria, after=decode_page_token(page_token, criteria.fingerprint))
 
 
 def like_escape(text: str) -> str:
@@ -97,7 +117,12 @@ def like_escape(text: str) -> str:
 
 
 def encode_page_token(criteria: SearchCriteria, cursor: Cursor) -> str:
-    payload = {"f": criteria.fingerprint, "k": cursor.sort_key, "i": str(cursor.id)}
+    payload = {
+        "f": criteria.fingerprint,
+        "k": cursor.sort_key,
+        "i": str(cursor.id),
+        "r": cursor.rank,
+    }
     raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -109,7 +134,9 @@ def decode_page_token(token: str, fingerprint: str) -> Cursor:
         payload = json.loads(raw)
         if payload["f"] != fingerprint:
             raise ValueError("criteria changed")
-        return Cursor(sort_key=str(payload["k"]), id=UUID(payload["i"]))
+        return Cursor(
+            sort_key=str(payload["k"]), id=UUID(payload["i"]), rank=str(payload.get("r", ""))
+        )
     except (binascii.Error, ValueError, KeyError, TypeError):
         message = (
             "Ce jeton de page n'est pas valide pour cette recherche : "

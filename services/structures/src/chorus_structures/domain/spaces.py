@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 from chorus_structures.domain.structure import StructureKind
@@ -44,6 +45,21 @@ def default_open_spaces(kind: StructureKind) -> tuple[Space, ...]:
     if kind is StructureKind.PUBLIQUE:
         return _OPEN_FOR_EVERY_STRUCTURE + _OPEN_FOR_PUBLIC_STRUCTURES
     return _OPEN_FOR_EVERY_STRUCTURE
+
+
+# Every member uses their own account area; only managers use the manager activities. Neither
+# can be closed.
+ALWAYS_OPEN = frozenset({Space.MON_COMPTE, Space.ACTIVITES_GESTIONNAIRE})
+MANAGERS_ONLY = frozenset({Space.ACTIVITES_GESTIONNAIRE})
+OPEN_TO_EVERY_MEMBER = frozenset({Space.MON_COMPTE})
+# A simple user may start issuing invoices without waiting for a manager.
+SELF_SUBSCRIPTION = frozenset({Space.FACTURES_EMISES})
+
+
+def openness(kind: StructureKind, recorded: Mapping[Space, bool]) -> dict[Space, bool]:
+    """Whether each space is open: what managers recorded, else the kind's default."""
+    defaults = set(default_open_spaces(kind))
+    return {space: recorded.get(space, space in defaults) for space in Space}
 
 
 def mode_grants(granted: AccessMode, requested: AccessMode) -> bool:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from chorus_platform.errors import FieldViolation, InvalidArgument, PermissionDenied
+from chorus_platform.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat as eu_vat
 
@@ -60,6 +66,11 @@ class RoutingParameters:
     payment_status_not_reported: bool = False
 
 
+# The service public bodies receive other public bodies' invoices on: private suppliers may
+# not address invoices to it.
+RESERVED_PUBLIC_SERVICE_CODE = "FACTURES_PUBLIQUES"
+
+
 @dataclass(frozen=True)
 class StructureService:
     id: UUID
@@ -67,6 +78,10 @@ class StructureService:
     name: str
     active: bool = True
     engagement_required: bool = False
+
+    @property
+    def reserved_for_public_suppliers(self) -> bool:
+        return self.code == RESERVED_PUBLIC_SERVICE_CODE
 
 
 @dataclass(frozen=True)
@@ -175,7 +190,7 @@ def validate_new_structure(draft: StructureDraft, *, allow_public: bool) -> NewS
                 "Saisissez une adresse électronique valide (par exemple contact@exemple.fr).",
             )
         )
-    vat_number = _checked_vat_number(draft, violations)
+    vat_number = _checked_vat_number(draft.identifier_type, draft.vat_number, violations)
     if violations:
         raise _invalid(violations)
     assert identifier is not None
@@ -256,11 +271,13 @@ def _checked_address(address: Address, violations: list[_Violation]) -> Address:
     return Address(line1=line1, line2=line2, postal_code=postal_code, city=city, country=country)
 
 
-def _checked_vat_number(draft: StructureDraft, violations: list[_Violation]) -> str:
-    raw = draft.vat_number.strip()
+def _checked_vat_number(
+    identifier_type: IdentifierType | None, vat_number: str, violations: list[_Violation]
+) -> str:
+    raw = vat_number.strip()
     if not raw:
         return ""
-    if draft.identifier_type in (IdentifierType.SIRET, IdentifierType.UE_HORS_FRANCE):
+    if identifier_type in (IdentifierType.SIRET, IdentifierType.UE_HORS_FRANCE):
         try:
             return eu_vat.validate(raw)
         except stdnum_errors.ValidationError:
@@ -277,6 +294,183 @@ def _checked_vat_number(draft: StructureDraft, violations: list[_Violation]) -> 
     if len(value) > 30:
         violations.append(_too_long("vat_number", "VAT_NUMBER_INVALID", 30))
     return value
+
+
+def require_structure(structure: Structure | None) -> Structure:
+    """NotFound STRUCTURE_NOT_FOUND for None."""
+    if structure is None:
+        raise NotFound("STRUCTURE_NOT_FOUND", "Aucune structure ne correspond à cette demande.")
+    return structure
+
+
+def require_active(structure: Structure) -> Structure:
+    """FailedPrecondition STRUCTURE_INACTIVE for an inactive structure."""
+    if structure.status is not StructureStatus.ACTIVE:
+        raise FailedPrecondition(
+            "STRUCTURE_INACTIVE",
+            "Cette structure est désactivée : elle n'accepte plus de demandes.",
+        )
+    return structure
+
+
+@dataclass(frozen=True)
+class StructureChanges:
+    """What a manager asks to change; None leaves a field as it is."""
+
+    raison_sociale: str | None = None
+    libelle: str | None = None
+    address: Address | None = None
+    email: str | None = None
+    vat_number: str | None = None
+    status: StructureStatus | None = None
+    service_code_required: bool | None = None
+    engagement_required: bool | None = None
+    service_or_engagement_required: bool | None = None
+    payment_status_not_reported: bool | None = None
+
+    def routing_changes(self) -> dict[str, bool]:
+        return {
+            name: value
+            for name in (
+                "service_code_required",
+                "engagement_required",
+                "service_or_engagement_required",
+                "payment_status_not_reported",
+            )
+            if (value := getattr(self, name)) is not None
+        }
+
+
+def apply_changes(current: Structure, changes: StructureChanges, *, principal: bool) -> Structure:
+    """``current`` with ``changes`` applied, checked like at creation.
+
+    Routing parameters only exist on public structures (FailedPrecondition
+    ROUTING_PARAMETERS_PUBLIC_ONLY); only the principal manager changes the status
+    (PermissionDenied PRINCIPAL_MANAGER_REQUIRED). Field errors as in validate_new_structure.
+    """
+    routing = changes.routing_changes()
+    if routing and current.kind is not StructureKind.PUBLIQUE:
+        raise FailedPrecondition(
+            "ROUTING_PARAMETERS_PUBLIC_ONLY",
+            "Les paramètres de réception des factures ne concernent que les structures publiques.",
+        )
+    if changes.status is not None and changes.status is not current.status and not principal:
+        raise PermissionDenied(
+            "PRINCIPAL_MANAGER_REQUIRED",
+            "Seul le gestionnaire principal peut activer ou désactiver la structure.",
+        )
+    violations: list[_Violation] = []
+    updated = current
+    if changes.raison_sociale is not None:
+        raison_sociale = _clean(changes.raison_sociale)
+        if not raison_sociale:
+            violations.append(
+                _Violation(
+                    "raison_sociale", "RAISON_SOCIALE_REQUIRED", "Saisissez la raison sociale."
+                )
+            )
+        elif len(raison_sociale) > NAME_MAX:
+            violations.append(_too_long("raison_sociale", "RAISON_SOCIALE_TOO_LONG", NAME_MAX))
+        updated = replace(updated, raison_sociale=raison_sociale)
+    if changes.libelle is not None:
+        libelle = _clean(changes.libelle)
+        if len(libelle) > NAME_MAX:
+            violations.append(_too_long("libelle", "LIBELLE_TOO_LONG", NAME_MAX))
+        updated = replace(updated, libelle=libelle)
+    if changes.address is not None:
+        updated = replace(updated, address=_checked_address(changes.address, violations))
+    if changes.email is not None:
+        email = changes.email.strip()
+        if email and (len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email)):
+            violations.append(
+                _Violation(
+                    "email",
+                    "EMAIL_INVALID",
+                    "Saisissez une adresse électronique valide (par exemple contact@exemple.fr).",
+                )
+            )
+        updated = replace(updated, email=email)
+    if changes.vat_number is not None:
+        vat_number = _checked_vat_number(current.identifier.type, changes.vat_number, violations)
+        updated = replace(updated, vat_number=vat_number)
+    if violations:
+        raise _invalid(violations)
+    if changes.status is not None:
+        updated = replace(updated, status=changes.status)
+    if routing:
+        updated = replace(updated, routing=replace(current.routing, **routing))
+    return updated
+
+
+SERVICE_CODE_MAX = 30
+_SERVICE_CODE = re.compile(r"[A-Z0-9][A-Z0-9_.-]*")
+
+
+def validate_new_service(
+    code: str, name: str, engagement_required: bool, kind: StructureKind
+) -> NewService:
+    """A service to add: code (upper-cased, letters, digits, ``_ . -``, 30 at most, the
+    reserved FACTURES_PUBLIQUES only on public structures) and name (required, 200 at most)."""
+    violations: list[_Violation] = []
+    normal_code = "".join(code.split()).upper()
+    if not normal_code:
+        violations.append(
+            _Violation("code", "SERVICE_CODE_REQUIRED", "Saisissez le code du service.")
+        )
+    elif len(normal_code) > SERVICE_CODE_MAX or not _SERVICE_CODE.fullmatch(normal_code):
+        violations.append(
+            _Violation(
+                "code",
+                "SERVICE_CODE_INVALID",
+                f"Le code du service comporte au plus {SERVICE_CODE_MAX} caractères : lettres, "
+                "chiffres, et _ . - (par exemple SERV-FIN).",
+            )
+        )
+    elif normal_code == RESERVED_PUBLIC_SERVICE_CODE and kind is not StructureKind.PUBLIQUE:
+        violations.append(
+            _Violation(
+                "code",
+                "SERVICE_CODE_RESERVED",
+                f"Le code {RESERVED_PUBLIC_SERVICE_CODE} est réservé aux structures publiques.",
+            )
+        )
+    clean_name = _checked_service_name(name, violations)
+    if violations:
+        raise _invalid(violations)
+    return NewService(code=normal_code, name=clean_name, engagement_required=engagement_required)
+
+
+def apply_service_changes(
+    current: StructureService,
+    *,
+    name: str | None,
+    active: bool | None,
+    engagement_required: bool | None,
+) -> StructureService:
+    """``current`` renamed, (de)activated or with its engagement flag changed."""
+    updated = current
+    if name is not None:
+        violations: list[_Violation] = []
+        clean_name = _checked_service_name(name, violations)
+        if violations:
+            raise _invalid(violations)
+        updated = replace(updated, name=clean_name)
+    if active is not None:
+        updated = replace(updated, active=active)
+    if engagement_required is not None:
+        updated = replace(updated, engagement_required=engagement_required)
+    return updated
+
+
+def _checked_service_name(name: str, violations: list[_Violation]) -> str:
+    clean_name = _clean(name)
+    if not clean_name:
+        violations.append(
+            _Violation("name", "SERVICE_NAME_REQUIRED", "Saisissez le nom du service.")
+        )
+    elif len(clean_name) > NAME_MAX:
+        violations.append(_too_long("name", "SERVICE_NAME_TOO_LONG", NAME_MAX))
+    return clean_name
 
 
 def _invalid(violations: list[_Violation]) -> InvalidArgument:

@@ -1,7 +1,7 @@
 """``seed-demo``: registers the demo public structures, idempotently.
 
 The data lives in ``demo_structures.json`` beside this module. A structure already registered
-is left as it is, except that services and default spaces it lacks are added; only structures
+is left as it is, except that services it lacks are added; only structures
 created by this run emit StructureCreated (with an empty ``created_by``).
 """
 
@@ -14,7 +14,6 @@ from importlib import resources
 import asyncpg
 
 from chorus_structures.domain.identifiers import IdentifierType, validate_identifier
-from chorus_structures.domain.spaces import default_open_spaces
 from chorus_structures.domain.structure import (
     Address,
     NewService,
@@ -23,7 +22,7 @@ from chorus_structures.domain.structure import (
     StructureKind,
 )
 from chorus_structures.registration import register_structure
-from chorus_structures.store import services, spaces, structures
+from chorus_structures.store import services, structures
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,6 @@ async def seed_demo_structures(pool: asyncpg.Pool) -> int:
                 structure_id = await structures.find_id_by_identifier(conn, new.identifier)
                 assert structure_id is not None
                 await services.add_services(conn, structure_id, new.services)
-                await spaces.open_spaces(conn, structure_id, default_open_spaces(new.kind))
             else:
                 created += 1
         log.info(

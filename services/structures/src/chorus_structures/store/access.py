@@ -7,8 +7,8 @@ from uuid import UUID
 import asyncpg
 
 from chorus_structures.domain.access import AccessFacts, Role
-from chorus_structures.domain.spaces import AccessMode, Space
-from chorus_structures.domain.structure import StructureStatus
+from chorus_structures.domain.spaces import AccessMode, Space, default_open_spaces
+from chorus_structures.domain.structure import StructureKind, StructureStatus
 
 
 async def access_facts(
@@ -22,13 +22,23 @@ async def access_facts(
     """Facts per structure the user belongs to (only ``structure_id`` when given).
 
     Every join follows a primary key or unique index from (user, structure); no row for a
-    structure means the user is not a member of it.
+    structure means the user is not a member of it. A space without a recorded state has its
+    kind's default.
     """
     rows = await conn.fetch(
         """
         SELECT m.structure_id, m.role, s.status,
-               coalesce(sp.open, false) AS space_open,
+               coalesce(sp.open, $3 = ANY(CASE s.kind WHEN 'PUBLIQUE' THEN $6::text[]
+                                                      ELSE $5::text[] END)) AS space_open,
                su.mode AS subscription_mode,
+               coalesce((SELECT array_agg(ms.service_id) FROM membership_services ms
+                          WHERE ms.structure_id = m.structure_id AND ms.user_id = m.user_id),
+                        '{}') AS service_ids,
+               coalesce((SELECT array_agg(lim.code) FROM membership_services ms
+                           JOIN structure_services lim
+                             ON lim.structure_id = ms.structure_id AND lim.id = ms.service_id
+                          WHERE ms.structure_id = m.structure_id AND ms.user_id = m.user_id),
+                        '{}') AS service_codes,
                CASE WHEN $4::uuid IS NULL THEN NULL ELSE sv.id IS NOT NULL END AS service_known,
                ($4::uuid IS NULL
                 OR NOT EXISTS (SELECT 1 FROM membership_services ms
@@ -49,6 +59,8 @@ async def access_facts(
         structure_id,
         space.value,
         service_id,
+        [s.value for s in default_open_spaces(StructureKind.PRIVEE)],
+        [s.value for s in default_open_spaces(StructureKind.PUBLIQUE)],
     )
     return {
         row["structure_id"]: AccessFacts(
@@ -60,6 +72,9 @@ async def access_facts(
             else None,
             service_known=row["service_known"],
             service_granted=row["service_granted"],
+            space=space,
+            service_ids=frozenset(row["service_ids"]),
+            service_codes=frozenset(row["service_codes"]),
         )
         for row in rows
     }

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from uuid import UUID, uuid4
 
 import asyncpg
+from chorus_platform.errors import FieldViolation, InvalidArgument
 
 from chorus_structures.domain.structure import NewService, StructureService
 
@@ -47,3 +48,84 @@ async def services_of(
             )
         )
     return found
+
+
+async def insert_service(
+    conn: asyncpg.Connection, structure_id: UUID, new: NewService
+) -> StructureService | None:
+    """Adds one service; None when the structure already has a service with this code."""
+    service_id = await conn.fetchval(
+        """
+        INSERT INTO structure_services (id, structure_id, code, name, engagement_required)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (structure_id, code) DO NOTHING
+        RETURNING id
+        """,
+        uuid4(),
+        structure_id,
+        new.code,
+        new.name,
+        new.engagement_required,
+    )
+    if service_id is None:
+        return None
+    return StructureService(
+        id=service_id,
+        code=new.code,
+        name=new.name,
+        engagement_required=new.engagement_required,
+    )
+
+
+async def get_service(
+    conn: asyncpg.Connection, structure_id: UUID, service_id: UUID
+) -> StructureService | None:
+    found = await services_of(conn, [structure_id])
+    return next((s for s in found.get(structure_id, []) if s.id == service_id), None)
+
+
+async def update_service(
+    conn: asyncpg.Connection, structure_id: UUID, service: StructureService
+) -> None:
+    await conn.execute(
+        "UPDATE structure_services SET name = $3, active = $4, engagement_required = $5"
+        " WHERE structure_id = $1 AND id = $2",
+        structure_id,
+        service.id,
+        service.name,
+        service.active,
+        service.engagement_required,
+    )
+
+
+async def known_service_ids(
+    conn: asyncpg.Connection, structure_id: UUID, service_ids: Sequence[UUID]
+) -> set[UUID]:
+    """Which of ``service_ids`` are services of the structure."""
+    rows = await conn.fetch(
+        "SELECT id FROM structure_services WHERE structure_id = $1 AND id = ANY($2)",
+        structure_id,
+        list(service_ids),
+    )
+    return {row["id"] for row in rows}
+
+
+async def require_services(
+    conn: asyncpg.Connection, structure_id: UUID, service_ids: Sequence[UUID], field: str
+) -> list[UUID]:
+    """``service_ids`` when all are services of the structure; InvalidArgument
+    SERVICE_NOT_FOUND naming the unknown ones otherwise."""
+    unknown = set(service_ids) - await known_service_ids(conn, structure_id, service_ids)
+    if unknown:
+        message = "Ce service n'existe pas dans la structure."
+        raise InvalidArgument(
+            "SERVICE_NOT_FOUND",
+            "Un des services indiqués n'appartient pas à la structure : choisissez parmi ses "
+            "services.",
+            [
+                FieldViolation(f"{field}[{i}]", message)
+                for i, s in enumerate(service_ids)
+                if s in unknown
+            ],
+        )
+    return list(service_ids)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from chorus_structures.domain.identifiers import Identifier, IdentifierType
-from chorus_structures.domain.search import Cursor, SearchCriteria
+from chorus_structures.domain.search import NAME_SIMILARITY_THRESHOLD, Cursor, SearchCriteria
 from chorus_structures.domain.structure import (
     Address,
     NewStructure,
@@ -90,36 +91,160 @@ async def get_structures(conn: asyncpg.Connection, ids: Sequence[UUID]) -> list[
 async def search_structures(
     conn: asyncpg.Connection, criteria: SearchCriteria
 ) -> tuple[list[Structure], Cursor | None]:
-    """One page of structures matching ``criteria`` in name order, and the next page's cursor.
+    """One page of structures matching ``criteria`` and the next page's cursor.
 
-    Names match word by word, ignoring case and accents (``structures_fold``).
+    Runs inside the caller's transaction (the similarity threshold is set for it only).
+    Without a name: raison sociale order, on the (sort_key, id) index. With a name: rows
+    whose folded text holds every word (LIKE, trigram GIN index) rank 1, rows only similar
+    enough (``<%``, same index) rank by word similarity; then raison sociale order.
     """
-    after = criteria.after
-    rows = await conn.fetch(
-        f"""
-        SELECT {_COLUMNS} FROM structures s
-        WHERE ($1::text IS NULL OR s.identifier_key LIKE $1)
-          AND s.search_text LIKE ALL (
-                SELECT structures_fold(pattern) FROM unnest($2::text[]) AS pattern)
-          AND ($3::text IS NULL OR s.kind = $3)
-          AND ($4::text IS NULL OR (s.sort_key, s.id) > ($4, $5::uuid))
-        ORDER BY s.sort_key, s.id
-        LIMIT $6
-        """,  # noqa: S608 - constant column list, values are parameters
-        criteria.identifier_pattern(),
-        criteria.name_patterns(),
-        criteria.kind.value if criteria.kind else None,
-        after.sort_key if after else None,
-        after.id if after else None,
-        criteria.page_size + 1,
-    )
+    if criteria.ranked:
+        rows = await _ranked_search(conn, criteria)
+    else:
+        rows = await _listing(conn, criteria)
     page = rows[: criteria.page_size]
     services = await services_of(conn, [row["id"] for row in page])
     structures = [_structure(row, services.get(row["id"], ())) for row in page]
     cursor = None
     if len(rows) > criteria.page_size:
-        cursor = Cursor(sort_key=page[-1]["sort_key"], id=page[-1]["id"])
+        last = page[-1]
+        rank = str(last["rank"]) if criteria.ranked else ""
+        cursor = Cursor(sort_key=last["sort_key"], id=last["id"], rank=rank)
     return structures, cursor
+
+
+async def _listing(conn: asyncpg.Connection, criteria: SearchCriteria) -> list[asyncpg.Record]:
+    after = criteria.after
+    return await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM structures s
+        WHERE ($1::text IS NULL OR s.identifier_key LIKE $1)
+          AND ($2::text IS NULL OR s.kind = $2)
+          AND ($3::text IS NULL OR s.status = $3)
+          AND ($4::text IS NULL OR (s.sort_key, s.id) > ($4, $5::uuid))
+        ORDER BY s.sort_key, s.id
+        LIMIT $6
+        """,  # noqa: S608 - constant column list, values are parameters
+        criteria.identifier_pattern(),
+        criteria.kind.value if criteria.kind else None,
+        criteria.status.value if criteria.status else None,
+        after.sort_key if after else None,
+        after.id if after else None,
+        criteria.page_size + 1,
+    )
+
+
+EXACT_RANK = Decimal("1.0000")
+
+
+def _word_conditions(first_parameter: int, count: int) -> str:
+    """One condition per name word: the folded text holds it, or a word similar enough
+    (both served by the trigram index). Only placeholders are generated; values are bound."""
+    conditions = []
+    for i in range(count):
+        pattern, word = first_parameter + 2 * i, first_parameter + 2 * i + 1
+        conditions.append(
+            f"(s.search_text LIKE structures_fold(${pattern})"
+            f" OR structures_fold(${word}) <% s.search_text)"
+        )
+    return " AND ".join(conditions)
+
+
+async def _exact_matches(
+    conn: asyncpg.Connection, criteria: SearchCriteria, limit: int
+) -> list[asyncpg.Record]:
+    """Structures holding every word (rank 1), in raison sociale order."""
+    after = criteria.after
+    patterns = criteria.name_patterns()
+    # One indexable condition per word (the trigram index serves LIKE '%word%').
+    holds_every_word = " AND ".join(
+        f"s.search_text LIKE structures_fold(${7 + i})" for i in range(len(patterns))
+    )
+    return await conn.fetch(
+        f"""
+        SELECT {_COLUMNS}, 1::numeric(5, 4) AS rank FROM structures s
+        WHERE {holds_every_word}
+          AND ($1::text IS NULL OR s.identifier_key LIKE $1)
+          AND ($2::text IS NULL OR s.kind = $2)
+          AND ($3::text IS NULL OR s.status = $3)
+          AND ($4::text IS NULL OR (s.sort_key, s.id) > ($4, $5::uuid))
+        ORDER BY s.sort_key, s.id
+        LIMIT $6
+        """,  # noqa: S608 - constant column list and placeholders, values are parameters
+        criteria.identifier_pattern(),
+        criteria.kind.value if criteria.kind else None,
+        criteria.status.value if criteria.status else None,
+        after.sort_key if after else None,
+        after.id if after else None,
+        limit,
+        *patterns,
+    )
+
+
+async def _similar_matches(
+    conn: asyncpg.Connection, criteria: SearchCriteria, limit: int, *, first_page: bool
+) -> list[asyncpg.Record]:
+    """Structures matching some word only by similarity, most similar first."""
+    after = None if first_page else criteria.after
+    await conn.execute(
+        "SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)",
+        str(NAME_SIMILARITY_THRESHOLD),
+    )
+    words = criteria.name_words
+    word_values = [
+        value for pair in zip(criteria.name_patterns(), words, strict=True) for value in pair
+    ]
+    return await conn.fetch(
+        f"""
+        WITH wanted AS (
+            SELECT structures_fold($2) AS query,
+                   ARRAY(SELECT structures_fold(p) FROM unnest($3::text[]) AS p) AS patterns
+        ),
+        matched AS (
+            SELECT {_COLUMNS},
+                   round(word_similarity(w.query, s.search_text)::numeric, 4) AS rank
+              FROM structures s, wanted w
+             WHERE {_word_conditions(10, len(words))}
+               AND NOT s.search_text LIKE ALL (w.patterns)
+               AND ($1::text IS NULL OR s.identifier_key LIKE $1)
+               AND ($4::text IS NULL OR s.kind = $4)
+               AND ($5::text IS NULL OR s.status = $5)
+        )
+        SELECT * FROM matched m
+         WHERE $6::numeric IS NULL
+            OR m.rank < $6
+            OR (m.rank = $6 AND (m.sort_key, m.id) > ($7, $8::uuid))
+         ORDER BY m.rank DESC, m.sort_key, m.id
+         LIMIT $9
+        """,  # noqa: S608 - constant column list and placeholders, values are parameters
+        criteria.identifier_pattern(),
+        criteria.name_query(),
+        criteria.name_patterns(),
+        criteria.kind.value if criteria.kind else None,
+        criteria.status.value if criteria.status else None,
+        Decimal(after.rank) if after else None,
+        after.sort_key if after else None,
+        after.id if after else None,
+        limit,
+        *word_values,
+    )
+
+
+async def _ranked_search(
+    conn: asyncpg.Connection, criteria: SearchCriteria
+) -> list[asyncpg.Record]:
+    """Exact matches first (cheap, index-served); the costlier similarity search only runs
+    once they no longer fill the page."""
+    wanted = criteria.page_size + 1
+    after = criteria.after
+    in_exact_part = after is None or Decimal(after.rank or "1") >= EXACT_RANK
+    rows: list[asyncpg.Record] = []
+    if in_exact_part:
+        rows = await _exact_matches(conn, criteria, wanted)
+        if len(rows) >= wanted:
+            return rows
+    rows += await _similar_matches(conn, criteria, wanted - len(rows), first_page=in_exact_part)
+    return rows
 
 
 def _structure(row: asyncpg.Record, services) -> Structure:
@@ -147,4 +272,42 @@ def _structure(row: asyncpg.Record, services) -> Structure:
         ),
         services=tuple(services),
         created_at=row["created_at"],
+    )
+
+
+async def lock_structure(conn: asyncpg.Connection, structure_id: UUID) -> Structure | None:
+    """The structure, its row locked until the transaction ends (so that one structure's
+    changes, and their events, happen one after the other)."""
+    locked = await conn.fetchval("SELECT id FROM structures WHERE id = $1 FOR UPDATE", structure_id)
+    return await get_structure(conn, locked) if locked else None
+
+
+async def update_structure(conn: asyncpg.Connection, structure: Structure) -> None:
+    """Writes the mutable fields of ``structure`` (not its identifier, kind or services)."""
+    await conn.execute(
+        """
+        UPDATE structures
+           SET raison_sociale = $2, libelle = $3, status = $4,
+               address_line1 = $5, address_line2 = $6, postal_code = $7, city = $8,
+               country = $9, email = $10, vat_number = $11,
+               service_code_required = $12, engagement_required = $13,
+               service_or_engagement_required = $14, payment_status_not_reported = $15,
+               updated_at = now()
+         WHERE id = $1
+        """,
+        structure.id,
+        structure.raison_sociale,
+        structure.libelle,
+        structure.status.value,
+        structure.address.line1,
+        structure.address.line2,
+        structure.address.postal_code,
+        structure.address.city,
+        structure.address.country,
+        structure.email,
+        structure.vat_number,
+        structure.routing.service_code_required,
+        structure.routing.engagement_required,
+        structure.routing.service_or_engagement_required,
+        structure.routing.payment_status_not_reported,
     )

@@ -6,6 +6,7 @@ isort:skip_file
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -15,7 +16,84 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _EmailKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EmailKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EmailKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EMAIL_KIND_UNSPECIFIED: _EmailKind.ValueType  # 0
+    EMAIL_KIND_CONTACT: _EmailKind.ValueType  # 1
+    """Where notifications are sent."""
+    EMAIL_KIND_LOGIN: _EmailKind.ValueType  # 2
+    """The address used to log in."""
+
+class EmailKind(_EmailKind, metaclass=_EmailKindEnumTypeWrapper):
+    """Sealed tokens: link events carry their single-use token encrypted to notifications'
+    X25519 sealing key (NotificationsService.GetSealingKey) with
+    chorus_platform.sealing.seal(public_key, token, context); the context is
+    "<full event name>/<user_id>", so a sealed token opens only in the event it was made for.
+
+    Which address an e-mail change is about.
+    """
+
+EMAIL_KIND_UNSPECIFIED: EmailKind.ValueType  # 0
+EMAIL_KIND_CONTACT: EmailKind.ValueType  # 1
+"""Where notifications are sent."""
+EMAIL_KIND_LOGIN: EmailKind.ValueType  # 2
+"""The address used to log in."""
+Global___EmailKind: _TypeAlias = EmailKind  # noqa: Y015
+
+class _PasswordChangeKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PasswordChangeKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PasswordChangeKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PASSWORD_CHANGE_KIND_UNSPECIFIED: _PasswordChangeKind.ValueType  # 0
+    PASSWORD_CHANGE_KIND_CHANGE: _PasswordChangeKind.ValueType  # 1
+    """By the user, from "Mon compte", with the current password."""
+    PASSWORD_CHANGE_KIND_RESET: _PasswordChangeKind.ValueType  # 2
+    """Through a password-reset link."""
+
+class PasswordChangeKind(_PasswordChangeKind, metaclass=_PasswordChangeKindEnumTypeWrapper):
+    """How a password was changed."""
+
+PASSWORD_CHANGE_KIND_UNSPECIFIED: PasswordChangeKind.ValueType  # 0
+PASSWORD_CHANGE_KIND_CHANGE: PasswordChangeKind.ValueType  # 1
+"""By the user, from "Mon compte", with the current password."""
+PASSWORD_CHANGE_KIND_RESET: PasswordChangeKind.ValueType  # 2
+"""Through a password-reset link."""
+Global___PasswordChangeKind: _TypeAlias = PasswordChangeKind  # noqa: Y015
+
+class _DeactivationKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DeactivationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DeactivationKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DEACTIVATION_KIND_UNSPECIFIED: _DeactivationKind.ValueType  # 0
+    DEACTIVATION_KIND_BY_USER: _DeactivationKind.ValueType  # 1
+    """By its owner."""
+    DEACTIVATION_KIND_BY_ADMIN: _DeactivationKind.ValueType  # 2
+    """By an administrator."""
+
+class DeactivationKind(_DeactivationKind, metaclass=_DeactivationKindEnumTypeWrapper):
+    """Why an account was deactivated."""
+
+DEACTIVATION_KIND_UNSPECIFIED: DeactivationKind.ValueType  # 0
+DEACTIVATION_KIND_BY_USER: DeactivationKind.ValueType  # 1
+"""By its owner."""
+DEACTIVATION_KIND_BY_ADMIN: DeactivationKind.ValueType  # 2
+"""By an administrator."""
+Global___DeactivationKind: _TypeAlias = DeactivationKind  # noqa: Y015
 
 @_typing.final
 class UserRegistered(_message.Message):
@@ -57,7 +135,8 @@ Global___UserRegistered: _TypeAlias = UserRegistered  # noqa: Y015
 @_typing.final
 class ActivationLinkIssued(_message.Message):
     """A single-use activation link was issued (at registration or on resend). Keyed by user_id.
-    Only notifications consumes it, to e-mail the link; the token is never logged.
+    Only notifications consumes it, to e-mail the link. The token travels sealed (see
+    "Sealed tokens" below); the plain activation_token is no longer filled.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -68,11 +147,25 @@ class ActivationLinkIssued(_message.Message):
     ACTIVATION_TOKEN_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     LOCALE_FIELD_NUMBER: _builtins.int
+    SEALED_TOKEN_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     contact_email: _builtins.str
     first_name: _builtins.str
-    activation_token: _builtins.str
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def activation_token(self) -> _builtins.str:
+        """Deprecated: always empty. Read sealed_token."""
+
+    @activation_token.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def activation_token(self, value: _builtins.str) -> None:
+        """Deprecated: always empty. Read sealed_token."""
+
     locale: _builtins.str
+    sealed_token: _builtins.bytes
+    """The activation token sealed to notifications' public key, context
+    "chorus.identity.events.v1.ActivationLinkIssued/<user_id>".
+    """
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -84,10 +177,11 @@ class ActivationLinkIssued(_message.Message):
         activation_token: _builtins.str = ...,
         expires_at: _timestamp_pb2.Timestamp | None = ...,
         locale: _builtins.str = ...,
+        sealed_token: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activation_token", b"activation_token", "contact_email", b"contact_email", "expires_at", b"expires_at", "first_name", b"first_name", "locale", b"locale", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activation_token", b"activation_token", "contact_email", b"contact_email", "expires_at", b"expires_at", "first_name", b"first_name", "locale", b"locale", "sealed_token", b"sealed_token", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -117,3 +211,304 @@ class UserActivated(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UserActivated: _TypeAlias = UserActivated  # noqa: Y015
+
+@_typing.final
+class PasswordResetRequested(_message.Message):
+    """A password-reset link was requested for an active account. Keyed by user_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    CONTACT_EMAIL_FIELD_NUMBER: _builtins.int
+    FIRST_NAME_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    SEALED_TOKEN_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    contact_email: _builtins.str
+    first_name: _builtins.str
+    locale: _builtins.str
+    sealed_token: _builtins.bytes
+    """Context "chorus.identity.events.v1.PasswordResetRequested/<user_id>"."""
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        contact_email: _builtins.str = ...,
+        first_name: _builtins.str = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        locale: _builtins.str = ...,
+        sealed_token: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact_email", b"contact_email", "expires_at", b"expires_at", "first_name", b"first_name", "locale", b"locale", "sealed_token", b"sealed_token", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PasswordResetRequested: _TypeAlias = PasswordResetRequested  # noqa: Y015
+
+@_typing.final
+class PasswordChanged(_message.Message):
+    """The password of an account changed; sessions were revoked. Keyed by user_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    CHANGED_AT_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    kind: Global___PasswordChangeKind.ValueType
+    @_builtins.property
+    def changed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        changed_at: _timestamp_pb2.Timestamp | None = ...,
+        kind: Global___PasswordChangeKind.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at", "kind", b"kind", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PasswordChanged: _TypeAlias = PasswordChanged  # noqa: Y015
+
+@_typing.final
+class EmailChangeRequested(_message.Message):
+    """A verification link was sent to a new e-mail address. Keyed by user_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    NEW_EMAIL_FIELD_NUMBER: _builtins.int
+    FIRST_NAME_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    SEALED_TOKEN_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    kind: Global___EmailKind.ValueType
+    new_email: _builtins.str
+    """The address to verify; the link is e-mailed there."""
+    first_name: _builtins.str
+    locale: _builtins.str
+    sealed_token: _builtins.bytes
+    """Context "chorus.identity.events.v1.EmailChangeRequested/<user_id>"."""
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        kind: Global___EmailKind.ValueType = ...,
+        new_email: _builtins.str = ...,
+        first_name: _builtins.str = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        locale: _builtins.str = ...,
+        sealed_token: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "first_name", b"first_name", "kind", b"kind", "locale", b"locale", "new_email", b"new_email", "sealed_token", b"sealed_token", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EmailChangeRequested: _TypeAlias = EmailChangeRequested  # noqa: Y015
+
+@_typing.final
+class ContactEmailChanged(_message.Message):
+    """The contact e-mail (where notifications go) changed. Keyed by user_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    CONTACT_EMAIL_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    contact_email: _builtins.str
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        contact_email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact_email", b"contact_email", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContactEmailChanged: _TypeAlias = ContactEmailChanged  # noqa: Y015
+
+@_typing.final
+class LoginEmailChanged(_message.Message):
+    """The login e-mail changed; the previous address is told. Keyed by user_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    PREVIOUS_LOGIN_EMAIL_FIELD_NUMBER: _builtins.int
+    NEW_LOGIN_EMAIL_FIELD_NUMBER: _builtins.int
+    FIRST_NAME_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    previous_login_email: _builtins.str
+    new_login_email: _builtins.str
+    first_name: _builtins.str
+    locale: _builtins.str
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        previous_login_email: _builtins.str = ...,
+        new_login_email: _builtins.str = ...,
+        first_name: _builtins.str = ...,
+        locale: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_name", b"first_name", "locale", b"locale", "new_login_email", b"new_login_email", "previous_login_email", b"previous_login_email", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoginEmailChanged: _TypeAlias = LoginEmailChanged  # noqa: Y015
+
+@_typing.final
+class UserProfileUpdated(_message.Message):
+    """Names or phone changed ("Mon compte"). Keyed by user_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    FIRST_NAME_FIELD_NUMBER: _builtins.int
+    LAST_NAME_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    first_name: _builtins.str
+    last_name: _builtins.str
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        first_name: _builtins.str = ...,
+        last_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_name", b"first_name", "last_name", b"last_name", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserProfileUpdated: _TypeAlias = UserProfileUpdated  # noqa: Y015
+
+@_typing.final
+class UserDeactivated(_message.Message):
+    """An account was deactivated: its sessions are revoked, login is refused, data is kept."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    DEACTIVATED_AT_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    kind: Global___DeactivationKind.ValueType
+    @_builtins.property
+    def deactivated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        deactivated_at: _timestamp_pb2.Timestamp | None = ...,
+        kind: Global___DeactivationKind.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deactivated_at", b"deactivated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deactivated_at", b"deactivated_at", "kind", b"kind", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserDeactivated: _TypeAlias = UserDeactivated  # noqa: Y015
+
+@_typing.final
+class UserReactivated(_message.Message):
+    """An administrator re-enabled a deactivated account. Keyed by user_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    REACTIVATED_AT_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    @_builtins.property
+    def reactivated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        reactivated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["reactivated_at", b"reactivated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reactivated_at", b"reactivated_at", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserReactivated: _TypeAlias = UserReactivated  # noqa: Y015
+
+@_typing.final
+class AccountLocked(_message.Message):
+    """Too many failed logins: the account refuses logins until locked_until. Keyed by user_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    LOCKED_UNTIL_FIELD_NUMBER: _builtins.int
+    FAILED_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    failed_attempts: _builtins.int
+    @_builtins.property
+    def locked_until(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        locked_until: _timestamp_pb2.Timestamp | None = ...,
+        failed_attempts: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["locked_until", b"locked_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["failed_attempts", b"failed_attempts", "locked_until", b"locked_until", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AccountLocked: _TypeAlias = AccountLocked  # noqa: Y015
+
+@_typing.final
+class TwoFactorChanged(_message.Message):
+    """Two-factor authentication was turned on or off. Keyed by user_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    CHANGED_AT_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    enabled: _builtins.bool
+    @_builtins.property
+    def changed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        enabled: _builtins.bool = ...,
+        changed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at", "enabled", b"enabled", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TwoFactorChanged: _TypeAlias = TwoFactorChanged  # noqa: Y015

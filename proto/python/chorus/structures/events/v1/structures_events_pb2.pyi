@@ -4,8 +4,11 @@ isort:skip_file
 """
 
 from chorus.structures.v1 import structures_service_pb2 as _structures_service_pb2
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -52,20 +55,499 @@ class MemberAdded(_message.Message):
     STRUCTURE_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
+    ADDED_BY_FIELD_NUMBER: _builtins.int
+    STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_IDS_FIELD_NUMBER: _builtins.int
     structure_id: _builtins.str
     user_id: _builtins.str
     role: _structures_service_pb2.Role.ValueType
+    added_by: _builtins.str
+    """The manager who attached the user directly; empty when the user created the structure."""
+    structure_name: _builtins.str
+    attachment_request_id: _builtins.str
+    """Set when the membership comes from an accepted attachment request (see AttachmentDecided)."""
+    @_builtins.property
+    def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
         structure_id: _builtins.str = ...,
         user_id: _builtins.str = ...,
         role: _structures_service_pb2.Role.ValueType = ...,
+        added_by: _builtins.str = ...,
+        structure_name: _builtins.str = ...,
+        attachment_request_id: _builtins.str = ...,
+        service_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["role", b"role", "structure_id", b"structure_id", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_by", b"added_by", "attachment_request_id", b"attachment_request_id", "role", b"role", "service_ids", b"service_ids", "structure_id", b"structure_id", "structure_name", b"structure_name", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MemberAdded: _TypeAlias = MemberAdded  # noqa: Y015
+
+@_typing.final
+class StructureUpdated(_message.Message):
+    """A structure's details, status or routing parameters changed. Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    updated_by: _builtins.str
+    @_builtins.property
+    def structure(self) -> _structures_service_pb2.Structure: ...
+    def __init__(
+        self,
+        *,
+        structure: _structures_service_pb2.Structure | None = ...,
+        updated_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["structure", b"structure"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure", b"structure", "updated_by", b"updated_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StructureUpdated: _TypeAlias = StructureUpdated  # noqa: Y015
+
+@_typing.final
+class ServiceCreated(_message.Message):
+    """A service was added to a structure. Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    created_by: _builtins.str
+    @_builtins.property
+    def service(self) -> _structures_service_pb2.StructureService: ...
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        service: _structures_service_pb2.StructureService | None = ...,
+        created_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["service", b"service"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_by", b"created_by", "service", b"service", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceCreated: _TypeAlias = ServiceCreated  # noqa: Y015
+
+@_typing.final
+class ServiceUpdated(_message.Message):
+    """A service was renamed, (de)activated or changed its engagement flag. Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    updated_by: _builtins.str
+    @_builtins.property
+    def service(self) -> _structures_service_pb2.StructureService: ...
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        service: _structures_service_pb2.StructureService | None = ...,
+        updated_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["service", b"service"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["service", b"service", "structure_id", b"structure_id", "updated_by", b"updated_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceUpdated: _TypeAlias = ServiceUpdated  # noqa: Y015
+
+@_typing.final
+class AttachmentRequested(_message.Message):
+    """A user asked to be attached. Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    MANAGER_USER_IDS_FIELD_NUMBER: _builtins.int
+    STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    structure_name: _builtins.str
+    @_builtins.property
+    def request(self) -> _structures_service_pb2.AttachmentRequest: ...
+    @_builtins.property
+    def manager_user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Who may decide: the structure's managers at the time of the request."""
+
+    def __init__(
+        self,
+        *,
+        request: _structures_service_pb2.AttachmentRequest | None = ...,
+        manager_user_ids: _abc.Iterable[_builtins.str] | None = ...,
+        structure_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["manager_user_ids", b"manager_user_ids", "request", b"request", "structure_name", b"structure_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachmentRequested: _TypeAlias = AttachmentRequested  # noqa: Y015
+
+@_typing.final
+class AttachmentRequestCancelled(_message.Message):
+    """The requester withdrew a pending request. Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> _structures_service_pb2.AttachmentRequest: ...
+    def __init__(
+        self,
+        *,
+        request: _structures_service_pb2.AttachmentRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachmentRequestCancelled: _TypeAlias = AttachmentRequestCancelled  # noqa: Y015
+
+@_typing.final
+class AttachmentDecided(_message.Message):
+    """A manager accepted or refused an attachment request. Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    REQUESTER_USER_ID_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    structure_name: _builtins.str
+    requester_user_id: _builtins.str
+    decision: _structures_service_pb2.Decision.ValueType
+    role: _structures_service_pb2.Role.ValueType
+    comment: _builtins.str
+    decided_by: _builtins.str
+    @_builtins.property
+    def request(self) -> _structures_service_pb2.AttachmentRequest:
+        """Carries the requester, the status (VALIDEE/REFUSEE), the granted role, the comment and
+        the manager who decided.
+        """
+
+    def __init__(
+        self,
+        *,
+        request: _structures_service_pb2.AttachmentRequest | None = ...,
+        structure_name: _builtins.str = ...,
+        requester_user_id: _builtins.str = ...,
+        decision: _structures_service_pb2.Decision.ValueType = ...,
+        role: _structures_service_pb2.Role.ValueType = ...,
+        comment: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "decided_by", b"decided_by", "decision", b"decision", "request", b"request", "requester_user_id", b"requester_user_id", "role", b"role", "structure_name", b"structure_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachmentDecided: _TypeAlias = AttachmentDecided  # noqa: Y015
+
+@_typing.final
+class MemberRoleChanged(_message.Message):
+    """A member's role changed (UTILISATEUR <-> GESTIONNAIRE_SECONDAIRE). Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    PREVIOUS_ROLE_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    user_id: _builtins.str
+    previous_role: _structures_service_pb2.Role.ValueType
+    role: _structures_service_pb2.Role.ValueType
+    changed_by: _builtins.str
+    structure_name: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        previous_role: _structures_service_pb2.Role.ValueType = ...,
+        role: _structures_service_pb2.Role.ValueType = ...,
+        changed_by: _builtins.str = ...,
+        structure_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_by", b"changed_by", "previous_role", b"previous_role", "role", b"role", "structure_id", b"structure_id", "structure_name", b"structure_name", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberRoleChanged: _TypeAlias = MemberRoleChanged  # noqa: Y015
+
+@_typing.final
+class MemberServicesChanged(_message.Message):
+    """The services a member is limited to changed (empty: the whole structure). Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_IDS_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    user_id: _builtins.str
+    changed_by: _builtins.str
+    @_builtins.property
+    def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        service_ids: _abc.Iterable[_builtins.str] | None = ...,
+        changed_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_by", b"changed_by", "service_ids", b"service_ids", "structure_id", b"structure_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberServicesChanged: _TypeAlias = MemberServicesChanged  # noqa: Y015
+
+@_typing.final
+class MemberDetached(_message.Message):
+    """A member left or was detached. Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    DETACHED_BY_FIELD_NUMBER: _builtins.int
+    LEFT_FIELD_NUMBER: _builtins.int
+    STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    user_id: _builtins.str
+    role: _structures_service_pb2.Role.ValueType
+    detached_by: _builtins.str
+    """The manager who detached the member; the member's own id when they left."""
+    left: _builtins.bool
+    structure_name: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        role: _structures_service_pb2.Role.ValueType = ...,
+        detached_by: _builtins.str = ...,
+        left: _builtins.bool = ...,
+        structure_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detached_by", b"detached_by", "left", b"left", "role", b"role", "structure_id", b"structure_id", "structure_name", b"structure_name", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberDetached: _TypeAlias = MemberDetached  # noqa: Y015
+
+@_typing.final
+class PrincipalTransferred(_message.Message):
+    """The principal role moved to another member; the previous principal is now secondary.
+    Keyed by structure id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    PREVIOUS_PRINCIPAL_USER_ID_FIELD_NUMBER: _builtins.int
+    NEW_PRINCIPAL_USER_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    previous_principal_user_id: _builtins.str
+    new_principal_user_id: _builtins.str
+    structure_name: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        previous_principal_user_id: _builtins.str = ...,
+        new_principal_user_id: _builtins.str = ...,
+        structure_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["new_principal_user_id", b"new_principal_user_id", "previous_principal_user_id", b"previous_principal_user_id", "structure_id", b"structure_id", "structure_name", b"structure_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PrincipalTransferred: _TypeAlias = PrincipalTransferred  # noqa: Y015
+
+@_typing.final
+class SpaceOpened(_message.Message):
+    """A manager opened a space. Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SPACE_FIELD_NUMBER: _builtins.int
+    OPENED_BY_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    space: _structures_service_pb2.Space.ValueType
+    opened_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        space: _structures_service_pb2.Space.ValueType = ...,
+        opened_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["opened_by", b"opened_by", "space", b"space", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SpaceOpened: _TypeAlias = SpaceOpened  # noqa: Y015
+
+@_typing.final
+class SpaceClosed(_message.Message):
+    """A manager closed a space. Keyed by structure id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SPACE_FIELD_NUMBER: _builtins.int
+    CLOSED_BY_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    space: _structures_service_pb2.Space.ValueType
+    closed_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        space: _structures_service_pb2.Space.ValueType = ...,
+        closed_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_by", b"closed_by", "space", b"space", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SpaceClosed: _TypeAlias = SpaceClosed  # noqa: Y015
+
+@_typing.final
+class SubscriptionRequested(_message.Message):
+    """A simple user asked to use a space (pending) or self-subscribed (already VALIDEE).
+    Keyed by structure id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    MANAGER_USER_IDS_FIELD_NUMBER: _builtins.int
+    STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    structure_name: _builtins.str
+    @_builtins.property
+    def subscription(self) -> _structures_service_pb2.Subscription: ...
+    @_builtins.property
+    def manager_user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        subscription: _structures_service_pb2.Subscription | None = ...,
+        manager_user_ids: _abc.Iterable[_builtins.str] | None = ...,
+        structure_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["manager_user_ids", b"manager_user_ids", "structure_name", b"structure_name", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubscriptionRequested: _TypeAlias = SubscriptionRequested  # noqa: Y015
+
+@_typing.final
+class SubscriptionDecided(_message.Message):
+    """A subscription was accepted or refused (or validated at once, for self-subscription).
+    Keyed by structure id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    structure_name: _builtins.str
+    @_builtins.property
+    def subscription(self) -> _structures_service_pb2.Subscription: ...
+    def __init__(
+        self,
+        *,
+        subscription: _structures_service_pb2.Subscription | None = ...,
+        structure_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_name", b"structure_name", "subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubscriptionDecided: _TypeAlias = SubscriptionDecided  # noqa: Y015
+
+@_typing.final
+class DirectoryImported(_message.Message):
+    """A directory file was imported. One summary event per import rather than one
+    StructureCreated per row: imports carry up to hundreds of thousands of structures.
+    Keyed by "directory".
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    STRUCTURES_CREATED_FIELD_NUMBER: _builtins.int
+    STRUCTURES_UPDATED_FIELD_NUMBER: _builtins.int
+    SERVICES_UPSERTED_FIELD_NUMBER: _builtins.int
+    IMPORTED_AT_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    """The file name the import read."""
+    structures_created: _builtins.int
+    structures_updated: _builtins.int
+    services_upserted: _builtins.int
+    @_builtins.property
+    def imported_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        source: _builtins.str = ...,
+        structures_created: _builtins.int = ...,
+        structures_updated: _builtins.int = ...,
+        services_upserted: _builtins.int = ...,
+        imported_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["imported_at", b"imported_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["imported_at", b"imported_at", "services_upserted", b"services_upserted", "source", b"source", "structures_created", b"structures_created", "structures_updated", b"structures_updated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DirectoryImported: _TypeAlias = DirectoryImported  # noqa: Y015

@@ -21,6 +21,12 @@ class RegisterAccountBody(RequestModel):
     first_name: str
     last_name: str
     phone: str | None = None
+    terms_accepted: bool = Field(
+        False, description="The user accepted the terms of use (required; version recorded)."
+    )
+    terms_version: str | None = Field(
+        None, description="Version of the terms shown to the user; must then be the current one."
+    )
 
 
 class AccountStatus(BaseModel):
@@ -59,6 +65,96 @@ class TokenResponse(BaseModel):
     expires_in: int = Field(description="Lifetime of the access token in seconds.")
 
 
+class MfaChallenge(BaseModel):
+    """Login of an account with two-factor authentication: finish with POST /auth/token/mfa."""
+
+    mfa_required: Literal[True] = True
+    challenge_id: str
+    expires_at: datetime | None
+
+
+class MfaBody(RequestModel):
+    challenge_id: str
+    code: str = Field(description="6-digit code of the authenticator app, or a recovery code.")
+
+
+class PasswordResetRequestBody(RequestModel):
+    login_email: str
+
+
+class PasswordResetLookupBody(RequestModel):
+    token: str = Field(description="Token of the reset link.")
+
+
+class PasswordResetLink(BaseModel):
+    secret_question: str
+    expires_at: datetime | None
+
+
+class PasswordResetConfirmBody(RequestModel):
+    token: str
+    secret_answer: str
+    password: str
+
+
+class UpdateMeBody(RequestModel):
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = Field(None, description="An empty string removes the phone number.")
+    contact_email: str | None = Field(
+        None,
+        description="Starts a change of contact address: a verification link goes to it, the "
+        "address changes once the link is confirmed.",
+    )
+
+
+class ChangePasswordBody(RequestModel):
+    current_password: str
+    new_password: str
+
+
+class ContactEmailBody(RequestModel):
+    contact_email: str
+
+
+class LoginEmailBody(RequestModel):
+    login_email: str
+    current_password: str
+
+
+class TokenOnlyBody(RequestModel):
+    token: str
+
+
+class PasswordConfirmationBody(RequestModel):
+    current_password: str
+
+
+class TotpCodeBody(RequestModel):
+    code: str
+
+
+class Session(BaseModel):
+    id: str
+    created_at: datetime | None
+    last_used_at: datetime | None
+    ip_address: str | None
+    user_agent: str | None
+    current: bool
+
+
+class Sessions(BaseModel):
+    items: list[Session]
+
+
+class TotpEnrolment(BaseModel):
+    """Shown once: keep the recovery codes somewhere safe."""
+
+    secret: str = Field(description="Base32 secret, for manual entry.")
+    otpauth_uri: str = Field(description="otpauth:// URI to show as a QR code.")
+    recovery_codes: list[str]
+
+
 class Account(BaseModel):
     id: str
     login_email: str
@@ -68,6 +164,7 @@ class Account(BaseModel):
     phone: str | None
     status: UserStatus | None
     created_at: datetime | None
+    two_factor_enabled: bool = False
 
 
 def register_request(body: RegisterAccountBody) -> pb.RegisterAccountRequest:
@@ -77,6 +174,8 @@ def register_request(body: RegisterAccountBody) -> pb.RegisterAccountRequest:
         first_name=body.first_name,
         last_name=body.last_name,
         phone=body.phone or "",
+        terms_accepted=body.terms_accepted,
+        terms_version=body.terms_version or "",
     )
 
 
@@ -103,6 +202,7 @@ def account(user: pb.User) -> Account:
         phone=optional(user.phone),
         status=USER_STATUS.to_rest(user.status),
         created_at=timestamp(user, "created_at"),
+        two_factor_enabled=user.two_factor_enabled,
     )
 
 
@@ -111,4 +211,51 @@ def token_response(tokens: pb.TokenPair) -> TokenResponse:
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
         expires_in=tokens.expires_in,
+    )
+
+
+def mfa_challenge(response: pb.CreateSessionResponse) -> MfaChallenge:
+    return MfaChallenge(
+        challenge_id=response.mfa_challenge_id,
+        expires_at=timestamp(response, "mfa_challenge_expires_at"),
+    )
+
+
+def reset_link(response: pb.GetPasswordResetResponse) -> PasswordResetLink:
+    return PasswordResetLink(
+        secret_question=response.secret_question, expires_at=timestamp(response, "expires_at")
+    )
+
+
+def reset_confirm_request(body: PasswordResetConfirmBody) -> pb.ConfirmPasswordResetRequest:
+    return pb.ConfirmPasswordResetRequest(
+        token=body.token, secret_answer=body.secret_answer, password=body.password
+    )
+
+
+def update_me_request(body: UpdateMeBody) -> pb.UpdateMeRequest:
+    request = pb.UpdateMeRequest()
+    for name in ("first_name", "last_name", "phone"):
+        value = getattr(body, name)
+        if value is not None:
+            setattr(request, name, value)
+    return request
+
+
+def session(item: pb.Session) -> Session:
+    return Session(
+        id=item.id,
+        created_at=timestamp(item, "created_at"),
+        last_used_at=timestamp(item, "last_used_at"),
+        ip_address=optional(item.ip_address),
+        user_agent=optional(item.user_agent),
+        current=item.current,
+    )
+
+
+def totp_enrolment(response: pb.StartTotpEnrolmentResponse) -> TotpEnrolment:
+    return TotpEnrolment(
+        secret=response.secret,
+        otpauth_uri=response.otpauth_uri,
+        recovery_codes=list(response.recovery_codes),
     )

@@ -78,6 +78,21 @@ class Totals(BaseModel):
     vat_breakdown: list[VatBreakdown]
 
 
+class RuleFinding(BaseModel):
+    rule_id: str = Field(description='EN 16931 rule, e.g. "BR-CO-10" ("XSD" for the schema).')
+    message: str
+    location: str = Field(description="XPath of the offending element.")
+    fatal: bool
+
+
+class InvoiceDocumentRef(BaseModel):
+    id: str
+    role: str = Field(description="FACTURX (generated at portal entry) or ORIGINAL (deposited).")
+    filename: str
+    media_type: str
+    size: int
+
+
 class Invoice(BaseModel):
     id: str
     number: str
@@ -99,6 +114,12 @@ class Invoice(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     allowed_actions: list[str] = Field(description='Actions the caller may take now ("SUBMIT").')
+    warnings: list[RuleFinding] = Field(
+        default_factory=list, description="EN 16931 warnings of a structured deposit."
+    )
+    documents: list[InvoiceDocumentRef] = Field(
+        default_factory=list, description="Files kept with the invoice (detail only)."
+    )
 
 
 class InvoicePage(BaseModel):
@@ -208,6 +229,16 @@ def invoice(message: pb.Invoice) -> Invoice:
         created_at=timestamp(message, "created_at"),
         updated_at=timestamp(message, "updated_at"),
         allowed_actions=list(message.allowed_actions),
+        warnings=[
+            RuleFinding(rule_id=w.rule_id, message=w.message, location=w.location, fatal=w.fatal)
+            for w in message.warnings
+        ],
+        documents=[
+            InvoiceDocumentRef(
+                id=d.id, role=d.role, filename=d.filename, media_type=d.media_type, size=d.size
+            )
+            for d in message.documents
+        ],
     )
 
 

@@ -1,0 +1,261 @@
+""" "Mon compte": the caller's profile, password, contact and login e-mails, deactivation.
+
+Every method takes the caller's :class:`~chorus_platform.auth.Principal` and first checks that
+its session is still live (an access token outlives a revocation by up to 15 minutes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+from chorus_platform.auth import Principal
+
+from chorus_identity.clients.sealing import TokenSealer
+from chorus_identity.domain.accounts import Account, validate_new_email, validate_profile_update
+from chorus_identity.domain.audit import ClientContext, SecurityEventKind
+from chorus_identity.domain.errors import (
+    EmailChangeTokenInvalid,
+    EmailUnchanged,
+    PasswordRejected,
+    UserNotFound,
+)
+from chorus_identity.domain.hashing import SecretHasher
+from chorus_identity.domain.opaque_tokens import hash_token, new_token
+from chorus_identity.domain.password_policy import check_password
+from chorus_identity.domain.sessions import RevokeReason
+from chorus_identity.events import outgoing
+from chorus_identity.store import account_tokens, credentials, security_events, sessions, users
+from chorus_identity.store.account_tokens import TokenPurpose
+from chorus_identity.usecases.clock import Clock, utc_now
+from chorus_identity.usecases.login_guard import LoginGuard
+from chorus_identity.usecases.reauth import Reauthenticator
+from chorus_identity.usecases.rules import Rules
+from chorus_identity.usecases.sessions import Sessions
+
+log = logging.getLogger(__name__)
+_EMAIL_CHANGES = (TokenPurpose.CONTACT_EMAIL, TokenPurpose.LOGIN_EMAIL)
+
+
+class MyAccount:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        hasher: SecretHasher,
+        sealer: TokenSealer,
+        sessions_: Sessions,
+        rules: Rules,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._pool = pool
+        self._hasher = hasher
+        self._sealer = sealer
+        self._sessions = sessions_
+        self._rules = rules
+        self._clock = clock
+        self._reauth = Reauthenticator(pool, hasher, LoginGuard(pool, rules.lockout, clock))
+
+    async def me(self, principal: Principal) -> Account:
+        """The caller's account (live session required)."""
+        await self._sessions.require_live(principal)
+        async with self._pool.acquire() as conn:
+            account = await users.get_user(conn, principal.user_id)
+        if account is None:
+            raise UserNotFound()
+        return account
+
+    async def update_profile(
+        self,
+        principal: Principal,
+        *,
+        first_name: str | None,
+        last_name: str | None,
+        phone: str | None,
+        client: ClientContext,
+    ) -> Account:
+        """Changes names and/or phone (None = unchanged); UserProfileUpdated when names
+        changed. Errors: FIELD_REQUIRED, FIELD_TOO_LONG, PHONE_INVALID."""
+        update = validate_profile_update(first_name=first_name, last_name=last_name, phone=phone)
+        before = await self.me(principal)
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            await users.get_user(conn, principal.user_id, for_update=True)
+            account = await users.update_profile(conn, principal.user_id, update, now)
+            changed = [
+                name
+                for name in ("first_name", "last_name", "phone")
+                if getattr(before, name) != getattr(account, name)
+            ]
+            if {"first_name", "last_name"} & set(changed):
+                await outgoing.user_profile_updated(conn, account)
+            if changed:
+                await security_events.record(
+                    conn,
+                    SecurityEventKind.PROFILE_UPDATED,
+                    user_id=account.id,
+                    client=client,
+                    now=now,
+                    fields=",".join(changed),
+                )
+        return account
+
+    async def change_password(
+        self,
+        principal: Principal,
+        *,
+        current_password: str,
+        new_password: str,
+        client: ClientContext,
+    ) -> None:
+        """New password (current one required); every other session is revoked and the user
+        told by e-mail. Errors: CurrentPasswordInvalid / AccountLocked; PasswordRejected
+        (field ``new_password``)."""
+        account = await self.me(principal)
+        await self._reauth.confirm_password(account, current_password, client)
+        problems = check_password(
+            new_password, profile=self._rules.password_profile, personal=account.personal_data
+        )
+        if problems:
+            raise PasswordRejected(problems, field="new_password")
+        password_hash = await asyncio.to_thread(self._hasher.hash, new_password)
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            await users.get_user(conn, account.id, for_update=True)
+            await credentials.set_password_hash(conn, account.id, password_hash, now)
+            revoked = await sessions.revoke_user_sessions(
+                conn,
+                account.id,
+                reason=RevokeReason.PASSWORD_CHANGED,
+                now=now,
+                except_session=principal.session_id,
+            )
+            await outgoing.password_changed(conn, account.id, by_reset=False, at=now)
+            await security_events.record(
+                conn,
+                SecurityEventKind.PASSWORD_CHANGED,
+                user_id=account.id,
+                client=client,
+                now=now,
+                other_sessions_revoked=str(revoked),
+            )
+
+    async def request_email_change(
+        self,
+        principal: Principal,
+        *,
+        new_email: str,
+        login: bool,
+        current_password: str = "",
+        client: ClientContext,
+    ) -> None:
+        """Sends a verification link to ``new_email`` (EmailChangeRequested); nothing changes
+        until it is confirmed. A login change needs the current password. Errors:
+        EMAIL_INVALID, FIELD_REQUIRED, EMAIL_UNCHANGED; CurrentPasswordInvalid / AccountLocked
+        (login); NotificationsUnavailable."""
+        field = "new_login_email" if login else "new_contact_email"
+        email = validate_new_email(field, new_email)
+        account = await self.me(principal)
+        if email == (account.login_email if login else account.contact_email):
+            raise EmailUnchanged(field)
+        if login:
+            await self._reauth.confirm_password(account, current_password, client)
+        sealing_key = await self._sealer.public_key()
+        purpose = TokenPurpose.LOGIN_EMAIL if login else TokenPurpose.CONTACT_EMAIL
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            await users.get_user(conn, account.id, for_update=True)
+            await account_tokens.invalidate_outstanding(
+                conn, user_id=account.id, purpose=purpose, now=now
+            )
+            token = new_token()
+            expires_at = now + self._rules.email_change_ttl
+            await account_tokens.insert_token(
+                conn,
+                user_id=account.id,
+                purpose=purpose,
+                token_hash=hash_token(token),
+                now=now,
+                expires_at=expires_at,
+                new_email=email,
+            )
+            await outgoing.email_change_requested(
+                conn,
+                account,
+                login=login,
+                new_email=email,
+                token=token,
+                expires_at=expires_at,
+                sealing_key=sealing_key,
+            )
+            await security_events.record(
+                conn,
+                SecurityEventKind.EMAIL_CHANGE_REQUESTED,
+                user_id=account.id,
+                client=client,
+                now=now,
+                address=purpose.value,
+            )
+
+    async def confirm_email_change(
+        self, principal: Principal, *, token: str, client: ClientContext
+    ) -> Account:
+        """Applies the change the link was sent for: ContactEmailChanged, or
+        LoginEmailChanged (a notice goes to the previous login address).
+
+        Errors: EmailChangeTokenInvalid (unknown, expired, used, superseded, or another
+        user's link); AccountAlreadyExists when the new login e-mail got taken meanwhile.
+        """
+        await self.me(principal)
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            before = await users.get_user(conn, principal.user_id, for_update=True)
+            usable = await account_tokens.find_usable(
+                conn,
+                purpose=_EMAIL_CHANGES,
+                token_hash=hash_token(token),
+                now=now,
+                for_update=True,
+            )
+            if not token or usable is None or before is None or usable.user_id != before.id:
+                raise EmailChangeTokenInvalid()
+            await account_tokens.mark_used(conn, usable.id, now)
+            new_email = usable.new_email or ""
+            if usable.purpose is TokenPurpose.LOGIN_EMAIL:
+                account = await users.set_login_email(conn, before.id, new_email, now)
+                await LoginGuard.clear(conn, before.login_email)
+                await outgoing.login_email_changed(
+                    conn, account, previous_login_email=before.login_email
+                )
+                kind = SecurityEventKind.LOGIN_EMAIL_CHANGED
+            else:
+                account = await users.set_contact_email(conn, before.id, new_email, now)
+                await outgoing.contact_email_changed(conn, account)
+                kind = SecurityEventKind.CONTACT_EMAIL_CHANGED
+            await security_events.record(conn, kind, user_id=account.id, client=client, now=now)
+        return account
+
+    async def deactivate(
+        self, principal: Principal, *, current_password: str, client: ClientContext
+    ) -> None:
+        """DESACTIVE: every session revoked, login refused, data kept (UserDeactivated).
+        Errors: CurrentPasswordInvalid / AccountLocked."""
+        account = await self.me(principal)
+        await self._reauth.confirm_password(account, current_password, client)
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            await users.get_user(conn, account.id, for_update=True)
+            await users.deactivate(conn, account.id, kind="BY_USER", now=now)
+            await sessions.revoke_user_sessions(
+                conn, account.id, reason=RevokeReason.DEACTIVATED, now=now
+            )
+            await outgoing.user_deactivated(conn, account.id, by_admin=False, at=now)
+            await security_events.record(
+                conn,
+                SecurityEventKind.ACCOUNT_DEACTIVATED,
+                user_id=account.id,
+                client=client,
+                now=now,
+            )
+        log.info("account deactivated by its owner", extra={"user_id": account.id})

@@ -1,0 +1,123 @@
+"""Turning TOTP two-factor authentication on (enrol, then confirm with a first code) and off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from chorus_platform.auth import Principal
+
+from chorus_identity.domain import two_factor
+from chorus_identity.domain.audit import ClientContext, SecurityEventKind
+from chorus_identity.domain.errors import (
+    TotpAlreadyEnabled,
+    TotpCodeInvalid,
+    TotpNotEnabled,
+    TotpNotEnrolling,
+)
+from chorus_identity.events import outgoing
+from chorus_identity.store import security_events
+from chorus_identity.store import two_factor as factors
+from chorus_identity.usecases.clock import Clock, utc_now
+from chorus_identity.usecases.my_account import MyAccount
+from chorus_identity.usecases.reauth import Reauthenticator
+from chorus_identity.usecases.rules import Rules
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """Shown once: the secret (for manual entry), its otpauth URI and the recovery codes."""
+
+    secret: str
+    otpauth_uri: str
+    recovery_codes: list[str]
+
+    def __repr__(self) -> str:
+        return "Enrolment(...)"
+
+
+class TwoFactor:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        my_account: MyAccount,
+        reauth: Reauthenticator,
+        rules: Rules,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._pool = pool
+        self._my_account = my_account
+        self._reauth = reauth
+        self._rules = rules
+        self._clock = clock
+
+    async def start(self, principal: Principal) -> Enrolment:
+        """A new secret and 10 recovery codes, replacing an unconfirmed enrolment.
+        TotpAlreadyEnabled when two-factor authentication is already on."""
+        account = await self._my_account.me(principal)
+        secret = two_factor.new_secret()
+        codes = two_factor.new_recovery_codes()
+        async with self._pool.acquire() as conn, conn.transaction():
+            existing = await factors.get_factor(conn, account.id, for_update=True)
+            if existing is not None and existing.confirmed:
+                raise TotpAlreadyEnabled()
+            await factors.start_enrolment(
+                conn, account.id, secret=secret, code_hashes=codes.hashes, now=self._clock()
+            )
+        uri = two_factor.provisioning_uri(
+            secret, account_name=account.login_email, issuer=self._rules.totp_issuer
+        )
+        return Enrolment(secret=secret, otpauth_uri=uri, recovery_codes=codes.codes)
+
+    async def confirm(self, principal: Principal, *, code: str, client: ClientContext) -> None:
+        """Turns two-factor authentication on with a first valid code (TwoFactorChanged).
+        Errors: TotpNotEnrolling, TotpAlreadyEnabled, TotpCodeInvalid."""
+        account = await self._my_account.me(principal)
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            factor = await factors.get_factor(conn, account.id, for_update=True)
+            if factor is None:
+                raise TotpNotEnrolling()
+            if factor.confirmed:
+                raise TotpAlreadyEnabled()
+            step = two_factor.matching_step(
+                factor.secret, code, now=now, after_step=factor.last_used_step
+            )
+            if step is None:
+                raise TotpCodeInvalid()
+            await factors.confirm(conn, account.id, step=step, now=now)
+            await outgoing.two_factor_changed(conn, account.id, enabled=True, at=now)
+            await security_events.record(
+                conn,
+                SecurityEventKind.TWO_FACTOR_ENABLED,
+                user_id=account.id,
+                client=client,
+                now=now,
+            )
+
+    async def disable(
+        self, principal: Principal, *, current_password: str, client: ClientContext
+    ) -> None:
+        """Turns it off (current password required); secret and recovery codes are erased.
+        Errors: CurrentPasswordInvalid / AccountLocked, TotpNotEnabled."""
+        account = await self._my_account.me(principal)
+        await self._reauth.confirm_password(account, current_password, client)
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            factor = await factors.get_factor(conn, account.id, for_update=True)
+            if factor is None or not factor.confirmed:
+                raise TotpNotEnabled()
+            await factors.remove(conn, account.id)
+            await outgoing.two_factor_changed(conn, account.id, enabled=False, at=now)
+            await security_events.record(
+                conn,
+                SecurityEventKind.TWO_FACTOR_DISABLED,
+                user_id=account.id,
+                client=client,
+                now=now,
+            )
+
+    async def is_enabled(self, user_id: str) -> bool:
+        async with self._pool.acquire() as conn:
+            return await factors.is_enabled(conn, user_id)

@@ -1,0 +1,82 @@
+"""A deposited structured file, read end to end: what a worker process does for
+``DepositStructuredInvoice``.
+
+safe parse and format detection → XSD → EN 16931 schematron → mapping → totals check. The
+first step that refuses the file ends the reading with an InvalidArgument:
+
+- xml_safety / formats reasons (``XML_MALFORMED``, ``PDF_ENCRYPTED``, ``FORMAT_UNSUPPORTED``…);
+- ``XML_SCHEMA_INVALID``: the XSD refuses it (violations: path, ``[XSD] message``);
+- ``EN16931_RULES_FAILED``: fatal schematron findings (violations: location,
+  ``[BR-CO-10] message``; ErrorInfo metadata ``rules`` lists the rule ids, comma-separated);
+- ``DOCUMENT_CONTENT_UNSUPPORTED``, ``TOTALS_MISMATCH`` from mapping.
+
+Warnings of the schematron do not refuse the file: they come back with the reading, to be
+kept on the invoice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chorus_platform.errors import FieldViolation, InvalidArgument
+
+from chorus_invoices.documents import mapping
+from chorus_invoices.documents.content import DocumentInvoice
+from chorus_invoices.documents.formats import DocumentKind, DocumentLimits, detect
+from chorus_invoices.documents.validation import RuleViolation, ValidationReport, validate_document
+from chorus_invoices.domain.totals import Totals
+
+
+@dataclass(frozen=True)
+class DocumentIntake:
+    kind: DocumentKind
+    level: str
+    xml: bytes
+    invoice: DocumentInvoice
+    totals: Totals
+    """As the domain recomputed them (equal to the document's, or the file was refused)."""
+    warnings: tuple[RuleViolation, ...]
+
+
+class RulesFailed(InvalidArgument):
+    """The file breaks the XSD or EN 16931 business rules."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        schema = any(v.rule_id == "XSD" for v in report.errors)
+        rules = sorted({v.rule_id for v in report.errors})
+        if schema:
+            reason = "XML_SCHEMA_INVALID"
+            message = (
+                "Le fichier ne respecte pas le schéma XSD de la norme"
+                f" ({len(report.errors)} erreur(s)) : corrigez la structure du XML."
+            )
+        else:
+            reason = "EN16931_RULES_FAILED"
+            message = (
+                f"La facture ne respecte pas la norme EN 16931 : {len(report.errors)} règle(s)"
+                f" en échec ({', '.join(rules[:10])}{', …' if len(rules) > 10 else ''})."
+            )
+        super().__init__(
+            reason,
+            message,
+            [violation_of(v) for v in report.errors],
+            metadata={"rules": ",".join(rules), "format": report.kind.value},
+        )
+
+
+def violation_of(rule: RuleViolation) -> FieldViolation:
+    """A rule finding as a field violation: the location, and ``[rule] message``."""
+    return FieldViolation(rule.location, f"[{rule.rule_id}] {rule.message}")
+
+
+def read_deposit(data: bytes, limits: DocumentLimits | None = None) -> DocumentIntake:
+    """The invoice a deposited file states, checked every way; InvalidArgument otherwise."""
+    document = detect(data, limits)
+    report = validate_document(document)
+    if not report.valid:
+        raise RulesFailed(report)
+    invoice = mapping.extract(document)
+    totals = mapping.check_totals(invoice)
+    return DocumentIntake(
+        document.kind, document.level, document.xml, invoice, totals, report.warnings
+    )

@@ -1,0 +1,90 @@
+"""Reading values out of a parsed invoice: text, decimals, dates, by namespaced XPath.
+
+A reader is bound to one syntax's prefixes; every miss is "" (or None) so mapping states
+what it found and leaves judging absence to validation. A value the schema would have
+refused (a non-decimal amount) raises ``DOCUMENT_VALUE_INVALID`` with its path.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from lxml import etree
+
+from chorus_invoices.documents.formats import DocumentRejected
+
+# How paths name elements in messages: UBL's root namespaces unprefixed, the rest as usual.
+PREFIXES = {
+    "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2": "",
+    "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2": "",
+    "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2": "cac:",
+    "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2": "cbc:",
+    "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2": "ext:",
+    "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100": "rsm:",
+    "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100": "ram:",
+    "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100": "udt:",
+    "urn:un:unece:uncefact:data:standard:QualifiedDataType:100": "qdt:",
+}
+
+
+def readable_path(element: etree._Element) -> str:
+    """``/Invoice[1]/cac:AllowanceCharge[1]``: the element's path with the usual prefixes."""
+    steps = []
+    node: etree._Element | None = element
+    while node is not None:
+        qname = etree.QName(node)
+        parent = node.getparent()
+        position = 1 if parent is None else parent.findall(node.tag).index(node) + 1
+        steps.append(f"{PREFIXES.get(qname.namespace or '', '')}{qname.localname}[{position}]")
+        node = parent
+    return "/" + "/".join(reversed(steps))
+
+
+class Reader:
+    def __init__(self, namespaces: dict[str, str]) -> None:
+        self._namespaces = namespaces
+
+    def all(self, node: etree._Element, path: str) -> list[etree._Element]:
+        return node.xpath(path, namespaces=self._namespaces)
+
+    def first(self, node: etree._Element, path: str) -> etree._Element | None:
+        found = self.all(node, path)
+        return found[0] if found else None
+
+    def text(self, node: etree._Element | None, path: str) -> str:
+        if node is None:
+            return ""
+        found = self.first(node, path)
+        return " ".join((found.text or "").split()) if found is not None else ""
+
+    def texts(self, node: etree._Element, path: str) -> list[str]:
+        return [(found.text or "").strip() for found in self.all(node, path)]
+
+    def decimal(self, node: etree._Element | None, path: str, default: str = "0") -> Decimal:
+        value = self.text(node, path)
+        if not value:
+            return Decimal(default)
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            number = Decimal("NaN")
+        if not number.is_finite():
+            where = readable_path(node) if node is not None else ""
+            raise DocumentRejected(
+                "DOCUMENT_VALUE_INVALID",
+                f"Montant ou quantité illisible « {value} » ({where}/{path}).",
+                field=f"{where}/{path}",
+            )
+        return number
+
+
+def iso_date(text: str) -> date | None:
+    """``2024-01-15`` (UBL) or ``20240115`` (CII format 102) as a date; None otherwise."""
+    text = text.strip()
+    if len(text) == 8 and text.isdigit():
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None

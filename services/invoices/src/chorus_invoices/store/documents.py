@@ -1,0 +1,129 @@
+"""Where invoice files live: the :class:`DocumentStore` interface and its PostgreSQL default.
+
+Every method takes the caller's connection so a document is written in the same transaction
+as the invoice it belongs to (a store kept elsewhere, e.g. object storage, would write first
+and ignore it). Contents are ``bytea``; a document is addressed by (invoice, role).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+import asyncpg
+
+
+class DocumentRole(StrEnum):
+    FACTURX = "FACTURX"
+    """Generated from a portal entry: PDF/A-3 with its CII XML."""
+    ORIGINAL = "ORIGINAL"
+    """The structured file (UBL, CII, Factur-X) as the supplier deposited it."""
+
+
+# Which document GET …/document serves when an invoice has several.
+MAIN_ROLES = (DocumentRole.FACTURX, DocumentRole.ORIGINAL)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: str
+    role: DocumentRole
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Document:
+    info: DocumentInfo
+    content: bytes
+
+
+def new_document(
+    document_id: str,
+    role: DocumentRole,
+    filename: str,
+    media_type: str,
+    content: bytes,
+    at: datetime,
+) -> Document:
+    info = DocumentInfo(
+        document_id,
+        role,
+        filename,
+        media_type,
+        len(content),
+        hashlib.sha256(content).hexdigest(),
+        at,
+    )
+    return Document(info, content)
+
+
+class DocumentStore(Protocol):
+    async def put(self, conn: asyncpg.Connection, invoice_id: str, document: Document) -> None:
+        """Keeps ``document`` for the invoice (replacing one of the same role)."""
+
+    async def infos(self, conn: asyncpg.Connection, invoice_id: str) -> list[DocumentInfo]:
+        """The invoice's documents, without their contents."""
+
+    async def main(self, conn: asyncpg.Connection, invoice_id: str) -> Document | None:
+        """The invoice's main document with its content (Factur-X first, else the original)."""
+
+
+class PostgresDocumentStore:
+    """Documents in the service's own database (table ``documents``)."""
+
+    async def put(self, conn: asyncpg.Connection, invoice_id: str, document: Document) -> None:
+        info = document.info
+        await conn.execute(
+            "INSERT INTO documents (id, invoice_id, role, filename, media_type, size, sha256,"
+            " content, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " ON CONFLICT (invoice_id, role) DO UPDATE SET id = EXCLUDED.id,"
+            " filename = EXCLUDED.filename, media_type = EXCLUDED.media_type,"
+            " size = EXCLUDED.size, sha256 = EXCLUDED.sha256, content = EXCLUDED.content,"
+            " created_at = EXCLUDED.created_at",
+            info.id,
+            invoice_id,
+            info.role.value,
+            info.filename,
+            info.media_type,
+            info.size,
+            info.sha256,
+            document.content,
+            info.created_at,
+        )
+
+    async def infos(self, conn: asyncpg.Connection, invoice_id: str) -> list[DocumentInfo]:
+        rows = await conn.fetch(
+            "SELECT id, role, filename, media_type, size, sha256, created_at FROM documents"
+            " WHERE invoice_id = $1 ORDER BY created_at, role",
+            invoice_id,
+        )
+        return [_info(row) for row in rows]
+
+    async def main(self, conn: asyncpg.Connection, invoice_id: str) -> Document | None:
+        row = await conn.fetchrow(
+            "SELECT id, role, filename, media_type, size, sha256, created_at, content"
+            " FROM documents WHERE invoice_id = $1 AND role = ANY($2::text[])"
+            " ORDER BY array_position($2::text[], role) LIMIT 1",
+            invoice_id,
+            [role.value for role in MAIN_ROLES],
+        )
+        return Document(_info(row), bytes(row["content"])) if row else None
+
+
+def _info(row: asyncpg.Record) -> DocumentInfo:
+    return DocumentInfo(
+        id=str(row["id"]),
+        role=DocumentRole(row["role"]),
+        filename=row["filename"],
+        media_type=row["media_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        created_at=row["created_at"],
+    )

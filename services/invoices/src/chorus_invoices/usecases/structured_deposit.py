@@ -1,0 +1,73 @@
+"""Deposit of a structured file: UBL 2.1, CII D16B or Factur-X, read and checked end to end.
+
+The file is read in a document worker (safe parse, XSD, EN 16931 schematron, mapping, totals:
+:func:`~chorus_invoices.documents.intake.read_deposit`), then deposited through
+:meth:`Deposits.create` exactly like a portal entry — same shape rules, access, recipient,
+routing and duplicate checks — with the file and the schematron's warnings kept alongside.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import PurePosixPath, PureWindowsPath
+
+from chorus_invoices.documents.formats import DocumentKind, DocumentLimits
+from chorus_invoices.documents.intake import read_deposit
+from chorus_invoices.documents.validation import RuleViolation
+from chorus_invoices.documents.workers import DocumentWorkers
+from chorus_invoices.domain.errors import invalid
+from chorus_invoices.domain.invoice import Invoice
+from chorus_invoices.store.documents import DocumentRole, new_document
+from chorus_invoices.usecases.deposit import Deposits, FileOrigin
+
+MAX_FILENAME = 100
+_MEDIA_TYPES = {
+    DocumentKind.UBL_INVOICE: ("application/xml", ".xml"),
+    DocumentKind.UBL_CREDIT_NOTE: ("application/xml", ".xml"),
+    DocumentKind.CII: ("application/xml", ".xml"),
+    DocumentKind.FACTURX: ("application/pdf", ".pdf"),
+}
+
+
+class StructuredDeposits:
+    def __init__(self, deposits: Deposits, workers: DocumentWorkers, limits: DocumentLimits):
+        self._deposits = deposits
+        self._workers = workers
+        self._limits = limits
+
+    async def deposit(
+        self, user_id: str, supplier_structure_id: str, filename: str, content: bytes
+    ) -> tuple[Invoice, tuple[RuleViolation, ...]]:
+        """The deposited invoice and the EN 16931 warnings kept with it.
+
+        InvalidArgument: FILE_REQUIRED, FILE_TOO_LARGE, the reading's reasons (see
+        documents.intake), then those of Deposits.create; AccessDenied;
+        InvoiceNumberDuplicate.
+        """
+        if not content:
+            raise invalid("FILE_REQUIRED", "file", "Joignez le fichier de la facture.")
+        largest = max(self._limits.max_pdf_bytes, self._limits.xml.max_bytes)
+        if len(content) > largest:
+            raise invalid("FILE_TOO_LARGE", "file", f"Le fichier dépasse {largest // 1024**2} Mo.")
+        intake = await self._workers.run(read_deposit, content, self._limits)
+        media_type, suffix = _MEDIA_TYPES[intake.kind]
+        document = new_document(
+            str(uuid.uuid4()),
+            DocumentRole.ORIGINAL,
+            _safe_filename(filename, intake.invoice.number, suffix),
+            media_type,
+            content,
+            datetime.now(UTC),
+        )
+        origin = FileOrigin(document, intake.invoice.seller.siret, intake.warnings)
+        form = intake.invoice.to_form(supplier_structure_id)
+        invoice = await self._deposits.create(user_id, form, draft=False, origin=origin)
+        return invoice, intake.warnings
+
+
+def _safe_filename(filename: str, number: str, suffix: str) -> str:
+    """The uploaded name without any directory part, or one made from the invoice number."""
+    name = PureWindowsPath(PurePosixPath(filename.strip()).name).name
+    name = "".join(c for c in name if c.isprintable() and c not in '"\\/')
+    return name[-MAX_FILENAME:] if name else f"facture-{number or 'sans-numero'}{suffix}"

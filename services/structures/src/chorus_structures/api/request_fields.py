@@ -1,0 +1,48 @@
+"""Reading request fields every handler shares: the caller, ids, enums that are required."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from chorus_platform.auth import current_principal
+from chorus_platform.errors import FieldViolation, InvalidArgument, Unauthenticated
+
+from chorus_structures.api.mapping import enum_from_proto, uuid_from_request
+from chorus_structures.domain.attachments import Decision, required_decision
+from chorus_structures.domain.spaces import AccessMode, Space
+
+
+def caller_id() -> UUID:
+    """The authenticated user's id; identity issues UUID subjects, anything else is refused."""
+    try:
+        return UUID(current_principal().user_id)
+    except ValueError:
+        raise Unauthenticated("TOKEN_INVALID", "Jeton d'accès invalide ou expiré.") from None
+
+
+def structure_id_of(request) -> UUID:
+    return uuid_from_request(request.structure_id, "structure_id", "STRUCTURE_ID_INVALID")
+
+
+def user_id_of(request) -> UUID:
+    return uuid_from_request(request.user_id, "user_id", "USER_ID_INVALID")
+
+
+def required_space(value: int) -> Space:
+    space = enum_from_proto(Space, value)
+    if space is None:
+        message = "Indiquez l'espace concerné (par exemple FACTURES_EMISES)."
+        raise InvalidArgument("SPACE_REQUIRED", message, [FieldViolation("space", message)])
+    return space
+
+
+def required_mode(value: int) -> AccessMode:
+    mode = enum_from_proto(AccessMode, value)
+    if mode is None:
+        message = "Indiquez le mode d'accès : CONSULTATION ou MODIFICATION."
+        raise InvalidArgument("ACCESS_MODE_REQUIRED", message, [FieldViolation("mode", message)])
+    return mode
+
+
+def decision_of(value: int) -> Decision:
+    return required_decision(enum_from_proto(Decision, value))

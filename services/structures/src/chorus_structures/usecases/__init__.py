@@ -1,0 +1,1 @@
+"""What callers ask of structures, each in one transaction: rules, storage, history, events."""
