@@ -188,3 +188,30 @@ async def test_messages_up_to_16_mib_pass_both_ways(server):
         pb.ListFeedRequest(page_token="big"), metadata=signer.metadata("u")
     )
     assert len(response.next_page_token) == 12 * 1024 * 1024
+
+
+async def test_stop_finishes_even_if_a_background_job_swallows_one_cancellation():
+    swallowed = []
+
+    async def stubborn_job():
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed.append(True)  # like wait_for losing a cancellation on 3.11
+
+    app = grpc_server.GrpcApp(
+        name="test",
+        port=0,
+        host="127.0.0.1",
+        register=lambda s: [],
+        background=[stubborn_job],
+        grace_seconds=0.1,
+    )
+    running = await grpc_server.start(app)
+    await asyncio.sleep(0.1)
+    async with asyncio.timeout(5):
+        await running.stop()
+    assert swallowed == [True]

@@ -27,7 +27,8 @@ def broker_check(settings: ChorusSettings):
         for server in settings.kafka_bootstrap.split(","):
             host, _, port = server.strip().rpartition(":")
             try:
-                _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 3)
+                async with asyncio.timeout(3):
+                    _, writer = await asyncio.open_connection(host, int(port))
                 writer.close()
                 await writer.wait_closed()
                 return

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable
@@ -103,7 +102,8 @@ class RunningServer:
         while True:
             try:
                 for check in self.app.readiness_checks:
-                    await asyncio.wait_for(check(), timeout=5)
+                    async with asyncio.timeout(5):
+                        await check()
                 ready = True
             except asyncio.CancelledError:
                 raise
@@ -119,16 +119,24 @@ class RunningServer:
 
     async def stop(self) -> None:
         """NOT_SERVING, drain in-flight RPCs, cancel background tasks."""
-        for task in self._tasks:
-            if task.get_name() == "readiness":
-                task.cancel()
+        await _cancel([t for t in self._tasks if t.get_name() == "readiness"])
         await self._set_serving(False)
         await self.server.stop(self.app.grace_seconds)
-        for task in self._tasks:
+        await _cancel(self._tasks)
+
+
+async def _cancel(tasks: list[asyncio.Task], limit_seconds: float = 10.0) -> None:
+    """Cancels ``tasks`` and waits for them, cancelling again those that swallowed it
+    (a library awaiting ``wait_for`` can lose one cancellation on Python 3.11)."""
+    pending = {t for t in tasks if not t.done()}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_seconds
+    while pending and loop.time() < deadline:
+        for task in pending:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in pending:
+        log.warning("background task did not stop", extra={"task": task.get_name()})
 
 
 async def start(app: GrpcApp) -> RunningServer:
