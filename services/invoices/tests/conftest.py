@@ -47,6 +47,8 @@ class FakeStructures(spb_grpc.StructuresServiceServicer):
         self.grants: set[tuple[str, str, int, int]] = set()
         self.calls: Counter[str] = Counter()
         self.authorizations: list[str] = []
+        self.service_limits: dict[tuple[str, str], tuple[str, ...]] = {}
+        """(user, structure) -> codes of the only services the user handles there."""
 
     def add(
         self,
@@ -127,7 +129,14 @@ class FakeStructures(spb_grpc.StructuresServiceServicer):
             for sid in self.structures
             if self._allowed(request.user_id, sid, request.space, request.mode)
         ]
-        return spb.ListAccessibleStructuresResponse(structure_ids=ids)
+        limited = [
+            spb.AccessibleStructure(
+                structure_id=sid,
+                service_codes=self.service_limits.get((request.user_id, sid), ()),
+            )
+            for sid in ids
+        ]
+        return spb.ListAccessibleStructuresResponse(structure_ids=ids, structures=limited)
 
 
 @dataclass

@@ -315,7 +315,7 @@ async def test_draft_is_stored_without_event_then_submitted(api, parties, make_r
     seen = (
         await api.call("GetInvoice", pb.GetInvoiceRequest(invoice_id=draft.id), parties.user)
     ).invoice
-    assert list(seen.allowed_actions) == ["SUBMIT"]
+    assert list(seen.allowed_actions) == ["SUBMIT", "DELETE"]
 
     submitted = (
         await api.call("SubmitInvoice", pb.SubmitInvoiceRequest(invoice_id=draft.id), parties.user)

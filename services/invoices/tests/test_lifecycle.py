@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.domain import lifecycle
-from chorus_invoices.domain.errors import TransitionNotAllowed
+from chorus_invoices.domain.errors import PaymentStatusNotReported, TransitionNotAllowed
 from chorus_invoices.domain.lifecycle import Party, Status
+from chorus_platform.errors import InvalidArgument
 
 
 def test_every_proto_status_is_in_the_table_and_back():
@@ -120,3 +121,55 @@ def test_actions_are_unique_per_source_status():
     for status in [None, *Status]:
         actions = [t.action for t in lifecycle.transitions_from(status)]
         assert len(actions) == len(set(actions)), status
+
+
+@pytest.mark.parametrize("target", [Status.SUSPENDUE, Status.A_RECYCLER, Status.REJETEE])
+def test_recipient_move_back_needs_a_reason(target):
+    with pytest.raises(InvalidArgument) as raised:
+        lifecycle.recipient_move(
+            Status.MISE_A_DISPOSITION, target, "  ", payment_status_not_reported=False
+        )
+    assert raised.value.reason == "REASON_REQUIRED"
+    step = lifecycle.recipient_move(
+        Status.MISE_A_DISPOSITION,
+        target,
+        "Bon de commande absent",
+        payment_status_not_reported=False,
+    )
+    assert step.action == f"MARK_{target}"
+
+
+def test_recipient_move_forward_may_skip_steps_without_reason():
+    step = lifecycle.recipient_move(
+        Status.MISE_A_DISPOSITION, Status.MANDATEE, "", payment_status_not_reported=False
+    )
+    assert step.target is Status.MANDATEE
+
+
+def test_recipient_move_never_goes_back_nor_acts_for_the_supplier():
+    with pytest.raises(TransitionNotAllowed):
+        lifecycle.recipient_move(
+            Status.SERVICE_FAIT,
+            Status.PRISE_EN_COMPTE_DESTINATAIRE,
+            "",
+            payment_status_not_reported=False,
+        )
+    with pytest.raises(TransitionNotAllowed):
+        lifecycle.recipient_move(
+            Status.SUSPENDUE, Status.COMPLETEE, "", payment_status_not_reported=False
+        )
+
+
+def test_payment_cannot_be_entered_where_payment_status_is_not_reported():
+    with pytest.raises(PaymentStatusNotReported):
+        lifecycle.recipient_move(
+            Status.COMPTABILISEE, Status.MISE_EN_PAIEMENT, "", payment_status_not_reported=True
+        )
+    step = lifecycle.recipient_move(
+        Status.COMPTABILISEE, Status.MISE_EN_PAIEMENT, "", payment_status_not_reported=False
+    )
+    assert step.target is Status.MISE_EN_PAIEMENT
+    # Other moves stay open on such a structure.
+    lifecycle.recipient_move(
+        Status.MISE_A_DISPOSITION, Status.COMPTABILISEE, "", payment_status_not_reported=True
+    )

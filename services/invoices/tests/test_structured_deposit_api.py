@@ -204,3 +204,65 @@ async def test_deposit_request_may_exceed_grpc_default_message_size(api, file_pa
     request = deposit(file_parties.ubl_supplier, "big.xml", padded)
     invoice = (await api.call("DepositStructuredInvoice", request, file_parties.user)).invoice
     assert invoice.number == "UBL-2024-0042"
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+async def test_batch_reports_each_file_and_deposits_the_good_ones(api, file_parties):
+    ubl = (CORPUS / "valid/ubl-invoice.xml").read_bytes()
+    archive = zip_of(
+        {
+            "lot/../../ubl-invoice.xml": ubl,
+            "ubl-br-co-10-line-sum.xml": (
+                CORPUS / "invalid/ubl-br-co-10-line-sum.xml"
+            ).read_bytes(),
+            "again.xml": ubl,
+            "nested.zip": zip_of({"x.xml": ubl}),
+        }
+    )
+    request = pb.DepositInvoiceBatchRequest(
+        supplier_structure_id=file_parties.ubl_supplier.id, content=archive
+    )
+    response = await api.call("DepositInvoiceBatch", request, file_parties.user)
+    items = {item.file: item for item in response.items}
+    assert list(items) == [
+        "ubl-invoice.xml",
+        "ubl-br-co-10-line-sum.xml",
+        "again.xml",
+        "nested.zip",
+    ]
+    deposited = items["ubl-invoice.xml"]
+    assert deposited.status == pb.BATCH_ITEM_STATUS_DEPOSEE and not deposited.errors
+    got = await api.call(
+        "GetInvoice", pb.GetInvoiceRequest(invoice_id=deposited.invoice_id), file_parties.user
+    )
+    assert got.invoice.number == "UBL-2024-0042"
+    refused = {name: [e.reason for e in item.errors] for name, item in items.items()}
+    assert refused["ubl-br-co-10-line-sum.xml"][0] == "EN16931_RULES_FAILED"
+    assert any("[BR-CO-10]" in e.message for e in items["ubl-br-co-10-line-sum.xml"].errors)
+    assert refused["again.xml"][0] == "INVOICE_NUMBER_DUPLICATE"
+    assert refused["nested.zip"] == ["ARCHIVE_NESTED"]
+    assert all(
+        items[name].status == pb.BATCH_ITEM_STATUS_REJETEE and not items[name].invoice_id
+        for name in ("ubl-br-co-10-line-sum.xml", "again.xml", "nested.zip")
+    )
+    assert await api.count("invoices") == 1
+
+
+async def test_batch_refuses_what_is_not_an_archive_whole(api, file_parties):
+    request = pb.DepositInvoiceBatchRequest(
+        supplier_structure_id=file_parties.ubl_supplier.id,
+        content=(CORPUS / "valid/ubl-invoice.xml").read_bytes(),
+    )
+    error = await api.fails("DepositInvoiceBatch", request, file_parties.user)
+    assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "ARCHIVE_UNSUPPORTED")
+    assert await api.count("invoices") == 0

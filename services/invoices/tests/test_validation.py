@@ -194,3 +194,14 @@ def test_routing_rules_refuse(params, service, engagement, reason):
 def test_routing_returns_the_service_code_as_the_recipient_spells_it():
     assert check_routing(recipient(service_code_required=True), "tech", "") == "TECH"
     assert check_routing(recipient(), "", "") == ""
+
+
+def test_reserved_service_is_refused_to_private_suppliers_only():
+    reserved = recipient(services=(RecipientService("FACTURES_PUBLIQUES", True, False, True),))
+    with pytest.raises(InvalidArgument) as raised:
+        check_routing(reserved, "FACTURES_PUBLIQUES", "")
+    assert raised.value.reason == "SERVICE_RESERVED"
+    assert (
+        check_routing(reserved, "factures_publiques", "", supplier_public=True)
+        == "FACTURES_PUBLIQUES"
+    )

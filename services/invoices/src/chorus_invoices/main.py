@@ -23,6 +23,7 @@ from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.documents.xml_safety import XmlLimits
 from chorus_invoices.events.routing import routing_consumer
 from chorus_invoices.usecases.deposit import Deposits
+from chorus_invoices.usecases.processing import Processing
 from chorus_invoices.usecases.reading import Reading
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
 
@@ -50,7 +51,10 @@ def build_app(
     )
     deposits = Deposits(pool, structures, workers)
     servicer = InvoicesServicer(
-        deposits, Reading(pool, structures), StructuredDeposits(deposits, workers, limits)
+        deposits,
+        Reading(pool, structures),
+        StructuredDeposits(deposits, workers, limits),
+        Processing(pool, structures),
     )
 
     def register(server: grpc.aio.Server) -> list[str]:

@@ -116,6 +116,23 @@ LIST_SIDE_ISSUED: ListSide.ValueType  # 1
 LIST_SIDE_RECEIVED: ListSide.ValueType  # 2
 Global___ListSide: _TypeAlias = ListSide  # noqa: Y015
 
+class _BatchItemStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BatchItemStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BatchItemStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BATCH_ITEM_STATUS_UNSPECIFIED: _BatchItemStatus.ValueType  # 0
+    BATCH_ITEM_STATUS_DEPOSEE: _BatchItemStatus.ValueType  # 1
+    BATCH_ITEM_STATUS_REJETEE: _BatchItemStatus.ValueType  # 2
+
+class BatchItemStatus(_BatchItemStatus, metaclass=_BatchItemStatusEnumTypeWrapper): ...
+
+BATCH_ITEM_STATUS_UNSPECIFIED: BatchItemStatus.ValueType  # 0
+BATCH_ITEM_STATUS_DEPOSEE: BatchItemStatus.ValueType  # 1
+BATCH_ITEM_STATUS_REJETEE: BatchItemStatus.ValueType  # 2
+Global___BatchItemStatus: _TypeAlias = BatchItemStatus  # noqa: Y015
+
 @_typing.final
 class RecipientRef(_message.Message):
     """How the recipient is designated: by id or by identifier."""
@@ -265,6 +282,7 @@ class Invoice(_message.Message):
     ALLOWED_ACTIONS_FIELD_NUMBER: _builtins.int
     WARNINGS_FIELD_NUMBER: _builtins.int
     DOCUMENTS_FIELD_NUMBER: _builtins.int
+    REJECTION_ACKNOWLEDGED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -302,6 +320,10 @@ class Invoice(_message.Message):
     def documents(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceDocument]:
         """Documents stored with the invoice (GetInvoice only)."""
 
+    @_builtins.property
+    def rejection_acknowledged_at(self) -> _timestamp_pb2.Timestamp:
+        """When the supplier acknowledged the rejection of a REJETEE invoice (unset: not yet)."""
+
     def __init__(
         self,
         *,
@@ -327,10 +349,11 @@ class Invoice(_message.Message):
         allowed_actions: _abc.Iterable[_builtins.str] | None = ...,
         warnings: _abc.Iterable[Global___RuleFinding] | None = ...,
         documents: _abc.Iterable[Global___InvoiceDocument] | None = ...,
+        rejection_acknowledged_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "updated_at", b"updated_at", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "updated_at", b"updated_at", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -779,3 +802,369 @@ class GetInvoiceDocumentResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetInvoiceDocumentResponse: _TypeAlias = GetInvoiceDocumentResponse  # noqa: Y015
+
+@_typing.final
+class ChangeInvoiceStatusRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    status: Global___InvoiceStatus.ValueType
+    reason: _builtins.str
+    """Required for SUSPENDUE, A_RECYCLER and REJETEE."""
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        status: Global___InvoiceStatus.ValueType = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeInvoiceStatusRequest: _TypeAlias = ChangeInvoiceStatusRequest  # noqa: Y015
+
+@_typing.final
+class ChangeInvoiceStatusResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def invoice(self) -> Global___Invoice: ...
+    def __init__(
+        self,
+        *,
+        invoice: Global___Invoice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeInvoiceStatusResponse: _TypeAlias = ChangeInvoiceStatusResponse  # noqa: Y015
+
+@_typing.final
+class CompleteInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    comment: _builtins.str
+    """What the supplier added or answers to the suspension reason."""
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        comment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "invoice_id", b"invoice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompleteInvoiceRequest: _TypeAlias = CompleteInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class CompleteInvoiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def invoice(self) -> Global___Invoice: ...
+    def __init__(
+        self,
+        *,
+        invoice: Global___Invoice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompleteInvoiceResponse: _TypeAlias = CompleteInvoiceResponse  # noqa: Y015
+
+@_typing.final
+class DeleteInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteInvoiceRequest: _TypeAlias = DeleteInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class DeleteInvoiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteInvoiceResponse: _TypeAlias = DeleteInvoiceResponse  # noqa: Y015
+
+@_typing.final
+class RecycleInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    RECIPIENT_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SERVICE_CODE_FIELD_NUMBER: _builtins.int
+    ENGAGEMENT_NUMBER_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    recipient_structure_id: _builtins.str
+    """The corrected recipient; "" keeps the current one."""
+    service_code: _builtins.str
+    """The corrected service code; "" keeps the current one (for the same recipient)."""
+    engagement_number: _builtins.str
+    """The corrected engagement number; "" keeps the current one."""
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        recipient_structure_id: _builtins.str = ...,
+        service_code: _builtins.str = ...,
+        engagement_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_number", b"engagement_number", "invoice_id", b"invoice_id", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecycleInvoiceRequest: _TypeAlias = RecycleInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class RecycleInvoiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def invoice(self) -> Global___Invoice: ...
+    def __init__(
+        self,
+        *,
+        invoice: Global___Invoice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecycleInvoiceResponse: _TypeAlias = RecycleInvoiceResponse  # noqa: Y015
+
+@_typing.final
+class DepositInvoiceBatchRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUPPLIER_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    supplier_structure_id: _builtins.str
+    """The structure issuing the invoices; its SIRET must be the seller's in every file."""
+    content: _builtins.bytes
+    """The archive as uploaded: ZIP or gzip'd tar."""
+    def __init__(
+        self,
+        *,
+        supplier_structure_id: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "supplier_structure_id", b"supplier_structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepositInvoiceBatchRequest: _TypeAlias = DepositInvoiceBatchRequest  # noqa: Y015
+
+@_typing.final
+class BatchItemError(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Stable reason (e.g. EN16931_RULES_FAILED, INVOICE_NUMBER_DUPLICATE, ARCHIVE_NESTED)."""
+    message: _builtins.str
+    """French message; for rule failures "[rule id] message"."""
+    field: _builtins.str
+    """Location in the file (XPath) or the file name."""
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        message: _builtins.str = ...,
+        field: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["field", b"field", "message", b"message", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchItemError: _TypeAlias = BatchItemError  # noqa: Y015
+
+@_typing.final
+class BatchItem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
+    file: _builtins.str
+    """The entry's name without any directory part."""
+    status: Global___BatchItemStatus.ValueType
+    invoice_id: _builtins.str
+    """Set when DEPOSEE."""
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___BatchItemError]:
+        """Set when REJETEE: the reason first, then one per violation."""
+
+    def __init__(
+        self,
+        *,
+        file: _builtins.str = ...,
+        status: Global___BatchItemStatus.ValueType = ...,
+        invoice_id: _builtins.str = ...,
+        errors: _abc.Iterable[Global___BatchItemError] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["errors", b"errors", "file", b"file", "invoice_id", b"invoice_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchItem: _TypeAlias = BatchItem  # noqa: Y015
+
+@_typing.final
+class DepositInvoiceBatchResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEMS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___BatchItem]: ...
+    def __init__(
+        self,
+        *,
+        items: _abc.Iterable[Global___BatchItem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepositInvoiceBatchResponse: _TypeAlias = DepositInvoiceBatchResponse  # noqa: Y015
+
+@_typing.final
+class GetInvoiceAttachmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    DOCUMENT_ID_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    document_id: _builtins.str
+    """The attachment's document id, as listed in Invoice.documents."""
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        document_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document_id", b"document_id", "invoice_id", b"invoice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvoiceAttachmentRequest: _TypeAlias = GetInvoiceAttachmentRequest  # noqa: Y015
+
+@_typing.final
+class GetInvoiceAttachmentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILENAME_FIELD_NUMBER: _builtins.int
+    MEDIA_TYPE_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    filename: _builtins.str
+    media_type: _builtins.str
+    content: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        filename: _builtins.str = ...,
+        media_type: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "media_type", b"media_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvoiceAttachmentResponse: _TypeAlias = GetInvoiceAttachmentResponse  # noqa: Y015
+
+@_typing.final
+class AcknowledgeRejectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeRejectionRequest: _TypeAlias = AcknowledgeRejectionRequest  # noqa: Y015
+
+@_typing.final
+class AcknowledgeRejectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def invoice(self) -> Global___Invoice: ...
+    def __init__(
+        self,
+        *,
+        invoice: Global___Invoice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeRejectionResponse: _TypeAlias = AcknowledgeRejectionResponse  # noqa: Y015

@@ -70,6 +70,41 @@ class InvoicesServiceStub:
                 request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentRequest.SerializeToString,
                 response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentResponse.FromString,
                 _registered_method=True)
+        self.DepositInvoiceBatch = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/DepositInvoiceBatch',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositInvoiceBatchRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositInvoiceBatchResponse.FromString,
+                _registered_method=True)
+        self.GetInvoiceAttachment = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/GetInvoiceAttachment',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceAttachmentRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceAttachmentResponse.FromString,
+                _registered_method=True)
+        self.ChangeInvoiceStatus = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/ChangeInvoiceStatus',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ChangeInvoiceStatusRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ChangeInvoiceStatusResponse.FromString,
+                _registered_method=True)
+        self.CompleteInvoice = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/CompleteInvoice',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.CompleteInvoiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.CompleteInvoiceResponse.FromString,
+                _registered_method=True)
+        self.DeleteInvoice = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/DeleteInvoice',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DeleteInvoiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DeleteInvoiceResponse.FromString,
+                _registered_method=True)
+        self.RecycleInvoice = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/RecycleInvoice',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.RecycleInvoiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.RecycleInvoiceResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeRejection = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/AcknowledgeRejection',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicesServiceServicer:
@@ -131,6 +166,63 @@ class InvoicesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DepositInvoiceBatch(self, request, context):
+        """Deposits each structured file of a ZIP or tar.gz archive like DepositStructuredInvoice,
+        independently, and reports per file (EDI integration report). INVALID_ARGUMENT ARCHIVE_*
+        when the archive itself is refused (nothing deposited then).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInvoiceAttachment(self, request, context):
+        """One attachment of an invoice, same visibility as GetInvoice. NOT_FOUND INVOICE_NOT_FOUND
+        (unknown or not visible) or ATTACHMENT_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeInvoiceStatus(self, request, context):
+        """Recipient processing: moves a made-available invoice forward (steps may be skipped) or
+        sends it back (SUSPENDUE, A_RECYCLER, REJETEE, with a reason). FAILED_PRECONDITION
+        INVALID_STATUS_TRANSITION, PAYMENT_STATUS_NOT_REPORTED; INVALID_ARGUMENT REASON_REQUIRED;
+        PERMISSION_DENIED when the caller only consults; NOT_FOUND when not visible.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteInvoice(self, request, context):
+        """Supplier: completes a suspended invoice with a comment: SUSPENDUE -> COMPLETEE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteInvoice(self, request, context):
+        """Supplier: deletes a draft (BROUILLON). FAILED_PRECONDITION INVALID_STATUS_TRANSITION otherwise.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecycleInvoice(self, request, context):
+        """Supplier: re-addresses an A_RECYCLER invoice (same number) and deposits it again:
+        A_RECYCLER -> DEPOSEE, with the deposit's recipient and routing checks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeRejection(self, request, context):
+        """Supplier: acknowledges the rejection of a REJETEE invoice (once; the status stays).
+        FAILED_PRECONDITION INVALID_STATUS_TRANSITION when not REJETEE, REJECTION_ALREADY_ACKNOWLEDGED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +260,41 @@ def add_InvoicesServiceServicer_to_server(servicer, server):
                     servicer.GetInvoiceDocument,
                     request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentRequest.FromString,
                     response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentResponse.SerializeToString,
+            ),
+            'DepositInvoiceBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.DepositInvoiceBatch,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositInvoiceBatchRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositInvoiceBatchResponse.SerializeToString,
+            ),
+            'GetInvoiceAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInvoiceAttachment,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceAttachmentRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceAttachmentResponse.SerializeToString,
+            ),
+            'ChangeInvoiceStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeInvoiceStatus,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ChangeInvoiceStatusRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ChangeInvoiceStatusResponse.SerializeToString,
+            ),
+            'CompleteInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteInvoice,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.CompleteInvoiceRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.CompleteInvoiceResponse.SerializeToString,
+            ),
+            'DeleteInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteInvoice,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DeleteInvoiceRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DeleteInvoiceResponse.SerializeToString,
+            ),
+            'RecycleInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecycleInvoice,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.RecycleInvoiceRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.RecycleInvoiceResponse.SerializeToString,
+            ),
+            'AcknowledgeRejection': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeRejection,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -360,6 +487,195 @@ class InvoicesService:
             '/chorus.invoices.v1.InvoicesService/GetInvoiceDocument',
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentRequest.SerializeToString,
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DepositInvoiceBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/DepositInvoiceBatch',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositInvoiceBatchRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositInvoiceBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInvoiceAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/GetInvoiceAttachment',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceAttachmentRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetInvoiceAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeInvoiceStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/ChangeInvoiceStatus',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ChangeInvoiceStatusRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ChangeInvoiceStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/CompleteInvoice',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.CompleteInvoiceRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.CompleteInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/DeleteInvoice',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DeleteInvoiceRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DeleteInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecycleInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/RecycleInvoice',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.RecycleInvoiceRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.RecycleInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeRejection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/AcknowledgeRejection',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

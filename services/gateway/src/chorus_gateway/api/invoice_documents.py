@@ -1,4 +1,5 @@
-"""Invoice files: ``POST /invoices/xml`` (structured deposit) and ``GET /invoices/{id}/document``.
+"""Invoice files: ``POST /invoices/xml``, ``/invoices/batch``, ``/invoices/archive`` and
+``GET /invoices/{id}/document``.
 
 The file travels to InvoicesService as bytes; every check (format, safe parsing, XSD, EN 16931
 schematron, totals, deposit rules) happens there. A refused file answers 422 with the rule ids
@@ -7,6 +8,8 @@ in ``errors[].message`` (``[BR-CO-10] …``) and the offending XPath in ``errors
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
@@ -50,6 +53,28 @@ async def deposit_structured_invoice(
     return schemas.invoice(await clients.invoices.deposit_structured_invoice(request, caller))
 
 
+@router.post(
+    "/invoices/batch",
+    summary="Deposit a ZIP or tar.gz of structured invoice files, reported per file",
+)
+async def deposit_invoice_batch(
+    clients: Clients,
+    caller: AuthenticatedCaller,
+    file: Annotated[UploadFile, File(description="ZIP or tar.gz of UBL / CII / Factur-X files.")],
+    supplier_structure_id: Annotated[
+        UUID, Form(description="The issuing structure; its SIRET must be every file's seller's.")
+    ],
+) -> schemas.BatchReport:
+    """Each file is deposited like ``POST /invoices/xml``, independently; the report says per
+    file ``DEPOSEE`` (with ``invoice_id``) or ``REJETEE`` (with ``errors``). A refused archive
+    (not ZIP/tar.gz, unreadable, too many entries, too large uncompressed) answers 422."""
+    content = await _read_bounded(file)
+    request = pb.DepositInvoiceBatchRequest(
+        supplier_structure_id=str(supplier_structure_id), content=content
+    )
+    return schemas.batch_report(await clients.invoices.deposit_invoice_batch(request, caller))
+
+
 @router.get(
     "/invoices/{invoice_id}/document",
     summary="The invoice's document: its Factur-X PDF, or the file deposited",
@@ -60,11 +85,64 @@ async def get_invoice_document(
     invoice_id: InvoiceId, clients: Clients, caller: AuthenticatedCaller
 ) -> Response:
     document = await clients.invoices.get_invoice_document(invoice_id, caller)
+    return _download(document)
+
+
+def _download(
+    document: pb.GetInvoiceDocumentResponse | pb.GetInvoiceAttachmentResponse,
+) -> Response:
     return Response(
         document.content,
         media_type=document.media_type,
         headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get(
+    "/invoices/{invoice_id}/attachments/{document_id}",
+    summary="One attachment of an invoice (ids as in the invoice's documents)",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def get_invoice_attachment(
+    invoice_id: InvoiceId, document_id: str, clients: Clients, caller: AuthenticatedCaller
+) -> Response:
+    """Same visibility as ``GET /invoices/{id}``: 404 INVOICE_NOT_FOUND when the invoice is not
+    visible, 404 ATTACHMENT_NOT_FOUND when it has no such attachment."""
+    document = await clients.invoices.get_invoice_attachment(invoice_id, document_id, caller)
+    return _download(document)
+
+
+@router.post(
+    "/invoices/archive",
+    summary="The documents of several invoices as one ZIP",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+async def get_invoices_archive(
+    body: schemas.ArchiveBody, clients: Clients, caller: AuthenticatedCaller
+) -> Response:
+    """One ZIP with each invoice's document (as ``GET /invoices/{id}/document``), in the order
+    given, duplicates ignored. All or nothing: when one invoice is unknown, not visible to the
+    caller or has no document (a draft), the whole request answers 404 with its code, so no
+    partial bundle hides a missing invoice."""
+    buffer, names = io.BytesIO(), set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for invoice_id in dict.fromkeys(str(i) for i in body.ids):
+            document = await clients.invoices.get_invoice_document(invoice_id, caller)
+            name = document.filename
+            if name in names:
+                name = f"{invoice_id}-{name}"
+            names.add(name)
+            archive.writestr(name, document.content)
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": "attachment; filename=factures.zip",
             "X-Content-Type-Options": "nosniff",
         },
     )

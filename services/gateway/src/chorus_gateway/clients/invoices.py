@@ -48,9 +48,51 @@ class InvoicesClient:
         response = await self._stub.DepositStructuredInvoice(request, metadata=caller.metadata())
         return response.invoice
 
+    async def deposit_invoice_batch(
+        self, request: pb.DepositInvoiceBatchRequest, caller: Caller
+    ) -> pb.DepositInvoiceBatchResponse:
+        return await self._stub.DepositInvoiceBatch(request, metadata=caller.metadata())
+
+    async def get_invoice_attachment(
+        self, invoice_id: str, document_id: str, caller: Caller
+    ) -> pb.GetInvoiceAttachmentResponse:
+        return await self._stub.GetInvoiceAttachment(
+            pb.GetInvoiceAttachmentRequest(invoice_id=invoice_id, document_id=document_id),
+            metadata=caller.metadata(),
+        )
+
     async def get_invoice_document(
         self, invoice_id: str, caller: Caller
     ) -> pb.GetInvoiceDocumentResponse:
         return await self._stub.GetInvoiceDocument(
             pb.GetInvoiceDocumentRequest(invoice_id=invoice_id), metadata=caller.metadata()
         )
+
+    async def change_invoice_status(
+        self, request: pb.ChangeInvoiceStatusRequest, caller: Caller
+    ) -> pb.Invoice:
+        response = await self._stub.ChangeInvoiceStatus(request, metadata=caller.metadata())
+        return response.invoice
+
+    async def complete_invoice(
+        self, request: pb.CompleteInvoiceRequest, caller: Caller
+    ) -> pb.Invoice:
+        response = await self._stub.CompleteInvoice(request, metadata=caller.metadata())
+        return response.invoice
+
+    async def delete_invoice(self, invoice_id: str, caller: Caller) -> None:
+        await self._stub.DeleteInvoice(
+            pb.DeleteInvoiceRequest(invoice_id=invoice_id), metadata=caller.metadata()
+        )
+
+    async def recycle_invoice(
+        self, request: pb.RecycleInvoiceRequest, caller: Caller
+    ) -> pb.Invoice:
+        response = await self._stub.RecycleInvoice(request, metadata=caller.metadata())
+        return response.invoice
+
+    async def acknowledge_rejection(self, invoice_id: str, caller: Caller) -> pb.Invoice:
+        response = await self._stub.AcknowledgeRejection(
+            pb.AcknowledgeRejectionRequest(invoice_id=invoice_id), metadata=caller.metadata()
+        )
+        return response.invoice

@@ -14,6 +14,7 @@ from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
 from chorus_invoices.domain.validation import InvoiceForm, LineForm, RecipientRef
 from chorus_invoices.store.documents import DocumentInfo
+from chorus_invoices.usecases.structured_deposit import BatchItem
 
 
 def enum_name(enum, value: int, prefix: str) -> str:
@@ -100,6 +101,11 @@ def invoice_to_proto(invoice: Invoice, allowed_actions: list[str] | None = None)
         created_at=timestamp(invoice.created_at),
         updated_at=timestamp(invoice.updated_at),
         allowed_actions=allowed_actions or [],
+        rejection_acknowledged_at=(
+            timestamp(invoice.rejection_acknowledged_at)
+            if invoice.rejection_acknowledged_at
+            else None
+        ),
     )
 
 
@@ -154,3 +160,19 @@ def documents_to_proto(infos: Iterable[DocumentInfo]) -> list[pb.InvoiceDocument
         )
         for info in infos
     ]
+
+
+def batch_item_to_proto(item: BatchItem) -> pb.BatchItem:
+    """DEPOSEE with the invoice id, or REJETEE with the error then its distinct violations."""
+    if item.invoice is not None:
+        return pb.BatchItem(
+            file=item.file, status=pb.BATCH_ITEM_STATUS_DEPOSEE, invoice_id=item.invoice.id
+        )
+    error = item.error
+    errors = [pb.BatchItemError(reason=error.reason, message=error.message)]
+    errors.extend(
+        pb.BatchItemError(reason=error.reason, message=v.description, field=v.field)
+        for v in error.violations
+        if v.description != error.message
+    )
+    return pb.BatchItem(file=item.file, status=pb.BATCH_ITEM_STATUS_REJETEE, errors=errors)

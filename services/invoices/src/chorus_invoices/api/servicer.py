@@ -12,6 +12,7 @@ from chorus_platform.auth import current_principal
 
 from chorus_invoices.api import mapping, page_tokens
 from chorus_invoices.usecases.deposit import Deposits
+from chorus_invoices.usecases.processing import Processing
 from chorus_invoices.usecases.reading import Reading
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
 
@@ -21,9 +22,14 @@ MAX_PAGE_SIZE = 100
 
 class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
     def __init__(
-        self, deposits: Deposits, reading: Reading, structured: StructuredDeposits
+        self,
+        deposits: Deposits,
+        reading: Reading,
+        structured: StructuredDeposits,
+        processing: Processing,
     ) -> None:
         self._deposits = deposits
+        self._processing = processing
         self._reading = reading
         self._structured = structured
 
@@ -135,6 +141,34 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         found.warnings.extend(mapping.findings_to_proto(warnings))
         return pb.DepositStructuredInvoiceResponse(invoice=found)
 
+    async def DepositInvoiceBatch(self, request: pb.DepositInvoiceBatchRequest, context):
+        """Deposits each file of a ZIP or tar.gz archive like DepositStructuredInvoice, one by
+        one: a refused file does not stop the others. Each item says DEPOSEE with the invoice
+        id, or REJETEE with the errors (reason and message first, then one per violation with
+        its location), including ARCHIVE_NESTED (an archive inside), ARCHIVE_ENTRY_NOT_A_FILE
+        (links) and FILE_TOO_LARGE. Directory parts of entry names are dropped; nothing is
+        written to disk. Errors for the whole archive (nothing deposited): INVALID_ARGUMENT
+        ARCHIVE_REQUIRED, ARCHIVE_UNSUPPORTED, ARCHIVE_MALFORMED, ARCHIVE_EMPTY,
+        ARCHIVE_TOO_MANY_ENTRIES, ARCHIVE_TOO_LARGE (uncompressed content, counted as read).
+        """
+        user_id = current_principal().user_id
+        items = await self._structured.deposit_batch(
+            user_id, request.supplier_structure_id.strip(), request.content
+        )
+        return pb.DepositInvoiceBatchResponse(items=[mapping.batch_item_to_proto(i) for i in items])
+
+    async def GetInvoiceAttachment(self, request: pb.GetInvoiceAttachmentRequest, context):
+        """One attachment (role ATTACHMENT) of an invoice, same visibility as GetInvoice.
+        Errors: NOT_FOUND INVOICE_NOT_FOUND (unknown or not visible), NOT_FOUND
+        ATTACHMENT_NOT_FOUND (no such attachment on this invoice)."""
+        user_id = current_principal().user_id
+        document = await self._reading.attachment(user_id, request.invoice_id, request.document_id)
+        return pb.GetInvoiceAttachmentResponse(
+            filename=document.info.filename,
+            media_type=document.info.media_type,
+            content=document.content,
+        )
+
     async def GetInvoiceDocument(self, request: pb.GetInvoiceDocumentRequest, context):
         """The invoice's document: the Factur-X PDF generated at portal entry, else the file
         deposited. Same visibility as GetInvoice. Errors: NOT_FOUND INVOICE_NOT_FOUND,
@@ -146,3 +180,84 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
             media_type=document.info.media_type,
             content=document.content,
         )
+
+    async def ChangeInvoiceStatus(self, request: pb.ChangeInvoiceStatusRequest, context):
+        """Recipient processing: moves an invoice made available to the recipient forward
+        (PRISE_EN_COMPTE_DESTINATAIRE … MISE_EN_PAIEMENT, steps may be skipped, never back) or
+        sends it back (SUSPENDUE, A_RECYCLER, REJETEE) with a ``reason``; announces
+        ``InvoiceStatusChanged`` (actor, reason as comment).
+
+        The caller needs FACTURES_RECUES in MODIFICATION on the recipient structure. Errors:
+        NOT_FOUND INVOICE_NOT_FOUND (unknown or not visible); PERMISSION_DENIED ACCESS_DENIED
+        (visible but not held in MODIFICATION on the recipient side, e.g. the supplier);
+        INVALID_ARGUMENT FIELD_REQUIRED (no status), REASON_REQUIRED; FAILED_PRECONDITION
+        INVALID_STATUS_TRANSITION (not allowed from the current status),
+        PAYMENT_STATUS_NOT_REPORTED (MISE_EN_PAIEMENT on a structure that does not report it).
+        """
+        user_id = current_principal().user_id
+        invoice = await self._processing.change_status(
+            user_id,
+            request.invoice_id,
+            mapping.status_from_proto(request.status),
+            request.reason,
+        )
+        return pb.ChangeInvoiceStatusResponse(invoice=mapping.invoice_to_proto(invoice))
+
+    async def CompleteInvoice(self, request: pb.CompleteInvoiceRequest, context):
+        """Supplier: completes a suspended invoice, SUSPENDUE → COMPLETEE, with ``comment``
+        kept in the history and ``InvoiceStatusChanged``.
+
+        The caller needs FACTURES_EMISES in MODIFICATION on the supplier structure. Errors:
+        NOT_FOUND INVOICE_NOT_FOUND; PERMISSION_DENIED ACCESS_DENIED; FAILED_PRECONDITION
+        INVALID_STATUS_TRANSITION (not SUSPENDUE).
+        """
+        user_id = current_principal().user_id
+        invoice = await self._processing.complete(
+            user_id, request.invoice_id, request.comment.strip()
+        )
+        return pb.CompleteInvoiceResponse(invoice=mapping.invoice_to_proto(invoice))
+
+    async def DeleteInvoice(self, request: pb.DeleteInvoiceRequest, context):
+        """Supplier: deletes a draft with its lines and history (no event: a draft was never
+        announced). Errors: NOT_FOUND INVOICE_NOT_FOUND; PERMISSION_DENIED ACCESS_DENIED;
+        FAILED_PRECONDITION INVALID_STATUS_TRANSITION (not a BROUILLON).
+        """
+        user_id = current_principal().user_id
+        await self._processing.delete_draft(user_id, request.invoice_id)
+        return pb.DeleteInvoiceResponse()
+
+    async def RecycleInvoice(self, request: pb.RecycleInvoiceRequest, context):
+        """Supplier: re-addresses an invoice sent back for recycling and deposits it again
+        with the same number: A_RECYCLER → DEPOSEE, announced by ``InvoiceSubmitted`` so it is
+        routed again. ``recipient_structure_id``, ``service_code``, ``engagement_number``: ""
+        keeps the current value (the service code only for the same recipient).
+
+        Checks as at deposit: the caller needs FACTURES_EMISES in MODIFICATION on the supplier
+        structure; the recipient must be an active public structure and its routing parameters
+        met. Errors: NOT_FOUND INVOICE_NOT_FOUND; PERMISSION_DENIED ACCESS_DENIED;
+        FAILED_PRECONDITION INVALID_STATUS_TRANSITION (not A_RECYCLER); INVALID_ARGUMENT
+        RECIPIENT_NOT_FOUND, RECIPIENT_NOT_PUBLIC, RECIPIENT_INACTIVE, SERVICE_CODE_REQUIRED,
+        SERVICE_CODE_UNKNOWN, ENGAGEMENT_REQUIRED, SERVICE_OR_ENGAGEMENT_REQUIRED; UNAVAILABLE
+        STRUCTURES_UNAVAILABLE.
+        """
+        user_id = current_principal().user_id
+        invoice = await self._deposits.recycle(
+            user_id,
+            request.invoice_id,
+            recipient_structure_id=request.recipient_structure_id.strip(),
+            service_code=request.service_code.strip(),
+            engagement_number=request.engagement_number.strip(),
+        )
+        return pb.RecycleInvoiceResponse(invoice=mapping.invoice_to_proto(invoice))
+
+    async def AcknowledgeRejection(self, request: pb.AcknowledgeRejectionRequest, context):
+        """Supplier: acknowledges the rejection of a REJETEE invoice, once (the status stays;
+        ``rejection_acknowledged_at`` is set), announced by ``InvoiceRejectionAcknowledged``.
+
+        The caller needs FACTURES_EMISES in MODIFICATION on the supplier structure. Errors:
+        NOT_FOUND INVOICE_NOT_FOUND; PERMISSION_DENIED ACCESS_DENIED; FAILED_PRECONDITION
+        INVALID_STATUS_TRANSITION (not REJETEE), REJECTION_ALREADY_ACKNOWLEDGED.
+        """
+        user_id = current_principal().user_id
+        invoice = await self._processing.acknowledge_rejection(user_id, request.invoice_id)
+        return pb.AcknowledgeRejectionResponse(invoice=mapping.invoice_to_proto(invoice))

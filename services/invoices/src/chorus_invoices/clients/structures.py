@@ -74,13 +74,23 @@ class StructuresClient:
 
     async def accessible_structures(self, user_id: str, space: str, mode: str) -> list[str]:
         """Ids of the structures ``user_id`` may act for in ``space`` with ``mode``."""
+        return list(await self.accessible(user_id, space, mode))
+
+    async def accessible(self, user_id: str, space: str, mode: str) -> dict[str, tuple[str, ...]]:
+        """The structures ``user_id`` may act for in ``space`` with ``mode``, each with the
+        codes of the services the user is limited to (empty: every service)."""
         request = pb.ListAccessibleStructuresRequest(
             user_id=user_id,
             space=pb.Space.Value(f"SPACE_{space}"),
             mode=pb.AccessMode.Value(f"ACCESS_MODE_{mode}"),
         )
         response = await self._call(self._stub.ListAccessibleStructures, request)
-        return list(response.structure_ids) if response else []
+        if not response:
+            return {}
+        found: dict[str, tuple[str, ...]] = dict.fromkeys(response.structure_ids, ())
+        for structure in response.structures:
+            found[structure.structure_id] = tuple(structure.service_codes)
+        return found
 
     async def structure(self, structure_id: str) -> Recipient | None:
         """The structure with this id, or None."""
@@ -116,8 +126,12 @@ def _recipient(structure: pb.Structure) -> Recipient:
         service_code_required=routing.service_code_required,
         engagement_required=routing.engagement_required,
         service_or_engagement_required=routing.service_or_engagement_required,
+        payment_status_not_reported=routing.payment_status_not_reported,
         services=tuple(
-            RecipientService(s.code, s.active, s.engagement_required) for s in structure.services
+            RecipientService(
+                s.code, s.active, s.engagement_required, s.reserved_for_public_suppliers
+            )
+            for s in structure.services
         ),
         identifier_type=pb.IdentifierType.Name(structure.identifier_type).removeprefix(
             "IDENTIFIER_TYPE_"

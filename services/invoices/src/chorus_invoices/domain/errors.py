@@ -29,6 +29,24 @@ class TransitionNotAllowed(FailedPrecondition):
         )
 
 
+class PaymentStatusNotReported(FailedPrecondition):
+    """The recipient structure does not report payment status: only its system may."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "PAYMENT_STATUS_NOT_REPORTED",
+            "Cette structure ne remonte pas le statut de paiement : la mise en paiement ne peut"
+            " pas être saisie sur le portail.",
+        )
+
+
+class RejectionAlreadyAcknowledged(FailedPrecondition):
+    def __init__(self) -> None:
+        super().__init__(
+            "REJECTION_ALREADY_ACKNOWLEDGED", "Le rejet de cette facture a déjà été pris en compte."
+        )
+
+
 class InvoiceNotFound(NotFound):
     """Unknown, or not visible to the caller: both answer the same."""
 

@@ -81,6 +81,8 @@ class Invoice:
     updated_at: datetime
     deposited_by: str = ""
     deposited_at: datetime | None = None
+    rejection_acknowledged_at: datetime | None = None
+    """When the supplier acknowledged the rejection of this REJETEE invoice."""
 
     @property
     def lifecycle_code(self) -> int | None:
@@ -114,6 +116,9 @@ class InvoiceFilter:
     statuses: tuple[Status, ...]
     """Only invoices in one of these statuses (never empty)."""
     number_prefix: str = ""
+    service_limited: tuple[tuple[str, str], ...] = ()
+    """(structure id, service code): received invoices of these services of these structures,
+    beside every invoice of ``structure_ids`` (users limited to some services)."""
     after: tuple[datetime, str] | None = None
     """Keyset cursor: only invoices strictly older than this (created_at, id)."""
     limit: int = 20

@@ -34,7 +34,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from chorus_invoices.domain.errors import TransitionNotAllowed
+from chorus_invoices.domain.errors import (
+    PaymentStatusNotReported,
+    TransitionNotAllowed,
+    invalid,
+)
 
 
 class Status(StrEnum):
@@ -174,3 +178,30 @@ def transition(source: Status | None, target: Status, party: Party) -> Transitio
     if move is None or move.party != party:
         raise TransitionNotAllowed(source, target)
     return move
+
+
+# Not a status change: a draft is removed altogether, by its supplier.
+DELETE_DRAFT = "DELETE"
+# Not a status change either: the supplier acknowledges a rejection, once, REJETEE stays.
+ACKNOWLEDGE_REJECTION = "ACKNOWLEDGE_REJECTION"
+
+
+def recipient_move(
+    source: Status, target: Status, reason: str, *, payment_status_not_reported: bool
+) -> Transition:
+    """The recipient's move from ``source`` to ``target``, checked against the table and its rules.
+
+    TransitionNotAllowed (INVALID_STATUS_TRANSITION); REASON_REQUIRED when sending back
+    without a reason; PaymentStatusNotReported when the structure does not report payment
+    status and the target is ``MISE_EN_PAIEMENT``.
+    """
+    step = transition(source, target, Party.RECIPIENT)
+    if step.comment_required and not reason.strip():
+        raise invalid(
+            "REASON_REQUIRED",
+            "reason",
+            f"Indiquez le motif du passage au statut {STATUSES[target].label}.",
+        )
+    if target is Status.MISE_EN_PAIEMENT and payment_status_not_reported:
+        raise PaymentStatusNotReported()
+    return step

@@ -18,6 +18,8 @@ class RecipientService:
     code: str
     active: bool
     engagement_required: bool
+    reserved_for_public_suppliers: bool = False
+    """FACTURES_PUBLIQUES: only public suppliers may address invoices to it."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Recipient:
     service_code_required: bool = False
     engagement_required: bool = False
     service_or_engagement_required: bool = False
+    payment_status_not_reported: bool = False
     services: tuple[RecipientService, ...] = ()
     identifier_type: str = ""
     """``SIRET``…, with ``identifier``: how the directory identifies the structure."""
@@ -45,8 +48,16 @@ class Recipient:
         return next((s for s in self.services if s.active and s.code.casefold() == wanted), None)
 
 
-def check_routing(recipient: Recipient, service_code: str, engagement_number: str) -> str:
+def check_routing(
+    recipient: Recipient,
+    service_code: str,
+    engagement_number: str,
+    *,
+    supplier_public: bool = False,
+) -> str:
     """The service code as the recipient spells it ("" for none).
+
+    ``supplier_public``: the supplier is a public structure (may address reserved services).
 
     Raises InvalidArgument with the first routing rule the invoice breaks.
     """
@@ -72,6 +83,13 @@ def check_routing(recipient: Recipient, service_code: str, engagement_number: st
                 "service_code",
                 f"Le code service {service_code} n'existe pas ou n'est plus actif chez"
                 f" {recipient.raison_sociale}.",
+            )
+        if service.reserved_for_public_suppliers and not supplier_public:
+            raise invalid(
+                "SERVICE_RESERVED",
+                "service_code",
+                f"Le service {service.code} de {recipient.raison_sociale} est réservé aux"
+                " factures entre structures publiques : choisissez un autre code service.",
             )
     elif recipient.service_code_required:
         raise invalid(

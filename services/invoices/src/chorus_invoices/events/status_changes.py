@@ -17,7 +17,11 @@ from chorus_platform import outbox
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_invoices.domain import lifecycle
-from chorus_invoices.domain.errors import invalid
+from chorus_invoices.domain.errors import (
+    RejectionAlreadyAcknowledged,
+    TransitionNotAllowed,
+    invalid,
+)
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.domain.totals import format_decimal
@@ -57,6 +61,26 @@ async def move(
     else:
         await _announce_status_change(conn, invoice.status, moved, actor, comment, at)
     return moved
+
+
+async def acknowledge_rejection(
+    conn: asyncpg.Connection, invoice: Invoice, *, actor: str, at: datetime
+) -> None:
+    """Records the supplier's acknowledgement of a locked REJETEE invoice, with its event."""
+    if invoice.status is not Status.REJETEE:
+        raise TransitionNotAllowed(invoice.status, Status.REJETEE)
+    if invoice.rejection_acknowledged_at is not None:
+        raise RejectionAlreadyAcknowledged()
+    await invoices.save_rejection_acknowledgement(conn, invoice.id, actor, at)
+    message = events_pb.InvoiceRejectionAcknowledged(
+        invoice_id=invoice.id,
+        number=invoice.content.number,
+        supplier_structure_id=invoice.supplier.structure_id,
+        recipient_structure_id=invoice.recipient.structure_id,
+        actor=actor,
+        acknowledged_at=_timestamp(at),
+    )
+    await outbox.add_event(conn, service=SERVICE, key=invoice.id, message=message)
 
 
 async def _announce_submitted(conn: asyncpg.Connection, invoice: Invoice) -> None:

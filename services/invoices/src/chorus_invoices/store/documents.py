@@ -21,6 +21,8 @@ class DocumentRole(StrEnum):
     """Generated from a portal entry: PDF/A-3 with its CII XML."""
     ORIGINAL = "ORIGINAL"
     """The structured file (UBL, CII, Factur-X) as the supplier deposited it."""
+    ATTACHMENT = "ATTACHMENT"
+    """A supporting file; any number per invoice, addressed by id."""
 
 
 # Which document GET …/document serves when an invoice has several.
@@ -74,6 +76,19 @@ class DocumentStore(Protocol):
     async def main(self, conn: asyncpg.Connection, invoice_id: str) -> Document | None:
         """The invoice's main document with its content (Factur-X first, else the original)."""
 
+    async def add_attachment(
+        self, conn: asyncpg.Connection, invoice_id: str, document: Document
+    ) -> None:
+        """Keeps one more ATTACHMENT document for the invoice."""
+
+    async def attachment(
+        self, conn: asyncpg.Connection, invoice_id: str, document_id: str
+    ) -> Document | None:
+        """One attachment of the invoice with its content; None when it has no such one."""
+
+    async def attachments_size(self, conn: asyncpg.Connection, invoice_id: str) -> int:
+        """Bytes of all the invoice's attachments together."""
+
 
 class PostgresDocumentStore:
     """Documents in the service's own database (table ``documents``)."""
@@ -83,7 +98,8 @@ class PostgresDocumentStore:
         await conn.execute(
             "INSERT INTO documents (id, invoice_id, role, filename, media_type, size, sha256,"
             " content, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            " ON CONFLICT (invoice_id, role) DO UPDATE SET id = EXCLUDED.id,"
+            " ON CONFLICT (invoice_id, role) WHERE role <> 'ATTACHMENT'"
+            " DO UPDATE SET id = EXCLUDED.id,"
             " filename = EXCLUDED.filename, media_type = EXCLUDED.media_type,"
             " size = EXCLUDED.size, sha256 = EXCLUDED.sha256, content = EXCLUDED.content,"
             " created_at = EXCLUDED.created_at",
@@ -115,6 +131,44 @@ class PostgresDocumentStore:
             [role.value for role in MAIN_ROLES],
         )
         return Document(_info(row), bytes(row["content"])) if row else None
+
+    async def add_attachment(
+        self, conn: asyncpg.Connection, invoice_id: str, document: Document
+    ) -> None:
+        info = document.info
+        await conn.execute(
+            "INSERT INTO documents (id, invoice_id, role, filename, media_type, size, sha256,"
+            " content, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            info.id,
+            invoice_id,
+            DocumentRole.ATTACHMENT.value,
+            info.filename,
+            info.media_type,
+            info.size,
+            info.sha256,
+            document.content,
+            info.created_at,
+        )
+
+    async def attachment(
+        self, conn: asyncpg.Connection, invoice_id: str, document_id: str
+    ) -> Document | None:
+        row = await conn.fetchrow(
+            "SELECT id, role, filename, media_type, size, sha256, created_at, content"
+            " FROM documents WHERE invoice_id = $1 AND id = $2 AND role = $3",
+            invoice_id,
+            document_id,
+            DocumentRole.ATTACHMENT.value,
+        )
+        return Document(_info(row), bytes(row["content"])) if row else None
+
+    async def attachments_size(self, conn: asyncpg.Connection, invoice_id: str) -> int:
+        total = await conn.fetchval(
+            "SELECT coalesce(sum(size), 0) FROM documents WHERE invoice_id = $1 AND role = $2",
+            invoice_id,
+            DocumentRole.ATTACHMENT.value,
+        )
+        return int(total)
 
 
 def _info(row: asyncpg.Record) -> DocumentInfo:

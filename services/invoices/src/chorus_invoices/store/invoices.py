@@ -25,6 +25,8 @@ _COLUMNS = (
     " comment, net_total, vat_total, gross_total, amount_due, status, created_by, created_at,"
     " updated_at, deposited_by, deposited_at"
 )
+# What is read back: the stored columns and what later steps add to the row.
+_READ = _COLUMNS + ", rejection_acknowledged_at"
 
 
 async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
@@ -93,7 +95,7 @@ async def get(
 ) -> Invoice | None:
     """The invoice, or None. ``lock`` takes its row lock (inside a transaction) for a change;
     ``details=False`` skips lines and VAT breakdown."""
-    query = f"SELECT {_COLUMNS} FROM invoices WHERE id = $1"  # noqa: S608
+    query = f"SELECT {_READ} FROM invoices WHERE id = $1"  # noqa: S608
     row = await conn.fetchrow(query + (" FOR UPDATE" if lock else ""), invoice_id)
     if row is None:
         return None
@@ -125,6 +127,37 @@ async def save_status(conn: asyncpg.Connection, invoice: Invoice) -> None:
     )
 
 
+async def save_routing(conn: asyncpg.Connection, invoice: Invoice) -> None:
+    """Writes the invoice's recipient, service code and engagement (row locked): recycling."""
+    await conn.execute(
+        "UPDATE invoices SET recipient_structure_id = $2, recipient_name = $3, service_code = $4,"
+        " engagement_number = $5 WHERE id = $1",
+        invoice.id,
+        invoice.recipient.structure_id,
+        invoice.recipient.name,
+        invoice.content.service_code,
+        invoice.content.engagement_number,
+    )
+
+
+async def save_rejection_acknowledgement(
+    conn: asyncpg.Connection, invoice_id: str, by: str, at: datetime
+) -> None:
+    """Records that the supplier acknowledged the rejection (the row must be locked)."""
+    await conn.execute(
+        "UPDATE invoices SET rejection_acknowledged_at = $2, rejection_acknowledged_by = $3"
+        " WHERE id = $1",
+        invoice_id,
+        at,
+        by,
+    )
+
+
+async def delete(conn: asyncpg.Connection, invoice_id: str) -> None:
+    """Removes the invoice with its lines, history and documents (cascade)."""
+    await conn.execute("DELETE FROM invoices WHERE id = $1", invoice_id)
+
+
 _PAGE_FILTERS = (
     " AND status = ANY($2::text[])"
     " AND ($3 = '' OR starts_with(lower(number), lower($3)))"
@@ -133,27 +166,31 @@ _PAGE_FILTERS = (
 )
 # One query per side so each uses its own (structure, created_at, id) index.
 _ISSUED_PAGE = (
-    f"SELECT {_COLUMNS} FROM invoices WHERE supplier_structure_id = ANY($1::text[])"  # noqa: S608
+    f"SELECT {_READ} FROM invoices WHERE supplier_structure_id = ANY($1::text[])"  # noqa: S608
     + _PAGE_FILTERS
 )
 _RECEIVED_PAGE = (
-    f"SELECT {_COLUMNS} FROM invoices WHERE recipient_structure_id = ANY($1::text[])"  # noqa: S608
-    + _PAGE_FILTERS
+    f"SELECT {_READ} FROM invoices WHERE (recipient_structure_id = ANY($1::text[])"  # noqa: S608
+    " OR EXISTS (SELECT 1 FROM unnest($7::text[], $8::text[]) AS l (structure_id, service_code)"
+    " WHERE l.structure_id = invoices.recipient_structure_id"
+    " AND lower(l.service_code) = lower(invoices.service_code)))" + _PAGE_FILTERS
 )
 
 
 async def page(conn: asyncpg.Connection, wanted: InvoiceFilter) -> list[Invoice]:
     """One page of invoices (without lines), newest first, after ``wanted.after``."""
     after_at, after_id = wanted.after or (None, None)
-    rows = await conn.fetch(
-        _RECEIVED_PAGE if wanted.received else _ISSUED_PAGE,
+    args = [
         list(wanted.structure_ids),
         [s.value for s in wanted.statuses],
         wanted.number_prefix,
         after_at,
         after_id,
         wanted.limit,
-    )
+    ]
+    if wanted.received:
+        args += [[s for s, _ in wanted.service_limited], [c for _, c in wanted.service_limited]]
+    rows = await conn.fetch(_RECEIVED_PAGE if wanted.received else _ISSUED_PAGE, *args)
     return [_invoice(row, (), ()) for row in rows]
 
 
@@ -192,6 +229,7 @@ def _invoice(row: asyncpg.Record, lines, vat) -> Invoice:
         updated_at=row["updated_at"],
         deposited_by=row["deposited_by"],
         deposited_at=row["deposited_at"],
+        rejection_acknowledged_at=row["rejection_acknowledged_at"],
     )
 
 

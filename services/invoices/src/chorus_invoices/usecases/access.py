@@ -22,8 +22,11 @@ RECIPIENT_SPACE = "FACTURES_RECUES"
 CONSULTATION = "CONSULTATION"
 MODIFICATION = "MODIFICATION"
 
-# Actions some RPC performs today; grows as the RPCs behind COMPLETE, RECYCLE, MARK_* land.
-AVAILABLE_ACTIONS = frozenset({"SUBMIT"})
+# Actions some RPC performs (the ROUTE and DELIVER of the system are no caller's).
+AVAILABLE_ACTIONS = frozenset(
+    {"SUBMIT", "COMPLETE", "RECYCLE"}
+    | {t.action for t in lifecycle.TRANSITIONS if t.party is Party.RECIPIENT}
+)
 
 
 def parse_invoice_id(invoice_id: str) -> str:
@@ -46,7 +49,18 @@ class InvoiceAccess:
             structure, space = invoice.recipient.structure_id, RECIPIENT_SPACE
         else:
             return False
-        return await self._structures.may(user_id, structure, space, mode)
+        if not await self._structures.may(user_id, structure, space, mode):
+            return False
+        if party is Party.RECIPIENT:
+            return await self._within_services(user_id, invoice, mode)
+        return True
+
+    async def _within_services(self, user_id: str, invoice: Invoice, mode: str) -> bool:
+        """A recipient-side user limited to some services only handles their invoices."""
+        limits = await self._structures.accessible(user_id, RECIPIENT_SPACE, mode)
+        codes = limits.get(invoice.recipient.structure_id, ())
+        wanted = invoice.content.service_code.casefold()
+        return not codes or any(code.casefold() == wanted for code in codes)
 
     async def can_see(self, user_id: str, invoice: Invoice) -> bool:
         return await self.acts_as(
@@ -54,11 +68,25 @@ class InvoiceAccess:
         ) or await self.acts_as(user_id, invoice, Party.RECIPIENT, CONSULTATION)
 
     async def allowed_actions(self, user_id: str, invoice: Invoice) -> list[str]:
-        """The lifecycle table's moves out of the invoice's status that ``user_id`` may make."""
-        actions = []
-        for step in lifecycle.transitions_from(invoice.status):
-            if step.action in AVAILABLE_ACTIONS and await self.acts_as(
-                user_id, invoice, step.party, MODIFICATION
-            ):
-                actions.append(step.action)
+        """The lifecycle table's moves out of the invoice's status that ``user_id`` may make,
+        plus DELETE (a draft) and ACKNOWLEDGE_REJECTION (a rejection not yet acknowledged)."""
+        held: dict[Party, bool] = {}
+
+        async def holds(party: Party) -> bool:
+            if party not in held:
+                held[party] = await self.acts_as(user_id, invoice, party, MODIFICATION)
+            return held[party]
+
+        actions = [
+            step.action
+            for step in lifecycle.transitions_from(invoice.status)
+            if step.action in AVAILABLE_ACTIONS and await holds(step.party)
+        ]
+        if invoice.status is lifecycle.Status.BROUILLON and await holds(Party.SUPPLIER):
+            actions.append(lifecycle.DELETE_DRAFT)
+        unacknowledged = (
+            invoice.status is lifecycle.Status.REJETEE and invoice.rejection_acknowledged_at is None
+        )
+        if unacknowledged and await holds(Party.SUPPLIER):
+            actions.append(lifecycle.ACKNOWLEDGE_REJECTION)
         return actions

@@ -94,7 +94,7 @@ class Deposits:
         if origin is not None:
             _check_seller(supplier, origin.seller_siret)
         recipient = await self._recipient(valid.recipient)
-        content = self._routed(valid.content, recipient)
+        content = self._routed(valid.content, recipient, supplier)
         deposited = not draft
         invoice = Invoice(
             id=str(uuid.uuid4()),
@@ -139,10 +139,10 @@ class Deposits:
         recipient = await self._structures.structure(invoice.recipient.structure_id)
         if recipient is None:
             raise _recipient_not_found()
-        check_routing(recipient, invoice.content.service_code, invoice.content.engagement_number)
+        supplier = await self._structures.structure(invoice.supplier.structure_id)
+        self._routed(invoice.content, recipient, supplier)
         async with self._pool.acquire() as conn:
             full = await invoices.get(conn, invoice_id)
-        supplier = await self._structures.structure(invoice.supplier.structure_id)
         documents = await self._facturx(full, supplier, recipient)
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await invoices.get(conn, invoice_id, lock=True, details=False)
@@ -156,6 +156,65 @@ class Deposits:
             )
             for document in documents:
                 await self._store.put(conn, invoice_id, document)
+            return await invoices.get(conn, invoice_id)
+
+    async def recycle(
+        self,
+        user_id: str,
+        invoice_id: str,
+        *,
+        recipient_structure_id: str,
+        service_code: str,
+        engagement_number: str,
+    ) -> Invoice:
+        """A_RECYCLER → DEPOSEE to a corrected recipient / service / engagement, same number,
+        announced by InvoiceSubmitted (so it is routed again). ``""`` keeps the current value
+        (the service code only when the recipient stays). The recipient and routing checks are
+        those of a deposit. InvoiceNotFound, AccessDenied, TransitionNotAllowed,
+        InvalidArgument (recipient, routing).
+        """
+        invoice_id = parse_invoice_id(invoice_id)
+        async with self._pool.acquire() as conn:
+            invoice = await invoices.get(conn, invoice_id, details=False)
+        if invoice is None or not await self._access.can_see(user_id, invoice):
+            raise InvoiceNotFound()
+        if not await self._access.acts_as(user_id, invoice, Party.SUPPLIER, MODIFICATION):
+            raise AccessDenied(_NOT_ISSUER)
+        lifecycle.transition(invoice.status, Status.DEPOSEE, Party.SUPPLIER)
+        current = invoice.recipient.structure_id
+        target_id = recipient_structure_id or current
+        recipient = await self._recipient(RecipientRef(structure_id=target_id))
+        supplier = await self._structures.structure(invoice.supplier.structure_id)
+        kept_service = invoice.content.service_code if target_id == current else ""
+        content = self._routed(
+            replace(
+                invoice.content,
+                service_code=service_code or kept_service,
+                engagement_number=engagement_number or invoice.content.engagement_number,
+            ),
+            recipient,
+            supplier,
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await invoices.get(conn, invoice_id, lock=True, details=False)
+            readdressed = replace(
+                locked,
+                content=replace(
+                    locked.content,
+                    service_code=content.service_code,
+                    engagement_number=content.engagement_number,
+                ),
+                recipient=StructureRef(recipient.structure_id, recipient.raison_sociale),
+            )
+            await invoices.save_routing(conn, readdressed)
+            await status_changes.move(
+                conn,
+                readdressed,
+                Status.DEPOSEE,
+                party=Party.SUPPLIER,
+                actor=user_id,
+                at=datetime.now(UTC),
+            )
             return await invoices.get(conn, invoice_id)
 
     async def _facturx(
@@ -190,8 +249,17 @@ class Deposits:
         return recipient
 
     @staticmethod
-    def _routed(content: InvoiceContent, recipient: Recipient) -> InvoiceContent:
-        service_code = check_routing(recipient, content.service_code, content.engagement_number)
+    def _routed(
+        content: InvoiceContent, recipient: Recipient, supplier: Recipient | None
+    ) -> InvoiceContent:
+        """``content`` with the service code as the recipient spells it; InvalidArgument for
+        the first routing rule broken (the supplier's kind decides reserved services)."""
+        service_code = check_routing(
+            recipient,
+            content.service_code,
+            content.engagement_number,
+            supplier_public=bool(supplier and supplier.public),
+        )
         return replace(content, service_code=service_code)
 
 

@@ -3,9 +3,11 @@ may see."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import asyncpg
+from chorus_platform.errors import NotFound
 
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.documents.validation import RuleViolation
@@ -61,6 +63,20 @@ class Reading:
             raise DocumentNotFound()
         return document
 
+    async def attachment(self, user_id: str, invoice_id: str, document_id: str) -> Document:
+        """One attachment of an invoice the caller may see; InvoiceNotFound, NotFound
+        ATTACHMENT_NOT_FOUND."""
+        invoice = await self._visible(user_id, invoice_id, details=False)
+        try:
+            document_id = str(uuid.UUID(document_id))
+        except ValueError:
+            raise _attachment_not_found() from None
+        async with self._pool.acquire() as conn:
+            document = await self._store.attachment(conn, invoice.id, document_id)
+        if document is None:
+            raise _attachment_not_found()
+        return document
+
     async def history(self, user_id: str, invoice_id: str) -> list[HistoryEntry]:
         """The invoice's status history, oldest first; InvoiceNotFound."""
         invoice = await self._visible(user_id, invoice_id, details=False)
@@ -81,18 +97,22 @@ class Reading:
         """Up to ``limit`` invoices of the structures the caller may consult on that side,
         newest first, and the cursor of the next page (None on the last one)."""
         space = RECIPIENT_SPACE if received else SUPPLIER_SPACE
-        structure_ids = await self._structures.accessible_structures(user_id, space, CONSULTATION)
+        accessible = await self._structures.accessible(user_id, space, CONSULTATION)
         if structure_id:
-            structure_ids = [s for s in structure_ids if s == structure_id]
+            accessible = {s: c for s, c in accessible.items() if s == structure_id}
+        # A recipient-side user limited to some services sees only those services' invoices.
+        structure_ids = [s for s, codes in accessible.items() if not received or not codes]
+        limited = tuple((s, code) for s, codes in accessible.items() if received for code in codes)
         statuses = [
             s
             for s, info in lifecycle.STATUSES.items()
             if (info.visible_to_recipient or not received) and status in (None, s)
         ]
-        if not structure_ids or not statuses:
+        if not (structure_ids or limited) or not statuses:
             return [], None
         wanted = InvoiceFilter(
             structure_ids=tuple(structure_ids),
+            service_limited=limited,
             received=received,
             statuses=tuple(statuses),
             number_prefix=number_prefix,
@@ -113,3 +133,7 @@ class Reading:
         if invoice is None or not await self._access.can_see(user_id, invoice):
             raise InvoiceNotFound()
         return invoice
+
+
+def _attachment_not_found() -> NotFound:
+    return NotFound("ATTACHMENT_NOT_FOUND", "Cette pièce jointe n'existe pas pour cette facture.")

@@ -9,9 +9,13 @@ routing and duplicate checks — with the file and the schematron's warnings kep
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath, PureWindowsPath
 
+from chorus_platform.errors import DomainError
+
+from chorus_invoices.documents.archives import ArchiveLimits, read_archive
 from chorus_invoices.documents.formats import DocumentKind, DocumentLimits
 from chorus_invoices.documents.intake import read_deposit
 from chorus_invoices.documents.validation import RuleViolation
@@ -30,11 +34,59 @@ _MEDIA_TYPES = {
 }
 
 
+@dataclass(frozen=True)
+class BatchItem:
+    """One file of a batch: deposited (``invoice``) or refused (``error``), like a line of an
+    EDI integration report."""
+
+    file: str
+    invoice: Invoice | None = None
+    error: DomainError | None = None
+
+
 class StructuredDeposits:
-    def __init__(self, deposits: Deposits, workers: DocumentWorkers, limits: DocumentLimits):
+    def __init__(
+        self,
+        deposits: Deposits,
+        workers: DocumentWorkers,
+        limits: DocumentLimits,
+        archive_limits: ArchiveLimits | None = None,
+    ):
         self._deposits = deposits
         self._workers = workers
         self._limits = limits
+        self._archive_limits = archive_limits or ArchiveLimits(
+            max_entry_bytes=max(limits.max_pdf_bytes, limits.xml.max_bytes)
+        )
+
+    async def deposit_batch(
+        self, user_id: str, supplier_structure_id: str, content: bytes
+    ) -> list[BatchItem]:
+        """Each file of a ZIP or tar.gz archive deposited like :meth:`deposit`, independently:
+        one file refused does not stop the others.
+
+        The archive is read in a document worker (:func:`documents.archives.read_archive`);
+        its whole-archive refusals (ARCHIVE_*) are raised as InvalidArgument, nothing deposited.
+        Per file, any DomainError (rule failures, duplicates, access…) becomes the item's error;
+        entries refused by the archive reading (ARCHIVE_NESTED, ARCHIVE_ENTRY_NOT_A_FILE,
+        FILE_TOO_LARGE) too.
+        """
+        entries = await self._workers.run(read_archive, content, self._archive_limits)
+        items = []
+        for entry in entries:
+            if entry.refusal is not None:
+                reason, message = entry.refusal
+                items.append(BatchItem(entry.name, error=invalid(reason, entry.name, message)))
+                continue
+            try:
+                invoice, _ = await self.deposit(
+                    user_id, supplier_structure_id, entry.name, entry.content
+                )
+            except DomainError as error:
+                items.append(BatchItem(entry.name, error=error))
+            else:
+                items.append(BatchItem(entry.name, invoice=invoice))
+        return items
 
     async def deposit(
         self, user_id: str, supplier_structure_id: str, filename: str, content: bytes

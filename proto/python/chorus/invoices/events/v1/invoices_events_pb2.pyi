@@ -114,3 +114,41 @@ class InvoiceStatusChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InvoiceStatusChanged: _TypeAlias = InvoiceStatusChanged  # noqa: Y015
+
+@_typing.final
+class InvoiceRejectionAcknowledged(_message.Message):
+    """The supplier acknowledged the rejection of a REJETEE invoice. Keyed by invoice id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    SUPPLIER_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    RECIPIENT_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    ACKNOWLEDGED_AT_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    number: _builtins.str
+    supplier_structure_id: _builtins.str
+    recipient_structure_id: _builtins.str
+    actor: _builtins.str
+    """The supplier-side user who acknowledged it."""
+    @_builtins.property
+    def acknowledged_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        number: _builtins.str = ...,
+        supplier_structure_id: _builtins.str = ...,
+        recipient_structure_id: _builtins.str = ...,
+        actor: _builtins.str = ...,
+        acknowledged_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["acknowledged_at", b"acknowledged_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledged_at", b"acknowledged_at", "actor", b"actor", "invoice_id", b"invoice_id", "number", b"number", "recipient_structure_id", b"recipient_structure_id", "supplier_structure_id", b"supplier_structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceRejectionAcknowledged: _TypeAlias = InvoiceRejectionAcknowledged  # noqa: Y015

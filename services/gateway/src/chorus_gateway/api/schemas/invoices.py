@@ -114,6 +114,9 @@ class Invoice(BaseModel):
     created_at: datetime | None
     updated_at: datetime | None
     allowed_actions: list[str] = Field(description='Actions the caller may take now ("SUBMIT").')
+    rejection_acknowledged_at: datetime | None = Field(
+        None, description="When the supplier acknowledged the rejection (REJETEE only)."
+    )
     warnings: list[RuleFinding] = Field(
         default_factory=list, description="EN 16931 warnings of a structured deposit."
     )
@@ -229,6 +232,7 @@ def invoice(message: pb.Invoice) -> Invoice:
         created_at=timestamp(message, "created_at"),
         updated_at=timestamp(message, "updated_at"),
         allowed_actions=list(message.allowed_actions),
+        rejection_acknowledged_at=timestamp(message, "rejection_acknowledged_at"),
         warnings=[
             RuleFinding(rule_id=w.rule_id, message=w.message, location=w.location, fatal=w.fatal)
             for w in message.warnings
@@ -261,4 +265,50 @@ def history(entries: list[pb.HistoryEntry]) -> History:
             )
             for entry in entries
         ]
+    )
+
+
+BATCH_ITEM_STATUS = ProtoEnum(pb.BatchItemStatus)
+BatchItemStatus = BATCH_ITEM_STATUS.rest
+
+
+class BatchItemError(BaseModel):
+    reason: str
+    message: str
+    field: str | None = Field(description="Location in the file (XPath), when known.")
+
+
+class BatchItem(BaseModel):
+    file: str = Field(description="The entry's name, without any directory part.")
+    status: BatchItemStatus | None
+    invoice_id: UUID | None
+    errors: list[BatchItemError]
+
+
+class BatchReport(BaseModel):
+    items: list[BatchItem]
+
+
+def batch_report(response: pb.DepositInvoiceBatchResponse) -> BatchReport:
+    return BatchReport(
+        items=[
+            BatchItem(
+                file=item.file,
+                status=BATCH_ITEM_STATUS.to_rest(item.status),
+                invoice_id=optional(item.invoice_id),
+                errors=[
+                    BatchItemError(
+                        reason=error.reason, message=error.message, field=optional(error.field)
+                    )
+                    for error in item.errors
+                ],
+            )
+            for item in response.items
+        ]
+    )
+
+
+class ArchiveBody(RequestModel):
+    ids: list[UUID] = Field(
+        min_length=1, max_length=50, description="The invoices whose documents to bundle (≤ 50)."
     )

@@ -1,0 +1,124 @@
+"""After the deposit: the recipient processes the invoice, the supplier answers or withdraws.
+
+Each use case finds the invoice as the caller may see it (else InvoiceNotFound), checks the
+caller holds the acting side in MODIFICATION (else AccessDenied), checks the move against the
+lifecycle table, then changes it under its row lock, so the status, its history entry and
+``InvoiceStatusChanged`` commit together.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+
+from chorus_invoices.clients.structures import StructuresClient
+from chorus_invoices.domain import lifecycle
+from chorus_invoices.domain.errors import (
+    AccessDenied,
+    InvoiceNotFound,
+    TransitionNotAllowed,
+    invalid,
+)
+from chorus_invoices.domain.invoice import Invoice
+from chorus_invoices.domain.lifecycle import Party, Status
+from chorus_invoices.events import status_changes
+from chorus_invoices.store import invoices
+from chorus_invoices.usecases.access import MODIFICATION, InvoiceAccess, parse_invoice_id
+
+_NOT_PROCESSOR = "Vous n'êtes pas habilité à traiter les factures reçues par cette structure."
+_NOT_ISSUER = "Vous n'êtes pas habilité à émettre des factures pour cette structure."
+
+
+class Processing:
+    def __init__(self, pool: asyncpg.Pool, structures: StructuresClient) -> None:
+        self._pool = pool
+        self._structures = structures
+        self._access = InvoiceAccess(structures)
+
+    async def change_status(
+        self, user_id: str, invoice_id: str, target: Status | None, reason: str
+    ) -> Invoice:
+        """The recipient's move to ``target`` (forward, or sent back with a reason).
+
+        InvoiceNotFound, AccessDenied, TransitionNotAllowed, InvalidArgument REASON_REQUIRED,
+        PaymentStatusNotReported.
+        """
+        invoice = await self._acting(user_id, invoice_id, Party.RECIPIENT, _NOT_PROCESSOR)
+        if target is None:
+            raise invalid("FIELD_REQUIRED", "status", "Indiquez le nouveau statut de la facture.")
+        recipient = await self._structures.structure(invoice.recipient.structure_id)
+        lifecycle.recipient_move(
+            invoice.status,
+            target,
+            reason,
+            payment_status_not_reported=bool(recipient and recipient.payment_status_not_reported),
+        )
+        return await self._move(invoice.id, target, Party.RECIPIENT, user_id, reason.strip())
+
+    async def complete(self, user_id: str, invoice_id: str, comment: str) -> Invoice:
+        """The supplier completes a suspended invoice: SUSPENDUE → COMPLETEE.
+
+        Attachments added with the completion are stored by the documents side before this
+        call; ``comment`` goes to the history and the event. InvoiceNotFound, AccessDenied,
+        TransitionNotAllowed.
+        """
+        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, _NOT_ISSUER)
+        lifecycle.transition(invoice.status, Status.COMPLETEE, Party.SUPPLIER)
+        return await self._move(invoice.id, Status.COMPLETEE, Party.SUPPLIER, user_id, comment)
+
+    async def acknowledge_rejection(self, user_id: str, invoice_id: str) -> Invoice:
+        """The supplier acknowledges a rejection (REJETEE stays), announced by
+        InvoiceRejectionAcknowledged. InvoiceNotFound, AccessDenied, TransitionNotAllowed (not
+        REJETEE), RejectionAlreadyAcknowledged."""
+        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, _NOT_ISSUER)
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await invoices.get(conn, invoice.id, lock=True, details=False)
+            if locked is None:
+                raise InvoiceNotFound()
+            await status_changes.acknowledge_rejection(
+                conn, locked, actor=user_id, at=datetime.now(UTC)
+            )
+            return await invoices.get(conn, invoice.id)
+
+    async def delete_draft(self, user_id: str, invoice_id: str) -> None:
+        """The supplier deletes a draft; nothing was ever announced, so no event.
+
+        InvoiceNotFound, AccessDenied, TransitionNotAllowed (not a draft).
+        """
+        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, _NOT_ISSUER)
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await invoices.get(conn, invoice.id, lock=True, details=False)
+            if locked is None:
+                raise InvoiceNotFound()
+            if locked.status is not Status.BROUILLON:
+                raise TransitionNotAllowed(locked.status, Status.BROUILLON)
+            await invoices.delete(conn, invoice.id)
+
+    async def _acting(self, user_id: str, invoice_id: str, party: Party, denied: str) -> Invoice:
+        invoice_id = parse_invoice_id(invoice_id)
+        async with self._pool.acquire() as conn:
+            invoice = await invoices.get(conn, invoice_id, details=False)
+        if invoice is None or not await self._access.can_see(user_id, invoice):
+            raise InvoiceNotFound()
+        if not await self._access.acts_as(user_id, invoice, party, MODIFICATION):
+            raise AccessDenied(denied)
+        return invoice
+
+    async def _move(
+        self, invoice_id: str, target: Status, party: Party, actor: str, comment: str
+    ) -> Invoice:
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await invoices.get(conn, invoice_id, lock=True, details=False)
+            if locked is None:
+                raise InvoiceNotFound()
+            await status_changes.move(
+                conn,
+                locked,
+                target,
+                party=party,
+                actor=actor,
+                at=datetime.now(UTC),
+                comment=comment,
+            )
+            return await invoices.get(conn, invoice_id)
