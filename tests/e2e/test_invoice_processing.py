@@ -63,6 +63,19 @@ async def claim_recipient(api, auth) -> str:
     return structure_id
 
 
+_RECIPIENT: dict[str, dict] = {}
+
+
+async def recipient_user(api, mailbox) -> dict:
+    """The auth headers of the seeded structure's principal: claimed once per stack (later
+    requests would await validation), so shared by this module's tests."""
+    if "auth" not in _RECIPIENT:
+        _, _, auth = await activated_user(api, mailbox, "Romain")
+        await claim_recipient(api, auth)
+        _RECIPIENT["auth"] = auth
+    return _RECIPIENT["auth"]
+
+
 def invoice_body(supplier_id: str) -> dict:
     return {
         "supplier_structure_id": supplier_id,
@@ -101,10 +114,9 @@ def problem(response, status: int, code: str) -> None:
 
 async def test_recipient_processing_and_supplier_answers(api, mailbox):
     _, _, supplier = await activated_user(api, mailbox, "Sylvie")
-    _, _, recipient = await activated_user(api, mailbox, "Romain")
+    recipient = await recipient_user(api, mailbox)
     _, _, stranger = await activated_user(api, mailbox, "Oscar")
     structure = await supplier_structure(api, supplier)
-    await claim_recipient(api, recipient)
 
     created = await api.post("/invoices", json=invoice_body(structure["id"]), headers=supplier)
     assert created.status_code == 201, created.text
@@ -244,3 +256,56 @@ async def test_supplier_deletes_a_draft(api, mailbox):
     deleted = await api.delete(path, headers=supplier)
     assert deleted.status_code == 204, deleted.text
     problem(await api.get(path, headers=supplier), 404, "INVOICE_NOT_FOUND")
+
+
+async def test_completion_with_attachments_as_multipart(api, mailbox):
+    _, _, supplier = await activated_user(api, mailbox, "Camille")
+    recipient = await recipient_user(api, mailbox)
+    structure = await supplier_structure(api, supplier)
+    created = await api.post("/invoices", json=invoice_body(structure["id"]), headers=supplier)
+    assert created.status_code == 201, created.text
+    invoice_id = created.json()["id"]
+    path = f"/invoices/{invoice_id}"
+    await wait_status(api, supplier, invoice_id, "MISE_A_DISPOSITION")
+    suspended = await api.post(
+        f"{path}/status",
+        json={"status": "SUSPENDUE", "reason": "Bon de livraison manquant"},
+        headers=recipient,
+    )
+    assert suspended.status_code == 200, suspended.text
+
+    # A forbidden file refuses the whole completion: nothing kept, still SUSPENDUE.
+    problem(
+        await api.post(
+            f"{path}/completion",
+            data={"comment": "Pièces jointes"},
+            files=[
+                ("attachments[]", ("bon-de-livraison.pdf", b"%PDF-1.4 bl", "application/pdf")),
+                ("attachments[]", ("script.exe", b"MZ", "application/octet-stream")),
+            ],
+            headers=supplier,
+        ),
+        422,
+        "ATTACHMENT_EXTENSION_FORBIDDEN",
+    )
+    assert (await api.get(path, headers=supplier)).json()["status"] == "SUSPENDUE"
+
+    completed = await api.post(
+        f"{path}/completion",
+        data={"comment": "Bon de livraison joint"},
+        files=[("attachments[]", ("bon-de-livraison.pdf", b"%PDF-1.4 bl", "application/pdf"))],
+        headers=supplier,
+    )
+    assert completed.status_code == 200, completed.text
+    assert completed.json()["status"] == "COMPLETEE"
+    seen = await api.get(path, headers=recipient)
+    attachments = [d for d in seen.json()["documents"] if d["role"] == "ATTACHMENT"]
+    assert [d["filename"] for d in attachments] == ["bon-de-livraison.pdf"]
+    served = await api.get(f"{path}/attachments/{attachments[0]['id']}", headers=recipient)
+    assert served.status_code == 200, served.text
+    assert served.content == b"%PDF-1.4 bl"
+    history = (await api.get(f"{path}/history", headers=supplier)).json()["items"]
+    assert (history[-1]["status"], history[-1]["comment"]) == (
+        "COMPLETEE",
+        "Bon de livraison joint",
+    )

@@ -331,3 +331,63 @@ async def test_supplier_acknowledges_a_rejection_once(api, parties, make_request
     )
     event = events_pb.InvoiceRejectionAcknowledged.FromString(bytes(rows[0]["payload"]))
     assert (len(rows), event.actor) == (1, parties.user)
+
+
+async def suspended(api, parties, make_request, processor) -> str:
+    invoice_id = await deposit_and_route(api, parties, make_request)
+    await api.call(
+        "ChangeInvoiceStatus",
+        change(invoice_id, pb.INVOICE_STATUS_SUSPENDUE, "Bon de commande manquant"),
+        processor,
+    )
+    return invoice_id
+
+
+async def test_completion_keeps_its_attachments_in_the_same_transaction(
+    api, parties, make_request, processor
+):
+    invoice_id = await suspended(api, parties, make_request, processor)
+    refused = await api.fails(
+        "CompleteInvoice",
+        pb.CompleteInvoiceRequest(
+            invoice_id=invoice_id,
+            comment="pièces jointes",
+            attachments=[
+                pb.AttachmentFile(filename="bon-de-commande.pdf", content=b"%PDF-1.4 x"),
+                pb.AttachmentFile(filename="virus.exe", content=b"MZ"),
+            ],
+        ),
+        parties.user,
+    )
+    assert (refused.code, refused.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "ATTACHMENT_EXTENSION_FORBIDDEN",
+    )
+    still = (
+        await api.call("GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice_id), parties.user)
+    ).invoice
+    assert still.status == pb.INVOICE_STATUS_SUSPENDUE
+    assert [d for d in still.documents if d.role == "ATTACHMENT"] == []
+
+    completed = await api.call(
+        "CompleteInvoice",
+        pb.CompleteInvoiceRequest(
+            invoice_id=invoice_id,
+            comment="Bon de commande joint",
+            attachments=[pb.AttachmentFile(filename="bon-de-commande.pdf", content=b"%PDF-1 x")],
+        ),
+        parties.user,
+    )
+    assert completed.invoice.status == pb.INVOICE_STATUS_COMPLETEE
+    seen = (
+        await api.call("GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice_id), processor)
+    ).invoice
+    attachments = [d for d in seen.documents if d.role == "ATTACHMENT"]
+    assert [(d.filename, d.size) for d in attachments] == [("bon-de-commande.pdf", 8)]
+    served = await api.call(
+        "GetInvoiceAttachment",
+        pb.GetInvoiceAttachmentRequest(invoice_id=invoice_id, document_id=attachments[0].id),
+        processor,
+    )
+    assert served.content == b"%PDF-1 x"
+    assert (await status_events(api, invoice_id))[-1].comment == "Bon de commande joint"

@@ -5,7 +5,14 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from chorus_invoices.domain.totals import compute_totals, format_rate, line_net
+from chorus_invoices.domain.totals import (
+    VatAmount,
+    compute_totals,
+    format_rate,
+    line_net,
+    stated_totals,
+)
+from chorus_platform.errors import InvalidArgument
 
 
 @pytest.mark.parametrize(
@@ -107,3 +114,45 @@ def test_largest_lines_are_exact_before_rounding():
     net = line_net(D("200529795.782935"), D("887262696958.542446"))
 
     assert net == D("177922607426912659838.41")
+
+
+def vat(rate: str, base: str, amount: str):
+    return VatAmount(D(rate), D(base), D(amount))
+
+
+def test_stated_totals_that_add_up_are_kept_highest_rate_first():
+    totals = stated_totals(
+        D("139.20"), D("22.16"), D("161.36"), [vat("5.5", "39.20", "2.16"), vat("20", "100", "20")]
+    )
+    assert [v.rate for v in totals.vat_breakdown] == [D("20"), D("5.5")]
+    assert (totals.gross_total, totals.amount_due) == (D("161.36"), D("161.36"))
+
+
+NOT_CENTS = ["net_total", "gross_total", "net_total"]
+
+
+@pytest.mark.parametrize(
+    ("net", "vat_total", "gross", "breakdown", "fields"),
+    [
+        ("100.00", "20.00", "121.00", [("20", "100.00", "20.00")], ["gross_total"]),
+        ("100.00", "20.00", "120.00", [("20", "90.00", "18.00")], ["net_total", "vat_total"]),
+        ("100.00", "19.00", "119.00", [("20", "100.00", "19.00")], ["vat_breakdown[0].amount"]),
+        ("100.00", "7.00", "107.00", [("7", "100.00", "7.00")], ["vat_breakdown[0].rate"]),
+        ("100.001", "20.00", "120.001", [("20", "100.00", "20.00")], NOT_CENTS),
+        ("100.00", "0.00", "100.00", [], ["vat_breakdown"]),
+        (
+            "200.00",
+            "40.00",
+            "240.00",
+            [("20", "100.00", "20.00"), ("20", "100.00", "20.00")],
+            ["vat_breakdown[1].rate"],
+        ),
+    ],
+)
+def test_stated_totals_that_do_not_add_up_are_refused_field_by_field(
+    net, vat_total, gross, breakdown, fields
+):
+    with pytest.raises(InvalidArgument) as raised:
+        stated_totals(D(net), D(vat_total), D(gross), [vat(*v) for v in breakdown])
+    assert raised.value.reason == "TOTALS_INCONSISTENT"
+    assert [v.field for v in raised.value.violations] == fields

@@ -855,22 +855,54 @@ class CompleteInvoiceRequest(_message.Message):
 
     INVOICE_ID_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     comment: _builtins.str
     """What the supplier added or answers to the suspension reason."""
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttachmentFile]:
+        """Documents added with the completion, kept as the invoice's attachments in the same
+        transaction (10 MB each, 120 MB per invoice, allowed extensions, names of 50 characters).
+        """
+
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
         comment: _builtins.str = ...,
+        attachments: _abc.Iterable[Global___AttachmentFile] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "comment", b"comment", "invoice_id", b"invoice_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CompleteInvoiceRequest: _TypeAlias = CompleteInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class AttachmentFile(_message.Message):
+    """A file uploaded as an attachment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    filename: _builtins.str
+    content: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        filename: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachmentFile: _TypeAlias = AttachmentFile  # noqa: Y015
 
 @_typing.final
 class CompleteInvoiceResponse(_message.Message):

@@ -194,7 +194,8 @@ class InvoicesServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CompleteInvoice(self, request, context):
-        """Supplier: completes a suspended invoice with a comment: SUSPENDUE -> COMPLETEE.
+        """Supplier: completes a suspended invoice with a comment and attachments: SUSPENDUE ->
+        COMPLETEE. INVALID_ARGUMENT ATTACHMENT_* / ATTACHMENTS_TOO_LARGE (nothing kept then).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

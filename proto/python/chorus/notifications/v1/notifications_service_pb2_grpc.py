@@ -50,6 +50,16 @@ class NotificationsServiceStub:
                 request_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyRequest.SerializeToString,
                 response_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyResponse.FromString,
                 _registered_method=True)
+        self.GetPreferences = channel.unary_unary(
+                '/chorus.notifications.v1.NotificationsService/GetPreferences',
+                request_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetPreferencesRequest.SerializeToString,
+                response_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetPreferencesResponse.FromString,
+                _registered_method=True)
+        self.UpdatePreferences = channel.unary_unary(
+                '/chorus.notifications.v1.NotificationsService/UpdatePreferences',
+                request_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.UpdatePreferencesRequest.SerializeToString,
+                response_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.UpdatePreferencesResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationsServiceServicer:
@@ -78,6 +88,21 @@ class NotificationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPreferences(self, request, context):
+        """The caller's e-mail preferences: every optional notification kind, on (true) or off.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePreferences(self, request, context):
+        """Sets the caller's e-mail preference for the kinds given (others unchanged); returns all.
+        INVALID_ARGUMENT PREFERENCE_KIND_UNKNOWN for a kind that is unknown or mandatory.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +120,16 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     servicer.GetSealingKey,
                     request_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyRequest.FromString,
                     response_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyResponse.SerializeToString,
+            ),
+            'GetPreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPreferences,
+                    request_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetPreferencesRequest.FromString,
+                    response_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetPreferencesResponse.SerializeToString,
+            ),
+            'UpdatePreferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePreferences,
+                    request_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.UpdatePreferencesRequest.FromString,
+                    response_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.UpdatePreferencesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +214,60 @@ class NotificationsService:
             '/chorus.notifications.v1.NotificationsService/GetSealingKey',
             chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyRequest.SerializeToString,
             chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.notifications.v1.NotificationsService/GetPreferences',
+            chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetPreferencesRequest.SerializeToString,
+            chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetPreferencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePreferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.notifications.v1.NotificationsService/UpdatePreferences',
+            chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.UpdatePreferencesRequest.SerializeToString,
+            chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.UpdatePreferencesResponse.FromString,
             options,
             channel_credentials,
             insecure,

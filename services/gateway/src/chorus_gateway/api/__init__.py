@@ -10,6 +10,7 @@ from chorus_gateway.api import (
     invoice_documents,
     invoice_processing,
     invoices,
+    preferences,
     structures,
 )
 from chorus_gateway.api.problems import PROBLEM_RESPONSES
@@ -19,3 +20,4 @@ API_PREFIX = "/api/v1"
 api_router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
 for module in (accounts, structures, invoices, invoice_documents, invoice_processing, feed):
     api_router.include_router(module.router)
+api_router.include_router(preferences.router)

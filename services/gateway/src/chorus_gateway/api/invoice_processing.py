@@ -4,9 +4,15 @@ CompleteInvoice, RecycleInvoice, AcknowledgeRejection, DeleteInvoice)."""
 
 from __future__ import annotations
 
-from chorus.invoices.v1 import invoices_service_pb2 as pb
-from fastapi import APIRouter, Response
+import json
 
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from chorus_gateway.api.invoice_documents import _read_bounded
 from chorus_gateway.api.paths import InvoiceId
 from chorus_gateway.api.schemas import invoice_processing as bodies
 from chorus_gateway.api.schemas import invoices as schemas
@@ -33,16 +39,68 @@ async def change_invoice_status(
     return schemas.invoice(await clients.invoices.change_invoice_status(request, caller))
 
 
-@router.post("/invoices/{invoice_id}/completion", summary="Supplier: complete a suspended invoice")
+_COMPLETION_FORM = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "comment": {"type": "string", "maxLength": 1000},
+                        "attachments[]": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
+                    },
+                }
+            },
+            "application/json": {"schema": bodies.CompletionBody.model_json_schema()},
+        }
+    }
+}
+
+
+@router.post(
+    "/invoices/{invoice_id}/completion",
+    summary="Supplier: complete a suspended invoice with a comment and attachments",
+    openapi_extra=_COMPLETION_FORM,
+)
 async def complete_invoice(
     invoice_id: InvoiceId,
-    body: bodies.CompletionBody,
+    http_request: Request,
     clients: Clients,
     caller: AuthenticatedCaller,
 ) -> schemas.Invoice:
-    # JSON comment for now; attachments sent with the completion are stored beside it by the
-    # documents endpoints before this call (multipart form to come with them).
-    request = pb.CompleteInvoiceRequest(invoice_id=invoice_id, comment=body.comment)
+    """multipart ``comment`` + ``attachments[]`` (or JSON ``{comment}``): SUSPENDUE →
+    COMPLETEE, the attachments kept in the same transaction (a refused file keeps nothing:
+    422 ATTACHMENT_*; 413 beyond the upload bound)."""
+    attachments = []
+    if http_request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await http_request.form()
+        data = {"comment": form.get("comment", "")}
+        for upload in form.getlist("attachments[]") + form.getlist("attachments"):
+            if isinstance(upload, UploadFile):
+                content = await _read_bounded(upload)
+                attachments.append(
+                    pb.AttachmentFile(filename=upload.filename or "", content=content)
+                )
+    else:
+        raw = await http_request.body()
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            raise RequestValidationError(
+                [{"type": "json_invalid", "loc": ("body",), "msg": "JSON invalide", "input": ""}]
+            ) from None
+    try:
+        body = bodies.CompletionBody.model_validate(data)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
+        ) from None
+    request = pb.CompleteInvoiceRequest(
+        invoice_id=invoice_id, comment=body.comment, attachments=attachments
+    )
     return schemas.invoice(await clients.invoices.complete_invoice(request, caller))
 
 

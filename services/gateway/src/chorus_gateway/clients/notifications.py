@@ -27,3 +27,15 @@ class NotificationsClient:
         await self._stub.MarkFeedItemRead(
             pb.MarkFeedItemReadRequest(item_id=item_id), metadata=caller.metadata()
         )
+
+    async def get_preferences(self, caller: Caller) -> pb.GetPreferencesResponse:
+        return await self._stub.GetPreferences(
+            pb.GetPreferencesRequest(), metadata=caller.metadata()
+        )
+
+    async def update_preferences(
+        self, email: dict[str, bool], caller: Caller
+    ) -> pb.UpdatePreferencesResponse:
+        return await self._stub.UpdatePreferences(
+            pb.UpdatePreferencesRequest(email=email), metadata=caller.metadata()
+        )

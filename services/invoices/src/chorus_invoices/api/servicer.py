@@ -11,6 +11,7 @@ from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
 from chorus_platform.auth import current_principal
 
 from chorus_invoices.api import mapping, page_tokens
+from chorus_invoices.domain.attachments import AttachmentUpload
 from chorus_invoices.usecases.deposit import Deposits
 from chorus_invoices.usecases.processing import Processing
 from chorus_invoices.usecases.reading import Reading
@@ -209,11 +210,15 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
 
         The caller needs FACTURES_EMISES in MODIFICATION on the supplier structure. Errors:
         NOT_FOUND INVOICE_NOT_FOUND; PERMISSION_DENIED ACCESS_DENIED; FAILED_PRECONDITION
-        INVALID_STATUS_TRANSITION (not SUSPENDUE).
+        INVALID_STATUS_TRANSITION (not SUSPENDUE); INVALID_ARGUMENT ATTACHMENT_* /
+        ATTACHMENTS_TOO_LARGE (``attachments`` kept in the same transaction, or none of them).
         """
         user_id = current_principal().user_id
         invoice = await self._processing.complete(
-            user_id, request.invoice_id, request.comment.strip()
+            user_id,
+            request.invoice_id,
+            request.comment.strip(),
+            [AttachmentUpload(a.filename, a.content) for a in request.attachments],
         )
         return pb.CompleteInvoiceResponse(invoice=mapping.invoice_to_proto(invoice))
 

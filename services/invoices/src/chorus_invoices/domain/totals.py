@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
+from chorus_platform.errors import FieldViolation, InvalidArgument
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # Wide enough that products and sums are exact before the one rounding to cents (the default
@@ -79,3 +81,68 @@ def _totals(lines: Iterable[tuple[Decimal, Decimal]]) -> Totals:
     vat_total = sum((v.amount for v in breakdown), ZERO)
     gross_total = net_total + vat_total
     return Totals(net_total, vat_total, gross_total, gross_total, breakdown)
+
+
+def stated_totals(
+    net_total: Decimal,
+    vat_total: Decimal,
+    gross_total: Decimal,
+    vat_breakdown: Iterable[VatAmount],
+) -> Totals:
+    """Totals stated by hand (an invoice deposited as a plain PDF, without lines), checked
+    for the arithmetic EN 16931 demands of them: amounts in cents, rates from
+    :data:`VAT_RATES` (each once), per rate VAT = base × rate rounded (BR-CO-17),
+    Σ bases = net (BR-CO-13 without allowances), Σ VAT = VAT total (BR-CO-14),
+    net + VAT = gross (BR-CO-15). Breakdown sorted by rate, highest first.
+
+    InvalidArgument TOTALS_INCONSISTENT naming every field in error (``net_total``,
+    ``vat_total``, ``gross_total``, ``vat_breakdown[i].rate|base|amount``).
+    """
+    violations: list[FieldViolation] = []
+
+    def wrong(field: str, message: str) -> None:
+        violations.append(FieldViolation(field, message))
+
+    breakdown = tuple(vat_breakdown)
+    with localcontext(_EXACT):
+        for name, value in (
+            ("net_total", net_total),
+            ("vat_total", vat_total),
+            ("gross_total", gross_total),
+        ):
+            if value != round_amount(value):
+                wrong(name, "Le montant doit être exprimé au centime (2 décimales au plus).")
+        if not breakdown:
+            wrong("vat_breakdown", "Indiquez la ventilation de la TVA par taux.")
+        seen: set[Decimal] = set()
+        for i, vat in enumerate(breakdown):
+            field = f"vat_breakdown[{i}]"
+            rate = vat.rate.normalize()
+            if rate not in VAT_RATES:
+                wrong(f"{field}.rate", "Taux de TVA inconnu : 20, 10, 5.5, 2.1 ou 0.")
+            elif rate in seen:
+                wrong(f"{field}.rate", "Ce taux de TVA figure déjà dans la ventilation.")
+            seen.add(rate)
+            if vat.base != round_amount(vat.base) or vat.amount != round_amount(vat.amount):
+                wrong(field, "Les montants doivent être exprimés au centime.")
+            elif vat.amount != round_amount(vat.base * vat.rate / 100):
+                expected = format_decimal(round_amount(vat.base * vat.rate / 100))
+                wrong(
+                    f"{field}.amount",
+                    f"La TVA à {format_rate(vat.rate)} % d'une base de"
+                    f" {format_decimal(vat.base)} est de {expected}.",
+                )
+        if breakdown and sum((v.base for v in breakdown), ZERO) != net_total:
+            wrong("net_total", "Le total HT n'est pas la somme des bases de la ventilation.")
+        if breakdown and sum((v.amount for v in breakdown), ZERO) != vat_total:
+            wrong("vat_total", "Le total de TVA n'est pas la somme de la TVA par taux.")
+        if net_total + vat_total != gross_total:
+            wrong("gross_total", "Le total TTC doit être égal au total HT plus la TVA.")
+    if violations:
+        raise InvalidArgument(
+            "TOTALS_INCONSISTENT",
+            "Les totaux indiqués ne sont pas cohérents : corrigez les montants signalés.",
+            violations,
+        )
+    ordered = tuple(sorted(breakdown, key=lambda v: v.rate, reverse=True))
+    return Totals(net_total, vat_total, gross_total, gross_total, ordered)

@@ -8,12 +8,14 @@ lifecycle table, then changes it under its row lock, so the status, its history 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import asyncpg
 
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
+from chorus_invoices.domain.attachments import AttachmentUpload
 from chorus_invoices.domain.errors import (
     AccessDenied,
     InvoiceNotFound,
@@ -25,6 +27,7 @@ from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.events import status_changes
 from chorus_invoices.store import invoices
 from chorus_invoices.usecases.access import MODIFICATION, InvoiceAccess, parse_invoice_id
+from chorus_invoices.usecases.attachments import add_attachments
 
 _NOT_PROCESSOR = "Vous n'êtes pas habilité à traiter les factures reçues par cette structure."
 _NOT_ISSUER = "Vous n'êtes pas habilité à émettre des factures pour cette structure."
@@ -56,16 +59,25 @@ class Processing:
         )
         return await self._move(invoice.id, target, Party.RECIPIENT, user_id, reason.strip())
 
-    async def complete(self, user_id: str, invoice_id: str, comment: str) -> Invoice:
+    async def complete(
+        self,
+        user_id: str,
+        invoice_id: str,
+        comment: str,
+        attachments: Sequence[AttachmentUpload] = (),
+    ) -> Invoice:
         """The supplier completes a suspended invoice: SUSPENDUE → COMPLETEE.
 
-        Attachments added with the completion are stored by the documents side before this
-        call; ``comment`` goes to the history and the event. InvoiceNotFound, AccessDenied,
-        TransitionNotAllowed.
+        ``attachments`` are kept (add_attachments) in the completion's transaction, under the
+        row lock: a refused file keeps nothing and leaves the invoice SUSPENDUE. ``comment``
+        goes to the history and the event. InvoiceNotFound, AccessDenied,
+        TransitionNotAllowed, InvalidArgument ATTACHMENT_* / ATTACHMENTS_TOO_LARGE.
         """
         invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, _NOT_ISSUER)
         lifecycle.transition(invoice.status, Status.COMPLETEE, Party.SUPPLIER)
-        return await self._move(invoice.id, Status.COMPLETEE, Party.SUPPLIER, user_id, comment)
+        return await self._move(
+            invoice.id, Status.COMPLETEE, Party.SUPPLIER, user_id, comment, attachments
+        )
 
     async def acknowledge_rejection(self, user_id: str, invoice_id: str) -> Invoice:
         """The supplier acknowledges a rejection (REJETEE stays), announced by
@@ -106,8 +118,15 @@ class Processing:
         return invoice
 
     async def _move(
-        self, invoice_id: str, target: Status, party: Party, actor: str, comment: str
+        self,
+        invoice_id: str,
+        target: Status,
+        party: Party,
+        actor: str,
+        comment: str,
+        attachments: Sequence[AttachmentUpload] = (),
     ) -> Invoice:
+        at = datetime.now(UTC)
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await invoices.get(conn, invoice_id, lock=True, details=False)
             if locked is None:
@@ -118,7 +137,8 @@ class Processing:
                 target,
                 party=party,
                 actor=actor,
-                at=datetime.now(UTC),
+                at=at,
                 comment=comment,
             )
+            await add_attachments(conn, invoice_id, attachments, at=at)
             return await invoices.get(conn, invoice_id)

@@ -1,5 +1,5 @@
-"""gRPC NotificationsService: the caller's event feed ("Fil d'événements") and the public
-sealing key."""
+"""gRPC NotificationsService: the caller's event feed ("Fil d'événements"), e-mail
+preferences and the public sealing key."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ from chorus_platform.auth import current_principal
 from chorus_platform.sealing import ALGORITHM
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from chorus_notifications.domain.errors import FeedItemIdRequired, FeedItemNotFound
+from chorus_notifications.domain import preferences as preference_rules
+from chorus_notifications.domain.errors import (
+    FeedItemIdRequired,
+    FeedItemNotFound,
+    PreferenceKindUnknown,
+)
 from chorus_notifications.domain.feed import Cursor, FeedItem, page_size
 from chorus_notifications.events.sealing import SealingKeyRing
-from chorus_notifications.store import feed
+from chorus_notifications.store import feed, preferences
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
 PUBLIC_METHODS = {f"/{SERVICE_NAME}/GetSealingKey"}
@@ -99,3 +104,35 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         if not marked:
             raise FeedItemNotFound()
         return pb.MarkFeedItemReadResponse()
+
+    async def GetPreferences(
+        self, request: pb.GetPreferencesRequest, context
+    ) -> pb.GetPreferencesResponse:
+        """The caller's e-mail preferences: every optional kind, true (the default) or false.
+        Account security kinds are always e-mailed and not listed. Errors: UNAUTHENTICATED."""
+        return pb.GetPreferencesResponse(email=await self._preferences(current_principal()))
+
+    async def UpdatePreferences(
+        self, request: pb.UpdatePreferencesRequest, context
+    ) -> pb.UpdatePreferencesResponse:
+        """Sets the kinds given (the others keep their setting); returns every optional kind.
+
+        Errors: UNAUTHENTICATED; INVALID_ARGUMENT ``PREFERENCE_KIND_UNKNOWN`` (one violation
+        ``email.<kind>`` per kind that is unknown or mandatory; nothing is changed).
+        """
+        principal = current_principal()
+        wanted = dict(request.email)
+        refused = sorted(kind for kind in wanted if not preference_rules.is_optional(kind))
+        if refused:
+            raise PreferenceKindUnknown(refused)
+        if wanted and _is_uuid(principal.user_id):
+            async with self._pool.acquire() as conn:
+                await preferences.set_many(conn, principal.user_id, wanted)
+        return pb.UpdatePreferencesResponse(email=await self._preferences(principal))
+
+    async def _preferences(self, principal) -> dict[str, bool]:
+        if not _is_uuid(principal.user_id):
+            return preference_rules.effective({})
+        async with self._pool.acquire() as conn:
+            stored = await preferences.of_user(conn, principal.user_id)
+        return preference_rules.effective(stored)

@@ -50,3 +50,17 @@ class RecipientNotKnownYet(Exception):
     def __init__(self, user_id: str) -> None:
         super().__init__(f"recipient {user_id} not known yet")
         self.user_id = user_id
+
+
+class PreferenceKindUnknown(InvalidArgument):
+    """A preference names a kind that does not exist or cannot be switched off."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        super().__init__(
+            "PREFERENCE_KIND_UNKNOWN",
+            "Ce type de notification n'existe pas ou ne peut pas être désactivé.",
+            [
+                FieldViolation(f"email.{kind}", "Type inconnu ou obligatoire (sécurité du compte).")
+                for kind in kinds
+            ],
+        )

@@ -8,14 +8,16 @@ from enum import StrEnum
 class NotificationKind(StrEnum):
     """Stable kind codes, stored in ``emails.kind`` and ``feed_items.kind`` and shown by the API.
 
-    User preferences (e-mail on/off per kind) will key on these codes; account security
-    messages such as ``ACCOUNT_ACTIVATION`` are meant to stay mandatory.
+    User preferences (e-mail on/off per kind) key on these codes; account security
+    messages such as ``ACCOUNT_ACTIVATION`` stay mandatory (``domain/preferences.py``).
     """
 
     ACCOUNT_ACTIVATION = "ACCOUNT_ACTIVATION"
     ACCOUNT_ACTIVATED = "ACCOUNT_ACTIVATED"
     INVOICE_SUBMITTED = "INVOICE_SUBMITTED"
     INVOICE_STATUS_CHANGED = "INVOICE_STATUS_CHANGED"
+    # To the recipient structure's users when an invoice is made available to them.
+    INVOICE_RECEIVED = "INVOICE_RECEIVED"
     MEMBER_ADDED = "MEMBER_ADDED"
     # Account security (identity's events); meant to stay mandatory like ACCOUNT_ACTIVATION.
     PASSWORD_RESET = "PASSWORD_RESET"

@@ -123,6 +123,28 @@ def invoice_status_feed(
     return _feed(kind, "invoice_status_changed", locale, context, link)
 
 
+def invoice_received_email(
+    *, first_name: str, number: str, invoice_url: str, locale: str
+) -> EmailContent:
+    """Tells a recipient structure's user that a new invoice is available to them."""
+    context = {"number": number, "first_name": first_name, "invoice_url": invoice_url}
+    return _email(NotificationKind.INVOICE_RECEIVED, "invoice_received", locale, context)
+
+
+def invoice_received_feed(*, number: str, link: str, locale: str) -> FeedEntry:
+    context = {"number": number}
+    return _feed(NotificationKind.INVOICE_RECEIVED, "invoice_received", locale, context, link)
+
+
+def supplier_invoice_status_feed(
+    *, number: str, from_status: str, to_status: str, comment: str, link: str, locale: str
+) -> FeedEntry:
+    """Tells a supplier structure's manager of a status change made by the recipient."""
+    context = _status_context(number, from_status, to_status, comment, locale)
+    kind = NotificationKind.INVOICE_STATUS_CHANGED
+    return _feed(kind, "supplier_invoice_status_changed", locale, context, link)
+
+
 def invoice_submitted_feed(
     *, number: str, gross_total: str, currency: str, link: str, locale: str
 ) -> FeedEntry:

@@ -1,7 +1,10 @@
-"""Handlers of invoices' events: the depositor's feed and status e-mails."""
+"""Handlers of invoices' events: the depositor's feed and status e-mails, the recipient
+structure's users told of a new invoice, the supplier's other managers of the recipient's
+status changes (members from the structure members projection)."""
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
 
 import asyncpg
@@ -15,7 +18,7 @@ from chorus_notifications.domain import links, messages
 from chorus_notifications.domain.errors import RecipientNotKnownYet
 from chorus_notifications.domain.recipients import DEFAULT_LOCALE
 from chorus_notifications.events.notify import add_feed_item, queue_email
-from chorus_notifications.store import recipients
+from chorus_notifications.store import members, recipients
 
 _STATUS_PREFIX = "INVOICE_STATUS_"
 
@@ -55,13 +58,28 @@ async def on_invoice_status_changed(
     *,
     portal_url: str,
 ) -> None:
-    """E-mails the depositor and adds a feed item.
+    """E-mails the depositor and adds a feed item; on MISE_A_DISPOSITION, also tells the
+    recipient structure's members; on a change made by the recipient, the supplier's other
+    managers (feed only).
 
     Raises RecipientNotKnownYet while the depositor is missing from the recipients
     projection, so the consumer retries (then dead-letters) the event.
     """
-    if not event.depositor_user_id:
-        return
+    if event.depositor_user_id:
+        await _tell_depositor(conn, event, envelope, portal_url=portal_url)
+    if event.to_status == invoices_pb.INVOICE_STATUS_MISE_A_DISPOSITION:
+        await _tell_recipient_structure(conn, event, envelope, portal_url=portal_url)
+    elif await _made_by_recipient(conn, event):
+        await _tell_supplier_managers(conn, event, envelope)
+
+
+async def _tell_depositor(
+    conn: asyncpg.Connection,
+    event: events.InvoiceStatusChanged,
+    envelope: Envelope,
+    *,
+    portal_url: str,
+) -> None:
     recipient = await recipients.get(conn, event.depositor_user_id)
     if recipient is None:
         raise RecipientNotKnownYet(event.depositor_user_id)
@@ -85,6 +103,79 @@ async def on_invoice_status_changed(
     )
     entry = messages.invoice_status_feed(**facts, link=path)
     await add_feed_item(conn, envelope, user_id=recipient.user_id, entry=entry)
+
+
+async def _tell_recipient_structure(
+    conn: asyncpg.Connection,
+    event: events.InvoiceStatusChanged,
+    envelope: Envelope,
+    *,
+    portal_url: str,
+) -> None:
+    """E-mails every member of the recipient structure (managers and users) and adds a feed
+    item for each. The event does not carry the invoice's service code, so members limited
+    to some services are told too. A member missing from the recipients projection still
+    gets the feed item, but no e-mail (no address known)."""
+    if not event.recipient_structure_id:
+        return
+    path = links.invoice_path(event.invoice_id)
+    for member in await members.of_structure(conn, event.recipient_structure_id):
+        person = await recipients.get(conn, member.user_id)
+        locale = person.locale if person else DEFAULT_LOCALE
+        if person is not None:
+            email = messages.invoice_received_email(
+                first_name=person.first_name,
+                number=event.number,
+                invoice_url=links.absolute(portal_url, path),
+                locale=locale,
+            )
+            await queue_email(
+                conn, envelope, address=person.contact_email, user_id=person.user_id, content=email
+            )
+        entry = messages.invoice_received_feed(number=event.number, link=path, locale=locale)
+        await add_feed_item(conn, envelope, user_id=member.user_id, entry=entry)
+
+
+async def _made_by_recipient(conn: asyncpg.Connection, event: events.InvoiceStatusChanged) -> bool:
+    """Whether the change's actor is a member of the recipient structure."""
+    if not event.recipient_structure_id or not _is_uuid(event.actor):
+        return False
+    return await members.is_member(
+        conn, structure_id=event.recipient_structure_id, user_id=event.actor
+    )
+
+
+async def _tell_supplier_managers(
+    conn: asyncpg.Connection,
+    event: events.InvoiceStatusChanged,
+    envelope: Envelope,
+) -> None:
+    """Feed items (no e-mail, to avoid noise) for the supplier structure's managers other
+    than the depositor, who already got the e-mail."""
+    if not event.supplier_structure_id:
+        return
+    path = links.invoice_path(event.invoice_id)
+    for member in await members.of_structure(conn, event.supplier_structure_id):
+        if not member.is_manager or member.user_id == event.depositor_user_id:
+            continue
+        person = await recipients.get(conn, member.user_id)
+        entry = messages.supplier_invoice_status_feed(
+            number=event.number,
+            from_status=status_code(event.from_status),
+            to_status=status_code(event.to_status),
+            comment=event.comment,
+            link=path,
+            locale=person.locale if person else DEFAULT_LOCALE,
+        )
+        await add_feed_item(conn, envelope, user_id=member.user_id, entry=entry)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def subscriptions(settings: NotificationsSettings) -> list[Subscription]:

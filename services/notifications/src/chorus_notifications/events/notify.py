@@ -1,7 +1,7 @@
 """The two effects an event can have for a user: an e-mail queued, a feed item added.
 
-Both are idempotent per (event, recipient), on top of the consumer's inbox. Per-kind e-mail
-preferences belong in :func:`queue_email` once users can set them.
+Both are idempotent per (event, recipient), on top of the consumer's inbox. An e-mail of a
+kind the user switched off (per-kind preferences) is not queued; the feed item still is.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import logging
 import asyncpg
 from chorus_platform.cloudevents import Envelope
 
+from chorus_notifications.domain import preferences as preference_rules
 from chorus_notifications.domain.messages import EmailContent, FeedEntry
-from chorus_notifications.store import emails, feed
+from chorus_notifications.store import emails, feed, preferences
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,18 @@ async def queue_email(
     user_id: str | None,
     content: EmailContent,
 ) -> None:
-    """Queues ``content`` for ``address`` in the handler's transaction (once per event)."""
+    """Queues ``content`` for ``address`` in the handler's transaction (once per event),
+    unless the user switched this kind of e-mail off."""
+    kind = str(content.kind)
+    if (
+        user_id
+        and preference_rules.is_optional(kind)
+        and not await preferences.email_enabled(conn, user_id, kind)
+    ):
+        log.info(
+            "email not queued: kind switched off", extra={"kind": kind, "event_id": envelope.id}
+        )
+        return
     email_id = await emails.enqueue(
         conn, event_id=envelope.id, recipient_address=address, user_id=user_id, content=content
     )

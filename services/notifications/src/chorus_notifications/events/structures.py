@@ -23,6 +23,7 @@ from chorus_notifications.domain import links, messages
 from chorus_notifications.domain import membership_messages as wording
 from chorus_notifications.domain.errors import RecipientNotKnownYet
 from chorus_notifications.domain.recipients import DEFAULT_LOCALE, Recipient
+from chorus_notifications.events.members import projected
 from chorus_notifications.events.notify import add_feed_item, queue_email
 from chorus_notifications.store import recipients, structures
 
@@ -330,12 +331,17 @@ def subscriptions(settings: NotificationsSettings) -> list[Subscription]:
     return [
         Subscription(events.StructureCreated, on_structure_created),
         Subscription(events.StructureUpdated, on_structure_updated),
-        Subscription(events.MemberAdded, partial(on_member_added, **portal)),
+        Subscription(events.MemberAdded, projected(partial(on_member_added, **portal))),
         Subscription(events.AttachmentRequested, partial(on_attachment_requested, **portal)),
         Subscription(events.AttachmentDecided, partial(on_attachment_decided, **portal)),
-        Subscription(events.MemberRoleChanged, partial(on_member_role_changed, **portal)),
-        Subscription(events.PrincipalTransferred, partial(on_principal_transferred, **portal)),
-        Subscription(events.MemberDetached, on_member_detached),
+        Subscription(
+            events.MemberRoleChanged, projected(partial(on_member_role_changed, **portal))
+        ),
+        Subscription(
+            events.PrincipalTransferred, projected(partial(on_principal_transferred, **portal))
+        ),
+        Subscription(events.MemberDetached, projected(on_member_detached)),
+        Subscription(events.MemberServicesChanged, projected()),
         Subscription(events.SubscriptionRequested, on_subscription_requested),
         Subscription(events.SubscriptionDecided, partial(on_subscription_decided, **portal)),
     ]

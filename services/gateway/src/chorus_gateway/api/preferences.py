@@ -1,0 +1,29 @@
+"""``/me/notification-preferences``: the caller's e-mail preferences over NotificationsService."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from chorus_gateway.api.schemas import preferences as schemas
+from chorus_gateway.api.security import AuthenticatedCaller, Clients
+
+router = APIRouter(tags=["Fil d'événements"])
+
+
+@router.get("/me/notification-preferences", summary="The caller's e-mail preferences")
+async def get_preferences(
+    clients: Clients, caller: AuthenticatedCaller
+) -> schemas.NotificationPreferences:
+    response = await clients.notifications.get_preferences(caller)
+    return schemas.preferences(response.email)
+
+
+@router.put(
+    "/me/notification-preferences",
+    summary="Switch e-mails on or off per notification kind (422 PREFERENCE_KIND_UNKNOWN)",
+)
+async def update_preferences(
+    body: schemas.NotificationPreferences, clients: Clients, caller: AuthenticatedCaller
+) -> schemas.NotificationPreferences:
+    response = await clients.notifications.update_preferences(body.email, caller)
+    return schemas.preferences(response.email)

@@ -1,0 +1,29 @@
+"""E-mail preferences: which kinds a user may switch off, and the effective settings."""
+
+from __future__ import annotations
+
+from chorus_notifications.domain.kinds import NotificationKind
+
+MANDATORY_KINDS = frozenset(
+    {
+        NotificationKind.ACCOUNT_ACTIVATION,
+        NotificationKind.PASSWORD_RESET,
+        NotificationKind.PASSWORD_CHANGED,
+        NotificationKind.EMAIL_VERIFICATION,
+        NotificationKind.LOGIN_EMAIL_CHANGED,
+        NotificationKind.ACCOUNT_LOCKED,
+        NotificationKind.TWO_FACTOR_CHANGED,
+    }
+)
+"""Account security messages: always e-mailed, not offered as preferences."""
+
+OPTIONAL_KINDS = tuple(str(kind) for kind in NotificationKind if kind not in MANDATORY_KINDS)
+
+
+def is_optional(kind: str) -> bool:
+    return kind in OPTIONAL_KINDS
+
+
+def effective(stored: dict[str, bool]) -> dict[str, bool]:
+    """Every optional kind with its setting (stored, else on)."""
+    return {kind: stored.get(kind, True) for kind in OPTIONAL_KINDS}
