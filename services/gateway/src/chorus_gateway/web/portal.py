@@ -27,14 +27,28 @@ FormText = Annotated[str, Form()]
 CSRF_EXPIRED = "Votre formulaire a expiré. Rechargez la page puis réessayez."
 
 
-def _refusal(err: grpc.aio.AioRpcError) -> dict[str, Any]:
-    """Template context for a refused call: the message, per-field errors, the reason code."""
+def _render_refusal(
+    request: Request,
+    template: str,
+    err: grpc.aio.AioRpcError,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int | None = None,
+    flags: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Re-renders ``template`` for a refused call: the message, per-field errors, the reason
+    code, and each of ``flags`` (context name -> reason) true when the refusal has that reason.
+    The HTTP status is the API's for the same refusal unless ``status`` is given."""
     problem = problem_from_rpc_error(err)
-    return {
+    refusal = {
         "error": problem.detail,
         "errors": {e.field: e.message for e in problem.errors},
         "code": problem.code,
     }
+    marks = {name: problem.code == reason for name, reason in (flags or {}).items()}
+    return render(
+        request, template, {**(context or {}), **refusal, **marks}, status or problem.status
+    )
 
 
 def _secure(request: Request) -> bool:
@@ -89,8 +103,7 @@ async def sign_up(
     try:
         await clients.identity.register_account(request_pb, caller)
     except grpc.aio.AioRpcError as err:
-        context = {**_refusal(err), "values": values}
-        return render(request, "inscription.html", context, 422)
+        return _render_refusal(request, "inscription.html", err, {"values": values}, status=422)
     return render(request, "inscription.html", {"done": True, "login_email": login_email})
 
 
@@ -128,14 +141,8 @@ async def activate(
     try:
         await clients.identity.activate_account(request_pb, caller)
     except grpc.aio.AioRpcError as err:
-        refusal = _refusal(err)
-        context = {
-            **base,
-            **refusal,
-            "token_invalid": refusal["code"] == "ACTIVATION_TOKEN_INVALID",
-        }
-        status = problem_from_rpc_error(err).status
-        return render(request, "activation.html", context, status)
+        flags = {"token_invalid": "ACTIVATION_TOKEN_INVALID"}
+        return _render_refusal(request, "activation.html", err, base, flags=flags)
     return render(request, "activation.html", {"done": True})
 
 
@@ -152,7 +159,7 @@ async def resend_activation(
     try:
         await clients.identity.resend_activation(login_email.strip(), caller)
     except grpc.aio.AioRpcError as err:
-        return render(request, "activation.html", _refusal(err), problem_from_rpc_error(err).status)
+        return _render_refusal(request, "activation.html", err)
     return render(request, "activation.html", {"resent": True, "login_email": login_email})
 
 
@@ -176,8 +183,7 @@ async def login(
     try:
         answer = await clients.identity.create_session(login_email.strip(), password, caller)
     except grpc.aio.AioRpcError as err:
-        context = {**_refusal(err), "values": values}
-        return render(request, "connexion.html", context, problem_from_rpc_error(err).status)
+        return _render_refusal(request, "connexion.html", err, {"values": values})
     if answer.mfa_required:
         return render(request, "connexion_code.html", {"challenge_id": answer.mfa_challenge_id})
     return _signed_in(request, answer.tokens)
@@ -198,9 +204,8 @@ async def login_second_factor(
     try:
         tokens = await clients.identity.complete_mfa_challenge(challenge_id, code.strip(), caller)
     except grpc.aio.AioRpcError as err:
-        refusal = _refusal(err)
-        context = {**base, **refusal, "restart": refusal["code"] == "MFA_CHALLENGE_INVALID"}
-        return render(request, "connexion_code.html", context, problem_from_rpc_error(err).status)
+        flags = {"restart": "MFA_CHALLENGE_INVALID"}
+        return _render_refusal(request, "connexion_code.html", err, base, flags=flags)
     return _signed_in(request, tokens)
 
 
@@ -255,9 +260,8 @@ async def forgotten_password(
     try:
         await clients.identity.request_password_reset(login_email.strip(), caller)
     except grpc.aio.AioRpcError as err:
-        context = {**_refusal(err), "values": {"login_email": login_email}}
-        status = problem_from_rpc_error(err).status
-        return render(request, "mot_de_passe_oublie.html", context, status)
+        values = {"values": {"login_email": login_email}}
+        return _render_refusal(request, "mot_de_passe_oublie.html", err, values)
     return render(request, "mot_de_passe_oublie.html", {"done": True})
 
 
@@ -268,8 +272,7 @@ async def reset_form(
     try:
         link = await clients.identity.get_password_reset(token, caller)
     except grpc.aio.AioRpcError as err:
-        context = {**_refusal(err), "token_invalid": True}
-        return render(request, "reinitialisation.html", context, problem_from_rpc_error(err).status)
+        return _render_refusal(request, "reinitialisation.html", err, {"token_invalid": True})
     return render(
         request, "reinitialisation.html", {"token": token, "question": link.secret_question}
     )
@@ -300,9 +303,8 @@ async def reset_password(
     try:
         await clients.identity.confirm_password_reset(request_pb, caller)
     except grpc.aio.AioRpcError as err:
-        refusal = _refusal(err)
-        context = {**base, **refusal, "token_invalid": refusal["code"] == "RESET_TOKEN_INVALID"}
-        return render(request, "reinitialisation.html", context, problem_from_rpc_error(err).status)
+        flags = {"token_invalid": "RESET_TOKEN_INVALID"}
+        return _render_refusal(request, "reinitialisation.html", err, base, flags=flags)
     return render(request, "reinitialisation.html", {"done": True})
 
 
@@ -327,6 +329,5 @@ async def confirm_email(
     try:
         user = await clients.identity.confirm_email_change(token, replace(caller, token=access))
     except grpc.aio.AioRpcError as err:
-        context = {"token": token, **_refusal(err)}
-        return render(request, "adresse.html", context, problem_from_rpc_error(err).status)
+        return _render_refusal(request, "adresse.html", err, {"token": token})
     return render(request, "adresse.html", {"done": True, "user": user})
