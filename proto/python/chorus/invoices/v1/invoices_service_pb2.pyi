@@ -591,12 +591,36 @@ class ListInvoicesRequest(_message.Message):
     NUMBER_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ISSUED_FROM_FIELD_NUMBER: _builtins.int
+    ISSUED_TO_FIELD_NUMBER: _builtins.int
+    DEPOSITED_FROM_FIELD_NUMBER: _builtins.int
+    DEPOSITED_TO_FIELD_NUMBER: _builtins.int
+    MIN_AMOUNT_FIELD_NUMBER: _builtins.int
+    MAX_AMOUNT_FIELD_NUMBER: _builtins.int
+    COUNTERPARTY_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    COUNTERPARTY_NAME_FIELD_NUMBER: _builtins.int
+    SERVICE_CODE_FIELD_NUMBER: _builtins.int
     side: Global___ListSide.ValueType
     structure_id: _builtins.str
     status: Global___InvoiceStatus.ValueType
     number: _builtins.str
     page_size: _builtins.int
     page_token: _builtins.str
+    issued_from: _builtins.str
+    """Issue date (BT-2) bounds, inclusive, YYYY-MM-DD; "" for none."""
+    issued_to: _builtins.str
+    deposited_from: _builtins.str
+    """Deposit date bounds (Europe/Paris calendar day), inclusive, YYYY-MM-DD; "" for none."""
+    deposited_to: _builtins.str
+    min_amount: _builtins.str
+    """Gross total (TTC, BT-112) bounds, inclusive, decimal with "." ; "" for none."""
+    max_amount: _builtins.str
+    counterparty_structure_id: _builtins.str
+    """The other party: the recipient of issued invoices, the supplier of received ones."""
+    counterparty_name: _builtins.str
+    """Part of the other party's name, case- and accent-insensitive."""
+    service_code: _builtins.str
+    """The recipient's service code, exact (case-insensitive)."""
     def __init__(
         self,
         *,
@@ -606,10 +630,19 @@ class ListInvoicesRequest(_message.Message):
         number: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        issued_from: _builtins.str = ...,
+        issued_to: _builtins.str = ...,
+        deposited_from: _builtins.str = ...,
+        deposited_to: _builtins.str = ...,
+        min_amount: _builtins.str = ...,
+        max_amount: _builtins.str = ...,
+        counterparty_structure_id: _builtins.str = ...,
+        counterparty_name: _builtins.str = ...,
+        service_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number", "page_size", b"page_size", "page_token", b"page_token", "side", b"side", "status", b"status", "structure_id", b"structure_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counterparty_name", b"counterparty_name", "counterparty_structure_id", b"counterparty_structure_id", "deposited_from", b"deposited_from", "deposited_to", b"deposited_to", "issued_from", b"issued_from", "issued_to", b"issued_to", "max_amount", b"max_amount", "min_amount", b"min_amount", "number", b"number", "page_size", b"page_size", "page_token", b"page_token", "service_code", b"service_code", "side", b"side", "status", b"status", "structure_id", b"structure_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1200,3 +1233,67 @@ class AcknowledgeRejectionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AcknowledgeRejectionResponse: _TypeAlias = AcknowledgeRejectionResponse  # noqa: Y015
+
+@_typing.final
+class DepositPdfInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    TOTALS_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    filename: _builtins.str
+    content: _builtins.bytes
+    """The PDF itself (at most 10 MiB, not encrypted)."""
+    @_builtins.property
+    def header(self) -> Global___CreateInvoiceRequest:
+        """Header data as for CreateInvoice (``lines`` and ``draft`` must be left empty); for a
+        Factur-X PDF only ``supplier_structure_id`` is required, any other field given is compared
+        with the document.
+        """
+
+    @_builtins.property
+    def totals(self) -> Global___Totals:
+        """The stated totals (``amount_due`` ignored): required for a plain PDF; for a Factur-X PDF,
+        any given is compared with the document.
+        """
+
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttachmentFile]: ...
+    def __init__(
+        self,
+        *,
+        header: Global___CreateInvoiceRequest | None = ...,
+        totals: Global___Totals | None = ...,
+        filename: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+        attachments: _abc.Iterable[Global___AttachmentFile] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "totals", b"totals"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "content", b"content", "filename", b"filename", "header", b"header", "totals", b"totals"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepositPdfInvoiceRequest: _TypeAlias = DepositPdfInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class DepositPdfInvoiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def invoice(self) -> Global___Invoice: ...
+    def __init__(
+        self,
+        *,
+        invoice: Global___Invoice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepositPdfInvoiceResponse: _TypeAlias = DepositPdfInvoiceResponse  # noqa: Y015

@@ -105,6 +105,11 @@ class InvoicesServiceStub:
                 request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionRequest.SerializeToString,
                 response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionResponse.FromString,
                 _registered_method=True)
+        self.DepositPdfInvoice = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/DepositPdfInvoice',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicesServiceServicer:
@@ -224,6 +229,16 @@ class InvoicesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DepositPdfInvoice(self, request, context):
+        """Deposits a PDF invoice with its header data and stated totals (no lines), or a Factur-X PDF
+        whose XML gives the data (the form is optional then and must not contradict it), with
+        attachments. INVALID_ARGUMENT PDF_*, TOTALS_INCONSISTENT, FORM_CONTRADICTS_DOCUMENT and
+        every CreateInvoice reason; ALREADY_EXISTS INVOICE_NUMBER_DUPLICATE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -296,6 +311,11 @@ def add_InvoicesServiceServicer_to_server(servicer, server):
                     servicer.AcknowledgeRejection,
                     request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionRequest.FromString,
                     response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionResponse.SerializeToString,
+            ),
+            'DepositPdfInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.DepositPdfInvoice,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -677,6 +697,33 @@ class InvoicesService:
             '/chorus.invoices.v1.InvoicesService/AcknowledgeRejection',
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionRequest.SerializeToString,
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.AcknowledgeRejectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DepositPdfInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/DepositPdfInvoice',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceResponse.FromString,
             options,
             channel_credentials,
             insecure,

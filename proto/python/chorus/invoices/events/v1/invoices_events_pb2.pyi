@@ -78,6 +78,7 @@ class InvoiceStatusChanged(_message.Message):
     ACTOR_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
     CHANGED_AT_FIELD_NUMBER: _builtins.int
+    SERVICE_CODE_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     number: _builtins.str
     from_status: _invoices_service_pb2.InvoiceStatus.ValueType
@@ -90,6 +91,10 @@ class InvoiceStatusChanged(_message.Message):
     actor: _builtins.str
     """User id, or "system"."""
     comment: _builtins.str
+    service_code: _builtins.str
+    """The recipient's service the invoice is addressed to ("" when none): users limited to
+    some services are told only of their services' invoices.
+    """
     @_builtins.property
     def changed_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -106,10 +111,11 @@ class InvoiceStatusChanged(_message.Message):
         actor: _builtins.str = ...,
         comment: _builtins.str = ...,
         changed_at: _timestamp_pb2.Timestamp | None = ...,
+        service_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changed_at", b"changed_at", "comment", b"comment", "depositor_user_id", b"depositor_user_id", "from_status", b"from_status", "invoice_id", b"invoice_id", "lifecycle_code", b"lifecycle_code", "number", b"number", "recipient_structure_id", b"recipient_structure_id", "supplier_structure_id", b"supplier_structure_id", "to_status", b"to_status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changed_at", b"changed_at", "comment", b"comment", "depositor_user_id", b"depositor_user_id", "from_status", b"from_status", "invoice_id", b"invoice_id", "lifecycle_code", b"lifecycle_code", "number", b"number", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code", "supplier_structure_id", b"supplier_structure_id", "to_status", b"to_status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
