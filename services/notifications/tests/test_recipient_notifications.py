@@ -52,12 +52,16 @@ async def test_members_projection_follows_structures_events(service, events, db)
             user_id=bruno,
             role=structures_pb.ROLE_UTILISATEUR,
             service_ids=["s1"],
+            service_codes=["ACHATS"],
         ),
         structures_events.MemberAdded(
             structure_id=structure_id, user_id=chloe, role=structures_pb.ROLE_UTILISATEUR
         ),
         structures_events.MemberServicesChanged(
-            structure_id=structure_id, user_id=bruno, service_ids=["s1", "s2"]
+            structure_id=structure_id,
+            user_id=bruno,
+            service_ids=["s1", "s2"],
+            service_codes=["ACHATS", "VENTES"],
         ),
         structures_events.MemberRoleChanged(
             structure_id=structure_id,
@@ -91,12 +95,17 @@ async def test_members_projection_follows_structures_events(service, events, db)
         bruno: "GESTIONNAIRE_PRINCIPAL",
         marker.user_id: "UTILISATEUR",
     }
-    services = await db.fetchval(
-        "SELECT service_ids FROM structure_members WHERE structure_id = $1 AND user_id = $2",
+    services = await db.fetchrow(
+        "SELECT service_ids, service_codes FROM structure_members"
+        " WHERE structure_id = $1 AND user_id = $2",
         structure_id,
         bruno,
     )
-    assert services == ["s1", "s2"]
+    # The role change (no services in it) kept the services and their codes.
+    assert (services["service_ids"], services["service_codes"]) == (
+        ["s1", "s2"],
+        ["ACHATS", "VENTES"],
+    )
 
 
 async def test_recipient_members_and_supplier_managers_are_told(
@@ -193,3 +202,77 @@ async def _count_members(db, supplier_id: str, buyer_id: str, expected: int) -> 
         [supplier_id, buyer_id],
     )
     return count == expected
+
+
+async def test_members_limited_to_services_are_told_only_of_their_services(
+    service, events, db, signer
+):
+    manager, fin, tech, legacy = [
+        await registered(events, name) for name in ("Mila", "Fanny", "Theo", "Luc")
+    ]
+    for user in (manager, fin, tech, legacy):
+        await wait_until(
+            lambda u=user: db.fetchval("SELECT 1 FROM recipients WHERE user_id = $1", u.user_id)
+        )
+    buyer_id = str(uuid.uuid4())
+    limits = [
+        (manager, structures_pb.ROLE_GESTIONNAIRE_PRINCIPAL, [], []),
+        (fin, structures_pb.ROLE_UTILISATEUR, ["id-fin"], ["SERV-FIN"]),
+        (tech, structures_pb.ROLE_UTILISATEUR, ["id-tech"], ["SERV-TECH"]),
+        # Projected before codes were carried: its codes are unknown.
+        (legacy, structures_pb.ROLE_UTILISATEUR, ["id-old"], []),
+    ]
+    for user, role, service_ids, service_codes in limits:
+        await events.publish(
+            "structures",
+            buyer_id,
+            structures_events.MemberAdded(
+                structure_id=buyer_id,
+                user_id=user.user_id,
+                role=role,
+                attachment_request_id=str(uuid.uuid4()),
+                service_ids=service_ids,
+                service_codes=service_codes,
+            ),
+        )
+    await wait_until(lambda: _count_members(db, buyer_id, buyer_id, 4))
+
+    async def made_available(number: str, service_code: str) -> None:
+        invoice_id = str(uuid.uuid4())
+        await events.publish(
+            "invoices",
+            invoice_id,
+            invoices_events.InvoiceStatusChanged(
+                invoice_id=invoice_id,
+                number=number,
+                supplier_structure_id=str(uuid.uuid4()),
+                recipient_structure_id=buyer_id,
+                from_status=invoices_pb.INVOICE_STATUS_EN_COURS_ACHEMINEMENT,
+                to_status=invoices_pb.INVOICE_STATUS_MISE_A_DISPOSITION,
+                actor="system",
+                service_code=service_code,
+            ),
+        )
+
+    async def numbers_told(user) -> list[str]:
+        response = await service.stub.ListFeed(
+            pb.ListFeedRequest(), metadata=signer.metadata(user.user_id)
+        )
+        return sorted(i.title.split()[2] for i in response.items)
+
+    await made_available("F-FIN", "serv-fin")
+    await made_available("F-AUCUN", "")
+
+    async def manager_told_twice():
+        return len(await numbers_told(manager)) == 2
+
+    await wait_until(manager_told_twice)  # both events are fully handled then
+    assert await numbers_told(manager) == ["F-AUCUN", "F-FIN"]
+    assert await numbers_told(fin) == ["F-FIN"]
+    assert await numbers_told(tech) == []
+    assert await numbers_told(legacy) == ["F-FIN"]
+    emails = await db.fetch(
+        "SELECT user_id FROM emails WHERE user_id = ANY($1::uuid[])",
+        [tech.user_id],
+    )
+    assert emails == []

@@ -182,6 +182,7 @@ async def test_accepting_makes_a_member_with_the_granted_role_and_services(
     )
     added = [e for e in await outbox_events(pool, events.MemberAdded) if e.user_id == pierre.id]
     assert added[0].attachment_request_id == request.id
+    assert (list(added[0].service_ids), list(added[0].service_codes)) == ([service.id], ["COMPTA"])
 
 
 async def test_refusal_keeps_the_comment_for_the_requester(stub, manuela, people, structure):
@@ -419,6 +420,11 @@ async def test_promote_demote_and_limit_to_services(stub, pool, manuela, people,
     assert (limited.role, list(limited.service_ids)) == (USER, [service.id])
     whole = (await update(services=pb.ServiceSelection())).member
     assert list(whole.service_ids) == []
+    limits = [
+        (list(e.service_ids), list(e.service_codes))
+        for e in await outbox_events(pool, events.MemberServicesChanged)
+    ]
+    assert limits == [([service.id], ["ACHATS"]), ([], [])]
     changes = await outbox_events(pool, events.MemberRoleChanged)
     assert [(e.previous_role, e.role) for e in changes] == [(USER, SECONDARY), (SECONDARY, USER)]
     assert await failure(

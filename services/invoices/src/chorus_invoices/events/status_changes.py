@@ -117,6 +117,7 @@ async def _announce_status_change(
         actor=actor,
         comment=comment,
         changed_at=_timestamp(at),
+        service_code=invoice.content.service_code,
     )
     await outbox.add_event(conn, service=SERVICE, key=invoice.id, message=message)
 

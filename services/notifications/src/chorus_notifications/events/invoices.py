@@ -112,14 +112,16 @@ async def _tell_recipient_structure(
     *,
     portal_url: str,
 ) -> None:
-    """E-mails every member of the recipient structure (managers and users) and adds a feed
-    item for each. The event does not carry the invoice's service code, so members limited
-    to some services are told too. A member missing from the recipients projection still
-    gets the feed item, but no e-mail (no address known)."""
+    """E-mails every member of the recipient structure (managers and users) who may see the
+    invoice — members limited to some services only for their services' invoices — and adds
+    a feed item for each. A member missing from the recipients projection still gets the
+    feed item, but no e-mail (no address known)."""
     if not event.recipient_structure_id:
         return
     path = links.invoice_path(event.invoice_id)
     for member in await members.of_structure(conn, event.recipient_structure_id):
+        if not member.may_see_service(event.service_code):
+            continue
         person = await recipients.get(conn, member.user_id)
         locale = person.locale if person else DEFAULT_LOCALE
         if person is not None:

@@ -35,6 +35,7 @@ async def project(conn: asyncpg.Connection, event: object) -> None:
             user_id=event.user_id,
             role=_role(event.role),
             service_ids=list(event.service_ids),
+            service_codes=list(event.service_codes),
         )
     elif isinstance(event, events.MemberRoleChanged):
         await members.upsert(
@@ -46,6 +47,7 @@ async def project(conn: asyncpg.Connection, event: object) -> None:
             structure_id=event.structure_id,
             user_id=event.user_id,
             service_ids=list(event.service_ids),
+            service_codes=list(event.service_codes),
         )
     elif isinstance(event, events.MemberDetached):
         await members.remove(conn, structure_id=event.structure_id, user_id=event.user_id)

@@ -17,10 +17,24 @@ class Member:
     user_id: str
     role: str
     service_ids: tuple[str, ...]
+    service_codes: tuple[str, ...] = ()
 
     @property
     def is_manager(self) -> bool:
         return self.role in MANAGER_ROLES
+
+    def may_see_service(self, service_code: str) -> bool:
+        """Whether invoices addressed to ``service_code`` ("" for none) are this member's:
+        a member limited to some services sees only theirs (case-insensitive). When the
+        codes of the member's services are not known (projected before codes were carried),
+        the member is told of any invoice with a service code, as before."""
+        if not self.service_ids:
+            return True
+        if not service_code:
+            return False
+        if not self.service_codes:
+            return True
+        return service_code.casefold() in {code.casefold() for code in self.service_codes}
 
 
 async def upsert(
@@ -30,31 +44,42 @@ async def upsert(
     user_id: str,
     role: str,
     service_ids: list[str] | None = None,
+    service_codes: list[str] | None = None,
 ) -> None:
-    """Adds the member or sets their role (and services when given)."""
+    """Adds the member or sets their role (and services, with their codes, when given)."""
     await conn.execute(
-        """INSERT INTO structure_members (structure_id, user_id, role, service_ids)
-           VALUES ($1, $2, $3, coalesce($4::text[], '{}'))
+        """INSERT INTO structure_members (structure_id, user_id, role, service_ids, service_codes)
+           VALUES ($1, $2, $3, coalesce($4::text[], '{}'), coalesce($5::text[], '{}'))
            ON CONFLICT (structure_id, user_id) DO UPDATE
               SET role = EXCLUDED.role,
                   service_ids = coalesce($4::text[], structure_members.service_ids),
+                  service_codes = CASE WHEN $4::text[] IS NULL
+                                       THEN structure_members.service_codes
+                                       ELSE coalesce($5::text[], '{}') END,
                   updated_at = now()""",
         structure_id,
         user_id,
         role,
         service_ids,
+        service_codes,
     )
 
 
 async def set_services(
-    conn: asyncpg.Connection, *, structure_id: str, user_id: str, service_ids: list[str]
+    conn: asyncpg.Connection,
+    *,
+    structure_id: str,
+    user_id: str,
+    service_ids: list[str],
+    service_codes: list[str],
 ) -> None:
     await conn.execute(
-        """UPDATE structure_members SET service_ids = $3, updated_at = now()
+        """UPDATE structure_members SET service_ids = $3, service_codes = $4, updated_at = now()
             WHERE structure_id = $1 AND user_id = $2""",
         structure_id,
         user_id,
         service_ids,
+        service_codes,
     )
 
 
@@ -69,12 +94,17 @@ async def remove(conn: asyncpg.Connection, *, structure_id: str, user_id: str) -
 async def of_structure(conn: asyncpg.Connection, structure_id: str) -> list[Member]:
     """The structure's members, in a stable order (by user id)."""
     rows = await conn.fetch(
-        """SELECT user_id, role, service_ids FROM structure_members
+        """SELECT user_id, role, service_ids, service_codes FROM structure_members
             WHERE structure_id = $1 ORDER BY user_id""",
         structure_id,
     )
     return [
-        Member(user_id=str(r["user_id"]), role=r["role"], service_ids=tuple(r["service_ids"]))
+        Member(
+            user_id=str(r["user_id"]),
+            role=r["role"],
+            service_ids=tuple(r["service_ids"]),
+            service_codes=tuple(r["service_codes"]),
+        )
         for r in rows
     ]
 

@@ -113,6 +113,7 @@ async def member_added(
             structure_name=structure_name,
             attachment_request_id=_id(attachment_request_id),
             service_ids=[str(s) for s in service_ids],
+            service_codes=await _service_codes(conn, service_ids),
         ),
     )
 
@@ -195,8 +196,21 @@ async def member_services_changed(
             user_id=str(user_id),
             service_ids=[str(s) for s in service_ids],
             changed_by=_id(changed_by),
+            service_codes=await _service_codes(conn, service_ids),
         ),
     )
+
+
+async def _service_codes(conn: asyncpg.Connection, service_ids: Sequence[UUID]) -> list[str]:
+    """The codes of ``service_ids``, in the same order."""
+    if not service_ids:
+        return []
+    wanted = [str(s) for s in service_ids]
+    rows = await conn.fetch(
+        "SELECT id::text AS id, code FROM structure_services WHERE id = ANY($1::uuid[])", wanted
+    )
+    codes = {row["id"]: row["code"] for row in rows}
+    return [codes[s] for s in wanted if s in codes]
 
 
 async def member_detached(

@@ -26,7 +26,7 @@ from chorus.structures.v1 import structures_service_pb2 as chorus_dot_structures
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n3chorus/structures/events/v1/structures_events.proto\x12\x1b\x63horus.structures.events.v1\x1a-chorus/structures/v1/structures_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Z\n\x10StructureCreated\x12\x32\n\tstructure\x18\x01 \x01(\x0b\x32\x1f.chorus.structures.v1.Structure\x12\x12\n\ncreated_by\x18\x02 \x01(\t\"\xbc\x01\n\x0bMemberAdded\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12(\n\x04role\x18\x03 \x01(\x0e\x32\x1a.chorus.structures.v1.Role\x12\x10\n\x08\x61\x64\x64\x65\x64_by\x18\x04 \x01(\t\x12\x16\n\x0estructure_name\x18\x05 \x01(\t\x12\x1d\n\x15\x61ttachment_request_id\x18\x06 \x01(\t\x12\x13\n\x0bservice_ids\x18\x07 \x03(\t\"Z\n\x10StructureUpdated\x12\x32\n\tstructure\x18\x01 \x01(\x0b\x32\x1f.chorus.structures.v1.Structure\x12\x12\n\nupdated_by\x18\x02 \x01(\t\"s\n\x0eServiceCreated\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x37\n\x07service\x18\x02 \x01(\x0b\x32&.chorus.structures.v1.StructureService\x12\x12\n\ncreated_by\x18\x03 \x01(\t\"s\n\x0eServiceUpdated\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x37\n\x07service\x18\x02 \x01(\x0b\x32&.chorus.structures.v1.StructureService\x12\x12\n\nupdated_by\x18\x03 \x01(\t\"\x81\x01\n\x13\x41ttachmentRequested\x12\x38\n\x07request\x18\x01 \x01(\x0b\x32\'.chorus.structures.v1.AttachmentRequest\x12\x18\n\x10manager_user_ids\x18\x02 \x03(\t\x12\x16\n\x0estructure_name\x18\x03 \x01(\t\"V\n\x1a\x41ttachmentRequestCancelled\x12\x38\n\x07request\x18\x01 \x01(\x0b\x32\'.chorus.structures.v1.AttachmentRequest\"\x81\x02\n\x11\x41ttachmentDecided\x12\x38\n\x07request\x18\x01 \x01(\x0b\x32\'.chorus.structures.v1.AttachmentRequest\x12\x16\n\x0estructure_name\x18\x02 \x01(\t\x12\x19\n\x11requester_user_id\x18\x03 \x01(\t\x12\x30\n\x08\x64\x65\x63ision\x18\x04 \x01(\x0e\x32\x1e.chorus.structures.v1.Decision\x12(\n\x04role\x18\x05 \x01(\x0e\x32\x1a.chorus.structures.v1.Role\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12\x12\n\ndecided_by\x18\x07 \x01(\t\"\xc3\x01\n\x11MemberRoleChanged\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x31\n\rprevious_role\x18\x03 \x01(\x0e\x32\x1a.chorus.structures.v1.Role\x12(\n\x04role\x18\x04 \x01(\x0e\x32\x1a.chorus.structures.v1.Role\x12\x12\n\nchanged_by\x18\x05 \x01(\t\x12\x16\n\x0estructure_name\x18\x06 \x01(\t\"g\n\x15MemberServicesChanged\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x13\n\x0bservice_ids\x18\x03 \x03(\t\x12\x12\n\nchanged_by\x18\x04 \x01(\t\"\x9c\x01\n\x0eMemberDetached\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12(\n\x04role\x18\x03 \x01(\x0e\x32\x1a.chorus.structures.v1.Role\x12\x13\n\x0b\x64\x65tached_by\x18\x04 \x01(\t\x12\x0c\n\x04left\x18\x05 \x01(\x08\x12\x16\n\x0estructure_name\x18\x06 \x01(\t\"\x87\x01\n\x14PrincipalTransferred\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\"\n\x1aprevious_principal_user_id\x18\x02 \x01(\t\x12\x1d\n\x15new_principal_user_id\x18\x03 \x01(\t\x12\x16\n\x0estructure_name\x18\x04 \x01(\t\"b\n\x0bSpaceOpened\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12*\n\x05space\x18\x02 \x01(\x0e\x32\x1b.chorus.structures.v1.Space\x12\x11\n\topened_by\x18\x03 \x01(\t\"b\n\x0bSpaceClosed\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12*\n\x05space\x18\x02 \x01(\x0e\x32\x1b.chorus.structures.v1.Space\x12\x11\n\tclosed_by\x18\x03 \x01(\t\"\x83\x01\n\x15SubscriptionRequested\x12\x38\n\x0csubscription\x18\x01 \x01(\x0b\x32\".chorus.structures.v1.Subscription\x12\x18\n\x10manager_user_ids\x18\x02 \x03(\t\x12\x16\n\x0estructure_name\x18\x03 \x01(\t\"g\n\x13SubscriptionDecided\x12\x38\n\x0csubscription\x18\x01 \x01(\x0b\x32\".chorus.structures.v1.Subscription\x12\x16\n\x0estructure_name\x18\x02 \x01(\t\"\xa7\x01\n\x11\x44irectoryImported\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x1a\n\x12structures_created\x18\x02 \x01(\x05\x12\x1a\n\x12structures_updated\x18\x03 \x01(\x05\x12\x19\n\x11services_upserted\x18\x04 \x01(\x05\x12/\n\x0bimported_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n3chorus/structures/events/v1/structures_events.proto\x12\x1b\x63horus.structures.events.v1\x1a-chorus/structures/v1/structures_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Z\n\x10StructureCreated\x12\x32\n\tstructure\x18\x01 \x01(\x0b\x32\x1f.chorus.structures.v1.Structure\x12\x12\n\ncreated_by\x18\x02 \x01(\t\"\xd3\x01\n\x0bMemberAdded\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12(\n\x04role\x18\x03 \x01(\x0e\x32\x1a.chorus.structures.v1.Role\x12\x10\n\x08\x61\x64\x64\x65\x64_by\x18\x04 \x01(\t\x12\x16\n\x0estructure_name\x18\x05 \x01(\t\x12\x1d\n\x15\x61ttachment_request_id\x18\x06 \x01(\t\x12\x13\n\x0bservice_ids\x18\x07 \x03(\t\x12\x15\n\rservice_codes\x18\x08 \x03(\t\"Z\n\x10StructureUpdated\x12\x32\n\tstructure\x18\x01 \x01(\x0b\x32\x1f.chorus.structures.v1.Structure\x12\x12\n\nupdated_by\x18\x02 \x01(\t\"s\n\x0eServiceCreated\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x37\n\x07service\x18\x02 \x01(\x0b\x32&.chorus.structures.v1.StructureService\x12\x12\n\ncreated_by\x18\x03 \x01(\t\"s\n\x0eServiceUpdated\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x37\n\x07service\x18\x02 \x01(\x0b\x32&.chorus.structures.v1.StructureService\x12\x12\n\nupdated_by\x18\x03 \x01(\t\"\x81\x01\n\x13\x41ttachmentRequested\x12\x38\n\x07request\x18\x01 \x01(\x0b\x32\'.chorus.structures.v1.AttachmentRequest\x12\x18\n\x10manager_user_ids\x18\x02 \x03(\t\x12\x16\n\x0estructure_name\x18\x03 \x01(\t\"V\n\x1a\x41ttachmentRequestCancelled\x12\x38\n\x07request\x18\x01 \x01(\x0b\x32\'.chorus.structures.v1.AttachmentRequest\"\x81\x02\n\x11\x41ttachmentDecided\x12\x38\n\x07request\x18\x01 \x01(\x0b\x32\'.chorus.structures.v1.AttachmentRequest\x12\x16\n\x0estructure_name\x18\x02 \x01(\t\x12\x19\n\x11requester_user_id\x18\x03 \x01(\t\x12\x30\n\x08\x64\x65\x63ision\x18\x04 \x01(\x0e\x32\x1e.chorus.structures.v1.Decision\x12(\n\x04role\x18\x05 \x01(\x0e\x32\x1a.chorus.structures.v1.Role\x12\x0f\n\x07\x63omment\x18\x06 \x01(\t\x12\x12\n\ndecided_by\x18\x07 \x01(\t\"\xc3\x01\n\x11MemberRoleChanged\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x31\n\rprevious_role\x18\x03 \x01(\x0e\x32\x1a.chorus.structures.v1.Role\x12(\n\x04role\x18\x04 \x01(\x0e\x32\x1a.chorus.structures.v1.Role\x12\x12\n\nchanged_by\x18\x05 \x01(\t\x12\x16\n\x0estructure_name\x18\x06 \x01(\t\"~\n\x15MemberServicesChanged\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x13\n\x0bservice_ids\x18\x03 \x03(\t\x12\x12\n\nchanged_by\x18\x04 \x01(\t\x12\x15\n\rservice_codes\x18\x05 \x03(\t\"\x9c\x01\n\x0eMemberDetached\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12(\n\x04role\x18\x03 \x01(\x0e\x32\x1a.chorus.structures.v1.Role\x12\x13\n\x0b\x64\x65tached_by\x18\x04 \x01(\t\x12\x0c\n\x04left\x18\x05 \x01(\x08\x12\x16\n\x0estructure_name\x18\x06 \x01(\t\"\x87\x01\n\x14PrincipalTransferred\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12\"\n\x1aprevious_principal_user_id\x18\x02 \x01(\t\x12\x1d\n\x15new_principal_user_id\x18\x03 \x01(\t\x12\x16\n\x0estructure_name\x18\x04 \x01(\t\"b\n\x0bSpaceOpened\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12*\n\x05space\x18\x02 \x01(\x0e\x32\x1b.chorus.structures.v1.Space\x12\x11\n\topened_by\x18\x03 \x01(\t\"b\n\x0bSpaceClosed\x12\x14\n\x0cstructure_id\x18\x01 \x01(\t\x12*\n\x05space\x18\x02 \x01(\x0e\x32\x1b.chorus.structures.v1.Space\x12\x11\n\tclosed_by\x18\x03 \x01(\t\"\x83\x01\n\x15SubscriptionRequested\x12\x38\n\x0csubscription\x18\x01 \x01(\x0b\x32\".chorus.structures.v1.Subscription\x12\x18\n\x10manager_user_ids\x18\x02 \x03(\t\x12\x16\n\x0estructure_name\x18\x03 \x01(\t\"g\n\x13SubscriptionDecided\x12\x38\n\x0csubscription\x18\x01 \x01(\x0b\x32\".chorus.structures.v1.Subscription\x12\x16\n\x0estructure_name\x18\x02 \x01(\t\"\xa7\x01\n\x11\x44irectoryImported\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x1a\n\x12structures_created\x18\x02 \x01(\x05\x12\x1a\n\x12structures_updated\x18\x03 \x01(\x05\x12\x19\n\x11services_upserted\x18\x04 \x01(\x05\x12/\n\x0bimported_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,35 +36,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STRUCTURECREATED']._serialized_start=164
   _globals['_STRUCTURECREATED']._serialized_end=254
   _globals['_MEMBERADDED']._serialized_start=257
-  _globals['_MEMBERADDED']._serialized_end=445
-  _globals['_STRUCTUREUPDATED']._serialized_start=447
-  _globals['_STRUCTUREUPDATED']._serialized_end=537
-  _globals['_SERVICECREATED']._serialized_start=539
-  _globals['_SERVICECREATED']._serialized_end=654
-  _globals['_SERVICEUPDATED']._serialized_start=656
-  _globals['_SERVICEUPDATED']._serialized_end=771
-  _globals['_ATTACHMENTREQUESTED']._serialized_start=774
-  _globals['_ATTACHMENTREQUESTED']._serialized_end=903
-  _globals['_ATTACHMENTREQUESTCANCELLED']._serialized_start=905
-  _globals['_ATTACHMENTREQUESTCANCELLED']._serialized_end=991
-  _globals['_ATTACHMENTDECIDED']._serialized_start=994
-  _globals['_ATTACHMENTDECIDED']._serialized_end=1251
-  _globals['_MEMBERROLECHANGED']._serialized_start=1254
-  _globals['_MEMBERROLECHANGED']._serialized_end=1449
-  _globals['_MEMBERSERVICESCHANGED']._serialized_start=1451
-  _globals['_MEMBERSERVICESCHANGED']._serialized_end=1554
-  _globals['_MEMBERDETACHED']._serialized_start=1557
-  _globals['_MEMBERDETACHED']._serialized_end=1713
-  _globals['_PRINCIPALTRANSFERRED']._serialized_start=1716
-  _globals['_PRINCIPALTRANSFERRED']._serialized_end=1851
-  _globals['_SPACEOPENED']._serialized_start=1853
-  _globals['_SPACEOPENED']._serialized_end=1951
-  _globals['_SPACECLOSED']._serialized_start=1953
-  _globals['_SPACECLOSED']._serialized_end=2051
-  _globals['_SUBSCRIPTIONREQUESTED']._serialized_start=2054
-  _globals['_SUBSCRIPTIONREQUESTED']._serialized_end=2185
-  _globals['_SUBSCRIPTIONDECIDED']._serialized_start=2187
-  _globals['_SUBSCRIPTIONDECIDED']._serialized_end=2290
-  _globals['_DIRECTORYIMPORTED']._serialized_start=2293
-  _globals['_DIRECTORYIMPORTED']._serialized_end=2460
+  _globals['_MEMBERADDED']._serialized_end=468
+  _globals['_STRUCTUREUPDATED']._serialized_start=470
+  _globals['_STRUCTUREUPDATED']._serialized_end=560
+  _globals['_SERVICECREATED']._serialized_start=562
+  _globals['_SERVICECREATED']._serialized_end=677
+  _globals['_SERVICEUPDATED']._serialized_start=679
+  _globals['_SERVICEUPDATED']._serialized_end=794
+  _globals['_ATTACHMENTREQUESTED']._serialized_start=797
+  _globals['_ATTACHMENTREQUESTED']._serialized_end=926
+  _globals['_ATTACHMENTREQUESTCANCELLED']._serialized_start=928
+  _globals['_ATTACHMENTREQUESTCANCELLED']._serialized_end=1014
+  _globals['_ATTACHMENTDECIDED']._serialized_start=1017
+  _globals['_ATTACHMENTDECIDED']._serialized_end=1274
+  _globals['_MEMBERROLECHANGED']._serialized_start=1277
+  _globals['_MEMBERROLECHANGED']._serialized_end=1472
+  _globals['_MEMBERSERVICESCHANGED']._serialized_start=1474
+  _globals['_MEMBERSERVICESCHANGED']._serialized_end=1600
+  _globals['_MEMBERDETACHED']._serialized_start=1603
+  _globals['_MEMBERDETACHED']._serialized_end=1759
+  _globals['_PRINCIPALTRANSFERRED']._serialized_start=1762
+  _globals['_PRINCIPALTRANSFERRED']._serialized_end=1897
+  _globals['_SPACEOPENED']._serialized_start=1899
+  _globals['_SPACEOPENED']._serialized_end=1997
+  _globals['_SPACECLOSED']._serialized_start=1999
+  _globals['_SPACECLOSED']._serialized_end=2097
+  _globals['_SUBSCRIPTIONREQUESTED']._serialized_start=2100
+  _globals['_SUBSCRIPTIONREQUESTED']._serialized_end=2231
+  _globals['_SUBSCRIPTIONDECIDED']._serialized_start=2233
+  _globals['_SUBSCRIPTIONDECIDED']._serialized_end=2336
+  _globals['_DIRECTORYIMPORTED']._serialized_start=2339
+  _globals['_DIRECTORYIMPORTED']._serialized_end=2506
 # @@protoc_insertion_point(module_scope)

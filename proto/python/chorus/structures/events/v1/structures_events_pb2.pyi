@@ -59,6 +59,7 @@ class MemberAdded(_message.Message):
     STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
     ATTACHMENT_REQUEST_ID_FIELD_NUMBER: _builtins.int
     SERVICE_IDS_FIELD_NUMBER: _builtins.int
+    SERVICE_CODES_FIELD_NUMBER: _builtins.int
     structure_id: _builtins.str
     user_id: _builtins.str
     role: _structures_service_pb2.Role.ValueType
@@ -69,6 +70,10 @@ class MemberAdded(_message.Message):
     """Set when the membership comes from an accepted attachment request (see AttachmentDecided)."""
     @_builtins.property
     def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def service_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The codes of those services (same order), for consumers that meet services by code."""
+
     def __init__(
         self,
         *,
@@ -79,10 +84,11 @@ class MemberAdded(_message.Message):
         structure_name: _builtins.str = ...,
         attachment_request_id: _builtins.str = ...,
         service_ids: _abc.Iterable[_builtins.str] | None = ...,
+        service_codes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_by", b"added_by", "attachment_request_id", b"attachment_request_id", "role", b"role", "service_ids", b"service_ids", "structure_id", b"structure_id", "structure_name", b"structure_name", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_by", b"added_by", "attachment_request_id", b"attachment_request_id", "role", b"role", "service_codes", b"service_codes", "service_ids", b"service_ids", "structure_id", b"structure_id", "structure_name", b"structure_name", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -312,11 +318,16 @@ class MemberServicesChanged(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     SERVICE_IDS_FIELD_NUMBER: _builtins.int
     CHANGED_BY_FIELD_NUMBER: _builtins.int
+    SERVICE_CODES_FIELD_NUMBER: _builtins.int
     structure_id: _builtins.str
     user_id: _builtins.str
     changed_by: _builtins.str
     @_builtins.property
     def service_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def service_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The codes of those services (same order), for consumers that meet services by code."""
+
     def __init__(
         self,
         *,
@@ -324,10 +335,11 @@ class MemberServicesChanged(_message.Message):
         user_id: _builtins.str = ...,
         service_ids: _abc.Iterable[_builtins.str] | None = ...,
         changed_by: _builtins.str = ...,
+        service_codes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_by", b"changed_by", "service_ids", b"service_ids", "structure_id", b"structure_id", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_by", b"changed_by", "service_codes", b"service_codes", "service_ids", b"service_ids", "structure_id", b"structure_id", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
