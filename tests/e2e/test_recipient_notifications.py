@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from e2e_support import SERVICE_REQUIRED_SIRET, activated_user, random_siret
@@ -62,10 +63,55 @@ async def wait_status(api, auth, invoice_id, status, timeout=60) -> None:
             await asyncio.sleep(0.3)
 
 
+def invoice_to_demoville(supplier_id: str, number: str, service_code: str, price: str) -> dict:
+    return {
+        "supplier_structure_id": supplier_id,
+        "recipient": {"identifier_type": "SIRET", "identifier": SERVICE_REQUIRED_SIRET},
+        "service_code": service_code,
+        "framework": "A1_FACTURE_FOURNISSEUR",
+        "type": "FACTURE",
+        "number": number,
+        "issue_date": date.today().isoformat(),
+        "currency": "EUR",
+        "lines": [
+            {
+                "description": "Tomme de Savoie",
+                "quantity": "3",
+                "unit": "C62",
+                "unit_price": price,
+                "vat_rate": "5.5",
+            }
+        ],
+    }
+
+
 async def test_recipient_user_is_told_of_a_new_invoice(api, mailbox):
     _, _, supplier = await activated_user(api, mailbox, "Sabine")
     _, recipient_email, recipient = await activated_user(api, mailbox, "Renaud")
-    await claimed_recipient(api, recipient)
+    structure_id = await claimed_recipient(api, recipient)
+    # A colleague limited to the technical service: told of, and shown, only its invoices.
+    _, tech_email, tech = await activated_user(api, mailbox, "Tess")
+    services = await api.get(f"/structures/{structure_id}/services", headers=recipient)
+    assert services.status_code == 200, services.text
+    tech_service = next(s for s in services.json()["items"] if s["code"] == "SERV-TECH")
+    attached = await api.post(
+        f"/structures/{structure_id}/members",
+        headers=recipient,
+        json={"login_email": tech_email, "service_ids": [tech_service["id"]]},
+    )
+    assert attached.status_code == 201, attached.text
+    asked = await api.post(
+        f"/structures/{structure_id}/spaces/FACTURES_RECUES/subscriptions",
+        headers=tech,
+        json={"mode": "CONSULTATION"},
+    )
+    assert asked.status_code == 201, asked.text
+    granted = await api.post(
+        f"/subscriptions/{asked.json()['id']}/decision",
+        headers=recipient,
+        json={"decision": "VALIDEE"},
+    )
+    assert granted.status_code == 200, granted.text
     created = await api.post(
         "/structures",
         headers=supplier,
@@ -82,29 +128,12 @@ async def test_recipient_user_is_told_of_a_new_invoice(api, mailbox):
         },
     )
     assert created.status_code == 201, created.text
-    number = f"N-{uuid.uuid4().hex[:8]}"
+    supplier_id = created.json()["id"]
+    number, tech_number = f"N-{uuid.uuid4().hex[:8]}", f"T-{uuid.uuid4().hex[:8]}"
     deposited = await api.post(
         "/invoices",
         headers=supplier,
-        json={
-            "supplier_structure_id": created.json()["id"],
-            "recipient": {"identifier_type": "SIRET", "identifier": SERVICE_REQUIRED_SIRET},
-            "service_code": "SERV-FIN",
-            "framework": "A1_FACTURE_FOURNISSEUR",
-            "type": "FACTURE",
-            "number": number,
-            "issue_date": date.today().isoformat(),
-            "currency": "EUR",
-            "lines": [
-                {
-                    "description": "Tomme de Savoie",
-                    "quantity": "3",
-                    "unit": "C62",
-                    "unit_price": "12.40",
-                    "vat_rate": "5.5",
-                }
-            ],
-        },
+        json=invoice_to_demoville(supplier_id, number, "SERV-FIN", "12.40"),
     )
     assert deposited.status_code == 201, deposited.text
     invoice_id = deposited.json()["id"]
@@ -115,6 +144,42 @@ async def test_recipient_user_is_told_of_a_new_invoice(api, mailbox):
     item = await feed_item(api, recipient, "INVOICE_RECEIVED")
     assert item["title"] == f"Nouvelle facture {number} reçue"
     assert item["link"] == f"/factures/{invoice_id}"
+
+    tech_deposit = await api.post(
+        "/invoices",
+        headers=supplier,
+        json=invoice_to_demoville(supplier_id, tech_number, "serv-tech", "1250.00"),
+    )
+    assert tech_deposit.status_code == 201, tech_deposit.text
+    tech_id = tech_deposit.json()["id"]
+    await wait_status(api, supplier, tech_id, "MISE_A_DISPOSITION")
+    await mailbox.wait_for(tech_email, f"Nouvelle facture {tech_number} reçue")
+    tech_item = await feed_item(api, tech, "INVOICE_RECEIVED")
+    assert tech_item["title"] == f"Nouvelle facture {tech_number} reçue"
+    # Both notices were handled in order: the finance invoice's never reached Tess.
+    feed = (await api.get("/feed", headers=tech)).json()["items"]
+    assert [i["title"] for i in feed if i["kind"] == "INVOICE_RECEIVED"] == [tech_item["title"]]
+    assert (await api.get(f"/invoices/{invoice_id}", headers=tech)).status_code == 404
+
+    async def received(auth, **filters) -> list[str]:
+        listed = await api.get("/invoices", params={"side": "received", **filters}, headers=auth)
+        assert listed.status_code == 200, listed.text
+        return [i["number"] for i in listed.json()["items"]]
+
+    mine = {number, tech_number}
+    assert set(await received(tech)) & mine == {tech_number}
+    assert set(await received(recipient)) & mine == mine
+    assert await received(recipient, service_code="SERV-TECH", counterparty="semnoz") == [
+        tech_number
+    ]
+    assert await received(recipient, min_amount="1000", counterparty="Laiterie") == [tech_number]
+    assert await received(recipient, max_amount="100", counterparty="laiterie du") == [number]
+    today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()  # the deposit day
+    assert set(await received(recipient, deposited_from=today, counterparty="semnoz")) == mine
+    refused = await api.get(
+        "/invoices", params={"side": "received", "from": "hier"}, headers=recipient
+    )
+    assert refused.status_code == 422, refused.text
 
 
 async def test_email_preferences_per_kind(api, mailbox):
