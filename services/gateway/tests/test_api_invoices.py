@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_platform.errors import FailedPrecondition
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -198,6 +199,61 @@ async def test_list_maps_side_and_status(api, services):
     assert request.side == pb.LIST_SIDE_RECEIVED
     assert request.status == pb.INVOICE_STATUS_MISE_A_DISPOSITION
     assert request.structure_id == RECIPIENT_ID
+
+
+@pytest.mark.parametrize("key", ["a" * 201, "clé", "avec espace", ""])
+async def test_an_unreadable_idempotency_key_is_refused_before_calling(api, services, key):
+    response = await api.post(
+        "/api/v1/invoices",
+        json=create_body(),
+        headers={**AUTH, "Idempotency-Key": key.encode()},  # raw UTF-8 bytes on the wire
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "IDEMPOTENCY_KEY_INVALID"
+    assert services.invoices.calls == []
+
+
+async def test_list_maps_dates_amounts_counterparty_and_service(api, services):
+    services.invoices.answer("ListInvoices", pb.ListInvoicesResponse())
+    other = "7d3c2f51-8a55-4d7e-9f4a-6a1d8f0c2b11"
+
+    response = await api.get(
+        "/api/v1/invoices",
+        params={
+            "from": "2025-01-01",
+            "to": "2025-12-31",
+            "deposited_from": "2025-02-01",
+            "deposited_to": "2025-02-28",
+            "min_amount": "100",
+            "max_amount": "2500.50",
+            "counterparty_id": other,
+            "counterparty": "démoville",
+            "service_code": "SERV-FIN",
+        },
+        headers=AUTH,
+    )
+
+    assert response.status_code == 200
+    request = services.invoices.calls[0].request
+    assert (request.issued_from, request.issued_to) == ("2025-01-01", "2025-12-31")
+    assert (request.deposited_from, request.deposited_to) == ("2025-02-01", "2025-02-28")
+    assert (request.min_amount, request.max_amount) == ("100", "2500.50")
+    assert request.counterparty_structure_id == other
+    assert request.counterparty_name == "démoville"
+    assert request.service_code == "SERV-FIN"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"from": "31/01/2025"}, {"min_amount": "-1"}, {"max_amount": "beaucoup"}],
+    ids=["date", "negative", "not-a-number"],
+)
+async def test_list_refuses_unreadable_filters_before_calling(api, services, params):
+    response = await api.get("/api/v1/invoices", params=params, headers=AUTH)
+
+    assert response.status_code == 422
+    assert services.invoices.calls == []
 
 
 async def test_history(api, services):

@@ -45,6 +45,11 @@ _principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
 )
 
 
+def optional_principal() -> Principal | None:
+    """The caller of the RPC being handled, or None for an anonymous call."""
+    return _principal.get()
+
+
 def current_principal() -> Principal:
     """The caller of the RPC being handled; Unauthenticated when there is none."""
     principal = _principal.get()

@@ -11,6 +11,7 @@ from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
+from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
 
 from chorus_structures.api.servicer import SERVICE_NAME, StructuresServicer
@@ -19,6 +20,18 @@ from chorus_structures.config import StructuresSettings
 from chorus_structures.seed import cli as directory_cli
 from chorus_structures.seed.demo import seed_demo_structures
 from chorus_structures.seed.directory import import_default_directory
+
+# RPCs behind the gateway's creating POSTs: a retry with the same Idempotency-Key replays them.
+IDEMPOTENT_METHODS = {
+    f"/{SERVICE_NAME}/{method}"
+    for method in (
+        "CreateStructure",
+        "CreateService",
+        "AttachMemberByEmail",
+        "RequestAttachment",
+        "RequestSubscription",
+    )
+}
 
 
 def build_app(
@@ -40,7 +53,10 @@ def build_app(
         name=settings.service_name,
         port=settings.grpc_port,
         register=register,
-        interceptors=[AuthInterceptor(verifier, public_methods=set())],
+        interceptors=[
+            AuthInterceptor(verifier, public_methods=set()),
+            IdempotencyInterceptor(pool, IDEMPOTENT_METHODS),
+        ],
         readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
         background=[relay.run],
         reflection=settings.env == "dev",

@@ -25,7 +25,7 @@ from stdnum import luhn
 TABLES = (
     "structures, structure_services, memberships, membership_services, spaces, subscriptions,"
     " attachment_requests, manager_actions,"
-    " outbox, inbox"
+    " outbox, inbox, idempotency_keys"
 )
 
 

@@ -189,3 +189,21 @@ async def test_database_refuses_a_second_principal_manager(stub, as_user, create
             uuid.UUID(created.id),
             uuid.uuid4(),
         )
+
+
+async def test_a_retried_creation_with_the_same_idempotency_key_creates_once(
+    stub, as_user, create_request, pool
+):
+    request = create_request()
+    keyed = (*as_user, ("idempotency-key", f"erp-{uuid.uuid4()}"))
+
+    first = (await stub.CreateStructure(request, metadata=keyed)).structure
+    again = (await stub.CreateStructure(request, metadata=keyed)).structure
+
+    assert again == first
+    assert await pool.fetchval("SELECT count(*) FROM structures") == 1
+    assert len(await outbox_events(pool)) == 2  # StructureCreated + MemberAdded, once
+    # Without the key, the same request is a second creation: refused as a duplicate.
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.CreateStructure(request, metadata=as_user)
+    assert from_rpc_error(caught.value).reason == "STRUCTURE_ALREADY_EXISTS"

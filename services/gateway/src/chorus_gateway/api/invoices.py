@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -34,7 +36,39 @@ async def list_invoices(
     side: Literal["issued", "received"] | None = None,
     structure_id: UUID | None = None,
     status: schemas.InvoiceStatus | None = None,
-    number: str = "",
+    number: Annotated[str, Query(description="Number prefix, case-insensitive.")] = "",
+    issued_from: Annotated[
+        date | None, Query(alias="from", description="Issue date from (inclusive).")
+    ] = None,
+    issued_to: Annotated[
+        date | None, Query(alias="to", description="Issue date to (inclusive).")
+    ] = None,
+    deposited_from: Annotated[
+        date | None, Query(description="Deposit day (Europe/Paris) from (inclusive).")
+    ] = None,
+    deposited_to: Annotated[
+        date | None, Query(description="Deposit day (Europe/Paris) to (inclusive).")
+    ] = None,
+    min_amount: Annotated[
+        Decimal | None, Query(ge=0, description="Gross total (TTC) at least.")
+    ] = None,
+    max_amount: Annotated[
+        Decimal | None, Query(ge=0, description="Gross total (TTC) at most.")
+    ] = None,
+    counterparty_id: Annotated[
+        UUID | None,
+        Query(description="The recipient (issued) or the supplier (received) structure."),
+    ] = None,
+    counterparty: Annotated[
+        str,
+        Query(
+            max_length=200,
+            description="Part of the other party's name, case- and accent-insensitive.",
+        ),
+    ] = "",
+    service_code: Annotated[
+        str, Query(max_length=100, description="The recipient's service code.")
+    ] = "",
     page_size: PageSize = None,
     page_token: PageToken = "",
 ) -> schemas.InvoicePage:
@@ -45,6 +79,15 @@ async def list_invoices(
         number=number,
         page_size=page_size or 0,
         page_token=page_token,
+        issued_from=_day(issued_from),
+        issued_to=_day(issued_to),
+        deposited_from=_day(deposited_from),
+        deposited_to=_day(deposited_to),
+        min_amount=_amount(min_amount),
+        max_amount=_amount(max_amount),
+        counterparty_structure_id=str(counterparty_id) if counterparty_id else "",
+        counterparty_name=counterparty,
+        service_code=service_code,
     )
     return schemas.invoice_page(await clients.invoices.list_invoices(request, caller))
 
@@ -68,3 +111,11 @@ async def submit_invoice(
     invoice_id: InvoiceId, clients: Clients, caller: AuthenticatedCaller
 ) -> schemas.Invoice:
     return schemas.invoice(await clients.invoices.submit_invoice(invoice_id, caller))
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _amount(value: Decimal | None) -> str:
+    return format(value, "f") if value is not None else ""

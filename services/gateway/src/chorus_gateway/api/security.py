@@ -11,6 +11,7 @@ import hmac
 from dataclasses import replace
 from typing import Annotated
 
+from chorus_platform import idempotency
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -35,11 +36,16 @@ def get_clients(request: Request) -> ServiceClients:
 
 
 def client_details(request: Request) -> Caller:
-    """The caller without credentials: IP address, user agent, idempotency key."""
+    """The caller without credentials: IP address, user agent, idempotency key (422
+    IDEMPOTENCY_KEY_INVALID when it could not travel as gRPC metadata; the service that owns
+    the data honours it)."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not idempotency.is_valid_key(key):
+        raise ProblemError(422, idempotency.KEY_INVALID, idempotency.KEY_INVALID_MESSAGE)
     return Caller(
         ip_address=request.client.host if request.client else "",
         user_agent=request.headers.get("user-agent", "")[:512],
-        idempotency_key=request.headers.get("idempotency-key", "")[:200],
+        idempotency_key=key or "",
     )
 
 
