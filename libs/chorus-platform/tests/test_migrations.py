@@ -25,6 +25,7 @@ async def test_migrations_apply_once_in_order(tmp_path, make_database):
 
     assert first == [
         "platform/0001_outbox_inbox.sql",
+        "platform/0002_idempotency_keys.sql",
         "demo/0001_create_things.sql",
         "demo/0002_add_name.sql",
     ]
@@ -37,6 +38,7 @@ async def test_migrations_apply_once_in_order(tmp_path, make_database):
             ("demo", 1),
             ("demo", 2),
             ("platform", 1),
+            ("platform", 2),
         ]
     finally:
         await conn.close()
@@ -83,7 +85,11 @@ async def test_concurrent_runners_apply_each_file_once(tmp_path, make_database):
         for c in conns:
             await c.close()
     applied = [name for result in results for name in result]
-    assert sorted(applied) == ["demo/0001_slow.sql", "platform/0001_outbox_inbox.sql"]
+    assert sorted(applied) == [
+        "demo/0001_slow.sql",
+        "platform/0001_outbox_inbox.sql",
+        "platform/0002_idempotency_keys.sql",
+    ]
 
 
 def test_badly_named_or_numbered_files_are_rejected(tmp_path):
