@@ -128,3 +128,28 @@ async def test_attachment_download_is_404_unless_visible_and_existing(api, mailb
     hidden = await api.get(f"/invoices/{invoice_id}/attachments/{unknown}", headers=stranger)
     assert hidden.status_code == 404, hidden.text
     assert hidden.json()["code"] == "INVOICE_NOT_FOUND"
+
+
+async def test_an_erp_retry_with_the_same_idempotency_key_deposits_once(api, mailbox):
+    _, _, auth = await activated_user(api, mailbox, "Erwan")
+    supplier = await supplier_of(api, auth)
+    ubl, number = ubl_for(supplier)
+    key = {"Idempotency-Key": f"erp-{number}"}
+
+    async def deposit(content: bytes):
+        return await api.post(
+            "/invoices/xml",
+            headers={**auth, **key},
+            files={"file": ("facture.xml", content, "application/xml")},
+            data={"supplier_structure_id": supplier["id"]},
+        )
+
+    first, retried = await deposit(ubl), await deposit(ubl)
+    assert (first.status_code, retried.status_code) == (201, 201), retried.text
+    assert retried.json()["id"] == first.json()["id"]
+    listed = await api.get("/invoices", params={"number": number}, headers=auth)
+    assert [i["id"] for i in listed.json()["items"]] == [first.json()["id"]]
+    other, _ = ubl_for(supplier)
+    reused = await deposit(other)
+    assert reused.status_code == 422, reused.text
+    assert reused.json()["code"] == "IDEMPOTENCY_KEY_REUSED"

@@ -220,7 +220,7 @@ async def database(migrated_database) -> str:
     try:
         await conn.execute(
             "TRUNCATE invoices, invoice_lines, invoice_vat_breakdown, invoice_history, outbox,"
-            " inbox, documents, invoice_rule_warnings RESTART IDENTITY"
+            " inbox, documents, invoice_rule_warnings, idempotency_keys RESTART IDENTITY"
         )
     finally:
         await conn.close()

@@ -385,3 +385,23 @@ async def test_submit_needs_modification_right_and_hides_others_drafts(
     assert (denied.code, denied.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ACCESS_DENIED")
     assert (hidden.code, hidden.reason) == (grpc.StatusCode.NOT_FOUND, "INVOICE_NOT_FOUND")
     assert await api.count("outbox") == 0
+
+
+async def test_a_deposit_retried_with_its_idempotency_key_is_stored_once(
+    api, parties, make_request
+):
+    request = make_request(parties)
+    keyed = (*api.as_user(parties.user), ("idempotency-key", f"erp-{uuid.uuid4()}"))
+
+    first = (await api.stub.CreateInvoice(request, metadata=keyed)).invoice
+    again = (await api.stub.CreateInvoice(request, metadata=keyed)).invoice
+
+    assert again == first
+    assert await api.count("invoices") == 1
+    assert await api.count("outbox") == 1  # one InvoiceSubmitted
+    # The same key for another invoice is a mistake of the client, not a second deposit.
+    other = make_request(parties, number="AUTRE-1")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.stub.CreateInvoice(other, metadata=keyed)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert await api.count("invoices") == 1

@@ -200,3 +200,113 @@ async def test_access_answers_are_cached_briefly(api, parties, make_request, fak
 
     assert before > 0
     assert fake_structures.calls["CheckAccess"] == before
+
+
+def line(quantity: str, unit_price: str, vat_rate: str = "20") -> pb.InvoiceLine:
+    return pb.InvoiceLine(
+        description="Prestation",
+        quantity=quantity,
+        unit="C62",
+        unit_price=unit_price,
+        vat_rate=vat_rate,
+    )
+
+
+async def test_list_filters_by_issue_date_amount_counterparty_and_service(
+    api, parties, make_request, fake_structures
+):
+    other = fake_structures.add(
+        "Établissement Public de Santé Cœur-de-Loire", services=(("URG", True, False),)
+    )
+    # Gross totals: 120.00, 1200.00, 12000.00 (20 % VAT on 100, 1000, 10000).
+    await deposit(
+        api, parties, make_request, number="JAN", issue_date="2025-01-31", lines=[line("1", "100")]
+    )
+    await deposit(
+        api, parties, make_request, number="FEB", issue_date="2025-02-01", lines=[line("10", "100")]
+    )
+    await deposit(
+        api,
+        parties,
+        make_request,
+        number="MAR",
+        issue_date="2025-03-01",
+        lines=[line("100", "100")],
+        recipient=pb.RecipientRef(structure_id=other.id),
+        service_code="urg",
+    )
+
+    async def numbers(**filters) -> list[str]:
+        request = pb.ListInvoicesRequest(side=pb.LIST_SIDE_ISSUED, **filters)
+        response = await api.call("ListInvoices", request, parties.user)
+        return sorted(i.number for i in response.invoices)
+
+    assert await numbers(issued_from="2025-02-01") == ["FEB", "MAR"]
+    assert await numbers(issued_to="2025-02-01") == ["FEB", "JAN"]
+    assert await numbers(issued_from="2025-02-01", issued_to="2025-02-01") == ["FEB"]
+    assert await numbers(min_amount="1200") == ["FEB", "MAR"]
+    assert await numbers(max_amount="1200.00") == ["FEB", "JAN"]
+    assert await numbers(min_amount="120.01", max_amount="11999,99") == ["FEB"]
+    assert await numbers(counterparty_structure_id=other.id) == ["MAR"]
+    assert await numbers(counterparty_name="coeur de") == []  # the hyphen is part of the name
+    assert await numbers(counterparty_name="SANTE COEUR") == ["MAR"]
+    assert await numbers(counterparty_name="villebois") == ["FEB", "JAN"]
+    assert await numbers(service_code="URG") == ["MAR"]
+    assert await numbers(service_code="URG", max_amount="100") == []
+
+
+async def test_deposit_date_is_the_day_in_france(api, parties, make_request):
+    late = await deposit(api, parties, make_request, number="LATE")
+    draft = await deposit(api, parties, make_request, number="DRAFT", draft=True)
+    # 22:30 UTC on 30 June is already 1 July in Paris (summer time, UTC+2).
+    await api.fetch(
+        "UPDATE invoices SET deposited_at = '2025-06-30 22:30:00+00', created_at = now()"
+        " WHERE id = $1",
+        uuid.UUID(late.id),
+    )
+
+    async def numbers(**filters) -> list[str]:
+        request = pb.ListInvoicesRequest(side=pb.LIST_SIDE_ISSUED, **filters)
+        return [i.number for i in (await api.call("ListInvoices", request, parties.user)).invoices]
+
+    assert await numbers(deposited_from="2025-07-01", deposited_to="2025-07-01") == ["LATE"]
+    assert await numbers(deposited_to="2025-06-30") == []
+    # A draft was never deposited: any deposit-date bound leaves it out.
+    assert draft.number not in await numbers(deposited_from="2000-01-01")
+    assert draft.number in await numbers()
+
+
+async def test_received_list_filters_by_supplier_name(api, parties, make_request, recipient_user):
+    invoice = await deposit(api, parties, make_request)
+    await route(api, invoice.id)
+
+    async def ids(**filters) -> list[str]:
+        request = pb.ListInvoicesRequest(side=pb.LIST_SIDE_RECEIVED, **filters)
+        response = await api.call("ListInvoices", request, recipient_user)
+        return [i.id for i in response.invoices]
+
+    assert await ids(counterparty_name="menuiserie dupont") == [invoice.id]
+    assert await ids(counterparty_structure_id=parties.supplier.id) == [invoice.id]
+    assert await ids(counterparty_name="villebois") == []  # that is the recipient itself
+
+
+async def test_unreadable_filters_are_all_named(api, parties):
+    request = pb.ListInvoicesRequest(
+        issued_from="31/01/2025",
+        deposited_from="2025-03-02",
+        deposited_to="2025-03-01",
+        min_amount="beaucoup",
+        max_amount="-5",
+        counterparty_structure_id="pas-un-uuid",
+    )
+
+    error = await api.fails("ListInvoices", request, parties.user)
+
+    assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "FILTER_INVALID")
+    assert sorted(v.field for v in error.violations) == [
+        "counterparty_structure_id",
+        "deposited_from",
+        "issued_from",
+        "max_amount",
+        "min_amount",
+    ]

@@ -13,6 +13,7 @@ from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.grpc_client import channel_for, identity_token_verifier
+from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
 
 from chorus_invoices.api.servicer import InvoicesServicer
@@ -23,9 +24,24 @@ from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.documents.xml_safety import XmlLimits
 from chorus_invoices.events.routing import routing_consumer
 from chorus_invoices.usecases.deposit import Deposits
+from chorus_invoices.usecases.pdf_deposit import PdfDeposits
 from chorus_invoices.usecases.processing import Processing
 from chorus_invoices.usecases.reading import Reading
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
+
+_SERVICE = pb.DESCRIPTOR.services_by_name["InvoicesService"].full_name
+# RPCs behind the gateway's creating POSTs: a retry with the same Idempotency-Key replays the
+# first answer instead of depositing again (ERP connectors retry after timeouts).
+IDEMPOTENT_METHODS = {
+    f"/{_SERVICE}/{method}"
+    for method in (
+        "CreateInvoice",
+        "DepositStructuredInvoice",
+        "DepositPdfInvoice",
+        "DepositInvoiceBatch",
+        "CompleteInvoice",
+    )
+}
 
 
 def build_app(
@@ -55,6 +71,7 @@ def build_app(
         Reading(pool, structures),
         StructuredDeposits(deposits, workers, limits),
         Processing(pool, structures),
+        PdfDeposits(deposits, structures, workers, limits),
     )
 
     def register(server: grpc.aio.Server) -> list[str]:
@@ -69,7 +86,10 @@ def build_app(
         name=settings.service_name,
         port=settings.grpc_port,
         register=register,
-        interceptors=[AuthInterceptor(verifier, public_methods=set())],
+        interceptors=[
+            AuthInterceptor(verifier, public_methods=set()),
+            IdempotencyInterceptor(pool, IDEMPOTENT_METHODS),
+        ],
         readiness_checks=[
             checks.database_check(pool),
             checks.broker_check(settings),

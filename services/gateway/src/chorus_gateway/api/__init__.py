@@ -8,6 +8,7 @@ from chorus_gateway.api import (
     accounts,
     feed,
     invoice_documents,
+    invoice_pdf,
     invoice_processing,
     invoices,
     preferences,
@@ -18,6 +19,14 @@ from chorus_gateway.api.problems import PROBLEM_RESPONSES
 API_PREFIX = "/api/v1"
 
 api_router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
-for module in (accounts, structures, invoices, invoice_documents, invoice_processing, feed):
+for module in (
+    accounts,
+    structures,
+    invoices,
+    invoice_documents,
+    invoice_pdf,
+    invoice_processing,
+    feed,
+):
     api_router.include_router(module.router)
 api_router.include_router(preferences.router)

@@ -96,3 +96,9 @@ class InvoicesClient:
             pb.AcknowledgeRejectionRequest(invoice_id=invoice_id), metadata=caller.metadata()
         )
         return response.invoice
+
+    async def deposit_pdf_invoice(
+        self, request: pb.DepositPdfInvoiceRequest, caller: Caller
+    ) -> pb.Invoice:
+        response = await self._stub.DepositPdfInvoice(request, metadata=caller.metadata())
+        return response.invoice

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
@@ -12,7 +13,13 @@ from chorus_invoices.documents.validation import RuleViolation
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice
 from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
-from chorus_invoices.domain.validation import InvoiceForm, LineForm, RecipientRef
+from chorus_invoices.domain.validation import (
+    InvoiceForm,
+    LineForm,
+    RecipientRef,
+    TotalsForm,
+    VatForm,
+)
 from chorus_invoices.store.documents import DocumentInfo
 from chorus_invoices.usecases.structured_deposit import BatchItem
 
@@ -64,6 +71,22 @@ def form_from_request(request: pb.CreateInvoiceRequest) -> InvoiceForm:
                 vat_rate=line.vat_rate,
             )
             for line in request.lines
+        ),
+    )
+
+
+def pdf_form_from_request(request: pb.DepositPdfInvoiceRequest) -> InvoiceForm:
+    """The header with the stated totals (empty strings where not given; amount_due ignored)."""
+    totals = request.totals
+    return replace(
+        form_from_request(request.header),
+        totals=TotalsForm(
+            net_total=totals.net_total,
+            vat_total=totals.vat_total,
+            gross_total=totals.gross_total,
+            vat_breakdown=tuple(
+                VatForm(rate=v.rate, base=v.base, amount=v.amount) for v in totals.vat_breakdown
+            ),
         ),
     )
 

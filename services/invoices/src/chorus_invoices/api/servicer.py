@@ -12,7 +12,10 @@ from chorus_platform.auth import current_principal
 
 from chorus_invoices.api import mapping, page_tokens
 from chorus_invoices.domain.attachments import AttachmentUpload
+from chorus_invoices.domain.errors import invalid
+from chorus_invoices.domain.listing import read_criteria
 from chorus_invoices.usecases.deposit import Deposits
+from chorus_invoices.usecases.pdf_deposit import PdfDeposits
 from chorus_invoices.usecases.processing import Processing
 from chorus_invoices.usecases.reading import Reading
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
@@ -28,8 +31,10 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         reading: Reading,
         structured: StructuredDeposits,
         processing: Processing,
+        pdf: PdfDeposits,
     ) -> None:
         self._deposits = deposits
+        self._pdf = pdf
         self._processing = processing
         self._reading = reading
         self._structured = structured
@@ -87,10 +92,12 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         """Issued (default) or received invoices of the structures the caller may consult,
         newest first, without lines nor allowed actions.
 
-        ``structure_id`` narrows to one of them (another gives an empty list); ``status`` and
-        ``number`` (prefix, case-insensitive) filter. ``page_size`` defaults to 20, at most
-        100; ``next_page_token`` is "" on the last page. Errors: INVALID_ARGUMENT
-        PAGE_TOKEN_INVALID.
+        ``structure_id`` narrows to one of them (another gives an empty list); ``status``,
+        ``number`` (prefix, case-insensitive), issue and deposit dates (inclusive days), gross
+        total range, the other party (id, or part of its name) and ``service_code`` filter
+        (see domain.listing). ``page_size`` defaults to 20, at most 100; ``next_page_token``
+        is "" on the last page. Errors: INVALID_ARGUMENT PAGE_TOKEN_INVALID, FILTER_INVALID
+        (one violation per criterion in error).
         """
         user_id = current_principal().user_id
         page_size = request.page_size if request.page_size > 0 else DEFAULT_PAGE_SIZE
@@ -102,6 +109,17 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
             number_prefix=request.number.strip(),
             limit=min(page_size, MAX_PAGE_SIZE),
             after=page_tokens.decode(request.page_token),
+            criteria=read_criteria(
+                issued_from=request.issued_from,
+                issued_to=request.issued_to,
+                deposited_from=request.deposited_from,
+                deposited_to=request.deposited_to,
+                min_amount=request.min_amount,
+                max_amount=request.max_amount,
+                counterparty_id=request.counterparty_structure_id,
+                counterparty_name=request.counterparty_name,
+                service_code=request.service_code,
+            ),
         )
         return pb.ListInvoicesResponse(
             invoices=[mapping.invoice_to_proto(invoice) for invoice in found],
@@ -141,6 +159,47 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         found = mapping.invoice_to_proto(invoice)
         found.warnings.extend(mapping.findings_to_proto(warnings))
         return pb.DepositStructuredInvoiceResponse(invoice=found)
+
+    async def DepositPdfInvoice(self, request: pb.DepositPdfInvoiceRequest, context):
+        """Deposits an invoice as a PDF (at most 10 MiB, readable, not encrypted) with its
+        ``attachments`` (kept in the same transaction, or none of them).
+
+        A **plain PDF** needs the whole ``header`` as in CreateInvoice, without ``lines``, and
+        ``totals`` (net, VAT, gross and the breakdown by rate) whose arithmetic must hold; the
+        invoice has no lines and the PDF is its ORIGINAL document. A **Factur-X PDF** is read
+        and checked like DepositStructuredInvoice and its XML gives the data: only
+        ``header.supplier_structure_id`` is required, and every other header field or total
+        given (recipient by identifier or structure id included; ``comment`` excepted, the
+        XML's note is kept) must match the XML. Then the
+        deposit checks of CreateInvoice apply; nothing is stored on failure. Errors:
+        INVALID_ARGUMENT FILE_REQUIRED, PDF_TOO_LARGE, PDF_MALFORMED, PDF_ENCRYPTED,
+        LINES_NOT_ALLOWED, DRAFT_NOT_ALLOWED, ATTACHMENT_NAME_INVALID, ATTACHMENT_NAME_TOO_LONG,
+        ATTACHMENT_EXTENSION_FORBIDDEN, ATTACHMENT_EMPTY, ATTACHMENT_TOO_LARGE,
+        ATTACHMENTS_TOO_LARGE; plain PDF: every CreateInvoice shape reason, AMOUNT_INVALID,
+        TOTALS_INCONSISTENT (violations: ``net_total``, ``vat_total``, ``gross_total``,
+        ``vat_breakdown[i].rate|base|amount``); Factur-X: the reading reasons of
+        DepositStructuredInvoice, FORM_CONTRADICTS_DOCUMENT (one violation per contradicting
+        field), SELLER_MISMATCH; then the recipient and routing reasons of CreateInvoice;
+        PERMISSION_DENIED ACCESS_DENIED; ALREADY_EXISTS INVOICE_NUMBER_DUPLICATE; UNAVAILABLE
+        STRUCTURES_UNAVAILABLE.
+        """
+        user_id = current_principal().user_id
+        if request.header.draft:
+            raise invalid(
+                "DRAFT_NOT_ALLOWED",
+                "draft",
+                "Une facture déposée en PDF est déposée aussitôt : pas de brouillon.",
+            )
+        invoice, warnings = await self._pdf.deposit(
+            user_id,
+            mapping.pdf_form_from_request(request),
+            request.filename,
+            request.content,
+            [AttachmentUpload(a.filename, a.content) for a in request.attachments],
+        )
+        found = mapping.invoice_to_proto(invoice)
+        found.warnings.extend(mapping.findings_to_proto(warnings))
+        return pb.DepositPdfInvoiceResponse(invoice=found)
 
     async def DepositInvoiceBatch(self, request: pb.DepositInvoiceBatchRequest, context):
         """Deposits each file of a ZIP or tar.gz archive like DepositStructuredInvoice, one by

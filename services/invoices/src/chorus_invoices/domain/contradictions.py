@@ -4,7 +4,7 @@ A PDF carrying Factur-X XML is deposited from its XML: the form (header data, to
 optional then, and every field it does give must say the same as the document, else the
 deposit is refused (``FORM_CONTRADICTS_DOCUMENT``, one violation per contradicting field).
 Fields the form leaves empty are not compared; the recipient given by its structure id is
-resolved (and compared) by the use case, not here.
+resolved by the use case, which passes its SIRET here to be compared.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
-from chorus_invoices.domain.totals import Totals, format_decimal
-from chorus_invoices.domain.validation import InvoiceForm
+from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
+from chorus_invoices.domain.validation import InvoiceForm, VatForm
 
 REASON = "FORM_CONTRADICTS_DOCUMENT"
 
@@ -37,6 +37,7 @@ class StatedAmounts:
     net_total: str = ""
     vat_total: str = ""
     gross_total: str = ""
+    vat_breakdown: tuple[VatForm, ...] = ()
 
 
 def check_form_matches_document(
@@ -44,9 +45,13 @@ def check_form_matches_document(
     document: InvoiceForm,
     document_totals: Totals,
     amounts: StatedAmounts = StatedAmounts(),
+    recipient_siret: str = "",
 ) -> None:
     """InvalidArgument FORM_CONTRADICTS_DOCUMENT naming each field of ``form`` (given, not
-    empty) that differs from ``document`` — the form the PDF's XML amounts to."""
+    empty) that differs from ``document`` — the form the PDF's XML amounts to.
+    ``recipient_siret``: that of the structure the form names by id (``"-"`` when it names
+    one that does not exist), compared with the document's buyer as ``recipient_structure_id``.
+    """
     violations: list[FieldViolation] = []
 
     def differs(field: str, stated: str, found: str, what: str) -> None:
@@ -73,6 +78,13 @@ def check_form_matches_document(
             document.recipient.identifier,
             "le destinataire",
         )
+    if recipient_siret and recipient_siret != document.recipient.identifier:
+        differs(
+            "recipient_structure_id",
+            recipient_siret,
+            document.recipient.identifier,
+            "un destinataire de SIRET",
+        )
     for field, found in (
         ("net_total", document_totals.net_total),
         ("vat_total", document_totals.vat_total),
@@ -81,6 +93,22 @@ def check_form_matches_document(
         stated = getattr(amounts, field).strip()
         if stated and _decimal(stated) != found:
             differs(field, stated, format_decimal(found), "le montant")
+    if amounts.vat_breakdown:
+        stated_vat = {
+            (_decimal(v.rate), _decimal(v.base), _decimal(v.amount)) for v in amounts.vat_breakdown
+        }
+        found_vat = {(v.rate, v.base, v.amount) for v in document_totals.vat_breakdown}
+        if stated_vat != found_vat:
+            differs(
+                "vat_breakdown",
+                _breakdown(amounts.vat_breakdown),
+                "; ".join(
+                    f"{format_rate(v.rate)} % : {format_decimal(v.base)} / "
+                    f"{format_decimal(v.amount)}"
+                    for v in document_totals.vat_breakdown
+                ),
+                "la ventilation de TVA",
+            )
     if violations:
         raise InvalidArgument(
             REASON,
@@ -88,6 +116,10 @@ def check_form_matches_document(
             " font foi, corrigez ou retirez les champs signalés.",
             violations,
         )
+
+
+def _breakdown(stated: tuple[VatForm, ...]) -> str:
+    return "; ".join(f"{v.rate.strip()} % : {v.base.strip()} / {v.amount.strip()}" for v in stated)
 
 
 def _date(value: str) -> date | str:
@@ -99,6 +131,7 @@ def _date(value: str) -> date | str:
 
 def _decimal(value: str) -> Decimal | str:
     try:
-        return Decimal(value)
+        number = Decimal(value.strip())
     except InvalidOperation:
         return value
+    return number if number.is_finite() else value

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from chorus_invoices.domain.lifecycle import Status, lifecycle_code
+from chorus_invoices.domain.listing import ListCriteria
 from chorus_invoices.domain.totals import Totals, compute_totals, line_net
 
 
@@ -55,8 +56,14 @@ class InvoiceContent:
     payment_terms: str
     comment: str
     lines: tuple[Line, ...]
+    stated_totals: Totals | None = None
+    """Totals stated by the supplier for an invoice without lines (a plain PDF deposit,
+    checked by :func:`~chorus_invoices.domain.totals.stated_totals`); None: computed from
+    the lines."""
 
     def totals(self) -> Totals:
+        if self.stated_totals is not None:
+            return self.stated_totals
         return compute_totals((line.net_amount, line.vat_rate) for line in self.lines)
 
 
@@ -122,3 +129,5 @@ class InvoiceFilter:
     after: tuple[datetime, str] | None = None
     """Keyset cursor: only invoices strictly older than this (created_at, id)."""
     limit: int = 20
+    criteria: ListCriteria = field(default_factory=ListCriteria)
+    """Dates, amounts, other party, service."""

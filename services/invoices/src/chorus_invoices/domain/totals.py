@@ -93,7 +93,7 @@ def stated_totals(
     for the arithmetic EN 16931 demands of them: amounts in cents, rates from
     :data:`VAT_RATES` (each once), per rate VAT = base × rate rounded (BR-CO-17),
     Σ bases = net (BR-CO-13 without allowances), Σ VAT = VAT total (BR-CO-14),
-    net + VAT = gross (BR-CO-15). Breakdown sorted by rate, highest first.
+    net + VAT = gross (BR-CO-15). Breakdown sorted by rate, highest first; amounts in cents.
 
     InvalidArgument TOTALS_INCONSISTENT naming every field in error (``net_total``,
     ``vat_total``, ``gross_total``, ``vat_breakdown[i].rate|base|amount``).
@@ -144,5 +144,10 @@ def stated_totals(
             "Les totaux indiqués ne sont pas cohérents : corrigez les montants signalés.",
             violations,
         )
-    ordered = tuple(sorted(breakdown, key=lambda v: v.rate, reverse=True))
-    return Totals(net_total, vat_total, gross_total, gross_total, ordered)
+    # Written in cents from here on ("0" → "0.00"), as computed totals are.
+    ordered = tuple(
+        VatAmount(v.rate, round_amount(v.base), round_amount(v.amount))
+        for v in sorted(breakdown, key=lambda v: v.rate, reverse=True)
+    )
+    net, vat, gross = (round_amount(v) for v in (net_total, vat_total, gross_total))
+    return Totals(net, vat, gross, gross, ordered)

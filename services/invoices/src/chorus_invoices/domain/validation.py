@@ -2,7 +2,9 @@
 
 Every problem is reported at once, as field violations with paths like ``lines[2].vat_rate``;
 the error's reason is the first problem's reason. Drafts are validated exactly like deposits:
-a draft is a complete invoice the supplier has not sent yet.
+a draft is a complete invoice the supplier has not sent yet. An invoice deposited as a plain
+PDF has no lines: its form states the totals instead (:class:`TotalsForm`), checked for
+their arithmetic by :func:`~chorus_invoices.domain.totals.stated_totals`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
 from chorus_invoices.domain.invoice import Framework, InvoiceContent, InvoiceType, Line
-from chorus_invoices.domain.totals import VAT_RATES
+from chorus_invoices.domain.totals import VAT_RATES, Totals, VatAmount, stated_totals
 
 MAX_LINES = 1000
 MAX_VIOLATIONS = 100
@@ -31,6 +33,8 @@ _UNIT = re.compile(r"[A-Z0-9]{1,3}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _QUANTITY = re.compile(r"\d{1,9}(\.\d{1,6})?")
 _UNIT_PRICE = re.compile(r"\d{1,12}(\.\d{1,6})?")
+_AMOUNT = re.compile(r"\d{1,12}(\.\d{1,6})?")
+_RATE = re.compile(r"\d{1,3}(\.\d{1,6})?")
 _TEXT_LIMITS = {
     "description": 1000,
     "service_code": 100,
@@ -47,6 +51,23 @@ class LineForm:
     unit: str = ""
     unit_price: str = ""
     vat_rate: str = ""
+
+
+@dataclass(frozen=True)
+class VatForm:
+    rate: str = ""
+    base: str = ""
+    amount: str = ""
+
+
+@dataclass(frozen=True)
+class TotalsForm:
+    """Totals as typed in for an invoice without lines (a plain PDF deposit)."""
+
+    net_total: str = ""
+    vat_total: str = ""
+    gross_total: str = ""
+    vat_breakdown: tuple[VatForm, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,8 @@ class InvoiceForm:
     payment_terms: str = ""
     comment: str = ""
     lines: tuple[LineForm, ...] = ()
+    totals: TotalsForm | None = None
+    """Stated instead of ``lines`` (which must then be empty); None: computed from lines."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +155,16 @@ def validate_invoice(form: InvoiceForm, today: date) -> ValidInvoice:
         name: _text(getattr(form, name), name, problems)
         for name in ("service_code", "engagement_number", "payment_terms", "comment")
     }
-    lines = _lines(form.lines, problems)
+    if form.totals is None:
+        lines, stated = _lines(form.lines, problems), None
+    else:
+        if form.lines:
+            problems.add(
+                "LINES_NOT_ALLOWED",
+                "lines",
+                "Une facture déposée en PDF n'a pas de lignes : indiquez seulement ses totaux.",
+            )
+        lines, stated = (), _stated_totals(form.totals, problems)
     problems.raise_if_any()
     content = InvoiceContent(
         framework=framework,
@@ -141,6 +173,7 @@ def validate_invoice(form: InvoiceForm, today: date) -> ValidInvoice:
         issue_date=issue_date,
         currency=currency,
         lines=lines,
+        stated_totals=stated,
         **texts,
     )
     return ValidInvoice(supplier, recipient, content)
@@ -254,6 +287,55 @@ def _line(form: LineForm, path: str, problems: _Problems) -> Line:
         unit_price=unit_price or Decimal(0),
         vat_rate=vat_rate or Decimal(0),
     )
+
+
+def _stated_totals(form: TotalsForm, problems: _Problems) -> Totals | None:
+    """The stated totals once each amount reads as a number, checked by stated_totals (its
+    violations reported as TOTALS_INCONSISTENT); None when something is missing or wrong."""
+    before = len(problems.items)
+    net, vat, gross = (
+        _amount(getattr(form, name), name, label, problems)
+        for name, label in (
+            ("net_total", "Le total HT"),
+            ("vat_total", "Le total de TVA"),
+            ("gross_total", "Le total TTC"),
+        )
+    )
+    if not form.vat_breakdown:
+        problems.required("vat_breakdown", "La ventilation de la TVA par taux")
+    breakdown = []
+    for i, vat_form in enumerate(form.vat_breakdown):
+        path = f"vat_breakdown[{i}]"
+        rate = _decimal(vat_form.rate, _RATE)
+        if rate is None:
+            problems.add(
+                "VAT_RATE_INVALID", f"{path}.rate", "Taux de TVA attendu : 20, 10, 5.5, 2.1 ou 0."
+            )
+        base = _amount(vat_form.base, f"{path}.base", "La base HT", problems)
+        amount = _amount(vat_form.amount, f"{path}.amount", "Le montant de TVA", problems)
+        breakdown.append(VatAmount(rate or Decimal(0), base or Decimal(0), amount or Decimal(0)))
+    if len(problems.items) > before or net is None or vat is None or gross is None:
+        return None
+    try:
+        return stated_totals(net, vat, gross, breakdown)
+    except InvalidArgument as error:
+        for violation in error.violations:
+            problems.add(error.reason, violation.field, violation.description)
+        return None
+
+
+def _amount(text: str, field: str, label: str, problems: _Problems) -> Decimal | None:
+    if not text.strip():
+        problems.required(field, label)
+        return None
+    value = _decimal(text, _AMOUNT)
+    if value is None:
+        problems.add(
+            "AMOUNT_INVALID",
+            field,
+            f"{label} doit être un montant positif ou nul, au centime (ex. 1200.00).",
+        )
+    return value
 
 
 def _decimal(text: str, pattern: re.Pattern[str]) -> Decimal | None:

@@ -158,28 +158,46 @@ async def delete(conn: asyncpg.Connection, invoice_id: str) -> None:
     await conn.execute("DELETE FROM invoices WHERE id = $1", invoice_id)
 
 
-_PAGE_FILTERS = (
-    " AND status = ANY($2::text[])"
-    " AND ($3 = '' OR starts_with(lower(number), lower($3)))"
-    " AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))"
-    " ORDER BY created_at DESC, id DESC LIMIT $6"
-)
-# One query per side so each uses its own (structure, created_at, id) index.
-_ISSUED_PAGE = (
-    f"SELECT {_READ} FROM invoices WHERE supplier_structure_id = ANY($1::text[])"  # noqa: S608
-    + _PAGE_FILTERS
-)
-_RECEIVED_PAGE = (
-    f"SELECT {_READ} FROM invoices WHERE (recipient_structure_id = ANY($1::text[])"  # noqa: S608
-    " OR EXISTS (SELECT 1 FROM unnest($7::text[], $8::text[]) AS l (structure_id, service_code)"
-    " WHERE l.structure_id = invoices.recipient_structure_id"
-    " AND lower(l.service_code) = lower(invoices.service_code)))" + _PAGE_FILTERS
-)
+def _page_query(received: bool) -> str:
+    """The list query of one side; each side uses its own (structure, created_at, id) index.
+    ``other`` is the column prefix of the counterparty (recipient of issued invoices)."""
+    other = "supplier" if received else "recipient"
+    if received:
+        # A user limited to some services sees only those services' invoices ($16, $17).
+        scope = (
+            "(recipient_structure_id = ANY($1::text[]) OR EXISTS (SELECT 1 FROM"
+            " unnest($16::text[], $17::text[]) AS l (structure_id, service_code)"
+            " WHERE l.structure_id = invoices.recipient_structure_id"
+            " AND lower(l.service_code) = lower(invoices.service_code)))"
+        )
+    else:
+        scope = "supplier_structure_id = ANY($1::text[])"
+    return (
+        f"SELECT {_READ} FROM invoices WHERE {scope}"  # noqa: S608
+        " AND status = ANY($2::text[])"
+        " AND ($3 = '' OR starts_with(lower(number), lower($3)))"
+        " AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))"
+        " AND ($7::date IS NULL OR issue_date >= $7)"
+        " AND ($8::date IS NULL OR issue_date <= $8)"
+        " AND ($9::date IS NULL OR (deposited_at AT TIME ZONE 'Europe/Paris')::date >= $9)"
+        " AND ($10::date IS NULL OR (deposited_at AT TIME ZONE 'Europe/Paris')::date <= $10)"
+        " AND ($11::numeric IS NULL OR gross_total >= $11)"
+        " AND ($12::numeric IS NULL OR gross_total <= $12)"
+        f" AND ($13 = '' OR {other}_structure_id = $13)"
+        f" AND ($14 = '' OR strpos(invoices_fold({other}_name), invoices_fold($14)) > 0)"
+        " AND ($15 = '' OR lower(service_code) = lower($15))"
+        " ORDER BY created_at DESC, id DESC LIMIT $6"
+    )
+
+
+_ISSUED_PAGE = _page_query(received=False)
+_RECEIVED_PAGE = _page_query(received=True)
 
 
 async def page(conn: asyncpg.Connection, wanted: InvoiceFilter) -> list[Invoice]:
     """One page of invoices (without lines), newest first, after ``wanted.after``."""
     after_at, after_id = wanted.after or (None, None)
+    c = wanted.criteria
     args = [
         list(wanted.structure_ids),
         [s.value for s in wanted.statuses],
@@ -187,6 +205,15 @@ async def page(conn: asyncpg.Connection, wanted: InvoiceFilter) -> list[Invoice]
         after_at,
         after_id,
         wanted.limit,
+        c.issued_from,
+        c.issued_to,
+        c.deposited_from,
+        c.deposited_to,
+        c.min_amount,
+        c.max_amount,
+        c.counterparty_id,
+        c.counterparty_name,
+        c.service_code,
     ]
     if wanted.received:
         args += [[s for s, _ in wanted.service_limited], [c for _, c in wanted.service_limited]]

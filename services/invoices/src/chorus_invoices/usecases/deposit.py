@@ -4,13 +4,16 @@ Everything is checked before anything is written — shape, the caller's right t
 supplier, the recipient and its routing parameters — so a refused invoice leaves no trace.
 A portal invoice entering DEPOSEE gets its Factur-X (rendered in the document workers) in the
 same transaction; an invoice read from a structured file (:class:`FileOrigin`) keeps that
-file and its EN 16931 warnings instead, and its seller must be the supplier structure.
+file and its EN 16931 warnings instead, and its seller must be the supplier structure; a
+plain PDF (no seller stated) keeps the PDF. Attachments of a deposit are kept in the same
+transaction too.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -22,6 +25,7 @@ from chorus_invoices.documents.facturx import make_facturx
 from chorus_invoices.documents.validation import RuleViolation
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import lifecycle
+from chorus_invoices.domain.attachments import AttachmentUpload
 from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound, invalid
 from chorus_invoices.domain.invoice import Invoice, InvoiceContent, StructureRef
 from chorus_invoices.domain.lifecycle import Party, Status
@@ -42,6 +46,7 @@ from chorus_invoices.usecases.access import (
     InvoiceAccess,
     parse_invoice_id,
 )
+from chorus_invoices.usecases.attachments import add_attachments
 
 _NOT_ISSUER = "Vous n'êtes pas habilité à émettre des factures pour cette structure."
 _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -49,11 +54,12 @@ _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 @dataclass(frozen=True)
 class FileOrigin:
-    """An invoice read from a deposited structured file."""
+    """An invoice read from a deposited file (structured, or a plain PDF)."""
 
     document: Document
-    seller_siret: str
-    """BT-30 (scheme 0009) as the file states it."""
+    seller_siret: str | None
+    """BT-30 (scheme 0009) as the file states it; None for a file stating no seller (a plain
+    PDF, whose data the depositor typed in)."""
     warnings: tuple[RuleViolation, ...] = ()
 
 
@@ -79,11 +85,14 @@ class Deposits:
         *,
         draft: bool,
         origin: FileOrigin | None = None,
+        attachments: Sequence[AttachmentUpload] = (),
     ) -> Invoice:
-        """Stores a new invoice as BROUILLON (draft) or DEPOSEE (announced by InvoiceSubmitted).
+        """Stores a new invoice as BROUILLON (draft) or DEPOSEE (announced by InvoiceSubmitted),
+        with ``attachments`` kept in the same transaction.
 
         InvalidArgument (shape, recipient, routing, SELLER_MISMATCH for a file whose seller is
-        not the supplier), AccessDenied, InvoiceNumberDuplicate.
+        not the supplier, ATTACHMENT_* / ATTACHMENTS_TOO_LARGE), AccessDenied,
+        InvoiceNumberDuplicate.
         """
         now = datetime.now(UTC)
         valid = validate_invoice(form, today=now.date())
@@ -91,7 +100,7 @@ class Deposits:
         if not await self._structures.may(user_id, supplier_id, SUPPLIER_SPACE, MODIFICATION):
             raise AccessDenied(_NOT_ISSUER)
         supplier = await self._structures.structure(supplier_id)
-        if origin is not None:
+        if origin is not None and origin.seller_siret is not None:
             _check_seller(supplier, origin.seller_siret)
         recipient = await self._recipient(valid.recipient)
         content = self._routed(valid.content, recipient, supplier)
@@ -121,6 +130,7 @@ class Deposits:
                 await self._store.put(conn, invoice.id, document)
             if origin is not None and origin.warnings:
                 await rule_warnings.insert(conn, invoice.id, origin.warnings)
+            await add_attachments(conn, invoice.id, attachments, store=self._store, at=now)
         return invoice
 
     async def submit(self, user_id: str, invoice_id: str) -> Invoice:

@@ -15,6 +15,7 @@ from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.errors import DocumentNotFound, InvoiceNotFound
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter
 from chorus_invoices.domain.lifecycle import Status
+from chorus_invoices.domain.listing import ListCriteria
 from chorus_invoices.store import history, invoices, rule_warnings
 from chorus_invoices.store.documents import (
     Document,
@@ -93,6 +94,7 @@ class Reading:
         number_prefix: str,
         limit: int,
         after: Cursor | None,
+        criteria: ListCriteria | None = None,
     ) -> tuple[list[Invoice], Cursor | None]:
         """Up to ``limit`` invoices of the structures the caller may consult on that side,
         newest first, and the cursor of the next page (None on the last one)."""
@@ -118,6 +120,7 @@ class Reading:
             number_prefix=number_prefix,
             after=after,
             limit=limit + 1,
+            criteria=criteria or ListCriteria(),
         )
         async with self._pool.acquire() as conn:
             found = await invoices.page(conn, wanted)

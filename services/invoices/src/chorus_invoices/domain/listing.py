@@ -1,0 +1,134 @@
+"""The criteria of an invoice list, read from what the caller typed (pure rules, no I/O).
+
+Every criterion is optional ("" = none). Dates are calendar days (``YYYY-MM-DD``), bounds
+inclusive: the issue date is the invoice's own (BT-2), the deposit date is the day in France
+(Europe/Paris) the invoice was deposited. Amounts bound the gross total (TTC, BT-112),
+inclusive. The other party is the recipient of issued invoices and the supplier of received
+ones: by structure id, or by a part of its name (case- and accent-insensitive). Each
+criterion that cannot be read, and each range whose start is after its end, is named in one
+InvalidArgument ``FILTER_INVALID``, so the caller fixes them all at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from chorus_platform.errors import FieldViolation, InvalidArgument
+
+MAX_TEXT = 200
+REASON = "FILTER_INVALID"
+
+
+@dataclass(frozen=True)
+class ListCriteria:
+    issued_from: date | None = None
+    issued_to: date | None = None
+    deposited_from: date | None = None
+    deposited_to: date | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    counterparty_id: str = ""
+    counterparty_name: str = ""
+    service_code: str = ""
+
+
+def read_criteria(
+    *,
+    issued_from: str = "",
+    issued_to: str = "",
+    deposited_from: str = "",
+    deposited_to: str = "",
+    min_amount: str = "",
+    max_amount: str = "",
+    counterparty_id: str = "",
+    counterparty_name: str = "",
+    service_code: str = "",
+) -> ListCriteria:
+    """The criteria, or InvalidArgument FILTER_INVALID naming each field in error."""
+    violations: list[FieldViolation] = []
+
+    def day(field: str, value: str) -> date | None:
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else _bad_date()
+        except ValueError:
+            violations.append(
+                FieldViolation(field, f"Date « {value} » illisible : attendu AAAA-MM-JJ.")
+            )
+            return None
+
+    def amount(field: str, value: str) -> Decimal | None:
+        value = value.strip().replace(" ", "").replace(",", ".")
+        if not value:
+            return None
+        try:
+            found = Decimal(value)
+        except InvalidOperation:
+            found = None
+        if found is None or not found.is_finite() or found < 0:
+            violations.append(
+                FieldViolation(
+                    field, f"Montant « {value} » illisible : un nombre positif, ex. 1250.00."
+                )
+            )
+            return None
+        return found
+
+    def text(field: str, value: str) -> str:
+        value = value.strip()
+        if len(value) > MAX_TEXT:
+            violations.append(FieldViolation(field, f"{MAX_TEXT} caractères au plus."))
+            return ""
+        return value
+
+    def ordered(low_field: str, low, high_field: str, high, what: str) -> None:
+        if low is not None and high is not None and low > high:
+            violations.append(
+                FieldViolation(low_field, f"{what} : le début est après la fin ({high_field}).")
+            )
+
+    criteria = ListCriteria(
+        issued_from=day("issued_from", issued_from),
+        issued_to=day("issued_to", issued_to),
+        deposited_from=day("deposited_from", deposited_from),
+        deposited_to=day("deposited_to", deposited_to),
+        min_amount=amount("min_amount", min_amount),
+        max_amount=amount("max_amount", max_amount),
+        counterparty_id=text("counterparty_structure_id", counterparty_id),
+        counterparty_name=text("counterparty_name", counterparty_name),
+        service_code=text("service_code", service_code),
+    )
+    ordered(
+        "issued_from", criteria.issued_from, "issued_to", criteria.issued_to, "Dates d'émission"
+    )
+    ordered(
+        "deposited_from",
+        criteria.deposited_from,
+        "deposited_to",
+        criteria.deposited_to,
+        "Dates de dépôt",
+    )
+    ordered("min_amount", criteria.min_amount, "max_amount", criteria.max_amount, "Montants")
+    if criteria.counterparty_id:
+        try:
+            uuid.UUID(criteria.counterparty_id)
+        except ValueError:
+            violations.append(
+                FieldViolation(
+                    "counterparty_structure_id", "Identifiant de structure invalide (UUID)."
+                )
+            )
+    if violations:
+        raise InvalidArgument(
+            REASON, "Critères de recherche invalides : corrigez les champs signalés.", violations
+        )
+    return criteria
+
+
+def _bad_date() -> date:
+    raise ValueError("not YYYY-MM-DD")
