@@ -11,6 +11,7 @@ from pathlib import Path
 from chorus_platform.logging import configure_logging
 from chorus_platform.migrations import migrate_database
 from chorus_platform.settings import ChorusSettings
+from chorus_platform.telemetry import setup_telemetry
 
 Command = Callable[[ChorusSettings], Awaitable[None]]
 
@@ -46,4 +47,6 @@ def run_cli(
         handlers[name] = command
     args = parser.parse_args(argv)
     configure_logging(settings.service_name, settings.log_level)
+    if args.command == "serve":
+        setup_telemetry(settings.service_name)
     asyncio.run(handlers[args.command](settings))

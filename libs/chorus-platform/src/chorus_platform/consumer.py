@@ -19,7 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from google.protobuf.message import Message
 
-from chorus_platform import cloudevents
+from chorus_platform import cloudevents, telemetry
 from chorus_platform.outbox import make_producer
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import dlq_topic, ensure_topics
@@ -113,6 +113,24 @@ class EventConsumer:
         subscription = self._by_type.get(envelope.type)
         if subscription is None:
             return
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.operation": "process",
+            "messaging.destination.name": record.topic,
+            "messaging.message.id": envelope.id,
+            "messaging.consumer.group.name": self.name,
+        }
+        # The handling continues the trace of the transaction that wrote the event.
+        with telemetry.consumer_span(f"{envelope.type} process", envelope.traceparent, attributes):
+            await self._handle_with_retries(record, envelope, subscription, producer)
+
+    async def _handle_with_retries(
+        self,
+        record: ConsumerRecord,
+        envelope: cloudevents.Envelope,
+        subscription: Subscription,
+        producer: AIOKafkaProducer,
+    ) -> None:
         delay = self._settings.consumer_backoff_seconds
         for attempt in range(1, self._settings.consumer_max_attempts + 1):
             try:

@@ -11,6 +11,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from chorus_platform import telemetry
+
 _SECRET_MARKERS = ("password", "token", "secret", "answer", "authorization", "totp")
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {
     "message",
@@ -38,6 +40,7 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "logger": record.name,
             "msg": record.getMessage(),
+            **telemetry.log_ids(),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):

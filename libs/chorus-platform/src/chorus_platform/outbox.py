@@ -20,7 +20,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from google.protobuf.message import Message
 
-from chorus_platform import cloudevents
+from chorus_platform import cloudevents, telemetry
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import ensure_topics
 
@@ -46,10 +46,12 @@ async def add_event(
     """Writes ``message`` to the outbox in the caller's transaction; returns the event id.
 
     ``key`` is the aggregate id (user, structure, invoice) so its events stay ordered.
+    ``traceparent`` defaults to the current span's, so consumers continue the trace.
     """
     if not conn.is_in_transaction():
         raise RuntimeError("add_event must run inside the state change's transaction")
     event_id = str(uuid.uuid4())
+    traceparent = traceparent or telemetry.current_traceparent()
     await conn.execute(
         "INSERT INTO outbox (id, topic, key, ce_type, ce_source, payload, traceparent)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7)",

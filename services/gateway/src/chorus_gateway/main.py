@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 import uvicorn
+from chorus_platform import telemetry
 from chorus_platform.cli import run_cli
 from chorus_platform.settings import ChorusSettings
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from chorus_gateway.app import create_app
 from chorus_gateway.config import GatewaySettings
@@ -18,8 +20,13 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
     uvicorn's access log prints the query string, where the activation token travels, so it
     stays off; :class:`~chorus_gateway.access_log.AccessLogMiddleware` logs paths only.
     """
+    app = create_app(settings)
+    if telemetry.configured():  # by run_cli's ``serve``
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls="healthz,readyz,static", server_request_hook=_path_only
+        )
     return uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
@@ -29,6 +36,18 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
+
+
+# Span attributes that may hold the query string, where activation and reset tokens travel.
+_URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
+
+
+def _path_only(span, scope: dict) -> None:
+    """Keeps query strings (and the tokens in them) out of the HTTP server spans."""
+    if span is None or not span.is_recording():
+        return
+    for name in _URL_ATTRIBUTES:
+        span.set_attribute(name, "" if name == "url.query" else scope.get("path", ""))
 
 
 class _WithoutColorMessage(logging.Filter):
