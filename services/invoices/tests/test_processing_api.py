@@ -10,6 +10,7 @@ import grpc
 import pytest
 from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus_invoices.documents.facturx import read_facturx
 from chorus_invoices.events.routing import route_submitted_invoice
 from chorus_platform.cloudevents import Envelope
 
@@ -234,6 +235,17 @@ async def test_supplier_recycles_to_a_corrected_recipient_with_the_deposit_check
         "EJ-2025-17",
     )
     assert invoice.number == seen.number
+    # The portal invoice's Factur-X is made again for the new buyer, service and engagement.
+    document = await api.call(
+        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice_id), parties.user
+    )
+    stated = read_facturx(document.content)
+    assert (stated.buyer.name, stated.service_code, stated.engagement_number) == (
+        "Préfecture du Rhône",
+        "COMPTA",
+        "EJ-2025-17",
+    )
+    assert stated.number == seen.number
     submitted = await api.fetch(
         "SELECT count(*) AS n FROM outbox WHERE key = $1 AND ce_type LIKE '%InvoiceSubmitted'",
         invoice_id,
@@ -379,6 +391,8 @@ async def test_completion_keeps_its_attachments_in_the_same_transaction(
         parties.user,
     )
     assert completed.invoice.status == pb.INVOICE_STATUS_COMPLETEE
+    answered = [(d.role, d.filename) for d in completed.invoice.documents]
+    assert ("ATTACHMENT", "bon-de-commande.pdf") in answered
     seen = (
         await api.call("GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice_id), processor)
     ).invoice

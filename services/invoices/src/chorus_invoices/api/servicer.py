@@ -271,6 +271,7 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         NOT_FOUND INVOICE_NOT_FOUND; PERMISSION_DENIED ACCESS_DENIED; FAILED_PRECONDITION
         INVALID_STATUS_TRANSITION (not SUSPENDUE); INVALID_ARGUMENT ATTACHMENT_* /
         ATTACHMENTS_TOO_LARGE (``attachments`` kept in the same transaction, or none of them).
+        The answer lists the invoice's documents, the new attachments included.
         """
         user_id = current_principal().user_id
         invoice = await self._processing.complete(
@@ -279,7 +280,10 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
             request.comment.strip(),
             [AttachmentUpload(a.filename, a.content) for a in request.attachments],
         )
-        return pb.CompleteInvoiceResponse(invoice=mapping.invoice_to_proto(invoice))
+        completed = mapping.invoice_to_proto(invoice)
+        _, documents = await self._reading.kept_with(invoice)
+        completed.documents.extend(mapping.documents_to_proto(documents))
+        return pb.CompleteInvoiceResponse(invoice=completed)
 
     async def DeleteInvoice(self, request: pb.DeleteInvoiceRequest, context):
         """Supplier: deletes a draft with its lines and history (no event: a draft was never

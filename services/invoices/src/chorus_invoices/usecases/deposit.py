@@ -205,6 +205,7 @@ class Deposits:
             recipient,
             supplier,
         )
+        documents = await self._rerendered(invoice_id, content, recipient, supplier)
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await invoices.get(conn, invoice_id, lock=True, details=False)
             readdressed = replace(
@@ -217,6 +218,8 @@ class Deposits:
                 recipient=StructureRef(recipient.structure_id, recipient.raison_sociale),
             )
             await invoices.save_routing(conn, readdressed)
+            for document in documents:
+                await self._store.put(conn, invoice_id, document)
             await status_changes.move(
                 conn,
                 readdressed,
@@ -226,6 +229,32 @@ class Deposits:
                 at=datetime.now(UTC),
             )
             return await invoices.get(conn, invoice_id)
+
+    async def _rerendered(
+        self,
+        invoice_id: str,
+        content: InvoiceContent,
+        recipient: Recipient,
+        supplier: Recipient | None,
+    ) -> list[Document]:
+        """A recycled portal invoice's Factur-X made again for its new buyer, service (BT-10)
+        and engagement (BT-13), replacing the old one; [] for an invoice deposited as a file,
+        whose document is the supplier's own and stays as it was."""
+        async with self._pool.acquire() as conn:
+            roles = {info.role for info in await self._store.infos(conn, invoice_id)}
+            if DocumentRole.FACTURX not in roles:
+                return []
+            full = await invoices.get(conn, invoice_id)
+        readdressed = replace(
+            full,
+            content=replace(
+                full.content,
+                service_code=content.service_code,
+                engagement_number=content.engagement_number,
+            ),
+            recipient=StructureRef(recipient.structure_id, recipient.raison_sociale),
+        )
+        return await self._facturx(readdressed, supplier, recipient)
 
     async def _facturx(
         self, invoice: Invoice, supplier: Recipient | None, recipient: Recipient
