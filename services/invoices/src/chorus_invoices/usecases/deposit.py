@@ -124,6 +124,12 @@ class Deposits:
             documents = await self._facturx(invoice, supplier, recipient)
         else:
             documents = []
+        # Stamped when written, not when received: the rendering above may have waited for a
+        # document worker, and lists page by creation time.
+        now = datetime.now(UTC)
+        invoice = replace(
+            invoice, created_at=now, updated_at=now, deposited_at=now if deposited else None
+        )
         async with self._pool.acquire() as conn, conn.transaction():
             await status_changes.record_new(conn, invoice, actor=user_id)
             for document in documents:
