@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local stack needs when they are missing (CI machines are
-# fresh): the PostgreSQL server binaries (plus contrib for unaccent/pg_trgm).
+# Installs the Debian packages the local stack and its tests need when they are missing (CI
+# machines are fresh): the PostgreSQL server binaries (plus contrib for unaccent/pg_trgm) and
+# Chromium for the portal's browser tests (driven by Playwright; never `playwright install`).
 set -euo pipefail
-if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null; then
+packages=()
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! command -v initdb >/dev/null; then
+  packages+=(postgresql postgresql-contrib)
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  packages+=(chromium)
+fi
+if [ ${#packages[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-  echo "PostgreSQL server binaries are missing: install 'postgresql' (initdb, pg_ctl)" >&2
+  echo "Missing system packages: install ${packages[*]} (PostgreSQL initdb/pg_ctl, /usr/bin/chromium)" >&2
   exit 1
 fi
-echo "Installing PostgreSQL server binaries (apt-get install postgresql)"
+echo "Installing system packages (apt-get install ${packages[*]})"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq postgresql postgresql-contrib >/dev/null
+apt-get install -y -qq "${packages[@]}" >/dev/null

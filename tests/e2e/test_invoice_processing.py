@@ -309,3 +309,46 @@ async def test_completion_with_attachments_as_multipart(api, mailbox):
         "COMPLETEE",
         "Bon de livraison joint",
     )
+
+
+async def test_a_credit_note_corrects_an_invoice_and_exempt_lines_need_a_reason(api, mailbox):
+    _, _, supplier = await activated_user(api, mailbox, "Apolline")
+    structure = await supplier_structure(api, supplier)
+    invoice = invoice_body(structure["id"])
+    deposited = await api.post("/invoices", json=invoice, headers=supplier)
+    assert deposited.status_code == 201, deposited.text
+
+    credit_note = {
+        **invoice_body(structure["id"]),
+        "type": "AVOIR",
+        "lines": [
+            {
+                "description": "Formation annulée",
+                "quantity": "1",
+                "unit": "C62",
+                "unit_price": "300",
+                "vat_rate": "0",
+            }
+        ],
+    }
+    missing = await api.post("/invoices", json=credit_note, headers=supplier)
+    problem(missing, 422, "CREDIT_NOTE_REFERENCE_REQUIRED")
+    fields = {e["field"] for e in missing.json()["errors"]}
+    assert fields == {"preceding_invoice_number", "vat_exemption_reason"}
+
+    credit_note |= {
+        "preceding_invoice_number": invoice["number"],
+        "vat_exemption_reason": "Exonération, art. 261-4-4° du CGI",
+    }
+    accepted = await api.post("/invoices", json=credit_note, headers=supplier)
+    assert accepted.status_code == 201, accepted.text
+    body = accepted.json()
+    assert (body["type"], body["preceding_invoice_number"]) == ("AVOIR", invoice["number"])
+    assert body["vat_exemption_reason"] == "Exonération, art. 261-4-4° du CGI"
+    again = {**credit_note, "number": f"A-{uuid.uuid4().hex[:8]}"}
+    again["preceding_invoice_number"] = body["number"]  # a credit note is not an invoice
+    problem(
+        await api.post("/invoices", json=again, headers=supplier),
+        422,
+        "CREDIT_NOTE_REFERENCE_INVALID",
+    )

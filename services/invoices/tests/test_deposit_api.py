@@ -8,6 +8,7 @@ import grpc
 import pytest
 from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus_invoices.documents.facturx import read_facturx
 
 TABLES = ("invoices", "invoice_lines", "invoice_vat_breakdown", "invoice_history", "outbox")
 
@@ -35,6 +36,7 @@ async def test_deposit_computes_totals_and_stores_deposee_with_submitted_event(
             line("Formation", "1", "250", "0"),
             line("Poignées", "2", "0.125", "20"),
         ],
+        vat_exemption_reason="Formation professionnelle, art. 261-4-4° a du CGI",
     )
 
     invoice = (await api.call("CreateInvoice", request, parties.user)).invoice
@@ -77,6 +79,7 @@ async def test_deposit_computes_totals_and_stores_deposee_with_submitted_event(
     assert submitted.submitted_by == parties.user
     assert submitted.gross_total == "1841.62"
     assert submitted.recipient_structure_id == parties.recipient.id
+    assert invoice.vat_exemption_reason.startswith("Formation professionnelle")
 
 
 async def test_caller_token_is_forwarded_to_structures(api, parties, make_request):
@@ -405,3 +408,43 @@ async def test_a_deposit_retried_with_its_idempotency_key_is_stored_once(
         await api.stub.CreateInvoice(other, metadata=keyed)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert await api.count("invoices") == 1
+
+
+async def test_a_credit_note_corrects_a_deposited_invoice_of_the_same_recipient(
+    api, parties, make_request, fake_structures
+):
+    await api.call("CreateInvoice", make_request(parties, number="F-100"), parties.user)
+    await api.call("CreateInvoice", make_request(parties, number="F-101", draft=True), parties.user)
+
+    def credit_note(number: str, corrected: str, **changes) -> pb.CreateInvoiceRequest:
+        return make_request(
+            parties,
+            number=number,
+            type=pb.INVOICE_TYPE_AVOIR,
+            preceding_invoice_number=corrected,
+            **changes,
+        )
+
+    avoir = (await api.call("CreateInvoice", credit_note("AV-1", "F-100"), parties.user)).invoice
+    assert (avoir.type, avoir.preceding_invoice_number) == (pb.INVOICE_TYPE_AVOIR, "F-100")
+    document = await api.call(
+        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=avoir.id), parties.user
+    )
+    stated = read_facturx(document.content)
+    assert (stated.type_code, stated.preceding_invoice) == ("381", "F-100")
+    # An invoice issued before the supplier used the portal is not known here: accepted.
+    await api.call("CreateInvoice", credit_note("AV-2", "PAPIER-2019-7"), parties.user)
+
+    other = fake_structures.add("Commune voisine")
+    refusals = [
+        credit_note("AV-3", "F-101"),  # a draft
+        credit_note("AV-4", "AV-1"),  # a credit note
+        credit_note("AV-5", "F-100", recipient=pb.RecipientRef(structure_id=other.id)),
+    ]
+    for request in refusals:
+        error = await api.fails("CreateInvoice", request, parties.user)
+        assert (error.reason, error.violations[0].field) == (
+            "CREDIT_NOTE_REFERENCE_INVALID",
+            "preceding_invoice_number",
+        )
+    assert await api.count("invoices") == 4

@@ -50,8 +50,47 @@ def test_a_valid_invoice_gets_defaults_and_decimals():
     assert content.totals().gross_total == D("120.00")
 
 
-def test_credit_note_takes_the_same_data():
-    assert validate_invoice(form(type="AVOIR"), TODAY).content.type == "AVOIR"
+def test_credit_note_takes_the_same_data_and_names_the_invoice_it_corrects():
+    valid = validate_invoice(form(type="AVOIR", preceding_invoice=" F-2024-001 "), TODAY)
+    assert (valid.content.type, valid.content.preceding_invoice) == ("AVOIR", "F-2024-001")
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason", "field"),
+    [
+        ({"type": "AVOIR"}, "CREDIT_NOTE_REFERENCE_REQUIRED", "preceding_invoice_number"),
+        (
+            {
+                "type": "AVOIR",
+                "preceding_invoice": "F-1",
+                "framework": "A2_FACTURE_FOURNISSEUR_DEJA_PAYEE",
+            },
+            "FRAMEWORK_TYPE_INCONSISTENT",
+            "type",
+        ),
+        (
+            {"type": "AVOIR", "preceding_invoice": "F 1 ?"},
+            "PRECEDING_INVOICE_INVALID",
+            "preceding_invoice_number",
+        ),
+        (
+            {"lines": (LineForm("Formation", "1", "", "500", "0"),)},
+            "VAT_EXEMPTION_REASON_REQUIRED",
+            "vat_exemption_reason",
+        ),
+    ],
+    ids=["credit-note-without-reference", "credit-note-already-paid", "bad-reference", "exempt"],
+)
+def test_type_framework_and_exemption_rules(changes, reason, field):
+    with pytest.raises(InvalidArgument) as raised:
+        validate_invoice(form(**changes), TODAY)
+    assert raised.value.reason == reason
+    assert field in [v.field for v in raised.value.violations]
+
+
+def test_an_exemption_reason_without_exempt_lines_is_not_kept():
+    valid = validate_invoice(form(vat_exemption_reason="Art. 293 B"), TODAY)
+    assert valid.content.vat_exemption_reason == ""
 
 
 @pytest.mark.parametrize(
@@ -80,7 +119,8 @@ def test_bad_lines_are_reported_with_their_index(line, reason, field):
 
 @pytest.mark.parametrize("rate", ["20", "20.0", "10", "5.5", "5.50", "2.1", "0", "0.00"])
 def test_french_vat_rates_are_accepted(rate):
-    valid = validate_invoice(form(lines=(LineForm("x", "1", "", "1", rate),)), TODAY)
+    line = LineForm("x", "1", "", "1", rate)
+    valid = validate_invoice(form(lines=(line,), vat_exemption_reason="Art. 293 B du CGI"), TODAY)
     assert valid.content.lines[0].vat_rate == D(rate)
 
 

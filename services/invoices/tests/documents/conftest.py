@@ -63,6 +63,7 @@ def portal_content(**overrides) -> InvoiceContent:
             Line("Livres", Decimal("3"), "C62", Decimal("12.35"), Decimal("5.5")),
             Line("Formation exonérée", Decimal("1"), "C62", Decimal("500"), Decimal("0")),
         ),
+        vat_exemption_reason="Exonération de TVA, article 261-4-4° du CGI",
     )
     fields.update(overrides)
     return InvoiceContent(**fields)

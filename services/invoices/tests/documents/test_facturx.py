@@ -99,7 +99,9 @@ def test_pdf_reads_as_a_french_invoice():
 
 def test_choices_made_for_en16931():
     bare = replace(SELLER, vat_number="")
-    invoice = document_from_content(portal_content(payment_terms=""), bare, BUYER)
+    invoice = document_from_content(
+        portal_content(payment_terms="", vat_exemption_reason=""), bare, BUYER
+    )
     assert invoice.seller.vat_number == french_vat_number("337384804") == "FR67337384804"
     assert invoice.payment_terms == DEFAULT_PAYMENT_TERMS
     assert invoice.vat_exemption_reason == DEFAULT_EXEMPTION_REASON

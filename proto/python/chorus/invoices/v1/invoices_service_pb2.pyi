@@ -283,6 +283,8 @@ class Invoice(_message.Message):
     WARNINGS_FIELD_NUMBER: _builtins.int
     DOCUMENTS_FIELD_NUMBER: _builtins.int
     REJECTION_ACKNOWLEDGED_AT_FIELD_NUMBER: _builtins.int
+    PRECEDING_INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    VAT_EXEMPTION_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -300,6 +302,10 @@ class Invoice(_message.Message):
     """Lifecycle code of the 2026 reform (200-213)."""
     comment: _builtins.str
     created_by: _builtins.str
+    preceding_invoice_number: _builtins.str
+    """BT-25: the invoice a credit note (AVOIR) corrects."""
+    vat_exemption_reason: _builtins.str
+    """BT-120: why the lines at 0 % are exempt from VAT ("" without such lines)."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceLine]: ...
     @_builtins.property
@@ -350,10 +356,12 @@ class Invoice(_message.Message):
         warnings: _abc.Iterable[Global___RuleFinding] | None = ...,
         documents: _abc.Iterable[Global___InvoiceDocument] | None = ...,
         rejection_acknowledged_at: _timestamp_pb2.Timestamp | None = ...,
+        preceding_invoice_number: _builtins.str = ...,
+        vat_exemption_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "updated_at", b"updated_at", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -442,6 +450,8 @@ class CreateInvoiceRequest(_message.Message):
     LINES_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
     DRAFT_FIELD_NUMBER: _builtins.int
+    PRECEDING_INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    VAT_EXEMPTION_REASON_FIELD_NUMBER: _builtins.int
     supplier_structure_id: _builtins.str
     service_code: _builtins.str
     engagement_number: _builtins.str
@@ -454,6 +464,12 @@ class CreateInvoiceRequest(_message.Message):
     comment: _builtins.str
     draft: _builtins.bool
     """Save as BROUILLON instead of depositing."""
+    preceding_invoice_number: _builtins.str
+    """BT-25: the number of the invoice a credit note corrects (required for an AVOIR)."""
+    vat_exemption_reason: _builtins.str
+    """BT-120: why the lines at 0 % are exempt (required when a line is at 0 %), e.g.
+    "TVA non applicable, art. 293 B du CGI".
+    """
     @_builtins.property
     def recipient(self) -> Global___RecipientRef: ...
     @_builtins.property
@@ -474,10 +490,12 @@ class CreateInvoiceRequest(_message.Message):
         lines: _abc.Iterable[Global___InvoiceLine] | None = ...,
         comment: _builtins.str = ...,
         draft: _builtins.bool = ...,
+        preceding_invoice_number: _builtins.str = ...,
+        vat_exemption_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["recipient", b"recipient"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "currency", b"currency", "draft", b"draft", "engagement_number", b"engagement_number", "framework", b"framework", "issue_date", b"issue_date", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "recipient", b"recipient", "service_code", b"service_code", "supplier_structure_id", b"supplier_structure_id", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "currency", b"currency", "draft", b"draft", "engagement_number", b"engagement_number", "framework", b"framework", "issue_date", b"issue_date", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient", b"recipient", "service_code", b"service_code", "supplier_structure_id", b"supplier_structure_id", "type", b"type", "vat_exemption_reason", b"vat_exemption_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

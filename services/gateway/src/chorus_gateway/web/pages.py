@@ -9,11 +9,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from chorus_gateway.web import session
+from chorus_gateway.web import formats, session
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
+templates.env.filters.update(formats.FILTERS)
 
 # no-referrer: the activation page's URL holds its token and must not leak to other sites.
 SECURITY_HEADERS = {

@@ -62,6 +62,8 @@ def form_from_request(request: pb.CreateInvoiceRequest) -> InvoiceForm:
         currency=request.currency,
         payment_terms=request.payment_terms,
         comment=request.comment,
+        preceding_invoice=request.preceding_invoice_number,
+        vat_exemption_reason=request.vat_exemption_reason,
         lines=tuple(
             LineForm(
                 description=line.description,
@@ -120,6 +122,8 @@ def invoice_to_proto(invoice: Invoice, allowed_actions: list[str] | None = None)
         status=status_to_proto(invoice.status),
         lifecycle_code=invoice.lifecycle_code or 0,
         comment=content.comment,
+        preceding_invoice_number=content.preceding_invoice,
+        vat_exemption_reason=content.vat_exemption_reason,
         created_by=invoice.created_by,
         created_at=timestamp(invoice.created_at),
         updated_at=timestamp(invoice.updated_at),

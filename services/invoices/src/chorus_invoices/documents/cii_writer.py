@@ -46,7 +46,8 @@ def document_from_content(
     preceding_invoice: str = "",
     vat_exemption_reason: str = "",
 ) -> DocumentInvoice:
-    """The document a portal invoice becomes; its amounts are the domain's own."""
+    """The document a portal invoice becomes; its amounts are the domain's own. BT-25 and
+    BT-120 are the content's unless given here."""
     totals = content.totals()
     exempt = any(line.vat_rate == 0 for line in content.lines)
     return DocumentInvoice(
@@ -59,8 +60,12 @@ def document_from_content(
         engagement_number=content.engagement_number,
         payment_terms=content.payment_terms or DEFAULT_PAYMENT_TERMS,
         note=content.comment,
-        preceding_invoice=preceding_invoice,
-        vat_exemption_reason=(vat_exemption_reason or DEFAULT_EXEMPTION_REASON) if exempt else "",
+        preceding_invoice=preceding_invoice or content.preceding_invoice,
+        vat_exemption_reason=(
+            vat_exemption_reason or content.vat_exemption_reason or DEFAULT_EXEMPTION_REASON
+        )
+        if exempt
+        else "",
         seller=_with_vat_number(seller),
         buyer=buyer,
         lines=tuple(

@@ -119,6 +119,8 @@ class DocumentInvoice:
             currency=self.currency,
             payment_terms=self.payment_terms,
             comment=self.note,
+            preceding_invoice=self.preceding_invoice,
+            vat_exemption_reason=self.vat_exemption_reason,
             lines=tuple(
                 LineForm(
                     description=line.description,

@@ -60,6 +60,17 @@ class InvoiceContent:
     """Totals stated by the supplier for an invoice without lines (a plain PDF deposit,
     checked by :func:`~chorus_invoices.domain.totals.stated_totals`); None: computed from
     the lines."""
+    preceding_invoice: str = ""
+    """BT-25: the number of the invoice a credit note corrects."""
+    vat_exemption_reason: str = ""
+    """BT-120: why the amounts at 0 % are exempt ("" when there are none)."""
+
+    @property
+    def has_exempt_amounts(self) -> bool:
+        """Whether some of the invoice is at the 0 % rate (it then needs an exemption reason)."""
+        if self.stated_totals is not None:
+            return any(v.rate == 0 and v.base != 0 for v in self.stated_totals.vat_breakdown)
+        return any(line.vat_rate == 0 for line in self.lines)
 
     def totals(self) -> Totals:
         if self.stated_totals is not None:

@@ -10,7 +10,7 @@ their arithmetic by :func:`~chorus_invoices.domain.totals.stated_totals`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -41,6 +41,7 @@ _TEXT_LIMITS = {
     "engagement_number": 50,
     "payment_terms": 500,
     "comment": 2000,
+    "vat_exemption_reason": 1000,
 }
 
 
@@ -96,6 +97,10 @@ class InvoiceForm:
     comment: str = ""
     lines: tuple[LineForm, ...] = ()
     totals: TotalsForm | None = None
+    preceding_invoice: str = ""
+    """BT-25, the invoice a credit note corrects."""
+    vat_exemption_reason: str = ""
+    """BT-120, required when some of the invoice is at 0 %."""
     """Stated instead of ``lines`` (which must then be empty); None: computed from lines."""
 
 
@@ -153,8 +158,15 @@ def validate_invoice(form: InvoiceForm, today: date) -> ValidInvoice:
         )
     texts = {
         name: _text(getattr(form, name), name, problems)
-        for name in ("service_code", "engagement_number", "payment_terms", "comment")
+        for name in (
+            "service_code",
+            "engagement_number",
+            "payment_terms",
+            "comment",
+            "vat_exemption_reason",
+        )
     }
+    preceding = _preceding_invoice(form.preceding_invoice, framework, kind, problems)
     if form.totals is None:
         lines, stated = _lines(form.lines, problems), None
     else:
@@ -165,7 +177,6 @@ def validate_invoice(form: InvoiceForm, today: date) -> ValidInvoice:
                 "Une facture déposée en PDF n'a pas de lignes : indiquez seulement ses totaux.",
             )
         lines, stated = (), _stated_totals(form.totals, problems)
-    problems.raise_if_any()
     content = InvoiceContent(
         framework=framework,
         type=kind,
@@ -174,9 +185,66 @@ def validate_invoice(form: InvoiceForm, today: date) -> ValidInvoice:
         currency=currency,
         lines=lines,
         stated_totals=stated,
+        preceding_invoice=preceding,
         **texts,
     )
+    if _exempt_in_form(form) and not content.vat_exemption_reason:
+        problems.add(
+            "VAT_EXEMPTION_REASON_REQUIRED",
+            "vat_exemption_reason",
+            "Une partie de la facture est à 0 % : indiquez le motif d'exonération de TVA"
+            " (ex. « TVA non applicable, art. 293 B du CGI »).",
+        )
+    problems.raise_if_any()
+    if not content.has_exempt_amounts:
+        content = replace(content, vat_exemption_reason="")
     return ValidInvoice(supplier, recipient, content)
+
+
+def _exempt_in_form(form: InvoiceForm) -> bool:
+    """Whether a line (or a non-zero base of the stated VAT breakdown) is at 0 %, among the
+    rates that read."""
+    if form.totals is not None:
+        rates = [vat.rate for vat in form.totals.vat_breakdown if _nonzero(vat.base)]
+    else:
+        rates = [line.vat_rate for line in form.lines]
+    return any(_vat_rate(rate) == 0 for rate in rates)
+
+
+def _nonzero(text: str) -> bool:
+    try:
+        return Decimal(text.strip() or "0") != 0
+    except InvalidOperation:
+        return True
+
+
+def _preceding_invoice(
+    text: str, framework: Framework | None, kind: InvoiceType | None, problems: _Problems
+) -> str:
+    """BT-25: required for a credit note, which the "already paid" framework cannot carry."""
+    value = text.strip()
+    if value and not _NUMBER.fullmatch(value):
+        problems.add(
+            "PRECEDING_INVOICE_INVALID",
+            "preceding_invoice_number",
+            "Le numéro de la facture corrigée doit faire 1 à 20 caractères parmi lettres,"
+            " chiffres, _ / -.",
+        )
+    if kind is InvoiceType.AVOIR:
+        if not value:
+            problems.add(
+                "CREDIT_NOTE_REFERENCE_REQUIRED",
+                "preceding_invoice_number",
+                "Un avoir doit indiquer le numéro de la facture qu'il corrige.",
+            )
+        if framework is Framework.A2_FACTURE_FOURNISSEUR_DEJA_PAYEE:
+            problems.add(
+                "FRAMEWORK_TYPE_INCONSISTENT",
+                "type",
+                "Un avoir ne peut pas être déposé dans le cadre « facture déjà payée » (A2) :"
+                " choisissez le cadre de la facture qu'il corrige.",
+            )
+    return value
 
 
 def _text(value: str, field: str, problems: _Problems, path: str | None = None) -> str:

@@ -23,7 +23,7 @@ _COLUMNS = (
     "id, number, supplier_structure_id, supplier_name, recipient_structure_id, recipient_name,"
     " service_code, engagement_number, framework, type, issue_date, currency, payment_terms,"
     " comment, net_total, vat_total, gross_total, amount_due, status, created_by, created_at,"
-    " updated_at, deposited_by, deposited_at"
+    " updated_at, deposited_by, deposited_at, preceding_invoice, vat_exemption_reason"
 )
 # What is read back: the stored columns and what later steps add to the row.
 _READ = _COLUMNS + ", rejection_acknowledged_at"
@@ -37,7 +37,7 @@ async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
             await conn.execute(
                 f"INSERT INTO invoices ({_COLUMNS}, issue_year) VALUES ($1, $2, $3, $4, $5,"  # noqa: S608
                 " $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,"
-                " $22, $23, $24, $25)",
+                " $22, $23, $24, $25, $26, $27)",
                 invoice.id,
                 content.number,
                 invoice.supplier.structure_id,
@@ -62,6 +62,8 @@ async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
                 invoice.updated_at,
                 invoice.deposited_by,
                 invoice.deposited_at,
+                content.preceding_invoice,
+                content.vat_exemption_reason,
                 content.issue_date.year,
             )
     except asyncpg.UniqueViolationError:
@@ -232,6 +234,8 @@ def _invoice(row: asyncpg.Record, lines, vat) -> Invoice:
         currency=row["currency"],
         payment_terms=row["payment_terms"],
         comment=row["comment"],
+        preceding_invoice=row["preceding_invoice"],
+        vat_exemption_reason=row["vat_exemption_reason"],
         lines=tuple(
             Line(r["description"], r["quantity"], r["unit"], r["unit_price"], r["vat_rate"])
             for r in lines
@@ -263,3 +267,16 @@ def _invoice(row: asyncpg.Record, lines, vat) -> Invoice:
 def cursor_of(invoice: Invoice) -> tuple[datetime, str]:
     """The keyset position of ``invoice`` in a list."""
     return invoice.created_at, invoice.id
+
+
+async def latest_by_number(
+    conn: asyncpg.Connection, supplier_structure_id: str, number: str
+) -> Invoice | None:
+    """The supplier's most recent invoice with this number (numbers repeat across years)."""
+    row = await conn.fetchrow(
+        f"SELECT {_READ} FROM invoices WHERE supplier_structure_id = $1 AND number = $2"  # noqa: S608
+        " ORDER BY issue_date DESC, created_at DESC LIMIT 1",
+        supplier_structure_id,
+        number,
+    )
+    return _invoice(row, (), ()) if row else None

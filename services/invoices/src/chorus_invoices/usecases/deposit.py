@@ -27,7 +27,7 @@ from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.attachments import AttachmentUpload
 from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound, invalid
-from chorus_invoices.domain.invoice import Invoice, InvoiceContent, StructureRef
+from chorus_invoices.domain.invoice import Invoice, InvoiceContent, InvoiceType, StructureRef
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.domain.routing import Recipient, check_routing
 from chorus_invoices.domain.validation import InvoiceForm, RecipientRef, validate_invoice
@@ -104,6 +104,7 @@ class Deposits:
             _check_seller(supplier, origin.seller_siret)
         recipient = await self._recipient(valid.recipient)
         content = self._routed(valid.content, recipient, supplier)
+        await self._check_corrected_invoice(content, supplier_id, recipient)
         deposited = not draft
         invoice = Invoice(
             id=str(uuid.uuid4()),
@@ -283,6 +284,35 @@ class Deposits:
                 datetime.now(UTC),
             )
         ]
+
+    async def _check_corrected_invoice(
+        self, content: InvoiceContent, supplier_id: str, recipient: Recipient
+    ) -> None:
+        """A credit note's BT-25, when it names an invoice of this supplier known here, must
+        name a deposited invoice (not a draft, not another credit note) to the same recipient.
+        An invoice issued before the supplier used the portal is not known: accepted."""
+        if content.type is not InvoiceType.AVOIR or not content.preceding_invoice:
+            return
+        async with self._pool.acquire() as conn:
+            corrected = await invoices.latest_by_number(
+                conn, supplier_id, content.preceding_invoice
+            )
+        if corrected is None:
+            return
+        if corrected.content.type is InvoiceType.AVOIR or corrected.status is Status.BROUILLON:
+            raise invalid(
+                "CREDIT_NOTE_REFERENCE_INVALID",
+                "preceding_invoice_number",
+                f"« {content.preceding_invoice} » n'est pas une facture déposée : un avoir"
+                " corrige une facture (pas un brouillon ni un autre avoir).",
+            )
+        if corrected.recipient.structure_id != recipient.structure_id:
+            raise invalid(
+                "CREDIT_NOTE_REFERENCE_INVALID",
+                "preceding_invoice_number",
+                f"La facture {content.preceding_invoice} a été adressée à"
+                f" {corrected.recipient.name} : l'avoir doit l'être au même destinataire.",
+            )
 
     async def _recipient(self, ref: RecipientRef) -> Recipient:
         if ref.structure_id:

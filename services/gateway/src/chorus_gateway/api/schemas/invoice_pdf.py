@@ -49,6 +49,13 @@ class PdfMetadataBody(RequestModel):
     currency: str | None = Field(None, description="ISO 4217; EUR when not given (plain PDF).")
     payment_terms: str | None = None
     comment: str | None = None
+    preceding_invoice_number: str | None = Field(
+        None, description="BT-25: the invoice a credit note (AVOIR) corrects; required then."
+    )
+    vat_exemption_reason: str | None = Field(
+        None,
+        description="BT-120: why amounts at 0 % are exempt; required when a line is at 0 %.",
+    )
     net_total: Amount | None = None
     vat_total: Amount | None = None
     gross_total: Amount | None = None
@@ -75,6 +82,8 @@ def deposit_request(
         currency=body.currency or "",
         payment_terms=body.payment_terms or "",
         comment=body.comment or "",
+        preceding_invoice_number=body.preceding_invoice_number or "",
+        vat_exemption_reason=body.vat_exemption_reason or "",
     )
     if body.recipient_structure_id is not None:
         header.recipient.structure_id = str(body.recipient_structure_id)

@@ -53,6 +53,13 @@ class CreateInvoiceBody(RequestModel):
     payment_terms: str | None = None
     lines: list[LineBody]
     comment: str | None = None
+    preceding_invoice_number: str | None = Field(
+        None, description="BT-25: the invoice a credit note (AVOIR) corrects; required then."
+    )
+    vat_exemption_reason: str | None = Field(
+        None,
+        description="BT-120: why amounts at 0 % are exempt; required when a line is at 0 %.",
+    )
 
 
 class Line(BaseModel):
@@ -110,6 +117,12 @@ class Invoice(BaseModel):
     status: InvoiceStatus | None
     lifecycle_code: int | None = Field(description="Lifecycle code of the 2026 reform (200-213).")
     comment: str | None
+    preceding_invoice_number: str | None = Field(
+        None, description="BT-25: the invoice a credit note corrects."
+    )
+    vat_exemption_reason: str | None = Field(
+        None, description="BT-120: why amounts at 0 % are exempt."
+    )
     created_by: str | None
     created_at: datetime | None
     updated_at: datetime | None
@@ -184,6 +197,8 @@ def create_request(body: CreateInvoiceBody, *, draft: bool) -> pb.CreateInvoiceR
         ],
         comment=body.comment or "",
         draft=draft,
+        preceding_invoice_number=body.preceding_invoice_number or "",
+        vat_exemption_reason=body.vat_exemption_reason or "",
     )
 
 
@@ -228,6 +243,8 @@ def invoice(message: pb.Invoice) -> Invoice:
         status=INVOICE_STATUS.to_rest(message.status),
         lifecycle_code=message.lifecycle_code or None,
         comment=optional(message.comment),
+        preceding_invoice_number=optional(message.preceding_invoice_number),
+        vat_exemption_reason=optional(message.vat_exemption_reason),
         created_by=optional(message.created_by),
         created_at=timestamp(message, "created_at"),
         updated_at=timestamp(message, "updated_at"),
