@@ -96,6 +96,20 @@ def test_malformed_emails_are_refused(email):
     assert [v.field for v in error.value.violations] == ["login_email"]
 
 
+def test_accents_before_the_at_sign_are_refused_with_a_clear_message():
+    with pytest.raises(InvalidArgument) as error:
+        register(login_email="solène.martin@exemple.fr")
+
+    assert error.value.reason == "EMAIL_INVALID"
+    assert "accentuées" in error.value.violations[0].description
+
+
+def test_an_internationalised_domain_is_kept_in_its_ascii_form():
+    registration = register(login_email="Marie@Mairie-Orléans.fr")
+
+    assert registration.login_email == "marie@xn--mairie-orlans-khb.fr"
+
+
 def test_names_may_be_100_characters_but_not_more():
     assert register(last_name="x" * 100).last_name == "x" * 100
     with pytest.raises(InvalidArgument) as error:

@@ -155,3 +155,20 @@ async def test_the_service_is_ready_while_smtp_is_down(settings, signer):
         assert await wait_until(serving, timeout=10)
     finally:
         await service.stop()
+
+
+async def test_an_address_the_message_cannot_carry_fails_at_once(pool, settings, mail_catcher):
+    settings = settings.model_copy(update={"email_max_attempts": 5})
+    # Accounts made before identity refused them may still hold such an address.
+    email_id = await queue_activation(pool, "solène.martin@exemple.fr")
+
+    async with sender_running(pool, settings):
+        row = await wait_until(
+            lambda: pool.fetchrow(
+                "SELECT attempts, last_error FROM emails WHERE id = $1 AND status = 'FAILED'",
+                email_id,
+            )
+        )
+
+    assert row["attempts"] == 1  # no retry: it would fail the same way
+    assert "NonASCIILocalPart" in row["last_error"]

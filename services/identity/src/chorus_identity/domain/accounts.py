@@ -80,12 +80,16 @@ class _Violation:
 
 
 def normalise_login_email(raw: str) -> str:
-    """The canonical, lower-cased form of a login e-mail; ValueError when malformed."""
+    """The canonical, lower-cased form of a login e-mail; ValueError when malformed.
+
+    The part before the @ must be ASCII: mail to an internationalised mailbox (SMTPUTF8) is
+    not deliverable through every relay, and an address nobody can write to is no login.
+    An internationalised domain is kept in its ASCII (IDNA) form, which every relay takes."""
     try:
-        checked = validate_email(raw.strip(), check_deliverability=False)
+        checked = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
         raise ValueError(str(error)) from None
-    return checked.normalized.lower()
+    return (checked.ascii_email or checked.normalized).lower()
 
 
 def _email(field: str, raw: str, *, required: bool) -> tuple[str, _Violation | None]:
@@ -96,6 +100,14 @@ def _email(field: str, raw: str, *, required: bool) -> tuple[str, _Violation | N
     try:
         return normalise_login_email(raw), None
     except ValueError:
+        local = raw.strip().rpartition("@")[0]
+        if local and not local.isascii():
+            return "", _Violation(
+                "EMAIL_INVALID",
+                field,
+                "Adresse e-mail invalide : les lettres accentuées ne sont pas acceptées avant"
+                " le @ (par exemple solene.martin@exemple.fr).",
+            )
         return "", _Violation(
             "EMAIL_INVALID", field, "Adresse e-mail invalide (attendu : nom@domaine.fr)."
         )

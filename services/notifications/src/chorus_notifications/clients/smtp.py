@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.errors
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
@@ -10,6 +11,28 @@ import aiosmtplib
 
 from chorus_notifications.config import NotificationsSettings
 from chorus_notifications.domain.delivery import OutgoingEmail
+
+
+class PermanentDeliveryError(Exception):
+    """The e-mail can never be delivered as it is: retrying would only repeat the failure
+    (an address the message cannot carry, a relay answering 5xx for it)."""
+
+
+def _permanent(exc: Exception) -> bool:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(r.code >= 500 for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code >= 500 and exc.code != 521  # 521: server does not accept mail now
+    # The message cannot be written for this address (e.g. non-ASCII before the @).
+    return isinstance(
+        exc,
+        (
+            email.errors.MessageError,
+            email.errors.MessageDefect,
+            UnicodeError,
+            aiosmtplib.SMTPNotSupported,
+        ),
+    )
 
 
 class SmtpMailer:
@@ -34,14 +57,22 @@ class SmtpMailer:
         return message
 
     async def send(self, email: OutgoingEmail) -> None:
-        """Delivers ``email``; raises (aiosmtplib.SMTPException, OSError...) when it was not."""
+        """Delivers ``email``; raises PermanentDeliveryError when it never can be, else
+        (aiosmtplib.SMTPException, OSError...) when it was not this time."""
         settings = self._settings
-        await aiosmtplib.send(
-            self.compose(email),
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username or None,
-            password=settings.smtp_password.get_secret_value() or None,
-            start_tls=settings.smtp_starttls,
-            timeout=settings.smtp_timeout_seconds,
-        )
+        try:
+            message = self.compose(email)
+            message.as_bytes()  # fails now, not halfway through the SMTP dialogue
+            await aiosmtplib.send(
+                message,
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username or None,
+                password=settings.smtp_password.get_secret_value() or None,
+                start_tls=settings.smtp_starttls,
+                timeout=settings.smtp_timeout_seconds,
+            )
+        except Exception as exc:
+            if _permanent(exc):
+                raise PermanentDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+            raise

@@ -16,6 +16,7 @@ from typing import Protocol
 import asyncpg
 from chorus_platform.sealing import SealedBoxError
 
+from chorus_notifications.clients.smtp import PermanentDeliveryError
 from chorus_notifications.config import NotificationsSettings
 from chorus_notifications.domain.delivery import OutgoingEmail, RetryPolicy
 from chorus_notifications.events.sealing import SealingKeyRing
@@ -119,7 +120,11 @@ class EmailSender:
             try:
                 await self._mailer.send(email)
             except Exception as exc:
-                retry_in = self._policy.delay_after(email.attempts + 1)
+                retry_in = (
+                    None
+                    if isinstance(exc, PermanentDeliveryError)
+                    else self._policy.delay_after(email.attempts + 1)
+                )
                 error = f"{type(exc).__name__}: {exc}"[:1000]
                 await emails.record_failure(conn, email.id, error=error, retry_in_seconds=retry_in)
                 if retry_in is None:
