@@ -20,7 +20,7 @@ $(CURDIR)/.bin/uv:
 	@ln -sf $(CURDIR)/.bin/uv-venv/bin/uv $(CURDIR)/.bin/uv
 
 .PHONY: system-deps
-system-deps: ## Install the Debian packages the dev stack needs (PostgreSQL server), if missing
+system-deps: ## Install the Debian packages the dev stack and tests need (PostgreSQL server, Chromium), if missing
 	@scripts/system_deps.sh
 
 .PHONY: install
