@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import unicodedata
 import uuid
 
 import httpx
@@ -47,7 +48,9 @@ def client_ip() -> str:
 
 
 def unique_email(prefix: str = "user") -> str:
-    return f"{prefix}.{uuid.uuid4().hex[:10]}@exemple.fr"
+    """A fresh address; accents are dropped (identity refuses them before the @)."""
+    ascii_prefix = unicodedata.normalize("NFKD", prefix).encode("ascii", "ignore").decode()
+    return f"{ascii_prefix}.{uuid.uuid4().hex[:10]}@exemple.fr"
 
 
 def random_siret() -> str:

@@ -121,10 +121,11 @@ async def test_pages_cover_every_result_once_in_name_order(stub, as_user, seeded
             break
     assert seen == [
         "Agence nationale de démonstration",
+        "Centre hospitalier Saint-Exemple",
         "Ministère de la Démonstration",
         "Ville de Démoville",
     ]
-    assert pages == 3
+    assert pages == 4
 
 
 async def test_page_token_cannot_be_reused_with_other_criteria(stub, as_user, seeded):

@@ -17,12 +17,12 @@ COUNTS = """
 
 
 async def test_seed_demo_twice_is_idempotent(pool):
-    assert await seed_demo_structures(pool) == 3
+    assert await seed_demo_structures(pool) == 4
     first = tuple(await pool.fetchrow(COUNTS))
     assert await seed_demo_structures(pool) == 0
     assert tuple(await pool.fetchrow(COUNTS)) == first
     # Spaces keep their kind's defaults, which are not recorded.
-    assert first == (3, 5, 0, 3)
+    assert first == (4, 7, 0, 4)
 
 
 async def test_seed_demo_emits_structure_created_without_creator(pool):
@@ -51,7 +51,7 @@ async def test_seed_demo_restores_missing_services(pool):
     await seed_demo_structures(pool)
 
     assert await pool.fetchval("SELECT count(*) FROM structure_services WHERE code = 'DSI'") == 1
-    assert await pool.fetchval("SELECT count(*) FROM outbox") == 3
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 4
 
 
 async def test_command_line_migrates_and_seeds(make_database, kafka_broker):
@@ -78,10 +78,10 @@ async def test_command_line_migrates_and_seeds(make_database, kafka_broker):
     await seed_demo(settings)  # the command's coroutine, a second time
     conn = await asyncpg.connect(dsn)
     try:
-        # The 3 demo structures and the 200 of the default directory, once each; events:
-        # 3 StructureCreated and 1 DirectoryImported (the second, empty import says nothing).
-        assert await conn.fetchval("SELECT count(*) FROM structures") == 203
-        assert await conn.fetchval("SELECT count(*) FROM outbox") == 4
+        # The 4 demo structures and the 200 of the default directory, once each; events:
+        # 4 StructureCreated and 1 DirectoryImported (the second, empty import says nothing).
+        assert await conn.fetchval("SELECT count(*) FROM structures") == 204
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 5
     finally:
         await conn.close()
 

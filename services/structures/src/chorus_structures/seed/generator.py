@@ -22,7 +22,9 @@ from stdnum import luhn
 from chorus_structures.domain.directory import COLUMNS
 
 # Identifiers the demo seed and the end-to-end tests rely on: never generated.
-RESERVED_SIRETS = frozenset({"11000201100010", "21750001600019", "13000548100010"})
+RESERVED_SIRETS = frozenset(
+    {"11000201100010", "21750001600019", "13000548100010", "26750045200011"}
+)
 
 TOWNS = (
     ("Annecy", "74000"), ("Chambéry", "73000"), ("Grenoble", "38000"), ("Lyon", "69001"),
