@@ -276,3 +276,62 @@ async def test_members_limited_to_services_are_told_only_of_their_services(
         [tech.user_id],
     )
     assert emails == []
+
+
+async def test_the_recipient_is_told_when_the_supplier_completes_a_suspended_invoice(
+    service, events, mail_catcher, db, signer
+):
+    processor, other_service = await registered(events, "Prune"), await registered(events, "Oscar")
+    for user in (processor, other_service):
+        await wait_until(
+            lambda u=user: db.fetchval("SELECT 1 FROM recipients WHERE user_id = $1", u.user_id)
+        )
+    buyer_id, invoice_id = str(uuid.uuid4()), str(uuid.uuid4())
+    for user, codes in ((processor, []), (other_service, ["SERV-TECH"])):
+        await events.publish(
+            "structures",
+            buyer_id,
+            structures_events.MemberAdded(
+                structure_id=buyer_id,
+                user_id=user.user_id,
+                role=structures_pb.ROLE_UTILISATEUR,
+                attachment_request_id=str(uuid.uuid4()),
+                service_ids=[f"id-{c}" for c in codes],
+                service_codes=codes,
+            ),
+        )
+    await wait_until(lambda: _count_members(db, buyer_id, buyer_id, 2))
+
+    await events.publish(
+        "invoices",
+        invoice_id,
+        invoices_events.InvoiceStatusChanged(
+            invoice_id=invoice_id,
+            number="F-COMP-1",
+            supplier_structure_id=str(uuid.uuid4()),
+            recipient_structure_id=buyer_id,
+            from_status=invoices_pb.INVOICE_STATUS_SUSPENDUE,
+            to_status=invoices_pb.INVOICE_STATUS_COMPLETEE,
+            actor=str(uuid.uuid4()),
+            comment="Bon de commande joint",
+            service_code="SERV-FIN",
+        ),
+    )
+
+    email = await mail_catcher.wait_for(
+        lambda m: processor.contact_email in m.envelope_to and "complétée" in m.subject, 20
+    )
+    assert email.subject == "Facture F-COMP-1 complétée par le fournisseur"
+    assert "Bon de commande joint" in email.text
+    assert f"{PORTAL}/factures/{invoice_id}" in email.text
+    feed = await service.stub.ListFeed(
+        pb.ListFeedRequest(), metadata=signer.metadata(processor.user_id)
+    )
+    assert [(i.kind, i.link) for i in feed.items] == [
+        ("INVOICE_COMPLETED", f"/factures/{invoice_id}")
+    ]
+    # The member limited to another service is not told (both handled in one transaction).
+    other = await service.stub.ListFeed(
+        pb.ListFeedRequest(), metadata=signer.metadata(other_service.user_id)
+    )
+    assert list(other.items) == []

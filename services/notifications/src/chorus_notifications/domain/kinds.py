@@ -18,6 +18,8 @@ class NotificationKind(StrEnum):
     INVOICE_STATUS_CHANGED = "INVOICE_STATUS_CHANGED"
     # To the recipient structure's users when an invoice is made available to them.
     INVOICE_RECEIVED = "INVOICE_RECEIVED"
+    # To the recipient structure's users when the supplier completes a suspended invoice.
+    INVOICE_COMPLETED = "INVOICE_COMPLETED"
     MEMBER_ADDED = "MEMBER_ADDED"
     # Account security (identity's events); meant to stay mandatory like ACCOUNT_ACTIVATION.
     PASSWORD_RESET = "PASSWORD_RESET"

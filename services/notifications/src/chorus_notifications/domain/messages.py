@@ -136,6 +136,24 @@ def invoice_received_feed(*, number: str, link: str, locale: str) -> FeedEntry:
     return _feed(NotificationKind.INVOICE_RECEIVED, "invoice_received", locale, context, link)
 
 
+def invoice_completed_email(
+    *, first_name: str, number: str, comment: str, invoice_url: str, locale: str
+) -> EmailContent:
+    """Tells a recipient structure's user that the supplier completed a suspended invoice."""
+    context = {
+        "number": number,
+        "first_name": first_name,
+        "comment": comment.strip(),
+        "invoice_url": invoice_url,
+    }
+    return _email(NotificationKind.INVOICE_COMPLETED, "invoice_completed", locale, context)
+
+
+def invoice_completed_feed(*, number: str, comment: str, link: str, locale: str) -> FeedEntry:
+    context = {"number": number, "comment": comment.strip()}
+    return _feed(NotificationKind.INVOICE_COMPLETED, "invoice_completed", locale, context, link)
+
+
 def supplier_invoice_status_feed(
     *, number: str, from_status: str, to_status: str, comment: str, link: str, locale: str
 ) -> FeedEntry:

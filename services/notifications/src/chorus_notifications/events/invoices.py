@@ -69,6 +69,10 @@ async def on_invoice_status_changed(
         await _tell_depositor(conn, event, envelope, portal_url=portal_url)
     if event.to_status == invoices_pb.INVOICE_STATUS_MISE_A_DISPOSITION:
         await _tell_recipient_structure(conn, event, envelope, portal_url=portal_url)
+    elif event.to_status == invoices_pb.INVOICE_STATUS_COMPLETEE:
+        await _tell_recipient_structure(
+            conn, event, envelope, portal_url=portal_url, completed=True
+        )
     elif await _made_by_recipient(conn, event):
         await _tell_supplier_managers(conn, event, envelope)
 
@@ -111,11 +115,13 @@ async def _tell_recipient_structure(
     envelope: Envelope,
     *,
     portal_url: str,
+    completed: bool = False,
 ) -> None:
     """E-mails every member of the recipient structure (managers and users) who may see the
     invoice — members limited to some services only for their services' invoices — and adds
-    a feed item for each. A member missing from the recipients projection still gets the
-    feed item, but no e-mail (no address known)."""
+    a feed item for each: a new invoice, or (``completed``) the supplier's answer to a
+    suspension. A member missing from the recipients projection still gets the feed item,
+    but no e-mail (no address known)."""
     if not event.recipient_structure_id:
         return
     path = links.invoice_path(event.invoice_id)
@@ -124,17 +130,32 @@ async def _tell_recipient_structure(
             continue
         person = await recipients.get(conn, member.user_id)
         locale = person.locale if person else DEFAULT_LOCALE
+        url = links.absolute(portal_url, path)
         if person is not None:
-            email = messages.invoice_received_email(
-                first_name=person.first_name,
-                number=event.number,
-                invoice_url=links.absolute(portal_url, path),
-                locale=locale,
-            )
+            if completed:
+                email = messages.invoice_completed_email(
+                    first_name=person.first_name,
+                    number=event.number,
+                    comment=event.comment,
+                    invoice_url=url,
+                    locale=locale,
+                )
+            else:
+                email = messages.invoice_received_email(
+                    first_name=person.first_name,
+                    number=event.number,
+                    invoice_url=url,
+                    locale=locale,
+                )
             await queue_email(
                 conn, envelope, address=person.contact_email, user_id=person.user_id, content=email
             )
-        entry = messages.invoice_received_feed(number=event.number, link=path, locale=locale)
+        if completed:
+            entry = messages.invoice_completed_feed(
+                number=event.number, comment=event.comment, link=path, locale=locale
+            )
+        else:
+            entry = messages.invoice_received_feed(number=event.number, link=path, locale=locale)
         await add_feed_item(conn, envelope, user_id=member.user_id, entry=entry)
 
 
