@@ -172,6 +172,16 @@ async def test_recipient_processing_and_supplier_answers(api, mailbox):
     )
     assert completed.status_code == 200, completed.text
     assert completed.json()["status"] == "COMPLETEE"
+    # The recipient's users are told of the supplier's answer.
+    title = f"Facture {completed.json()['number']} complétée par le fournisseur"
+    async with asyncio.timeout(60):
+        while True:
+            feed = (await api.get("/feed", headers=recipient)).json()["items"]
+            told = [i for i in feed if i["kind"] == "INVOICE_COMPLETED" and i["title"] == title]
+            if told:
+                break
+            await asyncio.sleep(0.3)
+    assert "Bon de livraison envoyé" in told[0]["body"]
     problem(
         await api.post(f"{path}/completion", json={"comment": "encore"}, headers=supplier),
         409,
