@@ -72,6 +72,14 @@ seed-directory: install ## Import a public-recipient directory CSV (FILE=path; d
 rotate-keys: install ## Create a new token signing key (old public keys stay served until expiry)
 	@$(VENV)/bin/chorus-identity rotate-keys
 
+.PHONY: dlq-show
+dlq-show: install ## List the events parked on a dead-letter topic (TOPIC=chorus.<svc>.events.v1)
+	@$(PY) -m chorus_platform.dlq show $(TOPIC)
+
+.PHONY: dlq-replay
+dlq-replay: install ## Replay a dead-letter topic once its cause is fixed (TOPIC=chorus.<svc>.events.v1)
+	@$(PY) -m chorus_platform.dlq replay $(TOPIC)
+
 .PHONY: bench
 bench: install ## Run the benchmarks (see README for figures)
 	@$(PY) -m pytest -p no:cacheprovider tests/bench -q -s

@@ -2,6 +2,9 @@
 
 import asyncio
 import contextlib
+import json
+import os
+import sys
 import uuid
 from datetime import UTC, datetime
 
@@ -10,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from chorus.identity.events.v1 import identity_events_pb2 as ev
 from chorus_platform import cloudevents
-from chorus_platform.consumer import EventConsumer, Subscription, replay_dead_letters
+from chorus_platform.consumer import EventConsumer, Subscription
 from chorus_platform.db import create_pool
 from chorus_platform.migrations import apply_migrations, platform_migrations
 from chorus_platform.topics import ensure_topics
@@ -51,6 +54,22 @@ async def publish(settings, topic, message, *, event_id=None, key="k"):
     finally:
         await producer.stop()
     return event_id
+
+
+async def dlq_command(settings, *args: str) -> str:
+    """``python -m chorus_platform.dlq …`` as an operator runs it; its stdout."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chorus_platform.dlq",
+        *args,
+        env={**os.environ, "CHORUS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    return stdout.decode()
 
 
 @contextlib.asynccontextmanager
@@ -165,8 +184,16 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(pool, platform_se
     assert headers["dlq_consumer"] == "test-dlq"
     assert headers["dlq_attempts"] == str(platform_settings.consumer_max_attempts)
 
-    # once fixed, the parked event can be replayed and is handled
-    replayed = await replay_dead_letters(platform_settings, topic)
+    # operators see what is parked (ids, type, error; never the payload)...
+    shown = await dlq_command(platform_settings, "show", topic)
+    [entry] = [json.loads(line) for line in shown.splitlines()]
+    assert (entry["event_id"], entry["type"]) == (bad_id, "chorus.identity.events.v1.UserActivated")
+    assert entry["consumer"] == "test-dlq"
+    assert "boom" in entry["error"]
+    assert "payload" not in entry
+
+    # ...and once fixed, the parked event can be replayed and is handled
+    replayed = json.loads(await dlq_command(platform_settings, "replay", topic))["replayed"]
     assert replayed == 1
     fixed = EventConsumer(
         name="test-dlq",
