@@ -41,7 +41,7 @@ from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.validation import InvoiceForm, TotalsForm
 from chorus_invoices.store.documents import DocumentRole, new_document
 from chorus_invoices.usecases.deposit import Deposits, FileOrigin
-from chorus_invoices.usecases.structured_deposit import _safe_filename
+from chorus_invoices.usecases.structured_deposit import safe_filename
 
 NO_SUCH_STRUCTURE = "-"
 """Stands for the SIRET of a recipient structure id that names no structure."""
@@ -164,7 +164,7 @@ def _original(filename: str, number: str, content: bytes):
     return new_document(
         str(uuid.uuid4()),
         DocumentRole.ORIGINAL,
-        _safe_filename(filename, number, ".pdf"),
+        safe_filename(filename, number, ".pdf"),
         "application/pdf",
         content,
         datetime.now(UTC),

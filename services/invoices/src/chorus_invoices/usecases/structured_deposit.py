@@ -107,7 +107,7 @@ class StructuredDeposits:
         document = new_document(
             str(uuid.uuid4()),
             DocumentRole.ORIGINAL,
-            _safe_filename(filename, intake.invoice.number, suffix),
+            safe_filename(filename, intake.invoice.number, suffix),
             media_type,
             content,
             datetime.now(UTC),
@@ -118,7 +118,7 @@ class StructuredDeposits:
         return invoice, intake.warnings
 
 
-def _safe_filename(filename: str, number: str, suffix: str) -> str:
+def safe_filename(filename: str, number: str, suffix: str) -> str:
     """The uploaded name without any directory part, or one made from the invoice number."""
     name = PureWindowsPath(PurePosixPath(filename.strip()).name).name
     name = "".join(c for c in name if c.isprintable() and c not in '"\\/')
