@@ -248,7 +248,8 @@ async def test_list_filters_by_issue_date_amount_counterparty_and_service(
     assert await numbers(max_amount="1200.00") == ["FEB", "JAN"]
     assert await numbers(min_amount="120.01", max_amount="11999,99") == ["FEB"]
     assert await numbers(counterparty_structure_id=other.id) == ["MAR"]
-    assert await numbers(counterparty_name="coeur de") == []  # the hyphen is part of the name
+    assert await numbers(counterparty_name="loire coeur") == ["MAR"]  # words, in any order
+    assert await numbers(counterparty_name="coeur nantes") == []
     assert await numbers(counterparty_name="SANTE COEUR") == ["MAR"]
     assert await numbers(counterparty_name="villebois") == ["FEB", "JAN"]
     assert await numbers(service_code="URG") == ["MAR"]

@@ -636,7 +636,7 @@ class ListInvoicesRequest(_message.Message):
     counterparty_structure_id: _builtins.str
     """The other party: the recipient of issued invoices, the supplier of received ones."""
     counterparty_name: _builtins.str
-    """Part of the other party's name, case- and accent-insensitive."""
+    """Words of the other party's name (each must appear, any order), case- and accent-insensitive."""
     service_code: _builtins.str
     """The recipient's service code, exact (case-insensitive)."""
     def __init__(

@@ -63,7 +63,8 @@ async def list_invoices(
         str,
         Query(
             max_length=200,
-            description="Part of the other party's name, case- and accent-insensitive.",
+            description="Words of the other party's name (each must appear, in any order),"
+            " case- and accent-insensitive.",
         ),
     ] = "",
     service_code: Annotated[

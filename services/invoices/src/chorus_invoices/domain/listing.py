@@ -4,7 +4,8 @@ Every criterion is optional ("" = none). Dates are calendar days (``YYYY-MM-DD``
 inclusive: the issue date is the invoice's own (BT-2), the deposit date is the day in France
 (Europe/Paris) the invoice was deposited. Amounts bound the gross total (TTC, BT-112),
 inclusive. The other party is the recipient of issued invoices and the supplier of received
-ones: by structure id, or by a part of its name (case- and accent-insensitive). Each
+ones: by structure id, or by words of its name (each word typed must appear in it, in any
+order, case- and accent-insensitive). Each
 criterion that cannot be read, and each range whose start is after its end, is named in one
 InvalidArgument ``FILTER_INVALID``, so the caller fixes them all at once.
 """

@@ -186,7 +186,10 @@ def _page_query(received: bool) -> str:
         " AND ($11::numeric IS NULL OR gross_total >= $11)"
         " AND ($12::numeric IS NULL OR gross_total <= $12)"
         f" AND ($13 = '' OR {other}_structure_id = $13)"
-        f" AND ($14 = '' OR strpos(invoices_fold({other}_name), invoices_fold($14)) > 0)"
+        # Every word typed must appear in the name, in any order.
+        f" AND ($14 = '' OR NOT EXISTS (SELECT 1 FROM"
+        " regexp_split_to_table(invoices_fold($14), '\\s+') AS w (word)"
+        f" WHERE w.word <> '' AND strpos(invoices_fold({other}_name), w.word) = 0))"
         " AND ($15 = '' OR lower(service_code) = lower($15))"
         " ORDER BY created_at DESC, id DESC LIMIT $6"
     )
