@@ -1,0 +1,661 @@
+"""Portal structure pages against service doubles: "Mes structures" (memberships, creation,
+search, attachment requests) and one structure (members, requests, services, spaces,
+subscriptions), with their refusals (CSRF, a field error beside its field, a manager's
+action refused to a simple member, a structure of which the caller is not a member)."""
+
+from __future__ import annotations
+
+import pytest
+from chorus.common.v1 import common_pb2
+from chorus.identity.v1 import identity_service_pb2 as ipb
+from chorus.structures.v1 import structures_service_pb2 as pb
+from chorus_platform.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    PermissionDenied,
+    Unauthenticated,
+)
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from .test_portal import HTML, csrf_of
+
+STRUCTURE_ID = "0b7e4b8e-31a4-4f7e-9d59-0d1f4b0b2a10"
+OTHER_ID = "5d1c9e0a-2b3f-4c5d-8e6f-7a8b9c0d1e2f"
+ME = "11111111-1111-4111-8111-111111111111"
+BOB = "22222222-2222-4222-8222-222222222222"
+REQUEST_ID = "33333333-3333-4333-8333-333333333333"
+SUBSCRIPTION_ID = "44444444-4444-4444-8444-444444444444"
+SERVICE_ID = "55555555-5555-4555-8555-555555555555"
+SIRET = "73282932000074"
+
+
+def structure(structure_id: str = STRUCTURE_ID, name: str = "Fromagerie Dupont") -> pb.Structure:
+    return pb.Structure(
+        id=structure_id,
+        identifier_type=pb.IDENTIFIER_TYPE_SIRET,
+        identifier=SIRET,
+        raison_sociale=name,
+        kind=pb.STRUCTURE_KIND_PRIVEE,
+        status=pb.STRUCTURE_STATUS_ACTIVE,
+        address=common_pb2.Address(
+            line1="1 rue du Lait", postal_code="73000", city="Chambéry", country="FR"
+        ),
+        services=[pb.StructureService(id=SERVICE_ID, code="COMPTA", name="Comptabilité")],
+    )
+
+
+def membership(role=pb.ROLE_GESTIONNAIRE_PRINCIPAL) -> pb.Membership:
+    return pb.Membership(
+        structure=structure(),
+        role=role,
+        spaces=[
+            pb.SpaceAccess(space=pb.SPACE_FACTURES_EMISES, mode=pb.ACCESS_MODE_MODIFICATION),
+            pb.SpaceAccess(space=pb.SPACE_MON_COMPTE, mode=pb.ACCESS_MODE_MODIFICATION),
+        ],
+    )
+
+
+def members() -> pb.ListMembersResponse:
+    return pb.ListMembersResponse(
+        members=[
+            pb.Member(
+                user=pb.Person(user_id=ME, first_name="Alice", last_name="Martin", email="a@x.fr"),
+                role=pb.ROLE_GESTIONNAIRE_PRINCIPAL,
+                since=Timestamp(seconds=1_767_225_600),
+            ),
+            pb.Member(
+                user=pb.Person(user_id=BOB, first_name="Bob", last_name="Petit", email="b@x.fr"),
+                role=pb.ROLE_UTILISATEUR,
+                service_ids=[SERVICE_ID],
+            ),
+        ]
+    )
+
+
+def spaces() -> pb.ListSpacesResponse:
+    return pb.ListSpacesResponse(
+        spaces=[
+            pb.SpaceState(
+                space=pb.SPACE_FACTURES_EMISES,
+                open=True,
+                access_mode=pb.ACCESS_MODE_MODIFICATION,
+                self_subscription=True,
+            ),
+            pb.SpaceState(space=pb.SPACE_MON_COMPTE, open=True, always_open=True),
+            pb.SpaceState(space=pb.SPACE_ENGAGEMENTS, open=True),
+            pb.SpaceState(space=pb.SPACE_SUIVI_FLUX, open=False),
+        ]
+    )
+
+
+def with_detail(services, role=pb.ROLE_GESTIONNAIRE_PRINCIPAL) -> None:
+    s = services.structures
+    s.answer("GetStructure", pb.GetStructureResponse(structure=structure()))
+    s.answer("ListSpaces", spaces())
+    s.answer("ListMembers", members())
+    s.answer("ListMyMemberships", pb.ListMyMembershipsResponse(memberships=[membership(role)]))
+    s.answer(
+        "ListAttachmentRequests",
+        pb.ListAttachmentRequestsResponse(
+            requests=[
+                pb.AttachmentRequest(
+                    id=REQUEST_ID,
+                    structure_id=STRUCTURE_ID,
+                    requester=pb.Person(
+                        user_id=OTHER_ID, first_name="Chloé", last_name="Durand", email="c@x.fr"
+                    ),
+                    status=pb.ATTACHMENT_REQUEST_STATUS_EN_COURS_DE_VALIDATION,
+                    comment="Je suis la nouvelle comptable.",
+                )
+            ]
+        ),
+    )
+    s.answer(
+        "ListSubscriptions",
+        pb.ListSubscriptionsResponse(
+            subscriptions=[
+                pb.Subscription(
+                    id=SUBSCRIPTION_ID,
+                    structure_id=STRUCTURE_ID,
+                    user=pb.Person(user_id=BOB, first_name="Bob", last_name="Petit"),
+                    space=pb.SPACE_ENGAGEMENTS,
+                    mode=pb.ACCESS_MODE_CONSULTATION,
+                    status=pb.SUBSCRIPTION_STATUS_EN_COURS_DE_VALIDATION,
+                )
+            ]
+        ),
+    )
+    services.identity.answer("GetMe", ipb.GetMeResponse(user=ipb.User(id=ME)))
+
+
+def with_list(services, requests=(), memberships=None) -> None:
+    s = services.structures
+    found = [membership()] if memberships is None else memberships
+    s.answer("ListMyMemberships", pb.ListMyMembershipsResponse(memberships=found))
+    s.answer(
+        "ListMyAttachmentRequests", pb.ListMyAttachmentRequestsResponse(requests=list(requests))
+    )
+
+
+@pytest.fixture
+def signed_in(api):
+    api.cookies.set("chorus_session", "acc-1")
+    return api
+
+
+async def list_csrf(client) -> str:
+    page = await client.get("/structures", headers=HTML)
+    assert page.status_code == 200, page.text
+    return csrf_of(page.text)
+
+
+async def detail_csrf(client) -> str:
+    page = await client.get(f"/structures/{STRUCTURE_ID}", headers=HTML)
+    assert page.status_code == 200, page.text
+    return csrf_of(page.text)
+
+
+def create_form(csrf: str, **changes: str) -> dict[str, str]:
+    form = {
+        "csrf_token": csrf,
+        "identifier_type": "SIRET",
+        "identifier": "732 829 320 00074",
+        "raison_sociale": "Fromagerie Dupont",
+        "libelle": "",
+        "line1": "1 rue du Lait",
+        "line2": "",
+        "postal_code": "73000",
+        "city": "Chambéry",
+        "country": "FR",
+    }
+    return {**form, **changes}
+
+
+# Mes structures
+
+
+async def test_pages_ask_to_sign_in_first(api, services):
+    for path in ("/structures", f"/structures/{STRUCTURE_ID}", "/mon-compte"):
+        response = await api.get(path, headers=HTML)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/connexion"
+    assert services.structures.calls == [] and services.identity.calls == []
+
+
+async def test_list_shows_memberships_roles_spaces_and_pending_requests(signed_in, services):
+    with_list(
+        services,
+        requests=[
+            pb.AttachmentRequest(
+                id=REQUEST_ID,
+                structure_id=OTHER_ID,
+                structure_name="Ville de Démoville",
+                status=pb.ATTACHMENT_REQUEST_STATUS_EN_COURS_DE_VALIDATION,
+            ),
+            pb.AttachmentRequest(
+                id=SUBSCRIPTION_ID,
+                structure_id=OTHER_ID,
+                structure_name="Agence lointaine",
+                status=pb.ATTACHMENT_REQUEST_STATUS_REFUSEE,
+                decision_comment="Nous ne vous connaissons pas.",
+            ),
+        ],
+    )
+
+    response = await signed_in.get("/structures", headers=HTML)
+
+    page = response.text
+    assert response.status_code == 200
+    assert f'<a href="/structures/{STRUCTURE_ID}">Fromagerie Dupont</a>' in page
+    assert SIRET in page
+    assert "<td>Gestionnaire principal</td>" in page
+    assert "Factures émises, Mon compte" in page
+    assert "Ville de Démoville" in page and "En cours de validation" in page
+    assert f'action="/structures/demandes/{REQUEST_ID}/annulation"' in page
+    assert f'action="/structures/demandes/{SUBSCRIPTION_ID}/annulation"' not in page
+    assert "Nous ne vous connaissons pas." in page
+    assert 'action="/structures"' in page and "Créer une structure" in page
+    [call] = services.structures.calls_to("ListMyMemberships")
+    assert call.metadata["authorization"] == "Bearer acc-1"
+
+
+async def test_newcomer_is_told_how_to_start(signed_in, services):
+    with_list(services, memberships=[])
+
+    page = (await signed_in.get("/structures", headers=HTML)).text
+
+    assert "Vous n'êtes membre d'aucune structure." in page
+
+
+async def test_search_by_siret_or_name_offers_the_attachment_request(signed_in, services):
+    with_list(services, memberships=[])
+    services.structures.answer(
+        "SearchStructures",
+        pb.SearchStructuresResponse(structures=[structure(OTHER_ID, "Ville de Démoville")]),
+    )
+
+    by_siret = await signed_in.get("/structures", params={"recherche": "732 829"}, headers=HTML)
+    by_name = await signed_in.get("/structures", params={"recherche": "demoville"}, headers=HTML)
+    too_short = await signed_in.get("/structures", params={"recherche": "d"}, headers=HTML)
+
+    assert "Ville de Démoville" in by_siret.text and "Ville de Démoville" in by_name.text
+    assert f'action="/structures/{OTHER_ID}/rattachement"' in by_siret.text
+    assert "Demander le rattachement" in by_siret.text
+    first, second = services.structures.calls_to("SearchStructures")
+    assert (first.request.identifier_prefix, first.request.name) == ("732829", "")
+    assert (second.request.identifier_prefix, second.request.name) == ("", "demoville")
+    assert 'id="recherche-error">Saisissez au moins 3 chiffres' in too_short.text
+
+
+async def test_search_marks_structures_already_joined_or_asked(signed_in, services):
+    with_list(
+        services,
+        requests=[
+            pb.AttachmentRequest(
+                id=REQUEST_ID,
+                structure_id=OTHER_ID,
+                status=pb.ATTACHMENT_REQUEST_STATUS_EN_COURS_DE_VALIDATION,
+            )
+        ],
+    )
+    services.structures.answer(
+        "SearchStructures",
+        pb.SearchStructuresResponse(structures=[structure(), structure(OTHER_ID, "Ville")]),
+    )
+
+    page = (await signed_in.get("/structures", params={"recherche": "73282"}, headers=HTML)).text
+
+    assert "Vous en êtes membre" in page
+    assert "Demande en cours de validation" in page
+    assert "/rattachement" not in page
+
+
+async def test_creating_a_structure_sends_the_form_and_opens_it(signed_in, services):
+    with_list(services)
+    services.structures.answer("CreateStructure", pb.CreateStructureResponse(structure=structure()))
+    csrf = await list_csrf(signed_in)
+
+    response = await signed_in.post("/structures", data=create_form(csrf), headers=HTML)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/structures/{STRUCTURE_ID}?avis=creee"
+    [call] = services.structures.calls_to("CreateStructure")
+    sent = call.request
+    assert sent.identifier_type == pb.IDENTIFIER_TYPE_SIRET
+    assert (sent.identifier, sent.raison_sociale) == ("732 829 320 00074", "Fromagerie Dupont")
+    assert (sent.address.line1, sent.address.postal_code) == ("1 rue du Lait", "73000")
+    assert (sent.address.city, sent.address.country) == ("Chambéry", "FR")
+    with_detail(services)
+    shown = await signed_in.get(response.headers["location"], headers=HTML)
+    assert "Structure créée : vous en êtes le gestionnaire principal." in shown.text
+
+
+async def test_invalid_siret_is_shown_beside_the_identifier_field(signed_in, services):
+    with_list(services)
+    message = "Ce SIRET n'existe pas : sa clé de contrôle est incorrecte."
+    services.structures.answer(
+        "CreateStructure",
+        InvalidArgument(
+            "SIRET_CHECKSUM_INVALID",
+            message,
+            [
+                FieldViolation("identifier", message),
+                FieldViolation("address.city", "Indiquez la ville."),
+            ],
+        ),
+    )
+    csrf = await list_csrf(signed_in)
+
+    response = await signed_in.post(
+        "/structures", data=create_form(csrf, identifier="73282932000075", city=""), headers=HTML
+    )
+
+    page = response.text
+    assert response.status_code == 422
+    assert (
+        f'<p class="field-error" id="identifier-error">{message}</p>'.replace("'", "&#39;") in page
+    )
+    assert '<p class="field-error" id="city-error">Indiquez la ville.</p>' in page
+    assert 'value="73282932000075"' in page and 'value="Fromagerie Dupont"' in page
+
+
+async def test_forms_without_csrf_token_are_refused_without_a_call(signed_in, services):
+    with_list(services)
+    with_detail(services)
+    await list_csrf(signed_in)
+
+    created = await signed_in.post("/structures", data=create_form("forged"), headers=HTML)
+    asked = await signed_in.post(
+        f"/structures/{OTHER_ID}/rattachement", data={"comment": "x"}, headers=HTML
+    )
+    decided = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/demandes/{REQUEST_ID}/decision",
+        data={"csrf_token": "forged", "decision": "VALIDEE"},
+        headers=HTML,
+    )
+
+    for response in (created, asked, decided):
+        assert response.status_code == 403
+        assert "Rechargez la page" in response.text
+    for method in ("CreateStructure", "RequestAttachment", "DecideAttachmentRequest"):
+        assert services.structures.calls_to(method) == []
+
+
+async def test_attachment_request_and_its_cancellation(signed_in, services):
+    with_list(services)
+    services.structures.answer(
+        "RequestAttachment", pb.RequestAttachmentResponse(request=pb.AttachmentRequest())
+    )
+    services.structures.answer(
+        "CancelAttachmentRequest",
+        pb.CancelAttachmentRequestResponse(request=pb.AttachmentRequest()),
+    )
+    csrf = await list_csrf(signed_in)
+
+    asked = await signed_in.post(
+        f"/structures/{OTHER_ID}/rattachement",
+        data={"csrf_token": csrf, "comment": " Comptable depuis mars "},
+        headers=HTML,
+    )
+    cancelled = await signed_in.post(
+        f"/structures/demandes/{REQUEST_ID}/annulation", data={"csrf_token": csrf}, headers=HTML
+    )
+
+    assert asked.headers["location"] == "/structures?avis=demande"
+    assert cancelled.headers["location"] == "/structures?avis=annulee"
+    [call] = services.structures.calls_to("RequestAttachment")
+    assert (call.request.structure_id, call.request.comment) == (OTHER_ID, "Comptable depuis mars")
+    [cancel] = services.structures.calls_to("CancelAttachmentRequest")
+    assert cancel.request.request_id == REQUEST_ID
+
+
+async def test_refused_attachment_request_shows_the_message(signed_in, services):
+    with_list(services)
+    services.structures.answer(
+        "RequestAttachment",
+        FailedPrecondition("ALREADY_A_MEMBER", "Vous êtes déjà membre de cette structure."),
+    )
+    csrf = await list_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/rattachement", data={"csrf_token": csrf}, headers=HTML
+    )
+
+    assert response.status_code == 409
+    assert "Vous êtes déjà membre de cette structure." in response.text
+
+
+# One structure
+
+
+async def test_manager_sees_members_requests_services_spaces_and_subscriptions(signed_in, services):
+    with_detail(services)
+
+    response = await signed_in.get(f"/structures/{STRUCTURE_ID}", headers=HTML)
+
+    page = response.text
+    assert response.status_code == 200
+    for text in (
+        "<h1>Fromagerie Dupont</h1>",
+        '<strong id="my-role">Gestionnaire principal</strong>',
+        "1 rue du Lait, 73000 Chambéry, FR",
+        "Alice Martin",
+        '<span class="hint">(vous)</span>',
+        "Bob Petit",
+        "<td>Comptabilité</td>",
+        "Je suis la nouvelle comptable.",
+        "Chloé Durand (c@x.fr)",
+        "Suivi des flux",
+        "Toujours ouvert",
+    ):
+        assert text in page, text
+    base = f'action="/structures/{STRUCTURE_ID}'
+    for action in (
+        f"/demandes/{REQUEST_ID}/decision",
+        f"/membres/{BOB}",
+        f"/membres/{BOB}/detachement",
+        '/membres"',
+        "/gestionnaire-principal",
+        '/services"',
+        "/espaces/SUIVI_FLUX/ouverture",
+        "/espaces/ENGAGEMENTS/fermeture",
+        f"/abonnements/{SUBSCRIPTION_ID}/decision",
+        "/depart",
+    ):
+        assert base + action in page, action
+    assert f"/membres/{ME}" not in page  # a manager does not edit themself here
+    assert "/espaces/MON_COMPTE/fermeture" not in page
+    [requests] = services.structures.calls_to("ListAttachmentRequests")
+    assert requests.request.status == pb.ATTACHMENT_REQUEST_STATUS_EN_COURS_DE_VALIDATION
+
+
+async def test_simple_member_sees_no_manager_forms(signed_in, services):
+    with_detail(services, role=pb.ROLE_UTILISATEUR)
+
+    page = (await signed_in.get(f"/structures/{STRUCTURE_ID}", headers=HTML)).text
+
+    assert '<strong id="my-role">Utilisateur</strong>' in page
+    for hidden in ("/decision", "/membres", "/gestionnaire-principal", '/services"', "/ouverture"):
+        assert hidden not in page, hidden
+    assert f'action="/structures/{STRUCTURE_ID}/espaces/ENGAGEMENTS/abonnement"' in page
+    assert "/espaces/SUIVI_FLUX/abonnement" not in page  # closed
+    assert f'action="/structures/{STRUCTURE_ID}/depart"' in page
+    assert services.structures.calls_to("ListAttachmentRequests") == []
+
+
+async def test_foreign_or_malformed_structure_is_the_french_404_page(signed_in, services):
+    with_detail(services)
+    services.structures.answer(
+        "ListSpaces", PermissionDenied("NOT_A_MEMBER", "Vous n'êtes pas membre de cette structure.")
+    )
+
+    foreign = await signed_in.get(f"/structures/{OTHER_ID}", headers=HTML)
+    malformed = await signed_in.get("/structures/pas-un-id", headers=HTML)
+
+    for response in (foreign, malformed):
+        assert response.status_code == 404
+        assert "Structure introuvable" in response.text
+        assert "<html" in response.text
+    assert [c.request.structure_id for c in services.structures.calls_to("ListSpaces")] == [
+        OTHER_ID
+    ]
+
+
+async def test_expired_session_goes_back_to_login(signed_in, services):
+    services.structures.answer(
+        "ListMyMemberships", Unauthenticated("TOKEN_EXPIRED", "Session expirée.")
+    )
+    services.structures.answer("ListMyAttachmentRequests", pb.ListMyAttachmentRequestsResponse())
+
+    response = await signed_in.get("/structures", headers=HTML)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/connexion"
+
+
+async def test_accepting_a_request_grants_the_chosen_role(signed_in, services):
+    with_detail(services)
+    services.structures.answer(
+        "DecideAttachmentRequest",
+        pb.DecideAttachmentRequestResponse(request=pb.AttachmentRequest()),
+    )
+    csrf = await detail_csrf(signed_in)
+
+    accepted = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/demandes/{REQUEST_ID}/decision",
+        data={"csrf_token": csrf, "decision": "VALIDEE", "role": "GESTIONNAIRE_SECONDAIRE"},
+        headers=HTML,
+    )
+    refused = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/demandes/{REQUEST_ID}/decision",
+        data={"csrf_token": csrf, "decision": "REFUSEE", "comment": "Inconnue ici."},
+        headers=HTML,
+    )
+
+    assert accepted.headers["location"] == f"/structures/{STRUCTURE_ID}?avis=acceptee"
+    assert refused.headers["location"] == f"/structures/{STRUCTURE_ID}?avis=refusee"
+    first, second = services.structures.calls_to("DecideAttachmentRequest")
+    assert first.request.request_id == REQUEST_ID
+    assert (first.request.decision, first.request.role) == (
+        pb.DECISION_VALIDEE,
+        pb.ROLE_GESTIONNAIRE_SECONDAIRE,
+    )
+    assert (second.request.decision, second.request.role) == (pb.DECISION_REFUSEE, 0)
+    assert second.request.comment == "Inconnue ici."
+
+
+async def test_refusal_comment_error_is_shown_beside_that_request(signed_in, services):
+    with_detail(services)
+    message = "Le commentaire fait au plus 500 caractères."
+    services.structures.answer(
+        "DecideAttachmentRequest",
+        InvalidArgument("COMMENT_TOO_LONG", message, [FieldViolation("comment", message)]),
+    )
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/demandes/{REQUEST_ID}/decision",
+        data={
+            "csrf_token": csrf,
+            "decision": "REFUSEE",
+            "comment": "trop long",
+            "target": REQUEST_ID,
+        },
+        headers=HTML,
+    )
+
+    assert response.status_code == 422
+    assert f'<p class="field-error" id="refuse-1-comment-error">{message}</p>' in response.text
+    assert ">trop long</textarea>" in response.text
+
+
+async def test_manager_action_refused_to_a_simple_member_shows_the_message(signed_in, services):
+    with_detail(services, role=pb.ROLE_UTILISATEUR)
+    services.structures.answer(
+        "OpenSpace",
+        PermissionDenied(
+            "MANAGER_REQUIRED", "Seul un gestionnaire de la structure peut faire cette action."
+        ),
+    )
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/espaces/SUIVI_FLUX/ouverture",
+        data={"csrf_token": csrf},
+        headers=HTML,
+    )
+
+    assert response.status_code == 403
+    assert "Seul un gestionnaire de la structure peut faire cette action." in response.text
+    [call] = services.structures.calls_to("OpenSpace")
+    assert call.request.space == pb.SPACE_SUIVI_FLUX
+
+
+async def test_principal_cannot_leave_before_transferring(signed_in, services):
+    with_detail(services)
+    message = "Transférez d'abord le rôle de gestionnaire principal à un autre membre."
+    services.structures.answer(
+        "LeaveStructure", FailedPrecondition("PRINCIPAL_MUST_TRANSFER_FIRST", message)
+    )
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/depart", data={"csrf_token": csrf}, headers=HTML
+    )
+
+    assert response.status_code == 409
+    assert message.replace("'", "&#39;") in response.text
+
+
+async def test_member_management_forms_send_their_requests(signed_in, services):
+    with_detail(services)
+    s = services.structures
+    s.answer("UpdateMember", pb.UpdateMemberResponse(member=pb.Member()))
+    s.answer("DetachMember", pb.DetachMemberResponse())
+    s.answer("AttachMemberByEmail", pb.AttachMemberByEmailResponse(member=pb.Member()))
+    s.answer("TransferPrincipalRole", pb.TransferPrincipalRoleResponse())
+    s.answer("CreateService", pb.CreateServiceResponse(service=pb.StructureService()))
+    s.answer("CloseSpace", pb.CloseSpaceResponse(space=pb.SpaceState()))
+    s.answer("DecideSubscription", pb.DecideSubscriptionResponse(subscription=pb.Subscription()))
+    csrf = await detail_csrf(signed_in)
+    base = f"/structures/{STRUCTURE_ID}"
+    posts = {
+        f"{base}/membres/{BOB}": {"role": "GESTIONNAIRE_SECONDAIRE", "service_ids": SERVICE_ID},
+        f"{base}/membres/{BOB}/detachement": {},
+        f"{base}/membres": {"login_email": "d@x.fr", "role": "UTILISATEUR"},
+        f"{base}/gestionnaire-principal": {"user_id": BOB},
+        f"{base}/services": {"code": "ACHATS", "name": "Achats", "engagement_required": "on"},
+        f"{base}/espaces/ENGAGEMENTS/fermeture": {},
+        f"{base}/abonnements/{SUBSCRIPTION_ID}/decision": {"decision": "VALIDEE"},
+    }
+
+    for path, data in posts.items():
+        response = await signed_in.post(path, data={"csrf_token": csrf, **data}, headers=HTML)
+        assert response.status_code == 303, (path, response.text)
+        assert response.headers["location"].startswith(f"{base}?avis=")
+
+    [update] = s.calls_to("UpdateMember")
+    assert (update.request.user_id, update.request.role) == (BOB, pb.ROLE_GESTIONNAIRE_SECONDAIRE)
+    assert list(update.request.services.service_ids) == [SERVICE_ID]
+    assert s.calls_to("DetachMember")[0].request.user_id == BOB
+    attach = s.calls_to("AttachMemberByEmail")[0].request
+    assert (attach.login_email, attach.role) == ("d@x.fr", pb.ROLE_UTILISATEUR)
+    assert s.calls_to("TransferPrincipalRole")[0].request.user_id == BOB
+    service = s.calls_to("CreateService")[0].request
+    assert (service.code, service.name, service.engagement_required) == ("ACHATS", "Achats", True)
+    assert s.calls_to("CloseSpace")[0].request.space == pb.SPACE_ENGAGEMENTS
+    decided = s.calls_to("DecideSubscription")[0].request
+    assert (decided.subscription_id, decided.decision) == (SUBSCRIPTION_ID, pb.DECISION_VALIDEE)
+
+
+async def test_member_asks_for_a_space_in_a_mode(signed_in, services):
+    with_detail(services, role=pb.ROLE_UTILISATEUR)
+    services.structures.answer(
+        "RequestSubscription", pb.RequestSubscriptionResponse(subscription=pb.Subscription())
+    )
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/espaces/ENGAGEMENTS/abonnement",
+        data={"csrf_token": csrf, "mode": "MODIFICATION"},
+        headers=HTML,
+    )
+
+    assert response.headers["location"] == f"/structures/{STRUCTURE_ID}?avis=abonnement"
+    [call] = services.structures.calls_to("RequestSubscription")
+    assert (call.request.space, call.request.mode) == (
+        pb.SPACE_ENGAGEMENTS,
+        pb.ACCESS_MODE_MODIFICATION,
+    )
+
+
+async def test_action_on_a_foreign_structure_is_the_404_page(signed_in, services):
+    with_detail(services)
+    csrf = await detail_csrf(signed_in)
+    services.structures.answer(
+        "LeaveStructure", PermissionDenied("NOT_A_MEMBER", "Vous n'êtes pas membre.")
+    )
+
+    left = await signed_in.post(
+        f"/structures/{OTHER_ID}/depart", data={"csrf_token": csrf}, headers=HTML
+    )
+    malformed = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/membres/pas-un-id/detachement",
+        data={"csrf_token": csrf},
+        headers=HTML,
+    )
+
+    assert left.status_code == 404 and "Structure introuvable" in left.text
+    assert malformed.status_code == 404
+    assert services.structures.calls_to("DetachMember") == []
+
+
+async def test_signed_in_layout_links_the_structure_and_account_pages(signed_in, services):
+    with_list(services)
+
+    page = (await signed_in.get("/structures", headers=HTML)).text
+
+    assert '<a href="/structures">Mes structures</a>' in page
+    assert '<a href="/mon-compte">Mon compte</a>' in page
+    assert '<a href="/factures">Mes factures</a>' in page
