@@ -907,6 +907,7 @@ class CompleteInvoiceRequest(_message.Message):
     INVOICE_ID_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    STAGED_ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     comment: _builtins.str
     """What the supplier added or answers to the suspension reason."""
@@ -916,16 +917,21 @@ class CompleteInvoiceRequest(_message.Message):
         transaction (10 MB each, 120 MB per invoice, allowed extensions, names of 50 characters).
         """
 
+    @_builtins.property
+    def staged_attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Attachments uploaded beforehand with StageAttachment, kept like ``attachments``."""
+
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
         comment: _builtins.str = ...,
         attachments: _abc.Iterable[Global___AttachmentFile] | None = ...,
+        staged_attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "comment", b"comment", "invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "comment", b"comment", "invoice_id", b"invoice_id", "staged_attachment_ids", b"staged_attachment_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1261,6 +1267,7 @@ class DepositPdfInvoiceRequest(_message.Message):
     FILENAME_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    STAGED_ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
     filename: _builtins.str
     content: _builtins.bytes
     """The PDF itself (at most 10 MiB, not encrypted)."""
@@ -1279,6 +1286,10 @@ class DepositPdfInvoiceRequest(_message.Message):
 
     @_builtins.property
     def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttachmentFile]: ...
+    @_builtins.property
+    def staged_attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Attachments uploaded beforehand with StageAttachment, kept like ``attachments``."""
+
     def __init__(
         self,
         *,
@@ -1287,10 +1298,11 @@ class DepositPdfInvoiceRequest(_message.Message):
         filename: _builtins.str = ...,
         content: _builtins.bytes = ...,
         attachments: _abc.Iterable[Global___AttachmentFile] | None = ...,
+        staged_attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "totals", b"totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "content", b"content", "filename", b"filename", "header", b"header", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "content", b"content", "filename", b"filename", "header", b"header", "staged_attachment_ids", b"staged_attachment_ids", "totals", b"totals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1315,3 +1327,53 @@ class DepositPdfInvoiceResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DepositPdfInvoiceResponse: _TypeAlias = DepositPdfInvoiceResponse  # noqa: Y015
+
+@_typing.final
+class StageAttachmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def file(self) -> Global___AttachmentFile: ...
+    def __init__(
+        self,
+        *,
+        file: Global___AttachmentFile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["file", b"file"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file", b"file"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StageAttachmentRequest: _TypeAlias = StageAttachmentRequest  # noqa: Y015
+
+@_typing.final
+class StageAttachmentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAGED_ATTACHMENT_ID_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    staged_attachment_id: _builtins.str
+    """To pass in ``staged_attachment_ids`` of DepositPdfInvoice or CompleteInvoice."""
+    filename: _builtins.str
+    size: _builtins.int
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        staged_attachment_id: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        size: _builtins.int = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "filename", b"filename", "size", b"size", "staged_attachment_id", b"staged_attachment_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StageAttachmentResponse: _TypeAlias = StageAttachmentResponse  # noqa: Y015

@@ -110,6 +110,11 @@ class InvoicesServiceStub:
                 request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceRequest.SerializeToString,
                 response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceResponse.FromString,
                 _registered_method=True)
+        self.StageAttachment = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/StageAttachment',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicesServiceServicer:
@@ -239,6 +244,16 @@ class InvoicesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StageAttachment(self, request, context):
+        """Uploads one attachment ahead of the deposit or completion that will use it, so that an
+        invoice's attachments (up to 120 MB) never travel in one message. The file is checked at
+        once (extension, name, 10 MB); it belongs to the caller, is used once and is forgotten
+        after an hour. INVALID_ARGUMENT ATTACHMENT_*.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -316,6 +331,11 @@ def add_InvoicesServiceServicer_to_server(servicer, server):
                     servicer.DepositPdfInvoice,
                     request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceRequest.FromString,
                     response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceResponse.SerializeToString,
+            ),
+            'StageAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.StageAttachment,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -724,6 +744,33 @@ class InvoicesService:
             '/chorus.invoices.v1.InvoicesService/DepositPdfInvoice',
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceRequest.SerializeToString,
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositPdfInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StageAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/StageAttachment',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentResponse.FromString,
             options,
             channel_credentials,
             insecure,
