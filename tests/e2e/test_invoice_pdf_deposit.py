@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -136,6 +137,30 @@ async def test_plain_pdf_deposit_is_routed_and_downloadable(api, mailbox):
         f"/invoices/{created['id']}/attachments/{attachment['id']}", headers=auth
     )
     assert downloaded.status_code == 200 and downloaded.content == b"ref;qte\nA1;2\n"
+
+
+async def test_attachments_beyond_one_message_are_staged_and_served_back(api, mailbox):
+    """Three 7 MB attachments (21 MB with the PDF: more than one 16 MiB gRPC message, and
+    more than the former 15 MB bound): the gateway stages each on its own, the deposit names
+    them, and each comes back byte for byte. Contents are not sniffed, only the extension."""
+    _, _, auth = await activated_user(api, mailbox, "Scanette")
+    supplier = await supplier_of(api, auth, "Numérisation Scanette SARL")
+    scans = [(f"scan-{i}.pdf", os.urandom(7 * 1024 * 1024)) for i in range(3)]
+    response = await deposit_pdf(api, auth, PLAIN_PDF, plain_metadata(supplier), scans)
+    assert response.status_code == 201, response.text
+    created = response.json()
+
+    available = await wait_status(api, auth, created["id"], "MISE_A_DISPOSITION")
+    attachments = {d["filename"]: d for d in available["documents"] if d["role"] == "ATTACHMENT"}
+    assert {name: d["size"] for name, d in attachments.items()} == {
+        name: len(content) for name, content in scans
+    }
+    name, content = scans[1]
+    downloaded = await api.get(
+        f"/invoices/{created['id']}/attachments/{attachments[name]['id']}", headers=auth
+    )
+    assert downloaded.status_code == 200
+    assert downloaded.content == content
 
 
 async def test_facturx_pdf_deposit_takes_its_data_from_the_xml(api, mailbox):

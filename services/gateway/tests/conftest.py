@@ -34,7 +34,7 @@ from chorus_platform.errors import DomainError
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-Answer = Message | DomainError | Callable[[Any], Message]
+Answer = Message | DomainError | Callable[[Any], Message | DomainError]
 
 
 @dataclass
@@ -46,7 +46,8 @@ class Call:
 
 @dataclass
 class ServiceDouble:
-    """One fake service: ``answer(method, reply)``, then inspect ``calls``."""
+    """One fake service: ``answer(method, reply)``, then inspect ``calls``. A callable reply
+    is called with the request and may return an error to answer with."""
 
     name: str
     service: Any
@@ -75,14 +76,19 @@ class ServiceDouble:
             reply = self.answers.get(method)
             if reply is None:
                 await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"no answer for {method}")
+            if callable(reply):
+                reply = reply(request)
             if isinstance(reply, DomainError):
                 await context.abort_with_status(rpc_status.to_status(reply))
-            return reply(request) if callable(reply) else reply
+            return reply
 
         return handle
 
     async def start(self) -> None:
-        self.server = grpc.aio.server()
+        # The services' own message bound (16 MiB), so large uploads reach the doubles.
+        self.server = grpc.aio.server(
+            options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)]
+        )
         handlers = {m: self._handler(m) for m in self.service.methods_by_name}
         self.add_to_server(SimpleNamespace(**handlers), self.server)
         self.health = health.aio.HealthServicer()

@@ -1,11 +1,14 @@
-"""POST /invoices/pdf through the gateway against service doubles: the multipart parts become
-one DepositPdfInvoiceRequest; the service's refusals come back as problem+json."""
+"""POST /invoices/pdf through the gateway against service doubles: each attachment is staged on
+its own (StageAttachment), then the other parts become one DepositPdfInvoiceRequest naming the
+staged ids; the service's refusals come back as problem+json."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus_gateway.api import attachment_staging
 from chorus_platform.errors import AlreadyExists, FieldViolation, InvalidArgument
 
 from .test_api_invoices import AUTH, RECIPIENT_ID, SUPPLIER_ID, invoice
@@ -27,6 +30,24 @@ METADATA = {
 }
 
 
+MiB = 1024 * 1024
+
+
+def staged(request: pb.StageAttachmentRequest) -> pb.StageAttachmentResponse | InvalidArgument:
+    """StageAttachment of the double: an id made of the file name; a ``.exe`` is refused."""
+    name = request.file.filename
+    if name.endswith(".exe"):
+        return InvalidArgument(
+            "ATTACHMENT_EXTENSION_FORBIDDEN",
+            f"Certaines pièces jointes ne sont pas acceptées : « {name} » : type de fichier non"
+            " accepté.",
+            [FieldViolation("file", f"« {name} » : type de fichier non accepté.")],
+        )
+    return pb.StageAttachmentResponse(
+        staged_attachment_id=f"staged-{name}", filename=name, size=len(request.file.content)
+    )
+
+
 def deposited() -> pb.DepositPdfInvoiceResponse:
     answer = invoice(pb.INVOICE_STATUS_DEPOSEE)
     del answer.lines[:]
@@ -46,6 +67,7 @@ async def post(api, *, metadata=METADATA, files=None, data=None):
 
 
 async def test_plain_pdf_with_metadata_and_attachments_is_forwarded(api, services):
+    services.invoices.answer("StageAttachment", staged)
     services.invoices.answer("DepositPdfInvoice", deposited())
     response = await post(
         api,
@@ -60,10 +82,14 @@ async def test_plain_pdf_with_metadata_and_attachments_is_forwarded(api, service
     [call] = services.invoices.calls_to("DepositPdfInvoice")
     request = call.request
     assert (request.filename, request.content) == ("facture.pdf", PDF)
-    assert [(a.filename, a.content) for a in request.attachments] == [
+    stagings = services.invoices.calls_to("StageAttachment")
+    assert [(c.request.file.filename, c.request.file.content) for c in stagings] == [
         ("bon.pdf", b"%PDF-bon"),
         ("releve.csv", b"a;b"),
     ]
+    assert {c.metadata["authorization"] for c in stagings} == {"Bearer tok"}
+    assert list(request.staged_attachment_ids) == ["staged-bon.pdf", "staged-releve.csv"]
+    assert list(request.attachments) == []
     header = request.header
     assert header.supplier_structure_id == SUPPLIER_ID
     assert header.recipient.structure_id == RECIPIENT_ID
@@ -180,18 +206,90 @@ async def test_duplicate_number_is_409(api, services):
     assert (response.status_code, response.json()["code"]) == (409, "INVOICE_NUMBER_DUPLICATE")
 
 
-async def test_oversized_upload_is_413_without_a_call(api, services):
-    big = b" " * (10 * 1024 * 1024)
+async def test_attachments_beyond_one_message_are_staged_one_by_one(api, services):
+    """Three 6 MB scans with a PDF: more than a gRPC message (16 MiB) together, each staged in
+    its own; the deposit carries the PDF and the staged ids only."""
+    services.invoices.answer("StageAttachment", staged)
+    services.invoices.answer("DepositPdfInvoice", deposited())
+    scans = [(f"scan-{i}.pdf", os.urandom(6 * MiB)) for i in range(3)]
     response = await post(
         api,
         files=[
-            ("file", ("facture.pdf", PDF + big, "application/pdf")),
-            ("attachments[]", ("annexe.pdf", big, "application/pdf")),
+            ("file", ("facture.pdf", PDF, "application/pdf")),
+            *[("attachments[]", (name, data, "application/pdf")) for name, data in scans],
         ],
     )
-    assert response.status_code == 413
-    assert response.json()["code"] == "FILE_TOO_LARGE"
+    assert response.status_code == 201, response.text
+    stagings = services.invoices.calls_to("StageAttachment")
+    assert [(c.request.file.filename, c.request.file.content) for c in stagings] == scans
+    [call] = services.invoices.calls_to("DepositPdfInvoice")
+    assert list(call.request.staged_attachment_ids) == [f"staged-{n}" for n, _ in scans]
+    assert call.request.ByteSize() < MiB
+
+
+async def test_a_refused_attachment_names_its_place_and_nothing_is_deposited(api, services):
+    services.invoices.answer("StageAttachment", staged)
+    services.invoices.answer("DepositPdfInvoice", deposited())
+    response = await post(
+        api,
+        files=[
+            ("file", ("facture.pdf", PDF, "application/pdf")),
+            ("attachments[]", ("bon.pdf", b"%PDF-bon", "application/pdf")),
+            ("attachments[]", ("virus.exe", b"MZ", "application/octet-stream")),
+            ("attachments[]", ("autre.pdf", b"%PDF-autre", "application/pdf")),
+        ],
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "ATTACHMENT_EXTENSION_FORBIDDEN"
+    assert "virus.exe" in problem["detail"]
+    assert problem["errors"] == [
+        {"field": "attachments[1]", "message": "« virus.exe » : type de fichier non accepté."}
+    ]
+    assert len(services.invoices.calls_to("StageAttachment")) == 2
     assert services.invoices.calls_to("DepositPdfInvoice") == []
+
+
+async def test_one_oversized_file_is_413_without_a_deposit(api, services):
+    services.invoices.answer("StageAttachment", staged)
+    too_big = b" " * (15 * MiB + 1)
+    for files in (
+        [("file", ("facture.pdf", PDF + too_big, "application/pdf"))],
+        [
+            ("file", ("facture.pdf", PDF, "application/pdf")),
+            ("attachments[]", ("annexe.pdf", too_big, "application/pdf")),
+        ],
+    ):
+        response = await post(api, files=files)
+        assert response.status_code == 413
+        assert response.json()["code"] == "FILE_TOO_LARGE"
+        assert "15 Mo" in response.json()["detail"]
+    assert services.invoices.calls_to("StageAttachment") == []
+    assert services.invoices.calls_to("DepositPdfInvoice") == []
+
+
+async def test_attachments_beyond_the_invoice_total_are_413(api, services, monkeypatch):
+    """120 MB in all (lowered here): refused once the files read reach it, before the
+    deposit; the request as a whole is bounded by its Content-Length too."""
+    services.invoices.answer("StageAttachment", staged)
+    monkeypatch.setattr(attachment_staging, "MAX_ATTACHMENTS_BYTES", MiB)
+    files = [
+        ("file", ("facture.pdf", PDF, "application/pdf")),
+        ("attachments[]", ("a.pdf", b"a" * (MiB // 2), "application/pdf")),
+        ("attachments[]", ("b.pdf", b"b" * (MiB // 2 + 1), "application/pdf")),
+    ]
+    response = await post(api, files=files)
+    assert response.status_code == 413
+    problem = response.json()
+    assert problem["code"] == "REQUEST_TOO_LARGE"
+    assert "au total" in problem["detail"]
+    assert len(services.invoices.calls_to("StageAttachment")) == 1
+    assert services.invoices.calls_to("DepositPdfInvoice") == []
+
+    monkeypatch.setattr(attachment_staging, "MAX_REQUEST_BYTES", MiB)
+    response = await post(api, files=files)
+    assert (response.status_code, response.json()["code"]) == (413, "REQUEST_TOO_LARGE")
+    assert len(services.invoices.calls_to("StageAttachment")) == 1
 
 
 async def test_openapi_describes_the_multipart_body(api):

@@ -18,6 +18,7 @@ from chorus_platform.errors import (
 )
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from .test_api_invoice_pdf import staged
 from .test_portal import HTML, csrf_of
 
 INVOICE_ID = "3f2b8d4c-7a61-4e1b-8d0e-5c9a2f1e7b33"
@@ -456,11 +457,12 @@ async def test_deleting_a_draft_goes_back_to_the_list(signed_in, services):
 async def test_completion_sends_the_comment_and_files(signed_in, services):
     with_detail(services, invoice(status=pb.INVOICE_STATUS_SUSPENDUE, actions=["COMPLETE"]))
     services.invoices.answer("CompleteInvoice", pb.CompleteInvoiceResponse(invoice=invoice()))
+    services.invoices.answer("StageAttachment", staged)
     csrf = await detail_csrf(signed_in)
 
     response = await signed_in.post(
         f"/factures/{INVOICE_ID}/completion",
-        data={"csrf_token": csrf, "comment": "Voici le bon"},
+        data={"csrf_token": csrf, "comment": "Voici le bon", "submission_key": "sk-7"},
         files=[
             ("attachments", ("bon.pdf", b"%PDF-1.4 bon", "application/pdf")),
             ("attachments", ("", b"", "application/octet-stream")),
@@ -471,9 +473,35 @@ async def test_completion_sends_the_comment_and_files(signed_in, services):
     assert response.status_code == 303
     [call] = services.invoices.calls_to("CompleteInvoice")
     assert call.request.comment == "Voici le bon"
-    assert [(a.filename, a.content) for a in call.request.attachments] == [
-        ("bon.pdf", b"%PDF-1.4 bon")
-    ]
+    [staging] = services.invoices.calls_to("StageAttachment")
+    assert (staging.request.file.filename, staging.request.file.content) == (
+        "bon.pdf",
+        b"%PDF-1.4 bon",
+    )
+    assert list(call.request.staged_attachment_ids) == ["staged-bon.pdf"]
+    # The form's one-time submission key, made unique per file for staging.
+    assert call.metadata["idempotency-key"] == "sk-7"
+    assert staging.metadata["idempotency-key"] == "sk-7/attachments[0]"
+
+
+async def test_completion_with_a_refused_file_shows_the_message_without_completing(
+    signed_in, services
+):
+    with_detail(services, invoice(status=pb.INVOICE_STATUS_SUSPENDUE, actions=["COMPLETE"]))
+    services.invoices.answer("CompleteInvoice", pb.CompleteInvoiceResponse(invoice=invoice()))
+    services.invoices.answer("StageAttachment", staged)
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/factures/{INVOICE_ID}/completion",
+        data={"csrf_token": csrf, "comment": "Voici"},
+        files=[("attachments", ("virus.exe", b"MZ", "application/octet-stream"))],
+        headers=HTML,
+    )
+
+    assert response.status_code == 422
+    assert "« virus.exe » : type de fichier non accepté" in response.text
+    assert services.invoices.calls_to("CompleteInvoice") == []
 
 
 async def test_recycling_finds_the_recipient_by_siret(signed_in, services):
@@ -739,6 +767,7 @@ async def test_pdf_deposit_not_yet_served_says_so_in_french(signed_in, services)
 
 async def test_pdf_deposit_sends_header_totals_and_attachments(signed_in, services):
     services.structures.answer("ListMyMemberships", memberships())
+    services.invoices.answer("StageAttachment", staged)
     services.invoices.answer(
         "DepositPdfInvoice",
         InvalidArgument(
@@ -791,7 +820,12 @@ async def test_pdf_deposit_sends_header_totals_and_attachments(signed_in, servic
     )
     assert [(v.rate, v.base, v.amount) for v in sent.totals.vat_breakdown] == [("20", "100", "21")]
     assert (sent.filename, sent.content) == ("f.pdf", b"%PDF-1.4")
-    assert [a.filename for a in sent.attachments] == ["annexe.txt"]
+    [staging] = services.invoices.calls_to("StageAttachment")
+    assert (staging.request.file.filename, staging.request.file.content) == (
+        "annexe.txt",
+        b"annexe",
+    )
+    assert list(sent.staged_attachment_ids) == ["staged-annexe.txt"]
 
 
 async def test_signed_in_layout_links_the_invoice_pages(signed_in, services):

@@ -23,6 +23,7 @@ from chorus.structures.v1 import structures_service_pb2 as spb
 from chorus.structures.v1 import structures_service_pb2_grpc as spb_grpc
 from chorus_invoices.config import InvoicesSettings
 from chorus_invoices.documents.workers import DocumentWorkers
+from chorus_invoices.domain.attachments import AttachmentPolicy
 from chorus_invoices.main import build_app
 from chorus_platform import grpc_server
 from chorus_platform.db import create_pool
@@ -220,7 +221,8 @@ async def database(migrated_database) -> str:
     try:
         await conn.execute(
             "TRUNCATE invoices, invoice_lines, invoice_vat_breakdown, invoice_history, outbox,"
-            " inbox, documents, invoice_rule_warnings, idempotency_keys RESTART IDENTITY"
+            " inbox, documents, invoice_rule_warnings, idempotency_keys, staged_attachments"
+            " RESTART IDENTITY"
         )
     finally:
         await conn.close()
@@ -254,10 +256,13 @@ async def document_workers():
 
 @pytest_asyncio.fixture
 async def start_api(settings, signer, fake_structures, document_workers):
-    """``await start_api(background=False)``: the invoices server on a free port."""
+    """``await start_api(background=False)``: the invoices server on a free port
+    (``attachment_policy``: other attachment limits)."""
     opened = []
 
-    async def start(*, background: bool = False) -> Api:
+    async def start(
+        *, background: bool = False, attachment_policy: AttachmentPolicy | None = None
+    ) -> Api:
         pool = await create_pool(settings.database_dsn, max_size=5)
         structures_channel = channel_for(settings, "structures")
         app = build_app(
@@ -267,6 +272,7 @@ async def start_api(settings, signer, fake_structures, document_workers):
             structures_channel=structures_channel,
             background=background,
             workers=document_workers,
+            attachment_policy=attachment_policy,
         )
         running = await grpc_server.start(app)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")

@@ -39,3 +39,9 @@ class InvoicesSettings(ChorusSettings):
         le=15 * 1024 * 1024,
         description="Largest structured file (XML or Factur-X PDF) a deposit accepts.",
     )
+    staged_attachment_ttl_seconds: int = Field(
+        3600,
+        ge=60,
+        description="How long an attachment uploaded ahead of its deposit or completion"
+        " (StageAttachment) stays usable before it is purged.",
+    )

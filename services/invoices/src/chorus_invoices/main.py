@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import asyncpg
 import grpc
@@ -22,7 +23,9 @@ from chorus_invoices.config import InvoicesSettings
 from chorus_invoices.documents.formats import DocumentLimits
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.documents.xml_safety import XmlLimits
+from chorus_invoices.domain.attachments import AttachmentPolicy
 from chorus_invoices.events.routing import routing_consumer
+from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits
 from chorus_invoices.usecases.pdf_deposit import PdfDeposits
 from chorus_invoices.usecases.processing import Processing
@@ -31,7 +34,8 @@ from chorus_invoices.usecases.structured_deposit import StructuredDeposits
 
 _SERVICE = pb.DESCRIPTOR.services_by_name["InvoicesService"].full_name
 # RPCs behind the gateway's creating POSTs: a retry with the same Idempotency-Key replays the
-# first answer instead of depositing again (ERP connectors retry after timeouts).
+# first answer instead of depositing again (ERP connectors retry after timeouts). Not
+# StageAttachment: staging a file twice is harmless (each copy is used once or expires).
 IDEMPOTENT_METHODS = {
     f"/{_SERVICE}/{method}"
     for method in (
@@ -52,10 +56,12 @@ def build_app(
     structures_channel: grpc.aio.Channel,
     background: bool = True,
     workers: DocumentWorkers | None = None,
+    attachment_policy: AttachmentPolicy | None = None,
 ) -> grpc_server.GrpcApp:
     """The service as a GrpcApp; ``background=False`` leaves out the outbox relay and the
     routing consumer (tests that look at a deposit before it is routed). Without ``workers``
-    the app starts (and stops) its own document worker processes."""
+    the app starts (and stops) its own document worker processes. ``attachment_policy``
+    (tests) replaces the attachment limits."""
     structures = StructuresClient(structures_channel, cache_seconds=settings.access_cache_seconds)
     own_workers = workers is None
     workers = workers or DocumentWorkers(
@@ -65,13 +71,17 @@ def build_app(
         xml=XmlLimits(max_bytes=settings.max_document_bytes),
         max_pdf_bytes=settings.max_document_bytes,
     )
-    deposits = Deposits(pool, structures, workers)
+    policy = attachment_policy or AttachmentPolicy()
+    deposits = Deposits(pool, structures, workers, attachment_policy=policy)
     servicer = InvoicesServicer(
         deposits,
         Reading(pool, structures),
         StructuredDeposits(deposits, workers, limits),
-        Processing(pool, structures),
-        PdfDeposits(deposits, structures, workers, limits),
+        Processing(pool, structures, attachment_policy=policy),
+        PdfDeposits(deposits, structures, workers, limits, attachment_policy=policy),
+        AttachmentStaging(
+            pool, ttl=timedelta(seconds=settings.staged_attachment_ttl_seconds), policy=policy
+        ),
     )
 
     def register(server: grpc.aio.Server) -> list[str]:

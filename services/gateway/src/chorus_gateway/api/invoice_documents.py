@@ -44,7 +44,7 @@ async def deposit_structured_invoice(
         UUID, Form(description="The issuing structure; its SIRET must be the file's seller's.")
     ],
 ) -> schemas.Invoice:
-    content = await _read_bounded(file)
+    content = await read_bounded(file)
     request = pb.DepositStructuredInvoiceRequest(
         supplier_structure_id=str(supplier_structure_id),
         filename=file.filename or "",
@@ -68,7 +68,7 @@ async def deposit_invoice_batch(
     """Each file is deposited like ``POST /invoices/xml``, independently; the report says per
     file ``DEPOSEE`` (with ``invoice_id``) or ``REJETEE`` (with ``errors``). A refused archive
     (not ZIP/tar.gz, unreadable, too many entries, too large uncompressed) answers 422."""
-    content = await _read_bounded(file)
+    content = await read_bounded(file)
     request = pb.DepositInvoiceBatchRequest(
         supplier_structure_id=str(supplier_structure_id), content=content
     )
@@ -148,7 +148,7 @@ async def get_invoices_archive(
     )
 
 
-async def _read_bounded(file: UploadFile) -> bytes:
+async def read_bounded(file: UploadFile) -> bytes:
     chunks, size = [], 0
     while chunk := await file.read(_CHUNK):
         size += len(chunk)

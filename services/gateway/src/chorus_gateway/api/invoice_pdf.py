@@ -3,11 +3,12 @@
 
 multipart: ``file`` (the PDF), ``metadata`` (JSON: the header of ``POST /invoices`` without
 lines, with ``net_total, vat_total, gross_total, vat_breakdown[{rate, base, amount}]``),
-``attachments[]``. The supplier is named in ``metadata`` or by the ``supplier_structure_id``
-form field (as for ``/invoices/xml``), so a Factur-X PDF can be deposited without metadata.
-Whether the PDF is Factur-X, and every rule, is the service's business: a refusal is 422 with
-its code (``PDF_ENCRYPTED``, ``TOTALS_INCONSISTENT``, ``FORM_CONTRADICTS_DOCUMENT``…) and the
-offending fields in ``errors``.
+``attachments[]`` (each staged on its own with StageAttachment, then named by the deposit, so
+the attachments may reach 120 MB together). The supplier is named in ``metadata`` or by the
+``supplier_structure_id`` form field (as for ``/invoices/xml``), so a Factur-X PDF can be
+deposited without metadata. Whether the PDF is Factur-X, and every rule, is the service's
+business: a refusal is 422 with its code (``PDF_ENCRYPTED``, ``TOTALS_INCONSISTENT``,
+``FORM_CONTRADICTS_DOCUMENT``…) and the offending fields in ``errors``.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import json
 from typing import Annotated
 from uuid import UUID
 
-from chorus.invoices.v1 import invoices_service_pb2 as pb
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from chorus_gateway.api.invoice_documents import MAX_UPLOAD_BYTES, _read_bounded
+from chorus_gateway.api.attachment_staging import check_request_size, stage_attachments
+from chorus_gateway.api.invoice_documents import read_bounded
 from chorus_gateway.api.problems import TITLES, FieldError, Problem, ProblemError
 from chorus_gateway.api.schemas import invoices as schemas
 from chorus_gateway.api.schemas.invoice_pdf import PdfMetadataBody, deposit_request
@@ -39,6 +40,7 @@ _INVALID = "La requête contient des champs invalides ; corrigez les champs indi
     responses={413: {"model": Problem, "description": TITLES[413]}},
 )
 async def deposit_pdf_invoice(
+    http_request: Request,
     clients: Clients,
     caller: AuthenticatedCaller,
     file: Annotated[
@@ -72,23 +74,16 @@ async def deposit_pdf_invoice(
     (``PDF_MALFORMED``, ``PDF_ENCRYPTED``, ``PDF_TOO_LARGE``), the attachments
     (``ATTACHMENT_*``), the data (portal-entry codes, ``TOTALS_INCONSISTENT``,
     ``FORM_CONTRADICTS_DOCUMENT``, EN 16931 rule failures of a Factur-X), 403, 409 duplicate
-    number; 413 beyond the upload bound."""
+    number; 413 for a file beyond the upload bound (``FILE_TOO_LARGE``) or attachments beyond
+    120 MB together (``REQUEST_TOO_LARGE``). Each attachment is staged on its own
+    (StageAttachment) before the deposit names them: a refused attachment answers 422 with
+    ``attachments[i]`` before anything is deposited."""
+    check_request_size(http_request)
     body = _metadata(metadata)
     supplier = _supplier(body.supplier_structure_id, supplier_structure_id)
-    content = await _read_bounded(file)
-    files = [
-        pb.AttachmentFile(filename=upload.filename or "", content=await _read_bounded(upload))
-        for upload in attachments
-    ]
-    if len(content) + sum(len(f.content) for f in files) > MAX_UPLOAD_BYTES:
-        raise ProblemError(
-            413,
-            "FILE_TOO_LARGE",
-            f"Le PDF et ses pièces jointes dépassent {MAX_UPLOAD_BYTES // 1024**2} Mo ensemble :"
-            " déposez la facture avec moins de pièces jointes, puis ajoutez les autres au"
-            " besoin lors d'un complément.",
-        )
-    request = deposit_request(body, supplier, file.filename or "", content, files)
+    content = await read_bounded(file)
+    staged = await stage_attachments(clients.invoices, caller, attachments)
+    request = deposit_request(body, supplier, file.filename or "", content, staged)
     return schemas.invoice(await clients.invoices.deposit_pdf_invoice(request, caller))
 
 

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from chorus_gateway.api.invoice_documents import _read_bounded
+from chorus_gateway.api.attachment_staging import check_request_size, stage_attachments
 from chorus_gateway.api.paths import InvoiceId
 from chorus_gateway.api.schemas import invoice_processing as bodies
 from chorus_gateway.api.schemas import invoices as schemas
@@ -73,17 +73,19 @@ async def complete_invoice(
 ) -> schemas.Invoice:
     """multipart ``comment`` + ``attachments[]`` (or JSON ``{comment}``): SUSPENDUE →
     COMPLETEE, the attachments kept in the same transaction (a refused file keeps nothing:
-    422 ATTACHMENT_*; 413 beyond the upload bound)."""
-    attachments = []
+    422 ATTACHMENT_* naming ``attachments[i]``; 413 for a file beyond the upload bound, or
+    attachments beyond 120 MB together). Each attachment is staged on its own
+    (StageAttachment) before the completion names them."""
+    uploads: list[UploadFile] = []
     if http_request.headers.get("content-type", "").startswith("multipart/form-data"):
+        check_request_size(http_request)
         form = await http_request.form()
         data = {"comment": form.get("comment", "")}
-        for upload in form.getlist("attachments[]") + form.getlist("attachments"):
-            if isinstance(upload, UploadFile):
-                content = await _read_bounded(upload)
-                attachments.append(
-                    pb.AttachmentFile(filename=upload.filename or "", content=content)
-                )
+        uploads = [
+            upload
+            for upload in form.getlist("attachments[]") + form.getlist("attachments")
+            if isinstance(upload, UploadFile)
+        ]
     else:
         raw = await http_request.body()
         try:
@@ -98,8 +100,9 @@ async def complete_invoice(
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
         ) from None
+    staged = await stage_attachments(clients.invoices, caller, uploads)
     request = pb.CompleteInvoiceRequest(
-        invoice_id=invoice_id, comment=body.comment, attachments=attachments
+        invoice_id=invoice_id, comment=body.comment, staged_attachment_ids=staged
     )
     return schemas.invoice(await clients.invoices.complete_invoice(request, caller))
 

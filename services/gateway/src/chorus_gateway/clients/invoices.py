@@ -102,3 +102,8 @@ class InvoicesClient:
     ) -> pb.Invoice:
         response = await self._stub.DepositPdfInvoice(request, metadata=caller.metadata())
         return response.invoice
+
+    async def stage_attachment(
+        self, request: pb.StageAttachmentRequest, caller: Caller
+    ) -> pb.StageAttachmentResponse:
+        return await self._stub.StageAttachment(request, metadata=caller.metadata())

@@ -202,15 +202,19 @@ async def deposit_pdf(request: Request, clients: Clients, caller: AnonymousCalle
         )
     totals, sent = invoice_forms.stated_totals(form, vat)
     try:
+        submitter = with_submission_key(me, form)
         filename, content = await invoice_forms.one_upload(form, "file")
+        staged = await invoice_forms.staged_uploads(
+            request, clients, submitter, form, "attachments"
+        )
         deposit = pb.DepositPdfInvoiceRequest(
             header=invoice_forms.header_request(form, with_recipient=False),
             totals=totals,
             filename=filename,
             content=content,
-            attachments=await invoice_forms.uploads(form, "attachments"),
+            staged_attachment_ids=staged,
         )
-        invoice = await clients.invoices.deposit_pdf_invoice(deposit, with_submission_key(me, form))
+        invoice = await clients.invoices.deposit_pdf_invoice(deposit, submitter)
     except ProblemError as err:
         return await _deposit_page(request, clients, me, "pdf", err, **kept)
     except grpc.aio.AioRpcError as err:

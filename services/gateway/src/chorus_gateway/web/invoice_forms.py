@@ -13,10 +13,14 @@ from dataclasses import dataclass, field
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
 
+from chorus_gateway.api.attachment_staging import check_request_size, stage_attachments
 from chorus_gateway.api.enums import ProtoEnum
-from chorus_gateway.api.invoice_documents import _read_bounded
+from chorus_gateway.api.invoice_documents import read_bounded
 from chorus_gateway.api.schemas.invoices import FRAMEWORK, INVOICE_TYPE
+from chorus_gateway.clients import ServiceClients
+from chorus_gateway.clients.caller import Caller
 from chorus_gateway.web.formats import decimal_input
 
 LINE_ROWS = 5
@@ -158,16 +162,16 @@ def stated_totals(form: FormData, rows: list[dict[str, str]]) -> tuple[pb.Totals
     return totals, sent
 
 
-async def uploads(form: FormData, name: str) -> list[pb.AttachmentFile]:
-    """The files chosen in the input ``name`` (an input left empty sends nothing); 413
-    FILE_TOO_LARGE (ProblemError) beyond the gateway's upload bound."""
-    files = []
-    for upload in form.getlist(name):
-        if isinstance(upload, UploadFile) and upload.filename:
-            files.append(
-                pb.AttachmentFile(filename=upload.filename, content=await _read_bounded(upload))
-            )
-    return files
+async def staged_uploads(
+    request: Request, clients: ServiceClients, caller: Caller, form: FormData, name: str
+) -> list[str]:
+    """The files chosen in the input ``name`` (an input left empty sends nothing), staged one
+    by one as in the API (:func:`~chorus_gateway.api.attachment_staging.stage_attachments`):
+    their staged ids. ProblemError 413 FILE_TOO_LARGE / REQUEST_TOO_LARGE beyond the
+    gateway's bounds, 422 ATTACHMENT_* (``attachments[i]``) for a file the service refuses."""
+    check_request_size(request)
+    chosen = [u for u in form.getlist(name) if isinstance(u, UploadFile) and u.filename]
+    return await stage_attachments(clients.invoices, caller, chosen)
 
 
 async def one_upload(form: FormData, name: str) -> tuple[str, bytes]:
@@ -175,7 +179,7 @@ async def one_upload(form: FormData, name: str) -> tuple[str, bytes]:
     upload = form.get(name)
     if not isinstance(upload, UploadFile) or not upload.filename:
         return "", b""
-    return upload.filename, await _read_bounded(upload)
+    return upload.filename, await read_bounded(upload)
 
 
 def form_errors(

@@ -388,12 +388,15 @@ async def complete(
     values = {"comment": invoice_forms.text(form, "comment")}
 
     async def completion(known: str, me: Caller) -> None:
+        submitter = with_submission_key(me, form)
         completion_request = pb.CompleteInvoiceRequest(
             invoice_id=known,
             comment=values["comment"],
-            attachments=await invoice_forms.uploads(form, "attachments"),
+            staged_attachment_ids=await invoice_forms.staged_uploads(
+                request, clients, submitter, form, "attachments"
+            ),
         )
-        await clients.invoices.complete_invoice(completion_request, with_submission_key(me, form))
+        await clients.invoices.complete_invoice(completion_request, submitter)
 
     return await _action(
         request, clients, caller, invoice_id, "complete", completion,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
+from chorus_platform import idempotency
 from chorus_platform.auth import current_principal
 
 from chorus_invoices.api import mapping, page_tokens
 from chorus_invoices.domain.attachments import AttachmentUpload
 from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.listing import read_criteria
+from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits
 from chorus_invoices.usecases.pdf_deposit import PdfDeposits
 from chorus_invoices.usecases.processing import Processing
@@ -32,8 +34,10 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         structured: StructuredDeposits,
         processing: Processing,
         pdf: PdfDeposits,
+        staging: AttachmentStaging,
     ) -> None:
         self._deposits = deposits
+        self._staging = staging
         self._pdf = pdf
         self._processing = processing
         self._reading = reading
@@ -175,9 +179,11 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         INVALID_ARGUMENT FILE_REQUIRED, PDF_TOO_LARGE, PDF_MALFORMED, PDF_ENCRYPTED,
         LINES_NOT_ALLOWED, DRAFT_NOT_ALLOWED, ATTACHMENT_NAME_INVALID, ATTACHMENT_NAME_TOO_LONG,
         ATTACHMENT_EXTENSION_FORBIDDEN, ATTACHMENT_EMPTY, ATTACHMENT_TOO_LARGE,
-        ATTACHMENTS_TOO_LARGE; plain PDF: every CreateInvoice shape reason, AMOUNT_INVALID,
-        TOTALS_INCONSISTENT (violations: ``net_total``, ``vat_total``, ``gross_total``,
-        ``vat_breakdown[i].rate|base|amount``); Factur-X: the reading reasons of
+        ATTACHMENTS_TOO_LARGE (``staged_attachment_ids`` counted), STAGED_ATTACHMENT_UNKNOWN
+        (``staged_attachment_ids[i]``: not the caller's, expired or already used; the staged
+        files stay usable after any refusal); plain PDF: every CreateInvoice shape reason,
+        AMOUNT_INVALID, TOTALS_INCONSISTENT (violations: ``net_total``, ``vat_total``,
+        ``gross_total``, ``vat_breakdown[i].rate|base|amount``); Factur-X: the reading reasons of
         DepositStructuredInvoice, FORM_CONTRADICTS_DOCUMENT (one violation per contradicting
         field), SELLER_MISMATCH; then the recipient and routing reasons of CreateInvoice;
         PERMISSION_DENIED ACCESS_DENIED; ALREADY_EXISTS INVOICE_NUMBER_DUPLICATE; UNAVAILABLE
@@ -196,10 +202,39 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
             request.filename,
             request.content,
             [AttachmentUpload(a.filename, a.content) for a in request.attachments],
+            list(request.staged_attachment_ids),
         )
         found = mapping.invoice_to_proto(invoice)
         found.warnings.extend(mapping.findings_to_proto(warnings))
         return pb.DepositPdfInvoiceResponse(invoice=found)
+
+    async def StageAttachment(self, request: pb.StageAttachmentRequest, context):
+        """Uploads one attachment ahead of the DepositPdfInvoice or CompleteInvoice that names
+        it in ``staged_attachment_ids``, so an invoice's attachments (up to 120 MB) never
+        travel in one message. Checked at once like an inline attachment; kept for the caller
+        only, used once, forgotten after ``CHORUS_STAGED_ATTACHMENT_TTL_SECONDS`` (expired
+        files are purged as others are staged). No structure access is needed here: the
+        deposit or completion checks it. With an ``idempotency-key`` (the deposit's key made
+        unique per file, e.g. ``<key>/attachments[i]``), the id is derived from (caller, key,
+        file), so a retried deposit names the same ids and its own key replays its first
+        answer (StageAttachment itself is not replayed: staging again is harmless). Errors:
+        INVALID_ARGUMENT ATTACHMENT_NAME_INVALID, ATTACHMENT_NAME_TOO_LONG,
+        ATTACHMENT_EXTENSION_FORBIDDEN, ATTACHMENT_EMPTY, ATTACHMENT_TOO_LARGE (violation on
+        ``file``), nothing kept then.
+        """
+        user_id = current_principal().user_id
+        metadata = dict(context.invocation_metadata() or ())
+        staged = await self._staging.stage(
+            user_id,
+            AttachmentUpload(request.file.filename, request.file.content),
+            retry_key=metadata.get(idempotency.METADATA_KEY, ""),
+        )
+        return pb.StageAttachmentResponse(
+            staged_attachment_id=staged.id,
+            filename=staged.filename,
+            size=staged.size,
+            expires_at=mapping.timestamp(staged.expires_at),
+        )
 
     async def DepositInvoiceBatch(self, request: pb.DepositInvoiceBatchRequest, context):
         """Deposits each file of a ZIP or tar.gz archive like DepositStructuredInvoice, one by
@@ -270,8 +305,10 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         The caller needs FACTURES_EMISES in MODIFICATION on the supplier structure. Errors:
         NOT_FOUND INVOICE_NOT_FOUND; PERMISSION_DENIED ACCESS_DENIED; FAILED_PRECONDITION
         INVALID_STATUS_TRANSITION (not SUSPENDUE); INVALID_ARGUMENT ATTACHMENT_* /
-        ATTACHMENTS_TOO_LARGE (``attachments`` kept in the same transaction, or none of them).
-        The answer lists the invoice's documents, the new attachments included.
+        ATTACHMENTS_TOO_LARGE (``attachments`` and the files staged under
+        ``staged_attachment_ids`` kept in the same transaction, or none of them),
+        STAGED_ATTACHMENT_UNKNOWN (``staged_attachment_ids[i]``: not the caller's, expired or
+        already used). The answer lists the invoice's documents, the new attachments included.
         """
         user_id = current_principal().user_id
         invoice = await self._processing.complete(
@@ -279,6 +316,7 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
             request.invoice_id,
             request.comment.strip(),
             [AttachmentUpload(a.filename, a.content) for a in request.attachments],
+            list(request.staged_attachment_ids),
         )
         completed = mapping.invoice_to_proto(invoice)
         _, documents = await self._reading.kept_with(invoice)

@@ -56,12 +56,17 @@ class AttachmentUpload:
 
 
 def check_attachments(
-    uploads: Sequence[AttachmentUpload], already_bytes: int, policy: AttachmentPolicy
+    uploads: Sequence[AttachmentUpload],
+    already_bytes: int,
+    policy: AttachmentPolicy,
+    *,
+    fields: Sequence[str] | None = None,
 ) -> None:
-    """InvalidArgument unless every upload may be kept next to ``already_bytes`` of others."""
+    """InvalidArgument unless every upload may be kept next to ``already_bytes`` of others;
+    violations name ``fields[i]`` (default ``attachments[i]``)."""
     problems: list[tuple[str, FieldViolation]] = []
     for index, upload in enumerate(uploads):
-        field = f"attachments[{index}]"
+        field = fields[index] if fields is not None else f"attachments[{index}]"
         name = upload.filename
         if not name.strip() or any(c in name for c in "/\\") or not name.isprintable():
             problem = ("ATTACHMENT_NAME_INVALID", f"« {name} » n'est pas un nom de fichier valide.")

@@ -1,25 +1,33 @@
-"""Adding attachments to an invoice, inside the caller's transaction.
+"""Adding attachments to an invoice, inside the caller's transaction; staging them first.
 
 Entry point for every channel that brings attachments (PDF deposit, completion of a suspended
 invoice): the caller has already checked who may do it and locked the invoice; this checks
 the files (:func:`~chorus_invoices.domain.attachments.check_attachments`, the invoice's total
 included) and keeps them behind the document store, in the caller's transaction, so a refusal
 or a later failure keeps nothing.
+
+Files may come inline or staged beforehand (:class:`AttachmentStaging`, RPC StageAttachment) so
+that up to 120 MB of attachments never travel in one message: a staged file is checked when
+uploaded, belongs to its uploader, and is moved into the invoice's documents (then forgotten)
+in the transaction that uses it; a refusal leaves it usable until it expires.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from chorus_platform.errors import FieldViolation, InvalidArgument
 
 from chorus_invoices.domain.attachments import (
     AttachmentPolicy,
     AttachmentUpload,
     check_attachments,
 )
+from chorus_invoices.store import staged_attachments
 from chorus_invoices.store.documents import (
     DocumentInfo,
     DocumentRole,
@@ -27,6 +35,7 @@ from chorus_invoices.store.documents import (
     PostgresDocumentStore,
     new_document,
 )
+from chorus_invoices.store.staged_attachments import StagedAttachment
 
 
 async def add_attachments(
@@ -34,21 +43,29 @@ async def add_attachments(
     invoice_id: str,
     uploads: Sequence[AttachmentUpload],
     *,
+    staged_ids: Sequence[str] = (),
+    owner_user_id: str = "",
     policy: AttachmentPolicy | None = None,
     store: DocumentStore | None = None,
     at: datetime | None = None,
 ) -> list[DocumentInfo]:
-    """Keeps ``uploads`` as ATTACHMENT documents of the invoice; their infos, in order.
+    """Keeps ``uploads``, then the files staged by ``owner_user_id`` under ``staged_ids``, as
+    ATTACHMENT documents of the invoice; their infos, in order. The staged files are deleted
+    from staging.
 
-    Call within ``conn.transaction()``. InvalidArgument: the reasons of check_attachments
-    (ATTACHMENT_*, ATTACHMENTS_TOO_LARGE), nothing kept then.
+    Call within ``conn.transaction()``. InvalidArgument: STAGED_ATTACHMENT_UNKNOWN (someone
+    else's, expired, already used or no such file), the reasons of check_attachments
+    (ATTACHMENT_*, ATTACHMENTS_TOO_LARGE, staged files counted in the total), nothing kept
+    then.
     """
     policy = policy or AttachmentPolicy()
     store = store or PostgresDocumentStore()
     at = at or datetime.now(UTC)
-    if not uploads:
+    if not uploads and not staged_ids:
         return []
-    check_attachments(uploads, await store.attachments_size(conn, invoice_id), policy)
+    staged = await _claim(conn, staged_ids, owner_user_id, at)
+    already = await store.attachments_size(conn, invoice_id) + sum(s.size for s in staged)
+    check_attachments(uploads, already, policy)
     infos = []
     for upload in uploads:
         document = new_document(
@@ -61,4 +78,107 @@ async def add_attachments(
         )
         await store.add_attachment(conn, invoice_id, document)
         infos.append(document.info)
+    for file in staged:
+        content = await staged_attachments.content(conn, file.id)
+        document = new_document(
+            str(uuid.uuid4()), DocumentRole.ATTACHMENT, file.filename, file.media_type, content, at
+        )
+        await store.add_attachment(conn, invoice_id, document)
+        await staged_attachments.discard(conn, file.id)
+        infos.append(document.info)
     return infos
+
+
+async def _claim(
+    conn: asyncpg.Connection, staged_ids: Sequence[str], owner_user_id: str, at: datetime
+) -> list[StagedAttachment]:
+    """The staged files named, in order, locked; InvalidArgument STAGED_ATTACHMENT_UNKNOWN
+    naming each id that is not a usable file of the caller's (a repeated id included)."""
+    if not staged_ids:
+        return []
+    wanted = [_uuid_or_none(i) for i in staged_ids]
+    found = await staged_attachments.claim(
+        conn, sorted({i for i in wanted if i}), owner_user_id, at
+    )
+    staged, seen, unknown = [], set(), []
+    for index, staged_id in enumerate(wanted):
+        if staged_id is None or staged_id not in found or staged_id in seen:
+            unknown.append(index)
+            continue
+        seen.add(staged_id)
+        staged.append(found[staged_id])
+    if unknown:
+        message = (
+            "Cette pièce jointe n'est plus disponible (inconnue, expirée ou déjà utilisée) :"
+            " déposez-la de nouveau."
+        )
+        raise InvalidArgument(
+            "STAGED_ATTACHMENT_UNKNOWN",
+            "Certaines pièces jointes téléversées ne sont plus disponibles (inconnues, expirées"
+            " ou déjà utilisées) : déposez-les de nouveau.",
+            [FieldViolation(f"staged_attachment_ids[{i}]", message) for i in unknown],
+        )
+    return staged
+
+
+def _uuid_or_none(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        return None
+
+
+_STAGING_IDS = uuid.UUID("6f0f8d1e-5a57-4c39-9a36-2f1b0e6c7d41")
+
+
+class AttachmentStaging:
+    """StageAttachment: one file checked and kept for its uploader until it is used or
+    expires; expired files are purged whenever a file is staged.
+
+    A file staged with a ``retry_key`` (the Idempotency-Key of the deposit it is for, made
+    unique per file by the caller) gets an id derived from (uploader, key, content), so that
+    a retried deposit names the same staged ids, i.e. is the same request, and its
+    Idempotency-Key replays the first answer instead of being refused as reused. Staging it
+    again before it is used only extends its life; after, it stages it anew (unused: the
+    replay runs nothing, and it expires).
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        ttl: timedelta = timedelta(hours=1),
+        policy: AttachmentPolicy | None = None,
+    ) -> None:
+        self._pool = pool
+        self._ttl = ttl
+        self._policy = policy or AttachmentPolicy()
+
+    async def stage(
+        self, user_id: str, upload: AttachmentUpload, *, retry_key: str = ""
+    ) -> StagedAttachment:
+        """The staged file. InvalidArgument ATTACHMENT_NAME_INVALID, ATTACHMENT_NAME_TOO_LONG,
+        ATTACHMENT_EXTENSION_FORBIDDEN, ATTACHMENT_EMPTY, ATTACHMENT_TOO_LARGE (field
+        ``file``), nothing kept then."""
+        check_attachments([upload], 0, self._policy, fields=["file"])
+        now = datetime.now(UTC)
+        sha256 = hashlib.sha256(upload.content).hexdigest()
+        if retry_key:
+            name = "\n".join((user_id, retry_key, upload.filename, sha256))
+            staged_id = str(uuid.uuid5(_STAGING_IDS, name))
+        else:
+            staged_id = str(uuid.uuid4())
+        staged = StagedAttachment(
+            id=staged_id,
+            owner_user_id=user_id,
+            filename=upload.filename,
+            media_type=upload.media_type,
+            size=len(upload.content),
+            sha256=sha256,
+            created_at=now,
+            expires_at=now + self._ttl,
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            await staged_attachments.purge_expired(conn, now)
+            await staged_attachments.insert(conn, staged, upload.content)
+        return staged

@@ -25,7 +25,7 @@ from chorus_invoices.documents.facturx import make_facturx
 from chorus_invoices.documents.validation import RuleViolation
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import lifecycle
-from chorus_invoices.domain.attachments import AttachmentUpload
+from chorus_invoices.domain.attachments import AttachmentPolicy, AttachmentUpload
 from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound, invalid
 from chorus_invoices.domain.invoice import Invoice, InvoiceContent, InvoiceType, StructureRef
 from chorus_invoices.domain.lifecycle import Party, Status
@@ -70,6 +70,7 @@ class Deposits:
         structures: StructuresClient,
         workers: DocumentWorkers | None = None,
         store: DocumentStore | None = None,
+        attachment_policy: AttachmentPolicy | None = None,
     ) -> None:
         """``workers`` render the Factur-X of portal deposits (None: no rendering)."""
         self._pool = pool
@@ -77,6 +78,7 @@ class Deposits:
         self._access = InvoiceAccess(structures)
         self._workers = workers
         self._store = store or PostgresDocumentStore()
+        self._attachment_policy = attachment_policy or AttachmentPolicy()
 
     async def create(
         self,
@@ -86,13 +88,15 @@ class Deposits:
         draft: bool,
         origin: FileOrigin | None = None,
         attachments: Sequence[AttachmentUpload] = (),
+        staged_attachment_ids: Sequence[str] = (),
     ) -> Invoice:
         """Stores a new invoice as BROUILLON (draft) or DEPOSEE (announced by InvoiceSubmitted),
-        with ``attachments`` kept in the same transaction.
+        with ``attachments`` and the files the caller staged under ``staged_attachment_ids``
+        kept in the same transaction (the staged files are then forgotten).
 
         InvalidArgument (shape, recipient, routing, SELLER_MISMATCH for a file whose seller is
-        not the supplier, ATTACHMENT_* / ATTACHMENTS_TOO_LARGE), AccessDenied,
-        InvoiceNumberDuplicate.
+        not the supplier, ATTACHMENT_* / ATTACHMENTS_TOO_LARGE, STAGED_ATTACHMENT_UNKNOWN),
+        AccessDenied, InvoiceNumberDuplicate.
         """
         now = datetime.now(UTC)
         valid = validate_invoice(form, today=now.date())
@@ -137,7 +141,16 @@ class Deposits:
                 await self._store.put(conn, invoice.id, document)
             if origin is not None and origin.warnings:
                 await rule_warnings.insert(conn, invoice.id, origin.warnings)
-            await add_attachments(conn, invoice.id, attachments, store=self._store, at=now)
+            await add_attachments(
+                conn,
+                invoice.id,
+                attachments,
+                staged_ids=staged_attachment_ids,
+                owner_user_id=user_id,
+                policy=self._attachment_policy,
+                store=self._store,
+                at=now,
+            )
         return invoice
 
     async def submit(self, user_id: str, invoice_id: str) -> Invoice:

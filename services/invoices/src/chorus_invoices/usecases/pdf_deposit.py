@@ -14,7 +14,8 @@ unencrypted, within the size limit. Then:
 
 Either way the invoice is deposited through :meth:`Deposits.create` (access, recipient,
 routing, duplicate checks) with the attachments in the same transaction: a refusal anywhere
-keeps nothing. The attachments are checked first, before the PDF is read.
+keeps nothing. The inline attachments are checked first, before the PDF is read; the staged
+ones (already checked when staged) in the deposit's transaction, which takes them.
 """
 
 from __future__ import annotations
@@ -80,16 +81,19 @@ class PdfDeposits:
         filename: str,
         content: bytes,
         attachments: Sequence[AttachmentUpload] = (),
+        staged_attachment_ids: Sequence[str] = (),
     ) -> tuple[Invoice, tuple[RuleViolation, ...]]:
         """The deposited invoice (DEPOSEE) and the EN 16931 warnings kept with it (none for a
         plain PDF). ``form.totals`` holds the stated totals (empty strings when not given).
+        The files the caller staged under ``staged_attachment_ids`` are kept like
+        ``attachments`` (checked in the deposit's transaction).
 
         InvalidArgument: FILE_REQUIRED, PDF_TOO_LARGE, PDF_MALFORMED, PDF_ENCRYPTED,
-        ATTACHMENT_* / ATTACHMENTS_TOO_LARGE, LINES_NOT_ALLOWED; for a plain
-        PDF the shape reasons of a portal entry, AMOUNT_INVALID and TOTALS_INCONSISTENT; for a
-        Factur-X PDF the reading's reasons, FIELD_REQUIRED (supplier_structure_id) and
-        FORM_CONTRADICTS_DOCUMENT; then those of Deposits.create (recipient, routing,
-        SELLER_MISMATCH); AccessDenied; InvoiceNumberDuplicate.
+        ATTACHMENT_* / ATTACHMENTS_TOO_LARGE, STAGED_ATTACHMENT_UNKNOWN, LINES_NOT_ALLOWED;
+        for a plain PDF the shape reasons of a portal entry, AMOUNT_INVALID and
+        TOTALS_INCONSISTENT; for a Factur-X PDF the reading's reasons, FIELD_REQUIRED
+        (supplier_structure_id) and FORM_CONTRADICTS_DOCUMENT; then those of Deposits.create
+        (recipient, routing, SELLER_MISMATCH); AccessDenied; InvoiceNumberDuplicate.
         """
         if not content:
             raise invalid("FILE_REQUIRED", "file", "Joignez le PDF de la facture.")
@@ -112,10 +116,17 @@ class PdfDeposits:
             origin = FileOrigin(document, seller_siret=None)
             form = replace(form, totals=form.totals or TotalsForm())
             invoice = await self._deposits.create(
-                user_id, form, draft=False, origin=origin, attachments=attachments
+                user_id,
+                form,
+                draft=False,
+                origin=origin,
+                attachments=attachments,
+                staged_attachment_ids=staged_attachment_ids,
             )
             return invoice, ()
-        return await self._deposit_facturx(user_id, form, filename, content, intake, attachments)
+        return await self._deposit_facturx(
+            user_id, form, filename, content, intake, attachments, staged_attachment_ids
+        )
 
     async def _deposit_facturx(
         self,
@@ -125,6 +136,7 @@ class PdfDeposits:
         content: bytes,
         intake: DocumentIntake,
         attachments: Sequence[AttachmentUpload],
+        staged_attachment_ids: Sequence[str],
     ) -> tuple[Invoice, tuple[RuleViolation, ...]]:
         supplier_id = form.supplier_structure_id.strip()
         if not supplier_id:
@@ -148,7 +160,12 @@ class PdfDeposits:
         document = _original(filename, intake.invoice.number, content)
         origin = FileOrigin(document, intake.invoice.seller.siret, intake.warnings)
         invoice = await self._deposits.create(
-            user_id, document_form, draft=False, origin=origin, attachments=attachments
+            user_id,
+            document_form,
+            draft=False,
+            origin=origin,
+            attachments=attachments,
+            staged_attachment_ids=staged_attachment_ids,
         )
         return invoice, intake.warnings
 

@@ -15,7 +15,7 @@ import asyncpg
 
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
-from chorus_invoices.domain.attachments import AttachmentUpload
+from chorus_invoices.domain.attachments import AttachmentPolicy, AttachmentUpload
 from chorus_invoices.domain.errors import (
     AccessDenied,
     InvoiceNotFound,
@@ -34,10 +34,16 @@ _NOT_ISSUER = "Vous n'êtes pas habilité à émettre des factures pour cette st
 
 
 class Processing:
-    def __init__(self, pool: asyncpg.Pool, structures: StructuresClient) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        structures: StructuresClient,
+        attachment_policy: AttachmentPolicy | None = None,
+    ) -> None:
         self._pool = pool
         self._structures = structures
         self._access = InvoiceAccess(structures)
+        self._attachment_policy = attachment_policy or AttachmentPolicy()
 
     async def change_status(
         self, user_id: str, invoice_id: str, target: Status | None, reason: str
@@ -65,18 +71,27 @@ class Processing:
         invoice_id: str,
         comment: str,
         attachments: Sequence[AttachmentUpload] = (),
+        staged_attachment_ids: Sequence[str] = (),
     ) -> Invoice:
         """The supplier completes a suspended invoice: SUSPENDUE → COMPLETEE.
 
-        ``attachments`` are kept (add_attachments) in the completion's transaction, under the
-        row lock: a refused file keeps nothing and leaves the invoice SUSPENDUE. ``comment``
-        goes to the history and the event. InvoiceNotFound, AccessDenied,
-        TransitionNotAllowed, InvalidArgument ATTACHMENT_* / ATTACHMENTS_TOO_LARGE.
+        ``attachments`` and the files the caller staged under ``staged_attachment_ids`` are
+        kept (add_attachments) in the completion's transaction, under the row lock: a refused
+        file keeps nothing (staged files stay usable) and leaves the invoice SUSPENDUE.
+        ``comment`` goes to the history and the event. InvoiceNotFound, AccessDenied,
+        TransitionNotAllowed, InvalidArgument ATTACHMENT_* / ATTACHMENTS_TOO_LARGE /
+        STAGED_ATTACHMENT_UNKNOWN.
         """
         invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, _NOT_ISSUER)
         lifecycle.transition(invoice.status, Status.COMPLETEE, Party.SUPPLIER)
         return await self._move(
-            invoice.id, Status.COMPLETEE, Party.SUPPLIER, user_id, comment, attachments
+            invoice.id,
+            Status.COMPLETEE,
+            Party.SUPPLIER,
+            user_id,
+            comment,
+            attachments,
+            staged_attachment_ids,
         )
 
     async def acknowledge_rejection(self, user_id: str, invoice_id: str) -> Invoice:
@@ -125,6 +140,7 @@ class Processing:
         actor: str,
         comment: str,
         attachments: Sequence[AttachmentUpload] = (),
+        staged_attachment_ids: Sequence[str] = (),
     ) -> Invoice:
         at = datetime.now(UTC)
         async with self._pool.acquire() as conn, conn.transaction():
@@ -140,5 +156,13 @@ class Processing:
                 at=at,
                 comment=comment,
             )
-            await add_attachments(conn, invoice_id, attachments, at=at)
+            await add_attachments(
+                conn,
+                invoice_id,
+                attachments,
+                staged_ids=staged_attachment_ids,
+                owner_user_id=actor,
+                policy=self._attachment_policy,
+                at=at,
+            )
             return await invoices.get(conn, invoice_id)

@@ -69,7 +69,7 @@ def deposit_request(
     supplier_structure_id: str,
     filename: str,
     content: bytes,
-    attachments: list[pb.AttachmentFile],
+    staged_attachment_ids: list[str],
 ) -> pb.DepositPdfInvoiceRequest:
     header = pb.CreateInvoiceRequest(
         supplier_structure_id=supplier_structure_id,
@@ -91,7 +91,10 @@ def deposit_request(
         header.recipient.identifier_type = str(body.recipient.identifier_type)
         header.recipient.identifier = body.recipient.identifier
     request = pb.DepositPdfInvoiceRequest(
-        header=header, filename=filename, content=content, attachments=attachments
+        header=header,
+        filename=filename,
+        content=content,
+        staged_attachment_ids=staged_attachment_ids,
     )
     totals = pb.Totals(
         net_total=body.net_total or "",

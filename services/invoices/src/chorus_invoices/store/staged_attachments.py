@@ -1,0 +1,91 @@
+"""Attachments uploaded ahead of the deposit or completion that uses them (table
+``staged_attachments``).
+
+A staged file belongs to the user who uploaded it and lives until ``expires_at``; the deposit
+or completion that names it takes it (:func:`claim` locks it, :func:`content` reads it,
+:func:`discard` deletes it) in its own transaction, so a refusal leaves it usable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class StagedAttachment:
+    id: str
+    owner_user_id: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    expires_at: datetime
+
+
+async def insert(conn: asyncpg.Connection, staged: StagedAttachment, content: bytes) -> None:
+    """Keeps ``staged``; one of the same id (staged again with the same retry key, so the same
+    uploader and content) only gets the new expiry."""
+    await conn.execute(
+        "INSERT INTO staged_attachments (id, owner_user_id, filename, media_type, size, sha256,"
+        " content, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+        staged.id,
+        staged.owner_user_id,
+        staged.filename,
+        staged.media_type,
+        staged.size,
+        staged.sha256,
+        content,
+        staged.created_at,
+        staged.expires_at,
+    )
+
+
+async def purge_expired(conn: asyncpg.Connection, now: datetime) -> int:
+    """Deletes the staged files expired at ``now``; how many."""
+    result = await conn.execute("DELETE FROM staged_attachments WHERE expires_at <= $1", now)
+    return int(result.split()[-1])
+
+
+async def claim(
+    conn: asyncpg.Connection, ids: list[str], owner_user_id: str, now: datetime
+) -> dict[str, StagedAttachment]:
+    """The staged files among ``ids`` that ``owner_user_id`` may use at ``now`` (theirs, not
+    expired), by id, locked until the end of the caller's transaction (a concurrent use of the
+    same file waits, then finds it gone)."""
+    rows = await conn.fetch(
+        "SELECT id, owner_user_id, filename, media_type, size, sha256, created_at, expires_at"
+        " FROM staged_attachments WHERE id = ANY($1::uuid[]) AND owner_user_id = $2"
+        " AND expires_at > $3 ORDER BY id FOR UPDATE",
+        ids,
+        owner_user_id,
+        now,
+    )
+    return {str(row["id"]): _staged(row) for row in rows}
+
+
+async def content(conn: asyncpg.Connection, staged_id: str) -> bytes:
+    return bytes(
+        await conn.fetchval("SELECT content FROM staged_attachments WHERE id = $1", staged_id)
+    )
+
+
+async def discard(conn: asyncpg.Connection, staged_id: str) -> None:
+    await conn.execute("DELETE FROM staged_attachments WHERE id = $1", staged_id)
+
+
+def _staged(row: asyncpg.Record) -> StagedAttachment:
+    return StagedAttachment(
+        id=str(row["id"]),
+        owner_user_id=row["owner_user_id"],
+        filename=row["filename"],
+        media_type=row["media_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+    )

@@ -1,0 +1,354 @@
+"""StageAttachment then DepositPdfInvoice / CompleteInvoice naming the staged files, over real
+gRPC and PostgreSQL: each file travels in its own message (so an invoice may carry more than
+one message's worth of attachments), a staged file serves its uploader once before it expires,
+and a refused deposit or completion keeps nothing and leaves the staged files usable."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import grpc
+import pytest
+from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus_invoices.domain.attachments import AttachmentPolicy
+from chorus_invoices.events.routing import route_submitted_invoice
+from chorus_platform.cloudevents import Envelope
+
+MiB = 1024 * 1024
+PLAIN_PDF = (Path(__file__).resolve().parent / "corpus/invalid/plain-no-xml.pdf").read_bytes()
+
+
+def plain_deposit(
+    parties, *, attachments=(), totals=None, number=""
+) -> pb.DepositPdfInvoiceRequest:
+    """A plain PDF deposit from ``parties``' supplier to their recipient."""
+    return pb.DepositPdfInvoiceRequest(
+        header=pb.CreateInvoiceRequest(
+            supplier_structure_id=parties.supplier.id,
+            recipient=pb.RecipientRef(structure_id=parties.recipient.id),
+            framework=pb.FRAMEWORK_A1_FACTURE_FOURNISSEUR,
+            type=pb.INVOICE_TYPE_FACTURE,
+            number=number or f"P-{uuid.uuid4().hex[:8]}",
+            issue_date="2025-03-14",
+            currency="EUR",
+        ),
+        totals=totals
+        or pb.Totals(
+            net_total="1000.00",
+            vat_total="200.00",
+            gross_total="1200.00",
+            vat_breakdown=[pb.VatBreakdown(rate="20", base="1000.00", amount="200.00")],
+        ),
+        filename="facture.pdf",
+        content=PLAIN_PDF,
+        attachments=[pb.AttachmentFile(filename=n, content=c) for n, c in attachments],
+    )
+
+
+@pytest.fixture
+def processor(parties, fake_structures) -> str:
+    user = str(uuid.uuid4())
+    fake_structures.grant(user, parties.recipient.id, "FACTURES_RECUES", "MODIFICATION")
+    return user
+
+
+async def suspended(api, parties, make_request, processor) -> str:
+    """A deposited invoice, routed (handler run inline), then suspended by ``processor``."""
+    invoice = (await api.call("CreateInvoice", make_request(parties), parties.user)).invoice
+    conn = await asyncpg.connect(api.dsn)
+    try:
+        async with conn.transaction():
+            message = events_pb.InvoiceSubmitted(invoice_id=invoice.id)
+            envelope = Envelope(str(uuid.uuid4()), "t", "", "", "", "", None)
+            await route_submitted_invoice(conn, message, envelope)
+    finally:
+        await conn.close()
+    await api.call(
+        "ChangeInvoiceStatus",
+        pb.ChangeInvoiceStatusRequest(
+            invoice_id=invoice.id, status=pb.INVOICE_STATUS_SUSPENDUE, reason="Pièces manquantes"
+        ),
+        processor,
+    )
+    return invoice.id
+
+
+async def stage(api, user: str, filename: str, content: bytes) -> pb.StageAttachmentResponse:
+    request = pb.StageAttachmentRequest(file=pb.AttachmentFile(filename=filename, content=content))
+    return await api.call("StageAttachment", request, user)
+
+
+async def staged_rows(api) -> list:
+    return await api.fetch("SELECT id, owner_user_id, filename FROM staged_attachments")
+
+
+async def attachment_rows(api, invoice_id: str) -> list:
+    return await api.fetch(
+        "SELECT filename, size, sha256, media_type FROM documents"
+        " WHERE invoice_id = $1 AND role = 'ATTACHMENT' ORDER BY filename",
+        invoice_id,
+    )
+
+
+async def test_plain_pdf_deposit_with_three_staged_attachments_beyond_one_message(api, parties):
+    scans = {f"scan-{i}.pdf": os.urandom(8 * MiB) for i in range(3)}
+    before = datetime.now(UTC)
+    staged = [await stage(api, parties.user, name, data) for name, data in scans.items()]
+    for answer, (name, data) in zip(staged, scans.items(), strict=True):
+        assert (answer.filename, answer.size) == (name, len(data))
+        expires = answer.expires_at.ToDatetime(tzinfo=UTC)
+        assert before + timedelta(minutes=59) < expires < datetime.now(UTC) + timedelta(hours=1)
+    assert len(await staged_rows(api)) == 3
+
+    request = plain_deposit(parties)
+    request.staged_attachment_ids.extend(s.staged_attachment_id for s in staged)
+    invoice = (await api.call("DepositPdfInvoice", request, parties.user)).invoice
+
+    assert invoice.status == pb.INVOICE_STATUS_DEPOSEE
+    kept = await attachment_rows(api, invoice.id)
+    assert [(r["filename"], r["size"], r["sha256"], r["media_type"]) for r in kept] == [
+        (name, len(data), hashlib.sha256(data).hexdigest(), "application/pdf")
+        for name, data in sorted(scans.items())
+    ]
+    content = await api.fetch(
+        "SELECT content FROM documents WHERE invoice_id = $1 AND filename = 'scan-1.pdf'",
+        invoice.id,
+    )
+    assert bytes(content[0]["content"]) == scans["scan-1.pdf"]
+    assert await staged_rows(api) == []
+
+    got = await api.call("GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice.id), parties.user)
+    assert sorted(d.filename for d in got.invoice.documents if d.role == "ATTACHMENT") == sorted(
+        scans
+    )
+
+
+async def test_inline_and_staged_attachments_go_together(api, parties):
+    staged = await stage(api, parties.user, "releve.csv", b"a;b\n1;2\n")
+    request = plain_deposit(parties, attachments=[("bon.pdf", b"%PDF-1.4 bon")])
+    request.staged_attachment_ids.append(staged.staged_attachment_id)
+    invoice = (await api.call("DepositPdfInvoice", request, parties.user)).invoice
+    kept = await attachment_rows(api, invoice.id)
+    assert [(r["filename"], r["media_type"]) for r in kept] == [
+        ("bon.pdf", "application/pdf"),
+        ("releve.csv", "text/csv"),
+    ]
+
+
+async def test_a_staged_attachment_serves_once(api, parties):
+    staged = await stage(api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe")
+    first = plain_deposit(parties)
+    first.staged_attachment_ids.append(staged.staged_attachment_id)
+    await api.call("DepositPdfInvoice", first, parties.user)
+
+    again = plain_deposit(parties)
+    again.staged_attachment_ids.append(staged.staged_attachment_id)
+    error = await api.fails("DepositPdfInvoice", again, parties.user)
+    assert (error.code, error.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "STAGED_ATTACHMENT_UNKNOWN",
+    )
+    assert [v.field for v in error.violations] == ["staged_attachment_ids[0]"]
+    assert "déposez-la de nouveau" in error.violations[0].description
+    assert await api.count("invoices") == 1
+
+
+async def test_the_same_staged_id_twice_in_one_deposit_is_refused(api, parties):
+    staged = await stage(api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe")
+    request = plain_deposit(parties)
+    request.staged_attachment_ids.extend([staged.staged_attachment_id] * 2)
+    error = await api.fails("DepositPdfInvoice", request, parties.user)
+    assert error.reason == "STAGED_ATTACHMENT_UNKNOWN"
+    assert [v.field for v in error.violations] == ["staged_attachment_ids[1]"]
+    assert (await api.count("invoices"), len(await staged_rows(api))) == (0, 1)
+
+
+async def test_someone_elses_unknown_or_malformed_staged_ids_are_refused(
+    api, parties, fake_structures
+):
+    other = str(uuid.uuid4())
+    fake_structures.grant(other, parties.supplier.id, "FACTURES_EMISES", "MODIFICATION")
+    theirs = await stage(api, other, "annexe.pdf", b"%PDF-1.4 annexe")
+    mine = await stage(api, parties.user, "mine.pdf", b"%PDF-1.4 mine")
+
+    request = plain_deposit(parties)
+    request.staged_attachment_ids.extend(
+        [mine.staged_attachment_id, theirs.staged_attachment_id, str(uuid.uuid4()), "pas-un-id"]
+    )
+    error = await api.fails("DepositPdfInvoice", request, parties.user)
+    assert (error.code, error.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "STAGED_ATTACHMENT_UNKNOWN",
+    )
+    assert [v.field for v in error.violations] == [
+        "staged_attachment_ids[1]",
+        "staged_attachment_ids[2]",
+        "staged_attachment_ids[3]",
+    ]
+    # Nothing changed: no invoice, both staged files still there (the owner may still use it).
+    assert await api.count("invoices") == 0
+    assert len(await staged_rows(api)) == 2
+    own = plain_deposit(parties)
+    own.staged_attachment_ids.append(theirs.staged_attachment_id)
+    invoice = (await api.call("DepositPdfInvoice", own, other)).invoice
+    assert [r["filename"] for r in await attachment_rows(api, invoice.id)] == ["annexe.pdf"]
+
+
+async def test_an_expired_staged_attachment_is_refused_then_purged(api, parties):
+    staged = await stage(api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe")
+    await api.fetch(
+        "UPDATE staged_attachments SET expires_at = now() - interval '1 second' WHERE id = $1",
+        staged.staged_attachment_id,
+    )
+    request = plain_deposit(parties)
+    request.staged_attachment_ids.append(staged.staged_attachment_id)
+    error = await api.fails("DepositPdfInvoice", request, parties.user)
+    assert error.reason == "STAGED_ATTACHMENT_UNKNOWN"
+    assert await api.count("invoices") == 0
+
+    # The next staging (anyone's) purges what has expired.
+    fresh = await stage(api, str(uuid.uuid4()), "autre.pdf", b"%PDF-1.4 autre")
+    assert [str(r["id"]) for r in await staged_rows(api)] == [fresh.staged_attachment_id]
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "reason"),
+    [
+        ("virus.exe", b"MZ", "ATTACHMENT_EXTENSION_FORBIDDEN"),
+        ("vide.pdf", b"", "ATTACHMENT_EMPTY"),
+        ("x" * 47 + ".pdf", b"%PDF", "ATTACHMENT_NAME_TOO_LONG"),
+        ("../annexe.pdf", b"%PDF", "ATTACHMENT_NAME_INVALID"),
+        ("gros.pdf", b"0" * (10 * MiB + 1), "ATTACHMENT_TOO_LARGE"),
+    ],
+)
+async def test_a_refused_file_is_not_staged(api, parties, filename, content, reason):
+    request = pb.StageAttachmentRequest(file=pb.AttachmentFile(filename=filename, content=content))
+    error = await api.fails("StageAttachment", request, parties.user)
+    assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, reason)
+    assert [v.field for v in error.violations] == ["file"]
+    assert await staged_rows(api) == []
+
+
+async def test_staging_needs_an_authenticated_caller(api):
+    request = pb.StageAttachmentRequest(file=pb.AttachmentFile(filename="a.pdf", content=b"%PDF"))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await api.stub.StageAttachment(request)
+    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert await staged_rows(api) == []
+
+
+async def test_staged_attachments_count_in_the_invoice_total(start_api, parties):
+    api = await start_api(attachment_policy=AttachmentPolicy(max_total_bytes=2 * MiB))
+    first = await stage(api, parties.user, "a.pdf", b"a" * MiB)
+    second = await stage(api, parties.user, "b.pdf", b"b" * MiB)
+    request = plain_deposit(parties, attachments=[("c.txt", b"c")])
+    request.staged_attachment_ids.extend([first.staged_attachment_id, second.staged_attachment_id])
+    error = await api.fails("DepositPdfInvoice", request, parties.user)
+    assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "ATTACHMENTS_TOO_LARGE")
+    assert "2 Mo" in error.message
+    assert (await api.count("invoices"), await api.count("documents")) == (0, 0)
+    assert len(await staged_rows(api)) == 2
+
+    # Still usable: the same staged files within the limit.
+    within = plain_deposit(parties)
+    within.staged_attachment_ids.extend([first.staged_attachment_id, second.staged_attachment_id])
+    invoice = (await api.call("DepositPdfInvoice", within, parties.user)).invoice
+    assert [r["size"] for r in await attachment_rows(api, invoice.id)] == [MiB, MiB]
+
+
+async def test_a_refused_deposit_keeps_the_staged_attachments(api, parties):
+    staged = await stage(api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe")
+    first = plain_deposit(parties)
+    await api.call("DepositPdfInvoice", first, parties.user)
+
+    duplicate = plain_deposit(parties, number=first.header.number)
+    duplicate.staged_attachment_ids.append(staged.staged_attachment_id)
+    error = await api.fails("DepositPdfInvoice", duplicate, parties.user)
+    assert error.reason == "INVOICE_NUMBER_DUPLICATE"
+    wrong_totals = plain_deposit(parties, totals=pb.Totals(net_total="1", vat_total="1"))
+    wrong_totals.staged_attachment_ids.append(staged.staged_attachment_id)
+    await api.fails("DepositPdfInvoice", wrong_totals, parties.user)
+    assert [str(r["id"]) for r in await staged_rows(api)] == [staged.staged_attachment_id]
+    assert await api.count("documents") == 1  # the first deposit's PDF only
+
+    retried = plain_deposit(parties)
+    retried.staged_attachment_ids.append(staged.staged_attachment_id)
+    invoice = (await api.call("DepositPdfInvoice", retried, parties.user)).invoice
+    assert [r["filename"] for r in await attachment_rows(api, invoice.id)] == ["annexe.pdf"]
+
+
+async def test_completion_with_staged_attachments(api, parties, make_request, processor):
+    invoice_id = await suspended(api, parties, make_request, processor)
+    scans = [await stage(api, parties.user, f"piece-{i}.pdf", os.urandom(6 * MiB)) for i in (1, 2)]
+    theirs = await stage(api, processor, "theirs.pdf", b"%PDF-1.4")
+
+    refused = pb.CompleteInvoiceRequest(invoice_id=invoice_id, comment="Pièces jointes")
+    refused.staged_attachment_ids.extend([s.staged_attachment_id for s in scans])
+    refused.staged_attachment_ids.append(theirs.staged_attachment_id)
+    error = await api.fails("CompleteInvoice", refused, parties.user)
+    assert error.reason == "STAGED_ATTACHMENT_UNKNOWN"
+    assert [v.field for v in error.violations] == ["staged_attachment_ids[2]"]
+    still = (
+        await api.call("GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice_id), parties.user)
+    ).invoice
+    assert still.status == pb.INVOICE_STATUS_SUSPENDUE
+    assert await attachment_rows(api, invoice_id) == []
+    assert len(await staged_rows(api)) == 3
+
+    request = pb.CompleteInvoiceRequest(
+        invoice_id=invoice_id,
+        comment="Bons de commande joints",
+        attachments=[pb.AttachmentFile(filename="note.txt", content=b"voir pieces")],
+    )
+    request.staged_attachment_ids.extend(s.staged_attachment_id for s in scans)
+    completed = (await api.call("CompleteInvoice", request, parties.user)).invoice
+    assert completed.status == pb.INVOICE_STATUS_COMPLETEE
+    assert sorted(d.filename for d in completed.documents if d.role == "ATTACHMENT") == [
+        "note.txt",
+        "piece-1.pdf",
+        "piece-2.pdf",
+    ]
+    assert [r["size"] for r in await attachment_rows(api, invoice_id)] == [11, 6 * MiB, 6 * MiB]
+    assert [r["owner_user_id"] for r in await staged_rows(api)] == [processor]
+
+
+async def test_a_retried_deposit_stages_the_same_ids_and_replays_its_first_answer(api, parties):
+    """With the deposit's Idempotency-Key (made unique per file), staging again gives the same
+    id, so the retried deposit is the same request and gets the first answer."""
+
+    async def stage_with_key(key: str, filename: str, content: bytes) -> str:
+        request = pb.StageAttachmentRequest(
+            file=pb.AttachmentFile(filename=filename, content=content)
+        )
+        metadata = (*api.as_user(parties.user), ("idempotency-key", key))
+        answer = await api.stub.StageAttachment(request, metadata=metadata)
+        return answer.staged_attachment_id
+
+    files = [("a.pdf", b"%PDF-1.4 a"), ("a.pdf", b"%PDF-1.4 a")]  # the same file twice
+    first_ids = [await stage_with_key(f"k-1/{i}", n, c) for i, (n, c) in enumerate(files)]
+    assert len(set(first_ids)) == 2
+    assert await stage_with_key("k-1/0", *files[0]) == first_ids[0]  # again, before use
+    assert len(await staged_rows(api)) == 2
+    assert await stage_with_key("k-2/0", *files[0]) not in first_ids
+    unkeyed = [await stage(api, parties.user, "a.pdf", b"x") for _ in range(2)]
+    assert unkeyed[0].staged_attachment_id != unkeyed[1].staged_attachment_id
+
+    request = plain_deposit(parties)
+    request.staged_attachment_ids.extend(first_ids)
+    keyed = (*api.as_user(parties.user), ("idempotency-key", "k-1"))
+    first = (await api.stub.DepositPdfInvoice(request, metadata=keyed)).invoice
+
+    retried_ids = [await stage_with_key(f"k-1/{i}", n, c) for i, (n, c) in enumerate(files)]
+    assert retried_ids == first_ids
+    request = plain_deposit(parties, number=request.header.number)
+    request.staged_attachment_ids.extend(retried_ids)
+    replayed = (await api.stub.DepositPdfInvoice(request, metadata=keyed)).invoice
+    assert replayed.id == first.id
+    assert await api.count("invoices") == 1
+    assert len(await attachment_rows(api, first.id)) == 2
