@@ -200,6 +200,42 @@ async def test_invoice_status_change_emails_the_depositor_and_feeds_them(
     ]
 
 
+async def test_the_automatic_routing_step_goes_to_the_feed_without_an_email(
+    service, events, mail_catcher, signer, db
+):
+    user = await register(events)
+    await projected(db, user.user_id)
+    invoice_id = str(uuid.uuid4())
+    for source, target in (
+        (invoices_pb.INVOICE_STATUS_DEPOSEE, invoices_pb.INVOICE_STATUS_EN_COURS_ACHEMINEMENT),
+        (
+            invoices_pb.INVOICE_STATUS_EN_COURS_ACHEMINEMENT,
+            invoices_pb.INVOICE_STATUS_MISE_A_DISPOSITION,
+        ),
+    ):
+        await events.publish(
+            "invoices",
+            invoice_id,
+            invoices_events.InvoiceStatusChanged(
+                invoice_id=invoice_id,
+                number="F-ROUTE-1",
+                from_status=source,
+                to_status=target,
+                depositor_user_id=user.user_id,
+                actor="system",
+            ),
+        )
+
+    # Same key, so handled in order: once the second e-mail exists, the first event is done.
+    await mail_catcher.wait_for(lambda m: user.contact_email in m.envelope_to, 20)
+    subjects = await db.fetch("SELECT subject FROM emails WHERE user_id = $1", user.user_id)
+    assert [r["subject"] for r in subjects] == [
+        "Facture F-ROUTE-1 : mise à disposition du destinataire"
+    ]
+    feed = await service.stub.ListFeed(pb.ListFeedRequest(), metadata=signer.metadata(user.user_id))
+    assert len(feed.items) == 2
+
+
 async def test_status_change_for_an_unknown_depositor_is_dead_lettered_then_replayable(
     service, events, mail_catcher, db, settings
 ):

@@ -21,6 +21,8 @@ from chorus_notifications.events.notify import add_feed_item, queue_email
 from chorus_notifications.store import members, recipients
 
 _STATUS_PREFIX = "INVOICE_STATUS_"
+# Statuses the depositor is told of in the feed but not by e-mail.
+_FEED_ONLY_STATUSES = frozenset({invoices_pb.INVOICE_STATUS_EN_COURS_ACHEMINEMENT})
 
 
 def status_code(value: int) -> str:
@@ -95,16 +97,19 @@ async def _tell_depositor(
         "comment": event.comment,
         "locale": recipient.locale,
     }
-    email = messages.invoice_status_email(
-        **facts, first_name=recipient.first_name, invoice_url=links.absolute(portal_url, path)
-    )
-    await queue_email(
-        conn,
-        envelope,
-        address=recipient.contact_email,
-        user_id=recipient.user_id,
-        content=email,
-    )
+    # The routing step a few milliseconds after the deposit goes to the feed only: one e-mail
+    # per step would send a depositor of a thousand invoices two thousand e-mails.
+    if event.to_status not in _FEED_ONLY_STATUSES:
+        email = messages.invoice_status_email(
+            **facts, first_name=recipient.first_name, invoice_url=links.absolute(portal_url, path)
+        )
+        await queue_email(
+            conn,
+            envelope,
+            address=recipient.contact_email,
+            user_id=recipient.user_id,
+            content=email,
+        )
     entry = messages.invoice_status_feed(**facts, link=path)
     await add_feed_item(conn, envelope, user_id=recipient.user_id, entry=entry)
 
