@@ -1333,16 +1333,26 @@ class StageAttachmentRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     FILE_FIELD_NUMBER: _builtins.int
+    SUPPLIER_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    supplier_structure_id: _builtins.str
+    """What the file is for, checked before anything is kept: a deposit for this supplier
+    structure (FACTURES_EMISES in MODIFICATION)...
+    """
+    invoice_id: _builtins.str
+    """...or the completion of this invoice (its supplier's FACTURES_EMISES in MODIFICATION)."""
     @_builtins.property
     def file(self) -> Global___AttachmentFile: ...
     def __init__(
         self,
         *,
         file: Global___AttachmentFile | None = ...,
+        supplier_structure_id: _builtins.str = ...,
+        invoice_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["file", b"file"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["file", b"file"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file", b"file", "invoice_id", b"invoice_id", "supplier_structure_id", b"supplier_structure_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

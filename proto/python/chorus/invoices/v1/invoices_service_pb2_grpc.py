@@ -246,9 +246,11 @@ class InvoicesServiceServicer:
 
     def StageAttachment(self, request, context):
         """Uploads one attachment ahead of the deposit or completion that will use it, so that an
-        invoice's attachments (up to 120 MB) never travel in one message. The file is checked at
-        once (extension, name, 10 MB); it belongs to the caller, is used once and is forgotten
-        after an hour. INVALID_ARGUMENT ATTACHMENT_*.
+        invoice's attachments (up to 120 MB) never travel in one message. The caller's right to
+        issue for the supplier (or to complete the invoice) and the file (extension, name, 10 MB)
+        are checked at once; it belongs to the caller, is used once, is dropped when the call
+        naming it is refused and is forgotten after an hour. INVALID_ARGUMENT ATTACHMENT_*;
+        PERMISSION_DENIED; NOT_FOUND INVOICE_NOT_FOUND; RESOURCE_EXHAUSTED STAGING_QUOTA_EXCEEDED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
