@@ -31,6 +31,10 @@ async def test_multipart_completion_stages_each_file_then_completes(api, service
     assert response.json()["status"] == "COMPLETEE"
     stagings = services.invoices.calls_to("StageAttachment")
     assert [(c.request.file.filename, c.request.file.content) for c in stagings] == scans
+    # Staged for this invoice's completion: the service checks that right before keeping them.
+    assert {(c.request.invoice_id, c.request.supplier_structure_id) for c in stagings} == {
+        (INVOICE_ID, "")
+    }
     # Each file is staged under the request's key made unique per file (same ids on a retry).
     assert [c.metadata["idempotency-key"] for c in stagings] == [
         f"k-42/attachments[{i}]" for i in range(3)

@@ -88,6 +88,10 @@ async def test_plain_pdf_with_metadata_and_attachments_is_forwarded(api, service
         ("releve.csv", b"a;b"),
     ]
     assert {c.metadata["authorization"] for c in stagings} == {"Bearer tok"}
+    # Staged for a deposit by this supplier: the service checks that right before keeping them.
+    assert {c.request.supplier_structure_id for c in stagings} == {
+        request.header.supplier_structure_id
+    }
     assert list(request.staged_attachment_ids) == ["staged-bon.pdf", "staged-releve.csv"]
     assert list(request.attachments) == []
     header = request.header

@@ -1,7 +1,9 @@
 """StageAttachment then DepositPdfInvoice / CompleteInvoice naming the staged files, over real
 gRPC and PostgreSQL: each file travels in its own message (so an invoice may carry more than
-one message's worth of attachments), a staged file serves its uploader once before it expires,
-and a refused deposit or completion keeps nothing and leaves the staged files usable."""
+one message's worth of attachments), staging needs the right to issue for the supplier (or to
+complete the invoice), a staged file serves its uploader once before it expires, one user's
+staged files are bounded, and a refused deposit or completion keeps nothing and drops the
+staged files it named."""
 
 from __future__ import annotations
 
@@ -79,8 +81,20 @@ async def suspended(api, parties, make_request, processor) -> str:
     return invoice.id
 
 
-async def stage(api, user: str, filename: str, content: bytes) -> pb.StageAttachmentResponse:
-    request = pb.StageAttachmentRequest(file=pb.AttachmentFile(filename=filename, content=content))
+def stage_request(
+    filename: str, content: bytes, *, supplier: str = "", invoice: str = ""
+) -> pb.StageAttachmentRequest:
+    return pb.StageAttachmentRequest(
+        file=pb.AttachmentFile(filename=filename, content=content),
+        supplier_structure_id=supplier,
+        invoice_id=invoice,
+    )
+
+
+async def stage(
+    api, user: str, filename: str, content: bytes, *, supplier: str, invoice: str = ""
+) -> pb.StageAttachmentResponse:
+    request = stage_request(filename, content, supplier=supplier, invoice=invoice)
     return await api.call("StageAttachment", request, user)
 
 
@@ -99,7 +113,10 @@ async def attachment_rows(api, invoice_id: str) -> list:
 async def test_plain_pdf_deposit_with_three_staged_attachments_beyond_one_message(api, parties):
     scans = {f"scan-{i}.pdf": os.urandom(8 * MiB) for i in range(3)}
     before = datetime.now(UTC)
-    staged = [await stage(api, parties.user, name, data) for name, data in scans.items()]
+    staged = [
+        await stage(api, parties.user, name, data, supplier=parties.supplier.id)
+        for name, data in scans.items()
+    ]
     for answer, (name, data) in zip(staged, scans.items(), strict=True):
         assert (answer.filename, answer.size) == (name, len(data))
         expires = answer.expires_at.ToDatetime(tzinfo=UTC)
@@ -130,7 +147,9 @@ async def test_plain_pdf_deposit_with_three_staged_attachments_beyond_one_messag
 
 
 async def test_inline_and_staged_attachments_go_together(api, parties):
-    staged = await stage(api, parties.user, "releve.csv", b"a;b\n1;2\n")
+    staged = await stage(
+        api, parties.user, "releve.csv", b"a;b\n1;2\n", supplier=parties.supplier.id
+    )
     request = plain_deposit(parties, attachments=[("bon.pdf", b"%PDF-1.4 bon")])
     request.staged_attachment_ids.append(staged.staged_attachment_id)
     invoice = (await api.call("DepositPdfInvoice", request, parties.user)).invoice
@@ -142,7 +161,9 @@ async def test_inline_and_staged_attachments_go_together(api, parties):
 
 
 async def test_a_staged_attachment_serves_once(api, parties):
-    staged = await stage(api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe")
+    staged = await stage(
+        api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe", supplier=parties.supplier.id
+    )
     first = plain_deposit(parties)
     first.staged_attachment_ids.append(staged.staged_attachment_id)
     await api.call("DepositPdfInvoice", first, parties.user)
@@ -160,13 +181,15 @@ async def test_a_staged_attachment_serves_once(api, parties):
 
 
 async def test_the_same_staged_id_twice_in_one_deposit_is_refused(api, parties):
-    staged = await stage(api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe")
+    staged = await stage(
+        api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe", supplier=parties.supplier.id
+    )
     request = plain_deposit(parties)
     request.staged_attachment_ids.extend([staged.staged_attachment_id] * 2)
     error = await api.fails("DepositPdfInvoice", request, parties.user)
     assert error.reason == "STAGED_ATTACHMENT_UNKNOWN"
     assert [v.field for v in error.violations] == ["staged_attachment_ids[1]"]
-    assert (await api.count("invoices"), len(await staged_rows(api))) == (0, 1)
+    assert (await api.count("invoices"), len(await staged_rows(api))) == (0, 0)
 
 
 async def test_someone_elses_unknown_or_malformed_staged_ids_are_refused(
@@ -174,8 +197,10 @@ async def test_someone_elses_unknown_or_malformed_staged_ids_are_refused(
 ):
     other = str(uuid.uuid4())
     fake_structures.grant(other, parties.supplier.id, "FACTURES_EMISES", "MODIFICATION")
-    theirs = await stage(api, other, "annexe.pdf", b"%PDF-1.4 annexe")
-    mine = await stage(api, parties.user, "mine.pdf", b"%PDF-1.4 mine")
+    theirs = await stage(api, other, "annexe.pdf", b"%PDF-1.4 annexe", supplier=parties.supplier.id)
+    mine = await stage(
+        api, parties.user, "mine.pdf", b"%PDF-1.4 mine", supplier=parties.supplier.id
+    )
 
     request = plain_deposit(parties)
     request.staged_attachment_ids.extend(
@@ -191,9 +216,10 @@ async def test_someone_elses_unknown_or_malformed_staged_ids_are_refused(
         "staged_attachment_ids[2]",
         "staged_attachment_ids[3]",
     ]
-    # Nothing changed: no invoice, both staged files still there (the owner may still use it).
+    # No invoice; the caller's own staged file named by the refused deposit is dropped, the
+    # other user's is left alone (its owner may still use it).
     assert await api.count("invoices") == 0
-    assert len(await staged_rows(api)) == 2
+    assert [str(r["id"]) for r in await staged_rows(api)] == [theirs.staged_attachment_id]
     own = plain_deposit(parties)
     own.staged_attachment_ids.append(theirs.staged_attachment_id)
     invoice = (await api.call("DepositPdfInvoice", own, other)).invoice
@@ -201,7 +227,9 @@ async def test_someone_elses_unknown_or_malformed_staged_ids_are_refused(
 
 
 async def test_an_expired_staged_attachment_is_refused_then_purged(api, parties):
-    staged = await stage(api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe")
+    staged = await stage(
+        api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe", supplier=parties.supplier.id
+    )
     await api.fetch(
         "UPDATE staged_attachments SET expires_at = now() - interval '1 second' WHERE id = $1",
         staged.staged_attachment_id,
@@ -213,7 +241,9 @@ async def test_an_expired_staged_attachment_is_refused_then_purged(api, parties)
     assert await api.count("invoices") == 0
 
     # The next staging (anyone's) purges what has expired.
-    fresh = await stage(api, str(uuid.uuid4()), "autre.pdf", b"%PDF-1.4 autre")
+    fresh = await stage(
+        api, parties.user, "autre.pdf", b"%PDF-1.4 autre", supplier=parties.supplier.id
+    )
     assert [str(r["id"]) for r in await staged_rows(api)] == [fresh.staged_attachment_id]
 
 
@@ -228,7 +258,7 @@ async def test_an_expired_staged_attachment_is_refused_then_purged(api, parties)
     ],
 )
 async def test_a_refused_file_is_not_staged(api, parties, filename, content, reason):
-    request = pb.StageAttachmentRequest(file=pb.AttachmentFile(filename=filename, content=content))
+    request = stage_request(filename, content, supplier=parties.supplier.id)
     error = await api.fails("StageAttachment", request, parties.user)
     assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, reason)
     assert [v.field for v in error.violations] == ["file"]
@@ -245,25 +275,31 @@ async def test_staging_needs_an_authenticated_caller(api):
 
 async def test_staged_attachments_count_in_the_invoice_total(start_api, parties):
     api = await start_api(attachment_policy=AttachmentPolicy(max_total_bytes=2 * MiB))
-    first = await stage(api, parties.user, "a.pdf", b"a" * MiB)
-    second = await stage(api, parties.user, "b.pdf", b"b" * MiB)
+    first = await stage(api, parties.user, "a.pdf", b"a" * MiB, supplier=parties.supplier.id)
+    second = await stage(api, parties.user, "b.pdf", b"b" * MiB, supplier=parties.supplier.id)
     request = plain_deposit(parties, attachments=[("c.txt", b"c")])
     request.staged_attachment_ids.extend([first.staged_attachment_id, second.staged_attachment_id])
     error = await api.fails("DepositPdfInvoice", request, parties.user)
     assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "ATTACHMENTS_TOO_LARGE")
     assert "2 Mo" in error.message
     assert (await api.count("invoices"), await api.count("documents")) == (0, 0)
-    assert len(await staged_rows(api)) == 2
+    assert await staged_rows(api) == []  # dropped with the refused deposit
 
-    # Still usable: the same staged files within the limit.
+    # Within the limit, the same files staged again.
+    again = [
+        await stage(api, parties.user, n, c, supplier=parties.supplier.id)
+        for n, c in (("a.pdf", b"a" * MiB), ("b.pdf", b"b" * MiB))
+    ]
     within = plain_deposit(parties)
-    within.staged_attachment_ids.extend([first.staged_attachment_id, second.staged_attachment_id])
+    within.staged_attachment_ids.extend(a.staged_attachment_id for a in again)
     invoice = (await api.call("DepositPdfInvoice", within, parties.user)).invoice
     assert [r["size"] for r in await attachment_rows(api, invoice.id)] == [MiB, MiB]
 
 
-async def test_a_refused_deposit_keeps_the_staged_attachments(api, parties):
-    staged = await stage(api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe")
+async def test_a_refused_deposit_drops_the_staged_attachments_it_named(api, parties):
+    staged = await stage(
+        api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe", supplier=parties.supplier.id
+    )
     first = plain_deposit(parties)
     await api.call("DepositPdfInvoice", first, parties.user)
 
@@ -271,26 +307,38 @@ async def test_a_refused_deposit_keeps_the_staged_attachments(api, parties):
     duplicate.staged_attachment_ids.append(staged.staged_attachment_id)
     error = await api.fails("DepositPdfInvoice", duplicate, parties.user)
     assert error.reason == "INVOICE_NUMBER_DUPLICATE"
-    wrong_totals = plain_deposit(parties, totals=pb.Totals(net_total="1", vat_total="1"))
-    wrong_totals.staged_attachment_ids.append(staged.staged_attachment_id)
-    await api.fails("DepositPdfInvoice", wrong_totals, parties.user)
-    assert [str(r["id"]) for r in await staged_rows(api)] == [staged.staged_attachment_id]
+    assert await staged_rows(api) == []
     assert await api.count("documents") == 1  # the first deposit's PDF only
 
+    again = await stage(
+        api, parties.user, "annexe.pdf", b"%PDF-1.4 annexe", supplier=parties.supplier.id
+    )
     retried = plain_deposit(parties)
-    retried.staged_attachment_ids.append(staged.staged_attachment_id)
+    retried.staged_attachment_ids.append(again.staged_attachment_id)
     invoice = (await api.call("DepositPdfInvoice", retried, parties.user)).invoice
     assert [r["filename"] for r in await attachment_rows(api, invoice.id)] == ["annexe.pdf"]
 
 
 async def test_completion_with_staged_attachments(api, parties, make_request, processor):
     invoice_id = await suspended(api, parties, make_request, processor)
-    scans = [await stage(api, parties.user, f"piece-{i}.pdf", os.urandom(6 * MiB)) for i in (1, 2)]
-    theirs = await stage(api, processor, "theirs.pdf", b"%PDF-1.4")
 
+    async def scans() -> list[str]:
+        staged = [
+            await stage(
+                api,
+                parties.user,
+                f"piece-{i}.pdf",
+                os.urandom(6 * MiB),
+                supplier="",
+                invoice=invoice_id,
+            )
+            for i in (1, 2)
+        ]
+        return [s.staged_attachment_id for s in staged]
+
+    # A refused completion (an id that is not the caller's) drops the files it named.
     refused = pb.CompleteInvoiceRequest(invoice_id=invoice_id, comment="Pièces jointes")
-    refused.staged_attachment_ids.extend([s.staged_attachment_id for s in scans])
-    refused.staged_attachment_ids.append(theirs.staged_attachment_id)
+    refused.staged_attachment_ids.extend([*await scans(), str(uuid.uuid4())])
     error = await api.fails("CompleteInvoice", refused, parties.user)
     assert error.reason == "STAGED_ATTACHMENT_UNKNOWN"
     assert [v.field for v in error.violations] == ["staged_attachment_ids[2]"]
@@ -299,14 +347,14 @@ async def test_completion_with_staged_attachments(api, parties, make_request, pr
     ).invoice
     assert still.status == pb.INVOICE_STATUS_SUSPENDUE
     assert await attachment_rows(api, invoice_id) == []
-    assert len(await staged_rows(api)) == 3
+    assert await staged_rows(api) == []
 
     request = pb.CompleteInvoiceRequest(
         invoice_id=invoice_id,
         comment="Bons de commande joints",
         attachments=[pb.AttachmentFile(filename="note.txt", content=b"voir pieces")],
     )
-    request.staged_attachment_ids.extend(s.staged_attachment_id for s in scans)
+    request.staged_attachment_ids.extend(await scans())
     completed = (await api.call("CompleteInvoice", request, parties.user)).invoice
     assert completed.status == pb.INVOICE_STATUS_COMPLETEE
     assert sorted(d.filename for d in completed.documents if d.role == "ATTACHMENT") == [
@@ -315,7 +363,60 @@ async def test_completion_with_staged_attachments(api, parties, make_request, pr
         "piece-2.pdf",
     ]
     assert [r["size"] for r in await attachment_rows(api, invoice_id)] == [11, 6 * MiB, 6 * MiB]
-    assert [r["owner_user_id"] for r in await staged_rows(api)] == [processor]
+    assert await staged_rows(api) == []
+
+
+async def test_staging_needs_the_right_to_deposit_or_complete(
+    api, parties, make_request, processor, fake_structures
+):
+    def refused(**purpose):
+        return api.fails("StageAttachment", stage_request("a.pdf", b"%PDF", **purpose), user)
+
+    user = parties.user
+    assert (await refused()).reason == "FIELD_REQUIRED"
+    elsewhere = fake_structures.add("Autre SARL", public=False)
+    denied = await refused(supplier=elsewhere.id)
+    assert (denied.code, denied.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ACCESS_DENIED")
+    assert (await refused(invoice=str(uuid.uuid4()))).reason == "INVOICE_NOT_FOUND"
+    assert (await refused(invoice="pas-un-id")).reason == "INVOICE_NOT_FOUND"
+    # The recipient's processor sees the invoice but does not complete it.
+    invoice_id = await suspended(api, parties, make_request, processor)
+    user = processor
+    assert (await refused(invoice=invoice_id)).reason == "ACCESS_DENIED"
+    stranger = str(uuid.uuid4())
+    user = stranger
+    assert (await refused(invoice=invoice_id)).reason == "INVOICE_NOT_FOUND"
+    assert await staged_rows(api) == []
+
+
+async def test_one_user_keeps_a_bounded_amount_staged(start_api, parties, fake_structures):
+    # Quota in bytes: the policy's total (2 MiB here) and one more file (1 MiB).
+    api = await start_api(
+        attachment_policy=AttachmentPolicy(max_bytes=MiB, max_total_bytes=2 * MiB)
+    )
+    for name in ("a.pdf", "b.pdf", "c.pdf"):
+        await stage(api, parties.user, name, b"x" * MiB, supplier=parties.supplier.id)
+
+    error = await api.fails(
+        "StageAttachment",
+        stage_request("d.pdf", b"x", supplier=parties.supplier.id),
+        parties.user,
+    )
+    assert (error.code, error.reason) == (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "STAGING_QUOTA_EXCEEDED",
+    )
+    assert len(await staged_rows(api)) == 3
+    # Another user has their own quota.
+    other = str(uuid.uuid4())
+    fake_structures.grant(other, parties.supplier.id, "FACTURES_EMISES", "MODIFICATION")
+    await stage(api, other, "e.pdf", b"x", supplier=parties.supplier.id)
+    # Files used by a deposit no longer count.
+    ids = [str(r["id"]) for r in await staged_rows(api) if r["owner_user_id"] == parties.user]
+    request = plain_deposit(parties)
+    request.staged_attachment_ids.extend(ids[:2])
+    await api.call("DepositPdfInvoice", request, parties.user)
+    await stage(api, parties.user, "d.pdf", b"x", supplier=parties.supplier.id)
 
 
 async def test_a_retried_deposit_stages_the_same_ids_and_replays_its_first_answer(api, parties):
@@ -323,9 +424,7 @@ async def test_a_retried_deposit_stages_the_same_ids_and_replays_its_first_answe
     id, so the retried deposit is the same request and gets the first answer."""
 
     async def stage_with_key(key: str, filename: str, content: bytes) -> str:
-        request = pb.StageAttachmentRequest(
-            file=pb.AttachmentFile(filename=filename, content=content)
-        )
+        request = stage_request(filename, content, supplier=parties.supplier.id)
         metadata = (*api.as_user(parties.user), ("idempotency-key", key))
         answer = await api.stub.StageAttachment(request, metadata=metadata)
         return answer.staged_attachment_id
@@ -336,7 +435,10 @@ async def test_a_retried_deposit_stages_the_same_ids_and_replays_its_first_answe
     assert await stage_with_key("k-1/0", *files[0]) == first_ids[0]  # again, before use
     assert len(await staged_rows(api)) == 2
     assert await stage_with_key("k-2/0", *files[0]) not in first_ids
-    unkeyed = [await stage(api, parties.user, "a.pdf", b"x") for _ in range(2)]
+    unkeyed = [
+        await stage(api, parties.user, "a.pdf", b"x", supplier=parties.supplier.id)
+        for _ in range(2)
+    ]
     assert unkeyed[0].staged_attachment_id != unkeyed[1].staged_attachment_id
 
     request = plain_deposit(parties)

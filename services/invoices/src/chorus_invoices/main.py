@@ -80,7 +80,10 @@ def build_app(
         Processing(pool, structures, attachment_policy=policy),
         PdfDeposits(deposits, structures, workers, limits, attachment_policy=policy),
         AttachmentStaging(
-            pool, ttl=timedelta(seconds=settings.staged_attachment_ttl_seconds), policy=policy
+            pool,
+            structures,
+            ttl=timedelta(seconds=settings.staged_attachment_ttl_seconds),
+            policy=policy,
         ),
     )
 

@@ -48,12 +48,19 @@ def check_request_size(request: Request) -> None:
 
 
 async def stage_attachments(
-    invoices: InvoicesClient, caller: Caller, uploads: Sequence[UploadFile]
+    invoices: InvoicesClient,
+    caller: Caller,
+    uploads: Sequence[UploadFile],
+    *,
+    supplier_structure_id: str = "",
+    invoice_id: str = "",
 ) -> list[str]:
     """Stages each upload in turn; their staged ids, in order. ProblemError: 413
     FILE_TOO_LARGE (one file beyond the gateway's bound), 413 REQUEST_TOO_LARGE (beyond
     :data:`MAX_ATTACHMENTS_BYTES` together, nothing staged beyond it), the service's refusal
-    (422 ATTACHMENT_*, field ``attachments[i]``)."""
+    (422 ATTACHMENT_*, field ``attachments[i]``; 403/404 when the caller may not deposit for
+    ``supplier_structure_id`` or complete ``invoice_id``, which the service checks before
+    keeping anything)."""
     staged, total = [], 0
     for index, upload in enumerate(uploads):
         content = await read_bounded(upload)
@@ -61,7 +68,9 @@ async def stage_attachments(
         if total > MAX_ATTACHMENTS_BYTES:
             raise ProblemError(413, "REQUEST_TOO_LARGE", _TOO_LARGE)
         request = pb.StageAttachmentRequest(
-            file=pb.AttachmentFile(filename=upload.filename or "", content=content)
+            file=pb.AttachmentFile(filename=upload.filename or "", content=content),
+            supplier_structure_id=supplier_structure_id,
+            invoice_id=invoice_id,
         )
         try:
             answer = await invoices.stage_attachment(request, _per_file(caller, index))

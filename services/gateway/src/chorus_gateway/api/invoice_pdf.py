@@ -82,7 +82,9 @@ async def deposit_pdf_invoice(
     body = _metadata(metadata)
     supplier = _supplier(body.supplier_structure_id, supplier_structure_id)
     content = await read_bounded(file)
-    staged = await stage_attachments(clients.invoices, caller, attachments)
+    staged = await stage_attachments(
+        clients.invoices, caller, attachments, supplier_structure_id=supplier
+    )
     request = deposit_request(body, supplier, file.filename or "", content, staged)
     return schemas.invoice(await clients.invoices.deposit_pdf_invoice(request, caller))
 

@@ -100,7 +100,7 @@ async def complete_invoice(
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
         ) from None
-    staged = await stage_attachments(clients.invoices, caller, uploads)
+    staged = await stage_attachments(clients.invoices, caller, uploads, invoice_id=invoice_id)
     request = pb.CompleteInvoiceRequest(
         invoice_id=invoice_id, comment=body.comment, staged_attachment_ids=staged
     )

@@ -205,7 +205,12 @@ async def deposit_pdf(request: Request, clients: Clients, caller: AnonymousCalle
         submitter = with_submission_key(me, form)
         filename, content = await invoice_forms.one_upload(form, "file")
         staged = await invoice_forms.staged_uploads(
-            request, clients, submitter, form, "attachments"
+            request,
+            clients,
+            submitter,
+            form,
+            "attachments",
+            supplier_structure_id=invoice_forms.text(form, "supplier_structure_id"),
         )
         deposit = pb.DepositPdfInvoiceRequest(
             header=invoice_forms.header_request(form, with_recipient=False),

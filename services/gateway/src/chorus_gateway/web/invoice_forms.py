@@ -163,7 +163,14 @@ def stated_totals(form: FormData, rows: list[dict[str, str]]) -> tuple[pb.Totals
 
 
 async def staged_uploads(
-    request: Request, clients: ServiceClients, caller: Caller, form: FormData, name: str
+    request: Request,
+    clients: ServiceClients,
+    caller: Caller,
+    form: FormData,
+    name: str,
+    *,
+    supplier_structure_id: str = "",
+    invoice_id: str = "",
 ) -> list[str]:
     """The files chosen in the input ``name`` (an input left empty sends nothing), staged one
     by one as in the API (:func:`~chorus_gateway.api.attachment_staging.stage_attachments`):
@@ -171,7 +178,13 @@ async def staged_uploads(
     gateway's bounds, 422 ATTACHMENT_* (``attachments[i]``) for a file the service refuses."""
     check_request_size(request)
     chosen = [u for u in form.getlist(name) if isinstance(u, UploadFile) and u.filename]
-    return await stage_attachments(clients.invoices, caller, chosen)
+    return await stage_attachments(
+        clients.invoices,
+        caller,
+        chosen,
+        supplier_structure_id=supplier_structure_id,
+        invoice_id=invoice_id,
+    )
 
 
 async def one_upload(form: FormData, name: str) -> tuple[str, bytes]:

@@ -393,7 +393,7 @@ async def complete(
             invoice_id=known,
             comment=values["comment"],
             staged_attachment_ids=await invoice_forms.staged_uploads(
-                request, clients, submitter, form, "attachments"
+                request, clients, submitter, form, "attachments", invoice_id=known
             ),
         )
         await clients.invoices.complete_invoice(completion_request, submitter)

@@ -6,10 +6,14 @@ statuses by the platform's ErrorInterceptor, with ErrorInfo reasons and field vi
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
 from chorus_platform import idempotency
 from chorus_platform.auth import current_principal
+from chorus_platform.errors import DomainError
 
 from chorus_invoices.api import mapping, page_tokens
 from chorus_invoices.domain.attachments import AttachmentUpload
@@ -42,6 +46,16 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         self._processing = processing
         self._reading = reading
         self._structured = structured
+
+    @contextlib.asynccontextmanager
+    async def _dropping_staged_on_refusal(self, user_id: str, staged_ids) -> AsyncIterator[None]:
+        """Drops the caller's staged files if the call naming them is refused (they would
+        otherwise wait an hour, counting against the caller's staging quota)."""
+        try:
+            yield
+        except DomainError:
+            await self._staging.discard(user_id, list(staged_ids))
+            raise
 
     async def CreateInvoice(self, request: pb.CreateInvoiceRequest, context):
         """Deposits an invoice entered on the portal, or saves it as a draft (``draft``).
@@ -196,14 +210,15 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
                 "draft",
                 "Une facture déposée en PDF est déposée aussitôt : pas de brouillon.",
             )
-        invoice, warnings = await self._pdf.deposit(
-            user_id,
-            mapping.pdf_form_from_request(request),
-            request.filename,
-            request.content,
-            [AttachmentUpload(a.filename, a.content) for a in request.attachments],
-            list(request.staged_attachment_ids),
-        )
+        async with self._dropping_staged_on_refusal(user_id, request.staged_attachment_ids):
+            invoice, warnings = await self._pdf.deposit(
+                user_id,
+                mapping.pdf_form_from_request(request),
+                request.filename,
+                request.content,
+                [AttachmentUpload(a.filename, a.content) for a in request.attachments],
+                list(request.staged_attachment_ids),
+            )
         found = mapping.invoice_to_proto(invoice)
         found.warnings.extend(mapping.findings_to_proto(warnings))
         return pb.DepositPdfInvoiceResponse(invoice=found)
@@ -211,11 +226,14 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
     async def StageAttachment(self, request: pb.StageAttachmentRequest, context):
         """Uploads one attachment ahead of the DepositPdfInvoice or CompleteInvoice that names
         it in ``staged_attachment_ids``, so an invoice's attachments (up to 120 MB) never
-        travel in one message. Checked at once like an inline attachment; kept for the caller
-        only, used once, forgotten after ``CHORUS_STAGED_ATTACHMENT_TTL_SECONDS`` (expired
-        files are purged as others are staged). No structure access is needed here: the
-        deposit or completion checks it. With an ``idempotency-key`` (the deposit's key made
-        unique per file, e.g. ``<key>/attachments[i]``), the id is derived from (caller, key,
+        travel in one message. The caller's right to issue for ``supplier_structure_id`` (or to
+        complete ``invoice_id``) is checked first, then the file like an inline attachment; it
+        is kept for the caller only, used once, dropped when the call naming it is refused,
+        forgotten after ``CHORUS_STAGED_ATTACHMENT_TTL_SECONDS`` (expired files are purged as
+        others are staged); one caller keeps 130 MB / 50 files staged at most
+        (RESOURCE_EXHAUSTED STAGING_QUOTA_EXCEEDED). With an ``idempotency-key`` (the
+        deposit's key made unique per file, e.g. ``<key>/attachments[i]``), the id is derived
+        from (caller, key,
         file), so a retried deposit names the same ids and its own key replays its first
         answer (StageAttachment itself is not replayed: staging again is harmless). Errors:
         INVALID_ARGUMENT ATTACHMENT_NAME_INVALID, ATTACHMENT_NAME_TOO_LONG,
@@ -227,6 +245,8 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         staged = await self._staging.stage(
             user_id,
             AttachmentUpload(request.file.filename, request.file.content),
+            supplier_structure_id=request.supplier_structure_id,
+            invoice_id=request.invoice_id,
             retry_key=metadata.get(idempotency.METADATA_KEY, ""),
         )
         return pb.StageAttachmentResponse(
@@ -311,13 +331,14 @@ class InvoicesServicer(pb_grpc.InvoicesServiceServicer):
         already used). The answer lists the invoice's documents, the new attachments included.
         """
         user_id = current_principal().user_id
-        invoice = await self._processing.complete(
-            user_id,
-            request.invoice_id,
-            request.comment.strip(),
-            [AttachmentUpload(a.filename, a.content) for a in request.attachments],
-            list(request.staged_attachment_ids),
-        )
+        async with self._dropping_staged_on_refusal(user_id, request.staged_attachment_ids):
+            invoice = await self._processing.complete(
+                user_id,
+                request.invoice_id,
+                request.comment.strip(),
+                [AttachmentUpload(a.filename, a.content) for a in request.attachments],
+                list(request.staged_attachment_ids),
+            )
         completed = mapping.invoice_to_proto(invoice)
         _, documents = await self._reading.kept_with(invoice)
         completed.documents.extend(mapping.documents_to_proto(documents))

@@ -78,6 +78,29 @@ async def discard(conn: asyncpg.Connection, staged_id: str) -> None:
     await conn.execute("DELETE FROM staged_attachments WHERE id = $1", staged_id)
 
 
+async def usage(
+    conn: asyncpg.Connection, owner_user_id: str, now: datetime, *, except_id: str
+) -> tuple[int, int]:
+    """(files, bytes) ``owner_user_id`` keeps staged at ``now``, ``except_id`` left out (a file
+    staged again under the same id replaces itself)."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM staged_attachments"
+        " WHERE owner_user_id = $1 AND expires_at > $2 AND id <> $3::uuid",
+        owner_user_id,
+        now,
+        except_id,
+    )
+    return int(row["files"]), int(row["bytes"])
+
+
+async def discard_owned(conn: asyncpg.Connection, owner_user_id: str, ids: list[str]) -> None:
+    await conn.execute(
+        "DELETE FROM staged_attachments WHERE owner_user_id = $1 AND id = ANY($2::uuid[])",
+        owner_user_id,
+        ids,
+    )
+
+
 def _staged(row: asyncpg.Record) -> StagedAttachment:
     return StagedAttachment(
         id=str(row["id"]),

@@ -8,8 +8,11 @@ or a later failure keeps nothing.
 
 Files may come inline or staged beforehand (:class:`AttachmentStaging`, RPC StageAttachment) so
 that up to 120 MB of attachments never travel in one message: a staged file is checked when
-uploaded, belongs to its uploader, and is moved into the invoice's documents (then forgotten)
-in the transaction that uses it; a refusal leaves it usable until it expires.
+uploaded — after the uploader's right to issue for the supplier (or to complete the invoice)
+is — belongs to its uploader, and is moved into the invoice's documents (then forgotten) in the
+transaction that uses it; the call naming it being refused drops it (:meth:`discard`). What
+one user may keep staged at a time is bounded (:data:`STAGING_QUOTA_FILES`, and in bytes one
+invoice's worth of attachments).
 """
 
 from __future__ import annotations
@@ -20,14 +23,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from chorus_platform.errors import FieldViolation, InvalidArgument
+from chorus_platform.errors import FieldViolation, InvalidArgument, ResourceExhausted
 
+from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain.attachments import (
     AttachmentPolicy,
     AttachmentUpload,
     check_attachments,
 )
-from chorus_invoices.store import staged_attachments
+from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound, invalid
+from chorus_invoices.domain.lifecycle import Party
+from chorus_invoices.store import invoices, staged_attachments
 from chorus_invoices.store.documents import (
     DocumentInfo,
     DocumentRole,
@@ -36,6 +42,7 @@ from chorus_invoices.store.documents import (
     new_document,
 )
 from chorus_invoices.store.staged_attachments import StagedAttachment
+from chorus_invoices.usecases.access import MODIFICATION, SUPPLIER_SPACE, InvoiceAccess
 
 
 async def add_attachments(
@@ -129,6 +136,10 @@ def _uuid_or_none(value: str) -> str | None:
 
 
 _STAGING_IDS = uuid.UUID("6f0f8d1e-5a57-4c39-9a36-2f1b0e6c7d41")
+STAGING_QUOTA_FILES = 50
+"""How many files one user may keep staged at once; in bytes, one invoice's attachments
+(the policy's total, 120 MB) and one more file."""
+_NOT_ISSUER = "Vous n'êtes pas habilité à émettre des factures pour cette structure."
 
 
 class AttachmentStaging:
@@ -146,20 +157,37 @@ class AttachmentStaging:
     def __init__(
         self,
         pool: asyncpg.Pool,
+        structures: StructuresClient,
         *,
         ttl: timedelta = timedelta(hours=1),
         policy: AttachmentPolicy | None = None,
+        quota_files: int = STAGING_QUOTA_FILES,
     ) -> None:
         self._pool = pool
+        self._structures = structures
+        self._access = InvoiceAccess(structures)
         self._ttl = ttl
         self._policy = policy or AttachmentPolicy()
+        self._quota_bytes = self._policy.max_total_bytes + self._policy.max_bytes
+        self._quota_files = quota_files
 
     async def stage(
-        self, user_id: str, upload: AttachmentUpload, *, retry_key: str = ""
+        self,
+        user_id: str,
+        upload: AttachmentUpload,
+        *,
+        supplier_structure_id: str = "",
+        invoice_id: str = "",
+        retry_key: str = "",
     ) -> StagedAttachment:
-        """The staged file. InvalidArgument ATTACHMENT_NAME_INVALID, ATTACHMENT_NAME_TOO_LONG,
-        ATTACHMENT_EXTENSION_FORBIDDEN, ATTACHMENT_EMPTY, ATTACHMENT_TOO_LARGE (field
-        ``file``), nothing kept then."""
+        """The staged file, for a deposit by ``supplier_structure_id`` or the completion of
+        ``invoice_id`` (one of them), whose right is checked first.
+
+        InvalidArgument FIELD_REQUIRED (neither), ATTACHMENT_NAME_INVALID,
+        ATTACHMENT_NAME_TOO_LONG, ATTACHMENT_EXTENSION_FORBIDDEN, ATTACHMENT_EMPTY,
+        ATTACHMENT_TOO_LARGE (field ``file``); AccessDenied; InvoiceNotFound; ResourceExhausted
+        STAGING_QUOTA_EXCEEDED (the caller keeps too much staged already). Nothing kept then."""
+        await self._check_purpose(user_id, supplier_structure_id.strip(), invoice_id.strip())
         check_attachments([upload], 0, self._policy, fields=["file"])
         now = datetime.now(UTC)
         sha256 = hashlib.sha256(upload.content).hexdigest()
@@ -180,5 +208,46 @@ class AttachmentStaging:
         )
         async with self._pool.acquire() as conn, conn.transaction():
             await staged_attachments.purge_expired(conn, now)
+            # One stager at a time per user, so concurrent uploads cannot pass the quota.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"staging:{user_id}")
+            files, size = await staged_attachments.usage(conn, user_id, now, except_id=staged_id)
+            if files + 1 > self._quota_files or size + staged.size > self._quota_bytes:
+                raise ResourceExhausted(
+                    "STAGING_QUOTA_EXCEEDED",
+                    "Trop de pièces jointes en attente d'envoi pour votre compte"
+                    f" ({self._quota_files} fichiers ou {self._quota_bytes // 1024**2} Mo"
+                    " au plus) :"
+                    " déposez d'abord la facture qui les attend, ou réessayez dans une heure.",
+                )
             await staged_attachments.insert(conn, staged, upload.content)
         return staged
+
+    async def discard(self, user_id: str, staged_ids: Sequence[str]) -> None:
+        """Drops the caller's staged files named by a call that was refused (the caller must
+        upload them again anyway); ids that are not the caller's are left alone."""
+        wanted = [i for i in (_uuid_or_none(s) for s in staged_ids) if i]
+        if wanted:
+            async with self._pool.acquire() as conn:
+                await staged_attachments.discard_owned(conn, user_id, wanted)
+
+    async def _check_purpose(self, user_id: str, supplier_id: str, invoice_id: str) -> None:
+        if invoice_id:
+            found = None
+            parsed = _uuid_or_none(invoice_id)
+            if parsed:
+                async with self._pool.acquire() as conn:
+                    found = await invoices.get(conn, parsed, details=False)
+            if found is None or not await self._access.can_see(user_id, found):
+                raise InvoiceNotFound()
+            if not await self._access.acts_as(user_id, found, Party.SUPPLIER, MODIFICATION):
+                raise AccessDenied(_NOT_ISSUER)
+        elif supplier_id:
+            if not await self._structures.may(user_id, supplier_id, SUPPLIER_SPACE, MODIFICATION):
+                raise AccessDenied(_NOT_ISSUER)
+        else:
+            raise invalid(
+                "FIELD_REQUIRED",
+                "supplier_structure_id",
+                "Indiquez la structure émettrice (ou la facture) à laquelle la pièce jointe est"
+                " destinée.",
+            )
