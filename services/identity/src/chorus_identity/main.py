@@ -14,6 +14,7 @@ from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
+from chorus_platform.migrations import migrate_database
 from chorus_platform.outbox import OutboxRelay
 
 from chorus_identity.api.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
@@ -25,6 +26,7 @@ from chorus_identity.domain.lockout import LockoutPolicy
 from chorus_identity.usecases.accounts import Accounts
 from chorus_identity.usecases.admin import Admin, grant_admin
 from chorus_identity.usecases.clock import utc_now
+from chorus_identity.usecases.legacy_emails import convert_legacy_emails
 from chorus_identity.usecases.login_guard import LoginGuard
 from chorus_identity.usecases.my_account import MyAccount
 from chorus_identity.usecases.password_resets import PasswordResets
@@ -140,6 +142,20 @@ async def rotate_keys(settings: IdentitySettings) -> None:
     print(f"new signing key: {rotation.new_kid} (retired: {rotation.retired_kid or '-'})")
 
 
+async def migrate(settings: IdentitySettings) -> None:
+    """The SQL migrations (platform's and identity's), then the data step no SQL can do:
+    addresses stored with a Unicode domain take their ASCII form (``legacy_emails``)."""
+    applied = await migrate_database(
+        settings.database_dsn, settings.service_name, settings.migrations_path
+    )
+    conn = await asyncpg.connect(settings.database_dsn)
+    try:
+        await convert_legacy_emails(conn)
+    finally:
+        await conn.close()
+    logging.getLogger("chorus.migrate").info("migrations up to date", extra={"applied": applied})
+
+
 def grant_admin_to(login_email: str):
     """The ``grant-admin`` command for one login e-mail."""
 
@@ -164,8 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     run_cli(
         settings,
         serve=serve,
-        migrations_dir=settings.migrations_path,
+        # identity's own ``migrate`` (below) adds a data step after the shared SQL runner.
+        migrations_dir=None,
         extra={
+            "migrate": ("create the database, apply migrations, convert legacy e-mails", migrate),
             "rotate-keys": ("create a new token signing key, retire the previous", rotate_keys),
             "grant-admin": (
                 "grant-admin <login e-mail>: flag that account as an administrator",

@@ -92,6 +92,46 @@ def normalise_login_email(raw: str) -> str:
     return (checked.ascii_email or checked.normalized).lower()
 
 
+def legacy_login_email(raw: str) -> str:
+    """The form logins were stored in before ``normalise_login_email`` turned strict: Unicode
+    domain, accents allowed before the @, lower-cased; ValueError when malformed.
+
+    For finding accounts stored that way only: never store a new address in this form."""
+    try:
+        checked = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+    return checked.normalized.lower()
+
+
+def login_lookup_forms(raw: str) -> tuple[str, ...]:
+    """Every stored form an account typed as ``raw`` may have, canonical one first: the
+    strict form (``normalise_login_email``), then the legacy form (``legacy_login_email``)
+    when it differs. Lookups (login, reset, activation link, admin) take all of them, so an
+    account stored before the strict form still answers; ValueError when neither is valid.
+    """
+    forms: list[str] = []
+    for normalise in (normalise_login_email, legacy_login_email):
+        try:
+            form = normalise(raw)
+        except ValueError:
+            continue
+        if form not in forms:
+            forms.append(form)
+    if not forms:
+        raise ValueError("not an e-mail address")
+    return tuple(forms)
+
+
+def login_throttle_key(login_email: str) -> str:
+    """The one key the lockout counts failures under for this address, whichever form it was
+    typed or stored in (the input itself when it is no address)."""
+    try:
+        return login_lookup_forms(login_email)[0]
+    except ValueError:
+        return login_email
+
+
 def _email(field: str, raw: str, *, required: bool) -> tuple[str, _Violation | None]:
     if not raw.strip():
         if required:

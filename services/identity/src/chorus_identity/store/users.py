@@ -27,7 +27,6 @@ _ACTIVATE = (
     " status, created_at, activated_at, is_admin"
 )
 _BY_ID = _SELECT + " WHERE id = $1"
-_BY_LOGIN = _SELECT + " WHERE lower(login_email) = lower($1)"
 
 
 def _account(row: asyncpg.Record) -> Account:
@@ -77,12 +76,15 @@ async def get_user(
     return None if row is None else _account(row)
 
 
-async def find_by_login_email(
-    conn: asyncpg.Connection, login_email: str, *, for_update: bool = False
-) -> Account | None:
-    """The account whose (normalised) login e-mail is ``login_email``."""
-    row = await conn.fetchrow(_BY_LOGIN + " FOR UPDATE" if for_update else _BY_LOGIN, login_email)
-    return None if row is None else _account(row)
+async def find_by_login_forms(
+    conn: asyncpg.Connection, forms: tuple[str, ...], *, for_update: bool = False
+) -> list[Account]:
+    """The accounts whose login e-mail is one of ``forms`` (see ``login_lookup_forms``),
+    oldest first. Two only when a legacy row could not take its canonical form because
+    another account had it (see ``legacy_emails``)."""
+    query = _SELECT + " WHERE lower(login_email) = ANY($1::text[]) ORDER BY created_at, id"
+    rows = await conn.fetch(query + " FOR UPDATE" if for_update else query, list(forms))
+    return [_account(row) for row in rows]
 
 
 async def get_users(conn: asyncpg.Connection, user_ids: list[uuid.UUID]) -> list[Account]:

@@ -12,12 +12,13 @@ from chorus_platform.errors import FieldViolation, InvalidArgument
 from chorus_identity.clients.sealing import TokenSealer
 from chorus_identity.domain.accounts import (
     Account,
-    normalise_login_email,
+    login_lookup_forms,
     parse_user_ids,
     validate_registration,
 )
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
 from chorus_identity.domain.errors import (
+    AccountAlreadyExists,
     ActivationTokenInvalid,
     PasswordRejected,
     TermsNotAccepted,
@@ -95,6 +96,10 @@ class Accounts:
         sealing_key = await self._sealer.public_key()
         now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
+            # The unique index sees only the exact form: an account stored in the legacy form
+            # of the same mailbox (Unicode domain) is a duplicate too.
+            if await users.find_by_login_forms(conn, login_lookup_forms(registration.login_email)):
+                raise AccountAlreadyExists()
             account = await users.insert_pending_user(
                 conn, registration, now, terms_version=self._rules.terms_version
             )
@@ -118,7 +123,7 @@ class Accounts:
         outage of notifications answers alike for every address.
         """
         try:
-            email = normalise_login_email(login_email)
+            forms = login_lookup_forms(login_email)
         except ValueError:
             raise InvalidArgument(
                 "EMAIL_INVALID",
@@ -127,9 +132,14 @@ class Accounts:
             ) from None
         sealing_key = await self._sealer.public_key()
         async with self._pool.acquire() as conn, conn.transaction():
-            account = await users.find_by_login_email(conn, email, for_update=True)
-            if account is None or not account.awaits_activation:
+            pending = [
+                found
+                for found in await users.find_by_login_forms(conn, forms, for_update=True)
+                if found.awaits_activation
+            ]
+            if not pending:
                 return
+            account = pending[0]
             now = self._clock()
             await account_tokens.invalidate_outstanding(
                 conn, user_id=account.id, purpose=TokenPurpose.ACTIVATION, now=now
@@ -247,14 +257,14 @@ class Accounts:
     async def find_by_login_email(self, *, viewer_id: str, login_email: str) -> Account:
         """The account with this login e-mail; UserNotFound when none (or not an e-mail)."""
         try:
-            email = normalise_login_email(login_email)
+            forms = login_lookup_forms(login_email)
         except ValueError:
             raise UserNotFound() from None
         async with self._pool.acquire() as conn:
-            account = await users.find_by_login_email(conn, email)
-        if account is None:
+            found = await users.find_by_login_forms(conn, forms)
+        if not found:
             raise UserNotFound()
-        return account.as_seen_by(viewer_id)
+        return found[0].as_seen_by(viewer_id)
 
     async def batch_get(self, *, viewer_id: str, user_ids: list[str]) -> list[Account]:
         """The existing accounts among ``user_ids`` in request order, as ``viewer_id`` sees them."""

@@ -12,7 +12,7 @@ import asyncpg
 from chorus_platform.auth import Principal
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
-from chorus_identity.domain.accounts import Account, UserStatus, normalise_login_email
+from chorus_identity.domain.accounts import Account, UserStatus, login_lookup_forms
 from chorus_identity.domain.audit import ClientContext, SecurityEvent, SecurityEventKind
 from chorus_identity.domain.errors import AdminRequired, UserNotFound
 from chorus_identity.domain.sessions import RevokeReason
@@ -157,12 +157,13 @@ class Admin:
 async def grant_admin(pool: asyncpg.Pool, login_email: str, *, clock: Clock = utc_now) -> Account:
     """Flags the account as admin (``chorus-identity grant-admin <email>``); UserNotFound,
     or ValueError for a malformed address."""
-    email = normalise_login_email(login_email)
+    forms = login_lookup_forms(login_email)
     now = clock()
     async with pool.acquire() as conn, conn.transaction():
-        account = await users.find_by_login_email(conn, email, for_update=True)
-        if account is None:
+        found = await users.find_by_login_forms(conn, forms, for_update=True)
+        if not found:
             raise UserNotFound()
+        account = found[0]
         await users.set_admin(conn, account.id, now)
         await security_events.record(
             conn,

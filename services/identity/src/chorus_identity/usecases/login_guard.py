@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from chorus_identity.domain.accounts import login_throttle_key
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
 from chorus_identity.domain.errors import AccountLocked
 from chorus_identity.domain.lockout import LockoutPolicy
@@ -26,7 +27,7 @@ class LoginGuard:
     async def ensure_not_locked(self, conn: asyncpg.Connection, login_email: str) -> None:
         """AccountLocked while the address is locked."""
         now = self._clock()
-        state = await login_throttle.get(conn, login_email)
+        state = await login_throttle.get(conn, login_throttle_key(login_email))
         if state.locked_at(now):
             assert state.locked_until is not None
             raise AccountLocked(state.locked_until, now)
@@ -42,6 +43,7 @@ class LoginGuard:
     ) -> AccountLocked | None:
         """Counts one failure; returns the lock when this failure locked the address."""
         now = self._clock()
+        login_email = login_throttle_key(login_email)
         async with self._pool.acquire() as conn, conn.transaction():
             await login_throttle.lock_address(conn, login_email)
             previous = await login_throttle.get(conn, login_email, for_update=True)
@@ -73,4 +75,4 @@ class LoginGuard:
 
     @staticmethod
     async def clear(conn: asyncpg.Connection, login_email: str) -> None:
-        await login_throttle.clear(conn, login_email)
+        await login_throttle.clear(conn, login_throttle_key(login_email))

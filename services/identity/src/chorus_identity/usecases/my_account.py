@@ -13,9 +13,15 @@ import asyncpg
 from chorus_platform.auth import Principal
 
 from chorus_identity.clients.sealing import TokenSealer
-from chorus_identity.domain.accounts import Account, validate_new_email, validate_profile_update
+from chorus_identity.domain.accounts import (
+    Account,
+    login_lookup_forms,
+    validate_new_email,
+    validate_profile_update,
+)
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
 from chorus_identity.domain.errors import (
+    AccountAlreadyExists,
     EmailChangeTokenInvalid,
     EmailUnchanged,
     PasswordRejected,
@@ -223,6 +229,11 @@ class MyAccount:
             await account_tokens.mark_used(conn, usable.id, now)
             new_email = usable.new_email or ""
             if usable.purpose is TokenPurpose.LOGIN_EMAIL:
+                # The unique index sees the exact form only: a legacy row of this mailbox
+                # (Unicode domain, see legacy_emails) holds it too.
+                found = await users.find_by_login_forms(conn, login_lookup_forms(new_email))
+                if any(other.id != before.id for other in found):
+                    raise AccountAlreadyExists()
                 account = await users.set_login_email(conn, before.id, new_email, now)
                 await LoginGuard.clear(conn, before.login_email)
                 await outgoing.login_email_changed(

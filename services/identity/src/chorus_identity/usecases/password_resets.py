@@ -16,7 +16,7 @@ import asyncpg
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
 from chorus_identity.clients.sealing import TokenSealer
-from chorus_identity.domain.accounts import Account, normalise_login_email
+from chorus_identity.domain.accounts import Account, login_lookup_forms
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
 from chorus_identity.domain.errors import PasswordRejected, ResetTokenInvalid, SecretAnswerInvalid
 from chorus_identity.domain.hashing import SecretHasher
@@ -61,9 +61,10 @@ class PasswordResets:
     async def request(self, *, login_email: str, client: ClientContext) -> None:
         """Sends a reset link to an active account's contact address (superseding earlier
         ones); does nothing, silently, for any other address. EMAIL_INVALID only when the
-        input is not an e-mail address at all."""
+        input is not an e-mail address at all. The address is looked up in every form an
+        account may be stored in (``login_lookup_forms``)."""
         try:
-            email = normalise_login_email(login_email)
+            forms = login_lookup_forms(login_email)
         except ValueError:
             raise InvalidArgument(
                 "EMAIL_INVALID",
@@ -73,32 +74,44 @@ class PasswordResets:
         sealing_key = await self._sealer.public_key()  # first, for every address alike
         now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
-            account = await users.find_by_login_email(conn, email, for_update=True)
-            if account is None or not account.is_active:
-                return
-            await account_tokens.invalidate_outstanding(
-                conn, user_id=account.id, purpose=_PURPOSE, now=now
-            )
-            token = new_token()
-            expires_at = now + self._rules.password_reset_ttl
-            await account_tokens.insert_token(
-                conn,
-                user_id=account.id,
-                purpose=_PURPOSE,
-                token_hash=hash_token(token),
-                now=now,
-                expires_at=expires_at,
-            )
-            await outgoing.password_reset_requested(
-                conn, account, token=token, expires_at=expires_at, sealing_key=sealing_key
-            )
-            await security_events.record(
-                conn,
-                SecurityEventKind.PASSWORD_RESET_REQUESTED,
-                user_id=account.id,
-                client=client,
-                now=now,
-            )
+            # Every active account of this mailbox: two only when a legacy row could not
+            # take its canonical form (see legacy_emails); each gets its own link.
+            for account in await users.find_by_login_forms(conn, forms, for_update=True):
+                if account.is_active:
+                    await self._issue(conn, account, sealing_key, client, now)
+
+    async def _issue(
+        self,
+        conn: asyncpg.Connection,
+        account: Account,
+        sealing_key: bytes,
+        client: ClientContext,
+        now: datetime,
+    ) -> None:
+        """Supersedes the account's reset links with a new one (in the caller's transaction)."""
+        await account_tokens.invalidate_outstanding(
+            conn, user_id=account.id, purpose=_PURPOSE, now=now
+        )
+        token = new_token()
+        expires_at = now + self._rules.password_reset_ttl
+        await account_tokens.insert_token(
+            conn,
+            user_id=account.id,
+            purpose=_PURPOSE,
+            token_hash=hash_token(token),
+            now=now,
+            expires_at=expires_at,
+        )
+        await outgoing.password_reset_requested(
+            conn, account, token=token, expires_at=expires_at, sealing_key=sealing_key
+        )
+        await security_events.record(
+            conn,
+            SecurityEventKind.PASSWORD_RESET_REQUESTED,
+            user_id=account.id,
+            client=client,
+            now=now,
+        )
         log.info("password reset link issued", extra={"user_id": account.id})
 
     async def _usable(self, token: str) -> tuple[UsableToken, Account]:

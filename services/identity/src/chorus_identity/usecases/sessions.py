@@ -13,7 +13,7 @@ import asyncpg
 from chorus_platform.auth import Principal
 
 from chorus_identity.domain import two_factor
-from chorus_identity.domain.accounts import Account, normalise_login_email
+from chorus_identity.domain.accounts import Account, login_lookup_forms
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
 from chorus_identity.domain.errors import (
     InvalidCredentials,
@@ -77,11 +77,14 @@ class Sessions:
         Unknown e-mail, wrong password and inactive account all raise the same
         InvalidCredentials after comparable argon2 work, and all count towards the lockout of
         the address: AccountLocked once ``max_failures`` follow each other, until it ends.
+        An account stored in a legacy form of the address (``login_lookup_forms``) is found
+        too; when two accounts share the mailbox that way, the password tells which one.
         """
         try:
-            email = normalise_login_email(login_email)
+            forms = login_lookup_forms(login_email)
         except ValueError:
-            email = None
+            forms = ()
+        email = forms[0] if forms else None
         if len(password) > MAX_LENGTH:
             # No valid password is that long; cap the work an attacker can make us do.
             email, password = None, password[:MAX_LENGTH]
@@ -89,9 +92,11 @@ class Sessions:
         if email is not None:
             async with self._pool.acquire() as conn:
                 await self._guard.ensure_not_locked(conn, email)
-                account = await users.find_by_login_email(conn, email)
-                if account is not None:
-                    stored_hash = await credentials.get_password_hash(conn, account.id)
+                candidates = [
+                    (found, await credentials.get_password_hash(conn, found.id))
+                    for found in await users.find_by_login_forms(conn, forms)
+                ]
+            account, stored_hash = await self._whose_password(candidates, password)
         if account is None or stored_hash is None:
             await asyncio.to_thread(self._hasher.spend_comparable_work, password)
             await self._refuse(email, account, client, "UNKNOWN_OR_NOT_ACTIVATED")
@@ -102,6 +107,20 @@ class Sessions:
         if self._hasher.needs_rehash(stored_hash):
             await self._rehash(account.id, stored_hash, password)
         return await self._after_password(account, client)
+
+    async def _whose_password(
+        self, candidates: list[tuple[Account, str | None]], password: str
+    ) -> tuple[Account | None, str | None]:
+        """The account to log in among those found for the address: the only one, or, when a
+        legacy row and a canonical one share the mailbox, the one this password opens (else
+        the oldest, whose failure is then counted)."""
+        if len(candidates) > 1:
+            for account, stored_hash in candidates:
+                if stored_hash is not None and await asyncio.to_thread(
+                    self._hasher.verify, stored_hash, password
+                ):
+                    return account, stored_hash
+        return candidates[0] if candidates else (None, None)
 
     async def _refuse(
         self, email: str | None, account: Account | None, client: ClientContext, reason: str
