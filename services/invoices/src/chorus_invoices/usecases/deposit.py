@@ -153,6 +153,16 @@ class Deposits:
             )
         return invoice
 
+    async def check_issuer(self, user_id: str, supplier_structure_id: str) -> None:
+        """AccessDenied unless the caller may issue invoices for the supplier ("" is left to
+        the form's validation). Channels that read a file call it first, so that nobody
+        without that right makes the document workers parse anything."""
+        supplier_id = supplier_structure_id.strip()
+        if supplier_id and not await self._structures.may(
+            user_id, supplier_id, SUPPLIER_SPACE, MODIFICATION
+        ):
+            raise AccessDenied(_NOT_ISSUER)
+
     async def submit(self, user_id: str, invoice_id: str) -> Invoice:
         """BROUILLON → DEPOSEE, announced by InvoiceSubmitted; the recipient is checked again.
 

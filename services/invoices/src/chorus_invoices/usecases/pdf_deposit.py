@@ -110,6 +110,7 @@ class PdfDeposits:
                 "Une facture déposée en PDF n'a pas de lignes : indiquez seulement ses totaux.",
             )
         check_attachments(attachments, 0, self._attachments)
+        await self._deposits.check_issuer(user_id, form.supplier_structure_id)
         intake = await self._workers.run(read_pdf_deposit, content, self._limits)
         if intake is None:
             document = _original(filename, form.number.strip(), content)

@@ -69,8 +69,10 @@ class StructuredDeposits:
         its whole-archive refusals (ARCHIVE_*) are raised as InvalidArgument, nothing deposited.
         Per file, any DomainError (rule failures, duplicates, access…) becomes the item's error;
         entries refused by the archive reading (ARCHIVE_NESTED, ARCHIVE_ENTRY_NOT_A_FILE,
-        FILE_TOO_LARGE) too.
+        FILE_TOO_LARGE) too. AccessDenied, before anything is read, when the caller may not
+        issue for the supplier.
         """
+        await self._deposits.check_issuer(user_id, supplier_structure_id)
         entries = await self._workers.run(read_archive, content, self._archive_limits)
         items = []
         for entry in entries:
@@ -102,6 +104,7 @@ class StructuredDeposits:
         largest = max(self._limits.max_pdf_bytes, self._limits.xml.max_bytes)
         if len(content) > largest:
             raise invalid("FILE_TOO_LARGE", "file", f"Le fichier dépasse {largest // 1024**2} Mo.")
+        await self._deposits.check_issuer(user_id, supplier_structure_id)
         intake = await self._workers.run(read_deposit, content, self._limits)
         media_type, suffix = _MEDIA_TYPES[intake.kind]
         document = new_document(
