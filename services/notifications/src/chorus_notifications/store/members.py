@@ -27,12 +27,9 @@ class Member:
         """Whether invoices addressed to ``service_code`` ("" for none) are this member's:
         a member limited to some services sees only theirs (case-insensitive). When the
         codes of the member's services are not known (projected before codes were carried),
-        the member is told of any invoice with a service code, as before."""
+        the member is not told: better a missed notice than an invoice of another service
+        shown to them (their next membership event brings the codes)."""
         if not self.service_ids:
-            return True
-        if not service_code:
-            return False
-        if not self.service_codes:
             return True
         return service_code.casefold() in {code.casefold() for code in self.service_codes}
 
