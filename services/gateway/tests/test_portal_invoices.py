@@ -835,3 +835,21 @@ async def test_signed_in_layout_links_the_invoice_pages(signed_in, services):
 
     assert '<a href="/factures">Mes factures</a>' in page
     assert '<a href="/factures/nouvelle">Déposer une facture</a>' in page
+
+
+async def test_an_absurd_row_index_in_a_field_name_is_ignored(signed_in, services):
+    services.structures.answer("ListMyMemberships", memberships())
+    services.invoices.answer(
+        "CreateInvoice", pb.CreateInvoiceResponse(invoice=pb.Invoice(id=INVOICE_ID))
+    )
+    csrf = csrf_of((await open_deposit(signed_in)).text)
+
+    response = await signed_in.post(
+        "/factures/nouvelle",
+        data=entry_form(csrf, **{f"lines-{'9' * 5000}-description": "x"}),
+        headers=HTML,
+    )
+
+    assert response.status_code == 303
+    sent = services.invoices.calls_to("CreateInvoice")[0].request
+    assert [ln.description for ln in sent.lines] == ["Tomme", "Livraison"]

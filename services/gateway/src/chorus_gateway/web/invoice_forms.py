@@ -43,8 +43,8 @@ HEADER_FIELDS = (
     "vat_exemption_reason",
 )
 TOTAL_FIELDS = ("net_total", "vat_total", "gross_total")
-_ROW = re.compile(r"^(lines|vat)-(\d+)-")
-_INDEXED = re.compile(r"^(lines|vat_breakdown)\[(\d+)\]")
+_ROW = re.compile(r"^(lines|vat)-(\d{1,3})-")  # MAX_ROWS rows: 3 digits at most
+_INDEXED = re.compile(r"^(lines|vat_breakdown)\[(\d{1,4})\]")
 # The service's names for what the forms call otherwise.
 _FIELD_ALIASES = {"recipient": "recipient_siret", "recipient.identifier": "recipient_siret"}
 
