@@ -29,11 +29,13 @@ class Counter(pb_grpc.NotificationsServiceServicer):
         self.runs = 0
         self.release = asyncio.Event()
         self.release.set()
+        self.gates: list[asyncio.Event] = []
+        """When set, each call in turn waits for its own gate instead of ``release``."""
 
     async def ListFeed(self, request, context):
         if request.page_token == "refused":
             raise InvalidArgument("REFUSED", "Refusé.")
-        await self.release.wait()
+        await (self.gates.pop(0) if self.gates else self.release).wait()
         self.runs += 1
         return pb.ListFeedResponse(next_page_token=f"{current_principal().user_id}#{self.runs}")
 
@@ -196,3 +198,27 @@ async def test_other_methods_ignore_the_key(served):
         await stub.MarkFeedItemRead(pb.MarkFeedItemReadRequest(), metadata=metadata)
 
     assert servicer.runs == 2
+
+
+async def test_a_holder_taken_over_never_overwrites_the_answer_of_the_one_that_took_it(
+    served, pool
+):
+    call, servicer, _, _ = served
+    first_gate, second_gate = asyncio.Event(), asyncio.Event()
+    servicer.gates = [first_gate, second_gate]
+    first = asyncio.create_task(call("u1", "k-1"))
+    async with asyncio.timeout(5):
+        while not await pool.fetchval("SELECT count(*) FROM idempotency_keys"):
+            await asyncio.sleep(0.02)
+    await pool.execute("UPDATE idempotency_keys SET created_at = now() - interval '2 seconds'")
+    second = asyncio.create_task(call("u1", "k-1"))  # takes the stale reservation over
+    async with asyncio.timeout(5):
+        while servicer.gates:
+            await asyncio.sleep(0.02)
+
+    second_gate.set()  # the new holder finishes first...
+    assert await second == "u1#1"
+    first_gate.set()  # ...then the call it took over from, whose answer must not replace it
+    assert await first == "u1#2"
+
+    assert await call("u1", "k-1") == "u1#1"

@@ -12,7 +12,8 @@ methods it is given, for authenticated callers, in the service that owns the dat
 - same key, same request, first call finished: the stored response is returned, nothing runs;
 - same key, same request, first call still running: FAILED_PRECONDITION
   ``IDEMPOTENCY_REQUEST_IN_PROGRESS`` (409: retry later). A reservation older than
-  ``stale_after`` (its process died) is taken over;
+  ``stale_after`` (its process died) is taken over; a call cancelled midway (its client gave
+  up; it may have committed) keeps its reservation until then;
 - same key, another request: INVALID_ARGUMENT ``IDEMPOTENCY_KEY_REUSED`` (422).
 
 Keys are kept ``retention`` (24 h by default), then forgotten; expired rows are purged now and
@@ -25,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import grpc
@@ -117,35 +118,47 @@ class IdempotencyInterceptor(grpc.aio.ServerInterceptor):
                 "DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval",
                 self._retention,
             )
-        while not await self._reserve(principal, method, key, request_hash):
+        while (reserved_at := await self._reserve(principal, method, key, request_hash)) is None:
             replayed = await self._replay(principal, method, key, request_hash)
             if replayed is not None:
                 return replayed
             # The holder failed and released the key in between: try to reserve it again.
+        # Every later write names this reservation (its time), so a call whose reservation was
+        # taken over as abandoned never overwrites or releases the one that took it.
         try:
             response = await inner(request, context)
+        except asyncio.CancelledError:
+            # The call may have committed before being cancelled: keep the key reserved, so a
+            # retry is told to wait, and is run again only once the reservation is stale.
+            raise
         except BaseException:
             await self._pool.execute(
                 "DELETE FROM idempotency_keys WHERE principal = $1 AND method = $2 AND key = $3"
-                " AND completed_at IS NULL",
+                " AND completed_at IS NULL AND created_at = $4",
                 principal,
                 method,
                 key,
+                reserved_at,
             )
             raise
         await self._pool.execute(
-            "UPDATE idempotency_keys SET response_type = $4, response = $5, completed_at = now()"
-            " WHERE principal = $1 AND method = $2 AND key = $3",
+            "UPDATE idempotency_keys SET response_type = $5, response = $6, completed_at = now()"
+            " WHERE principal = $1 AND method = $2 AND key = $3 AND completed_at IS NULL"
+            " AND created_at = $4",
             principal,
             method,
             key,
+            reserved_at,
             response.DESCRIPTOR.full_name,
             response.SerializeToString(),
         )
         return response
 
-    async def _reserve(self, principal: str, method: str, key: str, request_hash: bytes) -> bool:
-        """True when this call holds the key now: new, expired, or abandoned by a dead call."""
+    async def _reserve(
+        self, principal: str, method: str, key: str, request_hash: bytes
+    ) -> datetime | None:
+        """The reservation's time when this call holds the key now (new, expired, or abandoned
+        by a dead call), else None."""
         row = await self._pool.fetchrow(
             """INSERT INTO idempotency_keys (principal, method, key, request_hash)
                VALUES ($1, $2, $3, $4)
@@ -156,7 +169,7 @@ class IdempotencyInterceptor(grpc.aio.ServerInterceptor):
                    OR (idempotency_keys.completed_at IS NULL
                        AND idempotency_keys.request_hash = EXCLUDED.request_hash
                        AND idempotency_keys.created_at < now() - $6::interval)
-               RETURNING 1""",
+               RETURNING created_at""",
             principal,
             method,
             key,
@@ -164,7 +177,7 @@ class IdempotencyInterceptor(grpc.aio.ServerInterceptor):
             self._retention,
             self._stale_after,
         )
-        return row is not None
+        return row["created_at"] if row is not None else None
 
     async def _replay(self, principal: str, method: str, key: str, request_hash: bytes):
         row = await self._pool.fetchrow(
