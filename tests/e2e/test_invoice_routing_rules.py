@@ -143,6 +143,6 @@ async def test_an_oversized_file_is_refused_before_reaching_the_service(api, mai
         data={"supplier_structure_id": issuer["id"]},
     )
 
-    refused(response, 413, "FILE_TOO_LARGE")
+    refused(response, 413, "REQUEST_TOO_LARGE")  # cut at the edge, before parsing
     listed = await api.get("/invoices", headers=auth)
     assert listed.json()["items"] == []
