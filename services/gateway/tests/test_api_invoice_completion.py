@@ -90,3 +90,16 @@ async def test_an_oversized_file_is_413_without_a_call(api, services):
     assert (response.status_code, response.json()["code"]) == (413, "FILE_TOO_LARGE")
     assert services.invoices.calls_to("StageAttachment") == []
     assert services.invoices.calls_to("CompleteInvoice") == []
+
+
+async def test_a_file_under_an_unknown_name_is_refused_not_dropped(api, services):
+    response = await api.post(
+        f"/api/v1/invoices/{INVOICE_ID}/completion",
+        headers=AUTH,
+        data={"comment": "Bon de commande joint"},
+        files=[("piece", ("bdc.pdf", b"%PDF-1.4", "application/pdf"))],
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "FIELD_UNKNOWN"
+    assert services.invoices.calls == []

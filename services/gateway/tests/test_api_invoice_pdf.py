@@ -306,3 +306,34 @@ async def test_openapi_describes_the_multipart_body(api):
         schema["properties"]
     )
     assert schema["required"] == ["file"]
+
+
+async def test_attachments_without_brackets_are_taken_too(api, services):
+    services.invoices.answer("StageAttachment", staged)
+    services.invoices.answer("DepositPdfInvoice", deposited())
+    response = await post(
+        api,
+        files=[
+            ("file", ("facture.pdf", PDF, "application/pdf")),
+            ("attachments", ("bon.pdf", b"%PDF-bon", "application/pdf")),
+        ],
+    )
+
+    assert response.status_code == 201, response.text
+    [staging] = services.invoices.calls_to("StageAttachment")
+    assert staging.request.file.filename == "bon.pdf"
+
+
+async def test_a_file_under_an_unknown_name_is_refused_not_dropped(api, services):
+    response = await post(
+        api,
+        files=[
+            ("file", ("facture.pdf", PDF, "application/pdf")),
+            ("attachment", ("bon.pdf", b"%PDF-bon", "application/pdf")),
+        ],
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "FIELD_UNKNOWN"
+    assert [e["field"] for e in response.json()["errors"]] == ["attachment"]
+    assert services.invoices.calls == []

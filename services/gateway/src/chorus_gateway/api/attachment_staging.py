@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import grpc
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
 from chorus_gateway.api.invoice_documents import MAX_UPLOAD_BYTES, read_bounded
@@ -95,3 +95,33 @@ def _about_file(problem: ProblemError, index: int) -> ProblemError:
         for e in problem.errors
     ]
     return problem
+
+
+ATTACHMENT_FIELDS = frozenset({"attachments[]", "attachments"})
+"""The names attachments are sent under (with brackets, as API.md writes it, or without)."""
+
+
+def uploads_of(form: FormData, *names: str) -> list[UploadFile]:
+    """The files sent under ``names`` (default: the attachment fields), in order."""
+    return [
+        value
+        for name in names or sorted(ATTACHMENT_FIELDS, reverse=True)
+        for value in form.getlist(name)
+        if isinstance(value, UploadFile)
+    ]
+
+
+def refuse_unknown_files(form: FormData, other_fields: set[str]) -> None:
+    """422 FIELD_UNKNOWN for a file sent under a name that is neither an attachment field nor
+    one of ``other_fields``: it would otherwise be dropped without a word (a misspelt
+    ``attachment`` would lose the supplier's documents)."""
+    files = {name for name, value in form.multi_items() if isinstance(value, UploadFile)}
+    unknown = sorted(files - ATTACHMENT_FIELDS - other_fields)
+    if unknown:
+        expected = ", ".join(f"« {n} »" for n in sorted(other_fields | {"attachments[]"}))
+        raise ProblemError(
+            422,
+            "FIELD_UNKNOWN",
+            f"Fichier envoyé sous un nom de champ inconnu : les champs de fichier sont {expected}.",
+            [FieldError(field=name, message="Champ de fichier inconnu.") for name in unknown],
+        )

@@ -21,7 +21,12 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from chorus_gateway.api.attachment_staging import check_request_size, stage_attachments
+from chorus_gateway.api.attachment_staging import (
+    check_request_size,
+    refuse_unknown_files,
+    stage_attachments,
+    uploads_of,
+)
 from chorus_gateway.api.invoice_documents import read_bounded
 from chorus_gateway.api.problems import TITLES, FieldError, Problem, ProblemError
 from chorus_gateway.api.schemas import invoices as schemas
@@ -79,6 +84,10 @@ async def deposit_pdf_invoice(
     (StageAttachment) before the deposit names them: a refused attachment answers 422 with
     ``attachments[i]`` before anything is deposited."""
     check_request_size(http_request)
+    form = await http_request.form()  # already parsed for the parameters above: no new read
+    refuse_unknown_files(form, {"file"})
+    # ``attachments`` (without brackets) is taken too, as the completion takes it.
+    attachments = [*attachments, *uploads_of(form, "attachments")]
     body = _metadata(metadata)
     supplier = _supplier(body.supplier_structure_id, supplier_structure_id)
     content = await read_bounded(file)

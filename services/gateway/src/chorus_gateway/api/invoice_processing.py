@@ -12,7 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from chorus_gateway.api.attachment_staging import check_request_size, stage_attachments
+from chorus_gateway.api.attachment_staging import (
+    check_request_size,
+    refuse_unknown_files,
+    stage_attachments,
+    uploads_of,
+)
 from chorus_gateway.api.paths import InvoiceId
 from chorus_gateway.api.schemas import invoice_processing as bodies
 from chorus_gateway.api.schemas import invoices as schemas
@@ -80,12 +85,9 @@ async def complete_invoice(
     if http_request.headers.get("content-type", "").startswith("multipart/form-data"):
         check_request_size(http_request)
         form = await http_request.form()
+        refuse_unknown_files(form, set())
         data = {"comment": form.get("comment", "")}
-        uploads = [
-            upload
-            for upload in form.getlist("attachments[]") + form.getlist("attachments")
-            if isinstance(upload, UploadFile)
-        ]
+        uploads = uploads_of(form)
     else:
         raw = await http_request.body()
         try:
