@@ -17,6 +17,7 @@ invoice's worth of attachments).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -190,7 +191,8 @@ class AttachmentStaging:
         await self._check_purpose(user_id, supplier_structure_id.strip(), invoice_id.strip())
         check_attachments([upload], 0, self._policy, fields=["file"])
         now = datetime.now(UTC)
-        sha256 = hashlib.sha256(upload.content).hexdigest()
+        # Up to 10 MB: hashed off the event loop (hashlib releases the GIL on large inputs).
+        sha256 = await asyncio.to_thread(lambda: hashlib.sha256(upload.content).hexdigest())
         if retry_key:
             name = "\n".join((user_id, retry_key, upload.filename, sha256))
             staged_id = str(uuid.uuid5(_STAGING_IDS, name))
