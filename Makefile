@@ -36,7 +36,7 @@ infra: install ## Start only Postgres, the broker and the SMTP catcher (to run o
 	@$(PY) -m chorus_devstack infra
 
 .PHONY: test
-test: install ## Run every test: unit, integration (real Postgres/broker/SMTP) and end-to-end
+test: install ## Run every test: unit, integration (real Postgres/broker/SMTP), end-to-end and browser (Chromium)
 	@$(PY) -m pytest -p no:cacheprovider libs services tests/e2e
 
 .PHONY: test-e2e
