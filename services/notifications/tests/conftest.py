@@ -9,6 +9,7 @@ SMTP down) get their own database through ``settings``.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,6 +47,33 @@ async def wait_until(predicate: Callable[[], Awaitable[object]], timeout: float 
 
 def unique_email(name: str = "user") -> str:
     return f"{name}.{uuid.uuid4().hex[:10]}@exemple.fr"
+
+
+# Words and marks only French wording uses; links are left out (paths such as /factures/ are
+# the same in every language).
+FRENCH_MARKERS = (
+    "bonjour",
+    "cordialement",
+    "équipe",
+    "facture",
+    "structure",
+    "rattach",
+    "gestionnaire",
+    "vous",
+    "votre",
+    "demande",
+    "«",
+    "»",
+)
+_LINKS = re.compile(r"https?://\S+|href=\"[^\"]*\"")
+
+
+def assert_english(*parts: str) -> None:
+    """Fails when a rendered text (subject, title, body, HTML) still reads French."""
+    for part in parts:
+        text = _LINKS.sub("", part).lower()
+        found = [marker for marker in FRENCH_MARKERS if marker in text]
+        assert not found, f"French words {found} in English text: {part!r}"
 
 
 async def migrated_settings(dsn: str, kafka_bootstrap: str, **overrides) -> NotificationsSettings:

@@ -12,7 +12,7 @@ from chorus.structures.events.v1 import structures_events_pb2 as structures_even
 from chorus.structures.v1 import structures_service_pb2 as structures_pb
 from chorus_notifications.domain import membership_messages as wording
 
-from .conftest import PORTAL, unique_email, wait_until
+from .conftest import PORTAL, assert_english, unique_email, wait_until
 
 STRUCTURE = "Les Délices de Savoie"
 
@@ -103,6 +103,254 @@ def test_every_space_of_the_contract_has_a_french_label():
             code = structures_pb.Space.Name(value).removeprefix("SPACE_")
             assert code in wording.SPACE_LABELS["fr"]
             assert code in wording.SPACE_LABELS["en"]
+
+
+# --- English wording (a user whose locale is "en") -----------------------------------------
+
+STRUCTURE_EN = "Savoy Delights"
+URL = "https://portal/structures/1"
+
+
+def test_attachment_request_email_in_english():
+    email = wording.attachment_requested_email(
+        first_name="Manuela",
+        requester_name="Peter Martin",
+        requester_email="peter@example.com",
+        structure_name=STRUCTURE_EN,
+        comment="I am the accountant <b>",
+        requests_url=URL,
+        locale="en",
+    )
+
+    assert email.subject == 'Request to join "Savoy Delights"'
+    assert email.text_body.startswith("Hello Manuela,\n")
+    assert "Peter Martin (peter@example.com) is asking to join" in email.text_body
+    assert "Their message: I am the accountant <b>" in email.text_body
+    assert "&lt;b&gt;" in email.html_body
+    assert "Review the request" in email.html_body
+    assert '<html lang="en">' in email.html_body
+    assert_english(email.subject, email.text_body, email.html_body)
+
+
+@pytest.mark.parametrize(
+    ("accepted", "subject", "sentence"),
+    [
+        (True, 'Request to join "Savoy Delights" accepted', "you have joined it as secondary"),
+        (False, 'Request to join "Savoy Delights" declined', "has been declined"),
+    ],
+)
+def test_attachment_decision_email_in_english(accepted, subject, sentence):
+    email = wording.attachment_decided_email(
+        first_name="Peter",
+        accepted=accepted,
+        role="GESTIONNAIRE_SECONDAIRE" if accepted else "",
+        structure_name=STRUCTURE_EN,
+        comment="Welcome" if accepted else "Unknown to us",
+        structure_url=URL,
+        locale="en",
+    )
+
+    assert email.subject == subject
+    assert sentence in email.text_body
+    assert "Manager's comment: " in email.text_body
+    assert_english(email.subject, email.text_body, email.html_body)
+
+
+def test_member_attached_and_role_changed_emails_in_english():
+    attached = wording.member_attached_email(
+        first_name="Peter",
+        role="UTILISATEUR",
+        structure_name=STRUCTURE_EN,
+        structure_url=URL,
+        locale="en",
+    )
+    changed = wording.role_changed_email(
+        first_name="Peter",
+        previous_role="UTILISATEUR",
+        role="GESTIONNAIRE_SECONDAIRE",
+        structure_name=STRUCTURE_EN,
+        structure_url=URL,
+        locale="en",
+    )
+
+    assert attached.subject == 'You have been added to "Savoy Delights"'
+    assert "has added you to it as a user." in attached.text_body
+    assert changed.subject == 'Your role in "Savoy Delights" has changed'
+    assert "as secondary manager (previously as a user)." in changed.text_body
+    for email in (attached, changed):
+        assert email.text_body.startswith("Hello Peter,\n")
+        assert '<html lang="en">' in email.html_body
+        assert_english(email.subject, email.text_body, email.html_body)
+
+
+def test_principal_transfer_is_worded_for_each_side_in_english():
+    new = wording.principal_transferred_email(
+        first_name="Peter",
+        is_new_principal=True,
+        other_name="Manuela Dupont",
+        structure_name=STRUCTURE_EN,
+        structure_url=URL,
+        locale="en",
+    )
+    previous = wording.principal_transferred_email(
+        first_name="Manuela",
+        is_new_principal=False,
+        other_name="Peter Martin",
+        structure_name=STRUCTURE_EN,
+        structure_url=URL,
+        locale="en",
+    )
+
+    assert new.subject == 'You are now the principal manager of "Savoy Delights"'
+    assert "Manuela Dupont has handed over to you" in new.text_body
+    assert previous.subject == 'Principal manager role of "Savoy Delights" handed over'
+    assert "You remain one of its secondary managers." in previous.text_body
+    for email in (new, previous):
+        assert_english(email.subject, email.text_body, email.html_body)
+
+
+@pytest.mark.parametrize(
+    ("accepted", "subject", "sentence"),
+    [
+        (
+            True,
+            'Subscription to the "Received invoices" space accepted',
+            "has been accepted, with read-only access.",
+        ),
+        (
+            False,
+            'Subscription to the "Received invoices" space declined',
+            "(read-only) has been declined.",
+        ),
+    ],
+)
+def test_subscription_decision_email_in_english(accepted, subject, sentence):
+    email = wording.subscription_decided_email(
+        first_name="Peter",
+        accepted=accepted,
+        space="FACTURES_RECUES",
+        mode="CONSULTATION",
+        structure_name=STRUCTURE_EN,
+        comment="" if accepted else "Ask your manager first",
+        structure_url=URL,
+        locale="en",
+    )
+
+    assert email.subject == subject
+    assert sentence in email.text_body
+    assert ("Manager's comment: Ask your manager first" in email.text_body) == (not accepted)
+    assert_english(email.subject, email.text_body, email.html_body)
+
+
+@pytest.mark.parametrize(
+    ("entry", "title", "body"),
+    [
+        (
+            lambda: wording.attachment_requested_feed(
+                requester_name="Peter Martin", structure_name=STRUCTURE_EN, link="/", locale="en"
+            ),
+            'Request to join "Savoy Delights"',
+            'Peter Martin is asking to join the organisation "Savoy Delights".',
+        ),
+        (
+            lambda: wording.attachment_decided_feed(
+                accepted=True,
+                role="GESTIONNAIRE_PRINCIPAL",
+                structure_name=STRUCTURE_EN,
+                comment="",
+                link="/",
+                locale="en",
+            ),
+            'Request to join "Savoy Delights" accepted',
+            'You have joined the organisation "Savoy Delights" as principal manager.',
+        ),
+        (
+            lambda: wording.attachment_decided_feed(
+                accepted=False,
+                role="",
+                structure_name=STRUCTURE_EN,
+                comment="Unknown",
+                link="/",
+                locale="en",
+            ),
+            'Request to join "Savoy Delights" declined',
+            'Your request to join the organisation "Savoy Delights" has been declined.'
+            " Comment: Unknown",
+        ),
+        (
+            lambda: wording.role_changed_feed(
+                role="UTILISATEUR", structure_name=STRUCTURE_EN, link="/", locale="en"
+            ),
+            'New role in "Savoy Delights"',
+            'You now belong to the organisation "Savoy Delights" as a user.',
+        ),
+        (
+            lambda: wording.principal_transferred_feed(
+                is_new_principal=True,
+                other_name="Manuela Dupont",
+                structure_name=STRUCTURE_EN,
+                link="/",
+                locale="en",
+            ),
+            'Principal manager of "Savoy Delights"',
+            "Manuela Dupont has handed over to you the principal manager role of the"
+            ' organisation "Savoy Delights".',
+        ),
+        (
+            lambda: wording.principal_transferred_feed(
+                is_new_principal=False,
+                other_name="Peter Martin",
+                structure_name=STRUCTURE_EN,
+                link="/",
+                locale="en",
+            ),
+            "Principal manager role handed over",
+            'You have handed over the principal manager role of the organisation "Savoy'
+            ' Delights" to Peter Martin; you remain one of its secondary managers.',
+        ),
+        (
+            lambda: wording.subscription_requested_feed(
+                requester_name="Peter Martin",
+                space="ENGAGEMENTS",
+                mode="MODIFICATION",
+                structure_name=STRUCTURE_EN,
+                link="/",
+                locale="en",
+            ),
+            'Request to subscribe to the "Commitments" space',
+            'Peter Martin is asking to use the "Commitments" space of the organisation'
+            ' "Savoy Delights" with read-write access.',
+        ),
+        (
+            lambda: wording.subscription_decided_feed(
+                accepted=True,
+                space="FACTURES_RECUES",
+                mode="CONSULTATION",
+                structure_name=STRUCTURE_EN,
+                comment="",
+                link="/",
+                locale="en",
+            ),
+            'Subscription to the "Received invoices" space accepted',
+            'You can use the "Received invoices" space of the organisation "Savoy Delights"'
+            " with read-only access.",
+        ),
+        (
+            lambda: wording.member_detached_feed(
+                structure_name=STRUCTURE_EN, link="/", locale="en"
+            ),
+            'Removed from "Savoy Delights"',
+            'A manager has removed you from the organisation "Savoy Delights": you no longer'
+            " have access to it.",
+        ),
+    ],
+)
+def test_membership_feed_entries_in_english(entry, title, body):
+    item = entry()
+
+    assert item.title == title
+    assert item.body == body
+    assert_english(item.title, item.body)
 
 
 async def registered(events, first_name: str) -> identity_events.UserRegistered:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
 
 import pytest
 from chorus.invoices.v1 import invoices_service_pb2 as invoices_pb
 from chorus.structures.v1 import structures_service_pb2 as structures_pb
-from chorus_notifications.domain import links, messages
+from chorus_notifications.domain import account_messages, links, messages
 from chorus_notifications.domain.kinds import NotificationKind
 from chorus_notifications.domain.labels import (
     INVOICE_STATUS_LABELS,
@@ -17,6 +19,8 @@ from chorus_notifications.domain.labels import (
     role_phrase,
 )
 from chorus_notifications.domain.recipients import normalise_locale
+
+from .conftest import assert_english
 
 PORTAL = "https://portail.chorus.test"
 
@@ -79,8 +83,8 @@ def test_locale_defaults_to_french(raw, expected):
 
 
 def test_a_message_missing_in_the_locale_falls_back_to_french():
-    # Feed wording exists only in French for now.
-    assert messages.account_activated_feed(locale="en").title == "Votre compte est activé"
+    # No German wording is shipped: the French one is used.
+    assert messages.account_activated_feed(locale="de").title == "Votre compte est activé"
 
 
 def test_validity_is_computed_from_the_event_times_with_60_minutes_by_default():
@@ -199,3 +203,170 @@ def test_invoice_submitted_feed_formats_the_amount_the_french_way():
 )
 def test_format_amount(amount, locale, expected):
     assert format_amount(amount, "EUR", locale) == expected
+
+
+# --- English wording: every message a user with locale "en" can receive ------------------
+
+
+def test_every_french_template_has_an_english_counterpart():
+    """A French template added without its English version fails here, not in a user's inbox."""
+    root = resources.files("chorus_notifications") / "templates"
+
+    def names(locale: str) -> set[str]:
+        base = Path(str(root / locale))
+        return {path.relative_to(base).as_posix() for path in base.rglob("*") if path.is_file()}
+
+    french = names("fr")
+    assert "feed/invoice_received.txt" in french  # the walk does reach the sub-folders
+    assert sorted(french - names("en")) == []
+
+
+def test_invoice_status_email_in_english():
+    email = messages.invoice_status_email(
+        first_name="Ann",
+        number="F-2025-0042",
+        from_status="MISE_A_DISPOSITION",
+        to_status="REJETEE",
+        comment="Purchase order missing",
+        invoice_url=links.absolute(PORTAL, links.invoice_path("inv-1")),
+        locale="en",
+    )
+
+    assert email.subject == "Invoice F-2025-0042: rejected"
+    assert email.text_body.startswith("Hello Ann,\n")
+    assert 'previous status: "made available to the recipient"' in email.text_body
+    assert "Comment: Purchase order missing" in email.text_body
+    assert '<html lang="en">' in email.html_body
+    assert_english(email.subject, email.text_body, email.html_body)
+
+
+def test_invoice_received_email_in_english():
+    email = messages.invoice_received_email(
+        first_name="Ann",
+        number="F-9",
+        invoice_url=links.absolute(PORTAL, links.invoice_path("inv-9")),
+        locale="en",
+    )
+
+    assert email.kind is NotificationKind.INVOICE_RECEIVED
+    assert email.subject == "New invoice F-9 received"
+    assert email.text_body.startswith("Hello Ann,\n")
+    assert "made available to your organisation" in email.text_body
+    assert f"{PORTAL}/factures/inv-9" in email.text_body
+    assert f'href="{PORTAL}/factures/inv-9"' in email.html_body
+    assert "View the invoice" in email.html_body
+    assert '<html lang="en">' in email.html_body
+    assert_english(email.subject, email.text_body, email.html_body)
+
+
+@pytest.mark.parametrize("comment", ["Purchase order <PO-12> attached", ""])
+def test_invoice_completed_email_in_english(comment):
+    email = messages.invoice_completed_email(
+        first_name="",
+        number="F-9",
+        comment=comment,
+        invoice_url=f"{PORTAL}/factures/inv-9",
+        locale="en",
+    )
+
+    assert email.subject == "Invoice F-9 completed by the supplier"
+    assert email.text_body.startswith("Hello,\n")
+    assert ("Their reply: Purchase order <PO-12> attached" in email.text_body) == bool(comment)
+    assert ("Purchase order &lt;PO-12&gt; attached" in email.html_body) == bool(comment)
+    assert "Resume processing" in email.html_body
+    assert_english(email.subject, email.text_body, email.html_body)
+
+
+@pytest.mark.parametrize(
+    ("entry", "title", "body"),
+    [
+        (
+            lambda: messages.invoice_status_feed(
+                number="F-1",
+                from_status="EN_COURS_ACHEMINEMENT",
+                to_status="MISE_A_DISPOSITION",
+                comment="",
+                link="/factures/1",
+                locale="en",
+            ),
+            "Invoice F-1: made available to the recipient",
+            'Your invoice no. F-1 is now "made available to the recipient"'
+            ' (previous status: "being routed").',
+        ),
+        (
+            lambda: messages.supplier_invoice_status_feed(
+                number="F-1",
+                from_status="MISE_A_DISPOSITION",
+                to_status="SUSPENDUE",
+                comment="Missing PO",
+                link="/factures/1",
+                locale="en",
+            ),
+            "Invoice F-1: suspended",
+            "The recipient has moved your organisation's invoice no. F-1 to the status"
+            ' "suspended" (previous status: "made available to the recipient").'
+            " Comment: Missing PO",
+        ),
+        (
+            lambda: messages.invoice_received_feed(number="F-2", link="/factures/2", locale="en"),
+            "New invoice F-2 received",
+            "Invoice no. F-2 has been made available to your organisation.",
+        ),
+        (
+            lambda: messages.invoice_completed_feed(
+                number="F-3", comment="Done", link="/factures/3", locale="en"
+            ),
+            "Invoice F-3 completed by the supplier",
+            "The supplier has completed invoice no. F-3, suspended by your organisation."
+            " Their reply: Done",
+        ),
+        (
+            lambda: messages.invoice_submitted_feed(
+                number="F-7", gross_total="1234.5", currency="EUR", link="/f/7", locale="en"
+            ),
+            "Invoice F-7 submitted",
+            "Your invoice no. F-7 for 1,234.50 EUR has been submitted."
+            " It will now be routed to its recipient.",
+        ),
+        (
+            lambda: messages.account_activated_feed(locale="en"),
+            "Your account is activated",
+            "Welcome to Chorus! You can now link your account to an organisation to submit and"
+            " track your invoices.",
+        ),
+        (
+            lambda: messages.member_added_feed(
+                structure_name="Lyon City Hall",
+                role="GESTIONNAIRE_SECONDAIRE",
+                link="/structures/s-1",
+                locale="en",
+            ),
+            "Joined Lyon City Hall",
+            "You are now a member of the organisation Lyon City Hall as secondary manager.",
+        ),
+        (
+            lambda: messages.member_added_feed(
+                structure_name="", role="UTILISATEUR", link="/structures/s-1", locale="en"
+            ),
+            "Joined a new organisation",
+            "You are now a member of a new organisation as a user.",
+        ),
+        (
+            lambda: account_messages.password_changed_feed(locale="en"),
+            "Password changed",
+            "The password of your account was changed. If you did not make this change,"
+            " reset it right away.",
+        ),
+        (
+            lambda: account_messages.two_factor_changed_feed(enabled=False, locale="en"),
+            "Two-factor authentication disabled",
+            "Signing in to your account no longer asks for a one-time code.",
+        ),
+    ],
+)
+def test_feed_entries_in_english(entry, title, body):
+    item = entry()
+
+    assert item.title == title
+    assert item.body == body
+    assert_english(item.title, item.body)
