@@ -5,7 +5,8 @@ structure to create (the service's French checksum error appears beside the fiel
 typed values are kept), creates it with a valid SIRET and sees themself as "Gestionnaire
 principal". A second user searches it by SIRET and asks to be attached with a comment; the
 first accepts the request in the browser with the role "Utilisateur"; the second then finds
-the structure in their list. Accounts are set up through the REST API; everything under test
+the structure in their list; the founder renames the structure and finds the change in its
+history. Accounts are set up through the REST API; everything under test
 happens in the browser against the real services.
 """
 
@@ -107,6 +108,16 @@ async def test_newcomer_creates_a_structure_and_accepts_a_colleague_in_the_brows
         await expect(mine).to_contain_text("Utilisateur")
         await mine.get_by_role("link", name=name).click()
         await expect(colleague.locator("#my-role")).to_have_text("Utilisateur")
+
+        # The founder renames the structure; its history says so.
+        renamed = f"{name} et Fils"
+        update = founder.locator("#update-form")
+        await update.get_by_label("Raison sociale").fill(renamed)
+        await update.get_by_role("button", name="Enregistrer les modifications").click()
+        await expect(founder.get_by_role("status")).to_contain_text("Structure mise à jour.")
+        await expect(founder.get_by_role("heading", name=renamed, exact=True)).to_be_visible()
+        await founder.get_by_role("link", name="Historique des actions des gestionnaires").click()
+        await expect(founder.locator("#history")).to_contain_text(f"raison sociale : {renamed}")
     finally:
         await founder.context.close()
         await colleague.context.close()

@@ -1,6 +1,7 @@
 """Portal structure pages against service doubles: "Mes structures" (memberships, creation,
-search, attachment requests) and one structure (members, requests, services, spaces,
-subscriptions), with their refusals (CSRF, a field error beside its field, a manager's
+search, attachment requests), one structure (members, requests, services, spaces,
+subscriptions, the structure's and its services' changes, status, paged pending lists) and
+its managers' history, with their refusals (CSRF, a field error beside its field, a manager's
 action refused to a simple member, a structure of which the caller is not a member)."""
 
 from __future__ import annotations
@@ -659,3 +660,429 @@ async def test_signed_in_layout_links_the_structure_and_account_pages(signed_in,
     assert '<a href="/structures">Mes structures</a>' in page
     assert '<a href="/mon-compte">Mon compte</a>' in page
     assert '<a href="/factures">Mes factures</a>' in page
+
+
+# Managers: the structure's details, status and services
+
+
+def public_detail(services, role=pb.ROLE_GESTIONNAIRE_PRINCIPAL) -> None:
+    with_detail(services, role)
+    public = structure()
+    public.kind = pb.STRUCTURE_KIND_PUBLIQUE
+    public.routing.engagement_required = True
+    services.structures.answer("GetStructure", pb.GetStructureResponse(structure=public))
+
+
+def update_form(csrf: str, **changes: str) -> dict[str, str]:
+    form = {
+        "csrf_token": csrf,
+        "raison_sociale": " Fromagerie Dupont et Fils ",
+        "libelle": "Dupont",
+        "line1": "2 rue du Lait",
+        "line2": "",
+        "postal_code": "73000",
+        "city": "Chambéry",
+        "country": "FR",
+        "email": "contact@dupont.fr",
+        "vat_number": "",
+    }
+    return {**form, **changes}
+
+
+async def test_manager_forms_for_details_status_services_and_history(signed_in, services):
+    with_detail(services)
+
+    page = (await signed_in.get(f"/structures/{STRUCTURE_ID}", headers=HTML)).text
+
+    base = f'action="/structures/{STRUCTURE_ID}'
+    for action in ('/modification"', '/statut"', f'/services/{SERVICE_ID}"'):
+        assert base + action in page, action
+    assert (
+        'id="update-raison_sociale" name="raison_sociale" type="text" value="Fromagerie Dupont"'
+        in page
+    )
+    assert 'name="status" value="INACTIVE"' in page  # active: the principal may deactivate
+    assert f'href="/structures/{STRUCTURE_ID}/historique"' in page
+    assert 'name="routing"' not in page  # a private structure has no routing parameters
+
+
+async def test_secondary_manager_has_no_status_form_and_a_member_no_manager_form(
+    signed_in, services
+):
+    with_detail(services, role=pb.ROLE_GESTIONNAIRE_SECONDAIRE)
+    secondary = (await signed_in.get(f"/structures/{STRUCTURE_ID}", headers=HTML)).text
+    with_detail(services, role=pb.ROLE_UTILISATEUR)
+    member = (await signed_in.get(f"/structures/{STRUCTURE_ID}", headers=HTML)).text
+
+    assert "/modification" in secondary and "/statut" not in secondary
+    for hidden in ("/modification", "/statut", f"/services/{SERVICE_ID}", "/historique"):
+        assert hidden not in member, hidden
+
+
+async def test_structure_update_sends_the_api_request(signed_in, services):
+    with_detail(services)
+    services.structures.answer("UpdateStructure", pb.UpdateStructureResponse(structure=structure()))
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/modification", data=update_form(csrf), headers=HTML
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/structures/{STRUCTURE_ID}?avis=modifiee"
+    [call] = services.structures.calls_to("UpdateStructure")
+    sent = call.request
+    assert sent.structure_id == STRUCTURE_ID
+    assert (sent.raison_sociale, sent.libelle, sent.email) == (
+        "Fromagerie Dupont et Fils",  # the form's text() trims; the service checks the rest
+        "Dupont",
+        "contact@dupont.fr",
+    )
+    assert sent.HasField("vat_number") and sent.vat_number == ""
+    assert (sent.address.line1, sent.address.city, sent.address.country) == (
+        "2 rue du Lait",
+        "Chambéry",
+        "FR",
+    )
+    assert sent.status == pb.STRUCTURE_STATUS_UNSPECIFIED  # unchanged
+    for name in ("service_code_required", "engagement_required"):
+        assert not sent.HasField(name), name  # a private structure's form has none
+    notice = await signed_in.get(response.headers["location"], headers=HTML)
+    assert "Structure mise à jour." in notice.text
+
+
+async def test_public_structure_update_sends_its_routing_parameters(signed_in, services):
+    public_detail(services)
+    services.structures.answer("UpdateStructure", pb.UpdateStructureResponse(structure=structure()))
+    csrf = await detail_csrf(signed_in)
+    page = (await signed_in.get(f"/structures/{STRUCTURE_ID}", headers=HTML)).text
+    assert 'id="update-engagement_required" name="engagement_required" checked' in page
+    assert "Statut de paiement non remonté" in page
+
+    await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/modification",
+        data=update_form(csrf, routing="1", service_code_required="on"),
+        headers=HTML,
+    )
+
+    [call] = services.structures.calls_to("UpdateStructure")
+    sent = call.request
+    assert (sent.service_code_required, sent.engagement_required) == (True, False)
+    assert sent.HasField("service_or_engagement_required")
+    assert sent.HasField("payment_status_not_reported")
+
+
+async def test_structure_update_field_error_is_shown_beside_the_field(signed_in, services):
+    with_detail(services)
+    message = "Saisissez la ville."
+    services.structures.answer(
+        "UpdateStructure",
+        InvalidArgument("ADDRESS_INVALID", message, [FieldViolation("address.city", message)]),
+    )
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/modification",
+        data=update_form(csrf, city="", raison_sociale="Nouveau nom"),
+        headers=HTML,
+    )
+
+    assert response.status_code == 422
+    assert f'<p class="field-error" id="update-city-error">{message}</p>' in response.text
+    assert 'name="raison_sociale" type="text" value="Nouveau nom"' in response.text  # kept
+
+
+async def test_routing_refused_to_a_private_structure_shows_the_message_in_the_form(
+    signed_in, services
+):
+    with_detail(services)
+    message = "Les paramètres de réception des factures ne concernent que les structures publiques."
+    services.structures.answer(
+        "UpdateStructure", FailedPrecondition("ROUTING_PARAMETERS_PUBLIC_ONLY", message)
+    )
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/modification",
+        data=update_form(csrf, routing="1", engagement_required="on"),
+        headers=HTML,
+    )
+
+    assert response.status_code == 409
+    assert f'<p class="field-error" id="update-error">{message}</p>' in response.text
+    assert services.structures.calls_to("UpdateStructure")[0].request.engagement_required
+
+
+async def test_status_change_is_confirmed_first_then_sent(signed_in, services):
+    with_detail(services)
+    services.structures.answer("UpdateStructure", pb.UpdateStructureResponse(structure=structure()))
+    csrf = await detail_csrf(signed_in)
+    path = f"/structures/{STRUCTURE_ID}/statut"
+
+    unconfirmed = await signed_in.post(
+        path, data={"csrf_token": csrf, "status": "INACTIVE"}, headers=HTML
+    )
+    assert unconfirmed.status_code == 422
+    confirm = "Cochez cette case pour confirmer."
+    assert (
+        f'<p class="field-error" id="status-confirmation-error">{confirm}</p>' in unconfirmed.text
+    )
+    assert services.structures.calls_to("UpdateStructure") == []
+
+    confirmed = await signed_in.post(
+        path, data={"csrf_token": csrf, "status": "INACTIVE", "confirmation": "on"}, headers=HTML
+    )
+    assert confirmed.headers["location"] == f"/structures/{STRUCTURE_ID}?avis=statut"
+    [call] = services.structures.calls_to("UpdateStructure")
+    assert call.request.status == pb.STRUCTURE_STATUS_INACTIVE
+    assert not call.request.HasField("raison_sociale") and not call.request.HasField("address")
+
+
+async def test_status_refused_to_a_secondary_manager_is_shown_beside_the_form(signed_in, services):
+    with_detail(services)
+    message = "Seul le gestionnaire principal peut activer ou désactiver la structure."
+    services.structures.answer(
+        "UpdateStructure", PermissionDenied("PRINCIPAL_MANAGER_REQUIRED", message)
+    )
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/statut",
+        data={"csrf_token": csrf, "status": "INACTIVE", "confirmation": "on"},
+        headers=HTML,
+    )
+
+    assert response.status_code == 403
+    assert f'<p class="field-error" id="status-error">{message}</p>' in response.text
+
+
+async def test_service_update_sends_name_activity_and_engagement_flag(signed_in, services):
+    with_detail(services)
+    services.structures.answer(
+        "UpdateService", pb.UpdateServiceResponse(service=pb.StructureService())
+    )
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/services/{SERVICE_ID}",
+        data={"csrf_token": csrf, "target": SERVICE_ID, "name": "Compta générale"},
+        headers=HTML,
+    )
+    enabled = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/services/{SERVICE_ID}",
+        data={
+            "csrf_token": csrf,
+            "name": "Comptabilité",
+            "active": "on",
+            "engagement_required": "on",
+        },
+        headers=HTML,
+    )
+
+    assert response.headers["location"] == f"/structures/{STRUCTURE_ID}?avis=service-modifie"
+    assert enabled.status_code == 303
+    renamed, flagged = services.structures.calls_to("UpdateService")
+    assert (renamed.request.structure_id, renamed.request.service_id) == (
+        STRUCTURE_ID,
+        SERVICE_ID,
+    )
+    assert (renamed.request.name, renamed.request.active) == ("Compta générale", False)
+    assert renamed.request.HasField("engagement_required")
+    assert not renamed.request.engagement_required
+    assert (flagged.request.active, flagged.request.engagement_required) == (True, True)
+
+
+async def test_service_update_error_is_shown_beside_that_service(signed_in, services):
+    with_detail(services)
+    message = "Saisissez le nom du service."
+    services.structures.answer(
+        "UpdateService",
+        InvalidArgument("SERVICE_NAME_REQUIRED", message, [FieldViolation("name", message)]),
+    )
+    csrf = await detail_csrf(signed_in)
+
+    response = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/services/{SERVICE_ID}",
+        data={"csrf_token": csrf, "target": SERVICE_ID, "name": "", "active": "on"},
+        headers=HTML,
+    )
+
+    assert response.status_code == 422
+    assert f'<p class="field-error" id="service-1-name-error">{message}</p>' in response.text
+    assert 'id="service-form"' in response.text  # the rest of the page is there
+
+
+async def test_new_forms_refuse_a_forged_csrf_token_without_calling(signed_in, services):
+    with_detail(services)
+    base = f"/structures/{STRUCTURE_ID}"
+    forms = {
+        f"{base}/modification": update_form("forged"),
+        f"{base}/statut": {"csrf_token": "forged", "status": "INACTIVE", "confirmation": "on"},
+        f"{base}/services/{SERVICE_ID}": {"csrf_token": "forged", "name": "X", "active": "on"},
+    }
+
+    for path, data in forms.items():
+        response = await signed_in.post(path, data=data, headers=HTML)
+        assert response.status_code == 403, path
+        assert "Rechargez la page" in response.text
+
+    assert services.structures.calls_to("UpdateStructure") == []
+    assert services.structures.calls_to("UpdateService") == []
+
+
+async def test_service_update_of_a_malformed_or_foreign_id_is_the_404_page(signed_in, services):
+    with_detail(services)
+    csrf = await detail_csrf(signed_in)
+    services.structures.answer(
+        "UpdateService", PermissionDenied("NOT_A_MEMBER", "Vous n'êtes pas membre.")
+    )
+
+    malformed = await signed_in.post(
+        f"/structures/{STRUCTURE_ID}/services/pas-un-id",
+        data={"csrf_token": csrf, "name": "X"},
+        headers=HTML,
+    )
+    foreign = await signed_in.post(
+        f"/structures/{OTHER_ID}/services/{SERVICE_ID}",
+        data={"csrf_token": csrf, "name": "X"},
+        headers=HTML,
+    )
+
+    for response in (malformed, foreign):
+        assert response.status_code == 404
+        assert "Structure introuvable" in response.text
+    [call] = services.structures.calls_to("UpdateService")
+    assert call.request.structure_id == OTHER_ID
+
+
+# Managers: history, and the pending lists' pages
+
+
+def actions(next_page_token: str = "") -> pb.ListManagerActionsResponse:
+    return pb.ListManagerActionsResponse(
+        actions=[
+            pb.ManagerAction(
+                id="a3",
+                kind=pb.MANAGER_ACTION_KIND_ROLE_CHANGED,
+                actor_user_id=ME,
+                target_user_id=BOB,
+                details={"previous_role": "UTILISATEUR", "role": "GESTIONNAIRE_SECONDAIRE"},
+                at=Timestamp(seconds=1_767_225_600),
+            ),
+            pb.ManagerAction(
+                id="a2",
+                kind=pb.MANAGER_ACTION_KIND_STRUCTURE_UPDATED,
+                actor_user_id=OTHER_ID,  # no longer a member
+                details={"raison_sociale": "Fromagerie Dupont", "status": "INACTIVE"},
+            ),
+            pb.ManagerAction(
+                id="a1",
+                kind=pb.MANAGER_ACTION_KIND_SUBSCRIPTION_REFUSED,
+                actor_user_id=ME,
+                target_user_id=BOB,
+                details={"space": "ENGAGEMENTS", "mode": "CONSULTATION", "comment": "Pas besoin."},
+            ),
+        ],
+        next_page_token=next_page_token,
+    )
+
+
+async def test_history_lists_manager_actions_in_french_with_a_next_page(signed_in, services):
+    with_detail(services)
+    services.structures.answer("ListManagerActions", actions(next_page_token="tok-2"))
+
+    response = await signed_in.get(f"/structures/{STRUCTURE_ID}/historique", headers=HTML)
+
+    page = response.text
+    assert response.status_code == 200
+    for text in (
+        "<h1>Historique des actions des gestionnaires</h1>",
+        "01/01/2026 à 01:00",
+        "Alice Martin (a@x.fr)",
+        "Bob Petit (b@x.fr)",
+        "Rôle changé : utilisateur → gestionnaire secondaire",
+        "Ancien membre",
+        "Structure modifiée (raison sociale : Fromagerie Dupont ; statut : inactive)",
+        "Abonnement à l&#39;espace « Engagements » en consultation refusé",
+        "Commentaire : Pas besoin.",
+    ):
+        assert text in page, text
+    assert (
+        f'<a href="/structures/{STRUCTURE_ID}/historique?page_token=tok-2" rel="next">'
+        "Page suivante</a>" in page
+    )
+    assert "Première page" not in page
+    [call] = services.structures.calls_to("ListManagerActions")
+    assert (call.request.structure_id, call.request.page_token) == (STRUCTURE_ID, "")
+    assert call.request.page_size > 0
+
+
+async def test_history_next_page_sends_the_token_and_links_back(signed_in, services):
+    with_detail(services)
+    services.structures.answer("ListManagerActions", pb.ListManagerActionsResponse())
+
+    response = await signed_in.get(
+        f"/structures/{STRUCTURE_ID}/historique?page_token=tok-2", headers=HTML
+    )
+
+    assert "Il n'y a plus d'actions après la page précédente." in response.text
+    assert f'<a href="/structures/{STRUCTURE_ID}/historique">Première page</a>' in response.text
+    assert 'rel="next"' not in response.text
+    [call] = services.structures.calls_to("ListManagerActions")
+    assert call.request.page_token == "tok-2"
+
+
+async def test_history_refused_to_a_member_and_hidden_from_a_stranger(signed_in, services):
+    with_detail(services, role=pb.ROLE_UTILISATEUR)
+    message = "Seul un gestionnaire de la structure peut faire cette action."
+    services.structures.answer("ListManagerActions", PermissionDenied("MANAGER_REQUIRED", message))
+    refused = await signed_in.get(f"/structures/{STRUCTURE_ID}/historique", headers=HTML)
+    services.structures.answer(
+        "ListManagerActions", PermissionDenied("NOT_A_MEMBER", "Vous n'êtes pas membre.")
+    )
+    foreign = await signed_in.get(f"/structures/{OTHER_ID}/historique", headers=HTML)
+    malformed = await signed_in.get("/structures/pas-un-id/historique", headers=HTML)
+
+    assert refused.status_code == 403 and message in refused.text
+    for response in (foreign, malformed):
+        assert response.status_code == 404
+        assert "Structure introuvable" in response.text
+    assert len(services.structures.calls_to("ListManagerActions")) == 2
+
+
+async def test_pending_lists_link_their_next_pages(signed_in, services):
+    with_detail(services)
+    s = services.structures
+    requests = s.answers["ListAttachmentRequests"]
+    requests.next_page_token = "tok-r"
+    s.answer("ListAttachmentRequests", requests)
+    subscriptions = s.answers["ListSubscriptions"]
+    subscriptions.next_page_token = "tok-s"
+    s.answer("ListSubscriptions", subscriptions)
+
+    page = (await signed_in.get(f"/structures/{STRUCTURE_ID}", headers=HTML)).text
+
+    base = f"/structures/{STRUCTURE_ID}"
+    assert f'<a href="{base}?page_demandes=tok-r#pending-title" rel="next">' in page
+    assert f'<a href="{base}?page_abonnements=tok-s#subscriptions-title" rel="next">' in page
+    assert "Première page" not in page
+    [call] = s.calls_to("ListAttachmentRequests")
+    assert call.request.page_token == ""
+
+
+async def test_a_pending_list_next_page_keeps_the_other_list_page(signed_in, services):
+    with_detail(services)
+    s = services.structures
+    s.answer("ListAttachmentRequests", pb.ListAttachmentRequestsResponse())
+    base = f"/structures/{STRUCTURE_ID}"
+
+    page = (
+        await signed_in.get(f"{base}?page_demandes=tok-r&page_abonnements=tok-s", headers=HTML)
+    ).text
+
+    [requests] = s.calls_to("ListAttachmentRequests")
+    [subscriptions] = s.calls_to("ListSubscriptions")
+    assert (requests.request.page_token, subscriptions.request.page_token) == ("tok-r", "tok-s")
+    assert "Il n'y a plus de demandes après la page précédente." in page
+    assert f'<a href="{base}?page_abonnements=tok-s#pending-title">Première page</a>' in page
+    assert f'<a href="{base}?page_demandes=tok-r#subscriptions-title">Première page</a>' in page

@@ -1,6 +1,7 @@
 """Portal structure pages: "Mes structures" (memberships, creation, search and attachment
-requests) and one structure (details, members, attachment requests, services, spaces and
-subscriptions).
+requests), one structure (details and their changes, status, members, attachment requests,
+services, spaces and subscriptions; the pending lists one keyset page at a time) and its
+managers' history.
 
 The pages call StructuresService exactly as ``/api/v1/structures`` does, with the session's
 token, and build their requests with the API layer's mappings: the service decides who may
@@ -17,6 +18,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import grpc
 from chorus.structures.v1 import structures_service_pb2 as pb
@@ -24,7 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from chorus_gateway.api.problems import TITLES, ProblemError, problem_from_rpc_error
+from chorus_gateway.api.problems import TITLES, FieldError, ProblemError, problem_from_rpc_error
 from chorus_gateway.api.schemas import structures as schemas
 from chorus_gateway.api.security import AnonymousCaller, Clients
 from chorus_gateway.clients import ServiceClients
@@ -53,6 +55,9 @@ NOTICES = {
     "ferme": "Espace fermé.",
     "abonnement": "Demande d'abonnement envoyée.",
     "abonnement-decide": "Demande d'abonnement traitée.",
+    "modifiee": "Structure mise à jour.",
+    "statut": "Statut de la structure mis à jour.",
+    "service-modifie": "Service mis à jour.",
 }
 
 ROLE_LABELS = {
@@ -96,6 +101,17 @@ ATTACHMENT_STATUS_LABELS = {
 }
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "country")
 CREATE_FIELDS = ("identifier_type", "identifier", "raison_sociale", "libelle", *ADDRESS_FIELDS)
+ROUTING_LABELS = {
+    "service_code_required": "Code service obligatoire",
+    "engagement_required": "Numéro d'engagement obligatoire",
+    "service_or_engagement_required": "Code service ou numéro d'engagement obligatoire",
+    "payment_status_not_reported": "Statut de paiement non remonté",
+}
+UPDATE_FIELDS = ("raison_sociale", "libelle", *ADDRESS_FIELDS, "email", "vat_number")
+STATUS_LABELS = {"ACTIVE": "Active", "INACTIVE": "Inactive"}
+# Pending attachment requests and subscriptions shown per page of the structure's page.
+PENDING_PAGE_SIZE = 100
+HISTORY_PAGE_SIZE = 50
 
 
 def _known(value: str) -> str | None:
@@ -357,8 +373,33 @@ async def cancel_attachment_request(
 # One structure
 
 
-async def _detail_context(clients: ServiceClients, me: Caller, structure_id: str) -> dict:
-    """The page's data; the service refuses ListSpaces to a non-member (NOT_A_MEMBER)."""
+# Query parameters holding the keyset tokens of the pending lists' pages.
+PAGE_PARAMS = ("page_demandes", "page_abonnements")
+
+
+def _pages(
+    structure_id: str, tokens: dict[str, str], param: str, next_token: str
+) -> dict[str, str]:
+    """The first and next page links of one pending list (``first``/``next`` empty when there
+    is none), keeping the other list's page and jumping to the list."""
+    anchor = {"page_demandes": "#pending-title", "page_abonnements": "#subscriptions-title"}[param]
+    others = {k: v for k, v in tokens.items() if k != param and v}
+
+    def url(query: dict[str, str]) -> str:
+        return f"/structures/{structure_id}" + (f"?{urlencode(query)}" if query else "") + anchor
+
+    return {
+        "first": url(others) if tokens.get(param) else "",
+        "next": url({**others, param: next_token}) if next_token else "",
+    }
+
+
+async def _detail_context(
+    clients: ServiceClients, me: Caller, structure_id: str, tokens: dict[str, str] | None = None
+) -> dict:
+    """The page's data; the service refuses ListSpaces to a non-member (NOT_A_MEMBER).
+    ``tokens`` are the pending lists' page tokens (``PAGE_PARAMS``)."""
+    tokens = {k: v for k, v in (tokens or {}).items() if k in PAGE_PARAMS and v}
     found, spaces, members, memberships, user = await asyncio.gather(
         clients.structures.get_structure(structure_id, me),
         clients.structures.list_spaces(structure_id, me),
@@ -371,13 +412,15 @@ async def _detail_context(clients: ServiceClients, me: Caller, structure_id: str
     manager = role in MANAGER_ROLES
     requests: list[pb.AttachmentRequest] = []
     subscriptions: list[pb.Subscription] = []
+    request_pages = subscription_pages = {"first": "", "next": ""}
     if manager:
         pending_requests, pending_subscriptions = await asyncio.gather(
             clients.structures.list_attachment_requests(
                 pb.ListAttachmentRequestsRequest(
                     structure_id=structure_id,
                     status=pb.ATTACHMENT_REQUEST_STATUS_EN_COURS_DE_VALIDATION,
-                    page_size=100,
+                    page_size=PENDING_PAGE_SIZE,
+                    page_token=tokens.get("page_demandes", ""),
                 ),
                 me,
             ),
@@ -385,13 +428,20 @@ async def _detail_context(clients: ServiceClients, me: Caller, structure_id: str
                 pb.ListSubscriptionsRequest(
                     structure_id=structure_id,
                     status=pb.SUBSCRIPTION_STATUS_EN_COURS_DE_VALIDATION,
-                    page_size=100,
+                    page_size=PENDING_PAGE_SIZE,
+                    page_token=tokens.get("page_abonnements", ""),
                 ),
                 me,
             ),
         )
         requests = list(pending_requests.requests)
         subscriptions = list(pending_subscriptions.subscriptions)
+        request_pages = _pages(
+            structure_id, tokens, "page_demandes", pending_requests.next_page_token
+        )
+        subscription_pages = _pages(
+            structure_id, tokens, "page_abonnements", pending_subscriptions.next_page_token
+        )
     services = {s.id: s for s in found.services}
     address = found.address
     return {
@@ -471,6 +521,20 @@ async def _detail_context(clients: ServiceClients, me: Caller, structure_id: str
             }
             for s in subscriptions
         ],
+        "request_pages": request_pages,
+        "subscription_pages": subscription_pages,
+        "public": found.kind == pb.STRUCTURE_KIND_PUBLIQUE,
+        "status": schemas.STRUCTURE_STATUS.to_rest(found.status) or "ACTIVE",
+        "statuses": STATUS_LABELS,
+        "routing_labels": ROUTING_LABELS,
+        "current": {
+            "raison_sociale": found.raison_sociale,
+            "libelle": found.libelle,
+            **{name: getattr(address, name) for name in ADDRESS_FIELDS},
+            "email": found.email,
+            "vat_number": found.vat_number,
+            **{name: getattr(found.routing, name) for name in ROUTING_LABELS},
+        },
         "roles": ROLE_LABELS,
         "grantable_roles": GRANTABLE_ROLES,
         "modes": MODE_LABELS,
@@ -487,8 +551,9 @@ async def structure_detail(
     known = _known(structure_id)
     if known is None:
         return _not_found(request)
+    tokens = {name: request.query_params.get(name, "") for name in PAGE_PARAMS}
     try:
-        context = await _detail_context(clients, me, known)
+        context = await _detail_context(clients, me, known, tokens)
     except grpc.aio.AioRpcError as err:
         return _failure_page(request, problem_from_rpc_error(err))
     context["notice"] = NOTICES.get(request.query_params.get("avis", ""))
@@ -665,6 +730,61 @@ async def transfer_principal(
     )  # fmt: skip
 
 
+# Managers: the structure's details, routing parameters and status
+
+
+@router.post("/structures/{structure_id}/modification", response_model=None)
+async def update_structure(
+    request: Request, structure_id: str, clients: Clients, caller: AnonymousCaller
+) -> Response:
+    async def update(known: str, me: Caller, form: FormData) -> None:
+        # The API's body and mapping, unvalidated: the service says what to fix, in French
+        # (and refuses routing parameters to a private structure).
+        fields: dict[str, Any] = {
+            name: text(form, name) for name in ("raison_sociale", "libelle", "email", "vat_number")
+        }
+        if text(form, "routing") == "1":  # a public structure's form carries its parameters
+            fields.update({name: text(form, name) == "on" for name in ROUTING_LABELS})
+        body = schemas.UpdateStructureBody.model_construct(
+            address=schemas.AddressBody.model_construct(
+                **{name: text(form, name) for name in ADDRESS_FIELDS}
+            ),
+            **fields,
+        )
+        await clients.structures.update_structure(schemas.update_request(known, body), me)
+
+    return await _action(
+        request, clients, caller, structure_id, "update", update, notice="modifiee",
+        values=(*UPDATE_FIELDS, "routing", *ROUTING_LABELS),
+    )  # fmt: skip
+
+
+@router.post("/structures/{structure_id}/statut", response_model=None)
+async def change_status(
+    request: Request, structure_id: str, clients: Clients, caller: AnonymousCaller
+) -> Response:
+    async def change(known: str, me: Caller, form: FormData) -> None:
+        status = text(form, "status")
+        if status not in STATUS_LABELS:
+            raise ProblemError(
+                422, "STATUS_INVALID", "Choisissez le statut de la structure : active ou inactive."
+            )
+        if text(form, "confirmation") != "on":
+            raise ProblemError(
+                422,
+                "CONFIRMATION_REQUIRED",
+                "Confirmez le changement de statut de la structure.",
+                [FieldError(field="confirmation", message="Cochez cette case pour confirmer.")],
+            )
+        body = schemas.UpdateStructureBody.model_construct(status=status)
+        await clients.structures.update_structure(schemas.update_request(known, body), me)
+
+    return await _action(
+        request, clients, caller, structure_id, "status", change, notice="statut",
+        values=("status",),
+    )  # fmt: skip
+
+
 # Managers: attachment requests, services, spaces, subscriptions
 
 
@@ -717,6 +837,29 @@ async def create_service(
     )  # fmt: skip
 
 
+@router.post("/structures/{structure_id}/services/{service_id}", response_model=None)
+async def update_service(
+    request: Request, structure_id: str, service_id: str, clients: Clients, caller: AnonymousCaller
+) -> Response:
+    async def update(known: str, me: Caller, form: FormData) -> None:
+        # The row's form shows every field: each is sent, as a full PATCH would.
+        await clients.structures.update_service(
+            pb.UpdateServiceRequest(
+                structure_id=known,
+                service_id=_path_id(service_id),
+                name=text(form, "name"),
+                active=text(form, "active") == "on",
+                engagement_required=text(form, "engagement_required") == "on",
+            ),
+            me,
+        )
+
+    return await _action(
+        request, clients, caller, structure_id, "service_update", update,
+        notice="service-modifie", values=("name", "active", "engagement_required"),
+    )  # fmt: skip
+
+
 @router.post("/structures/{structure_id}/espaces/{code}/ouverture", response_model=None)
 async def open_space(
     request: Request, structure_id: str, code: str, clients: Clients, caller: AnonymousCaller
@@ -763,3 +906,149 @@ async def decide_subscription(
         request, clients, caller, structure_id, "subscription", decide,
         notice="abonnement-decide", values=("comment",),
     )  # fmt: skip
+
+
+# Managers: the history of their actions
+
+# What changed in a STRUCTURE_UPDATED action, by the service's detail key.
+CHANGE_LABELS = {
+    "raison_sociale": "raison sociale",
+    "libelle": "libellé",
+    "address": "adresse",
+    "email": "e-mail",
+    "vat_number": "n° de TVA",
+    "status": "statut",
+    **{name: label.lower() for name, label in ROUTING_LABELS.items()},
+}
+FLAG_WORDS = {"true": "oui", "false": "non"}
+
+
+def _role_word(code: str) -> str:
+    return ROLE_LABELS.get(code, code).lower()
+
+
+def _space_words(details: dict[str, str]) -> str:
+    space = f"l'espace « {SPACE_LABELS.get(details.get('space', ''), details.get('space', ''))} »"
+    mode = MODE_LABELS.get(details.get("mode", ""))
+    return f"{space} en {mode.lower()}" if mode else space
+
+
+def _change_words(name: str, value: str) -> str:
+    if name == "status":
+        value = STATUS_LABELS.get(value, value).lower()
+    elif name in ROUTING_LABELS:
+        value = FLAG_WORDS.get(value, value)
+    return f"{CHANGE_LABELS.get(name, name)} : {value or '(vide)'}"
+
+
+def _action_words(kind: str, details: dict[str, str]) -> str:
+    """A manager action in French, from its kind and the service's details."""
+    code = details.get("service_code", "")
+    if kind == "STRUCTURE_CREATED":
+        return "Structure créée"
+    if kind == "STRUCTURE_UPDATED":
+        changes = [_change_words(k, details[k]) for k in CHANGE_LABELS if k in details]
+        return "Structure modifiée" + (f" ({' ; '.join(changes)})" if changes else "")
+    if kind == "SERVICE_CREATED":
+        return f"Service {code} ajouté ({details.get('service_name', '')})"
+    if kind == "SERVICE_UPDATED":
+        words = {"name": "nom", "active": "actif", "engagement_required": "n° d'engagement exigé"}
+        changes = [
+            f"{label} : {FLAG_WORDS.get(details[k], details[k])}"
+            for k, label in words.items()
+            if k in details
+        ]
+        return f"Service {code} modifié" + (f" ({' ; '.join(changes)})" if changes else "")
+    if kind == "ATTACHMENT_ACCEPTED":
+        return f"Demande de rattachement acceptée (rôle : {_role_word(details.get('role', ''))})"
+    if kind == "ATTACHMENT_REFUSED":
+        return "Demande de rattachement refusée"
+    if kind == "MEMBER_ATTACHED":
+        return (
+            f"Utilisateur {details.get('login_email', '')} rattaché"
+            f" (rôle : {_role_word(details.get('role', ''))})"
+        )
+    if kind == "ROLE_CHANGED":
+        return (
+            f"Rôle changé : {_role_word(details.get('previous_role', ''))}"
+            f" → {_role_word(details.get('role', ''))}"
+        )
+    if kind == "MEMBER_SERVICES_CHANGED":
+        services = details.get("services", "")
+        return "Services du membre : " + (
+            "toute la structure" if services in ("", "*") else services
+        )
+    if kind == "MEMBER_DETACHED":
+        return "Membre détaché de la structure"
+    if kind == "MEMBER_LEFT":
+        return "Membre parti de la structure"
+    if kind == "PRINCIPAL_TRANSFERRED":
+        return "Rôle de gestionnaire principal transféré"
+    if kind == "SPACE_OPENED":
+        return f"Ouverture de {_space_words(details)}"
+    if kind == "SPACE_CLOSED":
+        return f"Fermeture de {_space_words(details)}"
+    if kind == "SUBSCRIPTION_ACCEPTED":
+        return f"Abonnement à {_space_words(details)} accepté"
+    if kind == "SUBSCRIPTION_REFUSED":
+        return f"Abonnement à {_space_words(details)} refusé"
+    return "Action de gestion"
+
+
+@router.get("/structures/{structure_id}/historique", response_model=None)
+async def history(
+    request: Request,
+    structure_id: str,
+    clients: Clients,
+    caller: AnonymousCaller,
+    page_token: str = "",
+) -> Response:
+    """The managers' actions, newest first, one page at a time (the service refuses a simple
+    member: MANAGER_REQUIRED, shown in French)."""
+    me = signed_in(request, caller)
+    if me is None:
+        return to_login()
+    known = _known(structure_id)
+    if known is None:
+        return _not_found(request)
+    try:
+        found, page, members = await asyncio.gather(
+            clients.structures.get_structure(known, me),
+            clients.structures.list_manager_actions(
+                pb.ListManagerActionsRequest(
+                    structure_id=known, page_size=HISTORY_PAGE_SIZE, page_token=page_token
+                ),
+                me,
+            ),
+            clients.structures.list_members(known, me),
+        )
+    except grpc.aio.AioRpcError as err:
+        return _failure_page(request, problem_from_rpc_error(err))
+    names = {m.user.user_id: _person(m.user) for m in members}
+
+    def who(user_id: str, nobody: str) -> str:
+        return names.get(user_id, "Ancien membre") if user_id else nobody
+
+    base = f"/structures/{known}/historique"
+    return render(
+        request,
+        "structure_historique.html",
+        {
+            "structure": found,
+            "actions": [
+                {
+                    "at": formats.moment(a, "at"),
+                    "actor": who(a.actor_user_id, "Chorus"),
+                    "target": who(a.target_user_id, "—"),
+                    "what": _action_words(schemas.ACTION_KIND.to_rest(a.kind) or "", a.details),
+                    "comment": a.details.get("comment", ""),
+                }
+                for a in page.actions
+            ],
+            "first_page": not page_token,
+            "first_url": base,
+            "next_url": f"{base}?{urlencode({'page_token': page.next_page_token})}"
+            if page.next_page_token
+            else "",
+        },
+    )
