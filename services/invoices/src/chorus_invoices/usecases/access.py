@@ -29,6 +29,10 @@ AVAILABLE_ACTIONS = frozenset(
 )
 
 
+NOT_ISSUER = "Vous n'êtes pas habilité à émettre des factures pour cette structure."
+"""Why a caller without FACTURES_EMISES in MODIFICATION on the supplier is refused."""
+
+
 def parse_invoice_id(invoice_id: str) -> str:
     """The canonical form of an invoice id; InvoiceNotFound for anything but a UUID."""
     try:

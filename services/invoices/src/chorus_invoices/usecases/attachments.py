@@ -43,7 +43,13 @@ from chorus_invoices.store.documents import (
     new_document,
 )
 from chorus_invoices.store.staged_attachments import StagedAttachment
-from chorus_invoices.usecases.access import MODIFICATION, SUPPLIER_SPACE, InvoiceAccess
+from chorus_invoices.usecases.access import (
+    MODIFICATION,
+    NOT_ISSUER,
+    SUPPLIER_SPACE,
+    InvoiceAccess,
+    parse_invoice_id,
+)
 
 
 async def add_attachments(
@@ -140,7 +146,6 @@ _STAGING_IDS = uuid.UUID("6f0f8d1e-5a57-4c39-9a36-2f1b0e6c7d41")
 STAGING_QUOTA_FILES = 50
 """How many files one user may keep staged at once; in bytes, one invoice's attachments
 (the policy's total, 120 MB) and one more file."""
-_NOT_ISSUER = "Vous n'êtes pas habilité à émettre des factures pour cette structure."
 
 
 class AttachmentStaging:
@@ -234,18 +239,15 @@ class AttachmentStaging:
 
     async def _check_purpose(self, user_id: str, supplier_id: str, invoice_id: str) -> None:
         if invoice_id:
-            found = None
-            parsed = _uuid_or_none(invoice_id)
-            if parsed:
-                async with self._pool.acquire() as conn:
-                    found = await invoices.get(conn, parsed, details=False)
+            async with self._pool.acquire() as conn:
+                found = await invoices.get(conn, parse_invoice_id(invoice_id), details=False)
             if found is None or not await self._access.can_see(user_id, found):
                 raise InvoiceNotFound()
             if not await self._access.acts_as(user_id, found, Party.SUPPLIER, MODIFICATION):
-                raise AccessDenied(_NOT_ISSUER)
+                raise AccessDenied(NOT_ISSUER)
         elif supplier_id:
             if not await self._structures.may(user_id, supplier_id, SUPPLIER_SPACE, MODIFICATION):
-                raise AccessDenied(_NOT_ISSUER)
+                raise AccessDenied(NOT_ISSUER)
         else:
             raise invalid(
                 "FIELD_REQUIRED",

@@ -42,13 +42,13 @@ from chorus_invoices.store.documents import (
 )
 from chorus_invoices.usecases.access import (
     MODIFICATION,
+    NOT_ISSUER,
     SUPPLIER_SPACE,
     InvoiceAccess,
     parse_invoice_id,
 )
 from chorus_invoices.usecases.attachments import add_attachments
 
-_NOT_ISSUER = "Vous n'êtes pas habilité à émettre des factures pour cette structure."
 _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -101,8 +101,7 @@ class Deposits:
         now = datetime.now(UTC)
         valid = validate_invoice(form, today=now.date())
         supplier_id = valid.supplier_structure_id
-        if not await self._structures.may(user_id, supplier_id, SUPPLIER_SPACE, MODIFICATION):
-            raise AccessDenied(_NOT_ISSUER)
+        await self.check_issuer(user_id, supplier_id)
         supplier = await self._structures.structure(supplier_id)
         if origin is not None and origin.seller_siret is not None:
             _check_seller(supplier, origin.seller_siret)
@@ -161,7 +160,7 @@ class Deposits:
         if supplier_id and not await self._structures.may(
             user_id, supplier_id, SUPPLIER_SPACE, MODIFICATION
         ):
-            raise AccessDenied(_NOT_ISSUER)
+            raise AccessDenied(NOT_ISSUER)
 
     async def submit(self, user_id: str, invoice_id: str) -> Invoice:
         """BROUILLON → DEPOSEE, announced by InvoiceSubmitted; the recipient is checked again.
@@ -174,7 +173,7 @@ class Deposits:
         if invoice is None or not await self._access.can_see(user_id, invoice):
             raise InvoiceNotFound()
         if not await self._access.acts_as(user_id, invoice, Party.SUPPLIER, MODIFICATION):
-            raise AccessDenied(_NOT_ISSUER)
+            raise AccessDenied(NOT_ISSUER)
         lifecycle.transition(invoice.status, Status.DEPOSEE, Party.SUPPLIER)
         recipient = await self._structures.structure(invoice.recipient.structure_id)
         if recipient is None:
@@ -219,7 +218,7 @@ class Deposits:
         if invoice is None or not await self._access.can_see(user_id, invoice):
             raise InvoiceNotFound()
         if not await self._access.acts_as(user_id, invoice, Party.SUPPLIER, MODIFICATION):
-            raise AccessDenied(_NOT_ISSUER)
+            raise AccessDenied(NOT_ISSUER)
         lifecycle.transition(invoice.status, Status.DEPOSEE, Party.SUPPLIER)
         current = invoice.recipient.structure_id
         target_id = recipient_structure_id or current

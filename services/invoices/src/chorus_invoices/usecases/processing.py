@@ -26,11 +26,15 @@ from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.events import status_changes
 from chorus_invoices.store import invoices
-from chorus_invoices.usecases.access import MODIFICATION, InvoiceAccess, parse_invoice_id
+from chorus_invoices.usecases.access import (
+    MODIFICATION,
+    NOT_ISSUER,
+    InvoiceAccess,
+    parse_invoice_id,
+)
 from chorus_invoices.usecases.attachments import add_attachments
 
 _NOT_PROCESSOR = "Vous n'êtes pas habilité à traiter les factures reçues par cette structure."
-_NOT_ISSUER = "Vous n'êtes pas habilité à émettre des factures pour cette structure."
 
 
 class Processing:
@@ -82,7 +86,7 @@ class Processing:
         TransitionNotAllowed, InvalidArgument ATTACHMENT_* / ATTACHMENTS_TOO_LARGE /
         STAGED_ATTACHMENT_UNKNOWN.
         """
-        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, _NOT_ISSUER)
+        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, NOT_ISSUER)
         lifecycle.transition(invoice.status, Status.COMPLETEE, Party.SUPPLIER)
         return await self._move(
             invoice.id,
@@ -98,7 +102,7 @@ class Processing:
         """The supplier acknowledges a rejection (REJETEE stays), announced by
         InvoiceRejectionAcknowledged. InvoiceNotFound, AccessDenied, TransitionNotAllowed (not
         REJETEE), RejectionAlreadyAcknowledged."""
-        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, _NOT_ISSUER)
+        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, NOT_ISSUER)
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await invoices.get(conn, invoice.id, lock=True, details=False)
             if locked is None:
@@ -113,7 +117,7 @@ class Processing:
 
         InvoiceNotFound, AccessDenied, TransitionNotAllowed (not a draft).
         """
-        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, _NOT_ISSUER)
+        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, NOT_ISSUER)
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await invoices.get(conn, invoice.id, lock=True, details=False)
             if locked is None:
