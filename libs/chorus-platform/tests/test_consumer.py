@@ -17,6 +17,7 @@ from chorus_platform.consumer import EventConsumer, Subscription
 from chorus_platform.db import create_pool
 from chorus_platform.migrations import apply_migrations, platform_migrations
 from chorus_platform.topics import ensure_topics
+from chorus_platform.unit_of_work import UnitOfWork
 
 
 @pytest.fixture
@@ -89,8 +90,8 @@ async def wait_for(predicate, timeout=30.0):
             await asyncio.sleep(0.1)
 
 
-async def record_effect(conn, message, envelope):
-    await conn.execute("INSERT INTO effects (user_id) VALUES ($1)", message.user_id)
+async def record_effect(tx, message, envelope):
+    await tx.conn.execute("INSERT INTO effects (user_id) VALUES ($1)", message.user_id)
 
 
 async def test_an_event_delivered_twice_has_its_effect_once(pool, platform_settings, topic):
@@ -98,7 +99,7 @@ async def test_an_event_delivered_twice_has_its_effect_once(pool, platform_setti
         name="test-dedupe",
         topics=[topic],
         subscriptions=[Subscription(ev.UserActivated, record_effect)],
-        pool=pool,
+        uow=UnitOfWork(pool, service="test"),
         settings=platform_settings,
     )
     event_id = await publish(platform_settings, topic, ev.UserActivated(user_id="u1"))
@@ -116,7 +117,7 @@ async def test_an_event_delivered_twice_has_its_effect_once(pool, platform_setti
 async def test_committed_offsets_mean_a_restart_does_not_reprocess(pool, platform_settings, topic):
     calls = []
 
-    async def count_calls(conn, message, envelope):
+    async def count_calls(tx, message, envelope):
         calls.append(envelope.id)
 
     def make():
@@ -124,7 +125,7 @@ async def test_committed_offsets_mean_a_restart_does_not_reprocess(pool, platfor
             name="test-offsets",
             topics=[topic],
             subscriptions=[Subscription(ev.UserActivated, count_calls)],
-            pool=pool,
+            uow=UnitOfWork(pool, service="test"),
             settings=platform_settings,
         )
 
@@ -143,8 +144,8 @@ async def test_committed_offsets_mean_a_restart_does_not_reprocess(pool, platfor
 async def test_a_failing_handler_is_retried_then_dead_lettered(pool, platform_settings, topic):
     attempts = []
 
-    async def always_fails(conn, message, envelope):
-        await conn.execute("INSERT INTO effects (user_id) VALUES ($1)", message.user_id)
+    async def always_fails(tx, message, envelope):
+        await tx.conn.execute("INSERT INTO effects (user_id) VALUES ($1)", message.user_id)
         attempts.append(envelope.id)
         raise ValueError("boom: invalid invoice reference")
 
@@ -155,7 +156,7 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(pool, platform_se
             Subscription(ev.UserActivated, always_fails),
             Subscription(ev.UserRegistered, lambda c, m, e: record_effect(c, m, e)),
         ],
-        pool=pool,
+        uow=UnitOfWork(pool, service="test"),
         settings=platform_settings,
     )
     bad_id = await publish(platform_settings, topic, ev.UserActivated(user_id="bad"))
@@ -199,7 +200,7 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(pool, platform_se
         name="test-dlq",
         topics=[topic],
         subscriptions=[Subscription(ev.UserActivated, record_effect)],
-        pool=pool,
+        uow=UnitOfWork(pool, service="test"),
         settings=platform_settings,
     )
     async with running(fixed):

@@ -8,13 +8,32 @@ from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from chorus_platform import grpc_server
 from chorus_platform.auth import AuthInterceptor, current_principal
-from chorus_platform.errors import FieldViolation, InvalidArgument, NotFound
+from chorus_platform.errors import DomainError, FieldViolation, InvalidArgument, NotFound
 from chorus_platform.grpc_client import open_channel
-from chorus_platform.rpc_status import from_rpc_error
+from chorus_platform.rpc_status import STANDARD_STATUS_CODES, from_rpc_error
 from chorus_platform.testing.tokens import TestSigner
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 SERVICE = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
+
+
+class FeedQuotaReached(DomainError):
+    """An error of the test service's own, which only its status table gives a code."""
+
+
+class FeedItemGone(NotFound):
+    """A kind of NotFound that this service's table says is FAILED_PRECONDITION."""
+
+
+class Unmapped(DomainError):
+    """A domain error no table entry covers."""
+
+
+STATUS_CODES = {
+    **STANDARD_STATUS_CODES,
+    FeedQuotaReached: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    FeedItemGone: grpc.StatusCode.FAILED_PRECONDITION,
+}
 
 
 class Feed(pb_grpc.NotificationsServiceServicer):
@@ -31,6 +50,12 @@ class Feed(pb_grpc.NotificationsServiceServicer):
                     "Le jeton de page est invalide.",
                     [FieldViolation("page_token", "jeton illisible")],
                 )
+            case "quota":
+                raise FeedQuotaReached("FEED_QUOTA_REACHED", "Trop d'éléments.")
+            case "gone":
+                raise FeedItemGone("FEED_ITEM_GONE", "Élément supprimé.")
+            case "unmapped":
+                raise Unmapped("UNMAPPED", "Erreur sans entrée.")
             case "crash":
                 raise RuntimeError("database password=s3cret leaked?")
             case "slow":
@@ -67,6 +92,7 @@ async def server():
             [SERVICE],
         )[1],
         interceptors=[AuthInterceptor(signer.verifier(), public_methods=set())],
+        error_status_codes=STATUS_CODES,
         readiness_checks=[readiness],
         check_interval_seconds=0.1,
         grace_seconds=5,
@@ -118,6 +144,25 @@ async def test_domain_errors_become_rich_statuses(server):
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.MarkFeedItemRead(pb.MarkFeedItemReadRequest(), metadata=signer.metadata("u1"))
     assert from_rpc_error(caught.value).code == grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("token", "code", "reason"),
+    [
+        ("quota", grpc.StatusCode.RESOURCE_EXHAUSTED, "FEED_QUOTA_REACHED"),
+        ("gone", grpc.StatusCode.FAILED_PRECONDITION, "FEED_ITEM_GONE"),
+        ("unmapped", grpc.StatusCode.UNKNOWN, "UNMAPPED"),
+    ],
+)
+async def test_the_services_table_decides_the_status_most_specific_class_first(
+    server, token, code, reason
+):
+    _, channel, signer, _, _ = server
+    stub = pb_grpc.NotificationsServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListFeed(pb.ListFeedRequest(page_token=token), metadata=signer.metadata("u1"))
+    error = from_rpc_error(caught.value)
+    assert (error.code, error.reason) == (code, reason)
 
 
 async def test_unexpected_errors_are_internal_and_reveal_nothing(server):

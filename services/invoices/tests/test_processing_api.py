@@ -13,6 +13,7 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.documents.facturx import read_facturx
 from chorus_invoices.events.routing import route_submitted_invoice
 from chorus_platform.cloudevents import Envelope
+from chorus_platform.unit_of_work import Transaction
 
 
 async def deposit_and_route(api, parties, make_request) -> str:
@@ -23,7 +24,7 @@ async def deposit_and_route(api, parties, make_request) -> str:
         async with conn.transaction():
             message = events_pb.InvoiceSubmitted(invoice_id=invoice.id)
             envelope = Envelope(str(uuid.uuid4()), "t", "", "", "", "", None)
-            await route_submitted_invoice(conn, message, envelope)
+            await route_submitted_invoice(Transaction(conn), message, envelope)
     finally:
         await conn.close()
     return invoice.id

@@ -11,6 +11,7 @@ from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.events.routing import route_submitted_invoice
 from chorus_platform.cloudevents import Envelope
+from chorus_platform.unit_of_work import Transaction
 
 
 async def deposit(api, parties, make_request, **overrides) -> pb.Invoice:
@@ -25,7 +26,7 @@ async def route(api, invoice_id: str) -> None:
         async with conn.transaction():
             message = events_pb.InvoiceSubmitted(invoice_id=invoice_id)
             envelope = Envelope(str(uuid.uuid4()), "t", "", "", "", "", None)
-            await route_submitted_invoice(conn, message, envelope)
+            await route_submitted_invoice(Transaction(conn), message, envelope)
     finally:
         await conn.close()
 

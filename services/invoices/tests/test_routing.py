@@ -11,6 +11,7 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.events.routing import CONSUMER_NAME, route_submitted_invoice
 from chorus_platform import outbox
 from chorus_platform.cloudevents import Envelope
+from chorus_platform.unit_of_work import Transaction
 
 TOPIC = "chorus.invoices.events.v1"
 STATUS_CHANGED = "chorus.invoices.events.v1.InvoiceStatusChanged"
@@ -165,7 +166,7 @@ async def test_routing_handler_ignores_an_invoice_already_routed_or_not_deposite
             message = events_pb.InvoiceSubmitted(invoice_id=invoice_id)
             envelope = Envelope(str(uuid.uuid4()), "t", "", "", "", "", None)
             async with conn.transaction():
-                await route_submitted_invoice(conn, message, envelope)
+                await route_submitted_invoice(Transaction(conn), message, envelope)
     finally:
         await conn.close()
 

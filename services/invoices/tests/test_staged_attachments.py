@@ -21,6 +21,7 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.domain.attachments import AttachmentPolicy
 from chorus_invoices.events.routing import route_submitted_invoice
 from chorus_platform.cloudevents import Envelope
+from chorus_platform.unit_of_work import Transaction
 
 MiB = 1024 * 1024
 PLAIN_PDF = (Path(__file__).resolve().parent / "corpus/invalid/plain-no-xml.pdf").read_bytes()
@@ -68,7 +69,7 @@ async def suspended(api, parties, make_request, processor) -> str:
         async with conn.transaction():
             message = events_pb.InvoiceSubmitted(invoice_id=invoice.id)
             envelope = Envelope(str(uuid.uuid4()), "t", "", "", "", "", None)
-            await route_submitted_invoice(conn, message, envelope)
+            await route_submitted_invoice(Transaction(conn), message, envelope)
     finally:
         await conn.close()
     await api.call(

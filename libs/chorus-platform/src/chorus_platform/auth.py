@@ -19,12 +19,10 @@ import grpc
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from chorus_platform.access_tokens import AUDIENCE, ISSUER
 from chorus_platform.errors import Unauthenticated
 
 log = logging.getLogger(__name__)
-
-ISSUER = "chorus-identity"
-AUDIENCE = "chorus"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """Kafka consumer loop: manual offset commits, inbox dedupe, bounded retries, dead letters.
 
-Each handled record runs its handler inside a database transaction that also inserts
-``(consumer, ce_id)`` into ``inbox``; a record already in the inbox is skipped, so an event
-delivered twice (relay retry, rebalance, restart) has its effect once. A handler that keeps
+Each handled record runs its handler inside a unit-of-work transaction
+(:mod:`chorus_platform.unit_of_work`) that also inserts ``(consumer, ce_id)`` into ``inbox``;
+a record already in the inbox is skipped, so an event delivered twice (relay retry,
+rebalance, restart) has its effect once. The handler gets that transaction and passes it to
+the use case it calls; the events the use case emits are written to the service's outbox in
+the same commit. A handler that keeps
 failing is retried with exponential backoff, then the record is copied to ``<topic>.dlq``
 with the error in its headers, and consumption goes on. Offsets are committed after.
 """
@@ -15,7 +18,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from google.protobuf.message import Message
 
@@ -23,10 +25,11 @@ from chorus_platform import cloudevents, telemetry
 from chorus_platform.outbox import make_producer
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import dlq_topic, ensure_topics
+from chorus_platform.unit_of_work import Transaction, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[asyncpg.Connection, Message, cloudevents.Envelope], Awaitable[None]]
+Handler = Callable[[Transaction, Message, cloudevents.Envelope], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -49,13 +52,13 @@ class EventConsumer:
         name: str,
         topics: list[str],
         subscriptions: list[Subscription],
-        pool: asyncpg.Pool,
+        uow: UnitOfWork,
         settings: ChorusSettings,
     ) -> None:
         self.name = name
         self._topics = topics
         self._by_type = {s.message_type.DESCRIPTOR.full_name: s for s in subscriptions}
-        self._pool = pool
+        self._uow = uow
         self._settings = settings
         self.handled = 0
         self.dead_lettered = 0
@@ -154,8 +157,8 @@ class EventConsumer:
         self, record: ConsumerRecord, envelope: cloudevents.Envelope, subscription: Subscription
     ) -> None:
         message = subscription.message_type.FromString(record.value)
-        async with self._pool.acquire() as conn, conn.transaction():
-            inserted = await conn.fetchval(
+        async with self._uow.transaction() as tx:
+            inserted = await tx.conn.fetchval(
                 "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)"
                 " ON CONFLICT DO NOTHING RETURNING 1",
                 self.name,
@@ -163,7 +166,7 @@ class EventConsumer:
             )
             if not inserted:
                 return
-            await subscription.handler(conn, message, envelope)
+            await subscription.handler(tx, message, envelope)
         self.handled += 1
 
     async def _dead_letter(

@@ -1,16 +1,20 @@
-"""Domain errors: raised by services' domain and store code, mapped to gRPC in one place.
+"""Domain errors: plain exceptions with a stable reason, raised by domain and use-case code.
 
-A domain error carries the gRPC status code it means, a stable ``reason``
-(``SIRET_CHECKSUM_INVALID``), a human message (French first, shown to users), and optional
-field violations. :mod:`chorus_platform.grpc_server` turns them into ``google.rpc.Status``
-with ``ErrorInfo`` and ``BadRequest`` details; the gateway turns those into problem+json.
+A domain error says what went wrong in the service's own terms: a kind (the class), a stable
+``reason`` (``SIRET_CHECKSUM_INVALID``), a human message (French first, shown to users), and
+optional field violations. It knows nothing of any transport: each service's ``api/errors.py``
+holds the one table that says which gRPC status each kind of error is
+(:data:`chorus_platform.rpc_status.STANDARD_STATUS_CODES` plus the service's own entries), and
+the platform's error interceptor applies it; the gateway then turns statuses into
+problem+json. Nobody else translates errors.
+
+The kinds below are the meanings every service shares; a service derives its own errors from
+them (``class InvoiceNotFound(NotFound)``) or raises them with a reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import grpc
 
 
 @dataclass
@@ -21,8 +25,6 @@ class FieldViolation:
 
 class DomainError(Exception):
     """Base of every error a service means to show its caller."""
-
-    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
 
     def __init__(
         self,
@@ -39,48 +41,32 @@ class DomainError(Exception):
 
 
 class InvalidArgument(DomainError):
-    """The request is malformed or breaks a validation rule (422/400 at the gateway)."""
-
-    code = grpc.StatusCode.INVALID_ARGUMENT
+    """The request is malformed or breaks a validation rule."""
 
 
 class NotFound(DomainError):
     """Unknown, or not visible to the caller."""
 
-    code = grpc.StatusCode.NOT_FOUND
-
 
 class AlreadyExists(DomainError):
     """A duplicate of something unique."""
-
-    code = grpc.StatusCode.ALREADY_EXISTS
 
 
 class FailedPrecondition(DomainError):
     """The target is in the wrong state for this operation."""
 
-    code = grpc.StatusCode.FAILED_PRECONDITION
-
 
 class PermissionDenied(DomainError):
     """The caller is known but may not do this."""
-
-    code = grpc.StatusCode.PERMISSION_DENIED
 
 
 class Unauthenticated(DomainError):
     """No valid credentials."""
 
-    code = grpc.StatusCode.UNAUTHENTICATED
-
 
 class ResourceExhausted(DomainError):
     """Too many attempts or too large."""
 
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
-
 
 class Unavailable(DomainError):
     """A service this one depends on does not answer; the caller may retry later."""
-
-    code = grpc.StatusCode.UNAVAILABLE

@@ -7,7 +7,9 @@
 - SIGTERM/SIGINT: health goes NOT_SERVING, in-flight RPCs drain for ``grace`` seconds,
   background tasks (relay, consumers) are cancelled, then the process exits.
 - :class:`ErrorInterceptor` maps :class:`~chorus_platform.errors.DomainError` to a rich
-  ``google.rpc.Status`` and hides unexpected exceptions behind INTERNAL (logged with trace).
+  ``google.rpc.Status`` through the service's status table (``GrpcApp.error_status_codes``,
+  declared in the service's ``api/errors.py``) and hides unexpected exceptions behind
+  INTERNAL (logged with trace).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from grpc_reflection.v1alpha import reflection
 
 from chorus_platform import rpc_status
 from chorus_platform.errors import DomainError
+from chorus_platform.rpc_status import STANDARD_STATUS_CODES, ErrorStatusCodes
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,10 @@ LIVENESS_SERVICE = "chorus.liveness"
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """The one place where domain errors become gRPC statuses."""
+    """The one place where domain errors become gRPC statuses, by the service's table."""
+
+    def __init__(self, status_codes: ErrorStatusCodes = STANDARD_STATUS_CODES) -> None:
+        self._status_codes = status_codes
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -48,7 +54,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             try:
                 return await inner(request, context)
             except DomainError as error:
-                await context.abort_with_status(rpc_status.to_status(error))
+                await context.abort_with_status(rpc_status.to_status(error, self._status_codes))
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
             except Exception:
@@ -66,6 +72,8 @@ class GrpcApp:
     port: int
     register: Callable[[grpc.aio.Server], Iterable[str]]
     """Adds the servicers to the server; returns their full service names."""
+    error_status_codes: ErrorStatusCodes = field(default_factory=lambda: STANDARD_STATUS_CODES)
+    """The service's table of domain errors to gRPC codes (its ``api/errors.py``)."""
     interceptors: list[grpc.aio.ServerInterceptor] = field(default_factory=list)
     readiness_checks: list[ReadinessCheck] = field(default_factory=list)
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -142,7 +150,7 @@ async def _cancel(tasks: list[asyncio.Task], limit_seconds: float = 10.0) -> Non
 async def start(app: GrpcApp) -> RunningServer:
     """Binds and starts the server (port 0 picks a free one) and its background tasks."""
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor(), *app.interceptors],
+        interceptors=[ErrorInterceptor(app.error_status_codes), *app.interceptors],
         options=[
             ("grpc.max_receive_message_length", app.max_message_bytes),
             ("grpc.max_send_message_length", app.max_message_bytes),

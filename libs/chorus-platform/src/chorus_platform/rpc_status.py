@@ -1,19 +1,55 @@
-"""Conversion between :class:`DomainError` and rich ``google.rpc.Status`` errors."""
+"""Domain errors ⇄ rich ``google.rpc.Status`` errors, through each service's status table.
+
+A service's ``api/errors.py`` declares its :data:`ErrorStatusCodes` table: the standard kinds
+(:data:`STANDARD_STATUS_CODES`) and any error of its own that means something else. The
+server's error interceptor looks an error up by its class, then by each base class in turn,
+so the most specific entry wins.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from chorus_platform import errors
 from chorus_platform.errors import DomainError, FieldViolation
 
 ERROR_DOMAIN = "chorus"
 
+ErrorStatusCodes = Mapping[type[DomainError], grpc.StatusCode]
+"""Which gRPC status each kind of domain error is (most specific class first wins)."""
 
-def to_status(error: DomainError) -> grpc.Status:
-    """The grpc.Status to abort with for ``error``."""
+STANDARD_STATUS_CODES: ErrorStatusCodes = {
+    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+}
+"""The shared kinds of :mod:`chorus_platform.errors`, each the gRPC code of the same name."""
+
+
+def status_code_of(
+    error: DomainError, table: ErrorStatusCodes = STANDARD_STATUS_CODES
+) -> grpc.StatusCode:
+    """The code ``table`` gives the error's class or its nearest base; UNKNOWN when none."""
+    for kind in type(error).__mro__:
+        code = table.get(kind)
+        if code is not None:
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+def to_status(error: DomainError, table: ErrorStatusCodes = STANDARD_STATUS_CODES) -> grpc.Status:
+    """The grpc.Status to abort with for ``error``: its code from ``table``, ``ErrorInfo``
+    with its reason and metadata, and ``BadRequest`` with its field violations."""
     details = []
     info = any_pb2.Any()
     info.Pack(
@@ -36,7 +72,9 @@ def to_status(error: DomainError) -> grpc.Status:
         )
         details.append(bad_request)
     return rpc_status.to_status(
-        status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
+        status_pb2.Status(
+            code=status_code_of(error, table).value[0], message=error.message, details=details
+        )
     )
 
 

@@ -21,6 +21,7 @@ from chorus_platform.logging import JsonFormatter
 from chorus_platform.migrations import apply_migrations, platform_migrations
 from chorus_platform.outbox import OutboxRelay, add_event, topic_of
 from chorus_platform.settings import ChorusSettings
+from chorus_platform.unit_of_work import UnitOfWork
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -63,7 +64,7 @@ async def main(dsn: str, bootstrap: str) -> dict:
                 await add_event(conn, service=service, key="k", message=ev.UserActivated())
             return pb.ListFeedResponse()
 
-    async def on_event(conn, message, envelope):
+    async def on_event(tx, message, envelope):
         seen["consumer"] = trace_id()
         seen["envelope"] = envelope.traceparent or ""
         handled.set()
@@ -81,7 +82,7 @@ async def main(dsn: str, bootstrap: str) -> dict:
         name=f"{service}-consumer",
         topics=[topic_of(service)],
         subscriptions=[Subscription(ev.UserActivated, on_event)],
-        pool=pool,
+        uow=UnitOfWork(pool, service=service),
         settings=settings,
     )
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]

@@ -17,6 +17,7 @@ from chorus_platform.db import create_pool
 from chorus_platform.migrations import migrate_database
 from chorus_platform.outbox import OutboxRelay
 
+from chorus_identity.api.errors import STATUS_CODES
 from chorus_identity.api.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
 from chorus_identity.clients.sealing import KeySource, TokenSealer, notifications_key_source
 from chorus_identity.config import IdentitySettings
@@ -105,6 +106,7 @@ async def create_app(
         name=settings.service_name,
         port=settings.grpc_port,
         register=register,
+        error_status_codes=STATUS_CODES,
         interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
         readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
         background=[

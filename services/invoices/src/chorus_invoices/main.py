@@ -17,6 +17,7 @@ from chorus_platform.grpc_client import channel_for, identity_token_verifier
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
 
+from chorus_invoices.api.errors import STATUS_CODES
 from chorus_invoices.api.servicer import InvoicesServicer
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.config import InvoicesSettings
@@ -99,6 +100,7 @@ def build_app(
         name=settings.service_name,
         port=settings.grpc_port,
         register=register,
+        error_status_codes=STATUS_CODES,
         interceptors=[
             AuthInterceptor(verifier, public_methods=set()),
             IdempotencyInterceptor(pool, IDEMPOTENT_METHODS),

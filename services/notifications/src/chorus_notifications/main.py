@@ -9,6 +9,7 @@ from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 
+from chorus_notifications.api.errors import STATUS_CODES
 from chorus_notifications.api.feed import PUBLIC_METHODS, SERVICE_NAME, NotificationsServicer
 from chorus_notifications.clients.smtp import SmtpMailer
 from chorus_notifications.config import NotificationsSettings
@@ -41,6 +42,7 @@ def build_app(
         name=settings.service_name,
         port=settings.grpc_port,
         register=register,
+        error_status_codes=STATUS_CODES,
         interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
         readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
         background=[consumer.run, sender.run],

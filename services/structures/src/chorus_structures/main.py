@@ -14,6 +14,7 @@ from chorus_platform.db import create_pool
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
 
+from chorus_structures.api.errors import STATUS_CODES
 from chorus_structures.api.servicer import SERVICE_NAME, StructuresServicer
 from chorus_structures.clients.identity import IdentityDirectory
 from chorus_structures.config import StructuresSettings
@@ -53,6 +54,7 @@ def build_app(
         name=settings.service_name,
         port=settings.grpc_port,
         register=register,
+        error_status_codes=STATUS_CODES,
         interceptors=[
             AuthInterceptor(verifier, public_methods=set()),
             IdempotencyInterceptor(pool, IDEMPOTENT_METHODS),

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import jwt
-from chorus_platform.auth import AUDIENCE, ISSUER
+from chorus_platform.access_tokens import AUDIENCE, ISSUER
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chorus_identity.domain.signing_keys import ALGORITHM

@@ -18,6 +18,7 @@ from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus_platform.consumer import EventConsumer, Subscription
 from chorus_platform.outbox import topic_of
 from chorus_platform.settings import ChorusSettings
+from chorus_platform.unit_of_work import Transaction, UnitOfWork
 
 from chorus_invoices.domain.invoice import SYSTEM_ACTOR
 from chorus_invoices.domain.lifecycle import Party, Status
@@ -31,11 +32,12 @@ ROUTE = (Status.EN_COURS_ACHEMINEMENT, Status.MISE_A_DISPOSITION)
 
 
 async def route_submitted_invoice(
-    conn: asyncpg.Connection,
+    tx: Transaction,
     message: events_pb.InvoiceSubmitted,
     envelope: chorus_platform.cloudevents.Envelope,
 ) -> None:
     """Routes the deposited invoice unless it has already left ``DEPOSEE``."""
+    conn = tx.conn
     invoice = await invoices.get(conn, message.invoice_id, lock=True, details=False)
     if invoice is None:
         log.warning("submitted invoice not found", extra={"invoice_id": message.invoice_id})
@@ -62,6 +64,6 @@ def routing_consumer(pool: asyncpg.Pool, settings: ChorusSettings) -> EventConsu
         name=CONSUMER_NAME,
         topics=[topic_of(settings.service_name)],
         subscriptions=[Subscription(events_pb.InvoiceSubmitted, route_submitted_invoice)],
-        pool=pool,
+        uow=UnitOfWork(pool, service=settings.service_name),
         settings=settings,
     )

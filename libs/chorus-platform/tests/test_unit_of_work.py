@@ -1,0 +1,114 @@
+"""The unit of work: state and events commit together, in order, or not at all."""
+
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from chorus.identity.events.v1 import identity_events_pb2 as ev
+from chorus_platform.db import create_pool
+from chorus_platform.migrations import apply_migrations, platform_migrations
+from chorus_platform.outbox import topic_of
+from chorus_platform.unit_of_work import OutgoingEvent, UnitOfWork
+
+
+@dataclass(frozen=True)
+class UserRenamed:
+    """A domain event of the test service."""
+
+    user_id: str
+    first_name: str
+
+
+@dataclass(frozen=True)
+class NotAnEvent:
+    user_id: str
+
+
+def encode(event: object) -> OutgoingEvent:
+    if isinstance(event, UserRenamed):
+        return OutgoingEvent(
+            event.user_id, ev.UserProfileUpdated(user_id=event.user_id, first_name=event.first_name)
+        )
+    raise TypeError(f"not an event of this service: {type(event).__name__}")
+
+
+@pytest.fixture
+async def pool(platform_settings):
+    conn = await asyncpg.connect(platform_settings.database_dsn)
+    await apply_migrations(conn, platform_migrations())
+    await conn.execute("CREATE TABLE users (id text PRIMARY KEY, first_name text NOT NULL)")
+    await conn.close()
+    pool = await create_pool(platform_settings.database_dsn)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def uow(pool):
+    return UnitOfWork(pool, service="uowtest", encode=encode)
+
+
+async def outbox_rows(pool):
+    return await pool.fetch("SELECT topic, key, ce_type, payload FROM outbox ORDER BY seq")
+
+
+async def test_events_are_written_with_the_change_in_the_order_emitted(uow, pool):
+    async with uow.transaction() as tx:
+        await tx.conn.execute("INSERT INTO users VALUES ('u1', 'Ana')")
+        tx.emit(UserRenamed("u1", "Ana"))
+        tx.emit(UserRenamed("u2", "Bob"))
+        assert [e.key for e in tx.events] == ["u1", "u2"]
+        # Nothing reaches the outbox before the block ends.
+        assert await tx.conn.fetchval("SELECT count(*) FROM outbox") == 0
+
+    rows = await outbox_rows(pool)
+    assert [(r["topic"], r["key"], r["ce_type"]) for r in rows] == [
+        (topic_of("uowtest"), "u1", "chorus.identity.events.v1.UserProfileUpdated"),
+        (topic_of("uowtest"), "u2", "chorus.identity.events.v1.UserProfileUpdated"),
+    ]
+    names = [ev.UserProfileUpdated.FromString(r["payload"]).first_name for r in rows]
+    assert names == ["Ana", "Bob"]
+    assert await pool.fetchval("SELECT first_name FROM users WHERE id = 'u1'") == "Ana"
+
+
+async def test_an_exception_rolls_back_the_change_and_its_events(uow, pool):
+    with pytest.raises(RuntimeError):
+        async with uow.transaction() as tx:
+            await tx.conn.execute("INSERT INTO users VALUES ('u1', 'Ana')")
+            tx.emit(UserRenamed("u1", "Ana"))
+            raise RuntimeError("the use case failed after emitting")
+    assert await outbox_rows(pool) == []
+    assert await pool.fetchval("SELECT count(*) FROM users") == 0
+
+
+async def test_an_event_without_a_mapping_fails_where_it_is_emitted(uow, pool):
+    with pytest.raises(TypeError, match="NotAnEvent"):
+        async with uow.transaction() as tx:
+            await tx.conn.execute("INSERT INTO users VALUES ('u1', 'Ana')")
+            tx.emit(NotAnEvent("u1"))
+    assert await pool.fetchval("SELECT count(*) FROM users") == 0
+
+
+async def test_a_service_without_events_refuses_to_emit(pool):
+    uow = UnitOfWork(pool, service="silent")
+    with pytest.raises(TypeError, match="publishes no events"):
+        async with uow.transaction() as tx:
+            tx.emit(UserRenamed("u1", "Ana"))
+    assert await outbox_rows(pool) == []
+
+
+async def test_a_snapshot_read_sees_one_state_and_cannot_write(uow, pool):
+    await pool.execute("INSERT INTO users VALUES ('u1', 'Ana')")
+    async with uow.reading(snapshot=True) as conn:
+        before = await conn.fetchval("SELECT count(*) FROM users")
+        await pool.execute("INSERT INTO users VALUES ('u2', 'Bob')")  # another connection
+        assert await conn.fetchval("SELECT count(*) FROM users") == before == 1
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await conn.execute("INSERT INTO users VALUES ('u3', 'Cy')")
+
+
+async def test_a_plain_read_sees_each_statement_fresh(uow, pool):
+    async with uow.reading() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM users") == 0
+        await pool.execute("INSERT INTO users VALUES ('u1', 'Ana')")
+        assert await conn.fetchval("SELECT count(*) FROM users") == 1
