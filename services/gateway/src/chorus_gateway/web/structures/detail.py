@@ -60,7 +60,6 @@ from chorus_gateway.web.structures.labels import (
 
 router = APIRouter(include_in_schema=False)
 
-
 # Pending attachment requests and subscriptions shown per page of the structure's page.
 PENDING_PAGE_SIZE = 100
 

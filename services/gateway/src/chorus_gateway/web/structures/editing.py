@@ -22,7 +22,6 @@ from chorus_gateway.web.structures.labels import ADDRESS_FIELDS, ROUTING_LABELS,
 
 router = APIRouter(include_in_schema=False)
 
-
 UPDATE_FIELDS = ("raison_sociale", "libelle", *ADDRESS_FIELDS, "email", "vat_number")
 
 

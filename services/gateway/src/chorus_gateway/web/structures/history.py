@@ -20,10 +20,7 @@ from chorus_gateway.web import formats
 from chorus_gateway.web.pages import render
 from chorus_gateway.web.paths import known_id
 from chorus_gateway.web.session import signed_in, to_login
-from chorus_gateway.web.structures.display import (
-    failure_page,
-    not_found,
-)
+from chorus_gateway.web.structures.display import failure_page, not_found
 from chorus_gateway.web.structures.labels import (
     MODE_LABELS,
     ROLE_LABELS,
@@ -34,7 +31,6 @@ from chorus_gateway.web.structures.labels import (
 )
 
 router = APIRouter(include_in_schema=False)
-
 
 HISTORY_PAGE_SIZE = 50
 

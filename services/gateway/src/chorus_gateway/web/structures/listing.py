@@ -38,12 +38,7 @@ from chorus_gateway.web.pages import render
 from chorus_gateway.web.paths import known_id
 from chorus_gateway.web.refusals import csrf_refused
 from chorus_gateway.web.session import signed_in, to_login
-from chorus_gateway.web.structures.display import (
-    NOTICES,
-    failure_page,
-    form_errors,
-    not_found,
-)
+from chorus_gateway.web.structures.display import NOTICES, failure_page, form_errors, not_found
 from chorus_gateway.web.structures.labels import (
     ADDRESS_FIELDS,
     ATTACHMENT_STATUS_LABELS,
@@ -55,7 +50,6 @@ from chorus_gateway.web.structures.labels import (
 )
 
 router = APIRouter(include_in_schema=False)
-
 
 CREATE_FIELDS = ("identifier_type", "identifier", "raison_sociale", "libelle", *ADDRESS_FIELDS)
 
