@@ -8,7 +8,7 @@ import json
 import os
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from chorus_gateway.api import attachment_staging
+from chorus_gateway.edge import attachment_staging
 from chorus_platform.errors import AlreadyExists, FieldViolation, InvalidArgument
 
 from .test_api_invoices import AUTH, RECIPIENT_ID, SUPPLIER_ID, invoice

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_gateway import body_limits, main
-from chorus_gateway.api import attachment_staging
+from chorus_gateway.edge import attachment_staging
 from chorus_gateway.main import server_config
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider

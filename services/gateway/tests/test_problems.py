@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from chorus_gateway.api.problems import (
+from chorus_gateway.edge.problems import (
     PROBLEM_TYPE_BASE,
     field_path,
     kebab,

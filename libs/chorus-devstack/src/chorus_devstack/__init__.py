@@ -5,7 +5,10 @@
 * :class:`KafkaBroker` — the tansu Kafka-protocol broker, in memory.
 * :class:`MailCatcher` — SMTP sink with a Mailpit-shaped JSON API.
 * :class:`Stack` — infrastructure + migrations + services + readiness (``make run`` and the
-  end-to-end tests); CLI in :mod:`chorus_devstack.__main__`.
+  end-to-end tests), in :mod:`chorus_devstack.supervisor` over :mod:`~chorus_devstack.services`
+  (what runs), :mod:`~chorus_devstack.infrastructure`, :mod:`~chorus_devstack.children`,
+  :mod:`~chorus_devstack.console` and :mod:`~chorus_devstack.readiness`; CLI in
+  :mod:`chorus_devstack.__main__`.
 * pytest fixtures in :mod:`chorus_devstack.pytest_plugin` (auto-loaded).
 
 Names are imported lazily so that importing one submodule (the pytest plugin does, in every
@@ -24,9 +27,9 @@ _EXPORTS = {
     "free_ports": "chorus_devstack.ports",
     "PostgresError": "chorus_devstack.postgres",
     "PostgresServer": "chorus_devstack.postgres",
-    "SERVICES": "chorus_devstack.supervisor",
-    "SETUP_STEPS": "chorus_devstack.supervisor",
-    "Service": "chorus_devstack.supervisor",
+    "SERVICES": "chorus_devstack.services",
+    "SETUP_STEPS": "chorus_devstack.services",
+    "Service": "chorus_devstack.services",
     "Stack": "chorus_devstack.supervisor",
     "StackError": "chorus_devstack.supervisor",
 }

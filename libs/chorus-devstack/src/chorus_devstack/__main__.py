@@ -18,16 +18,11 @@ import signal
 import sys
 
 from chorus_devstack.broker import BrokerError
+from chorus_devstack.infrastructure import DEFAULT_MAIL_HTTP_PORT, DEFAULT_SMTP_PORT
 from chorus_devstack.mailcatcher import MailCatcher
 from chorus_devstack.postgres import PostgresError
-from chorus_devstack.supervisor import (
-    DEFAULT_MAIL_HTTP_PORT,
-    DEFAULT_SMTP_PORT,
-    SETUP_STEPS,
-    Stack,
-    StackError,
-    default_state_dir,
-)
+from chorus_devstack.services import SETUP_STEPS
+from chorus_devstack.supervisor import Stack, StackError, default_state_dir
 
 _EXPECTED_ERRORS = (StackError, PostgresError, BrokerError, OSError)
 

@@ -3,20 +3,23 @@
 :class:`Stack` is the one implementation behind ``python -m chorus_devstack run`` (persistent
 settings, ``ephemeral=False``) and the end-to-end tests (``ephemeral=True``).
 
+The parts it drives: :mod:`~chorus_devstack.services` (what runs),
+:mod:`~chorus_devstack.infrastructure` (PostgreSQL, broker, SMTP),
+:mod:`~chorus_devstack.children` (spawning, output, stopping), :mod:`~chorus_devstack.console`
+(prefixed output) and :mod:`~chorus_devstack.readiness` (health probes).
+
 Contract of ``await Stack(...).start()``, in order:
 
-1. Infrastructure. Ephemeral: a throwaway PostgreSQL in ``/tmp``, a tansu broker and the mail
-   catcher, every port (theirs and the services') freshly chosen. Persistent: reuse
-   ``$CHORUS_DATABASE_URL`` if set, else PostgreSQL with its data in ``<state>/pg`` on
-   ``$CHORUS_DEVSTACK_PG_PORT`` (55432); reuse ``$CHORUS_KAFKA_BOOTSTRAP`` if set, else tansu on
-   ``$CHORUS_DEVSTACK_KAFKA_PORT`` (19092); reuse the SMTP server ``$CHORUS_SMTP_HOST`` /
-   ``$CHORUS_SMTP_PORT`` if the host is set, else the in-process mail catcher on SMTP
-   ``$CHORUS_SMTP_PORT`` (1025) and HTTP ``$CHORUS_DEVSTACK_MAIL_HTTP_PORT`` (8025). Service
-   ports come from ``$CHORUS_<SVC>_ADDR`` and ``$CHORUS_HTTP_PORT`` (defaults in
-   :data:`SERVICES`). ``<state>`` is ``$CHORUS_DEVSTACK_DIR`` or ``<repo>/.devstack``.
+1. Infrastructure (:mod:`~chorus_devstack.infrastructure`): PostgreSQL, the broker and the
+   mail catcher, started or, persistent, the ones the environment names. Ephemeral: every port
+   (theirs and the services') freshly chosen. Persistent: service ports come from
+   ``$CHORUS_<SVC>_ADDR`` and ``$CHORUS_HTTP_PORT`` (defaults in
+   :data:`~chorus_devstack.services.SERVICES`), data lives in ``<state>``:
+   ``$CHORUS_DEVSTACK_DIR`` or ``<repo>/.devstack``.
 2. Every service's ``<script> migrate`` (for services with ``migrate=True``), then
-   :data:`SETUP_STEPS` (``chorus-structures seed-demo``), one after the other; a failure raises
-   :class:`StackError` naming the command and showing the end of its output.
+   :data:`~chorus_devstack.services.SETUP_STEPS` (``chorus-structures seed-demo``), one after
+   the other; a failure raises :class:`StackError` naming the command and showing the end of
+   its output.
 3. Every service's ``<script> serve``, each in its own session, output lines prefixed with the
    service name (coloured on a terminal when ``echo=True``) and appended to
    ``<logs_dir>/<name>.log``.
@@ -38,76 +41,27 @@ reported by :meth:`Stack.wait_for_failure` / :meth:`Stack.check`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Literal
-
-import aiohttp
+from typing import IO
 
 from chorus_devstack.broker import KafkaBroker
+from chorus_devstack.children import Child, spawn
+from chorus_devstack.console import Console
+from chorus_devstack.infrastructure import Infrastructure
 from chorus_devstack.mailcatcher import MailCatcher
 from chorus_devstack.ports import LOCALHOST, free_ports, port_is_open
 from chorus_devstack.postgres import PostgresServer
-from chorus_devstack.processes import die_with_parent, signal_group
-
-
-@dataclass(frozen=True)
-class Service:
-    """One Chorus process the stack runs.
-
-    ``kind="grpc"``: ``env`` is the ``CHORUS_<SVC>_ADDR`` variable (``host:port``) the others
-    use to reach it; it gets ``CHORUS_GRPC_PORT`` and is ready when gRPC health says SERVING.
-    ``kind="http"``: ``env`` is the port variable; ready when ``GET /readyz`` returns 200.
-    """
-
-    name: str
-    script: str
-    kind: Literal["grpc", "http"]
-    env: str
-    default_port: int
-    migrate: bool = True
-
-
-#: The services, in start order. Adding a service is one line here.
-SERVICES: tuple[Service, ...] = (
-    Service("identity", "chorus-identity", "grpc", "CHORUS_IDENTITY_ADDR", 50051),
-    Service("structures", "chorus-structures", "grpc", "CHORUS_STRUCTURES_ADDR", 50052),
-    Service("invoices", "chorus-invoices", "grpc", "CHORUS_INVOICES_ADDR", 50053),
-    Service("notifications", "chorus-notifications", "grpc", "CHORUS_NOTIFICATIONS_ADDR", 50054),
-    Service("gateway", "chorus-gateway", "http", "CHORUS_HTTP_PORT", 8080, migrate=False),
-)
-
-#: Commands run once after all migrations: (service name, arguments of its script).
-SETUP_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (("structures", ("seed-demo",)),)
-
-DEFAULT_PG_PORT = 55432
-DEFAULT_KAFKA_PORT = 19092
-DEFAULT_SMTP_PORT = 1025
-DEFAULT_MAIL_HTTP_PORT = 8025
+from chorus_devstack.readiness import probe
+from chorus_devstack.services import SERVICES, SETUP_STEPS, Service
 
 
 class StackError(RuntimeError):
     """The stack could not start, or a service failed."""
-
-
-async def _in_thread(function: Callable[[], None]) -> None:
-    """Run a blocking start/stop in a thread; if cancelled, let it finish before re-raising
-    so that nothing is left half-started behind our back."""
-    task = asyncio.ensure_future(asyncio.to_thread(function))
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await task
-        raise
 
 
 def find_repo_root(start: Path | None = None) -> Path:
@@ -130,80 +84,6 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     environ = os.environ if environ is None else environ
     override = environ.get("CHORUS_DEVSTACK_DIR")
     return Path(override).absolute() if override else find_repo_root() / ".devstack"
-
-
-# -- console output ---------------------------------------------------------------------------
-
-_COLOURS = ("36", "35", "33", "32", "34", "96", "95", "93", "92", "94")
-
-
-class Console:
-    """Prints child output as ``name | line``, coloured per name when stdout is a terminal."""
-
-    def __init__(self, names: Sequence[str], *, enabled: bool, stream: IO[str] | None = None):
-        self.enabled = enabled
-        self.stream = stream or sys.stdout
-        self.width = max((len(n) for n in (*names, "devstack")), default=8)
-        self.colour = enabled and self.stream.isatty() and not os.environ.get("NO_COLOR")
-        self._codes = {name: _COLOURS[i % len(_COLOURS)] for i, name in enumerate(names)}
-        self._codes["devstack"] = "1"
-
-    def line(self, name: str, text: str) -> None:
-        if not self.enabled:
-            return
-        prefix = f"{name:<{self.width}} |"
-        if self.colour:
-            prefix = f"\033[{self._codes.get(name, '0')}m{prefix}\033[0m"
-        try:
-            self.stream.write(f"{prefix} {text}\n")
-            self.stream.flush()
-        except (OSError, ValueError):  # terminal gone: keep the log files going
-            self.enabled = False
-
-    def say(self, text: str) -> None:
-        for part in text.splitlines() or [""]:
-            self.line("devstack", part)
-
-
-# -- children ---------------------------------------------------------------------------------
-
-
-class _Child:
-    """A spawned process whose output is pumped to a log file and the console."""
-
-    def __init__(self, name: str, argv: list[str], process: asyncio.subprocess.Process,
-                 log: IO[bytes], console: Console) -> None:  # fmt: skip
-        self.name = name
-        self.argv = argv
-        self.process = process
-        self._log = log
-        self._console = console
-        self.pump = asyncio.create_task(self._pump(), name=f"pump-{name}")
-
-    @property
-    def command(self) -> str:
-        return " ".join([Path(self.argv[0]).name, *self.argv[1:]])
-
-    async def _pump(self) -> None:
-        stream = self.process.stdout
-        assert stream is not None
-        while True:
-            try:
-                chunk = await stream.readline()
-            except ValueError:  # a line longer than the reader's limit
-                chunk = await stream.read(1 << 16)
-            if not chunk:
-                break
-            with contextlib.suppress(ValueError, OSError):  # log closed while stopping
-                self._log.write(chunk if chunk.endswith(b"\n") else chunk + b"\n")
-                self._log.flush()
-            self._console.line(self.name, chunk.decode("utf-8", "replace").rstrip("\r\n"))
-
-    async def wait(self) -> int:
-        code = await self.process.wait()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self.pump), 5)
-        return code
 
 
 # -- the stack --------------------------------------------------------------------------------
@@ -255,20 +135,36 @@ class Stack:
             self.logs_dir = logs_dir or self.state_dir / "logs"
         self.console = Console([s.name for s in self.services], enabled=echo)
 
+        self.infrastructure = Infrastructure(
+            ephemeral=ephemeral, environ=self.environ, logs_dir=self.logs_dir, console=self.console
+        )
+
         self.env: dict[str, str] = {}
-        self.postgres: PostgresServer | None = None
-        self.broker: KafkaBroker | None = None
-        self.mail_catcher: MailCatcher | None = None
-        self.mail_api_url: str | None = None
         self.gateway_url: str | None = None
         self.addresses: dict[str, str] = {}
         self._ports: dict[str, int] = {}
-        self._children: dict[str, _Child] = {}
+        self._children: dict[str, Child] = {}
         self._logs: dict[str, IO[bytes]] = {}
         self._watchers: list[asyncio.Task[None]] = []
         self._failure: asyncio.Future[tuple[str, int]] | None = None
         self._stopping = False
         self._started = False
+
+    @property
+    def postgres(self) -> PostgresServer | None:
+        return self.infrastructure.postgres
+
+    @property
+    def broker(self) -> KafkaBroker | None:
+        return self.infrastructure.broker
+
+    @property
+    def mail_catcher(self) -> MailCatcher | None:
+        return self.infrastructure.mail_catcher
+
+    @property
+    def mail_api_url(self) -> str | None:
+        return self.infrastructure.mail_api_url
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -316,12 +212,7 @@ class Stack:
         for log in self._logs.values():
             log.close()
         self._logs.clear()
-        if self.mail_catcher is not None:
-            await self.mail_catcher.stop()
-        if self.broker is not None:
-            self.broker.stop()
-        if self.postgres is not None:
-            await _in_thread(self.postgres.stop)
+        await self.infrastructure.stop()
         self._started = False
 
     async def start_infrastructure(self) -> None:
@@ -333,40 +224,7 @@ class Stack:
         def port(variable: str, default: int) -> int:
             return next(ports) if ports is not None else int(env.get(variable) or default)
 
-        exported: dict[str, str] = {}
-        if not self.ephemeral and env.get("CHORUS_DATABASE_URL"):
-            exported["CHORUS_DATABASE_URL"] = env["CHORUS_DATABASE_URL"]
-        else:
-            pg_port = port("CHORUS_DEVSTACK_PG_PORT", DEFAULT_PG_PORT)
-            data_dir = None if self.ephemeral else self._require_state_dir() / "pg"
-            self.postgres = PostgresServer(data_dir, pg_port, ephemeral=self.ephemeral)
-            self.console.say(f"starting PostgreSQL on {LOCALHOST}:{pg_port}")
-            await _in_thread(self.postgres.start)
-            exported["CHORUS_DATABASE_URL"] = self.postgres.url
-
-        if not self.ephemeral and env.get("CHORUS_KAFKA_BOOTSTRAP"):
-            exported["CHORUS_KAFKA_BOOTSTRAP"] = env["CHORUS_KAFKA_BOOTSTRAP"]
-        else:
-            broker_port = port("CHORUS_DEVSTACK_KAFKA_PORT", DEFAULT_KAFKA_PORT)
-            self.broker = KafkaBroker(broker_port, log_file=self.logs_dir / "broker.log")
-            self.console.say(
-                f"starting the Kafka-protocol broker (tansu) on {LOCALHOST}:{broker_port}"
-            )
-            self.broker.start()  # ~50 ms; in this thread so that it dies with this process
-            exported["CHORUS_KAFKA_BOOTSTRAP"] = self.broker.bootstrap
-
-        if not self.ephemeral and env.get("CHORUS_SMTP_HOST"):
-            exported["CHORUS_SMTP_HOST"] = env["CHORUS_SMTP_HOST"]
-            exported["CHORUS_SMTP_PORT"] = env.get("CHORUS_SMTP_PORT") or str(DEFAULT_SMTP_PORT)
-        else:
-            smtp_port = port("CHORUS_SMTP_PORT", DEFAULT_SMTP_PORT)
-            http_port = port("CHORUS_DEVSTACK_MAIL_HTTP_PORT", DEFAULT_MAIL_HTTP_PORT)
-            self.mail_catcher = MailCatcher(LOCALHOST, smtp_port, http_port)
-            await self.mail_catcher.start()
-            self.mail_api_url = self.mail_catcher.api_url
-            exported["CHORUS_SMTP_HOST"] = LOCALHOST
-            exported["CHORUS_SMTP_PORT"] = str(self.mail_catcher.smtp_port)
-
+        exported = await self.infrastructure.start(port, self._require_state_dir)
         for service in self.services:
             if ports is not None:
                 self._ports[service.name] = next(ports)
@@ -497,22 +355,8 @@ class Stack:
             self._logs[name] = self.log_path(name).open("ab")
         return self._logs[name]
 
-    async def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> _Child:
-        log = self._log(name)
-        stamp = datetime.now().astimezone().isoformat(timespec="seconds")
-        log.write(f"=== {stamp} {Path(argv[0]).name} {' '.join(argv[1:])}\n".encode())
-        log.flush()
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-            limit=1 << 20,
-        )
-        return _Child(name, argv, process, log, self.console)
+    async def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+        return await spawn(name, argv, env, self._log(name), self.console)
 
     async def _run_step(self, service: Service, args: Sequence[str]) -> None:
         argv = [str(self._script(service)), *args]
@@ -534,7 +378,7 @@ class Stack:
         self._children[service.name] = child
         self._watchers.append(asyncio.create_task(self._watch(service.name, child)))
 
-    async def _watch(self, name: str, child: _Child) -> None:
+    async def _watch(self, name: str, child: Child) -> None:
         code = await child.wait()
         if self._stopping or self._children.get(name) is not child:
             return
@@ -549,21 +393,16 @@ class Stack:
             f"{self.log_tail(name, 25)}"
         )
 
-    async def _terminate(self, child: _Child) -> None:
-        pid = child.process.pid
-        if child.process.returncode is None:
-            signal_group(pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(child.process.wait(), self.stop_timeout)
-            except TimeoutError:
-                self.console.say(f"{child.name} did not stop in {self.stop_timeout}s: killing it")
-        signal_group(pid, signal.SIGKILL)  # the leader and anything it left behind
-        await child.wait()
+    async def _terminate(self, child: Child) -> None:
+        await child.terminate(self.stop_timeout)
 
     async def _wait_ready(self, services: Sequence[Service]) -> None:
         deadline = time.monotonic() + self.ready_timeout
         last_error: dict[str, str] = {s.name: "no answer yet" for s in services}
-        probes = {asyncio.create_task(self._probe(s, last_error)): s.name for s in services}
+        probes = {
+            asyncio.create_task(probe(s, self.addresses[s.name], last_error)): s.name
+            for s in services
+        }
         assert self._failure is not None
         failure = asyncio.ensure_future(asyncio.shield(self._failure))
         try:
@@ -588,34 +427,3 @@ class Stack:
         finally:
             for task in (*probes, failure):
                 task.cancel()
-
-    async def _probe(self, service: Service, last: dict[str, str]) -> None:
-        """Return once ``service`` is ready; keep the latest reason it is not in ``last``."""
-        address = self.addresses[service.name]
-        if service.kind == "grpc":
-            import grpc  # only here: `infra` and `mail` do not pay for importing gRPC
-            from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-            async with grpc.aio.insecure_channel(address) as channel:
-                stub = health_pb2_grpc.HealthStub(channel)
-                while True:
-                    try:
-                        reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
-                        if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                            return
-                        status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-                        last[service.name] = f"health {status}"
-                    except grpc.aio.AioRpcError as exc:
-                        last[service.name] = f"gRPC {exc.code().name}"
-                    await asyncio.sleep(0.2)
-        url = f"http://{address}/readyz"
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-            while True:
-                try:
-                    async with session.get(url) as response:
-                        if response.status == 200:
-                            return
-                        last[service.name] = f"GET /readyz → {response.status}"
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    last[service.name] = f"GET /readyz: {type(exc).__name__}"
-                await asyncio.sleep(0.2)

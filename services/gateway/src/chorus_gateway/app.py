@@ -16,8 +16,7 @@ from chorus_gateway.api.openapi import install_openapi
 from chorus_gateway.api.rate_limit import RateLimiter
 from chorus_gateway.clients import ServiceClients
 from chorus_gateway.config import GatewaySettings
-from chorus_gateway.web import account, invoice_deposit, pages, portal, structures
-from chorus_gateway.web import invoices as portal_invoices
+from chorus_gateway.web import pages, portal_router
 
 DESCRIPTION = """\
 API REST de Chorus, le portail public de facturation électronique.
@@ -56,11 +55,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_error_handlers(app, html_not_found=pages.not_found)
     app.include_router(api_router)
     app.include_router(health_api.router)
-    app.include_router(portal.router)
-    app.include_router(invoice_deposit.router)  # before /factures/{id}
-    app.include_router(portal_invoices.router)
-    app.include_router(structures.router)
-    app.include_router(account.router)
+    app.include_router(portal_router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.add_middleware(AccessLogMiddleware)
     install_openapi(app)

@@ -5,7 +5,7 @@ inbound trace context dropped.
 middleware, routing and body parsing:
 
 - :class:`BodyLimitMiddleware` bounds each request body by its route (:func:`bound_for`): the
-  deposits with attachments get :data:`~chorus_gateway.api.attachment_staging.MAX_REQUEST_BYTES`,
+  deposits with attachments get :data:`~chorus_gateway.edge.attachment_staging.MAX_REQUEST_BYTES`,
   the structured file deposits a 15 MB file and its form (both as ``multipart/form-data`` only),
   an entered invoice (1000 lines at most) :data:`ENTRY_BYTES`, everything else
   :data:`DEFAULT_BYTES`. A declared ``Content-Length``
@@ -31,9 +31,10 @@ from starlette.requests import cookie_parser
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chorus_gateway.api import API_PREFIX, attachment_staging, invoice_documents
-from chorus_gateway.api.problems import ProblemError
-from chorus_gateway.api.security import SESSION_COOKIE
+from chorus_gateway.api import API_PREFIX
+from chorus_gateway.edge import attachment_staging, uploads
+from chorus_gateway.edge.callers import SESSION_COOKIE
+from chorus_gateway.edge.problems import ProblemError
 from chorus_gateway.web import pages
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def _upload_bound() -> Bound:
     return Bound(
         size,
         f"La requête dépasse {_megabytes(size)} Mo : le fichier de la facture est limité à "
-        f"{_megabytes(invoice_documents.MAX_UPLOAD_BYTES)} Mo et ses pièces jointes à "
+        f"{_megabytes(uploads.MAX_UPLOAD_BYTES)} Mo et ses pièces jointes à "
         f"{_megabytes(attachment_staging.MAX_ATTACHMENTS_BYTES)} Mo au total ; retirez ou "
         "compressez des pièces jointes.",
         credentials=True,
@@ -82,11 +83,11 @@ def _upload_bound() -> Bound:
 
 
 def _document_bound() -> Bound:
-    size = invoice_documents.MAX_UPLOAD_BYTES + attachment_staging.FORM_OVERHEAD_BYTES
+    size = uploads.MAX_UPLOAD_BYTES + attachment_staging.FORM_OVERHEAD_BYTES
     return Bound(
         size,
         f"La requête dépasse {_megabytes(size)} Mo : le fichier déposé est limité à "
-        f"{_megabytes(invoice_documents.MAX_UPLOAD_BYTES)} Mo ; compressez-le ou "
+        f"{_megabytes(uploads.MAX_UPLOAD_BYTES)} Mo ; compressez-le ou "
         "déposez vos factures en plusieurs lots.",
         credentials=True,
     )

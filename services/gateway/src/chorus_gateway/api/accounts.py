@@ -12,10 +12,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from chorus_gateway.api.problems import TITLES, Problem
 from chorus_gateway.api.rate_limit import rate_limited
 from chorus_gateway.api.schemas import accounts as schemas
-from chorus_gateway.api.security import AnonymousCaller, AuthenticatedCaller, Clients
+from chorus_gateway.api.security import AuthenticatedCaller
+from chorus_gateway.edge.accounts import UpdateMeBody, update_me_request
+from chorus_gateway.edge.callers import AnonymousCaller, Clients
+from chorus_gateway.edge.problems import TITLES, Problem
 
 router = APIRouter(tags=["Comptes et sessions"])
 
@@ -152,11 +154,11 @@ async def get_me(clients: Clients, caller: AuthenticatedCaller) -> schemas.Accou
     summary="Update names and phone; a new contact_email gets a verification link first",
 )
 async def update_me(
-    body: schemas.UpdateMeBody, clients: Clients, caller: AuthenticatedCaller
+    body: UpdateMeBody, clients: Clients, caller: AuthenticatedCaller
 ) -> schemas.Account:
     if body.contact_email is not None:
         await clients.identity.request_contact_email_change(body.contact_email, caller)
-    request = schemas.update_me_request(body)
+    request = update_me_request(body)
     if request.ListFields() or body.contact_email is None:
         return schemas.account(await clients.identity.update_me(request, caller))
     return schemas.account(await clients.identity.get_me(caller))

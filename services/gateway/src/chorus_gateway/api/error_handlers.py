@@ -15,13 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chorus_gateway.api.problems import (
+from chorus_gateway.api.validation import problem_from_validation_error
+from chorus_gateway.edge.problems import (
     INTERNAL_DETAIL,
     ProblemError,
     http_problem,
     problem_from_rpc_error,
 )
-from chorus_gateway.api.validation import problem_from_validation_error
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Response
 from chorus_gateway.api.paging import PageSize, PageToken
 from chorus_gateway.api.paths import FeedItemId
 from chorus_gateway.api.schemas import feed as schemas
-from chorus_gateway.api.security import AuthenticatedCaller, Clients
+from chorus_gateway.api.security import AuthenticatedCaller
+from chorus_gateway.edge.callers import Clients
 
 router = APIRouter(tags=["Fil d'événements"])
 

@@ -7,9 +7,9 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from chorus_gateway.api.problems import PROBLEM_RESPONSES
-from chorus_gateway.api.security import Clients
+from chorus_gateway.api.openapi import PROBLEM_RESPONSES
 from chorus_gateway.clients.health import SERVING
+from chorus_gateway.edge.callers import Clients
 
 router = APIRouter(tags=["Santé et clés"])
 

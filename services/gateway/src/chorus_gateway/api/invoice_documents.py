@@ -19,16 +19,12 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 
 from chorus_gateway.api.paths import InvoiceId
-from chorus_gateway.api.problems import ProblemError
 from chorus_gateway.api.schemas import invoices as schemas
-from chorus_gateway.api.security import AuthenticatedCaller, Clients
+from chorus_gateway.api.security import AuthenticatedCaller
+from chorus_gateway.edge.callers import Clients
+from chorus_gateway.edge.uploads import read_bounded
 
 router = APIRouter(tags=["Factures"])
-
-# The service applies its own (configurable, 10 MB by default) limit; this bounds what the
-# gateway reads into memory before asking.
-MAX_UPLOAD_BYTES = 15 * 1024 * 1024
-_CHUNK = 1024 * 1024
 
 
 @router.post(
@@ -146,17 +142,3 @@ async def get_invoices_archive(
             "X-Content-Type-Options": "nosniff",
         },
     )
-
-
-async def read_bounded(file: UploadFile) -> bytes:
-    chunks, size = [], 0
-    while chunk := await file.read(_CHUNK):
-        size += len(chunk)
-        if size > MAX_UPLOAD_BYTES:
-            raise ProblemError(
-                413,
-                "FILE_TOO_LARGE",
-                f"Le fichier dépasse {MAX_UPLOAD_BYTES // 1024**2} Mo.",
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -12,16 +12,18 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from chorus_gateway.api.attachment_staging import (
+from chorus_gateway.api.paths import InvoiceId
+from chorus_gateway.api.schemas import invoice_processing as bodies
+from chorus_gateway.api.schemas import invoices as schemas
+from chorus_gateway.api.security import AuthenticatedCaller
+from chorus_gateway.edge.attachment_staging import (
     check_request_size,
     refuse_unknown_files,
     stage_attachments,
     uploads_of,
 )
-from chorus_gateway.api.paths import InvoiceId
-from chorus_gateway.api.schemas import invoice_processing as bodies
-from chorus_gateway.api.schemas import invoices as schemas
-from chorus_gateway.api.security import AuthenticatedCaller, Clients
+from chorus_gateway.edge.callers import Clients
+from chorus_gateway.edge.invoices import INVOICE_STATUS
 
 router = APIRouter(tags=["Factures"])
 
@@ -38,7 +40,7 @@ async def change_invoice_status(
 ) -> schemas.Invoice:
     request = pb.ChangeInvoiceStatusRequest(
         invoice_id=invoice_id,
-        status=schemas.INVOICE_STATUS.to_proto(body.status),
+        status=INVOICE_STATUS.to_proto(body.status),
         reason=body.reason,
     )
     return schemas.invoice(await clients.invoices.change_invoice_status(request, caller))

@@ -13,7 +13,9 @@ from fastapi import APIRouter, Query
 from chorus_gateway.api.paging import PageSize, PageToken
 from chorus_gateway.api.paths import InvoiceId
 from chorus_gateway.api.schemas import invoices as schemas
-from chorus_gateway.api.security import AuthenticatedCaller, Clients
+from chorus_gateway.api.security import AuthenticatedCaller
+from chorus_gateway.edge.callers import Clients
+from chorus_gateway.edge.invoices import INVOICE_STATUS, LIST_SIDE, InvoiceStatus
 
 router = APIRouter(tags=["Factures"])
 
@@ -35,7 +37,7 @@ async def list_invoices(
     caller: AuthenticatedCaller,
     side: Literal["issued", "received"] | None = None,
     structure_id: UUID | None = None,
-    status: schemas.InvoiceStatus | None = None,
+    status: InvoiceStatus | None = None,
     number: Annotated[str, Query(description="Number prefix, case-insensitive.")] = "",
     issued_from: Annotated[
         date | None, Query(alias="from", description="Issue date from (inclusive).")
@@ -74,9 +76,9 @@ async def list_invoices(
     page_token: PageToken = "",
 ) -> schemas.InvoicePage:
     request = pb.ListInvoicesRequest(
-        side=schemas.LIST_SIDE.to_proto(side.upper() if side else None),
+        side=LIST_SIDE.to_proto(side.upper() if side else None),
         structure_id=str(structure_id) if structure_id else "",
-        status=schemas.INVOICE_STATUS.to_proto(status),
+        status=INVOICE_STATUS.to_proto(status),
         number=number,
         page_size=page_size or 0,
         page_token=page_token,

@@ -7,9 +7,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from chorus_gateway.api.problems import PROBLEM_MEDIA_TYPE
+from chorus_gateway.edge.problems import PROBLEM_MEDIA_TYPE, TITLES, Problem
 
 _PROBLEM_REF = "#/components/schemas/Problem"
+
+PROBLEM_RESPONSES: dict[int | str, dict] = {
+    status: {"model": Problem, "description": TITLES[status]}
+    for status in (400, 401, 403, 404, 409, 422, 429, 503)
+}
+"""Error responses documented on every API operation (served as problem+json)."""
 
 
 def install_openapi(app: FastAPI) -> None:

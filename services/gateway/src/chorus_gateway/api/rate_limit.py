@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from chorus_gateway.api.problems import ProblemError
+from chorus_gateway.edge.problems import ProblemError
 
 _MAX_BUCKETS = 100_000
 

@@ -1,4 +1,5 @@
-"""Who is calling: the bearer token (or the portal's session cookie) and client details.
+"""Who is calling the REST API: the bearer token (or the portal's session cookie) and client
+details.
 
 The token is not decoded here: services verify it. A missing token is refused at once with
 401 ``UNAUTHENTICATED`` so no service is called for nothing. A request authenticated by the
@@ -11,16 +12,13 @@ import hmac
 from dataclasses import replace
 from typing import Annotated
 
-from chorus_platform import idempotency
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from chorus_gateway.api.problems import ProblemError
-from chorus_gateway.clients import ServiceClients
 from chorus_gateway.clients.caller import Caller
+from chorus_gateway.edge.callers import CSRF_COOKIE, SESSION_COOKIE, client_details
+from chorus_gateway.edge.problems import ProblemError
 
-SESSION_COOKIE = "chorus_session"
-CSRF_COOKIE = "chorus_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -28,25 +26,6 @@ bearer_scheme = HTTPBearer(
     auto_error=False,
     description="Jeton d'accès obtenu par `POST /api/v1/auth/token`.",
 )
-
-
-def get_clients(request: Request) -> ServiceClients:
-    """The service clients opened at startup."""
-    return request.app.state.clients
-
-
-def client_details(request: Request) -> Caller:
-    """The caller without credentials: IP address, user agent, idempotency key (422
-    IDEMPOTENCY_KEY_INVALID when it could not travel as gRPC metadata; the service that owns
-    the data honours it)."""
-    key = request.headers.get("idempotency-key")
-    if key is not None and not idempotency.is_valid_key(key):
-        raise ProblemError(422, idempotency.KEY_INVALID, idempotency.KEY_INVALID_MESSAGE)
-    return Caller(
-        ip_address=request.client.host if request.client else "",
-        user_agent=request.headers.get("user-agent", "")[:512],
-        idempotency_key=key or "",
-    )
 
 
 def _cookie_token(request: Request) -> str | None:
@@ -82,6 +61,4 @@ def authenticated_caller(
     return replace(client_details(request), token=token)
 
 
-Clients = Annotated[ServiceClients, Depends(get_clients)]
-AnonymousCaller = Annotated[Caller, Depends(client_details)]
 AuthenticatedCaller = Annotated[Caller, Depends(authenticated_caller)]

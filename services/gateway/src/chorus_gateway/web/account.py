@@ -2,10 +2,11 @@
 active sessions, e-mail preferences and account deactivation.
 
 The page calls IdentityService (and NotificationsService for the e-mail preferences) exactly
-as ``/api/v1/me`` does, with the session's token, building its requests with the API layer's
-mappings; the services own every rule (password strength, current password, codes). Each
-POST checks the CSRF token first; a success redirects (303) to the page with a notice, a
-refusal shows the page again with the service's French message beside the field to fix.
+as ``/api/v1/me`` does, with the session's token, building its profile change with the API's
+body and mapping (:mod:`chorus_gateway.edge.accounts`); the services own every rule (password
+strength, current password, codes). Each POST checks the CSRF token first; a success
+redirects (303) to the page with a notice, a refusal shows the page again with the service's
+French message beside the field to fix.
 Passwords and codes are never sent back into the page.
 """
 
@@ -20,15 +21,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from chorus_gateway.api.problems import TITLES, FieldError, ProblemError, problem_from_rpc_error
-from chorus_gateway.api.schemas import accounts as schemas
-from chorus_gateway.api.security import AnonymousCaller, Clients
 from chorus_gateway.clients import ServiceClients
 from chorus_gateway.clients.caller import Caller
+from chorus_gateway.edge.accounts import UpdateMeBody, update_me_request
+from chorus_gateway.edge.callers import AnonymousCaller, Clients
+from chorus_gateway.edge.problems import TITLES, FieldError, ProblemError, problem_from_rpc_error
 from chorus_gateway.web import formats, session
-from chorus_gateway.web.invoice_forms import text
-from chorus_gateway.web.invoices import csrf_refused, field_errors, signed_in, to_login
+from chorus_gateway.web.forms import text
 from chorus_gateway.web.pages import render
+from chorus_gateway.web.refusals import csrf_refused, field_errors
+from chorus_gateway.web.session import signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -189,8 +191,8 @@ def _refuse(field: str, message: str) -> ProblemError:
 @router.post("/mon-compte/profil", response_model=None)
 async def update_profile(request: Request, clients: Clients, caller: AnonymousCaller) -> Response:
     async def update(me: Caller, form: FormData) -> None:
-        body = schemas.UpdateMeBody(**{name: text(form, name) for name in PROFILE_FIELDS})
-        await clients.identity.update_me(schemas.update_me_request(body), me)
+        body = UpdateMeBody(**{name: text(form, name) for name in PROFILE_FIELDS})
+        await clients.identity.update_me(update_me_request(body), me)
 
     return await _action(
         request, clients, caller, "profile", update, notice="profil", values=PROFILE_FIELDS
@@ -223,7 +225,12 @@ async def change_password(request: Request, clients: Clients, caller: AnonymousC
 @router.post("/mon-compte/double-authentification", response_model=None)
 async def start_two_factor(request: Request, clients: Clients, caller: AnonymousCaller) -> Response:
     async def start(me: Caller, form: FormData) -> Response:
-        enrolment = schemas.totp_enrolment(await clients.identity.start_totp_enrolment(me))
+        started = await clients.identity.start_totp_enrolment(me)
+        enrolment = {
+            "secret": started.secret,
+            "otpauth_uri": started.otpauth_uri,
+            "recovery_codes": list(started.recovery_codes),
+        }
         return render(request, "double_authentification.html", {"enrolment": enrolment})
 
     return await _action(request, clients, caller, "totp", start)

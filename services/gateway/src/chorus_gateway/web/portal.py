@@ -1,54 +1,31 @@
-"""Portal routes: thin forms over the same service clients as the API.
+"""Portal pages around signing in: the landing page, sign-up, activation, login (and its
+second factor), logout, password reset and the confirmation of a new e-mail address; thin
+forms over the same service clients as the API.
 
 Each POST checks the CSRF token first, then calls the service; a refusal shows the
-service's French message and, beside each field, what to fix.
+service's French message and, beside each field, what to fix
+(:func:`~chorus_gateway.web.refusals.render_refusal`).
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated
 
 import grpc
 from chorus.identity.v1 import identity_service_pb2 as identity_pb
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from chorus_gateway.api.problems import problem_from_rpc_error
-from chorus_gateway.api.security import AnonymousCaller, Clients
+from chorus_gateway.edge.callers import AnonymousCaller, Clients
 from chorus_gateway.web import session
 from chorus_gateway.web.pages import render
+from chorus_gateway.web.refusals import CSRF_EXPIRED, render_refusal
 
 router = APIRouter(include_in_schema=False)
 
 FormText = Annotated[str, Form()]
-
-CSRF_EXPIRED = "Votre formulaire a expiré. Rechargez la page puis réessayez."
-
-
-def _render_refusal(
-    request: Request,
-    template: str,
-    err: grpc.aio.AioRpcError,
-    context: dict[str, Any] | None = None,
-    *,
-    status: int | None = None,
-    flags: dict[str, str] | None = None,
-) -> HTMLResponse:
-    """Re-renders ``template`` for a refused call: the message, per-field errors, the reason
-    code, and each of ``flags`` (context name -> reason) true when the refusal has that reason.
-    The HTTP status is the API's for the same refusal unless ``status`` is given."""
-    problem = problem_from_rpc_error(err)
-    refusal = {
-        "error": problem.detail,
-        "errors": {e.field: e.message for e in problem.errors},
-        "code": problem.code,
-    }
-    marks = {name: problem.code == reason for name, reason in (flags or {}).items()}
-    return render(
-        request, template, {**(context or {}), **refusal, **marks}, status or problem.status
-    )
 
 
 def _secure(request: Request) -> bool:
@@ -103,7 +80,7 @@ async def sign_up(
     try:
         await clients.identity.register_account(request_pb, caller)
     except grpc.aio.AioRpcError as err:
-        return _render_refusal(request, "inscription.html", err, {"values": values}, status=422)
+        return render_refusal(request, "inscription.html", err, {"values": values}, status=422)
     return render(request, "inscription.html", {"done": True, "login_email": login_email})
 
 
@@ -142,7 +119,7 @@ async def activate(
         await clients.identity.activate_account(request_pb, caller)
     except grpc.aio.AioRpcError as err:
         flags = {"token_invalid": "ACTIVATION_TOKEN_INVALID"}
-        return _render_refusal(request, "activation.html", err, base, flags=flags)
+        return render_refusal(request, "activation.html", err, base, flags=flags)
     return render(request, "activation.html", {"done": True})
 
 
@@ -159,7 +136,7 @@ async def resend_activation(
     try:
         await clients.identity.resend_activation(login_email.strip(), caller)
     except grpc.aio.AioRpcError as err:
-        return _render_refusal(request, "activation.html", err)
+        return render_refusal(request, "activation.html", err)
     return render(request, "activation.html", {"resent": True, "login_email": login_email})
 
 
@@ -183,7 +160,7 @@ async def login(
     try:
         answer = await clients.identity.create_session(login_email.strip(), password, caller)
     except grpc.aio.AioRpcError as err:
-        return _render_refusal(request, "connexion.html", err, {"values": values})
+        return render_refusal(request, "connexion.html", err, {"values": values})
     if answer.mfa_required:
         return render(request, "connexion_code.html", {"challenge_id": answer.mfa_challenge_id})
     return _signed_in(request, answer.tokens)
@@ -205,7 +182,7 @@ async def login_second_factor(
         tokens = await clients.identity.complete_mfa_challenge(challenge_id, code.strip(), caller)
     except grpc.aio.AioRpcError as err:
         flags = {"restart": "MFA_CHALLENGE_INVALID"}
-        return _render_refusal(request, "connexion_code.html", err, base, flags=flags)
+        return render_refusal(request, "connexion_code.html", err, base, flags=flags)
     return _signed_in(request, tokens)
 
 
@@ -261,7 +238,7 @@ async def forgotten_password(
         await clients.identity.request_password_reset(login_email.strip(), caller)
     except grpc.aio.AioRpcError as err:
         values = {"values": {"login_email": login_email}}
-        return _render_refusal(request, "mot_de_passe_oublie.html", err, values)
+        return render_refusal(request, "mot_de_passe_oublie.html", err, values)
     return render(request, "mot_de_passe_oublie.html", {"done": True})
 
 
@@ -272,7 +249,7 @@ async def reset_form(
     try:
         link = await clients.identity.get_password_reset(token, caller)
     except grpc.aio.AioRpcError as err:
-        return _render_refusal(request, "reinitialisation.html", err, {"token_invalid": True})
+        return render_refusal(request, "reinitialisation.html", err, {"token_invalid": True})
     return render(
         request, "reinitialisation.html", {"token": token, "question": link.secret_question}
     )
@@ -304,7 +281,7 @@ async def reset_password(
         await clients.identity.confirm_password_reset(request_pb, caller)
     except grpc.aio.AioRpcError as err:
         flags = {"token_invalid": "RESET_TOKEN_INVALID"}
-        return _render_refusal(request, "reinitialisation.html", err, base, flags=flags)
+        return render_refusal(request, "reinitialisation.html", err, base, flags=flags)
     return render(request, "reinitialisation.html", {"done": True})
 
 
@@ -329,5 +306,5 @@ async def confirm_email(
     try:
         user = await clients.identity.confirm_email_change(token, replace(caller, token=access))
     except grpc.aio.AioRpcError as err:
-        return _render_refusal(request, "adresse.html", err, {"token": token})
+        return render_refusal(request, "adresse.html", err, {"token": token})
     return render(request, "adresse.html", {"done": True, "user": user})

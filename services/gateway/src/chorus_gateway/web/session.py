@@ -1,4 +1,5 @@
-"""Portal cookies: the session (access and refresh tokens) and the CSRF token.
+"""Portal cookies: the session (access and refresh tokens) and the CSRF token, and who is
+signed in.
 
 The session cookies are HttpOnly (no script reads them) and SameSite. Forms are protected by
 a double-submit token: a random value in the ``chorus_csrf`` cookie, repeated in a hidden
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import replace
 
 from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
 
-from chorus_gateway.api.security import CSRF_COOKIE, SESSION_COOKIE
+from chorus_gateway.clients.caller import Caller
+from chorus_gateway.edge.callers import CSRF_COOKIE, SESSION_COOKIE
 
 REFRESH_COOKIE = "chorus_refresh"
 
@@ -59,3 +63,13 @@ def start_session(
 def end_session(response: Response, *, secure: bool) -> None:
     for name, samesite in ((SESSION_COOKIE, "lax"), (REFRESH_COOKIE, "strict")):
         response.delete_cookie(name, secure=secure, httponly=True, samesite=samesite)
+
+
+def signed_in(request: Request, caller: Caller) -> Caller | None:
+    """The caller with the session's access token; None when nobody is signed in."""
+    token = session_token(request)
+    return replace(caller, token=token) if token else None
+
+
+def to_login() -> RedirectResponse:
+    return RedirectResponse("/connexion", status_code=303)

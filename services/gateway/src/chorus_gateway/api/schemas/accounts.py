@@ -8,8 +8,8 @@ from typing import Literal
 from chorus.identity.v1 import identity_service_pb2 as pb
 from pydantic import BaseModel, Field
 
-from chorus_gateway.api.enums import ProtoEnum
-from chorus_gateway.api.schemas.conversions import RequestModel, optional, timestamp
+from chorus_gateway.edge.conversions import RequestModel, optional, timestamp
+from chorus_gateway.edge.enums import ProtoEnum
 
 USER_STATUS = ProtoEnum(pb.UserStatus)
 UserStatus = USER_STATUS.rest
@@ -95,17 +95,6 @@ class PasswordResetConfirmBody(RequestModel):
     token: str
     secret_answer: str
     password: str
-
-
-class UpdateMeBody(RequestModel):
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = Field(None, description="An empty string removes the phone number.")
-    contact_email: str | None = Field(
-        None,
-        description="Starts a change of contact address: a verification link goes to it, the "
-        "address changes once the link is confirmed.",
-    )
 
 
 class ChangePasswordBody(RequestModel):
@@ -231,15 +220,6 @@ def reset_confirm_request(body: PasswordResetConfirmBody) -> pb.ConfirmPasswordR
     return pb.ConfirmPasswordResetRequest(
         token=body.token, secret_answer=body.secret_answer, password=body.password
     )
-
-
-def update_me_request(body: UpdateMeBody) -> pb.UpdateMeRequest:
-    request = pb.UpdateMeRequest()
-    for name in ("first_name", "last_name", "phone"):
-        value = getattr(body, name)
-        if value is not None:
-            setattr(request, name, value)
-    return request
 
 
 def session(item: pb.Session) -> Session:

@@ -14,14 +14,9 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from pydantic import Field
 
 from chorus_gateway.api.amounts import Amount
-from chorus_gateway.api.schemas.conversions import RequestModel
-from chorus_gateway.api.schemas.invoices import (
-    FRAMEWORK,
-    INVOICE_TYPE,
-    Framework,
-    InvoiceType,
-    RecipientBody,
-)
+from chorus_gateway.api.schemas.invoices import RecipientBody
+from chorus_gateway.edge.conversions import RequestModel
+from chorus_gateway.edge.invoices import FRAMEWORK, INVOICE_TYPE, Framework, InvoiceType
 
 
 class VatBreakdownBody(RequestModel):

@@ -9,19 +9,18 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from pydantic import BaseModel, Field
 
 from chorus_gateway.api.amounts import Amount
-from chorus_gateway.api.enums import ProtoEnum
-from chorus_gateway.api.problems import FieldError, ProblemError
-from chorus_gateway.api.schemas.conversions import RequestModel, optional, timestamp
-from chorus_gateway.api.schemas.structures import IdentifierType
-
-INVOICE_STATUS = ProtoEnum(pb.InvoiceStatus)
-FRAMEWORK = ProtoEnum(pb.Framework)
-INVOICE_TYPE = ProtoEnum(pb.InvoiceType)
-LIST_SIDE = ProtoEnum(pb.ListSide)
-
-InvoiceStatus = INVOICE_STATUS.rest
-Framework = FRAMEWORK.rest
-InvoiceType = INVOICE_TYPE.rest
+from chorus_gateway.edge.conversions import RequestModel, optional, timestamp
+from chorus_gateway.edge.enums import ProtoEnum
+from chorus_gateway.edge.invoices import (
+    FRAMEWORK,
+    INVOICE_STATUS,
+    INVOICE_TYPE,
+    Framework,
+    InvoiceStatus,
+    InvoiceType,
+)
+from chorus_gateway.edge.problems import FieldError, ProblemError
+from chorus_gateway.edge.structures import IdentifierType
 
 
 class RecipientBody(RequestModel):

@@ -83,13 +83,6 @@ class Problem(BaseModel):
     errors: list[FieldError] = Field(default_factory=list)
 
 
-PROBLEM_RESPONSES: dict[int | str, dict] = {
-    status: {"model": Problem, "description": TITLES[status]}
-    for status in (400, 401, 403, 404, 409, 422, 429, 503)
-}
-"""Error responses documented on every API operation (served as problem+json)."""
-
-
 class ProblemError(Exception):
     """Raised anywhere in a request to answer with a problem document."""
 

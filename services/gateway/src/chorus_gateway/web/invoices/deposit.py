@@ -5,9 +5,9 @@ Factur-X; the EN 16931 rule ids listed on a refusal) and a PDF with its header a
 Same RPCs as ``POST /api/v1/invoices``, ``/invoices/xml`` and ``/invoices/pdf``. Each form
 carries a one-time submission key sent as the Idempotency-Key, so a form sent twice deposits
 once. A refusal shows the tab again with what was typed, the service's message and each error
-beside its field (line rows and VAT rows as typed, see :mod:`invoice_forms`). This router is
-included before :mod:`chorus_gateway.web.invoices`, whose ``/factures/{id}`` would catch
-``/factures/nouvelle``.
+beside its field (line rows and VAT rows as typed, see :mod:`.forms`). This router is
+included before :mod:`chorus_gateway.web.invoices.detail`, whose ``/factures/{id}`` would catch
+``/factures/nouvelle`` (:mod:`chorus_gateway.web` assembles them).
 """
 
 from __future__ import annotations
@@ -22,20 +22,18 @@ from chorus.structures.v1 import structures_service_pb2 as structures_pb
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from chorus_gateway.api.problems import ProblemError, problem_from_rpc_error
-from chorus_gateway.api.security import AnonymousCaller, Clients
 from chorus_gateway.clients import ServiceClients
 from chorus_gateway.clients.caller import Caller
-from chorus_gateway.web import formats, invoice_forms, session
-from chorus_gateway.web.invoices import (
-    csrf_refused,
-    failure_page,
-    field_errors,
-    signed_in,
-    to_login,
-    with_submission_key,
-)
+from chorus_gateway.edge.callers import AnonymousCaller, Clients
+from chorus_gateway.edge.problems import ProblemError, problem_from_rpc_error
+from chorus_gateway.web import formats, session
+from chorus_gateway.web.forms import text
+from chorus_gateway.web.invoices import forms as invoice_forms
+from chorus_gateway.web.invoices.display import failure_page
+from chorus_gateway.web.invoices.forms import with_submission_key
 from chorus_gateway.web.pages import render
+from chorus_gateway.web.refusals import csrf_refused, field_errors
+from chorus_gateway.web.session import signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -123,9 +121,9 @@ async def deposit_entry(request: Request, clients: Clients, caller: AnonymousCal
         return to_login()
     form = await request.form()
     rows = invoice_forms.LineRows.read(form)
-    draft = invoice_forms.text(form, "action") == "brouillon"
+    draft = text(form, "action") == "brouillon"
     kept = {"values": invoice_forms.header_values(form), "line_rows": rows.rows}
-    if not session.csrf_valid(request, invoice_forms.text(form, "csrf_token")):
+    if not session.csrf_valid(request, text(form, "csrf_token")):
         return await _deposit_page(
             request,
             clients,
@@ -155,7 +153,7 @@ async def deposit_file(request: Request, clients: Clients, caller: AnonymousCall
         return to_login()
     form = await request.form()
     kept = {"values": invoice_forms.header_values(form)}
-    if not session.csrf_valid(request, invoice_forms.text(form, "csrf_token")):
+    if not session.csrf_valid(request, text(form, "csrf_token")):
         return await _deposit_page(
             request,
             clients,
@@ -167,7 +165,7 @@ async def deposit_file(request: Request, clients: Clients, caller: AnonymousCall
     try:
         filename, content = await invoice_forms.one_upload(form, "file")
         deposit = pb.DepositStructuredInvoiceRequest(
-            supplier_structure_id=invoice_forms.text(form, "supplier_structure_id"),
+            supplier_structure_id=text(form, "supplier_structure_id"),
             filename=filename,
             content=content,
         )
@@ -188,10 +186,10 @@ async def deposit_pdf(request: Request, clients: Clients, caller: AnonymousCalle
     vat = invoice_forms.vat_rows(form)
     values = {
         **invoice_forms.header_values(form),
-        **{name: invoice_forms.text(form, name) for name in invoice_forms.TOTAL_FIELDS},
+        **{name: text(form, name) for name in invoice_forms.TOTAL_FIELDS},
     }
     kept = {"values": values, "vat_rows": vat}
-    if not session.csrf_valid(request, invoice_forms.text(form, "csrf_token")):
+    if not session.csrf_valid(request, text(form, "csrf_token")):
         return await _deposit_page(
             request,
             clients,
@@ -210,7 +208,7 @@ async def deposit_pdf(request: Request, clients: Clients, caller: AnonymousCalle
             submitter,
             form,
             "attachments",
-            supplier_structure_id=invoice_forms.text(form, "supplier_structure_id"),
+            supplier_structure_id=text(form, "supplier_structure_id"),
         )
         deposit = pb.DepositPdfInvoiceRequest(
             header=invoice_forms.header_request(form, with_recipient=False),

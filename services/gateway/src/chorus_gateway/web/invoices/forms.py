@@ -1,5 +1,6 @@
-"""Reading the portal's invoice forms into InvoicesService requests, and the services' field
-names back into the forms' own.
+"""Reading the portal's invoice forms into InvoicesService requests (and their one-time
+submission key into the Idempotency-Key), and the services' field names back into the forms'
+own.
 
 The entry form has numbered line rows (``lines-3-quantity``); rows left empty are ignored, so
 the service's ``lines[1]`` may be the form's row 3: :class:`LineRows` keeps that mapping. The
@@ -9,19 +10,21 @@ recipient is typed as a SIRET; the service names it ``recipient`` / ``recipient.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus_platform import idempotency
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
-from chorus_gateway.api.attachment_staging import check_request_size, stage_attachments
-from chorus_gateway.api.enums import ProtoEnum
-from chorus_gateway.api.invoice_documents import read_bounded
-from chorus_gateway.api.schemas.invoices import FRAMEWORK, INVOICE_TYPE
 from chorus_gateway.clients import ServiceClients
 from chorus_gateway.clients.caller import Caller
+from chorus_gateway.edge.attachment_staging import check_request_size, stage_attachments
+from chorus_gateway.edge.enums import ProtoEnum
+from chorus_gateway.edge.invoices import FRAMEWORK, INVOICE_TYPE
+from chorus_gateway.edge.uploads import read_bounded
 from chorus_gateway.web.formats import decimal_input
+from chorus_gateway.web.forms import text
 
 LINE_ROWS = 5
 VAT_ROWS = 3
@@ -49,9 +52,12 @@ _INDEXED = re.compile(r"^(lines|vat_breakdown)\[(\d{1,4})\]")
 _FIELD_ALIASES = {"recipient": "recipient_siret", "recipient.identifier": "recipient_siret"}
 
 
-def text(form: FormData, name: str) -> str:
-    value = form.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
+def with_submission_key(me: Caller, form: FormData) -> Caller:
+    """The caller with the form's one-time submission key as its Idempotency-Key, so that a
+    form sent twice (double click, reload) deposits once: the service replays the first
+    answer. A page refused and shown again carries a new key."""
+    key = text(form, "submission_key")
+    return replace(me, idempotency_key=key) if idempotency.is_valid_key(key) else me
 
 
 def header_values(form: FormData) -> dict[str, str]:
@@ -173,7 +179,7 @@ async def staged_uploads(
     invoice_id: str = "",
 ) -> list[str]:
     """The files chosen in the input ``name`` (an input left empty sends nothing), staged one
-    by one as in the API (:func:`~chorus_gateway.api.attachment_staging.stage_attachments`):
+    by one as in the API (:func:`~chorus_gateway.edge.attachment_staging.stage_attachments`):
     their staged ids. ProblemError 413 FILE_TOO_LARGE / REQUEST_TOO_LARGE beyond the
     gateway's bounds, 422 ATTACHMENT_* (``attachments[i]``) for a file the service refuses."""
     check_request_size(request)

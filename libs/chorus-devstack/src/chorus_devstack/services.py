@@ -1,0 +1,37 @@
+"""What the stack runs: the Chorus services in start order, and the commands run once after
+their migrations. Adding a service is one line in :data:`SERVICES`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Service:
+    """One Chorus process the stack runs.
+
+    ``kind="grpc"``: ``env`` is the ``CHORUS_<SVC>_ADDR`` variable (``host:port``) the others
+    use to reach it; it gets ``CHORUS_GRPC_PORT`` and is ready when gRPC health says SERVING.
+    ``kind="http"``: ``env`` is the port variable; ready when ``GET /readyz`` returns 200.
+    """
+
+    name: str
+    script: str
+    kind: Literal["grpc", "http"]
+    env: str
+    default_port: int
+    migrate: bool = True
+
+
+#: The services, in start order. Adding a service is one line here.
+SERVICES: tuple[Service, ...] = (
+    Service("identity", "chorus-identity", "grpc", "CHORUS_IDENTITY_ADDR", 50051),
+    Service("structures", "chorus-structures", "grpc", "CHORUS_STRUCTURES_ADDR", 50052),
+    Service("invoices", "chorus-invoices", "grpc", "CHORUS_INVOICES_ADDR", 50053),
+    Service("notifications", "chorus-notifications", "grpc", "CHORUS_NOTIFICATIONS_ADDR", 50054),
+    Service("gateway", "chorus-gateway", "http", "CHORUS_HTTP_PORT", 8080, migrate=False),
+)
+
+#: Commands run once after all migrations: (service name, arguments of its script).
+SETUP_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (("structures", ("seed-demo",)),)

@@ -1,0 +1,45 @@
+"""Who is calling: the client's details as the services receive them, and the cookies the
+portal keeps the caller's session and CSRF token in.
+
+The REST API authenticates with a bearer token or the session cookie
+(:mod:`chorus_gateway.api.security`); the portal reads the session cookie
+(:mod:`chorus_gateway.web.session`). Both start from :data:`AnonymousCaller` and reach the
+services through :data:`Clients`. Tokens are never decoded here: services verify them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from chorus_platform import idempotency
+from fastapi import Depends, Request
+
+from chorus_gateway.clients import ServiceClients
+from chorus_gateway.clients.caller import Caller
+from chorus_gateway.edge.problems import ProblemError
+
+SESSION_COOKIE = "chorus_session"
+CSRF_COOKIE = "chorus_csrf"
+
+
+def get_clients(request: Request) -> ServiceClients:
+    """The service clients opened at startup."""
+    return request.app.state.clients
+
+
+def client_details(request: Request) -> Caller:
+    """The caller without credentials: IP address, user agent, idempotency key (422
+    IDEMPOTENCY_KEY_INVALID when it could not travel as gRPC metadata; the service that owns
+    the data honours it)."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not idempotency.is_valid_key(key):
+        raise ProblemError(422, idempotency.KEY_INVALID, idempotency.KEY_INVALID_MESSAGE)
+    return Caller(
+        ip_address=request.client.host if request.client else "",
+        user_agent=request.headers.get("user-agent", "")[:512],
+        idempotency_key=key or "",
+    )
+
+
+Clients = Annotated[ServiceClients, Depends(get_clients)]
+AnonymousCaller = Annotated[Caller, Depends(client_details)]

@@ -1,0 +1,159 @@
+"""Portal: one invoice (header, lines, VAT breakdown, totals, documents, EN 16931 warnings,
+history) with one form per action its reader may take, and :func:`run_action`, which runs those
+forms (:mod:`chorus_gateway.web.invoices.actions`).
+
+The page calls InvoicesService exactly as ``/api/v1/invoices`` does, with the session's token:
+the service decides what the reader may see and do (``allowed_actions``); a page only offers
+what it was told. Each POST checks the CSRF token first; a success redirects (303) to the
+invoice with a notice, a refusal shows the page again with the service's French message and,
+beside each field, what to fix. An invoice the reader may not see is the French 404 page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+import grpc
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from chorus_gateway.clients import ServiceClients
+from chorus_gateway.clients.caller import Caller
+from chorus_gateway.edge.callers import AnonymousCaller, Clients
+from chorus_gateway.edge.invoices import FRAMEWORK, INVOICE_TYPE
+from chorus_gateway.edge.problems import ProblemError, problem_from_rpc_error
+from chorus_gateway.web import formats, session
+from chorus_gateway.web.forms import text
+from chorus_gateway.web.invoices.display import (
+    NOTICES,
+    failure_page,
+    not_found,
+    status_name,
+    structure_names,
+)
+from chorus_gateway.web.pages import render
+from chorus_gateway.web.paths import known_id
+from chorus_gateway.web.refusals import csrf_refused, field_errors
+from chorus_gateway.web.session import signed_in, to_login
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _detail_context(clients: ServiceClients, caller: Caller, invoice_id: str) -> dict:
+    invoice, history = await asyncio.gather(
+        clients.invoices.get_invoice(invoice_id, caller),
+        clients.invoices.get_invoice_history(invoice_id, caller),
+    )
+    names = await structure_names(
+        clients, caller, {invoice.supplier_structure_id, invoice.recipient_structure_id}
+    )
+    actions = list(invoice.allowed_actions)
+    return {
+        "invoice": invoice,
+        "status": status_name(invoice.status),
+        "supplier_name": names.get(invoice.supplier_structure_id, ""),
+        "recipient_name": names.get(invoice.recipient_structure_id, ""),
+        "history": [
+            {
+                "status": status_name(entry.status),
+                "at": formats.moment(entry, "at"),
+                "comment": entry.comment,
+            }
+            for entry in history
+        ],
+        "documents": [
+            {
+                "filename": d.filename,
+                "size": d.size,
+                "kind": "Pièce jointe" if d.role == "ATTACHMENT" else "Facture",
+                "url": f"/factures/{invoice.id}/document"
+                if d.role != "ATTACHMENT"
+                else f"/factures/{invoice.id}/pieces-jointes/{quote(d.id, safe='')}",
+            }
+            for d in invoice.documents
+        ],
+        "actions": actions,
+        "targets": {
+            target: formats.status(target)
+            for target in (a.removeprefix("MARK_") for a in actions if a.startswith("MARK_"))
+        },
+        "reason_statuses": formats.REASON_REQUIRED_STATUSES,
+        "framework": formats.FRAMEWORK_LABELS.get(FRAMEWORK.to_rest(invoice.framework) or "", ""),
+        "type_label": formats.TYPE_LABELS.get(INVOICE_TYPE.to_rest(invoice.type) or "", ""),
+        "units": formats.UNIT_LABELS,
+        "acknowledged_at": formats.moment(invoice, "rejection_acknowledged_at"),
+        "submission_key": secrets.token_urlsafe(24),
+    }
+
+
+@router.get("/factures/{invoice_id}", response_model=None)
+async def invoice_detail(
+    request: Request, invoice_id: str, clients: Clients, caller: AnonymousCaller
+) -> Response:
+    me = signed_in(request, caller)
+    if me is None:
+        return to_login()
+    known = known_id(invoice_id)
+    if known is None:
+        return not_found(request)
+    try:
+        context = await _detail_context(clients, me, known)
+    except grpc.aio.AioRpcError as err:
+        return failure_page(request, err)
+    context["notice"] = NOTICES.get(request.query_params.get("avis", ""))
+    return render(request, "facture.html", context)
+
+
+async def run_action(
+    request: Request,
+    clients: Clients,
+    caller: Caller,
+    invoice_id: str,
+    form_name: str,
+    call: Callable[[str, Caller], Awaitable[object]],
+    *,
+    notice: str,
+    values: dict[str, str] | None = None,
+    done_url: str | None = None,
+) -> Response:
+    """Runs one action on an invoice from its detail page's form ``form_name``: CSRF check,
+    ``call(invoice id, caller)``, then a redirect with the notice. A refusal (the service's,
+    or a ProblemError raised while reading the form) shows the detail page again with the
+    message, and the errors beside the form's fields (``values`` typed in kept)."""
+    me = signed_in(request, caller)
+    if me is None:
+        return to_login()
+    known = known_id(invoice_id)
+    if known is None:
+        return not_found(request)
+    form = await request.form()
+    if not session.csrf_valid(request, text(form, "csrf_token")):
+        problem = csrf_refused()
+    else:
+        try:
+            await call(known, me)
+        except ProblemError as err:
+            problem = err
+        except grpc.aio.AioRpcError as err:
+            problem = problem_from_rpc_error(err)
+        else:
+            return RedirectResponse(done_url or f"/factures/{known}?avis={notice}", status_code=303)
+    if problem.status == 401:
+        return to_login()
+    if problem.status == 404:
+        return not_found(request)
+    try:
+        context = await _detail_context(clients, me, known)
+    except grpc.aio.AioRpcError as err:
+        return failure_page(request, err)
+    context.update(
+        form=form_name,
+        values=values or {},
+        error=problem.detail,
+        errors=field_errors(problem),
+        code=problem.code,
+    )
+    return render(request, "facture.html", context, problem.status)

@@ -1,0 +1,73 @@
+"""What the invoice pages show besides the invoice: the notice after an action, the statuses'
+and parties' names, the French 404 page and the page answering a failed read."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+
+from chorus_gateway.clients import ServiceClients
+from chorus_gateway.clients.caller import Caller
+from chorus_gateway.edge.invoices import INVOICE_STATUS
+from chorus_gateway.edge.problems import TITLES, problem_from_rpc_error
+from chorus_gateway.web.pages import render
+from chorus_gateway.web.session import to_login
+
+# Notices shown after a redirect (``?avis=``): fixed texts, nothing from the URL is echoed.
+NOTICES = {
+    "deposee": "Facture déposée. Elle est contrôlée puis mise à disposition du destinataire.",
+    "brouillon": "Brouillon enregistré. Déposez-le quand il est prêt.",
+    "soumise": "Brouillon déposé : la facture suit maintenant son circuit.",
+    "statut": "Le statut de la facture a été mis à jour.",
+    "completee": "Facture complétée : le destinataire reprend son traitement.",
+    "recyclee": "Facture redéposée avec les nouvelles informations d'acheminement.",
+    "rejet": "Vous avez pris connaissance du rejet.",
+    "supprimee": "Brouillon supprimé.",
+}
+
+
+def not_found(request: Request) -> HTMLResponse:
+    return render(
+        request,
+        "erreur.html",
+        {
+            "title": "Facture introuvable",
+            "message": "Cette facture n'existe pas, ou vous n'avez pas accès à ses données.",
+        },
+        status_code=404,
+    )
+
+
+def failure_page(request: Request, err: grpc.aio.AioRpcError) -> Response:
+    """The page answering a failed read: login when the session expired, the 404 page, or
+    the service's message."""
+    problem = problem_from_rpc_error(err)
+    if problem.status == 401:
+        return to_login()
+    if problem.status == 404:
+        return not_found(request)
+    title = TITLES.get(problem.status, "Erreur")
+    return render(
+        request, "erreur.html", {"title": title, "message": problem.detail}, problem.status
+    )
+
+
+async def structure_names(clients: ServiceClients, caller: Caller, ids: set[str]) -> dict[str, str]:
+    """Raison sociale of each structure id (the directory is readable by any user); a
+    structure that cannot be read is left out."""
+    wanted = sorted(i for i in ids if i)
+    found = await asyncio.gather(
+        *(clients.structures.get_structure(i, caller) for i in wanted), return_exceptions=True
+    )
+    return {
+        i: s.raison_sociale
+        for i, s in zip(wanted, found, strict=True)
+        if not isinstance(s, BaseException)
+    }
+
+
+def status_name(number: int) -> str:
+    return INVOICE_STATUS.to_rest(number) or ""
