@@ -285,6 +285,6 @@ class TraceContextStripMiddleware:
         await self.app(scope, receive, send)
 
 
-def edge(app: ASGIApp) -> ASGIApp:
+def behind_edge_middlewares(app: ASGIApp) -> ASGIApp:
     """``app`` behind the edge middlewares, the trace context stripped first."""
     return TraceContextStripMiddleware(BodyLimitMiddleware(app))

@@ -11,7 +11,7 @@ from chorus_platform.settings import ChorusSettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from chorus_gateway.app import create_app
-from chorus_gateway.body_limits import edge
+from chorus_gateway.body_limits import behind_edge_middlewares
 from chorus_gateway.config import GatewaySettings
 
 
@@ -20,9 +20,9 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
 
     uvicorn's access log prints the query string, where the activation token travels, so it
     stays off; :class:`~chorus_gateway.access_log.AccessLogMiddleware` logs paths only.
-    The :func:`~chorus_gateway.body_limits.edge` middlewares wrap everything, OpenTelemetry's
-    included: bodies are bounded before routing and parsing, and the client's trace context
-    headers are gone before the instrumentation reads them.
+    The edge middlewares (:func:`~chorus_gateway.body_limits.behind_edge_middlewares`) wrap
+    everything, OpenTelemetry's included: bodies are bounded before routing and parsing, and
+    the client's trace context headers are gone before the instrumentation reads them.
     """
     app = create_app(settings)
     if telemetry.configured():  # by run_cli's ``serve``
@@ -30,7 +30,7 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
             app, excluded_urls="healthz,readyz,static", server_request_hook=_path_only
         )
     return uvicorn.Config(
-        edge(app),
+        behind_edge_middlewares(app),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
