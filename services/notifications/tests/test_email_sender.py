@@ -12,8 +12,11 @@ from chorus_devstack.mailcatcher import MailCatcher
 from chorus_devstack.ports import free_port
 from chorus_notifications.clients.smtp import SmtpMailer
 from chorus_notifications.domain import messages
-from chorus_notifications.events.email_sender import EmailSender
+from chorus_notifications.main import email_delivery
+from chorus_notifications.rendering import render_email
 from chorus_notifications.store import emails
+from chorus_notifications.usecases.sealing_keys import SealingKeyRing
+from chorus_platform.unit_of_work import UnitOfWork
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from .conftest import start, unique_email, wait_until
@@ -28,7 +31,9 @@ async def pool(settings):
 
 @contextlib.asynccontextmanager
 async def sender_running(pool, settings):
-    task = asyncio.create_task(EmailSender(pool, settings, SmtpMailer(settings)).run())
+    uow = UnitOfWork(pool, service=settings.service_name)
+    delivery = email_delivery(settings, uow, SmtpMailer(settings), SealingKeyRing(uow))
+    task = asyncio.create_task(delivery.run())
     try:
         yield
     finally:
@@ -38,11 +43,13 @@ async def sender_running(pool, settings):
 
 
 async def queue_activation(pool, address: str, *, event_id: str | None = None) -> str | None:
-    content = messages.activation_email(
-        first_name="Zoé",
-        activation_url="https://p/activation?token=t",
-        validity_minutes=60,
-        locale="fr",
+    content = render_email(
+        messages.activation_email(
+            first_name="Zoé",
+            activation_url="https://p/activation?token=t",
+            validity_minutes=60,
+            locale="fr",
+        )
     )
     async with pool.acquire() as conn, conn.transaction():
         return await emails.enqueue(

@@ -11,6 +11,7 @@ from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus.structures.events.v1 import structures_events_pb2 as structures_events
 from chorus.structures.v1 import structures_service_pb2 as structures_pb
 from chorus_notifications.domain import membership_messages as wording
+from chorus_notifications.rendering import render_email, render_feed
 
 from .conftest import PORTAL, assert_english, unique_email, wait_until
 
@@ -18,14 +19,16 @@ STRUCTURE = "Les Délices de Savoie"
 
 
 def test_attachment_request_email_names_the_requester_and_the_structure():
-    email = wording.attachment_requested_email(
-        first_name="Manuela",
-        requester_name="Pierre Martin",
-        requester_email="pierre@exemple.fr",
-        structure_name=STRUCTURE,
-        comment="Je suis le comptable <b>",
-        requests_url="https://portail/structures/1",
-        locale="fr",
+    email = render_email(
+        wording.attachment_requested_email(
+            first_name="Manuela",
+            requester_name="Pierre Martin",
+            requester_email="pierre@exemple.fr",
+            structure_name=STRUCTURE,
+            comment="Je suis le comptable <b>",
+            requests_url="https://portail/structures/1",
+            locale="fr",
+        )
     )
 
     assert email.kind == "ATTACHMENT_REQUESTED"
@@ -44,14 +47,16 @@ def test_attachment_request_email_names_the_requester_and_the_structure():
     ],
 )
 def test_attachment_decision_email(accepted, subject, sentence):
-    email = wording.attachment_decided_email(
-        first_name="Pierre",
-        accepted=accepted,
-        role="GESTIONNAIRE_SECONDAIRE" if accepted else "",
-        structure_name=STRUCTURE,
-        comment="Bienvenue" if accepted else "Inconnu",
-        structure_url="https://portail/structures/1",
-        locale="fr",
+    email = render_email(
+        wording.attachment_decided_email(
+            first_name="Pierre",
+            accepted=accepted,
+            role="GESTIONNAIRE_SECONDAIRE" if accepted else "",
+            structure_name=STRUCTURE,
+            comment="Bienvenue" if accepted else "Inconnu",
+            structure_url="https://portail/structures/1",
+            locale="fr",
+        )
     )
 
     assert email.subject == subject
@@ -60,21 +65,25 @@ def test_attachment_decision_email(accepted, subject, sentence):
 
 
 def test_principal_transfer_is_worded_for_each_side():
-    new = wording.principal_transferred_email(
-        first_name="Pierre",
-        is_new_principal=True,
-        other_name="Manuela Dupont",
-        structure_name=STRUCTURE,
-        structure_url="u",
-        locale="fr",
+    new = render_email(
+        wording.principal_transferred_email(
+            first_name="Pierre",
+            is_new_principal=True,
+            other_name="Manuela Dupont",
+            structure_name=STRUCTURE,
+            structure_url="u",
+            locale="fr",
+        )
     )
-    previous = wording.principal_transferred_email(
-        first_name="Manuela",
-        is_new_principal=False,
-        other_name="Pierre Martin",
-        structure_name=STRUCTURE,
-        structure_url="u",
-        locale="fr",
+    previous = render_email(
+        wording.principal_transferred_email(
+            first_name="Manuela",
+            is_new_principal=False,
+            other_name="Pierre Martin",
+            structure_name=STRUCTURE,
+            structure_url="u",
+            locale="fr",
+        )
     )
 
     assert new.subject == "Vous êtes gestionnaire principal de « Les Délices de Savoie »"
@@ -84,14 +93,16 @@ def test_principal_transfer_is_worded_for_each_side():
 
 
 def test_subscription_decision_names_the_space_and_mode():
-    entry = wording.subscription_decided_feed(
-        accepted=True,
-        space="FACTURES_RECUES",
-        mode="CONSULTATION",
-        structure_name=STRUCTURE,
-        comment="",
-        link="/",
-        locale="fr",
+    entry = render_feed(
+        wording.subscription_decided_feed(
+            accepted=True,
+            space="FACTURES_RECUES",
+            mode="CONSULTATION",
+            structure_name=STRUCTURE,
+            comment="",
+            link="/",
+            locale="fr",
+        )
     )
     assert entry.title == "Abonnement à l'espace « Factures reçues » accepté"
     assert entry.body.endswith("en consultation.")
@@ -112,14 +123,16 @@ URL = "https://portal/structures/1"
 
 
 def test_attachment_request_email_in_english():
-    email = wording.attachment_requested_email(
-        first_name="Manuela",
-        requester_name="Peter Martin",
-        requester_email="peter@example.com",
-        structure_name=STRUCTURE_EN,
-        comment="I am the accountant <b>",
-        requests_url=URL,
-        locale="en",
+    email = render_email(
+        wording.attachment_requested_email(
+            first_name="Manuela",
+            requester_name="Peter Martin",
+            requester_email="peter@example.com",
+            structure_name=STRUCTURE_EN,
+            comment="I am the accountant <b>",
+            requests_url=URL,
+            locale="en",
+        )
     )
 
     assert email.subject == 'Request to join "Savoy Delights"'
@@ -140,14 +153,16 @@ def test_attachment_request_email_in_english():
     ],
 )
 def test_attachment_decision_email_in_english(accepted, subject, sentence):
-    email = wording.attachment_decided_email(
-        first_name="Peter",
-        accepted=accepted,
-        role="GESTIONNAIRE_SECONDAIRE" if accepted else "",
-        structure_name=STRUCTURE_EN,
-        comment="Welcome" if accepted else "Unknown to us",
-        structure_url=URL,
-        locale="en",
+    email = render_email(
+        wording.attachment_decided_email(
+            first_name="Peter",
+            accepted=accepted,
+            role="GESTIONNAIRE_SECONDAIRE" if accepted else "",
+            structure_name=STRUCTURE_EN,
+            comment="Welcome" if accepted else "Unknown to us",
+            structure_url=URL,
+            locale="en",
+        )
     )
 
     assert email.subject == subject
@@ -157,20 +172,24 @@ def test_attachment_decision_email_in_english(accepted, subject, sentence):
 
 
 def test_member_attached_and_role_changed_emails_in_english():
-    attached = wording.member_attached_email(
-        first_name="Peter",
-        role="UTILISATEUR",
-        structure_name=STRUCTURE_EN,
-        structure_url=URL,
-        locale="en",
+    attached = render_email(
+        wording.member_attached_email(
+            first_name="Peter",
+            role="UTILISATEUR",
+            structure_name=STRUCTURE_EN,
+            structure_url=URL,
+            locale="en",
+        )
     )
-    changed = wording.role_changed_email(
-        first_name="Peter",
-        previous_role="UTILISATEUR",
-        role="GESTIONNAIRE_SECONDAIRE",
-        structure_name=STRUCTURE_EN,
-        structure_url=URL,
-        locale="en",
+    changed = render_email(
+        wording.role_changed_email(
+            first_name="Peter",
+            previous_role="UTILISATEUR",
+            role="GESTIONNAIRE_SECONDAIRE",
+            structure_name=STRUCTURE_EN,
+            structure_url=URL,
+            locale="en",
+        )
     )
 
     assert attached.subject == 'You have been added to "Savoy Delights"'
@@ -184,21 +203,25 @@ def test_member_attached_and_role_changed_emails_in_english():
 
 
 def test_principal_transfer_is_worded_for_each_side_in_english():
-    new = wording.principal_transferred_email(
-        first_name="Peter",
-        is_new_principal=True,
-        other_name="Manuela Dupont",
-        structure_name=STRUCTURE_EN,
-        structure_url=URL,
-        locale="en",
+    new = render_email(
+        wording.principal_transferred_email(
+            first_name="Peter",
+            is_new_principal=True,
+            other_name="Manuela Dupont",
+            structure_name=STRUCTURE_EN,
+            structure_url=URL,
+            locale="en",
+        )
     )
-    previous = wording.principal_transferred_email(
-        first_name="Manuela",
-        is_new_principal=False,
-        other_name="Peter Martin",
-        structure_name=STRUCTURE_EN,
-        structure_url=URL,
-        locale="en",
+    previous = render_email(
+        wording.principal_transferred_email(
+            first_name="Manuela",
+            is_new_principal=False,
+            other_name="Peter Martin",
+            structure_name=STRUCTURE_EN,
+            structure_url=URL,
+            locale="en",
+        )
     )
 
     assert new.subject == 'You are now the principal manager of "Savoy Delights"'
@@ -225,15 +248,17 @@ def test_principal_transfer_is_worded_for_each_side_in_english():
     ],
 )
 def test_subscription_decision_email_in_english(accepted, subject, sentence):
-    email = wording.subscription_decided_email(
-        first_name="Peter",
-        accepted=accepted,
-        space="FACTURES_RECUES",
-        mode="CONSULTATION",
-        structure_name=STRUCTURE_EN,
-        comment="" if accepted else "Ask your manager first",
-        structure_url=URL,
-        locale="en",
+    email = render_email(
+        wording.subscription_decided_email(
+            first_name="Peter",
+            accepted=accepted,
+            space="FACTURES_RECUES",
+            mode="CONSULTATION",
+            structure_name=STRUCTURE_EN,
+            comment="" if accepted else "Ask your manager first",
+            structure_url=URL,
+            locale="en",
+        )
     )
 
     assert email.subject == subject
@@ -346,7 +371,7 @@ def test_subscription_decision_email_in_english(accepted, subject, sentence):
     ],
 )
 def test_membership_feed_entries_in_english(entry, title, body):
-    item = entry()
+    item = render_feed(entry())
 
     assert item.title == title
     assert item.body == body

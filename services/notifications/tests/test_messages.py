@@ -19,6 +19,7 @@ from chorus_notifications.domain.labels import (
     role_phrase,
 )
 from chorus_notifications.domain.recipients import normalise_locale
+from chorus_notifications.rendering import render_email, render_feed
 
 from .conftest import assert_english
 
@@ -26,11 +27,13 @@ PORTAL = "https://portail.chorus.test"
 
 
 def activation(first_name="Zoé", token="tok-123", locale="fr"):
-    return messages.activation_email(
-        first_name=first_name,
-        activation_url=links.activation_url(PORTAL, token),
-        validity_minutes=60,
-        locale=locale,
+    return render_email(
+        messages.activation_email(
+            first_name=first_name,
+            activation_url=links.activation_url(PORTAL, token),
+            validity_minutes=60,
+            locale=locale,
+        )
     )
 
 
@@ -84,7 +87,9 @@ def test_locale_defaults_to_french(raw, expected):
 
 def test_a_message_missing_in_the_locale_falls_back_to_french():
     # No German wording is shipped: the French one is used.
-    assert messages.account_activated_feed(locale="de").title == "Votre compte est activé"
+    assert (
+        render_feed(messages.account_activated_feed(locale="de")).title == "Votre compte est activé"
+    )
 
 
 def test_validity_is_computed_from_the_event_times_with_60_minutes_by_default():
@@ -95,14 +100,16 @@ def test_validity_is_computed_from_the_event_times_with_60_minutes_by_default():
 
 
 def test_invoice_status_email_names_the_invoice_and_the_new_status():
-    email = messages.invoice_status_email(
-        first_name="Zoé",
-        number="F-2025-0042",
-        from_status="EN_COURS_ACHEMINEMENT",
-        to_status="MISE_A_DISPOSITION",
-        comment="",
-        invoice_url=links.absolute(PORTAL, links.invoice_path("inv-1")),
-        locale="fr",
+    email = render_email(
+        messages.invoice_status_email(
+            first_name="Zoé",
+            number="F-2025-0042",
+            from_status="EN_COURS_ACHEMINEMENT",
+            to_status="MISE_A_DISPOSITION",
+            comment="",
+            invoice_url=links.absolute(PORTAL, links.invoice_path("inv-1")),
+            locale="fr",
+        )
     )
 
     assert email.kind is NotificationKind.INVOICE_STATUS_CHANGED
@@ -115,14 +122,16 @@ def test_invoice_status_email_names_the_invoice_and_the_new_status():
 
 
 def test_invoice_status_email_shows_the_comment_escaped_in_html():
-    email = messages.invoice_status_email(
-        first_name="Zoé",
-        number="F-1",
-        from_status="MISE_A_DISPOSITION",
-        to_status="REJETEE",
-        comment="Bon de commande <absent>",
-        invoice_url=f"{PORTAL}/factures/x",
-        locale="fr",
+    email = render_email(
+        messages.invoice_status_email(
+            first_name="Zoé",
+            number="F-1",
+            from_status="MISE_A_DISPOSITION",
+            to_status="REJETEE",
+            comment="Bon de commande <absent>",
+            invoice_url=f"{PORTAL}/factures/x",
+            locale="fr",
+        )
     )
 
     assert email.subject == "Facture F-1 : rejetée"
@@ -169,11 +178,13 @@ def test_every_role_of_the_contract_reads_in_a_sentence():
 
 
 def test_member_added_feed_names_the_structure_and_the_role():
-    entry = messages.member_added_feed(
-        structure_name="Mairie de Lyon",
-        role="GESTIONNAIRE_SECONDAIRE",
-        link=links.structure_path("s-1"),
-        locale="fr",
+    entry = render_feed(
+        messages.member_added_feed(
+            structure_name="Mairie de Lyon",
+            role="GESTIONNAIRE_SECONDAIRE",
+            link=links.structure_path("s-1"),
+            locale="fr",
+        )
     )
 
     assert entry.title == "Rattachement à Mairie de Lyon"
@@ -184,8 +195,10 @@ def test_member_added_feed_names_the_structure_and_the_role():
 
 
 def test_invoice_submitted_feed_formats_the_amount_the_french_way():
-    entry = messages.invoice_submitted_feed(
-        number="F-7", gross_total="1234.5", currency="EUR", link="/factures/i", locale="fr"
+    entry = render_feed(
+        messages.invoice_submitted_feed(
+            number="F-7", gross_total="1234.5", currency="EUR", link="/factures/i", locale="fr"
+        )
     )
 
     assert entry.title == "Facture F-7 déposée"
@@ -222,14 +235,16 @@ def test_every_french_template_has_an_english_counterpart():
 
 
 def test_invoice_status_email_in_english():
-    email = messages.invoice_status_email(
-        first_name="Ann",
-        number="F-2025-0042",
-        from_status="MISE_A_DISPOSITION",
-        to_status="REJETEE",
-        comment="Purchase order missing",
-        invoice_url=links.absolute(PORTAL, links.invoice_path("inv-1")),
-        locale="en",
+    email = render_email(
+        messages.invoice_status_email(
+            first_name="Ann",
+            number="F-2025-0042",
+            from_status="MISE_A_DISPOSITION",
+            to_status="REJETEE",
+            comment="Purchase order missing",
+            invoice_url=links.absolute(PORTAL, links.invoice_path("inv-1")),
+            locale="en",
+        )
     )
 
     assert email.subject == "Invoice F-2025-0042: rejected"
@@ -241,11 +256,13 @@ def test_invoice_status_email_in_english():
 
 
 def test_invoice_received_email_in_english():
-    email = messages.invoice_received_email(
-        first_name="Ann",
-        number="F-9",
-        invoice_url=links.absolute(PORTAL, links.invoice_path("inv-9")),
-        locale="en",
+    email = render_email(
+        messages.invoice_received_email(
+            first_name="Ann",
+            number="F-9",
+            invoice_url=links.absolute(PORTAL, links.invoice_path("inv-9")),
+            locale="en",
+        )
     )
 
     assert email.kind is NotificationKind.INVOICE_RECEIVED
@@ -261,12 +278,14 @@ def test_invoice_received_email_in_english():
 
 @pytest.mark.parametrize("comment", ["Purchase order <PO-12> attached", ""])
 def test_invoice_completed_email_in_english(comment):
-    email = messages.invoice_completed_email(
-        first_name="",
-        number="F-9",
-        comment=comment,
-        invoice_url=f"{PORTAL}/factures/inv-9",
-        locale="en",
+    email = render_email(
+        messages.invoice_completed_email(
+            first_name="",
+            number="F-9",
+            comment=comment,
+            invoice_url=f"{PORTAL}/factures/inv-9",
+            locale="en",
+        )
     )
 
     assert email.subject == "Invoice F-9 completed by the supplier"
@@ -365,7 +384,7 @@ def test_invoice_completed_email_in_english(comment):
     ],
 )
 def test_feed_entries_in_english(entry, title, body):
-    item = entry()
+    item = render_feed(entry())
 
     assert item.title == title
     assert item.body == body

@@ -12,14 +12,17 @@ from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus.structures.events.v1 import structures_events_pb2 as structures_events
 from chorus.structures.v1 import structures_service_pb2 as structures_pb
 from chorus_notifications.domain import messages
+from chorus_notifications.rendering import render_email
 
 from .conftest import PORTAL, wait_until
 from .test_membership_notifications import registered
 
 
 def test_new_invoice_email_is_in_french_and_links_the_invoice():
-    email = messages.invoice_received_email(
-        first_name="Nina", number="F-1", invoice_url=f"{PORTAL}/factures/1", locale="fr"
+    email = render_email(
+        messages.invoice_received_email(
+            first_name="Nina", number="F-1", invoice_url=f"{PORTAL}/factures/1", locale="fr"
+        )
     )
     assert email.kind == "INVOICE_RECEIVED"
     assert email.subject == "Nouvelle facture F-1 reçue"

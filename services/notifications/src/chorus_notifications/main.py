@@ -8,14 +8,46 @@ from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_notifications.api.errors import STATUS_CODES
 from chorus_notifications.api.feed import PUBLIC_METHODS, SERVICE_NAME, NotificationsServicer
 from chorus_notifications.clients.smtp import SmtpMailer
 from chorus_notifications.config import NotificationsSettings
+from chorus_notifications.domain.delivery import RetryPolicy
 from chorus_notifications.events.consumer import build_consumer
-from chorus_notifications.events.email_sender import EmailSender, Mailer
-from chorus_notifications.events.sealing import SealingKeyRing
+from chorus_notifications.events.identity import IdentityEvents
+from chorus_notifications.events.invoices import InvoiceEvents
+from chorus_notifications.events.structures import StructureEvents
+from chorus_notifications.usecases.account_notices import AccountNotices
+from chorus_notifications.usecases.email_delivery import EmailDelivery, Mailer
+from chorus_notifications.usecases.feed import Feed
+from chorus_notifications.usecases.invoice_notices import InvoiceNotices
+from chorus_notifications.usecases.membership_notices import MembershipNotices
+from chorus_notifications.usecases.preferences import Preferences
+from chorus_notifications.usecases.recipients import RecipientsProjection
+from chorus_notifications.usecases.sealing_keys import SealingKeyRing
+from chorus_notifications.usecases.structure_members import StructureMembersProjection
+from chorus_notifications.usecases.structure_names import StructureNames
+from chorus_notifications.usecases.subscription_notices import SubscriptionNotices
+
+
+def email_delivery(
+    settings: NotificationsSettings, uow: UnitOfWork, mailer: Mailer, keys: SealingKeyRing
+) -> EmailDelivery:
+    """The delivery job with the settings' retry policy and polling."""
+    return EmailDelivery(
+        uow,
+        mailer,
+        keys,
+        RetryPolicy(
+            max_attempts=settings.email_max_attempts,
+            base_seconds=settings.email_backoff_seconds,
+            cap_seconds=settings.email_backoff_max_seconds,
+        ),
+        listen_dsn=settings.database_dsn,
+        poll_seconds=settings.email_poll_seconds,
+    )
 
 
 def build_app(
@@ -25,14 +57,27 @@ def build_app(
     *,
     mailer: Mailer | None = None,
 ) -> grpc_server.GrpcApp:
-    """The gRPC app with its background jobs: the event consumer and the e-mail sender.
+    """The gRPC app with its background jobs: the event consumer and the e-mail delivery.
 
     Readiness is database + broker only: with SMTP down, e-mails wait in the outbox.
     """
-    keys = SealingKeyRing(pool)
-    servicer = NotificationsServicer(pool, keys)
-    consumer = build_consumer(pool, settings)
-    sender = EmailSender(pool, settings, mailer or SmtpMailer(settings), keys)
+    uow = UnitOfWork(pool, service=settings.service_name)  # publishes no events
+    keys = SealingKeyRing(uow)
+    servicer = NotificationsServicer(Feed(uow), Preferences(uow), keys)
+    portal = {"portal_url": settings.portal_url}
+    consumer = build_consumer(
+        uow,
+        settings,
+        identity_events=IdentityEvents(AccountNotices(**portal), RecipientsProjection()),
+        invoice_events=InvoiceEvents(InvoiceNotices(**portal)),
+        structure_events=StructureEvents(
+            StructureNames(),
+            StructureMembersProjection(),
+            MembershipNotices(**portal),
+            SubscriptionNotices(**portal),
+        ),
+    )
+    delivery = email_delivery(settings, uow, mailer or SmtpMailer(settings), keys)
 
     def register(server) -> list[str]:
         pb_grpc.add_NotificationsServiceServicer_to_server(servicer, server)
@@ -45,7 +90,7 @@ def build_app(
         error_status_codes=STATUS_CODES,
         interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
         readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
-        background=[consumer.run, sender.run],
+        background=[consumer.run, delivery.run],
         reflection=settings.env == "dev",
     )
 

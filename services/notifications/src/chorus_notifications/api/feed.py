@@ -1,38 +1,22 @@
 """gRPC NotificationsService: the caller's event feed ("Fil d'événements"), e-mail
-preferences and the public sealing key."""
+preferences and the public sealing key. Maps protobuf to the use cases and back."""
 
 from __future__ import annotations
 
-import uuid
-
-import asyncpg
 from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from chorus_platform.auth import current_principal
 from chorus_platform.sealing import ALGORITHM
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from chorus_notifications.domain import preferences as preference_rules
-from chorus_notifications.domain.errors import (
-    FeedItemIdRequired,
-    FeedItemNotFound,
-    PreferenceKindUnknown,
-)
-from chorus_notifications.domain.feed import Cursor, FeedItem, page_size
-from chorus_notifications.events.sealing import SealingKeyRing
-from chorus_notifications.store import feed, preferences
+from chorus_notifications.domain.feed import FeedItem
+from chorus_notifications.usecases.feed import Feed
+from chorus_notifications.usecases.preferences import Preferences
+from chorus_notifications.usecases.sealing_keys import SealingKeyRing
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
 PUBLIC_METHODS = {f"/{SERVICE_NAME}/GetSealingKey"}
 """Callable without an access token (every other RPC needs one)."""
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _to_proto(item: FeedItem) -> pb.FeedItem:
@@ -52,8 +36,9 @@ def _to_proto(item: FeedItem) -> pb.FeedItem:
 class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     """Feed RPCs need an authenticated caller and only ever see the caller's own items."""
 
-    def __init__(self, pool: asyncpg.Pool, keys: SealingKeyRing) -> None:
-        self._pool = pool
+    def __init__(self, feed: Feed, preferences: Preferences, keys: SealingKeyRing) -> None:
+        self._feed = feed
+        self._preferences = preferences
         self._keys = keys
 
     async def GetSealingKey(
@@ -73,17 +58,11 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         last page. Errors: UNAUTHENTICATED; INVALID_ARGUMENT ``PAGE_SIZE_INVALID`` (negative),
         ``PAGE_TOKEN_INVALID`` (a token not returned by this RPC).
         """
-        user_id = current_principal().user_id
-        limit = page_size(request.page_size)
-        after = Cursor.decode(request.page_token) if request.page_token else None
-        if not _is_uuid(user_id):
-            return pb.ListFeedResponse()
-        async with self._pool.acquire() as conn:
-            items = await feed.list_page(conn, user_id=user_id, limit=limit + 1, after=after)
-        page, more = items[:limit], len(items) > limit
+        page = await self._feed.page(
+            current_principal().user_id, size=request.page_size, page_token=request.page_token
+        )
         return pb.ListFeedResponse(
-            items=[_to_proto(item) for item in page],
-            next_page_token=Cursor.after(page[-1]).encode() if more else "",
+            items=[_to_proto(item) for item in page.items], next_page_token=page.next_page_token
         )
 
     async def MarkFeedItemRead(
@@ -94,15 +73,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         Errors: UNAUTHENTICATED; INVALID_ARGUMENT ``FEED_ITEM_ID_REQUIRED`` (empty id);
         NOT_FOUND ``FEED_ITEM_NOT_FOUND`` when the item does not exist or is someone else's.
         """
-        user_id = current_principal().user_id
-        if not request.item_id:
-            raise FeedItemIdRequired()
-        if not (_is_uuid(request.item_id) and _is_uuid(user_id)):
-            raise FeedItemNotFound()
-        async with self._pool.acquire() as conn:
-            marked = await feed.mark_read(conn, user_id=user_id, item_id=request.item_id)
-        if not marked:
-            raise FeedItemNotFound()
+        await self._feed.mark_read(current_principal().user_id, request.item_id)
         return pb.MarkFeedItemReadResponse()
 
     async def GetPreferences(
@@ -110,7 +81,9 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     ) -> pb.GetPreferencesResponse:
         """The caller's e-mail preferences: every optional kind, true (the default) or false.
         Account security kinds are always e-mailed and not listed. Errors: UNAUTHENTICATED."""
-        return pb.GetPreferencesResponse(email=await self._preferences(current_principal()))
+        return pb.GetPreferencesResponse(
+            email=await self._preferences.of(current_principal().user_id)
+        )
 
     async def UpdatePreferences(
         self, request: pb.UpdatePreferencesRequest, context
@@ -120,19 +93,5 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         Errors: UNAUTHENTICATED; INVALID_ARGUMENT ``PREFERENCE_KIND_UNKNOWN`` (one violation
         ``email.<kind>`` per kind that is unknown or mandatory; nothing is changed).
         """
-        principal = current_principal()
-        wanted = dict(request.email)
-        refused = sorted(kind for kind in wanted if not preference_rules.is_optional(kind))
-        if refused:
-            raise PreferenceKindUnknown(refused)
-        if wanted and _is_uuid(principal.user_id):
-            async with self._pool.acquire() as conn:
-                await preferences.set_many(conn, principal.user_id, wanted)
-        return pb.UpdatePreferencesResponse(email=await self._preferences(principal))
-
-    async def _preferences(self, principal) -> dict[str, bool]:
-        if not _is_uuid(principal.user_id):
-            return preference_rules.effective({})
-        async with self._pool.acquire() as conn:
-            stored = await preferences.of_user(conn, principal.user_id)
-        return preference_rules.effective(stored)
+        email = await self._preferences.update(current_principal().user_id, dict(request.email))
+        return pb.UpdatePreferencesResponse(email=email)

@@ -10,12 +10,7 @@ from email.utils import formatdate, getaddresses
 import aiosmtplib
 
 from chorus_notifications.config import NotificationsSettings
-from chorus_notifications.domain.delivery import OutgoingEmail
-
-
-class PermanentDeliveryError(Exception):
-    """The e-mail can never be delivered as it is: retrying would only repeat the failure
-    (an address the message cannot carry, a relay answering 5xx for it)."""
+from chorus_notifications.domain.delivery import OutgoingEmail, PermanentDeliveryError
 
 
 def _permanent(exc: Exception) -> bool:

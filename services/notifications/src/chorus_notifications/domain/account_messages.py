@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chorus_notifications.domain.kinds import NotificationKind
-from chorus_notifications.domain.messages import EmailContent, FeedEntry, _email, _feed
+from chorus_notifications.domain.messages import EmailDraft, FeedDraft, _email, _feed
 from chorus_notifications.domain.sealed_secrets import SealedSecret
 
 
@@ -23,7 +23,7 @@ def format_moment(moment: datetime, locale: str) -> str:
 
 def password_reset_email(
     *, first_name: str, reset_url: str, validity_minutes: int, locale: str, sealed: SealedSecret
-) -> EmailContent:
+) -> EmailDraft:
     """The single-use reset link (``reset_url`` holds the placeholder)."""
     context = {
         "first_name": first_name,
@@ -41,7 +41,7 @@ def email_verification_email(
     validity_minutes: int,
     locale: str,
     sealed: SealedSecret,
-) -> EmailContent:
+) -> EmailDraft:
     """The link confirming a new address; ``login`` tells a login from a contact address."""
     context = {
         "first_name": first_name,
@@ -55,7 +55,7 @@ def email_verification_email(
 
 def password_changed_email(
     *, first_name: str, reset_by_link: bool, at: datetime, reset_page_url: str, locale: str
-) -> EmailContent:
+) -> EmailDraft:
     context = {
         "first_name": first_name,
         "reset_by_link": reset_by_link,
@@ -65,13 +65,11 @@ def password_changed_email(
     return _email(NotificationKind.PASSWORD_CHANGED, "password_changed", locale, context)
 
 
-def password_changed_feed(*, locale: str) -> FeedEntry:
+def password_changed_feed(*, locale: str) -> FeedDraft:
     return _feed(NotificationKind.PASSWORD_CHANGED, "password_changed", locale, {}, "/mon-compte")
 
 
-def login_email_changed_email(
-    *, first_name: str, new_login_email: str, locale: str
-) -> EmailContent:
+def login_email_changed_email(*, first_name: str, new_login_email: str, locale: str) -> EmailDraft:
     """The notice sent to the previous login address."""
     context = {"first_name": first_name, "new_login_email": new_login_email}
     kind = NotificationKind.LOGIN_EMAIL_CHANGED
@@ -85,7 +83,7 @@ def account_locked_email(
     failed_attempts: int,
     reset_page_url: str,
     locale: str,
-) -> EmailContent:
+) -> EmailDraft:
     context = {
         "first_name": first_name,
         "locked_until": format_moment(locked_until, locale),
@@ -95,12 +93,12 @@ def account_locked_email(
     return _email(NotificationKind.ACCOUNT_LOCKED, "account_locked", locale, context)
 
 
-def two_factor_changed_email(*, first_name: str, enabled: bool, locale: str) -> EmailContent:
+def two_factor_changed_email(*, first_name: str, enabled: bool, locale: str) -> EmailDraft:
     context = {"first_name": first_name, "enabled": enabled}
     kind = NotificationKind.TWO_FACTOR_CHANGED
     return _email(kind, "two_factor_changed", locale, context)
 
 
-def two_factor_changed_feed(*, enabled: bool, locale: str) -> FeedEntry:
+def two_factor_changed_feed(*, enabled: bool, locale: str) -> FeedDraft:
     kind = NotificationKind.TWO_FACTOR_CHANGED
     return _feed(kind, "two_factor_changed", locale, {"enabled": enabled}, "/mon-compte")

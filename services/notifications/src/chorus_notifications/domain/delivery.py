@@ -7,6 +7,12 @@ from dataclasses import dataclass, replace
 from chorus_notifications.domain.sealed_secrets import SealedSecret, reveal
 
 
+class PermanentDeliveryError(Exception):
+    """The e-mail can never be delivered as it is: retrying would only repeat the failure
+    (an address the message cannot carry, a relay answering 5xx for it). Raised by a mailer;
+    the e-mail is marked FAILED at once."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff: ``base``, ``2 * base``, ``4 * base``... capped at ``cap``."""

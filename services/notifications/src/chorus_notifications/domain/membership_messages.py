@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chorus_notifications.domain.kinds import NotificationKind
 from chorus_notifications.domain.labels import role_phrase
-from chorus_notifications.domain.messages import EmailContent, FeedEntry, _email, _feed
+from chorus_notifications.domain.messages import EmailDraft, FeedDraft, _email, _feed
 from chorus_notifications.domain.recipients import DEFAULT_LOCALE
 
 SPACE_LABELS = {
@@ -71,7 +71,7 @@ def attachment_requested_email(
     comment: str,
     requests_url: str,
     locale: str,
-) -> EmailContent:
+) -> EmailDraft:
     """To each manager: someone asks to join the structure."""
     context = {
         "first_name": first_name,
@@ -87,7 +87,7 @@ def attachment_requested_email(
 
 def attachment_requested_feed(
     *, requester_name: str, structure_name: str, link: str, locale: str
-) -> FeedEntry:
+) -> FeedDraft:
     context = {"requester_name": requester_name, "structure_name": structure_name}
     kind = NotificationKind.ATTACHMENT_REQUESTED
     return _feed(kind, "attachment_requested", locale, context, link)
@@ -111,7 +111,7 @@ def attachment_decided_email(
     comment: str,
     structure_url: str,
     locale: str,
-) -> EmailContent:
+) -> EmailDraft:
     """To the requester: accepted (with the role) or refused (with the manager's comment)."""
     context = {
         **_decision_context(accepted, role, structure_name, comment, locale),
@@ -123,14 +123,14 @@ def attachment_decided_email(
 
 def attachment_decided_feed(
     *, accepted: bool, role: str, structure_name: str, comment: str, link: str, locale: str
-) -> FeedEntry:
+) -> FeedDraft:
     context = _decision_context(accepted, role, structure_name, comment, locale)
     return _feed(NotificationKind.ATTACHMENT_DECIDED, "attachment_decided", locale, context, link)
 
 
 def member_attached_email(
     *, first_name: str, role: str, structure_name: str, structure_url: str, locale: str
-) -> EmailContent:
+) -> EmailDraft:
     """To a user a manager attached directly."""
     context = {
         "first_name": first_name,
@@ -149,7 +149,7 @@ def role_changed_email(
     structure_name: str,
     structure_url: str,
     locale: str,
-) -> EmailContent:
+) -> EmailDraft:
     context = {
         "first_name": first_name,
         "previous_role_phrase": role_phrase(previous_role, locale),
@@ -160,7 +160,7 @@ def role_changed_email(
     return _email(NotificationKind.ROLE_CHANGED, "role_changed", locale, context)
 
 
-def role_changed_feed(*, role: str, structure_name: str, link: str, locale: str) -> FeedEntry:
+def role_changed_feed(*, role: str, structure_name: str, link: str, locale: str) -> FeedDraft:
     context = {"role_phrase": role_phrase(role, locale), "structure_name": structure_name}
     return _feed(NotificationKind.ROLE_CHANGED, "role_changed", locale, context, link)
 
@@ -173,7 +173,7 @@ def principal_transferred_email(
     structure_name: str,
     structure_url: str,
     locale: str,
-) -> EmailContent:
+) -> EmailDraft:
     """To the new principal ("vous êtes désormais…") and to the previous one."""
     context = {
         "first_name": first_name,
@@ -188,7 +188,7 @@ def principal_transferred_email(
 
 def principal_transferred_feed(
     *, is_new_principal: bool, other_name: str, structure_name: str, link: str, locale: str
-) -> FeedEntry:
+) -> FeedDraft:
     context = {
         "is_new_principal": is_new_principal,
         "other_name": other_name,
@@ -200,7 +200,7 @@ def principal_transferred_feed(
 
 def subscription_requested_feed(
     *, requester_name: str, space: str, mode: str, structure_name: str, link: str, locale: str
-) -> FeedEntry:
+) -> FeedDraft:
     context = {
         "requester_name": requester_name,
         "space_label": space_label(space, locale),
@@ -231,7 +231,7 @@ def subscription_decided_email(
     comment: str,
     structure_url: str,
     locale: str,
-) -> EmailContent:
+) -> EmailDraft:
     context = {
         **_subscription_context(accepted, space, mode, structure_name, comment, locale),
         "first_name": first_name,
@@ -250,13 +250,13 @@ def subscription_decided_feed(
     comment: str,
     link: str,
     locale: str,
-) -> FeedEntry:
+) -> FeedDraft:
     context = _subscription_context(accepted, space, mode, structure_name, comment, locale)
     kind = NotificationKind.SUBSCRIPTION_DECIDED
     return _feed(kind, "subscription_decided", locale, context, link)
 
 
-def member_detached_feed(*, structure_name: str, link: str, locale: str) -> FeedEntry:
+def member_detached_feed(*, structure_name: str, link: str, locale: str) -> FeedDraft:
     context = {"structure_name": structure_name}
     return _feed(NotificationKind.MEMBER_DETACHED, "member_detached", locale, context, link)
 

@@ -1,24 +1,54 @@
 """What each notification says: e-mails and feed entries built from event facts.
 
-Pure functions of their arguments (plus the shipped templates); the event handlers gather
-the facts, these decide the wording.
+Pure functions of their arguments: each one decides which template a notification uses and
+with which facts (an :class:`EmailDraft` or a :class:`FeedDraft`); rendering the template
+from the package's files is an adapter (``chorus_notifications.rendering``) that turns a
+draft into the :class:`EmailContent` or :class:`FeedEntry` that is stored and sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from chorus_notifications.domain.kinds import NotificationKind
 from chorus_notifications.domain.labels import format_amount, invoice_status_label, role_phrase
 from chorus_notifications.domain.sealed_secrets import SealedSecret
-from chorus_notifications.domain.templates import render_block, render_document, render_line
 
 DEFAULT_ACTIVATION_VALIDITY_MINUTES = 60
 
 
 @dataclass(frozen=True)
+class EmailDraft:
+    """An e-mail to render: template ``<template>.txt`` (``subject`` and ``body`` blocks) and
+    ``<template>.html``, in ``locale``, filled with ``context``."""
+
+    kind: NotificationKind
+    template: str
+    locale: str
+    context: Mapping[str, Any]
+    sealed: SealedSecret | None = None
+    """Set when the context holds the secret placeholder (a link token opened at sending)."""
+
+
+@dataclass(frozen=True)
+class FeedDraft:
+    """A feed entry to render: template ``feed/<template>.txt`` (``title`` and ``body``
+    blocks), in ``locale``, filled with ``context``; ``link`` is a portal path."""
+
+    kind: NotificationKind
+    template: str
+    locale: str
+    context: Mapping[str, Any]
+    link: str
+
+
+@dataclass(frozen=True)
 class EmailContent:
+    """A rendered e-mail, as queued."""
+
     kind: NotificationKind
     subject: str
     text_body: str
@@ -29,6 +59,8 @@ class EmailContent:
 
 @dataclass(frozen=True)
 class FeedEntry:
+    """A rendered feed entry, as stored."""
+
     kind: NotificationKind
     title: str
     body: str
@@ -41,26 +73,14 @@ def _email(
     locale: str,
     context: dict,
     sealed: SealedSecret | None = None,
-) -> EmailContent:
-    return EmailContent(
-        kind=kind,
-        subject=render_line(f"{template}.txt", "subject", locale, context),
-        text_body=render_block(f"{template}.txt", "body", locale, context) + "\n",
-        html_body=render_document(f"{template}.html", locale, context),
-        sealed=sealed,
-    )
+) -> EmailDraft:
+    return EmailDraft(kind=kind, template=template, locale=locale, context=context, sealed=sealed)
 
 
 def _feed(
     kind: NotificationKind, template: str, locale: str, context: dict, link: str
-) -> FeedEntry:
-    name = f"feed/{template}.txt"
-    return FeedEntry(
-        kind=kind,
-        title=render_line(name, "title", locale, context),
-        body=render_block(name, "body", locale, context),
-        link=link,
-    )
+) -> FeedDraft:
+    return FeedDraft(kind=kind, template=template, locale=locale, context=context, link=link)
 
 
 def validity_minutes(issued_at: datetime | None, expires_at: datetime | None) -> int:
@@ -72,15 +92,22 @@ def validity_minutes(issued_at: datetime | None, expires_at: datetime | None) ->
 
 
 def activation_email(
-    *, first_name: str, activation_url: str, validity_minutes: int, locale: str
-) -> EmailContent:
-    """The e-mail carrying the single-use activation link."""
+    *,
+    first_name: str,
+    activation_url: str,
+    validity_minutes: int,
+    locale: str,
+    sealed: SealedSecret | None = None,
+) -> EmailDraft:
+    """The e-mail carrying the single-use activation link (``activation_url`` holds the
+    placeholder when the token comes ``sealed``)."""
     context = {
         "first_name": first_name,
         "activation_url": activation_url,
         "validity_minutes": validity_minutes,
     }
-    return _email(NotificationKind.ACCOUNT_ACTIVATION, "account_activation", locale, context)
+    kind = NotificationKind.ACCOUNT_ACTIVATION
+    return _email(kind, "account_activation", locale, context, sealed)
 
 
 def _status_context(
@@ -103,7 +130,7 @@ def invoice_status_email(
     comment: str,
     invoice_url: str,
     locale: str,
-) -> EmailContent:
+) -> EmailDraft:
     """Tells the depositor that an invoice changed status (statuses as codes, e.g. DEPOSEE)."""
     context = {
         **_status_context(number, from_status, to_status, comment, locale),
@@ -117,7 +144,7 @@ def invoice_status_email(
 
 def invoice_status_feed(
     *, number: str, from_status: str, to_status: str, comment: str, link: str, locale: str
-) -> FeedEntry:
+) -> FeedDraft:
     context = _status_context(number, from_status, to_status, comment, locale)
     kind = NotificationKind.INVOICE_STATUS_CHANGED
     return _feed(kind, "invoice_status_changed", locale, context, link)
@@ -125,20 +152,20 @@ def invoice_status_feed(
 
 def invoice_received_email(
     *, first_name: str, number: str, invoice_url: str, locale: str
-) -> EmailContent:
+) -> EmailDraft:
     """Tells a recipient structure's user that a new invoice is available to them."""
     context = {"number": number, "first_name": first_name, "invoice_url": invoice_url}
     return _email(NotificationKind.INVOICE_RECEIVED, "invoice_received", locale, context)
 
 
-def invoice_received_feed(*, number: str, link: str, locale: str) -> FeedEntry:
+def invoice_received_feed(*, number: str, link: str, locale: str) -> FeedDraft:
     context = {"number": number}
     return _feed(NotificationKind.INVOICE_RECEIVED, "invoice_received", locale, context, link)
 
 
 def invoice_completed_email(
     *, first_name: str, number: str, comment: str, invoice_url: str, locale: str
-) -> EmailContent:
+) -> EmailDraft:
     """Tells a recipient structure's user that the supplier completed a suspended invoice."""
     context = {
         "number": number,
@@ -149,14 +176,14 @@ def invoice_completed_email(
     return _email(NotificationKind.INVOICE_COMPLETED, "invoice_completed", locale, context)
 
 
-def invoice_completed_feed(*, number: str, comment: str, link: str, locale: str) -> FeedEntry:
+def invoice_completed_feed(*, number: str, comment: str, link: str, locale: str) -> FeedDraft:
     context = {"number": number, "comment": comment.strip()}
     return _feed(NotificationKind.INVOICE_COMPLETED, "invoice_completed", locale, context, link)
 
 
 def supplier_invoice_status_feed(
     *, number: str, from_status: str, to_status: str, comment: str, link: str, locale: str
-) -> FeedEntry:
+) -> FeedDraft:
     """Tells a supplier structure's manager of a status change made by the recipient."""
     context = _status_context(number, from_status, to_status, comment, locale)
     kind = NotificationKind.INVOICE_STATUS_CHANGED
@@ -165,7 +192,7 @@ def supplier_invoice_status_feed(
 
 def invoice_submitted_feed(
     *, number: str, gross_total: str, currency: str, link: str, locale: str
-) -> FeedEntry:
+) -> FeedDraft:
     context = {
         "number": number,
         "amount": format_amount(gross_total, currency, locale) if gross_total else "",
@@ -173,11 +200,11 @@ def invoice_submitted_feed(
     return _feed(NotificationKind.INVOICE_SUBMITTED, "invoice_submitted", locale, context, link)
 
 
-def account_activated_feed(*, locale: str) -> FeedEntry:
+def account_activated_feed(*, locale: str) -> FeedDraft:
     return _feed(NotificationKind.ACCOUNT_ACTIVATED, "account_activated", locale, {}, "/")
 
 
-def member_added_feed(*, structure_name: str, role: str, link: str, locale: str) -> FeedEntry:
+def member_added_feed(*, structure_name: str, role: str, link: str, locale: str) -> FeedDraft:
     """``structure_name`` may be empty when the structure is not known here."""
     context = {"structure_name": structure_name, "role_phrase": role_phrase(role, locale)}
     return _feed(NotificationKind.MEMBER_ADDED, "member_added", locale, context, link)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 
@@ -11,6 +13,19 @@ from chorus_notifications.domain.messages import EmailContent
 from chorus_notifications.domain.sealed_secrets import SealedSecret
 
 NOTIFY_CHANNEL = "chorus_emails"
+
+
+@contextlib.asynccontextmanager
+async def listening(dsn: str, on_queued: Callable[[], None]) -> AsyncIterator[None]:
+    """Calls ``on_queued`` at each e-mail queued (NOTIFY from :func:`enqueue`, at commit)
+    while the block runs, on a connection of its own (outside the pool: it stays open)."""
+    listener = await asyncpg.connect(dsn)
+    try:
+        await listener.add_listener(NOTIFY_CHANNEL, lambda *_: on_queued())
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await listener.close()
 
 
 async def enqueue(

@@ -1,6 +1,6 @@
 """Notifications' sealing key ring: the key pair others seal link tokens to, and opening them.
 
-The key pair is created on first start (under an advisory lock, so replicas agree on one) and
+The key pair is created on first use (under an advisory lock, so replicas agree on one) and
 kept in the database; every stored private key can open, the newest is the one published.
 """
 
@@ -8,26 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from datetime import UTC, datetime
 
-import asyncpg
 from chorus_platform import sealing
+from chorus_platform.unit_of_work import UnitOfWork
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from chorus_notifications.domain.sealed_secrets import SealedSecret
+from chorus_notifications.domain.sealing_keys import SealingKeyPair, new_key_id
 from chorus_notifications.store import sealing_keys
-from chorus_notifications.store.sealing_keys import StoredKey
 
 log = logging.getLogger(__name__)
 
 
 class SealingKeyRing:
-    """Used by GetSealingKey and the e-mail sender; loads the keys on first use."""
+    """Used by GetSealingKey and the e-mail delivery; loads the keys on first use."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-        self._published: StoredKey | None = None
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._published: SealingKeyPair | None = None
         self._private: list[X25519PrivateKey] = []
         self._loading = asyncio.Lock()
 
@@ -38,23 +37,23 @@ class SealingKeyRing:
 
     async def _load(self) -> None:
         """Reads the key pairs, creating the first one if there is none."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            await sealing_keys.lock(conn)
-            keys = await sealing_keys.all_keys(conn)
+        async with self._uow.transaction() as tx:
+            await sealing_keys.lock(tx.conn)
+            keys = await sealing_keys.all_keys(tx.conn)
             if not keys:
                 private = sealing.generate_private_key()
-                created = StoredKey(
-                    key_id=f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}",
+                created = SealingKeyPair(
+                    key_id=new_key_id(datetime.now(UTC)),
                     private_key=sealing.private_key_bytes(private),
                     public_key=sealing.public_key_bytes(private),
                 )
-                await sealing_keys.insert(conn, created)
+                await sealing_keys.insert(tx.conn, created)
                 keys = [created]
                 log.info("sealing key created", extra={"key_id": created.key_id})
         self._published = keys[0]
         self._private = [sealing.load_private_key(key.private_key) for key in keys]
 
-    async def published(self) -> StoredKey:
+    async def published(self) -> SealingKeyPair:
         """The key pair whose public half others seal to (the newest)."""
         await self._ensure_loaded()
         assert self._published is not None

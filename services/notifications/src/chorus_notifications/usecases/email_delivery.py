@@ -1,9 +1,12 @@
-"""The e-mail sender: drains the ``emails`` outbox to SMTP, with retries and backoff.
+"""E-mail delivery: drains the ``emails`` outbox to the mailer, with retries and backoff.
 
-Wakes on NOTIFY ``chorus_emails`` (sent when a handler queues an e-mail) and otherwise polls.
-Each e-mail is claimed with ``FOR UPDATE SKIP LOCKED`` and sent inside that transaction, so
-several replicas never send the same row; an attempt is recorded either way. A crash between
-the SMTP acceptance and the commit makes the e-mail go again, with the same Message-ID.
+A background job (:meth:`EmailDelivery.run`). Wakes when an e-mail is queued (NOTIFY
+``chorus_emails``) and otherwise polls. Each e-mail is claimed with ``FOR UPDATE SKIP
+LOCKED`` and sent inside that transaction, so several replicas never send the same row; an
+attempt is recorded either way. A crash between the SMTP acceptance and the commit makes the
+e-mail go again, with the same Message-ID. A sealed link token is opened right before sending;
+one that does not open, or a permanent delivery error, marks the e-mail FAILED at once; other
+failures are retried after the :class:`RetryPolicy` delay, until it gives up (FAILED).
 """
 
 from __future__ import annotations
@@ -13,14 +16,12 @@ import contextlib
 import logging
 from typing import Protocol
 
-import asyncpg
 from chorus_platform.sealing import SealedBoxError
+from chorus_platform.unit_of_work import UnitOfWork
 
-from chorus_notifications.clients.smtp import PermanentDeliveryError
-from chorus_notifications.config import NotificationsSettings
-from chorus_notifications.domain.delivery import OutgoingEmail, RetryPolicy
-from chorus_notifications.events.sealing import SealingKeyRing
+from chorus_notifications.domain.delivery import OutgoingEmail, PermanentDeliveryError, RetryPolicy
 from chorus_notifications.store import emails
+from chorus_notifications.usecases.sealing_keys import SealingKeyRing
 
 log = logging.getLogger(__name__)
 
@@ -38,29 +39,31 @@ def _reraise_swallowed_cancellation() -> None:
 
 
 class Mailer(Protocol):
-    async def send(self, email: OutgoingEmail) -> None: ...
+    async def send(self, email: OutgoingEmail) -> None:
+        """Delivers ``email``; raises PermanentDeliveryError when it never can be, any other
+        exception when it was not delivered this time."""
 
 
-class EmailSender:
-    """Background job (:meth:`run`) sending due e-mails through ``mailer``."""
+class EmailDelivery:
+    """Sends due e-mails through ``mailer``; ``listen_dsn`` is the database the wake-ups
+    (NOTIFY) are listened to on, ``poll_seconds`` the longest sleep without one."""
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
-        settings: NotificationsSettings,
+        uow: UnitOfWork,
         mailer: Mailer,
-        keys: SealingKeyRing | None = None,
+        keys: SealingKeyRing,
+        retries: RetryPolicy,
+        *,
+        listen_dsn: str,
+        poll_seconds: float,
     ) -> None:
-        self._pool = pool
-        self._keys = keys or SealingKeyRing(pool)
-        self._dsn = settings.database_dsn
+        self._uow = uow
         self._mailer = mailer
-        self._poll_seconds = settings.email_poll_seconds
-        self._policy = RetryPolicy(
-            max_attempts=settings.email_max_attempts,
-            base_seconds=settings.email_backoff_seconds,
-            cap_seconds=settings.email_backoff_max_seconds,
-        )
+        self._keys = keys
+        self._policy = retries
+        self._dsn = listen_dsn
+        self._poll_seconds = poll_seconds
         self._wakeup = asyncio.Event()
 
     async def run(self) -> None:
@@ -75,13 +78,11 @@ class EmailSender:
                 await asyncio.sleep(self._poll_seconds)
 
     async def _listen_and_send(self) -> None:
-        listener = await asyncpg.connect(self._dsn)
-        try:
-            await listener.add_listener(emails.NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
+        async with emails.listening(self._dsn, self._wakeup.set):
             while True:
                 self._wakeup.clear()
                 await self.send_due()
-                async with self._pool.acquire() as conn:
+                async with self._uow.reading() as conn:
                     due_in = await emails.seconds_until_next_due(conn)
                 timeout = self._poll_seconds if due_in is None else min(due_in, self._poll_seconds)
                 # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancellation that
@@ -89,9 +90,6 @@ class EmailSender:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(timeout):
                         await self._wakeup.wait()
-        finally:
-            with contextlib.suppress(Exception):
-                await listener.close()
 
     async def send_due(self) -> int:
         """Attempts every e-mail due now; returns how many attempts were made."""
@@ -102,7 +100,8 @@ class EmailSender:
         return attempts
 
     async def _attempt_next(self) -> bool:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._uow.transaction() as tx:
+            conn = tx.conn
             email = await emails.claim_next_due(conn)
             if email is None:
                 return False
