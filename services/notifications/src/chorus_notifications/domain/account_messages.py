@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chorus_notifications.domain.kinds import NotificationKind
-from chorus_notifications.domain.messages import EmailDraft, FeedDraft, _email, _feed
+from chorus_notifications.domain.messages import EmailDraft, FeedDraft, email_draft, feed_draft
 from chorus_notifications.domain.sealed_secrets import SealedSecret
 
 
@@ -30,7 +30,7 @@ def password_reset_email(
         "reset_url": reset_url,
         "validity_minutes": validity_minutes,
     }
-    return _email(NotificationKind.PASSWORD_RESET, "password_reset", locale, context, sealed)
+    return email_draft(NotificationKind.PASSWORD_RESET, "password_reset", locale, context, sealed)
 
 
 def email_verification_email(
@@ -50,7 +50,7 @@ def email_verification_email(
         "validity_minutes": validity_minutes,
     }
     kind = NotificationKind.EMAIL_VERIFICATION
-    return _email(kind, "email_verification", locale, context, sealed)
+    return email_draft(kind, "email_verification", locale, context, sealed)
 
 
 def password_changed_email(
@@ -62,18 +62,20 @@ def password_changed_email(
         "at": format_moment(at, locale),
         "reset_page_url": reset_page_url,
     }
-    return _email(NotificationKind.PASSWORD_CHANGED, "password_changed", locale, context)
+    return email_draft(NotificationKind.PASSWORD_CHANGED, "password_changed", locale, context)
 
 
 def password_changed_feed(*, locale: str) -> FeedDraft:
-    return _feed(NotificationKind.PASSWORD_CHANGED, "password_changed", locale, {}, "/mon-compte")
+    return feed_draft(
+        NotificationKind.PASSWORD_CHANGED, "password_changed", locale, {}, "/mon-compte"
+    )
 
 
 def login_email_changed_email(*, first_name: str, new_login_email: str, locale: str) -> EmailDraft:
     """The notice sent to the previous login address."""
     context = {"first_name": first_name, "new_login_email": new_login_email}
     kind = NotificationKind.LOGIN_EMAIL_CHANGED
-    return _email(kind, "login_email_changed", locale, context)
+    return email_draft(kind, "login_email_changed", locale, context)
 
 
 def account_locked_email(
@@ -90,15 +92,15 @@ def account_locked_email(
         "failed_attempts": failed_attempts,
         "reset_page_url": reset_page_url,
     }
-    return _email(NotificationKind.ACCOUNT_LOCKED, "account_locked", locale, context)
+    return email_draft(NotificationKind.ACCOUNT_LOCKED, "account_locked", locale, context)
 
 
 def two_factor_changed_email(*, first_name: str, enabled: bool, locale: str) -> EmailDraft:
     context = {"first_name": first_name, "enabled": enabled}
     kind = NotificationKind.TWO_FACTOR_CHANGED
-    return _email(kind, "two_factor_changed", locale, context)
+    return email_draft(kind, "two_factor_changed", locale, context)
 
 
 def two_factor_changed_feed(*, enabled: bool, locale: str) -> FeedDraft:
     kind = NotificationKind.TWO_FACTOR_CHANGED
-    return _feed(kind, "two_factor_changed", locale, {"enabled": enabled}, "/mon-compte")
+    return feed_draft(kind, "two_factor_changed", locale, {"enabled": enabled}, "/mon-compte")

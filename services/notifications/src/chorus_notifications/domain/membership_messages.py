@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chorus_notifications.domain.kinds import NotificationKind
 from chorus_notifications.domain.labels import role_phrase
-from chorus_notifications.domain.messages import EmailDraft, FeedDraft, _email, _feed
+from chorus_notifications.domain.messages import EmailDraft, FeedDraft, email_draft, feed_draft
 from chorus_notifications.domain.recipients import DEFAULT_LOCALE
 
 SPACE_LABELS = {
@@ -82,7 +82,7 @@ def attachment_requested_email(
         "requests_url": requests_url,
     }
     kind = NotificationKind.ATTACHMENT_REQUESTED
-    return _email(kind, "attachment_requested", locale, context)
+    return email_draft(kind, "attachment_requested", locale, context)
 
 
 def attachment_requested_feed(
@@ -90,7 +90,7 @@ def attachment_requested_feed(
 ) -> FeedDraft:
     context = {"requester_name": requester_name, "structure_name": structure_name}
     kind = NotificationKind.ATTACHMENT_REQUESTED
-    return _feed(kind, "attachment_requested", locale, context, link)
+    return feed_draft(kind, "attachment_requested", locale, context, link)
 
 
 def _decision_context(accepted: bool, role: str, structure_name: str, comment: str, locale: str):
@@ -118,14 +118,16 @@ def attachment_decided_email(
         "first_name": first_name,
         "structure_url": structure_url,
     }
-    return _email(NotificationKind.ATTACHMENT_DECIDED, "attachment_decided", locale, context)
+    return email_draft(NotificationKind.ATTACHMENT_DECIDED, "attachment_decided", locale, context)
 
 
 def attachment_decided_feed(
     *, accepted: bool, role: str, structure_name: str, comment: str, link: str, locale: str
 ) -> FeedDraft:
     context = _decision_context(accepted, role, structure_name, comment, locale)
-    return _feed(NotificationKind.ATTACHMENT_DECIDED, "attachment_decided", locale, context, link)
+    return feed_draft(
+        NotificationKind.ATTACHMENT_DECIDED, "attachment_decided", locale, context, link
+    )
 
 
 def member_attached_email(
@@ -138,7 +140,7 @@ def member_attached_email(
         "structure_name": structure_name,
         "structure_url": structure_url,
     }
-    return _email(NotificationKind.MEMBER_ADDED, "member_attached", locale, context)
+    return email_draft(NotificationKind.MEMBER_ADDED, "member_attached", locale, context)
 
 
 def role_changed_email(
@@ -157,12 +159,12 @@ def role_changed_email(
         "structure_name": structure_name,
         "structure_url": structure_url,
     }
-    return _email(NotificationKind.ROLE_CHANGED, "role_changed", locale, context)
+    return email_draft(NotificationKind.ROLE_CHANGED, "role_changed", locale, context)
 
 
 def role_changed_feed(*, role: str, structure_name: str, link: str, locale: str) -> FeedDraft:
     context = {"role_phrase": role_phrase(role, locale), "structure_name": structure_name}
-    return _feed(NotificationKind.ROLE_CHANGED, "role_changed", locale, context, link)
+    return feed_draft(NotificationKind.ROLE_CHANGED, "role_changed", locale, context, link)
 
 
 def principal_transferred_email(
@@ -183,7 +185,7 @@ def principal_transferred_email(
         "structure_url": structure_url,
     }
     kind = NotificationKind.PRINCIPAL_TRANSFERRED
-    return _email(kind, "principal_transferred", locale, context)
+    return email_draft(kind, "principal_transferred", locale, context)
 
 
 def principal_transferred_feed(
@@ -195,7 +197,7 @@ def principal_transferred_feed(
         "structure_name": structure_name,
     }
     kind = NotificationKind.PRINCIPAL_TRANSFERRED
-    return _feed(kind, "principal_transferred", locale, context, link)
+    return feed_draft(kind, "principal_transferred", locale, context, link)
 
 
 def subscription_requested_feed(
@@ -208,7 +210,7 @@ def subscription_requested_feed(
         "structure_name": structure_name,
     }
     kind = NotificationKind.SUBSCRIPTION_REQUESTED
-    return _feed(kind, "subscription_requested", locale, context, link)
+    return feed_draft(kind, "subscription_requested", locale, context, link)
 
 
 def _subscription_context(accepted, space, mode, structure_name, comment, locale) -> dict:
@@ -238,7 +240,7 @@ def subscription_decided_email(
         "structure_url": structure_url,
     }
     kind = NotificationKind.SUBSCRIPTION_DECIDED
-    return _email(kind, "subscription_decided", locale, context)
+    return email_draft(kind, "subscription_decided", locale, context)
 
 
 def subscription_decided_feed(
@@ -253,12 +255,12 @@ def subscription_decided_feed(
 ) -> FeedDraft:
     context = _subscription_context(accepted, space, mode, structure_name, comment, locale)
     kind = NotificationKind.SUBSCRIPTION_DECIDED
-    return _feed(kind, "subscription_decided", locale, context, link)
+    return feed_draft(kind, "subscription_decided", locale, context, link)
 
 
 def member_detached_feed(*, structure_name: str, link: str, locale: str) -> FeedDraft:
     context = {"structure_name": structure_name}
-    return _feed(NotificationKind.MEMBER_DETACHED, "member_detached", locale, context, link)
+    return feed_draft(NotificationKind.MEMBER_DETACHED, "member_detached", locale, context, link)
 
 
 def person_name(first_name: str, last_name: str, fallback: str) -> str:

@@ -67,19 +67,21 @@ class FeedEntry:
     link: str
 
 
-def _email(
+def email_draft(
     kind: NotificationKind,
     template: str,
     locale: str,
     context: dict,
     sealed: SealedSecret | None = None,
 ) -> EmailDraft:
+    """What to render for an e-mail of ``kind``: the template, its language and context."""
     return EmailDraft(kind=kind, template=template, locale=locale, context=context, sealed=sealed)
 
 
-def _feed(
+def feed_draft(
     kind: NotificationKind, template: str, locale: str, context: dict, link: str
 ) -> FeedDraft:
+    """What to render for a feed item of ``kind``, pointing at ``link``."""
     return FeedDraft(kind=kind, template=template, locale=locale, context=context, link=link)
 
 
@@ -107,7 +109,7 @@ def activation_email(
         "validity_minutes": validity_minutes,
     }
     kind = NotificationKind.ACCOUNT_ACTIVATION
-    return _email(kind, "account_activation", locale, context, sealed)
+    return email_draft(kind, "account_activation", locale, context, sealed)
 
 
 def _status_context(
@@ -137,7 +139,7 @@ def invoice_status_email(
         "first_name": first_name,
         "invoice_url": invoice_url,
     }
-    return _email(
+    return email_draft(
         NotificationKind.INVOICE_STATUS_CHANGED, "invoice_status_changed", locale, context
     )
 
@@ -147,7 +149,7 @@ def invoice_status_feed(
 ) -> FeedDraft:
     context = _status_context(number, from_status, to_status, comment, locale)
     kind = NotificationKind.INVOICE_STATUS_CHANGED
-    return _feed(kind, "invoice_status_changed", locale, context, link)
+    return feed_draft(kind, "invoice_status_changed", locale, context, link)
 
 
 def invoice_received_email(
@@ -155,12 +157,12 @@ def invoice_received_email(
 ) -> EmailDraft:
     """Tells a recipient structure's user that a new invoice is available to them."""
     context = {"number": number, "first_name": first_name, "invoice_url": invoice_url}
-    return _email(NotificationKind.INVOICE_RECEIVED, "invoice_received", locale, context)
+    return email_draft(NotificationKind.INVOICE_RECEIVED, "invoice_received", locale, context)
 
 
 def invoice_received_feed(*, number: str, link: str, locale: str) -> FeedDraft:
     context = {"number": number}
-    return _feed(NotificationKind.INVOICE_RECEIVED, "invoice_received", locale, context, link)
+    return feed_draft(NotificationKind.INVOICE_RECEIVED, "invoice_received", locale, context, link)
 
 
 def invoice_completed_email(
@@ -173,12 +175,14 @@ def invoice_completed_email(
         "comment": comment.strip(),
         "invoice_url": invoice_url,
     }
-    return _email(NotificationKind.INVOICE_COMPLETED, "invoice_completed", locale, context)
+    return email_draft(NotificationKind.INVOICE_COMPLETED, "invoice_completed", locale, context)
 
 
 def invoice_completed_feed(*, number: str, comment: str, link: str, locale: str) -> FeedDraft:
     context = {"number": number, "comment": comment.strip()}
-    return _feed(NotificationKind.INVOICE_COMPLETED, "invoice_completed", locale, context, link)
+    return feed_draft(
+        NotificationKind.INVOICE_COMPLETED, "invoice_completed", locale, context, link
+    )
 
 
 def supplier_invoice_status_feed(
@@ -187,7 +191,7 @@ def supplier_invoice_status_feed(
     """Tells a supplier structure's manager of a status change made by the recipient."""
     context = _status_context(number, from_status, to_status, comment, locale)
     kind = NotificationKind.INVOICE_STATUS_CHANGED
-    return _feed(kind, "supplier_invoice_status_changed", locale, context, link)
+    return feed_draft(kind, "supplier_invoice_status_changed", locale, context, link)
 
 
 def invoice_submitted_feed(
@@ -197,14 +201,16 @@ def invoice_submitted_feed(
         "number": number,
         "amount": format_amount(gross_total, currency, locale) if gross_total else "",
     }
-    return _feed(NotificationKind.INVOICE_SUBMITTED, "invoice_submitted", locale, context, link)
+    return feed_draft(
+        NotificationKind.INVOICE_SUBMITTED, "invoice_submitted", locale, context, link
+    )
 
 
 def account_activated_feed(*, locale: str) -> FeedDraft:
-    return _feed(NotificationKind.ACCOUNT_ACTIVATED, "account_activated", locale, {}, "/")
+    return feed_draft(NotificationKind.ACCOUNT_ACTIVATED, "account_activated", locale, {}, "/")
 
 
 def member_added_feed(*, structure_name: str, role: str, link: str, locale: str) -> FeedDraft:
     """``structure_name`` may be empty when the structure is not known here."""
     context = {"structure_name": structure_name, "role_phrase": role_phrase(role, locale)}
-    return _feed(NotificationKind.MEMBER_ADDED, "member_added", locale, context, link)
+    return feed_draft(NotificationKind.MEMBER_ADDED, "member_added", locale, context, link)
