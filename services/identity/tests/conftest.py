@@ -18,11 +18,12 @@ from chorus.identity.events.v1 import identity_events_pb2 as ev
 from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from chorus_identity.config import IdentitySettings
-from chorus_identity.main import create_app
+from chorus_identity.main import create_app, unit_of_work
 from chorus_platform import grpc_server, sealing
 from chorus_platform.db import create_pool
 from chorus_platform.migrations import migrate_database
 from chorus_platform.rpc_status import RemoteError, from_rpc_error
+from chorus_platform.unit_of_work import UnitOfWork
 
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
 STRONG_PASSWORD = "Correct-Horse-42"
@@ -76,6 +77,17 @@ async def serving(
     finally:
         await channel.close()
         await running.stop()
+        await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def own_unit_of_work(settings: IdentitySettings) -> AsyncIterator[UnitOfWork]:
+    """identity's unit of work on a pool of its own, to call a use case directly (as the
+    ``grant-admin`` and ``migrate`` commands do)."""
+    pool = await create_pool(settings.database_dsn, max_size=1)
+    try:
+        yield unit_of_work(pool)
+    finally:
         await pool.close()
 
 

@@ -25,9 +25,8 @@ from chorus_identity.domain.secret_question import normalise_answer
 from chorus_identity.main import migrate
 from chorus_identity.usecases.admin import grant_admin
 from chorus_identity.usecases.legacy_emails import LegacyEmailsReport, convert_legacy_emails
-from chorus_platform.db import create_pool
 
-from .conftest import FAST_ARGON2, STRONG_PASSWORD, open_token
+from .conftest import FAST_ARGON2, STRONG_PASSWORD, open_token, own_unit_of_work
 
 OTHER_PASSWORD = "Tartiflette-Reblochon-74"
 HASHER = SecretHasher(
@@ -70,6 +69,12 @@ def mailbox(local: str = "jean") -> tuple[str, str, str]:
     """A fresh mailbox on an internationalised domain: (as typed, legacy form, ASCII form)."""
     name = f"{local}.{uuid.uuid4().hex[:8]}"
     return f"{name.title()}@Exémple.fr", f"{name}@exémple.fr", f"{name}@xn--exmple-cva.fr"
+
+
+async def convert(settings) -> LegacyEmailsReport:
+    """The data step of ``migrate``, run again on its own."""
+    async with own_unit_of_work(settings) as uow:
+        return await convert_legacy_emails(uow)
 
 
 async def login_user_id(flows, email: str, password: str = STRONG_PASSWORD) -> str:
@@ -150,11 +155,8 @@ async def test_pending_legacy_row_gets_its_activation_link_again_and_admin_looku
 
     accented = f"solène.{uuid.uuid4().hex[:8]}@exemple.fr"
     accented_id = await insert_legacy_account(db, accented)
-    pool = await create_pool(flows.settings.database_dsn, max_size=1)
-    try:
-        assert (await grant_admin(pool, accented)).id == accented_id
-    finally:
-        await pool.close()
+    async with own_unit_of_work(flows.settings) as uow:
+        assert (await grant_admin(uow, accented)).id == accented_id
     auth = flows.bearer((await flows.login(accented)).tokens.access_token)
     found = await flows.stub.FindUserByLoginEmail(
         pb.FindUserByLoginEmailRequest(login_email=typed), metadata=auth
@@ -201,7 +203,7 @@ async def test_migrate_rewrites_unicode_domains_keeps_accented_local_parts_and_i
     assert [getattr(r, "user_id", None) for r in warnings] == [accented_id]
     assert not [r for r in caplog.records if "exémple" in str(vars(r)) or "xn--" in str(vars(r))]
 
-    again = await convert_legacy_emails(db)
+    again = await convert(flows.settings)
     assert again == LegacyEmailsReport(kept_with_accented_local_part=1)
 
     for email, user_id in ((typed, unicode_domain), (accented.upper(), accented_id)):
@@ -221,7 +223,7 @@ async def test_colliding_legacy_row_is_left_alone_and_still_reachable(isolated_f
     new = await insert_legacy_account(db, ascii_form, password=OTHER_PASSWORD)
 
     with caplog.at_level(logging.WARNING):
-        report = await convert_legacy_emails(db)
+        report = await convert(flows.settings)
     assert report == LegacyEmailsReport(logins_colliding=1, contacts_converted=1)
     assert (
         await db.fetchval("SELECT login_email FROM users WHERE id = $1", uuid.UUID(old)) == legacy
@@ -238,7 +240,7 @@ async def test_colliding_legacy_row_is_left_alone_and_still_reachable(isolated_f
     assert (await resets_of(flows, old), await resets_of(flows, new)) == (1, 1)
     wrong = await flows.error(flows.login(typed, "Mauvais-Mot-De-Passe-1"))
     assert wrong.reason == "INVALID_CREDENTIALS"
-    assert await convert_legacy_emails(db) == LegacyEmailsReport(logins_colliding=1)
+    assert await convert(flows.settings) == LegacyEmailsReport(logins_colliding=1)
 
 
 async def test_login_email_change_to_a_legacy_accounts_mailbox_is_refused(isolated_flows):

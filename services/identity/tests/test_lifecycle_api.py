@@ -16,13 +16,13 @@ from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from chorus_identity.clients.sealing import TokenSealer
 from chorus_identity.domain.errors import NotificationsUnavailable
 from chorus_identity.usecases.admin import grant_admin
-from chorus_platform.db import create_pool
 
 from .conftest import (
     STRONG_PASSWORD,
     migrated_database,
     notifications_public_key,
     open_token,
+    own_unit_of_work,
     serving,
 )
 
@@ -219,11 +219,8 @@ async def test_admin_rpcs_need_the_admin_flag(flows, stub, db, identity_settings
     denied = await flows.error(stub.DisableUser(request, metadata=user_auth))
     assert (denied.code, denied.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ADMIN_REQUIRED")
 
-    pool = await create_pool(identity_settings.database_dsn, max_size=1)
-    try:
-        await grant_admin(pool, admin.login_email.upper())
-    finally:
-        await pool.close()
+    async with own_unit_of_work(identity_settings) as uow:
+        await grant_admin(uow, admin.login_email.upper())
     disabled = await stub.DisableUser(request, metadata=admin_auth)
     assert disabled.user.status == pb.USER_STATUS_DESACTIVE
     assert (await flows.error(flows.login(user.login_email))).reason == "INVALID_CREDENTIALS"

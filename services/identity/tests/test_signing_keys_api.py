@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import jwt
 from chorus.identity.v1 import identity_service_pb2 as pb
-from chorus_identity.main import key_ring
+from chorus_identity.main import key_ring, unit_of_work
 from chorus_identity.usecases.signing_keys import KeyRing
 from chorus_platform.auth import TokenVerifier
 from chorus_platform.db import create_pool
@@ -92,7 +92,7 @@ async def test_keys_retired_longer_than_a_token_lifetime_are_no_longer_published
     stub, db, identity_settings = isolated_flows.stub, isolated_flows.db, isolated_flows.settings
     pool = await create_pool(identity_settings.database_dsn, max_size=1)
     try:
-        await key_ring(identity_settings, pool).rotate()
+        await key_ring(identity_settings, unit_of_work(pool)).rotate()
     finally:
         await pool.close()
     await db.execute(
@@ -112,7 +112,7 @@ async def test_replicas_starting_together_create_a_single_signing_key(new_identi
     pools = [await create_pool(identity_settings.database_dsn, max_size=2) for _ in range(4)]
     try:
         kids = await asyncio.gather(
-            *(key_ring(identity_settings, pool).ensure_active_key() for pool in pools)
+            *(key_ring(identity_settings, unit_of_work(pool)).ensure_active_key() for pool in pools)
         )
     finally:
         for pool in pools:
@@ -131,7 +131,7 @@ async def test_scheduled_rotation_happens_once_when_the_key_is_too_old(new_ident
     pool = await create_pool(settings.database_dsn, max_size=4)
     start = datetime(2026, 11, 1, tzinfo=UTC)
     now = [start]
-    ring = KeyRing(pool, access_token_ttl=timedelta(minutes=15), clock=lambda: now[0])
+    ring = KeyRing(unit_of_work(pool), access_token_ttl=timedelta(minutes=15), clock=lambda: now[0])
     try:
         first = await ring.ensure_active_key()
         now[0] = start + timedelta(days=29)

@@ -16,6 +16,7 @@ from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.migrations import migrate_database
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.api.errors import STATUS_CODES
 from chorus_identity.api.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
@@ -24,11 +25,13 @@ from chorus_identity.config import IdentitySettings
 from chorus_identity.domain.errors import UserNotFound
 from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.lockout import LockoutPolicy
+from chorus_identity.events import outgoing
 from chorus_identity.usecases.accounts import Accounts
 from chorus_identity.usecases.admin import Admin, grant_admin
 from chorus_identity.usecases.clock import utc_now
 from chorus_identity.usecases.legacy_emails import convert_legacy_emails
 from chorus_identity.usecases.login_guard import LoginGuard
+from chorus_identity.usecases.logins import Logins
 from chorus_identity.usecases.my_account import MyAccount
 from chorus_identity.usecases.password_resets import PasswordResets
 from chorus_identity.usecases.reauth import Reauthenticator
@@ -40,8 +43,13 @@ from chorus_identity.usecases.two_factor import TwoFactor
 log = logging.getLogger("chorus_identity")
 
 
-def key_ring(settings: IdentitySettings, pool: asyncpg.Pool) -> KeyRing:
-    return KeyRing(pool, access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
+def unit_of_work(pool: asyncpg.Pool) -> UnitOfWork:
+    """Begins the use cases' transactions; their events go to ``chorus.identity.events.v1``."""
+    return UnitOfWork(pool, service=outgoing.SERVICE, encode=outgoing.encode)
+
+
+def key_ring(settings: IdentitySettings, uow: UnitOfWork) -> KeyRing:
+    return KeyRing(uow, access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
 
 
 def rules_of(settings: IdentitySettings) -> Rules:
@@ -68,7 +76,8 @@ async def create_app(
 
     ``sealing_key_source`` gives notifications' public sealing key (over gRPC in ``serve``).
     """
-    keys = key_ring(settings, pool)
+    uow = unit_of_work(pool)
+    keys = key_ring(settings, uow)
     await keys.ensure_active_key()
     hasher = SecretHasher(
         time_cost=settings.argon2_time_cost,
@@ -79,17 +88,18 @@ async def create_app(
     await asyncio.to_thread(hasher.spend_comparable_work, "")
     rules = rules_of(settings)
     sealer = TokenSealer(sealing_key_source, cache_seconds=settings.sealing_key_cache_seconds)
-    sessions = Sessions(pool, hasher, keys, rules)
-    my_account = MyAccount(pool, hasher, sealer, sessions, rules)
-    reauth = Reauthenticator(pool, hasher, LoginGuard(pool, rules.lockout, utc_now))
+    sessions = Sessions(uow, keys, rules)
+    my_account = MyAccount(uow, hasher, sealer, sessions, rules)
+    reauth = Reauthenticator(uow, hasher, LoginGuard(uow, rules.lockout, utc_now))
     servicer = IdentityServicer(
-        Accounts(pool, hasher, sealer, rules),
-        sessions,
-        keys,
-        PasswordResets(pool, hasher, sealer, rules),
-        my_account,
-        TwoFactor(pool, my_account, reauth, rules),
-        Admin(pool, sessions),
+        accounts=Accounts(uow, hasher, sealer, rules),
+        logins=Logins(uow, hasher, keys, rules),
+        sessions=sessions,
+        keys=keys,
+        resets=PasswordResets(uow, hasher, sealer, rules),
+        my_account=my_account,
+        two_factor=TwoFactor(uow, my_account, reauth, rules),
+        admin=Admin(uow, sessions),
     )
     # identity verifies its own tokens from its own database, not through gRPC to itself.
     verifier = TokenVerifier(
@@ -138,7 +148,7 @@ async def rotate_keys(settings: IdentitySettings) -> None:
     tokens expire). Running replicas sign with the new key from their next login on."""
     pool = await create_pool(settings.database_dsn, max_size=1)
     try:
-        rotation = await key_ring(settings, pool).rotate()
+        rotation = await key_ring(settings, unit_of_work(pool)).rotate()
     finally:
         await pool.close()
     print(f"new signing key: {rotation.new_kid} (retired: {rotation.retired_kid or '-'})")
@@ -150,11 +160,11 @@ async def migrate(settings: IdentitySettings) -> None:
     applied = await migrate_database(
         settings.database_dsn, settings.service_name, settings.migrations_path
     )
-    conn = await asyncpg.connect(settings.database_dsn)
+    pool = await create_pool(settings.database_dsn, max_size=1)
     try:
-        await convert_legacy_emails(conn)
+        await convert_legacy_emails(unit_of_work(pool))
     finally:
-        await conn.close()
+        await pool.close()
     logging.getLogger("chorus.migrate").info("migrations up to date", extra={"applied": applied})
 
 
@@ -164,7 +174,7 @@ def grant_admin_to(login_email: str):
     async def grant(settings: IdentitySettings) -> None:
         pool = await create_pool(settings.database_dsn, max_size=1)
         try:
-            account = await grant_admin(pool, login_email)
+            account = await grant_admin(unit_of_work(pool), login_email)
         except (UserNotFound, ValueError):
             raise SystemExit("no account with this login e-mail") from None
         finally:

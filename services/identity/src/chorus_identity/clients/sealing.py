@@ -1,7 +1,8 @@
-"""Sealing link tokens for notifications: its public key, fetched over gRPC and cached.
+"""Notifications' public sealing key, fetched over gRPC and cached.
 
 Identity never puts a plain token in an event: it seals it to notifications' X25519 key
-(``NotificationsService.GetSealingKey``) with :func:`chorus_platform.sealing.seal`. The key is
+(``NotificationsService.GetSealingKey``) with
+:func:`chorus_identity.domain.sealed_tokens.seal_link_token`. The key is
 cached for ``cache_seconds`` and then fetched again; when that refetch fails the cached key
 is kept (notifications keeps its older keys, so it still opens) and the next request tries
 again. When notifications cannot be reached and no key was ever fetched, the request fails
@@ -67,7 +68,3 @@ class TokenSealer:
                 raise NotificationsUnavailable() from None
             self._key, self._fetched_at = key, time.monotonic()
             return key
-
-
-def seal_token(public_key: bytes, token: str, context: bytes) -> bytes:
-    return sealing.seal(public_key, token.encode(), context)

@@ -6,10 +6,11 @@ import asyncio
 import logging
 import uuid
 
-import asyncpg
 from chorus_platform.errors import FieldViolation, InvalidArgument
+from chorus_platform.unit_of_work import Transaction, UnitOfWork
 
 from chorus_identity.clients.sealing import TokenSealer
+from chorus_identity.domain import events
 from chorus_identity.domain.accounts import (
     Account,
     login_lookup_forms,
@@ -27,8 +28,8 @@ from chorus_identity.domain.errors import (
 from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
 from chorus_identity.domain.password_policy import check_password
+from chorus_identity.domain.sealed_tokens import seal_link_token
 from chorus_identity.domain.secret_question import validate_secret_question
-from chorus_identity.events import outgoing
 from chorus_identity.store import account_tokens, credentials, security_events, users
 from chorus_identity.store.account_tokens import TokenPurpose
 from chorus_identity.usecases.clock import Clock, utc_now
@@ -42,14 +43,14 @@ class Accounts:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        uow: UnitOfWork,
         hasher: SecretHasher,
         sealer: TokenSealer,
         rules: Rules,
         *,
         clock: Clock = utc_now,
     ) -> None:
-        self._pool = pool
+        self._uow = uow
         self._hasher = hasher
         self._sealer = sealer
         self._rules = rules
@@ -95,18 +96,20 @@ class Accounts:
         self._check_terms(terms_accepted, terms_version)
         sealing_key = await self._sealer.public_key()
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._uow.transaction() as tx:
             # The unique index sees only the exact form: an account stored in the legacy form
             # of the same mailbox (Unicode domain) is a duplicate too.
-            if await users.find_by_login_forms(conn, login_lookup_forms(registration.login_email)):
+            if await users.find_by_login_forms(
+                tx.conn, login_lookup_forms(registration.login_email)
+            ):
                 raise AccountAlreadyExists()
             account = await users.insert_pending_user(
-                conn, registration, now, terms_version=self._rules.terms_version
+                tx.conn, registration, now, terms_version=self._rules.terms_version
             )
-            await outgoing.user_registered(conn, account)
-            await self._issue_activation_link(conn, account, sealing_key)
+            tx.emit(events.UserRegistered(account))
+            await self._issue_activation_link(tx, account, sealing_key)
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.ACCOUNT_REGISTERED,
                 user_id=account.id,
                 client=client,
@@ -131,10 +134,10 @@ class Accounts:
                 [FieldViolation("login_email", "Adresse e-mail invalide.")],
             ) from None
         sealing_key = await self._sealer.public_key()
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._uow.transaction() as tx:
             pending = [
                 found
-                for found in await users.find_by_login_forms(conn, forms, for_update=True)
+                for found in await users.find_by_login_forms(tx.conn, forms, for_update=True)
                 if found.awaits_activation
             ]
             if not pending:
@@ -142,11 +145,11 @@ class Accounts:
             account = pending[0]
             now = self._clock()
             await account_tokens.invalidate_outstanding(
-                conn, user_id=account.id, purpose=TokenPurpose.ACTIVATION, now=now
+                tx.conn, user_id=account.id, purpose=TokenPurpose.ACTIVATION, now=now
             )
-            await self._issue_activation_link(conn, account, sealing_key)
+            await self._issue_activation_link(tx, account, sealing_key)
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.ACTIVATION_LINK_RESENT,
                 user_id=account.id,
                 client=client,
@@ -155,22 +158,23 @@ class Accounts:
         log.info("activation link re-issued", extra={"user_id": account.id})
 
     async def _issue_activation_link(
-        self, conn: asyncpg.Connection, account: Account, sealing_key: bytes
+        self, tx: Transaction, account: Account, sealing_key: bytes
     ) -> None:
         now = self._clock()
         token = new_token()
         expires_at = now + self._rules.activation_ttl
         await account_tokens.insert_token(
-            conn,
+            tx.conn,
             user_id=account.id,
             purpose=TokenPurpose.ACTIVATION,
             token_hash=hash_token(token),
             now=now,
             expires_at=expires_at,
         )
-        await outgoing.activation_link_issued(
-            conn, account, token=token, expires_at=expires_at, sealing_key=sealing_key
+        sealed = seal_link_token(
+            sealing_key, token, event_type=events.ActivationLinkIssued, user_id=account.id
         )
+        tx.emit(events.ActivationLinkIssued(account, expires_at=expires_at, sealed_token=sealed))
 
     async def activate(
         self,
@@ -187,7 +191,7 @@ class Accounts:
         inputs; hashing happens outside the transaction, which re-checks the link under lock.
         """
         token_hash = hash_token(token)
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             found = await account_tokens.find_usable(
                 conn, purpose=TokenPurpose.ACTIVATION, token_hash=token_hash, now=self._clock()
             )
@@ -205,11 +209,11 @@ class Accounts:
             asyncio.to_thread(self._hasher.hash, secret.normalised_answer),
         )
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._uow.transaction() as tx:
             # Lock order user -> token, as in resend_activation.
-            account = await users.get_user(conn, found.user_id, for_update=True)
+            account = await users.get_user(tx.conn, found.user_id, for_update=True)
             usable = await account_tokens.find_usable(
-                conn,
+                tx.conn,
                 purpose=TokenPurpose.ACTIVATION,
                 token_hash=token_hash,
                 now=now,
@@ -217,19 +221,19 @@ class Accounts:
             )
             if usable is None or account is None or not account.awaits_activation:
                 raise ActivationTokenInvalid()
-            await account_tokens.mark_used(conn, usable.id, now)
+            await account_tokens.mark_used(tx.conn, usable.id, now)
             await credentials.insert_credentials(
-                conn,
+                tx.conn,
                 user_id=account.id,
                 password_hash=password_hash,
                 secret_question=secret.question,
                 secret_answer_hash=answer_hash,
                 now=now,
             )
-            account = await users.mark_active(conn, account.id, now)
-            await outgoing.user_activated(conn, account)
+            account = await users.mark_active(tx.conn, account.id, now)
+            tx.emit(events.UserActivated(account))
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.ACCOUNT_ACTIVATED,
                 user_id=account.id,
                 client=client,
@@ -244,7 +248,7 @@ class Accounts:
             key = str(uuid.UUID(user_id))
         except ValueError:
             raise UserNotFound() from None
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             account = await users.get_user(conn, key)
         if account is None:
             raise UserNotFound()
@@ -260,7 +264,7 @@ class Accounts:
             forms = login_lookup_forms(login_email)
         except ValueError:
             raise UserNotFound() from None
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             found = await users.find_by_login_forms(conn, forms)
         if not found:
             raise UserNotFound()
@@ -269,6 +273,6 @@ class Accounts:
     async def batch_get(self, *, viewer_id: str, user_ids: list[str]) -> list[Account]:
         """The existing accounts among ``user_ids`` in request order, as ``viewer_id`` sees them."""
         wanted = parse_user_ids(user_ids)
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             found = {account.id: account for account in await users.get_users(conn, wanted)}
         return [found[str(i)].as_seen_by(viewer_id) for i in wanted if str(i) in found]

@@ -8,15 +8,15 @@ import base64
 import logging
 import uuid
 
-import asyncpg
 from chorus_platform.auth import Principal
 from chorus_platform.errors import FieldViolation, InvalidArgument
+from chorus_platform.unit_of_work import UnitOfWork
 
+from chorus_identity.domain import events
 from chorus_identity.domain.accounts import Account, UserStatus, login_lookup_forms
 from chorus_identity.domain.audit import ClientContext, SecurityEvent, SecurityEventKind
 from chorus_identity.domain.errors import AdminRequired, UserNotFound
 from chorus_identity.domain.sessions import RevokeReason
-from chorus_identity.events import outgoing
 from chorus_identity.store import credentials, security_events, sessions, users
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.login_guard import LoginGuard
@@ -52,14 +52,14 @@ def _decode_cursor(token: str) -> int | None:
 
 
 class Admin:
-    def __init__(self, pool: asyncpg.Pool, sessions_: Sessions, *, clock: Clock = utc_now) -> None:
-        self._pool = pool
+    def __init__(self, uow: UnitOfWork, sessions_: Sessions, *, clock: Clock = utc_now) -> None:
+        self._uow = uow
         self._sessions = sessions_
         self._clock = clock
 
     async def _require_admin(self, principal: Principal) -> None:
         await self._sessions.require_live(principal)
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             caller = await users.get_user(conn, principal.user_id)
         if caller is None or not caller.is_admin:
             raise AdminRequired()
@@ -71,19 +71,19 @@ class Admin:
         await self._require_admin(principal)
         key = _user_key(user_id)
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            account = await users.get_user(conn, key, for_update=True)
+        async with self._uow.transaction() as tx:
+            account = await users.get_user(tx.conn, key, for_update=True)
             if account is None:
                 raise UserNotFound()
             if account.status is UserStatus.DESACTIVE:
                 return account
-            account = await users.deactivate(conn, key, kind="BY_ADMIN", now=now)
+            account = await users.deactivate(tx.conn, key, kind="BY_ADMIN", now=now)
             await sessions.revoke_user_sessions(
-                conn, key, reason=RevokeReason.DISABLED_BY_ADMIN, now=now
+                tx.conn, key, reason=RevokeReason.DISABLED_BY_ADMIN, now=now
             )
-            await outgoing.user_deactivated(conn, key, by_admin=True, at=now)
+            tx.emit(events.UserDeactivated(key, by_admin=True, at=now))
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.ACCOUNT_DISABLED,
                 user_id=key,
                 actor_id=principal.user_id,
@@ -100,18 +100,18 @@ class Admin:
         await self._require_admin(principal)
         key = _user_key(user_id)
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            account = await users.get_user(conn, key, for_update=True)
+        async with self._uow.transaction() as tx:
+            account = await users.get_user(tx.conn, key, for_update=True)
             if account is None:
                 raise UserNotFound()
-            await LoginGuard.clear(conn, account.login_email)
+            await LoginGuard.clear(tx.conn, account.login_email)
             if account.status is UserStatus.DESACTIVE:
-                activated = await credentials.get_password_hash(conn, key) is not None
+                activated = await credentials.get_password_hash(tx.conn, key) is not None
                 status = UserStatus.ACTIF if activated else UserStatus.EN_ATTENTE_ACTIVATION
-                account = await users.reactivate(conn, key, now, status=status)
-                await outgoing.user_reactivated(conn, key, at=now)
+                account = await users.reactivate(tx.conn, key, now, status=status)
+                tx.emit(events.UserReactivated(key, at=now))
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.ACCOUNT_ENABLED,
                 user_id=key,
                 actor_id=principal.user_id,
@@ -140,7 +140,7 @@ class Admin:
                 [FieldViolation("page_size", "Nombre positif attendu.")],
             )
         limit = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             rows = await security_events.list_page(
                 conn,
                 user_id=key,
@@ -154,19 +154,19 @@ class Admin:
         return [event for _, event in page], next_token
 
 
-async def grant_admin(pool: asyncpg.Pool, login_email: str, *, clock: Clock = utc_now) -> Account:
+async def grant_admin(uow: UnitOfWork, login_email: str, *, clock: Clock = utc_now) -> Account:
     """Flags the account as admin (``chorus-identity grant-admin <email>``); UserNotFound,
     or ValueError for a malformed address."""
     forms = login_lookup_forms(login_email)
     now = clock()
-    async with pool.acquire() as conn, conn.transaction():
-        found = await users.find_by_login_forms(conn, forms, for_update=True)
+    async with uow.transaction() as tx:
+        found = await users.find_by_login_forms(tx.conn, forms, for_update=True)
         if not found:
             raise UserNotFound()
         account = found[0]
-        await users.set_admin(conn, account.id, now)
+        await users.set_admin(tx.conn, account.id, now)
         await security_events.record(
-            conn,
+            tx.conn,
             SecurityEventKind.ADMIN_GRANTED,
             user_id=account.id,
             client=ClientContext(user_agent="chorus-identity grant-admin"),

@@ -4,8 +4,9 @@ before identity turned strict (``normalise_login_email``) take their canonical f
 Before, a login was stored as typed, domain in Unicode (``jean@exémple.fr``) and accents
 allowed before the @ (``solène@exemple.fr``). Now a domain is stored in its ASCII (IDNA) form
 (``jean@xn--exmple-cva.fr``) and accents before the @ are refused. SQL cannot compute IDNA,
-hence this Python step. It is idempotent (only rows with non-ASCII text are read, and a
-converted row has none), and runs in one transaction under its own advisory lock:
+hence this Python step (its SQL is in ``store/legacy_emails.py``). It is idempotent (only rows
+with non-ASCII text are read, and a converted row has none), and runs in one transaction under
+its own advisory lock:
 
 - ``users.login_email``, ``users.contact_email`` and the pending addresses of e-mail change
   links (``account_tokens.new_email``) with a Unicode domain are rewritten in ASCII;
@@ -20,24 +21,12 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 
-import asyncpg
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.domain.accounts import normalise_login_email
+from chorus_identity.store import legacy_emails
 
 log = logging.getLogger(__name__)
-
-_LOCK_KEY = 0x49444D4C  # "IDML": one run at a time per database.
-# In UTF-8, a text longer in bytes than in characters holds a non-ASCII character.
-_LEGACY_USERS = (
-    "SELECT id, login_email, contact_email FROM users"
-    " WHERE octet_length(login_email) <> char_length(login_email)"
-    " OR octet_length(contact_email) <> char_length(contact_email)"
-    " ORDER BY created_at, id FOR UPDATE"
-)
-_LEGACY_PENDING = (
-    "SELECT id, new_email FROM account_tokens"
-    " WHERE octet_length(new_email) <> char_length(new_email) FOR UPDATE"
-)
 
 
 @dataclass(frozen=True)
@@ -59,63 +48,43 @@ def _ascii_form(address: str) -> str | None:
         return None
 
 
-async def convert_legacy_emails(conn: asyncpg.Connection) -> LegacyEmailsReport:
+async def convert_legacy_emails(uow: UnitOfWork) -> LegacyEmailsReport:
     """Rewrites the stored addresses that have a Unicode domain in their ASCII form (see the
     module docstring); returns the counts. Running it again changes nothing."""
     logins = contacts = pending = colliding = kept = 0
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-        for row in await conn.fetch(_LEGACY_USERS):
-            user_id = str(row["id"])
-            login = _ascii_form(row["login_email"])
+    async with uow.transaction() as tx:
+        await legacy_emails.lock(tx.conn)
+        for user in await legacy_emails.users_with_non_ascii(tx.conn):
+            login = _ascii_form(user.login_email)
             if login is None:
                 kept += 1
                 log.warning(
                     "login e-mail with accents before the @ kept as it is: the account"
                     " should change it",
-                    extra={"user_id": user_id},
+                    extra={"user_id": user.id},
                 )
-            elif login != row["login_email"]:
-                other = await conn.fetchval(
-                    "SELECT id FROM users WHERE lower(login_email) = $1 AND id <> $2",
-                    login,
-                    row["id"],
-                )
+            elif login != user.login_email:
+                other = await legacy_emails.login_owner(tx.conn, login, other_than=user.id)
                 if other is None:
-                    try:
-                        async with conn.transaction():  # a savepoint: one row at a time
-                            await conn.execute(
-                                "UPDATE users SET login_email = $2 WHERE id = $1",
-                                row["id"],
-                                login,
-                            )
-                    except asyncpg.UniqueViolationError:  # registered meanwhile
-                        other = await conn.fetchval(
-                            "SELECT id FROM users WHERE lower(login_email) = $1", login
-                        )
-                    else:
+                    if await legacy_emails.try_set_login_email(tx.conn, user.id, login):
                         logins += 1
+                    else:  # registered meanwhile
+                        other = await legacy_emails.login_owner(tx.conn, login)
                 if other is not None:
                     colliding += 1
                     log.warning(
                         "legacy login e-mail left as it is: its ASCII form is another"
                         " account's login (not merged; both are found by lookups)",
-                        extra={"user_id": user_id, "other_user_id": str(other)},
+                        extra={"user_id": user.id, "other_user_id": other},
                     )
-            contact = _ascii_form(row["contact_email"])
-            if contact is not None and contact != row["contact_email"]:
-                await conn.execute(
-                    "UPDATE users SET contact_email = $2 WHERE id = $1", row["id"], contact
-                )
+            contact = _ascii_form(user.contact_email)
+            if contact is not None and contact != user.contact_email:
+                await legacy_emails.set_contact_email(tx.conn, user.id, contact)
                 contacts += 1
-        for token in await conn.fetch(_LEGACY_PENDING):
-            new_email = _ascii_form(token["new_email"])
-            if new_email is not None and new_email != token["new_email"]:
-                await conn.execute(
-                    "UPDATE account_tokens SET new_email = $2 WHERE id = $1",
-                    token["id"],
-                    new_email,
-                )
+        for token in await legacy_emails.pending_with_non_ascii(tx.conn):
+            new_email = _ascii_form(token.new_email)
+            if new_email is not None and new_email != token.new_email:
+                await legacy_emails.set_pending_email(tx.conn, token.id, new_email)
                 pending += 1
     report = LegacyEmailsReport(logins, contacts, pending, colliding, kept)
     log.info("legacy e-mail addresses checked", extra=asdict(report))

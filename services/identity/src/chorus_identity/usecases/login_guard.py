@@ -8,19 +8,20 @@ AccountLocked event for a real account.
 from __future__ import annotations
 
 import asyncpg
+from chorus_platform.unit_of_work import UnitOfWork
 
+from chorus_identity.domain import events
 from chorus_identity.domain.accounts import login_throttle_key
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
 from chorus_identity.domain.errors import AccountLocked
 from chorus_identity.domain.lockout import LockoutPolicy
-from chorus_identity.events import outgoing
 from chorus_identity.store import login_throttle, security_events
 from chorus_identity.usecases.clock import Clock
 
 
 class LoginGuard:
-    def __init__(self, pool: asyncpg.Pool, policy: LockoutPolicy, clock: Clock) -> None:
-        self._pool = pool
+    def __init__(self, uow: UnitOfWork, policy: LockoutPolicy, clock: Clock) -> None:
+        self._uow = uow
         self._policy = policy
         self._clock = clock
 
@@ -44,22 +45,22 @@ class LoginGuard:
         """Counts one failure; returns the lock when this failure locked the address."""
         now = self._clock()
         login_email = login_throttle_key(login_email)
-        async with self._pool.acquire() as conn, conn.transaction():
-            await login_throttle.lock_address(conn, login_email)
-            previous = await login_throttle.get(conn, login_email, for_update=True)
+        async with self._uow.transaction() as tx:
+            await login_throttle.lock_address(tx.conn, login_email)
+            previous = await login_throttle.get(tx.conn, login_email, for_update=True)
             state = previous.after_failure(now, self._policy)
-            await login_throttle.save(conn, login_email, state, now)
+            await login_throttle.save(tx.conn, login_email, state, now)
             details = {"reason": reason, "failures": str(state.failures)}
             if user_id is None:
                 details["login_email"] = login_email
             await security_events.record(
-                conn, kind, user_id=user_id, client=client, now=now, **details
+                tx.conn, kind, user_id=user_id, client=client, now=now, **details
             )
             if not state.just_locked(previous, now):
                 return None
             assert state.locked_until is not None
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.ACCOUNT_LOCKED,
                 user_id=user_id,
                 client=client,
@@ -68,8 +69,10 @@ class LoginGuard:
                 **({} if user_id else {"login_email": login_email}),
             )
             if user_id is not None:
-                await outgoing.account_locked(
-                    conn, user_id, locked_until=state.locked_until, failed_attempts=state.failures
+                tx.emit(
+                    events.AccountLocked(
+                        user_id, locked_until=state.locked_until, failed_attempts=state.failures
+                    )
                 )
         return AccountLocked(state.locked_until, now)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import asyncpg
 from chorus_platform.auth import Principal
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.clients.sealing import TokenSealer
+from chorus_identity.domain import events
 from chorus_identity.domain.accounts import (
     Account,
     login_lookup_forms,
@@ -30,8 +31,8 @@ from chorus_identity.domain.errors import (
 from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
 from chorus_identity.domain.password_policy import check_password
+from chorus_identity.domain.sealed_tokens import seal_link_token
 from chorus_identity.domain.sessions import RevokeReason
-from chorus_identity.events import outgoing
 from chorus_identity.store import account_tokens, credentials, security_events, sessions, users
 from chorus_identity.store.account_tokens import TokenPurpose
 from chorus_identity.usecases.clock import Clock, utc_now
@@ -47,7 +48,7 @@ _EMAIL_CHANGES = (TokenPurpose.CONTACT_EMAIL, TokenPurpose.LOGIN_EMAIL)
 class MyAccount:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        uow: UnitOfWork,
         hasher: SecretHasher,
         sealer: TokenSealer,
         sessions_: Sessions,
@@ -55,18 +56,18 @@ class MyAccount:
         *,
         clock: Clock = utc_now,
     ) -> None:
-        self._pool = pool
+        self._uow = uow
         self._hasher = hasher
         self._sealer = sealer
         self._sessions = sessions_
         self._rules = rules
         self._clock = clock
-        self._reauth = Reauthenticator(pool, hasher, LoginGuard(pool, rules.lockout, clock))
+        self._reauth = Reauthenticator(uow, hasher, LoginGuard(uow, rules.lockout, clock))
 
     async def me(self, principal: Principal) -> Account:
         """The caller's account (live session required)."""
         await self._sessions.require_live(principal)
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             account = await users.get_user(conn, principal.user_id)
         if account is None:
             raise UserNotFound()
@@ -86,19 +87,19 @@ class MyAccount:
         update = validate_profile_update(first_name=first_name, last_name=last_name, phone=phone)
         before = await self.me(principal)
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            await users.get_user(conn, principal.user_id, for_update=True)
-            account = await users.update_profile(conn, principal.user_id, update, now)
+        async with self._uow.transaction() as tx:
+            await users.get_user(tx.conn, principal.user_id, for_update=True)
+            account = await users.update_profile(tx.conn, principal.user_id, update, now)
             changed = [
                 name
                 for name in ("first_name", "last_name", "phone")
                 if getattr(before, name) != getattr(account, name)
             ]
             if {"first_name", "last_name"} & set(changed):
-                await outgoing.user_profile_updated(conn, account)
+                tx.emit(events.UserProfileUpdated(account))
             if changed:
                 await security_events.record(
-                    conn,
+                    tx.conn,
                     SecurityEventKind.PROFILE_UPDATED,
                     user_id=account.id,
                     client=client,
@@ -127,19 +128,19 @@ class MyAccount:
             raise PasswordRejected(problems, field="new_password")
         password_hash = await asyncio.to_thread(self._hasher.hash, new_password)
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            await users.get_user(conn, account.id, for_update=True)
-            await credentials.set_password_hash(conn, account.id, password_hash, now)
+        async with self._uow.transaction() as tx:
+            await users.get_user(tx.conn, account.id, for_update=True)
+            await credentials.set_password_hash(tx.conn, account.id, password_hash, now)
             revoked = await sessions.revoke_user_sessions(
-                conn,
+                tx.conn,
                 account.id,
                 reason=RevokeReason.PASSWORD_CHANGED,
                 now=now,
                 except_session=principal.session_id,
             )
-            await outgoing.password_changed(conn, account.id, by_reset=False, at=now)
+            tx.emit(events.PasswordChanged(account.id, by_reset=False, at=now))
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.PASSWORD_CHANGED,
                 user_id=account.id,
                 client=client,
@@ -170,15 +171,15 @@ class MyAccount:
         sealing_key = await self._sealer.public_key()
         purpose = TokenPurpose.LOGIN_EMAIL if login else TokenPurpose.CONTACT_EMAIL
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            await users.get_user(conn, account.id, for_update=True)
+        async with self._uow.transaction() as tx:
+            await users.get_user(tx.conn, account.id, for_update=True)
             await account_tokens.invalidate_outstanding(
-                conn, user_id=account.id, purpose=purpose, now=now
+                tx.conn, user_id=account.id, purpose=purpose, now=now
             )
             token = new_token()
             expires_at = now + self._rules.email_change_ttl
             await account_tokens.insert_token(
-                conn,
+                tx.conn,
                 user_id=account.id,
                 purpose=purpose,
                 token_hash=hash_token(token),
@@ -186,17 +187,20 @@ class MyAccount:
                 expires_at=expires_at,
                 new_email=email,
             )
-            await outgoing.email_change_requested(
-                conn,
-                account,
-                login=login,
-                new_email=email,
-                token=token,
-                expires_at=expires_at,
-                sealing_key=sealing_key,
+            sealed = seal_link_token(
+                sealing_key, token, event_type=events.EmailChangeRequested, user_id=account.id
+            )
+            tx.emit(
+                events.EmailChangeRequested(
+                    account,
+                    login=login,
+                    new_email=email,
+                    expires_at=expires_at,
+                    sealed_token=sealed,
+                )
             )
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.EMAIL_CHANGE_REQUESTED,
                 user_id=account.id,
                 client=client,
@@ -215,10 +219,10 @@ class MyAccount:
         """
         await self.me(principal)
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            before = await users.get_user(conn, principal.user_id, for_update=True)
+        async with self._uow.transaction() as tx:
+            before = await users.get_user(tx.conn, principal.user_id, for_update=True)
             usable = await account_tokens.find_usable(
-                conn,
+                tx.conn,
                 purpose=_EMAIL_CHANGES,
                 token_hash=hash_token(token),
                 now=now,
@@ -226,25 +230,23 @@ class MyAccount:
             )
             if not token or usable is None or before is None or usable.user_id != before.id:
                 raise EmailChangeTokenInvalid()
-            await account_tokens.mark_used(conn, usable.id, now)
+            await account_tokens.mark_used(tx.conn, usable.id, now)
             new_email = usable.new_email or ""
             if usable.purpose is TokenPurpose.LOGIN_EMAIL:
                 # The unique index sees the exact form only: a legacy row of this mailbox
                 # (Unicode domain, see legacy_emails) holds it too.
-                found = await users.find_by_login_forms(conn, login_lookup_forms(new_email))
+                found = await users.find_by_login_forms(tx.conn, login_lookup_forms(new_email))
                 if any(other.id != before.id for other in found):
                     raise AccountAlreadyExists()
-                account = await users.set_login_email(conn, before.id, new_email, now)
-                await LoginGuard.clear(conn, before.login_email)
-                await outgoing.login_email_changed(
-                    conn, account, previous_login_email=before.login_email
-                )
+                account = await users.set_login_email(tx.conn, before.id, new_email, now)
+                await LoginGuard.clear(tx.conn, before.login_email)
+                tx.emit(events.LoginEmailChanged(account, previous_login_email=before.login_email))
                 kind = SecurityEventKind.LOGIN_EMAIL_CHANGED
             else:
-                account = await users.set_contact_email(conn, before.id, new_email, now)
-                await outgoing.contact_email_changed(conn, account)
+                account = await users.set_contact_email(tx.conn, before.id, new_email, now)
+                tx.emit(events.ContactEmailChanged(account))
                 kind = SecurityEventKind.CONTACT_EMAIL_CHANGED
-            await security_events.record(conn, kind, user_id=account.id, client=client, now=now)
+            await security_events.record(tx.conn, kind, user_id=account.id, client=client, now=now)
         return account
 
     async def deactivate(
@@ -255,15 +257,15 @@ class MyAccount:
         account = await self.me(principal)
         await self._reauth.confirm_password(account, current_password, client)
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            await users.get_user(conn, account.id, for_update=True)
-            await users.deactivate(conn, account.id, kind="BY_USER", now=now)
+        async with self._uow.transaction() as tx:
+            await users.get_user(tx.conn, account.id, for_update=True)
+            await users.deactivate(tx.conn, account.id, kind="BY_USER", now=now)
             await sessions.revoke_user_sessions(
-                conn, account.id, reason=RevokeReason.DEACTIVATED, now=now
+                tx.conn, account.id, reason=RevokeReason.DEACTIVATED, now=now
             )
-            await outgoing.user_deactivated(conn, account.id, by_admin=False, at=now)
+            tx.emit(events.UserDeactivated(account.id, by_admin=False, at=now))
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.ACCOUNT_DEACTIVATED,
                 user_id=account.id,
                 client=client,

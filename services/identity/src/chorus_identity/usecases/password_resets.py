@@ -12,19 +12,20 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
 from chorus_platform.errors import FieldViolation, InvalidArgument
+from chorus_platform.unit_of_work import Transaction, UnitOfWork
 
 from chorus_identity.clients.sealing import TokenSealer
+from chorus_identity.domain import events
 from chorus_identity.domain.accounts import Account, login_lookup_forms
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
 from chorus_identity.domain.errors import PasswordRejected, ResetTokenInvalid, SecretAnswerInvalid
 from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
 from chorus_identity.domain.password_policy import check_password
+from chorus_identity.domain.sealed_tokens import seal_link_token
 from chorus_identity.domain.secret_question import ANSWER_MAX_LENGTH, normalise_answer
 from chorus_identity.domain.sessions import RevokeReason
-from chorus_identity.events import outgoing
 from chorus_identity.store import account_tokens, credentials, security_events, sessions, users
 from chorus_identity.store.account_tokens import TokenPurpose, UsableToken
 from chorus_identity.usecases.clock import Clock, utc_now
@@ -44,19 +45,19 @@ class ResetLink:
 class PasswordResets:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        uow: UnitOfWork,
         hasher: SecretHasher,
         sealer: TokenSealer,
         rules: Rules,
         *,
         clock: Clock = utc_now,
     ) -> None:
-        self._pool = pool
+        self._uow = uow
         self._hasher = hasher
         self._sealer = sealer
         self._rules = rules
         self._clock = clock
-        self._guard = LoginGuard(pool, rules.lockout, clock)
+        self._guard = LoginGuard(uow, rules.lockout, clock)
 
     async def request(self, *, login_email: str, client: ClientContext) -> None:
         """Sends a reset link to an active account's contact address (superseding earlier
@@ -73,16 +74,16 @@ class PasswordResets:
             ) from None
         sealing_key = await self._sealer.public_key()  # first, for every address alike
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._uow.transaction() as tx:
             # Every active account of this mailbox: two only when a legacy row could not
             # take its canonical form (see legacy_emails); each gets its own link.
-            for account in await users.find_by_login_forms(conn, forms, for_update=True):
+            for account in await users.find_by_login_forms(tx.conn, forms, for_update=True):
                 if account.is_active:
-                    await self._issue(conn, account, sealing_key, client, now)
+                    await self._issue(tx, account, sealing_key, client, now)
 
     async def _issue(
         self,
-        conn: asyncpg.Connection,
+        tx: Transaction,
         account: Account,
         sealing_key: bytes,
         client: ClientContext,
@@ -90,23 +91,24 @@ class PasswordResets:
     ) -> None:
         """Supersedes the account's reset links with a new one (in the caller's transaction)."""
         await account_tokens.invalidate_outstanding(
-            conn, user_id=account.id, purpose=_PURPOSE, now=now
+            tx.conn, user_id=account.id, purpose=_PURPOSE, now=now
         )
         token = new_token()
         expires_at = now + self._rules.password_reset_ttl
         await account_tokens.insert_token(
-            conn,
+            tx.conn,
             user_id=account.id,
             purpose=_PURPOSE,
             token_hash=hash_token(token),
             now=now,
             expires_at=expires_at,
         )
-        await outgoing.password_reset_requested(
-            conn, account, token=token, expires_at=expires_at, sealing_key=sealing_key
+        sealed = seal_link_token(
+            sealing_key, token, event_type=events.PasswordResetRequested, user_id=account.id
         )
+        tx.emit(events.PasswordResetRequested(account, expires_at=expires_at, sealed_token=sealed))
         await security_events.record(
-            conn,
+            tx.conn,
             SecurityEventKind.PASSWORD_RESET_REQUESTED,
             user_id=account.id,
             client=client,
@@ -115,7 +117,7 @@ class PasswordResets:
         log.info("password reset link issued", extra={"user_id": account.id})
 
     async def _usable(self, token: str) -> tuple[UsableToken, Account]:
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             found = await account_tokens.find_usable(
                 conn, purpose=_PURPOSE, token_hash=hash_token(token), now=self._clock()
             )
@@ -127,7 +129,7 @@ class PasswordResets:
     async def inspect(self, *, token: str) -> ResetLink:
         """The secret question the reset page asks; ResetTokenInvalid for a dead link."""
         found, account = await self._usable(token)
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             stored = await credentials.get_secrets(conn, account.id)
         if stored is None:
             raise ResetTokenInvalid()
@@ -143,7 +145,7 @@ class PasswordResets:
         lockout) or AccountLocked; PasswordRejected (the policy's reason codes).
         """
         found, account = await self._usable(token)
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             await self._guard.ensure_not_locked(conn, account.login_email)
             stored = await credentials.get_secrets(conn, account.id)
         answer = normalise_answer(secret_answer)
@@ -168,22 +170,22 @@ class PasswordResets:
             raise PasswordRejected(problems)
         password_hash = await asyncio.to_thread(self._hasher.hash, password)
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await users.get_user(conn, account.id, for_update=True)
+        async with self._uow.transaction() as tx:
+            locked = await users.get_user(tx.conn, account.id, for_update=True)
             usable = await account_tokens.find_usable(
-                conn, purpose=_PURPOSE, token_hash=hash_token(token), now=now, for_update=True
+                tx.conn, purpose=_PURPOSE, token_hash=hash_token(token), now=now, for_update=True
             )
             if usable is None or usable.id != found.id or locked is None or not locked.is_active:
                 raise ResetTokenInvalid()
-            await account_tokens.mark_used(conn, usable.id, now)
-            await credentials.set_password_hash(conn, account.id, password_hash, now)
+            await account_tokens.mark_used(tx.conn, usable.id, now)
+            await credentials.set_password_hash(tx.conn, account.id, password_hash, now)
             revoked = await sessions.revoke_user_sessions(
-                conn, account.id, reason=RevokeReason.PASSWORD_RESET, now=now
+                tx.conn, account.id, reason=RevokeReason.PASSWORD_RESET, now=now
             )
-            await LoginGuard.clear(conn, locked.login_email)
-            await outgoing.password_changed(conn, account.id, by_reset=True, at=now)
+            await LoginGuard.clear(tx.conn, locked.login_email)
+            tx.emit(events.PasswordChanged(account.id, by_reset=True, at=now))
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.PASSWORD_RESET,
                 user_id=account.id,
                 client=client,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.domain.accounts import Account
 from chorus_identity.domain.audit import ClientContext
@@ -21,8 +21,8 @@ from chorus_identity.usecases.login_guard import LoginGuard
 
 
 class Reauthenticator:
-    def __init__(self, pool: asyncpg.Pool, hasher: SecretHasher, guard: LoginGuard) -> None:
-        self._pool = pool
+    def __init__(self, uow: UnitOfWork, hasher: SecretHasher, guard: LoginGuard) -> None:
+        self._uow = uow
         self._hasher = hasher
         self._guard = guard
 
@@ -31,7 +31,7 @@ class Reauthenticator:
     ) -> None:
         """Returns when ``password`` is the account's; CurrentPasswordInvalid or
         AccountLocked otherwise."""
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             await self._guard.ensure_not_locked(conn, account.login_email)
             stored = await credentials.get_password_hash(conn, account.id)
         ok = (

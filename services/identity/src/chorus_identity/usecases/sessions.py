@@ -1,50 +1,26 @@
-"""Login (with lockout and the second factor), refresh with rotation and reuse detection,
-logout, and the user's own sessions ("Mon compte")."""
+"""Sessions once open: refresh with rotation and reuse detection, logout, and the user's own
+sessions ("Mon compte"); ``require_live`` is the check every "Mon compte" call starts with."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
-import asyncpg
 from chorus_platform.auth import Principal
+from chorus_platform.unit_of_work import UnitOfWork
 
-from chorus_identity.domain import two_factor
-from chorus_identity.domain.accounts import Account, login_lookup_forms
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
-from chorus_identity.domain.errors import (
-    InvalidCredentials,
-    MfaChallengeInvalid,
-    MfaCodeInvalid,
-    RefreshTokenInvalid,
-    SessionNotFound,
-    SessionRevoked,
-)
-from chorus_identity.domain.hashing import SecretHasher
+from chorus_identity.domain.errors import RefreshTokenInvalid, SessionNotFound, SessionRevoked
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
-from chorus_identity.domain.password_policy import MAX_LENGTH
 from chorus_identity.domain.sessions import RefreshVerdict, RevokeReason, TokenPair, judge_refresh
-from chorus_identity.store import credentials, security_events, sessions, users
-from chorus_identity.store import two_factor as factors
+from chorus_identity.store import security_events, sessions
 from chorus_identity.store.sessions import LiveSession
 from chorus_identity.usecases.clock import Clock, utc_now
-from chorus_identity.usecases.login_guard import LoginGuard
 from chorus_identity.usecases.rules import Rules
 from chorus_identity.usecases.signing_keys import KeyRing
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    """Either tokens, or a second-factor challenge to complete."""
-
-    tokens: TokenPair | None = None
-    challenge_id: str = ""
-    challenge_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -54,217 +30,15 @@ class MySession:
 
 
 class Sessions:
+    """Refreshing and revoking sessions, and listing the caller's."""
+
     def __init__(
-        self,
-        pool: asyncpg.Pool,
-        hasher: SecretHasher,
-        keys: KeyRing,
-        rules: Rules,
-        *,
-        clock: Clock = utc_now,
+        self, uow: UnitOfWork, keys: KeyRing, rules: Rules, *, clock: Clock = utc_now
     ) -> None:
-        self._pool = pool
-        self._hasher = hasher
+        self._uow = uow
         self._keys = keys
         self._rules = rules
         self._clock = clock
-        self._guard = LoginGuard(pool, rules.lockout, clock)
-
-    async def login(self, *, login_email: str, password: str, client: ClientContext) -> LoginResult:
-        """Opens a session for an active account with the right password, or a second-factor
-        challenge when the account has TOTP on.
-
-        Unknown e-mail, wrong password and inactive account all raise the same
-        InvalidCredentials after comparable argon2 work, and all count towards the lockout of
-        the address: AccountLocked once ``max_failures`` follow each other, until it ends.
-        An account stored in a legacy form of the address (``login_lookup_forms``) is found
-        too; when two accounts share the mailbox that way, the password tells which one.
-        """
-        try:
-            forms = login_lookup_forms(login_email)
-        except ValueError:
-            forms = ()
-        email = forms[0] if forms else None
-        if len(password) > MAX_LENGTH:
-            # No valid password is that long; cap the work an attacker can make us do.
-            email, password = None, password[:MAX_LENGTH]
-        account, stored_hash = None, None
-        if email is not None:
-            async with self._pool.acquire() as conn:
-                await self._guard.ensure_not_locked(conn, email)
-                candidates = [
-                    (found, await credentials.get_password_hash(conn, found.id))
-                    for found in await users.find_by_login_forms(conn, forms)
-                ]
-            account, stored_hash = await self._whose_password(candidates, password)
-        if account is None or stored_hash is None:
-            await asyncio.to_thread(self._hasher.spend_comparable_work, password)
-            await self._refuse(email, account, client, "UNKNOWN_OR_NOT_ACTIVATED")
-        elif not await asyncio.to_thread(self._hasher.verify, stored_hash, password):
-            await self._refuse(email, account, client, "WRONG_PASSWORD")
-        elif not account.is_active:
-            await self._refuse(email, account, client, "ACCOUNT_NOT_ACTIVE")
-        if self._hasher.needs_rehash(stored_hash):
-            await self._rehash(account.id, stored_hash, password)
-        return await self._after_password(account, client)
-
-    async def _whose_password(
-        self, candidates: list[tuple[Account, str | None]], password: str
-    ) -> tuple[Account | None, str | None]:
-        """The account to log in among those found for the address: the only one, or, when a
-        legacy row and a canonical one share the mailbox, the one this password opens (else
-        the oldest, whose failure is then counted)."""
-        if len(candidates) > 1:
-            for account, stored_hash in candidates:
-                if stored_hash is not None and await asyncio.to_thread(
-                    self._hasher.verify, stored_hash, password
-                ):
-                    return account, stored_hash
-        return candidates[0] if candidates else (None, None)
-
-    async def _refuse(
-        self, email: str | None, account: Account | None, client: ClientContext, reason: str
-    ) -> None:
-        if email is not None:
-            lock = await self._guard.record_failure(
-                email, user_id=account.id if account else None, client=client, reason=reason
-            )
-            if lock is not None:
-                raise lock
-        raise InvalidCredentials()
-
-    async def _after_password(self, account: Account, client: ClientContext) -> LoginResult:
-        now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            if await factors.is_enabled(conn, account.id):
-                expires_at = now + self._rules.mfa_challenge_ttl
-                challenge_id = await factors.insert_challenge(
-                    conn, account.id, now=now, expires_at=expires_at
-                )
-                await security_events.record(
-                    conn,
-                    SecurityEventKind.LOGIN_MFA_REQUIRED,
-                    user_id=account.id,
-                    client=client,
-                    now=now,
-                )
-                return LoginResult(challenge_id=challenge_id, challenge_expires_at=expires_at)
-            session_id, refresh_token = await self._open_session(conn, account, client, now)
-        return LoginResult(tokens=await self._pair(account.id, session_id, refresh_token))
-
-    async def _open_session(
-        self,
-        conn: asyncpg.Connection,
-        account: Account,
-        client: ClientContext,
-        now: datetime,
-        **audit: str,
-    ) -> tuple[str, str]:
-        """Session + first refresh token, lockout count cleared, success audited."""
-        refresh_token = new_token()
-        clipped = client.clipped()
-        session_id = await sessions.insert_session(
-            conn,
-            user_id=account.id,
-            ip_address=clipped.ip_address,
-            user_agent=clipped.user_agent,
-            now=now,
-        )
-        await sessions.insert_refresh_token(
-            conn,
-            session_id=session_id,
-            generation=1,
-            token_hash=hash_token(refresh_token),
-            now=now,
-            expires_at=now + self._rules.refresh_token_ttl,
-        )
-        await LoginGuard.clear(conn, account.login_email)
-        await security_events.record(
-            conn,
-            SecurityEventKind.LOGIN_SUCCEEDED,
-            user_id=account.id,
-            client=client,
-            now=now,
-            session_id=session_id,
-            **audit,
-        )
-        log.info("session created", extra={"user_id": account.id, "session_id": session_id})
-        return session_id, refresh_token
-
-    async def complete_mfa(
-        self, *, challenge_id: str, code: str, client: ClientContext
-    ) -> TokenPair:
-        """Completes a login with a TOTP code (each time step usable once) or a recovery code
-        (single use).
-
-        Errors: MfaChallengeInvalid (unknown, expired, used, too many attempts), MfaCodeInvalid
-        (counts towards the lockout), AccountLocked.
-        """
-        now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            challenge = await factors.find_open_challenge(
-                conn, challenge_id, now=now, max_attempts=self._rules.mfa_max_attempts
-            )
-            account = None if challenge is None else await users.get_user(conn, challenge.user_id)
-            if challenge is None or account is None or not account.is_active:
-                raise MfaChallengeInvalid()
-            await self._guard.ensure_not_locked(conn, account.login_email)
-            method = await self._spend_second_factor(conn, account.id, code, now)
-            if method is None:
-                await factors.count_failed_attempt(conn, challenge.id)
-            else:
-                await factors.complete_challenge(conn, challenge.id, now)
-                session_id, refresh_token = await self._open_session(
-                    conn, account, client, now, mfa=method
-                )
-                if method == "recovery_code":
-                    await security_events.record(
-                        conn,
-                        SecurityEventKind.RECOVERY_CODE_USED,
-                        user_id=account.id,
-                        client=client,
-                        now=now,
-                        remaining=str(await factors.remaining_recovery_codes(conn, account.id)),
-                    )
-        if method is None:
-            lock = await self._guard.record_failure(
-                account.login_email,
-                user_id=account.id,
-                client=client,
-                kind=SecurityEventKind.MFA_FAILED,
-                reason="WRONG_MFA_CODE",
-            )
-            raise lock or MfaCodeInvalid()
-        return await self._pair(account.id, session_id, refresh_token)
-
-    @staticmethod
-    async def _spend_second_factor(
-        conn: asyncpg.Connection, user_id: str, code: str, now: datetime
-    ) -> str | None:
-        """ "totp" or "recovery_code" when ``code`` is good (and now spent), else None."""
-        factor = await factors.get_factor(conn, user_id, for_update=True)
-        if factor is None or not factor.confirmed:
-            return None
-        if two_factor.looks_like_totp(code):
-            step = two_factor.matching_step(
-                factor.secret, code, now=now, after_step=factor.last_used_step
-            )
-            if step is None:
-                return None
-            await factors.record_step(conn, user_id, step)
-            return "totp"
-        spent = await factors.use_recovery_code(
-            conn, user_id, two_factor.hash_recovery_code(code), now
-        )
-        return "recovery_code" if spent else None
-
-    async def _rehash(self, user_id: str, old_hash: str, password: str) -> None:
-        new_hash = await asyncio.to_thread(self._hasher.hash, password)
-        async with self._pool.acquire() as conn:
-            await credentials.replace_password_hash(
-                conn, user_id, old_hash=old_hash, new_hash=new_hash, now=self._clock()
-            )
-        log.info("password rehashed with current argon2 parameters", extra={"user_id": user_id})
 
     async def refresh(self, *, refresh_token: str, client: ClientContext) -> TokenPair:
         """Spends ``refresh_token`` and returns a new pair in the same session.
@@ -275,14 +49,14 @@ class Sessions:
         presented = hash_token(refresh_token)
         successor = new_token()
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            stored = await sessions.find_refresh_token(conn, presented, for_update=True)
+        async with self._uow.transaction() as tx:
+            stored = await sessions.find_refresh_token(tx.conn, presented, for_update=True)
             if stored is None:
                 raise RefreshTokenInvalid()
             verdict = judge_refresh(stored, now)
             if verdict is RefreshVerdict.ROTATE:
                 await sessions.rotate(
-                    conn,
+                    tx.conn,
                     spent_hash=presented,
                     session_id=stored.session_id,
                     next_generation=stored.generation + 1,
@@ -292,10 +66,10 @@ class Sessions:
                 )
             elif verdict is RefreshVerdict.REVOKE_SESSION:
                 await sessions.revoke_session(
-                    conn, stored.session_id, reason=RevokeReason.REFRESH_TOKEN_REUSE, now=now
+                    tx.conn, stored.session_id, reason=RevokeReason.REFRESH_TOKEN_REUSE, now=now
                 )
                 await security_events.record(
-                    conn,
+                    tx.conn,
                     SecurityEventKind.REFRESH_TOKEN_REUSED,
                     user_id=stored.user_id,
                     client=client,
@@ -310,23 +84,23 @@ class Sessions:
             )
         if verdict is not RefreshVerdict.ROTATE:
             raise RefreshTokenInvalid()
-        return await self._pair(stored.user_id, stored.session_id, successor)
+        return await self._keys.token_pair(stored.user_id, stored.session_id, successor)
 
     async def revoke(self, *, refresh_token: str, client: ClientContext) -> None:
         """Logs out the session ``refresh_token`` belongs to; nothing happens when unknown."""
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._uow.transaction() as tx:
             stored = await sessions.find_refresh_token(
-                conn, hash_token(refresh_token), for_update=True
+                tx.conn, hash_token(refresh_token), for_update=True
             )
             if stored is None:
                 return
             revoked = await sessions.revoke_session(
-                conn, stored.session_id, reason=RevokeReason.LOGOUT, now=now
+                tx.conn, stored.session_id, reason=RevokeReason.LOGOUT, now=now
             )
             if revoked:
                 await security_events.record(
-                    conn,
+                    tx.conn,
                     SecurityEventKind.SESSION_REVOKED,
                     user_id=stored.user_id,
                     client=client,
@@ -348,7 +122,7 @@ class Sessions:
             uuid.UUID(principal.user_id)
         except ValueError:
             raise SessionRevoked() from None
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             live = await sessions.get_live_session(conn, principal.session_id, principal.user_id)
         if live is None:
             raise SessionRevoked()
@@ -357,7 +131,7 @@ class Sessions:
     async def list_mine(self, principal: Principal) -> list[MySession]:
         """The caller's sessions that can still be refreshed, most recently used first."""
         await self.require_live(principal)
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             live = await sessions.list_live_sessions(
                 conn, principal.user_id, refreshable_after=self._clock()
             )
@@ -376,13 +150,15 @@ class Sessions:
         except ValueError:
             raise SessionNotFound() from None
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            live = await sessions.get_live_session(conn, key, principal.user_id)
+        async with self._uow.transaction() as tx:
+            live = await sessions.get_live_session(tx.conn, key, principal.user_id)
             if live is None:
                 raise SessionNotFound()
-            await sessions.revoke_session(conn, key, reason=RevokeReason.REVOKED_BY_USER, now=now)
+            await sessions.revoke_session(
+                tx.conn, key, reason=RevokeReason.REVOKED_BY_USER, now=now
+            )
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.SESSION_REVOKED,
                 user_id=principal.user_id,
                 client=client,
@@ -390,11 +166,3 @@ class Sessions:
                 session_id=key,
                 reason=RevokeReason.REVOKED_BY_USER.value,
             )
-
-    async def _pair(self, user_id: str, session_id: str, refresh_token: str) -> TokenPair:
-        access = await self._keys.sign(user_id=user_id, session_id=session_id)
-        return TokenPair(
-            access_token=access,
-            refresh_token=refresh_token,
-            expires_in=int(self._keys.access_token_ttl.total_seconds()),
-        )

@@ -7,11 +7,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-import asyncpg
 from chorus_platform.auth import decode_public_key
+from chorus_platform.unit_of_work import UnitOfWork
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from chorus_identity.domain.access_tokens import sign_access_token
+from chorus_identity.domain.sessions import TokenPair
 from chorus_identity.domain.signing_keys import (
     VerificationKey,
     generate_signing_key,
@@ -34,9 +35,9 @@ class KeyRing:
     and lists the public keys whose tokens may still be valid."""
 
     def __init__(
-        self, pool: asyncpg.Pool, *, access_token_ttl: timedelta, clock: Clock = utc_now
+        self, uow: UnitOfWork, *, access_token_ttl: timedelta, clock: Clock = utc_now
     ) -> None:
-        self._pool = pool
+        self._uow = uow
         self._ttl = access_token_ttl
         self._clock = clock
         self._parsed: dict[str, Ed25519PrivateKey] = {}
@@ -47,13 +48,13 @@ class KeyRing:
 
     async def ensure_active_key(self) -> str:
         """Creates a signing key unless one is active; safe when replicas start together."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            await signing_keys.lock_keys(conn)
-            active = await signing_keys.get_active_key(conn)
+        async with self._uow.transaction() as tx:
+            await signing_keys.lock_keys(tx.conn)
+            active = await signing_keys.get_active_key(tx.conn)
             if active is not None:
                 return active.kid
             key = generate_signing_key(self._clock())
-            await signing_keys.insert_key(conn, key, self._clock())
+            await signing_keys.insert_key(tx.conn, key, self._clock())
         log.info("signing key created", extra={"kid": key.kid})
         return key.kid
 
@@ -62,10 +63,10 @@ class KeyRing:
         makes a new one the signer."""
         now = self._clock()
         key = generate_signing_key(now)
-        async with self._pool.acquire() as conn, conn.transaction():
-            await signing_keys.lock_keys(conn)
-            retired = await signing_keys.retire_active_key(conn, now)
-            await signing_keys.insert_key(conn, key, now)
+        async with self._uow.transaction() as tx:
+            await signing_keys.lock_keys(tx.conn)
+            retired = await signing_keys.retire_active_key(tx.conn, now)
+            await signing_keys.insert_key(tx.conn, key, now)
         log.info("signing keys rotated", extra={"kid": key.kid, "retired_kid": retired})
         return Rotation(new_kid=key.kid, retired_kid=retired)
 
@@ -73,14 +74,14 @@ class KeyRing:
         """Rotates when the signing key is older than ``max_age``; under the keys' advisory
         lock, so replicas checking together rotate once."""
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            await signing_keys.lock_keys(conn)
-            created_at = await signing_keys.active_key_created_at(conn)
+        async with self._uow.transaction() as tx:
+            await signing_keys.lock_keys(tx.conn)
+            created_at = await signing_keys.active_key_created_at(tx.conn)
             if created_at is not None and now - created_at < max_age:
                 return None
             key = generate_signing_key(now)
-            retired = await signing_keys.retire_active_key(conn, now)
-            await signing_keys.insert_key(conn, key, now)
+            retired = await signing_keys.retire_active_key(tx.conn, now)
+            await signing_keys.insert_key(tx.conn, key, now)
         log.info("signing key rotated on schedule", extra={"kid": key.kid, "retired_kid": retired})
         return Rotation(new_kid=key.kid, retired_kid=retired)
 
@@ -97,7 +98,7 @@ class KeyRing:
 
     async def verification_keys(self) -> list[VerificationKey]:
         """The active key and the retired ones whose last tokens have not expired yet."""
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             return await signing_keys.verification_keys(
                 conn, retired_after=self._clock() - self._ttl
             )
@@ -108,7 +109,7 @@ class KeyRing:
 
     async def sign(self, *, user_id: str, session_id: str) -> str:
         """An access token for the session, signed by the active key."""
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             active = await signing_keys.get_active_key(conn)
         if active is None:
             raise RuntimeError("no active signing key; run `chorus-identity serve` to create one")
@@ -122,4 +123,12 @@ class KeyRing:
             session_id=session_id,
             now=self._clock(),
             ttl=self._ttl,
+        )
+
+    async def token_pair(self, user_id: str, session_id: str, refresh_token: str) -> TokenPair:
+        """A new access token for the session, with the session's ``refresh_token``."""
+        return TokenPair(
+            access_token=await self.sign(user_id=user_id, session_id=session_id),
+            refresh_token=refresh_token,
+            expires_in=int(self._ttl.total_seconds()),
         )

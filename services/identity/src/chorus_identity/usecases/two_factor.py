@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
 from chorus_platform.auth import Principal
+from chorus_platform.unit_of_work import UnitOfWork
 
-from chorus_identity.domain import two_factor
+from chorus_identity.domain import events, two_factor
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
 from chorus_identity.domain.errors import (
     TotpAlreadyEnabled,
@@ -15,7 +15,6 @@ from chorus_identity.domain.errors import (
     TotpNotEnabled,
     TotpNotEnrolling,
 )
-from chorus_identity.events import outgoing
 from chorus_identity.store import security_events
 from chorus_identity.store import two_factor as factors
 from chorus_identity.usecases.clock import Clock, utc_now
@@ -39,14 +38,14 @@ class Enrolment:
 class TwoFactor:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        uow: UnitOfWork,
         my_account: MyAccount,
         reauth: Reauthenticator,
         rules: Rules,
         *,
         clock: Clock = utc_now,
     ) -> None:
-        self._pool = pool
+        self._uow = uow
         self._my_account = my_account
         self._reauth = reauth
         self._rules = rules
@@ -58,12 +57,12 @@ class TwoFactor:
         account = await self._my_account.me(principal)
         secret = two_factor.new_secret()
         codes = two_factor.new_recovery_codes()
-        async with self._pool.acquire() as conn, conn.transaction():
-            existing = await factors.get_factor(conn, account.id, for_update=True)
+        async with self._uow.transaction() as tx:
+            existing = await factors.get_factor(tx.conn, account.id, for_update=True)
             if existing is not None and existing.confirmed:
                 raise TotpAlreadyEnabled()
             await factors.start_enrolment(
-                conn, account.id, secret=secret, code_hashes=codes.hashes, now=self._clock()
+                tx.conn, account.id, secret=secret, code_hashes=codes.hashes, now=self._clock()
             )
         uri = two_factor.provisioning_uri(
             secret, account_name=account.login_email, issuer=self._rules.totp_issuer
@@ -75,8 +74,8 @@ class TwoFactor:
         Errors: TotpNotEnrolling, TotpAlreadyEnabled, TotpCodeInvalid."""
         account = await self._my_account.me(principal)
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            factor = await factors.get_factor(conn, account.id, for_update=True)
+        async with self._uow.transaction() as tx:
+            factor = await factors.get_factor(tx.conn, account.id, for_update=True)
             if factor is None:
                 raise TotpNotEnrolling()
             if factor.confirmed:
@@ -86,10 +85,10 @@ class TwoFactor:
             )
             if step is None:
                 raise TotpCodeInvalid()
-            await factors.confirm(conn, account.id, step=step, now=now)
-            await outgoing.two_factor_changed(conn, account.id, enabled=True, at=now)
+            await factors.confirm(tx.conn, account.id, step=step, now=now)
+            tx.emit(events.TwoFactorChanged(account.id, enabled=True, at=now))
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.TWO_FACTOR_ENABLED,
                 user_id=account.id,
                 client=client,
@@ -104,14 +103,14 @@ class TwoFactor:
         account = await self._my_account.me(principal)
         await self._reauth.confirm_password(account, current_password, client)
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            factor = await factors.get_factor(conn, account.id, for_update=True)
+        async with self._uow.transaction() as tx:
+            factor = await factors.get_factor(tx.conn, account.id, for_update=True)
             if factor is None or not factor.confirmed:
                 raise TotpNotEnabled()
-            await factors.remove(conn, account.id)
-            await outgoing.two_factor_changed(conn, account.id, enabled=False, at=now)
+            await factors.remove(tx.conn, account.id)
+            tx.emit(events.TwoFactorChanged(account.id, enabled=False, at=now))
             await security_events.record(
-                conn,
+                tx.conn,
                 SecurityEventKind.TWO_FACTOR_DISABLED,
                 user_id=account.id,
                 client=client,
@@ -119,5 +118,5 @@ class TwoFactor:
             )
 
     async def is_enabled(self, user_id: str) -> bool:
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             return await factors.is_enabled(conn, user_id)

@@ -1,0 +1,130 @@
+"""The mapping of identity's domain events to ``chorus.identity.events.v1``: every event has
+one, each becomes the message of its own name keyed by its user, and link tokens travel only
+sealed, opening in their own event for their own user."""
+
+import dataclasses
+import inspect
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from chorus.identity.events.v1 import identity_events_pb2 as ev
+from chorus_identity.domain import events
+from chorus_identity.domain.accounts import Account, UserStatus
+from chorus_identity.domain.sealed_tokens import EVENTS_PACKAGE, seal_link_token
+from chorus_identity.events.outgoing import encode
+from chorus_platform import sealing
+
+from .conftest import NOTIFICATIONS_KEY, open_token
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+ACCOUNT = Account(
+    id="0b6f5f8e-3c1a-4d4e-9f57-2a8f7c9d1e01",
+    login_email="camille.martin@example.fr",
+    contact_email="camille@example.fr",
+    first_name="Camille",
+    last_name="Martin",
+    phone="",
+    locale="fr",
+    status=UserStatus.ACTIF,
+    created_at=NOW - timedelta(days=1),
+    activated_at=NOW,
+)
+TOKEN = "un-jeton-de-lien-a-usage-unique"
+
+
+def sealed(event_type: type, user_id: str = ACCOUNT.id) -> bytes:
+    public_key = sealing.public_key_bytes(NOTIFICATIONS_KEY)
+    return seal_link_token(public_key, TOKEN, event_type=event_type, user_id=user_id)
+
+
+def domain_events() -> set[type]:
+    return {
+        cls
+        for _, cls in inspect.getmembers(events, inspect.isclass)
+        if dataclasses.is_dataclass(cls) and cls.__module__ == events.__name__
+    }
+
+
+EXPIRES = NOW + timedelta(hours=1)
+SAMPLES = [
+    events.UserRegistered(ACCOUNT),
+    events.ActivationLinkIssued(
+        ACCOUNT, expires_at=EXPIRES, sealed_token=sealed(events.ActivationLinkIssued)
+    ),
+    events.UserActivated(ACCOUNT),
+    events.PasswordResetRequested(
+        ACCOUNT, expires_at=EXPIRES, sealed_token=sealed(events.PasswordResetRequested)
+    ),
+    events.EmailChangeRequested(
+        ACCOUNT,
+        login=True,
+        new_email="nouvelle@example.fr",
+        expires_at=EXPIRES,
+        sealed_token=sealed(events.EmailChangeRequested),
+    ),
+    events.PasswordChanged(ACCOUNT.id, by_reset=True, at=NOW),
+    events.ContactEmailChanged(ACCOUNT),
+    events.LoginEmailChanged(ACCOUNT, previous_login_email="ancienne@example.fr"),
+    events.UserProfileUpdated(ACCOUNT),
+    events.UserDeactivated(ACCOUNT.id, by_admin=False, at=NOW),
+    events.UserReactivated(ACCOUNT.id, at=NOW),
+    events.AccountLocked(ACCOUNT.id, locked_until=EXPIRES, failed_attempts=5),
+    events.TwoFactorChanged(ACCOUNT.id, enabled=True, at=NOW),
+]
+
+
+def test_every_domain_event_has_an_encoder():
+    assert domain_events() <= set(encode.registry)
+    assert {type(sample) for sample in SAMPLES} == domain_events()
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda event: type(event).__name__)
+def test_each_event_becomes_the_message_of_its_name_keyed_by_its_user(event):
+    outgoing = encode(event)
+
+    assert outgoing.message.DESCRIPTOR.full_name == f"{EVENTS_PACKAGE}.{type(event).__name__}"
+    assert outgoing.key == outgoing.message.user_id == ACCOUNT.id
+
+
+def test_encode_refuses_what_is_not_an_identity_event():
+    with pytest.raises(TypeError):
+        encode(ev.UserRegistered(user_id=ACCOUNT.id))
+
+
+def test_kinds_follow_the_event():
+    def kind(event):
+        return encode(event).message.kind
+
+    assert kind(events.PasswordChanged(ACCOUNT.id, by_reset=True, at=NOW)) == (
+        ev.PASSWORD_CHANGE_KIND_RESET
+    )
+    assert kind(events.PasswordChanged(ACCOUNT.id, by_reset=False, at=NOW)) == (
+        ev.PASSWORD_CHANGE_KIND_CHANGE
+    )
+    assert kind(events.UserDeactivated(ACCOUNT.id, by_admin=True, at=NOW)) == (
+        ev.DEACTIVATION_KIND_BY_ADMIN
+    )
+    assert kind(events.UserDeactivated(ACCOUNT.id, by_admin=False, at=NOW)) == (
+        ev.DEACTIVATION_KIND_BY_USER
+    )
+    contact = events.EmailChangeRequested(
+        ACCOUNT, login=False, new_email="n@example.fr", expires_at=EXPIRES, sealed_token=b"x"
+    )
+    assert kind(contact) == ev.EMAIL_KIND_CONTACT
+
+
+def test_a_link_token_travels_sealed_and_opens_only_in_its_event_for_its_user():
+    link = events.PasswordResetRequested(
+        ACCOUNT, expires_at=EXPIRES, sealed_token=sealed(events.PasswordResetRequested)
+    )
+    message = encode(link).message
+
+    assert open_token(message) == TOKEN  # as notifications opens it
+    assert TOKEN.encode() not in message.SerializeToString()
+    assert TOKEN not in repr(link) and "sealed_token" not in repr(link)
+    lifted = ev.ActivationLinkIssued(user_id=ACCOUNT.id, sealed_token=message.sealed_token)
+    with pytest.raises(sealing.SealedBoxError):
+        open_token(lifted)
+    other_user = sealed(events.PasswordResetRequested, user_id="someone-else")
+    with pytest.raises(sealing.SealedBoxError):
+        open_token(ev.PasswordResetRequested(user_id=ACCOUNT.id, sealed_token=other_user))
