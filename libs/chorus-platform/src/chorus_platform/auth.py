@@ -8,34 +8,19 @@ handler; :func:`current_principal` reads it.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import grpc
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from chorus_platform.access_tokens import AUDIENCE, ISSUER
+from chorus_platform.access_tokens import AUDIENCE, ISSUER, Principal
 from chorus_platform.errors import Unauthenticated
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller of the current request."""
-
-    user_id: str
-    session_id: str
-    token: str
-
-    def metadata(self) -> tuple[tuple[str, str], ...]:
-        """gRPC metadata forwarding this caller's token to another service."""
-        return (("authorization", f"Bearer {self.token}"),)
 
 
 _principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
@@ -54,12 +39,6 @@ def current_principal() -> Principal:
     if principal is None:
         raise Unauthenticated("UNAUTHENTICATED", "Authentification requise.")
     return principal
-
-
-def decode_public_key(x: str) -> Ed25519PublicKey:
-    """An Ed25519 key from its base64url JWK ``x`` value."""
-    raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
-    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 KeyFetcher = Callable[[], Awaitable[dict[str, Ed25519PublicKey]]]

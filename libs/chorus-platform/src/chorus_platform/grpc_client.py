@@ -49,7 +49,7 @@ def identity_key_fetcher(channel: grpc.aio.Channel):
     from chorus.identity.v1 import identity_service_pb2 as pb
     from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
-    from chorus_platform.auth import decode_public_key
+    from chorus_platform.access_tokens import decode_public_key
 
     stub = pb_grpc.IdentityServiceStub(channel)
 

@@ -8,7 +8,7 @@ import base64
 import logging
 import uuid
 
-from chorus_platform.auth import Principal
+from chorus_platform.access_tokens import Principal
 from chorus_platform.errors import FieldViolation, InvalidArgument
 from chorus_platform.unit_of_work import UnitOfWork
 

@@ -1,7 +1,8 @@
 """ "Mon compte": the caller's profile, password, contact and login e-mails, deactivation.
 
-Every method takes the caller's :class:`~chorus_platform.auth.Principal` and first checks that
-its session is still live (an access token outlives a revocation by up to 15 minutes).
+Every method takes the caller's :class:`~chorus_platform.access_tokens.Principal` and first
+checks that its session is still live (an access token outlives a revocation by up to 15
+minutes).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from chorus_platform.auth import Principal
+from chorus_platform.access_tokens import Principal
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.clients.sealing import TokenSealer

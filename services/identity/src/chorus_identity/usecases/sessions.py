@@ -7,7 +7,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from chorus_platform.auth import Principal
+from chorus_platform.access_tokens import Principal
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind

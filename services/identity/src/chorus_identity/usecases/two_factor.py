@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chorus_platform.auth import Principal
+from chorus_platform.access_tokens import Principal
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.domain import events, two_factor
