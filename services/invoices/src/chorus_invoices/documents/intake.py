@@ -23,7 +23,8 @@ from chorus_platform.errors import FieldViolation, InvalidArgument
 from chorus_invoices.documents import mapping
 from chorus_invoices.documents.content import DocumentInvoice
 from chorus_invoices.documents.formats import DocumentKind, DocumentLimits, detect
-from chorus_invoices.documents.validation import RuleViolation, ValidationReport, validate_document
+from chorus_invoices.documents.validation import ValidationReport, validate_document
+from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.totals import Totals
 
 
