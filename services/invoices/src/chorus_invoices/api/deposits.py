@@ -98,12 +98,13 @@ class DepositRpcs:
         LINES_NOT_ALLOWED, DRAFT_NOT_ALLOWED, ATTACHMENT_NAME_INVALID, ATTACHMENT_NAME_TOO_LONG,
         ATTACHMENT_EXTENSION_FORBIDDEN, ATTACHMENT_EMPTY, ATTACHMENT_TOO_LARGE,
         ATTACHMENTS_TOO_LARGE (``staged_attachment_ids`` counted), STAGED_ATTACHMENT_UNKNOWN
-        (``staged_attachment_ids[i]``: not the caller's, expired or already used; the staged
-        files stay usable after any refusal); plain PDF: every CreateInvoice shape reason,
-        AMOUNT_INVALID, TOTALS_INCONSISTENT (violations: ``net_total``, ``vat_total``,
-        ``gross_total``, ``vat_breakdown[i].rate|base|amount``); Factur-X: the reading reasons of
-        DepositStructuredInvoice, FORM_CONTRADICTS_DOCUMENT (one violation per contradicting
-        field), SELLER_MISMATCH; then the recipient and routing reasons of CreateInvoice;
+        (``staged_attachment_ids[i]``: not the caller's, expired or already used; any refusal
+        drops the caller's staged files it named, to be uploaded again); plain PDF: every
+        CreateInvoice shape reason, AMOUNT_INVALID, TOTALS_INCONSISTENT (violations:
+        ``net_total``, ``vat_total``, ``gross_total``, ``vat_breakdown[i].rate|base|amount``);
+        Factur-X: the reading reasons of DepositStructuredInvoice, FORM_CONTRADICTS_DOCUMENT
+        (one violation per contradicting field), SELLER_MISMATCH; then the recipient and
+        routing reasons of CreateInvoice;
         PERMISSION_DENIED ACCESS_DENIED; ALREADY_EXISTS INVOICE_NUMBER_DUPLICATE; UNAVAILABLE
         STRUCTURES_UNAVAILABLE.
         """

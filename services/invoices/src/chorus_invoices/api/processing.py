@@ -52,7 +52,8 @@ class ProcessingRpcs:
         ATTACHMENTS_TOO_LARGE (``attachments`` and the files staged under
         ``staged_attachment_ids`` kept in the same transaction, or none of them),
         STAGED_ATTACHMENT_UNKNOWN (``staged_attachment_ids[i]``: not the caller's, expired or
-        already used). The answer lists the invoice's documents, the new attachments included.
+        already used); any refusal drops the caller's staged files it named. The answer lists
+        the invoice's documents, the new attachments included.
         """
         user_id = current_principal().user_id
         invoice = await self._processing.complete(

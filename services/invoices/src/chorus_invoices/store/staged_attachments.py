@@ -3,7 +3,7 @@
 
 A staged file belongs to the user who uploaded it and lives until ``expires_at``; the deposit
 or completion that names it takes it (:func:`claim` locks it, :func:`content` reads it,
-:func:`discard` deletes it) in its own transaction, so a refusal leaves it usable.
+:func:`discard` deletes it) in its own transaction, so a refused call rolls that back.
 """
 
 from __future__ import annotations

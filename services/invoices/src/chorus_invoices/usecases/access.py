@@ -4,7 +4,8 @@ The supplier side acts through space ``FACTURES_EMISES`` of the supplier structu
 recipient side through ``FACTURES_RECUES`` of the recipient structure; MODIFICATION to act,
 CONSULTATION to read. The recipient sees an invoice only once it has been made available to
 it (no drafts, nothing still being routed). Whoever may not see an invoice is told it does
-not exist.
+not exist: :meth:`InvoiceAccess.visible` and :meth:`InvoiceAccess.acting` are how every use
+case finds the invoice it was asked about.
 """
 
 from __future__ import annotations

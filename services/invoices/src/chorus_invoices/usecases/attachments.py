@@ -10,9 +10,9 @@ Files may come inline or staged beforehand (:class:`AttachmentStaging`, RPC Stag
 that up to 120 MB of attachments never travel in one message: a staged file is checked when
 uploaded — after the uploader's right to issue for the supplier (or to complete the invoice)
 is — belongs to its uploader, and is moved into the invoice's documents (then forgotten) in the
-transaction that uses it; the call naming it being refused drops it (:meth:`discard`). What
-one user may keep staged at a time is bounded (:data:`STAGING_QUOTA_FILES`, and in bytes one
-invoice's worth of attachments).
+transaction that uses it; the call naming it being refused drops it
+(:meth:`AttachmentStaging.dropped_on_refusal`). What one user may keep staged at a time is
+bounded (:data:`STAGING_QUOTA_FILES`, and in bytes one invoice's worth of attachments).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Deposit of an invoice as a PDF: a plain PDF with its header typed in, or a Factur-X PDF.
 
-The PDF is opened in a document worker (:func:`read_pdf_deposit`): it must be a real PDF,
+The PDF is opened in a document worker
+(:func:`~chorus_invoices.documents.intake.read_pdf_deposit`): it must be a real PDF,
 unencrypted, within the size limit. Then:
 
 - **plain PDF** (no Factur-X XML inside): the form is the invoice — the same shape rules as a
@@ -26,8 +27,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from chorus_invoices.clients.structures import StructuresClient
-from chorus_invoices.documents.formats import DocumentLimits, DocumentRejected, read_pdf
-from chorus_invoices.documents.intake import DocumentIntake, read_deposit
+from chorus_invoices.documents.formats import DocumentLimits, DocumentRejected
+from chorus_invoices.documents.intake import DocumentIntake, read_pdf_deposit
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.documents.xml_safety import readable_size
 from chorus_invoices.domain.attachments import (
@@ -47,17 +48,6 @@ from chorus_invoices.usecases.structured_deposit import safe_filename
 
 NO_SUCH_STRUCTURE = "-"
 """Stands for the SIRET of a recipient structure id that names no structure."""
-
-
-def read_pdf_deposit(data: bytes, limits: DocumentLimits) -> DocumentIntake | None:
-    """In a document worker: None for a plain PDF, the full reading (see
-    :func:`~chorus_invoices.documents.intake.read_deposit`) of a Factur-X PDF.
-
-    InvalidArgument PDF_TOO_LARGE, PDF_MALFORMED, PDF_ENCRYPTED, and for a Factur-X PDF the
-    reasons of read_deposit (XML_*, XML_SCHEMA_INVALID, EN16931_RULES_FAILED, …)."""
-    if read_pdf(data, limits.max_pdf_bytes).embedded_xml is None:
-        return None
-    return read_deposit(data, limits)
 
 
 class PdfDeposits:
