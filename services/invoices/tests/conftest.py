@@ -17,6 +17,7 @@ import asyncpg
 import grpc
 import pytest
 import pytest_asyncio
+from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
 from chorus.structures.v1 import structures_service_pb2 as spb
@@ -24,13 +25,17 @@ from chorus.structures.v1 import structures_service_pb2_grpc as spb_grpc
 from chorus_invoices.config import InvoicesSettings
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain.attachments import AttachmentPolicy
+from chorus_invoices.events import outgoing
+from chorus_invoices.events.routing import route_submitted_invoice
 from chorus_invoices.main import build_app
 from chorus_platform import grpc_server
+from chorus_platform.cloudevents import Envelope
 from chorus_platform.db import create_pool
 from chorus_platform.grpc_client import channel_for
 from chorus_platform.migrations import migrate_database
 from chorus_platform.rpc_status import RemoteError, from_rpc_error
 from chorus_platform.testing.tokens import TestSigner
+from chorus_platform.unit_of_work import UnitOfWork
 
 SPACES = {
     "FACTURES_EMISES": spb.SPACE_FACTURES_EMISES,
@@ -148,6 +153,7 @@ class Api:
     signer: TestSigner
     dsn: str
     structures: FakeStructures
+    pool: asyncpg.Pool
     tokens: dict[str, tuple] = field(default_factory=dict)
 
     def as_user(self, user_id: str) -> tuple:
@@ -174,6 +180,16 @@ class Api:
     async def count(self, table: str) -> int:
         rows = await self.fetch(f"SELECT count(*) AS n FROM {table}")
         return rows[0]["n"]
+
+    async def route(self, invoice_id: str) -> None:
+        """Runs the routing consumer's handler on an ``InvoiceSubmitted`` for ``invoice_id``
+        in a unit-of-work transaction, as the consumer would (the broker path, inbox
+        included, is in test_routing)."""
+        uow = UnitOfWork(self.pool, service="invoices", encode=outgoing.encode)
+        message = events_pb.InvoiceSubmitted(invoice_id=invoice_id)
+        envelope = Envelope(str(uuid.uuid4()), "t", "", "", "", "", None)
+        async with uow.transaction() as tx:
+            await route_submitted_invoice(tx, message, envelope)
 
 
 @dataclass
@@ -278,7 +294,7 @@ async def start_api(settings, signer, fake_structures, document_workers):
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
         opened.append((running, channel, structures_channel, pool))
         stub = pb_grpc.InvoicesServiceStub(channel)
-        return Api(stub, signer, settings.database_dsn, fake_structures)
+        return Api(stub, signer, settings.database_dsn, fake_structures, pool)
 
     yield start
     for running, channel, structures_channel, pool in reversed(opened):

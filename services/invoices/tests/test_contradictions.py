@@ -6,8 +6,8 @@ from decimal import Decimal as D
 
 import pytest
 from chorus_invoices.domain.contradictions import StatedAmounts, check_form_matches_document
+from chorus_invoices.domain.forms import InvoiceForm, RecipientRef
 from chorus_invoices.domain.totals import Totals
-from chorus_invoices.domain.validation import InvoiceForm, RecipientRef
 from chorus_platform.errors import InvalidArgument
 
 DOCUMENT = InvoiceForm(

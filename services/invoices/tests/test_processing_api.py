@@ -5,28 +5,17 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
 import grpc
 import pytest
 from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.documents.facturx import read_facturx
-from chorus_invoices.events.routing import route_submitted_invoice
-from chorus_platform.cloudevents import Envelope
-from chorus_platform.unit_of_work import Transaction
 
 
 async def deposit_and_route(api, parties, make_request) -> str:
     """A deposited invoice made available to the recipient (the routing handler run inline)."""
     invoice = (await api.call("CreateInvoice", make_request(parties), parties.user)).invoice
-    conn = await asyncpg.connect(api.dsn)
-    try:
-        async with conn.transaction():
-            message = events_pb.InvoiceSubmitted(invoice_id=invoice.id)
-            envelope = Envelope(str(uuid.uuid4()), "t", "", "", "", "", None)
-            await route_submitted_invoice(Transaction(conn), message, envelope)
-    finally:
-        await conn.close()
+    await api.route(invoice.id)
     return invoice.id
 
 

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
 import grpc
 import pytest
-from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from chorus_invoices.events.routing import route_submitted_invoice
-from chorus_platform.cloudevents import Envelope
-from chorus_platform.unit_of_work import Transaction
 
 
 async def deposit(api, parties, make_request, **overrides) -> pb.Invoice:
@@ -21,14 +16,7 @@ async def deposit(api, parties, make_request, **overrides) -> pb.Invoice:
 
 async def route(api, invoice_id: str) -> None:
     """Runs the routing handler as the consumer would (the broker path is in test_routing)."""
-    conn = await asyncpg.connect(api.dsn)
-    try:
-        async with conn.transaction():
-            message = events_pb.InvoiceSubmitted(invoice_id=invoice_id)
-            envelope = Envelope(str(uuid.uuid4()), "t", "", "", "", "", None)
-            await route_submitted_invoice(Transaction(conn), message, envelope)
-    finally:
-        await conn.close()
+    await api.route(invoice_id)
 
 
 def get(invoice_id: str) -> pb.GetInvoiceRequest:

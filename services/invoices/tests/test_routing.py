@@ -8,10 +8,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from chorus_invoices.events.routing import CONSUMER_NAME, route_submitted_invoice
+from chorus_invoices.events.routing import CONSUMER_NAME
 from chorus_platform import outbox
-from chorus_platform.cloudevents import Envelope
-from chorus_platform.unit_of_work import Transaction
 
 TOPIC = "chorus.invoices.events.v1"
 STATUS_CHANGED = "chorus.invoices.events.v1.InvoiceStatusChanged"
@@ -160,15 +158,8 @@ async def test_routing_handler_ignores_an_invoice_already_routed_or_not_deposite
         await api.call("CreateInvoice", make_request(parties, draft=True), parties.user)
     ).invoice
 
-    conn = await asyncpg.connect(api.dsn)
-    try:
-        for invoice_id in (deposited.id, deposited.id, draft.id, str(uuid.uuid4())):
-            message = events_pb.InvoiceSubmitted(invoice_id=invoice_id)
-            envelope = Envelope(str(uuid.uuid4()), "t", "", "", "", "", None)
-            async with conn.transaction():
-                await route_submitted_invoice(Transaction(conn), message, envelope)
-    finally:
-        await conn.close()
+    for invoice_id in (deposited.id, deposited.id, draft.id, str(uuid.uuid4())):
+        await api.route(invoice_id)
 
     assert [s for s, _ in await history_of(api, deposited.id)] == [
         "DEPOSEE",

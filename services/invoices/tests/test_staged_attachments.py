@@ -13,15 +13,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import grpc
 import pytest
-from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.domain.attachments import AttachmentPolicy
-from chorus_invoices.events.routing import route_submitted_invoice
-from chorus_platform.cloudevents import Envelope
-from chorus_platform.unit_of_work import Transaction
 
 MiB = 1024 * 1024
 PLAIN_PDF = (Path(__file__).resolve().parent / "corpus/invalid/plain-no-xml.pdf").read_bytes()
@@ -64,14 +59,7 @@ def processor(parties, fake_structures) -> str:
 async def suspended(api, parties, make_request, processor) -> str:
     """A deposited invoice, routed (handler run inline), then suspended by ``processor``."""
     invoice = (await api.call("CreateInvoice", make_request(parties), parties.user)).invoice
-    conn = await asyncpg.connect(api.dsn)
-    try:
-        async with conn.transaction():
-            message = events_pb.InvoiceSubmitted(invoice_id=invoice.id)
-            envelope = Envelope(str(uuid.uuid4()), "t", "", "", "", "", None)
-            await route_submitted_invoice(Transaction(conn), message, envelope)
-    finally:
-        await conn.close()
+    await api.route(invoice.id)
     await api.call(
         "ChangeInvoiceStatus",
         pb.ChangeInvoiceStatusRequest(

@@ -6,13 +6,9 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from chorus_invoices.domain.forms import InvoiceForm, LineForm, RecipientRef
 from chorus_invoices.domain.routing import Recipient, RecipientService, check_routing
-from chorus_invoices.domain.validation import (
-    InvoiceForm,
-    LineForm,
-    RecipientRef,
-    validate_invoice,
-)
+from chorus_invoices.domain.validation import validate_invoice
 from chorus_platform.errors import InvalidArgument
 
 TODAY = date(2025, 6, 15)

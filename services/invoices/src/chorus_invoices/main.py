@@ -16,6 +16,7 @@ from chorus_platform.db import create_pool
 from chorus_platform.grpc_client import channel_for, identity_token_verifier
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.api.errors import STATUS_CODES
 from chorus_invoices.api.servicer import InvoicesServicer
@@ -25,12 +26,15 @@ from chorus_invoices.documents.formats import DocumentLimits
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.documents.xml_safety import XmlLimits
 from chorus_invoices.domain.attachments import AttachmentPolicy
+from chorus_invoices.events import outgoing
 from chorus_invoices.events.routing import routing_consumer
 from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits
+from chorus_invoices.usecases.facturx_rendering import FacturxRenderer
 from chorus_invoices.usecases.pdf_deposit import PdfDeposits
 from chorus_invoices.usecases.processing import Processing
 from chorus_invoices.usecases.reading import Reading
+from chorus_invoices.usecases.recycling import Recycling
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
 
 _SERVICE = pb.DESCRIPTOR.services_by_name["InvoicesService"].full_name
@@ -73,19 +77,23 @@ def build_app(
         max_pdf_bytes=settings.max_document_bytes,
     )
     policy = attachment_policy or AttachmentPolicy()
-    deposits = Deposits(pool, structures, workers, attachment_policy=policy)
+    uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
+    renderer = FacturxRenderer(workers)
+    deposits = Deposits(uow, structures, renderer, attachment_policy=policy)
+    staging = AttachmentStaging(
+        uow,
+        structures,
+        ttl=timedelta(seconds=settings.staged_attachment_ttl_seconds),
+        policy=policy,
+    )
     servicer = InvoicesServicer(
-        deposits,
-        Reading(pool, structures),
-        StructuredDeposits(deposits, workers, limits),
-        Processing(pool, structures, attachment_policy=policy),
-        PdfDeposits(deposits, structures, workers, limits, attachment_policy=policy),
-        AttachmentStaging(
-            pool,
-            structures,
-            ttl=timedelta(seconds=settings.staged_attachment_ttl_seconds),
-            policy=policy,
-        ),
+        deposits=deposits,
+        structured=StructuredDeposits(deposits, workers, limits),
+        pdf=PdfDeposits(deposits, structures, staging, workers, limits, attachment_policy=policy),
+        staging=staging,
+        reading=Reading(uow, structures),
+        processing=Processing(uow, structures, staging, attachment_policy=policy),
+        recycling=Recycling(uow, structures, renderer),
     )
 
     def register(server: grpc.aio.Server) -> list[str]:
@@ -95,7 +103,7 @@ def build_app(
     jobs = [_workers_job(workers)] if own_workers else []
     if background:
         relay = OutboxRelay(settings.database_dsn, settings)
-        jobs += [relay.run, routing_consumer(pool, settings).run]
+        jobs += [relay.run, routing_consumer(uow, settings).run]
     return grpc_server.GrpcApp(
         name=settings.service_name,
         port=settings.grpc_port,

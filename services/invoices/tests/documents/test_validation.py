@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from chorus_invoices.documents.formats import DocumentKind, detect
 from chorus_invoices.documents.validation import (
-    Severity,
     artefacts,
     parse_svrl,
     readable_location,
     validate_bytes,
     validate_document,
 )
+from chorus_invoices.domain.rule_violations import Severity
 from chorus_platform.errors import InvalidArgument
 
 from .conftest import corpus_file

@@ -16,6 +16,7 @@ from chorus.structures.v1 import structures_service_pb2_grpc as pb_grpc
 from chorus_platform.auth import current_principal
 from chorus_platform.errors import Unavailable
 
+from chorus_invoices.domain.forms import RecipientRef
 from chorus_invoices.domain.routing import Recipient, RecipientService
 
 # Answers meaning "no such thing for you", as opposed to "structures is unwell".
@@ -97,6 +98,13 @@ class StructuresClient:
         request = pb.GetStructureRequest(structure_id=structure_id)
         response = await self._call(self._stub.GetStructure, request)
         return _recipient(response.structure) if response else None
+
+    async def recipient(self, ref: RecipientRef) -> Recipient | None:
+        """The structure an invoice names as recipient, by id or by (identifier type,
+        identifier); None when there is none."""
+        if ref.structure_id:
+            return await self.structure(ref.structure_id)
+        return await self.find(ref.identifier_type, ref.identifier)
 
     async def find(self, identifier_type: str, identifier: str) -> Recipient | None:
         """The structure registered as (``SIRET``, ``12345678901234``), or None."""

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from chorus_invoices.domain.forms import InvoiceForm, LineForm, RecipientRef
 from chorus_invoices.domain.routing import Recipient
 from chorus_invoices.domain.totals import VatAmount, format_decimal, format_rate
-from chorus_invoices.domain.validation import InvoiceForm, LineForm, RecipientRef
 
 SIRET_SCHEME = "0009"
 """ISO 6523 ICD of the French SIRET, as the French CIUS writes it in schemeID."""

@@ -1,5 +1,6 @@
 """A deposited structured file, read end to end: what a worker process does for
-``DepositStructuredInvoice``.
+``DepositStructuredInvoice`` (:func:`read_deposit`) and ``DepositPdfInvoice``
+(:func:`read_pdf_deposit`).
 
 safe parse and format detection → XSD → EN 16931 schematron → mapping → totals check. The
 first step that refuses the file ends the reading with an InvalidArgument:
@@ -22,8 +23,9 @@ from chorus_platform.errors import FieldViolation, InvalidArgument
 
 from chorus_invoices.documents import mapping
 from chorus_invoices.documents.content import DocumentInvoice
-from chorus_invoices.documents.formats import DocumentKind, DocumentLimits, detect
-from chorus_invoices.documents.validation import RuleViolation, ValidationReport, validate_document
+from chorus_invoices.documents.formats import DocumentKind, DocumentLimits, detect, read_pdf
+from chorus_invoices.documents.validation import ValidationReport, validate_document
+from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.totals import Totals
 
 
@@ -80,3 +82,14 @@ def read_deposit(data: bytes, limits: DocumentLimits | None = None) -> DocumentI
     return DocumentIntake(
         document.kind, document.level, document.xml, invoice, totals, report.warnings
     )
+
+
+def read_pdf_deposit(data: bytes, limits: DocumentLimits) -> DocumentIntake | None:
+    """What a worker does for ``DepositPdfInvoice``: None for a plain PDF, the full reading
+    (:func:`read_deposit`) of a Factur-X PDF.
+
+    InvalidArgument PDF_TOO_LARGE, PDF_MALFORMED, PDF_ENCRYPTED, and for a Factur-X PDF the
+    reasons of read_deposit (XML_*, XML_SCHEMA_INVALID, EN16931_RULES_FAILED, …)."""
+    if read_pdf(data, limits.max_pdf_bytes).embedded_xml is None:
+        return None
+    return read_deposit(data, limits)

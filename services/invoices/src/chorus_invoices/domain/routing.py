@@ -8,9 +8,10 @@ of the two.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chorus_invoices.domain.errors import invalid
+from chorus_invoices.domain.invoice import InvoiceContent
 
 
 @dataclass(frozen=True)
@@ -114,3 +115,18 @@ def check_routing(
             " des deux.",
         )
     return service.code if service else ""
+
+
+def routed(
+    content: InvoiceContent, recipient: Recipient, supplier: Recipient | None
+) -> InvoiceContent:
+    """``content`` with the service code as the recipient spells it; InvalidArgument for the
+    first routing rule broken (:func:`check_routing`; the supplier's kind decides reserved
+    services)."""
+    service_code = check_routing(
+        recipient,
+        content.service_code,
+        content.engagement_number,
+        supplier_public=bool(supplier and supplier.public),
+    )
+    return replace(content, service_code=service_code)

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
+from chorus_invoices.domain.forms import InvoiceForm, LineForm, RecipientRef, TotalsForm
 from chorus_invoices.domain.invoice import Framework, InvoiceContent, InvoiceType, Line
 from chorus_invoices.domain.totals import VAT_RATES, Totals, VatAmount, stated_totals
 
@@ -43,65 +44,6 @@ _TEXT_LIMITS = {
     "comment": 2000,
     "vat_exemption_reason": 1000,
 }
-
-
-@dataclass(frozen=True)
-class LineForm:
-    description: str = ""
-    quantity: str = ""
-    unit: str = ""
-    unit_price: str = ""
-    vat_rate: str = ""
-
-
-@dataclass(frozen=True)
-class VatForm:
-    rate: str = ""
-    base: str = ""
-    amount: str = ""
-
-
-@dataclass(frozen=True)
-class TotalsForm:
-    """Totals as typed in for an invoice without lines (a plain PDF deposit)."""
-
-    net_total: str = ""
-    vat_total: str = ""
-    gross_total: str = ""
-    vat_breakdown: tuple[VatForm, ...] = ()
-
-
-@dataclass(frozen=True)
-class RecipientRef:
-    """The recipient by id, or by (identifier type, identifier) as in the directory."""
-
-    structure_id: str = ""
-    identifier_type: str = ""
-    identifier: str = ""
-
-
-@dataclass(frozen=True)
-class InvoiceForm:
-    """An invoice as typed in: strings everywhere, enums by name ("" when not given)."""
-
-    supplier_structure_id: str = ""
-    recipient: RecipientRef = RecipientRef()
-    service_code: str = ""
-    engagement_number: str = ""
-    framework: str = ""
-    type: str = ""
-    number: str = ""
-    issue_date: str = ""
-    currency: str = ""
-    payment_terms: str = ""
-    comment: str = ""
-    lines: tuple[LineForm, ...] = ()
-    totals: TotalsForm | None = None
-    preceding_invoice: str = ""
-    """BT-25, the invoice a credit note corrects."""
-    vat_exemption_reason: str = ""
-    """BT-120, required when some of the invoice is at 0 %."""
-    """Stated instead of ``lines`` (which must then be empty); None: computed from lines."""
 
 
 @dataclass(frozen=True)

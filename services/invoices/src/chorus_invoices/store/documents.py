@@ -2,68 +2,17 @@
 
 Every method takes the caller's connection so a document is written in the same transaction
 as the invoice it belongs to (a store kept elsewhere, e.g. object storage, would write first
-and ignore it). Contents are ``bytea``; a document is addressed by (invoice, role).
+and ignore it). Contents are ``bytea``; a document is addressed by (invoice, role). The
+documents themselves are domain values (:mod:`chorus_invoices.domain.documents`).
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
 import asyncpg
 
-
-class DocumentRole(StrEnum):
-    FACTURX = "FACTURX"
-    """Generated from a portal entry: PDF/A-3 with its CII XML."""
-    ORIGINAL = "ORIGINAL"
-    """The structured file (UBL, CII, Factur-X) as the supplier deposited it."""
-    ATTACHMENT = "ATTACHMENT"
-    """A supporting file; any number per invoice, addressed by id."""
-
-
-# Which document GET …/document serves when an invoice has several.
-MAIN_ROLES = (DocumentRole.FACTURX, DocumentRole.ORIGINAL)
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    id: str
-    role: DocumentRole
-    filename: str
-    media_type: str
-    size: int
-    sha256: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Document:
-    info: DocumentInfo
-    content: bytes
-
-
-def new_document(
-    document_id: str,
-    role: DocumentRole,
-    filename: str,
-    media_type: str,
-    content: bytes,
-    at: datetime,
-) -> Document:
-    info = DocumentInfo(
-        document_id,
-        role,
-        filename,
-        media_type,
-        len(content),
-        hashlib.sha256(content).hexdigest(),
-        at,
-    )
-    return Document(info, content)
+from chorus_invoices.domain.documents import MAIN_ROLES, Document, DocumentInfo, DocumentRole
 
 
 class DocumentStore(Protocol):

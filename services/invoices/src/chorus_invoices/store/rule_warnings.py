@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from chorus_invoices.documents.validation import RuleViolation, Severity
+from chorus_invoices.domain.rule_violations import RuleViolation, Severity
 
 
 async def insert(

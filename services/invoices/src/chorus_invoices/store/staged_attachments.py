@@ -3,27 +3,16 @@
 
 A staged file belongs to the user who uploaded it and lives until ``expires_at``; the deposit
 or completion that names it takes it (:func:`claim` locks it, :func:`content` reads it,
-:func:`discard` deletes it) in its own transaction, so a refusal leaves it usable.
+:func:`discard` deletes it) in its own transaction, so a refused call rolls that back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-
-@dataclass(frozen=True)
-class StagedAttachment:
-    id: str
-    owner_user_id: str
-    filename: str
-    media_type: str
-    size: int
-    sha256: str
-    created_at: datetime
-    expires_at: datetime
+from chorus_invoices.domain.attachments import StagedAttachment
 
 
 async def insert(conn: asyncpg.Connection, staged: StagedAttachment, content: bytes) -> None:
@@ -43,6 +32,12 @@ async def insert(conn: asyncpg.Connection, staged: StagedAttachment, content: by
         staged.created_at,
         staged.expires_at,
     )
+
+
+async def lock_owner(conn: asyncpg.Connection, owner_user_id: str) -> None:
+    """Takes, until the end of the caller's transaction, the lock of ``owner_user_id``'s
+    staging: one stager at a time per user."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"staging:{owner_user_id}")
 
 
 async def purge_expired(conn: asyncpg.Connection, now: datetime) -> int:

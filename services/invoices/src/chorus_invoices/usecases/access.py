@@ -4,18 +4,22 @@ The supplier side acts through space ``FACTURES_EMISES`` of the supplier structu
 recipient side through ``FACTURES_RECUES`` of the recipient structure; MODIFICATION to act,
 CONSULTATION to read. The recipient sees an invoice only once it has been made available to
 it (no drafts, nothing still being routed). Whoever may not see an invoice is told it does
-not exist.
+not exist: :meth:`InvoiceAccess.visible` and :meth:`InvoiceAccess.acting` are how every use
+case finds the invoice it was asked about.
 """
 
 from __future__ import annotations
 
 import uuid
 
+from chorus_platform.unit_of_work import UnitOfWork
+
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
-from chorus_invoices.domain.errors import InvoiceNotFound
+from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound
 from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.lifecycle import Party
+from chorus_invoices.store import invoices
 
 SUPPLIER_SPACE = "FACTURES_EMISES"
 RECIPIENT_SPACE = "FACTURES_RECUES"
@@ -42,8 +46,30 @@ def parse_invoice_id(invoice_id: str) -> str:
 
 
 class InvoiceAccess:
-    def __init__(self, structures: StructuresClient) -> None:
+    def __init__(self, uow: UnitOfWork, structures: StructuresClient) -> None:
+        self._uow = uow
         self._structures = structures
+
+    async def visible(self, user_id: str, invoice_id: str, *, details: bool = False) -> Invoice:
+        """The invoice if ``user_id`` may see it (``details``: with lines and VAT breakdown);
+        InvoiceNotFound otherwise, malformed ids included."""
+        invoice_id = parse_invoice_id(invoice_id)
+        async with self._uow.reading() as conn:
+            invoice = await invoices.get(conn, invoice_id, details=details)
+        if invoice is None or not await self.can_see(user_id, invoice):
+            raise InvoiceNotFound()
+        return invoice
+
+    async def acting(
+        self, user_id: str, invoice_id: str, party: Party, denied: str = NOT_ISSUER
+    ) -> Invoice:
+        """The invoice (without lines) if ``user_id`` holds ``party``'s side of it in
+        MODIFICATION: InvoiceNotFound when they may not see it, AccessDenied(``denied``) when
+        they see it but may not act."""
+        invoice = await self.visible(user_id, invoice_id)
+        if not await self.acts_as(user_id, invoice, party, MODIFICATION):
+            raise AccessDenied(denied)
+        return invoice
 
     async def acts_as(self, user_id: str, invoice: Invoice, party: Party, mode: str) -> bool:
         """Does ``user_id`` hold ``party``'s side of ``invoice`` with ``mode``?"""

@@ -10,9 +10,9 @@ Files may come inline or staged beforehand (:class:`AttachmentStaging`, RPC Stag
 that up to 120 MB of attachments never travel in one message: a staged file is checked when
 uploaded — after the uploader's right to issue for the supplier (or to complete the invoice)
 is — belongs to its uploader, and is moved into the invoice's documents (then forgotten) in the
-transaction that uses it; the call naming it being refused drops it (:meth:`discard`). What
-one user may keep staged at a time is bounded (:data:`STAGING_QUOTA_FILES`, and in bytes one
-invoice's worth of attachments).
+transaction that uses it; the call naming it being refused drops it
+(:meth:`AttachmentStaging.dropped_on_refusal`). What one user may keep staged at a time is
+bounded (:data:`STAGING_QUOTA_FILES`, and in bytes one invoice's worth of attachments).
 """
 
 from __future__ import annotations
@@ -20,35 +20,36 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from chorus_platform.errors import FieldViolation, InvalidArgument, ResourceExhausted
+from chorus_platform.errors import (
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    ResourceExhausted,
+)
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain.attachments import (
     AttachmentPolicy,
     AttachmentUpload,
+    StagedAttachment,
     check_attachments,
 )
-from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound, invalid
+from chorus_invoices.domain.documents import DocumentInfo, DocumentRole, new_document
+from chorus_invoices.domain.errors import AccessDenied, invalid
 from chorus_invoices.domain.lifecycle import Party
-from chorus_invoices.store import invoices, staged_attachments
-from chorus_invoices.store.documents import (
-    DocumentInfo,
-    DocumentRole,
-    DocumentStore,
-    PostgresDocumentStore,
-    new_document,
-)
-from chorus_invoices.store.staged_attachments import StagedAttachment
+from chorus_invoices.store import staged_attachments
+from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore
 from chorus_invoices.usecases.access import (
     MODIFICATION,
     NOT_ISSUER,
     SUPPLIER_SPACE,
     InvoiceAccess,
-    parse_invoice_id,
 )
 
 
@@ -162,16 +163,16 @@ class AttachmentStaging:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        uow: UnitOfWork,
         structures: StructuresClient,
         *,
         ttl: timedelta = timedelta(hours=1),
         policy: AttachmentPolicy | None = None,
         quota_files: int = STAGING_QUOTA_FILES,
     ) -> None:
-        self._pool = pool
+        self._uow = uow
         self._structures = structures
-        self._access = InvoiceAccess(structures)
+        self._access = InvoiceAccess(uow, structures)
         self._ttl = ttl
         self._policy = policy or AttachmentPolicy()
         self._quota_bytes = self._policy.max_total_bytes + self._policy.max_bytes
@@ -213,11 +214,11 @@ class AttachmentStaging:
             created_at=now,
             expires_at=now + self._ttl,
         )
-        async with self._pool.acquire() as conn, conn.transaction():
-            await staged_attachments.purge_expired(conn, now)
+        async with self._uow.transaction() as tx:
+            await staged_attachments.purge_expired(tx.conn, now)
             # One stager at a time per user, so concurrent uploads cannot pass the quota.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"staging:{user_id}")
-            files, size = await staged_attachments.usage(conn, user_id, now, except_id=staged_id)
+            await staged_attachments.lock_owner(tx.conn, user_id)
+            files, size = await staged_attachments.usage(tx.conn, user_id, now, except_id=staged_id)
             if files + 1 > self._quota_files or size + staged.size > self._quota_bytes:
                 raise ResourceExhausted(
                     "STAGING_QUOTA_EXCEEDED",
@@ -226,25 +227,33 @@ class AttachmentStaging:
                     " au plus) :"
                     " déposez d'abord la facture qui les attend, ou réessayez dans une heure.",
                 )
-            await staged_attachments.insert(conn, staged, upload.content)
+            await staged_attachments.insert(tx.conn, staged, upload.content)
         return staged
+
+    @asynccontextmanager
+    async def dropped_on_refusal(
+        self, user_id: str, staged_ids: Sequence[str]
+    ) -> AsyncIterator[None]:
+        """Around a call naming the caller's staged files: drops them if it is refused (a
+        DomainError), since they would otherwise wait for their expiry, counting against the
+        caller's quota (the caller must upload them again anyway)."""
+        try:
+            yield
+        except DomainError:
+            await self.discard(user_id, staged_ids)
+            raise
 
     async def discard(self, user_id: str, staged_ids: Sequence[str]) -> None:
         """Drops the caller's staged files named by a call that was refused (the caller must
         upload them again anyway); ids that are not the caller's are left alone."""
         wanted = [i for i in (_uuid_or_none(s) for s in staged_ids) if i]
         if wanted:
-            async with self._pool.acquire() as conn:
-                await staged_attachments.discard_owned(conn, user_id, wanted)
+            async with self._uow.transaction() as tx:
+                await staged_attachments.discard_owned(tx.conn, user_id, wanted)
 
     async def _check_purpose(self, user_id: str, supplier_id: str, invoice_id: str) -> None:
         if invoice_id:
-            async with self._pool.acquire() as conn:
-                found = await invoices.get(conn, parse_invoice_id(invoice_id), details=False)
-            if found is None or not await self._access.can_see(user_id, found):
-                raise InvoiceNotFound()
-            if not await self._access.acts_as(user_id, found, Party.SUPPLIER, MODIFICATION):
-                raise AccessDenied(NOT_ISSUER)
+            await self._access.acting(user_id, invoice_id, Party.SUPPLIER)
         elif supplier_id:
             if not await self._structures.may(user_id, supplier_id, SUPPLIER_SPACE, MODIFICATION):
                 raise AccessDenied(NOT_ISSUER)

@@ -11,45 +11,35 @@ transaction too.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import asyncpg
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
-from chorus_invoices.documents.content import PartyDetails, party_of
-from chorus_invoices.documents.facturx import make_facturx
-from chorus_invoices.documents.validation import RuleViolation
-from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.attachments import AttachmentPolicy, AttachmentUpload
-from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound, invalid
+from chorus_invoices.domain.documents import Document
+from chorus_invoices.domain.errors import AccessDenied, RecipientNotFound, invalid
+from chorus_invoices.domain.forms import InvoiceForm
 from chorus_invoices.domain.invoice import Invoice, InvoiceContent, InvoiceType, StructureRef
 from chorus_invoices.domain.lifecycle import Party, Status
-from chorus_invoices.domain.routing import Recipient, check_routing
-from chorus_invoices.domain.validation import InvoiceForm, RecipientRef, validate_invoice
-from chorus_invoices.events import status_changes
+from chorus_invoices.domain.routing import Recipient, routed
+from chorus_invoices.domain.rule_violations import RuleViolation
+from chorus_invoices.domain.validation import validate_invoice
 from chorus_invoices.store import invoices, rule_warnings
-from chorus_invoices.store.documents import (
-    Document,
-    DocumentRole,
-    DocumentStore,
-    PostgresDocumentStore,
-    new_document,
-)
+from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore
+from chorus_invoices.usecases import status_changes
 from chorus_invoices.usecases.access import (
     MODIFICATION,
     NOT_ISSUER,
     SUPPLIER_SPACE,
     InvoiceAccess,
-    parse_invoice_id,
 )
 from chorus_invoices.usecases.attachments import add_attachments
-
-_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+from chorus_invoices.usecases.facturx_rendering import FacturxRenderer
 
 
 @dataclass(frozen=True)
@@ -66,17 +56,17 @@ class FileOrigin:
 class Deposits:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        uow: UnitOfWork,
         structures: StructuresClient,
-        workers: DocumentWorkers | None = None,
+        renderer: FacturxRenderer,
         store: DocumentStore | None = None,
         attachment_policy: AttachmentPolicy | None = None,
     ) -> None:
-        """``workers`` render the Factur-X of portal deposits (None: no rendering)."""
-        self._pool = pool
+        """``renderer`` makes the Factur-X of portal invoices entering DEPOSEE."""
+        self._uow = uow
         self._structures = structures
-        self._access = InvoiceAccess(structures)
-        self._workers = workers
+        self._access = InvoiceAccess(uow, structures)
+        self._renderer = renderer
         self._store = store or PostgresDocumentStore()
         self._attachment_policy = attachment_policy or AttachmentPolicy()
 
@@ -105,8 +95,10 @@ class Deposits:
         supplier = await self._structures.structure(supplier_id)
         if origin is not None and origin.seller_siret is not None:
             _check_seller(supplier, origin.seller_siret)
-        recipient = await self._recipient(valid.recipient)
-        content = self._routed(valid.content, recipient, supplier)
+        recipient = await self._structures.recipient(valid.recipient)
+        if recipient is None:
+            raise RecipientNotFound()
+        content = routed(valid.content, recipient, supplier)
         await self._check_corrected_invoice(content, supplier_id, recipient)
         deposited = not draft
         invoice = Invoice(
@@ -125,7 +117,7 @@ class Deposits:
         if origin is not None:
             documents = [origin.document]
         elif deposited:
-            documents = await self._facturx(invoice, supplier, recipient)
+            documents = await self._renderer.render(invoice, supplier, recipient)
         else:
             documents = []
         # Stamped when written, not when received: the rendering above may have waited for a
@@ -134,14 +126,14 @@ class Deposits:
         invoice = replace(
             invoice, created_at=now, updated_at=now, deposited_at=now if deposited else None
         )
-        async with self._pool.acquire() as conn, conn.transaction():
-            await status_changes.record_new(conn, invoice, actor=user_id)
+        async with self._uow.transaction() as tx:
+            await status_changes.record_new(tx, invoice, actor=user_id)
             for document in documents:
-                await self._store.put(conn, invoice.id, document)
+                await self._store.put(tx.conn, invoice.id, document)
             if origin is not None and origin.warnings:
-                await rule_warnings.insert(conn, invoice.id, origin.warnings)
+                await rule_warnings.insert(tx.conn, invoice.id, origin.warnings)
             await add_attachments(
-                conn,
+                tx.conn,
                 invoice.id,
                 attachments,
                 staged_ids=staged_attachment_ids,
@@ -167,26 +159,20 @@ class Deposits:
 
         InvoiceNotFound, AccessDenied, TransitionNotAllowed, InvalidArgument (routing).
         """
-        invoice_id = parse_invoice_id(invoice_id)
-        async with self._pool.acquire() as conn:
-            invoice = await invoices.get(conn, invoice_id, details=False)
-        if invoice is None or not await self._access.can_see(user_id, invoice):
-            raise InvoiceNotFound()
-        if not await self._access.acts_as(user_id, invoice, Party.SUPPLIER, MODIFICATION):
-            raise AccessDenied(NOT_ISSUER)
+        invoice = await self._access.acting(user_id, invoice_id, Party.SUPPLIER)
         lifecycle.transition(invoice.status, Status.DEPOSEE, Party.SUPPLIER)
         recipient = await self._structures.structure(invoice.recipient.structure_id)
         if recipient is None:
-            raise _recipient_not_found()
+            raise RecipientNotFound()
         supplier = await self._structures.structure(invoice.supplier.structure_id)
-        self._routed(invoice.content, recipient, supplier)
-        async with self._pool.acquire() as conn:
-            full = await invoices.get(conn, invoice_id)
-        documents = await self._facturx(full, supplier, recipient)
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await invoices.get(conn, invoice_id, lock=True, details=False)
+        routed(invoice.content, recipient, supplier)
+        async with self._uow.reading() as conn:
+            full = await invoices.get(conn, invoice.id)
+        documents = await self._renderer.render(full, supplier, recipient)
+        async with self._uow.transaction() as tx:
+            locked = await invoices.get(tx.conn, invoice.id, lock=True, details=False)
             await status_changes.move(
-                conn,
+                tx,
                 locked,
                 Status.DEPOSEE,
                 party=Party.SUPPLIER,
@@ -194,118 +180,8 @@ class Deposits:
                 at=datetime.now(UTC),
             )
             for document in documents:
-                await self._store.put(conn, invoice_id, document)
-            return await invoices.get(conn, invoice_id)
-
-    async def recycle(
-        self,
-        user_id: str,
-        invoice_id: str,
-        *,
-        recipient_structure_id: str,
-        service_code: str,
-        engagement_number: str,
-    ) -> Invoice:
-        """A_RECYCLER → DEPOSEE to a corrected recipient / service / engagement, same number,
-        announced by InvoiceSubmitted (so it is routed again). ``""`` keeps the current value
-        (the service code only when the recipient stays). The recipient and routing checks are
-        those of a deposit. InvoiceNotFound, AccessDenied, TransitionNotAllowed,
-        InvalidArgument (recipient, routing).
-        """
-        invoice_id = parse_invoice_id(invoice_id)
-        async with self._pool.acquire() as conn:
-            invoice = await invoices.get(conn, invoice_id, details=False)
-        if invoice is None or not await self._access.can_see(user_id, invoice):
-            raise InvoiceNotFound()
-        if not await self._access.acts_as(user_id, invoice, Party.SUPPLIER, MODIFICATION):
-            raise AccessDenied(NOT_ISSUER)
-        lifecycle.transition(invoice.status, Status.DEPOSEE, Party.SUPPLIER)
-        current = invoice.recipient.structure_id
-        target_id = recipient_structure_id or current
-        recipient = await self._recipient(RecipientRef(structure_id=target_id))
-        supplier = await self._structures.structure(invoice.supplier.structure_id)
-        kept_service = invoice.content.service_code if target_id == current else ""
-        content = self._routed(
-            replace(
-                invoice.content,
-                service_code=service_code or kept_service,
-                engagement_number=engagement_number or invoice.content.engagement_number,
-            ),
-            recipient,
-            supplier,
-        )
-        documents = await self._rerendered(invoice_id, content, recipient, supplier)
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await invoices.get(conn, invoice_id, lock=True, details=False)
-            readdressed = replace(
-                locked,
-                content=replace(
-                    locked.content,
-                    service_code=content.service_code,
-                    engagement_number=content.engagement_number,
-                ),
-                recipient=StructureRef(recipient.structure_id, recipient.raison_sociale),
-            )
-            await invoices.save_routing(conn, readdressed)
-            for document in documents:
-                await self._store.put(conn, invoice_id, document)
-            await status_changes.move(
-                conn,
-                readdressed,
-                Status.DEPOSEE,
-                party=Party.SUPPLIER,
-                actor=user_id,
-                at=datetime.now(UTC),
-            )
-            return await invoices.get(conn, invoice_id)
-
-    async def _rerendered(
-        self,
-        invoice_id: str,
-        content: InvoiceContent,
-        recipient: Recipient,
-        supplier: Recipient | None,
-    ) -> list[Document]:
-        """A recycled portal invoice's Factur-X made again for its new buyer, service (BT-10)
-        and engagement (BT-13), replacing the old one; [] for an invoice deposited as a file,
-        whose document is the supplier's own and stays as it was."""
-        async with self._pool.acquire() as conn:
-            roles = {info.role for info in await self._store.infos(conn, invoice_id)}
-            if DocumentRole.FACTURX not in roles:
-                return []
-            full = await invoices.get(conn, invoice_id)
-        readdressed = replace(
-            full,
-            content=replace(
-                full.content,
-                service_code=content.service_code,
-                engagement_number=content.engagement_number,
-            ),
-            recipient=StructureRef(recipient.structure_id, recipient.raison_sociale),
-        )
-        return await self._facturx(readdressed, supplier, recipient)
-
-    async def _facturx(
-        self, invoice: Invoice, supplier: Recipient | None, recipient: Recipient
-    ) -> list[Document]:
-        """The invoice's Factur-X, rendered in a worker process ([] without workers)."""
-        if self._workers is None:
-            return []
-        seller = party_of(supplier) if supplier else PartyDetails(invoice.supplier.name)
-        facturx = await self._workers.run(
-            make_facturx, invoice.content, seller, party_of(recipient)
-        )
-        name = _FILENAME_UNSAFE.sub("-", invoice.content.number)
-        return [
-            new_document(
-                str(uuid.uuid4()),
-                DocumentRole.FACTURX,
-                f"facture-{name}.pdf",
-                "application/pdf",
-                facturx.pdf,
-                datetime.now(UTC),
-            )
-        ]
+                await self._store.put(tx.conn, invoice.id, document)
+            return await invoices.get(tx.conn, invoice.id)
 
     async def _check_corrected_invoice(
         self, content: InvoiceContent, supplier_id: str, recipient: Recipient
@@ -315,7 +191,7 @@ class Deposits:
         An invoice issued before the supplier used the portal is not known: accepted."""
         if content.type is not InvoiceType.AVOIR or not content.preceding_invoice:
             return
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             corrected = await invoices.latest_by_number(
                 conn, supplier_id, content.preceding_invoice
             )
@@ -336,29 +212,6 @@ class Deposits:
                 f" {corrected.recipient.name} : l'avoir doit l'être au même destinataire.",
             )
 
-    async def _recipient(self, ref: RecipientRef) -> Recipient:
-        if ref.structure_id:
-            recipient = await self._structures.structure(ref.structure_id)
-        else:
-            recipient = await self._structures.find(ref.identifier_type, ref.identifier)
-        if recipient is None:
-            raise _recipient_not_found()
-        return recipient
-
-    @staticmethod
-    def _routed(
-        content: InvoiceContent, recipient: Recipient, supplier: Recipient | None
-    ) -> InvoiceContent:
-        """``content`` with the service code as the recipient spells it; InvalidArgument for
-        the first routing rule broken (the supplier's kind decides reserved services)."""
-        service_code = check_routing(
-            recipient,
-            content.service_code,
-            content.engagement_number,
-            supplier_public=bool(supplier and supplier.public),
-        )
-        return replace(content, service_code=service_code)
-
 
 def _check_seller(supplier: Recipient | None, seller_siret: str) -> None:
     """A file must be issued by the supplier structure depositing it (same SIRET)."""
@@ -372,11 +225,3 @@ def _check_seller(supplier: Recipient | None, seller_siret: str) -> None:
             f"Le vendeur de la facture ({stated}) n'est pas la structure qui la dépose"
             f" (SIRET {supplier.identifier}) : déposez-la depuis la bonne structure.",
         )
-
-
-def _recipient_not_found():
-    return invalid(
-        "RECIPIENT_NOT_FOUND",
-        "recipient",
-        "Destinataire introuvable : vérifiez son identifiant (SIRET) dans l'annuaire.",
-    )

@@ -1,6 +1,7 @@
 """Deposit of an invoice as a PDF: a plain PDF with its header typed in, or a Factur-X PDF.
 
-The PDF is opened in a document worker (:func:`read_pdf_deposit`): it must be a real PDF,
+The PDF is opened in a document worker
+(:func:`~chorus_invoices.documents.intake.read_pdf_deposit`): it must be a real PDF,
 unencrypted, within the size limit. Then:
 
 - **plain PDF** (no Factur-X XML inside): the form is the invoice — the same shape rules as a
@@ -26,9 +27,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from chorus_invoices.clients.structures import StructuresClient
-from chorus_invoices.documents.formats import DocumentLimits, DocumentRejected, read_pdf
-from chorus_invoices.documents.intake import DocumentIntake, read_deposit
-from chorus_invoices.documents.validation import RuleViolation
+from chorus_invoices.documents.formats import DocumentLimits, DocumentRejected
+from chorus_invoices.documents.intake import DocumentIntake, read_pdf_deposit
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.documents.xml_safety import readable_size
 from chorus_invoices.domain.attachments import (
@@ -37,10 +37,12 @@ from chorus_invoices.domain.attachments import (
     check_attachments,
 )
 from chorus_invoices.domain.contradictions import StatedAmounts, check_form_matches_document
+from chorus_invoices.domain.documents import DocumentRole, new_document
 from chorus_invoices.domain.errors import invalid
+from chorus_invoices.domain.forms import InvoiceForm, TotalsForm
 from chorus_invoices.domain.invoice import Invoice
-from chorus_invoices.domain.validation import InvoiceForm, TotalsForm
-from chorus_invoices.store.documents import DocumentRole, new_document
+from chorus_invoices.domain.rule_violations import RuleViolation
+from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits, FileOrigin
 from chorus_invoices.usecases.structured_deposit import safe_filename
 
@@ -48,28 +50,19 @@ NO_SUCH_STRUCTURE = "-"
 """Stands for the SIRET of a recipient structure id that names no structure."""
 
 
-def read_pdf_deposit(data: bytes, limits: DocumentLimits) -> DocumentIntake | None:
-    """In a document worker: None for a plain PDF, the full reading (see
-    :func:`~chorus_invoices.documents.intake.read_deposit`) of a Factur-X PDF.
-
-    InvalidArgument PDF_TOO_LARGE, PDF_MALFORMED, PDF_ENCRYPTED, and for a Factur-X PDF the
-    reasons of read_deposit (XML_*, XML_SCHEMA_INVALID, EN16931_RULES_FAILED, …)."""
-    if read_pdf(data, limits.max_pdf_bytes).embedded_xml is None:
-        return None
-    return read_deposit(data, limits)
-
-
 class PdfDeposits:
     def __init__(
         self,
         deposits: Deposits,
         structures: StructuresClient,
+        staging: AttachmentStaging,
         workers: DocumentWorkers,
         limits: DocumentLimits,
         attachment_policy: AttachmentPolicy | None = None,
     ) -> None:
         self._deposits = deposits
         self._structures = structures
+        self._staging = staging
         self._workers = workers
         self._limits = limits
         self._attachments = attachment_policy or AttachmentPolicy()
@@ -86,7 +79,8 @@ class PdfDeposits:
         """The deposited invoice (DEPOSEE) and the EN 16931 warnings kept with it (none for a
         plain PDF). ``form.totals`` holds the stated totals (empty strings when not given).
         The files the caller staged under ``staged_attachment_ids`` are kept like
-        ``attachments`` (checked in the deposit's transaction).
+        ``attachments`` (checked in the deposit's transaction); any refusal drops them
+        (:meth:`AttachmentStaging.dropped_on_refusal`).
 
         InvalidArgument: FILE_REQUIRED, PDF_TOO_LARGE, PDF_MALFORMED, PDF_ENCRYPTED,
         ATTACHMENT_* / ATTACHMENTS_TOO_LARGE, STAGED_ATTACHMENT_UNKNOWN, LINES_NOT_ALLOWED;
@@ -95,6 +89,20 @@ class PdfDeposits:
         (supplier_structure_id) and FORM_CONTRADICTS_DOCUMENT; then those of Deposits.create
         (recipient, routing, SELLER_MISMATCH); AccessDenied; InvoiceNumberDuplicate.
         """
+        async with self._staging.dropped_on_refusal(user_id, staged_attachment_ids):
+            return await self._deposit(
+                user_id, form, filename, content, attachments, staged_attachment_ids
+            )
+
+    async def _deposit(
+        self,
+        user_id: str,
+        form: InvoiceForm,
+        filename: str,
+        content: bytes,
+        attachments: Sequence[AttachmentUpload],
+        staged_attachment_ids: Sequence[str],
+    ) -> tuple[Invoice, tuple[RuleViolation, ...]]:
         if not content:
             raise invalid("FILE_REQUIRED", "file", "Joignez le PDF de la facture.")
         if len(content) > self._limits.max_pdf_bytes:

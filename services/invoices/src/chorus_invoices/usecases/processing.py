@@ -11,28 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import asyncpg
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.attachments import AttachmentPolicy, AttachmentUpload
-from chorus_invoices.domain.errors import (
-    AccessDenied,
-    InvoiceNotFound,
-    TransitionNotAllowed,
-    invalid,
-)
+from chorus_invoices.domain.errors import InvoiceNotFound, TransitionNotAllowed, invalid
 from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.lifecycle import Party, Status
-from chorus_invoices.events import status_changes
 from chorus_invoices.store import invoices
-from chorus_invoices.usecases.access import (
-    MODIFICATION,
-    NOT_ISSUER,
-    InvoiceAccess,
-    parse_invoice_id,
-)
-from chorus_invoices.usecases.attachments import add_attachments
+from chorus_invoices.usecases import status_changes
+from chorus_invoices.usecases.access import InvoiceAccess
+from chorus_invoices.usecases.attachments import AttachmentStaging, add_attachments
 
 _NOT_PROCESSOR = "Vous n'êtes pas habilité à traiter les factures reçues par cette structure."
 
@@ -40,13 +30,15 @@ _NOT_PROCESSOR = "Vous n'êtes pas habilité à traiter les factures reçues par
 class Processing:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        uow: UnitOfWork,
         structures: StructuresClient,
+        staging: AttachmentStaging,
         attachment_policy: AttachmentPolicy | None = None,
     ) -> None:
-        self._pool = pool
+        self._uow = uow
         self._structures = structures
-        self._access = InvoiceAccess(structures)
+        self._access = InvoiceAccess(uow, structures)
+        self._staging = staging
         self._attachment_policy = attachment_policy or AttachmentPolicy()
 
     async def change_status(
@@ -57,7 +49,7 @@ class Processing:
         InvoiceNotFound, AccessDenied, TransitionNotAllowed, InvalidArgument REASON_REQUIRED,
         PaymentStatusNotReported.
         """
-        invoice = await self._acting(user_id, invoice_id, Party.RECIPIENT, _NOT_PROCESSOR)
+        invoice = await self._access.acting(user_id, invoice_id, Party.RECIPIENT, _NOT_PROCESSOR)
         if target is None:
             raise invalid("FIELD_REQUIRED", "status", "Indiquez le nouveau statut de la facture.")
         recipient = await self._structures.structure(invoice.recipient.structure_id)
@@ -81,60 +73,52 @@ class Processing:
 
         ``attachments`` and the files the caller staged under ``staged_attachment_ids`` are
         kept (add_attachments) in the completion's transaction, under the row lock: a refused
-        file keeps nothing (staged files stay usable) and leaves the invoice SUSPENDUE.
+        file keeps nothing and leaves the invoice SUSPENDUE; any refusal drops the caller's
+        staged files it named (:meth:`AttachmentStaging.dropped_on_refusal`).
         ``comment`` goes to the history and the event. InvoiceNotFound, AccessDenied,
         TransitionNotAllowed, InvalidArgument ATTACHMENT_* / ATTACHMENTS_TOO_LARGE /
         STAGED_ATTACHMENT_UNKNOWN.
         """
-        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, NOT_ISSUER)
-        lifecycle.transition(invoice.status, Status.COMPLETEE, Party.SUPPLIER)
-        return await self._move(
-            invoice.id,
-            Status.COMPLETEE,
-            Party.SUPPLIER,
-            user_id,
-            comment,
-            attachments,
-            staged_attachment_ids,
-        )
+        async with self._staging.dropped_on_refusal(user_id, staged_attachment_ids):
+            invoice = await self._access.acting(user_id, invoice_id, Party.SUPPLIER)
+            lifecycle.transition(invoice.status, Status.COMPLETEE, Party.SUPPLIER)
+            return await self._move(
+                invoice.id,
+                Status.COMPLETEE,
+                Party.SUPPLIER,
+                user_id,
+                comment,
+                attachments,
+                staged_attachment_ids,
+            )
 
     async def acknowledge_rejection(self, user_id: str, invoice_id: str) -> Invoice:
         """The supplier acknowledges a rejection (REJETEE stays), announced by
         InvoiceRejectionAcknowledged. InvoiceNotFound, AccessDenied, TransitionNotAllowed (not
         REJETEE), RejectionAlreadyAcknowledged."""
-        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, NOT_ISSUER)
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await invoices.get(conn, invoice.id, lock=True, details=False)
+        invoice = await self._access.acting(user_id, invoice_id, Party.SUPPLIER)
+        async with self._uow.transaction() as tx:
+            locked = await invoices.get(tx.conn, invoice.id, lock=True, details=False)
             if locked is None:
                 raise InvoiceNotFound()
             await status_changes.acknowledge_rejection(
-                conn, locked, actor=user_id, at=datetime.now(UTC)
+                tx, locked, actor=user_id, at=datetime.now(UTC)
             )
-            return await invoices.get(conn, invoice.id)
+            return await invoices.get(tx.conn, invoice.id)
 
     async def delete_draft(self, user_id: str, invoice_id: str) -> None:
         """The supplier deletes a draft; nothing was ever announced, so no event.
 
         InvoiceNotFound, AccessDenied, TransitionNotAllowed (not a draft).
         """
-        invoice = await self._acting(user_id, invoice_id, Party.SUPPLIER, NOT_ISSUER)
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await invoices.get(conn, invoice.id, lock=True, details=False)
+        invoice = await self._access.acting(user_id, invoice_id, Party.SUPPLIER)
+        async with self._uow.transaction() as tx:
+            locked = await invoices.get(tx.conn, invoice.id, lock=True, details=False)
             if locked is None:
                 raise InvoiceNotFound()
             if locked.status is not Status.BROUILLON:
                 raise TransitionNotAllowed(locked.status, Status.BROUILLON)
-            await invoices.delete(conn, invoice.id)
-
-    async def _acting(self, user_id: str, invoice_id: str, party: Party, denied: str) -> Invoice:
-        invoice_id = parse_invoice_id(invoice_id)
-        async with self._pool.acquire() as conn:
-            invoice = await invoices.get(conn, invoice_id, details=False)
-        if invoice is None or not await self._access.can_see(user_id, invoice):
-            raise InvoiceNotFound()
-        if not await self._access.acts_as(user_id, invoice, party, MODIFICATION):
-            raise AccessDenied(denied)
-        return invoice
+            await invoices.delete(tx.conn, invoice.id)
 
     async def _move(
         self,
@@ -147,12 +131,12 @@ class Processing:
         staged_attachment_ids: Sequence[str] = (),
     ) -> Invoice:
         at = datetime.now(UTC)
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await invoices.get(conn, invoice_id, lock=True, details=False)
+        async with self._uow.transaction() as tx:
+            locked = await invoices.get(tx.conn, invoice_id, lock=True, details=False)
             if locked is None:
                 raise InvoiceNotFound()
             await status_changes.move(
-                conn,
+                tx,
                 locked,
                 target,
                 party=party,
@@ -161,7 +145,7 @@ class Processing:
                 comment=comment,
             )
             await add_attachments(
-                conn,
+                tx.conn,
                 invoice_id,
                 attachments,
                 staged_ids=staged_attachment_ids,
@@ -169,4 +153,4 @@ class Processing:
                 policy=self._attachment_policy,
                 at=at,
             )
-            return await invoices.get(conn, invoice_id)
+            return await invoices.get(tx.conn, invoice_id)

@@ -6,29 +6,24 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import asyncpg
 from chorus_platform.errors import NotFound
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
-from chorus_invoices.documents.validation import RuleViolation
 from chorus_invoices.domain import lifecycle
-from chorus_invoices.domain.errors import DocumentNotFound, InvoiceNotFound
+from chorus_invoices.domain.documents import Document, DocumentInfo
+from chorus_invoices.domain.errors import DocumentNotFound
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter
 from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.listing import ListCriteria
+from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.store import history, invoices, rule_warnings
-from chorus_invoices.store.documents import (
-    Document,
-    DocumentInfo,
-    DocumentStore,
-    PostgresDocumentStore,
-)
+from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore
 from chorus_invoices.usecases.access import (
     CONSULTATION,
     RECIPIENT_SPACE,
     SUPPLIER_SPACE,
     InvoiceAccess,
-    parse_invoice_id,
 )
 
 Cursor = tuple[datetime, str]
@@ -36,29 +31,29 @@ Cursor = tuple[datetime, str]
 
 class Reading:
     def __init__(
-        self, pool: asyncpg.Pool, structures: StructuresClient, store: DocumentStore | None = None
+        self, uow: UnitOfWork, structures: StructuresClient, store: DocumentStore | None = None
     ) -> None:
-        self._pool = pool
+        self._uow = uow
         self._structures = structures
-        self._access = InvoiceAccess(structures)
+        self._access = InvoiceAccess(uow, structures)
         self._store = store or PostgresDocumentStore()
 
     async def invoice(self, user_id: str, invoice_id: str) -> tuple[Invoice, list[str]]:
         """The invoice and the actions the caller may take on it; InvoiceNotFound."""
-        invoice = await self._visible(user_id, invoice_id, details=True)
+        invoice = await self._access.visible(user_id, invoice_id, details=True)
         return invoice, await self._access.allowed_actions(user_id, invoice)
 
     async def kept_with(self, invoice: Invoice) -> tuple[list[RuleViolation], list[DocumentInfo]]:
         """The EN 16931 warnings and the documents of an invoice the caller may see."""
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             warnings = await rule_warnings.of_invoice(conn, invoice.id)
             return warnings, await self._store.infos(conn, invoice.id)
 
     async def document(self, user_id: str, invoice_id: str) -> Document:
         """The invoice's main document (Factur-X, else the deposited file); InvoiceNotFound,
         DocumentNotFound."""
-        invoice = await self._visible(user_id, invoice_id, details=False)
-        async with self._pool.acquire() as conn:
+        invoice = await self._access.visible(user_id, invoice_id)
+        async with self._uow.reading() as conn:
             document = await self._store.main(conn, invoice.id)
         if document is None:
             raise DocumentNotFound()
@@ -67,12 +62,12 @@ class Reading:
     async def attachment(self, user_id: str, invoice_id: str, document_id: str) -> Document:
         """One attachment of an invoice the caller may see; InvoiceNotFound, NotFound
         ATTACHMENT_NOT_FOUND."""
-        invoice = await self._visible(user_id, invoice_id, details=False)
+        invoice = await self._access.visible(user_id, invoice_id)
         try:
             document_id = str(uuid.UUID(document_id))
         except ValueError:
             raise _attachment_not_found() from None
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             document = await self._store.attachment(conn, invoice.id, document_id)
         if document is None:
             raise _attachment_not_found()
@@ -80,8 +75,8 @@ class Reading:
 
     async def history(self, user_id: str, invoice_id: str) -> list[HistoryEntry]:
         """The invoice's status history, oldest first; InvoiceNotFound."""
-        invoice = await self._visible(user_id, invoice_id, details=False)
-        async with self._pool.acquire() as conn:
+        invoice = await self._access.visible(user_id, invoice_id)
+        async with self._uow.reading() as conn:
             return await history.entries(conn, invoice.id)
 
     async def page(
@@ -122,20 +117,12 @@ class Reading:
             limit=limit + 1,
             criteria=criteria or ListCriteria(),
         )
-        async with self._pool.acquire() as conn:
+        async with self._uow.reading() as conn:
             found = await invoices.page(conn, wanted)
         if len(found) <= limit:
             return found, None
         found = found[:limit]
         return found, invoices.cursor_of(found[-1])
-
-    async def _visible(self, user_id: str, invoice_id: str, *, details: bool) -> Invoice:
-        invoice_id = parse_invoice_id(invoice_id)
-        async with self._pool.acquire() as conn:
-            invoice = await invoices.get(conn, invoice_id, details=details)
-        if invoice is None or not await self._access.can_see(user_id, invoice):
-            raise InvoiceNotFound()
-        return invoice
 
 
 def _attachment_not_found() -> NotFound:

@@ -18,11 +18,11 @@ from chorus_platform.errors import DomainError
 from chorus_invoices.documents.archives import ArchiveLimits, read_archive
 from chorus_invoices.documents.formats import DocumentKind, DocumentLimits
 from chorus_invoices.documents.intake import read_deposit
-from chorus_invoices.documents.validation import RuleViolation
 from chorus_invoices.documents.workers import DocumentWorkers
+from chorus_invoices.domain.documents import DocumentRole, new_document
 from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.invoice import Invoice
-from chorus_invoices.store.documents import DocumentRole, new_document
+from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.usecases.deposit import Deposits, FileOrigin
 
 MAX_FILENAME = 100

@@ -1,0 +1,107 @@
+"""The reading RPCs of InvoicesService: one invoice, a page of a list, a status history, the
+invoice's document and its attachments; only what the caller may see."""
+
+from __future__ import annotations
+
+from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus_platform.auth import current_principal
+
+from chorus_invoices.api import mapping, page_tokens
+from chorus_invoices.domain.listing import read_criteria
+from chorus_invoices.usecases.reading import Reading
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class ReadingRpcs:
+    """Part of :class:`~chorus_invoices.api.servicer.InvoicesServicer`."""
+
+    _reading: Reading
+
+    async def GetInvoice(self, request: pb.GetInvoiceRequest, context):
+        """One invoice with lines, totals, VAT breakdown, status, lifecycle code and the
+        actions the caller may take now (``allowed_actions``, e.g. SUBMIT).
+
+        Visible to FACTURES_EMISES (CONSULTATION) of the supplier, and to FACTURES_RECUES
+        (CONSULTATION) of the recipient once made available to it. Errors: NOT_FOUND
+        INVOICE_NOT_FOUND when unknown, malformed or not visible (never PERMISSION_DENIED).
+        """
+        user_id = current_principal().user_id
+        invoice, actions = await self._reading.invoice(user_id, request.invoice_id)
+        warnings, documents = await self._reading.kept_with(invoice)
+        found = mapping.invoice_to_proto(invoice, actions)
+        found.warnings.extend(mapping.findings_to_proto(warnings))
+        found.documents.extend(mapping.documents_to_proto(documents))
+        return pb.GetInvoiceResponse(invoice=found)
+
+    async def ListInvoices(self, request: pb.ListInvoicesRequest, context):
+        """Issued (default) or received invoices of the structures the caller may consult,
+        newest first, without lines nor allowed actions.
+
+        ``structure_id`` narrows to one of them (another gives an empty list); ``status``,
+        ``number`` (prefix, case-insensitive), issue and deposit dates (inclusive days), gross
+        total range, the other party (id, or part of its name) and ``service_code`` filter
+        (see domain.listing). ``page_size`` defaults to 20, at most 100; ``next_page_token``
+        is "" on the last page. Errors: INVALID_ARGUMENT PAGE_TOKEN_INVALID, FILTER_INVALID
+        (one violation per criterion in error).
+        """
+        user_id = current_principal().user_id
+        page_size = request.page_size if request.page_size > 0 else DEFAULT_PAGE_SIZE
+        found, cursor = await self._reading.page(
+            user_id,
+            received=request.side == pb.LIST_SIDE_RECEIVED,
+            structure_id=request.structure_id.strip(),
+            status=mapping.status_from_proto(request.status),
+            number_prefix=request.number.strip(),
+            limit=min(page_size, MAX_PAGE_SIZE),
+            after=page_tokens.decode(request.page_token),
+            criteria=read_criteria(
+                issued_from=request.issued_from,
+                issued_to=request.issued_to,
+                deposited_from=request.deposited_from,
+                deposited_to=request.deposited_to,
+                min_amount=request.min_amount,
+                max_amount=request.max_amount,
+                counterparty_id=request.counterparty_structure_id,
+                counterparty_name=request.counterparty_name,
+                service_code=request.service_code,
+            ),
+        )
+        return pb.ListInvoicesResponse(
+            invoices=[mapping.invoice_to_proto(invoice) for invoice in found],
+            next_page_token=page_tokens.encode(cursor),
+        )
+
+    async def GetInvoiceHistory(self, request: pb.GetInvoiceHistoryRequest, context):
+        """The invoice's status history, oldest first: status, lifecycle code, time, actor
+        (user id or "system") and comment. Same visibility and errors as GetInvoice."""
+        user_id = current_principal().user_id
+        entries = await self._reading.history(user_id, request.invoice_id)
+        return pb.GetInvoiceHistoryResponse(
+            entries=[mapping.history_to_proto(entry) for entry in entries]
+        )
+
+    async def GetInvoiceDocument(self, request: pb.GetInvoiceDocumentRequest, context):
+        """The invoice's document: the Factur-X PDF generated at portal entry, else the file
+        deposited. Same visibility as GetInvoice. Errors: NOT_FOUND INVOICE_NOT_FOUND,
+        NOT_FOUND DOCUMENT_NOT_FOUND (a draft has none)."""
+        user_id = current_principal().user_id
+        document = await self._reading.document(user_id, request.invoice_id)
+        return pb.GetInvoiceDocumentResponse(
+            filename=document.info.filename,
+            media_type=document.info.media_type,
+            content=document.content,
+        )
+
+    async def GetInvoiceAttachment(self, request: pb.GetInvoiceAttachmentRequest, context):
+        """One attachment (role ATTACHMENT) of an invoice, same visibility as GetInvoice.
+        Errors: NOT_FOUND INVOICE_NOT_FOUND (unknown or not visible), NOT_FOUND
+        ATTACHMENT_NOT_FOUND (no such attachment on this invoice)."""
+        user_id = current_principal().user_id
+        document = await self._reading.attachment(user_id, request.invoice_id, request.document_id)
+        return pb.GetInvoiceAttachmentResponse(
+            filename=document.info.filename,
+            media_type=document.info.media_type,
+            content=document.content,
+        )

@@ -1,0 +1,63 @@
+"""An invoice's documents: its Factur-X or deposited file, and its attachments.
+
+A document is addressed by (invoice, role), attachments by id; :class:`DocumentInfo` is what
+is shown of one without its content. Where contents are kept is the store's business
+(:mod:`chorus_invoices.store.documents`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class DocumentRole(StrEnum):
+    FACTURX = "FACTURX"
+    """Generated from a portal entry: PDF/A-3 with its CII XML."""
+    ORIGINAL = "ORIGINAL"
+    """The structured file (UBL, CII, Factur-X) as the supplier deposited it."""
+    ATTACHMENT = "ATTACHMENT"
+    """A supporting file; any number per invoice, addressed by id."""
+
+
+# Which document GET …/document serves when an invoice has several.
+MAIN_ROLES = (DocumentRole.FACTURX, DocumentRole.ORIGINAL)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: str
+    role: DocumentRole
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Document:
+    info: DocumentInfo
+    content: bytes
+
+
+def new_document(
+    document_id: str,
+    role: DocumentRole,
+    filename: str,
+    media_type: str,
+    content: bytes,
+    at: datetime,
+) -> Document:
+    info = DocumentInfo(
+        document_id,
+        role,
+        filename,
+        media_type,
+        len(content),
+        hashlib.sha256(content).hexdigest(),
+        at,
+    )
+    return Document(info, content)

@@ -1,0 +1,46 @@
+"""The Factur-X of a portal invoice (CII EN 16931 inside a PDF/A-3), rendered in a document
+worker process when the invoice enters DEPOSEE (deposit, submitted draft, recycling), and kept
+as its FACTURX document in the transaction of that change."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from chorus_invoices.documents.content import PartyDetails, party_of
+from chorus_invoices.documents.facturx import make_facturx
+from chorus_invoices.documents.workers import DocumentWorkers
+from chorus_invoices.domain.documents import Document, DocumentRole, new_document
+from chorus_invoices.domain.invoice import Invoice
+from chorus_invoices.domain.routing import Recipient
+
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class FacturxRenderer:
+    def __init__(self, workers: DocumentWorkers | None) -> None:
+        """``workers`` render the Factur-X (None: no rendering, e.g. tests of the rest)."""
+        self._workers = workers
+
+    async def render(
+        self, invoice: Invoice, supplier: Recipient | None, recipient: Recipient
+    ) -> list[Document]:
+        """The invoice's Factur-X, rendered in a worker process ([] without workers)."""
+        if self._workers is None:
+            return []
+        seller = party_of(supplier) if supplier else PartyDetails(invoice.supplier.name)
+        facturx = await self._workers.run(
+            make_facturx, invoice.content, seller, party_of(recipient)
+        )
+        name = _FILENAME_UNSAFE.sub("-", invoice.content.number)
+        return [
+            new_document(
+                str(uuid.uuid4()),
+                DocumentRole.FACTURX,
+                f"facture-{name}.pdf",
+                "application/pdf",
+                facturx.pdf,
+                datetime.now(UTC),
+            )
+        ]
