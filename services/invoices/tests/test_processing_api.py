@@ -10,6 +10,10 @@ import pytest
 from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.documents.facturx import read_facturx
+from chorus_invoices.domain.errors import InvoiceNotFound
+from chorus_invoices.events import outgoing
+from chorus_invoices.usecases import status_changes
+from chorus_platform.unit_of_work import UnitOfWork
 
 
 async def deposit_and_route(api, parties, make_request) -> str:
@@ -395,3 +399,12 @@ async def test_completion_keeps_its_attachments_in_the_same_transaction(
     )
     assert served.content == b"%PDF-1 x"
     assert (await status_events(api, invoice_id))[-1].comment == "Bon de commande joint"
+
+
+async def test_a_change_to_an_invoice_deleted_meanwhile_is_not_found(api):
+    """A use case locks the invoice it read a moment earlier: gone by then (a draft deleted in
+    between), the change is refused as not found instead of failing."""
+    uow = UnitOfWork(api.pool, service="invoices", encode=outgoing.encode)
+    with pytest.raises(InvoiceNotFound):
+        async with uow.transaction() as tx:
+            await status_changes.locked(tx, str(uuid.uuid4()))

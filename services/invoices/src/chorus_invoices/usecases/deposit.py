@@ -22,7 +22,7 @@ from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.attachments import AttachmentPolicy, AttachmentUpload
 from chorus_invoices.domain.documents import Document
-from chorus_invoices.domain.errors import AccessDenied, RecipientNotFound, invalid
+from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound, RecipientNotFound, invalid
 from chorus_invoices.domain.forms import InvoiceForm
 from chorus_invoices.domain.invoice import Invoice, InvoiceContent, InvoiceType, StructureRef
 from chorus_invoices.domain.lifecycle import Party, Status
@@ -168,9 +168,11 @@ class Deposits:
         routed(invoice.content, recipient, supplier)
         async with self._uow.reading() as conn:
             full = await invoices.get(conn, invoice.id)
+        if full is None:  # deleted since
+            raise InvoiceNotFound()
         documents = await self._renderer.render(full, supplier, recipient)
         async with self._uow.transaction() as tx:
-            locked = await invoices.get(tx.conn, invoice.id, lock=True, details=False)
+            locked = await status_changes.locked(tx, invoice.id)
             await status_changes.move(
                 tx,
                 locked,

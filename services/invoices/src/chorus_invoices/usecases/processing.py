@@ -16,7 +16,7 @@ from chorus_platform.unit_of_work import UnitOfWork
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.attachments import AttachmentPolicy, AttachmentUpload
-from chorus_invoices.domain.errors import InvoiceNotFound, TransitionNotAllowed, invalid
+from chorus_invoices.domain.errors import TransitionNotAllowed, invalid
 from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.store import invoices
@@ -98,9 +98,7 @@ class Processing:
         REJETEE), RejectionAlreadyAcknowledged."""
         invoice = await self._access.acting(user_id, invoice_id, Party.SUPPLIER)
         async with self._uow.transaction() as tx:
-            locked = await invoices.get(tx.conn, invoice.id, lock=True, details=False)
-            if locked is None:
-                raise InvoiceNotFound()
+            locked = await status_changes.locked(tx, invoice.id)
             await status_changes.acknowledge_rejection(
                 tx, locked, actor=user_id, at=datetime.now(UTC)
             )
@@ -113,9 +111,7 @@ class Processing:
         """
         invoice = await self._access.acting(user_id, invoice_id, Party.SUPPLIER)
         async with self._uow.transaction() as tx:
-            locked = await invoices.get(tx.conn, invoice.id, lock=True, details=False)
-            if locked is None:
-                raise InvoiceNotFound()
+            locked = await status_changes.locked(tx, invoice.id)
             if locked.status is not Status.BROUILLON:
                 raise TransitionNotAllowed(locked.status, Status.BROUILLON)
             await invoices.delete(tx.conn, invoice.id)
@@ -132,9 +128,7 @@ class Processing:
     ) -> Invoice:
         at = datetime.now(UTC)
         async with self._uow.transaction() as tx:
-            locked = await invoices.get(tx.conn, invoice_id, lock=True, details=False)
-            if locked is None:
-                raise InvoiceNotFound()
+            locked = await status_changes.locked(tx, invoice_id)
             await status_changes.move(
                 tx,
                 locked,

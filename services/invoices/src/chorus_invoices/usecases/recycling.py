@@ -79,7 +79,7 @@ class Recycling:
         )
         documents = await self._rerendered(invoice.id, content, recipient, supplier)
         async with self._uow.transaction() as tx:
-            locked = await invoices.get(tx.conn, invoice.id, lock=True, details=False)
+            locked = await status_changes.locked(tx, invoice.id)
             readdressed = _readdressed(locked, content, recipient)
             await invoices.save_routing(tx.conn, readdressed)
             for document in documents:

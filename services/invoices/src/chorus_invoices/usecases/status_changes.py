@@ -15,6 +15,7 @@ from chorus_platform.unit_of_work import Transaction
 
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.errors import (
+    InvoiceNotFound,
     RejectionAlreadyAcknowledged,
     TransitionNotAllowed,
     invalid,
@@ -27,6 +28,15 @@ from chorus_invoices.domain.events import (
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.store import history, invoices
+
+
+async def locked(tx: Transaction, invoice_id: str) -> Invoice:
+    """The invoice's row locked for a change in ``tx`` (header only); InvoiceNotFound when it
+    is gone (a draft deleted since the caller read it)."""
+    invoice = await invoices.get(tx.conn, invoice_id, lock=True, details=False)
+    if invoice is None:
+        raise InvoiceNotFound()
+    return invoice
 
 
 async def record_new(tx: Transaction, invoice: Invoice, actor: str) -> None:
