@@ -54,7 +54,8 @@ async def seed_demo_structures(pool: asyncpg.Pool) -> int:
     created = 0
     for new in demo_structures():
         was_created = await known.ensure(new)
-        created += was_created
+        if was_created:
+            created += 1
         log.info(
             "demo structure %s",
             "created" if was_created else "already present",
