@@ -13,14 +13,25 @@ from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_structures.api.errors import STATUS_CODES
+from chorus_structures.api.handlers import UseCases
 from chorus_structures.api.servicer import SERVICE_NAME, StructuresServicer
 from chorus_structures.clients.identity import IdentityDirectory
 from chorus_structures.config import StructuresSettings
+from chorus_structures.events import outgoing
 from chorus_structures.seed import cli as directory_cli
 from chorus_structures.seed.demo import seed_demo_structures
 from chorus_structures.seed.directory import import_default_directory
+from chorus_structures.usecases.access import AccessChecks
+from chorus_structures.usecases.attachments import Attachments
+from chorus_structures.usecases.directory import Directory
+from chorus_structures.usecases.membership import Members
+from chorus_structures.usecases.my_memberships import MyMemberships
+from chorus_structures.usecases.registration import Registration
+from chorus_structures.usecases.spaces import Spaces
+from chorus_structures.usecases.structures import StructureManagement
 
 # RPCs behind the gateway's creating POSTs: a retry with the same Idempotency-Key replays them.
 IDEMPOTENT_METHODS = {
@@ -43,7 +54,20 @@ def build_app(
 ) -> grpc_server.GrpcApp:
     """The gRPC app; tests inject their own pool, token verifier and identity channel
     (without one, member names are not shown and direct attachment is unavailable)."""
-    servicer = StructuresServicer(pool, settings, IdentityDirectory(identity_channel))
+    uow = UnitOfWork(pool, service=outgoing.SERVICE, encode=outgoing.encode)
+    identity = IdentityDirectory(identity_channel)
+    servicer = StructuresServicer(
+        UseCases(
+            registration=Registration(uow, settings),
+            directory=Directory(uow),
+            access=AccessChecks(uow),
+            my_memberships=MyMemberships(uow),
+            management=StructureManagement(uow),
+            members=Members(uow, identity),
+            attachments=Attachments(uow, identity, settings),
+            spaces=Spaces(uow, identity),
+        )
+    )
 
     def register(server):
         pb_grpc.add_StructuresServiceServicer_to_server(servicer, server)

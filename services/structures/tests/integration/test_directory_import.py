@@ -8,12 +8,8 @@ import pytest
 from chorus.structures.events.v1 import structures_events_pb2 as events
 from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus_structures.domain.directory import COLUMNS
-from chorus_structures.seed.directory import (
-    DirectoryFileInvalid,
-    ImportReport,
-    import_directory,
-    read_rows,
-)
+from chorus_structures.domain.directory_file import DirectoryFileInvalid, ImportReport, read_rows
+from chorus_structures.seed.directory import import_directory
 from chorus_structures.seed.generator import generate_file
 
 from .conftest import random_siret

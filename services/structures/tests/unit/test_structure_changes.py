@@ -3,17 +3,16 @@ from datetime import UTC, datetime
 
 import pytest
 from chorus_platform.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from chorus_structures.domain.changes import StructureChanges, apply_changes
 from chorus_structures.domain.identifiers import Identifier, IdentifierType
 from chorus_structures.domain.paging import Position, page_request
+from chorus_structures.domain.services import validate_new_service
 from chorus_structures.domain.structure import (
     Address,
     RoutingParameters,
     Structure,
-    StructureChanges,
     StructureKind,
     StructureStatus,
-    apply_changes,
-    validate_new_service,
 )
 
 

@@ -1,12 +1,8 @@
 import pytest
 from chorus_platform.errors import InvalidArgument, PermissionDenied
+from chorus_structures.domain.creation import StructureDraft, validate_new_structure
 from chorus_structures.domain.identifiers import IdentifierType
-from chorus_structures.domain.structure import (
-    Address,
-    StructureDraft,
-    StructureKind,
-    validate_new_structure,
-)
+from chorus_structures.domain.structure import Address, StructureKind
 
 ADDRESS = Address(line1="3 rue des Lilas", postal_code="69003", city="Lyon", country="fr")
 

@@ -5,17 +5,12 @@ from __future__ import annotations
 from chorus.structures.v1 import structures_service_pb2 as pb
 
 from chorus_structures.api.handlers import Handlers
-from chorus_structures.api.mapping import (
-    attachment_request_to_proto,
-    enum_from_proto,
-    uuid_from_request,
-    uuids_from_request,
-)
+from chorus_structures.api.mapping import uuid_from_request, uuids_from_request
 from chorus_structures.api.request_fields import caller_id, decision_of, structure_id_of
+from chorus_structures.contract import attachment_request_to_proto, enum_from_proto
 from chorus_structures.domain.access import Role
 from chorus_structures.domain.attachments import AttachmentStatus
 from chorus_structures.domain.paging import page_request
-from chorus_structures.usecases import attachments as usecases
 
 
 def _request_id(value: str):
@@ -32,15 +27,13 @@ class AttachmentHandlers(Handlers):
         COMMENT_TOO_LONG; NOT_FOUND STRUCTURE_NOT_FOUND; FAILED_PRECONDITION
         STRUCTURE_INACTIVE, ALREADY_A_MEMBER; ALREADY_EXISTS ATTACHMENT_REQUEST_PENDING.
         """
-        created = await usecases.request_attachment(
-            self._pool,
+        created = await self._usecases.attachments.request(
             caller_id(),
             structure_id_of(request),
             comment=request.comment,
             service_ids=uuids_from_request(
                 request.service_ids, "service_ids", "SERVICE_ID_INVALID"
             ),
-            claim_unmanaged=self._settings.claim_unmanaged_structures,
         )
         return pb.RequestAttachmentResponse(request=attachment_request_to_proto(created))
 
@@ -49,8 +42,8 @@ class AttachmentHandlers(Handlers):
         Errors: INVALID_ARGUMENT REQUEST_ID_INVALID; NOT_FOUND ATTACHMENT_REQUEST_NOT_FOUND
         (also someone else's); FAILED_PRECONDITION ATTACHMENT_REQUEST_ALREADY_DECIDED.
         """
-        cancelled = await usecases.cancel_request(
-            self._pool, caller_id(), _request_id(request.request_id)
+        cancelled = await self._usecases.attachments.cancel(
+            caller_id(), _request_id(request.request_id)
         )
         return pb.CancelAttachmentRequestResponse(request=attachment_request_to_proto(cancelled))
 
@@ -65,8 +58,8 @@ class AttachmentHandlers(Handlers):
         page = page_request(
             request.page_size, request.page_token, "attachments", structure_id, status or ""
         )
-        found, after, profiles = await usecases.list_requests(
-            self._pool, self._identity, caller_id(), structure_id, status, page
+        found, after, profiles = await self._usecases.attachments.list_for_structure(
+            caller_id(), structure_id, status, page
         )
         return pb.ListAttachmentRequestsResponse(
             requests=[attachment_request_to_proto(r, profiles) for r in found],
@@ -77,7 +70,7 @@ class AttachmentHandlers(Handlers):
         """The caller's requests, newest first (the last 200), with status, granted role and
         the manager's comment. No errors beyond UNAUTHENTICATED.
         """
-        found = await usecases.list_my_requests(self._pool, caller_id())
+        found = await self._usecases.attachments.list_mine(caller_id())
         return pb.ListMyAttachmentRequestsResponse(
             requests=[attachment_request_to_proto(r) for r in found]
         )
@@ -92,8 +85,7 @@ class AttachmentHandlers(Handlers):
         MANAGER_REQUIRED; FAILED_PRECONDITION ATTACHMENT_REQUEST_ALREADY_DECIDED,
         ALREADY_A_MEMBER.
         """
-        decided = await usecases.decide_request(
-            self._pool,
+        decided = await self._usecases.attachments.decide(
             caller_id(),
             _request_id(request.request_id),
             decision=decision_of(request.decision),
@@ -108,8 +100,7 @@ class AttachmentHandlers(Handlers):
         STRUCTURE_ID_INVALID, REQUEST_IDS_REQUIRED, TOO_MANY_REQUEST_IDS; an id of another
         structure is NOT_FOUND ATTACHMENT_REQUEST_NOT_FOUND (with its index as field).
         """
-        decided = await usecases.decide_requests(
-            self._pool,
+        decided = await self._usecases.attachments.decide_many(
             caller_id(),
             structure_id_of(request),
             uuids_from_request(request.request_ids, "request_ids", "REQUEST_ID_INVALID"),

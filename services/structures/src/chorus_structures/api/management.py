@@ -7,43 +7,13 @@ from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus_structures.api.handlers import Handlers
 from chorus_structures.api.mapping import (
     action_to_proto,
-    enum_from_proto,
-    service_to_proto,
-    structure_to_proto,
+    changes_from_proto,
+    optional_field,
     uuid_from_request,
 )
 from chorus_structures.api.request_fields import caller_id, structure_id_of
+from chorus_structures.contract import service_to_proto, structure_to_proto
 from chorus_structures.domain.paging import page_request
-from chorus_structures.domain.structure import Address, StructureChanges, StructureStatus
-from chorus_structures.usecases import structures as usecases
-
-
-def _optional(request, field: str):
-    return getattr(request, field) if request.HasField(field) else None
-
-
-def _changes(request: pb.UpdateStructureRequest) -> StructureChanges:
-    address = None
-    if request.HasField("address"):
-        address = Address(
-            line1=request.address.line1,
-            line2=request.address.line2,
-            postal_code=request.address.postal_code,
-            city=request.address.city,
-            country=request.address.country,
-        )
-    return StructureChanges(
-        raison_sociale=_optional(request, "raison_sociale"),
-        libelle=_optional(request, "libelle"),
-        address=address,
-        email=_optional(request, "email"),
-        vat_number=_optional(request, "vat_number"),
-        status=enum_from_proto(StructureStatus, request.status),
-        service_code_required=_optional(request, "service_code_required"),
-        engagement_required=_optional(request, "engagement_required"),
-        service_or_engagement_required=_optional(request, "service_or_engagement_required"),
-        payment_status_not_reported=_optional(request, "payment_status_not_reported"),
-    )
 
 
 class ManagementHandlers(Handlers):
@@ -58,8 +28,8 @@ class ManagementHandlers(Handlers):
         MANAGER_REQUIRED, PRINCIPAL_MANAGER_REQUIRED (status); FAILED_PRECONDITION
         ROUTING_PARAMETERS_PUBLIC_ONLY.
         """
-        structure = await usecases.update_structure(
-            self._pool, caller_id(), structure_id_of(request), _changes(request)
+        structure = await self._usecases.management.update_structure(
+            caller_id(), structure_id_of(request), changes_from_proto(request)
         )
         return pb.UpdateStructureResponse(structure=structure_to_proto(structure))
 
@@ -71,8 +41,7 @@ class ManagementHandlers(Handlers):
         SERVICE_NAME_REQUIRED, SERVICE_NAME_TOO_LONG; ALREADY_EXISTS SERVICE_CODE_TAKEN;
         NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED MANAGER_REQUIRED.
         """
-        service = await usecases.create_service(
-            self._pool,
+        service = await self._usecases.management.create_service(
             caller_id(),
             structure_id_of(request),
             code=request.code,
@@ -88,14 +57,13 @@ class ManagementHandlers(Handlers):
         SERVICE_NAME_REQUIRED, SERVICE_NAME_TOO_LONG; NOT_FOUND STRUCTURE_NOT_FOUND,
         SERVICE_NOT_FOUND; PERMISSION_DENIED MANAGER_REQUIRED.
         """
-        service = await usecases.update_service(
-            self._pool,
+        service = await self._usecases.management.update_service(
             caller_id(),
             structure_id_of(request),
             uuid_from_request(request.service_id, "service_id", "SERVICE_ID_INVALID"),
-            name=_optional(request, "name"),
-            active=_optional(request, "active"),
-            engagement_required=_optional(request, "engagement_required"),
+            name=optional_field(request, "name"),
+            active=optional_field(request, "active"),
+            engagement_required=optional_field(request, "engagement_required"),
         )
         return pb.UpdateServiceResponse(service=service_to_proto(service))
 
@@ -107,7 +75,9 @@ class ManagementHandlers(Handlers):
         """
         structure_id = structure_id_of(request)
         page = page_request(request.page_size, request.page_token, "history", structure_id)
-        actions, after = await usecases.list_history(self._pool, caller_id(), structure_id, page)
+        actions, after = await self._usecases.management.list_history(
+            caller_id(), structure_id, page
+        )
         return pb.ListManagerActionsResponse(
             actions=[action_to_proto(a) for a in actions],
             next_page_token=page.next_token(after) if after else "",

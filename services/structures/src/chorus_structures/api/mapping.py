@@ -1,79 +1,35 @@
-"""Proto ⇄ domain mapping for the structures API and events.
-
-Proto enums carry their prefix (``IDENTIFIER_TYPE_SIRET``); the domain uses the bare names
-(``SIRET``), which are also what the database stores.
+"""Proto ⇄ domain for the structures API: request fields into domain values, and the
+answers only the API gives (members, history, spaces, memberships, access). The messages the
+outgoing events embed as well (structures, services, requests, subscriptions) and the enum
+tables are in ``contract.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from enum import StrEnum
-from typing import TypeVar
 from uuid import UUID
 
-from chorus.common.v1 import common_pb2
 from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus_platform.errors import FieldViolation, InvalidArgument
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from chorus_structures.clients.identity import Profile
-from chorus_structures.domain.access import Role
-from chorus_structures.domain.attachments import AttachmentRequest, AttachmentStatus, Decision
-from chorus_structures.domain.history import ActionKind, RecordedAction
+from chorus_structures.contract import (
+    enum_from_proto,
+    enum_to_proto,
+    person_to_proto,
+    service_to_proto,
+    structure_to_proto,
+    timestamp,
+)
+from chorus_structures.domain.access import AccessFacts
+from chorus_structures.domain.changes import StructureChanges
+from chorus_structures.domain.creation import StructureDraft
+from chorus_structures.domain.history import RecordedAction
 from chorus_structures.domain.identifiers import IdentifierType
 from chorus_structures.domain.membership import Member
-from chorus_structures.domain.spaces import AccessMode, Space
-from chorus_structures.domain.structure import (
-    Address,
-    Structure,
-    StructureDraft,
-    StructureKind,
-    StructureService,
-    StructureStatus,
-)
-from chorus_structures.domain.subscriptions import Subscription, SubscriptionStatus
-
-E = TypeVar("E", bound=StrEnum)
-
-_PREFIXES = {
-    IdentifierType: "IDENTIFIER_TYPE_",
-    StructureKind: "STRUCTURE_KIND_",
-    StructureStatus: "STRUCTURE_STATUS_",
-    Role: "ROLE_",
-    Space: "SPACE_",
-    AccessMode: "ACCESS_MODE_",
-    AttachmentStatus: "ATTACHMENT_REQUEST_STATUS_",
-    Decision: "DECISION_",
-    SubscriptionStatus: "SUBSCRIPTION_STATUS_",
-    ActionKind: "MANAGER_ACTION_KIND_",
-}
-_PROTO_ENUMS = {
-    IdentifierType: pb.IdentifierType,
-    StructureKind: pb.StructureKind,
-    StructureStatus: pb.StructureStatus,
-    Role: pb.Role,
-    Space: pb.Space,
-    AccessMode: pb.AccessMode,
-    AttachmentStatus: pb.AttachmentRequestStatus,
-    Decision: pb.Decision,
-    SubscriptionStatus: pb.SubscriptionStatus,
-    ActionKind: pb.ManagerActionKind,
-}
-
-
-def enum_from_proto(enum: type[E], value: int) -> E | None:
-    """The domain member for a proto enum value; None for ``*_UNSPECIFIED`` or unknown values."""
-    try:
-        name = _PROTO_ENUMS[enum].Name(value).removeprefix(_PREFIXES[enum])
-    except ValueError:
-        return None
-    return enum.__members__.get(name)
-
-
-def enum_to_proto(member: StrEnum) -> int:
-    enum = type(member)
-    return _PROTO_ENUMS[enum].Value(_PREFIXES[enum] + member.value)
+from chorus_structures.domain.people import Profile
+from chorus_structures.domain.structure import Address, StructureKind, StructureStatus
+from chorus_structures.usecases.my_memberships import MyMembership
+from chorus_structures.usecases.spaces import SpaceView
 
 
 def uuid_from_request(value: str, field: str, reason: str) -> UUID:
@@ -85,93 +41,52 @@ def uuid_from_request(value: str, field: str, reason: str) -> UUID:
         raise InvalidArgument(reason, message, [FieldViolation(field, message)]) from None
 
 
+def uuids_from_request(values, field: str, reason: str) -> list[UUID]:
+    """Distinct UUIDs of a repeated request field, in order."""
+    return list(dict.fromkeys(uuid_from_request(value, field, reason) for value in values))
+
+
+def _address(address) -> Address:
+    return Address(
+        line1=address.line1,
+        line2=address.line2,
+        postal_code=address.postal_code,
+        city=address.city,
+        country=address.country,
+    )
+
+
 def draft_from_proto(request: pb.CreateStructureRequest) -> StructureDraft:
-    address = request.address
     return StructureDraft(
         identifier_type=enum_from_proto(IdentifierType, request.identifier_type),
         identifier=request.identifier,
         raison_sociale=request.raison_sociale,
         libelle=request.libelle,
         kind=enum_from_proto(StructureKind, request.kind),
-        address=Address(
-            line1=address.line1,
-            line2=address.line2,
-            postal_code=address.postal_code,
-            city=address.city,
-            country=address.country,
-        ),
+        address=_address(request.address),
         email=request.email,
         vat_number=request.vat_number,
     )
 
 
-def structure_to_proto(structure: Structure) -> pb.Structure:
-    created_at = Timestamp()
-    created_at.FromDatetime(structure.created_at)
-    return pb.Structure(
-        id=str(structure.id),
-        identifier_type=enum_to_proto(structure.identifier.type),
-        identifier=structure.identifier.value,
-        raison_sociale=structure.raison_sociale,
-        libelle=structure.libelle,
-        kind=enum_to_proto(structure.kind),
-        status=enum_to_proto(structure.status),
-        address=common_pb2.Address(
-            line1=structure.address.line1,
-            line2=structure.address.line2,
-            postal_code=structure.address.postal_code,
-            city=structure.address.city,
-            country=structure.address.country,
-        ),
-        email=structure.email,
-        vat_number=structure.vat_number,
-        routing=pb.RoutingParameters(
-            service_code_required=structure.routing.service_code_required,
-            engagement_required=structure.routing.engagement_required,
-            service_or_engagement_required=structure.routing.service_or_engagement_required,
-            payment_status_not_reported=structure.routing.payment_status_not_reported,
-        ),
-        services=[service_to_proto(s) for s in structure.services],
-        created_at=created_at,
-    )
+def optional_field(request, field: str):
+    """The field's value when the request sets it (``optional`` proto fields), else None."""
+    return getattr(request, field) if request.HasField(field) else None
 
 
-def service_to_proto(service: StructureService) -> pb.StructureService:
-    return pb.StructureService(
-        id=str(service.id),
-        code=service.code,
-        name=service.name,
-        active=service.active,
-        engagement_required=service.engagement_required,
-        reserved_for_public_suppliers=service.reserved_for_public_suppliers,
-    )
-
-
-def uuids_from_request(values, field: str, reason: str) -> list[UUID]:
-    """Distinct UUIDs of a repeated request field, in order."""
-    return list(dict.fromkeys(uuid_from_request(value, field, reason) for value in values))
-
-
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
-def person_to_proto(user_id: UUID | None, profiles: Mapping[UUID, Profile]) -> pb.Person | None:
-    """The user with the profile identity gave (ids only when identity did not answer)."""
-    if user_id is None:
-        return None
-    profile = profiles.get(user_id)
-    if profile is None:
-        return pb.Person(user_id=str(user_id))
-    return pb.Person(
-        user_id=str(user_id),
-        first_name=profile.first_name,
-        last_name=profile.last_name,
-        email=profile.email,
+def changes_from_proto(request: pb.UpdateStructureRequest) -> StructureChanges:
+    """The fields set in the request; unset ones stay as they are."""
+    return StructureChanges(
+        raison_sociale=optional_field(request, "raison_sociale"),
+        libelle=optional_field(request, "libelle"),
+        address=_address(request.address) if request.HasField("address") else None,
+        email=optional_field(request, "email"),
+        vat_number=optional_field(request, "vat_number"),
+        status=enum_from_proto(StructureStatus, request.status),
+        service_code_required=optional_field(request, "service_code_required"),
+        engagement_required=optional_field(request, "engagement_required"),
+        service_or_engagement_required=optional_field(request, "service_or_engagement_required"),
+        payment_status_not_reported=optional_field(request, "payment_status_not_reported"),
     )
 
 
@@ -184,42 +99,6 @@ def member_to_proto(member: Member, profiles: Mapping[UUID, Profile]) -> pb.Memb
     )
 
 
-def attachment_request_to_proto(
-    request: AttachmentRequest, profiles: Mapping[UUID, Profile] | None = None
-) -> pb.AttachmentRequest:
-    return pb.AttachmentRequest(
-        id=str(request.id),
-        structure_id=str(request.structure_id),
-        requester=person_to_proto(request.user_id, profiles or {}),
-        status=enum_to_proto(request.status),
-        comment=request.comment,
-        service_ids=[str(s) for s in request.service_ids],
-        granted_role=enum_to_proto(request.granted_role) if request.granted_role else 0,
-        decision_comment=request.decision_comment,
-        decided_by=str(request.decided_by) if request.decided_by else "",
-        requested_at=timestamp(request.requested_at),
-        decided_at=timestamp(request.decided_at),
-        structure_name=request.structure_name,
-    )
-
-
-def subscription_to_proto(
-    subscription: Subscription, profiles: Mapping[UUID, Profile] | None = None
-) -> pb.Subscription:
-    return pb.Subscription(
-        id=str(subscription.id),
-        structure_id=str(subscription.structure_id),
-        user=person_to_proto(subscription.user_id, profiles or {}),
-        space=enum_to_proto(subscription.space),
-        mode=enum_to_proto(subscription.mode),
-        status=enum_to_proto(subscription.status),
-        decision_comment=subscription.decision_comment,
-        decided_by=str(subscription.decided_by) if subscription.decided_by else "",
-        requested_at=timestamp(subscription.requested_at),
-        decided_at=timestamp(subscription.decided_at),
-    )
-
-
 def action_to_proto(action: RecordedAction) -> pb.ManagerAction:
     return pb.ManagerAction(
         id=str(action.id),
@@ -228,4 +107,36 @@ def action_to_proto(action: RecordedAction) -> pb.ManagerAction:
         target_user_id=str(action.target) if action.target else "",
         details=action.details,
         at=timestamp(action.at),
+    )
+
+
+def space_to_proto(view: SpaceView) -> pb.SpaceState:
+    return pb.SpaceState(
+        space=enum_to_proto(view.space),
+        open=view.open,
+        access_mode=enum_to_proto(view.access_mode) if view.access_mode else 0,
+        pending_mode=enum_to_proto(view.pending_mode) if view.pending_mode else 0,
+        managers_only=view.managers_only,
+        always_open=view.always_open,
+        self_subscription=view.self_subscription,
+    )
+
+
+def membership_to_proto(membership: MyMembership) -> pb.Membership:
+    return pb.Membership(
+        structure=structure_to_proto(membership.structure),
+        role=enum_to_proto(membership.role),
+        services=[service_to_proto(s) for s in membership.services],
+        spaces=[
+            pb.SpaceAccess(space=enum_to_proto(space), mode=enum_to_proto(mode))
+            for space, mode in membership.spaces
+        ],
+    )
+
+
+def accessible_structure_to_proto(structure_id: UUID, facts: AccessFacts) -> pb.AccessibleStructure:
+    return pb.AccessibleStructure(
+        structure_id=str(structure_id),
+        service_ids=sorted(str(s) for s in facts.limited_to_services),
+        service_codes=sorted(facts.limited_to_service_codes),
     )

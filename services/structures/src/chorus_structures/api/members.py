@@ -5,10 +5,10 @@ from __future__ import annotations
 from chorus.structures.v1 import structures_service_pb2 as pb
 
 from chorus_structures.api.handlers import Handlers
-from chorus_structures.api.mapping import enum_from_proto, member_to_proto, uuids_from_request
+from chorus_structures.api.mapping import member_to_proto, uuids_from_request
 from chorus_structures.api.request_fields import caller_id, structure_id_of, user_id_of
+from chorus_structures.contract import enum_from_proto
 from chorus_structures.domain.access import Role
-from chorus_structures.usecases import membership as usecases
 
 
 class MemberHandlers(Handlers):
@@ -18,8 +18,8 @@ class MemberHandlers(Handlers):
         Errors: INVALID_ARGUMENT STRUCTURE_ID_INVALID; NOT_FOUND STRUCTURE_NOT_FOUND;
         PERMISSION_DENIED NOT_A_MEMBER.
         """
-        members, profiles = await usecases.list_members(
-            self._pool, self._identity, caller_id(), structure_id_of(request)
+        members, profiles = await self._usecases.members.list_members(
+            caller_id(), structure_id_of(request)
         )
         return pb.ListMembersResponse(members=[member_to_proto(m, profiles) for m in members])
 
@@ -38,15 +38,13 @@ class MemberHandlers(Handlers):
             service_ids = uuids_from_request(
                 request.services.service_ids, "services.service_ids", "SERVICE_ID_INVALID"
             )
-        member = await usecases.update_member(
-            self._pool,
+        member, profiles = await self._usecases.members.update(
             caller_id(),
             structure_id_of(request),
             user_id_of(request),
             role=enum_from_proto(Role, request.role),
             service_ids=service_ids,
         )
-        profiles = await self._identity.profiles([member.user_id])
         return pb.UpdateMemberResponse(member=member_to_proto(member, profiles))
 
     async def DetachMember(self, request, context):
@@ -56,8 +54,8 @@ class MemberHandlers(Handlers):
         NOT_FOUND STRUCTURE_NOT_FOUND, MEMBER_NOT_FOUND; PERMISSION_DENIED MANAGER_REQUIRED;
         FAILED_PRECONDITION PRINCIPAL_CANNOT_BE_DETACHED.
         """
-        await usecases.detach_member(
-            self._pool, caller_id(), structure_id_of(request), user_id_of(request)
+        await self._usecases.members.detach(
+            caller_id(), structure_id_of(request), user_id_of(request)
         )
         return pb.DetachMemberResponse()
 
@@ -66,7 +64,7 @@ class MemberHandlers(Handlers):
         INVALID_ARGUMENT STRUCTURE_ID_INVALID; NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED
         NOT_A_MEMBER; FAILED_PRECONDITION PRINCIPAL_MUST_TRANSFER_FIRST.
         """
-        await usecases.leave(self._pool, caller_id(), structure_id_of(request))
+        await self._usecases.members.leave(caller_id(), structure_id_of(request))
         return pb.LeaveStructureResponse()
 
     async def TransferPrincipalRole(self, request, context):
@@ -77,10 +75,9 @@ class MemberHandlers(Handlers):
         PRINCIPAL_MANAGER_REQUIRED (a secondary manager or a user); FAILED_PRECONDITION
         ALREADY_PRINCIPAL.
         """
-        principal, previous = await usecases.transfer_principal(
-            self._pool, caller_id(), structure_id_of(request), user_id_of(request)
+        principal, previous, profiles = await self._usecases.members.transfer_principal(
+            caller_id(), structure_id_of(request), user_id_of(request)
         )
-        profiles = await self._identity.profiles([principal.user_id, previous.user_id])
         return pb.TransferPrincipalRoleResponse(
             principal=member_to_proto(principal, profiles),
             previous_principal=member_to_proto(previous, profiles),
@@ -95,9 +92,7 @@ class MemberHandlers(Handlers):
         PERMISSION_DENIED MANAGER_REQUIRED; FAILED_PRECONDITION USER_NOT_ACTIVE,
         ALREADY_A_MEMBER; UNAVAILABLE IDENTITY_UNAVAILABLE.
         """
-        member, profiles = await usecases.attach_by_email(
-            self._pool,
-            self._identity,
+        member, profiles = await self._usecases.members.attach_by_email(
             caller_id(),
             structure_id_of(request),
             login_email=request.login_email,

@@ -7,7 +7,8 @@ from uuid import UUID
 from chorus_platform.auth import current_principal
 from chorus_platform.errors import FieldViolation, InvalidArgument, Unauthenticated
 
-from chorus_structures.api.mapping import enum_from_proto, uuid_from_request
+from chorus_structures.api.mapping import uuid_from_request
+from chorus_structures.contract import enum_from_proto
 from chorus_structures.domain.attachments import Decision, required_decision
 from chorus_structures.domain.spaces import AccessMode, Space
 

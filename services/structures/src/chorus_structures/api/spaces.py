@@ -5,12 +5,7 @@ from __future__ import annotations
 from chorus.structures.v1 import structures_service_pb2 as pb
 
 from chorus_structures.api.handlers import Handlers
-from chorus_structures.api.mapping import (
-    enum_from_proto,
-    enum_to_proto,
-    subscription_to_proto,
-    uuid_from_request,
-)
+from chorus_structures.api.mapping import space_to_proto, uuid_from_request
 from chorus_structures.api.request_fields import (
     caller_id,
     decision_of,
@@ -18,22 +13,9 @@ from chorus_structures.api.request_fields import (
     required_space,
     structure_id_of,
 )
+from chorus_structures.contract import enum_from_proto, subscription_to_proto
 from chorus_structures.domain.paging import page_request
 from chorus_structures.domain.subscriptions import SubscriptionStatus
-from chorus_structures.usecases import spaces as usecases
-from chorus_structures.usecases.spaces import SpaceView
-
-
-def space_to_proto(view: SpaceView) -> pb.SpaceState:
-    return pb.SpaceState(
-        space=enum_to_proto(view.space),
-        open=view.open,
-        access_mode=enum_to_proto(view.access_mode) if view.access_mode else 0,
-        pending_mode=enum_to_proto(view.pending_mode) if view.pending_mode else 0,
-        managers_only=view.managers_only,
-        always_open=view.always_open,
-        self_subscription=view.self_subscription,
-    )
 
 
 class SpaceHandlers(Handlers):
@@ -45,7 +27,7 @@ class SpaceHandlers(Handlers):
         INVALID_ARGUMENT STRUCTURE_ID_INVALID; NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED
         NOT_A_MEMBER.
         """
-        views = await usecases.list_spaces(self._pool, caller_id(), structure_id_of(request))
+        views = await self._usecases.spaces.list_spaces(caller_id(), structure_id_of(request))
         return pb.ListSpacesResponse(spaces=[space_to_proto(v) for v in views])
 
     async def OpenSpace(self, request, context):
@@ -53,8 +35,7 @@ class SpaceHandlers(Handlers):
         INVALID_ARGUMENT STRUCTURE_ID_INVALID, SPACE_REQUIRED; NOT_FOUND STRUCTURE_NOT_FOUND;
         PERMISSION_DENIED MANAGER_REQUIRED.
         """
-        view = await usecases.set_space_open(
-            self._pool,
+        view = await self._usecases.spaces.set_space_open(
             caller_id(),
             structure_id_of(request),
             required_space(request.space),
@@ -68,8 +49,7 @@ class SpaceHandlers(Handlers):
         STRUCTURE_ID_INVALID, SPACE_REQUIRED; NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED
         MANAGER_REQUIRED; FAILED_PRECONDITION SPACE_ALWAYS_OPEN.
         """
-        view = await usecases.set_space_open(
-            self._pool,
+        view = await self._usecases.spaces.set_space_open(
             caller_id(),
             structure_id_of(request),
             required_space(request.space),
@@ -87,8 +67,7 @@ class SpaceHandlers(Handlers):
         MANAGER_HAS_ACCESS, SPACE_MANAGERS_ONLY, SPACE_CLOSED, ALREADY_SUBSCRIBED;
         ALREADY_EXISTS SUBSCRIPTION_PENDING.
         """
-        subscription = await usecases.request_subscription(
-            self._pool,
+        subscription = await self._usecases.spaces.request_subscription(
             caller_id(),
             structure_id_of(request),
             required_space(request.space),
@@ -107,8 +86,8 @@ class SpaceHandlers(Handlers):
         page = page_request(
             request.page_size, request.page_token, "subscriptions", structure_id, status or ""
         )
-        found, after, profiles = await usecases.list_subscriptions(
-            self._pool, self._identity, caller_id(), structure_id, status, page
+        found, after, profiles = await self._usecases.spaces.list_subscriptions(
+            caller_id(), structure_id, status, page
         )
         return pb.ListSubscriptionsResponse(
             subscriptions=[subscription_to_proto(s, profiles) for s in found],
@@ -122,8 +101,7 @@ class SpaceHandlers(Handlers):
         DECISION_REQUIRED, COMMENT_TOO_LONG; NOT_FOUND SUBSCRIPTION_NOT_FOUND;
         PERMISSION_DENIED MANAGER_REQUIRED; FAILED_PRECONDITION SUBSCRIPTION_ALREADY_DECIDED.
         """
-        subscription = await usecases.decide_subscription(
-            self._pool,
+        subscription = await self._usecases.spaces.decide_subscription(
             caller_id(),
             uuid_from_request(
                 request.subscription_id, "subscription_id", "SUBSCRIPTION_ID_INVALID"

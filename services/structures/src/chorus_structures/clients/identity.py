@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from uuid import UUID
 
 import grpc
@@ -18,23 +17,11 @@ from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from chorus_platform.auth import current_principal
 from chorus_platform.errors import FailedPrecondition, NotFound, Unavailable
 
+from chorus_structures.domain.people import Account, Profile
+
 log = logging.getLogger(__name__)
 
 _BATCH_MAX = 100
-
-
-@dataclass(frozen=True)
-class Profile:
-    first_name: str
-    last_name: str
-    email: str
-
-
-@dataclass(frozen=True)
-class Account:
-    user_id: UUID
-    active: bool
-    profile: Profile
 
 
 def _profile(user: pb.User) -> Profile:

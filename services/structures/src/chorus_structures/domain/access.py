@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
+from chorus_platform.errors import PermissionDenied
+
 from chorus_structures.domain.spaces import (
     MANAGERS_ONLY,
     OPEN_TO_EVERY_MEMBER,
@@ -69,6 +71,20 @@ class AccessDecision:
 
 
 ALLOWED = AccessDecision(True)
+
+
+def access_subject(requested: UUID | None, caller: UUID) -> UUID:
+    """Whom an access question is about: the caller only. None means the caller; anyone else
+    is PermissionDenied ACCESS_CHECK_OTHER_USER (services ask on behalf of the user whose
+    token they forward)."""
+    if requested is None:
+        return caller
+    if requested != caller:
+        raise PermissionDenied(
+            "ACCESS_CHECK_OTHER_USER",
+            "Vous ne pouvez vérifier que vos propres droits d'accès.",
+        )
+    return requested
 
 
 def decide(facts: AccessFacts | None, requested: AccessMode) -> AccessDecision:

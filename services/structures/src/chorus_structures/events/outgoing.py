@@ -1,23 +1,21 @@
-"""Events structures publishes, written to the outbox in the state change's transaction.
+"""The outgoing events of structures: :func:`encode` maps each domain event
+(``domain/events.py``) to its ``chorus.structures.events.v1`` message and aggregate key.
 
-Every event is keyed by the structure id so one structure's events stay in order (the
-directory import's summary, which concerns many structures, is keyed "directory"). Events
-naming people carry the ids notifications must tell (the managers of a request, the
-requester of a decision).
+Pure: no I/O. The unit of work calls it when a use case emits an event and writes the result
+to the outbox in the change's transaction. Every event is keyed by the structure id so one
+structure's events stay in order; the directory import's summary, which concerns many
+structures, is keyed "directory".
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from functools import singledispatch
 from uuid import UUID
 
-import asyncpg
-from chorus.structures.events.v1 import structures_events_pb2 as events
-from chorus_platform import outbox
-from google.protobuf.message import Message
+from chorus.structures.events.v1 import structures_events_pb2 as pb
+from chorus_platform.unit_of_work import OutgoingEvent
 
-from chorus_structures.api.mapping import (
+from chorus_structures.contract import (
     attachment_request_to_proto,
     enum_to_proto,
     service_to_proto,
@@ -25,11 +23,26 @@ from chorus_structures.api.mapping import (
     subscription_to_proto,
     timestamp,
 )
-from chorus_structures.domain.access import Role
-from chorus_structures.domain.attachments import AttachmentRequest, AttachmentStatus, Decision
-from chorus_structures.domain.spaces import Space
-from chorus_structures.domain.structure import Structure, StructureService
-from chorus_structures.domain.subscriptions import Subscription
+from chorus_structures.domain.attachments import AttachmentStatus, Decision
+from chorus_structures.domain.events import (
+    AttachmentDecided,
+    AttachmentRequestCancelled,
+    AttachmentRequested,
+    DirectoryImported,
+    MemberAdded,
+    MemberDetached,
+    MemberRoleChanged,
+    MemberServicesChanged,
+    PrincipalTransferred,
+    ServiceCreated,
+    ServiceUpdated,
+    SpaceClosed,
+    SpaceOpened,
+    StructureCreated,
+    StructureUpdated,
+    SubscriptionDecided,
+    SubscriptionRequested,
+)
 
 SERVICE = "structures"
 DIRECTORY_KEY = "directory"
@@ -39,115 +52,101 @@ def _id(value: UUID | None) -> str:
     return str(value) if value else ""
 
 
-async def _emit(conn: asyncpg.Connection, structure_id: UUID, message: Message) -> None:
-    await outbox.add_event(conn, service=SERVICE, key=str(structure_id), message=message)
+@singledispatch
+def encode(event: object) -> OutgoingEvent:
+    """The outbox form of one of structures' domain events; TypeError for anything else."""
+    raise TypeError(f"not an event structures publishes: {type(event).__name__}")
 
 
-async def structure_created(
-    conn: asyncpg.Connection, structure: Structure, created_by: UUID | None
-) -> None:
-    await _emit(
-        conn,
-        structure.id,
-        events.StructureCreated(
-            structure=structure_to_proto(structure), created_by=_id(created_by)
+@encode.register
+def _(event: StructureCreated) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.structure.id),
+        pb.StructureCreated(
+            structure=structure_to_proto(event.structure), created_by=_id(event.created_by)
         ),
     )
 
 
-async def structure_updated(
-    conn: asyncpg.Connection, structure: Structure, updated_by: UUID
-) -> None:
-    await _emit(
-        conn,
-        structure.id,
-        events.StructureUpdated(
-            structure=structure_to_proto(structure), updated_by=_id(updated_by)
+@encode.register
+def _(event: StructureUpdated) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.structure.id),
+        pb.StructureUpdated(
+            structure=structure_to_proto(event.structure), updated_by=_id(event.updated_by)
         ),
     )
 
 
-async def service_created(
-    conn: asyncpg.Connection, structure_id: UUID, service: StructureService, by: UUID
-) -> None:
-    await _emit(
-        conn,
-        structure_id,
-        events.ServiceCreated(
-            structure_id=str(structure_id), service=service_to_proto(service), created_by=_id(by)
+@encode.register
+def _(event: ServiceCreated) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.structure_id),
+        pb.ServiceCreated(
+            structure_id=str(event.structure_id),
+            service=service_to_proto(event.service),
+            created_by=_id(event.created_by),
         ),
     )
 
 
-async def service_updated(
-    conn: asyncpg.Connection, structure_id: UUID, service: StructureService, by: UUID
-) -> None:
-    await _emit(
-        conn,
-        structure_id,
-        events.ServiceUpdated(
-            structure_id=str(structure_id), service=service_to_proto(service), updated_by=_id(by)
+@encode.register
+def _(event: ServiceUpdated) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.structure_id),
+        pb.ServiceUpdated(
+            structure_id=str(event.structure_id),
+            service=service_to_proto(event.service),
+            updated_by=_id(event.updated_by),
         ),
     )
 
 
-async def member_added(
-    conn: asyncpg.Connection,
-    structure_id: UUID,
-    user_id: UUID,
-    role: Role,
-    *,
-    added_by: UUID | None = None,
-    structure_name: str = "",
-    attachment_request_id: UUID | None = None,
-    service_ids: Sequence[UUID] = (),
-) -> None:
-    await _emit(
-        conn,
-        structure_id,
-        events.MemberAdded(
-            structure_id=str(structure_id),
-            user_id=str(user_id),
-            role=enum_to_proto(role),
-            added_by=_id(added_by),
-            structure_name=structure_name,
-            attachment_request_id=_id(attachment_request_id),
-            service_ids=[str(s) for s in service_ids],
-            service_codes=await _service_codes(conn, service_ids),
+@encode.register
+def _(event: MemberAdded) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.structure_id),
+        pb.MemberAdded(
+            structure_id=str(event.structure_id),
+            user_id=str(event.user_id),
+            role=enum_to_proto(event.role),
+            added_by=_id(event.added_by),
+            structure_name=event.structure_name,
+            attachment_request_id=_id(event.attachment_request_id),
+            service_ids=[str(s) for s in event.service_ids],
+            service_codes=list(event.service_codes),
         ),
     )
 
 
-async def attachment_requested(
-    conn: asyncpg.Connection, request: AttachmentRequest, manager_ids: Sequence[UUID]
-) -> None:
-    await _emit(
-        conn,
-        request.structure_id,
-        events.AttachmentRequested(
+@encode.register
+def _(event: AttachmentRequested) -> OutgoingEvent:
+    request = event.request
+    return OutgoingEvent(
+        str(request.structure_id),
+        pb.AttachmentRequested(
             request=attachment_request_to_proto(request),
-            manager_user_ids=[str(m) for m in manager_ids],
+            manager_user_ids=[str(m) for m in event.manager_ids],
             structure_name=request.structure_name,
         ),
     )
 
 
-async def attachment_request_cancelled(
-    conn: asyncpg.Connection, request: AttachmentRequest
-) -> None:
-    await _emit(
-        conn,
-        request.structure_id,
-        events.AttachmentRequestCancelled(request=attachment_request_to_proto(request)),
+@encode.register
+def _(event: AttachmentRequestCancelled) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.request.structure_id),
+        pb.AttachmentRequestCancelled(request=attachment_request_to_proto(event.request)),
     )
 
 
-async def attachment_decided(conn: asyncpg.Connection, request: AttachmentRequest) -> None:
+@encode.register
+def _(event: AttachmentDecided) -> OutgoingEvent:
+    request = event.request
     decision = Decision.VALIDEE if request.status is AttachmentStatus.VALIDEE else Decision.REFUSEE
-    await _emit(
-        conn,
-        request.structure_id,
-        events.AttachmentDecided(
+    return OutgoingEvent(
+        str(request.structure_id),
+        pb.AttachmentDecided(
             request=attachment_request_to_proto(request),
             structure_name=request.structure_name,
             requester_user_id=str(request.user_id),
@@ -159,153 +158,122 @@ async def attachment_decided(conn: asyncpg.Connection, request: AttachmentReques
     )
 
 
-async def member_role_changed(
-    conn: asyncpg.Connection,
-    structure: Structure,
-    user_id: UUID,
-    previous: Role,
-    role: Role,
-    changed_by: UUID,
-) -> None:
-    await _emit(
-        conn,
-        structure.id,
-        events.MemberRoleChanged(
+@encode.register
+def _(event: MemberRoleChanged) -> OutgoingEvent:
+    structure = event.structure
+    return OutgoingEvent(
+        str(structure.id),
+        pb.MemberRoleChanged(
             structure_id=str(structure.id),
-            user_id=str(user_id),
-            previous_role=enum_to_proto(previous),
-            role=enum_to_proto(role),
-            changed_by=_id(changed_by),
+            user_id=str(event.user_id),
+            previous_role=enum_to_proto(event.previous),
+            role=enum_to_proto(event.role),
+            changed_by=_id(event.changed_by),
             structure_name=structure.raison_sociale,
         ),
     )
 
 
-async def member_services_changed(
-    conn: asyncpg.Connection,
-    structure_id: UUID,
-    user_id: UUID,
-    service_ids: Sequence[UUID],
-    changed_by: UUID,
-) -> None:
-    await _emit(
-        conn,
-        structure_id,
-        events.MemberServicesChanged(
-            structure_id=str(structure_id),
-            user_id=str(user_id),
-            service_ids=[str(s) for s in service_ids],
-            changed_by=_id(changed_by),
-            service_codes=await _service_codes(conn, service_ids),
+@encode.register
+def _(event: MemberServicesChanged) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.structure_id),
+        pb.MemberServicesChanged(
+            structure_id=str(event.structure_id),
+            user_id=str(event.user_id),
+            service_ids=[str(s) for s in event.service_ids],
+            changed_by=_id(event.changed_by),
+            service_codes=list(event.service_codes),
         ),
     )
 
 
-async def _service_codes(conn: asyncpg.Connection, service_ids: Sequence[UUID]) -> list[str]:
-    """The codes of ``service_ids``, in the same order."""
-    if not service_ids:
-        return []
-    wanted = [str(s) for s in service_ids]
-    rows = await conn.fetch(
-        "SELECT id::text AS id, code FROM structure_services WHERE id = ANY($1::uuid[])", wanted
-    )
-    codes = {row["id"]: row["code"] for row in rows}
-    return [codes[s] for s in wanted if s in codes]
-
-
-async def member_detached(
-    conn: asyncpg.Connection, structure: Structure, user_id: UUID, role: Role, by: UUID
-) -> None:
-    await _emit(
-        conn,
-        structure.id,
-        events.MemberDetached(
+@encode.register
+def _(event: MemberDetached) -> OutgoingEvent:
+    structure = event.structure
+    return OutgoingEvent(
+        str(structure.id),
+        pb.MemberDetached(
             structure_id=str(structure.id),
-            user_id=str(user_id),
-            role=enum_to_proto(role),
-            detached_by=_id(by),
-            left=by == user_id,
+            user_id=str(event.user_id),
+            role=enum_to_proto(event.role),
+            detached_by=_id(event.by),
+            left=event.by == event.user_id,
             structure_name=structure.raison_sociale,
         ),
     )
 
 
-async def principal_transferred(
-    conn: asyncpg.Connection, structure: Structure, previous: UUID, new: UUID
-) -> None:
-    await _emit(
-        conn,
-        structure.id,
-        events.PrincipalTransferred(
+@encode.register
+def _(event: PrincipalTransferred) -> OutgoingEvent:
+    structure = event.structure
+    return OutgoingEvent(
+        str(structure.id),
+        pb.PrincipalTransferred(
             structure_id=str(structure.id),
-            previous_principal_user_id=str(previous),
-            new_principal_user_id=str(new),
+            previous_principal_user_id=str(event.previous),
+            new_principal_user_id=str(event.new),
             structure_name=structure.raison_sociale,
         ),
     )
 
 
-async def space_changed(
-    conn: asyncpg.Connection, structure_id: UUID, space: Space, *, opened: bool, by: UUID
-) -> None:
-    if opened:
-        message: Message = events.SpaceOpened(
-            structure_id=str(structure_id), space=enum_to_proto(space), opened_by=_id(by)
-        )
-    else:
-        message = events.SpaceClosed(
-            structure_id=str(structure_id), space=enum_to_proto(space), closed_by=_id(by)
-        )
-    await _emit(conn, structure_id, message)
-
-
-async def subscription_requested(
-    conn: asyncpg.Connection,
-    subscription: Subscription,
-    manager_ids: Sequence[UUID],
-    structure_name: str,
-) -> None:
-    await _emit(
-        conn,
-        subscription.structure_id,
-        events.SubscriptionRequested(
-            subscription=subscription_to_proto(subscription),
-            manager_user_ids=[str(m) for m in manager_ids],
-            structure_name=structure_name,
+@encode.register
+def _(event: SpaceOpened) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.structure_id),
+        pb.SpaceOpened(
+            structure_id=str(event.structure_id),
+            space=enum_to_proto(event.space),
+            opened_by=_id(event.by),
         ),
     )
 
 
-async def subscription_decided(
-    conn: asyncpg.Connection, subscription: Subscription, structure_name: str
-) -> None:
-    await _emit(
-        conn,
-        subscription.structure_id,
-        events.SubscriptionDecided(
-            subscription=subscription_to_proto(subscription), structure_name=structure_name
+@encode.register
+def _(event: SpaceClosed) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.structure_id),
+        pb.SpaceClosed(
+            structure_id=str(event.structure_id),
+            space=enum_to_proto(event.space),
+            closed_by=_id(event.by),
         ),
     )
 
 
-async def directory_imported(
-    conn: asyncpg.Connection,
-    *,
-    source: str,
-    created: int,
-    updated: int,
-    services: int,
-    at: datetime,
-) -> None:
-    await outbox.add_event(
-        conn,
-        service=SERVICE,
-        key=DIRECTORY_KEY,
-        message=events.DirectoryImported(
-            source=source,
-            structures_created=created,
-            structures_updated=updated,
-            services_upserted=services,
-            imported_at=timestamp(at),
+@encode.register
+def _(event: SubscriptionRequested) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.subscription.structure_id),
+        pb.SubscriptionRequested(
+            subscription=subscription_to_proto(event.subscription),
+            manager_user_ids=[str(m) for m in event.manager_ids],
+            structure_name=event.structure_name,
+        ),
+    )
+
+
+@encode.register
+def _(event: SubscriptionDecided) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.subscription.structure_id),
+        pb.SubscriptionDecided(
+            subscription=subscription_to_proto(event.subscription),
+            structure_name=event.structure_name,
+        ),
+    )
+
+
+@encode.register
+def _(event: DirectoryImported) -> OutgoingEvent:
+    return OutgoingEvent(
+        DIRECTORY_KEY,
+        pb.DirectoryImported(
+            source=event.source,
+            structures_created=event.created,
+            structures_updated=event.updated,
+            services_upserted=event.services,
+            imported_at=timestamp(event.at),
         ),
     )

@@ -15,7 +15,8 @@ from chorus_platform.db import create_pool
 from chorus_platform.logging import configure_logging
 
 from chorus_structures.config import StructuresSettings
-from chorus_structures.seed.directory import DirectoryFileInvalid, import_directory
+from chorus_structures.domain.directory_file import DirectoryFileInvalid
+from chorus_structures.seed.directory import import_directory
 from chorus_structures.seed.generator import generate_file
 
 COMMANDS = ("import-directory", "generate-directory")

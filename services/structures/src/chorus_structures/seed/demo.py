@@ -21,8 +21,8 @@ from chorus_structures.domain.structure import (
     RoutingParameters,
     StructureKind,
 )
-from chorus_structures.registration import register_structure
-from chorus_structures.store import services, structures
+from chorus_structures.seed import unit_of_work
+from chorus_structures.usecases.registration import KnownStructures
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +50,15 @@ def _structure(entry: dict) -> NewStructure:
 
 async def seed_demo_structures(pool: asyncpg.Pool) -> int:
     """Registers the missing demo structures; returns how many were created."""
+    known = KnownStructures(unit_of_work(pool))
     created = 0
     for new in demo_structures():
-        async with pool.acquire() as conn, conn.transaction():
-            structure = await register_structure(conn, new, created_by=None)
-            if structure is None:
-                structure_id = await structures.find_id_by_identifier(conn, new.identifier)
-                assert structure_id is not None
-                await services.add_services(conn, structure_id, new.services)
-            else:
-                created += 1
+        was_created = await known.ensure(new)
+        if was_created:
+            created += 1
         log.info(
             "demo structure %s",
-            "created" if structure else "already present",
+            "created" if was_created else "already present",
             extra={"identifier": new.identifier.value},
         )
     return created

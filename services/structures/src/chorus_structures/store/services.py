@@ -129,3 +129,15 @@ async def require_services(
             ],
         )
     return list(service_ids)
+
+
+async def codes_of(conn: asyncpg.Connection, service_ids: Sequence[UUID]) -> list[str]:
+    """The codes of ``service_ids``, in the same order (unknown ids are left out)."""
+    if not service_ids:
+        return []
+    wanted = [str(s) for s in service_ids]
+    rows = await conn.fetch(
+        "SELECT id::text AS id, code FROM structure_services WHERE id = ANY($1::uuid[])", wanted
+    )
+    codes = {row["id"]: row["code"] for row in rows}
+    return [codes[s] for s in wanted if s in codes]

@@ -7,13 +7,21 @@ from uuid import UUID
 
 import asyncpg
 from chorus_platform.errors import AlreadyExists
+from chorus_platform.unit_of_work import UnitOfWork
 
-from chorus_structures.clients.identity import IdentityDirectory, Profile
+from chorus_structures.clients.identity import IdentityDirectory
 from chorus_structures.domain.access import Role, granted_mode
 from chorus_structures.domain.attachments import Decision, checked_comment
+from chorus_structures.domain.events import (
+    SpaceClosed,
+    SpaceOpened,
+    SubscriptionDecided,
+    SubscriptionRequested,
+)
 from chorus_structures.domain.history import Action, ActionKind
 from chorus_structures.domain.membership import require_manager, require_member
 from chorus_structures.domain.paging import Page, Position
+from chorus_structures.domain.people import Profile
 from chorus_structures.domain.spaces import (
     ALWAYS_OPEN,
     MANAGERS_ONLY,
@@ -31,7 +39,6 @@ from chorus_structures.domain.subscriptions import (
     check_subscribable,
     subscription_not_found,
 )
-from chorus_structures.events import outgoing
 from chorus_structures.store import history, memberships, spaces, structures, subscriptions
 
 
@@ -77,124 +84,128 @@ async def _states(conn: asyncpg.Connection, structure: Structure) -> dict[Space,
     return openness(structure.kind, recorded.get(structure.id, {}))
 
 
-async def list_spaces(pool: asyncpg.Pool, caller: UUID, structure_id: UUID) -> list[SpaceView]:
-    """Every space, open or not, with the caller's mode and pending subscription. Members
-    only (NOT_A_MEMBER)."""
-    async with pool.acquire() as conn:
-        structure = require_structure(await structures.get_structure(conn, structure_id))
-        role = require_member(await memberships.role_of(conn, structure_id, caller))
-        return await _views(conn, structure, caller, role)
+class Spaces:
+    def __init__(self, uow: UnitOfWork, identity: IdentityDirectory) -> None:
+        self._uow = uow
+        self._identity = identity
 
+    async def list_spaces(self, caller: UUID, structure_id: UUID) -> list[SpaceView]:
+        """Every space, open or not, with the caller's mode and pending subscription. Members
+        only (NOT_A_MEMBER)."""
+        async with self._uow.reading() as conn:
+            structure = require_structure(await structures.get_structure(conn, structure_id))
+            role = require_member(await memberships.role_of(conn, structure_id, caller))
+            return await _views(conn, structure, caller, role)
 
-async def set_space_open(
-    pool: asyncpg.Pool, caller: UUID, structure_id: UUID, space: Space, *, open_: bool
-) -> SpaceView:
-    """A manager opens or closes a space; SpaceOpened/SpaceClosed and the history only when it
-    changed. Errors: MANAGER_REQUIRED, SPACE_ALWAYS_OPEN (closing MON_COMPTE or
-    ACTIVITES_GESTIONNAIRE)."""
-    async with pool.acquire() as conn, conn.transaction():
-        structure = require_structure(await structures.lock_structure(conn, structure_id))
-        role = require_manager(await memberships.role_of(conn, structure_id, caller))
-        if not open_:
-            check_closable(space)
-        if (await _states(conn, structure))[space] is not open_:
-            await spaces.set_open(conn, structure_id, space, open_)
-            kind = ActionKind.SPACE_OPENED if open_ else ActionKind.SPACE_CLOSED
-            await history.record(
-                conn, structure_id, Action(kind, caller, details={"space": space.value})
+    async def set_space_open(
+        self, caller: UUID, structure_id: UUID, space: Space, *, open_: bool
+    ) -> SpaceView:
+        """A manager opens or closes a space; SpaceOpened/SpaceClosed and the history only when it
+        changed. Errors: MANAGER_REQUIRED, SPACE_ALWAYS_OPEN (closing MON_COMPTE or
+        ACTIVITES_GESTIONNAIRE)."""
+        async with self._uow.transaction() as tx:
+            conn = tx.conn
+            structure = require_structure(await structures.lock_structure(conn, structure_id))
+            role = require_manager(await memberships.role_of(conn, structure_id, caller))
+            if not open_:
+                check_closable(space)
+            if (await _states(conn, structure))[space] is not open_:
+                await spaces.set_open(conn, structure_id, space, open_)
+                kind = ActionKind.SPACE_OPENED if open_ else ActionKind.SPACE_CLOSED
+                await history.record(
+                    conn, structure_id, Action(kind, caller, details={"space": space.value})
+                )
+                event = SpaceOpened if open_ else SpaceClosed
+                tx.emit(event(structure_id, space, caller))
+            views = await _views(conn, structure, caller, role)
+            return next(view for view in views if view.space is space)
+
+    async def request_subscription(
+        self, caller: UUID, structure_id: UUID, space: Space, mode: AccessMode
+    ) -> Subscription:
+        """A simple user asks to use an open space in ``mode``; a subscription to a
+        self-subscription space (FACTURES_EMISES) is validated at once. Errors: NOT_A_MEMBER,
+        MANAGER_HAS_ACCESS, SPACE_MANAGERS_ONLY, SPACE_CLOSED, ALREADY_SUBSCRIBED; ALREADY_EXISTS
+        SUBSCRIPTION_PENDING."""
+        async with self._uow.transaction() as tx:
+            conn = tx.conn
+            structure = require_structure(await structures.lock_structure(conn, structure_id))
+            role = require_member(await memberships.role_of(conn, structure_id, caller))
+            is_open = (await _states(conn, structure))[space]
+            current = await subscriptions.validated_mode(conn, structure_id, caller, space)
+            check_subscribable(role, space, is_open, current, mode)
+            await spaces.pin(conn, structure_id, space, is_open)
+            subscription = await subscriptions.insert_pending(
+                conn, structure_id, caller, space, mode
             )
-            await outgoing.space_changed(conn, structure_id, space, opened=open_, by=caller)
-        views = await _views(conn, structure, caller, role)
-        return next(view for view in views if view.space is space)
+            if subscription is None:
+                raise AlreadyExists(
+                    "SUBSCRIPTION_PENDING",
+                    "Vous avez déjà une demande d'abonnement en attente pour cet espace.",
+                )
+            if space in SELF_SUBSCRIPTION:
+                validated = await subscriptions.record_decision(
+                    conn,
+                    subscription,
+                    status=SubscriptionStatus.VALIDEE,
+                    comment="",
+                    decided_by=None,
+                )
+                tx.emit(SubscriptionDecided(validated, structure.raison_sociale))
+                return validated
+            managers = await memberships.manager_ids(conn, structure_id)
+            tx.emit(SubscriptionRequested(subscription, managers, structure.raison_sociale))
+            return subscription
 
+    async def list_subscriptions(
+        self,
+        caller: UUID,
+        structure_id: UUID,
+        status: SubscriptionStatus | None,
+        page: Page,
+    ) -> tuple[list[Subscription], Position | None, dict[UUID, Profile]]:
+        """A page of the structure's subscriptions, newest first, for a manager."""
+        async with self._uow.reading() as conn:
+            require_structure(await structures.get_structure(conn, structure_id))
+            require_manager(await memberships.role_of(conn, structure_id, caller))
+            rows = await subscriptions.list_for_structure(conn, structure_id, status, page)
+        shown = rows[: page.size]
+        after = None
+        if len(rows) > page.size:
+            after = Position(shown[-1].requested_at, shown[-1].id)
+        return shown, after, await self._identity.profiles(s.user_id for s in shown)
 
-async def request_subscription(
-    pool: asyncpg.Pool, caller: UUID, structure_id: UUID, space: Space, mode: AccessMode
-) -> Subscription:
-    """A simple user asks to use an open space in ``mode``; a subscription to a
-    self-subscription space (FACTURES_EMISES) is validated at once. Errors: NOT_A_MEMBER,
-    MANAGER_HAS_ACCESS, SPACE_MANAGERS_ONLY, SPACE_CLOSED, ALREADY_SUBSCRIBED; ALREADY_EXISTS
-    SUBSCRIPTION_PENDING."""
-    async with pool.acquire() as conn, conn.transaction():
-        structure = require_structure(await structures.lock_structure(conn, structure_id))
-        role = require_member(await memberships.role_of(conn, structure_id, caller))
-        is_open = (await _states(conn, structure))[space]
-        current = await subscriptions.validated_mode(conn, structure_id, caller, space)
-        check_subscribable(role, space, is_open, current, mode)
-        await spaces.pin(conn, structure_id, space, is_open)
-        subscription = await subscriptions.insert_pending(conn, structure_id, caller, space, mode)
-        if subscription is None:
-            raise AlreadyExists(
-                "SUBSCRIPTION_PENDING",
-                "Vous avez déjà une demande d'abonnement en attente pour cet espace.",
-            )
-        if space in SELF_SUBSCRIPTION:
-            validated = await subscriptions.record_decision(
+    async def decide_subscription(
+        self, caller: UUID, subscription_id: UUID, decision: Decision, comment: str
+    ) -> Subscription:
+        """A manager of the subscription's structure accepts or refuses it; a validated one
+        replaces the member's previous subscription to the space. Errors: SUBSCRIPTION_NOT_FOUND,
+        MANAGER_REQUIRED, COMMENT_TOO_LONG, SUBSCRIPTION_ALREADY_DECIDED."""
+        text = checked_comment(comment)
+        async with self._uow.transaction() as tx:
+            conn = tx.conn
+            structure_id = await subscriptions.structure_of(conn, subscription_id)
+            if structure_id is None:
+                raise subscription_not_found()
+            structure = require_structure(await structures.lock_structure(conn, structure_id))
+            require_manager(await memberships.role_of(conn, structure_id, caller))
+            subscription = await subscriptions.get_subscription(conn, subscription_id)
+            assert subscription is not None
+            check_pending(subscription)
+            accepted = decision is Decision.VALIDEE
+            decided = await subscriptions.record_decision(
                 conn,
                 subscription,
-                status=SubscriptionStatus.VALIDEE,
-                comment="",
-                decided_by=None,
+                status=SubscriptionStatus.VALIDEE if accepted else SubscriptionStatus.REFUSEE,
+                comment=text,
+                decided_by=caller,
             )
-            await outgoing.subscription_decided(conn, validated, structure.raison_sociale)
-            return validated
-        managers = await memberships.manager_ids(conn, structure_id)
-        await outgoing.subscription_requested(
-            conn, subscription, managers, structure.raison_sociale
-        )
-        return subscription
-
-
-async def list_subscriptions(
-    pool: asyncpg.Pool,
-    identity: IdentityDirectory,
-    caller: UUID,
-    structure_id: UUID,
-    status: SubscriptionStatus | None,
-    page: Page,
-) -> tuple[list[Subscription], Position | None, dict[UUID, Profile]]:
-    """A page of the structure's subscriptions, newest first, for a manager."""
-    async with pool.acquire() as conn:
-        require_structure(await structures.get_structure(conn, structure_id))
-        require_manager(await memberships.role_of(conn, structure_id, caller))
-        rows = await subscriptions.list_for_structure(conn, structure_id, status, page)
-    shown = rows[: page.size]
-    after = None
-    if len(rows) > page.size:
-        after = Position(shown[-1].requested_at, shown[-1].id)
-    return shown, after, await identity.profiles(s.user_id for s in shown)
-
-
-async def decide_subscription(
-    pool: asyncpg.Pool, caller: UUID, subscription_id: UUID, decision: Decision, comment: str
-) -> Subscription:
-    """A manager of the subscription's structure accepts or refuses it; a validated one
-    replaces the member's previous subscription to the space. Errors: SUBSCRIPTION_NOT_FOUND,
-    MANAGER_REQUIRED, COMMENT_TOO_LONG, SUBSCRIPTION_ALREADY_DECIDED."""
-    text = checked_comment(comment)
-    async with pool.acquire() as conn, conn.transaction():
-        structure_id = await subscriptions.structure_of(conn, subscription_id)
-        if structure_id is None:
-            raise subscription_not_found()
-        structure = require_structure(await structures.lock_structure(conn, structure_id))
-        require_manager(await memberships.role_of(conn, structure_id, caller))
-        subscription = await subscriptions.get_subscription(conn, subscription_id)
-        assert subscription is not None
-        check_pending(subscription)
-        accepted = decision is Decision.VALIDEE
-        decided = await subscriptions.record_decision(
-            conn,
-            subscription,
-            status=SubscriptionStatus.VALIDEE if accepted else SubscriptionStatus.REFUSEE,
-            comment=text,
-            decided_by=caller,
-        )
-        details = {"space": subscription.space.value, "mode": subscription.mode.value}
-        if text:
-            details["comment"] = text
-        kind = ActionKind.SUBSCRIPTION_ACCEPTED if accepted else ActionKind.SUBSCRIPTION_REFUSED
-        await history.record(
-            conn, structure_id, Action(kind, caller, subscription.user_id, details)
-        )
-        await outgoing.subscription_decided(conn, decided, structure.raison_sociale)
-        return decided
+            details = {"space": subscription.space.value, "mode": subscription.mode.value}
+            if text:
+                details["comment"] = text
+            kind = ActionKind.SUBSCRIPTION_ACCEPTED if accepted else ActionKind.SUBSCRIPTION_REFUSED
+            await history.record(
+                conn, structure_id, Action(kind, caller, subscription.user_id, details)
+            )
+            tx.emit(SubscriptionDecided(decided, structure.raison_sociale))
+            return decided
