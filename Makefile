@@ -36,8 +36,8 @@ infra: install ## Start only Postgres, the broker and the SMTP catcher (to run o
 	@$(PY) -m chorus_devstack infra
 
 .PHONY: test
-test: install ## Run every test: unit, integration (real Postgres/broker/SMTP), end-to-end and browser (Chromium)
-	@$(PY) -m pytest -p no:cacheprovider libs services tests/e2e
+test: install ## Run every test: unit, integration (real Postgres/broker/SMTP), architecture, end-to-end and browser (Chromium)
+	@$(PY) -m pytest -p no:cacheprovider libs services tests/architecture tests/e2e
 
 .PHONY: test-e2e
 test-e2e: install ## Run the end-to-end tests against a freshly started stack
@@ -48,9 +48,10 @@ proto: install ## Regenerate the Python code of the protos into proto/python
 	@scripts/gen_proto.sh
 
 .PHONY: lint
-lint: install ## ruff, buf lint, proto drift, Dockerfiles, compose schema, Helm chart
+lint: install ## ruff, architecture contracts (import-linter), buf lint, proto drift, Dockerfiles, compose schema, Helm chart
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/lint-imports --no-cache --no-logo
 	@cd proto && $(VENV)/bin/buf lint
 	@scripts/check_proto_drift.sh
 	@scripts/lint_deploy.sh
