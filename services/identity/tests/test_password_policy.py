@@ -9,6 +9,12 @@ from chorus_identity.domain.password_policy import (
     CharacterClass,
     password_problems,
 )
+from chorus_identity.store import common_passwords
+
+
+def password_problems_of(password: str) -> list[str]:
+    return password_problems(password, common_passwords.load())
+
 
 SAMPLES = {
     CharacterClass.LOWER: "é",
@@ -30,7 +36,7 @@ def password_of(classes, length: int = 16) -> str:
     "classes", ALL_COMBINATIONS, ids=lambda c: "+".join(k.name.lower() for k in c)
 )
 def test_three_of_four_classes_are_required(classes):
-    problems = password_problems(password_of(classes))
+    problems = password_problems_of(password_of(classes))
 
     if len(classes) >= 3:
         assert problems == []
@@ -55,25 +61,25 @@ def test_three_of_four_classes_are_required(classes):
     ],
 )
 def test_length_must_be_between_12_and_128(length, valid):
-    problems = password_problems(password_of(list(CharacterClass)[:3], length))
+    problems = password_problems_of(password_of(list(CharacterClass)[:3], length))
 
     assert (problems == []) is valid
 
 
 def test_too_short_message_says_how_long_it_is():
-    [problem] = password_problems("Ab1!Ab1!")
+    [problem] = password_problems_of("Ab1!Ab1!")
 
     assert "au moins 12 caractères" in problem and "il en contient 8" in problem
 
 
 def test_too_long_message_names_the_maximum():
-    [problem] = password_problems("Ab1!" * 40)
+    [problem] = password_problems_of("Ab1!" * 40)
 
     assert "128 caractères" in problem and "il en contient 160" in problem
 
 
 def test_short_and_uniform_password_gets_both_problems():
-    problems = password_problems("abc")
+    problems = password_problems_of("abc")
 
     assert len(problems) == 2
     assert (
@@ -83,4 +89,4 @@ def test_short_and_uniform_password_gets_both_problems():
 
 
 def test_spaces_and_symbols_count_as_other_characters():
-    assert password_problems("correct horse battery 42") == []
+    assert password_problems_of("correct horse battery 42") == []

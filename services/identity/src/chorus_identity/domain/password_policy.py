@@ -3,19 +3,19 @@
 - ``anssi`` (default): 12 to 128 characters and at least 3 of the 4 character classes.
 - ``nist`` (NIST SP 800-63B): 15 to 128 characters, no composition rule.
 
-Both refuse the most common passwords (a bundled list, also when only digits or symbols were
-added around one, "Football2024!") and passwords containing the login's local part or the
-user's names. Pure: :func:`check_password` lists every problem, in French.
+Both refuse the most common passwords (a list the caller gives, the bundled one in
+:mod:`chorus_identity.store.common_passwords`; also when only digits or symbols were added
+around one, "Football2024!") and passwords containing the login's local part or the user's
+names. Pure: :func:`check_password` lists every problem, in French.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Set
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from functools import cache
-from importlib import resources
 
 MIN_LENGTH = 12
 NIST_MIN_LENGTH = 15
@@ -79,18 +79,10 @@ def character_class(char: str) -> CharacterClass:
     return CharacterClass.OTHER
 
 
-@cache
-def common_passwords() -> frozenset[str]:
-    """The bundled list (``data/common_passwords.txt``), lower-cased."""
-    text = resources.files("chorus_identity.domain").joinpath("data/common_passwords.txt")
-    lines = text.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-
-
-def is_common(password: str) -> bool:
-    """In the list as is, or once the digits and symbols around it are removed."""
+def is_common(password: str, common: Set[str]) -> bool:
+    """In ``common`` (lower-cased) as is, or once the digits and symbols around it are
+    removed."""
     folded = password.casefold()
-    common = common_passwords()
     return folded in common or _AROUND.sub("", folded) in common
 
 
@@ -128,15 +120,17 @@ def _classes_problem(password: str) -> PasswordProblem | None:
 def check_password(
     password: str,
     *,
+    common: Set[str],
     profile: PasswordProfile = PasswordProfile.ANSSI,
     personal: PersonalData | None = None,
 ) -> list[PasswordProblem]:
-    """Every rule ``password`` breaks under ``profile``, in a stable order; empty when fine."""
+    """Every rule ``password`` breaks under ``profile``, in a stable order; empty when fine.
+    ``common`` is the list of common passwords, lower-cased."""
     minimum = NIST_MIN_LENGTH if profile is PasswordProfile.NIST else MIN_LENGTH
     problems = [_length_problem(password, minimum)]
     if profile is PasswordProfile.ANSSI:
         problems.append(_classes_problem(password))
-    if is_common(password):
+    if is_common(password, common):
         problems.append(
             PasswordProblem(
                 "PASSWORD_TOO_COMMON",
@@ -156,9 +150,9 @@ def check_password(
     return [p for p in problems if p is not None]
 
 
-def password_problems(password: str) -> list[str]:
+def password_problems(password: str, common: Set[str]) -> list[str]:
     """What ``password`` lacks under the default profile, as French sentences."""
-    return [p.message for p in check_password(password)]
+    return [p.message for p in check_password(password, common=common)]
 
 
 def password_policy_message(problems: list[str]) -> str:

@@ -27,7 +27,6 @@ from chorus_identity.domain.errors import (
 )
 from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
-from chorus_identity.domain.password_policy import check_password
 from chorus_identity.domain.sealed_tokens import seal_link_token
 from chorus_identity.domain.secret_question import validate_secret_question
 from chorus_identity.store import account_tokens, credentials, security_events, users
@@ -198,9 +197,7 @@ class Accounts:
             pending = None if found is None else await users.get_user(conn, found.user_id)
         if found is None or pending is None or not token:
             raise ActivationTokenInvalid()
-        problems = check_password(
-            password, profile=self._rules.password_profile, personal=pending.personal_data
-        )
+        problems = self._rules.password_problems(password, pending.personal_data)
         if problems:
             raise PasswordRejected(problems)
         secret = validate_secret_question(secret_question, secret_answer)

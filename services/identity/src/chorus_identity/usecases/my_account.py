@@ -31,7 +31,6 @@ from chorus_identity.domain.errors import (
 )
 from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
-from chorus_identity.domain.password_policy import check_password
 from chorus_identity.domain.sealed_tokens import seal_link_token
 from chorus_identity.domain.sessions import RevokeReason
 from chorus_identity.store import account_tokens, credentials, security_events, sessions, users
@@ -122,9 +121,7 @@ class MyAccount:
         (field ``new_password``)."""
         account = await self.me(principal)
         await self._reauth.confirm_password(account, current_password, client)
-        problems = check_password(
-            new_password, profile=self._rules.password_profile, personal=account.personal_data
-        )
+        problems = self._rules.password_problems(new_password, account.personal_data)
         if problems:
             raise PasswordRejected(problems, field="new_password")
         password_hash = await asyncio.to_thread(self._hasher.hash, new_password)

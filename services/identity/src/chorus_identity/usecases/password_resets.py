@@ -22,7 +22,6 @@ from chorus_identity.domain.audit import ClientContext, SecurityEventKind
 from chorus_identity.domain.errors import PasswordRejected, ResetTokenInvalid, SecretAnswerInvalid
 from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
-from chorus_identity.domain.password_policy import check_password
 from chorus_identity.domain.sealed_tokens import seal_link_token
 from chorus_identity.domain.secret_question import ANSWER_MAX_LENGTH, normalise_answer
 from chorus_identity.domain.sessions import RevokeReason
@@ -163,9 +162,7 @@ class PasswordResets:
                 reason="WRONG_SECRET_ANSWER",
             )
             raise lock or SecretAnswerInvalid()
-        problems = check_password(
-            password, profile=self._rules.password_profile, personal=account.personal_data
-        )
+        problems = self._rules.password_problems(password, account.personal_data)
         if problems:
             raise PasswordRejected(problems)
         password_hash = await asyncio.to_thread(self._hasher.hash, password)

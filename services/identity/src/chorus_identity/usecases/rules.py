@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from chorus_identity.domain.lockout import LockoutPolicy
-from chorus_identity.domain.password_policy import PasswordProfile
+from chorus_identity.domain.password_policy import (
+    PasswordProblem,
+    PasswordProfile,
+    PersonalData,
+    check_password,
+)
+from chorus_identity.store import common_passwords
 
 
 @dataclass(frozen=True)
@@ -23,3 +29,15 @@ class Rules:
     mfa_challenge_ttl: timedelta = timedelta(minutes=5)
     mfa_max_attempts: int = 5
     totp_issuer: str = "Chorus"
+    common_passwords: frozenset[str] = field(default_factory=common_passwords.load, repr=False)
+
+    def password_problems(
+        self, password: str, personal: PersonalData | None
+    ) -> list[PasswordProblem]:
+        """Every rule of the configured policy ``password`` breaks (empty when fine)."""
+        return check_password(
+            password,
+            common=self.common_passwords,
+            profile=self.password_profile,
+            personal=personal,
+        )
