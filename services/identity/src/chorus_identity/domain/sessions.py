@@ -67,3 +67,15 @@ def judge_refresh(token: PresentedRefreshToken, now: datetime) -> RefreshVerdict
     if token.expires_at <= now or token.user_status is not UserStatus.ACTIF:
         return RefreshVerdict.REFUSE
     return RefreshVerdict.ROTATE
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A session not revoked, of an active account, as its owner sees it listed."""
+
+    id: str
+    user_id: str
+    created_at: datetime
+    last_used_at: datetime
+    ip_address: str
+    user_agent: str

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from chorus_identity.domain.accounts import UserStatus
-from chorus_identity.domain.sessions import PresentedRefreshToken, RevokeReason
+from chorus_identity.domain.sessions import LiveSession, PresentedRefreshToken, RevokeReason
 
 _PRESENTED = (
     "SELECT rt.session_id, s.user_id, rt.generation, rt.expires_at, rt.spent_at,"
@@ -124,16 +123,6 @@ async def revoke_session(
         reason.value,
     )
     return status.endswith(" 1")
-
-
-@dataclass(frozen=True)
-class LiveSession:
-    id: str
-    user_id: str
-    created_at: datetime
-    last_used_at: datetime
-    ip_address: str
-    user_agent: str
 
 
 _LIVE = (

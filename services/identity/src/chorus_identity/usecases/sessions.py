@@ -13,9 +13,14 @@ from chorus_platform.unit_of_work import UnitOfWork
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
 from chorus_identity.domain.errors import RefreshTokenInvalid, SessionNotFound, SessionRevoked
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
-from chorus_identity.domain.sessions import RefreshVerdict, RevokeReason, TokenPair, judge_refresh
+from chorus_identity.domain.sessions import (
+    LiveSession,
+    RefreshVerdict,
+    RevokeReason,
+    TokenPair,
+    judge_refresh,
+)
 from chorus_identity.store import security_events, sessions
-from chorus_identity.store.sessions import LiveSession
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.rules import Rules
 from chorus_identity.usecases.signing_keys import KeyRing
