@@ -9,7 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_identity.domain.accounts import Account, UserStatus
 from chorus_identity.domain.audit import SecurityEvent
-from chorus_identity.domain.sessions import TokenPair
+from chorus_identity.domain.sessions import RevokedSession, TokenPair
 from chorus_identity.domain.signing_keys import ALGORITHM, VerificationKey
 from chorus_identity.usecases.sessions import MySession
 
@@ -64,6 +64,14 @@ def session_to_proto(mine: MySession) -> pb.Session:
         ip_address=mine.session.ip_address,
         user_agent=mine.session.user_agent,
         current=mine.current,
+    )
+
+
+def revoked_session_to_proto(session: RevokedSession) -> pb.RevokedSession:
+    return pb.RevokedSession(
+        session_id=session.id,
+        revoked_at=timestamp(session.revoked_at),
+        tokens_valid_until=timestamp(session.tokens_valid_until),
     )
 
 
