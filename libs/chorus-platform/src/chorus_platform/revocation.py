@@ -143,6 +143,7 @@ class RevocationFeed:
         revoked: RevocationList | None = None,
         retry_seconds: float = 1.0,
         prune_every_seconds: float = 30.0,
+        ready_wait_seconds: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.revoked = revoked or RevocationList(clock=clock)
@@ -152,6 +153,8 @@ class RevocationFeed:
         self._prune_every = prune_every_seconds
         self._clock = clock
         self._window = settings.access_token_ttl_seconds + MARGIN_SECONDS
+        self._ready_wait = ready_wait_seconds
+        self._loaded = asyncio.Event()
         self.primed = False
         """The priming source has answered once."""
         self.caught_up = False
@@ -160,12 +163,19 @@ class RevocationFeed:
     @property
     def loaded(self) -> bool:
         """One source has given the whole window: the list is complete from now on."""
-        return self.primed or self.caught_up
+        return self._loaded.is_set()
 
     async def ready(self) -> None:
-        """Readiness check: raises until the list is loaded."""
-        if not self.loaded:
-            raise RuntimeError("revoked sessions not loaded yet (identity and broker unreachable)")
+        """Readiness check: raises until the list is loaded (waiting up to
+        ``ready_wait_seconds`` for it, so that a start is not reported unready for the few
+        milliseconds the priming takes)."""
+        try:
+            async with asyncio.timeout(self._ready_wait):
+                await self._loaded.wait()
+        except TimeoutError:
+            raise RuntimeError(
+                "revoked sessions not loaded yet (identity and broker unreachable)"
+            ) from None
 
     async def run(self) -> None:
         """Primes and follows until cancelled (a background job of the service)."""
@@ -190,6 +200,7 @@ class RevocationFeed:
                 continue
             added = sum(self.revoked.add(s.session_id, s.tokens_valid_until) for s in sessions)
             self.primed = True
+            self._loaded.set()
             log.info(
                 "revoked sessions loaded from identity",
                 extra={"sessions": len(sessions), "added": added, "listed": len(self.revoked)},
@@ -229,6 +240,7 @@ class RevocationFeed:
                         self._apply(record)
                 if not self.caught_up and await self._reached(consumer, ends):
                     self.caught_up = True
+                    self._loaded.set()
                     log.info(
                         "revocation events read up to date", extra={"listed": len(self.revoked)}
                     )
