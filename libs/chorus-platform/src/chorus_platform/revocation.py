@@ -132,7 +132,7 @@ def decode_session_revoked(record: ConsumerRecord) -> RevokedSession | None:
 class RevocationFeed:
     """Keeps :attr:`revoked` up to date from identity (see the module docstring).
 
-    ``window_seconds`` is the access-token lifetime: how far back the follower starts.
+    The follower starts ``settings.access_token_ttl_seconds`` + ``margin_seconds`` back.
     """
 
     def __init__(
@@ -141,18 +141,19 @@ class RevocationFeed:
         source: RevokedSessionsSource,
         *,
         revoked: RevocationList | None = None,
+        margin_seconds: float = MARGIN_SECONDS,
         retry_seconds: float = 1.0,
         prune_every_seconds: float = 30.0,
         ready_wait_seconds: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.revoked = revoked or RevocationList(clock=clock)
+        self.revoked = revoked or RevocationList(margin_seconds=margin_seconds, clock=clock)
         self._settings = settings
         self._source = source
         self._retry = retry_seconds
         self._prune_every = prune_every_seconds
         self._clock = clock
-        self._window = settings.access_token_ttl_seconds + MARGIN_SECONDS
+        self._window = settings.access_token_ttl_seconds + margin_seconds
         self._ready_wait = ready_wait_seconds
         self._loaded = asyncio.Event()
         self.primed = False
@@ -274,6 +275,8 @@ class RevocationFeed:
         start_ms = int((self._clock() - self._window) * 1000)
         found = await consumer.offsets_for_times({tp: start_ms for tp in assigned})
         for tp in assigned:
+            # None: nothing that recent. (The embedded broker answers offset 0 instead, and
+            # compares with the time it received the records: reading more is harmless.)
             at = found.get(tp)
             consumer.seek(tp, at.offset if at is not None else ends[tp])
         return ends
