@@ -12,11 +12,16 @@ import grpc
 import jwt
 from chorus.identity.events.v1 import identity_events_pb2 as ev
 from chorus.identity.v1 import identity_service_pb2 as pb
+from chorus_identity.main import create_app
 from chorus_identity.usecases.admin import grant_admin
+from chorus_platform import grpc_client, grpc_server
+from chorus_platform.db import create_pool
+from chorus_platform.revocation import RevocationList
 from chorus_platform.rpc_status import from_rpc_error
+from chorus_platform.settings import ChorusSettings
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from .conftest import open_token, own_unit_of_work
+from .conftest import notifications_public_key, open_token, own_unit_of_work
 
 NEW_PASSWORD = "Tartiflette-Reblochon-74"
 TTL = timedelta(seconds=900)
@@ -254,3 +259,26 @@ async def test_identity_refuses_a_revoked_token_on_rpcs_without_a_session_check(
                 break
             await asyncio.sleep(0.05)
     assert (refused.code, refused.reason) == (grpc.StatusCode.UNAUTHENTICATED, "SESSION_REVOKED")
+
+
+async def test_another_service_primes_its_deny_list_with_list_revoked_sessions(isolated_flows):
+    flows, stub = isolated_flows, isolated_flows.stub
+    user = await flows.active_user()
+    ended, live = [await flows.tokens(user.login_email) for _ in range(2)]
+    await stub.RevokeSession(pb.RevokeSessionRequest(refresh_token=ended.refresh_token))
+    # A second replica on the same database, whose address a service would be given.
+    pool = await create_pool(flows.settings.database_dsn, max_size=2)
+    app = await create_app(flows.settings, pool, sealing_key_source=notifications_public_key)
+    app.grace_seconds = 0.5
+    replica = await grpc_server.start(app)
+    try:
+        service = ChorusSettings(identity_addr=f"127.0.0.1:{replica.port}")
+        primed = await grpc_client.identity_revoked_sessions(service)()
+    finally:
+        await replica.stop()
+        await pool.close()
+
+    revoked = RevocationList()
+    for session in primed:
+        revoked.add(session.session_id, session.tokens_valid_until)
+    assert revoked.is_revoked(sid_of(ended)) and not revoked.is_revoked(sid_of(live))
