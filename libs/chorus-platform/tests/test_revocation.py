@@ -23,6 +23,7 @@ from chorus_platform.auth import AuthInterceptor, current_principal
 from chorus_platform.errors import Unauthenticated
 from chorus_platform.grpc_client import open_channel
 from chorus_platform.revocation import (
+    MARGIN_SECONDS,
     REVOCATIONS_TOPIC,
     SESSION_REVOKED_TYPE,
     RevocationFeed,
@@ -231,15 +232,18 @@ async def publish(
 
 
 def source_of(*sessions: str, failing: asyncio.Event | None = None):
-    """A priming source listing ``sessions``; it fails while ``failing`` is set."""
-    calls: list[float] = []
+    """A priming source listing ``sessions`` (a test may add more to ``fetch.sessions``); it
+    fails while ``failing`` is set; ``fetch.calls`` holds the ``since`` of each call."""
+    calls: list[float | None] = []
 
-    async def fetch() -> list[RevokedSession]:
-        calls.append(time.monotonic())
+    async def fetch(since: float | None) -> list[RevokedSession]:
+        calls.append(since)
         if failing is not None and failing.is_set():
             raise ConnectionError("identity unreachable")
-        return [RevokedSession(s, time.time() + TTL) for s in sessions]
+        return [RevokedSession(s, time.time() + TTL) for s in listed]
 
+    listed = list(sessions)
+    fetch.sessions = listed  # type: ignore[attr-defined]
     fetch.calls = calls  # type: ignore[attr-defined]
     return fetch
 
@@ -330,6 +334,22 @@ async def test_the_follower_starts_one_token_lifetime_back_not_at_the_beginning(
 
     await until(lambda: feed.caught_up)
     assert feed.revoked.is_revoked(recent) and not feed.revoked.is_revoked(old)
+
+
+async def test_a_revocation_whose_event_never_came_is_found_by_the_recheck(
+    identity_topic, running_feeds
+):
+    source = source_of()
+    feed = running_feeds(RevocationFeed(feed_settings(identity_topic), source, recheck_seconds=0.1))
+    await until(lambda: feed.caught_up and feed.primed)
+    lost = str(uuid.uuid4())
+
+    source.sessions.append(lost)  # committed at identity; the broker lost its event
+
+    await until(lambda: feed.revoked.is_revoked(lost))
+    first, *rechecks = source.calls
+    assert first is None  # the whole window, then only what is new (less the margin)
+    assert rechecks and all(since > time.time() - MARGIN_SECONDS - 5 for since in rechecks)
 
 
 async def test_without_identity_the_broker_alone_makes_the_list_ready(

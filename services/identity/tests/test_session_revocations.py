@@ -5,6 +5,7 @@ own deny-list refuses their tokens on every authenticated RPC."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -273,7 +274,9 @@ async def test_another_service_primes_its_deny_list_with_list_revoked_sessions(i
     replica = await grpc_server.start(app)
     try:
         service = ChorusSettings(identity_addr=f"127.0.0.1:{replica.port}")
-        primed = await grpc_client.identity_revoked_sessions(service)()
+        source = grpc_client.identity_revoked_sessions(service)
+        primed = await source(None)
+        nothing_newer = await source(time.time() + 5)
     finally:
         await replica.stop()
         await pool.close()
@@ -282,3 +285,4 @@ async def test_another_service_primes_its_deny_list_with_list_revoked_sessions(i
     for session in primed:
         revoked.add(session.session_id, session.tokens_valid_until)
     assert revoked.is_revoked(sid_of(ended)) and not revoked.is_revoked(sid_of(live))
+    assert nothing_newer == []

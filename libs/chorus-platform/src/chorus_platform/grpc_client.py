@@ -76,19 +76,20 @@ async def identity_token_verifier(
 
 def identity_revoked_sessions(settings: ChorusSettings):
     """A :data:`~chorus_platform.revocation.RevokedSessionsSource` reading every page of
-    identity's ListRevokedSessions (public, like GetPublicKeys) over a channel of its own."""
+    identity's ListRevokedSessions (public, like GetPublicKeys) over a channel of its own
+    (one per call: the feed calls it once at start, then every half minute)."""
     from chorus.identity.v1 import identity_service_pb2 as pb
     from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
-    async def fetch() -> list[RevokedSession]:
+    async def fetch(since: float | None) -> list[RevokedSession]:
         found: list[RevokedSession] = []
+        request = pb.ListRevokedSessionsRequest()
+        if since is not None:
+            request.revoked_since.FromNanoseconds(int(since * 1e9))
         async with channel_for(settings, "identity") as channel:
             stub = pb_grpc.IdentityServiceStub(channel)
-            token = ""
             while True:
-                page = await stub.ListRevokedSessions(
-                    pb.ListRevokedSessionsRequest(page_token=token)
-                )
+                page = await stub.ListRevokedSessions(request)
                 found += [
                     RevokedSession(
                         s.session_id,
@@ -96,9 +97,9 @@ def identity_revoked_sessions(settings: ChorusSettings):
                     )
                     for s in page.sessions
                 ]
-                token = page.next_page_token
-                if not token:
+                if not page.next_page_token:
                     return found
+                request.page_token = page.next_page_token
 
     return fetch
 

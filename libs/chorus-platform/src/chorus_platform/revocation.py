@@ -12,7 +12,9 @@ last token of the session has expired anyway) plus a margin; the
 
 - **Priming**: ``source`` (identity's ``ListRevokedSessions`` over gRPC; identity reads its
   own database), every session revoked within one token lifetime. Retried every
-  ``retry_seconds`` until it answers once.
+  ``retry_seconds`` until it answers once; then asked again every ``recheck_seconds`` for
+  what was revoked since the previous answer (less a margin), so that a revocation whose event
+  the broker lost (it acknowledged, then died) is still refused within ``recheck_seconds``.
 - **Following**: the ``SessionRevoked`` records of ``chorus.identity.events.v1``, read with
   no consumer group (each process needs *every* revocation, so replicas must not share the
   partitions, and nothing is committed), from the first record newer than one token lifetime
@@ -65,8 +67,9 @@ class RevokedSession:
     tokens_valid_until: float
 
 
-RevokedSessionsSource = Callable[[], Awaitable[list[RevokedSession]]]
-"""Every session revoked whose tokens may still be valid (the priming)."""
+RevokedSessionsSource = Callable[[float | None], Awaitable[list[RevokedSession]]]
+"""The sessions revoked since a moment (epoch seconds; None: every session whose tokens may
+still be valid), for the priming and its rechecks."""
 
 
 class RevocationList:
@@ -143,6 +146,7 @@ class RevocationFeed:
         revoked: RevocationList | None = None,
         margin_seconds: float = MARGIN_SECONDS,
         retry_seconds: float = 1.0,
+        recheck_seconds: float = 30.0,
         prune_every_seconds: float = 30.0,
         ready_wait_seconds: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -151,8 +155,10 @@ class RevocationFeed:
         self._settings = settings
         self._source = source
         self._retry = retry_seconds
+        self._recheck = recheck_seconds
         self._prune_every = prune_every_seconds
         self._clock = clock
+        self._margin = margin_seconds
         self._window = settings.access_token_ttl_seconds + margin_seconds
         self._ready_wait = ready_wait_seconds
         self._loaded = asyncio.Event()
@@ -186,27 +192,35 @@ class RevocationFeed:
 
     async def _prime(self) -> None:
         failures = 0
+        since: float | None = None  # the whole window, until the first answer
         while True:
+            asked_at = self._clock()
             try:
-                sessions = await self._source()
+                sessions = await self._source(since)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 failures += 1
                 log.warning(
-                    "could not load the revoked sessions from identity; retrying",
+                    "could not read the revoked sessions from identity; retrying",
                     extra={"attempt": failures, "error": f"{type(exc).__name__}: {exc}"[:300]},
                 )
                 await asyncio.sleep(self._retry)
                 continue
             added = sum(self.revoked.add(s.session_id, s.tokens_valid_until) for s in sessions)
-            self.primed = True
-            self._loaded.set()
-            log.info(
-                "revoked sessions loaded from identity",
-                extra={"sessions": len(sessions), "added": added, "listed": len(self.revoked)},
-            )
-            return
+            if not self.primed:
+                self.primed = True
+                self._loaded.set()
+                log.info(
+                    "revoked sessions loaded from identity",
+                    extra={"sessions": len(sessions), "listed": len(self.revoked)},
+                )
+            elif added:
+                # Usually a revocation younger than its event's trip; else the event was lost.
+                log.info("revoked sessions found by the recheck", extra={"added": added})
+            failures = 0
+            since = asked_at - self._margin
+            await asyncio.sleep(self._recheck)
 
     async def _follow(self) -> None:
         while True:

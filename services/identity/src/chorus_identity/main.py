@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -75,8 +75,12 @@ def rules_of(settings: IdentitySettings) -> Rules:
 def own_revoked_sessions(revoked: RevokedSessions) -> RevokedSessionsSource:
     """identity's deny-list is primed from its own database, not through gRPC to itself."""
 
-    async def fetch() -> list[RevokedSession]:
-        return [RevokedSession(s.id, s.tokens_valid_until.timestamp()) for s in await revoked.all()]
+    async def fetch(since: float | None) -> list[RevokedSession]:
+        moment = None if since is None else datetime.fromtimestamp(since, UTC)
+        return [
+            RevokedSession(s.id, s.tokens_valid_until.timestamp())
+            for s in await revoked.all(revoked_since=moment)
+        ]
 
     return fetch
 

@@ -140,13 +140,13 @@ class RevokedSessions:
         more = len(rows) > limit
         return page, _page_token(page[-1].revoked_at, page[-1].id) if more else ""
 
-    async def all(self) -> list[RevokedSession]:
-        """Every page (identity's own deny-list loads it so, without a call to itself)."""
+    async def all(self, *, revoked_since: datetime | None = None) -> list[RevokedSession]:
+        """Every page (identity's own deny-list reads it so, without a call to itself)."""
         found: list[RevokedSession] = []
         token = ""
         while True:
             page, token = await self.page(
-                revoked_since=None, page_size=MAX_PAGE_SIZE, page_token=token
+                revoked_since=revoked_since, page_size=MAX_PAGE_SIZE, page_token=token
             )
             found += page
             if not token:
