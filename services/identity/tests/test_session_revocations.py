@@ -228,11 +228,15 @@ async def test_sessions_revoked_longer_ago_than_a_token_lifetime_are_not_listed(
     assert none_yet == []
 
 
-async def test_a_bad_page_token_or_size_is_refused(flows, stub):
+async def test_a_bad_page_token_size_or_moment_is_refused(flows, stub):
     for request, reason in (
         (pb.ListRevokedSessionsRequest(page_token="pas-un-jeton"), "PAGE_TOKEN_INVALID"),
         (pb.ListRevokedSessionsRequest(page_token="MjAyNnxub24="), "PAGE_TOKEN_INVALID"),
         (pb.ListRevokedSessionsRequest(page_size=-1), "PAGE_SIZE_INVALID"),
+        (
+            pb.ListRevokedSessionsRequest(revoked_since=Timestamp(seconds=10**12)),
+            "TIMESTAMP_INVALID",
+        ),
     ):
         error = await flows.error(stub.ListRevokedSessions(request))
         assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, reason)

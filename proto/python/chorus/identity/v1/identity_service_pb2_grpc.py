@@ -402,7 +402,7 @@ class IdentityServiceServicer:
         access-token lifetime ago), oldest revocation first: what a service loads into its
         deny-list at start, before following SessionRevoked events. Public, like GetPublicKeys:
         a service has no token of its own, and the answer holds only random session ids, no
-        user. INVALID_ARGUMENT PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID.
+        user. INVALID_ARGUMENT PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID, TIMESTAMP_INVALID.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

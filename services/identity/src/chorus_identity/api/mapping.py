@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from chorus.identity.v1 import identity_service_pb2 as pb
+from chorus_platform.errors import FieldViolation, InvalidArgument
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_identity.domain.accounts import Account, UserStatus
@@ -65,6 +66,20 @@ def session_to_proto(mine: MySession) -> pb.Session:
         user_agent=mine.session.user_agent,
         current=mine.current,
     )
+
+
+def optional_moment(stamp: Timestamp, present: bool, field: str) -> datetime | None:
+    """The moment a request's optional timestamp field holds; None when unset.
+    InvalidArgument TIMESTAMP_INVALID for one out of range (year 1 to 9999)."""
+    if not present:
+        return None
+    try:
+        return stamp.ToDatetime(UTC)
+    except ValueError:
+        message = "Horodatage invalide (années 1 à 9999)."
+        raise InvalidArgument(
+            "TIMESTAMP_INVALID", message, [FieldViolation(field, message)]
+        ) from None
 
 
 def revoked_session_to_proto(session: RevokedSession) -> pb.RevokedSession:

@@ -4,13 +4,12 @@ and the sessions revoked meanwhile."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus_platform.auth import current_principal
 
 from chorus_identity.api.client_context import client_context
 from chorus_identity.api.mapping import (
+    optional_moment,
     public_key_to_proto,
     revoked_session_to_proto,
     session_to_proto,
@@ -117,8 +116,11 @@ class SessionHandlers:
         unexpired), oldest revocation first, paged: what every service's deny-list loads at
         start. Public like GetPublicKeys (a service has no token of its own at start); it
         reveals random session ids and moments, no user. ``revoked_since`` narrows the
-        window. Errors: INVALID_ARGUMENT PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID."""
-        since = request.revoked_since.ToDatetime(UTC) if request.HasField("revoked_since") else None
+        window. Errors: INVALID_ARGUMENT PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID,
+        TIMESTAMP_INVALID (``revoked_since`` out of range)."""
+        since = optional_moment(
+            request.revoked_since, request.HasField("revoked_since"), "revoked_since"
+        )
         page, next_token = await self._revoked.page(
             revoked_since=since, page_size=request.page_size, page_token=request.page_token
         )
