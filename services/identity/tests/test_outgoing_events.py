@@ -11,6 +11,7 @@ from chorus.identity.events.v1 import identity_events_pb2 as ev
 from chorus_identity.domain import events
 from chorus_identity.domain.accounts import Account, UserStatus
 from chorus_identity.domain.sealed_tokens import EVENTS_PACKAGE, seal_link_token
+from chorus_identity.domain.sessions import RevokeReason
 from chorus_identity.events.outgoing import encode
 from chorus_platform import sealing
 
@@ -70,6 +71,13 @@ SAMPLES = [
     events.UserReactivated(ACCOUNT.id, at=NOW),
     events.AccountLocked(ACCOUNT.id, locked_until=EXPIRES, failed_attempts=5),
     events.TwoFactorChanged(ACCOUNT.id, enabled=True, at=NOW),
+    events.SessionRevoked(
+        ACCOUNT.id,
+        session_id="5d0c1f3e-8a47-4d7e-b0a5-1f2e3d4c5b6a",
+        reason=RevokeReason.LOGOUT,
+        revoked_at=NOW,
+        tokens_valid_until=NOW + timedelta(minutes=15),
+    ),
 ]
 
 
@@ -128,3 +136,22 @@ def test_a_link_token_travels_sealed_and_opens_only_in_its_event_for_its_user():
     other_user = sealed(events.PasswordResetRequested, user_id="someone-else")
     with pytest.raises(sealing.SealedBoxError):
         open_token(ev.PasswordResetRequested(user_id=ACCOUNT.id, sealed_token=other_user))
+
+
+@pytest.mark.parametrize("reason", list(RevokeReason))
+def test_a_session_revocation_carries_its_session_reason_and_the_end_of_its_tokens(reason):
+    revoked = events.SessionRevoked(
+        ACCOUNT.id,
+        session_id="5d0c1f3e-8a47-4d7e-b0a5-1f2e3d4c5b6a",
+        reason=reason,
+        revoked_at=NOW,
+        tokens_valid_until=NOW + timedelta(minutes=15),
+    )
+    message = encode(revoked).message
+
+    assert message.session_id == revoked.session_id
+    assert ev.SessionRevocationReason.Name(message.reason) == (
+        f"SESSION_REVOCATION_REASON_{reason.value}"
+    )
+    assert message.revoked_at.ToDatetime(UTC) == NOW
+    assert message.tokens_valid_until.ToDatetime(UTC) == NOW + timedelta(minutes=15)

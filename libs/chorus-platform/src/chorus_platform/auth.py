@@ -2,7 +2,9 @@
 
 Every service verifies the caller's token itself (the gateway only forwards it). The
 :class:`AuthInterceptor` puts the verified :class:`Principal` in a context variable for the
-handler; :func:`current_principal` reads it.
+handler; :func:`current_principal` reads it. A token whose session was revoked (its ``sid`` on
+the service's deny-list, :mod:`chorus_platform.revocation`) is refused like an invalid one,
+with reason ``SESSION_REVOKED``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import grpc
 import jwt
@@ -19,6 +22,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from chorus_platform.access_tokens import AUDIENCE, ISSUER, Principal
 from chorus_platform.errors import Unauthenticated
+
+if TYPE_CHECKING:
+    from chorus_platform.revocation import RevocationList
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +54,19 @@ class TokenVerifier:
     """Verifies access tokens against keys from ``fetch_keys``, cached for ``ttl_seconds``.
 
     An unknown ``kid`` triggers a refetch (at most every ``min_refetch_seconds``), so a key
-    rotation is picked up at once.
+    rotation is picked up at once. With ``revoked``, a token of a listed session is refused.
     """
 
     def __init__(
-        self, fetch_keys: KeyFetcher, *, ttl_seconds: float = 300, min_refetch_seconds: float = 5
+        self,
+        fetch_keys: KeyFetcher,
+        *,
+        ttl_seconds: float = 300,
+        min_refetch_seconds: float = 5,
+        revoked: RevocationList | None = None,
     ) -> None:
         self._fetch_keys = fetch_keys
+        self._revoked = revoked
         self._ttl = ttl_seconds
         self._min_refetch = min_refetch_seconds
         self._keys: dict[str, Ed25519PublicKey] = {}
@@ -76,7 +88,9 @@ class TokenVerifier:
         return self._keys.get(kid)
 
     async def verify(self, token: str) -> Principal:
-        """The principal of a valid token; Unauthenticated (reason TOKEN_INVALID) otherwise."""
+        """The principal of a valid token; Unauthenticated otherwise: reason TOKEN_INVALID
+        (malformed, forged, expired, unknown key) or SESSION_REVOKED (its session is on the
+        deny-list)."""
         invalid = Unauthenticated("TOKEN_INVALID", "Jeton d'accès invalide ou expiré.")
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
@@ -96,6 +110,10 @@ class TokenVerifier:
             )
         except jwt.PyJWTError:
             raise invalid from None
+        if self._revoked is not None and self._revoked.is_revoked(claims["sid"]):
+            raise Unauthenticated(
+                "SESSION_REVOKED", "Session terminée ou révoquée. Reconnectez-vous."
+            )
         return Principal(user_id=claims["sub"], session_id=claims["sid"], token=token)
 
 
@@ -110,8 +128,9 @@ def bearer_token(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Verifies the bearer token of every RPC except ``public_methods`` and health/reflection.
 
-    A valid token sets :func:`current_principal`; a missing or bad one on a protected method
-    aborts with UNAUTHENTICATED. On public methods a valid token is still made available.
+    A valid token sets :func:`current_principal`; a missing or bad one (revoked session
+    included: SESSION_REVOKED) on a protected method aborts with UNAUTHENTICATED. On public
+    methods a valid token is still made available, a bad one is ignored.
     """
 
     _ALWAYS_PUBLIC = ("/grpc.health.v1.", "/grpc.reflection.")

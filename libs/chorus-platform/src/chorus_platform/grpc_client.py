@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from chorus_platform.auth import TokenVerifier
+from chorus_platform.revocation import RevocationFeed, RevocationList, RevokedSession
 from chorus_platform.settings import ChorusSettings
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -61,10 +62,50 @@ def identity_key_fetcher(channel: grpc.aio.Channel):
 
 
 @contextlib.asynccontextmanager
-async def identity_token_verifier(settings: ChorusSettings) -> AsyncIterator[TokenVerifier]:
-    """A TokenVerifier fed by identity's GetPublicKeys over a channel closed on exit."""
+async def identity_token_verifier(
+    settings: ChorusSettings, *, revoked: RevocationList | None = None
+) -> AsyncIterator[TokenVerifier]:
+    """A TokenVerifier fed by identity's GetPublicKeys over a channel closed on exit; with
+    ``revoked`` (an :func:`identity_revocation_feed`'s list) it refuses revoked sessions."""
     channel = channel_for(settings, "identity")
     try:
-        yield TokenVerifier(identity_key_fetcher(channel))
+        yield TokenVerifier(identity_key_fetcher(channel), revoked=revoked)
     finally:
         await channel.close()
+
+
+def identity_revoked_sessions(settings: ChorusSettings):
+    """A :data:`~chorus_platform.revocation.RevokedSessionsSource` reading every page of
+    identity's ListRevokedSessions (public, like GetPublicKeys) over a channel of its own
+    (one per call: the feed calls it once at start, then every half minute)."""
+    from chorus.identity.v1 import identity_service_pb2 as pb
+    from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
+
+    async def fetch(since: float | None) -> list[RevokedSession]:
+        found: list[RevokedSession] = []
+        request = pb.ListRevokedSessionsRequest()
+        if since is not None:
+            request.revoked_since.FromNanoseconds(int(since * 1e9))
+        async with channel_for(settings, "identity") as channel:
+            stub = pb_grpc.IdentityServiceStub(channel)
+            while True:
+                page = await stub.ListRevokedSessions(request)
+                found += [
+                    RevokedSession(
+                        s.session_id,
+                        s.tokens_valid_until.seconds + s.tokens_valid_until.nanos / 1e9,
+                    )
+                    for s in page.sessions
+                ]
+                if not page.next_page_token:
+                    return found
+                request.page_token = page.next_page_token
+
+    return fetch
+
+
+def identity_revocation_feed(settings: ChorusSettings) -> RevocationFeed:
+    """The deny-list of a service other than identity: primed by ListRevokedSessions, fed by
+    identity's SessionRevoked events. Give ``feed.revoked`` to the token verifier, ``feed.run``
+    to the background jobs and ``feed.ready`` to the readiness checks."""
+    return RevocationFeed(settings, identity_revoked_sessions(settings))

@@ -36,6 +36,12 @@ class ChorusSettings(BaseSettings):
     )
     grpc_port: int = Field(50050, description="gRPC listen port.")
     grpc_deadline_seconds: float = Field(5.0, description="Default deadline of outgoing calls.")
+    access_token_ttl_seconds: int = Field(
+        900,
+        gt=0,
+        description="Lifetime of an access token (JWT): identity signs them for that long, and "
+        "every service keeps a revoked session on its deny-list that long. Same value for all.",
+    )
     identity_addr: str = Field("127.0.0.1:50051", description="identity gRPC address.")
     structures_addr: str = Field("127.0.0.1:50052", description="structures gRPC address.")
     invoices_addr: str = Field("127.0.0.1:50053", description="invoices gRPC address.")

@@ -21,9 +21,6 @@ class IdentitySettings(ChorusSettings):
     activation_ttl_minutes: int = Field(
         60, gt=0, description="How long an activation link stays usable, in minutes."
     )
-    access_token_ttl_seconds: int = Field(
-        900, gt=0, description="Lifetime of an access token (JWT), in seconds."
-    )
     refresh_token_ttl_days: int = Field(
         30, gt=0, description="Lifetime of a refresh token, in days (each rotation restarts it)."
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -16,6 +16,7 @@ from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.migrations import migrate_database
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.revocation import RevocationFeed, RevokedSession, RevokedSessionsSource
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.api.errors import STATUS_CODES
@@ -35,6 +36,7 @@ from chorus_identity.usecases.logins import Logins
 from chorus_identity.usecases.my_account import MyAccount
 from chorus_identity.usecases.password_resets import PasswordResets
 from chorus_identity.usecases.reauth import Reauthenticator
+from chorus_identity.usecases.revocations import RevokedSessions
 from chorus_identity.usecases.rules import Rules
 from chorus_identity.usecases.sessions import Sessions
 from chorus_identity.usecases.signing_keys import KeyRing
@@ -55,6 +57,7 @@ def key_ring(settings: IdentitySettings, uow: UnitOfWork) -> KeyRing:
 def rules_of(settings: IdentitySettings) -> Rules:
     return Rules(
         activation_ttl=timedelta(minutes=settings.activation_ttl_minutes),
+        access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         password_reset_ttl=timedelta(minutes=settings.password_reset_ttl_minutes),
         email_change_ttl=timedelta(minutes=settings.email_change_ttl_minutes),
         refresh_token_ttl=timedelta(days=settings.refresh_token_ttl_days),
@@ -67,6 +70,19 @@ def rules_of(settings: IdentitySettings) -> Rules:
         mfa_challenge_ttl=timedelta(seconds=settings.mfa_challenge_ttl_seconds),
         totp_issuer=settings.totp_issuer,
     )
+
+
+def own_revoked_sessions(revoked: RevokedSessions) -> RevokedSessionsSource:
+    """identity's deny-list is primed from its own database, not through gRPC to itself."""
+
+    async def fetch(since: float | None) -> list[RevokedSession]:
+        moment = None if since is None else datetime.fromtimestamp(since, UTC)
+        return [
+            RevokedSession(s.id, s.tokens_valid_until.timestamp())
+            for s in await revoked.all(revoked_since=moment)
+        ]
+
+    return fetch
 
 
 async def create_app(
@@ -89,6 +105,7 @@ async def create_app(
     rules = rules_of(settings)
     sealer = TokenSealer(sealing_key_source, cache_seconds=settings.sealing_key_cache_seconds)
     sessions = Sessions(uow, keys, rules)
+    revoked_sessions = RevokedSessions(uow, rules)
     my_account = MyAccount(uow, hasher, sealer, sessions, rules)
     reauth = Reauthenticator(uow, hasher, LoginGuard(uow, rules.lockout, utc_now))
     servicer = IdentityServicer(
@@ -99,13 +116,18 @@ async def create_app(
         resets=PasswordResets(uow, hasher, sealer, rules),
         my_account=my_account,
         two_factor=TwoFactor(uow, my_account, reauth, rules),
-        admin=Admin(uow, sessions),
+        admin=Admin(uow, sessions, rules),
+        revoked=revoked_sessions,
     )
+    # "Mon compte" checks its session in the database (require_live); the deny-list covers
+    # every other authenticated RPC (GetUser, BatchGetUsers…) as in the other services.
+    revocations = RevocationFeed(settings, own_revoked_sessions(revoked_sessions))
     # identity verifies its own tokens from its own database, not through gRPC to itself.
     verifier = TokenVerifier(
         keys.public_keys,
         ttl_seconds=settings.token_key_cache_seconds,
         min_refetch_seconds=settings.token_key_refetch_seconds,
+        revoked=revocations.revoked,
     )
 
     def register(server):
@@ -118,9 +140,14 @@ async def create_app(
         register=register,
         error_status_codes=STATUS_CODES,
         interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
-        readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
+        readiness_checks=[
+            checks.database_check(pool),
+            checks.broker_check(settings),
+            revocations.ready,
+        ],
         background=[
             OutboxRelay(settings.database_dsn, settings).run,
+            revocations.run,
             lambda: keys.rotate_on_schedule(
                 max_age=timedelta(hours=settings.signing_key_max_age_hours),
                 check_every=settings.key_rotation_check_seconds,

@@ -13,9 +13,14 @@ from chorus_platform import checks, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
-from chorus_platform.grpc_client import channel_for, identity_token_verifier
+from chorus_platform.grpc_client import (
+    channel_for,
+    identity_revocation_feed,
+    identity_token_verifier,
+)
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.revocation import RevocationFeed
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.api.errors import STATUS_CODES
@@ -62,11 +67,13 @@ def build_app(
     background: bool = True,
     workers: DocumentWorkers | None = None,
     attachment_policy: AttachmentPolicy | None = None,
+    revocations: RevocationFeed | None = None,
 ) -> grpc_server.GrpcApp:
     """The service as a GrpcApp; ``background=False`` leaves out the outbox relay and the
     routing consumer (tests that look at a deposit before it is routed). Without ``workers``
     the app starts (and stops) its own document worker processes. ``attachment_policy``
-    (tests) replaces the attachment limits."""
+    (tests) replaces the attachment limits. ``revocations`` (the verifier's deny-list feed)
+    runs in the background and gates readiness."""
     structures = StructuresClient(structures_channel, cache_seconds=settings.access_cache_seconds)
     own_workers = workers is None
     workers = workers or DocumentWorkers(
@@ -101,6 +108,7 @@ def build_app(
         return [pb.DESCRIPTOR.services_by_name["InvoicesService"].full_name]
 
     jobs = [_workers_job(workers)] if own_workers else []
+    jobs += [revocations.run] if revocations else []
     if background:
         relay = OutboxRelay(settings.database_dsn, settings)
         jobs += [relay.run, routing_consumer(uow, settings).run]
@@ -117,6 +125,7 @@ def build_app(
             checks.database_check(pool),
             checks.broker_check(settings),
             workers.readiness_check,
+            *([revocations.ready] if revocations else []),
         ],
         background=jobs,
         reflection=settings.env == "dev",
@@ -140,8 +149,15 @@ async def serve(settings: InvoicesSettings) -> None:
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
     structures = channel_for(settings, "structures")
     try:
-        async with identity_token_verifier(settings) as verifier:
-            app = build_app(settings, pool=pool, verifier=verifier, structures_channel=structures)
+        revocations = identity_revocation_feed(settings)
+        async with identity_token_verifier(settings, revoked=revocations.revoked) as verifier:
+            app = build_app(
+                settings,
+                pool=pool,
+                verifier=verifier,
+                structures_channel=structures,
+                revocations=revocations,
+            )
             await grpc_server.serve(app)
     finally:
         await structures.close()

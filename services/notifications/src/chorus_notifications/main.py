@@ -8,6 +8,7 @@ from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
+from chorus_platform.revocation import RevocationFeed
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_notifications.api.errors import STATUS_CODES
@@ -56,10 +57,13 @@ def build_app(
     verifier: TokenVerifier,
     *,
     mailer: Mailer | None = None,
+    revocations: RevocationFeed | None = None,
 ) -> grpc_server.GrpcApp:
-    """The gRPC app with its background jobs: the event consumer and the e-mail delivery.
+    """The gRPC app with its background jobs: the event consumer and the e-mail delivery,
+    and ``revocations`` (the verifier's deny-list feed) when given.
 
-    Readiness is database + broker only: with SMTP down, e-mails wait in the outbox.
+    Readiness is database + broker (+ the deny-list loaded) only: with SMTP down, e-mails
+    wait in the outbox.
     """
     uow = UnitOfWork(pool, service=settings.service_name)  # publishes no events
     keys = SealingKeyRing(uow)
@@ -89,8 +93,12 @@ def build_app(
         register=register,
         error_status_codes=STATUS_CODES,
         interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
-        readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
-        background=[consumer.run, delivery.run],
+        readiness_checks=[
+            checks.database_check(pool),
+            checks.broker_check(settings),
+            *([revocations.ready] if revocations else []),
+        ],
+        background=[consumer.run, delivery.run, *([revocations.run] if revocations else [])],
         reflection=settings.env == "dev",
     )
 
@@ -98,8 +106,11 @@ def build_app(
 async def serve(settings: NotificationsSettings) -> None:
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
     try:
-        async with grpc_client.identity_token_verifier(settings) as verifier:
-            await grpc_server.serve(build_app(settings, pool, verifier))
+        revocations = grpc_client.identity_revocation_feed(settings)
+        async with grpc_client.identity_token_verifier(
+            settings, revoked=revocations.revoked
+        ) as verifier:
+            await grpc_server.serve(build_app(settings, pool, verifier, revocations=revocations))
     finally:
         await pool.close()
 

@@ -13,6 +13,7 @@ from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.revocation import RevocationFeed
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_structures.api.errors import STATUS_CODES
@@ -51,9 +52,12 @@ def build_app(
     pool: asyncpg.Pool,
     verifier: TokenVerifier,
     identity_channel: grpc.aio.Channel | None = None,
+    revocations: RevocationFeed | None = None,
 ) -> grpc_server.GrpcApp:
     """The gRPC app; tests inject their own pool, token verifier and identity channel
-    (without one, member names are not shown and direct attachment is unavailable)."""
+    (without one, member names are not shown and direct attachment is unavailable).
+    ``revocations`` (the verifier's deny-list feed) runs in the background and gates
+    readiness."""
     uow = UnitOfWork(pool, service=outgoing.SERVICE, encode=outgoing.encode)
     identity = IdentityDirectory(identity_channel)
     servicer = StructuresServicer(
@@ -83,8 +87,12 @@ def build_app(
             AuthInterceptor(verifier, public_methods=set()),
             IdempotencyInterceptor(pool, IDEMPOTENT_METHODS),
         ],
-        readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
-        background=[relay.run],
+        readiness_checks=[
+            checks.database_check(pool),
+            checks.broker_check(settings),
+            *([revocations.ready] if revocations else []),
+        ],
+        background=[relay.run, *([revocations.run] if revocations else [])],
         reflection=settings.env == "dev",
     )
 
@@ -93,8 +101,13 @@ async def serve(settings: StructuresSettings) -> None:
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
     identity_channel = grpc_client.channel_for(settings, "identity")
     try:
-        async with grpc_client.identity_token_verifier(settings) as verifier:
-            await grpc_server.serve(build_app(settings, pool, verifier, identity_channel))
+        revocations = grpc_client.identity_revocation_feed(settings)
+        async with grpc_client.identity_token_verifier(
+            settings, revoked=revocations.revoked
+        ) as verifier:
+            await grpc_server.serve(
+                build_app(settings, pool, verifier, identity_channel, revocations)
+            )
     finally:
         await identity_channel.close()
         await pool.close()

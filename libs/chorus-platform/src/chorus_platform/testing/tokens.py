@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from chorus_platform.auth import AUDIENCE, ISSUER, TokenVerifier
+from chorus_platform.revocation import RevocationList
 
 
 class TestSigner:
@@ -53,5 +54,6 @@ class TestSigner:
     async def fetch_keys(self) -> dict[str, Ed25519PublicKey]:
         return {self.kid: self._key.public_key()}
 
-    def verifier(self) -> TokenVerifier:
-        return TokenVerifier(self.fetch_keys)
+    def verifier(self, revoked: RevocationList | None = None) -> TokenVerifier:
+        """A verifier of this signer's tokens (refusing the sessions ``revoked`` lists)."""
+        return TokenVerifier(self.fetch_keys, revoked=revoked)

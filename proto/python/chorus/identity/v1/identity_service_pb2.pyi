@@ -1467,3 +1467,90 @@ class ListSecurityEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListSecurityEventsResponse: _TypeAlias = ListSecurityEventsResponse  # noqa: Y015
+
+@_typing.final
+class ListRevokedSessionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVOKED_SINCE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """At most this many sessions per page (default 1000, at most 5000)."""
+    page_token: _builtins.str
+    """next_page_token of the previous page; empty for the first."""
+    @_builtins.property
+    def revoked_since(self) -> _timestamp_pb2.Timestamp:
+        """Only sessions revoked at or after this moment (a client catching up). Unset, or earlier
+        than one access-token lifetime ago: every session whose tokens may still be valid.
+        """
+
+    def __init__(
+        self,
+        *,
+        revoked_since: _timestamp_pb2.Timestamp | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["revoked_since", b"revoked_since"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "revoked_since", b"revoked_since"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRevokedSessionsRequest: _TypeAlias = ListRevokedSessionsRequest  # noqa: Y015
+
+@_typing.final
+class RevokedSession(_message.Message):
+    """A revoked session whose access tokens are to be refused until tokens_valid_until."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    REVOKED_AT_FIELD_NUMBER: _builtins.int
+    TOKENS_VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    @_builtins.property
+    def revoked_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def tokens_valid_until(self) -> _timestamp_pb2.Timestamp:
+        """revoked_at + the access-token lifetime: no token of the session is valid after it."""
+
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        revoked_at: _timestamp_pb2.Timestamp | None = ...,
+        tokens_valid_until: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["revoked_at", b"revoked_at", "tokens_valid_until", b"tokens_valid_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revoked_at", b"revoked_at", "session_id", b"session_id", "tokens_valid_until", b"tokens_valid_until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokedSession: _TypeAlias = RevokedSession  # noqa: Y015
+
+@_typing.final
+class ListRevokedSessionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def sessions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RevokedSession]: ...
+    def __init__(
+        self,
+        *,
+        sessions: _abc.Iterable[Global___RevokedSession] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "sessions", b"sessions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRevokedSessionsResponse: _TypeAlias = ListRevokedSessionsResponse  # noqa: Y015

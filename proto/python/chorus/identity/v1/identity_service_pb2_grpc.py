@@ -180,6 +180,11 @@ class IdentityServiceStub:
                 request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsRequest.SerializeToString,
                 response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsResponse.FromString,
                 _registered_method=True)
+        self.ListRevokedSessions = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/ListRevokedSessions',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -392,6 +397,17 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRevokedSessions(self, request, context):
+        """Sessions revoked whose access tokens may not have expired yet (revoked less than one
+        access-token lifetime ago), oldest revocation first: what a service loads into its
+        deny-list at start, before following SessionRevoked events. Public, like GetPublicKeys:
+        a service has no token of its own, and the answer holds only random session ids, no
+        user. INVALID_ARGUMENT PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID, TIMESTAMP_INVALID.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -539,6 +555,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListSecurityEvents,
                     request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsRequest.FromString,
                     response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsResponse.SerializeToString,
+            ),
+            'ListRevokedSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRevokedSessions,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1325,6 +1346,33 @@ class IdentityService:
             '/chorus.identity.v1.IdentityService/ListSecurityEvents',
             chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsRequest.SerializeToString,
             chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListSecurityEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRevokedSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/ListRevokedSessions',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from chorus.identity.v1 import identity_service_pb2 as pb
+from chorus_platform.errors import FieldViolation, InvalidArgument
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_identity.domain.accounts import Account, UserStatus
 from chorus_identity.domain.audit import SecurityEvent
-from chorus_identity.domain.sessions import TokenPair
+from chorus_identity.domain.sessions import RevokedSession, TokenPair
 from chorus_identity.domain.signing_keys import ALGORITHM, VerificationKey
 from chorus_identity.usecases.sessions import MySession
 
@@ -64,6 +65,28 @@ def session_to_proto(mine: MySession) -> pb.Session:
         ip_address=mine.session.ip_address,
         user_agent=mine.session.user_agent,
         current=mine.current,
+    )
+
+
+def optional_moment(stamp: Timestamp, present: bool, field: str) -> datetime | None:
+    """The moment a request's optional timestamp field holds; None when unset.
+    InvalidArgument TIMESTAMP_INVALID for one out of range (year 1 to 9999)."""
+    if not present:
+        return None
+    try:
+        return stamp.ToDatetime(UTC)
+    except ValueError:
+        message = "Horodatage invalide (années 1 à 9999)."
+        raise InvalidArgument(
+            "TIMESTAMP_INVALID", message, [FieldViolation(field, message)]
+        ) from None
+
+
+def revoked_session_to_proto(session: RevokedSession) -> pb.RevokedSession:
+    return pb.RevokedSession(
+        session_id=session.id,
+        revoked_at=timestamp(session.revoked_at),
+        tokens_valid_until=timestamp(session.tokens_valid_until),
     )
 
 

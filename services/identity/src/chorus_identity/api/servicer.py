@@ -22,6 +22,7 @@ from chorus_identity.usecases.admin import Admin
 from chorus_identity.usecases.logins import Logins
 from chorus_identity.usecases.my_account import MyAccount
 from chorus_identity.usecases.password_resets import PasswordResets
+from chorus_identity.usecases.revocations import RevokedSessions
 from chorus_identity.usecases.sessions import Sessions
 from chorus_identity.usecases.signing_keys import KeyRing
 from chorus_identity.usecases.two_factor import TwoFactor
@@ -38,13 +39,16 @@ PUBLIC_METHODS = {
         "RefreshSession",
         "RevokeSession",
         "GetPublicKeys",
+        "ListRevokedSessions",
         "CompleteMfaChallenge",
         "RequestPasswordReset",
         "GetPasswordReset",
         "ConfirmPasswordReset",
     )
 }
-"""Callable without an access token; every other RPC needs one."""
+"""Callable without an access token; every other RPC needs one. GetPublicKeys and
+ListRevokedSessions are what the other services verify tokens with: they call them at start,
+before any user, and neither reveals anything about a user."""
 
 
 class IdentityServicer(
@@ -69,6 +73,7 @@ class IdentityServicer(
         my_account: MyAccount,
         two_factor: TwoFactor,
         admin: Admin,
+        revoked: RevokedSessions,
     ) -> None:
         self._accounts = accounts
         self._logins = logins
@@ -78,3 +83,4 @@ class IdentityServicer(
         self._my_account = my_account
         self._two_factor = two_factor
         self._admin = admin
+        self._revoked = revoked

@@ -1,5 +1,6 @@
 """Handlers of logging in (password, second factor), refreshing and revoking sessions, the
-caller's own sessions, and the public keys that verify access tokens."""
+caller's own sessions, and what other services verify access tokens with: the public keys
+and the sessions revoked meanwhile."""
 
 from __future__ import annotations
 
@@ -8,23 +9,27 @@ from chorus_platform.auth import current_principal
 
 from chorus_identity.api.client_context import client_context
 from chorus_identity.api.mapping import (
+    optional_moment,
     public_key_to_proto,
+    revoked_session_to_proto,
     session_to_proto,
     timestamp,
     tokens_to_proto,
 )
 from chorus_identity.usecases.logins import Logins
+from chorus_identity.usecases.revocations import RevokedSessions
 from chorus_identity.usecases.sessions import Sessions
 from chorus_identity.usecases.signing_keys import KeyRing
 
 
 class SessionHandlers:
     """CreateSession, CompleteMfaChallenge, RefreshSession, RevokeSession, GetPublicKeys,
-    ListMySessions, RevokeMySession."""
+    ListMySessions, RevokeMySession, ListRevokedSessions."""
 
     _logins: Logins
     _sessions: Sessions
     _keys: KeyRing
+    _revoked: RevokedSessions
 
     async def CreateSession(self, request, context) -> pb.CreateSessionResponse:
         """Logs in: opens a session and returns an access token (EdDSA JWT, kid header) and a
@@ -105,3 +110,20 @@ class SessionHandlers:
             current_principal(), session_id=request.session_id, client=client_context(context)
         )
         return pb.RevokeMySessionResponse()
+
+    async def ListRevokedSessions(self, request, context) -> pb.ListRevokedSessionsResponse:
+        """Sessions revoked less than one access-token lifetime ago (their tokens may still be
+        unexpired), oldest revocation first, paged: what every service's deny-list loads at
+        start. Public like GetPublicKeys (a service has no token of its own at start); it
+        reveals random session ids and moments, no user. ``revoked_since`` narrows the
+        window. Errors: INVALID_ARGUMENT PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID,
+        TIMESTAMP_INVALID (``revoked_since`` out of range)."""
+        since = optional_moment(
+            request.revoked_since, request.HasField("revoked_since"), "revoked_since"
+        )
+        page, next_token = await self._revoked.page(
+            revoked_since=since, page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListRevokedSessionsResponse(
+            sessions=[revoked_session_to_proto(s) for s in page], next_page_token=next_token
+        )

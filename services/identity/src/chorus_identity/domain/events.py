@@ -4,6 +4,9 @@ Use cases emit them (``tx.emit(UserRegistered(account))``) in the transaction th
 change, so an event exists if and only if its change committed; ``events/outgoing.py`` maps
 each to its ``chorus.identity.events.v1`` message of the same name, keyed by user id.
 
+``SessionRevoked`` is emitted once per revoked session, by every path that revokes one
+(``usecases/revocations.py``), so that every service's deny-list refuses its access tokens.
+
 Link events (activation, password reset, e-mail change) carry their token only sealed to
 notifications' key (:mod:`chorus_identity.domain.sealed_tokens`): no event holds a secret in
 plain text, not even before it is encoded.
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chorus_identity.domain.accounts import Account
+from chorus_identity.domain.sessions import RevokeReason
 
 
 @dataclass(frozen=True)
@@ -124,3 +128,15 @@ class TwoFactorChanged:
     user_id: str
     enabled: bool
     at: datetime
+
+
+@dataclass(frozen=True)
+class SessionRevoked:
+    """A session was revoked (``reason``): its access tokens are to be refused everywhere
+    until ``tokens_valid_until`` (``revoked_at`` + the access-token lifetime)."""
+
+    user_id: str
+    session_id: str
+    reason: RevokeReason
+    revoked_at: datetime
+    tokens_valid_until: datetime

@@ -8,7 +8,7 @@ family is not trustworthy any more, so the whole session is revoked (reuse detec
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 
 from chorus_identity.domain.accounts import UserStatus
@@ -79,3 +79,21 @@ class LiveSession:
     last_used_at: datetime
     ip_address: str
     user_agent: str
+
+
+@dataclass(frozen=True)
+class RevokedSession:
+    """A revoked session whose access tokens may not have expired yet: every service refuses
+    them until ``tokens_valid_until``."""
+
+    id: str
+    revoked_at: datetime
+    tokens_valid_until: datetime
+
+
+def tokens_valid_until(revoked_at: datetime, access_token_ttl: timedelta) -> datetime:
+    """Until when an access token of a session revoked at ``revoked_at`` may be valid: tokens
+    are issued while the session lives and last ``access_token_ttl``, so none outlives
+    ``revoked_at`` + ``access_token_ttl`` (deny-lists add a margin for a refresh that raced
+    the revocation)."""
+    return revoked_at + access_token_ttl

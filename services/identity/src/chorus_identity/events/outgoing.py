@@ -17,6 +17,7 @@ from chorus_platform.unit_of_work import OutgoingEvent
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_identity.domain import events
+from chorus_identity.domain.sessions import RevokeReason
 
 SERVICE = "identity"
 """The producer name the outbox publishes under (topic ``chorus.identity.events.v1``)."""
@@ -190,5 +191,30 @@ def _two_factor_changed(event: events.TwoFactorChanged) -> OutgoingEvent:
         event.user_id,
         ev.TwoFactorChanged(
             user_id=event.user_id, enabled=event.enabled, changed_at=_timestamp(event.at)
+        ),
+    )
+
+
+_REVOCATION_REASONS = {
+    RevokeReason.LOGOUT: ev.SESSION_REVOCATION_REASON_LOGOUT,
+    RevokeReason.REFRESH_TOKEN_REUSE: ev.SESSION_REVOCATION_REASON_REFRESH_TOKEN_REUSE,
+    RevokeReason.REVOKED_BY_USER: ev.SESSION_REVOCATION_REASON_REVOKED_BY_USER,
+    RevokeReason.PASSWORD_CHANGED: ev.SESSION_REVOCATION_REASON_PASSWORD_CHANGED,
+    RevokeReason.PASSWORD_RESET: ev.SESSION_REVOCATION_REASON_PASSWORD_RESET,
+    RevokeReason.DEACTIVATED: ev.SESSION_REVOCATION_REASON_DEACTIVATED,
+    RevokeReason.DISABLED_BY_ADMIN: ev.SESSION_REVOCATION_REASON_DISABLED_BY_ADMIN,
+}
+
+
+@encode.register
+def _session_revoked(event: events.SessionRevoked) -> OutgoingEvent:
+    return OutgoingEvent(
+        event.user_id,
+        ev.SessionRevoked(
+            user_id=event.user_id,
+            session_id=event.session_id,
+            revoked_at=_timestamp(event.revoked_at),
+            reason=_REVOCATION_REASONS[event.reason],
+            tokens_valid_until=_timestamp(event.tokens_valid_until),
         ),
     )

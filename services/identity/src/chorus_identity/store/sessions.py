@@ -174,14 +174,38 @@ async def revoke_user_sessions(
     reason: RevokeReason,
     now: datetime,
     except_session: str | None = None,
-) -> int:
-    """Revokes every live session of the user (but ``except_session``); returns how many."""
-    status = await conn.execute(
+) -> list[str]:
+    """Revokes every live session of the user (but ``except_session``); returns their ids."""
+    rows = await conn.fetch(
         "UPDATE sessions SET revoked_at = $2, revoked_reason = $3"
-        " WHERE user_id = $1 AND revoked_at IS NULL AND ($4::uuid IS NULL OR id <> $4::uuid)",
+        " WHERE user_id = $1 AND revoked_at IS NULL AND ($4::uuid IS NULL OR id <> $4::uuid)"
+        " RETURNING id",
         user_id,
         now,
         reason.value,
         except_session,
     )
-    return int(status.split()[-1])
+    return sorted(str(row["id"]) for row in rows)
+
+
+async def list_revoked(
+    conn: asyncpg.Connection,
+    *,
+    revoked_since: datetime,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[tuple[str, datetime]]:
+    """(id, revoked_at) of the sessions revoked at or after ``revoked_since``, in
+    (revoked_at, id) order, starting after the ``after`` key (keyset paging)."""
+    after_at, after_id = after if after is not None else (None, None)
+    rows = await conn.fetch(
+        "SELECT id, revoked_at FROM sessions"
+        " WHERE revoked_at IS NOT NULL AND revoked_at >= $1"
+        " AND ($2::timestamptz IS NULL OR (revoked_at, id) > ($2::timestamptz, $3::uuid))"
+        " ORDER BY revoked_at, id LIMIT $4",
+        revoked_since,
+        after_at,
+        after_id,
+        limit,
+    )
+    return [(str(row["id"]), row["revoked_at"]) for row in rows]

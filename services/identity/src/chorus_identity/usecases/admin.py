@@ -17,9 +17,11 @@ from chorus_identity.domain.accounts import Account, UserStatus, login_lookup_fo
 from chorus_identity.domain.audit import ClientContext, SecurityEvent, SecurityEventKind
 from chorus_identity.domain.errors import AdminRequired, UserNotFound
 from chorus_identity.domain.sessions import RevokeReason
-from chorus_identity.store import credentials, security_events, sessions, users
+from chorus_identity.store import credentials, security_events, users
+from chorus_identity.usecases import revocations
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.login_guard import LoginGuard
+from chorus_identity.usecases.rules import Rules
 from chorus_identity.usecases.sessions import Sessions
 
 log = logging.getLogger(__name__)
@@ -52,9 +54,12 @@ def _decode_cursor(token: str) -> int | None:
 
 
 class Admin:
-    def __init__(self, uow: UnitOfWork, sessions_: Sessions, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, uow: UnitOfWork, sessions_: Sessions, rules: Rules, *, clock: Clock = utc_now
+    ) -> None:
         self._uow = uow
         self._sessions = sessions_
+        self._rules = rules
         self._clock = clock
 
     async def _require_admin(self, principal: Principal) -> None:
@@ -78,8 +83,8 @@ class Admin:
             if account.status is UserStatus.DESACTIVE:
                 return account
             account = await users.deactivate(tx.conn, key, kind="BY_ADMIN", now=now)
-            await sessions.revoke_user_sessions(
-                tx.conn, key, reason=RevokeReason.DISABLED_BY_ADMIN, now=now
+            await revocations.revoke_user_sessions(
+                tx, key, reason=RevokeReason.DISABLED_BY_ADMIN, now=now, rules=self._rules
             )
             tx.emit(events.UserDeactivated(key, by_admin=True, at=now))
             await security_events.record(

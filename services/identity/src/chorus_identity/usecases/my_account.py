@@ -33,8 +33,9 @@ from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
 from chorus_identity.domain.sealed_tokens import seal_link_token
 from chorus_identity.domain.sessions import RevokeReason
-from chorus_identity.store import account_tokens, credentials, security_events, sessions, users
+from chorus_identity.store import account_tokens, credentials, security_events, users
 from chorus_identity.store.account_tokens import TokenPurpose
+from chorus_identity.usecases import revocations
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.login_guard import LoginGuard
 from chorus_identity.usecases.reauth import Reauthenticator
@@ -129,11 +130,12 @@ class MyAccount:
         async with self._uow.transaction() as tx:
             await users.get_user(tx.conn, account.id, for_update=True)
             await credentials.set_password_hash(tx.conn, account.id, password_hash, now)
-            revoked = await sessions.revoke_user_sessions(
-                tx.conn,
+            revoked = await revocations.revoke_user_sessions(
+                tx,
                 account.id,
                 reason=RevokeReason.PASSWORD_CHANGED,
                 now=now,
+                rules=self._rules,
                 except_session=principal.session_id,
             )
             tx.emit(events.PasswordChanged(account.id, by_reset=False, at=now))
@@ -143,7 +145,7 @@ class MyAccount:
                 user_id=account.id,
                 client=client,
                 now=now,
-                other_sessions_revoked=str(revoked),
+                other_sessions_revoked=str(len(revoked)),
             )
 
     async def request_email_change(
@@ -258,8 +260,8 @@ class MyAccount:
         async with self._uow.transaction() as tx:
             await users.get_user(tx.conn, account.id, for_update=True)
             await users.deactivate(tx.conn, account.id, kind="BY_USER", now=now)
-            await sessions.revoke_user_sessions(
-                tx.conn, account.id, reason=RevokeReason.DEACTIVATED, now=now
+            await revocations.revoke_user_sessions(
+                tx, account.id, reason=RevokeReason.DEACTIVATED, now=now, rules=self._rules
             )
             tx.emit(events.UserDeactivated(account.id, by_admin=False, at=now))
             await security_events.record(

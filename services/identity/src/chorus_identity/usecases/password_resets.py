@@ -25,8 +25,9 @@ from chorus_identity.domain.opaque_tokens import hash_token, new_token
 from chorus_identity.domain.sealed_tokens import seal_link_token
 from chorus_identity.domain.secret_question import ANSWER_MAX_LENGTH, normalise_answer
 from chorus_identity.domain.sessions import RevokeReason
-from chorus_identity.store import account_tokens, credentials, security_events, sessions, users
+from chorus_identity.store import account_tokens, credentials, security_events, users
 from chorus_identity.store.account_tokens import TokenPurpose, UsableToken
+from chorus_identity.usecases import revocations
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.login_guard import LoginGuard
 from chorus_identity.usecases.rules import Rules
@@ -176,8 +177,8 @@ class PasswordResets:
                 raise ResetTokenInvalid()
             await account_tokens.mark_used(tx.conn, usable.id, now)
             await credentials.set_password_hash(tx.conn, account.id, password_hash, now)
-            revoked = await sessions.revoke_user_sessions(
-                tx.conn, account.id, reason=RevokeReason.PASSWORD_RESET, now=now
+            revoked = await revocations.revoke_user_sessions(
+                tx, account.id, reason=RevokeReason.PASSWORD_RESET, now=now, rules=self._rules
             )
             await LoginGuard.clear(tx.conn, locked.login_email)
             tx.emit(events.PasswordChanged(account.id, by_reset=True, at=now))
@@ -187,6 +188,6 @@ class PasswordResets:
                 user_id=account.id,
                 client=client,
                 now=now,
-                sessions_revoked=str(revoked),
+                sessions_revoked=str(len(revoked)),
             )
-        log.info("password reset", extra={"user_id": account.id, "sessions_revoked": revoked})
+        log.info("password reset", extra={"user_id": account.id, "sessions_revoked": len(revoked)})

@@ -18,6 +18,7 @@ from chorus_identity.store import common_passwords
 @dataclass(frozen=True)
 class Rules:
     activation_ttl: timedelta = timedelta(minutes=60)
+    access_token_ttl: timedelta = timedelta(minutes=15)
     password_reset_ttl: timedelta = timedelta(minutes=60)
     email_change_ttl: timedelta = timedelta(minutes=60)
     refresh_token_ttl: timedelta = timedelta(days=30)

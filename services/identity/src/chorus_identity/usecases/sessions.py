@@ -21,6 +21,7 @@ from chorus_identity.domain.sessions import (
     judge_refresh,
 )
 from chorus_identity.store import security_events, sessions
+from chorus_identity.usecases import revocations
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.rules import Rules
 from chorus_identity.usecases.signing_keys import KeyRing
@@ -70,8 +71,13 @@ class Sessions:
                     expires_at=now + self._rules.refresh_token_ttl,
                 )
             elif verdict is RefreshVerdict.REVOKE_SESSION:
-                await sessions.revoke_session(
-                    tx.conn, stored.session_id, reason=RevokeReason.REFRESH_TOKEN_REUSE, now=now
+                await revocations.revoke_session(
+                    tx,
+                    user_id=stored.user_id,
+                    session_id=stored.session_id,
+                    reason=RevokeReason.REFRESH_TOKEN_REUSE,
+                    now=now,
+                    rules=self._rules,
                 )
                 await security_events.record(
                     tx.conn,
@@ -100,8 +106,13 @@ class Sessions:
             )
             if stored is None:
                 return
-            revoked = await sessions.revoke_session(
-                tx.conn, stored.session_id, reason=RevokeReason.LOGOUT, now=now
+            revoked = await revocations.revoke_session(
+                tx,
+                user_id=stored.user_id,
+                session_id=stored.session_id,
+                reason=RevokeReason.LOGOUT,
+                now=now,
+                rules=self._rules,
             )
             if revoked:
                 await security_events.record(
@@ -159,8 +170,13 @@ class Sessions:
             live = await sessions.get_live_session(tx.conn, key, principal.user_id)
             if live is None:
                 raise SessionNotFound()
-            await sessions.revoke_session(
-                tx.conn, key, reason=RevokeReason.REVOKED_BY_USER, now=now
+            await revocations.revoke_session(
+                tx,
+                user_id=principal.user_id,
+                session_id=key,
+                reason=RevokeReason.REVOKED_BY_USER,
+                now=now,
+                rules=self._rules,
             )
             await security_events.record(
                 tx.conn,

@@ -95,6 +95,48 @@ DEACTIVATION_KIND_BY_ADMIN: DeactivationKind.ValueType  # 2
 """By an administrator."""
 Global___DeactivationKind: _TypeAlias = DeactivationKind  # noqa: Y015
 
+class _SessionRevocationReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SessionRevocationReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SessionRevocationReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SESSION_REVOCATION_REASON_UNSPECIFIED: _SessionRevocationReason.ValueType  # 0
+    SESSION_REVOCATION_REASON_LOGOUT: _SessionRevocationReason.ValueType  # 1
+    """Its owner logged out (RevokeSession)."""
+    SESSION_REVOCATION_REASON_REFRESH_TOKEN_REUSE: _SessionRevocationReason.ValueType  # 2
+    """A spent refresh token of the session was presented again: the whole session is revoked."""
+    SESSION_REVOCATION_REASON_REVOKED_BY_USER: _SessionRevocationReason.ValueType  # 3
+    """Its owner revoked it from the list of their sessions (RevokeMySession)."""
+    SESSION_REVOCATION_REASON_PASSWORD_CHANGED: _SessionRevocationReason.ValueType  # 4
+    """The password was changed from "Mon compte": every session but the one that changed it."""
+    SESSION_REVOCATION_REASON_PASSWORD_RESET: _SessionRevocationReason.ValueType  # 5
+    """The password was reset through a link: every session of the account."""
+    SESSION_REVOCATION_REASON_DEACTIVATED: _SessionRevocationReason.ValueType  # 6
+    """The account was deactivated by its owner."""
+    SESSION_REVOCATION_REASON_DISABLED_BY_ADMIN: _SessionRevocationReason.ValueType  # 7
+    """The account was disabled by an administrator."""
+
+class SessionRevocationReason(_SessionRevocationReason, metaclass=_SessionRevocationReasonEnumTypeWrapper):
+    """Why a session was revoked."""
+
+SESSION_REVOCATION_REASON_UNSPECIFIED: SessionRevocationReason.ValueType  # 0
+SESSION_REVOCATION_REASON_LOGOUT: SessionRevocationReason.ValueType  # 1
+"""Its owner logged out (RevokeSession)."""
+SESSION_REVOCATION_REASON_REFRESH_TOKEN_REUSE: SessionRevocationReason.ValueType  # 2
+"""A spent refresh token of the session was presented again: the whole session is revoked."""
+SESSION_REVOCATION_REASON_REVOKED_BY_USER: SessionRevocationReason.ValueType  # 3
+"""Its owner revoked it from the list of their sessions (RevokeMySession)."""
+SESSION_REVOCATION_REASON_PASSWORD_CHANGED: SessionRevocationReason.ValueType  # 4
+"""The password was changed from "Mon compte": every session but the one that changed it."""
+SESSION_REVOCATION_REASON_PASSWORD_RESET: SessionRevocationReason.ValueType  # 5
+"""The password was reset through a link: every session of the account."""
+SESSION_REVOCATION_REASON_DEACTIVATED: SessionRevocationReason.ValueType  # 6
+"""The account was deactivated by its owner."""
+SESSION_REVOCATION_REASON_DISABLED_BY_ADMIN: SessionRevocationReason.ValueType  # 7
+"""The account was disabled by an administrator."""
+Global___SessionRevocationReason: _TypeAlias = SessionRevocationReason  # noqa: Y015
+
 @_typing.final
 class UserRegistered(_message.Message):
     """An account was created and waits for activation. Keyed by user_id."""
@@ -512,3 +554,44 @@ class TwoFactorChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TwoFactorChanged: _TypeAlias = TwoFactorChanged  # noqa: Y015
+
+@_typing.final
+class SessionRevoked(_message.Message):
+    """A session was revoked: its refresh token no longer works, and every service refuses its
+    access tokens (claim "sid" = session_id; UNAUTHENTICATED SESSION_REVOKED) until
+    tokens_valid_until, when the last of them has expired anyway. One event per revoked
+    session, written in the transaction that revoked it. Keyed by user_id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    REVOKED_AT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    TOKENS_VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    session_id: _builtins.str
+    reason: Global___SessionRevocationReason.ValueType
+    @_builtins.property
+    def revoked_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def tokens_valid_until(self) -> _timestamp_pb2.Timestamp:
+        """revoked_at + the access-token lifetime."""
+
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        revoked_at: _timestamp_pb2.Timestamp | None = ...,
+        reason: Global___SessionRevocationReason.ValueType = ...,
+        tokens_valid_until: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["revoked_at", b"revoked_at", "tokens_valid_until", b"tokens_valid_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "revoked_at", b"revoked_at", "session_id", b"session_id", "tokens_valid_until", b"tokens_valid_until", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionRevoked: _TypeAlias = SessionRevoked  # noqa: Y015
