@@ -37,11 +37,15 @@ infra: install ## Start only Postgres, the broker and the SMTP catcher (to run o
 
 .PHONY: test
 test: install ## Run every test: unit, integration (real Postgres/broker/SMTP), architecture, end-to-end and browser (Chromium)
-	@$(PY) -m pytest -p no:cacheprovider libs services tests/architecture tests/e2e
+	@$(PY) -m pytest -p no:cacheprovider libs services tests/architecture tests/e2e tests/chaos
 
 .PHONY: test-e2e
 test-e2e: install ## Run the end-to-end tests against a freshly started stack
 	@$(PY) -m pytest -p no:cacheprovider tests/e2e
+
+.PHONY: chaos
+chaos: install ## Crash every part of the running system 20 times under a deposit load, then check nothing was lost (CHORUS_CHAOS_KILLS, _RATE, _SEED)
+	@CHORUS_CHAOS_KILLS=$${CHORUS_CHAOS_KILLS:-20} $(PY) -m pytest -p no:cacheprovider tests/chaos -s
 
 .PHONY: proto
 proto: install ## Regenerate the Python code of the protos into proto/python

@@ -116,3 +116,23 @@ async def test_clusters_of_killed_processes_are_reaped() -> None:
     with PostgresServer(None, free_port(), ephemeral=True):
         assert not Path(data_dir).exists()
         assert not port_is_open("127.0.0.1", int(port))
+
+
+async def test_a_killed_ephemeral_server_recovers_its_committed_data() -> None:
+    server = PostgresServer(None, free_port(), ephemeral=True)
+    server.start()
+    try:
+        connection = await asyncpg.connect(server.url)
+        await connection.execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('avant')")
+        server.kill()
+        assert not server.running
+        assert not port_is_open("127.0.0.1", server.port)
+        with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+            await connection.fetchval("SELECT 1")
+        connection.terminate()
+
+        server.recover()
+        assert server.running
+        assert await _fetch(server, "SELECT v FROM kept") == "avant"
+    finally:
+        server.stop()

@@ -82,6 +82,14 @@ async def test_ephemeral_stack_runs_migrates_seeds_and_stops(
         await stack.start_service("identity")
         stack.check()
 
+        # Nor is one crashed on purpose (SIGKILL: no graceful goodbye), then started again.
+        killed = stack._children["structures"].process.pid
+        await stack.kill_service("structures")
+        assert not _alive(killed)
+        assert "structures: bye" not in stack.log_path("structures").read_text()
+        await stack.start_service("structures")
+        stack.check()
+
         # A service dying on its own is reported.
         (crash_dir / "notifications").touch()
         name, code = await asyncio.wait_for(stack.wait_for_failure(), 10)

@@ -8,10 +8,12 @@ Contract:
   once the server accepts connections. :meth:`stop` does a fast shutdown. Both are idempotent and
   block for about half a second; call them through ``asyncio.to_thread`` inside a loop if that
   matters.
-* ``ephemeral=True`` is for tests: durability is switched off (``fsync``, ``synchronous_commit``,
-  ``full_page_writes``) and the data lives in a fresh temporary directory (or in ``data_dir`` if
-  given, which must then be empty or absent) that :meth:`stop` deletes. Temporary directories go
-  in ``$CHORUS_DEVSTACK_TMP`` if set, else in ``/dev/shm`` (RAM) when usable, else in ``/tmp``.
+* ``ephemeral=True`` is for tests: flushing to disk is switched off (``fsync``,
+  ``full_page_writes``; commits still reach the OS before they are acknowledged, so a killed
+  server loses nothing acknowledged) and the data lives in a fresh temporary directory (or in
+  ``data_dir`` if given, which must then be empty or absent) that :meth:`stop` deletes.
+  Temporary directories go in ``$CHORUS_DEVSTACK_TMP`` if set, else in ``/dev/shm`` (RAM) when
+  usable, else in ``/tmp``.
   The cluster is a copy of a template made by ``initdb`` once per machine
   (``<tmp>/chorus-pg-template-*``): copying takes ~0.2 s where ``initdb`` takes ~2 s.
   Throwaway clusters left by a process that died without :meth:`stop` (a killed test run) are
@@ -20,6 +22,8 @@ Contract:
 * Running as root, ``initdb``/``pg_ctl`` run as the ``postgres`` system user through ``runuser``
   and the data directory is handed to that user. The Unix socket goes in the data directory
   (or a temporary one if that path is too long for a socket).
+* :meth:`kill` crashes the server (SIGKILL to the postmaster and its processes, data kept) and
+  :meth:`recover` starts it again on the same data through crash recovery (chaos tests).
 * A ``postmaster.pid`` left by a killed server is removed when its process is gone; if the
   server of that data directory is still running, :meth:`start` raises :class:`PostgresError`
   saying how to stop it.
@@ -32,12 +36,15 @@ Contract:
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from chorus_devstack.ports import LOCALHOST, port_is_open
@@ -45,7 +52,10 @@ from chorus_devstack.ports import LOCALHOST, port_is_open
 PG_SYSTEM_USER = "postgres"
 _DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
 _OWNER_FILE = "chorus-devstack-owner"  # pid of the process that made a throwaway cluster
-_DURABILITY_OFF = ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
+# Nothing is flushed to disk, but every commit is written to the OS before it is acknowledged
+# (synchronous_commit stays on): a killed server (chaos tests) loses nothing it acknowledged;
+# only a crash of the machine could.
+_DURABILITY_OFF = ("-c fsync=off", "-c full_page_writes=off")
 
 
 class PostgresError(RuntimeError):
@@ -133,6 +143,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _children_of(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid`` (Linux /proc)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            # /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                children.append(int(entry.name))
+    return children
+
+
 def _is_postgres_process(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -155,6 +179,7 @@ class PostgresServer:
         self._socket_dir: Path | None = None
         self._bin: Path | None = None
         self._running = False
+        self._options: list[str] = []
 
     # -- public API -------------------------------------------------------------------------
 
@@ -204,6 +229,7 @@ class PostgresServer:
             ]
             if self.ephemeral:
                 options.extend(_DURABILITY_OFF)
+            self._options = options
             self._pg_ctl(
                 "start", "-w", "-t", "60", "-l", str(data_dir / "server.log"),
                 "-o", " ".join(options),
@@ -211,6 +237,34 @@ class PostgresServer:
         except BaseException:
             self._cleanup()
             raise
+        self._running = True
+
+    def kill(self) -> None:
+        """Crash the server: SIGKILL to the postmaster and every process it started, as a
+        machine losing power would. The data directory stays, so :meth:`recover` starts it
+        again through PostgreSQL's crash recovery."""
+        if not self._running or self.data_dir is None:
+            return
+        pid = self._postmaster_pid()
+        if pid is not None:
+            for victim in [pid, *_children_of(pid)]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while (_pid_alive(pid) or _children_of(pid)) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        self._running = False
+
+    def recover(self) -> None:
+        """Start again on the same data after :meth:`kill` (crash recovery replays the WAL)."""
+        if self._running:
+            return
+        assert self.data_dir is not None, "recover() follows kill(), not stop()"
+        self._clear_stale_pid(self.data_dir)
+        self._pg_ctl(
+            "start", "-w", "-t", "60", "-l", str(self.data_dir / "server.log"),
+            "-o", " ".join(self._options),
+        )  # fmt: skip
         self._running = True
 
     def stop(self) -> None:
@@ -314,6 +368,13 @@ class PostgresServer:
                 f"{prefix}{self._bin}/pg_ctl -D {data_dir} stop -m fast"
             )
         pid_file.unlink(missing_ok=True)
+
+    def _postmaster_pid(self) -> int | None:
+        assert self.data_dir is not None
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0].strip())
+        except (OSError, IndexError, ValueError):
+            return None
 
     def _pg_ctl(self, *args: str) -> None:
         assert self._bin is not None and self.data_dir is not None

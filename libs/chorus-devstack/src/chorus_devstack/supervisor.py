@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -56,6 +57,7 @@ from chorus_devstack.infrastructure import Infrastructure
 from chorus_devstack.mailcatcher import MailCatcher
 from chorus_devstack.ports import LOCALHOST, free_ports, port_is_open
 from chorus_devstack.postgres import PostgresServer
+from chorus_devstack.processes import signal_group
 from chorus_devstack.readiness import probe
 from chorus_devstack.services import SERVICES, SETUP_STEPS, Service
 
@@ -285,6 +287,14 @@ class Stack:
         child = self._children.pop(name, None)
         if child is not None:
             await self._terminate(child)
+
+    async def kill_service(self, name: str) -> None:
+        """Crash one service: SIGKILL to its process group, no drain, no clean-up (chaos
+        tests); :meth:`start_service` brings it back."""
+        child = self._children.pop(name, None)
+        if child is not None:
+            signal_group(child.process.pid, signal.SIGKILL)
+            await child.wait()
 
     async def start_service(self, name: str) -> None:
         """(Re)start one service's ``serve`` and wait until it is ready."""
