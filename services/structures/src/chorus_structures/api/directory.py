@@ -33,7 +33,9 @@ class DirectoryHandlers(Handlers):
         return pb.CreateStructureResponse(structure=structure_to_proto(structure))
 
     async def GetStructure(self, request, context):
-        """One structure with its services and routing parameters; any caller may read it.
+        """One structure with its services and routing parameters; any caller who has its id
+        may read it (ids are random: they reach a user through a membership, an invoice or an
+        exact identifier look-up; the search lists no private structure of others).
 
         Errors: INVALID_ARGUMENT STRUCTURE_ID_INVALID (not a UUID); NOT_FOUND STRUCTURE_NOT_FOUND.
         """
