@@ -31,7 +31,7 @@ async def test_activation_emails_survive_a_broker_outage_exactly_once(stack, api
                     "terms_accepted": True,
                 },
             )
-            assert response.status_code == 201, response.text
+            assert response.status_code == 202, response.text
         await asyncio.sleep(3)
         for email in emails:
             assert await mailbox.messages_to(email) == []

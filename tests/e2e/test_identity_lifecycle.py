@@ -58,7 +58,7 @@ async def new_user(api, mailbox, first_name="Manuela", last_name="Dupont", answe
     prefix = unicodedata.normalize("NFKD", first_name.lower()).encode("ascii", "ignore").decode()
     email = unique_email(prefix)
     created = await api.post("/accounts", json=registration_body(email, first_name, last_name))
-    assert created.status_code == 201, created.text
+    assert created.status_code == 202, created.text
     mail = await mailbox.wait_for(email, "Activez votre compte")
     token = activation_token(mail)
     keep(token, answer)
@@ -72,7 +72,7 @@ async def new_user(api, mailbox, first_name="Manuela", last_name="Dupont", answe
         },
     )
     assert activated.status_code == 200, activated.text
-    return email, created.json()["id"]
+    return email, activated.json()["id"]
 
 
 async def login(api, email, password=STRONG_PASSWORD, expected=200) -> dict:
@@ -198,6 +198,39 @@ async def test_reset_and_resend_answer_alike_whether_or_not_the_account_exists(a
     assert await mailbox.messages_to(unknown) == []
 
 
+async def test_registration_answers_alike_for_a_taken_address_and_tells_its_owner(api, mailbox):
+    known, known_id = await new_user(api, mailbox, "Gaston", "Lagaffe")
+    pending = unique_email("pending")
+    await api.post("/accounts", json=registration_body(pending, "Paul"))
+    unknown = unique_email("nobody")
+
+    answers = set()
+    for email in (known.upper(), pending, unknown):
+        response = await api.post("/accounts", json=registration_body(email, "Intrus", "Inconnu"))
+        answers.add((response.status_code, response.text, response.headers["content-type"]))
+    assert answers == {(202, "{}", "application/json")}, answers
+
+    # The new address gets its activation link, the pending one a new link, the owner of the
+    # active account a notice (no link), in French, with the way to sign in.
+    await wait_mail(mailbox, unknown, "Activez votre compte")
+    await wait_mail(mailbox, pending, "Activez votre compte", count=2)
+    notice = await wait_mail(mailbox, known, "Tentative de création d'un compte Chorus")
+    assert notice["Text"].startswith("Bonjour Gaston,")
+    assert "Aucun compte n'a été créé" in notice["Text"]
+    assert "/connexion" in notice["Text"] and "/activation?token=" not in notice["Text"]
+    # Nothing of the account changed, and its feed says what happened.
+    tokens = await login(api, known)
+    me = (await api.get("/me", headers=bearer(tokens))).json()
+    assert (me["id"], me["first_name"], me["last_name"]) == (known_id, "Gaston", "Lagaffe")
+    async with asyncio.timeout(60):
+        while True:
+            feed = (await api.get("/feed", headers=bearer(tokens))).json()["items"]
+            titles = [item["title"] for item in feed]
+            if "Tentative d'inscription avec votre adresse" in titles:
+                break
+            await asyncio.sleep(0.3)
+
+
 # --- password policy ------------------------------------------------------------------------
 
 
@@ -277,8 +310,18 @@ async def test_contact_email_changes_only_once_verified(api, mailbox):
     email, _ = await new_user(api, mailbox, "Lucie")
     tokens = await login(api, email)
     new_contact = unique_email("lucie.contact")
+    for password in (None, "Pas-Le-Bon-2026"):
+        body = {"contact_email": new_contact}
+        if password is not None:
+            body["current_password"] = password
+        refused = await api.post("/me/contact-email", headers=bearer(tokens), json=body)
+        assert refused.status_code == 422, refused.text
+        code = refused.json()["code"]
+        assert code == ("CURRENT_PASSWORD_INVALID" if password else "VALIDATION_FAILED"), code
     asked = await api.post(
-        "/me/contact-email", headers=bearer(tokens), json={"contact_email": new_contact}
+        "/me/contact-email",
+        headers=bearer(tokens),
+        json={"contact_email": new_contact, "current_password": STRONG_PASSWORD},
     )
     assert asked.status_code == 202, asked.text
     me = (await api.get("/me", headers=bearer(tokens))).json()
@@ -292,6 +335,9 @@ async def test_contact_email_changes_only_once_verified(api, mailbox):
     )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["contact_email"] == new_contact
+    # The previous address is told where mail (reset links included) goes now.
+    moved = await wait_mail(mailbox, email, "adresse de contact Chorus a changé")
+    assert moved["Text"].startswith("Bonjour Lucie,") and new_contact in moved["Text"]
     again = await api.post(
         "/me/email-verification/confirm", headers=bearer(tokens), json={"token": token}
     )

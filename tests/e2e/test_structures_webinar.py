@@ -63,14 +63,20 @@ async def test_webinar_manuela_pierre_and_les_delices_de_savoie(stack, api, mail
     assert await my_role(api, as_manuela, structure_id) == "GESTIONNAIRE_PRINCIPAL"
     assert await my_role(api, as_pierre, structure_id) is None
 
-    # Pierre finds it in the directory and asks to be attached.
-    found = await api.get("/structures", params={"identifier": siret[:9]}, headers=as_pierre)
+    # Pierre finds it by its exact SIRET (a private structure is found by nothing less) and
+    # asks to be attached.
+    by_prefix = await api.get("/structures", params={"identifier": siret[:9]}, headers=as_pierre)
+    assert by_prefix.status_code == 200 and by_prefix.json()["items"] == []
+    found = await api.get(
+        "/structures", params={"identifier_type": "SIRET", "identifier": siret}, headers=as_pierre
+    )
     assert [s["id"] for s in found.json()["items"]] == [structure_id]
-    # Typos are tolerated in names (here with the identifier, as several tests use the name).
+    # Typos are tolerated in names (here with the identifier, as several tests use the name):
+    # its manager finds it so.
     typo = await api.get(
         "/structures",
         params={"identifier": siret[:9], "name": "délises de savoi", "kind": "PRIVEE"},
-        headers=as_pierre,
+        headers=as_manuela,
     )
     assert [s["id"] for s in typo.json()["items"]] == [structure_id]
     asked = await api.post(

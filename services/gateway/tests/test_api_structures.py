@@ -128,6 +128,21 @@ async def test_search_maps_query_and_pages(api, services):
     assert (call.request.page_size, call.request.page_token) == (10, "p1")
 
 
+async def test_an_identifier_type_makes_the_identifier_an_exact_look_up(api, services):
+    services.structures.answer("SearchStructures", pb.SearchStructuresResponse())
+
+    response = await api.get(
+        "/api/v1/structures",
+        params={"identifier_type": "SIRET", "identifier": "732 829 320 00074"},
+        headers=AUTH,
+    )
+
+    assert response.status_code == 200
+    [call] = services.structures.calls_to("SearchStructures")
+    assert call.request.identifier_type == pb.IDENTIFIER_TYPE_SIRET
+    assert (call.request.identifier, call.request.identifier_prefix) == ("732 829 320 00074", "")
+
+
 async def test_page_size_above_100_is_refused(api, services):
     response = await api.get("/api/v1/structures", params={"page_size": 500}, headers=AUTH)
 

@@ -153,20 +153,54 @@ async def test_profile_refusal_is_shown_beside_the_field_with_what_was_typed(sig
     assert 'value="12"' in response.text
 
 
-async def test_contact_email_change_sends_the_verification_link(signed_in, services):
+async def test_contact_email_change_sends_the_verification_link_with_the_password(
+    signed_in, services
+):
     with_account(services)
     services.identity.answer("RequestContactEmailChange", pb.RequestContactEmailChangeResponse())
-    csrf = await page_csrf(signed_in)
+    page = await signed_in.get("/mon-compte", headers=HTML)
+    assert 'id="contact-current_password"' in page.text
+    csrf = csrf_of(page.text)
 
     response = await signed_in.post(
         "/mon-compte/adresse-de-contact",
-        data={"csrf_token": csrf, "contact_email": "nouvelle@exemple.fr"},
+        data={
+            "csrf_token": csrf,
+            "contact_email": "nouvelle@exemple.fr",
+            "current_password": "Mot-De-Passe-2026",
+        },
         headers=HTML,
     )
 
     assert response.headers["location"] == "/mon-compte?avis=adresse"
     [call] = services.identity.calls_to("RequestContactEmailChange")
     assert call.request.new_contact_email == "nouvelle@exemple.fr"
+    assert call.request.current_password == "Mot-De-Passe-2026"
+
+
+async def test_contact_email_change_with_a_wrong_password_shows_it_beside_the_field(
+    signed_in, services
+):
+    with_account(services)
+    services.identity.answer(
+        "RequestContactEmailChange",
+        InvalidArgument(
+            "CURRENT_PASSWORD_INVALID",
+            "Le mot de passe actuel est incorrect.",
+            [FieldViolation("current_password", "Mot de passe actuel incorrect.")],
+        ),
+    )
+    csrf = await page_csrf(signed_in)
+
+    response = await signed_in.post(
+        "/mon-compte/adresse-de-contact",
+        data={"csrf_token": csrf, "contact_email": "nouvelle@exemple.fr", "current_password": "x"},
+        headers=HTML,
+    )
+
+    assert response.status_code == 422
+    assert "Mot de passe actuel incorrect." in response.text
+    assert 'value="x"' not in response.text  # a password is never sent back into the page
 
 
 async def test_password_change_checks_the_confirmation_then_asks_identity(signed_in, services):

@@ -10,7 +10,7 @@ from .test_portal import HTML, csrf_of
 
 
 async def test_sign_up_sends_the_terms_acceptance(api, services):
-    services.identity.answer("RegisterAccount", pb.RegisterAccountResponse(user=pb.User(id="u1")))
+    services.identity.answer("RegisterAccount", pb.RegisterAccountResponse())
     page = await api.get("/inscription", headers=HTML)
     assert 'name="terms_accepted"' in page.text
 
@@ -28,6 +28,9 @@ async def test_sign_up_sends_the_terms_acceptance(api, services):
 
     assert response.status_code == 200
     assert services.identity.calls_to("RegisterAccount")[0].request.terms_accepted is True
+    # The same page whether or not the address had an account: it says what each case gets.
+    assert "si elle en a déjà un, il vous\n       indique comment vous connecter" in response.text
+    assert "Votre compte est créé" not in response.text
 
 
 async def test_login_with_two_factor_asks_for_the_code(api, services):

@@ -249,6 +249,27 @@ async def test_search_by_siret_or_name_offers_the_attachment_request(signed_in, 
     assert 'id="recherche-error">Saisissez au moins 3 chiffres' in too_short.text
 
 
+async def test_a_whole_siret_is_an_exact_search_that_finds_a_private_company(signed_in, services):
+    with_list(services, memberships=[])
+    services.structures.answer(
+        "SearchStructures",
+        pb.SearchStructuresResponse(structures=[structure(OTHER_ID, "Boulangerie Privée")]),
+    )
+
+    page = await signed_in.get(
+        "/structures", params={"recherche": "732 829 320 00074"}, headers=HTML
+    )
+
+    assert f'action="/structures/{OTHER_ID}/rattachement"' in page.text
+    [call] = services.structures.calls_to("SearchStructures")
+    assert (call.request.identifier_type, call.request.identifier) == (
+        pb.IDENTIFIER_TYPE_SIRET,
+        "73282932000074",
+    )
+    assert (call.request.identifier_prefix, call.request.name) == ("", "")
+    assert "SIRET complet (14 chiffres)" in page.text
+
+
 async def test_search_marks_structures_already_joined_or_asked(signed_in, services):
     with_list(
         services,

@@ -1,7 +1,8 @@
 """Fixtures: a migrated identity database, the service on a free port, and ``flows``, the
 steps most tests share (register, read the activation link from the outbox, activate, log in).
 
-argon2 runs at its lowest cost for speed.
+argon2 runs at its lowest cost for speed, and the floor under the answers that must not tell
+whether an account exists is off (``test_uniform_answers.py`` measures it).
 Test modules are imported with importlib, so shared steps live here, behind fixtures.
 """
 
@@ -17,8 +18,11 @@ import pytest
 from chorus.identity.events.v1 import identity_events_pb2 as ev
 from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from chorus_identity.api.mapping import user_to_proto
 from chorus_identity.config import IdentitySettings
+from chorus_identity.domain.accounts import login_lookup_forms
 from chorus_identity.main import create_app, unit_of_work
+from chorus_identity.store import users
 from chorus_platform import grpc_server, sealing
 from chorus_platform.db import create_pool
 from chorus_platform.migrations import migrate_database
@@ -26,6 +30,9 @@ from chorus_platform.rpc_status import RemoteError, from_rpc_error
 from chorus_platform.unit_of_work import UnitOfWork
 
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
+# No floor under the answers that must not reveal an account (test_uniform_answers.py sets
+# one and prints what it does).
+NO_ANSWER_FLOOR = {"anonymous_answer_min_ms": 0}
 STRONG_PASSWORD = "Correct-Horse-42"
 NOTIFICATIONS_KEY = sealing.generate_private_key()
 """Stands for notifications' sealing key pair: tests open the tokens identity sealed to it."""
@@ -57,6 +64,7 @@ async def migrated_database(postgres_server, kafka_broker) -> IdentitySettings:
         outbox_poll_seconds=0.2,
         token_key_refetch_seconds=0,
         **FAST_ARGON2,
+        **NO_ANSWER_FLOOR,
     )
     await migrate_database(settings.database_dsn, "identity", settings.migrations_path)
     return settings
@@ -155,13 +163,20 @@ class Flows:
         return open_token(links[-1])
 
     async def register(self, email: str | None = None, **fields) -> pb.User:
+        """Registers through RegisterAccount, whose answer is always empty (it must not tell
+        a new address from a taken one), and returns the account stored under that login."""
         fields.setdefault("first_name", "Camille")
         fields.setdefault("last_name", "Martin")
         fields.setdefault("terms_accepted", True)
-        request = pb.RegisterAccountRequest(
-            login_email=self.new_email() if email is None else email, **fields
-        )
-        return (await self.stub.RegisterAccount(request)).user
+        login_email = self.new_email() if email is None else email
+        request = pb.RegisterAccountRequest(login_email=login_email, **fields)
+        assert await self.stub.RegisterAccount(request) == pb.RegisterAccountResponse()
+        return await self.account_of(login_email)
+
+    async def account_of(self, login_email: str) -> pb.User:
+        """The account stored under ``login_email`` (any form), read from the database."""
+        [account, *_] = await users.find_by_login_forms(self.db, login_lookup_forms(login_email))
+        return user_to_proto(account)
 
     def activation(self, token: str, password: str = STRONG_PASSWORD, **fields):
         """The ActivateAccount call (not awaited, so tests can expect it to fail)."""

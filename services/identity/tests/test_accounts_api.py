@@ -1,5 +1,6 @@
 """Registration and activation through the real gRPC API, against a migrated database."""
 
+import asyncio
 import hashlib
 
 import grpc
@@ -60,17 +61,113 @@ async def test_only_argon2id_hashes_of_password_and_normalised_answer_are_stored
     assert row["secret_question"] == "Nom de mon premier chat ?"
 
 
-async def test_login_email_is_unique_whatever_its_case(flows, db):
-    email = flows.new_email()
-    await flows.register(email)
+def register_request(email: str, **fields) -> pb.RegisterAccountRequest:
+    fields = {"first_name": "Intrus", "last_name": "Inconnu", "terms_accepted": True, **fields}
+    return pb.RegisterAccountRequest(login_email=email, **fields)
 
-    error = await flows.error(flows.register(email.upper()))
 
-    assert error.code == grpc.StatusCode.ALREADY_EXISTS
-    assert error.reason == "ACCOUNT_ALREADY_EXISTS"
-    assert await db.fetchval("SELECT count(*) FROM users WHERE login_email = $1", email) == 1
-    registered = [e for e in await flows.events(ev.UserRegistered) if e.login_email == email]
+async def audited_outcomes(db, user_id: str) -> list[str]:
+    rows = await db.fetch(
+        "SELECT details ->> 'outcome' AS outcome FROM security_events"
+        " WHERE user_id = $1 AND kind = 'EXISTING_ACCOUNT_REGISTRATION_ATTEMPTED' ORDER BY seq",
+        user_id,
+    )
+    return [row["outcome"] for row in rows]
+
+
+async def test_a_taken_address_answers_like_a_new_one_and_its_owner_is_told(flows, stub, db):
+    owner = await flows.active_user()
+    new_address = flows.new_email()
+
+    taken = await stub.RegisterAccount(register_request(owner.login_email.upper()))
+    free = await stub.RegisterAccount(register_request(new_address))
+
+    assert taken == free == pb.RegisterAccountResponse()
+    # Nothing of the account changed, no second one exists.
+    assert (
+        await db.fetchval("SELECT count(*) FROM users WHERE login_email = $1", owner.login_email)
+        == 1
+    )
+    stored = await flows.account_of(owner.login_email)
+    assert (stored.id, stored.first_name, stored.status) == (
+        owner.id,
+        "Camille",
+        pb.USER_STATUS_ACTIF,
+    )
+    registered = [
+        e for e in await flows.events(ev.UserRegistered) if e.login_email == owner.login_email
+    ]
     assert len(registered) == 1
+    # The owner is told, at the address that was typed.
+    [notice] = await flows.events(ev.ExistingAccountRegistrationAttempted, owner.id)
+    assert (notice.login_email, notice.first_name, notice.locale) == (
+        owner.login_email,
+        "Camille",
+        "fr",
+    )
+    assert notice.account_active and notice.attempted_at.seconds > 0
+    assert await audited_outcomes(db, owner.id) == ["NOTICE_SENT"]
+
+
+async def test_the_owner_of_a_taken_address_is_told_at_most_once_an_hour(flows, stub, db):
+    owner = await flows.active_user()
+
+    for _ in range(3):
+        await stub.RegisterAccount(register_request(owner.login_email))
+
+    assert len(await flows.events(ev.ExistingAccountRegistrationAttempted, owner.id)) == 1
+    assert await audited_outcomes(db, owner.id) == [
+        "NOTICE_SENT",
+        "NOTICE_ALREADY_SENT",
+        "NOTICE_ALREADY_SENT",
+    ]
+    # An hour later, the next attempt is told again.
+    await db.execute(
+        "UPDATE security_events SET occurred_at = occurred_at - interval '61 minutes'"
+        " WHERE user_id = $1",
+        owner.id,
+    )
+    await stub.RegisterAccount(register_request(owner.login_email))
+    assert len(await flows.events(ev.ExistingAccountRegistrationAttempted, owner.id)) == 2
+
+
+async def test_a_deactivated_account_is_told_it_is_deactivated(flows, stub):
+    owner = await flows.active_user()
+    auth = flows.bearer((await flows.tokens(owner.login_email)).access_token)
+    await stub.DeactivateMe(pb.DeactivateMeRequest(current_password=flows.password), metadata=auth)
+
+    await stub.RegisterAccount(register_request(owner.login_email))
+
+    [notice] = await flows.events(ev.ExistingAccountRegistrationAttempted, owner.id)
+    assert not notice.account_active
+    assert await flows.status_of(owner.id) == "DESACTIVE"
+
+
+async def test_registering_a_pending_address_again_sends_a_new_activation_link(flows, stub, db):
+    pending = await flows.register()
+    first = await flows.activation_token(pending.id)
+
+    answer = await stub.RegisterAccount(register_request(pending.login_email, first_name="Autre"))
+
+    assert answer == pb.RegisterAccountResponse()
+    second = await flows.activation_token(pending.id)
+    assert second != first
+    assert (await flows.error(flows.activation(first))).reason == "ACTIVATION_TOKEN_INVALID"
+    assert await flows.events(ev.ExistingAccountRegistrationAttempted, pending.id) == []
+    assert await audited_outcomes(db, pending.id) == ["ACTIVATION_LINK_REISSUED"]
+    activated = (await flows.activation(second)).user
+    assert (activated.status, activated.first_name) == (pb.USER_STATUS_ACTIF, "Camille")
+
+
+async def test_two_registrations_of_one_new_address_at_once_make_one_account(flows, stub, db):
+    email = flows.new_email()
+
+    answers = await asyncio.gather(
+        *(stub.RegisterAccount(register_request(email)) for _ in range(4))
+    )
+
+    assert all(answer == pb.RegisterAccountResponse() for answer in answers)
+    assert await db.fetchval("SELECT count(*) FROM users WHERE login_email = $1", email) == 1
 
 
 async def test_malformed_login_email_is_refused_and_nothing_is_stored(flows, db):

@@ -103,7 +103,7 @@ def test_lookup_forms_strict_first_then_legacy():
         login_lookup_forms("pas-une-adresse")
 
 
-async def test_legacy_rows_log_in_reset_and_block_a_new_registration_before_migration(
+async def test_legacy_rows_log_in_reset_and_are_told_of_a_new_registration_before_migration(
     isolated_flows,
 ):
     flows, db = isolated_flows, isolated_flows.db
@@ -124,17 +124,23 @@ async def test_legacy_rows_log_in_reset_and_block_a_new_registration_before_migr
         assert await resets_of(flows, user_id) == before + 1
 
     for email in (typed, ascii_form):
-        error = await flows.error(
-            flows.stub.RegisterAccount(
-                pb.RegisterAccountRequest(
-                    login_email=email, first_name="Jean", last_name="Dupont", terms_accepted=True
-                )
+        # Taken in its legacy form: the same empty answer as for a new address, no second
+        # account; the owner of the legacy row is told.
+        answer = await flows.stub.RegisterAccount(
+            pb.RegisterAccountRequest(
+                login_email=email, first_name="Jean", last_name="Dupont", terms_accepted=True
             )
         )
-        assert (error.code, error.reason) == (
-            grpc.StatusCode.ALREADY_EXISTS,
-            "ACCOUNT_ALREADY_EXISTS",
-        )
+        assert answer == pb.RegisterAccountResponse()
+    audited = await db.fetch(
+        "SELECT details ->> 'outcome' AS outcome FROM security_events"
+        " WHERE user_id = $1 AND kind = 'EXISTING_ACCOUNT_REGISTRATION_ATTEMPTED' ORDER BY seq",
+        uuid.UUID(unicode_domain),
+    )
+    # One notice an hour at most: the second attempt is audited, not e-mailed again.
+    assert [row["outcome"] for row in audited] == ["NOTICE_SENT", "NOTICE_ALREADY_SENT"]
+    [notice] = await flows.events(ev.ExistingAccountRegistrationAttempted, unicode_domain)
+    assert (notice.login_email, notice.account_active) == (legacy, True)
     # Registration stays strict: accents before the @ are refused, not found as a duplicate.
     refused = await flows.error(flows.register(accented))
     assert (refused.code, refused.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "EMAIL_INVALID")
@@ -211,8 +217,15 @@ async def test_migrate_rewrites_unicode_domains_keeps_accented_local_parts_and_i
         before = await resets_of(flows, user_id)
         await flows.stub.RequestPasswordReset(pb.RequestPasswordResetRequest(login_email=email))
         assert await resets_of(flows, user_id) == before + 1
-    duplicate = await flows.error(flows.register(legacy))
-    assert duplicate.reason == "ACCOUNT_ALREADY_EXISTS"
+    users_before = await db.fetchval("SELECT count(*) FROM users")
+    await flows.stub.RegisterAccount(
+        pb.RegisterAccountRequest(
+            login_email=legacy, first_name="Jean", last_name="Dupont", terms_accepted=True
+        )
+    )
+    assert await db.fetchval("SELECT count(*) FROM users") == users_before  # no duplicate
+    [notice] = await flows.events(ev.ExistingAccountRegistrationAttempted, unicode_domain)
+    assert notice.login_email == ascii_form
 
 
 async def test_colliding_legacy_row_is_left_alone_and_still_reachable(isolated_flows, caplog):

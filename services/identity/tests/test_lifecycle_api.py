@@ -83,10 +83,21 @@ async def test_reset_link_is_sealed_needs_the_answer_and_revokes_every_session(f
 
 async def test_reset_request_is_silent_for_unknown_and_pending_accounts(flows, stub, db):
     pending = await flows.register()
+    unknown = flows.new_email()
     before = await db.fetchval("SELECT count(*) FROM outbox")
-    for email in (pending.login_email, flows.new_email()):
-        await stub.RequestPasswordReset(pb.RequestPasswordResetRequest(login_email=email))
+    for email in (pending.login_email, unknown.upper()):
+        answer = await stub.RequestPasswordReset(pb.RequestPasswordResetRequest(login_email=email))
+        assert answer == pb.RequestPasswordResetResponse()
     assert await db.fetchval("SELECT count(*) FROM outbox") == before
+    # Audited all the same (the same write as for a real link, and a trace of the probing).
+    rows = await db.fetch(
+        "SELECT user_id, details FROM security_events WHERE kind = 'PASSWORD_RESET_REQUESTED'"
+        " AND details ->> 'outcome' = 'NO_ACTIVE_ACCOUNT' AND (user_id = $1 OR"
+        " details ->> 'login_email' = $2) ORDER BY seq",
+        uuid.UUID(pending.id),
+        unknown,
+    )
+    assert [str(row["user_id"]) if row["user_id"] else None for row in rows] == [pending.id, None]
 
 
 async def test_lockout_after_five_failures_for_known_and_unknown_addresses(flows, stub, db):
@@ -169,6 +180,76 @@ async def test_login_email_change_is_applied_on_confirmation_only(flows, stub):
     [changed] = await flows.events(ev.LoginEmailChanged, user.id)
     assert changed.previous_login_email == user.login_email
     await flows.login(new_email)
+
+
+async def test_contact_email_change_needs_the_password_and_tells_the_previous_address(
+    flows, stub, db
+):
+    user, auth, _ = await logged_in(flows)
+    new_contact = flows.new_email()
+    for password in ("", "Pas-Le-Bon-Mot-2026"):
+        wrong = await flows.error(
+            stub.RequestContactEmailChange(
+                pb.RequestContactEmailChangeRequest(
+                    new_contact_email=new_contact, current_password=password
+                ),
+                metadata=auth,
+            )
+        )
+        assert (wrong.code, wrong.reason) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "CURRENT_PASSWORD_INVALID",
+        )
+        assert [v.field for v in wrong.violations] == ["current_password"]
+    assert await flows.events(ev.EmailChangeRequested, user.id) == []
+    failures = await db.fetch(
+        "SELECT details ->> 'reason' AS reason FROM security_events"
+        " WHERE user_id = $1 AND kind = 'LOGIN_FAILED'",
+        uuid.UUID(user.id),
+    )
+    assert [row["reason"] for row in failures] == ["WRONG_CURRENT_PASSWORD"] * 2
+
+    await stub.RequestContactEmailChange(
+        pb.RequestContactEmailChangeRequest(
+            new_contact_email=new_contact, current_password=STRONG_PASSWORD
+        ),
+        metadata=auth,
+    )
+    [asked] = await flows.events(ev.EmailChangeRequested, user.id)
+    assert (asked.kind, asked.new_email) == (ev.EMAIL_KIND_CONTACT, new_contact)
+    assert (await stub.GetMe(pb.GetMeRequest(), metadata=auth)).user.contact_email == (
+        user.contact_email
+    )
+    confirmed = await stub.ConfirmEmailChange(
+        pb.ConfirmEmailChangeRequest(token=open_token(asked)), metadata=auth
+    )
+    assert confirmed.user.contact_email == new_contact
+    [changed] = await flows.events(ev.ContactEmailChanged, user.id)
+    assert (changed.contact_email, changed.previous_contact_email) == (
+        new_contact,
+        user.contact_email,
+    )
+    assert (changed.first_name, changed.locale) == ("Camille", "fr")
+
+
+async def test_wrong_passwords_on_a_contact_email_change_lock_the_account(flows, stub):
+    user, auth, _ = await logged_in(flows)
+
+    def change(password):
+        return stub.RequestContactEmailChange(
+            pb.RequestContactEmailChangeRequest(
+                new_contact_email=flows.new_email(), current_password=password
+            ),
+            metadata=auth,
+        )
+
+    reasons = [(await flows.error(change("Faux-Mot-2026"))).reason for _ in range(5)]
+    assert reasons == ["CURRENT_PASSWORD_INVALID"] * 4 + ["ACCOUNT_LOCKED"]
+    locked = await flows.error(change(STRONG_PASSWORD))
+    assert (locked.code, locked.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACCOUNT_LOCKED")
+    assert await flows.events(ev.EmailChangeRequested, user.id) == []
+    [event] = await flows.events(ev.AccountLocked, user.id)
+    assert event.failed_attempts == 5
 
 
 async def test_two_factor_enrolment_and_login_with_codes(flows, stub, db):

@@ -49,6 +49,7 @@ def domain_events() -> set[type]:
 EXPIRES = NOW + timedelta(hours=1)
 SAMPLES = [
     events.UserRegistered(ACCOUNT),
+    events.ExistingAccountRegistrationAttempted(ACCOUNT, at=NOW),
     events.ActivationLinkIssued(
         ACCOUNT, expires_at=EXPIRES, sealed_token=sealed(events.ActivationLinkIssued)
     ),
@@ -64,7 +65,7 @@ SAMPLES = [
         sealed_token=sealed(events.EmailChangeRequested),
     ),
     events.PasswordChanged(ACCOUNT.id, by_reset=True, at=NOW),
-    events.ContactEmailChanged(ACCOUNT),
+    events.ContactEmailChanged(ACCOUNT, previous_contact_email="ancienne@example.fr"),
     events.LoginEmailChanged(ACCOUNT, previous_login_email="ancienne@example.fr"),
     events.UserProfileUpdated(ACCOUNT),
     events.UserDeactivated(ACCOUNT.id, by_admin=False, at=NOW),

@@ -103,7 +103,7 @@ async def test_login_email_change_verification_goes_to_the_new_address(
     assert f"{PORTAL}/mon-compte/adresse?token=verif-1" in message.text
 
 
-async def test_contact_change_moves_later_mail_and_login_change_warns_the_old_address(
+async def test_contact_and_login_changes_warn_the_old_address_and_move_later_mail(
     service, events, mail_catcher, db
 ):
     user = await register(events)
@@ -112,7 +112,13 @@ async def test_contact_change_moves_later_mail_and_login_change_warns_the_old_ad
     await events.publish(
         "identity",
         user.user_id,
-        ev.ContactEmailChanged(user_id=user.user_id, contact_email=new_contact),
+        ev.ContactEmailChanged(
+            user_id=user.user_id,
+            contact_email=new_contact,
+            previous_contact_email=user.contact_email,
+            first_name="Zoé",
+            locale="fr",
+        ),
     )
     await events.publish(
         "identity",
@@ -139,6 +145,8 @@ async def test_contact_change_moves_later_mail_and_login_change_warns_the_old_ad
         ),
     )
 
+    moved = await mail_to(mail_catcher, user.contact_email, "adresse de contact Chorus a changé")
+    assert moved.text.startswith("Bonjour Zoé,") and new_contact in moved.text
     notice = await mail_to(mail_catcher, user.login_email, "adresse de connexion Chorus a changé")
     assert "nouveau@exemple.fr" in notice.text
     changed = await mail_to(mail_catcher, new_contact, "mot de passe Chorus a été modifié")
@@ -173,3 +181,63 @@ async def test_lockout_and_two_factor_notices(service, events, mail_catcher, db)
     assert f"{PORTAL}/mot-de-passe-oublie" in locked.text
     two_factor = await mail_to(mail_catcher, user.contact_email, "Two-factor authentication")
     assert "turned on" in two_factor.subject
+
+
+async def test_a_contact_change_published_before_the_previous_address_was_carried_is_silent(
+    service, events, mail_catcher, db
+):
+    user = await register(events)
+    await projected(db, user.user_id)
+    new_contact = unique_email("contact3")
+    await events.publish(
+        "identity",
+        user.user_id,
+        ev.ContactEmailChanged(user_id=user.user_id, contact_email=new_contact),
+    )
+
+    await wait_until(
+        lambda: db.fetchval(
+            "SELECT 1 FROM recipients WHERE user_id = $1 AND contact_email = $2",
+            user.user_id,
+            new_contact,
+        )
+    )
+    queued = await db.fetchval(
+        "SELECT count(*) FROM emails WHERE user_id = $1 AND kind = 'CONTACT_EMAIL_CHANGED'",
+        user.user_id,
+    )
+    assert queued == 0
+
+
+async def test_a_registration_with_a_taken_address_tells_its_owner_there_and_in_the_feed(
+    service, events, mail_catcher, db
+):
+    user = await register(events, locale="en", first_name="Ann")
+    attempt = ev.ExistingAccountRegistrationAttempted(
+        user_id=user.user_id,
+        login_email=user.login_email,
+        first_name="Ann",
+        locale="en",
+        attempted_at=_stamp(datetime(2026, 11, 27, 14, 32, tzinfo=UTC)),
+        account_active=True,
+    )
+    await events.publish("identity", user.user_id, attempt)
+
+    notice = await mail_to(mail_catcher, user.login_email, "Someone tried to create")
+    assert notice.text.startswith("Hello Ann,")
+    assert "On 2026-11-27 14:32 UTC" in notice.text
+    assert f"{PORTAL}/connexion" in notice.text
+    items = await wait_until(
+        lambda: db.fetch(
+            "SELECT kind, title, link FROM feed_items WHERE user_id = $1", user.user_id
+        )
+    )
+    assert [tuple(item) for item in items] == [
+        ("EXISTING_ACCOUNT_REGISTRATION", "Sign-up attempt with your address", "/mon-compte")
+    ]
+    emails = await db.fetchval(
+        "SELECT count(*) FROM emails WHERE user_id = $1 AND kind = $2",
+        user.user_id,
+        "EXISTING_ACCOUNT_REGISTRATION",
+    )
+    assert emails == 1

@@ -218,6 +218,65 @@ def test_format_amount(amount, locale, expected):
     assert format_amount(amount, "EUR", locale) == expected
 
 
+def registration_notice(*, account_active=True, locale="fr"):
+    return render_email(
+        account_messages.existing_account_registration_email(
+            first_name="Zoé",
+            account_active=account_active,
+            at=datetime(2026, 11, 27, 14, 32, tzinfo=UTC),
+            login_url=links.absolute(PORTAL, "/connexion"),
+            reset_page_url=links.absolute(PORTAL, "/mot-de-passe-oublie"),
+            locale=locale,
+        )
+    )
+
+
+def test_registration_notice_tells_an_active_owner_how_to_sign_in_or_reset():
+    email = registration_notice()
+
+    assert email.kind is NotificationKind.EXISTING_ACCOUNT_REGISTRATION
+    assert email.subject == "Tentative de création d'un compte Chorus avec votre adresse"
+    assert email.text_body.startswith("Bonjour Zoé,\n")
+    assert "Le 27/11/2026 à 14:32 UTC, quelqu'un a demandé" in email.text_body
+    assert "Aucun compte n'a été créé" in email.text_body
+    for url in (f"{PORTAL}/connexion", f"{PORTAL}/mot-de-passe-oublie"):
+        assert url in email.text_body and f'href="{url}"' in email.html_body
+    assert "désactivé" not in email.text_body
+
+
+def test_registration_notice_to_a_deactivated_account_does_not_send_it_to_log_in():
+    email = registration_notice(account_active=False)
+
+    assert "votre compte est désactivé" in email.text_body
+    assert "/connexion" not in email.text_body + email.html_body
+    assert "/mot-de-passe-oublie" not in email.text_body + email.html_body
+
+
+def test_contact_change_notice_names_the_new_address_escaped_in_html():
+    email = render_email(
+        account_messages.contact_email_changed_email(
+            first_name="Zoé",
+            new_contact_email="<pirate>@exemple.fr",
+            reset_page_url=links.absolute(PORTAL, "/mot-de-passe-oublie"),
+            locale="fr",
+        )
+    )
+
+    assert email.kind is NotificationKind.CONTACT_EMAIL_CHANGED
+    assert email.subject == "Votre adresse de contact Chorus a changé"
+    assert "remplacée par <pirate>@exemple.fr" in email.text_body
+    assert "&lt;pirate&gt;@exemple.fr" in email.html_body and "<pirate>" not in email.html_body
+    assert "liens de réinitialisation du mot de passe" in email.text_body
+    assert "Si vous n'êtes pas à l'origine de ce changement" in email.text_body
+
+
+def test_security_notices_about_addresses_cannot_be_switched_off():
+    from chorus_notifications.domain.preferences import is_optional
+
+    assert not is_optional(NotificationKind.CONTACT_EMAIL_CHANGED)
+    assert not is_optional(NotificationKind.EXISTING_ACCOUNT_REGISTRATION)
+
+
 # --- English wording: every message a user with locale "en" can receive ------------------
 
 
@@ -232,6 +291,28 @@ def test_every_french_template_has_an_english_counterpart():
     french = names("fr")
     assert "feed/invoice_received.txt" in french  # the walk does reach the sub-folders
     assert sorted(french - names("en")) == []
+
+
+def test_registration_and_contact_change_notices_in_english():
+    active = registration_notice(locale="en")
+    deactivated = registration_notice(account_active=False, locale="en")
+    contact = render_email(
+        account_messages.contact_email_changed_email(
+            first_name="Ann",
+            new_contact_email="new@example.org",
+            reset_page_url=links.absolute(PORTAL, "/mot-de-passe-oublie"),
+            locale="en",
+        )
+    )
+
+    assert active.subject == "Someone tried to create a Chorus account with your address"
+    assert "On 2026-11-27 14:32 UTC, someone asked" in active.text_body
+    assert "sign in" in active.text_body and "reset it" in active.text_body
+    assert "your account is deactivated" in deactivated.text_body
+    assert contact.subject == "Your Chorus contact address changed"
+    assert "replaced by new@example.org" in contact.text_body
+    for email in (active, deactivated, contact):
+        assert_english(email.subject, email.text_body, email.html_body)
 
 
 def test_invoice_status_email_in_english():
@@ -375,6 +456,14 @@ def test_invoice_completed_email_in_english(comment):
             "Password changed",
             "The password of your account was changed. If you did not make this change,"
             " reset it right away.",
+        ),
+        (
+            lambda: account_messages.existing_account_registration_feed(
+                at=datetime(2026, 11, 27, 14, 32, tzinfo=UTC), locale="en"
+            ),
+            "Sign-up attempt with your address",
+            "On 2026-11-27 14:32 UTC, someone asked to create an account with your e-mail"
+            " address. No account was created and yours did not change.",
         ),
         (
             lambda: account_messages.two_factor_changed_feed(enabled=False, locale="en"),

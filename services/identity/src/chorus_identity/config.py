@@ -68,6 +68,13 @@ class IdentitySettings(ChorusSettings):
     key_rotation_check_seconds: float = Field(
         3600, gt=0, description="How often the background job checks the signing key's age."
     )
+    anonymous_answer_min_ms: int = Field(
+        100,
+        ge=0,
+        description="Minimum duration of the answers that must not tell whether an account "
+        "exists (registration, activation link resend, password reset request), in "
+        "milliseconds; 0 turns the floor off.",
+    )
     sealing_key_cache_seconds: float = Field(
         300,
         gt=0,

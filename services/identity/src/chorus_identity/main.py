@@ -69,6 +69,7 @@ def rules_of(settings: IdentitySettings) -> Rules:
         terms_version=settings.terms_of_use_version,
         mfa_challenge_ttl=timedelta(seconds=settings.mfa_challenge_ttl_seconds),
         totp_issuer=settings.totp_issuer,
+        anonymous_answer_min=timedelta(milliseconds=settings.anonymous_answer_min_ms),
     )
 
 

@@ -6,6 +6,8 @@ from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus_platform.rpc_status import from_rpc_error
 from chorus_structures.seed.demo import seed_demo_structures
 
+from .conftest import random_siret
+
 MINISTERE, VILLE, AGENCE = "11000201100010", "21750001600019", "13000548100010"
 
 
@@ -178,3 +180,89 @@ async def test_status_filter(stub, as_user, create_request):
     active = await identifiers(stub, as_user, name="fermee", status=pb.STRUCTURE_STATUS_ACTIVE)
     inactive = await identifiers(stub, as_user, name="fermee", status=pb.STRUCTURE_STATUS_INACTIVE)
     assert (active, inactive) == ([], [created.identifier])
+
+
+async def test_another_user_finds_a_private_structure_only_by_its_exact_identifier(
+    stub, as_user, signer, seeded, create_request
+):
+    siret = random_siret()
+    request = create_request(raison_sociale="Démonstration Conseil SARL", identifier=siret)
+    private = (await stub.CreateStructure(request, metadata=as_user)).structure
+    other = signer.metadata(str(uuid.uuid4()))
+
+    # Not by name, prefix or listing: only public structures come back.
+    assert await identifiers(stub, other, name="demonstration conseil") == []
+    assert await identifiers(stub, other, name="demonstration") == [AGENCE, MINISTERE]
+    assert await identifiers(stub, other, identifier_prefix=siret[:9]) == []
+    listed = await identifiers(stub, other, page_size=100)
+    assert private.identifier not in listed and len(listed) == 4
+    # By type and full identifier (typed with spaces), yes: how one finds a company to join.
+    spaced = " ".join(siret[i : i + 3] for i in range(0, 14, 3))
+    exact = await search(stub, other, identifier_type=pb.IDENTIFIER_TYPE_SIRET, identifier=spaced)
+    assert [s.id for s in exact.structures] == [private.id] and not exact.next_page_token
+    assert exact.structures[0] == private
+    # The identifier of another type, or a filter it fails, finds nothing.
+    other_type = await identifiers(
+        stub, other, identifier_type=pb.IDENTIFIER_TYPE_HORS_UE, identifier=siret
+    )
+    public_only = await identifiers(
+        stub,
+        other,
+        identifier_type=pb.IDENTIFIER_TYPE_SIRET,
+        identifier=siret,
+        kind=pb.STRUCTURE_KIND_PUBLIQUE,
+    )
+    assert (other_type, public_only) == ([], [])
+    # Its members find it as before.
+    assert await identifiers(stub, as_user, name="demonstration conseil") == [siret]
+    assert await identifiers(stub, as_user, identifier_prefix=siret[:9]) == [siret]
+    assert siret in await identifiers(stub, as_user, page_size=100)
+
+
+async def test_a_public_structure_is_found_by_exact_identifier_too(stub, as_user, seeded):
+    found = await identifiers(
+        stub, as_user, identifier_type=pb.IDENTIFIER_TYPE_SIRET, identifier=MINISTERE
+    )
+    assert found == [MINISTERE]
+
+
+async def test_a_bad_exact_search_is_refused_with_its_reason(stub, as_user, seeded):
+    cases = [
+        ({"identifier": MINISTERE}, "IDENTIFIER_TYPE_REQUIRED"),
+        (
+            {"identifier_type": pb.IDENTIFIER_TYPE_SIRET, "identifier": "11000201100011"},
+            "SIRET_CHECKSUM_INVALID",
+        ),
+        (
+            {
+                "identifier_type": pb.IDENTIFIER_TYPE_SIRET,
+                "identifier": MINISTERE,
+                "name": "ministere",
+            },
+            "SEARCH_CRITERIA_CONFLICT",
+        ),
+    ]
+    for criteria, reason in cases:
+        code, got = await failure(search(stub, as_user, **criteria))
+        assert (code, got) == (grpc.StatusCode.INVALID_ARGUMENT, reason)
+
+
+async def test_a_user_finds_their_company_by_siret_and_asks_to_join_it(
+    stub, as_user, signer, create_request
+):
+    siret = random_siret()
+    company = (
+        await stub.CreateStructure(create_request(identifier=siret), metadata=as_user)
+    ).structure
+    newcomer = signer.metadata(str(uuid.uuid4()))
+
+    [found] = (
+        await search(stub, newcomer, identifier_type=pb.IDENTIFIER_TYPE_SIRET, identifier=siret)
+    ).structures
+    asked = await stub.RequestAttachment(
+        pb.RequestAttachmentRequest(structure_id=found.id, comment="Comptable"),
+        metadata=newcomer,
+    )
+
+    assert found.id == company.id
+    assert asked.request.status == pb.ATTACHMENT_REQUEST_STATUS_EN_COURS_DE_VALIDATION

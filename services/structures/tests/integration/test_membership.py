@@ -151,6 +151,32 @@ async def test_simple_user_cannot_list_or_decide_requests(stub, manuela, people,
         grpc.StatusCode.PERMISSION_DENIED,
         "MANAGER_REQUIRED",
     )
+    # The requester, too, is told a manager decides.
+    assert await failure(decide(stub, as_pierre, request.id)) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "MANAGER_REQUIRED",
+    )
+
+
+async def test_a_stranger_is_told_a_request_does_not_exist(stub, manuela, people, structure):
+    _, as_manuela = manuela
+    _, as_pierre = people()
+    request = await ask(stub, as_pierre, structure.id)
+    _, as_stranger = people("Sam")
+
+    assert await failure(decide(stub, as_stranger, request.id)) == (
+        grpc.StatusCode.NOT_FOUND,
+        "ATTACHMENT_REQUEST_NOT_FOUND",
+    )
+    assert await failure(decide(stub, as_stranger, str(uuid.uuid4()))) == (
+        grpc.StatusCode.NOT_FOUND,
+        "ATTACHMENT_REQUEST_NOT_FOUND",
+    )
+    listed = await stub.ListAttachmentRequests(
+        pb.ListAttachmentRequestsRequest(structure_id=structure.id), metadata=as_manuela
+    )
+    [pending] = listed.requests
+    assert pending.status == pb.ATTACHMENT_REQUEST_STATUS_EN_COURS_DE_VALIDATION
 
 
 async def test_accepting_makes_a_member_with_the_granted_role_and_services(

@@ -181,6 +181,35 @@ async def test_subscription_is_validated_by_a_manager(stub, pool, as_user, struc
     assert len(requested.manager_user_ids) == 1
 
 
+async def test_only_managers_decide_and_strangers_are_told_no_such_subscription(
+    stub, signer, as_user, structure, simple_user
+):
+    _, as_simple = simple_user
+    pending = await subscribe(stub, as_simple, structure.id, pb.SPACE_SOLLICITATIONS_EMISES)
+    as_stranger = signer.metadata(str(uuid.uuid4()))
+
+    def decide(metadata):
+        return stub.DecideSubscription(
+            pb.DecideSubscriptionRequest(subscription_id=pending.id, decision=pb.DECISION_VALIDEE),
+            metadata=metadata,
+        )
+
+    assert await failure(decide(as_stranger)) == (
+        grpc.StatusCode.NOT_FOUND,
+        "SUBSCRIPTION_NOT_FOUND",
+    )
+    assert await failure(decide(as_simple)) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "MANAGER_REQUIRED",
+    )
+    listed = await stub.ListSubscriptions(
+        pb.ListSubscriptionsRequest(structure_id=structure.id), metadata=as_user
+    )
+    assert [(s.id, s.status) for s in listed.subscriptions] == [
+        (pending.id, pb.SUBSCRIPTION_STATUS_EN_COURS_DE_VALIDATION)
+    ]
+
+
 async def test_upgrade_to_modification_replaces_the_consultation_subscription(
     stub, as_user, structure, simple_user
 ):

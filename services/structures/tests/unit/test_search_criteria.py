@@ -2,6 +2,7 @@ import uuid
 
 import pytest
 from chorus_platform.errors import InvalidArgument
+from chorus_structures.domain.identifiers import Identifier, IdentifierType
 from chorus_structures.domain.search import (
     Cursor,
     encode_page_token,
@@ -49,3 +50,46 @@ def test_page_token_of_other_criteria_is_refused():
 
 def test_like_wildcards_in_user_input_match_literally():
     assert like_escape("50%_a\\b") == "50\\%\\_a\\\\b"
+
+
+def test_an_exact_identifier_is_normalised_as_at_creation():
+    exact = criteria(identifier_type=IdentifierType.SIRET, identifier="732 829 320 00074").exact
+    assert exact == Identifier(IdentifierType.SIRET, "73282932000074")
+    assert criteria().exact is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"identifier": "73282932000074"}, "IDENTIFIER_TYPE_REQUIRED"),
+        ({"identifier_type": "SIRET"}, "IDENTIFIER_REQUIRED"),
+        ({"identifier_type": "SIRET", "identifier": "73282932000075"}, "SIRET_CHECKSUM_INVALID"),
+        (
+            {"identifier_type": "SIRET", "identifier": "73282932000074", "name": "x"},
+            "SEARCH_CRITERIA_CONFLICT",
+        ),
+        (
+            {
+                "identifier_type": "SIRET",
+                "identifier": "73282932000074",
+                "identifier_prefix": "732",
+            },
+            "SEARCH_CRITERIA_CONFLICT",
+        ),
+    ],
+)
+def test_a_bad_exact_identifier_search_is_refused_with_its_reason(fields, reason):
+    if "identifier_type" in fields:
+        fields = {**fields, "identifier_type": IdentifierType(fields["identifier_type"])}
+    with pytest.raises(InvalidArgument) as caught:
+        criteria(**fields)
+    assert caught.value.reason == reason
+
+
+def test_a_page_token_of_a_listing_is_no_token_of_an_exact_search():
+    token = encode_page_token(criteria(), Cursor("x", uuid.uuid4()))
+    with pytest.raises(InvalidArgument) as caught:
+        criteria(
+            identifier_type=IdentifierType.SIRET, identifier="73282932000074", page_token=token
+        )
+    assert caught.value.reason == "PAGE_TOKEN_INVALID"

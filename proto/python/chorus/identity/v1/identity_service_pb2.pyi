@@ -18,6 +18,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class _UserStatus:
@@ -128,11 +133,19 @@ Global___RegisterAccountRequest: _TypeAlias = RegisterAccountRequest  # noqa: Y0
 
 @_typing.final
 class RegisterAccountResponse(_message.Message):
+    """The same empty answer whether the address was free (account created, activation link
+    sent) or already had an account (its owner is e-mailed instead): registration reveals
+    nothing.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def user(self) -> Global___User: ...
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def user(self) -> Global___User:
+        """Deprecated: never filled (it told a new account from an existing one)."""
+
     def __init__(
         self,
         *,
@@ -825,15 +838,21 @@ class RequestContactEmailChangeRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     NEW_CONTACT_EMAIL_FIELD_NUMBER: _builtins.int
+    CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
     new_contact_email: _builtins.str
+    current_password: _builtins.str
+    """The caller's current password (required, like the login change: reset links go to the
+    contact address).
+    """
     def __init__(
         self,
         *,
         new_contact_email: _builtins.str = ...,
+        current_password: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["new_contact_email", b"new_contact_email"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_password", b"current_password", "new_contact_email", b"new_contact_email"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -193,7 +193,8 @@ class IdentityServiceServicer:
 
     def RegisterAccount(self, request, context):
         """Creates an account waiting for activation and emits UserRegistered (activation e-mail).
-        ALREADY_EXISTS when the login e-mail is taken; INVALID_ARGUMENT for malformed input.
+        A login e-mail that already has an account gets the same answer; its owner is e-mailed
+        (ExistingAccountRegistrationAttempted). INVALID_ARGUMENT for malformed input.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -300,7 +301,8 @@ class IdentityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RequestContactEmailChange(self, request, context):
-        """Sends a verification link to a new contact e-mail address (EmailChangeRequested).
+        """Sends a verification link to a new contact e-mail address (current password required);
+        once confirmed, a notice goes to the previous address.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -555,6 +555,8 @@ class SearchStructuresRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    IDENTIFIER_TYPE_FIELD_NUMBER: _builtins.int
+    IDENTIFIER_FIELD_NUMBER: _builtins.int
     identifier_prefix: _builtins.str
     """Identifier prefix, at least 3 characters."""
     name: _builtins.str
@@ -564,6 +566,13 @@ class SearchStructuresRequest(_message.Message):
     page_token: _builtins.str
     status: Global___StructureStatus.ValueType
     """Optional status filter (ACTIVE or INACTIVE)."""
+    identifier_type: Global___IdentifierType.ValueType
+    """With identifier: an exact look-up (the identifier normalised as at creation), the only
+    search that finds a private structure the caller is not a member of. Not combinable
+    with identifier_prefix or name.
+    """
+    identifier: _builtins.str
+    """The full identifier for an exact look-up (requires identifier_type)."""
     def __init__(
         self,
         *,
@@ -573,10 +582,12 @@ class SearchStructuresRequest(_message.Message):
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         status: Global___StructureStatus.ValueType = ...,
+        identifier_type: Global___IdentifierType.ValueType = ...,
+        identifier: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier_prefix", b"identifier_prefix", "kind", b"kind", "name", b"name", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier", b"identifier", "identifier_prefix", b"identifier_prefix", "identifier_type", b"identifier_type", "kind", b"kind", "name", b"name", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

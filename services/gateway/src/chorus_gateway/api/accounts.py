@@ -25,12 +25,17 @@ RateLimited = Annotated[None, Depends(rate_limited)]
 LOCKED = {423: {"model": Problem, "description": TITLES[423]}}
 
 
-@router.post("/accounts", status_code=201, summary="Create an account (sends the activation link)")
+@router.post(
+    "/accounts",
+    status_code=202,
+    summary="Create an account: the activation link is e-mailed (same answer whether the "
+    "address already has an account or not; its owner is then told instead)",
+)
 async def register_account(
     body: schemas.RegisterAccountBody, clients: Clients, caller: AnonymousCaller
-) -> schemas.AccountStatus:
-    user = await clients.identity.register_account(schemas.register_request(body), caller)
-    return schemas.account_status(user)
+) -> schemas.Accepted:
+    await clients.identity.register_account(schemas.register_request(body), caller)
+    return schemas.Accepted()
 
 
 @router.post("/accounts/activation", summary="Activate an account with its link's token")
@@ -151,13 +156,17 @@ async def get_me(clients: Clients, caller: AuthenticatedCaller) -> schemas.Accou
 
 @router.patch(
     "/me",
-    summary="Update names and phone; a new contact_email gets a verification link first",
+    summary="Update names and phone; a new contact_email (with current_password) gets a "
+    "verification link first",
+    responses=LOCKED,
 )
 async def update_me(
     body: UpdateMeBody, clients: Clients, caller: AuthenticatedCaller
 ) -> schemas.Account:
     if body.contact_email is not None:
-        await clients.identity.request_contact_email_change(body.contact_email, caller)
+        await clients.identity.request_contact_email_change(
+            body.contact_email, body.current_password or "", caller
+        )
     request = update_me_request(body)
     if request.ListFields() or body.contact_email is None:
         return schemas.account(await clients.identity.update_me(request, caller))
@@ -181,12 +190,16 @@ async def change_password(
 @router.post(
     "/me/contact-email",
     status_code=202,
-    summary="Change the contact e-mail: a verification link goes to the new address",
+    summary="Change the contact e-mail (password required): a verification link goes to the "
+    "new address, a notice to the old one once confirmed",
+    responses=LOCKED,
 )
 async def change_contact_email(
     body: schemas.ContactEmailBody, clients: Clients, caller: AuthenticatedCaller
 ) -> schemas.Accepted:
-    await clients.identity.request_contact_email_change(body.contact_email, caller)
+    await clients.identity.request_contact_email_change(
+        body.contact_email, body.current_password, caller
+    )
     return schemas.Accepted()
 
 

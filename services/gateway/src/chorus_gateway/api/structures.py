@@ -14,9 +14,11 @@ from chorus_gateway.api.schemas import structures as schemas
 from chorus_gateway.api.security import AuthenticatedCaller
 from chorus_gateway.edge.callers import Clients
 from chorus_gateway.edge.structures import (
+    IDENTIFIER_TYPE,
     STRUCTURE_KIND,
     STRUCTURE_STATUS,
     CreateStructureBody,
+    IdentifierType,
     StructureKind,
     StructureStatus,
     UpdateStructureBody,
@@ -37,11 +39,22 @@ async def create_structure(
     return schemas.structure(created)
 
 
-@router.get("/structures", summary="Search the directory")
+@router.get(
+    "/structures",
+    summary="Search the directory: public structures and the caller's own; a private "
+    "structure only by its exact identifier (identifier_type + identifier)",
+)
 async def search_structures(
     clients: Clients,
     caller: AuthenticatedCaller,
-    identifier: Annotated[str, Query(description="Identifier prefix (3+ characters).")] = "",
+    identifier: Annotated[
+        str,
+        Query(
+            description="Identifier prefix (3+ characters); with identifier_type, the full "
+            "identifier (exact look-up, the only search that finds a private structure)."
+        ),
+    ] = "",
+    identifier_type: IdentifierType | None = None,
     name: Annotated[
         str, Query(description="Raison sociale or libellé; case, accents and typos tolerated.")
     ] = "",
@@ -50,8 +63,11 @@ async def search_structures(
     page_size: PageSize = None,
     page_token: PageToken = "",
 ) -> schemas.StructurePage:
+    exact = identifier_type is not None
     request = pb.SearchStructuresRequest(
-        identifier_prefix=identifier,
+        identifier_prefix="" if exact else identifier,
+        identifier_type=IDENTIFIER_TYPE.to_proto(identifier_type),
+        identifier=identifier if exact else "",
         name=name,
         kind=STRUCTURE_KIND.to_proto(kind),
         status=STRUCTURE_STATUS.to_proto(status),

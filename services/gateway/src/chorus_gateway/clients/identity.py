@@ -24,9 +24,9 @@ class IdentityClient:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = pb_grpc.IdentityServiceStub(channel)
 
-    async def register_account(self, request: pb.RegisterAccountRequest, caller: Caller) -> pb.User:
-        response = await self._stub.RegisterAccount(request, metadata=_metadata(caller))
-        return response.user
+    async def register_account(self, request: pb.RegisterAccountRequest, caller: Caller) -> None:
+        # The answer is empty for every address (registration reveals no account).
+        await self._stub.RegisterAccount(request, metadata=_metadata(caller))
 
     async def activate_account(self, request: pb.ActivateAccountRequest, caller: Caller) -> pb.User:
         response = await self._stub.ActivateAccount(request, metadata=_metadata(caller))
@@ -95,8 +95,10 @@ class IdentityClient:
         request = pb.ChangePasswordRequest(current_password=current, new_password=new)
         await self._stub.ChangePassword(request, metadata=_metadata(caller))
 
-    async def request_contact_email_change(self, email: str, caller: Caller) -> None:
-        request = pb.RequestContactEmailChangeRequest(new_contact_email=email)
+    async def request_contact_email_change(self, email: str, password: str, caller: Caller) -> None:
+        request = pb.RequestContactEmailChangeRequest(
+            new_contact_email=email, current_password=password
+        )
         await self._stub.RequestContactEmailChange(request, metadata=_metadata(caller))
 
     async def request_login_email_change(self, email: str, password: str, caller: Caller) -> None:

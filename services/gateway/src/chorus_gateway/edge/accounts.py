@@ -18,8 +18,11 @@ class UpdateMeBody(RequestModel):
     phone: str | None = Field(None, description="An empty string removes the phone number.")
     contact_email: str | None = Field(
         None,
-        description="Starts a change of contact address: a verification link goes to it, the "
-        "address changes once the link is confirmed.",
+        description="Starts a change of contact address (needs current_password): a "
+        "verification link goes to it, the address changes once the link is confirmed.",
+    )
+    current_password: str | None = Field(
+        None, description="Required with contact_email; ignored otherwise."
     )
 
 

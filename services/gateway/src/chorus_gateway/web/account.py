@@ -204,7 +204,9 @@ async def change_contact_email(
     request: Request, clients: Clients, caller: AnonymousCaller
 ) -> Response:
     async def change(me: Caller, form: FormData) -> None:
-        await clients.identity.request_contact_email_change(text(form, "contact_email"), me)
+        await clients.identity.request_contact_email_change(
+            text(form, "contact_email"), text(form, "current_password"), me
+        )
 
     return await _action(
         request, clients, caller, "contact", change, notice="adresse", values=("contact_email",)

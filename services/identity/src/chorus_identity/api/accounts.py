@@ -18,17 +18,24 @@ class AccountHandlers:
     _accounts: Accounts
 
     async def RegisterAccount(self, request, context) -> pb.RegisterAccountResponse:
-        """Creates an account EN_ATTENTE_ACTIVATION and emits UserRegistered and
-        ActivationLinkIssued (single-use link, ``activation_ttl_minutes``, token sealed for
-        notifications); the current terms-of-use version is recorded.
+        """Registers a login e-mail and answers the same empty response whether or not it
+        already had an account, no sooner than ``anonymous_answer_min_ms``.
 
-        The login e-mail is normalised and lower-cased; the contact e-mail defaults to it.
-        Errors: INVALID_ARGUMENT EMAIL_INVALID, FIELD_REQUIRED, FIELD_TOO_LONG (names over
-        100 characters) or PHONE_INVALID, with field violations, TERMS_NOT_ACCEPTED,
-        TERMS_VERSION_OUTDATED; ALREADY_EXISTS ACCOUNT_ALREADY_EXISTS when the login e-mail is
-        taken (whatever its case); UNAVAILABLE NOTIFICATIONS_UNAVAILABLE (nothing stored).
+        A free address: an account EN_ATTENTE_ACTIVATION, UserRegistered and
+        ActivationLinkIssued (single-use link, ``activation_ttl_minutes``, token sealed for
+        notifications); the current terms-of-use version is recorded. An address with an
+        account (whatever its case or stored form): nothing of it changes; a pending account
+        gets a new activation link, an active or deactivated one
+        ExistingAccountRegistrationAttempted (notifications tells its owner; at most one
+        notice per hour). The login e-mail is normalised and lower-cased; the contact e-mail
+        defaults to it.
+
+        Errors, alike for every address: INVALID_ARGUMENT EMAIL_INVALID, FIELD_REQUIRED,
+        FIELD_TOO_LONG (names over 100 characters) or PHONE_INVALID, with field violations,
+        TERMS_NOT_ACCEPTED, TERMS_VERSION_OUTDATED; UNAVAILABLE NOTIFICATIONS_UNAVAILABLE
+        (nothing stored).
         """
-        account = await self._accounts.register(
+        await self._accounts.register(
             login_email=request.login_email,
             contact_email=request.contact_email,
             first_name=request.first_name,
@@ -38,7 +45,7 @@ class AccountHandlers:
             terms_version=request.terms_version,
             client=client_context(context),
         )
-        return pb.RegisterAccountResponse(user=user_to_proto(account))
+        return pb.RegisterAccountResponse()
 
     async def ActivateAccount(self, request, context) -> pb.ActivateAccountResponse:
         """Sets password and secret question/answer, spends the link, makes the account ACTIF
@@ -63,7 +70,8 @@ class AccountHandlers:
         """Issues a new activation link for a pending account, superseding the previous ones,
         and emits ActivationLinkIssued.
 
-        Answers OK whether or not such an account exists (no enumeration). Errors: INVALID_ARGUMENT
+        Answers OK whether or not such an account exists (no enumeration), no sooner than
+        ``anonymous_answer_min_ms``. Errors: INVALID_ARGUMENT
         EMAIL_INVALID for an address that is not an e-mail at all; UNAVAILABLE
         NOTIFICATIONS_UNAVAILABLE (for every address alike).
         """

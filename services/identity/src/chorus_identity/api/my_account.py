@@ -61,21 +61,24 @@ class MyAccountHandlers:
     async def RequestContactEmailChange(
         self, request, context
     ) -> pb.RequestContactEmailChangeResponse:
-        """Sends a verification link to the new contact address (EmailChangeRequested); the
-        address changes only once confirmed. Errors: UNAUTHENTICATED; INVALID_ARGUMENT
-        EMAIL_INVALID, FIELD_REQUIRED, EMAIL_UNCHANGED; UNAVAILABLE NOTIFICATIONS_UNAVAILABLE."""
+        """Sends a verification link to the new contact address (EmailChangeRequested), the
+        current password required (reset links go to the contact address); the address
+        changes only once confirmed, and then the previous address is told. Errors:
+        UNAUTHENTICATED; INVALID_ARGUMENT EMAIL_INVALID, FIELD_REQUIRED, EMAIL_UNCHANGED;
+        INVALID_ARGUMENT CURRENT_PASSWORD_INVALID (counts towards the lockout) /
+        FAILED_PRECONDITION ACCOUNT_LOCKED; UNAVAILABLE NOTIFICATIONS_UNAVAILABLE."""
         await self._my_account.request_email_change(
             current_principal(),
             new_email=request.new_contact_email,
             login=False,
+            current_password=request.current_password,
             client=client_context(context),
         )
         return pb.RequestContactEmailChangeResponse()
 
     async def RequestLoginEmailChange(self, request, context) -> pb.RequestLoginEmailChangeResponse:
         """Sends a verification link to the new login address (current password required);
-        on confirmation the previous address is told. Errors: as RequestContactEmailChange,
-        plus CURRENT_PASSWORD_INVALID / ACCOUNT_LOCKED."""
+        on confirmation the previous address is told. Errors: as RequestContactEmailChange."""
         await self._my_account.request_email_change(
             current_principal(),
             new_email=request.new_login_email,
@@ -87,7 +90,8 @@ class MyAccountHandlers:
 
     async def ConfirmEmailChange(self, request, context) -> pb.ConfirmEmailChangeResponse:
         """Applies the change the caller's verification link was sent for
-        (ContactEmailChanged or LoginEmailChanged). Errors: UNAUTHENTICATED; INVALID_ARGUMENT
+        (ContactEmailChanged or LoginEmailChanged; notifications tells the previous address).
+        Errors: UNAUTHENTICATED; INVALID_ARGUMENT
         EMAIL_CHANGE_TOKEN_INVALID (unknown, expired, used, superseded, another user's);
         ALREADY_EXISTS ACCOUNT_ALREADY_EXISTS (login e-mail taken meanwhile)."""
         account = await self._my_account.confirm_email_change(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
@@ -19,6 +19,9 @@ from chorus_identity.domain.password_policy import PersonalData
 NAME_MAX_LENGTH = 100
 BATCH_MAX_USERS = 100
 DEFAULT_LOCALE = "fr"
+# A registration naming an existing account's address e-mails its owner at most this often
+# (the registration form must not become a way to flood someone's mailbox).
+EXISTING_ACCOUNT_NOTICE_INTERVAL = timedelta(hours=1)
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{4,23}[0-9]$")
 
 

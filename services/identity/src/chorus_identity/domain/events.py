@@ -29,6 +29,15 @@ class UserRegistered:
 
 
 @dataclass(frozen=True)
+class ExistingAccountRegistrationAttempted:
+    """Someone registered with the login e-mail of this (active or deactivated) account; the
+    registration answered as for a new address, the owner is told instead."""
+
+    account: Account
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ActivationLinkIssued:
     """A single-use activation link was issued (at registration or on resend)."""
 
@@ -75,9 +84,11 @@ class PasswordChanged:
 
 @dataclass(frozen=True)
 class ContactEmailChanged:
-    """The contact address change was confirmed (``account`` holds the new one)."""
+    """The contact address change was confirmed (``account`` holds the new one); the
+    previous address is told."""
 
     account: Account
+    previous_contact_email: str
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,24 @@ def _user_registered(event: events.UserRegistered) -> OutgoingEvent:
 
 
 @encode.register
+def _existing_account_registration_attempted(
+    event: events.ExistingAccountRegistrationAttempted,
+) -> OutgoingEvent:
+    account = event.account
+    return OutgoingEvent(
+        account.id,
+        ev.ExistingAccountRegistrationAttempted(
+            user_id=account.id,
+            login_email=account.login_email,
+            first_name=account.first_name,
+            locale=account.locale,
+            attempted_at=_timestamp(event.at),
+            account_active=account.is_active,
+        ),
+    )
+
+
+@encode.register
 def _activation_link_issued(event: events.ActivationLinkIssued) -> OutgoingEvent:
     account = event.account
     return OutgoingEvent(
@@ -126,7 +144,13 @@ def _contact_email_changed(event: events.ContactEmailChanged) -> OutgoingEvent:
     account = event.account
     return OutgoingEvent(
         account.id,
-        ev.ContactEmailChanged(user_id=account.id, contact_email=account.contact_email),
+        ev.ContactEmailChanged(
+            user_id=account.id,
+            contact_email=account.contact_email,
+            previous_contact_email=event.previous_contact_email,
+            first_name=account.first_name,
+            locale=account.locale,
+        ),
     )
 
 

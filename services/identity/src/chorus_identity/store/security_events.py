@@ -38,6 +38,24 @@ async def record(
     )
 
 
+async def last_occurred_at(
+    conn: asyncpg.Connection,
+    kind: SecurityEventKind,
+    *,
+    user_id: str,
+    detail: tuple[str, str],
+) -> datetime | None:
+    """When ``kind`` was last recorded for ``user_id`` with the detail ``(name, value)``."""
+    return await conn.fetchval(
+        "SELECT max(occurred_at) FROM security_events"
+        " WHERE user_id = $1 AND kind = $2 AND details ->> $3 = $4",
+        user_id,
+        kind.value,
+        detail[0],
+        detail[1],
+    )
+
+
 async def list_page(
     conn: asyncpg.Connection,
     *,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import datetime
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 from chorus_platform.unit_of_work import Transaction, UnitOfWork
@@ -12,7 +13,9 @@ from chorus_platform.unit_of_work import Transaction, UnitOfWork
 from chorus_identity.clients.sealing import TokenSealer
 from chorus_identity.domain import events
 from chorus_identity.domain.accounts import (
+    EXISTING_ACCOUNT_NOTICE_INTERVAL,
     Account,
+    Registration,
     login_lookup_forms,
     parse_user_ids,
     validate_registration,
@@ -33,6 +36,7 @@ from chorus_identity.store import account_tokens, credentials, security_events, 
 from chorus_identity.store.account_tokens import TokenPurpose
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.rules import Rules
+from chorus_identity.usecases.uniform_answers import lasting_at_least
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +83,19 @@ class Accounts:
         terms_accepted: bool,
         terms_version: str,
         client: ClientContext,
-    ) -> Account:
-        """Creates a pending account and its first activation link (events in the same commit).
+    ) -> None:
+        """Registers ``login_email``, answering alike whether or not it already has an account.
 
-        The current terms-of-use version is recorded; NotificationsUnavailable (nothing stored)
-        when the link cannot be sealed for notifications.
+        A free address gets a pending account and its first activation link (UserRegistered
+        and ActivationLinkIssued in the same commit; the current terms-of-use version is
+        recorded). An address that has an account changes nothing of it: a pending account
+        gets a new activation link (as ResendActivation would), an active or deactivated one
+        ExistingAccountRegistrationAttempted, the notice to its owner (at most one per
+        ``EXISTING_ACCOUNT_NOTICE_INTERVAL``). Either way it returns nothing, no sooner than
+        ``rules.anonymous_answer_min`` (``uniform_answers``).
+
+        Errors, alike for every address: the input rules' reasons, TermsNotAccepted;
+        NotificationsUnavailable (nothing stored) when the link cannot be sealed.
         """
         registration = validate_registration(
             login_email=login_email,
@@ -93,15 +105,28 @@ class Accounts:
             phone=phone,
         )
         self._check_terms(terms_accepted, terms_version)
-        sealing_key = await self._sealer.public_key()
+        async with lasting_at_least(self._rules.anonymous_answer_min):
+            sealing_key = await self._sealer.public_key()
+            try:
+                await self._register(registration, sealing_key, client)
+            except AccountAlreadyExists:
+                # Another registration of this address committed meanwhile: it sent the
+                # mailbox its link, and this one answers like it.
+                log.info("registration raced another one for the same address")
+
+    async def _register(
+        self, registration: Registration, sealing_key: bytes, client: ClientContext
+    ) -> None:
         now = self._clock()
         async with self._uow.transaction() as tx:
             # The unique index sees only the exact form: an account stored in the legacy form
-            # of the same mailbox (Unicode domain) is a duplicate too.
-            if await users.find_by_login_forms(
-                tx.conn, login_lookup_forms(registration.login_email)
-            ):
-                raise AccountAlreadyExists()
+            # of the same mailbox (Unicode domain) has the address too.
+            existing = await users.find_by_login_forms(
+                tx.conn, login_lookup_forms(registration.login_email), for_update=True
+            )
+            if existing:
+                await self._tell_owner(tx, existing[0], sealing_key, client, now)
+                return
             account = await users.insert_pending_user(
                 tx.conn, registration, now, terms_version=self._rules.terms_version
             )
@@ -116,13 +141,47 @@ class Accounts:
                 terms_version=self._rules.terms_version,
             )
         log.info("account registered", extra={"user_id": account.id})
-        return account
+
+    async def _tell_owner(
+        self,
+        tx: Transaction,
+        account: Account,
+        sealing_key: bytes,
+        client: ClientContext,
+        now: datetime,
+    ) -> None:
+        """The registration named ``account``'s login e-mail: a pending account gets a new
+        activation link, another the notice (unless one went out within the interval)."""
+        kind = SecurityEventKind.EXISTING_ACCOUNT_REGISTRATION_ATTEMPTED
+        if account.awaits_activation:
+            await account_tokens.invalidate_outstanding(
+                tx.conn, user_id=account.id, purpose=TokenPurpose.ACTIVATION, now=now
+            )
+            await self._issue_activation_link(tx, account, sealing_key)
+            outcome = "ACTIVATION_LINK_REISSUED"
+        else:
+            last = await security_events.last_occurred_at(
+                tx.conn, kind, user_id=account.id, detail=("outcome", "NOTICE_SENT")
+            )
+            if last is not None and now - last < EXISTING_ACCOUNT_NOTICE_INTERVAL:
+                outcome = "NOTICE_ALREADY_SENT"
+            else:
+                tx.emit(events.ExistingAccountRegistrationAttempted(account, at=now))
+                outcome = "NOTICE_SENT"
+        await security_events.record(
+            tx.conn, kind, user_id=account.id, client=client, now=now, outcome=outcome
+        )
+        log.info(
+            "registration of an existing account's address",
+            extra={"user_id": account.id, "outcome": outcome},
+        )
 
     async def resend_activation(self, *, login_email: str, client: ClientContext) -> None:
         """Supersedes the pending account's links with a new one; silent when there is none.
 
         The sealing key is fetched first, whether or not the account exists, so that even an
-        outage of notifications answers alike for every address.
+        outage of notifications answers alike for every address; the answer comes no sooner
+        than ``rules.anonymous_answer_min`` (``uniform_answers``).
         """
         try:
             forms = login_lookup_forms(login_email)
@@ -132,6 +191,10 @@ class Accounts:
                 "Adresse e-mail invalide (attendu : nom@domaine.fr).",
                 [FieldViolation("login_email", "Adresse e-mail invalide.")],
             ) from None
+        async with lasting_at_least(self._rules.anonymous_answer_min):
+            await self._resend(forms, client)
+
+    async def _resend(self, forms: tuple[str, ...], client: ClientContext) -> None:
         sealing_key = await self._sealer.public_key()
         async with self._uow.transaction() as tx:
             pending = [

@@ -154,20 +154,21 @@ class MyAccount:
         *,
         new_email: str,
         login: bool,
-        current_password: str = "",
+        current_password: str,
         client: ClientContext,
     ) -> None:
         """Sends a verification link to ``new_email`` (EmailChangeRequested); nothing changes
-        until it is confirmed. A login change needs the current password. Errors:
-        EMAIL_INVALID, FIELD_REQUIRED, EMAIL_UNCHANGED; CurrentPasswordInvalid / AccountLocked
-        (login); NotificationsUnavailable."""
+        until it is confirmed. Both changes need the current password: the login address
+        signs in, and the contact address receives the password reset links, so a stolen
+        session alone must not divert either. Errors: EMAIL_INVALID, FIELD_REQUIRED,
+        EMAIL_UNCHANGED; CurrentPasswordInvalid / AccountLocked (wrong passwords count
+        towards the lockout); NotificationsUnavailable."""
         field = "new_login_email" if login else "new_contact_email"
         email = validate_new_email(field, new_email)
         account = await self.me(principal)
         if email == (account.login_email if login else account.contact_email):
             raise EmailUnchanged(field)
-        if login:
-            await self._reauth.confirm_password(account, current_password, client)
+        await self._reauth.confirm_password(account, current_password, client)
         sealing_key = await self._sealer.public_key()
         purpose = TokenPurpose.LOGIN_EMAIL if login else TokenPurpose.CONTACT_EMAIL
         now = self._clock()
@@ -211,8 +212,9 @@ class MyAccount:
     async def confirm_email_change(
         self, principal: Principal, *, token: str, client: ClientContext
     ) -> Account:
-        """Applies the change the link was sent for: ContactEmailChanged, or
-        LoginEmailChanged (a notice goes to the previous login address).
+        """Applies the change the link was sent for: ContactEmailChanged or
+        LoginEmailChanged; either way a notice goes to the previous address (so a change the
+        owner did not make cannot pass unseen, nor reset links be diverted silently).
 
         Errors: EmailChangeTokenInvalid (unknown, expired, used, superseded, or another
         user's link); AccountAlreadyExists when the new login e-mail got taken meanwhile.
@@ -244,7 +246,9 @@ class MyAccount:
                 kind = SecurityEventKind.LOGIN_EMAIL_CHANGED
             else:
                 account = await users.set_contact_email(tx.conn, before.id, new_email, now)
-                tx.emit(events.ContactEmailChanged(account))
+                tx.emit(
+                    events.ContactEmailChanged(account, previous_contact_email=before.contact_email)
+                )
                 kind = SecurityEventKind.CONTACT_EMAIL_CHANGED
             await security_events.record(tx.conn, kind, user_id=account.id, client=client, now=now)
         return account

@@ -31,6 +31,7 @@ from chorus_identity.usecases import revocations
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.login_guard import LoginGuard
 from chorus_identity.usecases.rules import Rules
+from chorus_identity.usecases.uniform_answers import lasting_at_least
 
 log = logging.getLogger(__name__)
 _PURPOSE = TokenPurpose.PASSWORD_RESET
@@ -61,9 +62,11 @@ class PasswordResets:
 
     async def request(self, *, login_email: str, client: ClientContext) -> None:
         """Sends a reset link to an active account's contact address (superseding earlier
-        ones); does nothing, silently, for any other address. EMAIL_INVALID only when the
-        input is not an e-mail address at all. The address is looked up in every form an
-        account may be stored in (``login_lookup_forms``)."""
+        ones); for any other address only audits the request (PASSWORD_RESET_REQUESTED,
+        outcome NO_ACTIVE_ACCOUNT), silently. Either way comparable work and an answer no
+        sooner than ``rules.anonymous_answer_min`` (``uniform_answers``). EMAIL_INVALID only
+        when the input is not an e-mail address at all. The address is looked up in every
+        form an account may be stored in (``login_lookup_forms``)."""
         try:
             forms = login_lookup_forms(login_email)
         except ValueError:
@@ -72,14 +75,44 @@ class PasswordResets:
                 "Adresse e-mail invalide (attendu : nom@domaine.fr).",
                 [FieldViolation("login_email", "Adresse e-mail invalide.")],
             ) from None
-        sealing_key = await self._sealer.public_key()  # first, for every address alike
-        now = self._clock()
-        async with self._uow.transaction() as tx:
-            # Every active account of this mailbox: two only when a legacy row could not
-            # take its canonical form (see legacy_emails); each gets its own link.
-            for account in await users.find_by_login_forms(tx.conn, forms, for_update=True):
-                if account.is_active:
+        async with lasting_at_least(self._rules.anonymous_answer_min):
+            sealing_key = await self._sealer.public_key()  # first, for every address alike
+            now = self._clock()
+            async with self._uow.transaction() as tx:
+                # Every active account of this mailbox: two only when a legacy row could not
+                # take its canonical form (see legacy_emails); each gets its own link.
+                found = await users.find_by_login_forms(tx.conn, forms, for_update=True)
+                active = [account for account in found if account.is_active]
+                for account in active:
                     await self._issue(tx, account, sealing_key, client, now)
+                if not active:
+                    await self._decline(tx, forms[0], found, sealing_key, client, now)
+
+    async def _decline(
+        self,
+        tx: Transaction,
+        login_email: str,
+        found: list[Account],
+        sealing_key: bytes,
+        client: ClientContext,
+        now: datetime,
+    ) -> None:
+        """No active account has the address: no link, but the work of one all the same (a
+        token made, sealed and dropped; an audit row, so that this transaction writes and
+        commits like the other), so that the answer takes as long."""
+        user_id = found[0].id if found else None
+        seal_link_token(
+            sealing_key, new_token(), event_type=events.PasswordResetRequested, user_id=""
+        )
+        await security_events.record(
+            tx.conn,
+            SecurityEventKind.PASSWORD_RESET_REQUESTED,
+            user_id=user_id,
+            client=client,
+            now=now,
+            outcome="NO_ACTIVE_ACCOUNT",
+            **({} if user_id else {"login_email": login_email}),
+        )
 
     async def _issue(
         self,

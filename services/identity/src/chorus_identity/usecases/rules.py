@@ -30,6 +30,8 @@ class Rules:
     mfa_challenge_ttl: timedelta = timedelta(minutes=5)
     mfa_max_attempts: int = 5
     totp_issuer: str = "Chorus"
+    # Floor of the answers that must not tell whether an account exists (uniform_answers).
+    anonymous_answer_min: timedelta = timedelta(milliseconds=100)
     common_passwords: frozenset[str] = field(default_factory=common_passwords.load, repr=False)
 
     def password_problems(

@@ -1,5 +1,6 @@
 """What the account-security notifications say (identity's events): reset and verification
-links, password changed, login e-mail changed, lockout, two-factor authentication.
+links, password changed, login and contact e-mail changed, lockout, two-factor
+authentication, a registration with an existing account's address.
 
 Links carry :data:`~chorus_notifications.domain.sealed_secrets.PLACEHOLDER` instead of the
 token; the e-mail keeps the sealed token and the sender opens it when sending.
@@ -76,6 +77,48 @@ def login_email_changed_email(*, first_name: str, new_login_email: str, locale: 
     context = {"first_name": first_name, "new_login_email": new_login_email}
     kind = NotificationKind.LOGIN_EMAIL_CHANGED
     return email_draft(kind, "login_email_changed", locale, context)
+
+
+def contact_email_changed_email(
+    *, first_name: str, new_contact_email: str, reset_page_url: str, locale: str
+) -> EmailDraft:
+    """The notice sent to the previous contact address: mail (reset links included) now goes
+    to the new one."""
+    context = {
+        "first_name": first_name,
+        "new_contact_email": new_contact_email,
+        "reset_page_url": reset_page_url,
+    }
+    kind = NotificationKind.CONTACT_EMAIL_CHANGED
+    return email_draft(kind, "contact_email_changed", locale, context)
+
+
+def existing_account_registration_email(
+    *,
+    first_name: str,
+    account_active: bool,
+    at: datetime,
+    login_url: str,
+    reset_page_url: str,
+    locale: str,
+) -> EmailDraft:
+    """The notice to an account's owner that someone registered with its login address
+    (``account_active`` False: the account is deactivated, logging in will not work)."""
+    context = {
+        "first_name": first_name,
+        "account_active": account_active,
+        "at": format_moment(at, locale),
+        "login_url": login_url,
+        "reset_page_url": reset_page_url,
+    }
+    kind = NotificationKind.EXISTING_ACCOUNT_REGISTRATION
+    return email_draft(kind, "existing_account_registration", locale, context)
+
+
+def existing_account_registration_feed(*, at: datetime, locale: str) -> FeedDraft:
+    kind = NotificationKind.EXISTING_ACCOUNT_REGISTRATION
+    context = {"at": format_moment(at, locale)}
+    return feed_draft(kind, "existing_account_registration", locale, context, "/mon-compte")
 
 
 def account_locked_email(

@@ -28,6 +28,10 @@ class NotificationKind(StrEnum):
     LOGIN_EMAIL_CHANGED = "LOGIN_EMAIL_CHANGED"
     ACCOUNT_LOCKED = "ACCOUNT_LOCKED"
     TWO_FACTOR_CHANGED = "TWO_FACTOR_CHANGED"
+    # To the previous contact address once a change is confirmed.
+    CONTACT_EMAIL_CHANGED = "CONTACT_EMAIL_CHANGED"
+    # To an account's owner when someone registers with its login address.
+    EXISTING_ACCOUNT_REGISTRATION = "EXISTING_ACCOUNT_REGISTRATION"
     # Membership (structures' events).
     ATTACHMENT_REQUESTED = "ATTACHMENT_REQUESTED"
     ATTACHMENT_DECIDED = "ATTACHMENT_DECIDED"

@@ -13,6 +13,8 @@ MANDATORY_KINDS = frozenset(
         NotificationKind.LOGIN_EMAIL_CHANGED,
         NotificationKind.ACCOUNT_LOCKED,
         NotificationKind.TWO_FACTOR_CHANGED,
+        NotificationKind.CONTACT_EMAIL_CHANGED,
+        NotificationKind.EXISTING_ACCOUNT_REGISTRATION,
     }
 )
 """Account security messages: always e-mailed, not offered as preferences."""

@@ -61,6 +61,10 @@ class IdentityEvents:
             Subscription(events.PasswordChanged, self.on_password_changed),
             Subscription(events.AccountLocked, self.on_account_locked),
             Subscription(events.TwoFactorChanged, self.on_two_factor_changed),
+            Subscription(
+                events.ExistingAccountRegistrationAttempted,
+                self.on_existing_account_registration_attempted,
+            ),
         ]
 
     async def on_user_registered(
@@ -139,6 +143,17 @@ class IdentityEvents:
         await self._recipients.contact_email_changed(
             tx, user_id=event.user_id, contact_email=event.contact_email
         )
+        # Events published before the field existed carry no previous address: no notice.
+        if event.previous_contact_email and event.previous_contact_email != event.contact_email:
+            await self._accounts.contact_email_changed(
+                tx,
+                event_id=envelope.id,
+                user_id=event.user_id,
+                previous_contact_email=event.previous_contact_email,
+                new_contact_email=event.contact_email,
+                first_name=event.first_name,
+                locale=event.locale,
+            )
 
     async def on_user_profile_updated(
         self, tx: Transaction, event: events.UserProfileUpdated, envelope: Envelope
@@ -191,4 +206,27 @@ class IdentityEvents:
     ) -> None:
         await self._accounts.two_factor_changed(
             tx, event_id=envelope.id, user_id=event.user_id, enabled=event.enabled
+        )
+
+    async def on_existing_account_registration_attempted(
+        self,
+        tx: Transaction,
+        event: events.ExistingAccountRegistrationAttempted,
+        envelope: Envelope,
+    ) -> None:
+        if not event.login_email:
+            raise ValueError("ExistingAccountRegistrationAttempted without login_email")
+        await self._accounts.existing_account_registration_attempted(
+            tx,
+            event_id=envelope.id,
+            user_id=event.user_id,
+            login_email=event.login_email,
+            first_name=event.first_name,
+            locale=event.locale,
+            account_active=event.account_active,
+            attempted_at=(
+                event.attempted_at.ToDatetime(tzinfo=UTC)
+                if event.HasField("attempted_at")
+                else None
+            ),
         )

@@ -1,12 +1,14 @@
 """Account notices (identity's events): the activation, password reset and address
-verification links, the welcome, and the security notices (password changed, login address
-changed, lockout, two-factor authentication), by e-mail and in the feed.
+verification links, the welcome, and the security notices (password changed, login or
+contact address changed, lockout, two-factor authentication, a registration with the
+account's address), by e-mail and in the feed.
 
 Link tokens arrive sealed to notifications' key: the e-mail is rendered with a placeholder
 in the link and queued with the sealed token, which only the delivery opens (see
 ``usecases/email_delivery.py``). Link e-mails go to the address the event names; the other
 notices to the projected user's contact address (RecipientNotKnownYet, retried, while the
-user is not projected yet).
+user is not projected yet), except the notices about an address, which go to the address
+the event names (the previous one, the one typed at registration).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from chorus_notifications.usecases.notify import (
 )
 
 PASSWORD_RESET_PAGE = "/mot-de-passe-oublie"
+LOGIN_PAGE = "/connexion"
 
 
 class AccountNotices:
@@ -134,6 +137,57 @@ class AccountNotices:
         await queue_email(
             tx, event_id=event_id, address=previous_login_email, user_id=user_id, draft=draft
         )
+
+    async def contact_email_changed(
+        self,
+        tx: Transaction,
+        *,
+        event_id: str,
+        user_id: str,
+        previous_contact_email: str,
+        new_contact_email: str,
+        first_name: str,
+        locale: str,
+    ) -> None:
+        """Tells the previous contact address that mail (reset links included) now goes to
+        the new one, so that a change the owner did not make cannot pass unseen."""
+        draft = account_messages.contact_email_changed_email(
+            first_name=first_name,
+            new_contact_email=new_contact_email,
+            reset_page_url=links.absolute(self._portal_url, PASSWORD_RESET_PAGE),
+            locale=normalise_locale(locale),
+        )
+        await queue_email(
+            tx, event_id=event_id, address=previous_contact_email, user_id=user_id, draft=draft
+        )
+
+    async def existing_account_registration_attempted(
+        self,
+        tx: Transaction,
+        *,
+        event_id: str,
+        user_id: str,
+        login_email: str,
+        first_name: str,
+        locale: str,
+        account_active: bool,
+        attempted_at: datetime | None,
+    ) -> None:
+        """Someone registered with the account's login address: an e-mail there (the address
+        typed; if it was the owner, how to sign in or reset the password) and a feed item."""
+        at = attempted_at or datetime.now(UTC)
+        language = normalise_locale(locale)
+        draft = account_messages.existing_account_registration_email(
+            first_name=first_name,
+            account_active=account_active,
+            at=at,
+            login_url=links.absolute(self._portal_url, LOGIN_PAGE),
+            reset_page_url=links.absolute(self._portal_url, PASSWORD_RESET_PAGE),
+            locale=language,
+        )
+        await queue_email(tx, event_id=event_id, address=login_email, user_id=user_id, draft=draft)
+        feed_draft = account_messages.existing_account_registration_feed(at=at, locale=language)
+        await add_feed_item(tx, event_id=event_id, user_id=user_id, draft=feed_draft)
 
     async def password_changed(
         self,

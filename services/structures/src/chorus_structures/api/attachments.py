@@ -81,8 +81,9 @@ class AttachmentHandlers(Handlers):
         asked for) or refuses it (REFUSEE: the comment is kept for the requester). Emits
         AttachmentDecided (+ MemberAdded when accepted) and records it in the history.
         Errors: INVALID_ARGUMENT REQUEST_ID_INVALID, DECISION_REQUIRED, ROLE_NOT_GRANTABLE,
-        COMMENT_TOO_LONG; NOT_FOUND ATTACHMENT_REQUEST_NOT_FOUND; PERMISSION_DENIED
-        MANAGER_REQUIRED; FAILED_PRECONDITION ATTACHMENT_REQUEST_ALREADY_DECIDED,
+        COMMENT_TOO_LONG; NOT_FOUND ATTACHMENT_REQUEST_NOT_FOUND (also for a caller neither
+        member of the structure nor the requester: a request id tells a stranger nothing);
+        PERMISSION_DENIED MANAGER_REQUIRED; FAILED_PRECONDITION ATTACHMENT_REQUEST_ALREADY_DECIDED,
         ALREADY_A_MEMBER.
         """
         decided = await self._usecases.attachments.decide(

@@ -33,7 +33,9 @@ class DirectoryHandlers(Handlers):
         return pb.CreateStructureResponse(structure=structure_to_proto(structure))
 
     async def GetStructure(self, request, context):
-        """One structure with its services and routing parameters; any caller may read it.
+        """One structure with its services and routing parameters; any caller who has its id
+        may read it (ids are random: they reach a user through a membership, an invoice or an
+        exact identifier look-up; the search lists no private structure of others).
 
         Errors: INVALID_ARGUMENT STRUCTURE_ID_INVALID (not a UUID); NOT_FOUND STRUCTURE_NOT_FOUND.
         """
@@ -58,19 +60,24 @@ class DirectoryHandlers(Handlers):
         return pb.FindStructureByIdentifierResponse(structure=structure_to_proto(structure))
 
     async def SearchStructures(self, request, context):
-        """Searches the whole directory, keyset-paginated.
+        """Searches the directory, keyset-paginated: public structures and the caller's own
+        (any kind); a private structure of others only by an exact look-up.
 
         ``identifier_prefix`` (spaces ignored, at least 3 characters) matches the start of the
         identifier. ``name`` is matched against the raison sociale and libellé, case and
         accents ignored: structures holding every word come first, then names similar enough
         to tolerate typos (pg_trgm word similarity ≥ 0.5), most similar first; ties and
         searches without a name in raison sociale order. ``kind`` and ``status`` filter. No
-        criterion lists the directory. ``page_size``
-        defaults to 20 and is capped at 100; ``page_token`` is only valid with the criteria it
-        was issued for. Errors: INVALID_ARGUMENT SEARCH_TOO_SHORT, PAGE_SIZE_INVALID,
-        PAGE_TOKEN_INVALID.
+        criterion lists the directory (public structures and the caller's own).
+        ``identifier_type`` with ``identifier``: an exact look-up (normalised as at creation),
+        the one structure registered so, private or not, on one page (how someone who knows
+        the company's SIRET finds it to ask to join). ``page_size`` defaults to 20 and is
+        capped at 100; ``page_token`` is only valid with the criteria it was issued for.
+        Errors: INVALID_ARGUMENT SEARCH_TOO_SHORT, PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID;
+        for an exact look-up the identifier rule's reason (see CreateStructure) and
+        SEARCH_CRITERIA_CONFLICT when a prefix or a name is given too.
         """
-        caller_id()
+        viewer = caller_id()
         criteria = search_criteria(
             identifier_prefix=request.identifier_prefix,
             name=request.name,
@@ -78,8 +85,10 @@ class DirectoryHandlers(Handlers):
             page_size=request.page_size,
             page_token=request.page_token,
             status=enum_from_proto(StructureStatus, request.status),
+            identifier_type=enum_from_proto(IdentifierType, request.identifier_type),
+            identifier=request.identifier,
         )
-        results = await self._usecases.directory.search(criteria)
+        results = await self._usecases.directory.search(viewer, criteria)
         return pb.SearchStructuresResponse(
             structures=[structure_to_proto(s) for s in results.structures],
             next_page_token=results.next_page_token,

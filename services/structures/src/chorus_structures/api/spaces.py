@@ -98,8 +98,9 @@ class SpaceHandlers(Handlers):
         """A manager of the subscription's structure accepts (the user gets the mode; a
         previous subscription to the space is RESILIEE) or refuses it, with an optional
         comment; emits SubscriptionDecided. Errors: INVALID_ARGUMENT SUBSCRIPTION_ID_INVALID,
-        DECISION_REQUIRED, COMMENT_TOO_LONG; NOT_FOUND SUBSCRIPTION_NOT_FOUND;
-        PERMISSION_DENIED MANAGER_REQUIRED; FAILED_PRECONDITION SUBSCRIPTION_ALREADY_DECIDED.
+        DECISION_REQUIRED, COMMENT_TOO_LONG; NOT_FOUND SUBSCRIPTION_NOT_FOUND (also for a
+        caller neither member of the structure nor the subscriber); PERMISSION_DENIED
+        MANAGER_REQUIRED; FAILED_PRECONDITION SUBSCRIPTION_ALREADY_DECIDED.
         """
         subscription = await self._usecases.spaces.decide_subscription(
             caller_id(),

@@ -59,6 +59,18 @@ def require_manager(role: Role | None) -> Role:
     return role
 
 
+def require_manager_of_item(
+    role: Role | None, *, concerns_caller: bool, not_found: NotFound
+) -> Role:
+    """The caller's role when a manager of the structure an item (attachment request,
+    subscription) belongs to. Someone who is neither a member of that structure nor the person
+    the item concerns learns nothing of it: ``not_found``, as for an unknown id (an item id
+    alone must not tell a stranger that it exists). Other non-managers: MANAGER_REQUIRED."""
+    if role is None and not concerns_caller:
+        raise not_found
+    return require_manager(role)
+
+
 def require_principal(role: Role | None) -> Role:
     """PermissionDenied PRINCIPAL_MANAGER_REQUIRED unless the caller is the principal."""
     if role is not Role.GESTIONNAIRE_PRINCIPAL:

@@ -1,5 +1,11 @@
 """Directory search: criteria rules and opaque keyset page tokens.
 
+What a search may return: public structures (kind PUBLIQUE, the directory of recipients)
+and the caller's own structures, by name, identifier prefix or plain listing; a private
+structure of others only to an exact look-up, the request giving its identifier type and
+full identifier (``exact``), as someone who knows the company's SIRET does to ask to join
+it. Private structures are not a directory: nobody can list or probe them by prefix.
+
 Without a name, results come in raison sociale order. With a name, each word must be found in
 the raison sociale or libellé (case and accents ignored) or look like one of its words
 (trigram word similarity at least ``NAME_SIMILARITY_THRESHOLD``: typos, missing letters).
@@ -18,7 +24,8 @@ from uuid import UUID
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
-from chorus_structures.domain.structure import StructureKind, StructureStatus
+from chorus_structures.domain.identifiers import Identifier, IdentifierType, validate_identifier
+from chorus_structures.domain.structure import Structure, StructureKind, StructureStatus
 
 IDENTIFIER_PREFIX_MIN = 3
 # pg_trgm word similarity from which a name counts as a match: 0.5 lets "delises de savoi"
@@ -49,6 +56,8 @@ class SearchCriteria:
     page_size: int
     after: Cursor | None = None
     status: StructureStatus | None = None
+    # An exact look-up: the one structure with this identifier, private or not.
+    exact: Identifier | None = None
 
     @property
     def ranked(self) -> bool:
@@ -61,10 +70,17 @@ class SearchCriteria:
     @property
     def fingerprint(self) -> str:
         """Ties a page token to the criteria it was issued for."""
+        exact = [self.exact.type, self.exact.value] if self.exact else []
         raw = json.dumps(
-            [self.identifier_prefix, self.name_words, self.kind or "", self.status or ""]
+            [self.identifier_prefix, self.name_words, self.kind or "", self.status or "", *exact]
         )
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+    def admits(self, structure: Structure) -> bool:
+        """Whether ``structure`` passes the kind and status filters (exact look-ups)."""
+        return (self.kind is None or structure.kind is self.kind) and (
+            self.status is None or structure.status is self.status
+        )
 
     def identifier_pattern(self) -> str | None:
         """LIKE pattern matching identifiers that start with the prefix."""
@@ -85,8 +101,14 @@ def search_criteria(
     page_size: int,
     page_token: str,
     status: StructureStatus | None = None,
+    identifier_type: IdentifierType | None = None,
+    identifier: str = "",
 ) -> SearchCriteria:
-    """Checked criteria: SEARCH_TOO_SHORT, PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID."""
+    """Checked criteria: SEARCH_TOO_SHORT, PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID; for an
+    exact look-up (``identifier_type`` and/or ``identifier`` given) the identifier rules'
+    reasons (IDENTIFIER_TYPE_REQUIRED, IDENTIFIER_REQUIRED, SIRET_FORMAT_INVALID, …) and
+    SEARCH_CRITERIA_CONFLICT with a prefix or a name."""
+    exact = _exact_identifier(identifier_type, identifier, identifier_prefix, name)
     prefix = _WHITESPACE.sub("", identifier_prefix).upper()
     if prefix and len(prefix) < IDENTIFIER_PREFIX_MIN:
         message = (
@@ -105,10 +127,27 @@ def search_criteria(
         kind=kind,
         status=status,
         page_size=min(page_size or PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX),
+        exact=exact,
     )
     if not page_token:
         return criteria
     return replace(criteria, after=decode_page_token(page_token, criteria.fingerprint))
+
+
+def _exact_identifier(
+    identifier_type: IdentifierType | None, identifier: str, prefix: str, name: str
+) -> Identifier | None:
+    if identifier_type is None and not identifier:
+        return None
+    if prefix.strip() or name.strip():
+        message = (
+            "Recherchez soit un identifiant exact (type et identifiant complet), soit un nom "
+            "ou un début d'identifiant, pas les deux."
+        )
+        raise InvalidArgument(
+            "SEARCH_CRITERIA_CONFLICT", message, [FieldViolation("identifier", message)]
+        )
+    return validate_identifier(identifier_type, identifier)
 
 
 def like_escape(text: str) -> str:

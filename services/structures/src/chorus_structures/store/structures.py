@@ -88,10 +88,21 @@ async def get_structures(conn: asyncpg.Connection, ids: Sequence[UUID]) -> list[
     return [_structure(by_id[i], services.get(i, ())) for i in dict.fromkeys(ids) if i in by_id]
 
 
+def _visible_to(parameter: int) -> str:
+    """The condition a search result meets: public, or a structure the viewer (the uuid
+    parameter ``$parameter``) is a member of (served by the memberships primary key)."""
+    # Only the placeholder's number is formatted in; the viewer's id is a bound value.
+    return (
+        f"(s.kind = 'PUBLIQUE' OR EXISTS (SELECT 1 FROM memberships m"  # noqa: S608
+        f" WHERE m.structure_id = s.id AND m.user_id = ${parameter}::uuid))"
+    )
+
+
 async def search_structures(
-    conn: asyncpg.Connection, criteria: SearchCriteria
+    conn: asyncpg.Connection, criteria: SearchCriteria, *, viewer: UUID
 ) -> tuple[list[Structure], Cursor | None]:
-    """One page of structures matching ``criteria`` and the next page's cursor.
+    """One page of the structures matching ``criteria`` that ``viewer`` may find by search
+    (public ones and the viewer's own; see ``domain/search.py``) and the next page's cursor.
 
     Runs inside the caller's transaction (the similarity threshold is set for it only).
     Without a name: raison sociale order, on the (sort_key, id) index. With a name: rows
@@ -99,9 +110,9 @@ async def search_structures(
     enough (``<%``, same index) rank by word similarity; then raison sociale order.
     """
     if criteria.ranked:
-        rows = await _ranked_search(conn, criteria)
+        rows = await _ranked_search(conn, criteria, viewer)
     else:
-        rows = await _listing(conn, criteria)
+        rows = await _listing(conn, criteria, viewer)
     page = rows[: criteria.page_size]
     services = await services_of(conn, [row["id"] for row in page])
     structures = [_structure(row, services.get(row["id"], ())) for row in page]
@@ -113,12 +124,15 @@ async def search_structures(
     return structures, cursor
 
 
-async def _listing(conn: asyncpg.Connection, criteria: SearchCriteria) -> list[asyncpg.Record]:
+async def _listing(
+    conn: asyncpg.Connection, criteria: SearchCriteria, viewer: UUID
+) -> list[asyncpg.Record]:
     after = criteria.after
     return await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM structures s
-        WHERE ($1::text IS NULL OR s.identifier_key LIKE $1)
+        WHERE {_visible_to(7)}
+          AND ($1::text IS NULL OR s.identifier_key LIKE $1)
           AND ($2::text IS NULL OR s.kind = $2)
           AND ($3::text IS NULL OR s.status = $3)
           AND ($4::text IS NULL OR (s.sort_key, s.id) > ($4, $5::uuid))
@@ -131,6 +145,7 @@ async def _listing(conn: asyncpg.Connection, criteria: SearchCriteria) -> list[a
         after.sort_key if after else None,
         after.id if after else None,
         criteria.page_size + 1,
+        viewer,
     )
 
 
@@ -151,19 +166,20 @@ def _word_conditions(first_parameter: int, count: int) -> str:
 
 
 async def _exact_matches(
-    conn: asyncpg.Connection, criteria: SearchCriteria, limit: int
+    conn: asyncpg.Connection, criteria: SearchCriteria, limit: int, viewer: UUID
 ) -> list[asyncpg.Record]:
     """Structures holding every word (rank 1), in raison sociale order."""
     after = criteria.after
     patterns = criteria.name_patterns()
     # One indexable condition per word (the trigram index serves LIKE '%word%').
     holds_every_word = " AND ".join(
-        f"s.search_text LIKE structures_fold(${7 + i})" for i in range(len(patterns))
+        f"s.search_text LIKE structures_fold(${8 + i})" for i in range(len(patterns))
     )
     return await conn.fetch(
         f"""
         SELECT {_COLUMNS}, 1::numeric(5, 4) AS rank FROM structures s
         WHERE {holds_every_word}
+          AND {_visible_to(7)}
           AND ($1::text IS NULL OR s.identifier_key LIKE $1)
           AND ($2::text IS NULL OR s.kind = $2)
           AND ($3::text IS NULL OR s.status = $3)
@@ -177,12 +193,18 @@ async def _exact_matches(
         after.sort_key if after else None,
         after.id if after else None,
         limit,
+        viewer,
         *patterns,
     )
 
 
 async def _similar_matches(
-    conn: asyncpg.Connection, criteria: SearchCriteria, limit: int, *, first_page: bool
+    conn: asyncpg.Connection,
+    criteria: SearchCriteria,
+    limit: int,
+    viewer: UUID,
+    *,
+    first_page: bool,
 ) -> list[asyncpg.Record]:
     """Structures matching some word only by similarity, most similar first."""
     after = None if first_page else criteria.after
@@ -204,7 +226,8 @@ async def _similar_matches(
             SELECT {_COLUMNS},
                    round(word_similarity(w.query, s.search_text)::numeric, 4) AS rank
               FROM structures s, wanted w
-             WHERE {_word_conditions(10, len(words))}
+             WHERE {_word_conditions(11, len(words))}
+               AND {_visible_to(10)}
                AND NOT s.search_text LIKE ALL (w.patterns)
                AND ($1::text IS NULL OR s.identifier_key LIKE $1)
                AND ($4::text IS NULL OR s.kind = $4)
@@ -226,12 +249,13 @@ async def _similar_matches(
         after.sort_key if after else None,
         after.id if after else None,
         limit,
+        viewer,
         *word_values,
     )
 
 
 async def _ranked_search(
-    conn: asyncpg.Connection, criteria: SearchCriteria
+    conn: asyncpg.Connection, criteria: SearchCriteria, viewer: UUID
 ) -> list[asyncpg.Record]:
     """Exact matches first (cheap, index-served); the costlier similarity search only runs
     once they no longer fill the page."""
@@ -240,10 +264,12 @@ async def _ranked_search(
     in_exact_part = after is None or Decimal(after.rank or "1") >= EXACT_RANK
     rows: list[asyncpg.Record] = []
     if in_exact_part:
-        rows = await _exact_matches(conn, criteria, wanted)
+        rows = await _exact_matches(conn, criteria, wanted, viewer)
         if len(rows) >= wanted:
             return rows
-    rows += await _similar_matches(conn, criteria, wanted - len(rows), first_page=in_exact_part)
+    rows += await _similar_matches(
+        conn, criteria, wanted - len(rows), viewer, first_page=in_exact_part
+    )
     return rows
 
 

@@ -35,6 +35,7 @@ from chorus_structures.domain.membership import (
     check_not_member,
     grantable_role,
     require_manager,
+    require_manager_of_item,
 )
 from chorus_structures.domain.paging import Page, Position
 from chorus_structures.domain.people import Profile
@@ -238,8 +239,9 @@ class Attachments:
     ) -> AttachmentRequest:
         """A manager of the request's structure accepts it (the requester joins with
         ``role``, UTILISATEUR by default, and the services asked for) or refuses it (the
-        comment is kept for the requester). Errors: ATTACHMENT_REQUEST_NOT_FOUND,
-        MANAGER_REQUIRED, ROLE_NOT_GRANTABLE, COMMENT_TOO_LONG,
+        comment is kept for the requester). Errors: ATTACHMENT_REQUEST_NOT_FOUND (also for a
+        caller neither member of the structure nor the requester), MANAGER_REQUIRED,
+        ROLE_NOT_GRANTABLE, COMMENT_TOO_LONG,
         ATTACHMENT_REQUEST_ALREADY_DECIDED, ALREADY_A_MEMBER."""
         granted = grantable_role(role)
         text = checked_comment(comment)
@@ -249,9 +251,13 @@ class Attachments:
             if structure_id is None:
                 raise request_not_found()
             structure = require_structure(await structures.lock_structure(conn, structure_id))
-            require_manager(await memberships.role_of(conn, structure_id, caller))
             request = await attachment_requests.get_request(conn, request_id)
             assert request is not None
+            require_manager_of_item(
+                await memberships.role_of(conn, structure_id, caller),
+                concerns_caller=request.user_id == caller,
+                not_found=request_not_found(),
+            )
             return await _decide(tx, structure, request, decision, granted, text, caller)
 
     async def decide_many(

@@ -1,7 +1,9 @@
 """Reading the directory of structures: one by id or by identifier, and the search.
 
-Any authenticated caller may read any structure (the directory is public to the platform's
-users); nothing here writes.
+Any authenticated caller may read a structure whose id or exact identifier they know (an
+invoice's counterpart, the company they join); the search finds public structures and the
+caller's own, and a private structure of others only by its exact identifier
+(``domain/search.py``). Nothing here writes.
 """
 
 from __future__ import annotations
@@ -45,9 +47,22 @@ class Directory:
             structure = await structures.get_structure(conn, structure_id) if structure_id else None
         return require_structure(structure)
 
-    async def search(self, criteria: SearchCriteria) -> SearchResults:
-        """One page of the structures matching ``criteria`` (read in one snapshot, the
-        similarity threshold being set for it only) and the next page's token."""
+    async def search(self, viewer: UUID, criteria: SearchCriteria) -> SearchResults:
+        """One page of the structures matching ``criteria`` that ``viewer`` may find (read in
+        one snapshot, the similarity threshold being set for it only) and the next page's
+        token. An exact look-up answers the one structure with that identifier, if it passes
+        the kind and status filters, on a single page."""
+        if criteria.exact is not None:
+            return SearchResults(await self._exact(criteria), "")
         async with self._uow.reading(snapshot=True) as conn:
-            found, cursor = await structures.search_structures(conn, criteria)
+            found, cursor = await structures.search_structures(conn, criteria, viewer=viewer)
         return SearchResults(found, encode_page_token(criteria, cursor) if cursor else "")
+
+    async def _exact(self, criteria: SearchCriteria) -> list[Structure]:
+        assert criteria.exact is not None
+        if criteria.after is not None:
+            return []  # no page after the only one
+        async with self._uow.reading() as conn:
+            structure_id = await structures.find_id_by_identifier(conn, criteria.exact)
+            structure = await structures.get_structure(conn, structure_id) if structure_id else None
+        return [structure] if structure is not None and criteria.admits(structure) else []

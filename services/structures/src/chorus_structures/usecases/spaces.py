@@ -19,7 +19,11 @@ from chorus_structures.domain.events import (
     SubscriptionRequested,
 )
 from chorus_structures.domain.history import Action, ActionKind
-from chorus_structures.domain.membership import require_manager, require_member
+from chorus_structures.domain.membership import (
+    require_manager,
+    require_manager_of_item,
+    require_member,
+)
 from chorus_structures.domain.paging import Page, Position
 from chorus_structures.domain.people import Profile
 from chorus_structures.domain.spaces import (
@@ -179,7 +183,8 @@ class Spaces:
         self, caller: UUID, subscription_id: UUID, decision: Decision, comment: str
     ) -> Subscription:
         """A manager of the subscription's structure accepts or refuses it; a validated one
-        replaces the member's previous subscription to the space. Errors: SUBSCRIPTION_NOT_FOUND,
+        replaces the member's previous subscription to the space. Errors: SUBSCRIPTION_NOT_FOUND
+        (also for a caller neither member of the structure nor the subscriber),
         MANAGER_REQUIRED, COMMENT_TOO_LONG, SUBSCRIPTION_ALREADY_DECIDED."""
         text = checked_comment(comment)
         async with self._uow.transaction() as tx:
@@ -188,9 +193,13 @@ class Spaces:
             if structure_id is None:
                 raise subscription_not_found()
             structure = require_structure(await structures.lock_structure(conn, structure_id))
-            require_manager(await memberships.role_of(conn, structure_id, caller))
             subscription = await subscriptions.get_subscription(conn, subscription_id)
             assert subscription is not None
+            require_manager_of_item(
+                await memberships.role_of(conn, structure_id, caller),
+                concerns_caller=subscription.user_id == caller,
+                not_found=subscription_not_found(),
+            )
             check_pending(subscription)
             accepted = decision is Decision.VALIDEE
             decided = await subscriptions.record_decision(

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/chorus/identity/events/v1/identity_events.proto\x12\x19\x63horus.identity.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x0eUserRegistered\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0blogin_email\x18\x02 \x01(\t\x12\x15\n\rcontact_email\x18\x03 \x01(\t\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x11\n\tlast_name\x18\x05 \x01(\t\x12\x0e\n\x06locale\x18\x06 \x01(\t\"\xc6\x01\n\x14\x41\x63tivationLinkIssued\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rcontact_email\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x1c\n\x10\x61\x63tivation_token\x18\x04 \x01(\tB\x02\x18\x01\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06locale\x18\x06 \x01(\t\x12\x14\n\x0csealed_token\x18\x07 \x01(\x0c\"R\n\rUserActivated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x30\n\x0c\x61\x63tivated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xaa\x01\n\x16PasswordResetRequested\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rcontact_email\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06locale\x18\x05 \x01(\t\x12\x14\n\x0csealed_token\x18\x06 \x01(\x0c\"\x8f\x01\n\x0fPasswordChanged\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12.\n\nchanged_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12;\n\x04kind\x18\x03 \x01(\x0e\x32-.chorus.identity.events.v1.PasswordChangeKind\"\xd8\x01\n\x14\x45mailChangeRequested\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32$.chorus.identity.events.v1.EmailKind\x12\x11\n\tnew_email\x18\x03 \x01(\t\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06locale\x18\x06 \x01(\t\x12\x14\n\x0csealed_token\x18\x07 \x01(\x0c\"=\n\x13\x43ontactEmailChanged\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rcontact_email\x18\x02 \x01(\t\"\x7f\n\x11LoginEmailChanged\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1c\n\x14previous_login_email\x18\x02 \x01(\t\x12\x17\n\x0fnew_login_email\x18\x03 \x01(\t\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x0e\n\x06locale\x18\x05 \x01(\t\"L\n\x12UserProfileUpdated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nfirst_name\x18\x02 \x01(\t\x12\x11\n\tlast_name\x18\x03 \x01(\t\"\x91\x01\n\x0fUserDeactivated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x32\n\x0e\x64\x65\x61\x63tivated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x39\n\x04kind\x18\x03 \x01(\x0e\x32+.chorus.identity.events.v1.DeactivationKind\"V\n\x0fUserReactivated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x32\n\x0ereactivated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"k\n\rAccountLocked\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x30\n\x0clocked_until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x66\x61iled_attempts\x18\x03 \x01(\x05\"d\n\x10TwoFactorChanged\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12.\n\nchanged_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe1\x01\n\x0eSessionRevoked\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12.\n\nrevoked_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x42\n\x06reason\x18\x04 \x01(\x0e\x32\x32.chorus.identity.events.v1.SessionRevocationReason\x12\x36\n\x12tokens_valid_until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*U\n\tEmailKind\x12\x1a\n\x16\x45MAIL_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45MAIL_KIND_CONTACT\x10\x01\x12\x14\n\x10\x45MAIL_KIND_LOGIN\x10\x02*{\n\x12PasswordChangeKind\x12$\n PASSWORD_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bPASSWORD_CHANGE_KIND_CHANGE\x10\x01\x12\x1e\n\x1aPASSWORD_CHANGE_KIND_RESET\x10\x02*t\n\x10\x44\x65\x61\x63tivationKind\x12!\n\x1d\x44\x45\x41\x43TIVATION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45\x41\x43TIVATION_KIND_BY_USER\x10\x01\x12\x1e\n\x1a\x44\x45\x41\x43TIVATION_KIND_BY_ADMIN\x10\x02*\x86\x03\n\x17SessionRevocationReason\x12)\n%SESSION_REVOCATION_REASON_UNSPECIFIED\x10\x00\x12$\n SESSION_REVOCATION_REASON_LOGOUT\x10\x01\x12\x31\n-SESSION_REVOCATION_REASON_REFRESH_TOKEN_REUSE\x10\x02\x12-\n)SESSION_REVOCATION_REASON_REVOKED_BY_USER\x10\x03\x12.\n*SESSION_REVOCATION_REASON_PASSWORD_CHANGED\x10\x04\x12,\n(SESSION_REVOCATION_REASON_PASSWORD_RESET\x10\x05\x12)\n%SESSION_REVOCATION_REASON_DEACTIVATED\x10\x06\x12/\n+SESSION_REVOCATION_REASON_DISABLED_BY_ADMIN\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/chorus/identity/events/v1/identity_events.proto\x12\x19\x63horus.identity.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x0eUserRegistered\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0blogin_email\x18\x02 \x01(\t\x12\x15\n\rcontact_email\x18\x03 \x01(\t\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x11\n\tlast_name\x18\x05 \x01(\t\x12\x0e\n\x06locale\x18\x06 \x01(\t\"\xc6\x01\n\x14\x41\x63tivationLinkIssued\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rcontact_email\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x1c\n\x10\x61\x63tivation_token\x18\x04 \x01(\tB\x02\x18\x01\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06locale\x18\x06 \x01(\t\x12\x14\n\x0csealed_token\x18\x07 \x01(\x0c\"R\n\rUserActivated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x30\n\x0c\x61\x63tivated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xaa\x01\n\x16PasswordResetRequested\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rcontact_email\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06locale\x18\x05 \x01(\t\x12\x14\n\x0csealed_token\x18\x06 \x01(\x0c\"\x8f\x01\n\x0fPasswordChanged\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12.\n\nchanged_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12;\n\x04kind\x18\x03 \x01(\x0e\x32-.chorus.identity.events.v1.PasswordChangeKind\"\xd8\x01\n\x14\x45mailChangeRequested\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32$.chorus.identity.events.v1.EmailKind\x12\x11\n\tnew_email\x18\x03 \x01(\t\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06locale\x18\x06 \x01(\t\x12\x14\n\x0csealed_token\x18\x07 \x01(\x0c\"\x81\x01\n\x13\x43ontactEmailChanged\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rcontact_email\x18\x02 \x01(\t\x12\x1e\n\x16previous_contact_email\x18\x03 \x01(\t\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x0e\n\x06locale\x18\x05 \x01(\t\"\x7f\n\x11LoginEmailChanged\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1c\n\x14previous_login_email\x18\x02 \x01(\t\x12\x17\n\x0fnew_login_email\x18\x03 \x01(\t\x12\x12\n\nfirst_name\x18\x04 \x01(\t\x12\x0e\n\x06locale\x18\x05 \x01(\t\"L\n\x12UserProfileUpdated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nfirst_name\x18\x02 \x01(\t\x12\x11\n\tlast_name\x18\x03 \x01(\t\"\x91\x01\n\x0fUserDeactivated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x32\n\x0e\x64\x65\x61\x63tivated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x39\n\x04kind\x18\x03 \x01(\x0e\x32+.chorus.identity.events.v1.DeactivationKind\"V\n\x0fUserReactivated\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x32\n\x0ereactivated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"k\n\rAccountLocked\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x30\n\x0clocked_until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x66\x61iled_attempts\x18\x03 \x01(\x05\"d\n\x10TwoFactorChanged\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12.\n\nchanged_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe1\x01\n\x0eSessionRevoked\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12.\n\nrevoked_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x42\n\x06reason\x18\x04 \x01(\x0e\x32\x32.chorus.identity.events.v1.SessionRevocationReason\x12\x36\n\x12tokens_valid_until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xba\x01\n$ExistingAccountRegistrationAttempted\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0blogin_email\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x0e\n\x06locale\x18\x04 \x01(\t\x12\x30\n\x0c\x61ttempted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61\x63\x63ount_active\x18\x06 \x01(\x08*U\n\tEmailKind\x12\x1a\n\x16\x45MAIL_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45MAIL_KIND_CONTACT\x10\x01\x12\x14\n\x10\x45MAIL_KIND_LOGIN\x10\x02*{\n\x12PasswordChangeKind\x12$\n PASSWORD_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bPASSWORD_CHANGE_KIND_CHANGE\x10\x01\x12\x1e\n\x1aPASSWORD_CHANGE_KIND_RESET\x10\x02*t\n\x10\x44\x65\x61\x63tivationKind\x12!\n\x1d\x44\x45\x41\x43TIVATION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45\x41\x43TIVATION_KIND_BY_USER\x10\x01\x12\x1e\n\x1a\x44\x45\x41\x43TIVATION_KIND_BY_ADMIN\x10\x02*\x86\x03\n\x17SessionRevocationReason\x12)\n%SESSION_REVOCATION_REASON_UNSPECIFIED\x10\x00\x12$\n SESSION_REVOCATION_REASON_LOGOUT\x10\x01\x12\x31\n-SESSION_REVOCATION_REASON_REFRESH_TOKEN_REUSE\x10\x02\x12-\n)SESSION_REVOCATION_REASON_REVOKED_BY_USER\x10\x03\x12.\n*SESSION_REVOCATION_REASON_PASSWORD_CHANGED\x10\x04\x12,\n(SESSION_REVOCATION_REASON_PASSWORD_RESET\x10\x05\x12)\n%SESSION_REVOCATION_REASON_DEACTIVATED\x10\x06\x12/\n+SESSION_REVOCATION_REASON_DISABLED_BY_ADMIN\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,14 +34,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ACTIVATIONLINKISSUED'].fields_by_name['activation_token']._loaded_options = None
   _globals['_ACTIVATIONLINKISSUED'].fields_by_name['activation_token']._serialized_options = b'\030\001'
-  _globals['_EMAILKIND']._serialized_start=2014
-  _globals['_EMAILKIND']._serialized_end=2099
-  _globals['_PASSWORDCHANGEKIND']._serialized_start=2101
-  _globals['_PASSWORDCHANGEKIND']._serialized_end=2224
-  _globals['_DEACTIVATIONKIND']._serialized_start=2226
-  _globals['_DEACTIVATIONKIND']._serialized_end=2342
-  _globals['_SESSIONREVOCATIONREASON']._serialized_start=2345
-  _globals['_SESSIONREVOCATIONREASON']._serialized_end=2735
+  _globals['_EMAILKIND']._serialized_start=2272
+  _globals['_EMAILKIND']._serialized_end=2357
+  _globals['_PASSWORDCHANGEKIND']._serialized_start=2359
+  _globals['_PASSWORDCHANGEKIND']._serialized_end=2482
+  _globals['_DEACTIVATIONKIND']._serialized_start=2484
+  _globals['_DEACTIVATIONKIND']._serialized_end=2600
+  _globals['_SESSIONREVOCATIONREASON']._serialized_start=2603
+  _globals['_SESSIONREVOCATIONREASON']._serialized_end=2993
   _globals['_USERREGISTERED']._serialized_start=112
   _globals['_USERREGISTERED']._serialized_end=244
   _globals['_ACTIVATIONLINKISSUED']._serialized_start=247
@@ -54,20 +54,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PASSWORDCHANGED']._serialized_end=848
   _globals['_EMAILCHANGEREQUESTED']._serialized_start=851
   _globals['_EMAILCHANGEREQUESTED']._serialized_end=1067
-  _globals['_CONTACTEMAILCHANGED']._serialized_start=1069
-  _globals['_CONTACTEMAILCHANGED']._serialized_end=1130
-  _globals['_LOGINEMAILCHANGED']._serialized_start=1132
-  _globals['_LOGINEMAILCHANGED']._serialized_end=1259
-  _globals['_USERPROFILEUPDATED']._serialized_start=1261
-  _globals['_USERPROFILEUPDATED']._serialized_end=1337
-  _globals['_USERDEACTIVATED']._serialized_start=1340
-  _globals['_USERDEACTIVATED']._serialized_end=1485
-  _globals['_USERREACTIVATED']._serialized_start=1487
-  _globals['_USERREACTIVATED']._serialized_end=1573
-  _globals['_ACCOUNTLOCKED']._serialized_start=1575
-  _globals['_ACCOUNTLOCKED']._serialized_end=1682
-  _globals['_TWOFACTORCHANGED']._serialized_start=1684
-  _globals['_TWOFACTORCHANGED']._serialized_end=1784
-  _globals['_SESSIONREVOKED']._serialized_start=1787
-  _globals['_SESSIONREVOKED']._serialized_end=2012
+  _globals['_CONTACTEMAILCHANGED']._serialized_start=1070
+  _globals['_CONTACTEMAILCHANGED']._serialized_end=1199
+  _globals['_LOGINEMAILCHANGED']._serialized_start=1201
+  _globals['_LOGINEMAILCHANGED']._serialized_end=1328
+  _globals['_USERPROFILEUPDATED']._serialized_start=1330
+  _globals['_USERPROFILEUPDATED']._serialized_end=1406
+  _globals['_USERDEACTIVATED']._serialized_start=1409
+  _globals['_USERDEACTIVATED']._serialized_end=1554
+  _globals['_USERREACTIVATED']._serialized_start=1556
+  _globals['_USERREACTIVATED']._serialized_end=1642
+  _globals['_ACCOUNTLOCKED']._serialized_start=1644
+  _globals['_ACCOUNTLOCKED']._serialized_end=1751
+  _globals['_TWOFACTORCHANGED']._serialized_start=1753
+  _globals['_TWOFACTORCHANGED']._serialized_end=1853
+  _globals['_SESSIONREVOKED']._serialized_start=1856
+  _globals['_SESSIONREVOKED']._serialized_end=2081
+  _globals['_EXISTINGACCOUNTREGISTRATIONATTEMPTED']._serialized_start=2084
+  _globals['_EXISTINGACCOUNTREGISTRATIONATTEMPTED']._serialized_end=2270
 # @@protoc_insertion_point(module_scope)

@@ -364,23 +364,35 @@ Global___EmailChangeRequested: _TypeAlias = EmailChangeRequested  # noqa: Y015
 
 @_typing.final
 class ContactEmailChanged(_message.Message):
-    """The contact e-mail (where notifications go) changed. Keyed by user_id."""
+    """The contact e-mail (where notifications go) changed; the previous address is told.
+    Keyed by user_id.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     CONTACT_EMAIL_FIELD_NUMBER: _builtins.int
+    PREVIOUS_CONTACT_EMAIL_FIELD_NUMBER: _builtins.int
+    FIRST_NAME_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     contact_email: _builtins.str
+    previous_contact_email: _builtins.str
+    """The address notices went to before (empty in events published before it was added)."""
+    first_name: _builtins.str
+    locale: _builtins.str
     def __init__(
         self,
         *,
         user_id: _builtins.str = ...,
         contact_email: _builtins.str = ...,
+        previous_contact_email: _builtins.str = ...,
+        first_name: _builtins.str = ...,
+        locale: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact_email", b"contact_email", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact_email", b"contact_email", "first_name", b"first_name", "locale", b"locale", "previous_contact_email", b"previous_contact_email", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -595,3 +607,46 @@ class SessionRevoked(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SessionRevoked: _TypeAlias = SessionRevoked  # noqa: Y015
+
+@_typing.final
+class ExistingAccountRegistrationAttempted(_message.Message):
+    """Someone registered with a login e-mail that already has an account. The registration
+    answered exactly as for a new address; the account's owner is told instead (at most one
+    notice per account per hour). A pending account gets a new activation link
+    (ActivationLinkIssued) rather than this event. Keyed by user_id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    LOGIN_EMAIL_FIELD_NUMBER: _builtins.int
+    FIRST_NAME_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    ATTEMPTED_AT_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ACTIVE_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    login_email: _builtins.str
+    """The account's login address, the one typed at registration: the notice goes there."""
+    first_name: _builtins.str
+    locale: _builtins.str
+    account_active: _builtins.bool
+    """False for a deactivated account (logging in will not work; the notice says so)."""
+    @_builtins.property
+    def attempted_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        login_email: _builtins.str = ...,
+        first_name: _builtins.str = ...,
+        locale: _builtins.str = ...,
+        attempted_at: _timestamp_pb2.Timestamp | None = ...,
+        account_active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempted_at", b"attempted_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_active", b"account_active", "attempted_at", b"attempted_at", "first_name", b"first_name", "locale", b"locale", "login_email", b"login_email", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExistingAccountRegistrationAttempted: _TypeAlias = ExistingAccountRegistrationAttempted  # noqa: Y015

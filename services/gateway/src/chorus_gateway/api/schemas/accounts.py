@@ -104,6 +104,7 @@ class ChangePasswordBody(RequestModel):
 
 class ContactEmailBody(RequestModel):
     contact_email: str
+    current_password: str
 
 
 class LoginEmailBody(RequestModel):

@@ -54,10 +54,18 @@ router = APIRouter(include_in_schema=False)
 CREATE_FIELDS = ("identifier_type", "identifier", "raison_sociale", "libelle", *ADDRESS_FIELDS)
 
 
+SIRET_LENGTH = 14
+
+
 def _search_request(query: str) -> pb.SearchStructuresRequest | None:
-    """Digits (spaces ignored) search identifiers by prefix, anything else names; None when
-    too short to search."""
+    """A whole SIRET (14 digits, spaces ignored) is an exact look-up, the one search that
+    finds a private structure (a company to join); fewer digits search identifiers by prefix,
+    anything else names; None when too short to search."""
     compact = "".join(query.split())
+    if compact.isdigit() and len(compact) == SIRET_LENGTH:
+        return pb.SearchStructuresRequest(
+            identifier_type=pb.IDENTIFIER_TYPE_SIRET, identifier=compact, page_size=20
+        )
     if compact.isdigit() and len(compact) >= 3:
         return pb.SearchStructuresRequest(identifier_prefix=compact, page_size=20)
     if len(query.strip()) >= 2:
