@@ -229,7 +229,10 @@ async def test_a_call_cancelled_midway_commits_nothing_and_frees_its_key_at_once
 async def test_an_unexpected_failure_rolls_the_effect_back_and_frees_the_key(served, pool):
     call, _, _, _ = served
 
-    assert await failure(call("u1", "k-1", token="boom")) == (grpc.StatusCode.INTERNAL, "")
+    assert await failure(call("u1", "k-1", token="boom")) == (
+        grpc.StatusCode.INTERNAL,
+        "INTERNAL_ERROR",
+    )
     assert await effects(pool) == 0
     assert await pool.fetchval("SELECT count(*) FROM idempotency_keys") == 0
 

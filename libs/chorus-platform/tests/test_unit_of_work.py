@@ -196,3 +196,26 @@ async def test_a_stronger_isolation_cannot_be_had_inside_an_ambient_transaction(
         with pytest.raises(RuntimeError, match="serializable"):
             async with uow.transaction(isolation="serializable"):
                 pass
+
+
+@pytest.mark.parametrize("ambient", [False, True], ids=["own", "ambient"])
+async def test_a_connection_the_server_closes_midway_is_a_connection_error(uow, pool, ambient):
+    """asyncpg's pool detaches a connection the server closed ("released back to the
+    pool"); the unit of work says what happened, so the caller answers UNAVAILABLE."""
+
+    async def block() -> None:
+        async with uow.transaction() as tx:
+            pid = await tx.conn.fetchval("SELECT pg_backend_pid()")
+            await pool.execute("SELECT pg_terminate_backend($1)", pid)
+            async with asyncio.timeout(5):  # until the server has closed it
+                while await pool.fetchval("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid):
+                    await asyncio.sleep(0.01)
+            await tx.conn.execute("INSERT INTO users VALUES ('u1', 'Ana')")
+
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+        if ambient:
+            async with ambient_transaction(pool):
+                await block()
+        else:
+            await block()
+    assert await pool.fetchval("SELECT count(*) FROM users") == 0

@@ -100,6 +100,31 @@ class Transaction:
         self._events.clear()
 
 
+@asynccontextmanager
+async def _watched(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """Turns the InterfaceError asyncpg's pool raises for a connection the server closed
+    meanwhile ("released back to the pool": it detaches it) into what it is, a
+    ConnectionDoesNotExistError, so the caller is told the database is unavailable."""
+    lost = False
+
+    def on_close(_: object) -> None:
+        nonlocal lost
+        lost = True
+
+    conn.add_termination_listener(on_close)
+    try:
+        yield
+    except asyncpg.InterfaceError as error:
+        if lost:
+            raise asyncpg.ConnectionDoesNotExistError(
+                "the database connection was lost during the transaction"
+            ) from error
+        raise
+    finally:
+        if not lost:
+            conn.remove_termination_listener(on_close)
+
+
 @dataclass
 class _Ambient:
     pool: asyncpg.Pool
@@ -118,7 +143,7 @@ async def ambient_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Conne
     Commits when the block ends normally, rolls back when it raises (a cancellation
     included). Tasks started inside the block and still running after it no longer join it.
     """
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, _watched(conn):
         transaction = conn.transaction()
         await transaction.start()
         ambient = _Ambient(pool, conn)
@@ -170,7 +195,11 @@ class UnitOfWork:
                 yield tx
                 await tx._flush(self.service)
             return
-        async with self.pool.acquire() as conn, conn.transaction(isolation=isolation):
+        async with (
+            self.pool.acquire() as conn,
+            _watched(conn),
+            conn.transaction(isolation=isolation),
+        ):
             tx = Transaction(conn, self._encode)
             yield tx
             await tx._flush(self.service)
@@ -186,7 +215,7 @@ class UnitOfWork:
             async with joined.transaction():
                 yield joined
             return
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, _watched(conn):
             if not snapshot:
                 yield conn
                 return
