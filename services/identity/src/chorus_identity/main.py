@@ -16,6 +16,7 @@ from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.migrations import migrate_database
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.api.errors import STATUS_CODES
@@ -117,7 +118,10 @@ async def create_app(
         port=settings.grpc_port,
         register=register,
         error_status_codes=STATUS_CODES,
-        interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
+        interceptors=[
+            AuthInterceptor(verifier, public_methods=PUBLIC_METHODS),
+            RequestHygieneInterceptor(),
+        ],
         readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
         background=[
             OutboxRelay(settings.database_dsn, settings).run,

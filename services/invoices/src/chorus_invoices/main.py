@@ -16,6 +16,7 @@ from chorus_platform.db import create_pool
 from chorus_platform.grpc_client import channel_for, identity_token_verifier
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.api.errors import STATUS_CODES
@@ -111,6 +112,7 @@ def build_app(
         error_status_codes=STATUS_CODES,
         interceptors=[
             AuthInterceptor(verifier, public_methods=set()),
+            RequestHygieneInterceptor(),
             IdempotencyInterceptor(pool, IDEMPOTENT_METHODS),
         ],
         readiness_checks=[

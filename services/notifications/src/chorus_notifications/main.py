@@ -8,6 +8,7 @@ from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
+from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_notifications.api.errors import STATUS_CODES
@@ -88,7 +89,10 @@ def build_app(
         port=settings.grpc_port,
         register=register,
         error_status_codes=STATUS_CODES,
-        interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
+        interceptors=[
+            AuthInterceptor(verifier, public_methods=PUBLIC_METHODS),
+            RequestHygieneInterceptor(),
+        ],
         readiness_checks=[checks.database_check(pool), checks.broker_check(settings)],
         background=[consumer.run, delivery.run],
         reflection=settings.env == "dev",
