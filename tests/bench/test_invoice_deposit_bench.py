@@ -20,6 +20,9 @@ machines):
    the history's ``DEPOSEE`` entry, which portal entry stamps when the request arrives, before
    the Factur-X rendering (so under load it includes the wait for the document worker).
 
+It runs twice: without, then with an ``Idempotency-Key`` on every deposit (as ERP connectors
+send one), whose reservation and stored answer commit with the deposit itself.
+
 It prints a table; it asserts only that every deposit was accepted and routed (no timing
 assertions). The service logs stay in the test's ``logs`` temporary directory.
 """
@@ -286,7 +289,8 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {model}, {uname.system} {uname.release}"
 
 
-async def test_invoice_deposit_throughput_and_routing_latency(stack):
+@pytest.mark.parametrize("keyed", [False, True], ids=["no-key", "idempotency-key"])
+async def test_invoice_deposit_throughput_and_routing_latency(stack, keyed):
     raw_dsn = await scratch_database(stack.env["CHORUS_DATABASE_URL"])
     raw_single = await raw_inserts(raw_dsn, 1)
     raw_concurrent = await raw_inserts(raw_dsn, CLIENTS)
@@ -314,10 +318,15 @@ async def test_invoice_deposit_throughput_and_routing_latency(stack):
         try:
             run = uuid.uuid4().hex[:6]
 
+            def key(number: str) -> dict[str, str]:
+                return {"Idempotency-Key": f"bench-{number}"} if keyed else {}
+
             def portal(offset: int) -> Deposit:
                 async def send(client: httpx.AsyncClient, index: int) -> httpx.Response:
                     number = f"P-{run}-{offset + index:04d}"
-                    return await client.post("/invoices", json=portal_body(supplier["id"], number))
+                    return await client.post(
+                        "/invoices", json=portal_body(supplier["id"], number), headers=key(number)
+                    )
 
                 return send
 
@@ -341,6 +350,7 @@ async def test_invoice_deposit_throughput_and_routing_latency(stack):
                         "/invoices/xml",
                         files={"file": ("facture.pdf", files[offset + index], "application/pdf")},
                         data={"supplier_structure_id": supplier["id"]},
+                        headers=key(f"F-{run}-{offset + index:04d}"),
                     )
 
                 return send
@@ -360,7 +370,10 @@ async def test_invoice_deposit_throughput_and_routing_latency(stack):
     assert len(set(portal_ids)) == len(set(facturx_ids)) == DEPOSITS
     assert len(portal_delays[0]) == len(facturx_delays[0]) == DEPOSITS
     print()
-    print(f"invoice deposits through the gateway, {DEPOSITS} per channel, {CLIENTS} clients")
+    keys = "an Idempotency-Key each" if keyed else "no Idempotency-Key"
+    print(
+        f"invoice deposits through the gateway, {DEPOSITS} per channel, {CLIENTS} clients, {keys}"
+    )
     print(f"  machine: {machine()}")
     print(f"  raw INSERT, 1 connection             {raw_single:8.0f} tx/s")
     print(f"  raw INSERT, {CLIENTS} connections            {raw_concurrent:8.0f} tx/s")

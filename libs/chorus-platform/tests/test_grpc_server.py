@@ -1,18 +1,29 @@
 """The gRPC runner: health, error mapping, auth, deadlines, graceful stop."""
 
 import asyncio
+import logging
 
+import asyncpg
 import grpc
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from chorus_platform import grpc_server
 from chorus_platform.auth import AuthInterceptor, current_principal
-from chorus_platform.errors import DomainError, FieldViolation, InvalidArgument, NotFound
+from chorus_platform.errors import (
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from chorus_platform.grpc_client import open_channel
 from chorus_platform.rpc_status import STANDARD_STATUS_CODES, from_rpc_error
 from chorus_platform.testing.tokens import TestSigner
+from chorus_platform.transient_errors import classify
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry import trace
 
 SERVICE = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
 
@@ -33,6 +44,29 @@ STATUS_CODES = {
     **STANDARD_STATUS_CODES,
     FeedQuotaReached: grpc.StatusCode.RESOURCE_EXHAUSTED,
     FeedItemGone: grpc.StatusCode.FAILED_PRECONDITION,
+}
+
+
+def peer_failure(code: grpc.StatusCode) -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), "peer failed")
+
+
+def lost_then_wrapped() -> RuntimeError:
+    error = RuntimeError("a use case failing because its connection was lost")
+    error.__cause__ = asyncpg.ConnectionDoesNotExistError("connection was closed in the middle")
+    return error
+
+
+TRANSIENT = {
+    "cannot-connect-now": lambda: asyncpg.CannotConnectNowError("the database is starting up"),
+    "connection-lost": lambda: asyncpg.ConnectionDoesNotExistError("closed mid-operation"),
+    "too-many": lambda: asyncpg.TooManyConnectionsError("too many clients"),
+    "deadlock": lambda: asyncpg.DeadlockDetectedError("deadlock detected"),
+    "broker": lambda: KafkaConnectionError("broker down"),
+    "peer-unavailable": lambda: peer_failure(grpc.StatusCode.UNAVAILABLE),
+    "peer-deadline": lambda: peer_failure(grpc.StatusCode.DEADLINE_EXCEEDED),
+    "timeout": lambda: TimeoutError(),
+    "wrapped": lost_then_wrapped,
 }
 
 
@@ -58,6 +92,10 @@ class Feed(pb_grpc.NotificationsServiceServicer):
                 raise Unmapped("UNMAPPED", "Erreur sans entrée.")
             case "crash":
                 raise RuntimeError("database password=s3cret leaked?")
+            case "peer-down":
+                raise Unavailable("PEER_UNAVAILABLE", "Le service voisin ne répond pas.")
+            case token if token in TRANSIENT:
+                raise TRANSIENT[token]()
             case "slow":
                 await self.release.wait()
             case "big":
@@ -165,13 +203,86 @@ async def test_the_services_table_decides_the_status_most_specific_class_first(
     assert (error.code, error.reason) == (code, reason)
 
 
-async def test_unexpected_errors_are_internal_and_reveal_nothing(server):
+async def test_unexpected_errors_are_internal_and_reveal_nothing_but_a_correlation_id(
+    server, caplog
+):
     _, channel, signer, _, _ = server
     stub = pb_grpc.NotificationsServiceStub(channel)
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
+    with (
+        caplog.at_level(logging.ERROR, logger="chorus_platform.grpc_server"),
+        pytest.raises(grpc.aio.AioRpcError) as caught,
+    ):
         await stub.ListFeed(pb.ListFeedRequest(page_token="crash"), metadata=signer.metadata("u1"))
     assert caught.value.code() == grpc.StatusCode.INTERNAL
     assert "s3cret" not in caught.value.details()
+    error = from_rpc_error(caught.value)
+    assert error.reason == "INTERNAL_ERROR"
+    assert list(error.metadata) == ["correlation_id"]
+    assert len(error.metadata["correlation_id"]) == 32
+    [logged] = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert logged.correlation_id == error.metadata["correlation_id"]
+    assert "s3cret" in str(logged.exc_info[1])  # the log has it, the caller does not
+
+
+@pytest.mark.parametrize(
+    ("token", "reason", "retry_after"),
+    [
+        ("cannot-connect-now", "DATABASE_UNAVAILABLE", "5"),
+        ("connection-lost", "DATABASE_UNAVAILABLE", "5"),
+        ("too-many", "DATABASE_UNAVAILABLE", "5"),
+        ("wrapped", "DATABASE_UNAVAILABLE", "5"),
+        ("deadlock", "TRANSACTION_CONFLICT", "1"),
+        ("broker", "BROKER_UNAVAILABLE", "5"),
+        ("peer-unavailable", "SERVICE_UNAVAILABLE", "5"),
+        ("peer-deadline", "SERVICE_UNAVAILABLE", "5"),
+        ("timeout", "SERVICE_UNAVAILABLE", "5"),
+    ],
+)
+async def test_transient_infrastructure_errors_are_unavailable_with_a_retry_hint(
+    server, token, reason, retry_after
+):
+    _, channel, signer, _, _ = server
+    stub = pb_grpc.NotificationsServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListFeed(pb.ListFeedRequest(page_token=token), metadata=signer.metadata("u1"))
+    error = from_rpc_error(caught.value)
+    assert (error.code, error.reason) == (grpc.StatusCode.UNAVAILABLE, reason)
+    assert error.metadata["retry_after_seconds"] == retry_after
+    assert len(error.metadata["correlation_id"]) == 32
+    assert "réessayez" in error.message
+
+
+async def test_a_services_own_unavailable_error_gets_a_retry_hint_too(server):
+    _, channel, signer, _, _ = server
+    stub = pb_grpc.NotificationsServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListFeed(
+            pb.ListFeedRequest(page_token="peer-down"), metadata=signer.metadata("u1")
+        )
+    error = from_rpc_error(caught.value)
+    assert (error.code, error.reason) == (grpc.StatusCode.UNAVAILABLE, "PEER_UNAVAILABLE")
+    assert error.metadata == {"retry_after_seconds": "5"}
+
+
+async def test_a_refused_database_connection_is_recognised_as_the_database(postgres_server):
+    with pytest.raises(OSError) as caught:  # nothing listens on port 1
+        await asyncpg.connect(postgres_server.url.replace(f":{postgres_server.port}/", ":1/"))
+    assert classify(caught.value).reason == "DATABASE_UNAVAILABLE"
+    assert classify(ConnectionRefusedError()).reason == "SERVICE_UNAVAILABLE"  # not asyncpg's
+    assert classify(RuntimeError("a bug")) is None
+    assert classify(peer_failure(grpc.StatusCode.INVALID_ARGUMENT)) is None
+
+
+def test_the_correlation_id_is_the_trace_id_when_there_is_one():
+    context = trace.SpanContext(
+        trace_id=0x0AF7651916CD43DD8448EB211C80319C,
+        span_id=0x00F067AA0BA902B7,
+        is_remote=False,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+    )
+    with trace.use_span(trace.NonRecordingSpan(context)):
+        assert grpc_server.correlation_id() == "0af7651916cd43dd8448eb211c80319c"
+    assert grpc_server.correlation_id() != grpc_server.correlation_id()  # random outside
 
 
 async def test_the_caller_comes_from_a_valid_token_only(server):

@@ -1,5 +1,6 @@
 """The unit of work: state and events commit together, in order, or not at all."""
 
+import asyncio
 from dataclasses import dataclass
 
 import asyncpg
@@ -8,7 +9,7 @@ from chorus.identity.events.v1 import identity_events_pb2 as ev
 from chorus_platform.db import create_pool
 from chorus_platform.migrations import apply_migrations, platform_migrations
 from chorus_platform.outbox import topic_of
-from chorus_platform.unit_of_work import OutgoingEvent, UnitOfWork
+from chorus_platform.unit_of_work import OutgoingEvent, UnitOfWork, ambient_transaction
 
 
 @dataclass(frozen=True)
@@ -112,3 +113,109 @@ async def test_a_plain_read_sees_each_statement_fresh(uow, pool):
         assert await conn.fetchval("SELECT count(*) FROM users") == 0
         await pool.execute("INSERT INTO users VALUES ('u1', 'Ana')")
         assert await conn.fetchval("SELECT count(*) FROM users") == 1
+
+
+# -- the ambient transaction (what an Idempotency-Key wraps a whole RPC in) -------------------
+
+
+async def test_inside_an_ambient_transaction_nothing_commits_before_it_does(uow, pool):
+    async with ambient_transaction(pool) as conn:
+        async with uow.transaction() as tx:
+            assert tx.conn is conn
+            await tx.conn.execute("INSERT INTO users VALUES ('u1', 'Ana')")
+            tx.emit(UserRenamed("u1", "Ana"))
+        async with uow.reading() as read:
+            assert read is conn
+            assert await read.fetchval("SELECT count(*) FROM users") == 1  # its own writes
+        assert await pool.fetchval("SELECT count(*) FROM users") == 0  # others see nothing
+        assert await outbox_rows(pool) == []
+
+    assert await pool.fetchval("SELECT count(*) FROM users") == 1
+    assert [r["key"] for r in await outbox_rows(pool)] == ["u1"]
+
+
+async def test_an_ambient_transaction_that_fails_rolls_back_every_block_inside(uow, pool):
+    with pytest.raises(RuntimeError):
+        async with ambient_transaction(pool):
+            async with uow.transaction() as tx:
+                await tx.conn.execute("INSERT INTO users VALUES ('u1', 'Ana')")
+                tx.emit(UserRenamed("u1", "Ana"))
+            raise RuntimeError("the RPC failed after its use case's block had ended")
+
+    assert await pool.fetchval("SELECT count(*) FROM users") == 0
+    assert await outbox_rows(pool) == []
+
+
+async def test_a_failed_block_inside_rolls_back_to_its_savepoint_only(uow, pool):
+    async with ambient_transaction(pool):
+        async with uow.transaction() as tx:
+            await tx.conn.execute("INSERT INTO users VALUES ('u1', 'Ana')")
+        with pytest.raises(asyncpg.UniqueViolationError):
+            async with uow.transaction() as tx:
+                await tx.conn.execute("INSERT INTO users VALUES ('u2', 'Bob')")
+                tx.emit(UserRenamed("u2", "Bob"))
+                await tx.conn.execute("INSERT INTO users VALUES ('u1', 'Ana again')")
+        with pytest.raises(asyncpg.InvalidTextRepresentationError):
+            async with uow.reading() as conn:  # a failed read does not abort the transaction
+                await conn.fetchval("SELECT 'not a number'::int")
+
+    assert [r["id"] for r in await pool.fetch("SELECT id FROM users")] == ["u1"]
+    assert await outbox_rows(pool) == []
+
+
+async def test_another_pool_and_tasks_outliving_the_block_do_not_join_it(
+    uow, pool, platform_settings
+):
+    other_pool = await create_pool(platform_settings.database_dsn, max_size=2)
+    other = UnitOfWork(other_pool, service="uowtest", encode=encode)
+    try:
+        started, finish = asyncio.Event(), asyncio.Event()
+
+        async def later() -> None:
+            started.set()
+            await finish.wait()
+            async with uow.transaction() as tx:  # the ambient block has ended by now
+                await tx.conn.execute("INSERT INTO users VALUES ('u3', 'Cy')")
+
+        async with ambient_transaction(pool) as conn:
+            async with other.transaction() as tx:
+                assert tx.conn is not conn  # another pool: its own transaction, committed
+                await tx.conn.execute("INSERT INTO users VALUES ('u2', 'Bob')")
+            task = asyncio.create_task(later())
+            await started.wait()
+        finish.set()
+        await task
+    finally:
+        await other_pool.close()
+
+    assert sorted(r["id"] for r in await pool.fetch("SELECT id FROM users")) == ["u2", "u3"]
+
+
+async def test_a_stronger_isolation_cannot_be_had_inside_an_ambient_transaction(uow, pool):
+    async with ambient_transaction(pool):
+        with pytest.raises(RuntimeError, match="serializable"):
+            async with uow.transaction(isolation="serializable"):
+                pass
+
+
+@pytest.mark.parametrize("ambient", [False, True], ids=["own", "ambient"])
+async def test_a_connection_the_server_closes_midway_is_a_connection_error(uow, pool, ambient):
+    """asyncpg's pool detaches a connection the server closed ("released back to the
+    pool"); the unit of work says what happened, so the caller answers UNAVAILABLE."""
+
+    async def block() -> None:
+        async with uow.transaction() as tx:
+            pid = await tx.conn.fetchval("SELECT pg_backend_pid()")
+            await pool.execute("SELECT pg_terminate_backend($1)", pid)
+            async with asyncio.timeout(5):  # until the server has closed it
+                while await pool.fetchval("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid):
+                    await asyncio.sleep(0.01)
+            await tx.conn.execute("INSERT INTO users VALUES ('u1', 'Ana')")
+
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+        if ambient:
+            async with ambient_transaction(pool):
+                await block()
+        else:
+            await block()
+    assert await pool.fetchval("SELECT count(*) FROM users") == 0

@@ -322,3 +322,34 @@ async def test_batch_get_users_refuses_more_than_100_ids_and_malformed_ids(flows
     error = await flows.error(stub.BatchGetUsers(malformed, metadata=metadata))
     assert error.reason == "USER_ID_INVALID"
     assert [v.field for v in error.violations] == ["user_ids[1]"]
+
+
+async def test_a_nul_or_control_character_in_any_string_is_refused_before_anything_runs(
+    flows, stub, db
+):
+    """Unauthenticated RPCs included (registration, login): the platform's request hygiene
+    names the field, nothing is stored, and no 500 comes out of it."""
+    email = flows.new_email()
+    before = await db.fetchval("SELECT count(*) FROM users")
+
+    registration = await flows.error(
+        stub.RegisterAccount(
+            pb.RegisterAccountRequest(
+                login_email=email, first_name="Cami\x00lle", last_name="Mar\x1btin",
+                terms_accepted=True,
+            )
+        )
+    )  # fmt: skip
+    login = await flows.error(flows.login(f"{email}\x00", user_agent="curl\x07"))
+
+    assert (registration.code, registration.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "STRING_INVALID",
+    )
+    assert [v.field for v in registration.violations] == ["first_name", "last_name"]
+    assert "caractère interdit" in registration.violations[0].description
+    assert (login.reason, [v.field for v in login.violations]) == (
+        "STRING_INVALID",
+        ["login_email", "client.user_agent"],
+    )
+    assert await db.fetchval("SELECT count(*) FROM users") == before

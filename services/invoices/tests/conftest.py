@@ -273,11 +273,15 @@ async def document_workers():
 @pytest_asyncio.fixture
 async def start_api(settings, signer, fake_structures, document_workers):
     """``await start_api(background=False)``: the invoices server on a free port
-    (``attachment_policy``: other attachment limits)."""
+    (``attachment_policy``: other attachment limits; ``interceptors``: added after the
+    service's own, around the handlers)."""
     opened = []
 
     async def start(
-        *, background: bool = False, attachment_policy: AttachmentPolicy | None = None
+        *,
+        background: bool = False,
+        attachment_policy: AttachmentPolicy | None = None,
+        interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (),
     ) -> Api:
         pool = await create_pool(settings.database_dsn, max_size=5)
         structures_channel = channel_for(settings, "structures")
@@ -290,6 +294,7 @@ async def start_api(settings, signer, fake_structures, document_workers):
             workers=document_workers,
             attachment_policy=attachment_policy,
         )
+        app.interceptors.extend(interceptors)  # innermost, next to the handlers
         running = await grpc_server.start(app)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
         opened.append((running, channel, structures_channel, pool))

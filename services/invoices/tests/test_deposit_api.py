@@ -9,6 +9,7 @@ import pytest
 from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.documents.facturx import read_facturx
+from chorus_platform.rpc_status import from_rpc_error
 
 TABLES = ("invoices", "invoice_lines", "invoice_vat_breakdown", "invoice_history", "outbox")
 
@@ -448,3 +449,19 @@ async def test_a_credit_note_corrects_a_deposited_invoice_of_the_same_recipient(
             "preceding_invoice_number",
         )
     assert await api.count("invoices") == 4
+
+
+async def test_a_control_character_in_a_line_is_refused_with_its_path(api, parties, make_request):
+    request = make_request(parties)
+    request.lines.add(description="Pose\x00", quantity="1", unit="C62", unit_price="1",
+                      vat_rate="20")  # fmt: skip
+    keyed = (*api.as_user(parties.user), ("idempotency-key", f"erp-{uuid.uuid4()}"))
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.stub.CreateInvoice(request, metadata=keyed)
+
+    error = from_rpc_error(caught.value)
+    assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "STRING_INVALID")
+    assert [v.field for v in error.violations] == ["lines[1].description"]
+    assert await api.count("invoices") == 0
+    assert await api.count("idempotency_keys") == 0

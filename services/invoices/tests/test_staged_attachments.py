@@ -7,6 +7,7 @@ staged files it named."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import uuid
@@ -17,6 +18,7 @@ import grpc
 import pytest
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.domain.attachments import AttachmentPolicy
+from chorus_platform.rpc_status import from_rpc_error
 
 MiB = 1024 * 1024
 PLAIN_PDF = (Path(__file__).resolve().parent / "corpus/invalid/plain-no-xml.pdf").read_bytes()
@@ -443,3 +445,86 @@ async def test_a_retried_deposit_stages_the_same_ids_and_replays_its_first_answe
     assert replayed.id == first.id
     assert await api.count("invoices") == 1
     assert len(await attachment_rows(api, first.id)) == 2
+
+
+class HeldAfterTheHandler(grpc.aio.ServerInterceptor):
+    """Holds DepositPdfInvoice once its handler has returned: the deposit is written, inside
+    the Idempotency-Key's transaction, not yet committed."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if not handler_call_details.method.endswith("/DepositPdfInvoice"):
+            return handler
+        inner = handler.unary_unary
+
+        async def held(request, context):
+            response = await inner(request, context)
+            self.reached.set()
+            await self.release.wait()
+            return response
+
+        return handler._replace(unary_unary=held)
+
+
+async def no_transaction_left(api) -> None:
+    """Until no session of the service holds a transaction open (a cancelled call's rollback
+    has reached the server)."""
+    async with asyncio.timeout(10):
+        while await api.fetch(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state LIKE 'idle in transaction%'"
+        ):
+            await asyncio.sleep(0.02)
+
+
+async def test_a_keyed_deposit_cut_off_before_its_commit_keeps_nothing_and_reruns_at_once(
+    start_api, parties
+):
+    held = HeldAfterTheHandler()
+    api = await start_api(interceptors=(held,))
+    keyed = (*api.as_user(parties.user), ("idempotency-key", "k-1"))
+
+    async def staged_for_the_deposit() -> str:
+        """What the gateway does on each try: stage the file under the deposit's key."""
+        request = stage_request("annexe.pdf", b"%PDF-1.4 annexe", supplier=parties.supplier.id)
+        metadata = (*api.as_user(parties.user), ("idempotency-key", "k-1/attachments[0]"))
+        return (await api.stub.StageAttachment(request, metadata=metadata)).staged_attachment_id
+
+    request = plain_deposit(parties)
+    request.staged_attachment_ids.append(await staged_for_the_deposit())
+
+    async def deposit():
+        return (await api.stub.DepositPdfInvoice(request, metadata=keyed)).invoice
+
+    first = asyncio.create_task(deposit())
+    async with asyncio.timeout(10):
+        await held.reached.wait()
+
+    # Written but not committed: nobody sees it, and a duplicate is told to wait.
+    assert await api.count("invoices") == 0
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.stub.DepositPdfInvoice(request, metadata=keyed)
+    busy = from_rpc_error(caught.value)
+    assert (busy.code, busy.reason) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "IDEMPOTENCY_REQUEST_IN_PROGRESS",
+    )
+    first.cancel()  # the connection drops before the commit
+    await no_transaction_left(api)
+    held.release.set()
+
+    assert await api.count("invoices") == 0
+    assert len(await staged_rows(api)) == 1  # the claim of the staged file was rolled back
+    request.ClearField("staged_attachment_ids")
+    request.staged_attachment_ids.append(await staged_for_the_deposit())  # the same id
+    deposited = await deposit()
+    replayed = await deposit()
+
+    assert replayed.id == deposited.id
+    assert await api.count("invoices") == 1
+    assert len(await attachment_rows(api, deposited.id)) == 1
+    assert await staged_rows(api) == []

@@ -266,3 +266,30 @@ async def test_batch_refuses_what_is_not_an_archive_whole(api, file_parties):
     error = await api.fails("DepositInvoiceBatch", request, file_parties.user)
     assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "ARCHIVE_UNSUPPORTED")
     assert await api.count("invoices") == 0
+
+
+async def test_a_keyed_batch_is_one_transaction_whose_refused_files_roll_back_alone(
+    api, file_parties
+):
+    """With an Idempotency-Key the batch runs in one transaction (a crash leaves none of its
+    invoices); a file refused by the database (a duplicate number) rolls back to its own
+    savepoint, the others stay, and a retry replays the report."""
+    ubl = (CORPUS / "valid/ubl-invoice.xml").read_bytes()
+    request = pb.DepositInvoiceBatchRequest(
+        supplier_structure_id=file_parties.ubl_supplier.id,
+        content=zip_of({"first.xml": ubl, "again.xml": ubl}),
+    )
+    keyed = (*api.as_user(file_parties.user), ("idempotency-key", f"erp-{uuid.uuid4()}"))
+
+    response = await api.stub.DepositInvoiceBatch(request, metadata=keyed)
+    replayed = await api.stub.DepositInvoiceBatch(request, metadata=keyed)
+
+    statuses = [(item.file, item.status) for item in response.items]
+    assert statuses == [
+        ("first.xml", pb.BATCH_ITEM_STATUS_DEPOSEE),
+        ("again.xml", pb.BATCH_ITEM_STATUS_REJETEE),
+    ]
+    assert response.items[1].errors[0].reason == "INVOICE_NUMBER_DUPLICATE"
+    assert replayed == response
+    assert await api.count("invoices") == 1
+    assert await api.count("outbox") == 1

@@ -8,8 +8,10 @@
   background tasks (relay, consumers) are cancelled, then the process exits.
 - :class:`ErrorInterceptor` maps :class:`~chorus_platform.errors.DomainError` to a rich
   ``google.rpc.Status`` through the service's status table (``GrpcApp.error_status_codes``,
-  declared in the service's ``api/errors.py``) and hides unexpected exceptions behind
-  INTERNAL (logged with trace).
+  declared in the service's ``api/errors.py``); transient infrastructure errors (database,
+  broker, peer service: :mod:`chorus_platform.transient_errors`) to UNAVAILABLE with a
+  stable reason and ``retry_after_seconds``; and hides any other exception behind INTERNAL,
+  logged with a correlation id that the status carries too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -24,9 +27,15 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from chorus_platform import rpc_status
-from chorus_platform.errors import DomainError
-from chorus_platform.rpc_status import STANDARD_STATUS_CODES, ErrorStatusCodes
+from chorus_platform import rpc_status, telemetry
+from chorus_platform.errors import DomainError, Unavailable
+from chorus_platform.rpc_status import (
+    CORRELATION_ID,
+    RETRY_AFTER_SECONDS,
+    STANDARD_STATUS_CODES,
+    ErrorStatusCodes,
+)
+from chorus_platform.transient_errors import classify
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +46,28 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 LIVENESS_SERVICE = "chorus.liveness"
 
 
+#: ``retry_after_seconds`` given to a domain error that is UNAVAILABLE without one.
+DEFAULT_RETRY_AFTER_SECONDS = 5
+
+
+def correlation_id() -> str:
+    """The id an unexpected error is logged and answered under: the current trace id (32 hex
+    digits) when tracing is on, else a new random one of the same shape."""
+    return telemetry.log_ids().get("trace_id") or uuid.uuid4().hex
+
+
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """The one place where domain errors become gRPC statuses, by the service's table."""
+    """The one place where errors become gRPC statuses:
+
+    - a :class:`DomainError`: its code by the service's table, ErrorInfo (reason, metadata)
+      and BadRequest; an UNAVAILABLE one gets ``retry_after_seconds`` (5) unless it has one;
+    - a transient infrastructure error (:func:`chorus_platform.transient_errors.classify`):
+      UNAVAILABLE, its reason (DATABASE_UNAVAILABLE, TRANSACTION_CONFLICT,
+      BROKER_UNAVAILABLE, SERVICE_UNAVAILABLE), ErrorInfo metadata ``retry_after_seconds``
+      and ``correlation_id``; logged as a warning;
+    - anything else: INTERNAL with a fixed message and only ErrorInfo ``INTERNAL_ERROR``
+      with metadata ``correlation_id``; logged with its traceback under that id.
+    """
 
     def __init__(self, status_codes: ErrorStatusCodes = STANDARD_STATUS_CODES) -> None:
         self._status_codes = status_codes
@@ -54,14 +83,45 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             try:
                 return await inner(request, context)
             except DomainError as error:
-                await context.abort_with_status(rpc_status.to_status(error, self._status_codes))
+                await context.abort_with_status(self._domain_status(error))
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
-            except Exception:
-                log.exception("unhandled error", extra={"method": method})
-                await context.abort_with_status(rpc_status.internal_status())
+            except Exception as error:
+                await context.abort_with_status(_unexpected_status(error, method))
 
         return handler._replace(unary_unary=mapped)
+
+    def _domain_status(self, error: DomainError) -> grpc.Status:
+        defaults = {}
+        if rpc_status.status_code_of(error, self._status_codes) is grpc.StatusCode.UNAVAILABLE:
+            defaults[RETRY_AFTER_SECONDS] = str(DEFAULT_RETRY_AFTER_SECONDS)
+        return rpc_status.to_status(error, self._status_codes, default_metadata=defaults)
+
+
+def _unexpected_status(error: Exception, method: str) -> grpc.Status:
+    correlation = correlation_id()
+    transient = classify(error)
+    if transient is None:
+        log.exception("unhandled error", extra={"method": method, "correlation_id": correlation})
+        return rpc_status.internal_status(correlation_id=correlation)
+    log.warning(
+        "transient infrastructure error",
+        extra={
+            "method": method,
+            "reason": transient.reason,
+            "error": f"{type(error).__name__}: {error}",
+            "correlation_id": correlation,
+        },
+    )
+    answer = Unavailable(
+        transient.reason,
+        transient.message,
+        metadata={
+            RETRY_AFTER_SECONDS: str(transient.retry_after_seconds),
+            CORRELATION_ID: correlation,
+        },
+    )
+    return rpc_status.to_status(answer)
 
 
 @dataclass

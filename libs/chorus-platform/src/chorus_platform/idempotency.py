@@ -4,21 +4,40 @@ An ERP connector that times out on a deposit cannot know whether the invoice was
 resends the same request with the same key and gets the same answer, without a second invoice
 (the API contract: "a replay returns the first result"). The gateway forwards the HTTP header
 as the ``idempotency-key`` metadata entry; :class:`IdempotencyInterceptor` honours it on the
-methods it is given, for authenticated callers, in the service that owns the data:
+methods it is given, for authenticated callers, in the service that owns the data.
 
-- first use of (caller, method, key): the key is reserved, the RPC runs, and its successful
-  response is stored with a hash of the request. A failed RPC releases the key, so the caller
-  may correct and retry with it;
-- same key, same request, first call finished: the stored response is returned, nothing runs;
+**The key is completed in the same transaction as the effect it guards.** The first call with
+(caller, method, key) runs inside one database transaction
+(:func:`~chorus_platform.unit_of_work.ambient_transaction`: the use case's own
+``uow.transaction()`` blocks are savepoints of it, its reads run on its connection) that also
+stores the RPC's answer under the key, with a hash of the request, before it commits:
+
+- a process that dies mid-call (or a call cancelled, or failing unexpectedly) commits nothing
+  and holds nothing: PostgreSQL rolls its transaction back and frees its lock as soon as the
+  connection is gone, so a retry runs afresh at once;
+- a call whose effect committed has its answer committed with it: a retry gets that answer
+  (the same invoice), never a duplicate error nor a second invoice;
+- a refused call (a domain error) stores no key, so the caller may correct and retry with it;
+  what the use case committed on its refusal path (dropping staged files) still commits.
+
+Then:
+
+- same key, same request, first call finished: the stored answer, nothing runs;
 - same key, same request, first call still running: FAILED_PRECONDITION
-  ``IDEMPOTENCY_REQUEST_IN_PROGRESS`` (409: retry later). A reservation older than
-  ``stale_after`` (its process died) is taken over; a call cancelled midway (its client gave
-  up; it may have committed) keeps its reservation until then;
+  ``IDEMPOTENCY_REQUEST_IN_PROGRESS`` (409: retry later), at once: the running call holds a
+  transaction-scoped advisory lock on (caller, method, key) that a second call only tries
+  (no waiting, no connection held while waiting);
 - same key, another request: INVALID_ARGUMENT ``IDEMPOTENCY_KEY_REUSED`` (422).
 
-Keys are kept ``retention`` (24 h by default), then forgotten; expired rows are purged now and
-then by the interceptor itself. Requests are compared by the SHA-256 of their deterministic
-protobuf serialisation. Keys are 1–200 visible ASCII characters (IDEMPOTENCY_KEY_INVALID).
+The price: a keyed call holds one pooled connection, idle in its transaction while it waits
+for other work (document workers, other services), for its whole duration; size the pool
+for the keyed calls in flight. A keyed batch deposit commits all its invoices at once, at
+the end. Keys are scoped per caller and method, kept ``retention`` (24 h by default), then
+forgotten; expired rows are purged now and then by the interceptor itself. Requests are
+compared by the SHA-256 of their deterministic protobuf serialisation. Keys are 1–200 visible
+ASCII characters (IDEMPOTENCY_KEY_INVALID). A row without an answer was reserved by a
+previous version of this module (reserve, run, complete): it is answered "in progress" until
+it is five minutes old, then taken over.
 """
 
 from __future__ import annotations
@@ -26,19 +45,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import grpc
 from google.protobuf import symbol_database
 
 from chorus_platform.auth import optional_principal
-from chorus_platform.errors import FailedPrecondition, InvalidArgument
+from chorus_platform.errors import DomainError, FailedPrecondition, InvalidArgument
+from chorus_platform.unit_of_work import ambient_transaction
 
 METADATA_KEY = "idempotency-key"
 MAX_KEY_LENGTH = 200
 # Requests above this size are hashed in a thread, off the event loop.
 _HASH_IN_THREAD_BYTES = 1024 * 1024
+# A reservation left by the previous version of this module (no answer) is taken over after:
+_LEGACY_RESERVATION_STALE = timedelta(minutes=5)
+_PURGE_BATCH = 1000
 
 
 def _key_of(metadata) -> str | None:
@@ -72,10 +95,26 @@ async def _request_hash(request) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+def _lock_id(principal: str, method: str, key: str) -> int:
+    """The advisory lock (a signed 64-bit number) a running call holds on its key."""
+    digest = hashlib.sha256("\n".join((principal, method, key)).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _in_progress() -> FailedPrecondition:
+    return FailedPrecondition(
+        "IDEMPOTENCY_REQUEST_IN_PROGRESS",
+        "La première requête portant cette clé Idempotency-Key est encore en cours :"
+        " réessayez dans un instant.",
+    )
+
+
 class IdempotencyInterceptor(grpc.aio.ServerInterceptor):
     """Honours ``idempotency-key`` on ``methods`` (full names, ``/pkg.Service/Method``).
 
-    Must come after the AuthInterceptor in the interceptor list (it needs the caller)."""
+    Must come after the AuthInterceptor in the interceptor list (it needs the caller), and
+    ``pool`` must be the pool of the service's UnitOfWork (whose transactions then join the
+    call's)."""
 
     def __init__(
         self,
@@ -83,13 +122,11 @@ class IdempotencyInterceptor(grpc.aio.ServerInterceptor):
         methods: set[str],
         *,
         retention: timedelta = timedelta(hours=24),
-        stale_after: timedelta = timedelta(minutes=5),
         purge_probability: float = 0.01,
     ) -> None:
         self._pool = pool
         self._methods = methods
         self._retention = retention
-        self._stale_after = stale_after
         self._purge_probability = purge_probability
 
     async def intercept_service(self, continuation, handler_call_details):
@@ -114,78 +151,44 @@ class IdempotencyInterceptor(grpc.aio.ServerInterceptor):
     async def _once(self, principal: str, method: str, key: str, request, context, inner):
         request_hash = await _request_hash(request)
         if random.random() < self._purge_probability:  # noqa: S311 - not security related
-            await self._pool.execute(
-                "DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval",
-                self._retention,
-            )
-        while (reserved_at := await self._reserve(principal, method, key, request_hash)) is None:
-            replayed = await self._replay(principal, method, key, request_hash)
-            if replayed is not None:
-                return replayed
-            # The holder failed and released the key in between: try to reserve it again.
-        # Every later write names this reservation (its time), so a call whose reservation was
-        # taken over as abandoned never overwrites or releases the one that took it.
-        try:
-            response = await inner(request, context)
-        except asyncio.CancelledError:
-            # The call may have committed before being cancelled: keep the key reserved, so a
-            # retry is told to wait, and is run again only once the reservation is stale.
-            raise
-        except BaseException:
-            await self._pool.execute(
-                "DELETE FROM idempotency_keys WHERE principal = $1 AND method = $2 AND key = $3"
-                " AND completed_at IS NULL AND created_at = $4",
-                principal,
-                method,
-                key,
-                reserved_at,
-            )
-            raise
-        await self._pool.execute(
-            "UPDATE idempotency_keys SET response_type = $5, response = $6, completed_at = now()"
-            " WHERE principal = $1 AND method = $2 AND key = $3 AND completed_at IS NULL"
-            " AND created_at = $4",
-            principal,
-            method,
-            key,
-            reserved_at,
-            response.DESCRIPTOR.full_name,
-            response.SerializeToString(),
-        )
-        return response
+            await self._purge()
+        async with ambient_transaction(self._pool) as conn:
+            stored = await self._stored(conn, principal, method, key, request_hash)
+            if stored is None:
+                locked = await conn.fetchval(
+                    "SELECT pg_try_advisory_xact_lock($1)", _lock_id(principal, method, key)
+                )
+                if not locked:
+                    raise _in_progress()
+                # The holder we raced may have committed just before we took the lock.
+                stored = await self._stored(conn, principal, method, key, request_hash)
+            if stored is not None:
+                return stored
+            try:
+                response = await inner(request, context)
+            except DomainError as error:
+                refusal = error  # committed below without the key
+            else:
+                await self._complete(conn, principal, method, key, request_hash, response)
+                return response
+        raise refusal
 
-    async def _reserve(
-        self, principal: str, method: str, key: str, request_hash: bytes
-    ) -> datetime | None:
-        """The reservation's time when this call holds the key now (new, expired, or abandoned
-        by a dead call), else None."""
-        row = await self._pool.fetchrow(
-            """INSERT INTO idempotency_keys (principal, method, key, request_hash)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (principal, method, key) DO UPDATE
-                  SET request_hash = EXCLUDED.request_hash, created_at = now(),
-                      response_type = NULL, response = NULL, completed_at = NULL
-                WHERE idempotency_keys.created_at < now() - $5::interval
-                   OR (idempotency_keys.completed_at IS NULL
-                       AND idempotency_keys.request_hash = EXCLUDED.request_hash
-                       AND idempotency_keys.created_at < now() - $6::interval)
-               RETURNING created_at""",
+    async def _stored(
+        self, conn: asyncpg.Connection, principal: str, method: str, key: str, request_hash: bytes
+    ):
+        """The answer stored under the key for this request; None when the key is free
+        (never used, expired, or an abandoned reservation of the previous version)."""
+        row = await conn.fetchrow(
+            "SELECT request_hash, response_type, response,"
+            "       created_at < now() - $4::interval AS abandoned"
+            "  FROM idempotency_keys"
+            " WHERE principal = $1 AND method = $2 AND key = $3"
+            "   AND created_at >= now() - $5::interval",
             principal,
             method,
             key,
-            request_hash,
+            _LEGACY_RESERVATION_STALE,
             self._retention,
-            self._stale_after,
-        )
-        return row["created_at"] if row is not None else None
-
-    async def _replay(self, principal: str, method: str, key: str, request_hash: bytes):
-        row = await self._pool.fetchrow(
-            "SELECT request_hash, response_type, response FROM idempotency_keys"
-            " WHERE principal = $1 AND method = $2 AND key = $3",
-            principal,
-            method,
-            key,
         )
         if row is None:
             return None
@@ -196,10 +199,55 @@ class IdempotencyInterceptor(grpc.aio.ServerInterceptor):
                 " nouvelle clé pour chaque nouvelle opération.",
             )
         if row["response"] is None:
-            raise FailedPrecondition(
-                "IDEMPOTENCY_REQUEST_IN_PROGRESS",
-                "La première requête portant cette clé Idempotency-Key est encore en cours :"
-                " réessayez dans un instant.",
-            )
+            if row["abandoned"]:
+                return None
+            raise _in_progress()
         response_class = symbol_database.Default().GetSymbol(row["response_type"])
         return response_class.FromString(row["response"])
+
+    async def _complete(
+        self,
+        conn: asyncpg.Connection,
+        principal: str,
+        method: str,
+        key: str,
+        request_hash: bytes,
+        response,
+    ) -> None:
+        """Stores the answer in the call's transaction. Replaces only an expired row or an
+        abandoned reservation; any other row (a previous version's call that reserved the key
+        meanwhile) makes this call IN_PROGRESS, its effect rolled back."""
+        stored = await conn.fetchval(
+            """INSERT INTO idempotency_keys
+                   (principal, method, key, request_hash, response_type, response, completed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, now())
+               ON CONFLICT (principal, method, key) DO UPDATE
+                  SET request_hash = EXCLUDED.request_hash, created_at = now(),
+                      response_type = EXCLUDED.response_type, response = EXCLUDED.response,
+                      completed_at = now()
+                WHERE idempotency_keys.created_at < now() - $7::interval
+                   OR (idempotency_keys.response IS NULL
+                       AND idempotency_keys.created_at < now() - $8::interval)
+               RETURNING true""",
+            principal,
+            method,
+            key,
+            request_hash,
+            response.DESCRIPTOR.full_name,
+            response.SerializeToString(),
+            self._retention,
+            _LEGACY_RESERVATION_STALE,
+        )
+        if not stored:
+            raise _in_progress()
+
+    async def _purge(self) -> None:
+        """Forgets expired keys, a batch at a time, skipping rows a running call has locked."""
+        await self._pool.execute(
+            "DELETE FROM idempotency_keys WHERE (principal, method, key) IN ("
+            "  SELECT principal, method, key FROM idempotency_keys"
+            "   WHERE created_at < now() - $1::interval"
+            "   LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            self._retention,
+            _PURGE_BATCH,
+        )

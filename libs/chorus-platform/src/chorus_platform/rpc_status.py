@@ -47,14 +47,22 @@ def status_code_of(
     return grpc.StatusCode.UNKNOWN
 
 
-def to_status(error: DomainError, table: ErrorStatusCodes = STANDARD_STATUS_CODES) -> grpc.Status:
+def to_status(
+    error: DomainError,
+    table: ErrorStatusCodes = STANDARD_STATUS_CODES,
+    *,
+    default_metadata: Mapping[str, str] | None = None,
+) -> grpc.Status:
     """The grpc.Status to abort with for ``error``: its code from ``table``, ``ErrorInfo``
-    with its reason and metadata, and ``BadRequest`` with its field violations."""
+    with its reason and metadata (over ``default_metadata``), and ``BadRequest`` with its
+    field violations."""
     details = []
     info = any_pb2.Any()
     info.Pack(
         error_details_pb2.ErrorInfo(
-            reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
+            reason=error.reason,
+            domain=ERROR_DOMAIN,
+            metadata={**(default_metadata or {}), **error.metadata},
         )
     )
     details.append(info)
@@ -78,8 +86,33 @@ def to_status(error: DomainError, table: ErrorStatusCodes = STANDARD_STATUS_CODE
     )
 
 
-def internal_status(message: str = "Erreur interne, réessayez plus tard.") -> grpc.Status:
-    return rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message=message))
+INTERNAL_REASON = "INTERNAL_ERROR"
+CORRELATION_ID = "correlation_id"
+"""ErrorInfo metadata of INTERNAL and transient UNAVAILABLE answers: the id the service
+logged the error under (the trace id when tracing is on), for support to find it."""
+RETRY_AFTER_SECONDS = "retry_after_seconds"
+"""ErrorInfo metadata: seconds the caller should wait before retrying (UNAVAILABLE, and the
+services' own RESOURCE_EXHAUSTED / lockout answers)."""
+
+
+def internal_status(
+    message: str = "Erreur interne, réessayez plus tard.", *, correlation_id: str = ""
+) -> grpc.Status:
+    """INTERNAL revealing nothing but ``correlation_id`` (ErrorInfo ``INTERNAL_ERROR``)."""
+    details = []
+    if correlation_id:
+        info = any_pb2.Any()
+        info.Pack(
+            error_details_pb2.ErrorInfo(
+                reason=INTERNAL_REASON,
+                domain=ERROR_DOMAIN,
+                metadata={CORRELATION_ID: correlation_id},
+            )
+        )
+        details.append(info)
+    return rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.INTERNAL, message=message, details=details)
+    )
 
 
 class RemoteError(Exception):

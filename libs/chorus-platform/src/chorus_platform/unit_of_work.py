@@ -27,12 +27,27 @@ Guarantees:
 Event consumers run their handler in a transaction of the same kind that also records the
 event in the inbox (:mod:`chorus_platform.consumer`); the handler hands that ``tx`` to the
 use case it calls, which then works inside it instead of beginning its own.
+
+**Ambient transaction.** Platform code that must commit something together with whatever a
+whole RPC does (the Idempotency-Key and its stored answer,
+:mod:`chorus_platform.idempotency`) opens :func:`ambient_transaction` around it. Until that
+block ends, in its task and in the tasks it starts, every unit of work on the same pool joins
+it instead of acquiring a connection: ``transaction()`` becomes a savepoint (an exception
+rolls the block back to it, as before; its events go to the outbox inside it) and
+``reading()`` runs on its connection, inside a savepoint too, so a failed read cannot abort
+the transaction. Nothing commits before the ambient block does. Use cases need not know,
+with two limits: they must not use the unit of work from concurrent coroutines (one
+connection runs one statement at a time: asyncpg refuses the second), and ``isolation``
+other than read committed cannot be had inside it (RuntimeError); ``reading(snapshot=True)``
+then sees the ambient transaction's state, statement by statement, not one snapshot.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,6 +100,71 @@ class Transaction:
         self._events.clear()
 
 
+@asynccontextmanager
+async def _watched(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """Turns the InterfaceError asyncpg's pool raises for a connection the server closed
+    meanwhile ("released back to the pool": it detaches it) into what it is, a
+    ConnectionDoesNotExistError, so the caller is told the database is unavailable."""
+    lost = False
+
+    def on_close(_: object) -> None:
+        nonlocal lost
+        lost = True
+
+    conn.add_termination_listener(on_close)
+    try:
+        yield
+    except asyncpg.InterfaceError as error:
+        if lost:
+            raise asyncpg.ConnectionDoesNotExistError(
+                "the database connection was lost during the transaction"
+            ) from error
+        raise
+    finally:
+        if not lost:
+            conn.remove_termination_listener(on_close)
+
+
+@dataclass
+class _Ambient:
+    pool: asyncpg.Pool
+    conn: asyncpg.Connection
+    open: bool = True
+
+
+_ambient: ContextVar[_Ambient | None] = ContextVar("chorus_ambient_transaction", default=None)
+
+
+@asynccontextmanager
+async def ambient_transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A read-committed transaction on a connection of ``pool`` that every :class:`UnitOfWork`
+    on ``pool`` joins until the block ends (see the module docstring); yields its connection.
+
+    Commits when the block ends normally, rolls back when it raises (a cancellation
+    included). Tasks started inside the block and still running after it no longer join it.
+    """
+    async with pool.acquire() as conn, _watched(conn):
+        transaction = conn.transaction()
+        await transaction.start()
+        ambient = _Ambient(pool, conn)
+        token = _ambient.set(ambient)
+        try:
+            yield conn
+        except BaseException:
+            ambient.open = False
+            # A broken connection cannot roll back: the pool then resets or drops it, and the
+            # server rolls back a transaction whose connection is gone.
+            with contextlib.suppress(Exception):
+                await transaction.rollback()
+            raise
+        else:
+            ambient.open = False
+            await transaction.commit()
+        finally:
+            ambient.open = False
+            _ambient.reset(token)
+
+
 class UnitOfWork:
     """Begins the transactions of one service's use cases on its pool.
 
@@ -104,8 +184,22 @@ class UnitOfWork:
         self, *, isolation: Isolation | None = None
     ) -> AsyncIterator[Transaction]:
         """A read-write transaction; emitted events are written to the outbox before it
-        commits. ``isolation`` defaults to the database's (read committed)."""
-        async with self.pool.acquire() as conn, conn.transaction(isolation=isolation):
+        commits. ``isolation`` defaults to the database's (read committed). Inside an
+        :func:`ambient_transaction` on this pool: a savepoint of it."""
+        joined = self._joined()
+        if joined is not None:
+            if isolation not in (None, "read_committed"):
+                raise RuntimeError(f"isolation {isolation} inside an ambient transaction")
+            async with joined.transaction():
+                tx = Transaction(joined, self._encode)
+                yield tx
+                await tx._flush(self.service)
+            return
+        async with (
+            self.pool.acquire() as conn,
+            _watched(conn),
+            conn.transaction(isolation=isolation),
+        ):
             tx = Transaction(conn, self._encode)
             yield tx
             await tx._flush(self.service)
@@ -114,10 +208,23 @@ class UnitOfWork:
     async def reading(self, *, snapshot: bool = False) -> AsyncIterator[asyncpg.Connection]:
         """A connection for reads. ``snapshot=True`` opens a read-only repeatable-read
         transaction, so several queries see one consistent state (a page and its counts);
-        otherwise each statement runs on its own."""
-        async with self.pool.acquire() as conn:
+        otherwise each statement runs on its own. Inside an :func:`ambient_transaction` on
+        this pool: its connection, within a savepoint."""
+        joined = self._joined()
+        if joined is not None:
+            async with joined.transaction():
+                yield joined
+            return
+        async with self.pool.acquire() as conn, _watched(conn):
             if not snapshot:
                 yield conn
                 return
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 yield conn
+
+    def _joined(self) -> asyncpg.Connection | None:
+        """The connection of the ambient transaction this unit of work joins, if any."""
+        ambient = _ambient.get()
+        if ambient is not None and ambient.open and ambient.pool is self.pool:
+            return ambient.conn
+        return None

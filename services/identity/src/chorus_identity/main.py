@@ -16,6 +16,7 @@ from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.migrations import migrate_database
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.revocation import RevocationFeed, RevokedSession, RevokedSessionsSource
 from chorus_platform.unit_of_work import UnitOfWork
 
@@ -140,7 +141,10 @@ async def create_app(
         port=settings.grpc_port,
         register=register,
         error_status_codes=STATUS_CODES,
-        interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
+        interceptors=[
+            AuthInterceptor(verifier, public_methods=PUBLIC_METHODS),
+            RequestHygieneInterceptor(),
+        ],
         readiness_checks=[
             checks.database_check(pool),
             checks.broker_check(settings),

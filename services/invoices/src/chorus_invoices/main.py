@@ -20,6 +20,7 @@ from chorus_platform.grpc_client import (
 )
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.revocation import RevocationFeed
 from chorus_platform.unit_of_work import UnitOfWork
 
@@ -119,6 +120,7 @@ def build_app(
         error_status_codes=STATUS_CODES,
         interceptors=[
             AuthInterceptor(verifier, public_methods=set()),
+            RequestHygieneInterceptor(),
             IdempotencyInterceptor(pool, IDEMPOTENT_METHODS),
         ],
         readiness_checks=[

@@ -8,6 +8,7 @@ from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
+from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.revocation import RevocationFeed
 from chorus_platform.unit_of_work import UnitOfWork
 
@@ -92,7 +93,10 @@ def build_app(
         port=settings.grpc_port,
         register=register,
         error_status_codes=STATUS_CODES,
-        interceptors=[AuthInterceptor(verifier, public_methods=PUBLIC_METHODS)],
+        interceptors=[
+            AuthInterceptor(verifier, public_methods=PUBLIC_METHODS),
+            RequestHygieneInterceptor(),
+        ],
         readiness_checks=[
             checks.database_check(pool),
             checks.broker_check(settings),

@@ -13,6 +13,7 @@ from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
+from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.revocation import RevocationFeed
 from chorus_platform.unit_of_work import UnitOfWork
 
@@ -85,6 +86,7 @@ def build_app(
         error_status_codes=STATUS_CODES,
         interceptors=[
             AuthInterceptor(verifier, public_methods=set()),
+            RequestHygieneInterceptor(),
             IdempotencyInterceptor(pool, IDEMPOTENT_METHODS),
         ],
         readiness_checks=[
