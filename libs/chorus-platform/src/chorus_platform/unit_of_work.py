@@ -103,8 +103,10 @@ class Transaction:
 @asynccontextmanager
 async def _watched(conn: asyncpg.Connection) -> AsyncIterator[None]:
     """Turns the InterfaceError asyncpg's pool raises for a connection the server closed
-    meanwhile ("released back to the pool": it detaches it) into what it is, a
-    ConnectionDoesNotExistError, so the caller is told the database is unavailable."""
+    meanwhile ("released back to the pool": it detaches it), or the InternalClientError its
+    protocol raises when the close lands in the middle of an operation ("cannot switch to
+    state"), into what it is, a ConnectionDoesNotExistError, so the caller is told the
+    database is unavailable."""
     lost = False
 
     def on_close(_: object) -> None:
@@ -114,8 +116,8 @@ async def _watched(conn: asyncpg.Connection) -> AsyncIterator[None]:
     conn.add_termination_listener(on_close)
     try:
         yield
-    except asyncpg.InterfaceError as error:
-        if lost:
+    except (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as error:
+        if lost or conn.is_closed():
             raise asyncpg.ConnectionDoesNotExistError(
                 "the database connection was lost during the transaction"
             ) from error
