@@ -20,12 +20,19 @@ check, the consumer's committed offsets). A closed idle connection is not a brea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
 from aiokafka.conn import CloseReason
 from aiokafka.errors import KafkaConnectionError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _BREAKS = (CloseReason.CONNECTION_BROKEN, CloseReason.CONNECTION_TIMEOUT)
 
@@ -38,12 +45,45 @@ class ConnectionWatch:
     """Whether one of a client's broker connections broke since it was created."""
 
     def __init__(self) -> None:
-        self.broken = False
+        self._broken = asyncio.Event()
+
+    @property
+    def broken(self) -> bool:
+        return self._broken.is_set()
+
+    def _break(self) -> None:
+        self._broken.set()
 
     def check(self) -> None:
         """Raises :class:`BrokerConnectionLost` once a connection broke."""
         if self.broken:
             raise BrokerConnectionLost("a broker connection broke; the client must be replaced")
+
+    async def guard(self, awaitable: Awaitable[T]) -> T:
+        """The result of ``awaitable``, unless a connection breaks first: then it is cancelled
+        and :class:`BrokerConnectionLost` raised (aiokafka would otherwise retry it on the new
+        connection, e.g. a commit, for as long as it takes)."""
+        if self.broken and asyncio.iscoroutine(awaitable):
+            awaitable.close()  # never started
+        self.check()
+        task = asyncio.ensure_future(awaitable)
+        breaking = asyncio.ensure_future(self._broken.wait())
+        try:
+            await asyncio.wait({task, breaking}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            breaking.cancel()
+            if not task.done():
+                task.cancel()
+                task.add_done_callback(_consume_outcome)
+        if not task.done():
+            self.check()
+        return task.result()
+
+
+def _consume_outcome(task: asyncio.Future) -> None:
+    """Retrieves a cancelled task's outcome so that asyncio does not report it as lost."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _hook(client: AIOKafkaClient, *on_break: Callable[[], object]) -> ConnectionWatch:
@@ -53,7 +93,7 @@ def _hook(client: AIOKafkaClient, *on_break: Callable[[], object]) -> Connection
     def on_connection_closed(conn, reason) -> None:
         closed(conn, reason)
         if reason in _BREAKS:
-            watch.broken = True
+            watch._break()
             for callback in on_break:
                 callback()
 
@@ -88,3 +128,22 @@ def watch_producer(
         accumulator._exception = lost
 
     return _hook(producer.client, abandon_batches, on_break)
+
+
+async def stop_client(client: AIOKafkaConsumer | AIOKafkaProducer, seconds: float = 5.0) -> None:
+    """Stops ``client`` within ``seconds``, whatever state its broker left it in.
+
+    Never raises, except to pass on a cancellation of the calling task: aiokafka 0.14 lets the
+    ``CancelledError`` of its own fetch task escape ``AIOKafkaConsumer.stop()`` when that task
+    was waiting out a retry, which must not pass for the caller being cancelled.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            await client.stop()
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        log.info("a Kafka client let an internal cancellation escape while stopping")
+    except Exception:
+        log.warning("a Kafka client did not stop cleanly", exc_info=True)

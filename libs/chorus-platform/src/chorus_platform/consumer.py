@@ -23,7 +23,7 @@ Guarantees of :class:`EventConsumer`:
   offsets the broker has committed for the group. A broker that lost its data has none, so
   the new consumer reads the new log from its first record, where the relay re-publishes
   what was lost: aiokafka's remembered position is never applied to the new log.
-* **Quick return.** Restarts back off from 0.1 s to 0.5 s while the broker is away; the
+* **Quick return.** Restarts back off from 0.05 s to 0.25 s while the broker is away; the
   session (``CHORUS_CONSUMER_SESSION_TIMEOUT_MS``, 2 s) sets how long the embedded broker
   takes to admit a member (half of it, 1 s at least), and a stopping consumer leaves its
   group so that the next one is admitted at once instead of after the old session expires.
@@ -45,7 +45,12 @@ from google.protobuf.message import Message
 from opentelemetry import metrics
 
 from chorus_platform import cloudevents, dlq, telemetry
-from chorus_platform.broker_connections import BrokerConnectionLost, watch_consumer
+from chorus_platform.broker_connections import (
+    BrokerConnectionLost,
+    ConnectionWatch,
+    stop_client,
+    watch_consumer,
+)
 from chorus_platform.outbox import make_producer
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import dlq_topic, ensure_topics
@@ -55,8 +60,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Transaction, Message, cloudevents.Envelope], Awaitable[None]]
 
-_RESTART_DELAYS = (0.1, 0.2, 0.5)
-_CLOSE_TIMEOUT_SECONDS = 5.0
+_RESTART_DELAYS = (0.05, 0.1, 0.25)
 _DLQ_COPY_TIMEOUT_SECONDS = 5.0
 
 _restarts = metrics.get_meter("chorus_platform.consumer").create_counter(
@@ -148,23 +152,25 @@ class EventConsumer:
                     for record in records:
                         connection.check()  # records fetched after a break are not handled
                         await self._process(record, producer)
-                    connection.check()  # nor are offsets of the old log committed to a new one
-                    await self._commit(consumer, tp, records[-1].offset + 1)
+                    # nor are offsets of the old log committed to a new one
+                    await self._commit(consumer, connection, tp, records[-1].offset + 1)
                 connection.check()
         finally:
             await _leave_group(consumer)
-            for client in (consumer, producer):
-                try:
-                    async with asyncio.timeout(_CLOSE_TIMEOUT_SECONDS):
-                        await client.stop()
-                except Exception:
-                    log.warning("consumer %s: a Kafka client did not stop cleanly", self.name)
+            await stop_client(consumer)
+            await stop_client(producer)
 
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+    async def _commit(
+        self,
+        consumer: AIOKafkaConsumer,
+        connection: ConnectionWatch,
+        tp: TopicPartition,
+        offset: int,
+    ) -> None:
         timeout = self._settings.consumer_commit_timeout_seconds
         try:
             async with asyncio.timeout(timeout):
-                await consumer.commit({tp: offset})
+                await connection.guard(consumer.commit({tp: offset}))
         except TimeoutError:
             raise CommitStalled(
                 f"commit of {tp.topic}/{tp.partition} at {offset} did not complete in {timeout} s"

@@ -12,11 +12,14 @@ Guarantees of :class:`OutboxRelay`:
   the rows wait; a batch that fails is sent again whole, and consumers drop the duplicates
   through their inbox.
 * **A broker that lost what it acknowledged is refilled.** The relay keeps, per partition,
-  the high-water mark of what was acknowledged (``outbox_high_water``: 1 + the highest
-  offset). Each time its producer starts, after every batch and every ``check_seconds``
-  while idle, it compares that with the broker: a topic gone, or an end offset below the
-  mark (a later batch acknowledged below it), means the broker lost records — the embedded
-  broker keeps everything in memory and forgets it when it restarts. The relay then logs a
+  a high-water mark of what was acknowledged (``outbox_high_water``): 1 + the first offset
+  of its last batch acknowledged there — not 1 + the last offset, because tansu 0.6 reports
+  a partition's end offset as 1 + the base offset of its last record batch, so only that is
+  a bound every broker that kept the batch reports. Each time its producer starts, after
+  every batch and every ``check_seconds`` while idle, it compares that with the broker: a
+  topic gone, an end offset below the mark, or a batch acknowledged below it means the
+  broker lost records — the embedded broker keeps everything in memory and forgets it when
+  it restarts. The relay then logs a
   warning with the figures, counts it (``chorus.outbox.broker_data_losses``,
   ``chorus.outbox.republished``) and publishes again, in ``seq`` order and before anything
   newer, every row published in the last ``CHORUS_OUTBOX_REPLAY_SECONDS`` (24 h). Consumers'
@@ -35,8 +38,9 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -45,7 +49,7 @@ from google.protobuf.message import Message
 from opentelemetry import metrics
 
 from chorus_platform import cloudevents, telemetry
-from chorus_platform.broker_connections import watch_consumer, watch_producer
+from chorus_platform.broker_connections import stop_client, watch_consumer, watch_producer
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import ensure_topics, events_topic
 
@@ -54,6 +58,7 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "chorus_outbox"
 _RELAY_LOCK_KEY = 0x4F555442  # "OUTB"
 _BROKER_TIMEOUT_SECONDS = 10.0
+T = TypeVar("T")
 
 _meter = metrics.get_meter("chorus_platform.outbox")
 _broker_losses = _meter.create_counter(
@@ -153,6 +158,10 @@ class _BrokerSession:
     def broken(self) -> bool:
         return any(watch.broken for watch in self._watches)
 
+    async def guard(self, awaitable: Awaitable[T]) -> T:
+        """``awaitable``'s result, unless a connection breaks first (BrokerConnectionLost)."""
+        return await self._watches[1].guard(self._watches[0].guard(awaitable))
+
     async def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         """The broker's end offset of each partition; 0 for one that does not exist (a topic
         is never asked for by name unless it exists: asking may create it)."""
@@ -167,10 +176,8 @@ class _BrokerSession:
         return {tp: ends.get(tp, 0) for tp in partitions}
 
     async def close(self) -> None:
-        for client in (self.producer, self.probe):
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(_BROKER_TIMEOUT_SECONDS):
-                    await client.stop()
+        await stop_client(self.producer, _BROKER_TIMEOUT_SECONDS)
+        await stop_client(self.probe, _BROKER_TIMEOUT_SECONDS)
 
 
 class OutboxRelay:
@@ -210,6 +217,9 @@ class OutboxRelay:
                 await self._run_as_leader()
             except asyncio.CancelledError:
                 raise
+            except KafkaError as exc:  # the broker is away: no stack trace every half second
+                log.warning("outbox relay waiting for the broker: %r", exc)
+                await asyncio.sleep(self._retry_seconds)
             except Exception:
                 log.warning("outbox relay interrupted; retrying", exc_info=True)
                 await asyncio.sleep(self._retry_seconds)
@@ -226,21 +236,21 @@ class OutboxRelay:
                     log.info("broker connection broke; starting a new producer")
                     await session.close()
                     session = None
-                if session is None:
-                    session = await _BrokerSession.open(
-                        self._settings, self._topics, on_break=self._wakeup.set
-                    )
-                    await self._check(conn, session)
                 try:
+                    if session is None:
+                        session = await _BrokerSession.open(
+                            self._settings, self._topics, on_break=self._wakeup.set
+                        )
+                        await self._check(conn, session)
                     sent = await self._publish_batch(conn, session)
+                    if sent == self._batch_size:
+                        continue
+                    if time.monotonic() >= session.next_check and await self._check(conn, session):
+                        continue
                 except KafkaError:
-                    if session.broken:
-                        continue  # the batch was not acknowledged: the next producer sends it
-                    raise
-                if sent == self._batch_size:
-                    continue
-                if time.monotonic() >= session.next_check and await self._check(conn, session):
-                    continue
+                    if session is None or not session.broken:
+                        raise
+                    continue  # nothing unacknowledged was marked: the next producer sends it
                 self._wakeup.clear()
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
                 until_check = session.next_check - time.monotonic()
@@ -287,18 +297,16 @@ class OutboxRelay:
             for tp, offset in lowest.items()
             if offset < self._high_water.get(tp, 0)
         }
-        await self._mark_published(conn, rows, acks)
+        await self._mark_published(conn, rows, acks, lowest)
         self.published += len(rows)
         if went_back:
             await self._replay(conn, went_back, "a batch was acknowledged below the high water")
         return len(rows)
 
-    async def _mark_published(self, conn: asyncpg.Connection, rows: list, acks: list) -> None:
-        marks: dict[TopicPartition, int] = {}
-        for ack in acks:
-            if ack.offset >= 0:
-                tp = TopicPartition(ack.topic, ack.partition)
-                marks[tp] = max(ack.offset + 1, marks.get(tp, 0))
+    async def _mark_published(
+        self, conn: asyncpg.Connection, rows: list, acks: list, lowest: dict[TopicPartition, int]
+    ) -> None:
+        marks = {tp: offset + 1 for tp, offset in lowest.items()}
         async with conn.transaction():
             await conn.execute(
                 "UPDATE outbox SET published_at = $1, kafka_partition = acked.partition,"
@@ -312,10 +320,10 @@ class OutboxRelay:
                 [max(ack.offset, -1) for ack in acks],
             )
             await conn.execute(
-                "INSERT INTO outbox_high_water (topic, partition, next_offset)"
+                "INSERT INTO outbox_high_water (topic, partition, min_end_offset)"
                 " SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])"
-                " ON CONFLICT (topic, partition) DO UPDATE"
-                " SET next_offset = GREATEST(outbox_high_water.next_offset, EXCLUDED.next_offset)",
+                " ON CONFLICT (topic, partition) DO UPDATE SET min_end_offset ="
+                " GREATEST(outbox_high_water.min_end_offset, EXCLUDED.min_end_offset)",
                 [tp.topic for tp in marks],
                 [tp.partition for tp in marks],
                 list(marks.values()),
@@ -325,12 +333,12 @@ class OutboxRelay:
 
     async def _load_high_water(self, conn: asyncpg.Connection) -> None:
         rows = await conn.fetch(
-            "SELECT topic, partition, next_offset FROM outbox_high_water"
+            "SELECT topic, partition, min_end_offset FROM outbox_high_water"
             " WHERE topic = ANY($1::text[])",
             self._topics,
         )
         self._high_water = {
-            TopicPartition(row["topic"], row["partition"]): row["next_offset"] for row in rows
+            TopicPartition(row["topic"], row["partition"]): row["min_end_offset"] for row in rows
         }
 
     async def _check(self, conn: asyncpg.Connection, session: _BrokerSession) -> bool:
@@ -340,7 +348,7 @@ class OutboxRelay:
         if not self._high_water:
             return False
         async with asyncio.timeout(_BROKER_TIMEOUT_SECONDS):
-            ends = await session.end_offsets(list(self._high_water))
+            ends = await session.guard(session.end_offsets(list(self._high_water)))
         lost = {tp: (ends[tp], mark) for tp, mark in self._high_water.items() if ends[tp] < mark}
         if not lost:
             return False

@@ -1,12 +1,13 @@
 -- Where the broker put each published row (set with published_at, from the acknowledgement).
 ALTER TABLE outbox ADD COLUMN kafka_partition integer, ADD COLUMN kafka_offset bigint;
 
--- The relay's high-water mark: per partition, 1 + the highest offset the broker acknowledged
--- for one of its rows. A broker whose end offset is lower has lost acknowledged records.
+-- The relay's high-water mark per partition: the lowest end offset a broker that kept every
+-- row it acknowledged can report there (1 + the first offset of the relay's last acknowledged
+-- batch; see chorus_platform.outbox). A broker reporting less has lost acknowledged records.
 CREATE TABLE outbox_high_water (
-    topic       text NOT NULL,
-    partition   integer NOT NULL,
-    next_offset bigint NOT NULL,
+    topic          text NOT NULL,
+    partition      integer NOT NULL,
+    min_end_offset bigint NOT NULL,
     PRIMARY KEY (topic, partition)
 );
 
