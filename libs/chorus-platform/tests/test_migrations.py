@@ -91,6 +91,7 @@ async def test_concurrent_runners_apply_each_file_once(tmp_path, make_database):
         "demo/0001_slow.sql",
         "platform/0001_outbox_inbox.sql",
         "platform/0002_idempotency_keys.sql",
+        "platform/0003_broker_loss_and_dead_letters.sql",
     ]
 
 
