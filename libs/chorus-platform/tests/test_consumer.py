@@ -295,6 +295,32 @@ async def test_a_consumer_stuck_on_a_commit_is_restarted(
     assert [r["user_id"] for r in effects] == ["after", "freeze"]
 
 
+async def test_a_commit_to_a_topic_that_vanished_does_not_hold_the_consumer(
+    pool, platform_settings, topic, kafka_broker
+):
+    """aiokafka retries a commit that gets UnknownTopicOrPartition for ever: bounded, the
+    consumer starts again, which re-creates the topic."""
+    settings = platform_settings.model_copy(update={"consumer_commit_timeout_seconds": 1.0})
+
+    async def delete_the_topic_then_succeed(tx, message, envelope):
+        await record_effect(tx, message, envelope)
+        if message.user_id == "vanish":
+            await asyncio.to_thread(kafka_broker.delete_topic, topic)
+
+    consumer = EventConsumer(
+        name="test-vanished-topic",
+        topics=[topic],
+        subscriptions=[Subscription(ev.UserActivated, delete_the_topic_then_succeed)],
+        uow=UnitOfWork(pool, service="test"),
+        settings=settings,
+    )
+    await publish(platform_settings, topic, ev.UserActivated(user_id="vanish"))
+    async with running(consumer):
+        await wait_for(lambda: asyncio.sleep(0, result=consumer.restarts >= 1), timeout=60)
+        await publish(platform_settings, topic, ev.UserActivated(user_id="after"))
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 2 FROM effects"), timeout=60)
+
+
 async def test_a_consumer_does_not_carry_its_position_into_a_broker_that_lost_its_data(
     pool, platform_settings, topic, kafka_broker
 ):

@@ -214,6 +214,18 @@ class KafkaBroker:
         if self.running:
             self._create_topics({name: partitions})
 
+    def delete_topic(self, name: str) -> None:
+        """Delete ``name`` now and forget it (clients holding it see UnknownTopicOrPartition)."""
+        self.topics.pop(name, None)
+        if self.running:
+            result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+                [str(find_tansu()), "topic", "delete", name, "--broker", self._url],
+                capture_output=True, timeout=10, check=False,
+            )  # fmt: skip
+            if result.returncode != 0:
+                message = result.stderr.decode(errors="replace")
+                raise BrokerError(f"cannot delete topic {name}: {message}")
+
     def list_topics(self) -> dict[str, int]:
         """Topic name → partition count, as the running broker reports it (internal excluded)."""
         try:
