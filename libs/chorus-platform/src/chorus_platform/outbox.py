@@ -272,21 +272,26 @@ class OutboxRelay:
         )
         if not rows:
             return 0
-        futures = []
-        for row in rows:
-            headers = cloudevents.to_headers(
-                event_id=str(row["id"]),
-                ce_type=row["ce_type"],
-                source=row["ce_source"],
-                time=row["ce_time"].astimezone(UTC),
-                traceparent=row["traceparent"],
-            )
-            futures.append(
-                await session.producer.send(
-                    row["topic"], value=row["payload"], key=row["key"].encode(), headers=headers
+        futures: list[asyncio.Future] = []
+        try:
+            for row in rows:
+                headers = cloudevents.to_headers(
+                    event_id=str(row["id"]),
+                    ce_type=row["ce_type"],
+                    source=row["ce_source"],
+                    time=row["ce_time"].astimezone(UTC),
+                    traceparent=row["traceparent"],
                 )
-            )
-        acks = await asyncio.gather(*futures)
+                futures.append(
+                    await session.producer.send(
+                        row["topic"], value=row["payload"], key=row["key"].encode(), headers=headers
+                    )
+                )
+            acks = await asyncio.gather(*futures)
+        except BaseException:
+            for future in futures:  # the batch failed as a whole: its other failures are known
+                future.add_done_callback(lambda done: done.cancelled() or done.exception())
+            raise
         lowest: dict[TopicPartition, int] = {}
         for ack in acks:
             if ack.offset >= 0:  # -1: acknowledged without an offset
