@@ -30,6 +30,7 @@ from datetime import datetime
 
 import asyncpg
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
 
 from chorus_platform.outbox import make_producer
 from chorus_platform.settings import ChorusSettings
@@ -165,11 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     again.add_argument("--limit", type=int, default=1000)
     args = parser.parse_args(argv)
     settings = ChorusSettings(service_name=args.service)
-    if args.command == "show":
-        for entry in asyncio.run(_show(settings, args)):
-            print(json.dumps(entry, ensure_ascii=False))
-        return 0
-    replayed = asyncio.run(replay(settings, consumer=args.consumer, ids=args.ids, limit=args.limit))
+    try:
+        if args.command == "show":
+            for entry in asyncio.run(_show(settings, args)):
+                print(json.dumps(entry, ensure_ascii=False))
+            return 0
+        replayed = asyncio.run(
+            replay(settings, consumer=args.consumer, ids=args.ids, limit=args.limit)
+        )
+    except (OSError, asyncpg.PostgresError, KafkaError) as exc:
+        print(f"erreur / error ({args.service}): {exc!r}", file=sys.stderr)
+        return 1
     print(json.dumps({"service": args.service, "replayed": replayed}))
     return 0
 
