@@ -78,12 +78,12 @@ rotate-keys: install ## Create a new token signing key (old public keys stay ser
 	@$(VENV)/bin/chorus-identity rotate-keys
 
 .PHONY: dlq-show
-dlq-show: install ## List the events parked on a dead-letter topic (TOPIC=chorus.<svc>.events.v1)
-	@$(PY) -m chorus_platform.dlq show $(TOPIC)
+dlq-show: install ## List the events a service's consumers parked, from its database (SERVICE=notifications)
+	@$(PY) -m chorus_platform.dlq show $(or $(SERVICE),$(error SERVICE=<svc> is required))
 
 .PHONY: dlq-replay
-dlq-replay: install ## Replay a dead-letter topic once its cause is fixed (TOPIC=chorus.<svc>.events.v1)
-	@$(PY) -m chorus_platform.dlq replay $(TOPIC)
+dlq-replay: install ## Publish a service's parked events again once their cause is fixed (SERVICE=notifications)
+	@$(PY) -m chorus_platform.dlq replay $(or $(SERVICE),$(error SERVICE=<svc> is required))
 
 .PHONY: bench
 bench: install ## Run the benchmarks (see README for figures)

@@ -5,6 +5,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from chorus_devstack.broker import BrokerError, KafkaBroker
 from chorus_devstack.ports import free_port, port_is_open
+from chorus_platform.topics import DECLARED_TOPICS
 
 
 async def _create_topic(bootstrap: str, topic: str) -> None:
@@ -121,3 +122,51 @@ def test_stop_while_paused() -> None:
 async def test_busy_port_is_a_clear_error(kafka_broker: KafkaBroker) -> None:
     with pytest.raises(BrokerError, match="already in use"):
         KafkaBroker(kafka_broker.port).start()
+
+
+async def test_a_restart_creates_the_declared_topics_before_any_client_can_ask(
+    kafka_broker: KafkaBroker,
+) -> None:
+    """Clients asking for a declared topic's metadata all through a restart: tansu would
+    create a missing topic with 4 partitions; the port opens only once it exists with 3."""
+    topic = "chorus.invoices.events.v1"
+    asking = True
+
+    async def ask_again_and_again() -> None:
+        while asking:
+            producer = AIOKafkaProducer(bootstrap_servers=kafka_broker.bootstrap)
+            try:
+                await producer.start()
+                await producer.partitions_for(topic)
+            except Exception:  # the broker is away: ask again
+                await asyncio.sleep(0.005)
+            finally:
+                await producer.stop()
+
+    askers = [asyncio.create_task(ask_again_and_again()) for _ in range(3)]
+    try:
+        await asyncio.sleep(0.2)
+        await asyncio.to_thread(kafka_broker.stop)
+        await asyncio.sleep(0.3)
+        await asyncio.to_thread(kafka_broker.start)
+        await asyncio.sleep(0.5)
+    finally:
+        asking = False
+        await asyncio.gather(*askers)
+    listed = kafka_broker.list_topics()
+    assert {name: listed.get(name) for name in DECLARED_TOPICS} == DECLARED_TOPICS
+    assert DECLARED_TOPICS[topic] == 3
+
+
+async def test_kill_breaks_every_client_connection_and_start_reopens(
+    kafka_broker: KafkaBroker,
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", kafka_broker.port)
+    try:
+        await asyncio.to_thread(kafka_broker.kill)
+        assert await asyncio.wait_for(reader.read(1), 5) == b""  # the connection ended
+        assert not port_is_open("127.0.0.1", kafka_broker.port)
+    finally:
+        writer.close()
+        await asyncio.to_thread(kafka_broker.start)
+    assert port_is_open("127.0.0.1", kafka_broker.port)

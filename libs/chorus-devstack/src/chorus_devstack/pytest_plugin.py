@@ -8,7 +8,8 @@ All servers are started lazily, on first use, once per test session, and stopped
   that CREATEs a fresh, uniquely named database on ``postgres_server`` and returns its DSN.
   Databases are not dropped: the server is thrown away with the session.
 * ``kafka_broker`` — a :class:`~chorus_devstack.broker.KafkaBroker` (tansu, in memory) on a
-  free port; a test may ``stop()`` and ``start()`` it to simulate an outage.
+  free port, with every declared topic; a test may ``stop()`` or ``kill()`` and ``start()`` it
+  to simulate a crash (it comes back empty), or ``pause()``/``resume()`` it.
 * ``mail_catcher`` — a started :class:`~chorus_devstack.mailcatcher.MailCatcher` on free ports,
   running in the session event loop (pytest-asyncio, ``loop_scope="session"``). Tests sharing
   it should filter by recipient or call ``mail_catcher.clear()`` first.

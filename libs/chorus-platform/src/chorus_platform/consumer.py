@@ -1,13 +1,32 @@
-"""Kafka consumer loop: manual offset commits, inbox dedupe, bounded retries, dead letters.
+"""Kafka consumer loop: manual offset commits, inbox dedupe, bounded retries, dead letters,
+and a fresh start whenever the broker may have changed under it.
 
-Each handled record runs its handler inside a unit-of-work transaction
-(:mod:`chorus_platform.unit_of_work`) that also inserts ``(consumer, ce_id)`` into ``inbox``;
-a record already in the inbox is skipped, so an event delivered twice (relay retry,
-rebalance, restart) has its effect once. The handler gets that transaction and passes it to
-the use case it calls; the events the use case emits are written to the service's outbox in
-the same commit. A handler that keeps
-failing is retried with exponential backoff, then the record is copied to ``<topic>.dlq``
-with the error in its headers, and consumption goes on. Offsets are committed after.
+Guarantees of :class:`EventConsumer`:
+
+* **Once.** Each handled record runs its handler inside a unit-of-work transaction
+  (:mod:`chorus_platform.unit_of_work`) that also inserts ``(consumer, ce_id)`` into
+  ``inbox``; a record already in the inbox is skipped, so an event delivered twice (relay
+  retry or re-publication, rebalance, restart) has its effect once. The handler gets that
+  transaction and passes it to the use case it calls; the events the use case emits are
+  written to the service's outbox in the same commit.
+* **Parked, not lost.** A handler that keeps failing is retried with exponential backoff,
+  then the record is parked: inserted into the service's ``dead_letters`` table (it outlives
+  the broker; ``python -m chorus_platform.dlq`` shows and replays it) and copied to
+  ``<topic>.dlq`` with the error in its headers (best effort); consumption goes on.
+* **Offsets after effects.** A partition's offset is committed after its records are
+  handled. Each commit is bounded (``CHORUS_CONSUMER_COMMIT_TIMEOUT_SECONDS``): one that
+  cannot complete — a hung broker, ``UnknownTopicOrPartition`` retried forever by aiokafka,
+  a group the broker forgot — tears the consumer down and a new one starts.
+* **Nothing skipped after a broker restart.** When one of its connections to the broker
+  breaks (:mod:`chorus_platform.broker_connections`), the consumer stops handling records
+  (those fetched meanwhile are dropped), leaves its group and a new consumer starts from the
+  offsets the broker has committed for the group. A broker that lost its data has none, so
+  the new consumer reads the new log from its first record, where the relay re-publishes
+  what was lost: aiokafka's remembered position is never applied to the new log.
+* **Quick return.** Restarts back off from 0.05 s to 0.25 s while the broker is away; the
+  session (``CHORUS_CONSUMER_SESSION_TIMEOUT_MS``, 2 s) sets how long the embedded broker
+  takes to admit a member (half of it, 1 s at least), and a stopping consumer leaves its
+  group so that the next one is admitted at once instead of after the old session expires.
 """
 
 from __future__ import annotations
@@ -15,13 +34,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaConnectionError
+from aiokafka.protocol.group import LeaveGroupRequest
 from google.protobuf.message import Message
+from opentelemetry import metrics
 
-from chorus_platform import cloudevents, telemetry
+from chorus_platform import cloudevents, dlq, telemetry
+from chorus_platform.broker_connections import (
+    BrokerConnectionLost,
+    ConnectionWatch,
+    stop_client,
+    watch_consumer,
+)
 from chorus_platform.outbox import make_producer
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import dlq_topic, ensure_topics
@@ -30,6 +59,19 @@ from chorus_platform.unit_of_work import Transaction, UnitOfWork
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Transaction, Message, cloudevents.Envelope], Awaitable[None]]
+
+_RESTART_DELAYS = (0.05, 0.1, 0.25)
+_DLQ_COPY_TIMEOUT_SECONDS = 5.0
+
+_restarts = metrics.get_meter("chorus_platform.consumer").create_counter(
+    "chorus.consumer.restarts",
+    unit="{restart}",
+    description="Consumers torn down and started again (broker connection broke, commit stuck).",
+)
+
+
+class CommitStalled(RuntimeError):
+    """An offset commit did not complete within the commit timeout."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +86,8 @@ class EventConsumer:
     """Consumes ``topics`` as consumer group ``name`` and dispatches by ``ce_type``.
 
     Records whose type has no subscription are acknowledged and ignored (additive evolution).
+    Counters for tests and operators: :attr:`handled`, :attr:`dead_lettered`,
+    :attr:`restarts`.
     """
 
     def __init__(
@@ -62,20 +106,29 @@ class EventConsumer:
         self._settings = settings
         self.handled = 0
         self.dead_lettered = 0
+        self.restarts = 0
 
     async def run(self) -> None:
-        """Consumes until cancelled; reconnects after broker outages."""
+        """Consumes until cancelled; starts a new consumer after every interruption."""
+        failures = 0
         while True:
+            started = time.monotonic()
             try:
                 await self._consume()
             except asyncio.CancelledError:
                 raise
+            except (BrokerConnectionLost, KafkaConnectionError) as exc:
+                log.info("consumer %s restarting: %s", self.name, exc)
             except Exception:
-                log.warning("consumer %s interrupted; retrying", self.name, exc_info=True)
-                await asyncio.sleep(1.0)
+                log.warning("consumer %s interrupted; restarting", self.name, exc_info=True)
+            self.restarts += 1
+            _restarts.add(1, {"consumer": self.name})
+            failures = 1 if time.monotonic() - started > 10 else failures + 1
+            await asyncio.sleep(_RESTART_DELAYS[min(failures, len(_RESTART_DELAYS)) - 1])
 
     async def _consume(self) -> None:
         await ensure_topics(self._settings, self._topics)
+        session_ms = self._settings.consumer_session_timeout_ms
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._settings.kafka_bootstrap,
@@ -84,28 +137,44 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             metadata_max_age_ms=5000,
-            # The shortest session Kafka accepts by default: a consumer that died without
-            # leaving its group (the embedded broker never lets generation 0 leave) is
-            # replaced after 6 s instead of 10.
-            session_timeout_ms=6000,
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=max(session_ms // 4, 100),
             fetch_max_wait_ms=self._settings.consumer_fetch_max_wait_ms,
-            heartbeat_interval_ms=2000,
         )
+        connection = watch_consumer(consumer)
         producer = make_producer(self._settings)
         try:
             await consumer.start()
             await producer.start()
             while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=200)
+                batches = await consumer.getmany(timeout_ms=250, max_records=200)
                 for tp, records in batches.items():
                     for record in records:
+                        connection.check()  # records fetched after a break are not handled
                         await self._process(record, producer)
-                    await consumer.commit({tp: records[-1].offset + 1})
+                    # nor are offsets of the old log committed to a new one
+                    await self._commit(consumer, connection, tp, records[-1].offset + 1)
+                connection.check()
         finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-            with contextlib.suppress(Exception):
-                await producer.stop()
+            await _leave_group(consumer)
+            await stop_client(consumer)
+            await stop_client(producer)
+
+    async def _commit(
+        self,
+        consumer: AIOKafkaConsumer,
+        connection: ConnectionWatch,
+        tp: TopicPartition,
+        offset: int,
+    ) -> None:
+        timeout = self._settings.consumer_commit_timeout_seconds
+        try:
+            async with asyncio.timeout(timeout):
+                await connection.guard(consumer.commit({tp: offset}))
+        except TimeoutError:
+            raise CommitStalled(
+                f"commit of {tp.topic}/{tp.partition} at {offset} did not complete in {timeout} s"
+            ) from None
 
     async def _process(self, record: ConsumerRecord, producer: AIOKafkaProducer) -> None:
         try:
@@ -172,56 +241,45 @@ class EventConsumer:
     async def _dead_letter(
         self, record: ConsumerRecord, producer: AIOKafkaProducer, exc: Exception, attempts: int
     ) -> None:
+        """Parks ``record`` in the database (must succeed: else the record is not committed
+        and comes back), then copies it to ``<topic>.dlq`` (best effort)."""
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        async with self._uow.transaction() as tx:
+            await dlq.park(
+                tx.conn, consumer=self.name, record=record, error=error, attempts=attempts
+            )
+        self.dead_lettered += 1
+        log.error(
+            "event parked in dead_letters",
+            extra={"consumer": self.name, "topic": record.topic, "attempts": attempts},
+        )
         headers = [
             *(record.headers or ()),
-            ("dlq_error", f"{type(exc).__name__}: {exc}"[:1000].encode()),
+            ("dlq_error", error.encode()),
             ("dlq_consumer", self.name.encode()),
             ("dlq_attempts", str(attempts).encode()),
             ("dlq_original", f"{record.topic}/{record.partition}/{record.offset}".encode()),
         ]
-        await producer.send_and_wait(
-            dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
-        )
-        self.dead_lettered += 1
-        log.error(
-            "event parked on dead-letter topic",
-            extra={"consumer": self.name, "topic": dlq_topic(record.topic)},
-        )
+        try:
+            async with asyncio.timeout(_DLQ_COPY_TIMEOUT_SECONDS):
+                await producer.send_and_wait(
+                    dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+                )
+        except Exception:
+            log.warning(
+                "could not copy a parked event to its dead-letter topic (kept in dead_letters)",
+                extra={"consumer": self.name, "topic": dlq_topic(record.topic)},
+            )
 
 
-async def replay_dead_letters(
-    settings: ChorusSettings, topic: str, *, limit: int = 1000, timeout_ms: int = 2000
-) -> int:
-    """Copies records parked on ``<topic>.dlq`` back to ``topic`` (without the dlq_ headers).
-
-    Consumers dedupe through their inbox, so replaying a record already handled is harmless.
-    Returns how many records were replayed.
-    """
-    consumer = AIOKafkaConsumer(
-        dlq_topic(topic),
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"chorus-dlq-replay-{topic}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    producer = make_producer(settings)
-    replayed = 0
-    await consumer.start()
-    await producer.start()
-    try:
-        while replayed < limit:
-            batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=100)
-            if not batches:
-                break
-            for tp, records in batches.items():
-                for record in records:
-                    headers = [(k, v) for k, v in record.headers if not k.startswith("dlq_")]
-                    await producer.send_and_wait(
-                        topic, value=record.value, key=record.key, headers=headers
-                    )
-                    replayed += 1
-                await consumer.commit({tp: records[-1].offset + 1})
-    finally:
-        await consumer.stop()
-        await producer.stop()
-    return replayed
+async def _leave_group(consumer: AIOKafkaConsumer) -> None:
+    """Leaves the group now, so that the next member is admitted without waiting for this
+    one's session to expire. aiokafka leaves by itself only from a generation above 0, and the
+    embedded broker numbers a new group's first generation 0 (best effort, 1 s at most)."""
+    coordinator = consumer._coordinator
+    if coordinator is None or coordinator.generation != 0 or not coordinator.member_id:
+        return
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            leave = LeaveGroupRequest(coordinator.group_id, coordinator.member_id)
+            await coordinator._send_req(leave)

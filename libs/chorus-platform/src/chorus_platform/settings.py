@@ -49,8 +49,15 @@ class ChorusSettings(BaseSettings):
     outbox_poll_seconds: float = Field(
         1.0, description="Outbox relay polling fallback when no NOTIFY arrives."
     )
+    outbox_replay_seconds: float = Field(
+        86400.0,
+        description="When the broker lost events it had acknowledged, the relay publishes again"
+        " every row published within this many seconds.",
+    )
     consumer_max_attempts: int = Field(
-        6, description="Attempts at handling one event before it goes to <topic>.dlq."
+        6,
+        description="Attempts at handling one event before it is parked (dead_letters table"
+        " and <topic>.dlq).",
     )
     consumer_fetch_max_wait_ms: int = Field(
         100,
@@ -58,6 +65,17 @@ class ChorusSettings(BaseSettings):
     )
     consumer_backoff_seconds: float = Field(
         0.5, description="First retry delay, doubled each try (6 attempts span about 15 s)."
+    )
+    consumer_session_timeout_ms: int = Field(
+        2000,
+        description="Consumer group session: a member silent this long is replaced. The"
+        " embedded broker makes a join last half of it (1 s at least); Kafka refuses less than"
+        " its group.min.session.timeout.ms (6000 by default).",
+    )
+    consumer_commit_timeout_seconds: float = Field(
+        5.0,
+        description="Longest an offset commit may take before the consumer is torn down and"
+        " restarted.",
     )
 
     migrations_dir: str = Field(

@@ -1,0 +1,149 @@
+"""Knowing when a Kafka client lost its broker connection, so that nothing it does afterwards
+silently lands in a broker that may have restarted empty.
+
+aiokafka reconnects by itself and carries on: a producer retries its unacknowledged batches
+on the new connection, a consumer keeps fetching from its old position. After a restart of a
+broker that lost its data (the embedded, in-memory one), the relay's retried batch would open
+the *new* log, ahead of the older events the relay is about to re-publish (their order lost),
+and a consumer's old position would skip the first records of the new log.
+
+:func:`watch_producer` / :func:`watch_consumer` hook the client's connection-closed callback
+(aiokafka 0.14: ``AIOKafkaClient._on_connection_closed``, passed to every connection it opens
+and called synchronously when one breaks or times out, before any request waiting on it
+resumes) and record the break. For a producer it also fails, instead of retrying, every
+batch not yet acknowledged and every later send. The owner then throws the client away and
+starts a new one, which first checks what the broker still has (the relay's high-water
+check, the consumer's committed offsets). A closed idle connection is not a break.
+
+``tests/test_broker_connections.py`` holds aiokafka to this against the real broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.client import AIOKafkaClient
+from aiokafka.conn import CloseReason
+from aiokafka.errors import KafkaConnectionError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_BREAKS = (CloseReason.CONNECTION_BROKEN, CloseReason.CONNECTION_TIMEOUT)
+
+
+class BrokerConnectionLost(KafkaConnectionError):
+    """A connection of this client to the broker broke: the client must be replaced."""
+
+
+class ConnectionWatch:
+    """Whether one of a client's broker connections broke since it was created."""
+
+    def __init__(self) -> None:
+        self._broken = asyncio.Event()
+
+    @property
+    def broken(self) -> bool:
+        return self._broken.is_set()
+
+    def _break(self) -> None:
+        self._broken.set()
+
+    def check(self) -> None:
+        """Raises :class:`BrokerConnectionLost` once a connection broke."""
+        if self.broken:
+            raise BrokerConnectionLost("a broker connection broke; the client must be replaced")
+
+    async def guard(self, awaitable: Awaitable[T]) -> T:
+        """The result of ``awaitable``, unless a connection breaks first: then it is cancelled
+        and :class:`BrokerConnectionLost` raised (aiokafka would otherwise retry it on the new
+        connection, e.g. a commit, for as long as it takes)."""
+        if self.broken and asyncio.iscoroutine(awaitable):
+            awaitable.close()  # never started
+        self.check()
+        task = asyncio.ensure_future(awaitable)
+        breaking = asyncio.ensure_future(self._broken.wait())
+        try:
+            await asyncio.wait({task, breaking}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            breaking.cancel()
+            if not task.done():
+                task.cancel()
+                task.add_done_callback(_consume_outcome)
+        if not task.done():
+            self.check()
+        return task.result()
+
+
+def _consume_outcome(task: asyncio.Future) -> None:
+    """Retrieves a cancelled task's outcome so that asyncio does not report it as lost."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _hook(client: AIOKafkaClient, *on_break: Callable[[], object]) -> ConnectionWatch:
+    watch = ConnectionWatch()
+    closed = client._on_connection_closed
+
+    def on_connection_closed(conn, reason) -> None:
+        closed(conn, reason)
+        if reason in _BREAKS:
+            watch._break()
+            for callback in on_break:
+                callback()
+
+    client._on_connection_closed = on_connection_closed  # read when each connection opens
+    return watch
+
+
+def watch_consumer(
+    consumer: AIOKafkaConsumer, on_break: Callable[[], object] = lambda: None
+) -> ConnectionWatch:
+    """Watches ``consumer``'s connections (call before ``start()``); ``on_break`` is called
+    when one breaks."""
+    return _hook(consumer._client, on_break)
+
+
+def watch_producer(
+    producer: AIOKafkaProducer, on_break: Callable[[], object] = lambda: None
+) -> ConnectionWatch:
+    """Watches ``producer``'s connections (call before ``start()``); on a break, every batch
+    not yet acknowledged fails with :class:`BrokerConnectionLost` rather than being retried on
+    a new connection, every later ``send`` raises it, and ``on_break`` is called."""
+    accumulator = producer._message_accumulator
+
+    def abandon_batches() -> None:
+        lost = BrokerConnectionLost("broker connection broke before the acknowledgement")
+        for batch in accumulator._pending_batches:  # in flight: expired, so never retried
+            batch._ttl = -1.0
+        for batches in accumulator._batches.values():
+            for batch in batches:
+                batch.failure(lost)
+        accumulator._batches.clear()
+        accumulator._exception = lost
+
+    return _hook(producer.client, abandon_batches, on_break)
+
+
+async def stop_client(client: AIOKafkaConsumer | AIOKafkaProducer, seconds: float = 5.0) -> None:
+    """Stops ``client`` within ``seconds``, whatever state its broker left it in.
+
+    Never raises, except to pass on a cancellation of the calling task: aiokafka 0.14 lets the
+    ``CancelledError`` of its own fetch task escape ``AIOKafkaConsumer.stop()`` when that task
+    was waiting out a retry, which must not pass for the caller being cancelled.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            await client.stop()
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        log.info("a Kafka client let an internal cancellation escape while stopping")
+    except Exception:
+        log.warning("a Kafka client did not stop cleanly", exc_info=True)
