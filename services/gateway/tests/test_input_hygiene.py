@@ -249,3 +249,17 @@ async def test_a_portal_query_with_a_control_character_is_the_french_error_page(
     assert response.status_code == 422
     assert '<html lang="fr">' in response.text
     assert no_calls(services)
+
+
+async def test_a_form_sent_where_json_or_multipart_is_read_by_hand_is_400_not_500(api, services):
+    # The completion reads its body itself (multipart, or JSON): a url-encoded form was parsed
+    # by the hygiene check first, and must still be readable as a body.
+    response = await api.post(
+        "/api/v1/invoices/3f2b8d4c-7a61-4e1b-8d0e-5c9a2f1e7b33/completion",
+        data={"comment": "x"},
+        headers=AUTH,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "MALFORMED_JSON"
+    assert no_calls(services)

@@ -189,10 +189,19 @@ def _is_json(media_type: str) -> bool:
     )
 
 
+def _body_field(request: Request) -> Any:
+    return getattr(request.scope.get("route"), "body_field", None)
+
+
 def _takes_json(request: Request) -> bool:
     """The matched operation declares a JSON body (not a form)."""
-    body_field = getattr(request.scope.get("route"), "body_field", None)
+    body_field = _body_field(request)
     return body_field is not None and not isinstance(body_field.field_info, fastapi_params.Form)
+
+
+def _takes_form(request: Request) -> bool:
+    """The matched operation declares form fields (FastAPI has parsed the form)."""
+    return isinstance(getattr(_body_field(request), "field_info", None), fastapi_params.Form)
 
 
 async def _body_problems(request: Request) -> list[FieldError]:
@@ -200,6 +209,11 @@ async def _body_problems(request: Request) -> list[FieldError]:
     if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         if _takes_json(request):
             raise _unsupported()
+        if media_type == "application/x-www-form-urlencoded" and not _takes_form(request):
+            # Read whole first (small: bounded by body_limits), so the form is parsed from the
+            # kept body and a route reading the body itself still can. A route declaring form
+            # fields had FastAPI parse the form already: it is reused.
+            await request.body()
         return list(_form_problems(await request.form()))
     raw = await request.body()
     if not raw:
