@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus_gateway.edge.input_hygiene import json_problems, strict_json, string_problem
 
 from .test_api_invoices import AUTH, create_body
@@ -262,4 +263,41 @@ async def test_a_form_sent_where_json_or_multipart_is_read_by_hand_is_400_not_50
 
     assert response.status_code == 400
     assert response.json()["code"] == "MALFORMED_JSON"
+    assert no_calls(services)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": b"Bearer \xe9t\xe9"},
+        {"Authorization": b"Bearer a\tb"},
+        {"Cookie": b"chorus_session=\xe9"},
+    ],
+)
+async def test_a_token_that_cannot_travel_to_a_service_is_401_without_a_call(
+    api, services, headers
+):
+    response = await api.get("/api/v1/me", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "TOKEN_INVALID"
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert no_calls(services)
+
+
+async def test_a_user_agent_beyond_ascii_is_forwarded_readable(api, services):
+    services.identity.answer("GetMe", pb.GetMeResponse(user=pb.User(id="u1")))
+
+    response = await api.get("/api/v1/me", headers={**AUTH, "User-Agent": b"Navigateur \xe9t\xe9"})
+
+    assert response.status_code == 200
+    call = services.identity.calls_to("GetMe")[0]
+    assert call.metadata["x-forwarded-user-agent"] == "Navigateur ?t?"
+
+
+async def test_a_portal_session_cookie_beyond_ascii_is_no_session(api, services):
+    response = await api.get("/mon-compte", headers={**HTML, "Cookie": b"chorus_session=\xe9"})
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/connexion"
     assert no_calls(services)
