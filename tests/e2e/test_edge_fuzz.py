@@ -3,11 +3,13 @@
 ``schemathesis run`` (pinned in uv.lock) reads ``/api/v1/openapi.json`` and sends every
 operation its explicit examples, its coverage cases (boundary and schema-violating values of
 each parameter and body field, missing ones, unexpected methods) and :data:`MAX_EXAMPLES`
-generated cases with valid and invalid data, signed in as a fresh user. Each answer must be no
-server error — a 503 only with ``Retry-After``, a service saying it is temporarily unavailable
-(``edge_fuzz_hooks``) — and conform to the document: a declared status code, its content
-type, its headers, its schema. Generation is deterministic (the same cases every run) and
-keeps nothing on disk; the run's figures are printed.
+generated cases with valid and invalid data — about half of them with one string made hostile
+(NUL, control characters, 50,000 characters: ``edge_fuzz_hooks``) — signed in as a fresh user,
+each request from a client address of its own. Each answer must be no server error — a 503
+only with ``Retry-After``, a service saying it is temporarily unavailable — and conform to
+the document: a declared status code, its content type, its headers, its schema. Generation
+is deterministic (the same cases every run) and keeps nothing on disk; the figures are
+printed.
 """
 
 from __future__ import annotations
@@ -58,14 +60,15 @@ expected-statuses = ["1xx", "2xx", "3xx", "4xx", "503"]
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def fuzz_auth(gateway_url, mail_api_url) -> dict[str, str]:
-    """A signed-in user's headers, and a client address of its own for the rate limits."""
+    """A signed-in user's headers (each request then gets a client address of its own:
+    edge_fuzz_hooks.before_call)."""
     headers = {"X-Forwarded-For": client_ip()}
     async with (
         httpx.AsyncClient(base_url=f"{gateway_url}/api/v1", timeout=30, headers=headers) as api,
         httpx.AsyncClient(base_url=mail_api_url, timeout=10) as mail,
     ):
         _, _, auth = await activated_user(api, Mailbox(mail), "Fuzz")
-    return {**headers, **auth}
+    return auth
 
 
 async def test_schemathesis_finds_no_server_error_and_answers_conform(

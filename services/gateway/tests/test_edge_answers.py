@@ -123,7 +123,7 @@ async def test_a_service_down_is_503_with_retry_after_on_the_api_and_the_portal(
     async with gateway(settings) as client:
         api = await client.get("/api/v1/me", headers=AUTH)
         api_cookie_page = await client.get(
-            "/mon-compte", headers=HTML, cookies={"chorus_session": "t"}
+            "/mon-compte", headers={**HTML, "Cookie": "chorus_session=t"}
         )
         csrf = csrf_of((await client.get("/connexion", headers=HTML)).text)
         portal = await client.post(
