@@ -134,6 +134,7 @@ async def test_a_service_down_is_503_with_retry_after_on_the_api_and_the_portal(
 
     assert (api.status_code, api.json()["code"]) == (503, "SERVICE_UNAVAILABLE")
     assert api.headers["retry-after"] == "2"
+    assert portal.headers["retry-after"] == "2"
     for page in (api_cookie_page, portal):
         assert page.status_code == 503
         assert page.headers["content-type"].startswith("text/html")
