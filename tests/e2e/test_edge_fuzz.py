@@ -49,6 +49,17 @@ deterministic = true
 no-shrink = true
 database = "none"
 
+# Values read from answers are not reused across operations: the run must not act on what
+# other tests share (e.g. claim the seeded directory's unmanaged structures).
+[phases.examples.extra-data-sources]
+responses = false
+
+[phases.coverage.extra-data-sources]
+responses = false
+
+[phases.fuzzing.extra-data-sources]
+responses = false
+
 [phases.stateful]
 enabled = false
 
