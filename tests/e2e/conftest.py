@@ -16,8 +16,10 @@ import pytest_asyncio
 from chorus_devstack.supervisor import Stack
 from e2e_support import Mailbox, client_ip
 
-# Settings of the stack the tests start: a short lockout so that unlocking can be observed.
-E2E_ENV = {"CHORUS_LOGIN_LOCKOUT_SECONDS": "4"}
+# Settings of the stack the tests start: a short lockout so that unlocking can be observed;
+# the tests' own address is the gateway's trusted proxy, so each test can act as another
+# client with X-Forwarded-For (e2e_support.client_ip).
+E2E_ENV = {"CHORUS_LOGIN_LOCKOUT_SECONDS": "4", "CHORUS_TRUSTED_PROXIES": "127.0.0.1"}
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

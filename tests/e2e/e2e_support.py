@@ -42,8 +42,8 @@ class Mailbox:
 
 
 def client_ip() -> str:
-    """A made-up client address (benchmarking range, never contacted): the gateway trusts
-    X-Forwarded-For from 127.0.0.1, so a test can act as several clients."""
+    """A made-up client address (benchmarking range, never contacted): the e2e stack trusts
+    127.0.0.1 as a proxy (conftest.E2E_ENV), so a test can act as several clients."""
     return f"198.18.{random.randint(0, 255)}.{random.randint(1, 254)}"
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import grpc
 import pytest
 from chorus_gateway.edge.problems import (
+    DEFAULT_RETRY_AFTER_SECONDS,
     PROBLEM_TYPE_BASE,
+    ProblemError,
     field_path,
     kebab,
     problem_from_rpc_error,
@@ -95,7 +97,7 @@ def test_unreachable_services_answer_503_service_unavailable(code):
     body = problem.problem()
     assert (body.status, body.code) == (503, "SERVICE_UNAVAILABLE")
     assert "10.0.0.3" not in body.detail
-    assert problem.headers["Retry-After"] == "1"
+    assert problem.headers["Retry-After"] == str(DEFAULT_RETRY_AFTER_SECONDS)
 
 
 @pytest.mark.parametrize(
@@ -129,3 +131,43 @@ def test_error_without_reason_uses_the_grpc_code_and_about_blank():
 )
 def test_field_path(path, expected):
     assert field_path(path) == expected
+
+
+@pytest.mark.parametrize("reason", ["DATABASE_UNAVAILABLE", "SERVICE_UNAVAILABLE"])
+def test_a_service_saying_when_to_retry_sets_retry_after(reason):
+    error = errors.Unavailable(
+        reason, "Base de données indisponible.", metadata={"retry_after_seconds": "7"}
+    )
+
+    problem = problem_from_rpc_error(rpc_error(error))
+
+    assert (problem.status, problem.code) == (503, reason)
+    assert problem.headers["Retry-After"] == "7"
+
+
+@pytest.mark.parametrize("value", ["", "soon", "-3", "99999999999"])
+def test_an_unreadable_retry_after_falls_back_to_the_default_or_a_bound(value):
+    error = errors.Unavailable("DATABASE_UNAVAILABLE", "Indisponible.", metadata={})
+    if value:
+        error.metadata["retry_after_seconds"] = value
+
+    problem = problem_from_rpc_error(rpc_error(error))
+
+    assert problem.headers["Retry-After"] == str(DEFAULT_RETRY_AFTER_SECONDS)
+
+
+def test_an_internal_error_carries_a_correlation_id_and_nothing_else():
+    problem = problem_from_rpc_error(plain_error(grpc.StatusCode.INTERNAL, "KeyError: 'x'"))
+
+    body = problem.response().body.decode()
+    assert problem.correlation_id and len(problem.correlation_id) == 32
+    assert problem.correlation_id in body
+    assert "KeyError" not in body
+
+
+def test_a_problem_echoing_a_lone_surrogate_still_renders():
+    problem = ProblemError(422, "VALIDATION_FAILED", "Champ \ud800 invalide.")
+
+    body = problem.response().body.decode("utf-8")
+
+    assert "Champ ? invalide." in body

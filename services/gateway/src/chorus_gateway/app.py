@@ -10,12 +10,15 @@ from fastapi.staticfiles import StaticFiles
 
 from chorus_gateway.access_log import AccessLogMiddleware
 from chorus_gateway.api import API_PREFIX, api_router
+from chorus_gateway.api import docs as docs_api
 from chorus_gateway.api import health as health_api
 from chorus_gateway.api.error_handlers import install_error_handlers
 from chorus_gateway.api.openapi import install_openapi
-from chorus_gateway.api.rate_limit import RateLimiter
 from chorus_gateway.clients import ServiceClients
 from chorus_gateway.config import GatewaySettings
+from chorus_gateway.edge.client_address import ClientAddressMiddleware, TrustedProxies
+from chorus_gateway.edge.rate_limits import RateLimiter
+from chorus_gateway.edge.security_headers import SecurityHeadersMiddleware
 from chorus_gateway.web import pages, portal_router
 
 DESCRIPTION = """\
@@ -44,7 +47,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # api/docs.py serves Swagger UI from the gateway, not from a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -52,11 +55,27 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.rate_limiter = RateLimiter(
         burst=settings.rate_limit_burst, per_minute=settings.rate_limit_per_minute
     )
-    install_error_handlers(app, html_not_found=pages.not_found)
+    install_error_handlers(app, html_page=pages.error_page)
     app.include_router(api_router)
     app.include_router(health_api.router)
     app.include_router(portal_router)
+    # The more specific mounts first: "/static" would catch theirs.
+    app.mount(
+        docs_api.SWAGGER_UI_URL,
+        StaticFiles(directory=docs_api.SWAGGER_UI_DIR),
+        name="swagger-ui",
+    )
+    app.mount(docs_api.INIT_URL, StaticFiles(directory=docs_api.INIT_DIR), name="api-docs")
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    # Added last = outermost: the client address is known to every layer below, the headers
+    # complete every answer (error pages included).
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(
+        ClientAddressMiddleware,
+        proxies=TrustedProxies(
+            hops=settings.trusted_proxy_hops, networks=settings.trusted_proxy_networks
+        ),
+    )
     install_openapi(app)
     return app

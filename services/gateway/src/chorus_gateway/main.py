@@ -35,8 +35,9 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
         port=settings.http_port,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        # The client address is resolved by the app (edge.client_address), from the
+        # configured proxies only: uvicorn's own X-Forwarded-For handling stays off.
+        proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=10,
     )

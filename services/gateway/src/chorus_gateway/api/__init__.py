@@ -1,15 +1,17 @@
-"""The REST API ``/api/v1``: one router per resource, errors as problem+json.
+"""The REST API ``/api/v1``: one router per resource, errors as problem+json, every input
+checked by :func:`~chorus_gateway.edge.input_hygiene.checked_input` first.
 
 :data:`api_router` assembles them, in matching order; :mod:`chorus_gateway.app` includes it.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from chorus_gateway.api import (
     accounts,
     attachment_requests,
+    docs,
     feed,
     invoice_documents,
     invoice_pdf,
@@ -21,11 +23,16 @@ from chorus_gateway.api import (
     structures,
 )
 from chorus_gateway.api.openapi import PROBLEM_RESPONSES
+from chorus_gateway.edge.input_hygiene import checked_input
 
 API_PREFIX = "/api/v1"
 
-api_router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
+# checked_input runs before each route's own dependencies: no bad string reaches a service.
+api_router = APIRouter(
+    prefix=API_PREFIX, responses=PROBLEM_RESPONSES, dependencies=[Depends(checked_input)]
+)
 for module in (
+    docs,
     accounts,
     structures,
     attachment_requests,

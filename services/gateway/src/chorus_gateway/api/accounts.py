@@ -8,11 +8,16 @@ Login, second factor, password reset and activation resend are rate-limited per 
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Response
-
-from chorus_gateway.api.rate_limit import rate_limited
+from chorus_gateway.api.rate_limit import (
+    ActivationResendLimited,
+    LoginLimited,
+    PasswordResetLimited,
+    ResetConfirmLimited,
+    ResetLookupLimited,
+    SecondFactorLimited,
+)
 from chorus_gateway.api.schemas import accounts as schemas
 from chorus_gateway.api.security import AuthenticatedCaller
 from chorus_gateway.edge.accounts import UpdateMeBody, update_me_request
@@ -21,7 +26,6 @@ from chorus_gateway.edge.problems import TITLES, Problem
 
 router = APIRouter(tags=["Comptes et sessions"])
 
-RateLimited = Annotated[None, Depends(rate_limited)]
 LOCKED = {423: {"model": Problem, "description": TITLES[423]}}
 
 
@@ -55,7 +59,7 @@ async def resend_activation(
     body: schemas.ResendActivationBody,
     clients: Clients,
     caller: AnonymousCaller,
-    _: RateLimited,
+    _: ActivationResendLimited,
 ) -> schemas.Accepted:
     await clients.identity.resend_activation(body.login_email, caller)
     return schemas.Accepted()
@@ -67,7 +71,7 @@ async def resend_activation(
     responses=LOCKED,
 )
 async def create_token(
-    body: schemas.TokenBody, clients: Clients, caller: AnonymousCaller, _: RateLimited
+    body: schemas.TokenBody, clients: Clients, caller: AnonymousCaller, _: LoginLimited
 ) -> schemas.TokenResponse | schemas.MfaChallenge:
     response = await clients.identity.create_session(body.login_email, body.password, caller)
     if response.mfa_required:
@@ -81,7 +85,7 @@ async def create_token(
     responses=LOCKED,
 )
 async def complete_mfa(
-    body: schemas.MfaBody, clients: Clients, caller: AnonymousCaller, _: RateLimited
+    body: schemas.MfaBody, clients: Clients, caller: AnonymousCaller, _: SecondFactorLimited
 ) -> schemas.TokenResponse:
     tokens = await clients.identity.complete_mfa_challenge(body.challenge_id, body.code, caller)
     return schemas.token_response(tokens)
@@ -112,7 +116,7 @@ async def request_password_reset(
     body: schemas.PasswordResetRequestBody,
     clients: Clients,
     caller: AnonymousCaller,
-    _: RateLimited,
+    _: PasswordResetLimited,
 ) -> schemas.Accepted:
     await clients.identity.request_password_reset(body.login_email, caller)
     return schemas.Accepted()
@@ -126,7 +130,7 @@ async def lookup_password_reset(
     body: schemas.PasswordResetLookupBody,
     clients: Clients,
     caller: AnonymousCaller,
-    _: RateLimited,
+    _: ResetLookupLimited,
 ) -> schemas.PasswordResetLink:
     return schemas.reset_link(await clients.identity.get_password_reset(body.token, caller))
 
@@ -143,7 +147,7 @@ async def confirm_password_reset(
     body: schemas.PasswordResetConfirmBody,
     clients: Clients,
     caller: AnonymousCaller,
-    _: RateLimited,
+    _: ResetConfirmLimited,
 ) -> Response:
     await clients.identity.confirm_password_reset(schemas.reset_confirm_request(body), caller)
     return Response(status_code=204)

@@ -1,7 +1,8 @@
-"""Exception handlers: every error the app raises answers as problem+json.
+"""Exception handlers: every error the app raises answers as problem+json, or, for a portal
+page, as the portal's French error page (``html_page``).
 
-The one exception is a browser asking for an unknown portal page, which gets a French HTML
-page (``html_not_found``) instead.
+Nothing a client sends gives a 500: an exception nobody expected is logged with a
+correlation id (the trace id) and answers 500 ``INTERNAL`` carrying only that id.
 """
 
 from __future__ import annotations
@@ -17,42 +18,55 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chorus_gateway.api.validation import problem_from_validation_error
 from chorus_gateway.edge.problems import (
-    INTERNAL_DETAIL,
     ProblemError,
+    correlation_id,
     http_problem,
+    internal_problem,
     problem_from_rpc_error,
 )
 
 log = logging.getLogger(__name__)
 
+HtmlPage = Callable[[Request, ProblemError], Response | None]
+"""The portal's page for a problem, or ``None`` when the request is not the portal's."""
 
-def install_error_handlers(
-    app: FastAPI, html_not_found: Callable[[Request], Response | None]
-) -> None:
+
+def install_error_handlers(app: FastAPI, html_page: HtmlPage) -> None:
     """Maps ProblemError, gRPC errors, validation and routing errors, and the unexpected."""
 
+    def answer(request: Request, problem: ProblemError) -> Response:
+        return html_page(request, problem) or problem.response()
+
     async def on_problem(request: Request, exc: ProblemError) -> Response:
-        return exc.response()
+        return answer(request, exc)
 
     async def on_rpc_error(request: Request, exc: grpc.aio.AioRpcError) -> Response:
         problem = problem_from_rpc_error(exc)
         if problem.status >= 500:
             log.warning(
                 "downstream call failed",
-                extra={"grpc_code": exc.code().name, "path": request.url.path},
+                extra={
+                    "grpc_code": exc.code().name,
+                    "path": request.url.path,
+                    "correlation_id": problem.correlation_id,
+                },
             )
-        return problem.response()
+        return answer(request, problem)
 
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
-        return problem_from_validation_error(exc.errors()).response()
+        return answer(request, problem_from_validation_error(exc.errors()))
 
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        page = html_not_found(request) if exc.status_code == 404 else None
-        return page or http_problem(exc.status_code, exc.headers).response()
+        return answer(request, http_problem(exc.status_code, exc.headers))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
-        return ProblemError(500, "INTERNAL", INTERNAL_DETAIL, typed=False).response()
+        reference = correlation_id()
+        log.error(
+            "unhandled error",
+            exc_info=exc,
+            extra={"path": request.url.path, "correlation_id": reference},
+        )
+        return answer(request, internal_problem(reference))
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(grpc.aio.AioRpcError, on_rpc_error)

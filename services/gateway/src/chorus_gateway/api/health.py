@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from chorus_gateway.api.openapi import PROBLEM_RESPONSES
 from chorus_gateway.clients.health import SERVING
 from chorus_gateway.edge.callers import Clients
+from chorus_gateway.edge.problems import DEFAULT_RETRY_AFTER_SECONDS
 
 router = APIRouter(tags=["Santé et clés"])
 
@@ -52,6 +53,7 @@ async def readyz(request: Request, response: Response, clients: Clients) -> Read
     not_ready = [name for name, status in statuses.items() if status != SERVING]
     if not_ready:
         response.status_code = 503
+        response.headers["Retry-After"] = str(DEFAULT_RETRY_AFTER_SECONDS)
     return Readiness(
         status="unavailable" if not_ready else "ok", services=statuses, not_ready=not_ready
     )

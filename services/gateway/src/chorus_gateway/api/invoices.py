@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from fastapi import APIRouter, Query
 
+from chorus_gateway.api.amounts import PositiveAmount
 from chorus_gateway.api.paging import PageSize, PageToken
 from chorus_gateway.api.paths import InvoiceId
 from chorus_gateway.api.schemas import invoices as schemas
@@ -52,10 +52,10 @@ async def list_invoices(
         date | None, Query(description="Deposit day (Europe/Paris) to (inclusive).")
     ] = None,
     min_amount: Annotated[
-        Decimal | None, Query(ge=0, description="Gross total (TTC) at least.")
+        PositiveAmount | None, Query(description="Gross total (TTC) at least.")
     ] = None,
     max_amount: Annotated[
-        Decimal | None, Query(ge=0, description="Gross total (TTC) at most.")
+        PositiveAmount | None, Query(description="Gross total (TTC) at most.")
     ] = None,
     counterparty_id: Annotated[
         UUID | None,
@@ -86,8 +86,8 @@ async def list_invoices(
         issued_to=_day(issued_to),
         deposited_from=_day(deposited_from),
         deposited_to=_day(deposited_to),
-        min_amount=_amount(min_amount),
-        max_amount=_amount(max_amount),
+        min_amount=min_amount or "",
+        max_amount=max_amount or "",
         counterparty_structure_id=str(counterparty_id) if counterparty_id else "",
         counterparty_name=counterparty,
         service_code=service_code,
@@ -118,7 +118,3 @@ async def submit_invoice(
 
 def _day(value: date | None) -> str:
     return value.isoformat() if value else ""
-
-
-def _amount(value: Decimal | None) -> str:
-    return format(value, "f") if value is not None else ""

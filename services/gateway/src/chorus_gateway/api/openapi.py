@@ -13,7 +13,7 @@ _PROBLEM_REF = "#/components/schemas/Problem"
 
 PROBLEM_RESPONSES: dict[int | str, dict] = {
     status: {"model": Problem, "description": TITLES[status]}
-    for status in (400, 401, 403, 404, 409, 422, 429, 503)
+    for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 }
 """Error responses documented on every API operation (served as problem+json)."""
 

@@ -16,7 +16,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import CSRF_COOKIE, SESSION_COOKIE, client_details
+from chorus_gateway.edge.callers import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    client_details,
+    usable_token,
+)
 from chorus_gateway.edge.problems import ProblemError
 
 CSRF_HEADER = "x-csrf-token"
@@ -49,7 +54,8 @@ def authenticated_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Caller:
-    """The caller with its token; 401 UNAUTHENTICATED when there is none."""
+    """The caller with its token; 401 UNAUTHENTICATED when there is none, 401 TOKEN_INVALID
+    when it holds characters no issued token has (it could not even travel to a service)."""
     token = credentials.credentials if credentials else _cookie_token(request)
     if not token:
         raise ProblemError(
@@ -57,6 +63,13 @@ def authenticated_caller(
             "UNAUTHENTICATED",
             "Authentification requise : envoyez l'en-tête Authorization: Bearer <jeton>.",
             headers={"WWW-Authenticate": "Bearer"},
+        )
+    if usable_token(token) is None:
+        raise ProblemError(
+            401,
+            "TOKEN_INVALID",
+            "Jeton d'accès invalide : reconnectez-vous.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     return replace(client_details(request), token=token)
 

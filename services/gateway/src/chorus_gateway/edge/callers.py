@@ -9,6 +9,7 @@ services through :data:`Clients`. Tokens are never decoded here: services verify
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from chorus_platform import idempotency
@@ -20,6 +21,22 @@ from chorus_gateway.edge.problems import ProblemError
 
 SESSION_COOKIE = "chorus_session"
 CSRF_COOKIE = "chorus_csrf"
+
+MAX_TOKEN_LENGTH = 8192
+_TOKEN = re.compile(rf"[!-~]{{1,{MAX_TOKEN_LENGTH}}}")
+_NOT_PRINTABLE_ASCII = re.compile(r"[^ -~]")
+
+
+def usable_token(token: str | None) -> str | None:
+    """``token`` when it can travel as gRPC metadata (visible ASCII, bounded), else ``None``:
+    a token with any other character is no token the services could have issued."""
+    return token if token and _TOKEN.fullmatch(token) else None
+
+
+def printable_ascii(value: str) -> str:
+    """``value`` with anything but printable ASCII replaced by ``?`` (gRPC metadata values
+    are ASCII; a user agent is informative only)."""
+    return _NOT_PRINTABLE_ASCII.sub("?", value)
 
 
 def get_clients(request: Request) -> ServiceClients:
@@ -36,7 +53,7 @@ def client_details(request: Request) -> Caller:
         raise ProblemError(422, idempotency.KEY_INVALID, idempotency.KEY_INVALID_MESSAGE)
     return Caller(
         ip_address=request.client.host if request.client else "",
-        user_agent=request.headers.get("user-agent", "")[:512],
+        user_agent=printable_ascii(request.headers.get("user-agent", "")[:512]),
         idempotency_key=key or "",
     )
 

@@ -3,15 +3,25 @@
 Services report failures as gRPC statuses carrying an ``ErrorInfo`` reason, a French message
 and ``BadRequest`` field violations; this module turns them, and the gateway's own refusals
 (missing token, malformed body, unknown route), into problem documents.
+
+A service that cannot answer now (UNAVAILABLE: down, unreachable, its database gone;
+DEADLINE_EXCEEDED) is 503 with ``Retry-After``: the service's ``ErrorInfo`` metadata
+``retry_after_seconds`` when it gives one, else :data:`DEFAULT_RETRY_AFTER_SECONDS`. Anything
+unexpected is 500 ``INTERNAL`` with nothing revealed but a ``correlation_id``: the request's
+trace id, also in the log line that tells what happened.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
+from typing import Any
 
 import grpc
 from chorus_platform.rpc_status import from_rpc_error
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from pydantic import BaseModel, Field
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -66,6 +76,10 @@ _STATUS_BY_CODE = {
 INTERNAL_DETAIL = "Erreur interne, réessayez plus tard."
 UNAVAILABLE_DETAIL = "Service momentanément indisponible, réessayez dans quelques instants."
 
+DEFAULT_RETRY_AFTER_SECONDS = 2
+"""``Retry-After`` of a 503 when the service did not say (``retry_after_seconds``)."""
+MAX_RETRY_AFTER_SECONDS = 3600
+
 
 class FieldError(BaseModel):
     field: str = Field(description="Path of the offending field, e.g. `lines[0].quantity`.")
@@ -81,6 +95,27 @@ class Problem(BaseModel):
     detail: str = Field(description="Human explanation, in French.")
     code: str = Field(description="Stable machine reason, e.g. `PASSWORD_TOO_WEAK`.")
     errors: list[FieldError] = Field(default_factory=list)
+    correlation_id: str | None = Field(
+        None,
+        description="500 only: the reference of the failure in the gateway's logs (trace id).",
+    )
+
+
+class ProblemResponse(JSONResponse):
+    """``application/problem+json``; a character that has no UTF-8 form (a lone surrogate
+    echoed in a message) is replaced rather than failing the answer."""
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "replace")
+
+
+def correlation_id() -> str:
+    """The current trace id (32 hex digits), or a random id of the same shape without one."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else uuid.uuid4().hex
 
 
 class ProblemError(Exception):
@@ -95,6 +130,7 @@ class ProblemError(Exception):
         headers: dict[str, str] | None = None,
         *,
         typed: bool = True,
+        correlation_id: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -103,6 +139,7 @@ class ProblemError(Exception):
         self.errors = errors or []
         self.headers = headers or {}
         self.typed = typed
+        self.correlation_id = correlation_id
 
     def problem(self) -> Problem:
         return Problem(
@@ -112,15 +149,28 @@ class ProblemError(Exception):
             detail=self.detail,
             code=self.code,
             errors=self.errors,
+            correlation_id=self.correlation_id,
         )
 
     def response(self) -> JSONResponse:
-        return JSONResponse(
-            self.problem().model_dump(),
+        return ProblemResponse(
+            self.problem().model_dump(exclude_none=True),
             status_code=self.status,
             headers=self.headers,
-            media_type=PROBLEM_MEDIA_TYPE,
         )
+
+
+def internal_problem(reference: str) -> ProblemError:
+    """500 INTERNAL: nothing revealed but the reference of the log line."""
+    return ProblemError(500, "INTERNAL", INTERNAL_DETAIL, typed=False, correlation_id=reference)
+
+
+def retry_after_seconds(metadata: dict[str, str]) -> int:
+    """The service's ``retry_after_seconds`` (bounded), else the default."""
+    value = metadata.get("retry_after_seconds", "")
+    if value.isdigit() and len(value) <= 6:
+        return min(max(int(value), 1), MAX_RETRY_AFTER_SECONDS)
+    return DEFAULT_RETRY_AFTER_SECONDS
 
 
 def kebab(code: str) -> str:
@@ -143,14 +193,13 @@ def problem_from_rpc_error(err: grpc.RpcError) -> ProblemError:
     if status == 422 and remote.reason in BAD_REQUEST_REASONS:
         status = 400
     if status == 503:
-        # A service's own UNAVAILABLE reason (e.g. NOTIFICATIONS_UNAVAILABLE) is kept.
+        retry = {"Retry-After": str(retry_after_seconds(remote.metadata))}
+        # A service's own UNAVAILABLE reason (e.g. DATABASE_UNAVAILABLE) is kept.
         if remote.reason and remote.message:
-            return ProblemError(503, remote.reason, remote.message, headers={"Retry-After": "1"})
-        return ProblemError(
-            503, "SERVICE_UNAVAILABLE", UNAVAILABLE_DETAIL, headers={"Retry-After": "1"}
-        )
+            return ProblemError(503, remote.reason, remote.message, headers=retry)
+        return ProblemError(503, "SERVICE_UNAVAILABLE", UNAVAILABLE_DETAIL, headers=retry)
     if status == 500:
-        return ProblemError(500, "INTERNAL", INTERNAL_DETAIL, typed=False)
+        return internal_problem(correlation_id())
     errors = [
         FieldError(field=field_path(v.field), message=v.description) for v in remote.violations
     ]
@@ -171,6 +220,11 @@ def problem_from_rpc_error(err: grpc.RpcError) -> ProblemError:
 
 
 _HTTP_DETAILS = {
+    400: (
+        "MALFORMED_BODY",
+        "Le corps de la requête est illisible (JSON ou formulaire mal formé, ou texte qui "
+        "n'est pas en UTF-8).",
+    ),
     404: ("NOT_FOUND", "Aucune ressource à cette adresse ; vérifiez le chemin (API sous /api/v1)."),
     405: ("METHOD_NOT_ALLOWED", "Cette méthode HTTP n'est pas acceptée à cette adresse."),
 }

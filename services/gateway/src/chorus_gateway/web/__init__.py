@@ -7,8 +7,9 @@ before ``/factures/{id}``, which would catch ``/factures/nouvelle``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from chorus_gateway.edge.input_hygiene import checked_input
 from chorus_gateway.web import account, portal
 from chorus_gateway.web.invoices import actions as invoice_actions
 from chorus_gateway.web.invoices import deposit as invoice_deposit
@@ -23,7 +24,8 @@ from chorus_gateway.web.structures import members as structure_members
 from chorus_gateway.web.structures import services as structure_services
 from chorus_gateway.web.structures import spaces as structure_spaces
 
-portal_router = APIRouter(include_in_schema=False)
+# checked_input runs before each page's own dependencies: no bad string reaches a service.
+portal_router = APIRouter(include_in_schema=False, dependencies=[Depends(checked_input)])
 for module in (
     portal,
     invoice_deposit,

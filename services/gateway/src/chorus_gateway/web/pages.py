@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from chorus_gateway.edge.problems import TITLES, ProblemError
+from chorus_gateway.edge.security_headers import ALWAYS, PAGE_CSP
 from chorus_gateway.web import formats, session
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -16,14 +18,11 @@ STATIC_DIR = WEB_DIR / "static"
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.filters.update(formats.FILTERS)
 
-# no-referrer: the activation page's URL holds its token and must not leak to other sites.
+# The middleware adds them to every answer too; pages answered before the app (body_limits)
+# carry them themselves. no-referrer: the activation page's URL holds its token.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": PAGE_CSP,
+    **ALWAYS,
     "Cache-Control": "no-store",
 }
 
@@ -44,6 +43,36 @@ def render(
     response.headers.update(SECURITY_HEADERS)
     if request.cookies.get(session.CSRF_COOKIE) != csrf:
         session.set_csrf_cookie(response, csrf, secure=request.app.state.settings.secure_cookies)
+    return response
+
+
+_NOT_PORTAL = ("/api/", "/static/", "/.well-known/", "/healthz", "/readyz")
+
+
+def is_portal(request: Request) -> bool:
+    """A portal page (not the REST API, the probes, the keys or a static asset)."""
+    return not request.url.path.startswith(_NOT_PORTAL)
+
+
+def error_page(request: Request, problem: ProblemError) -> Response | None:
+    """The French page for a problem met on a portal page (``None`` elsewhere): the title of
+    its status, its message, the fields it names, the reference of a 500, its headers
+    (``Retry-After``); a 404 for a browser only (API clients get problem+json), a 401 the
+    login page."""
+    if problem.status == 404:
+        return not_found(request)
+    if not is_portal(request):
+        return None
+    if problem.status == 401:
+        return RedirectResponse("/connexion", status_code=303)
+    context = {
+        "title": TITLES.get(problem.status, "Erreur"),
+        "message": problem.detail,
+        "field_errors": [(e.field, e.message) for e in problem.errors],
+        "reference": problem.correlation_id,
+    }
+    response = render(request, "erreur.html", context, problem.status)
+    response.headers.update(problem.headers)
     return response
 
 

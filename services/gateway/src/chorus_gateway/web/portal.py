@@ -4,7 +4,10 @@ forms over the same service clients as the API.
 
 Each POST checks the CSRF token first, then calls the service; a refusal shows the
 service's French message and, beside each field, what to fix
-(:func:`~chorus_gateway.web.refusals.render_refusal`).
+(:func:`~chorus_gateway.web.refusals.render_refusal`). Login, second factor, password reset
+(request, link lookup, confirmation) and activation resend draw, after the CSRF check, from
+the same per-client buckets as the REST API's doors (:mod:`chorus_gateway.edge.rate_limits`):
+an empty bucket shows the form again with the wait, status 429 and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from chorus_gateway.edge.callers import AnonymousCaller, Clients
+from chorus_gateway.edge.rate_limits import RATE_LIMITED, Purpose, limited_message, retry_after
 from chorus_gateway.web import session
 from chorus_gateway.web.pages import render
 from chorus_gateway.web.refusals import CSRF_EXPIRED, render_refusal
@@ -30,6 +34,21 @@ FormText = Annotated[str, Form()]
 
 def _secure(request: Request) -> bool:
     return request.app.state.settings.secure_cookies
+
+
+def _rate_limited(
+    request: Request, purpose: Purpose, template: str, context: dict | None = None
+) -> HTMLResponse | None:
+    """``template`` again with the wait (429, ``Retry-After``) when the caller's ``purpose``
+    bucket is empty; ``None`` (one request taken from the bucket) when the form may go on."""
+    seconds = retry_after(request, purpose)
+    if seconds is None:
+        return None
+    message = limited_message(seconds)
+    refusal = {"error": message, "message": message, "code": RATE_LIMITED}
+    response = render(request, template, {**(context or {}), **refusal}, 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -133,6 +152,8 @@ async def resend_activation(
 ) -> HTMLResponse:
     if not session.csrf_valid(request, csrf_token):
         return render(request, "activation.html", {"error": CSRF_EXPIRED}, 403)
+    if limited := _rate_limited(request, Purpose.ACTIVATION_RESEND, "activation.html"):
+        return limited
     try:
         await clients.identity.resend_activation(login_email.strip(), caller)
     except grpc.aio.AioRpcError as err:
@@ -157,6 +178,8 @@ async def login(
     values = {"login_email": login_email}
     if not session.csrf_valid(request, csrf_token):
         return render(request, "connexion.html", {"error": CSRF_EXPIRED, "values": values}, 403)
+    if limited := _rate_limited(request, Purpose.LOGIN, "connexion.html", {"values": values}):
+        return limited
     try:
         answer = await clients.identity.create_session(login_email.strip(), password, caller)
     except grpc.aio.AioRpcError as err:
@@ -178,6 +201,8 @@ async def login_second_factor(
     base = {"challenge_id": challenge_id}
     if not session.csrf_valid(request, csrf_token):
         return render(request, "connexion_code.html", {**base, "error": CSRF_EXPIRED}, 403)
+    if limited := _rate_limited(request, Purpose.SECOND_FACTOR, "connexion_code.html", base):
+        return limited
     try:
         tokens = await clients.identity.complete_mfa_challenge(challenge_id, code.strip(), caller)
     except grpc.aio.AioRpcError as err:
@@ -234,10 +259,14 @@ async def forgotten_password(
 ) -> HTMLResponse:
     if not session.csrf_valid(request, csrf_token):
         return render(request, "mot_de_passe_oublie.html", {"error": CSRF_EXPIRED}, 403)
+    values = {"values": {"login_email": login_email}}
+    if limited := _rate_limited(
+        request, Purpose.PASSWORD_RESET, "mot_de_passe_oublie.html", values
+    ):
+        return limited
     try:
         await clients.identity.request_password_reset(login_email.strip(), caller)
     except grpc.aio.AioRpcError as err:
-        values = {"values": {"login_email": login_email}}
         return render_refusal(request, "mot_de_passe_oublie.html", err, values)
     return render(request, "mot_de_passe_oublie.html", {"done": True})
 
@@ -246,6 +275,9 @@ async def forgotten_password(
 async def reset_form(
     request: Request, clients: Clients, caller: AnonymousCaller, token: str = ""
 ) -> HTMLResponse:
+    error_page = {"title": "Trop de tentatives"}
+    if limited := _rate_limited(request, Purpose.PASSWORD_RESET_LOOKUP, "erreur.html", error_page):
+        return limited
     try:
         link = await clients.identity.get_password_reset(token, caller)
     except grpc.aio.AioRpcError as err:
@@ -274,6 +306,10 @@ async def reset_password(
         mismatch = "Les deux mots de passe ne correspondent pas ; saisissez-les à nouveau."
         context = {**base, "error": mismatch, "errors": {"password_confirmation": mismatch}}
         return render(request, "reinitialisation.html", context, 422)
+    if limited := _rate_limited(
+        request, Purpose.PASSWORD_RESET_CONFIRM, "reinitialisation.html", base
+    ):
+        return limited
     request_pb = identity_pb.ConfirmPasswordResetRequest(
         token=token, secret_answer=secret_answer, password=password
     )

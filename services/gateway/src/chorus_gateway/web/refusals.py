@@ -43,6 +43,9 @@ def render_refusal(
         "code": problem.code,
     }
     marks = {name: problem.code == reason for name, reason in (flags or {}).items()}
-    return render(
+    response = render(
         request, template, {**(context or {}), **refusal, **marks}, status or problem.status
     )
+    if "Retry-After" in problem.headers:  # a service unavailable for now, or a lockout
+        response.headers["Retry-After"] = problem.headers["Retry-After"]
+    return response

@@ -17,7 +17,7 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
 from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import CSRF_COOKIE, SESSION_COOKIE
+from chorus_gateway.edge.callers import CSRF_COOKIE, SESSION_COOKIE, usable_token
 
 REFRESH_COOKIE = "chorus_refresh"
 
@@ -38,7 +38,9 @@ def csrf_valid(request: Request, submitted: str) -> bool:
 
 
 def session_token(request: Request) -> str | None:
-    return request.cookies.get(SESSION_COOKIE) or None
+    """The session cookie's access token; ``None`` without one, or for a value no issued
+    token has (signed out, in effect)."""
+    return usable_token(request.cookies.get(SESSION_COOKIE))
 
 
 def refresh_token(request: Request) -> str | None:
