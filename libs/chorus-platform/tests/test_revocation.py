@@ -311,7 +311,7 @@ async def own_broker():
     broker = KafkaBroker(free_port())
     broker.start()
     try:
-        await ensure_topics(feed_settings(broker.bootstrap), [REVOCATIONS_TOPIC], partitions=1)
+        await ensure_topics(feed_settings(broker.bootstrap), [REVOCATIONS_TOPIC])
         yield broker
     finally:
         broker.stop()
