@@ -139,3 +139,46 @@ async def test_a_file_that_kills_its_worker_is_refused_alone_and_the_worker_repl
         await running.stop()
         await structures_channel.close()
         await pool.close()
+
+
+@pytest.mark.parametrize(
+    ("filename", "served"),
+    [
+        ("..", "facture-UBL-2024-0042.xml"),
+        ("../../etc/passwd", "passwd"),
+        ("/etc/passwd", "passwd"),
+        ("a\\b.xml", "b.xml"),
+        ("nul\x00byte.xml", "nul_byte.xml"),
+        ("\x1b]0;titre\x07.xml", "_]0;titre_.xml"),
+    ],
+)
+async def test_a_deposited_file_is_kept_and_served_under_a_safe_name(
+    api,
+    file_parties,  # noqa: F811
+    filename,
+    served,
+):
+    request = deposit(file_parties.ubl_supplier, "valid/ubl-invoice.xml")
+    request.filename = filename
+    invoice = (await api.call("DepositStructuredInvoice", request, file_parties.user)).invoice
+    document = await api.call(
+        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), file_parties.user
+    )
+    assert document.filename == served
+    got = await api.call(
+        "GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice.id), file_parties.user
+    )
+    assert [d.filename for d in got.invoice.documents] == [served]
+
+
+async def test_a_name_stored_before_names_were_made_safe_is_served_safe(
+    api,
+    file_parties,  # noqa: F811
+):
+    request = deposit(file_parties.ubl_supplier, "valid/ubl-invoice.xml")
+    invoice = (await api.call("DepositStructuredInvoice", request, file_parties.user)).invoice
+    await api.fetch("UPDATE documents SET filename = '..' WHERE invoice_id = $1", invoice.id)
+    document = await api.call(
+        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), file_parties.user
+    )
+    assert document.filename == "facture"
