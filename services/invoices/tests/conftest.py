@@ -273,11 +273,15 @@ async def document_workers():
 @pytest_asyncio.fixture
 async def start_api(settings, signer, fake_structures, document_workers):
     """``await start_api(background=False)``: the invoices server on a free port
-    (``attachment_policy``: other attachment limits)."""
+    (``reconciler``: the routing reconciler alone, without relay and consumer;
+    ``attachment_policy``: other attachment limits)."""
     opened = []
 
     async def start(
-        *, background: bool = False, attachment_policy: AttachmentPolicy | None = None
+        *,
+        background: bool = False,
+        reconciler: bool | None = None,
+        attachment_policy: AttachmentPolicy | None = None,
     ) -> Api:
         pool = await create_pool(settings.database_dsn, max_size=5)
         structures_channel = channel_for(settings, "structures")
@@ -287,6 +291,7 @@ async def start_api(settings, signer, fake_structures, document_workers):
             verifier=signer.verifier(),
             structures_channel=structures_channel,
             background=background,
+            reconciler=reconciler,
             workers=document_workers,
             attachment_policy=attachment_policy,
         )

@@ -186,12 +186,6 @@ class DocumentWorkers:
                 extra={"workers": self._processes, "seconds": round(time.monotonic() - started, 2)},
             )
 
-    async def readiness_check(self) -> None:
-        """Fails while the workers are still starting (for a caller that wants to wait; the
-        service itself is ready before, see the module docstring)."""
-        if not self.ready:
-            raise RuntimeError("document workers are starting")
-
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker; ``fn`` and its arguments and result must pickle.
 
