@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
@@ -104,3 +107,35 @@ async def test_document_download_carries_type_and_name(api, services):
     )
     [call] = services.invoices.calls_to("GetInvoiceDocument")
     assert call.request.invoice_id == INVOICE_ID
+
+
+async def test_invoice_bundle_entries_are_plain_unique_names_whatever_the_documents_are_called(
+    api, services
+):
+    names = {
+        "11111111-1111-4111-8111-111111111111": "..",
+        "22222222-2222-4222-8222-222222222222": "../../etc/passwd",
+        "33333333-3333-4333-8333-333333333333": "/etc/passwd",
+        "44444444-4444-4444-8444-444444444444": "a\\b\x00.xml",
+        "55555555-5555-4555-8555-555555555555": "B.XML",
+        "66666666-6666-4666-8666-666666666666": "b.xml",
+    }
+    services.invoices.answer(
+        "GetInvoiceDocument",
+        lambda request: pb.GetInvoiceDocumentResponse(
+            filename=names[request.invoice_id], media_type="application/xml", content=b"<x/>"
+        ),
+    )
+    response = await api.post("/api/v1/invoices/archive", headers=AUTH, json={"ids": list(names)})
+    assert response.status_code == 200, response.text
+    with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
+        entries = bundle.namelist()
+    assert entries == [
+        "facture-11111111-1111-4111-8111-111111111111",
+        "passwd",
+        "33333333-3333-4333-8333-333333333333-passwd",
+        "b_.xml",
+        "B.XML",
+        "66666666-6666-4666-8666-666666666666-b.xml",
+    ]
+    assert len({e.casefold() for e in entries}) == len(entries)

@@ -273,13 +273,15 @@ async def document_workers():
 @pytest_asyncio.fixture
 async def start_api(settings, signer, fake_structures, document_workers):
     """``await start_api(background=False)``: the invoices server on a free port
-    (``attachment_policy``: other attachment limits; ``interceptors``: added after the
+    (``reconciler``: the routing reconciler alone, without relay and consumer;
+    ``attachment_policy``: other attachment limits; ``interceptors``: added after the
     service's own, around the handlers)."""
     opened = []
 
     async def start(
         *,
         background: bool = False,
+        reconciler: bool | None = None,
         attachment_policy: AttachmentPolicy | None = None,
         interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (),
     ) -> Api:
@@ -291,6 +293,7 @@ async def start_api(settings, signer, fake_structures, document_workers):
             verifier=signer.verifier(),
             structures_channel=structures_channel,
             background=background,
+            reconciler=reconciler,
             workers=document_workers,
             attachment_policy=attachment_policy,
         )

@@ -300,3 +300,36 @@ async def test_unreadable_filters_are_all_named(api, parties):
         "max_amount",
         "min_amount",
     ]
+
+
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "1e999999",
+        "1E+999999999",
+        "-1e999999",
+        "1e-999999",
+        "NaN",
+        "Infinity",
+        "0.001",
+        "1" * 16,
+        "9" * 100_000,
+    ],
+)
+async def test_amounts_no_column_can_hold_are_filter_errors_not_failures(api, parties, amount):
+    for field in ("min_amount", "max_amount"):
+        error = await api.fails(
+            "ListInvoices", pb.ListInvoicesRequest(**{field: amount}), parties.user
+        )
+        assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "FILTER_INVALID")
+        assert [v.field for v in error.violations] == [field]
+        assert len(error.violations[0].description) < 200
+
+
+async def test_the_largest_amount_filter_still_lists(api, parties):
+    response = await api.call(
+        "ListInvoices",
+        pb.ListInvoicesRequest(min_amount="0", max_amount="999999999999999.99"),
+        parties.user,
+    )
+    assert list(response.invoices) == []

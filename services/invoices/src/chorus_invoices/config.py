@@ -33,11 +33,29 @@ class InvoicesSettings(ChorusSettings):
         gt=0,
         description="Longest a worker may spend on one document before it is ended.",
     )
+    document_startup_wait_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="How long a document arriving while the workers still compile the"
+        " schematrons (after a start) waits for them before UNAVAILABLE"
+        " DOCUMENT_WORKERS_STARTING; the service is ready without waiting for them.",
+    )
     max_document_bytes: int = Field(
         10 * 1024 * 1024,
         ge=1024,
         le=15 * 1024 * 1024,
         description="Largest structured file (XML or Factur-X PDF) a deposit accepts.",
+    )
+    routing_reconcile_after_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="An invoice still DEPOSEE this long after its deposit is routed by the"
+        " reconciler (its InvoiceSubmitted was lost, parked or not published yet).",
+    )
+    routing_reconcile_interval_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How often the routing reconciler looks for invoices waiting past that.",
     )
     staged_attachment_ttl_seconds: int = Field(
         3600,

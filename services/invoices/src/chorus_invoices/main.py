@@ -41,6 +41,7 @@ from chorus_invoices.usecases.pdf_deposit import PdfDeposits
 from chorus_invoices.usecases.processing import Processing
 from chorus_invoices.usecases.reading import Reading
 from chorus_invoices.usecases.recycling import Recycling
+from chorus_invoices.usecases.routing_reconciler import RoutingReconciler
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
 
 _SERVICE = pb.DESCRIPTOR.services_by_name["InvoicesService"].full_name
@@ -66,19 +67,24 @@ def build_app(
     verifier: TokenVerifier,
     structures_channel: grpc.aio.Channel,
     background: bool = True,
+    reconciler: bool | None = None,
     workers: DocumentWorkers | None = None,
     attachment_policy: AttachmentPolicy | None = None,
     revocations: RevocationFeed | None = None,
 ) -> grpc_server.GrpcApp:
-    """The service as a GrpcApp; ``background=False`` leaves out the outbox relay and the
-    routing consumer (tests that look at a deposit before it is routed). Without ``workers``
+    """The service as a GrpcApp; ``background=False`` leaves out the outbox relay, the
+    routing consumer and the routing reconciler (tests that look at a deposit before it is
+    routed); ``reconciler`` (default: as ``background``) says for the reconciler alone (tests
+    of a deposit whose event never comes). Without ``workers``
     the app starts (and stops) its own document worker processes. ``attachment_policy``
     (tests) replaces the attachment limits. ``revocations`` (the verifier's deny-list feed)
     runs in the background and gates readiness."""
     structures = StructuresClient(structures_channel, cache_seconds=settings.access_cache_seconds)
     own_workers = workers is None
     workers = workers or DocumentWorkers(
-        settings.document_workers, timeout=settings.document_timeout_seconds
+        settings.document_workers,
+        timeout=settings.document_timeout_seconds,
+        startup_wait=settings.document_startup_wait_seconds,
     )
     limits = DocumentLimits(
         xml=XmlLimits(max_bytes=settings.max_document_bytes),
@@ -113,6 +119,13 @@ def build_app(
     if background:
         relay = OutboxRelay(settings.database_dsn, settings)
         jobs += [relay.run, routing_consumer(uow, settings).run]
+    if background if reconciler is None else reconciler:
+        reconciling = RoutingReconciler(
+            uow,
+            after_seconds=settings.routing_reconcile_after_seconds,
+            interval_seconds=settings.routing_reconcile_interval_seconds,
+        )
+        jobs.append(reconciling.run)
     return grpc_server.GrpcApp(
         name=settings.service_name,
         port=settings.grpc_port,
@@ -123,10 +136,12 @@ def build_app(
             RequestHygieneInterceptor(),
             IdempotencyInterceptor(pool, IDEMPOTENT_METHODS),
         ],
+        # Not the document workers: the schematrons compile in the background (seconds), and
+        # only structured deposits and Factur-X rendering need them; those wait for them,
+        # bounded (DocumentWorkers' startup_wait), while every other RPC is served at once.
         readiness_checks=[
             checks.database_check(pool),
             checks.broker_check(settings),
-            workers.readiness_check,
             *([revocations.ready] if revocations else []),
         ],
         background=jobs,
@@ -135,7 +150,8 @@ def build_app(
 
 
 def _workers_job(workers: DocumentWorkers):
-    """Starts the workers (compiling the schematrons) and stops them with the server."""
+    """Starts the workers (compiling the schematrons) in the background, once the server is
+    up, and stops them with the server."""
 
     async def run() -> None:
         try:

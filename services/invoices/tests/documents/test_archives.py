@@ -82,3 +82,29 @@ def test_what_is_not_a_readable_archive_is_refused():
     assert reason_of(b"PK\x03\x04garbage") == "ARCHIVE_MALFORMED"
     assert reason_of(b"\x1f\x8bgarbage") == "ARCHIVE_MALFORMED"
     assert reason_of(make_zip({"d/": b""})) == "ARCHIVE_EMPTY"
+
+
+def test_entry_names_are_made_safe_and_unique_within_the_archive():
+    xml = b"<x/>"
+    names = [
+        "..",
+        "../..",
+        "a/../../b.xml",
+        "/etc/passwd",
+        "lot\\b.xml",
+        "c\x01d.xml",
+        "B.xml",
+        "x" * 300 + ".xml",
+    ]
+    entries = read_archive(make_zip(dict.fromkeys(names, xml)))
+    assert [e.name for e in entries] == [
+        "sans-nom",
+        "sans-nom (2)",
+        "b.xml",
+        "passwd",
+        "b (2).xml",
+        "c_d.xml",
+        "B (3).xml",
+        "x" * 96 + ".xml",
+    ]
+    assert all(e.content == xml for e in entries)

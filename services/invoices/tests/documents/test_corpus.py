@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from chorus_invoices.documents.intake import read_deposit
+from chorus_invoices.domain.validation import validate_invoice
 from chorus_platform.errors import InvalidArgument
 
 from .conftest import CORPUS
@@ -30,6 +31,14 @@ def test_corpus_sample(name):
         assert intake.invoice.number == expected["number"]
         assert intake.totals.gross_total == Decimal(expected["gross_total"])
         assert not any(w.fatal for w in intake.warnings)
+        return
+    if "deposit_reason" in expected:
+        # Reads, but the deposit refuses it: the same validation as a portal entry.
+        intake = read_deposit(data)
+        with pytest.raises(InvalidArgument) as caught:
+            validate_invoice(intake.invoice.to_form("supplier"), today=intake.invoice.issue_date)
+        assert caught.value.reason == expected["deposit_reason"]
+        assert [v.field for v in caught.value.violations] == expected["deposit_fields"]
         return
     with pytest.raises(InvalidArgument) as caught:
         read_deposit(data)

@@ -238,3 +238,46 @@ def test_unreadable_amount_outside_validation_is_a_value_error():
         read("invalid/cii-xsd-amount-not-a-number.xml")
     assert caught.value.reason == "DOCUMENT_VALUE_INVALID"
     assert "huit cent cinquante" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [
+        ("999999999999999.9999999999", True),  # 15 digits before the point, 10 after
+        ("1000000000000000", False),
+        ("0.00000000001", False),
+        ("123456789012345678901234567890", False),
+    ],
+)
+def test_amounts_beyond_any_invoice_are_value_errors_not_arithmetic_failures(value, allowed):
+    def edit(text: str) -> str:
+        return text.replace(
+            '<cbc:PriceAmount currencyID="EUR">65.00</cbc:PriceAmount>',
+            f'<cbc:PriceAmount currencyID="EUR">{value}</cbc:PriceAmount>',
+        )
+
+    if allowed:
+        assert read("valid/ubl-invoice.xml", edit).lines[0].unit_price == Decimal(value)
+        return
+    with pytest.raises(InvalidArgument) as caught:
+        read("valid/ubl-invoice.xml", edit)
+    assert caught.value.reason == "DOCUMENT_VALUE_INVALID"
+    assert caught.value.violations[0].field.endswith("cac:Price[1]/cbc:PriceAmount")
+
+
+@pytest.mark.parametrize(
+    "name", ["hostile/ubl-amount-30-digits.xml", "hostile/ubl-absurd-quantity.xml"]
+)
+def test_hostile_amounts_are_refused_by_the_reading_itself(name):
+    # The schematron refuses these first (expected.toml); the reading alone must too.
+    with pytest.raises(InvalidArgument) as caught:
+        read(name)
+    assert caught.value.reason == "DOCUMENT_VALUE_INVALID"
+    assert "hors limites" in caught.value.message
+
+
+def test_a_date_that_does_not_exist_is_a_value_error_not_a_missing_date():
+    with pytest.raises(InvalidArgument) as caught:
+        read("hostile/cii-invalid-date.xml")
+    assert caught.value.reason == "DOCUMENT_VALUE_INVALID"
+    assert "20240230" in caught.value.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from chorus_invoices.documents import cardinality
 from chorus_invoices.documents.formats import DocumentKind, detect
 from chorus_invoices.documents.validation import (
     artefacts,
@@ -122,3 +123,36 @@ def test_basic_profile_is_checked_with_its_own_artefacts():
     )
     report = validate_bytes(DocumentKind.CII, data)
     assert report.level == "basic"
+
+
+def test_a_repeated_seller_legal_entity_is_refused_before_the_schematron_dies_on_it():
+    with pytest.raises(InvalidArgument) as caught:
+        validate_bytes(
+            DocumentKind.UBL_INVOICE, corpus_file("hostile/ubl-two-seller-legal-entities.xml")
+        )
+    error = caught.value
+    assert error.reason == "DOCUMENT_ELEMENT_REPEATED"
+    assert error.metadata["rules"] == "UBL-SR-09,UBL-SR-11"
+    assert [v.field for v in error.violations] == [
+        "/Invoice[1]/cac:AccountingSupplierParty[1]/cac:Party[1]/cac:PartyLegalEntity[2]"
+        "/cbc:RegistrationName[1]",
+        "/Invoice[1]/cac:AccountingSupplierParty[1]/cac:Party[1]/cac:PartyLegalEntity[2]"
+        "/cbc:CompanyID[1]",
+    ]
+    assert error.violations[0].description.startswith("[UBL-SR-09] Le nom légal du vendeur")
+
+
+def test_a_schematron_that_stops_on_a_file_is_validation_failed_and_the_engine_goes_on(
+    monkeypatch,
+):
+    # Without the count, the CEN stylesheet raises XPTY0004 on the two names: the error
+    # must come back as a refusal, and the next file validate as usual.
+    monkeypatch.setattr(cardinality, "UBL_ONCE_ONLY", ())
+    with pytest.raises(InvalidArgument) as caught:
+        validate_bytes(
+            DocumentKind.UBL_INVOICE, corpus_file("hostile/ubl-two-seller-legal-entities.xml")
+        )
+    assert caught.value.reason == "VALIDATION_FAILED"
+    assert "more than one item" in caught.value.message
+    assert "file:" not in caught.value.message
+    assert validate_bytes(DocumentKind.UBL_INVOICE, corpus_file("valid/ubl-invoice.xml")).valid

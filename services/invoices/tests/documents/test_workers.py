@@ -13,7 +13,7 @@ from chorus_invoices.documents.formats import DocumentKind
 from chorus_invoices.documents.intake import read_deposit
 from chorus_invoices.documents.validation import Validator
 from chorus_invoices.documents.workers import DocumentWorkers
-from chorus_platform.errors import InvalidArgument
+from chorus_platform.errors import InvalidArgument, Unavailable
 
 from .conftest import corpus_file
 
@@ -99,5 +99,90 @@ async def test_a_stuck_worker_is_ended_and_replaced():
         assert caught.value.reason == "DOCUMENT_UNPROCESSABLE"
         assert time.monotonic() - started < 5
         assert await pool.run(pow, 3, 3) == 27
+    finally:
+        await pool.close()
+
+
+async def test_an_exception_in_a_worker_is_document_unreadable_and_the_worker_lives_on():
+    pool = DocumentWorkers(processes=1, warm=False)
+    try:
+        with pytest.raises(InvalidArgument) as caught:
+            await pool.run(int, "pas un nombre")  # ValueError in the worker
+        assert caught.value.reason == "DOCUMENT_UNREADABLE"
+        assert caught.value.violations[0].field == "file"
+        assert await pool.run(pow, 2, 5) == 32
+        assert pool.replaced == 0
+    finally:
+        await pool.close()
+
+
+async def test_a_dying_worker_fails_only_its_own_document():
+    # One worker, four documents queued behind each other: the second kills the worker. A
+    # shared process pool would fail the third and fourth with it.
+    pool = DocumentWorkers(processes=1, warm=False)
+    try:
+        results = await asyncio.gather(
+            pool.run(pow, 2, 1),
+            pool.run(os._exit, 9),
+            pool.run(pow, 2, 3),
+            pool.run(pow, 2, 4),
+            return_exceptions=True,
+        )
+        assert results[0] == 2 and results[2:] == [8, 16]
+        assert isinstance(results[1], InvalidArgument)
+        assert results[1].reason == "DOCUMENT_UNPROCESSABLE"
+        assert pool.replaced == 1
+    finally:
+        await pool.close()
+
+
+async def test_a_dead_worker_among_several_leaves_the_others_at_work():
+    pool = DocumentWorkers(processes=2, warm=False)
+    try:
+        await pool.start()
+        slow = asyncio.ensure_future(pool.run(time.sleep, 0.5))
+        await asyncio.sleep(0.1)  # the slow one has its worker
+        with pytest.raises(InvalidArgument):
+            await pool.run(os._exit, 9)
+        assert await slow is None
+        assert await asyncio.gather(*(pool.run(pow, 3, n) for n in range(4))) == [1, 3, 9, 27]
+    finally:
+        await pool.close()
+
+
+async def test_a_document_sent_before_the_workers_are_warm_waits_for_them():
+    pool = DocumentWorkers(processes=1, warm=True)
+    try:
+        assert not pool.ready
+        report = await Validator(pool).validate(
+            DocumentKind.UBL_INVOICE, corpus_file("valid/ubl-invoice.xml")
+        )
+        assert report.valid
+    finally:
+        await pool.close()
+
+
+async def test_a_document_gets_unavailable_when_the_workers_are_not_warm_in_time():
+    # Compiling the schematrons takes seconds; this pool waits a hundredth of one.
+    pool = DocumentWorkers(processes=1, warm=True, startup_wait=0.01)
+    try:
+        with pytest.raises(Unavailable) as caught:
+            await pool.run(pow, 2, 2)
+        assert caught.value.reason == "DOCUMENT_WORKERS_STARTING"
+        await pool.start()
+        assert await pool.run(pow, 2, 2) == 4  # once warm, no such bound
+    finally:
+        await pool.close()
+
+
+async def test_a_caller_that_gives_up_does_not_lose_the_worker():
+    pool = DocumentWorkers(processes=1, warm=False)
+    try:
+        await pool.start()
+        abandoned = asyncio.ensure_future(pool.run(time.sleep, 0.3))
+        await asyncio.sleep(0.05)
+        abandoned.cancel()
+        assert await pool.run(pow, 5, 2) == 25  # got the worker back once the sleep ended
+        assert pool.replaced == 0
     finally:
         await pool.close()

@@ -122,3 +122,34 @@ def test_messages_are_french_and_say_what_to_fix():
     with pytest.raises(XmlRejected) as caught:
         parse_xml(b"<!DOCTYPE r><r/>")
     assert "DOCTYPE" in caught.value.message and "Envoyez" in caught.value.message
+
+
+def test_element_count_limits_are_exact():
+    def flat(children: int) -> bytes:
+        return b"<r>" + b"<c/>" * children + b"</r>"
+
+    limits = XmlLimits(max_elements=1_000, max_children=10)
+    assert len(parse_xml(flat(10), limits)) == 10
+    assert refusal(flat(11), limits) == "XML_TOO_MANY_ELEMENTS"
+    # 1 root + 10 groups of 9 children each = 101 elements, none with more than 10 children
+    groups = b"<g>" + b"<c/>" * 9 + b"</g>"
+    wide = b"<r>" + groups * 10 + b"</r>"
+    assert parse_xml(wide, XmlLimits(max_elements=101, max_children=10)).tag == "r"
+    assert refusal(wide, XmlLimits(max_elements=100, max_children=10)) == "XML_TOO_MANY_ELEMENTS"
+
+
+def test_a_million_empty_elements_are_refused_before_any_validator_sees_them():
+    assert refusal(b"<r>" + b"<c/>" * 1_000_000 + b"</r>") == "XML_TOO_MANY_ELEMENTS"
+
+
+def test_attribute_length_limit_is_exact():
+    def attribute(length: int) -> bytes:
+        return b'<r currencyID="' + b"E" * length + b'"/>'
+
+    assert parse_xml(attribute(100), XmlLimits(max_attribute_chars=100)).tag == "r"
+    assert refusal(attribute(101), XmlLimits(max_attribute_chars=100)) == "XML_ATTRIBUTE_TOO_LONG"
+    assert refusal(attribute(5_000_000)) == "XML_ATTRIBUTE_TOO_LONG"
+
+
+def test_comments_and_processing_instructions_inside_are_not_attributes():
+    assert parse_xml(b"<r><!-- c --><?pi x?><a k='v'/></r>").tag == "r"

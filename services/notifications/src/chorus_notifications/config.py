@@ -42,6 +42,13 @@ class NotificationsSettings(ChorusSettings):
     email_backoff_max_seconds: float = Field(
         3600.0, gt=0, description="Longest delay between two attempts at one e-mail."
     )
+    email_takeover_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long a sender must have been connected to the database before it"
+        " sends again the e-mails a vanished sender left between SMTP and its record (same"
+        " Message-ID); longer than a live sender needs to record after a database restart.",
+    )
     email_poll_seconds: float = Field(
         1.0, gt=0, description="E-mail sender polling fallback when no NOTIFY arrives."
     )

@@ -14,7 +14,7 @@ from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_notifications.api.errors import STATUS_CODES
 from chorus_notifications.api.feed import PUBLIC_METHODS, SERVICE_NAME, NotificationsServicer
-from chorus_notifications.clients.smtp import SmtpMailer
+from chorus_notifications.clients.smtp import SmtpMailer, message_id_domain
 from chorus_notifications.config import NotificationsSettings
 from chorus_notifications.domain.delivery import RetryPolicy
 from chorus_notifications.events.consumer import build_consumer
@@ -49,6 +49,8 @@ def email_delivery(
         ),
         listen_dsn=settings.database_dsn,
         poll_seconds=settings.email_poll_seconds,
+        message_id_domain=message_id_domain(settings.mail_from),
+        takeover_seconds=settings.email_takeover_seconds,
     )
 
 

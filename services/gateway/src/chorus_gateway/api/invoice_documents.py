@@ -125,14 +125,12 @@ async def get_invoices_archive(
     given, duplicates ignored. All or nothing: when one invoice is unknown, not visible to the
     caller or has no document (a draft), the whole request answers 404 with its code, so no
     partial bundle hides a missing invoice."""
-    buffer, names = io.BytesIO(), set()
+    buffer, names = io.BytesIO(), set[str]()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for invoice_id in dict.fromkeys(str(i) for i in body.ids):
             document = await clients.invoices.get_invoice_document(invoice_id, caller)
-            name = document.filename
-            if name in names:
-                name = f"{invoice_id}-{name}"
-            names.add(name)
+            name = _entry_name(document.filename, invoice_id, names)
+            names.add(name.casefold())
             archive.writestr(name, document.content)
     return Response(
         buffer.getvalue(),
@@ -142,3 +140,18 @@ async def get_invoices_archive(
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+def _entry_name(filename: str, invoice_id: str, taken: set[str]) -> str:
+    """A ZIP entry name that extracts as one plain file: invoices already serves safe names
+    (its ``domain/filenames.py``); this does not rely on it. The last path component without
+    control characters, never ``.``/``..``; unique (case-insensitively) by the invoice id."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c if c.isprintable() else "_" for c in name).strip(" .")[-100:]
+    if not name.strip("_"):
+        name = f"facture-{invoice_id}"
+    candidate, n = name, 1
+    while candidate.casefold() in taken:
+        candidate = f"{invoice_id}-{name}" if n == 1 else f"{invoice_id}-{n}-{name}"
+        n += 1
+    return candidate

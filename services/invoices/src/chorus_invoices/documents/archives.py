@@ -1,7 +1,9 @@
 """The files of a batch archive (ZIP or tar.gz), read in memory without trusting it.
 
 Nothing is ever extracted to disk, so a name like ``../../etc/passwd`` or ``/abs/path`` only
-names an entry: its directory part is dropped. Against bombs the reading stops at
+names an entry: it is made safe (:mod:`chorus_invoices.domain.filenames`: no directory part,
+never ``..``, no control character) and unique within the archive (``a (2).xml``), so the
+batch report names each file once. Against bombs the reading stops at
 ``max_entries`` files and at ``max_total_bytes`` of uncompressed content (counted as it is
 read, not as the archive claims); one entry larger than ``max_entry_bytes`` is refused alone.
 Archives inside the archive, links and special files are refused alone too, never opened.
@@ -18,10 +20,10 @@ import io
 import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass
-from pathlib import PurePosixPath, PureWindowsPath
+from dataclasses import dataclass, replace
 
 from chorus_invoices.domain.errors import invalid
+from chorus_invoices.domain.filenames import safe_filename, unique_filenames
 
 ZIP_MAGIC = b"PK\x03\x04"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -61,7 +63,8 @@ def read_archive(data: bytes, limits: ArchiveLimits | None = None) -> list[Archi
         )
     if not entries:
         raise invalid("ARCHIVE_EMPTY", "file", "L'archive ne contient aucun fichier.")
-    return entries
+    names = unique_filenames(entry.name for entry in entries)
+    return [replace(entry, name=name) for entry, name in zip(entries, names, strict=True)]
 
 
 class _Budget:
@@ -176,7 +179,6 @@ def _refused_by_name(name: str) -> tuple[str, str] | None:
 
 
 def _entry_name(raw: str) -> str:
-    """The entry's own name: no directory part, printable characters only."""
-    name = PureWindowsPath(PurePosixPath(raw.strip()).name).name
-    name = "".join(c for c in name if c.isprintable())
-    return name[-100:] or "sans-nom"
+    """The entry's own name made safe (:func:`domain.filenames.safe_filename`: no directory
+    part, never ``..``, no control character)."""
+    return safe_filename(raw, "sans-nom")

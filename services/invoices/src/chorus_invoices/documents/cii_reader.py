@@ -13,7 +13,7 @@ from chorus_invoices.documents.content import (
     PartyDetails,
     StatedTotals,
 )
-from chorus_invoices.documents.xpaths import Reader, iso_date
+from chorus_invoices.documents.xpaths import Reader
 from chorus_invoices.domain.totals import VatAmount
 
 NAMESPACES = {
@@ -47,7 +47,7 @@ def read(root: etree._Element) -> DocumentInvoice:
     return DocumentInvoice(
         number=_read.text(document, "ram:ID"),
         type_code=_read.text(document, "ram:TypeCode"),
-        issue_date=iso_date(_read.text(document, "ram:IssueDateTime/udt:DateTimeString")),
+        issue_date=_read.date_value(document, "ram:IssueDateTime/udt:DateTimeString"),
         currency=currency,
         framework_code=_read.text(
             root,

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from facturx import generate_from_binary
-
 from chorus_invoices.documents import mapping
 from chorus_invoices.documents.cii_writer import build_cii, document_from_content
 from chorus_invoices.documents.content import DocumentInvoice, PartyDetails
 from chorus_invoices.documents.formats import DocumentKind, DocumentRejected, detect
-from chorus_invoices.documents.pdf_rendering import render_pdf
 from chorus_invoices.documents.validation import artefacts, xsd_errors
 from chorus_invoices.documents.xml_safety import parse_xml
 from chorus_invoices.domain.invoice import InvoiceContent
@@ -56,6 +53,11 @@ def facturx_of(invoice: DocumentInvoice) -> FacturX:
     if problems:
         # Our own writer broke the schema: a bug, not the supplier's doing.
         raise RuntimeError(f"generated CII is not schema-valid: {problems[0]}")
+    # Heavy (fpdf, fontTools, pypdf): loaded by the workers that render, not the server.
+    from facturx import generate_from_binary
+
+    from chorus_invoices.documents.pdf_rendering import render_pdf
+
     pdf = generate_from_binary(
         render_pdf(invoice),
         xml,

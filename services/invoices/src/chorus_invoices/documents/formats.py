@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
-from facturx.facturx import get_level
 from lxml import etree
-from pypdf import PdfReader
 
 from chorus_invoices.documents.xml_safety import (
     XmlLimits,
@@ -130,6 +128,8 @@ def read_pdf(data: bytes, max_bytes: int = DEFAULT_MAX_PDF_BYTES) -> PdfContent:
         )
     if not is_pdf(data):
         raise DocumentRejected("PDF_MALFORMED", "Le fichier n'est pas un PDF.")
+    from pypdf import PdfReader  # heavy: only processes that read PDFs load it (workers)
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -184,6 +184,8 @@ def _kind_of(root: etree._Element) -> DocumentKind | None:
 
 def _cii_level(root: etree._Element) -> str:
     try:
+        from facturx.facturx import get_level  # heavy (pypdf): workers only
+
         level = get_level(root, "factur-x")
     except Exception:
         level = ""

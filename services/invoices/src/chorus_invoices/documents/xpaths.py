@@ -1,8 +1,10 @@
 """Reading values out of a parsed invoice: text, decimals, dates, by namespaced XPath.
 
 A reader is bound to one syntax's prefixes; every miss is "" (or None) so mapping states
-what it found and leaves judging absence to validation. A value the schema would have
-refused (a non-decimal amount) raises ``DOCUMENT_VALUE_INVALID`` with its path.
+what it found and leaves judging absence to validation. A value present but unusable raises
+``DOCUMENT_VALUE_INVALID`` with its path: a non-decimal amount, a number beyond
+:data:`MAX_INTEGER_DIGITS` / :data:`MAX_FRACTION_DIGITS` (no invoice amount or quantity
+comes near, and the EN 16931 arithmetic must stay exact), a date that does not exist.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ def readable_path(element: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
+MAX_INTEGER_DIGITS = 15
+MAX_FRACTION_DIGITS = 10
+
+
 class Reader:
     def __init__(self, namespaces: dict[str, str]) -> None:
         self._namespaces = namespaces
@@ -70,13 +76,33 @@ class Reader:
         except InvalidOperation:
             number = Decimal("NaN")
         if not number.is_finite():
-            where = readable_path(node) if node is not None else ""
-            raise DocumentRejected(
-                "DOCUMENT_VALUE_INVALID",
-                f"Montant ou quantité illisible « {value} » ({where}/{path}).",
-                field=f"{where}/{path}",
+            raise _value_invalid(node, path, f"Montant ou quantité illisible « {value[:40]} »")
+        _, digits, exponent = number.as_tuple()
+        integer_digits = len(digits) + exponent if isinstance(exponent, int) else 0
+        if integer_digits > MAX_INTEGER_DIGITS or -exponent > MAX_FRACTION_DIGITS:
+            raise _value_invalid(
+                node,
+                path,
+                f"Montant ou quantité hors limites « {value[:40]} » ({MAX_INTEGER_DIGITS}"
+                f" chiffres avant la virgule et {MAX_FRACTION_DIGITS} après, au plus)",
             )
         return number
+
+    def date_value(self, node: etree._Element | None, path: str) -> date | None:
+        """The date at ``path`` (``2024-01-15`` or ``20240115``); None when absent,
+        DOCUMENT_VALUE_INVALID when present but not a date that exists."""
+        value = self.text(node, path)
+        if not value:
+            return None
+        found = iso_date(value)
+        if found is None:
+            raise _value_invalid(node, path, f"Date illisible ou inexistante « {value[:40]} »")
+        return found
+
+
+def _value_invalid(node: etree._Element | None, path: str, what: str) -> DocumentRejected:
+    where = f"{readable_path(node) if node is not None else ''}/{path}"
+    return DocumentRejected("DOCUMENT_VALUE_INVALID", f"{what} ({where}).", field=where)
 
 
 def iso_date(text: str) -> date | None:

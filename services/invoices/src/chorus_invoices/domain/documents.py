@@ -1,7 +1,9 @@
 """An invoice's documents: its Factur-X or deposited file, and its attachments.
 
 A document is addressed by (invoice, role), attachments by id; :class:`DocumentInfo` is what
-is shown of one without its content. Where contents are kept is the store's business
+is shown of one without its content. Its file name is always a safe one
+(:func:`~chorus_invoices.domain.filenames.safe_filename`: never ``..``, a path, a control
+character), whatever name it was sent with. Where contents are kept is the store's business
 (:mod:`chorus_invoices.store.documents`).
 """
 
@@ -12,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from chorus_invoices.domain.filenames import safe_filename
+
 
 class DocumentRole(StrEnum):
     FACTURX = "FACTURX"
@@ -21,6 +25,13 @@ class DocumentRole(StrEnum):
     ATTACHMENT = "ATTACHMENT"
     """A supporting file; any number per invoice, addressed by id."""
 
+
+# The name of a document whose own name leaves nothing safe (``..``, control characters).
+FALLBACK_FILENAMES = {
+    DocumentRole.FACTURX: "facture.pdf",
+    DocumentRole.ORIGINAL: "facture",
+    DocumentRole.ATTACHMENT: "piece-jointe",
+}
 
 # Which document GET …/document serves when an invoice has several.
 MAIN_ROLES = (DocumentRole.FACTURX, DocumentRole.ORIGINAL)
@@ -54,7 +65,7 @@ def new_document(
     info = DocumentInfo(
         document_id,
         role,
-        filename,
+        safe_filename(filename, FALLBACK_FILENAMES[role]),
         media_type,
         len(content),
         hashlib.sha256(content).hexdigest(),

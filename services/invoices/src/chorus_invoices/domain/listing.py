@@ -3,11 +3,12 @@
 Every criterion is optional ("" = none). Dates are calendar days (``YYYY-MM-DD``), bounds
 inclusive: the issue date is the invoice's own (BT-2), the deposit date is the day in France
 (Europe/Paris) the invoice was deposited. Amounts bound the gross total (TTC, BT-112),
-inclusive. The other party is the recipient of issued invoices and the supplier of received
-ones: by structure id, or by words of its name (each word typed must appear in it, in any
-order, case- and accent-insensitive). Each
-criterion that cannot be read, and each range whose start is after its end, is named in one
-InvalidArgument ``FILTER_INVALID``, so the caller fixes them all at once.
+inclusive, in cents, at most 15 digits before the point (``1e999999`` is refused, not
+passed to the database). The other party is the recipient of issued invoices and the
+supplier of received ones: by structure id, or by words of its name (each word typed must
+appear in it, in any order, case- and accent-insensitive). Each criterion that cannot be
+read, and each range whose start is after its end, is named in one InvalidArgument
+``FILTER_INVALID``, so the caller fixes them all at once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from decimal import Decimal, InvalidOperation
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
 MAX_TEXT = 200
+# Gross totals: portal lines hold 9-digit quantities at 12-digit prices, but no filter needs
+# more than this; beyond it the number reaches no database column.
+MAX_AMOUNT_INTEGER_DIGITS = 15
+MAX_AMOUNT_CHARS = 40
 REASON = "FILTER_INVALID"
 
 
@@ -67,17 +72,15 @@ def read_criteria(
         value = value.strip().replace(" ", "").replace(",", ".")
         if not value:
             return None
-        try:
-            found = Decimal(value)
-        except InvalidOperation:
-            found = None
-        if found is None or not found.is_finite() or found < 0:
+        found = _bounded_amount(value)
+        if found is None:
             violations.append(
                 FieldViolation(
-                    field, f"Montant « {value} » illisible : un nombre positif, ex. 1250.00."
+                    field,
+                    f"Montant « {value[:MAX_AMOUNT_CHARS]} » illisible : un nombre positif d'au"
+                    f" plus {MAX_AMOUNT_INTEGER_DIGITS} chiffres, au centime près, ex. 1250.00.",
                 )
             )
-            return None
         return found
 
     def text(field: str, value: str) -> str:
@@ -129,6 +132,24 @@ def read_criteria(
             REASON, "Critères de recherche invalides : corrigez les champs signalés.", violations
         )
     return criteria
+
+
+def _bounded_amount(value: str) -> Decimal | None:
+    """A non-negative amount in cents within the bounds, or None: ``1e999999`` is a finite
+    Decimal that no database column holds, ``1e-999999`` one no invoice has."""
+    if len(value) > MAX_AMOUNT_CHARS:
+        return None
+    try:
+        found = Decimal(value)
+    except InvalidOperation:
+        return None
+    if not found.is_finite() or found < 0:
+        return None
+    _, digits, exponent = found.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if len(digits) + exponent > MAX_AMOUNT_INTEGER_DIGITS or -exponent > 2:
+        return None
+    return found
 
 
 def _bad_date() -> date:

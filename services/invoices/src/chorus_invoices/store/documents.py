@@ -12,7 +12,14 @@ from typing import Protocol
 
 import asyncpg
 
-from chorus_invoices.domain.documents import MAIN_ROLES, Document, DocumentInfo, DocumentRole
+from chorus_invoices.domain.documents import (
+    FALLBACK_FILENAMES,
+    MAIN_ROLES,
+    Document,
+    DocumentInfo,
+    DocumentRole,
+)
+from chorus_invoices.domain.filenames import safe_filename
 
 
 class DocumentStore(Protocol):
@@ -124,7 +131,8 @@ def _info(row: asyncpg.Record) -> DocumentInfo:
     return DocumentInfo(
         id=str(row["id"]),
         role=DocumentRole(row["role"]),
-        filename=row["filename"],
+        # Names kept before they were made safe on the way in are made safe on the way out.
+        filename=safe_filename(row["filename"], FALLBACK_FILENAMES[DocumentRole(row["role"])]),
         media_type=row["media_type"],
         size=row["size"],
         sha256=row["sha256"],

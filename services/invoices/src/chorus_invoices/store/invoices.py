@@ -283,3 +283,26 @@ async def latest_by_number(
         number,
     )
     return _invoice(row, (), ()) if row else None
+
+
+async def waiting_for_routing(
+    conn: asyncpg.Connection,
+    older_than_seconds: float,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+) -> list[tuple[str, datetime, float]]:
+    """Invoices still ``DEPOSEE`` whose deposit (their last status change) is older than
+    ``older_than_seconds`` by the database's clock, oldest first, from past the keyset
+    position ``after``: (id, deposited at, seconds since)."""
+    rows = await conn.fetch(
+        "SELECT id, updated_at, extract(epoch FROM now() - updated_at)::float8 AS waiting"
+        " FROM invoices"
+        " WHERE status = 'DEPOSEE' AND updated_at < now() - make_interval(secs => $1)"
+        " AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4::uuid))"
+        " ORDER BY updated_at, id LIMIT $2",
+        older_than_seconds,
+        limit,
+        after[0] if after else None,
+        after[1] if after else None,
+    )
+    return [(str(row["id"]), row["updated_at"], row["waiting"]) for row in rows]

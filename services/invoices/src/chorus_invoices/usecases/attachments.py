@@ -40,8 +40,14 @@ from chorus_invoices.domain.attachments import (
     StagedAttachment,
     check_attachments,
 )
-from chorus_invoices.domain.documents import DocumentInfo, DocumentRole, new_document
+from chorus_invoices.domain.documents import (
+    FALLBACK_FILENAMES,
+    DocumentInfo,
+    DocumentRole,
+    new_document,
+)
 from chorus_invoices.domain.errors import AccessDenied, invalid
+from chorus_invoices.domain.filenames import safe_filename
 from chorus_invoices.domain.lifecycle import Party
 from chorus_invoices.store import staged_attachments
 from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore
@@ -207,7 +213,7 @@ class AttachmentStaging:
         staged = StagedAttachment(
             id=staged_id,
             owner_user_id=user_id,
-            filename=upload.filename,
+            filename=safe_filename(upload.filename, FALLBACK_FILENAMES[DocumentRole.ATTACHMENT]),
             media_type=upload.media_type,
             size=len(upload.content),
             sha256=sha256,

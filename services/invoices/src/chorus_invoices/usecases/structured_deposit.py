@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import PurePosixPath, PureWindowsPath
 
 from chorus_platform.errors import DomainError
 
@@ -19,13 +18,13 @@ from chorus_invoices.documents.archives import ArchiveLimits, read_archive
 from chorus_invoices.documents.formats import DocumentKind, DocumentLimits
 from chorus_invoices.documents.intake import read_deposit
 from chorus_invoices.documents.workers import DocumentWorkers
+from chorus_invoices.domain import filenames
 from chorus_invoices.domain.documents import DocumentRole, new_document
 from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.usecases.deposit import Deposits, FileOrigin
 
-MAX_FILENAME = 100
 _MEDIA_TYPES = {
     DocumentKind.UBL_INVOICE: ("application/xml", ".xml"),
     DocumentKind.UBL_CREDIT_NOTE: ("application/xml", ".xml"),
@@ -122,7 +121,6 @@ class StructuredDeposits:
 
 
 def safe_filename(filename: str, number: str, suffix: str) -> str:
-    """The uploaded name without any directory part, or one made from the invoice number."""
-    name = PureWindowsPath(PurePosixPath(filename.strip()).name).name
-    name = "".join(c for c in name if c.isprintable() and c not in '"\\/')
-    return name[-MAX_FILENAME:] if name else f"facture-{number or 'sans-numero'}{suffix}"
+    """The uploaded name made safe (:func:`domain.filenames.safe_filename`: no directory
+    part, no ``..``, no control character), or one made from the invoice number."""
+    return filenames.safe_filename(filename, f"facture-{number or 'sans-numero'}{suffix}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import email.errors
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -10,7 +12,11 @@ from email.utils import formatdate, getaddresses
 import aiosmtplib
 
 from chorus_notifications.config import NotificationsSettings
-from chorus_notifications.domain.delivery import OutgoingEmail, PermanentDeliveryError
+from chorus_notifications.domain.delivery import (
+    OutgoingEmail,
+    PermanentDeliveryError,
+    message_id_for,
+)
 
 
 def _permanent(exc: Exception) -> bool:
@@ -30,36 +36,45 @@ def _permanent(exc: Exception) -> bool:
     )
 
 
+def message_id_domain(mail_from: str) -> str:
+    """The right-hand side of the Message-IDs: the domain of the From address."""
+    _, at, domain = getaddresses([mail_from])[0][1].rpartition("@")
+    return domain if at and domain else "chorus.localhost"
+
+
 class SmtpMailer:
     """Sends e-mails through the SMTP server of the settings, one connection per message."""
 
     def __init__(self, settings: NotificationsSettings) -> None:
         self._settings = settings
-        sender = getaddresses([settings.mail_from])[0][1]
-        self._message_id_domain = sender.rpartition("@")[2] or "chorus.localhost"
+        self._message_id_domain = message_id_domain(settings.mail_from)
 
     def compose(self, email: OutgoingEmail) -> EmailMessage:
-        """The MIME message; its Message-ID derives from the e-mail id, stable across retries."""
+        """The MIME message; its Message-ID is the e-mail's (derived from its id, the same on
+        every attempt)."""
         message = EmailMessage()
         message["From"] = self._settings.mail_from
         message["To"] = Address(addr_spec=email.recipient_address)
         message["Subject"] = email.subject
         message["Date"] = formatdate(usegmt=True)
-        message["Message-ID"] = f"<{email.id}@{self._message_id_domain}>"
+        message["Message-ID"] = email.message_id or message_id_for(
+            email.id, self._message_id_domain
+        )
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(email.text_body, charset="utf-8")
         message.add_alternative(email.html_body, subtype="html", charset="utf-8")
         return message
 
     async def send(self, email: OutgoingEmail) -> None:
-        """Delivers ``email``; raises PermanentDeliveryError when it never can be, else
-        (aiosmtplib.SMTPException, OSError...) when it was not this time."""
+        """Delivers ``email``; returns once the server accepted the message (its answer to
+        the data), whatever happens to the connection afterwards. Raises
+        PermanentDeliveryError when it never can be delivered, else (aiosmtplib.SMTPException,
+        OSError...) when it was not this time."""
         settings = self._settings
         try:
             message = self.compose(email)
             message.as_bytes()  # fails now, not halfway through the SMTP dialogue
-            await aiosmtplib.send(
-                message,
+            client = aiosmtplib.SMTP(
                 hostname=settings.smtp_host,
                 port=settings.smtp_port,
                 username=settings.smtp_username or None,
@@ -67,7 +82,27 @@ class SmtpMailer:
                 start_tls=settings.smtp_starttls,
                 timeout=settings.smtp_timeout_seconds,
             )
+            await client.connect()
         except Exception as exc:
             if _permanent(exc):
                 raise PermanentDeliveryError(f"{type(exc).__name__}: {exc}") from exc
             raise
+        try:
+            await client.send_message(message)
+        except Exception as exc:
+            client.close()
+            if _permanent(exc):
+                raise PermanentDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+            raise
+        await _quit_quietly(client)
+
+
+async def _quit_quietly(client: aiosmtplib.SMTP) -> None:
+    """QUIT after an accepted message: its failure, even a cancellation, must not make the
+    caller believe the message was not sent (the caller records it, then sees the pending
+    cancellation through ``Task.cancelling()``)."""
+    try:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await client.quit()
+    finally:
+        client.close()

@@ -1,4 +1,5 @@
-"""E-mail delivery rules: when to try again after a failure, and when to give up."""
+"""E-mail delivery rules: when to try again after a failure, when to give up, and how an
+e-mail is named to mail servers (its Message-ID, the same on every attempt)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ class RetryPolicy:
         return min(self.base_seconds * 2 ** (attempts - 1), self.cap_seconds)
 
 
+def message_id_for(email_id: str, domain: str) -> str:
+    """``<email id@domain>``: derived from the e-mail's id only, so every attempt to send one
+    e-mail carries the same Message-ID and a mail system can tell a resend from a new mail."""
+    return f"<{email_id}@{domain or 'chorus.localhost'}>"
+
+
 @dataclass(frozen=True)
 class OutgoingEmail:
     """One queued e-mail as the sender sees it."""
@@ -41,6 +48,8 @@ class OutgoingEmail:
     attempts: int
     sealed: SealedSecret | None = None
     """The link token the bodies' placeholder stands for, still sealed."""
+    message_id: str = ""
+    """Fixed at the e-mail's first claim (:func:`message_id_for`); "" for one never claimed."""
 
     def with_secret(self, secret: str) -> OutgoingEmail:
         """The e-mail ready to send: placeholder replaced by the opened secret."""

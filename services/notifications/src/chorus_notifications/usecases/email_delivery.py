@@ -1,12 +1,34 @@
 """E-mail delivery: drains the ``emails`` outbox to the mailer, with retries and backoff.
 
 A background job (:meth:`EmailDelivery.run`). Wakes when an e-mail is queued (NOTIFY
-``chorus_emails``) and otherwise polls. Each e-mail is claimed with ``FOR UPDATE SKIP
-LOCKED`` and sent inside that transaction, so several replicas never send the same row; an
-attempt is recorded either way. A crash between the SMTP acceptance and the commit makes the
-e-mail go again, with the same Message-ID. A sealed link token is opened right before sending;
-one that does not open, or a permanent delivery error, marks the e-mail FAILED at once; other
-failures are retried after the :class:`RetryPolicy` delay, until it gives up (FAILED).
+``chorus_emails``) and otherwise polls. Each e-mail goes through three steps, each its own
+transaction or none:
+
+1. **claim**: the oldest due ``PENDING`` row is taken with ``FOR UPDATE SKIP LOCKED`` (replicas
+   never take the same row) and committed ``SENDING``, with this sender's id and the e-mail's
+   Message-ID (``<email id@domain of CHORUS_MAIL_FROM>``, fixed at the first claim: the same on
+   every attempt);
+2. **send**, outside any transaction: nothing that fails afterwards can roll the SMTP
+   acceptance back;
+3. **record** the outcome (``SENT``; or the failure, retried after the :class:`RetryPolicy`
+   delay, ``FAILED`` when it gives up or the error is permanent). The record is retried until
+   the database takes it, for as long as the process runs: an accepted e-mail is never sent
+   again because its record failed (PostgreSQL restarting, say). On shutdown it is given
+   :data:`RECORD_GRACE_SECONDS` more.
+
+Only one case can send an e-mail twice: the sender goes away (crash, kill, a shutdown that
+could not record within the grace) after the SMTP server accepted it and before the record.
+The row is then still ``SENDING`` under a sender that no longer exists. Each sender holds a
+PostgreSQL session advisory lock on its id while it lives (on its listening connection); a
+sender that has been connected for ``takeover_seconds`` and finds another's lock free puts
+that sender's ``SENDING`` e-mails back to ``PENDING`` with an attempt of unknown outcome
+(``email_attempts.ok`` NULL), and they are sent again — with the same Message-ID, so the
+recipient's mail system can recognise the copy. ``takeover_seconds`` is what keeps a live
+sender's e-mail from being taken after a PostgreSQL restart (every lock drops): a live sender
+records within a second or two of the database's return, long before that.
+
+A sealed link token is opened right before sending; one that does not open marks the e-mail
+FAILED at once. Logs carry ids and kinds only (bodies may hold a link token; no addresses).
 """
 
 from __future__ import annotations
@@ -14,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from typing import Protocol
 
 from chorus_platform.sealing import SealedBoxError
@@ -24,6 +47,15 @@ from chorus_notifications.store import emails
 from chorus_notifications.usecases.sealing_keys import SealingKeyRing
 
 log = logging.getLogger(__name__)
+
+DEFAULT_TAKEOVER_SECONDS = 30.0
+RECORD_GRACE_SECONDS = 5.0
+RECORD_RETRY_FIRST_SECONDS = 0.1
+RECORD_RETRY_MAX_SECONDS = 2.0
+OUTCOME_UNKNOWN = (
+    "outcome unknown: its sender went away between the SMTP attempt and its record;"
+    " sent again with the same Message-ID"
+)
 
 
 def _reraise_swallowed_cancellation() -> None:
@@ -40,13 +72,18 @@ def _reraise_swallowed_cancellation() -> None:
 
 class Mailer(Protocol):
     async def send(self, email: OutgoingEmail) -> None:
-        """Delivers ``email``; raises PermanentDeliveryError when it never can be, any other
-        exception when it was not delivered this time."""
+        """Delivers ``email`` with its ``message_id``; returns once the server accepted it (a
+        failure after that, closing the connection, is not raised); raises
+        PermanentDeliveryError when it never can be, any other exception when it was not
+        delivered this time."""
 
 
 class EmailDelivery:
     """Sends due e-mails through ``mailer``; ``listen_dsn`` is the database the wake-ups
-    (NOTIFY) are listened to on, ``poll_seconds`` the longest sleep without one."""
+    (NOTIFY) are listened to on, ``poll_seconds`` the longest sleep without one,
+    ``message_id_domain`` the right-hand side of the Message-IDs, ``takeover_seconds`` how
+    long this sender must have been connected before it sends again what a vanished sender
+    left ``SENDING``."""
 
     def __init__(
         self,
@@ -57,6 +94,8 @@ class EmailDelivery:
         *,
         listen_dsn: str,
         poll_seconds: float,
+        message_id_domain: str = "chorus.localhost",
+        takeover_seconds: float = DEFAULT_TAKEOVER_SECONDS,
     ) -> None:
         self._uow = uow
         self._mailer = mailer
@@ -64,7 +103,11 @@ class EmailDelivery:
         self._policy = retries
         self._dsn = listen_dsn
         self._poll_seconds = poll_seconds
+        self._message_id_domain = message_id_domain
+        self._takeover_seconds = takeover_seconds
         self._wakeup = asyncio.Event()
+        self.sender_id = str(uuid.uuid4())
+        """This sender's identity in ``emails.claimed_by`` (one per EmailDelivery)."""
 
     async def run(self) -> None:
         """Sends until cancelled; survives database outages by reconnecting."""
@@ -78,9 +121,19 @@ class EmailDelivery:
                 await asyncio.sleep(self._poll_seconds)
 
     async def _listen_and_send(self) -> None:
-        async with emails.listening(self._dsn, self._wakeup.set):
+        loop = asyncio.get_running_loop()
+        async with emails.listening(self._dsn, self._wakeup.set, self.sender_id) as presence:
+            present_since = loop.time()
+            async with self._uow.transaction() as tx:
+                released = await emails.release_own(tx.conn, self.sender_id)
+            if released:
+                log.info("unsent claims released", extra={"emails": len(released)})
             while True:
+                if not presence.alive:
+                    raise ConnectionError("the sender's own database connection was lost")
                 self._wakeup.clear()
+                if loop.time() - present_since >= self._takeover_seconds:
+                    await self.take_over_abandoned()
                 await self.send_due()
                 async with self._uow.reading() as conn:
                     due_in = await emails.seconds_until_next_due(conn)
@@ -90,6 +143,22 @@ class EmailDelivery:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(timeout):
                         await self._wakeup.wait()
+
+    async def take_over_abandoned(self) -> list[str]:
+        """Puts back to PENDING the SENDING e-mails of senders that are gone; returns them."""
+        async with self._uow.reading() as conn:
+            senders = await emails.senders_with_claims(conn, other_than=self.sender_id)
+        requeued: list[str] = []
+        for sender in senders:
+            async with self._uow.transaction() as tx:
+                found = await emails.requeue_if_gone(tx.conn, sender, error=OUTCOME_UNKNOWN)
+            for email_id in found:
+                log.warning(
+                    "email outcome unknown (its sender went away); sending it again",
+                    extra={"email_id": email_id},
+                )
+            requeued += found
+        return requeued
 
     async def send_due(self) -> int:
         """Attempts every e-mail due now; returns how many attempts were made."""
@@ -101,39 +170,79 @@ class EmailDelivery:
 
     async def _attempt_next(self) -> bool:
         async with self._uow.transaction() as tx:
-            conn = tx.conn
-            email = await emails.claim_next_due(conn)
-            if email is None:
-                return False
-            # Logs carry ids and kinds only: bodies may hold secrets (activation links).
-            context = {"email_id": email.id, "kind": email.kind, "attempt": email.attempts + 1}
-            if email.sealed is not None:
-                try:
-                    email = email.with_secret(await self._keys.open(email.sealed))
-                except SealedBoxError:
-                    # Not ours or altered: no retry will open it.
-                    error = "SealedBoxError: the sealed link token does not open"
-                    await emails.record_failure(conn, email.id, error=error, retry_in_seconds=None)
-                    log.error("email failed; giving up", extra={**context, "error": error})
-                    return True
+            email = await emails.claim_next_due(tx.conn, self.sender_id, self._message_id_domain)
+        if email is None:
+            return False
+        # Logs carry ids and kinds only: bodies may hold secrets (activation links).
+        context = {"email_id": email.id, "kind": email.kind, "attempt": email.attempts + 1}
+        if email.sealed is not None:
             try:
-                await self._mailer.send(email)
-            except Exception as exc:
-                retry_in = (
-                    None
-                    if isinstance(exc, PermanentDeliveryError)
-                    else self._policy.delay_after(email.attempts + 1)
-                )
-                error = f"{type(exc).__name__}: {exc}"[:1000]
-                await emails.record_failure(conn, email.id, error=error, retry_in_seconds=retry_in)
-                if retry_in is None:
-                    log.error("email failed; giving up", extra={**context, "error": error})
-                else:
-                    log.warning(
-                        "email not sent; will retry",
-                        extra={**context, "error": error, "retry_in_seconds": retry_in},
-                    )
+                email = email.with_secret(await self._keys.open(email.sealed))
+            except SealedBoxError:
+                # Not ours or altered: no retry will open it.
+                error = "SealedBoxError: the sealed link token does not open"
+                await self._record_failure(email.id, error, None)
+                log.error("email failed; giving up", extra={**context, "error": error})
+                return True
+        try:
+            await self._mailer.send(email)
+        except Exception as exc:
+            retry_in = (
+                None
+                if isinstance(exc, PermanentDeliveryError)
+                else self._policy.delay_after(email.attempts + 1)
+            )
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+            await self._record_failure(email.id, error, retry_in)
+            if retry_in is None:
+                log.error("email failed; giving up", extra={**context, "error": error})
             else:
-                await emails.record_sent(conn, email.id)
-                log.info("email sent", extra=context)
+                log.warning(
+                    "email not sent; will retry",
+                    extra={**context, "error": error, "retry_in_seconds": retry_in},
+                )
+        else:
+            # Accepted by the SMTP server: from here on, only recording it.
+            await self._record(emails.record_sent, email.id, context=context)
+            log.info("email sent", extra=context)
         return True
+
+    async def _record_failure(self, email_id: str, error: str, retry_in: float | None) -> None:
+        await self._record(
+            emails.record_failure,
+            email_id,
+            self.sender_id,
+            error=error,
+            retry_in_seconds=retry_in,
+            context={"email_id": email_id},
+        )
+
+    async def _record(self, write, *args, context: dict, **kwargs) -> None:
+        """``write(conn, *args, **kwargs)`` in a transaction, again and again until it
+        commits; cancelled (shutdown), it still gets :data:`RECORD_GRACE_SECONDS`."""
+        task = asyncio.ensure_future(self._record_until_done(write, args, kwargs, context))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(task, RECORD_GRACE_SECONDS)
+            raise
+
+    async def _record_until_done(self, write, args: tuple, kwargs: dict, context: dict) -> None:
+        delay, tries = RECORD_RETRY_FIRST_SECONDS, 0
+        while True:
+            try:
+                async with self._uow.transaction() as tx:
+                    await write(tx.conn, *args, **kwargs)
+            except Exception as exc:
+                tries += 1
+                log.warning(
+                    "email outcome not recorded yet; retrying",
+                    extra={**context, "tries": tries, "error": type(exc).__name__},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
+            else:
+                if tries:
+                    log.info("email outcome recorded", extra={**context, "tries": tries + 1})
+                return
