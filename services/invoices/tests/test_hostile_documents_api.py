@@ -17,6 +17,7 @@ from chorus_invoices.main import build_app
 from chorus_platform import grpc_server
 from chorus_platform.db import create_pool
 from chorus_platform.grpc_client import channel_for
+from chorus_platform.rpc_status import from_rpc_error
 
 from .test_structured_deposit_api import CORPUS, deposit, file_parties, zip_of  # noqa: F401
 
@@ -148,8 +149,7 @@ async def test_a_file_that_kills_its_worker_is_refused_alone_and_the_worker_repl
         ("../../etc/passwd", "passwd"),
         ("/etc/passwd", "passwd"),
         ("a\\b.xml", "b.xml"),
-        ("nul\x00byte.xml", "nul_byte.xml"),
-        ("\x1b]0;titre\x07.xml", "_]0;titre_.xml"),
+        ("facture\u202egpj.xml", "facture_gpj.xml"),
     ],
 )
 async def test_a_deposited_file_is_kept_and_served_under_a_safe_name(
@@ -169,6 +169,25 @@ async def test_a_deposited_file_is_kept_and_served_under_a_safe_name(
         "GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice.id), file_parties.user
     )
     assert [d.filename for d in got.invoice.documents] == [served]
+
+
+@pytest.mark.parametrize("filename", ["nul\x00byte.xml", "\x1b]0;titre\x07.xml"])
+async def test_a_file_name_with_a_control_character_is_refused_with_the_field(
+    api,
+    file_parties,  # noqa: F811
+    filename,
+):
+    """The one rule for every string entering a service applies to file names too: a NUL or a
+    control character is refused (naming the field), not quietly renamed."""
+    request = deposit(file_parties.ubl_supplier, "valid/ubl-invoice.xml")
+    request.filename = filename
+    before = await api.count("documents")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.call("DepositStructuredInvoice", request, file_parties.user)
+    error = from_rpc_error(caught.value)
+    assert (error.code, error.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "STRING_INVALID")
+    assert [v.field for v in error.violations] == ["filename"]
+    assert await api.count("documents") == before
 
 
 async def test_a_name_stored_before_names_were_made_safe_is_served_safe(
