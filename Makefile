@@ -36,7 +36,7 @@ infra: install ## Start only Postgres, the broker and the SMTP catcher (to run o
 	@$(PY) -m chorus_devstack infra
 
 .PHONY: test
-test: install ## Run every test: unit, integration (real Postgres/broker/SMTP), architecture, end-to-end and browser (Chromium)
+test: install ## Run every test: unit, integration (real Postgres/broker/SMTP), architecture, end-to-end, browser (Chromium), fuzzing and a short chaos round
 	@$(PY) -m pytest -p no:cacheprovider libs services tests/architecture tests/e2e tests/chaos
 
 .PHONY: test-e2e
