@@ -172,6 +172,8 @@ class InvoiceLine(_message.Message):
     UNIT_PRICE_FIELD_NUMBER: _builtins.int
     VAT_RATE_FIELD_NUMBER: _builtins.int
     NET_AMOUNT_FIELD_NUMBER: _builtins.int
+    VAT_CATEGORY_FIELD_NUMBER: _builtins.int
+    ALLOWANCES_CHARGES_FIELD_NUMBER: _builtins.int
     description: _builtins.str
     quantity: _builtins.str
     unit: _builtins.str
@@ -180,7 +182,17 @@ class InvoiceLine(_message.Message):
     vat_rate: _builtins.str
     """VAT rate in percent: "20", "10", "5.5", "2.1" or "0"."""
     net_amount: _builtins.str
-    """Computed: quantity x unit price, rounded to 2 decimals."""
+    """BT-131 as the file states it; computed for a portal entry: quantity x unit price,
+    minus the line's allowances, plus its charges, rounded to 2 decimals.
+    """
+    vat_category: _builtins.str
+    """BT-151 VAT category (UNCL 5305: S, Z, E, AE, K, G, O, L, M); "" at entry: S for a
+    positive rate, E at 0 %.
+    """
+    @_builtins.property
+    def allowances_charges(self) -> _containers.RepeatedCompositeFieldContainer[Global___LineAllowanceCharge]:
+        """BG-27/BG-28 line allowances (remises) and charges (frais)."""
+
     def __init__(
         self,
         *,
@@ -190,14 +202,205 @@ class InvoiceLine(_message.Message):
         unit_price: _builtins.str = ...,
         vat_rate: _builtins.str = ...,
         net_amount: _builtins.str = ...,
+        vat_category: _builtins.str = ...,
+        allowances_charges: _abc.Iterable[Global___LineAllowanceCharge] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "net_amount", b"net_amount", "quantity", b"quantity", "unit", b"unit", "unit_price", b"unit_price", "vat_rate", b"vat_rate"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowances_charges", b"allowances_charges", "description", b"description", "net_amount", b"net_amount", "quantity", b"quantity", "unit", b"unit", "unit_price", b"unit_price", "vat_category", b"vat_category", "vat_rate", b"vat_rate"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InvoiceLine: _TypeAlias = InvoiceLine  # noqa: Y015
+
+@_typing.final
+class LineAllowanceCharge(_message.Message):
+    """BG-27 (charge false) / BG-28 (charge true): an allowance or charge on one line. At entry
+    give an amount, or a percentage of the line's quantity x price.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHARGE_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    PERCENTAGE_FIELD_NUMBER: _builtins.int
+    BASE_AMOUNT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REASON_CODE_FIELD_NUMBER: _builtins.int
+    charge: _builtins.bool
+    amount: _builtins.str
+    percentage: _builtins.str
+    base_amount: _builtins.str
+    reason: _builtins.str
+    reason_code: _builtins.str
+    """UNTDID 5189 (allowances) or 7161 (charges), e.g. "95" discount."""
+    def __init__(
+        self,
+        *,
+        charge: _builtins.bool = ...,
+        amount: _builtins.str = ...,
+        percentage: _builtins.str = ...,
+        base_amount: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        reason_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "base_amount", b"base_amount", "charge", b"charge", "percentage", b"percentage", "reason", b"reason", "reason_code", b"reason_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LineAllowanceCharge: _TypeAlias = LineAllowanceCharge  # noqa: Y015
+
+@_typing.final
+class DocumentAllowanceCharge(_message.Message):
+    """BG-20 (charge false) / BG-21 (charge true): an allowance ("remise globale") or charge on
+    the whole invoice, with its own VAT category and rate. At entry give an amount, or a
+    percentage (of base_amount, or of the lines' total when base_amount is empty).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHARGE_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    PERCENTAGE_FIELD_NUMBER: _builtins.int
+    BASE_AMOUNT_FIELD_NUMBER: _builtins.int
+    VAT_CATEGORY_FIELD_NUMBER: _builtins.int
+    VAT_RATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REASON_CODE_FIELD_NUMBER: _builtins.int
+    charge: _builtins.bool
+    amount: _builtins.str
+    percentage: _builtins.str
+    base_amount: _builtins.str
+    vat_category: _builtins.str
+    vat_rate: _builtins.str
+    reason: _builtins.str
+    reason_code: _builtins.str
+    def __init__(
+        self,
+        *,
+        charge: _builtins.bool = ...,
+        amount: _builtins.str = ...,
+        percentage: _builtins.str = ...,
+        base_amount: _builtins.str = ...,
+        vat_category: _builtins.str = ...,
+        vat_rate: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        reason_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "base_amount", b"base_amount", "charge", b"charge", "percentage", b"percentage", "reason", b"reason", "reason_code", b"reason_code", "vat_category", b"vat_category", "vat_rate", b"vat_rate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DocumentAllowanceCharge: _TypeAlias = DocumentAllowanceCharge  # noqa: Y015
+
+@_typing.final
+class PaymentMeans(_message.Message):
+    """BG-16/BG-17: how the invoice is to be paid."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEANS_CODE_FIELD_NUMBER: _builtins.int
+    IBAN_FIELD_NUMBER: _builtins.int
+    BIC_FIELD_NUMBER: _builtins.int
+    ACCOUNT_NAME_FIELD_NUMBER: _builtins.int
+    REMITTANCE_INFORMATION_FIELD_NUMBER: _builtins.int
+    means_code: _builtins.str
+    """UNTDID 4461, e.g. "30" credit transfer, "58" SEPA credit transfer, "49" direct debit."""
+    iban: _builtins.str
+    """BT-84, an IBAN for a credit transfer."""
+    bic: _builtins.str
+    """BT-86."""
+    account_name: _builtins.str
+    """BT-85."""
+    remittance_information: _builtins.str
+    """BT-83."""
+    def __init__(
+        self,
+        *,
+        means_code: _builtins.str = ...,
+        iban: _builtins.str = ...,
+        bic: _builtins.str = ...,
+        account_name: _builtins.str = ...,
+        remittance_information: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_name", b"account_name", "bic", b"bic", "iban", b"iban", "means_code", b"means_code", "remittance_information", b"remittance_information"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentMeans: _TypeAlias = PaymentMeans  # noqa: Y015
+
+@_typing.final
+class PostalAddress(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINE1_FIELD_NUMBER: _builtins.int
+    LINE2_FIELD_NUMBER: _builtins.int
+    LINE3_FIELD_NUMBER: _builtins.int
+    POSTAL_CODE_FIELD_NUMBER: _builtins.int
+    CITY_FIELD_NUMBER: _builtins.int
+    SUBDIVISION_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
+    line1: _builtins.str
+    line2: _builtins.str
+    line3: _builtins.str
+    postal_code: _builtins.str
+    city: _builtins.str
+    subdivision: _builtins.str
+    country: _builtins.str
+    """ISO 3166-1 alpha-2."""
+    def __init__(
+        self,
+        *,
+        line1: _builtins.str = ...,
+        line2: _builtins.str = ...,
+        line3: _builtins.str = ...,
+        postal_code: _builtins.str = ...,
+        city: _builtins.str = ...,
+        subdivision: _builtins.str = ...,
+        country: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city", b"city", "country", b"country", "line1", b"line1", "line2", b"line2", "line3", b"line3", "postal_code", b"postal_code", "subdivision", b"subdivision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostalAddress: _TypeAlias = PostalAddress  # noqa: Y015
+
+@_typing.final
+class Delivery(_message.Message):
+    """BG-13/BG-15: where and when the goods or services were delivered."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTY_NAME_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    party_name: _builtins.str
+    date: _builtins.str
+    """YYYY-MM-DD, BT-72."""
+    @_builtins.property
+    def address(self) -> Global___PostalAddress: ...
+    def __init__(
+        self,
+        *,
+        party_name: _builtins.str = ...,
+        date: _builtins.str = ...,
+        address: Global___PostalAddress | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "date", b"date", "party_name", b"party_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Delivery: _TypeAlias = Delivery  # noqa: Y015
 
 @_typing.final
 class VatBreakdown(_message.Message):
@@ -206,19 +409,33 @@ class VatBreakdown(_message.Message):
     RATE_FIELD_NUMBER: _builtins.int
     BASE_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    EXEMPTION_REASON_FIELD_NUMBER: _builtins.int
+    EXEMPTION_REASON_CODE_FIELD_NUMBER: _builtins.int
     rate: _builtins.str
+    """BT-119 (empty for category O)."""
     base: _builtins.str
+    """BT-116."""
     amount: _builtins.str
+    """BT-117."""
+    category: _builtins.str
+    """BT-118 (UNCL 5305); "" read as S above 0 %, E at 0 %."""
+    exemption_reason: _builtins.str
+    """BT-120 / BT-121."""
+    exemption_reason_code: _builtins.str
     def __init__(
         self,
         *,
         rate: _builtins.str = ...,
         base: _builtins.str = ...,
         amount: _builtins.str = ...,
+        category: _builtins.str = ...,
+        exemption_reason: _builtins.str = ...,
+        exemption_reason_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "base", b"base", "rate", b"rate"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "base", b"base", "category", b"category", "exemption_reason", b"exemption_reason", "exemption_reason_code", b"exemption_reason_code", "rate", b"rate"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -233,10 +450,27 @@ class Totals(_message.Message):
     GROSS_TOTAL_FIELD_NUMBER: _builtins.int
     AMOUNT_DUE_FIELD_NUMBER: _builtins.int
     VAT_BREAKDOWN_FIELD_NUMBER: _builtins.int
+    LINE_TOTAL_FIELD_NUMBER: _builtins.int
+    ALLOWANCE_TOTAL_FIELD_NUMBER: _builtins.int
+    CHARGE_TOTAL_FIELD_NUMBER: _builtins.int
+    PREPAID_AMOUNT_FIELD_NUMBER: _builtins.int
+    ROUNDING_AMOUNT_FIELD_NUMBER: _builtins.int
     net_total: _builtins.str
+    """BT-109 total without VAT."""
     vat_total: _builtins.str
+    """BT-110."""
     gross_total: _builtins.str
+    """BT-112 total with VAT."""
     amount_due: _builtins.str
+    """BT-115 amount due for payment (gross - prepaid + rounding)."""
+    line_total: _builtins.str
+    """BT-106 sum of line net amounts."""
+    allowance_total: _builtins.str
+    """BT-107 / BT-108 document-level allowances and charges ("" when none)."""
+    charge_total: _builtins.str
+    prepaid_amount: _builtins.str
+    """BT-113 paid amount, BT-114 rounding amount ("" when none)."""
+    rounding_amount: _builtins.str
     @_builtins.property
     def vat_breakdown(self) -> _containers.RepeatedCompositeFieldContainer[Global___VatBreakdown]: ...
     def __init__(
@@ -247,10 +481,15 @@ class Totals(_message.Message):
         gross_total: _builtins.str = ...,
         amount_due: _builtins.str = ...,
         vat_breakdown: _abc.Iterable[Global___VatBreakdown] | None = ...,
+        line_total: _builtins.str = ...,
+        allowance_total: _builtins.str = ...,
+        charge_total: _builtins.str = ...,
+        prepaid_amount: _builtins.str = ...,
+        rounding_amount: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_due", b"amount_due", "gross_total", b"gross_total", "net_total", b"net_total", "vat_breakdown", b"vat_breakdown", "vat_total", b"vat_total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowance_total", b"allowance_total", "amount_due", b"amount_due", "charge_total", b"charge_total", "gross_total", b"gross_total", "line_total", b"line_total", "net_total", b"net_total", "prepaid_amount", b"prepaid_amount", "rounding_amount", b"rounding_amount", "vat_breakdown", b"vat_breakdown", "vat_total", b"vat_total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -285,6 +524,8 @@ class Invoice(_message.Message):
     REJECTION_ACKNOWLEDGED_AT_FIELD_NUMBER: _builtins.int
     PRECEDING_INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
     VAT_EXEMPTION_REASON_FIELD_NUMBER: _builtins.int
+    TYPE_CODE_FIELD_NUMBER: _builtins.int
+    DOCUMENT_JSON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -306,6 +547,14 @@ class Invoice(_message.Message):
     """BT-25: the invoice a credit note (AVOIR) corrects."""
     vat_exemption_reason: _builtins.str
     """BT-120: why the lines at 0 % are exempt from VAT ("" without such lines)."""
+    type_code: _builtins.str
+    """BT-3, UNTDID 1001 (380 invoice, 381 credit note, 384 corrected, 386 prepayment, 389
+    self-billed...); ``type`` is AVOIR for the credit-note codes, FACTURE otherwise.
+    """
+    document_json: _builtins.str
+    """The whole EN 16931 semantic model of the invoice (every business group and term it
+    states), as JSON: the invoices service's ``domain/en16931_codec`` shape (GetInvoice only).
+    """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceLine]: ...
     @_builtins.property
@@ -358,10 +607,12 @@ class Invoice(_message.Message):
         rejection_acknowledged_at: _timestamp_pb2.Timestamp | None = ...,
         preceding_invoice_number: _builtins.str = ...,
         vat_exemption_reason: _builtins.str = ...,
+        type_code: _builtins.str = ...,
+        document_json: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -452,6 +703,15 @@ class CreateInvoiceRequest(_message.Message):
     DRAFT_FIELD_NUMBER: _builtins.int
     PRECEDING_INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
     VAT_EXEMPTION_REASON_FIELD_NUMBER: _builtins.int
+    ALLOWANCES_CHARGES_FIELD_NUMBER: _builtins.int
+    PREPAID_AMOUNT_FIELD_NUMBER: _builtins.int
+    CONTRACT_REFERENCE_FIELD_NUMBER: _builtins.int
+    PAYMENT_FIELD_NUMBER: _builtins.int
+    DELIVERY_FIELD_NUMBER: _builtins.int
+    INVOICING_PERIOD_START_FIELD_NUMBER: _builtins.int
+    INVOICING_PERIOD_END_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    VAT_EXEMPTION_REASON_CODE_FIELD_NUMBER: _builtins.int
     supplier_structure_id: _builtins.str
     service_code: _builtins.str
     engagement_number: _builtins.str
@@ -470,10 +730,33 @@ class CreateInvoiceRequest(_message.Message):
     """BT-120: why the lines at 0 % are exempt (required when a line is at 0 %), e.g.
     "TVA non applicable, art. 293 B du CGI".
     """
+    prepaid_amount: _builtins.str
+    """BT-113: already paid (acompte), deducted from the amount due."""
+    contract_reference: _builtins.str
+    """BT-12."""
+    invoicing_period_start: _builtins.str
+    """BG-14 invoicing period, YYYY-MM-DD."""
+    invoicing_period_end: _builtins.str
+    due_date: _builtins.str
+    """BT-9, YYYY-MM-DD."""
+    vat_exemption_reason_code: _builtins.str
+    """BT-121 VATEX code, e.g. "VATEX-FR-FRANCHISE"; with or instead of vat_exemption_reason."""
     @_builtins.property
     def recipient(self) -> Global___RecipientRef: ...
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceLine]: ...
+    @_builtins.property
+    def allowances_charges(self) -> _containers.RepeatedCompositeFieldContainer[Global___DocumentAllowanceCharge]:
+        """BG-20/BG-21: global allowances ("remise globale") and charges."""
+
+    @_builtins.property
+    def payment(self) -> Global___PaymentMeans:
+        """BG-16."""
+
+    @_builtins.property
+    def delivery(self) -> Global___Delivery:
+        """BG-13."""
+
     def __init__(
         self,
         *,
@@ -492,10 +775,19 @@ class CreateInvoiceRequest(_message.Message):
         draft: _builtins.bool = ...,
         preceding_invoice_number: _builtins.str = ...,
         vat_exemption_reason: _builtins.str = ...,
+        allowances_charges: _abc.Iterable[Global___DocumentAllowanceCharge] | None = ...,
+        prepaid_amount: _builtins.str = ...,
+        contract_reference: _builtins.str = ...,
+        payment: Global___PaymentMeans | None = ...,
+        delivery: Global___Delivery | None = ...,
+        invoicing_period_start: _builtins.str = ...,
+        invoicing_period_end: _builtins.str = ...,
+        due_date: _builtins.str = ...,
+        vat_exemption_reason_code: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["recipient", b"recipient"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delivery", b"delivery", "payment", b"payment", "recipient", b"recipient"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "currency", b"currency", "draft", b"draft", "engagement_number", b"engagement_number", "framework", b"framework", "issue_date", b"issue_date", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient", b"recipient", "service_code", b"service_code", "supplier_structure_id", b"supplier_structure_id", "type", b"type", "vat_exemption_reason", b"vat_exemption_reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowances_charges", b"allowances_charges", "comment", b"comment", "contract_reference", b"contract_reference", "currency", b"currency", "delivery", b"delivery", "draft", b"draft", "due_date", b"due_date", "engagement_number", b"engagement_number", "framework", b"framework", "invoicing_period_end", b"invoicing_period_end", "invoicing_period_start", b"invoicing_period_start", "issue_date", b"issue_date", "lines", b"lines", "number", b"number", "payment", b"payment", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "prepaid_amount", b"prepaid_amount", "recipient", b"recipient", "service_code", b"service_code", "supplier_structure_id", b"supplier_structure_id", "type", b"type", "vat_exemption_reason", b"vat_exemption_reason", "vat_exemption_reason_code", b"vat_exemption_reason_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
