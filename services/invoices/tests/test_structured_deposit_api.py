@@ -91,10 +91,14 @@ async def test_facturx_pdf_is_deposited_with_its_pdf(api, file_parties):
 async def test_warnings_are_kept_on_the_invoice(api, file_parties):
     # An EXTENDED CII naming its document (ExchangedDocument/Name, outside EN 16931): the CEN
     # CII schematron warns (CII-SR-013, "should not be present") and accepts it.
-    content = (CORPUS / "valid/cii-invoice.xml").read_bytes().replace(
-        b"urn:cen.eu:en16931:2017",
-        b"urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended",
-        1,
+    content = (
+        (CORPUS / "valid/cii-invoice.xml")
+        .read_bytes()
+        .replace(
+            b"urn:cen.eu:en16931:2017",
+            b"urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended",
+            1,
+        )
     )
     type_code = content.index(b"<ram:TypeCode>", content.index(b"<rsm:ExchangedDocument>"))
     named = content[:type_code] + b"<ram:Name>Facture</ram:Name>" + content[type_code:]

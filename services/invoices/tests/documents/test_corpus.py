@@ -15,9 +15,7 @@ from .conftest import CORPUS
 EXPECTED = tomllib.loads((CORPUS / "expected.toml").read_text())["files"]
 # en16931/ holds the official examples, with their own expectations (test_en16931_corpus.py).
 SAMPLES = sorted(
-    p.relative_to(CORPUS).as_posix()
-    for p in CORPUS.glob("*/*.*")
-    if p.parent.name != "en16931"
+    p.relative_to(CORPUS).as_posix() for p in CORPUS.glob("*/*.*") if p.parent.name != "en16931"
 )
 
 

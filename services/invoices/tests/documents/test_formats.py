@@ -74,7 +74,9 @@ def test_cii_profiles_built_on_en16931_are_accepted(guideline, level):
     assert detect(cii_with_guideline(guideline)).level == level
 
 
-@pytest.mark.parametrize("guideline", ["urn:factur-x.eu:1p0:minimum", "urn:factur-x.eu:1p0:basicwl"])
+@pytest.mark.parametrize(
+    "guideline", ["urn:factur-x.eu:1p0:minimum", "urn:factur-x.eu:1p0:basicwl"]
+)
 def test_cii_profiles_without_full_invoice_content_are_refused(guideline):
     assert refusal(cii_with_guideline(guideline)) == "PROFILE_UNSUPPORTED"
     assert refusal(pdf_with("factur-x.xml", cii_with_guideline(guideline))) == (

@@ -135,7 +135,9 @@ def test_findings_of_both_schematrons_count_once_per_rule_and_location():
     elsewhere = RuleViolation("BR-CO-10", "facturx", "/rsm:Other[1]", Severity.FATAL)
     fx = RuleViolation("FX-SCH-A-000001", "facturx", "/a[1]", Severity.FATAL)
     note = RuleViolation("BR-CO-10", "note", "/rsm:CrossIndustryInvoice[1]", Severity.WARNING)
-    errors, warnings = merge_findings([((br_co_10,), ()), ((same_from_facturx, elsewhere, fx), (note,))])
+    errors, warnings = merge_findings(
+        [((br_co_10,), ()), ((same_from_facturx, elsewhere, fx), (note,))]
+    )
     assert errors == (br_co_10, elsewhere, fx)
     assert warnings == ()  # a warning where the other said fatal: fatal
 

@@ -63,7 +63,9 @@ async def test_a_schematron_failing_in_a_worker_is_validation_engine_failed_nami
     assert error.reason == "VALIDATION_ENGINE_FAILED"  # not DOCUMENT_UNREADABLE
     assert "le fichier « représentant.xml »" in error.message
     assert error.metadata["stylesheet"] == "EN16931-CII-validation.xslt"
-    report = await Validator(workers).validate(DocumentKind.CII, corpus_file("valid/cii-invoice.xml"))
+    report = await Validator(workers).validate(
+        DocumentKind.CII, corpus_file("valid/cii-invoice.xml")
+    )
     assert report.valid  # the worker goes on
 
 

@@ -124,9 +124,7 @@ def artefacts(kind: DocumentKind, level: str) -> _Artefacts:
     if kind is DocumentKind.UBL_INVOICE:
         return _Artefacts(shipped / UBL_21_xsd["ubl-2.1-invoice"], (cen / CEN_UBL_SCHEMATRON,))
     if kind is DocumentKind.UBL_CREDIT_NOTE:
-        return _Artefacts(
-            shipped / UBL_21_xsd["ubl-2.1-creditnote"], (cen / CEN_UBL_SCHEMATRON,)
-        )
+        return _Artefacts(shipped / UBL_21_xsd["ubl-2.1-creditnote"], (cen / CEN_UBL_SCHEMATRON,))
     if level not in CII_LEVELS:
         raise ValueError(f"no artefacts for CII level {level!r}")
     xsd = shipped / FACTURX_LEVEL2xsd[level]
@@ -380,7 +378,9 @@ def validate_document(
     return engine().check(document, filename)
 
 
-def validate_bytes(kind: DocumentKind, data: bytes, filename: str | None = None) -> ValidationReport:
+def validate_bytes(
+    kind: DocumentKind, data: bytes, filename: str | None = None
+) -> ValidationReport:
     """Same for raw XML (or a Factur-X PDF) said to be of ``kind``; the file is parsed safely
     first and must really be of that kind (``FORMAT_UNSUPPORTED`` otherwise)."""
     document = detect(data)
