@@ -145,11 +145,13 @@ def _cen_dir() -> Path:
     return Path(str(resources.files("chorus_invoices.documents") / "schematron"))
 
 
-# What a worker compiles before taking its first document: the CEN UBL and CII stylesheets
-# and the Factur-X EN16931 profile, what nearly every invoice uses (about a second in all;
-# readiness does not wait for it, only the first documents do, within the startup wait).
+# What a worker compiles before taking its first document: the CEN CII and UBL stylesheets,
+# what every structured invoice needs — two stylesheets, as many as before the CEN CII one
+# replaced the Factur-X one for CII, so the warm-up is no longer (readiness never waits for
+# it; the first documents do, within the startup wait). A Factur-X profile schematron is
+# compiled by the first Factur-X PDF of its profile (a second at most, once per process).
 WARM_PROFILES = (
-    (DocumentKind.FACTURX, "en16931"),
+    (DocumentKind.CII, "en16931"),
     (DocumentKind.UBL_INVOICE, "en16931"),
 )
 
