@@ -71,12 +71,12 @@ async def test_a_batch_of_hostile_files_refuses_each_and_deposits_the_good_ones(
     assert await api.count("invoices") == 2
 
 
-def read_or_die(data: bytes, limits):
+def read_or_die(data: bytes, limits, filename=None):
     """What a worker does with a deposited file, except that a marked file kills it (a
     stand-in for a file that exhausts the process: no real one is known any more)."""
     if CRASH_MARKER in data:
         os._exit(9)
-    return read_deposit(data, limits)
+    return read_deposit(data, limits, filename)
 
 
 class WorkersWithAFatalFile(DocumentWorkers):

@@ -89,20 +89,27 @@ async def test_facturx_pdf_is_deposited_with_its_pdf(api, file_parties):
 
 
 async def test_warnings_are_kept_on_the_invoice(api, file_parties):
-    content = (CORPUS / "valid/cii-invoice.xml").read_bytes()
-    start = content.index(b"<ram:ApplicableHeaderTradeDelivery>")
-    end = content.index(b"</ram:ApplicableHeaderTradeDelivery>") + len(
-        b"</ram:ApplicableHeaderTradeDelivery>"
+    # An EXTENDED CII naming its document (ExchangedDocument/Name, outside EN 16931): the CEN
+    # CII schematron warns (CII-SR-013, "should not be present") and accepts it.
+    content = (
+        (CORPUS / "valid/cii-invoice.xml")
+        .read_bytes()
+        .replace(
+            b"urn:cen.eu:en16931:2017",
+            b"urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended",
+            1,
+        )
     )
-    empty_delivery = content[:start] + b"<ram:ApplicableHeaderTradeDelivery/>" + content[end:]
-    request = deposit(file_parties.cii_supplier, "valid/cii-invoice.xml", empty_delivery)
+    type_code = content.index(b"<ram:TypeCode>", content.index(b"<rsm:ExchangedDocument>"))
+    named = content[:type_code] + b"<ram:Name>Facture</ram:Name>" + content[type_code:]
+    request = deposit(file_parties.cii_supplier, "valid/cii-invoice.xml", named)
     invoice = (await api.call("DepositStructuredInvoice", request, file_parties.user)).invoice
-    assert [(w.rule_id, w.fatal) for w in invoice.warnings] == [("PEPPOL-EN16931-R008", False)]
+    assert [(w.rule_id, w.fatal) for w in invoice.warnings] == [("CII-SR-013", False)]
     got = await api.call(
         "GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice.id), file_parties.user
     )
-    assert [w.rule_id for w in got.invoice.warnings] == ["PEPPOL-EN16931-R008"]
-    assert got.invoice.warnings[0].location.endswith("ram:ApplicableHeaderTradeDelivery[1]")
+    assert [w.rule_id for w in got.invoice.warnings] == ["CII-SR-013"]
+    assert got.invoice.warnings[0].location.endswith("rsm:ExchangedDocument[1]")
 
 
 @pytest.mark.parametrize(
@@ -127,6 +134,21 @@ async def test_refused_files_leave_no_trace(api, file_parties, name, reason, rul
         assert all(v.field for v in error.violations)
     assert await api.count("invoices") == 0
     assert await api.count("documents") == 0
+
+
+async def test_a_file_the_schematron_fails_on_is_refused_naming_it(api, file_parties):
+    # The CEN CII schematron stops on this file (two VAT ids for the tax representative):
+    # a clear refusal naming the file, never INTERNAL nor DOCUMENT_UNREADABLE.
+    data = (CORPUS / "hostile/cii-two-tax-representative-vat-ids.xml").read_bytes()
+    request = deposit(file_parties.cii_supplier, "facture-représentant.xml", data)
+    error = await api.fails("DepositStructuredInvoice", request, file_parties.user)
+    assert (error.code, error.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "VALIDATION_ENGINE_FAILED",
+    )
+    assert "« facture-représentant.xml »" in error.message
+    assert [v.field for v in error.violations] == ["file"]
+    assert await api.count("invoices") == 0
 
 
 async def test_empty_file_is_required(api, file_parties):

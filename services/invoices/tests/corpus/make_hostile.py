@@ -42,6 +42,11 @@ def cii() -> etree._Element:
     return etree.fromstring((HERE / "valid/cii-invoice.xml").read_bytes())
 
 
+def cen_cii(name: str) -> etree._Element:
+    """One of the CEN's official CII examples (en16931/cii, see en16931/SOURCE.md)."""
+    return etree.fromstring((HERE / "en16931" / "cii" / name).read_bytes())
+
+
 def one(root: etree._Element, path: str) -> etree._Element:
     return root.xpath(path, namespaces=NS)[0]
 
@@ -102,6 +107,14 @@ def samples() -> dict[str, bytes]:
             cii(), f"{cii_seller}/ram:SpecifiedLegalOrganization"
         ),
         "cii-two-seller-parties.xml": duplicate(cii(), cii_seller),
+        # The Factur-X XSD lets the tax representative's VAT id (BT-63) repeat, and the CEN
+        # CII schematron then stops (XPTY0004, normalize-space() over both): a validator
+        # failure, VALIDATION_ENGINE_FAILED.
+        "cii-two-tax-representative-vat-ids.xml": duplicate(
+            cen_cii("CII_example5.xml"),
+            "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeAgreement"
+            "/ram:SellerTaxRepresentativeTradeParty/ram:SpecifiedTaxRegistration",
+        ),
     }
     invalid_date = ubl()
     one(invalid_date, "cbc:IssueDate").text = "2024-02-30"

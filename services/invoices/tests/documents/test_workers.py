@@ -53,6 +53,22 @@ async def test_domain_errors_cross_back_with_reason_and_violations(workers):
     assert caught.value.metadata["rules"] == "BR-CO-10,BR-CO-13"
 
 
+async def test_a_schematron_failing_in_a_worker_is_validation_engine_failed_naming_the_file(
+    workers,
+):
+    data = corpus_file("hostile/cii-two-tax-representative-vat-ids.xml")
+    with pytest.raises(InvalidArgument) as caught:
+        await workers.run(read_deposit, data, None, "représentant.xml")
+    error = caught.value
+    assert error.reason == "VALIDATION_ENGINE_FAILED"  # not DOCUMENT_UNREADABLE
+    assert "le fichier « représentant.xml »" in error.message
+    assert error.metadata["stylesheet"] == "EN16931-CII-validation.xslt"
+    report = await Validator(workers).validate(
+        DocumentKind.CII, corpus_file("valid/cii-invoice.xml")
+    )
+    assert report.valid  # the worker goes on
+
+
 async def test_validation_never_blocks_the_event_loop(workers):
     data = many_lines_ubl(400)
     gaps: list[float] = []

@@ -10,9 +10,11 @@ and a file that repeats one is refused with the rule the schematron would have g
 occurrence). The list was found by repeating, one at a time, every element of the CEN's own
 example invoices (ConnectingEurope/eInvoicing-EN16931 ``ubl/examples``, ``cii/examples``)
 and running the XSD and the schematron: these are the repetitions the XSD accepts and the
-schematron dies on. CII needs none: its Factur-X XSDs already limit every such element.
-A repetition missing from this list still cannot crash anything: the schematron's error is
-refused as ``VALIDATION_FAILED`` (:mod:`~chorus_invoices.documents.validation`).
+schematron dies on. CII has none listed: its Factur-X XSDs limit nearly every such element
+(the CEN CII schematron still dies on a repeated tax representative VAT id, BT-63, which the
+XSD lets through). A repetition missing from this list cannot crash anything: the
+schematron's error is refused as ``VALIDATION_ENGINE_FAILED``, naming the file
+(:mod:`~chorus_invoices.documents.validation`).
 """
 
 from __future__ import annotations

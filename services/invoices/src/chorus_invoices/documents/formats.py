@@ -6,7 +6,10 @@ XML is recognised by its root element and namespace (after the safe parse of
 embedded ``factur-x.xml`` (or ``zugferd-invoice.xml`` / ``xrechnung.xml``), which then goes
 through the same safe parse as any XML — pypdf reads the attachment, never an XML parser of its
 own choosing. CII documents name their profile (BT-24); MINIMUM and BASIC WL carry no invoice
-lines and are not invoices EN 16931 accepts (``PROFILE_UNSUPPORTED``).
+lines and are not invoices EN 16931 accepts (``PROFILE_UNSUPPORTED``). A plain CII file whose
+BT-24 names no Factur-X profile (a CIUS, a ZUGFeRD 1 "comfort" id — the CEN's own examples
+carry one) is an EN 16931 invoice like any other: level ``en16931``, the CEN schematron
+decides. A Factur-X PDF must name its profile: its profile schematron depends on it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ PDF_MAGIC_WINDOW = 1024
 DEFAULT_MAX_PDF_BYTES = 10 * 1024 * 1024
 EMBEDDED_XML_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml")
 CII_LEVELS = ("basic", "en16931", "extended", "extended-ctc-fr")
-UBL_LEVEL = "en16931"
+# Factur-X profiles without invoice lines: not invoices EN 16931 accepts.
+INCOMPLETE_LEVELS = ("minimum", "basicwl")
+EN16931_LEVEL = "en16931"
+UBL_LEVEL = EN16931_LEVEL
 
 
 class DocumentKind(StrEnum):
@@ -108,7 +114,7 @@ def detect(data: bytes, limits: DocumentLimits | None = None) -> StructuredDocum
                 "Ce PDF ne contient pas de XML Factur-X (factur-x.xml) : déposez une facture"
                 " Factur-X, ou le PDF seul par le dépôt de PDF.",
             )
-        document = _from_xml(content.embedded_xml, limits.xml)
+        document = _from_xml(content.embedded_xml, limits.xml, embedded=True)
         if document.kind is not DocumentKind.CII:
             raise DocumentRejected(
                 "FORMAT_UNSUPPORTED", "Le XML joint au PDF n'est pas une facture CII Factur-X."
@@ -159,7 +165,7 @@ def _embedded_invoice_xml(attachments) -> bytes | None:
     return None
 
 
-def _from_xml(data: bytes, limits: XmlLimits) -> StructuredDocument:
+def _from_xml(data: bytes, limits: XmlLimits, embedded: bool = False) -> StructuredDocument:
     root = parse_xml(data, limits)
     kind = _kind_of(root)
     if kind is None:
@@ -168,7 +174,7 @@ def _from_xml(data: bytes, limits: XmlLimits) -> StructuredDocument:
             "Format non reconnu : déposez une facture UBL 2.1 (Invoice ou CreditNote), CII"
             " (CrossIndustryInvoice D16B) ou un PDF Factur-X.",
         )
-    level = UBL_LEVEL if _SYNTAX[kind] is Syntax.UBL else _cii_level(root)
+    level = UBL_LEVEL if _SYNTAX[kind] is Syntax.UBL else _cii_level(root, embedded)
     return StructuredDocument(kind, level, canonical_bytes(root), root)
 
 
@@ -182,17 +188,20 @@ def _kind_of(root: etree._Element) -> DocumentKind | None:
     }.get(root.tag)
 
 
-def _cii_level(root: etree._Element) -> str:
+def _cii_level(root: etree._Element, embedded: bool) -> str:
     try:
         from facturx.facturx import get_level  # heavy (pypdf): workers only
 
         level = get_level(root, "factur-x")
     except Exception:
         level = ""
-    if level not in CII_LEVELS:
-        raise DocumentRejected(
-            "PROFILE_UNSUPPORTED",
-            "Profil CII non accepté (BT-24) : utilisez le profil EN 16931 (ou BASIC, EXTENDED)"
-            " ; les profils MINIMUM et BASIC WL ne sont pas des factures complètes.",
-        )
-    return level
+    if level in CII_LEVELS:
+        return level
+    if not embedded and level not in INCOMPLETE_LEVELS:
+        # No Factur-X invoice profile named: an EN 16931 invoice, for the schematron to judge.
+        return EN16931_LEVEL
+    raise DocumentRejected(
+        "PROFILE_UNSUPPORTED",
+        "Profil CII non accepté (BT-24) : utilisez le profil EN 16931 (ou BASIC, EXTENDED)"
+        " ; les profils MINIMUM et BASIC WL ne sont pas des factures complètes.",
+    )

@@ -9,6 +9,8 @@ first step that refuses the file ends the reading with an InvalidArgument:
 - ``XML_SCHEMA_INVALID``: the XSD refuses it (violations: path, ``[XSD] message``);
 - ``EN16931_RULES_FAILED``: fatal schematron findings (violations: location,
   ``[BR-CO-10] message``; ErrorInfo metadata ``rules`` lists the rule ids, comma-separated);
+- ``VALIDATION_ENGINE_FAILED``: a schematron stopped on the file instead of reporting (the
+  message names the file);
 - ``DOCUMENT_CONTENT_UNSUPPORTED``, ``TOTALS_MISMATCH`` from mapping.
 
 Warnings of the schematron do not refuse the file: they come back with the reading, to be
@@ -71,10 +73,13 @@ def violation_of(rule: RuleViolation) -> FieldViolation:
     return FieldViolation(rule.location, f"[{rule.rule_id}] {rule.message}")
 
 
-def read_deposit(data: bytes, limits: DocumentLimits | None = None) -> DocumentIntake:
-    """The invoice a deposited file states, checked every way; InvalidArgument otherwise."""
+def read_deposit(
+    data: bytes, limits: DocumentLimits | None = None, filename: str | None = None
+) -> DocumentIntake:
+    """The invoice a deposited file states, checked every way; InvalidArgument otherwise.
+    ``filename``, as deposited, names the file in the messages that need it."""
     document = detect(data, limits)
-    report = validate_document(document)
+    report = validate_document(document, filename)
     if not report.valid:
         raise RulesFailed(report)
     invoice = mapping.extract(document)
@@ -84,7 +89,9 @@ def read_deposit(data: bytes, limits: DocumentLimits | None = None) -> DocumentI
     )
 
 
-def read_pdf_deposit(data: bytes, limits: DocumentLimits) -> DocumentIntake | None:
+def read_pdf_deposit(
+    data: bytes, limits: DocumentLimits, filename: str | None = None
+) -> DocumentIntake | None:
     """What a worker does for ``DepositPdfInvoice``: None for a plain PDF, the full reading
     (:func:`read_deposit`) of a Factur-X PDF.
 
@@ -92,4 +99,4 @@ def read_pdf_deposit(data: bytes, limits: DocumentLimits) -> DocumentIntake | No
     reasons of read_deposit (XML_*, XML_SCHEMA_INVALID, EN16931_RULES_FAILED, …)."""
     if read_pdf(data, limits.max_pdf_bytes).embedded_xml is None:
         return None
-    return read_deposit(data, limits)
+    return read_deposit(data, limits, filename)

@@ -119,7 +119,7 @@ class PdfDeposits:
             )
         check_attachments(attachments, 0, self._attachments)
         await self._deposits.check_issuer(user_id, form.supplier_structure_id)
-        intake = await self._workers.run(read_pdf_deposit, content, self._limits)
+        intake = await self._workers.run(read_pdf_deposit, content, self._limits, filename)
         if intake is None:
             document = _original(filename, form.number.strip(), content)
             origin = FileOrigin(document, seller_siret=None)

@@ -104,7 +104,7 @@ class StructuredDeposits:
         if len(content) > largest:
             raise invalid("FILE_TOO_LARGE", "file", f"Le fichier dépasse {largest // 1024**2} Mo.")
         await self._deposits.check_issuer(user_id, supplier_structure_id)
-        intake = await self._workers.run(read_deposit, content, self._limits)
+        intake = await self._workers.run(read_deposit, content, self._limits, filename)
         media_type, suffix = _MEDIA_TYPES[intake.kind]
         document = new_document(
             str(uuid.uuid4()),
