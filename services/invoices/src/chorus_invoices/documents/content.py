@@ -208,3 +208,83 @@ def invoice_type_name(code: str) -> str:
     """380 → FACTURE, 381 → AVOIR; another code is passed on for the domain to refuse."""
     names = {value: name for name, value in TYPE_CODES.items()}
     return names.get(code.strip(), code.strip() or "")
+
+
+def _details(
+    name: str,
+    legal: en16931.Identifier | None,
+    vat: str,
+    address: en16931.Address,
+    contact: en16931.Contact | None,
+) -> PartyDetails:
+    return PartyDetails(
+        name=name,
+        siret=legal.value if legal is not None and legal.scheme == SIRET_SCHEME else "",
+        vat_number=vat,
+        line1=address.line1,
+        line2=address.line2,
+        postal_code=address.postal_code,
+        city=address.city,
+        country=address.country,
+        email=contact.email if contact is not None else "",
+    )
+
+
+def document_of_model(model: en16931.Invoice) -> DocumentInvoice:
+    """What the human-readable PDF of a Factur-X shows of a model (``pdf_rendering`` draws a
+    :class:`DocumentInvoice`); the XML beside it carries the whole model."""
+    seller, buyer, stated = model.seller, model.buyer, model.totals
+    zero = Decimal(0)
+    exempt = next((v for v in model.vat_breakdown if v.exemption_reason), None)
+    return DocumentInvoice(
+        number=model.number,
+        type_code=model.type_code,
+        issue_date=model.issue_date,
+        currency=model.currency,
+        framework_code=model.business_process,
+        service_code=model.buyer_reference,
+        engagement_number=model.purchase_order_reference,
+        payment_terms=model.payment_terms,
+        note="\n".join(note.text for note in model.notes),
+        preceding_invoice=model.preceding_invoices[0].number if model.preceding_invoices else "",
+        vat_exemption_reason=exempt.exemption_reason if exempt else "",
+        seller=_details(
+            seller.name,
+            seller.legal_registration,
+            seller.vat_identifier,
+            seller.address,
+            seller.contact,
+        ),
+        buyer=_details(
+            buyer.name, buyer.legal_registration, buyer.vat_identifier, buyer.address, buyer.contact
+        ),
+        lines=tuple(
+            DocumentLine(
+                description=line.item.name,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.price.net_price / line.price.base_quantity
+                if line.price.base_quantity
+                else line.price.net_price,
+                vat_rate=line.vat_rate if line.vat_rate is not None else zero,
+                vat_category=line.vat_category,
+                net_amount=line.net_amount,
+            )
+            for line in model.lines
+        ),
+        totals=StatedTotals(
+            line_total=stated.line_total,
+            allowance_total=stated.allowance_total or zero,
+            charge_total=stated.charge_total or zero,
+            tax_exclusive=stated.tax_exclusive,
+            vat_total=stated.vat_total or zero,
+            gross_total=stated.tax_inclusive,
+            prepaid=stated.prepaid or zero,
+            rounding=stated.rounding or zero,
+            amount_due=stated.amount_due,
+            vat_breakdown=tuple(
+                VatAmount(v.rate or zero, v.taxable_amount, v.tax_amount, v.category)
+                for v in model.vat_breakdown
+            ),
+        ),
+    )
