@@ -1,9 +1,10 @@
-"""An invoice as a structured document states it: what mapping reads and Factur-X writes.
+"""Parties and the human-readable view of an invoice.
 
-Amounts are the document's own (stated), kept apart from what the domain recomputes, so the
-two can be compared (:func:`chorus_invoices.documents.mapping.check_totals`). ``to_form`` hands
-the content to the domain's portal validation, so a file meets exactly the rules a typed-in
-invoice meets.
+:func:`seller_of` / :func:`buyer_of` make the EN 16931 seller and buyer of a portal invoice
+from the structures directory. :class:`DocumentInvoice` is what the PDF of a Factur-X shows
+(``pdf_rendering``): :func:`document_of_model` makes it from the model (the XML beside it is
+``cii_writer.write_model`` of the whole model); ``cii_writer.document_from_content`` still
+makes it for invoices stored before the model was kept.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from datetime import date
 from decimal import Decimal
 
 from chorus_invoices.domain import en16931
-from chorus_invoices.domain.forms import InvoiceForm, LineForm, RecipientRef
 from chorus_invoices.domain.routing import Recipient
-from chorus_invoices.domain.totals import VatAmount, format_decimal, format_rate
+from chorus_invoices.domain.totals import VatAmount
 
 SIRET_SCHEME = "0009"
 """ISO 6523 ICD of the French SIRET, as the French CIUS writes it in schemeID."""
@@ -151,36 +151,6 @@ class DocumentInvoice:
     lines: tuple[DocumentLine, ...]
     totals: StatedTotals
 
-    def to_form(self, supplier_structure_id: str = "") -> InvoiceForm:
-        """The portal form this document amounts to; the recipient is named by its SIRET."""
-        return InvoiceForm(
-            supplier_structure_id=supplier_structure_id,
-            recipient=RecipientRef(identifier_type="SIRET", identifier=self.buyer.siret)
-            if self.buyer.siret
-            else RecipientRef(),
-            service_code=self.service_code,
-            engagement_number=self.engagement_number,
-            framework=framework_name(self.framework_code),
-            type=invoice_type_name(self.type_code),
-            number=self.number,
-            issue_date=self.issue_date.isoformat() if self.issue_date else "",
-            currency=self.currency,
-            payment_terms=self.payment_terms,
-            comment=self.note,
-            preceding_invoice=self.preceding_invoice,
-            vat_exemption_reason=self.vat_exemption_reason,
-            lines=tuple(
-                LineForm(
-                    description=line.description,
-                    quantity=format_decimal(line.quantity.normalize()),
-                    unit=line.unit,
-                    unit_price=format_decimal(line.unit_price.normalize()),
-                    vat_rate=format_rate(line.vat_rate),
-                )
-                for line in self.lines
-            ),
-        )
-
 
 _FRAMEWORKS = {
     "A1": "A1_FACTURE_FOURNISSEUR",
@@ -189,25 +159,7 @@ _FRAMEWORKS = {
     "A12": "A12_FACTURE_COTRAITANT",
 }
 FRAMEWORK_CODES = {name: code for code, name in _FRAMEWORKS.items()}
-DEFAULT_FRAMEWORK_CODE = "A1"
 TYPE_CODES = {"FACTURE": "380", "AVOIR": "381"}
-
-
-def framework_name(code: str) -> str:
-    """``A1`` → ``A1_FACTURE_FOURNISSEUR``; an unknown ``A``-code is passed on as it is (the
-    domain refuses it by name); anything else (a Peppol profile URN…) means the default A1."""
-    code = code.strip().upper()
-    if code in _FRAMEWORKS:
-        return _FRAMEWORKS[code]
-    if len(code) <= 3 and code[:1] in ("A", "B") and code[1:].isdigit():
-        return code
-    return _FRAMEWORKS[DEFAULT_FRAMEWORK_CODE]
-
-
-def invoice_type_name(code: str) -> str:
-    """380 → FACTURE, 381 → AVOIR; another code is passed on for the domain to refuse."""
-    names = {value: name for name, value in TYPE_CODES.items()}
-    return names.get(code.strip(), code.strip() or "")
 
 
 def _details(
