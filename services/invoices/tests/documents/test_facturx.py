@@ -14,24 +14,105 @@ from chorus_invoices.documents.cii_writer import (
     document_from_content,
     french_vat_number,
 )
-from chorus_invoices.documents.facturx import make_facturx, read_facturx
+from chorus_invoices.documents.content import buyer_of, seller_of
+from chorus_invoices.documents.facturx import make_facturx, make_facturx_model, read_facturx_model
 from chorus_invoices.documents.formats import DocumentKind, detect
 from chorus_invoices.documents.pdf_rendering import money
 from chorus_invoices.documents.validation import validate_document
+from chorus_invoices.domain.forms import (
+    AllowanceChargeForm,
+    DeliveryForm,
+    InvoiceForm,
+    LineAllowanceChargeForm,
+    LineForm,
+    PaymentForm,
+    RecipientRef,
+)
 from chorus_invoices.domain.invoice import InvoiceType, Line
+from chorus_invoices.domain.routing import Recipient
 from chorus_invoices.domain.validation import validate_invoice
 from pypdf import PdfReader
 
 from .conftest import BUYER, SELLER, portal_content
 
+SUPPLIER = Recipient(
+    "s-1",
+    "Atelier Dupont SARL",
+    public=False,
+    active=True,
+    identifier_type="SIRET",
+    identifier="33738480410006",
+    address=("12 avenue des Tilleuls", "", "69003", "Lyon", "FR"),
+)
+RECIPIENT = Recipient(
+    "r-1",
+    "Commune de Valmont-sur-Loire",
+    public=True,
+    active=True,
+    identifier_type="SIRET",
+    identifier="26197306910005",
+    address=("1 place de la Mairie", "", "45000", "Valmont-sur-Loire", "FR"),
+)
 
-def test_portal_invoice_reads_back_into_the_same_invoice():
-    content = portal_content()
-    facturx = make_facturx(content, SELLER, BUYER)
-    invoice = read_facturx(facturx.pdf)
-    assert invoice == document_from_content(content, SELLER, BUYER)
-    form = invoice.to_form(supplier_structure_id="supplier-1")
-    assert validate_invoice(form, today=date(2024, 12, 31)).content == content
+
+def portal_model(**overrides):
+    """A portal entry's model with every new field, parties from the directory."""
+    fields = dict(
+        supplier_structure_id="s-1",
+        recipient=RecipientRef(structure_id="r-1"),
+        framework="A1_FACTURE_FOURNISSEUR",
+        type="FACTURE",
+        number="F-2024-001",
+        issue_date="2024-03-15",
+        service_code="SERV-TECH",
+        engagement_number="EJ-2024-117",
+        contract_reference="MARCHE-7",
+        lines=(
+            LineForm(
+                "Conseil",
+                "2.5",
+                "HUR",
+                "80",
+                "20",
+                allowances_charges=(LineAllowanceChargeForm(percentage="5", reason="Fidélité"),),
+            ),
+            LineForm("Livres", "3", "", "12.35", "5.5"),
+            LineForm("Formation", "1", "", "500", "0"),
+            LineForm("Export", "1", "", "40", "0", vat_category="Z"),
+        ),
+        allowances_charges=(
+            AllowanceChargeForm(amount="10", vat_rate="20", reason="Remise globale"),
+            AllowanceChargeForm(charge=True, amount="5", vat_rate="20", reason_code="FC"),
+        ),
+        prepaid_amount="100",
+        vat_exemption_reason_code="VATEX-EU-132",
+        payment=PaymentForm(iban="FR7630006000011234567890189", bic="BNPAFRPP"),
+        delivery=DeliveryForm(party_name="Mairie annexe", date="2024-03-14"),
+        invoicing_period_start="2024-03-01",
+        invoicing_period_end="2024-03-14",
+        due_date="2024-04-15",
+    )
+    fields.update(overrides)
+    valid = validate_invoice(InvoiceForm(**fields), today=date(2024, 12, 31))
+    return replace(valid.content.document, seller=seller_of(SUPPLIER), buyer=buyer_of(RECIPIENT))
+
+
+def test_portal_model_reads_back_from_its_facturx():
+    model = portal_model()
+    assert read_facturx_model(make_facturx_model(model).pdf) == model
+
+
+@pytest.mark.usefixtures("engine")
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"type": "AVOIR", "due_date": ""}, {"prepaid_amount": "", "payment": None}],
+    ids=["everything", "credit-note", "bare"],
+)
+def test_portal_model_facturx_passes_en16931_without_fatal_error(overrides):
+    facturx = make_facturx_model(portal_model(**overrides))
+    report = validate_document(detect(facturx.pdf))
+    assert report.kind is DocumentKind.FACTURX
+    assert report.valid, report.errors
 
 
 @pytest.mark.usefixtures("engine")

@@ -1,5 +1,6 @@
-"""From UBL and CII to the domain's input: business terms in their French CIUS places, and the
-document's sums checked against the domain's own arithmetic."""
+"""From a file to the domain: mapping.read_model, and Chorus' own checks on the model
+(domain/validation.validate_model: buyer by SIRET, number, framework, header arithmetic,
+line-level warnings)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,24 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from chorus_invoices.documents.content import DocumentInvoice, framework_name
 from chorus_invoices.documents.formats import detect
-from chorus_invoices.documents.mapping import check_totals, extract
-from chorus_invoices.domain.invoice import Framework, InvoiceType
-from chorus_invoices.domain.validation import validate_invoice
+from chorus_invoices.documents.mapping import read_model
+from chorus_invoices.domain import en16931
+from chorus_invoices.domain.invoice import Framework, InvoiceType, framework_name
+from chorus_invoices.domain.totals import totals_of
+from chorus_invoices.domain.validation import buyer_siret, seller_siret, validate_model
 from chorus_platform.errors import InvalidArgument
 
 from .conftest import corpus_file
 
+TODAY = date(2024, 12, 31)
 
-def read(name: str, edit=None) -> DocumentInvoice:
+
+def read(name: str, edit=None) -> en16931.Invoice:
     data = corpus_file(name)
     if edit:
         data = edit(data.decode()).encode()
-    return extract(detect(data))
+    return read_model(detect(data))
 
 
 def test_ubl_invoice_business_terms():
@@ -32,21 +36,27 @@ def test_ubl_invoice_business_terms():
         "380",
         date(2024, 5, 2),
     )
-    assert (invoice.service_code, invoice.engagement_number) == ("SERV-TECH", "EJ-2024-117")
-    assert invoice.seller.siret == "33738480410006"
-    assert invoice.seller.vat_number == "FR67337384804"
+    assert (invoice.buyer_reference, invoice.purchase_order_reference) == (
+        "SERV-TECH",
+        "EJ-2024-117",
+    )
+    assert seller_siret(invoice) == "33738480410006"
+    assert invoice.seller.vat_identifier == "FR67337384804"
     assert invoice.seller.name == "Atelier Dupont SARL"
-    assert (invoice.buyer.siret, invoice.buyer.city) == ("26197306910005", "Valmont-sur-Loire")
+    assert (buyer_siret(invoice), invoice.buyer.address.city) == (
+        "26197306910005",
+        "Valmont-sur-Loire",
+    )
     assert invoice.payment_terms == "Paiement à 30 jours par virement."
     assert [
-        (line.quantity, line.unit, line.unit_price, line.vat_rate) for line in invoice.lines
+        (line.quantity, line.unit, line.price.net_price, line.vat_rate) for line in invoice.lines
     ] == [
         (6, "HUR", Decimal("65.00"), 20),
         (2, "C62", Decimal("148.50"), 20),
         (4, "C62", Decimal("12.35"), Decimal("5.5")),
     ]
-    assert invoice.totals.gross_total == Decimal("876.52")
-    assert [(v.rate, v.base, v.amount) for v in invoice.totals.vat_breakdown] == [
+    assert totals_of(invoice).gross_total == Decimal("876.52")
+    assert [(v.rate, v.base, v.amount) for v in totals_of(invoice).vat_breakdown] == [
         (20, Decimal("687.00"), Decimal("137.40")),
         (Decimal("5.5"), Decimal("49.40"), Decimal("2.72")),
     ]
@@ -54,37 +64,44 @@ def test_ubl_invoice_business_terms():
 
 def test_ubl_credit_note_is_an_avoir_referencing_its_invoice():
     invoice = read("valid/ubl-credit-note.xml")
-    assert (invoice.type_code, invoice.preceding_invoice) == ("381", "UBL-2024-0042")
-    assert invoice.to_form().type == "AVOIR"
+    assert (invoice.type_code, invoice.preceding_invoices[0].number) == ("381", "UBL-2024-0042")
+    assert validate_model(invoice, "supplier-1", TODAY).content.type is InvoiceType.AVOIR
     assert invoice.lines[0].quantity == 1
 
 
 def test_cii_invoice_business_terms():
     invoice = read("valid/cii-invoice.xml")
     assert (invoice.number, invoice.issue_date) == ("BEM-2024-318", date(2024, 6, 10))
-    assert (invoice.service_code, invoice.engagement_number) == ("DIR-TRAVAUX", "EJ-CH-2024-55")
-    assert (invoice.seller.siret, invoice.buyer.siret) == ("14026066210005", "17500669110009")
-    assert invoice.vat_exemption_reason == "Exonération, article 261-4-4° du CGI"
+    assert (invoice.buyer_reference, invoice.purchase_order_reference) == (
+        "DIR-TRAVAUX",
+        "EJ-CH-2024-55",
+    )
+    assert (seller_siret(invoice), buyer_siret(invoice)) == ("14026066210005", "17500669110009")
+    exempt = [v for v in invoice.vat_breakdown if v.category == "E"]
+    assert exempt[0].exemption_reason == "Exonération, article 261-4-4° du CGI"
     assert [line.vat_category for line in invoice.lines] == ["S", "E", "S"]
-    assert invoice.note == "Mission d'assistance à maîtrise d'ouvrage, phase 1."
+    assert [n.text for n in invoice.notes] == [
+        "Mission d'assistance à maîtrise d'ouvrage, phase 1."
+    ]
 
 
 @pytest.mark.parametrize("name", ["valid/ubl-invoice.xml", "valid/cii-invoice.xml"])
-def test_document_becomes_a_form_the_domain_accepts(name):
+def test_the_model_is_what_chorus_deposits(name):
     invoice = read(name)
-    form = invoice.to_form(supplier_structure_id="supplier-1")
-    assert (form.recipient.identifier_type, form.recipient.identifier) == (
+    valid = validate_model(invoice, "supplier-1", TODAY)
+    assert (valid.recipient.identifier_type, valid.recipient.identifier) == (
         "SIRET",
-        invoice.buyer.siret,
+        buyer_siret(invoice),
     )
-    valid = validate_invoice(form, today=date(2024, 12, 31))
     content = valid.content
+    assert content.document == invoice
     assert content.framework is Framework.A1_FACTURE_FOURNISSEUR
     assert content.type is InvoiceType.FACTURE
-    assert content.totals().gross_total == invoice.totals.gross_total
+    assert content.totals().gross_total == invoice.totals.tax_inclusive
     assert [line.description for line in content.lines] == [
-        line.description for line in invoice.lines
+        line.item.name for line in invoice.lines
     ]
+    assert valid.warnings == ()
 
 
 @pytest.mark.parametrize(
@@ -105,7 +122,7 @@ def test_siret_is_also_found_as_party_identifier(where, replacement):
             '<cbc:ID schemeID="0009">26197306910005</cbc:ID></cac:PartyIdentification>',
         )
 
-    assert read("valid/ubl-invoice.xml", edit).buyer.siret == "26197306910005"
+    assert buyer_siret(read("valid/ubl-invoice.xml", edit)) == "26197306910005"
 
 
 def test_cii_siret_as_global_id():
@@ -119,7 +136,7 @@ def test_cii_siret_as_global_id():
             "        <ram:Name>Centre hospitalier de Bellerive</ram:Name>",
         )
 
-    assert read("valid/cii-invoice.xml", edit).buyer.siret == "17500669110009"
+    assert buyer_siret(read("valid/cii-invoice.xml", edit)) == "17500669110009"
 
 
 def test_price_per_base_quantity_is_a_unit_price():
@@ -131,8 +148,9 @@ def test_price_per_base_quantity_is_a_unit_price():
         )
 
     invoice = read("valid/cii-invoice.xml", edit)
-    assert invoice.lines[2].unit_price == Decimal("0.12")
-    check_totals(invoice)
+    valid = validate_model(invoice, "supplier-1", TODAY)
+    assert valid.content.lines[2].unit_price == Decimal("0.12")
+    assert valid.warnings == ()  # 100 units at 12.00 per 100: the line net holds
 
 
 @pytest.mark.parametrize(
@@ -151,7 +169,7 @@ def test_framework_from_business_process(code, name):
     assert framework_name(code) == name
 
 
-def test_unknown_framework_and_type_are_refused_by_the_domain_not_guessed():
+def test_an_unknown_framework_is_refused_and_any_type_code_kept():
     def edit(text: str) -> str:
         return text.replace(
             "<cbc:ProfileID>A1</cbc:ProfileID>", "<cbc:ProfileID>A5</cbc:ProfileID>"
@@ -160,77 +178,86 @@ def test_unknown_framework_and_type_are_refused_by_the_domain_not_guessed():
             "<cbc:InvoiceTypeCode>384</cbc:InvoiceTypeCode>",
         )
 
-    form = read("valid/ubl-invoice.xml", edit).to_form("supplier-1")
+    invoice = read("valid/ubl-invoice.xml", edit)
     with pytest.raises(InvalidArgument) as caught:
-        validate_invoice(form, today=date(2024, 12, 31))
-    assert {v.field for v in caught.value.violations} == {"framework", "type"}
+        validate_model(invoice, "supplier-1", TODAY)
+    assert {v.field for v in caught.value.violations} == {"framework"}
+    # 384 (corrected invoice) is a code EN 16931 allows: an invoice, its code kept.
+    valid = validate_model(replace(invoice, business_process="A1"), "supplier-1", TODAY)
+    assert (valid.content.type, valid.content.type_code) == (InvoiceType.FACTURE, "384")
 
 
-def test_totals_that_hold_are_returned_recomputed():
-    totals = check_totals(read("valid/ubl-invoice.xml"))
-    assert (totals.net_total, totals.vat_total, totals.gross_total) == (
-        Decimal("736.40"),
-        Decimal("140.12"),
-        Decimal("876.52"),
-    )
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("380", "FACTURE"),
+        ("389", "FACTURE"),
+        ("386", "FACTURE"),
+        ("381", "AVOIR"),
+        ("396", "AVOIR"),
+    ],
+)
+def test_type_codes_map_to_facture_or_avoir(code, kind):
+    invoice = replace(read("valid/ubl-invoice.xml"), type_code=code)
+    content = validate_model(invoice, "supplier-1", TODAY).content
+    assert (content.type.value, content.invoice_type_code) == (kind, code)
 
 
-def test_totals_mismatch_names_every_differing_amount():
+def test_header_arithmetic_is_checked_on_the_stated_values():
     invoice = read("valid/cii-invoice.xml")
-    stated = replace(invoice.totals, vat_total=Decimal("513.59"), gross_total=Decimal("4281.59"))
+    stated = replace(invoice.totals, vat_total=Decimal("513.59"), tax_inclusive=Decimal("4281.59"))
     with pytest.raises(InvalidArgument) as caught:
-        check_totals(replace(invoice, totals=stated))
-    assert caught.value.reason == "TOTALS_MISMATCH"
-    assert [v.field for v in caught.value.violations] == ["totals.vat_total", "totals.gross_total"]
+        validate_model(replace(invoice, totals=stated), "supplier-1", TODAY)
+    assert caught.value.reason == "EN16931_RULES_FAILED"
+    assert [v.field for v in caught.value.violations] == ["BR-CO-14", "BR-CO-16"]
+    assert caught.value.violations[0].description.startswith("[BR-CO-14]")
     assert "513.59" in caught.value.violations[0].description
-    assert "513.60" in caught.value.violations[0].description
+    assert caught.value.metadata["rules"] == "BR-CO-14,BR-CO-16"
 
 
-def test_missing_and_extra_vat_breakdowns_are_mismatches():
-    invoice = read("valid/cii-invoice.xml")
-    breakdown = invoice.totals.vat_breakdown
-    extra = replace(breakdown[0], rate=Decimal("10"))
-    stated = replace(invoice.totals, vat_breakdown=(breakdown[0], extra))
-    with pytest.raises(InvalidArgument) as caught:
-        check_totals(replace(invoice, totals=stated))
-    assert [v.field for v in caught.value.violations] == [
-        "totals.vat_breakdown[10]",
-        "totals.vat_breakdown[0]",
-    ]
+def test_a_line_net_that_differs_from_quantity_times_price_is_a_warning():
+    invoice = read("valid/ubl-line-net-differs.xml")
+    valid = validate_model(invoice, "supplier-1", TODAY)
+    (warning,) = valid.warnings
+    assert (warning.rule_id, warning.location, warning.fatal) == (
+        "CHORUS-LINE-NET",
+        "lines[1].net_amount",
+        False,
+    )
+    assert "297.00" in warning.message and "297.10" in warning.message
+    assert valid.content.lines[1].net_amount == Decimal("297.00")  # as the file states it
 
 
-def test_prepaid_amounts_are_refused_not_dropped():
+def test_prepaid_rounding_and_allowances_are_carried_not_refused():
     def edit(text: str) -> str:
         return text.replace(
             '<cbc:PayableAmount currencyID="EUR">876.52</cbc:PayableAmount>',
             '<cbc:PrepaidAmount currencyID="EUR">100.00</cbc:PrepaidAmount>\n'
-            '    <cbc:PayableAmount currencyID="EUR">776.52</cbc:PayableAmount>',
+            '    <cbc:PayableRoundingAmount currencyID="EUR">0.48</cbc:PayableRoundingAmount>\n'
+            '    <cbc:PayableAmount currencyID="EUR">777.00</cbc:PayableAmount>',
         )
 
+    invoice = read("valid/ubl-invoice.xml", edit)
+    totals = validate_model(invoice, "supplier-1", TODAY).content.totals()
+    assert (totals.prepaid, totals.rounding, totals.amount_due) == (
+        Decimal("100.00"),
+        Decimal("0.48"),
+        Decimal("777.00"),
+    )
+    allowance = read("valid/ubl-document-allowance.xml")
+    totals = validate_model(allowance, "supplier-1", TODAY).content.totals()
+    assert (totals.allowance_total, totals.net_total) == (Decimal("10.00"), Decimal("726.40"))
+
+
+def test_a_buyer_without_siret_cannot_be_routed():
+    invoice = read("valid/ubl-invoice.xml")
+    anonymous = replace(
+        invoice,
+        buyer=replace(invoice.buyer, legal_registration=en16931.Identifier("261973069", "0002")),
+    )
     with pytest.raises(InvalidArgument) as caught:
-        read("valid/ubl-invoice.xml", edit)
-    assert caught.value.reason == "DOCUMENT_CONTENT_UNSUPPORTED"
-    assert [v.field for v in caught.value.violations] == ["totals.prepaid"]
-    assert "acompte" in caught.value.message
-
-
-LINE_SUM = "<ram:SpecifiedTradeSettlementLineMonetarySummation>"
-
-
-def test_line_allowances_are_refused_not_dropped():
-    def edit(text: str) -> str:
-        return text.replace(
-            LINE_SUM + "\n          <ram:LineTotalAmount>18.00",
-            "<ram:SpecifiedTradeAllowanceCharge><ram:ChargeIndicator><udt:Indicator>false"
-            "</udt:Indicator></ram:ChargeIndicator><ram:ActualAmount>1.00</ram:ActualAmount>"
-            "</ram:SpecifiedTradeAllowanceCharge>" + LINE_SUM + "<ram:LineTotalAmount>18.00",
-            1,
-        )
-
-    with pytest.raises(InvalidArgument) as caught:
-        read("valid/cii-invoice.xml", edit)
-    assert caught.value.reason == "DOCUMENT_CONTENT_UNSUPPORTED"
-    assert caught.value.violations[0].field.endswith("ram:SpecifiedTradeAllowanceCharge[1]")
+        validate_model(anonymous, "supplier-1", TODAY)
+    assert [v.field for v in caught.value.violations] == ["recipient"]
 
 
 def test_unreadable_amount_outside_validation_is_a_value_error():
@@ -257,7 +284,7 @@ def test_amounts_beyond_any_invoice_are_value_errors_not_arithmetic_failures(val
         )
 
     if allowed:
-        assert read("valid/ubl-invoice.xml", edit).lines[0].unit_price == Decimal(value)
+        assert read("valid/ubl-invoice.xml", edit).lines[0].price.net_price == Decimal(value)
         return
     with pytest.raises(InvalidArgument) as caught:
         read("valid/ubl-invoice.xml", edit)

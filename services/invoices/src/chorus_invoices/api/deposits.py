@@ -27,13 +27,20 @@ class DepositRpcs:
     async def CreateInvoice(self, request: pb.CreateInvoiceRequest, context):
         """Deposits an invoice entered on the portal, or saves it as a draft (``draft``).
 
-        Totals are computed here. The caller needs FACTURES_EMISES in MODIFICATION on the
-        supplier structure; the recipient (by id or by identifier) must be an active public
-        structure and its routing parameters met. A deposit is stored DEPOSEE with
-        ``InvoiceSubmitted`` in the same transaction; a draft is stored BROUILLON. Nothing is
-        stored on failure. Errors: INVALID_ARGUMENT (FIELD_REQUIRED, FIELD_TOO_LONG,
-        LINES_REQUIRED, LINES_TOO_MANY, QUANTITY_INVALID, UNIT_PRICE_INVALID, UNIT_INVALID,
-        VAT_RATE_INVALID, INVOICE_NUMBER_INVALID, ISSUE_DATE_INVALID, CURRENCY_INVALID,
+        The EN 16931 model is built from the request (line and document allowances/charges,
+        prepaid, contract, payment means, delivery, invoicing period, due date, exemption
+        reason and/or VATEX code) with its seller and buyer from the directory, and its totals
+        computed the EN 16931 way (BT-106…BT-115, VAT per category and rate). The caller needs
+        FACTURES_EMISES in MODIFICATION on the supplier structure; the recipient (by id or by
+        identifier) must be an active public structure and its routing parameters met. A
+        deposit is stored DEPOSEE with ``InvoiceSubmitted`` in the same transaction; a draft
+        is stored BROUILLON. Nothing is stored on failure. Errors: INVALID_ARGUMENT
+        (FIELD_REQUIRED, FIELD_TOO_LONG, LINES_REQUIRED, LINES_TOO_MANY, QUANTITY_INVALID,
+        UNIT_PRICE_INVALID, UNIT_INVALID, VAT_RATE_INVALID (0 <= rate < 100, 2 decimals),
+        VAT_CATEGORY_INVALID, VAT_EXEMPTION_REASON_REQUIRED, VAT_EXEMPTION_CODE_INVALID,
+        ALLOWANCE_INVALID, AMOUNT_INVALID, PREPAID_EXCEEDS_TOTAL, IBAN_INVALID, BIC_INVALID,
+        PAYMENT_MEANS_INVALID, PERIOD_INVALID, DUE_DATE_INVALID, DELIVERY_DATE_INVALID,
+        COUNTRY_INVALID, INVOICE_NUMBER_INVALID, ISSUE_DATE_INVALID, CURRENCY_INVALID,
         FRAMEWORK_INVALID, TYPE_INVALID, IDENTIFIER_TYPE_INVALID, RECIPIENT_NOT_FOUND,
         RECIPIENT_NOT_PUBLIC, RECIPIENT_INACTIVE, SERVICE_CODE_REQUIRED, SERVICE_CODE_UNKNOWN,
         ENGAGEMENT_REQUIRED, SERVICE_OR_ENGAGEMENT_REQUIRED); PERMISSION_DENIED ACCESS_DENIED;
@@ -61,16 +68,19 @@ class DepositRpcs:
         """Deposits a UBL 2.1 Invoice/CreditNote, UN/CEFACT CII D16B or Factur-X PDF file.
 
         The file is parsed safely, checked against its XSD and the official EN 16931
-        schematron (in a worker process), read into an invoice whose stated totals must match
-        the recomputed ones, then deposited exactly like CreateInvoice (access, recipient by
-        the buyer's SIRET, routing with BT-10 as service code and BT-13 as engagement,
-        duplicates). The file is kept as the invoice's ORIGINAL document; schematron warnings
-        are kept and returned in ``invoice.warnings``. Errors: INVALID_ARGUMENT FILE_REQUIRED,
+        schematron (in a worker process), read into its whole EN 16931 model (kept: GetInvoice
+        ``document_json``), checked for what Chorus itself demands (buyer by SIRET, number,
+        framework, header arithmetic BR-CO-10…17), then deposited like CreateInvoice (access,
+        recipient by the buyer's SIRET, routing with BT-10 as service code and BT-13 as
+        engagement, duplicates). The file is kept as the invoice's ORIGINAL document;
+        schematron warnings and CHORUS-LINE-NET warnings (a line net amount other than
+        quantity × price − allowances + charges) are kept and returned in
+        ``invoice.warnings``. Errors: INVALID_ARGUMENT FILE_REQUIRED,
         FILE_TOO_LARGE, XML_MALFORMED, XML_FORBIDDEN_CONSTRUCT, XML_TOO_LARGE, XML_TOO_DEEP,
         PDF_MALFORMED, PDF_ENCRYPTED, PDF_TOO_LARGE, FACTURX_XML_MISSING, FORMAT_UNSUPPORTED,
         PROFILE_UNSUPPORTED, XML_SCHEMA_INVALID and EN16931_RULES_FAILED (violations: location
-        and "[rule id] message"; ErrorInfo metadata ``rules``), DOCUMENT_CONTENT_UNSUPPORTED,
-        DOCUMENT_VALUE_INVALID, TOTALS_MISMATCH, DOCUMENT_UNPROCESSABLE, SELLER_MISMATCH, and
+        and "[rule id] message"; ErrorInfo metadata ``rules``),
+        DOCUMENT_VALUE_INVALID, DOCUMENT_UNPROCESSABLE, SELLER_MISMATCH, and
         every CreateInvoice reason; PERMISSION_DENIED ACCESS_DENIED; ALREADY_EXISTS
         INVOICE_NUMBER_DUPLICATE; UNAVAILABLE STRUCTURES_UNAVAILABLE.
         """

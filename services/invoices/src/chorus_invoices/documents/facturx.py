@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chorus_invoices.documents import mapping
-from chorus_invoices.documents.cii_writer import build_cii, document_from_content
-from chorus_invoices.documents.content import DocumentInvoice, PartyDetails
+from chorus_invoices.documents.cii_writer import build_cii, document_from_content, write_model
+from chorus_invoices.documents.content import DocumentInvoice, PartyDetails, document_of_model
 from chorus_invoices.documents.formats import DocumentKind, DocumentRejected, detect
 from chorus_invoices.documents.validation import artefacts, xsd_errors
 from chorus_invoices.documents.xml_safety import parse_xml
+from chorus_invoices.domain import en16931
 from chorus_invoices.domain.invoice import InvoiceContent
 
 FACTURX_LEVEL = "en16931"
@@ -47,8 +48,14 @@ def make_facturx(
     return facturx_of(invoice)
 
 
-def facturx_of(invoice: DocumentInvoice) -> FacturX:
-    xml = build_cii(invoice)
+def make_facturx_model(model: en16931.Invoice) -> FacturX:
+    """The Factur-X PDF (and its XML) of an invoice's whole EN 16931 model: the XML is
+    ``cii_writer.write_model`` of it, the PDF shows what :func:`document_of_model` gives."""
+    return facturx_of(document_of_model(model), write_model(model))
+
+
+def facturx_of(invoice: DocumentInvoice, xml: bytes | None = None) -> FacturX:
+    xml = xml if xml is not None else build_cii(invoice)
     problems = xsd_errors(artefacts(DocumentKind.CII, FACTURX_LEVEL).xsd, parse_xml(xml))
     if problems:
         # Our own writer broke the schema: a bug, not the supplier's doing.
@@ -76,9 +83,14 @@ def facturx_of(invoice: DocumentInvoice) -> FacturX:
     return FacturX(pdf, xml)
 
 
-def read_facturx(pdf: bytes) -> DocumentInvoice:
-    """What a Factur-X PDF states, read like a deposited file."""
+def read_facturx_model(pdf: bytes) -> en16931.Invoice:
+    """The EN 16931 model a Factur-X PDF states, read like a deposited file."""
     document = detect(pdf)
     if document.kind is not DocumentKind.FACTURX:
         raise DocumentRejected("FORMAT_UNSUPPORTED", "Le fichier n'est pas un PDF Factur-X.")
-    return mapping.extract(document)
+    return mapping.read_model(document)
+
+
+def read_facturx(pdf: bytes) -> DocumentInvoice:
+    """What a Factur-X PDF shows (:func:`document_of_model` of its model)."""
+    return document_of_model(read_facturx_model(pdf))

@@ -2,8 +2,9 @@
 ``DepositStructuredInvoice`` (:func:`read_deposit`) and ``DepositPdfInvoice``
 (:func:`read_pdf_deposit`).
 
-safe parse and format detection → XSD → EN 16931 schematron → mapping → totals check. The
-first step that refuses the file ends the reading with an InvalidArgument:
+safe parse and format detection → XSD → EN 16931 schematron → the model
+(:func:`mapping.read_model`). The first step that refuses the file ends the reading with an
+InvalidArgument:
 
 - xml_safety / formats reasons (``XML_MALFORMED``, ``PDF_ENCRYPTED``, ``FORMAT_UNSUPPORTED``…);
 - ``XML_SCHEMA_INVALID``: the XSD refuses it (violations: path, ``[XSD] message``);
@@ -11,10 +12,11 @@ first step that refuses the file ends the reading with an InvalidArgument:
   ``[BR-CO-10] message``; ErrorInfo metadata ``rules`` lists the rule ids, comma-separated);
 - ``VALIDATION_ENGINE_FAILED``: a schematron stopped on the file instead of reporting (the
   message names the file);
-- ``DOCUMENT_CONTENT_UNSUPPORTED``, ``TOTALS_MISMATCH`` from mapping.
+- ``DOCUMENT_VALUE_INVALID`` from the reading of the model.
 
 Warnings of the schematron do not refuse the file: they come back with the reading, to be
-kept on the invoice.
+kept on the invoice. What Chorus itself checks on the model (recipient, number, BR-CO
+arithmetic, line-level warnings) is the use case's, in the domain.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ from dataclasses import dataclass
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
 from chorus_invoices.documents import mapping
-from chorus_invoices.documents.content import DocumentInvoice
 from chorus_invoices.documents.formats import DocumentKind, DocumentLimits, detect, read_pdf
 from chorus_invoices.documents.validation import ValidationReport, validate_document
+from chorus_invoices.domain import en16931
 from chorus_invoices.domain.rule_violations import RuleViolation
-from chorus_invoices.domain.totals import Totals
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,8 @@ class DocumentIntake:
     kind: DocumentKind
     level: str
     xml: bytes
-    invoice: DocumentInvoice
-    totals: Totals
-    """As the domain recomputed them (equal to the document's, or the file was refused)."""
+    invoice: en16931.Invoice
+    """The whole model, as the file states it."""
     warnings: tuple[RuleViolation, ...]
 
 
@@ -82,11 +82,8 @@ def read_deposit(
     report = validate_document(document, filename)
     if not report.valid:
         raise RulesFailed(report)
-    invoice = mapping.extract(document)
-    totals = mapping.check_totals(invoice)
-    return DocumentIntake(
-        document.kind, document.level, document.xml, invoice, totals, report.warnings
-    )
+    invoice = mapping.read_model(document)
+    return DocumentIntake(document.kind, document.level, document.xml, invoice, report.warnings)
 
 
 def read_pdf_deposit(

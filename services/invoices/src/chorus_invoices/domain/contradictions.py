@@ -15,7 +15,8 @@ from decimal import Decimal, InvalidOperation
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
-from chorus_invoices.domain.forms import InvoiceForm, VatForm
+from chorus_invoices.domain.forms import InvoiceForm, RecipientRef, VatForm
+from chorus_invoices.domain.invoice import InvoiceContent
 from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
 
 REASON = "FORM_CONTRADICTS_DOCUMENT"
@@ -38,6 +39,22 @@ class StatedAmounts:
     vat_total: str = ""
     gross_total: str = ""
     vat_breakdown: tuple[VatForm, ...] = ()
+
+
+def form_of(content: InvoiceContent, recipient_siret: str) -> InvoiceForm:
+    """The fields of a document's content a form is compared with (the recipient by SIRET)."""
+    return InvoiceForm(
+        recipient=RecipientRef(identifier_type="SIRET", identifier=recipient_siret),
+        service_code=content.service_code,
+        engagement_number=content.engagement_number,
+        framework=content.framework.value,
+        type=content.type.value,
+        number=content.number,
+        issue_date=content.issue_date.isoformat(),
+        currency=content.currency,
+        payment_terms=content.payment_terms,
+        comment=content.comment,
+    )
 
 
 def check_form_matches_document(
@@ -95,9 +112,9 @@ def check_form_matches_document(
             differs(field, stated, format_decimal(found), "le montant")
     if amounts.vat_breakdown:
         stated_vat = {
-            (_decimal(v.rate), _decimal(v.base), _decimal(v.amount)) for v in amounts.vat_breakdown
+            (_rate(v.rate), _decimal(v.base), _decimal(v.amount)) for v in amounts.vat_breakdown
         }
-        found_vat = {(v.rate, v.base, v.amount) for v in document_totals.vat_breakdown}
+        found_vat = {(v.rate.normalize(), v.base, v.amount) for v in document_totals.vat_breakdown}
         if stated_vat != found_vat:
             differs(
                 "vat_breakdown",
@@ -135,3 +152,8 @@ def _decimal(value: str) -> Decimal | str:
     except InvalidOperation:
         return value
     return number if number.is_finite() else value
+
+
+def _rate(value: str) -> Decimal | str:
+    rate = _decimal(value)
+    return rate.normalize() if isinstance(rate, Decimal) else rate

@@ -67,7 +67,9 @@ def _is_default(item: Any, default: Any) -> bool:
 
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, vars(en16931))
+    # The module's names as locals too: a field named after a type (Delivery.date) would
+    # otherwise shadow it (the class namespace holds the field's default).
+    return typing.get_type_hints(cls, vars(en16931), vars(en16931))
 
 
 def _decode(kind: Any, value: Any) -> Any:

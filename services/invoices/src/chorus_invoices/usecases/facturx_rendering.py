@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 from chorus_invoices.documents.content import PartyDetails, party_of
-from chorus_invoices.documents.facturx import make_facturx
+from chorus_invoices.documents.facturx import make_facturx, make_facturx_model
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain.documents import Document, DocumentRole, new_document
 from chorus_invoices.domain.invoice import Invoice
@@ -29,10 +29,15 @@ class FacturxRenderer:
         """The invoice's Factur-X, rendered in a worker process ([] without workers)."""
         if self._workers is None:
             return []
-        seller = party_of(supplier) if supplier else PartyDetails(invoice.supplier.name)
-        facturx = await self._workers.run(
-            make_facturx, invoice.content, seller, party_of(recipient)
-        )
+        if invoice.content.document is not None:
+            # The whole model (entered on the portal, parties from the directory).
+            facturx = await self._workers.run(make_facturx_model, invoice.content.document)
+        else:
+            # An invoice stored before the model was kept (a draft submitted or recycled).
+            seller = party_of(supplier) if supplier else PartyDetails(invoice.supplier.name)
+            facturx = await self._workers.run(
+                make_facturx, invoice.content, seller, party_of(recipient)
+            )
         name = _FILENAME_UNSAFE.sub("-", invoice.content.number)
         return [
             new_document(

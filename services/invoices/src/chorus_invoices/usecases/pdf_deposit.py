@@ -36,12 +36,17 @@ from chorus_invoices.domain.attachments import (
     AttachmentUpload,
     check_attachments,
 )
-from chorus_invoices.domain.contradictions import StatedAmounts, check_form_matches_document
+from chorus_invoices.domain.contradictions import (
+    StatedAmounts,
+    check_form_matches_document,
+    form_of,
+)
 from chorus_invoices.domain.documents import DocumentRole, new_document
 from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.forms import InvoiceForm, TotalsForm
 from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.rule_violations import RuleViolation
+from chorus_invoices.domain.validation import seller_siret, validate_model
 from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits, FileOrigin
 from chorus_invoices.usecases.structured_deposit import safe_filename
@@ -155,28 +160,28 @@ class PdfDeposits:
                 "La structure émettrice est obligatoire : indiquez la structure qui dépose"
                 " la facture.",
             )
-        document_form = intake.invoice.to_form(supplier_id)
+        valid = validate_model(intake.invoice, supplier_id, datetime.now(UTC).date())
         totals = form.totals or TotalsForm()
         check_form_matches_document(
             form,
-            document_form,
-            intake.totals,
+            form_of(valid.content, valid.recipient.identifier),
+            valid.content.totals(),
             StatedAmounts(
                 totals.net_total, totals.vat_total, totals.gross_total, totals.vat_breakdown
             ),
             recipient_siret=await self._recipient_siret(form.recipient.structure_id.strip()),
         )
         document = _original(filename, intake.invoice.number, content)
-        origin = FileOrigin(document, intake.invoice.seller.siret, intake.warnings)
-        invoice = await self._deposits.create(
+        origin = FileOrigin(document, seller_siret(intake.invoice), intake.warnings)
+        invoice = await self._deposits.create_valid(
             user_id,
-            document_form,
+            valid,
             draft=False,
             origin=origin,
             attachments=attachments,
             staged_attachment_ids=staged_attachment_ids,
         )
-        return invoice, intake.warnings
+        return invoice, intake.warnings + valid.warnings
 
     async def _recipient_siret(self, structure_id: str) -> str:
         """The SIRET of the recipient the form names by id ("" when it names none)."""

@@ -1,9 +1,12 @@
 """Deposit of a structured file: UBL 2.1, CII D16B or Factur-X, read and checked end to end.
 
-The file is read in a document worker (safe parse, XSD, EN 16931 schematron, mapping, totals:
-:func:`~chorus_invoices.documents.intake.read_deposit`), then deposited through
-:meth:`Deposits.create` exactly like a portal entry — same shape rules, access, recipient,
-routing and duplicate checks — with the file and the schematron's warnings kept alongside.
+The file is read in a document worker (safe parse, XSD, EN 16931 schematron, the model:
+:func:`~chorus_invoices.documents.intake.read_deposit`), checked for what Chorus itself
+demands (:func:`~chorus_invoices.domain.validation.validate_model`: the buyer's SIRET, the
+number, the framework, the header arithmetic; line-level differences become warnings), then
+deposited through :meth:`Deposits.create_valid` like a portal entry — access, recipient,
+routing with BT-10 as service code and BT-13 as engagement, duplicates — with the file, its
+model and the warnings kept alongside.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from chorus_invoices.domain.documents import DocumentRole, new_document
 from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.rule_violations import RuleViolation
+from chorus_invoices.domain.validation import seller_siret, validate_model
 from chorus_invoices.usecases.deposit import Deposits, FileOrigin
 
 _MEDIA_TYPES = {
@@ -114,10 +118,10 @@ class StructuredDeposits:
             content,
             datetime.now(UTC),
         )
-        origin = FileOrigin(document, intake.invoice.seller.siret, intake.warnings)
-        form = intake.invoice.to_form(supplier_structure_id)
-        invoice = await self._deposits.create(user_id, form, draft=False, origin=origin)
-        return invoice, intake.warnings
+        valid = validate_model(intake.invoice, supplier_structure_id, datetime.now(UTC).date())
+        origin = FileOrigin(document, seller_siret(intake.invoice), intake.warnings)
+        invoice = await self._deposits.create_valid(user_id, valid, draft=False, origin=origin)
+        return invoice, intake.warnings + valid.warnings
 
 
 def safe_filename(filename: str, number: str, suffix: str) -> str:
