@@ -45,8 +45,9 @@ class DocumentPart(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     @model_serializer(mode="wrap")
-    def _without_defaults(self, handler):  # noqa: ANN001, ANN202 — no return type: the
-        # serialization schema stays the model's own (fields typed in OpenAPI)
+    def _without_defaults(self, handler):
+        # No return annotation: the serialization schema stays the model's own, so the
+        # fields are typed in OpenAPI (a ``dict`` return type would make it a bare object).
         data = handler(self)
         fields = type(self).model_fields
         return {
