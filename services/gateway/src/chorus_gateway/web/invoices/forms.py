@@ -87,7 +87,7 @@ HEADER_FIELDS = (
 TOTAL_FIELDS = ("net_total", "vat_total", "gross_total")
 _ROW = re.compile(r"^(lines|vat|charges)-(\d{1,3})-")  # MAX_ROWS rows: 3 digits at most
 _INDEXED = re.compile(r"^(lines|vat_breakdown|allowances_charges)\[(\d{1,4})\]")
-_LINE_ALLOWANCE = re.compile(r"^\.allowances_charges\[\d{1,4}\]\.\w+$")
+_LINE_ALLOWANCE = re.compile(r"^\.allowances_charges(\[\d{1,4}\]\.\w+)?$")
 # The service's names for what the forms call otherwise.
 _FIELD_ALIASES = {
     "recipient": "recipient_siret",

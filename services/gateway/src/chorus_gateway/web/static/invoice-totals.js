@@ -27,7 +27,9 @@
   var QUANTITY = /^\d{1,9}(\.\d{1,6})?$/;
   var PRICE = /^\d{1,12}(\.\d{1,6})?$/;
   var RATE = /^\d{1,3}(\.\d{1,6})?$/;
-  var MANUAL_RATE = /^\d{1,2}(\.\d{1,2})?$/;
+  var MANUAL_RATE = /^\d{1,2}(\.\d{1,2})?$/;          // 0 <= r < 100, 2 decimals at most
+  var PERCENTAGE = /^\d{1,3}(\.\d{1,2})?$/;           // 0 < p <= 100, checked below
+  var CENTS = /^\d{1,12}(\.\d{1,2})?$/;               // stated amounts, to the cent
 
   function pow10(k) { var r = BigInt(1); while (k-- > 0) { r *= TEN; } return r; }
 
@@ -52,6 +54,13 @@
     var q = magnitude / divisor;
     if (TWO * (magnitude % divisor) >= divisor) { q += BigInt(1); }
     return negative ? -q : q;
+  }
+
+  /* A percentage 0 < p <= 100 (2 decimals at most), as the service takes it; null otherwise. */
+  function percentage(text) {
+    var found = parse(text, PERCENTAGE);
+    if (!found || found.n === ZERO || found.n > HUNDRED * pow10(found.s)) { return null; }
+    return found;
   }
 
   /* cents × percent / 100, rounded to cents. */
@@ -127,7 +136,7 @@
       var net = cents(quantity.n * price.n, quantity.s + price.s);
       var discountText = field(prefix + "-discount");
       if (discountText) {
-        var discount = parse(discountText, RATE);
+        var discount = percentage(discountText);
         if (!discount) { return null; }
         net -= percentOf(net, discount);
       }
@@ -146,11 +155,11 @@
       if (!chargeRate) { return null; }
       var amount;
       if (amountText) {
-        var stated = parse(amountText, PRICE);
+        var stated = parse(amountText, CENTS);
         if (!stated) { return null; }
         amount = cents(stated.n, stated.s);
       } else {
-        var percent = parse(percentText, RATE);
+        var percent = percentage(percentText);
         if (!percent) { return null; }
         amount = percentOf(lineTotal, percent);
       }
@@ -165,7 +174,7 @@
     var prepaid = ZERO;
     var prepaidText = field("prepaid_amount");
     if (prepaidText) {
-      var paid = parse(prepaidText, PRICE);
+      var paid = parse(prepaidText, CENTS);
       if (!paid) { return null; }
       prepaid = cents(paid.n, paid.s);
     }
