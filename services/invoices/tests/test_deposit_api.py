@@ -271,7 +271,7 @@ async def test_invalid_lines_are_reported_with_their_paths(api, parties, make_re
         lines=[
             line(quantity="2"),
             line(quantity="0"),
-            line(vat_rate="19.6"),
+            line(vat_rate="19.666"),
             line(unit_price="-5"),
             line(description=" "),
         ],

@@ -49,12 +49,19 @@ def test_a_valid_invoice_gets_defaults_and_decimals():
 def test_credit_note_takes_the_same_data_and_names_the_invoice_it_corrects():
     valid = validate_invoice(form(type="AVOIR", preceding_invoice=" F-2024-001 "), TODAY)
     assert (valid.content.type, valid.content.preceding_invoice) == ("AVOIR", "F-2024-001")
+    assert valid.content.type_code == valid.content.document.type_code == "381"
+    assert valid.content.document.preceding_invoices[0].number == "F-2024-001"
+
+
+def test_a_credit_note_may_leave_out_the_invoice_it_corrects():
+    # BT-25 is optional in EN 16931 (issue 10: CREDIT_NOTE_REFERENCE_REQUIRED is gone).
+    valid = validate_invoice(form(type="AVOIR"), TODAY)
+    assert (valid.content.type, valid.content.preceding_invoice) == ("AVOIR", "")
 
 
 @pytest.mark.parametrize(
     ("changes", "reason", "field"),
     [
-        ({"type": "AVOIR"}, "CREDIT_NOTE_REFERENCE_REQUIRED", "preceding_invoice_number"),
         (
             {
                 "type": "AVOIR",
@@ -75,7 +82,7 @@ def test_credit_note_takes_the_same_data_and_names_the_invoice_it_corrects():
             "vat_exemption_reason",
         ),
     ],
-    ids=["credit-note-without-reference", "credit-note-already-paid", "bad-reference", "exempt"],
+    ids=["credit-note-already-paid", "bad-reference", "exempt"],
 )
 def test_type_framework_and_exemption_rules(changes, reason, field):
     with pytest.raises(InvalidArgument) as raised:
@@ -99,7 +106,9 @@ def test_an_exemption_reason_without_exempt_lines_is_not_kept():
         (LineForm("x", "1", "", "1.1234567", "20"), "UNIT_PRICE_INVALID", "unit_price"),
         (LineForm("x", "1", "", "1e3", "20"), "UNIT_PRICE_INVALID", "unit_price"),
         (LineForm("x", "1", "", "", "20"), "UNIT_PRICE_INVALID", "unit_price"),
-        (LineForm("x", "1", "", "1", "19.6"), "VAT_RATE_INVALID", "vat_rate"),
+        (LineForm("x", "1", "", "1", "19.666"), "VAT_RATE_INVALID", "vat_rate"),
+        (LineForm("x", "1", "", "1", "100"), "VAT_RATE_INVALID", "vat_rate"),
+        (LineForm("x", "1", "", "1", "-1"), "VAT_RATE_INVALID", "vat_rate"),
         (LineForm("x", "1", "", "1", ""), "VAT_RATE_INVALID", "vat_rate"),
         (LineForm("x", "1", "", "1", "NaN"), "VAT_RATE_INVALID", "vat_rate"),
         (LineForm("", "1", "", "1", "20"), "FIELD_REQUIRED", "description"),
@@ -118,6 +127,13 @@ def test_french_vat_rates_are_accepted(rate):
     line = LineForm("x", "1", "", "1", rate)
     valid = validate_invoice(form(lines=(line,), vat_exemption_reason="Art. 293 B du CGI"), TODAY)
     assert valid.content.lines[0].vat_rate == D(rate)
+
+
+@pytest.mark.parametrize("rate", ["19.6", "8.5", "7", "0.9", "99.99", "13 %"])
+def test_a_manual_rate_is_accepted_with_two_decimals_at_most(rate):
+    valid = validate_invoice(form(lines=(LineForm("x", "1", "", "100", rate),)), TODAY)
+    (vat,) = valid.content.document.vat_breakdown
+    assert (vat.category, vat.rate) == ("S", D(rate.removesuffix(" %")))
 
 
 def test_unit_price_may_be_zero_with_six_decimals():

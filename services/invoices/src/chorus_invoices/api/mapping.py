@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_invoices.domain.documents import DocumentInfo
-from chorus_invoices.domain.forms import InvoiceForm, LineForm, RecipientRef, TotalsForm, VatForm
+from chorus_invoices.domain.en16931_codec import to_json
+from chorus_invoices.domain.forms import (
+    AddressForm,
+    AllowanceChargeForm,
+    DeliveryForm,
+    InvoiceForm,
+    LineAllowanceChargeForm,
+    LineForm,
+    PaymentForm,
+    RecipientRef,
+    TotalsForm,
+    VatForm,
+)
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice
 from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.rule_violations import RuleViolation
@@ -58,6 +72,7 @@ def form_from_request(request: pb.CreateInvoiceRequest) -> InvoiceForm:
         comment=request.comment,
         preceding_invoice=request.preceding_invoice_number,
         vat_exemption_reason=request.vat_exemption_reason,
+        vat_exemption_reason_code=request.vat_exemption_reason_code,
         lines=tuple(
             LineForm(
                 description=line.description,
@@ -65,9 +80,65 @@ def form_from_request(request: pb.CreateInvoiceRequest) -> InvoiceForm:
                 unit=line.unit,
                 unit_price=line.unit_price,
                 vat_rate=line.vat_rate,
+                vat_category=line.vat_category,
+                allowances_charges=tuple(
+                    LineAllowanceChargeForm(
+                        charge=ac.charge,
+                        amount=ac.amount,
+                        percentage=ac.percentage,
+                        base_amount=ac.base_amount,
+                        reason=ac.reason,
+                        reason_code=ac.reason_code,
+                    )
+                    for ac in line.allowances_charges
+                ),
             )
             for line in request.lines
         ),
+        allowances_charges=tuple(
+            AllowanceChargeForm(
+                charge=ac.charge,
+                amount=ac.amount,
+                percentage=ac.percentage,
+                base_amount=ac.base_amount,
+                vat_category=ac.vat_category,
+                vat_rate=ac.vat_rate,
+                reason=ac.reason,
+                reason_code=ac.reason_code,
+            )
+            for ac in request.allowances_charges
+        ),
+        prepaid_amount=request.prepaid_amount,
+        contract_reference=request.contract_reference,
+        payment=PaymentForm(
+            means_code=request.payment.means_code,
+            iban=request.payment.iban,
+            bic=request.payment.bic,
+            account_name=request.payment.account_name,
+            remittance_information=request.payment.remittance_information,
+        )
+        if request.HasField("payment")
+        else None,
+        delivery=DeliveryForm(
+            party_name=request.delivery.party_name,
+            date=request.delivery.date,
+            address=AddressForm(
+                line1=request.delivery.address.line1,
+                line2=request.delivery.address.line2,
+                line3=request.delivery.address.line3,
+                postal_code=request.delivery.address.postal_code,
+                city=request.delivery.address.city,
+                subdivision=request.delivery.address.subdivision,
+                country=request.delivery.address.country,
+            )
+            if request.delivery.HasField("address")
+            else None,
+        )
+        if request.HasField("delivery")
+        else None,
+        invoicing_period_start=request.invoicing_period_start,
+        invoicing_period_end=request.invoicing_period_end,
+        due_date=request.due_date,
     )
 
 
@@ -81,13 +152,17 @@ def pdf_form_from_request(request: pb.DepositPdfInvoiceRequest) -> InvoiceForm:
             vat_total=totals.vat_total,
             gross_total=totals.gross_total,
             vat_breakdown=tuple(
-                VatForm(rate=v.rate, base=v.base, amount=v.amount) for v in totals.vat_breakdown
+                VatForm(rate=v.rate, base=v.base, amount=v.amount, category=v.category)
+                for v in totals.vat_breakdown
             ),
         ),
     )
 
 
-def invoice_to_proto(invoice: Invoice, allowed_actions: list[str] | None = None) -> pb.Invoice:
+def invoice_to_proto(
+    invoice: Invoice, allowed_actions: list[str] | None = None, *, with_document: bool = False
+) -> pb.Invoice:
+    """``with_document``: the EN 16931 model as ``document_json`` too (GetInvoice)."""
     content = invoice.content
     return pb.Invoice(
         id=invoice.id,
@@ -109,6 +184,18 @@ def invoice_to_proto(invoice: Invoice, allowed_actions: list[str] | None = None)
                 unit_price=format_decimal(line.unit_price),
                 vat_rate=format_rate(line.vat_rate),
                 net_amount=format_decimal(line.net_amount),
+                vat_category=line.category,
+                allowances_charges=[
+                    pb.LineAllowanceCharge(
+                        charge=ac.charge,
+                        amount=format_decimal(ac.amount),
+                        percentage=_optional(ac.percentage),
+                        base_amount=_optional(ac.base_amount),
+                        reason=ac.reason,
+                        reason_code=ac.reason_code,
+                    )
+                    for ac in line.allowances_charges
+                ],
             )
             for line in content.lines
         ],
@@ -118,6 +205,10 @@ def invoice_to_proto(invoice: Invoice, allowed_actions: list[str] | None = None)
         comment=content.comment,
         preceding_invoice_number=content.preceding_invoice,
         vat_exemption_reason=content.vat_exemption_reason,
+        type_code=content.invoice_type_code,
+        document_json=json.dumps(to_json(content.document), ensure_ascii=False)
+        if with_document and content.document is not None
+        else "",
         created_by=invoice.created_by,
         created_at=timestamp(invoice.created_at),
         updated_at=timestamp(invoice.updated_at),
@@ -138,13 +229,27 @@ def totals_to_proto(totals: Totals) -> pb.Totals:
         amount_due=format_decimal(totals.amount_due),
         vat_breakdown=[
             pb.VatBreakdown(
-                rate=format_rate(v.rate),
+                rate="" if v.category_code == "O" else format_rate(v.rate),
                 base=format_decimal(v.base),
                 amount=format_decimal(v.amount),
+                category=v.category_code,
+                exemption_reason=v.exemption_reason,
+                exemption_reason_code=v.exemption_reason_code,
             )
             for v in totals.vat_breakdown
         ],
+        line_total=format_decimal(
+            totals.line_total if totals.line_total is not None else totals.net_total
+        ),
+        allowance_total=_optional(totals.allowance_total),
+        charge_total=_optional(totals.charge_total),
+        prepaid_amount=_optional(totals.prepaid),
+        rounding_amount=_optional(totals.rounding),
     )
+
+
+def _optional(value: Decimal | None) -> str:
+    return "" if value is None else format_decimal(value)
 
 
 def history_to_proto(entry: HistoryEntry) -> pb.HistoryEntry:

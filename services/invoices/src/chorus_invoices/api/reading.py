@@ -30,7 +30,7 @@ class ReadingRpcs:
         user_id = current_principal().user_id
         invoice, actions = await self._reading.invoice(user_id, request.invoice_id)
         warnings, documents = await self._reading.kept_with(invoice)
-        found = mapping.invoice_to_proto(invoice, actions)
+        found = mapping.invoice_to_proto(invoice, actions, with_document=True)
         found.warnings.extend(mapping.findings_to_proto(warnings))
         found.documents.extend(mapping.documents_to_proto(documents))
         return pb.GetInvoiceResponse(invoice=found)

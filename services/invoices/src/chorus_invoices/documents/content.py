@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from chorus_invoices.domain import en16931
 from chorus_invoices.domain.forms import InvoiceForm, LineForm, RecipientRef
 from chorus_invoices.domain.routing import Recipient
 from chorus_invoices.domain.totals import VatAmount, format_decimal, format_rate
@@ -47,6 +48,53 @@ def party_of(structure: Recipient) -> PartyDetails:
         postal_code=postal_code,
         city=city,
         country=country or "FR",
+    )
+
+
+def french_vat_number(siren: str) -> str:
+    """The intra-community VAT number of a French company: FR, 2-digit key, SIREN."""
+    return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+
+
+def _address_of(structure: Recipient) -> en16931.Address:
+    line1, line2, postal_code, city, country = structure.address
+    return en16931.Address(
+        line1=line1, line2=line2, postal_code=postal_code, city=city, country=country or "FR"
+    )
+
+
+def _siret_of(structure: Recipient) -> en16931.Identifier | None:
+    if structure.identifier_type == "SIRET" and structure.identifier:
+        return en16931.Identifier(structure.identifier, SIRET_SCHEME)
+    return None
+
+
+def seller_of(structure: Recipient) -> en16931.Seller:
+    """BG-4 of a portal invoice: the supplier structure as the directory knows it — name,
+    SIRET as BT-30 (scheme 0009), VAT number (registered, else derived from the SIREN of a
+    French SIRET: BR-S-02 wants one when VAT is charged), postal address."""
+    siret = _siret_of(structure)
+    vat = structure.vat_number
+    address = _address_of(structure)
+    french = siret is not None and siret.value.isdigit() and len(siret.value) == 14
+    if not vat and french and address.country == "FR":
+        vat = french_vat_number(siret.value[:9])
+    return en16931.Seller(
+        name=structure.raison_sociale,
+        legal_registration=siret,
+        vat_identifier=vat,
+        address=address,
+    )
+
+
+def buyer_of(structure: Recipient) -> en16931.Buyer:
+    """BG-7 of a portal invoice: the recipient structure — name, SIRET as BT-47 (scheme
+    0009), VAT number, postal address."""
+    return en16931.Buyer(
+        name=structure.raison_sociale,
+        legal_registration=_siret_of(structure),
+        vat_identifier=structure.vat_number,
+        address=_address_of(structure),
     )
 
 

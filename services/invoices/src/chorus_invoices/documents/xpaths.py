@@ -51,10 +51,12 @@ class Reader:
     def __init__(self, namespaces: dict[str, str]) -> None:
         self._namespaces = namespaces
 
-    def all(self, node: etree._Element, path: str) -> list[etree._Element]:
+    def all(self, node: etree._Element | None, path: str) -> list[etree._Element]:
+        if node is None:
+            return []
         return node.xpath(path, namespaces=self._namespaces)
 
-    def first(self, node: etree._Element, path: str) -> etree._Element | None:
+    def first(self, node: etree._Element | None, path: str) -> etree._Element | None:
         found = self.all(node, path)
         return found[0] if found else None
 
@@ -64,11 +66,33 @@ class Reader:
         found = self.first(node, path)
         return " ".join((found.text or "").split()) if found is not None else ""
 
+    def string(self, node: etree._Element | None, path: str) -> str:
+        """The text at ``path`` as written, only its leading and trailing whitespace removed
+        (the EN 16931 model keeps a term exactly as stated); "" when absent."""
+        if node is None:
+            return ""
+        found = self.first(node, path)
+        return (found.text or "").strip() if found is not None else ""
+
+    def attribute(self, node: etree._Element | None, path: str, name: str) -> str:
+        """Attribute ``name`` of the element at ``path`` (stripped); "" when absent."""
+        if node is None:
+            return ""
+        found = self.first(node, path)
+        return (found.get(name) or "").strip() if found is not None else ""
+
+    def optional_decimal(self, node: etree._Element | None, path: str) -> Decimal | None:
+        """The number at ``path`` exactly as written (``12.50`` stays ``12.50``); None when
+        absent or empty. Same limits as :meth:`decimal`."""
+        if not self.string(node, path):
+            return None
+        return self.decimal(node, path)
+
     def texts(self, node: etree._Element, path: str) -> list[str]:
         return [(found.text or "").strip() for found in self.all(node, path)]
 
     def decimal(self, node: etree._Element | None, path: str, default: str = "0") -> Decimal:
-        value = self.text(node, path)
+        value = self.string(node, path)
         if not value:
             return Decimal(default)
         try:
@@ -106,8 +130,11 @@ def _value_invalid(node: etree._Element | None, path: str, what: str) -> Documen
 
 
 def iso_date(text: str) -> date | None:
-    """``2024-01-15`` (UBL) or ``20240115`` (CII format 102) as a date; None otherwise."""
+    """``2024-01-15`` (UBL; an ``xs:date`` time zone such as ``Z`` or ``+01:00`` is ignored)
+    or ``20240115`` (CII format 102) as a date; None otherwise."""
     text = text.strip()
+    if len(text) > 10 and text[10] in "Z+-" and text[4:5] == "-":
+        text = text[:10]
     if len(text) == 8 and text.isdigit():
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     try:

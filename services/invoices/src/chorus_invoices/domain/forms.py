@@ -13,12 +13,44 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class LineAllowanceChargeForm:
+    """A line discount (``charge`` False) or charge: an amount, or a percentage of the line's
+    quantity × price (or of ``base_amount``), with a reason or a reason code."""
+
+    charge: bool = False
+    amount: str = ""
+    percentage: str = ""
+    base_amount: str = ""
+    reason: str = ""
+    reason_code: str = ""
+
+
+@dataclass(frozen=True)
+class AllowanceChargeForm:
+    """A document-level allowance ("remise globale", ``charge`` False) or charge: an amount,
+    or a percentage of ``base_amount`` (else of the lines' total), with its VAT category and
+    rate (default: those of the lines when they all share one) and a reason or reason code."""
+
+    charge: bool = False
+    amount: str = ""
+    percentage: str = ""
+    base_amount: str = ""
+    vat_category: str = ""
+    vat_rate: str = ""
+    reason: str = ""
+    reason_code: str = ""
+
+
+@dataclass(frozen=True)
 class LineForm:
     description: str = ""
     quantity: str = ""
     unit: str = ""
     unit_price: str = ""
     vat_rate: str = ""
+    vat_category: str = ""
+    """"" : S above 0 %, E at 0 %; Z (zero-rated) may be chosen at 0 %."""
+    allowances_charges: tuple[LineAllowanceChargeForm, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -26,6 +58,38 @@ class VatForm:
     rate: str = ""
     base: str = ""
     amount: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentForm:
+    """BG-16 / BG-17: means code (UNTDID 4461), IBAN, BIC, account name, remittance text."""
+
+    means_code: str = ""
+    iban: str = ""
+    bic: str = ""
+    account_name: str = ""
+    remittance_information: str = ""
+
+
+@dataclass(frozen=True)
+class AddressForm:
+    line1: str = ""
+    line2: str = ""
+    line3: str = ""
+    postal_code: str = ""
+    city: str = ""
+    subdivision: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryForm:
+    """BG-13 / BG-15."""
+
+    party_name: str = ""
+    date: str = ""
+    address: AddressForm | None = None
 
 
 @dataclass(frozen=True)
@@ -68,4 +132,18 @@ class InvoiceForm:
     preceding_invoice: str = ""
     """BT-25, the invoice a credit note corrects."""
     vat_exemption_reason: str = ""
-    """BT-120, required when some of the invoice is at 0 %."""
+    """BT-120; it or ``vat_exemption_reason_code`` is required when some of the invoice is
+    exempt (category E)."""
+    vat_exemption_reason_code: str = ""
+    """BT-121, a VATEX code (``VATEX-FR-FRANCHISE``…)."""
+    allowances_charges: tuple[AllowanceChargeForm, ...] = ()
+    prepaid_amount: str = ""
+    """BT-113, deducted from the amount due."""
+    contract_reference: str = ""
+    """BT-12."""
+    payment: PaymentForm | None = None
+    delivery: DeliveryForm | None = None
+    invoicing_period_start: str = ""
+    invoicing_period_end: str = ""
+    due_date: str = ""
+    """BT-9."""

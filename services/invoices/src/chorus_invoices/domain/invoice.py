@@ -7,9 +7,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from chorus_invoices.domain import en16931
 from chorus_invoices.domain.lifecycle import Status, lifecycle_code
 from chorus_invoices.domain.listing import ListCriteria
-from chorus_invoices.domain.totals import Totals, compute_totals, line_net
+from chorus_invoices.domain.totals import (
+    Totals,
+    compute_totals,
+    default_category,
+    line_net,
+    totals_of,
+)
 
 
 class Framework(StrEnum):
@@ -21,9 +28,42 @@ class Framework(StrEnum):
     A12_FACTURE_COTRAITANT = "A12_FACTURE_COTRAITANT"
 
 
+FRAMEWORK_CODES = {
+    Framework.A1_FACTURE_FOURNISSEUR: "A1",
+    Framework.A2_FACTURE_FOURNISSEUR_DEJA_PAYEE: "A2",
+    Framework.A9_FACTURE_SOUSTRAITANT: "A9",
+    Framework.A12_FACTURE_COTRAITANT: "A12",
+}
+"""The cadre de facturation as BT-23 carries it."""
+
+
+def framework_name(code: str) -> str:
+    """BT-23 ``A1`` → ``A1_FACTURE_FOURNISSEUR``; an unknown ``A``/``B``-code is passed on as
+    it is (refused by name); anything else (a Peppol profile URN, nothing) is the default A1."""
+    code = code.strip().upper()
+    names = {value: name.value for name, value in FRAMEWORK_CODES.items()}
+    if code in names:
+        return names[code]
+    if len(code) <= 3 and code[:1] in ("A", "B") and code[1:].isdigit():
+        return code
+    return Framework.A1_FACTURE_FOURNISSEUR.value
+
+
 class InvoiceType(StrEnum):
     FACTURE = "FACTURE"
     AVOIR = "AVOIR"
+
+
+TYPE_CODES = {InvoiceType.FACTURE: "380", InvoiceType.AVOIR: "381"}
+"""The UNTDID 1001 code a portal invoice of each type carries."""
+
+
+def invoice_type_of(type_code: str) -> InvoiceType:
+    """AVOIR for the credit-note codes EN 16931 allows (81, 83, 381, 396, 532), FACTURE for
+    every other (380, 384, 386, 389…)."""
+    if type_code.strip() in en16931.CREDIT_NOTE_TYPE_CODES:
+        return InvoiceType.AVOIR
+    return InvoiceType.FACTURE
 
 
 SYSTEM_ACTOR = "system"
@@ -35,11 +75,43 @@ class Line:
     quantity: Decimal
     unit: str
     unit_price: Decimal
+    """Net price of one unit (BT-146 / BT-149)."""
     vat_rate: Decimal
+    vat_category: str = ""
+    """BT-151; "" on lines stored before categories were kept (S above 0 %, E at 0 %)."""
+    net: Decimal | None = None
+    """BT-131 as stated or computed with the line's allowances and charges; None: quantity ×
+    unit price (lines stored before)."""
+    allowances_charges: tuple[en16931.LineAllowanceCharge, ...] = ()
 
     @property
     def net_amount(self) -> Decimal:
-        return line_net(self.quantity, self.unit_price)
+        return self.net if self.net is not None else line_net(self.quantity, self.unit_price)
+
+    @property
+    def category(self) -> str:
+        return self.vat_category or default_category(self.vat_rate)
+
+
+def lines_of(model: en16931.Invoice) -> tuple[Line, ...]:
+    """The model's lines as the service indexes and shows them."""
+    return tuple(
+        Line(
+            description=line.item.name,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=(
+                line.price.net_price / line.price.base_quantity
+                if line.price.base_quantity
+                else line.price.net_price
+            ),
+            vat_rate=line.vat_rate if line.vat_rate is not None else Decimal(0),
+            vat_category=line.vat_category,
+            net=line.net_amount,
+            allowances_charges=line.allowances_charges,
+        )
+        for line in model.lines
+    )
 
 
 @dataclass(frozen=True)
@@ -63,16 +135,21 @@ class InvoiceContent:
     preceding_invoice: str = ""
     """BT-25: the number of the invoice a credit note corrects."""
     vat_exemption_reason: str = ""
-    """BT-120: why the amounts at 0 % are exempt ("" when there are none)."""
+    """BT-120: why the exempt amounts are exempt ("" when there are none)."""
+    type_code: str = ""
+    """BT-3 (UNTDID 1001); "" for an invoice stored before it was kept (380 or 381 by type)."""
+    document: en16931.Invoice | None = None
+    """The whole EN 16931 model: read from the deposited file, or built from the portal entry
+    (its seller and buyer filled from the directory at deposit); None for invoices stored
+    before the model was kept."""
 
     @property
-    def has_exempt_amounts(self) -> bool:
-        """Whether some of the invoice is at the 0 % rate (it then needs an exemption reason)."""
-        if self.stated_totals is not None:
-            return any(v.rate == 0 and v.base != 0 for v in self.stated_totals.vat_breakdown)
-        return any(line.vat_rate == 0 for line in self.lines)
+    def invoice_type_code(self) -> str:
+        return self.type_code or TYPE_CODES[self.type]
 
     def totals(self) -> Totals:
+        if self.document is not None:
+            return totals_of(self.document)
         if self.stated_totals is not None:
             return self.stated_totals
         return compute_totals((line.net_amount, line.vat_rate) for line in self.lines)

@@ -1,11 +1,15 @@
-"""Invoice repository: the ``invoices`` row with its lines and VAT breakdown."""
+"""Invoice repository: the ``invoices`` row with its lines and VAT breakdown, and the
+invoice's EN 16931 model as a JSONB document (``document``, the codec's JSON) beside them."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import asyncpg
 
+from chorus_invoices.domain import en16931
+from chorus_invoices.domain.en16931_codec import from_json, to_json
 from chorus_invoices.domain.errors import InvoiceNumberDuplicate
 from chorus_invoices.domain.invoice import (
     Framework,
@@ -15,6 +19,7 @@ from chorus_invoices.domain.invoice import (
     InvoiceType,
     Line,
     StructureRef,
+    lines_of,
 )
 from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.totals import Totals, VatAmount
@@ -23,7 +28,8 @@ _COLUMNS = (
     "id, number, supplier_structure_id, supplier_name, recipient_structure_id, recipient_name,"
     " service_code, engagement_number, framework, type, issue_date, currency, payment_terms,"
     " comment, net_total, vat_total, gross_total, amount_due, status, created_by, created_at,"
-    " updated_at, deposited_by, deposited_at, preceding_invoice, vat_exemption_reason"
+    " updated_at, deposited_by, deposited_at, preceding_invoice, vat_exemption_reason,"
+    " type_code, line_total, allowance_total, charge_total, prepaid_amount, rounding_amount"
 )
 # What is read back: the stored columns and what later steps add to the row.
 _READ = _COLUMNS + ", rejection_acknowledged_at"
@@ -35,9 +41,9 @@ async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
     try:
         async with conn.transaction():
             await conn.execute(
-                f"INSERT INTO invoices ({_COLUMNS}, issue_year) VALUES ($1, $2, $3, $4, $5,"  # noqa: S608
-                " $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,"
-                " $22, $23, $24, $25, $26, $27)",
+                f"INSERT INTO invoices ({_COLUMNS}, issue_year, document) VALUES ($1, $2, $3,"  # noqa: S608
+                " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,"
+                " $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34::jsonb)",
                 invoice.id,
                 content.number,
                 invoice.supplier.structure_id,
@@ -64,13 +70,21 @@ async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
                 invoice.deposited_at,
                 content.preceding_invoice,
                 content.vat_exemption_reason,
+                content.invoice_type_code,
+                totals.line_total if totals.line_total is not None else totals.net_total,
+                totals.allowance_total,
+                totals.charge_total,
+                totals.prepaid,
+                totals.rounding,
                 content.issue_date.year,
+                _document_json(content.document),
             )
     except asyncpg.UniqueViolationError:
         raise InvoiceNumberDuplicate(content.number, content.issue_date.year) from None
     await conn.executemany(
         "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit,"
-        " unit_price, vat_rate, net_amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        " unit_price, vat_rate, net_amount, vat_category)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         [
             (
                 invoice.id,
@@ -81,15 +95,32 @@ async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
                 line.unit_price,
                 line.vat_rate,
                 line.net_amount,
+                line.category,
             )
             for position, line in enumerate(content.lines)
         ],
     )
     await conn.executemany(
-        "INSERT INTO invoice_vat_breakdown (invoice_id, rate, base, amount)"
-        " VALUES ($1, $2, $3, $4)",
-        [(invoice.id, v.rate, v.base, v.amount) for v in totals.vat_breakdown],
+        "INSERT INTO invoice_vat_breakdown (invoice_id, position, rate, base, amount, category,"
+        " exemption_reason, exemption_reason_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        [
+            (
+                invoice.id,
+                position,
+                v.rate,
+                v.base,
+                v.amount,
+                v.category_code,
+                v.exemption_reason,
+                v.exemption_reason_code,
+            )
+            for position, v in enumerate(totals.vat_breakdown)
+        ],
     )
+
+
+def _document_json(document: en16931.Invoice | None) -> str | None:
+    return None if document is None else json.dumps(to_json(document), ensure_ascii=False)
 
 
 async def get(
@@ -97,23 +128,23 @@ async def get(
 ) -> Invoice | None:
     """The invoice, or None. ``lock`` takes its row lock (inside a transaction) for a change;
     ``details=False`` skips lines and VAT breakdown."""
-    query = f"SELECT {_READ} FROM invoices WHERE id = $1"  # noqa: S608
+    query = f"SELECT {_READ}, document::text AS document FROM invoices WHERE id = $1"  # noqa: S608
     row = await conn.fetchrow(query + (" FOR UPDATE" if lock else ""), invoice_id)
     if row is None:
         return None
     if not details:
         return _invoice(row, (), ())
     lines = await conn.fetch(
-        "SELECT description, quantity, unit, unit_price, vat_rate FROM invoice_lines"
-        " WHERE invoice_id = $1 ORDER BY position",
+        "SELECT description, quantity, unit, unit_price, vat_rate, net_amount, vat_category"
+        " FROM invoice_lines WHERE invoice_id = $1 ORDER BY position",
         invoice_id,
     )
     vat = await conn.fetch(
-        "SELECT rate, base, amount FROM invoice_vat_breakdown WHERE invoice_id = $1"
-        " ORDER BY rate DESC",
+        "SELECT rate, base, amount, category, exemption_reason, exemption_reason_code"
+        " FROM invoice_vat_breakdown WHERE invoice_id = $1 ORDER BY position",
         invoice_id,
     )
-    return _invoice(row, lines, vat)
+    return _invoice(row, lines, vat, row["document"])
 
 
 async def save_status(conn: asyncpg.Connection, invoice: Invoice) -> None:
@@ -130,15 +161,17 @@ async def save_status(conn: asyncpg.Connection, invoice: Invoice) -> None:
 
 
 async def save_routing(conn: asyncpg.Connection, invoice: Invoice) -> None:
-    """Writes the invoice's recipient, service code and engagement (row locked): recycling."""
+    """Writes the invoice's recipient, service code and engagement (row locked): recycling;
+    the model too when it follows (a portal invoice's buyer, BT-10, BT-13)."""
     await conn.execute(
         "UPDATE invoices SET recipient_structure_id = $2, recipient_name = $3, service_code = $4,"
-        " engagement_number = $5 WHERE id = $1",
+        " engagement_number = $5, document = coalesce($6::jsonb, document) WHERE id = $1",
         invoice.id,
         invoice.recipient.structure_id,
         invoice.recipient.name,
         invoice.content.service_code,
         invoice.content.engagement_number,
+        _document_json(invoice.content.document),
     )
 
 
@@ -226,7 +259,8 @@ async def page(conn: asyncpg.Connection, wanted: InvoiceFilter) -> list[Invoice]
     return [_invoice(row, (), ()) for row in rows]
 
 
-def _invoice(row: asyncpg.Record, lines, vat) -> Invoice:
+def _invoice(row: asyncpg.Record, lines, vat, document: str | None = None) -> Invoice:
+    model = from_json(json.loads(document)) if document else None
     content = InvoiceContent(
         service_code=row["service_code"],
         engagement_number=row["engagement_number"],
@@ -239,8 +273,20 @@ def _invoice(row: asyncpg.Record, lines, vat) -> Invoice:
         comment=row["comment"],
         preceding_invoice=row["preceding_invoice"],
         vat_exemption_reason=row["vat_exemption_reason"],
-        lines=tuple(
-            Line(r["description"], r["quantity"], r["unit"], r["unit_price"], r["vat_rate"])
+        type_code=row["type_code"],
+        document=model,
+        lines=lines_of(model)
+        if model is not None and model.lines
+        else tuple(
+            Line(
+                r["description"],
+                r["quantity"],
+                r["unit"],
+                r["unit_price"],
+                r["vat_rate"],
+                vat_category=r["vat_category"],
+                net=r["net_amount"],
+            )
             for r in lines
         ),
     )
@@ -249,7 +295,22 @@ def _invoice(row: asyncpg.Record, lines, vat) -> Invoice:
         vat_total=row["vat_total"],
         gross_total=row["gross_total"],
         amount_due=row["amount_due"],
-        vat_breakdown=tuple(VatAmount(r["rate"], r["base"], r["amount"]) for r in vat),
+        vat_breakdown=tuple(
+            VatAmount(
+                r["rate"],
+                r["base"],
+                r["amount"],
+                r["category"],
+                r["exemption_reason"],
+                r["exemption_reason_code"],
+            )
+            for r in vat
+        ),
+        line_total=row["line_total"],
+        allowance_total=row["allowance_total"],
+        charge_total=row["charge_total"],
+        prepaid=row["prepaid_amount"],
+        rounding=row["rounding_amount"],
     )
     return Invoice(
         id=str(row["id"]),

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
-from chorus_invoices.domain import lifecycle
+from chorus_invoices.documents.content import buyer_of, seller_of
+from chorus_invoices.domain import en16931, lifecycle
 from chorus_invoices.domain.attachments import AttachmentPolicy, AttachmentUpload
 from chorus_invoices.domain.documents import Document
 from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound, RecipientNotFound, invalid
@@ -28,7 +29,7 @@ from chorus_invoices.domain.invoice import Invoice, InvoiceContent, InvoiceType,
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.domain.routing import Recipient, routed
 from chorus_invoices.domain.rule_violations import RuleViolation
-from chorus_invoices.domain.validation import validate_invoice
+from chorus_invoices.domain.validation import ValidInvoice, validate_invoice
 from chorus_invoices.store import invoices, rule_warnings
 from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore
 from chorus_invoices.usecases import status_changes
@@ -88,8 +89,31 @@ class Deposits:
         not the supplier, ATTACHMENT_* / ATTACHMENTS_TOO_LARGE, STAGED_ATTACHMENT_UNKNOWN),
         AccessDenied, InvoiceNumberDuplicate.
         """
+        valid = validate_invoice(form, today=datetime.now(UTC).date())
+        return await self.create_valid(
+            user_id,
+            valid,
+            draft=draft,
+            origin=origin,
+            attachments=attachments,
+            staged_attachment_ids=staged_attachment_ids,
+        )
+
+    async def create_valid(
+        self,
+        user_id: str,
+        valid: ValidInvoice,
+        *,
+        draft: bool,
+        origin: FileOrigin | None = None,
+        attachments: Sequence[AttachmentUpload] = (),
+        staged_attachment_ids: Sequence[str] = (),
+    ) -> Invoice:
+        """:meth:`create` of an invoice already validated: a portal form
+        (:func:`validate_invoice`, its model's parties filled here from the directory) or a
+        file's model (:func:`validate_model`, kept as the file states it). The warnings of
+        ``valid`` and ``origin`` are kept with the invoice."""
         now = datetime.now(UTC)
-        valid = validate_invoice(form, today=now.date())
         supplier_id = valid.supplier_structure_id
         await self.check_issuer(user_id, supplier_id)
         supplier = await self._structures.structure(supplier_id)
@@ -99,6 +123,11 @@ class Deposits:
         if recipient is None:
             raise RecipientNotFound()
         content = routed(valid.content, recipient, supplier)
+        if content.document is not None and (origin is None or origin.seller_siret is None):
+            content = replace(
+                content,
+                document=with_parties(content.document, content, supplier, recipient),
+            )
         await self._check_corrected_invoice(content, supplier_id, recipient)
         deposited = not draft
         invoice = Invoice(
@@ -130,8 +159,9 @@ class Deposits:
             await status_changes.record_new(tx, invoice, actor=user_id)
             for document in documents:
                 await self._store.put(tx.conn, invoice.id, document)
-            if origin is not None and origin.warnings:
-                await rule_warnings.insert(tx.conn, invoice.id, origin.warnings)
+            warnings = (origin.warnings if origin is not None else ()) + valid.warnings
+            if warnings:
+                await rule_warnings.insert(tx.conn, invoice.id, warnings)
             await add_attachments(
                 tx.conn,
                 invoice.id,
@@ -227,3 +257,20 @@ def _check_seller(supplier: Recipient | None, seller_siret: str) -> None:
             f"Le vendeur de la facture ({stated}) n'est pas la structure qui la dépose"
             f" (SIRET {supplier.identifier}) : déposez-la depuis la bonne structure.",
         )
+
+
+def with_parties(
+    document: en16931.Invoice,
+    content: InvoiceContent,
+    supplier: Recipient | None,
+    recipient: Recipient,
+) -> en16931.Invoice:
+    """A model entered on the portal with its seller and buyer from the directory and its
+    routing (BT-10 service code as the recipient spells it, BT-13 engagement)."""
+    return replace(
+        document,
+        seller=seller_of(supplier) if supplier else document.seller,
+        buyer=buyer_of(recipient),
+        buyer_reference=content.service_code,
+        purchase_order_reference=content.engagement_number,
+    )

@@ -27,6 +27,7 @@ from chorus_invoices.store import invoices
 from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore
 from chorus_invoices.usecases import status_changes
 from chorus_invoices.usecases.access import InvoiceAccess
+from chorus_invoices.usecases.deposit import with_parties
 from chorus_invoices.usecases.facturx_rendering import FacturxRenderer
 
 
@@ -77,10 +78,10 @@ class Recycling:
             recipient,
             supplier,
         )
-        documents = await self._rerendered(invoice.id, content, recipient, supplier)
+        portal, documents = await self._rerendered(invoice.id, content, recipient, supplier)
         async with self._uow.transaction() as tx:
             locked = await status_changes.locked(tx, invoice.id)
-            readdressed = _readdressed(locked, content, recipient)
+            readdressed = _readdressed(locked, content, recipient, supplier if portal else None)
             await invoices.save_routing(tx.conn, readdressed)
             for document in documents:
                 await self._store.put(tx.conn, invoice.id, document)
@@ -100,28 +101,40 @@ class Recycling:
         content: InvoiceContent,
         recipient: Recipient,
         supplier: Recipient | None,
-    ) -> list[Document]:
-        """A recycled portal invoice's Factur-X made again for its new buyer, service (BT-10)
-        and engagement (BT-13), replacing the old one; [] for an invoice deposited as a file,
-        whose document is the supplier's own and stays as it was."""
+    ) -> tuple[bool, list[Document]]:
+        """Whether the invoice was entered on the portal, and then its Factur-X made again for
+        its new buyer, service (BT-10) and engagement (BT-13), replacing the old one; (False,
+        []) for an invoice deposited as a file, whose document (and model) is the supplier's
+        own and stays as it was."""
         async with self._uow.reading() as conn:
             roles = {info.role for info in await self._store.infos(conn, invoice_id)}
             if DocumentRole.FACTURX not in roles:
-                return []
+                return False, []
             full = await invoices.get(conn, invoice_id)
-        return await self._renderer.render(
-            _readdressed(full, content, recipient), supplier, recipient
+        readdressed = _readdressed(full, content, recipient, supplier)
+        return True, await self._renderer.render(readdressed, supplier, recipient)
+
+
+def _readdressed(
+    invoice: Invoice,
+    content: InvoiceContent,
+    recipient: Recipient,
+    supplier: Recipient | None = None,
+) -> Invoice:
+    """``invoice`` sent to ``recipient`` with the service code and engagement of ``content``;
+    a portal invoice's model (``supplier`` given) follows: buyer, BT-10, BT-13."""
+    readdressed = replace(
+        invoice.content,
+        service_code=content.service_code,
+        engagement_number=content.engagement_number,
+    )
+    if supplier is not None and readdressed.document is not None:
+        readdressed = replace(
+            readdressed,
+            document=with_parties(readdressed.document, readdressed, supplier, recipient),
         )
-
-
-def _readdressed(invoice: Invoice, content: InvoiceContent, recipient: Recipient) -> Invoice:
-    """``invoice`` sent to ``recipient`` with the service code and engagement of ``content``."""
     return replace(
         invoice,
-        content=replace(
-            invoice.content,
-            service_code=content.service_code,
-            engagement_number=content.engagement_number,
-        ),
+        content=readdressed,
         recipient=StructureRef(recipient.structure_id, recipient.raison_sociale),
     )
