@@ -67,7 +67,9 @@ def _is_default(item: Any, default: Any) -> bool:
 
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, vars(en16931))
+    # The module as locals too: a field named like its type (Delivery.date: date | None)
+    # would otherwise resolve to the class attribute (None) instead of datetime.date.
+    return typing.get_type_hints(cls, vars(en16931), vars(en16931))
 
 
 def _decode(kind: Any, value: Any) -> Any:
