@@ -116,16 +116,17 @@ async def test_plain_pdf_deposit_is_routed_and_downloadable(api, mailbox):
         metadata["number"],
         [],
     )
-    assert created["totals"] == {
+    totals = created["totals"]
+    assert {k: totals[k] for k in ("net_total", "vat_total", "gross_total", "amount_due")} == {
         "net_total": "1500.00",
         "vat_total": "250.00",
         "gross_total": "1750.00",
         "amount_due": "1750.00",
-        "vat_breakdown": [
-            {"rate": "20", "base": "1000.00", "amount": "200.00"},
-            {"rate": "10", "base": "500.00", "amount": "50.00"},
-        ],
     }
+    assert [(v["rate"], v["base"], v["amount"]) for v in totals["vat_breakdown"]] == [
+        ("20", "1000.00", "200.00"),
+        ("10", "500.00", "50.00"),
+    ]
     available = await wait_status(api, auth, created["id"], "MISE_A_DISPOSITION")
     assert sorted(d["role"] for d in available["documents"]) == ["ATTACHMENT", "ORIGINAL"]
     document = await api.get(f"/invoices/{created['id']}/document", headers=auth)

@@ -139,7 +139,7 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         await expect(page.get_by_role("heading", name="Déposer une facture")).to_be_visible()
         await page.get_by_label("Structure émettrice").select_option(supplier["id"])
         await page.get_by_label("SIRET du destinataire").fill(AGENCY_SIRET)
-        await page.get_by_label("N° d'engagement (bon de commande)").fill("ENG-2026-042")
+        await page.get_by_label("Numéro d'engagement / bon de commande").fill("ENG-2026-042")
         await page.get_by_label("Numéro de facture").fill(number)
         await page.get_by_label("Libellé, ligne 1").fill("Audit de sécurité")
         await page.get_by_label("Quantité, ligne 1").fill("2")

@@ -96,12 +96,27 @@ async def test_create_invoice_maps_the_entry_and_answers_the_invoice(api, servic
     assert body["status"] == "BROUILLON"
     assert body["framework"] == "A1_FACTURE_FOURNISSEUR"
     assert body["totals"] == {
+        "line_total": None,
+        "allowance_total": None,
+        "charge_total": None,
         "net_total": "12.00",
         "vat_total": "0.66",
         "gross_total": "12.66",
+        "prepaid_amount": None,
+        "rounding_amount": None,
         "amount_due": "12.66",
-        "vat_breakdown": [{"rate": "5.5", "base": "12.00", "amount": "0.66"}],
+        "vat_breakdown": [
+            {
+                "rate": "5.5",
+                "base": "12.00",
+                "amount": "0.66",
+                "category": None,
+                "exemption_reason": None,
+                "exemption_reason_code": None,
+            }
+        ],
     }
+    assert "document" not in body or body["document"] is None
     [call] = services.invoices.calls_to("CreateInvoice")
     request = call.request
     assert request.draft is True

@@ -59,6 +59,45 @@ UNIT_LABELS = {
 }
 VAT_RATES = {"20": "20 %", "10": "10 %", "5.5": "5,5 %", "2.1": "2,1 %", "0": "0 %"}
 
+# EN 16931 code lists the invoice page names in French.
+VAT_CATEGORY_LABELS = {
+    "S": "Taux normal",
+    "Z": "Taux zéro",
+    "E": "Exonérée",
+    "AE": "Autoliquidation",
+    "K": "Livraison intracommunautaire",
+    "G": "Exportation hors UE",
+    "O": "Hors champ de la TVA",
+    "L": "Canaries (IGIC)",
+    "M": "Ceuta et Melilla (IPSI)",
+}
+SCHEME_LABELS = {"0009": "SIRET", "0002": "SIREN", "0088": "GLN", "0060": "DUNS", "0225": "FRCTC"}
+PAYMENT_MEANS_LABELS = {
+    "1": "Non défini",
+    "10": "Espèces",
+    "20": "Chèque",
+    "30": "Virement",
+    "31": "Virement",
+    "42": "Virement sur compte bancaire",
+    "48": "Carte bancaire",
+    "49": "Prélèvement",
+    "54": "Carte de crédit",
+    "55": "Carte de débit",
+    "57": "Ordre permanent",
+    "58": "Virement SEPA",
+    "59": "Prélèvement SEPA",
+    "97": "Compensation",
+}
+TYPE_CODE_LABELS = {
+    "380": "Facture commerciale",
+    "381": "Avoir",
+    "384": "Facture rectificative",
+    "386": "Facture d'acompte",
+    "389": "Autofacture",
+    "261": "Avoir d'autofacture",
+    "751": "Information de facture pour comptabilisation",
+}
+
 
 def money(value: str, currency: str = "EUR") -> str:
     """``"1234.5"`` -> ``"1 234,50 €"``; the text unchanged when it is not a number."""
@@ -120,10 +159,20 @@ def decimal_input(text: str) -> str:
     return "".join(text.split()).replace("\u202f", "").replace(",", ".")
 
 
+def iban(value: str) -> str:
+    """An account number in groups of four, as printed on a RIB: ``FR76 3000 6000 …``.
+
+    Shown whole to whoever may see the invoice: its recipient needs it to pay, and it is in
+    the invoice file they can download anyway."""
+    compact = "".join((value or "").split())
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
 FILTERS = {
     "money": money,
     "number_fr": number,
     "day": day,
     "status_label": status,
     "file_size": size,
+    "iban": iban,
 }

@@ -14,7 +14,12 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from pydantic import Field
 
 from chorus_gateway.api.amounts import Amount
-from chorus_gateway.api.schemas.invoices import RecipientBody
+from chorus_gateway.api.schemas.invoices import (
+    EntryDetailsBody,
+    RecipientBody,
+    VatCategory,
+    entry_details,
+)
 from chorus_gateway.edge.conversions import RequestModel
 from chorus_gateway.edge.invoices import FRAMEWORK, INVOICE_TYPE, Framework, InvoiceType
 
@@ -23,9 +28,12 @@ class VatBreakdownBody(RequestModel):
     rate: Amount = Field(description='VAT rate in percent: "20", "10", "5.5", "2.1", "0".')
     base: Amount
     amount: Amount
+    category: VatCategory | None = Field(
+        None, description="BT-118 catégorie de TVA ; S au-dessus de 0 %, E à 0 % par défaut."
+    )
 
 
-class PdfMetadataBody(RequestModel):
+class PdfMetadataBody(EntryDetailsBody):
     """The header of ``POST /invoices`` without lines, with the stated totals instead.
 
     For a Factur-X PDF every field is optional except the supplier (here or as the
@@ -79,6 +87,7 @@ def deposit_request(
         comment=body.comment or "",
         preceding_invoice_number=body.preceding_invoice_number or "",
         vat_exemption_reason=body.vat_exemption_reason or "",
+        **entry_details(body),
     )
     if body.recipient_structure_id is not None:
         header.recipient.structure_id = str(body.recipient_structure_id)
@@ -96,7 +105,7 @@ def deposit_request(
         vat_total=body.vat_total or "",
         gross_total=body.gross_total or "",
         vat_breakdown=[
-            pb.VatBreakdown(rate=v.rate, base=v.base, amount=v.amount)
+            pb.VatBreakdown(rate=v.rate, base=v.base, amount=v.amount, category=v.category or "")
             for v in body.vat_breakdown or ()
         ],
     )

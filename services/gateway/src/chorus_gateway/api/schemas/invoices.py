@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-from chorus_gateway.api.amounts import Amount
+from chorus_gateway.api.amounts import Amount, PositiveAmount
 from chorus_gateway.edge.conversions import RequestModel, optional, timestamp
 from chorus_gateway.edge.enums import ProtoEnum
+from chorus_gateway.edge.invoice_document import InvoiceDocument, parse_document
 from chorus_gateway.edge.invoices import (
     FRAMEWORK,
     INVOICE_STATUS,
@@ -28,22 +31,169 @@ class RecipientBody(RequestModel):
     identifier: str
 
 
+VatCategory = Literal["S", "Z", "E", "AE", "K", "G", "O", "L", "M"]
+"""UNCL 5305 VAT categories EN 16931 knows."""
+
+_VAT_CATEGORY = (
+    "BT-151 / BT-95 catégorie de TVA (UNCL 5305) : S taux normal, Z taux zéro, E exonéré,"
+    " AE autoliquidation, K livraison intracommunautaire, G export, O hors champ, L / M"
+    " Canaries, Ceuta et Melilla. Par défaut : S pour un taux positif, E à 0 %."
+)
+
+
+def _compact_upper(value: object) -> object:
+    """An IBAN or a BIC as typed ("fr76 3000 …"): spaces dropped, upper case."""
+    return "".join(value.split()).upper() if isinstance(value, str) else value
+
+
+Iban = Annotated[
+    str,
+    BeforeValidator(_compact_upper),
+    Field(
+        pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$",
+        description="BT-84 IBAN du compte à créditer ; espaces acceptés. La passerelle vérifie"
+        " la forme (pays, clé, 11 à 30 caractères) ; le service des factures, le reste.",
+        examples=["FR7630006000011234567890189"],
+    ),
+]
+Bic = Annotated[
+    str,
+    BeforeValidator(_compact_upper),
+    Field(
+        pattern=r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$",
+        description="BT-86 BIC de la banque (8 ou 11 caractères).",
+        examples=["AGRIFRPP"],
+    ),
+]
+Reason = Annotated[str, Field(max_length=1000)]
+
+
+class LineAllowanceChargeBody(RequestModel):
+    """BG-27 remise (``charge`` faux) ou BG-28 frais (``charge`` vrai) sur une ligne : un
+    montant, ou un pourcentage de quantité × prix unitaire."""
+
+    charge: bool = Field(False, description="Faux : remise ; vrai : frais.")
+    amount: PositiveAmount | None = Field(None, description="BT-136 / BT-141 montant HT.")
+    percentage: PositiveAmount | None = Field(
+        None, description='BT-138 / BT-143 pourcentage, ex. "10" pour 10 %.'
+    )
+    base_amount: PositiveAmount | None = Field(
+        None, description="BT-137 / BT-142 assiette du pourcentage (quantité × prix si vide)."
+    )
+    reason: Reason | None = Field(None, description='BT-139 / BT-144 motif, ex. "Remise".')
+    reason_code: str | None = Field(
+        None,
+        pattern=r"^[A-Z0-9]{1,3}$",
+        description='BT-140 / BT-145 code du motif (UNTDID 5189 / 7161), ex. "95" remise.',
+    )
+
+
+class DocumentAllowanceChargeBody(LineAllowanceChargeBody):
+    """BG-20 remise globale (``charge`` faux) ou BG-21 frais (``charge`` vrai, ex. frais de
+    port) sur toute la facture : un montant, ou un pourcentage (de ``base_amount``, ou du
+    total des lignes), avec sa catégorie et son taux de TVA."""
+
+    vat_category: VatCategory | None = Field(None, description=_VAT_CATEGORY)
+    vat_rate: Amount | None = Field(
+        None, description="BT-96 / BT-103 taux de TVA en %, celui des lignes qu'elle concerne."
+    )
+
+
+class PaymentBody(RequestModel):
+    """BG-16 moyen de paiement, avec BG-17 le compte à créditer pour un virement."""
+
+    means_code: str = Field(
+        "30",
+        pattern=r"^[0-9]{1,2}$|^ZZZ$",
+        description='BT-81 UNTDID 4461 : "30" virement (par défaut), "58" virement SEPA,'
+        ' "49" prélèvement, "20" chèque, "10" espèces.',
+    )
+    iban: Iban | None = None
+    bic: Bic | None = None
+    account_name: str | None = Field(None, max_length=200, description="BT-85 titulaire.")
+    remittance_information: str | None = Field(
+        None, max_length=140, description="BT-83 référence à rappeler avec le paiement."
+    )
+
+
+class AddressBody(RequestModel):
+    """Adresse postale (BG-15 pour la livraison)."""
+
+    line1: str | None = None
+    line2: str | None = None
+    line3: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    subdivision: str | None = None
+    country: str | None = Field(
+        None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, ex. FR."
+    )
+
+
+class DeliveryBody(RequestModel):
+    """BG-13 livraison : où et quand les biens ou services ont été livrés."""
+
+    party_name: str | None = Field(None, description="BT-70 nom du lieu ou du destinataire.")
+    date: dt.date | None = Field(None, description="BT-72 date de livraison effective.")
+    address: AddressBody | None = Field(None, description="BG-15 adresse de livraison.")
+
+
 class LineBody(RequestModel):
     description: str
     quantity: Amount
     unit: str = Field(description='UN/ECE rec. 20 unit code, e.g. "C62" (unit), "HUR" (hour).')
     unit_price: Amount
-    vat_rate: Amount = Field(description='VAT rate in percent: "20", "10", "5.5", "2.1", "0".')
+    vat_rate: Amount = Field(
+        description='VAT rate in percent: "20", "10", "5.5", "2.1", "0", or a "taux manuel"'
+        " 0 ≤ r < 100 with 2 decimals at most."
+    )
+    vat_category: VatCategory | None = Field(None, description=_VAT_CATEGORY)
+    allowances_charges: list[LineAllowanceChargeBody] = Field(
+        [], max_length=20, description="BG-27 / BG-28 remises (ex. 10 %) et frais de la ligne."
+    )
 
 
-class CreateInvoiceBody(RequestModel):
+class EntryDetailsBody(RequestModel):
+    """The EN 16931 details the portal entry and the PDF deposit share (BT-9, BT-12, BG-13,
+    BG-14, BG-16, BG-20/21, BT-113, BT-121). Their semantics (amounts, dates, IBAN key) are
+    the invoices service's rules; the gateway checks their shapes."""
+
+    vat_exemption_reason_code: str | None = Field(
+        None,
+        pattern=r"^VATEX-[A-Z0-9-]{1,30}$",
+        description='BT-121 code du motif d\'exonération, ex. "VATEX-FR-FRANCHISE".',
+    )
+    allowances_charges: list[DocumentAllowanceChargeBody] = Field(
+        [],
+        max_length=50,
+        description='BG-20 / BG-21 remises globales ("Remise globale") et frais ("Frais de'
+        ' port") du document.',
+    )
+    prepaid_amount: PositiveAmount | None = Field(
+        None, description="BT-113 acompte déjà versé, déduit du net à payer."
+    )
+    contract_reference: str | None = Field(None, description="BT-12 référence du contrat.")
+    payment: PaymentBody | None = Field(None, description="BG-16 moyen de paiement.")
+    delivery: DeliveryBody | None = Field(None, description="BG-13 livraison.")
+    invoicing_period_start: date | None = Field(
+        None, description="BT-73 début de la période de facturation."
+    )
+    invoicing_period_end: date | None = Field(
+        None, description="BT-74 fin de la période de facturation."
+    )
+    due_date: date | None = Field(None, description="BT-9 date d'échéance.")
+
+
+class CreateInvoiceBody(EntryDetailsBody):
     """A portal-entry invoice: the recipient by identifier or by structure id (one of them)."""
 
     supplier_structure_id: UUID
     recipient: RecipientBody | None = None
     recipient_structure_id: UUID | None = None
     service_code: str | None = None
-    engagement_number: str | None = None
+    engagement_number: str | None = Field(
+        None, description="BT-13 numéro d'engagement (bon de commande) du destinataire public."
+    )
     framework: Framework
     type: InvoiceType
     number: str
@@ -57,8 +207,18 @@ class CreateInvoiceBody(RequestModel):
     )
     vat_exemption_reason: str | None = Field(
         None,
-        description="BT-120: why amounts at 0 % are exempt; required when a line is at 0 %.",
+        description="BT-120: why amounts at 0 % are exempt; required when a line is at 0 %"
+        " unless vat_exemption_reason_code is given.",
     )
+
+
+class LineAllowanceCharge(BaseModel):
+    charge: bool = Field(description="Faux : remise (BG-27) ; vrai : frais (BG-28).")
+    amount: str = Field(description="BT-136 / BT-141 montant HT.")
+    percentage: str | None
+    base_amount: str | None
+    reason: str | None
+    reason_code: str | None
 
 
 class Line(BaseModel):
@@ -67,20 +227,35 @@ class Line(BaseModel):
     unit: str
     unit_price: str
     vat_rate: str
-    net_amount: str
+    net_amount: str = Field(
+        description="BT-131, as the file states it; at entry quantity × price minus the"
+        " line's allowances plus its charges."
+    )
+    vat_category: str | None = Field(description="BT-151 (UNCL 5305).")
+    allowances_charges: list[LineAllowanceCharge] = Field(
+        description="BG-27 / BG-28 remises et frais de la ligne."
+    )
 
 
 class VatBreakdown(BaseModel):
-    rate: str
-    base: str
-    amount: str
+    rate: str = Field(description="BT-119 (empty for category O).")
+    base: str = Field(description="BT-116.")
+    amount: str = Field(description="BT-117.")
+    category: str | None = Field(description="BT-118 (UNCL 5305).")
+    exemption_reason: str | None = Field(description="BT-120.")
+    exemption_reason_code: str | None = Field(description="BT-121 (VATEX).")
 
 
 class Totals(BaseModel):
-    net_total: str
-    vat_total: str
-    gross_total: str
-    amount_due: str
+    line_total: str | None = Field(description="BT-106 somme des montants nets des lignes.")
+    allowance_total: str | None = Field(description="BT-107 somme des remises globales.")
+    charge_total: str | None = Field(description="BT-108 somme des frais globaux.")
+    net_total: str = Field(description="BT-109 total HT.")
+    vat_total: str = Field(description="BT-110 total TVA.")
+    gross_total: str = Field(description="BT-112 total TTC.")
+    prepaid_amount: str | None = Field(description="BT-113 acompte déjà versé.")
+    rounding_amount: str | None = Field(description="BT-114 arrondi.")
+    amount_due: str = Field(description="BT-115 net à payer.")
     vat_breakdown: list[VatBreakdown]
 
 
@@ -108,6 +283,11 @@ class Invoice(BaseModel):
     engagement_number: str | None
     framework: Framework | None
     type: InvoiceType | None
+    type_code: str | None = Field(
+        None,
+        description="BT-3 UNTDID 1001 (380 facture, 381 avoir, 384 rectificative, 386 acompte,"
+        " 389 autofacture…); type is AVOIR for the credit-note codes.",
+    )
     issue_date: str | None = Field(description="ISO date, YYYY-MM-DD.")
     currency: str
     payment_terms: str | None
@@ -134,6 +314,12 @@ class Invoice(BaseModel):
     )
     documents: list[InvoiceDocumentRef] = Field(
         default_factory=list, description="Files kept with the invoice (detail only)."
+    )
+    document: InvoiceDocument | None = Field(
+        None,
+        description="Ce que dit la facture : son modèle sémantique EN 16931 entier (détail"
+        " seulement ; les termes absents sont omis, les pièces justificatives sans leur"
+        " contenu).",
     )
 
 
@@ -191,6 +377,18 @@ def create_request(body: CreateInvoiceBody, *, draft: bool) -> pb.CreateInvoiceR
                 unit=line.unit,
                 unit_price=line.unit_price,
                 vat_rate=line.vat_rate,
+                vat_category=line.vat_category or "",
+                allowances_charges=[
+                    pb.LineAllowanceCharge(
+                        charge=ac.charge,
+                        amount=ac.amount or "",
+                        percentage=ac.percentage or "",
+                        base_amount=ac.base_amount or "",
+                        reason=ac.reason or "",
+                        reason_code=ac.reason_code or "",
+                    )
+                    for ac in line.allowances_charges
+                ],
             )
             for line in body.lines
         ],
@@ -198,17 +396,88 @@ def create_request(body: CreateInvoiceBody, *, draft: bool) -> pb.CreateInvoiceR
         draft=draft,
         preceding_invoice_number=body.preceding_invoice_number or "",
         vat_exemption_reason=body.vat_exemption_reason or "",
+        **entry_details(body),
     )
+
+
+def entry_details(body: EntryDetailsBody) -> dict[str, object]:
+    """The CreateInvoiceRequest fields of the EN 16931 details ``body`` carries."""
+    payment = body.payment
+    delivery = body.delivery
+    fields: dict[str, object] = {
+        "vat_exemption_reason_code": body.vat_exemption_reason_code or "",
+        "allowances_charges": [
+            pb.DocumentAllowanceCharge(
+                charge=ac.charge,
+                amount=ac.amount or "",
+                percentage=ac.percentage or "",
+                base_amount=ac.base_amount or "",
+                vat_category=ac.vat_category or "",
+                vat_rate=ac.vat_rate or "",
+                reason=ac.reason or "",
+                reason_code=ac.reason_code or "",
+            )
+            for ac in body.allowances_charges or ()
+        ],
+        "prepaid_amount": body.prepaid_amount or "",
+        "contract_reference": body.contract_reference or "",
+        "invoicing_period_start": _iso(body.invoicing_period_start),
+        "invoicing_period_end": _iso(body.invoicing_period_end),
+        "due_date": _iso(body.due_date),
+    }
+    if payment is not None:
+        fields["payment"] = pb.PaymentMeans(
+            means_code=payment.means_code,
+            iban=payment.iban or "",
+            bic=payment.bic or "",
+            account_name=payment.account_name or "",
+            remittance_information=payment.remittance_information or "",
+        )
+    if delivery is not None:
+        address = delivery.address
+        fields["delivery"] = pb.Delivery(
+            party_name=delivery.party_name or "",
+            date=_iso(delivery.date),
+            address=pb.PostalAddress(
+                line1=address.line1 or "",
+                line2=address.line2 or "",
+                line3=address.line3 or "",
+                postal_code=address.postal_code or "",
+                city=address.city or "",
+                subdivision=address.subdivision or "",
+                country=address.country or "",
+            )
+            if address is not None
+            else None,
+        )
+    return fields
+
+
+def _iso(value: date | None) -> str:
+    return value.isoformat() if value else ""
 
 
 def totals(message: pb.Totals) -> Totals:
     return Totals(
+        line_total=optional(message.line_total),
+        allowance_total=optional(message.allowance_total),
+        charge_total=optional(message.charge_total),
         net_total=message.net_total,
         vat_total=message.vat_total,
         gross_total=message.gross_total,
+        prepaid_amount=optional(message.prepaid_amount),
+        rounding_amount=optional(message.rounding_amount),
         amount_due=message.amount_due,
         vat_breakdown=[
-            VatBreakdown(rate=v.rate, base=v.base, amount=v.amount) for v in message.vat_breakdown
+            VatBreakdown(
+                rate=v.rate,
+                base=v.base,
+                amount=v.amount,
+                category=optional(v.category),
+                exemption_reason=optional(v.exemption_reason),
+                exemption_reason_code=optional(v.exemption_reason_code),
+            )
+            for v in message.vat_breakdown
         ],
     )
 
@@ -221,6 +490,18 @@ def line(message: pb.InvoiceLine) -> Line:
         unit_price=message.unit_price,
         vat_rate=message.vat_rate,
         net_amount=message.net_amount,
+        vat_category=optional(message.vat_category),
+        allowances_charges=[
+            LineAllowanceCharge(
+                charge=ac.charge,
+                amount=ac.amount,
+                percentage=optional(ac.percentage),
+                base_amount=optional(ac.base_amount),
+                reason=optional(ac.reason),
+                reason_code=optional(ac.reason_code),
+            )
+            for ac in message.allowances_charges
+        ],
     )
 
 
@@ -234,6 +515,7 @@ def invoice(message: pb.Invoice) -> Invoice:
         engagement_number=optional(message.engagement_number),
         framework=FRAMEWORK.to_rest(message.framework),
         type=INVOICE_TYPE.to_rest(message.type),
+        type_code=optional(message.type_code),
         issue_date=optional(message.issue_date),
         currency=message.currency,
         payment_terms=optional(message.payment_terms),
@@ -259,6 +541,7 @@ def invoice(message: pb.Invoice) -> Invoice:
             )
             for d in message.documents
         ],
+        document=parse_document(message.document_json),
     )
 
 

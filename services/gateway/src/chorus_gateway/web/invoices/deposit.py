@@ -62,11 +62,16 @@ async def _issuers(clients: ServiceClients, caller: Caller) -> dict[str, str]:
 def _deposit_context(issuers: dict[str, str], tab: str, **extra: Any) -> dict[str, Any]:
     rows = extra.pop("line_rows", None) or [{} for _ in range(invoice_forms.LINE_ROWS)]
     vat = extra.pop("vat_rows", None) or [{} for _ in range(invoice_forms.VAT_ROWS)]
+    charges = extra.pop("charge_rows", None) or [{} for _ in range(invoice_forms.CHARGE_ROWS)]
     return {
         "issuers": issuers,
         "tab": tab,
         "line_rows": rows,
         "vat_rows": vat,
+        "charge_rows": charges,
+        "charge_reasons": invoice_forms.CHARGE_REASONS,
+        "payment_means": invoice_forms.PAYMENT_MEANS,
+        "manual_rate": invoice_forms.MANUAL_RATE,
         "units": formats.UNIT_LABELS,
         "vat_rates": formats.VAT_RATES,
         "frameworks": formats.FRAMEWORK_LABELS,
@@ -121,8 +126,13 @@ async def deposit_entry(request: Request, clients: Clients, caller: AnonymousCal
         return to_login()
     form = await request.form()
     rows = invoice_forms.LineRows.read(form)
+    charges = invoice_forms.ChargeRows.read(form)
     draft = text(form, "action") == "brouillon"
-    kept = {"values": invoice_forms.header_values(form), "line_rows": rows.rows}
+    kept = {
+        "values": invoice_forms.header_values(form),
+        "line_rows": rows.rows,
+        "charge_rows": charges.rows,
+    }
     if not session.csrf_valid(request, text(form, "csrf_token")):
         return await _deposit_page(
             request,
@@ -134,12 +144,15 @@ async def deposit_entry(request: Request, clients: Clients, caller: AnonymousCal
         )
     create = invoice_forms.header_request(form)
     create.lines.extend(rows.lines())
+    create.allowances_charges.extend(charges.allowances_charges())
     create.draft = draft
     try:
         invoice = await clients.invoices.create_invoice(create, with_submission_key(me, form))
     except grpc.aio.AioRpcError as err:
         errors = invoice_forms.form_errors(
-            {e.field: e.message for e in problem_from_rpc_error(err).errors}, lines=rows.sent
+            {e.field: e.message for e in problem_from_rpc_error(err).errors},
+            lines=rows.sent,
+            charges=charges.sent,
         )
         return await _deposit_page(request, clients, me, "saisie", err, errors=errors, **kept)
     notice = "brouillon" if draft else "deposee"

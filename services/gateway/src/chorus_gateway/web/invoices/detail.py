@@ -23,6 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 from chorus_gateway.clients import ServiceClients
 from chorus_gateway.clients.caller import Caller
 from chorus_gateway.edge.callers import AnonymousCaller, Clients
+from chorus_gateway.edge.invoice_document import parse_document
 from chorus_gateway.edge.invoices import FRAMEWORK, INVOICE_TYPE
 from chorus_gateway.edge.problems import ProblemError, problem_from_rpc_error
 from chorus_gateway.web import formats, session
@@ -84,6 +85,12 @@ async def _detail_context(clients: ServiceClients, caller: Caller, invoice_id: s
         "framework": formats.FRAMEWORK_LABELS.get(FRAMEWORK.to_rest(invoice.framework) or "", ""),
         "type_label": formats.TYPE_LABELS.get(INVOICE_TYPE.to_rest(invoice.type) or "", ""),
         "units": formats.UNIT_LABELS,
+        # What the file says (EN 16931 model); None for an invoice without it.
+        "document": parse_document(invoice.document_json),
+        "vat_categories": formats.VAT_CATEGORY_LABELS,
+        "schemes": formats.SCHEME_LABELS,
+        "payment_means": formats.PAYMENT_MEANS_LABELS,
+        "type_codes": formats.TYPE_CODE_LABELS,
         "acknowledged_at": formats.moment(invoice, "rejection_acknowledged_at"),
         "submission_key": secrets.token_urlsafe(24),
     }

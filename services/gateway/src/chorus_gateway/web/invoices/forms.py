@@ -28,8 +28,30 @@ from chorus_gateway.web.forms import text
 
 LINE_ROWS = 5
 VAT_ROWS = 3
+CHARGE_ROWS = 2
 MAX_ROWS = 200
-LINE_FIELDS = ("description", "quantity", "unit", "unit_price", "vat_rate")
+MANUAL_RATE = "manuel"
+"""The VAT select's "Taux manuel" option: the rate is then the number typed beside it."""
+LINE_FIELDS = (
+    "description",
+    "quantity",
+    "unit",
+    "unit_price",
+    "vat_rate",
+    "vat_manual",
+    "discount",
+)
+CHARGE_FIELDS = ("kind", "reason", "amount", "percentage", "vat_rate", "vat_manual")
+# Reasons offered for a global allowance or charge (the user may type another).
+CHARGE_REASONS = ("Remise globale", "Remise commerciale", "Frais de port", "Frais d'emballage")
+PAYMENT_MEANS = {
+    "30": "Virement",
+    "58": "Virement SEPA",
+    "49": "Prélèvement",
+    "20": "Chèque",
+    "10": "Espèces",
+    "48": "Carte bancaire",
+}
 HEADER_FIELDS = (
     "supplier_structure_id",
     "recipient_siret",
@@ -44,12 +66,46 @@ HEADER_FIELDS = (
     "comment",
     "preceding_invoice_number",
     "vat_exemption_reason",
+    # EN 16931 details (issue 10)
+    "contract_reference",
+    "prepaid_amount",
+    "due_date",
+    "invoicing_period_start",
+    "invoicing_period_end",
+    "payment_means_code",
+    "payment_iban",
+    "payment_bic",
+    "payment_account_name",
+    "delivery_party_name",
+    "delivery_date",
+    "delivery_line1",
+    "delivery_line2",
+    "delivery_postal_code",
+    "delivery_city",
+    "delivery_country",
 )
 TOTAL_FIELDS = ("net_total", "vat_total", "gross_total")
-_ROW = re.compile(r"^(lines|vat)-(\d{1,3})-")  # MAX_ROWS rows: 3 digits at most
-_INDEXED = re.compile(r"^(lines|vat_breakdown)\[(\d{1,4})\]")
+_ROW = re.compile(r"^(lines|vat|charges)-(\d{1,3})-")  # MAX_ROWS rows: 3 digits at most
+_INDEXED = re.compile(r"^(lines|vat_breakdown|allowances_charges)\[(\d{1,4})\]")
+_LINE_ALLOWANCE = re.compile(r"^\.allowances_charges(\[\d{1,4}\]\.\w+)?$")
 # The service's names for what the forms call otherwise.
-_FIELD_ALIASES = {"recipient": "recipient_siret", "recipient.identifier": "recipient_siret"}
+_FIELD_ALIASES = {
+    "recipient": "recipient_siret",
+    "recipient.identifier": "recipient_siret",
+    "payment": "payment_iban",
+    "payment.means_code": "payment_means_code",
+    "payment.iban": "payment_iban",
+    "payment.bic": "payment_bic",
+    "payment.account_name": "payment_account_name",
+    "delivery": "delivery_date",
+    "delivery.party_name": "delivery_party_name",
+    "delivery.date": "delivery_date",
+    "delivery.address.line1": "delivery_line1",
+    "delivery.address.line2": "delivery_line2",
+    "delivery.address.postal_code": "delivery_postal_code",
+    "delivery.address.city": "delivery_city",
+    "delivery.address.country": "delivery_country",
+}
 
 
 def with_submission_key(me: Caller, form: FormData) -> Caller:
@@ -97,16 +153,100 @@ class LineRows:
         return cls(rows, filled)
 
     def lines(self) -> list[pb.InvoiceLine]:
-        return [
-            pb.InvoiceLine(
-                description=self.rows[i]["description"],
-                quantity=decimal_input(self.rows[i]["quantity"]),
-                unit=self.rows[i]["unit"] or "C62",
-                unit_price=decimal_input(self.rows[i]["unit_price"]),
-                vat_rate=self.rows[i]["vat_rate"],
-            )
-            for i in self.sent
+        return [_line(self.rows[i]) for i in self.sent]
+
+
+def chosen_rate(row: dict[str, str]) -> str:
+    """The VAT rate of a row: the select's, or the number typed beside "Taux manuel"."""
+    if row.get("vat_rate") == MANUAL_RATE:
+        return decimal_input(row.get("vat_manual", ""))
+    return row.get("vat_rate", "")
+
+
+def _line(row: dict[str, str]) -> pb.InvoiceLine:
+    line = pb.InvoiceLine(
+        description=row["description"],
+        quantity=decimal_input(row["quantity"]),
+        unit=row["unit"] or "C62",
+        unit_price=decimal_input(row["unit_price"]),
+        vat_rate=chosen_rate(row),
+    )
+    if row.get("discount"):
+        # BG-27 a discount in percent of quantity × price; UNTDID 5189 "95" = discount.
+        line.allowances_charges.add(
+            percentage=decimal_input(row["discount"]), reason="Remise", reason_code="95"
+        )
+    return line
+
+
+@dataclass
+class ChargeRows:
+    """The global allowance/charge rows ("Remise globale", "Frais de port"…): every row as
+    typed, and the filled ones sent (an amount or a percentage)."""
+
+    rows: list[dict[str, str]]
+    sent: list[int] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, form: FormData) -> ChargeRows:
+        rows = [
+            {name: text(form, f"charges-{i}-{name}") for name in CHARGE_FIELDS}
+            for i in range(row_count(form, "charges", CHARGE_ROWS))
         ]
+        filled = [i for i, row in enumerate(rows) if row["amount"] or row["percentage"]]
+        return cls(rows, filled)
+
+    def allowances_charges(self) -> list[pb.DocumentAllowanceCharge]:
+        found = []
+        for i in self.sent:
+            row = self.rows[i]
+            charge = row["kind"] == "frais"
+            found.append(
+                pb.DocumentAllowanceCharge(
+                    charge=charge,
+                    amount=decimal_input(row["amount"]),
+                    percentage=decimal_input(row["percentage"]),
+                    vat_rate=chosen_rate(row),
+                    reason=row["reason"] or ("Frais" if charge else "Remise globale"),
+                    reason_code="" if charge else "95",
+                )
+            )
+        return found
+
+
+def entry_details(form: FormData) -> dict[str, object]:
+    """The EN 16931 details of the header both the entry and the PDF forms carry (prepaid,
+    contract, period, due date, payment means, delivery), as CreateInvoiceRequest fields."""
+    fields: dict[str, object] = {
+        "contract_reference": text(form, "contract_reference"),
+        "prepaid_amount": decimal_input(text(form, "prepaid_amount")),
+        "due_date": text(form, "due_date"),
+        "invoicing_period_start": text(form, "invoicing_period_start"),
+        "invoicing_period_end": text(form, "invoicing_period_end"),
+    }
+    iban = "".join(text(form, "payment_iban").split()).upper()
+    bic = "".join(text(form, "payment_bic").split()).upper()
+    if iban or bic:
+        fields["payment"] = pb.PaymentMeans(
+            means_code=text(form, "payment_means_code") or "30",
+            iban=iban,
+            bic=bic,
+            account_name=text(form, "payment_account_name"),
+        )
+    address = pb.PostalAddress(
+        line1=text(form, "delivery_line1"),
+        line2=text(form, "delivery_line2"),
+        postal_code=text(form, "delivery_postal_code"),
+        city=text(form, "delivery_city"),
+        country=text(form, "delivery_country").upper(),
+    )
+    has_address = any((address.line1, address.line2, address.postal_code, address.city))
+    party, day = text(form, "delivery_party_name"), text(form, "delivery_date")
+    if party or day or has_address:
+        fields["delivery"] = pb.Delivery(
+            party_name=party, date=day, address=address if has_address else None
+        )
+    return fields
 
 
 def header_request(form: FormData, *, with_recipient: bool = True) -> pb.CreateInvoiceRequest:
@@ -130,6 +270,7 @@ def header_request(form: FormData, *, with_recipient: bool = True) -> pb.CreateI
         comment=text(form, "comment"),
         preceding_invoice_number=text(form, "preceding_invoice_number"),
         vat_exemption_reason=text(form, "vat_exemption_reason"),
+        **entry_details(form),
     )
 
 
@@ -202,11 +343,16 @@ async def one_upload(form: FormData, name: str) -> tuple[str, bytes]:
 
 
 def form_errors(
-    errors: dict[str, str], lines: list[int] | None = None, vat: list[int] | None = None
+    errors: dict[str, str],
+    lines: list[int] | None = None,
+    vat: list[int] | None = None,
+    charges: list[int] | None = None,
 ) -> dict[str, str]:
     """The service's field errors under the form's names: ``lines[1].quantity`` -> the row it
-    came from, ``header.number`` -> ``number``, ``recipient`` -> ``recipient_siret``."""
-    rows = {"lines": lines or [], "vat_breakdown": vat or []}
+    came from, ``header.number`` -> ``number``, ``recipient`` -> ``recipient_siret``,
+    ``payment.iban`` -> ``payment_iban``, ``allowances_charges[0].amount`` -> the global
+    allowance row ``charges[r].amount``, a line's allowance -> ``lines[r].discount``."""
+    rows = {"lines": lines or [], "vat_breakdown": vat or [], "allowances_charges": charges or []}
     found: dict[str, str] = {}
     for name, message in errors.items():
         key = name.removeprefix("header.").removeprefix("totals.")
@@ -214,6 +360,14 @@ def form_errors(
         match = _INDEXED.match(key)
         if match and int(match.group(2)) < len(rows[match.group(1)]):
             row = rows[match.group(1)][int(match.group(2))]
-            key = f"{match.group(1)}[{row}]{key[match.end() :]}"
+            rest = key[match.end() :]
+            prefix = "charges" if match.group(1) == "allowances_charges" else match.group(1)
+            if prefix == "lines" and _LINE_ALLOWANCE.match(rest):
+                rest = ".discount"
+            elif prefix == "lines" and rest == ".vat_rate":
+                found.setdefault(f"lines[{row}].vat_manual", message)
+            elif prefix == "charges" and rest == ".vat_rate":
+                found.setdefault(f"charges[{row}].vat_manual", message)
+            key = f"{prefix}[{row}]{rest}"
         found.setdefault(key, message)
     return found
