@@ -104,8 +104,10 @@ def vat_number(country: str) -> st.SearchStrategy[str]:
 
 @st.composite
 def identifiers(draw, schemes=ICD_SCHEMES, *, scheme_required=False) -> en16931.Identifier:
-    scheme = draw(st.sampled_from(schemes)) if scheme_required else draw(
-        optional(st.sampled_from(schemes), "")
+    scheme = (
+        draw(st.sampled_from(schemes))
+        if scheme_required
+        else draw(optional(st.sampled_from(schemes), ""))
     )
     return en16931.Identifier(draw(references("ID")), scheme)
 
@@ -126,9 +128,7 @@ def addresses(draw) -> en16931.Address:
 @st.composite
 def contacts(draw) -> en16931.Contact:
     point, telephone, email = draw(
-        st.tuples(optional(texts(), ""), optional(texts(15), ""), optional(texts(), "")).filter(
-            any
-        )
+        st.tuples(optional(texts(), ""), optional(texts(15), ""), optional(texts(), "")).filter(any)
     )
     return en16931.Contact(point=point, telephone=telephone, email=email)
 
@@ -154,7 +154,9 @@ def _groups(draw) -> tuple[bool, list[tuple[str, Decimal | None]]]:
     groups: list[tuple[str, Decimal | None]] = []
     for category in categories:
         if category == "S":
-            rates = draw(st.lists(st.sampled_from(STANDARD_RATES), min_size=1, max_size=2, unique=True))
+            rates = draw(
+                st.lists(st.sampled_from(STANDARD_RATES), min_size=1, max_size=2, unique=True)
+            )
         elif category in ("L", "M"):
             rates = [draw(st.sampled_from(CANARY_RATES))]
         else:
@@ -265,7 +267,9 @@ def lines(draw, identifier: str, category: str, rate: Decimal | None) -> en16931
         object_identifier=draw(
             optional(
                 st.builds(
-                    en16931.Identifier, references("OBJ"), optional(st.sampled_from(("AAA", "ABT")), "")
+                    en16931.Identifier,
+                    references("OBJ"),
+                    optional(st.sampled_from(("AAA", "ABT")), ""),
                 )
             )
         ),
@@ -381,7 +385,11 @@ def invoices(draw) -> en16931.Invoice:
     breakdown = []
     for category, rate in groups:
         taxable = sum(
-            (line.net_amount for line in all_lines if (line.vat_category, line.vat_rate) == (category, rate)),
+            (
+                line.net_amount
+                for line in all_lines
+                if (line.vat_category, line.vat_rate) == (category, rate)
+            ),
             Decimal("0.00"),
         )
         for ac in adjustments:
@@ -501,7 +509,11 @@ def invoices(draw) -> en16931.Invoice:
         totals=totals,
         vat_breakdown=tuple(breakdown),
         lines=tuple(all_lines),
-        business_process=draw(optional(st.sampled_from(("A1", "S1", "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0")), "")),
+        business_process=draw(
+            optional(
+                st.sampled_from(("A1", "S1", "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0")), ""
+            )
+        ),
         vat_accounting_currency=accounting_currency,
         tax_point_date=tax_point_date,
         tax_point_date_code=tax_point_code or "",
@@ -517,7 +529,9 @@ def invoices(draw) -> en16931.Invoice:
         invoiced_object=draw(
             optional(
                 st.builds(
-                    en16931.Identifier, references("OBJ"), optional(st.sampled_from(("AAA", "ABT")), "")
+                    en16931.Identifier,
+                    references("OBJ"),
+                    optional(st.sampled_from(("AAA", "ABT")), ""),
                 )
             )
         ),
@@ -526,13 +540,20 @@ def invoices(draw) -> en16931.Invoice:
         notes=tuple(
             draw(
                 st.lists(
-                    st.builds(en16931.Note, texts(60), optional(st.sampled_from(NOTE_SUBJECTS), "")),
+                    st.builds(
+                        en16931.Note, texts(60), optional(st.sampled_from(NOTE_SUBJECTS), "")
+                    ),
                     max_size=2,
                 )
             )
         ),
         preceding_invoices=tuple(
-            draw(st.lists(st.builds(en16931.PrecedingInvoice, references("F"), optional(dates)), max_size=2))
+            draw(
+                st.lists(
+                    st.builds(en16931.PrecedingInvoice, references("F"), optional(dates)),
+                    max_size=2,
+                )
+            )
         ),
         payee=draw(
             optional(

@@ -32,9 +32,7 @@ def _assert_same(found: en16931.Invoice, model: en16931.Invoice) -> None:
     assert en16931_codec.to_json(found) == en16931_codec.to_json(model)
 
 
-_QUICK = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+_QUICK = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_QUICK
@@ -81,7 +79,11 @@ def blank_pdf() -> bytes:
     return _blank_pdf()
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(model=invoices())
 def test_every_cii_written_passes_the_official_schematrons(engine, blank_pdf, model):
     from facturx import generate_from_binary
@@ -92,9 +94,7 @@ def test_every_cii_written_passes_the_official_schematrons(engine, blank_pdf, mo
     report = validation.validate_document(document)
     assert _fatal(report) == [], xml.decode()
 
-    pdf = generate_from_binary(
-        blank_pdf, xml, flavor="factur-x", level="en16931", check_xsd=False
-    )
+    pdf = generate_from_binary(blank_pdf, xml, flavor="factur-x", level="en16931", check_xsd=False)
     facturx = detect(pdf)
     assert facturx.kind is DocumentKind.FACTURX
     assert facturx.level == "en16931"
@@ -103,7 +103,11 @@ def test_every_cii_written_passes_the_official_schematrons(engine, blank_pdf, mo
     assert cii_reader.read_model(facturx.root) == model
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(model=invoices())
 def test_every_ubl_written_passes_the_official_schematron(engine, model):
     xml = ubl_writer.write_model(model)
