@@ -2,10 +2,10 @@
 
 The stack is started for real (PostgreSQL, the embedded broker, the SMTP catcher, the five
 services). A supplier deposits portal invoices at a fixed rate (a new deposit starts every
-1/rate seconds, at most ``CHORUS_CHAOS_IN_FLIGHT`` at once), each with an ``Idempotency-Key`` and retried with
-the same key after a 5xx, a dropped connection or a 409 "in progress", as an ERP connector
-does. Meanwhile the broker, PostgreSQL and each service are killed (SIGKILL) at random moments,
-one at a time, and restarted after 1–5 s.
+1/rate seconds, at most ``CHORUS_CHAOS_IN_FLIGHT`` at once), each with an
+``Idempotency-Key`` and retried with the same key after a 5xx, a dropped connection or a
+409 "in progress", as an ERP connector does. Meanwhile the broker, PostgreSQL and each
+service are killed (SIGKILL) at random moments, one at a time, and restarted after 1–5 s.
 
 At the end, every deposit the client saw accepted must have converged:
 
