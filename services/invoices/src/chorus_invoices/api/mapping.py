@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from chorus_invoices.domain.documents import DocumentInfo
 from chorus_invoices.domain.forms import InvoiceForm, LineForm, RecipientRef, TotalsForm, VatForm
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice
+from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
@@ -115,6 +116,9 @@ def invoice_to_proto(invoice: Invoice, allowed_actions: list[str] | None = None)
         totals=totals_to_proto(invoice.totals),
         status=status_to_proto(invoice.status),
         lifecycle_code=invoice.lifecycle_code or 0,
+        lifecycle_label=lifecycle.lifecycle_label(invoice.status),
+        lifecycle_description=lifecycle.lifecycle_description(invoice.status),
+        lifecycle_codes=lifecycle_codes_to_proto(invoice.status),
         comment=content.comment,
         preceding_invoice_number=content.preceding_invoice,
         vat_exemption_reason=content.vat_exemption_reason,
@@ -148,13 +152,25 @@ def totals_to_proto(totals: Totals) -> pb.Totals:
 
 
 def history_to_proto(entry: HistoryEntry) -> pb.HistoryEntry:
+    """The entry with the reform codes its status gave and which Chorus status gave them."""
     return pb.HistoryEntry(
         status=status_to_proto(entry.status),
         lifecycle_code=entry.lifecycle_code or 0,
+        lifecycle_label=lifecycle.lifecycle_label(entry.status),
+        lifecycle_description=lifecycle.lifecycle_description(entry.status),
+        lifecycle_codes=lifecycle_codes_to_proto(entry.status),
         at=timestamp(entry.at),
         actor=entry.actor,
         comment=entry.comment,
     )
+
+
+def lifecycle_codes_to_proto(status: Status) -> list[pb.LifecycleCode]:
+    """Every reform code ``status`` gives, its own first (none for a draft)."""
+    return [
+        pb.LifecycleCode(code=c.code, label=c.label, description=c.description)
+        for c in lifecycle.lifecycle_codes(status)
+    ]
 
 
 def timestamp(at: datetime) -> Timestamp:
