@@ -9,10 +9,10 @@ from datetime import datetime
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.documents import DocumentInfo
 from chorus_invoices.domain.forms import InvoiceForm, LineForm, RecipientRef, TotalsForm, VatForm
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice
-from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
