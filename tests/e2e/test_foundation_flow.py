@@ -178,6 +178,11 @@ async def test_the_whole_flow_from_account_to_invoice_made_available(api, mailbo
         "MISE_A_DISPOSITION",
     ]
     assert [h["lifecycle_code"] for h in history] == [200, 201, 203]
+    assert [h["lifecycle_description"] for h in history] == [
+        "200 Déposée",
+        "201 Émise — en cours d'acheminement",
+        "203 Mise à disposition",
+    ]
     detail = await api.get(f"/invoices/{invoice['id']}", headers=auth)
     assert detail.json()["status"] == "MISE_A_DISPOSITION"
 

@@ -224,6 +224,13 @@ async def test_recipient_processing_and_supplier_answers(api, mailbox):
         ("COMPLETEE", "Bon de livraison envoyé"),
         ("REJETEE", "Prestation non commandée"),
     ]
+    # Each entry says which Chorus status gave its reform code (DSE Chorus Pro v1.1).
+    assert [e["lifecycle_description"] for e in history.json()["items"]][-4:] == [
+        "204 Prise en charge — prise en compte",
+        "208 Suspendue",
+        "209 Complétée",
+        "210 Refusée — rejetée",
+    ]
 
     # A second invoice sent back for recycling is deposited again, same number, and routed.
     second = await api.post("/invoices", json=invoice_body(structure["id"]), headers=supplier)
@@ -236,7 +243,10 @@ async def test_recipient_processing_and_supplier_answers(api, mailbox):
         headers=recipient,
     )
     assert sent_back.status_code == 200, sent_back.text
-    assert sent_back.json()["lifecycle_code"] == 213
+    assert (sent_back.json()["lifecycle_code"], sent_back.json()["lifecycle_description"]) == (
+        210,
+        "210 Refusée — à recycler",
+    )
     recycled = await api.post(
         f"{second_path}/recycling", json={"engagement_number": "EJ-0042"}, headers=supplier
     )
@@ -248,6 +258,20 @@ async def test_recipient_processing_and_supplier_answers(api, mailbox):
     assert recycled.json()["engagement_number"] == "EJ-0042"
     await wait_status(api, supplier, second.json()["id"], "MISE_A_DISPOSITION")
     assert (await api.get(second_path, headers=recipient)).status_code == 200
+
+    # The recipient certifies the service and pays: 204 (service fait), then 211 and 212.
+    for status in ("SERVICE_FAIT", "MISE_EN_PAIEMENT"):
+        moved = await api.post(f"{second_path}/status", json={"status": status}, headers=recipient)
+        assert moved.status_code == 200, moved.text
+    paid = (await api.get(f"{second_path}/history", headers=supplier)).json()["items"]
+    assert [(e["status"], e["lifecycle_code"], e["lifecycle_label"]) for e in paid][-2:] == [
+        ("SERVICE_FAIT", 204, "Prise en charge"),
+        ("MISE_EN_PAIEMENT", 211, "Paiement transmis"),
+    ]
+    assert [c["description"] for c in paid[-1]["lifecycle_codes"]] == [
+        "211 Paiement transmis — mise en paiement",
+        "212 Encaissée — mise en paiement (B2G historique)",
+    ]
 
 
 async def test_supplier_deletes_a_draft(api, mailbox):

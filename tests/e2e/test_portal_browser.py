@@ -168,6 +168,9 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         history = page.locator("#history")
         await expect(history).to_contain_text("Déposée")
         await expect(history).to_contain_text("Mise à disposition")
+        # Each row says the reform code and which Chorus status gave it.
+        await expect(history).to_contain_text("201 Émise — en cours d'acheminement")
+        await expect(history).to_contain_text("203 Mise à disposition")
 
         # A second invoice, deposited as a plain PDF with its totals typed in.
         await page.get_by_role("link", name="Déposer une facture").first.click()

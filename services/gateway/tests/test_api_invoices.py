@@ -42,6 +42,13 @@ def invoice(status: int = pb.INVOICE_STATUS_MISE_A_DISPOSITION) -> pb.Invoice:
         ),
         status=status,
         lifecycle_code=203,
+        lifecycle_label="Mise à disposition",
+        lifecycle_description="203 Mise à disposition",
+        lifecycle_codes=[
+            pb.LifecycleCode(
+                code=203, label="Mise à disposition", description="203 Mise à disposition"
+            )
+        ],
         created_by="u1",
         created_at=Timestamp(seconds=1_767_225_600),
         allowed_actions=["SUBMIT"],
@@ -188,7 +195,14 @@ async def test_get_invoice_strips_enum_prefixes(api, services):
 
     body = response.json()
     assert body["status"] == "MISE_A_DISPOSITION"
-    assert body["lifecycle_code"] == 203
+    assert (body["lifecycle_code"], body["lifecycle_label"], body["lifecycle_description"]) == (
+        203,
+        "Mise à disposition",
+        "203 Mise à disposition",
+    )
+    assert body["lifecycle_codes"] == [
+        {"code": 203, "label": "Mise à disposition", "description": "203 Mise à disposition"}
+    ]
     assert body["type"] == "FACTURE"
     assert body["lines"][0]["net_amount"] == "12.00"
     assert body["allowed_actions"] == ["SUBMIT"]
@@ -271,23 +285,45 @@ async def test_list_refuses_unreadable_filters_before_calling(api, services, par
     assert services.invoices.calls == []
 
 
-async def test_history(api, services):
+SERVICE_FAIT_204 = pb.LifecycleCode(
+    code=204, label="Prise en charge", description="204 Prise en charge — service fait"
+)
+PAID_211 = pb.LifecycleCode(
+    code=211, label="Paiement transmis", description="211 Paiement transmis — mise en paiement"
+)
+PAID_212 = pb.LifecycleCode(
+    code=212, label="Encaissée", description="212 Encaissée — mise en paiement (B2G historique)"
+)
+
+
+async def test_history_says_which_chorus_status_gave_each_code(api, services):
     services.invoices.answer(
         "GetInvoiceHistory",
         pb.GetInvoiceHistoryResponse(
             entries=[
                 pb.HistoryEntry(
-                    status=pb.INVOICE_STATUS_DEPOSEE,
-                    lifecycle_code=200,
-                    at=Timestamp(seconds=1_767_225_600),
+                    status=pb.INVOICE_STATUS_BROUILLON,
+                    at=Timestamp(seconds=1_767_225_540),
                     actor="u1",
                 ),
                 pb.HistoryEntry(
-                    status=pb.INVOICE_STATUS_MISE_A_DISPOSITION,
-                    lifecycle_code=203,
+                    status=pb.INVOICE_STATUS_SERVICE_FAIT,
+                    lifecycle_code=204,
+                    lifecycle_label="Prise en charge",
+                    lifecycle_description="204 Prise en charge — service fait",
+                    lifecycle_codes=[SERVICE_FAIT_204],
+                    at=Timestamp(seconds=1_767_225_600),
+                    actor="u2",
+                ),
+                pb.HistoryEntry(
+                    status=pb.INVOICE_STATUS_MISE_EN_PAIEMENT,
+                    lifecycle_code=211,
+                    lifecycle_label="Paiement transmis",
+                    lifecycle_description="211 Paiement transmis — mise en paiement",
+                    lifecycle_codes=[PAID_211, PAID_212],
                     at=Timestamp(seconds=1_767_225_660),
-                    actor="system",
-                    comment="Acheminée",
+                    actor="u2",
+                    comment="Virement",
                 ),
             ]
         ),
@@ -297,18 +333,51 @@ async def test_history(api, services):
 
     assert response.json()["items"] == [
         {
-            "status": "DEPOSEE",
-            "lifecycle_code": 200,
-            "at": "2026-01-01T00:00:00Z",
+            "status": "BROUILLON",
+            "lifecycle_code": None,
+            "lifecycle_label": None,
+            "lifecycle_description": None,
+            "lifecycle_codes": [],
+            "at": "2025-12-31T23:59:00Z",
             "actor": "u1",
             "comment": None,
         },
         {
-            "status": "MISE_A_DISPOSITION",
-            "lifecycle_code": 203,
+            "status": "SERVICE_FAIT",
+            "lifecycle_code": 204,
+            "lifecycle_label": "Prise en charge",
+            "lifecycle_description": "204 Prise en charge — service fait",
+            "lifecycle_codes": [
+                {
+                    "code": 204,
+                    "label": "Prise en charge",
+                    "description": "204 Prise en charge — service fait",
+                }
+            ],
+            "at": "2026-01-01T00:00:00Z",
+            "actor": "u2",
+            "comment": None,
+        },
+        {
+            "status": "MISE_EN_PAIEMENT",
+            "lifecycle_code": 211,
+            "lifecycle_label": "Paiement transmis",
+            "lifecycle_description": "211 Paiement transmis — mise en paiement",
+            "lifecycle_codes": [
+                {
+                    "code": 211,
+                    "label": "Paiement transmis",
+                    "description": "211 Paiement transmis — mise en paiement",
+                },
+                {
+                    "code": 212,
+                    "label": "Encaissée",
+                    "description": "212 Encaissée — mise en paiement (B2G historique)",
+                },
+            ],
             "at": "2026-01-01T00:01:00Z",
-            "actor": "system",
-            "comment": "Acheminée",
+            "actor": "u2",
+            "comment": "Virement",
         },
     ]
 

@@ -59,6 +59,13 @@ def invoice(status=pb.INVOICE_STATUS_MISE_A_DISPOSITION, actions=(), **changes) 
         ),
         status=status,
         lifecycle_code=203,
+        lifecycle_label="Mise à disposition",
+        lifecycle_description="203 Mise à disposition",
+        lifecycle_codes=[
+            pb.LifecycleCode(
+                code=203, label="Mise à disposition", description="203 Mise à disposition"
+            )
+        ],
         allowed_actions=list(actions),
         documents=[
             pb.InvoiceDocument(
@@ -87,13 +94,42 @@ def history() -> pb.GetInvoiceHistoryResponse:
     return pb.GetInvoiceHistoryResponse(
         entries=[
             pb.HistoryEntry(
-                status=pb.INVOICE_STATUS_DEPOSEE, at=Timestamp(seconds=1_767_225_600), actor="u1"
+                status=pb.INVOICE_STATUS_DEPOSEE,
+                lifecycle_code=200,
+                lifecycle_codes=[pb.LifecycleCode(code=200, description="200 Déposée")],
+                at=Timestamp(seconds=1_767_225_600),
+                actor="u1",
+            ),
+            pb.HistoryEntry(
+                status=pb.INVOICE_STATUS_SERVICE_FAIT,
+                lifecycle_code=204,
+                lifecycle_codes=[
+                    pb.LifecycleCode(code=204, description="204 Prise en charge — service fait")
+                ],
+                at=Timestamp(seconds=1_767_227_400),
+                actor="u2",
             ),
             pb.HistoryEntry(
                 status=pb.INVOICE_STATUS_SUSPENDUE,
+                lifecycle_code=208,
+                lifecycle_codes=[pb.LifecycleCode(code=208, description="208 Suspendue")],
                 at=Timestamp(seconds=1_767_229_200),
                 actor="u2",
                 comment="Bon de livraison manquant",
+            ),
+            pb.HistoryEntry(
+                status=pb.INVOICE_STATUS_MISE_EN_PAIEMENT,
+                lifecycle_code=211,
+                lifecycle_codes=[
+                    pb.LifecycleCode(
+                        code=211, description="211 Paiement transmis — mise en paiement"
+                    ),
+                    pb.LifecycleCode(
+                        code=212, description="212 Encaissée — mise en paiement (B2G historique)"
+                    ),
+                ],
+                at=Timestamp(seconds=1_767_231_000),
+                actor="u2",
             ),
         ]
     )
@@ -285,8 +321,21 @@ async def test_detail_shows_lines_vat_totals_documents_history_and_actions(signe
         "BR-FR-05",
         "Bon de livraison manquant",
         "Suspendue",
+        "(cycle de vie : 203 Mise à disposition)",
     ):
         assert text in page, text
+    # Each history row says which Chorus status gave its lifecycle code(s).
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td>", page.split('id="history"')[1])
+    assert rows == [
+        ("Déposée", "200 Déposée"),
+        ("Service fait", "204 Prise en charge — service fait"),
+        ("Suspendue", "208 Suspendue"),
+        (
+            "Mise en paiement",
+            "211 Paiement transmis — mise en paiement<br>"
+            "212 Encaissée — mise en paiement (B2G historique)",
+        ),
+    ]
     assert f'href="/factures/{INVOICE_ID}/document"' in page
     assert f'href="/factures/{INVOICE_ID}/pieces-jointes/a%202"' in page
     assert f'action="/factures/{INVOICE_ID}/statut"' in page

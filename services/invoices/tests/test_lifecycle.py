@@ -15,27 +15,95 @@ def test_every_proto_status_is_in_the_table_and_back():
     assert proto - {"UNSPECIFIED"} == {s.value for s in Status} == set(lifecycle.STATUSES)
 
 
+# The official pairs: AIFE, Dossier de spécifications externes "Chorus Pro" v1.1 (2026),
+# tables 8, 11 and 12, as DESIGN.md §4 lists them. (Chorus status, reform code, reform label).
+OFFICIAL_PAIRS = [
+    (Status.DEPOSEE, 200, "Déposée"),  # table 8 (202 Reçue only towards a supplier's platform)
+    (Status.EN_COURS_ACHEMINEMENT, 201, "Émise"),  # table 8
+    (Status.MISE_A_DISPOSITION, 203, "Mise à disposition"),  # table 8
+    # Table 8: the recipient's processing steps are all 204 "Prise en charge", not 205.
+    (Status.PRISE_EN_COMPTE_DESTINATAIRE, 204, "Prise en charge"),
+    (Status.SERVICE_FAIT, 204, "Prise en charge"),
+    (Status.MANDATEE, 204, "Prise en charge"),
+    (Status.MISE_A_DISPOSITION_COMPTABLE, 204, "Prise en charge"),
+    (Status.COMPTABILISEE, 204, "Prise en charge"),
+    (Status.SUSPENDUE, 208, "Suspendue"),  # table 11, with its reason code
+    (Status.COMPLETEE, 209, "Complétée"),  # table 11
+    (Status.REJETEE, 210, "Refusée"),  # table 11, with its reason code
+    (Status.A_RECYCLER, 210, "Refusée"),  # table 11: the reform abolishes "à recycler"
+    (Status.MISE_EN_PAIEMENT, 211, "Paiement transmis"),  # table 12
+]
+# Table 12: for historic B2G payments Chorus also produces 212 "Encaissée".
+OFFICIAL_ALSO_PRODUCED = {Status.MISE_EN_PAIEMENT: [(212, "Encaissée")]}
+
+
+def test_the_code_table_is_the_official_one():
+    table = {
+        status: (info.lifecycle_code, lifecycle.lifecycle_label(status))
+        for status, info in lifecycle.STATUSES.items()
+    }
+    official = {status: (code, label) for status, code, label in OFFICIAL_PAIRS}
+    assert table == {Status.BROUILLON: (None, ""), **official}
+
+
+def test_codes_chorus_also_produces_are_the_official_ones():
+    produced = {
+        status: [(c.code, c.label) for c in lifecycle.lifecycle_codes(status)[1:]]
+        for status in Status
+    }
+    assert {s: codes for s, codes in produced.items() if codes} == OFFICIAL_ALSO_PRODUCED
+
+
+def test_no_status_says_approuvee_nor_rejetee():
+    """205 belongs to A9/A12 validation circuits, 213 to files refused at deposit."""
+    codes = {c.code for s in Status for c in lifecycle.lifecycle_codes(s)}
+    assert codes.isdisjoint({205, 206, 213, 214})
+
+
 @pytest.mark.parametrize(
-    ("status", "code"),
+    ("status", "descriptions"),
     [
-        (Status.BROUILLON, None),
-        (Status.DEPOSEE, 200),
-        (Status.EN_COURS_ACHEMINEMENT, 201),
-        (Status.MISE_A_DISPOSITION, 203),
-        (Status.PRISE_EN_COMPTE_DESTINATAIRE, 204),
-        (Status.SERVICE_FAIT, 205),
-        (Status.MANDATEE, 205),
-        (Status.MISE_A_DISPOSITION_COMPTABLE, 205),
-        (Status.COMPTABILISEE, 205),
-        (Status.MISE_EN_PAIEMENT, 211),
-        (Status.SUSPENDUE, 208),
-        (Status.COMPLETEE, 209),
-        (Status.A_RECYCLER, 213),
-        (Status.REJETEE, 210),
+        (Status.BROUILLON, []),
+        (Status.DEPOSEE, ["200 Déposée"]),
+        (Status.EN_COURS_ACHEMINEMENT, ["201 Émise — en cours d'acheminement"]),
+        (Status.MISE_A_DISPOSITION, ["203 Mise à disposition"]),
+        (Status.PRISE_EN_COMPTE_DESTINATAIRE, ["204 Prise en charge — prise en compte"]),
+        (Status.SERVICE_FAIT, ["204 Prise en charge — service fait"]),
+        (Status.MANDATEE, ["204 Prise en charge — mandatée"]),
+        (
+            Status.MISE_A_DISPOSITION_COMPTABLE,
+            ["204 Prise en charge — mise à disposition comptable"],
+        ),
+        (Status.COMPTABILISEE, ["204 Prise en charge — comptabilisée"]),
+        (
+            Status.MISE_EN_PAIEMENT,
+            [
+                "211 Paiement transmis — mise en paiement",
+                "212 Encaissée — mise en paiement (B2G historique)",
+            ],
+        ),
+        (Status.SUSPENDUE, ["208 Suspendue"]),
+        (Status.COMPLETEE, ["209 Complétée"]),
+        (Status.A_RECYCLER, ["210 Refusée — à recycler"]),
+        (Status.REJETEE, ["210 Refusée — rejetée"]),
     ],
 )
-def test_each_status_maps_to_its_reform_lifecycle_code(status, code):
-    assert lifecycle.lifecycle_code(status) == code
+def test_the_history_says_which_chorus_status_gave_each_code(status, descriptions):
+    assert [c.description for c in lifecycle.lifecycle_codes(status)] == descriptions
+    assert lifecycle.lifecycle_description(status) == (descriptions[0] if descriptions else "")
+
+
+def test_the_docstring_table_is_the_code_table():
+    """The module's documented table says what STATUSES says (one source of truth)."""
+    doc = lifecycle.__doc__ or ""
+    rows = {}
+    for line in doc.splitlines():
+        if line.startswith("``"):
+            name, rest = line[2:].split("``", 1)
+            rows[Status(name)] = rest.split()[0].rstrip(",")
+    assert rows == {
+        status: str(info.lifecycle_code or "none") for status, info in lifecycle.STATUSES.items()
+    }
 
 
 @pytest.mark.parametrize(

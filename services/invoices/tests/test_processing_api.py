@@ -57,7 +57,11 @@ async def test_recipient_moves_forward_skipping_steps_then_suspends_with_reason(
         "ChangeInvoiceStatus", change(invoice_id, pb.INVOICE_STATUS_SERVICE_FAIT), processor
     )
     assert moved.invoice.status == pb.INVOICE_STATUS_SERVICE_FAIT
-    assert moved.invoice.lifecycle_code == 205
+    assert (
+        moved.invoice.lifecycle_code,
+        moved.invoice.lifecycle_label,
+        moved.invoice.lifecycle_description,
+    ) == (204, "Prise en charge", "204 Prise en charge — service fait")
 
     missing = await api.fails(
         "ChangeInvoiceStatus", change(invoice_id, pb.INVOICE_STATUS_SUSPENDUE, " "), processor
@@ -93,6 +97,54 @@ async def test_recipient_moves_forward_skipping_steps_then_suspends_with_reason(
         (pb.INVOICE_STATUS_SUSPENDUE, "RIB manquant"),
         (pb.INVOICE_STATUS_COMPLETEE, "RIB joint"),
     ]
+
+
+async def test_the_history_says_which_chorus_status_gave_each_code(
+    api, parties, make_request, processor
+):
+    invoice_id = await deposit_and_route(api, parties, make_request)
+    for target in (
+        pb.INVOICE_STATUS_PRISE_EN_COMPTE_DESTINATAIRE,
+        pb.INVOICE_STATUS_SERVICE_FAIT,
+        pb.INVOICE_STATUS_MANDATEE,
+        pb.INVOICE_STATUS_MISE_A_DISPOSITION_COMPTABLE,
+        pb.INVOICE_STATUS_COMPTABILISEE,
+        pb.INVOICE_STATUS_MISE_EN_PAIEMENT,
+    ):
+        await api.call("ChangeInvoiceStatus", change(invoice_id, target), processor)
+
+    history = await api.call(
+        "GetInvoiceHistory", pb.GetInvoiceHistoryRequest(invoice_id=invoice_id), parties.user
+    )
+    said = [
+        (e.lifecycle_code, e.lifecycle_label, [c.description for c in e.lifecycle_codes])
+        for e in history.entries
+    ]
+    assert said == [
+        (200, "Déposée", ["200 Déposée"]),
+        (201, "Émise", ["201 Émise — en cours d'acheminement"]),
+        (203, "Mise à disposition", ["203 Mise à disposition"]),
+        (204, "Prise en charge", ["204 Prise en charge — prise en compte"]),
+        (204, "Prise en charge", ["204 Prise en charge — service fait"]),
+        (204, "Prise en charge", ["204 Prise en charge — mandatée"]),
+        (204, "Prise en charge", ["204 Prise en charge — mise à disposition comptable"]),
+        (204, "Prise en charge", ["204 Prise en charge — comptabilisée"]),
+        (
+            211,
+            "Paiement transmis",
+            [
+                "211 Paiement transmis — mise en paiement",
+                "212 Encaissée — mise en paiement (B2G historique)",
+            ],
+        ),
+    ]
+    assert [e.lifecycle_description for e in history.entries][-1] == (
+        "211 Paiement transmis — mise en paiement"
+    )
+    paid = history.entries[-1].lifecycle_codes
+    assert [(c.code, c.label) for c in paid] == [(211, "Paiement transmis"), (212, "Encaissée")]
+    events = await status_events(api, invoice_id)
+    assert [e.lifecycle_code for e in events][-6:] == [204, 204, 204, 204, 204, 211]
 
 
 async def test_wrong_transitions_are_refused(api, parties, make_request, processor):

@@ -107,12 +107,18 @@ async def test_history_lists_every_status_oldest_first(api, parties, make_reques
         )
     ).entries
 
-    assert [(e.status, e.lifecycle_code, e.actor) for e in entries] == [
-        (pb.INVOICE_STATUS_BROUILLON, 0, parties.user),
-        (pb.INVOICE_STATUS_DEPOSEE, 200, parties.user),
-        (pb.INVOICE_STATUS_EN_COURS_ACHEMINEMENT, 201, "system"),
-        (pb.INVOICE_STATUS_MISE_A_DISPOSITION, 203, "system"),
+    assert [(e.status, e.lifecycle_code, e.lifecycle_description, e.actor) for e in entries] == [
+        (pb.INVOICE_STATUS_BROUILLON, 0, "", parties.user),
+        (pb.INVOICE_STATUS_DEPOSEE, 200, "200 Déposée", parties.user),
+        (
+            pb.INVOICE_STATUS_EN_COURS_ACHEMINEMENT,
+            201,
+            "201 Émise — en cours d'acheminement",
+            "system",
+        ),
+        (pb.INVOICE_STATUS_MISE_A_DISPOSITION, 203, "203 Mise à disposition", "system"),
     ]
+    assert not entries[0].lifecycle_codes and not entries[0].lifecycle_label
     times = [e.at.ToDatetime() for e in entries]
     assert times == sorted(times) and len(set(times)) == 4
 

@@ -524,6 +524,9 @@ class Invoice(_message.Message):
     REJECTION_ACKNOWLEDGED_AT_FIELD_NUMBER: _builtins.int
     PRECEDING_INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
     VAT_EXEMPTION_REASON_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_LABEL_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_DESCRIPTION_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_CODES_FIELD_NUMBER: _builtins.int
     TYPE_CODE_FIELD_NUMBER: _builtins.int
     DOCUMENT_JSON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
@@ -540,13 +543,21 @@ class Invoice(_message.Message):
     payment_terms: _builtins.str
     status: Global___InvoiceStatus.ValueType
     lifecycle_code: _builtins.int
-    """Lifecycle code of the 2026 reform (200-213)."""
+    """Lifecycle code of the 2026 reform the status gives (DSE Chorus Pro v1.1, tables 8, 11,
+    12), e.g. 204; 0 for a draft.
+    """
     comment: _builtins.str
     created_by: _builtins.str
     preceding_invoice_number: _builtins.str
     """BT-25: the invoice a credit note (AVOIR) corrects."""
     vat_exemption_reason: _builtins.str
     """BT-120: why the lines at 0 % are exempt from VAT ("" without such lines)."""
+    lifecycle_label: _builtins.str
+    """The reform's label of lifecycle_code, e.g. "Prise en charge" ("" for a draft)."""
+    lifecycle_description: _builtins.str
+    """The code, its label and the Chorus status that gave it, e.g.
+    "204 Prise en charge — service fait" ("" for a draft).
+    """
     type_code: _builtins.str
     """BT-3, UNTDID 1001 (380 invoice, 381 credit note, 384 corrected, 386 prepayment, 389
     self-billed...); ``type`` is AVOIR for the credit-note codes, FACTURE otherwise.
@@ -579,6 +590,12 @@ class Invoice(_message.Message):
     def rejection_acknowledged_at(self) -> _timestamp_pb2.Timestamp:
         """When the supplier acknowledged the rejection of a REJETEE invoice (unset: not yet)."""
 
+    @_builtins.property
+    def lifecycle_codes(self) -> _containers.RepeatedCompositeFieldContainer[Global___LifecycleCode]:
+        """Every reform code the status gives, lifecycle_code first: MISE_EN_PAIEMENT gives 211
+        Paiement transmis then 212 Encaissée (historic B2G). Empty for a draft.
+        """
+
     def __init__(
         self,
         *,
@@ -607,16 +624,51 @@ class Invoice(_message.Message):
         rejection_acknowledged_at: _timestamp_pb2.Timestamp | None = ...,
         preceding_invoice_number: _builtins.str = ...,
         vat_exemption_reason: _builtins.str = ...,
+        lifecycle_label: _builtins.str = ...,
+        lifecycle_description: _builtins.str = ...,
+        lifecycle_codes: _abc.Iterable[Global___LifecycleCode] | None = ...,
         type_code: _builtins.str = ...,
         document_json: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Invoice: _TypeAlias = Invoice  # noqa: Y015
+
+@_typing.final
+class LifecycleCode(_message.Message):
+    """One lifecycle code of the 2026 reform as a Chorus status gives it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    code: _builtins.int
+    """e.g. 204."""
+    label: _builtins.str
+    """The reform's label, e.g. "Prise en charge"."""
+    description: _builtins.str
+    """The code, its label and the Chorus status that gave it, e.g.
+    "204 Prise en charge — service fait".
+    """
+    def __init__(
+        self,
+        *,
+        code: _builtins.int = ...,
+        label: _builtins.str = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "description", b"description", "label", b"label"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LifecycleCode: _TypeAlias = LifecycleCode  # noqa: Y015
 
 @_typing.final
 class RuleFinding(_message.Message):
@@ -1011,13 +1063,29 @@ class HistoryEntry(_message.Message):
     AT_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_LABEL_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_DESCRIPTION_FIELD_NUMBER: _builtins.int
+    LIFECYCLE_CODES_FIELD_NUMBER: _builtins.int
     status: Global___InvoiceStatus.ValueType
     lifecycle_code: _builtins.int
+    """Lifecycle code of the 2026 reform the status gives, e.g. 204; 0 for a draft."""
     actor: _builtins.str
     """User id, or "system" for routing."""
     comment: _builtins.str
+    lifecycle_label: _builtins.str
+    """The reform's label of lifecycle_code, e.g. "Prise en charge" ("" for a draft)."""
+    lifecycle_description: _builtins.str
+    """The code, its label and the Chorus status that gave it, e.g.
+    "204 Prise en charge — service fait" ("" for a draft).
+    """
     @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def lifecycle_codes(self) -> _containers.RepeatedCompositeFieldContainer[Global___LifecycleCode]:
+        """Every reform code this status change gave, lifecycle_code first (MISE_EN_PAIEMENT: 211
+        then "212 Encaissée — mise en paiement (B2G historique)"). Empty for a draft.
+        """
+
     def __init__(
         self,
         *,
@@ -1026,10 +1094,13 @@ class HistoryEntry(_message.Message):
         at: _timestamp_pb2.Timestamp | None = ...,
         actor: _builtins.str = ...,
         comment: _builtins.str = ...,
+        lifecycle_label: _builtins.str = ...,
+        lifecycle_description: _builtins.str = ...,
+        lifecycle_codes: _abc.Iterable[Global___LifecycleCode] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "at", b"at", "comment", b"comment", "lifecycle_code", b"lifecycle_code", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "at", b"at", "comment", b"comment", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -102,7 +102,13 @@ async def get_invoice(
     return schemas.invoice(await clients.invoices.get_invoice(invoice_id, caller))
 
 
-@router.get("/invoices/{invoice_id}/history", summary="Status history, oldest first")
+@router.get(
+    "/invoices/{invoice_id}/history",
+    summary="Status history, oldest first",
+    description="Each entry: the Chorus status, the 2026 reform lifecycle codes it gave with "
+    'their labels and which Chorus status gave them ("204 Prise en charge — service fait"; '
+    "MISE_EN_PAIEMENT gives 211 then 212), when, who and the comment.",
+)
 async def get_invoice_history(
     invoice_id: InvoiceId, clients: Clients, caller: AuthenticatedCaller
 ) -> schemas.History:

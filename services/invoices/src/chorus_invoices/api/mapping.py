@@ -11,6 +11,7 @@ from decimal import Decimal
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.documents import DocumentInfo
 from chorus_invoices.domain.en16931_codec import to_json
 from chorus_invoices.domain.forms import (
@@ -202,6 +203,9 @@ def invoice_to_proto(
         totals=totals_to_proto(invoice.totals),
         status=status_to_proto(invoice.status),
         lifecycle_code=invoice.lifecycle_code or 0,
+        lifecycle_label=lifecycle.lifecycle_label(invoice.status),
+        lifecycle_description=lifecycle.lifecycle_description(invoice.status),
+        lifecycle_codes=lifecycle_codes_to_proto(invoice.status),
         comment=content.comment,
         preceding_invoice_number=content.preceding_invoice,
         vat_exemption_reason=content.vat_exemption_reason,
@@ -253,13 +257,25 @@ def _optional(value: Decimal | None) -> str:
 
 
 def history_to_proto(entry: HistoryEntry) -> pb.HistoryEntry:
+    """The entry with the reform codes its status gave and which Chorus status gave them."""
     return pb.HistoryEntry(
         status=status_to_proto(entry.status),
         lifecycle_code=entry.lifecycle_code or 0,
+        lifecycle_label=lifecycle.lifecycle_label(entry.status),
+        lifecycle_description=lifecycle.lifecycle_description(entry.status),
+        lifecycle_codes=lifecycle_codes_to_proto(entry.status),
         at=timestamp(entry.at),
         actor=entry.actor,
         comment=entry.comment,
     )
+
+
+def lifecycle_codes_to_proto(status: Status) -> list[pb.LifecycleCode]:
+    """Every reform code ``status`` gives, its own first (none for a draft)."""
+    return [
+        pb.LifecycleCode(code=c.code, label=c.label, description=c.description)
+        for c in lifecycle.lifecycle_codes(status)
+    ]
 
 
 def timestamp(at: datetime) -> Timestamp:

@@ -20,8 +20,9 @@ class ReadingRpcs:
     _reading: Reading
 
     async def GetInvoice(self, request: pb.GetInvoiceRequest, context):
-        """One invoice with lines, totals, VAT breakdown, status, lifecycle code and the
-        actions the caller may take now (``allowed_actions``, e.g. SUBMIT).
+        """One invoice with lines, totals, VAT breakdown, status, lifecycle code (with its
+        reform label and the Chorus status that gave it) and the actions the caller may take
+        now (``allowed_actions``, e.g. SUBMIT).
 
         Visible to FACTURES_EMISES (CONSULTATION) of the supplier, and to FACTURES_RECUES
         (CONSULTATION) of the recipient once made available to it. Errors: NOT_FOUND
@@ -74,8 +75,10 @@ class ReadingRpcs:
         )
 
     async def GetInvoiceHistory(self, request: pb.GetInvoiceHistoryRequest, context):
-        """The invoice's status history, oldest first: status, lifecycle code, time, actor
-        (user id or "system") and comment. Same visibility and errors as GetInvoice."""
+        """The invoice's status history, oldest first: status, the reform lifecycle codes it
+        gave each with its label and the Chorus status that gave it ("204 Prise en charge —
+        service fait"), time, actor (user id or "system") and comment. Same visibility and
+        errors as GetInvoice."""
         user_id = current_principal().user_id
         entries = await self._reading.history(user_id, request.invoice_id)
         return pb.GetInvoiceHistoryResponse(

@@ -4,29 +4,49 @@ Every status change in the service goes through :func:`transition`; nothing else
 whether a move is allowed. Who may trigger a transition is a :class:`Party`; the API turns
 parties into access checks (supplier = ``FACTURES_EMISES``, recipient = ``FACTURES_RECUES``).
 
-Lifecycle codes of the 2026 reform, exposed beside each status:
+Lifecycle codes of the 2026 reform, exposed beside each status. The mapping is the official
+one: AIFE's external specification for Chorus Pro in the reform (DSE "Chorus Pro" v1.1, 2026,
+tables 8, 11 and 12), as ``DESIGN.md`` §4 lists it. Several statuses give the same code, so
+the history says which one did: "<code> <reform label> — <Chorus status>", e.g.
+"204 Prise en charge — service fait" (the Chorus part is left out when it says the same).
 
-==================================  ====  ======================  ============================
-status                              code  reform label            why
-==================================  ====  ======================  ============================
-``BROUILLON``                       none  —                       not yet in the lifecycle (0)
-``DEPOSEE``                         200   Déposée                 received by the platform
-``EN_COURS_ACHEMINEMENT``           201   Émise                   checked, sent on its way
-``MISE_A_DISPOSITION``              203   Mise à disposition      recipient can now see it
-``PRISE_EN_COMPTE_DESTINATAIRE``    204   Prise en charge         recipient took it up
-``SERVICE_FAIT``                    205   Approuvée               service certified done
-``MANDATEE``                        205   Approuvée               payment ordered (still 205)
-``MISE_A_DISPOSITION_COMPTABLE``    205   Approuvée               handed to the accountant
-``COMPTABILISEE``                   205   Approuvée               booked, not yet paid
-``MISE_EN_PAIEMENT``                211   Paiement transmis       payment sent
-``SUSPENDUE``                       208   Suspendue               waiting for the supplier
-``COMPLETEE``                       209   Complétée               supplier added what lacked
-``A_RECYCLER``                      213   Rejetée                 misaddressed: re-route it
-``REJETEE``                         210   Refusée                 recipient refuses it
-==================================  ====  ======================  ============================
+==================================  ========  ====================  ===========================
+status                              code      reform label          Chorus status (history)
+==================================  ========  ====================  ===========================
+``BROUILLON``                       none      —                     not yet in the lifecycle (0)
+``DEPOSEE``                         200       Déposée               déposée
+``EN_COURS_ACHEMINEMENT``           201       Émise                 en cours d'acheminement
+``MISE_A_DISPOSITION``              203       Mise à disposition    mise à disposition
+``PRISE_EN_COMPTE_DESTINATAIRE``    204       Prise en charge       prise en compte
+``SERVICE_FAIT``                    204       Prise en charge       service fait
+``MANDATEE``                        204       Prise en charge       mandatée
+``MISE_A_DISPOSITION_COMPTABLE``    204       Prise en charge       mise à disposition comptable
+``COMPTABILISEE``                   204       Prise en charge       comptabilisée
+``MISE_EN_PAIEMENT``                211, 212  Paiement transmis,    mise en paiement
+                                              Encaissée
+``SUSPENDUE``                       208       Suspendue             suspendue
+``COMPLETEE``                       209       Complétée             complétée
+``A_RECYCLER``                      210       Refusée               à recycler
+``REJETEE``                         210       Refusée               rejetée
+==================================  ========  ====================  ===========================
 
-``A_RECYCLER`` is the reform's *rejet* (wrong routing data, to be re-deposited with the same
-number) and ``REJETEE`` its *refus* (a business refusal, terminal), hence 213 and 210.
+- 204 *Prise en charge* is the recipient's whole processing before payment: taken up,
+  service certified done, payment ordered, handed to the public accountant, booked. 205
+  *Approuvée* is not one of them: it belongs to the validation circuits of A9/A12 invoices
+  (``VALIDEE_1/2``: 205 Approuvée, 206 Approuvée partiellement; A12 visa: 214 Visée, A12
+  refusal: 210), which Chorus does not model (yet).
+- ``MISE_EN_PAIEMENT`` gives 211 *Paiement transmis*; for historic B2G invoices Chorus also
+  produces 212 *Encaissée* on the supplier's behalf. Every invoice Chorus holds is historic
+  B2G (its suppliers deposit on Chorus itself, portal, API or EDI; there is no partner
+  platform channel), so the ``MISE_EN_PAIEMENT`` history entry carries both: 211, the
+  status's code, then "212 Encaissée — mise en paiement (B2G historique)". A structure that
+  does not report payment status never reaches ``MISE_EN_PAIEMENT``, so never produces 212.
+- ``A_RECYCLER`` (misaddressed, to be re-deposited with the same number) has no code of its
+  own: the reform abolishes it on the platform channel and the DSE maps it, like the
+  recipient's refusal ``REJETEE``, to 210 *Refusée*.
+- 213 *Rejetée* is a file refused by a functional check at deposit: such a file never becomes
+  an invoice here (the deposit is answered with the error), so no status gives 213. 202
+  *Reçue* is for reporting to a supplier's platform, which Chorus does not have.
 """
 
 from __future__ import annotations
@@ -66,12 +86,34 @@ class Party(StrEnum):
     SYSTEM = "SYSTEM"
 
 
+# The reform's codes Chorus uses or names, with their labels (DSE "Chorus Pro" v1.1, tables
+# 8, 11 and 12; DESIGN.md §4).
+REFORM_LABELS: dict[int, str] = {
+    200: "Déposée",
+    201: "Émise",
+    202: "Reçue",
+    203: "Mise à disposition",
+    204: "Prise en charge",
+    205: "Approuvée",
+    206: "Approuvée partiellement",
+    208: "Suspendue",
+    209: "Complétée",
+    210: "Refusée",
+    211: "Paiement transmis",
+    212: "Encaissée",
+    213: "Rejetée",
+    214: "Visée",
+}
+
+
 @dataclass(frozen=True)
 class StatusInfo:
     lifecycle_code: int | None
     label: str
     visible_to_recipient: bool
     """False until the invoice has been made available (mise à disposition) to the recipient."""
+    also_produces: tuple[tuple[int, str], ...] = ()
+    """Further reform codes Chorus produces on entering this status, each with why."""
 
 
 STATUSES: dict[Status, StatusInfo] = {
@@ -79,17 +121,34 @@ STATUSES: dict[Status, StatusInfo] = {
     Status.DEPOSEE: StatusInfo(200, "Déposée", False),
     Status.EN_COURS_ACHEMINEMENT: StatusInfo(201, "En cours d'acheminement", False),
     Status.MISE_A_DISPOSITION: StatusInfo(203, "Mise à disposition", True),
+    # 204 Prise en charge, whichever step of the recipient's processing (DSE table 8).
     Status.PRISE_EN_COMPTE_DESTINATAIRE: StatusInfo(204, "Prise en compte", True),
-    Status.SERVICE_FAIT: StatusInfo(205, "Service fait", True),
-    Status.MANDATEE: StatusInfo(205, "Mandatée", True),
-    Status.MISE_A_DISPOSITION_COMPTABLE: StatusInfo(205, "Mise à disposition comptable", True),
-    Status.COMPTABILISEE: StatusInfo(205, "Comptabilisée", True),
-    Status.MISE_EN_PAIEMENT: StatusInfo(211, "Mise en paiement", True),
+    Status.SERVICE_FAIT: StatusInfo(204, "Service fait", True),
+    Status.MANDATEE: StatusInfo(204, "Mandatée", True),
+    Status.MISE_A_DISPOSITION_COMPTABLE: StatusInfo(204, "Mise à disposition comptable", True),
+    Status.COMPTABILISEE: StatusInfo(204, "Comptabilisée", True),
+    # 211 Paiement transmis; for historic B2G (every invoice here) Chorus also produces 212.
+    Status.MISE_EN_PAIEMENT: StatusInfo(
+        211, "Mise en paiement", True, also_produces=((212, "B2G historique"),)
+    ),
     Status.SUSPENDUE: StatusInfo(208, "Suspendue", True),
     Status.COMPLETEE: StatusInfo(209, "Complétée", True),
-    Status.A_RECYCLER: StatusInfo(213, "À recycler", True),
+    # 210 Refusée for both: the reform has no code of its own for misaddressed invoices.
+    Status.A_RECYCLER: StatusInfo(210, "À recycler", True),
     Status.REJETEE: StatusInfo(210, "Rejetée", True),
 }
+
+
+@dataclass(frozen=True)
+class LifecycleCode:
+    """One reform code as an invoice's status gives it."""
+
+    code: int
+    label: str
+    """The reform's label, e.g. "Prise en charge"."""
+    description: str
+    """The code, its label and the Chorus status that gave it, e.g.
+    "204 Prise en charge — service fait"."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +216,35 @@ _BY_MOVE = {(t.source, t.target): t for t in TRANSITIONS}
 def lifecycle_code(status: Status) -> int | None:
     """The reform's code for ``status``; ``None`` for a draft."""
     return STATUSES[status].lifecycle_code
+
+
+def lifecycle_codes(status: Status) -> tuple[LifecycleCode, ...]:
+    """Every reform code entering ``status`` gives, its own first (211 then 212 for
+    ``MISE_EN_PAIEMENT``); none for a draft."""
+    info = STATUSES[status]
+    if info.lifecycle_code is None:
+        return ()
+    wording = info.label[0].lower() + info.label[1:]
+    own = REFORM_LABELS[info.lifecycle_code]
+    says = "" if wording == own.lower() else f" — {wording}"
+    codes = [LifecycleCode(info.lifecycle_code, own, f"{info.lifecycle_code} {own}{says}")]
+    for code, why in info.also_produces:
+        label = REFORM_LABELS[code]
+        codes.append(LifecycleCode(code, label, f"{code} {label} — {wording} ({why})"))
+    return tuple(codes)
+
+
+def lifecycle_label(status: Status) -> str:
+    """The reform's label of ``status``'s code ("Prise en charge"); "" for a draft."""
+    codes = lifecycle_codes(status)
+    return codes[0].label if codes else ""
+
+
+def lifecycle_description(status: Status) -> str:
+    """``status``'s code, its label and the status itself ("204 Prise en charge — service
+    fait"); "" for a draft."""
+    codes = lifecycle_codes(status)
+    return codes[0].description if codes else ""
 
 
 def transitions_from(status: Status | None) -> list[Transition]:

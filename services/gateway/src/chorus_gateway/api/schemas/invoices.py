@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
@@ -274,6 +275,32 @@ class InvoiceDocumentRef(BaseModel):
     size: int
 
 
+class LifecycleCode(BaseModel):
+    code: int = Field(description="Lifecycle code of the 2026 reform, e.g. 204.")
+    label: str = Field(description='The reform\'s label, e.g. "Prise en charge".')
+    description: str = Field(
+        description="The code, its label and the Chorus status that gave it, e.g. "
+        '"204 Prise en charge — service fait".'
+    )
+
+
+_LIFECYCLE_CODE = (
+    "Lifecycle code of the 2026 reform the status gives (DSE Chorus Pro v1.1, tables 8, 11, "
+    "12): 200 DEPOSEE, 201 EN_COURS_ACHEMINEMENT, 203 MISE_A_DISPOSITION, 204 "
+    "PRISE_EN_COMPTE_DESTINATAIRE to COMPTABILISEE, 208 SUSPENDUE, 209 COMPLETEE, 210 "
+    "REJETEE and A_RECYCLER, 211 MISE_EN_PAIEMENT; null for a draft."
+)
+_LIFECYCLE_LABEL = 'The reform\'s label of lifecycle_code, e.g. "Prise en charge".'
+_LIFECYCLE_DESCRIPTION = (
+    "The code, its label and the Chorus status that gave it, e.g. "
+    '"204 Prise en charge — service fait".'
+)
+_LIFECYCLE_CODES = (
+    "Every reform code the status gives, lifecycle_code first: MISE_EN_PAIEMENT gives 211 "
+    "Paiement transmis then 212 Encaissée (Chorus produces it for historic B2G invoices)."
+)
+
+
 class Invoice(BaseModel):
     id: str
     number: str
@@ -294,7 +321,10 @@ class Invoice(BaseModel):
     lines: list[Line]
     totals: Totals
     status: InvoiceStatus | None
-    lifecycle_code: int | None = Field(description="Lifecycle code of the 2026 reform (200-213).")
+    lifecycle_code: int | None = Field(description=_LIFECYCLE_CODE)
+    lifecycle_label: str | None = Field(None, description=_LIFECYCLE_LABEL)
+    lifecycle_description: str | None = Field(None, description=_LIFECYCLE_DESCRIPTION)
+    lifecycle_codes: list[LifecycleCode] = Field(default_factory=list, description=_LIFECYCLE_CODES)
     comment: str | None
     preceding_invoice_number: str | None = Field(
         None, description="BT-25: the invoice a credit note corrects."
@@ -330,7 +360,10 @@ class InvoicePage(BaseModel):
 
 class HistoryEntry(BaseModel):
     status: InvoiceStatus | None
-    lifecycle_code: int | None
+    lifecycle_code: int | None = Field(description=_LIFECYCLE_CODE)
+    lifecycle_label: str | None = Field(None, description=_LIFECYCLE_LABEL)
+    lifecycle_description: str | None = Field(None, description=_LIFECYCLE_DESCRIPTION)
+    lifecycle_codes: list[LifecycleCode] = Field(default_factory=list, description=_LIFECYCLE_CODES)
     at: datetime | None
     actor: str = Field(description='User id, or "system" for routing.')
     comment: str | None
@@ -523,6 +556,9 @@ def invoice(message: pb.Invoice) -> Invoice:
         totals=totals(message.totals),
         status=INVOICE_STATUS.to_rest(message.status),
         lifecycle_code=message.lifecycle_code or None,
+        lifecycle_label=optional(message.lifecycle_label),
+        lifecycle_description=optional(message.lifecycle_description),
+        lifecycle_codes=lifecycle_codes(message.lifecycle_codes),
         comment=optional(message.comment),
         preceding_invoice_number=optional(message.preceding_invoice_number),
         vat_exemption_reason=optional(message.vat_exemption_reason),
@@ -545,6 +581,10 @@ def invoice(message: pb.Invoice) -> Invoice:
     )
 
 
+def lifecycle_codes(messages: Iterable[pb.LifecycleCode]) -> list[LifecycleCode]:
+    return [LifecycleCode(code=c.code, label=c.label, description=c.description) for c in messages]
+
+
 def invoice_page(response: pb.ListInvoicesResponse) -> InvoicePage:
     return InvoicePage(
         items=[invoice(item) for item in response.invoices],
@@ -558,6 +598,9 @@ def history(entries: list[pb.HistoryEntry]) -> History:
             HistoryEntry(
                 status=INVOICE_STATUS.to_rest(entry.status),
                 lifecycle_code=entry.lifecycle_code or None,
+                lifecycle_label=optional(entry.lifecycle_label),
+                lifecycle_description=optional(entry.lifecycle_description),
+                lifecycle_codes=lifecycle_codes(entry.lifecycle_codes),
                 at=timestamp(entry, "at"),
                 actor=entry.actor,
                 comment=optional(entry.comment),

@@ -55,11 +55,14 @@ async def _detail_context(clients: ServiceClients, caller: Caller, invoice_id: s
     return {
         "invoice": invoice,
         "status": status_name(invoice.status),
+        "lifecycle": [c.description for c in invoice.lifecycle_codes],
         "supplier_name": names.get(invoice.supplier_structure_id, ""),
         "recipient_name": names.get(invoice.recipient_structure_id, ""),
         "history": [
             {
                 "status": status_name(entry.status),
+                # "204 Prise en charge — service fait": the code, then which status gave it.
+                "lifecycle": [c.description for c in entry.lifecycle_codes],
                 "at": formats.moment(entry, "at"),
                 "comment": entry.comment,
             }
