@@ -497,7 +497,11 @@ def _model_line(line: en16931.Line, currency: str, credit_note: bool) -> etree._
         price_discount = [
             _CAC.AllowanceCharge(
                 _CBC.ChargeIndicator("false"),
-                _amount(_CBC.Amount, price.discount or Decimal("0"), currency),
+                _amount(
+                    _CBC.Amount,
+                    price.discount if price.discount is not None else Decimal("0"),
+                    currency,
+                ),
                 *_maybe(price.gross_price, lambda v: _amount(_CBC.BaseAmount, v, currency)),
             )
         ]
