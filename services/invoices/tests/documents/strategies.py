@@ -112,6 +112,10 @@ def identifiers(draw, schemes=ICD_SCHEMES, *, scheme_required=False) -> en16931.
     return en16931.Identifier(draw(references("ID")), scheme)
 
 
+def _payee_identifier(identifier: en16931.Identifier) -> en16931.Identifier:
+    return en16931.Identifier(f"PAYEE-{identifier.value}", identifier.scheme)
+
+
 @st.composite
 def addresses(draw) -> en16931.Address:
     return en16931.Address(
@@ -157,7 +161,10 @@ def _groups(draw) -> tuple[bool, list[tuple[str, Decimal | None]]]:
             rates = draw(
                 st.lists(st.sampled_from(STANDARD_RATES), min_size=1, max_size=2, unique=True)
             )
-        elif category in ("L", "M"):
+        elif category == "L":
+            # BR-AF-05 of the CEN CII stylesheet: an IGIC line's rate is above 0
+            rates = [draw(st.sampled_from([r for r in CANARY_RATES if r > 0]))]
+        elif category == "M":
             rates = [draw(st.sampled_from(CANARY_RATES))]
         else:
             rates = [Decimal("0")]
@@ -560,8 +567,10 @@ def invoices(draw) -> en16931.Invoice:
                 st.builds(
                     en16931.Payee,
                     texts().map(lambda t: f"Bénéficiaire {t}").filter(lambda t: t != seller_name),
-                    optional(identifiers()),
-                    optional(identifiers()),
+                    # BR-17 (CEN CII): a payee is another party than the seller, so none of
+                    # its identifiers may be one of the seller's.
+                    optional(identifiers().map(_payee_identifier)),
+                    optional(identifiers().map(_payee_identifier)),
                 )
             )
         ),

@@ -561,7 +561,8 @@ def _creditor_account(transfer: en16931.CreditTransfer) -> list[etree._Element]:
     ]
 
 
-def _model_vat(invoice: en16931.Invoice, vat: en16931.VatBreakdown) -> etree._Element:
+def _model_vat(invoice: en16931.Invoice, vat: en16931.VatBreakdown, first: bool) -> etree._Element:
+    """One BG-23; BT-7 on the first only (CII-SR-461: one TaxPointDate per invoice)."""
     code = invoice.tax_point_date_code
     return _RAM.ApplicableTradeTax(
         _RAM.CalculatedAmount(_text(vat.tax_amount)),
@@ -570,7 +571,10 @@ def _model_vat(invoice: en16931.Invoice, vat: en16931.VatBreakdown) -> etree._El
         _RAM.BasisAmount(_text(vat.taxable_amount)),
         _RAM.CategoryCode(vat.category),
         *_maybe(vat.exemption_reason_code, _RAM.ExemptionReasonCode),
-        *_maybe(invoice.tax_point_date, lambda v: _RAM.TaxPointDate(_date_only(v))),
+        *_maybe(
+            invoice.tax_point_date if first else None,
+            lambda v: _RAM.TaxPointDate(_date_only(v)),
+        ),
         *_maybe(
             code,
             lambda v: _RAM.DueDateTypeCode(cii_reader.TAX_POINT_CODES_TO_CII.get(v, v)),
@@ -651,7 +655,7 @@ def _model_settlement(invoice: en16931.Invoice) -> etree._Element:
             else []
         ),
         *_payment_means(payment),
-        *(_model_vat(invoice, vat) for vat in invoice.vat_breakdown),
+        *(_model_vat(invoice, vat, i == 0) for i, vat in enumerate(invoice.vat_breakdown)),
         *_period(invoice.invoicing_period),
         *(_document_allowance_charge(ac) for ac in invoice.allowances_charges),
         *terms,
