@@ -33,6 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from chorus_structures.domain import directory
 from e2e_support import activated_user, random_siret
 from lxml import etree
 from test_invoice_documents import supplier_of
@@ -316,48 +317,30 @@ def recipient(stack, tmp_path_factory):
     siret = random_siret()
     path = tmp_path_factory.mktemp("directory") / "en16931.csv"
     with path.open("w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                "siret",
-                "raison_sociale",
-                "libelle",
-                "address_line1",
-                "address_line2",
-                "postal_code",
-                "city",
-                "country",
-                "email",
-                "service_code_required",
-                "engagement_required",
-                "service_or_engagement_required",
-                "payment_status_not_reported",
-                "active",
-                "services",
-            ]
-        )
+        writer = csv.DictWriter(out, fieldnames=directory.COLUMNS)
+        writer.writeheader()
         services = [
             {"code": code, "name": f"Service {code}", "engagement_required": False}
             for code in codes
         ]
         writer.writerow(
-            [
-                siret,
-                "Agence des essais EN 16931",
-                "Service facturier",
-                "1 rue de la Norme",
-                "",
-                "75007",
-                "Paris",
-                "FR",
-                "factures@essais-en16931.fr",
-                "false",
-                "false",
-                "false",
-                "false",
-                "true",
-                json.dumps(services),
-            ]
+            {
+                "siret": siret,
+                "raison_sociale": "Agence des essais EN 16931",
+                "libelle": "Service facturier",
+                "address_line1": "1 rue de la Norme",
+                "address_line2": "",
+                "postal_code": "75007",
+                "city": "Paris",
+                "country": "FR",
+                "email": "factures@essais-en16931.fr",
+                "service_code_required": "false",
+                "engagement_required": "false",
+                "service_or_engagement_required": "false",
+                "payment_status_not_reported": "false",
+                "active": "true",
+                "services": json.dumps(services),
+            }
         )
     command = Path(sys.executable).parent / "chorus-structures"
     subprocess.run(
