@@ -9,7 +9,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError
 from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
-from chorus_platform import grpc_server
+from chorus_platform import grpc_server, rpc_status
 from chorus_platform.auth import AuthInterceptor, current_principal
 from chorus_platform.errors import (
     DomainError,
@@ -83,6 +83,15 @@ class Feed(pb_grpc.NotificationsServiceServicer):
                     "PAGE_TOKEN_INVALID",
                     "Le jeton de page est invalide.",
                     [FieldViolation("page_token", "jeton illisible")],
+                )
+            case "many":
+                raise InvalidArgument(
+                    "FIELDS_INVALID",
+                    "La demande comporte 500 erreurs : corrigez les champs signalés.",
+                    [
+                        FieldViolation(f"lines[{i}].allowances_charges[0].amount", "é" * 400)
+                        for i in range(500)
+                    ],
                 )
             case "quota":
                 raise FeedQuotaReached("FEED_QUOTA_REACHED", "Trop d'éléments.")
@@ -182,6 +191,47 @@ async def test_domain_errors_become_rich_statuses(server):
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.MarkFeedItemRead(pb.MarkFeedItemReadRequest(), metadata=signer.metadata("u1"))
     assert from_rpc_error(caught.value).code == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_refusal_with_more_violations_than_fit_keeps_its_code_and_says_so(server):
+    _, channel, signer, _, _ = server
+    stub = pb_grpc.NotificationsServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListFeed(pb.ListFeedRequest(page_token="many"), metadata=signer.metadata("u1"))
+    error = from_rpc_error(caught.value)
+    # whole, the details would pass the client's 8 KiB metadata cap: RESOURCE_EXHAUSTED
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.reason == "FIELDS_INVALID"
+    assert 1 < len(error.violations) < 500
+    assert error.violations[0].field == "lines[0].allowances_charges[0].amount"
+    assert len(error.violations[0].description) == rpc_status.MAX_DESCRIPTION_CHARS
+    assert error.violations[-1].field == ""
+    left = 500 - (len(error.violations) - 1)
+    assert f"et {left} autre(s) erreur(s) non listée(s)" in error.violations[-1].description
+
+
+class _MismatchedCall(grpc.RpcError):
+    """A failed call whose rich details name another code than the call's own."""
+
+    def __init__(self, call_code: grpc.StatusCode):
+        self._metadata = rpc_status.to_status(InvalidArgument("X", "x")).trailing_metadata
+        self._code = call_code
+
+    def trailing_metadata(self):
+        return self._metadata
+
+    def code(self):
+        return self._code
+
+    def details(self):
+        return "received trailing metadata size exceeds limit"
+
+
+def test_details_that_contradict_the_calls_code_are_ignored_not_raised():
+    error = from_rpc_error(_MismatchedCall(grpc.StatusCode.RESOURCE_EXHAUSTED))
+    assert error.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error.reason == ""
+    assert error.message == "received trailing metadata size exceeds limit"
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,44 @@ def status_code_of(
     return grpc.StatusCode.UNKNOWN
 
 
+MAX_DETAILS_BYTES = 4096
+"""Budget of the encoded ``google.rpc.Status`` of an error. It travels in the trailing
+metadata (base64, a third larger), which gRPC clients cap at 8 KiB by default, message header
+included: past the cap the client sees RESOURCE_EXHAUSTED instead of the error. A refusal
+listing more violations than fit keeps the first ones and says how many it left out."""
+MAX_DESCRIPTION_CHARS = 300
+"""A violation's description longer than this is cut (with "…")."""
+
+
+def _bounded(violations: list[FieldViolation], base_size: int) -> list[FieldViolation]:
+    """The violations that fit in :data:`MAX_DETAILS_BYTES` beside ``base_size`` bytes, the
+    last one saying how many were left out when they do not all fit."""
+    kept: list[FieldViolation] = []
+    size = base_size
+    for index, violation in enumerate(violations):
+        description = violation.description
+        if len(description) > MAX_DESCRIPTION_CHARS:
+            description = description[: MAX_DESCRIPTION_CHARS - 1] + "…"
+        item = error_details_pb2.BadRequest.FieldViolation(
+            field=violation.field[:MAX_DESCRIPTION_CHARS], description=description
+        )
+        cost = item.ByteSize() + 4
+        # keep room for the closing "left out" violation
+        if size + cost > MAX_DETAILS_BYTES - 200:
+            left = len(violations) - index
+            kept.append(
+                FieldViolation(
+                    "",
+                    f"… et {left} autre(s) erreur(s) non listée(s) : corrigez celles-ci et"
+                    " renvoyez pour voir les suivantes.",
+                )
+            )
+            return kept
+        size += cost
+        kept.append(FieldViolation(item.field, item.description))
+    return kept
+
+
 def to_status(
     error: DomainError,
     table: ErrorStatusCodes = STANDARD_STATUS_CODES,
@@ -67,6 +105,7 @@ def to_status(
     )
     details.append(info)
     if error.violations:
+        violations = _bounded(list(error.violations), info.ByteSize() + len(error.message) * 3)
         bad_request = any_pb2.Any()
         bad_request.Pack(
             error_details_pb2.BadRequest(
@@ -74,7 +113,7 @@ def to_status(
                     error_details_pb2.BadRequest.FieldViolation(
                         field=v.field, description=v.description
                     )
-                    for v in error.violations
+                    for v in violations
                 ]
             )
         )
@@ -137,7 +176,12 @@ class RemoteError(Exception):
 def from_rpc_error(err: grpc.RpcError) -> RemoteError:
     """Reads ErrorInfo/BadRequest back from a failed call (works for plain errors too)."""
     reason, violations, metadata = "", [], {}
-    status = rpc_status.from_call(err) if hasattr(err, "trailing_metadata") else None
+    try:
+        status = rpc_status.from_call(err) if hasattr(err, "trailing_metadata") else None
+    except ValueError:
+        # details whose code is not the call's (the transport replaced it, e.g.
+        # RESOURCE_EXHAUSTED for oversized metadata): the call's own code is the truth
+        status = None
     if status is not None:
         for detail in status.details:
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
