@@ -146,6 +146,40 @@ LIVE_TO_DETAIL = {
 }
 
 
+async def test_an_entry_with_hundreds_of_errors_is_refused_with_the_first_ones_listed(api, mailbox):
+    """50 empty global allowances and 20 empty ones on each of 10 lines: hundreds of problems,
+    more than a gRPC error's details can carry whole. Found by the fuzzer as a 500; the answer
+    is the 422 of any refusal, its list cut with a last line saying how many are left out."""
+    _, _, auth = await activated_user(api, mailbox, "Iris")
+    supplier = await supplier_structure(api, auth)
+    body = {
+        "supplier_structure_id": supplier["id"],
+        "recipient": {"identifier_type": "SIRET", "identifier": PUBLIC_RECIPIENT_SIRET},
+        "framework": "A1_FACTURE_FOURNISSEUR",
+        "type": "FACTURE",
+        "number": f"EN-{uuid.uuid4().hex[:8]}",
+        "issue_date": "2026-01-15",
+        "lines": [
+            {
+                "description": "Audit",
+                "quantity": "1",
+                "unit": "C62",
+                "unit_price": "10.00",
+                "vat_rate": "20",
+                "allowances_charges": [{}] * 20,
+            }
+        ]
+        * 10,
+        "allowances_charges": [{}] * 50,
+    }
+    response = await api.post("/invoices", json=body, headers=auth)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] != "INTERNAL"
+    assert 1 < len(problem["errors"]) <= 100
+    assert "non listée(s)" in problem["errors"][-1]["message"]
+
+
 async def test_live_totals_before_depositing_equal_the_services(
     api,
     mailbox,
