@@ -326,8 +326,8 @@ def _paragraph(pdf: FPDF, lines: list[str], size: float = 9) -> None:
 
 
 def _keep_room(pdf: FPDF, height: float) -> None:
-    """A new page unless ``height`` millimetres are left on this one."""
-    if pdf.get_y() + height > pdf.page_break_trigger:
+    """A new page unless ``height`` millimetres are left on this one (or it is still blank)."""
+    if pdf.get_y() + height > pdf.page_break_trigger and pdf.get_y() > pdf.t_margin + 1:
         pdf.add_page()
 
 
