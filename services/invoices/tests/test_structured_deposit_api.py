@@ -214,6 +214,23 @@ async def test_drafts_get_their_facturx_when_submitted(api, parties, make_reques
     assert read_facturx_model(document.content).number == draft.number
 
 
+async def test_a_draft_stored_before_the_model_gets_its_facturx_from_what_it_holds(
+    api, parties, make_request
+):
+    request = make_request(parties, draft=True)
+    draft = (await api.call("CreateInvoice", request, parties.user)).invoice
+    await api.fetch("UPDATE invoices SET document = NULL WHERE id = $1", draft.id)
+    await api.call("SubmitInvoice", pb.SubmitInvoiceRequest(invoice_id=draft.id), parties.user)
+    lookup = pb.GetInvoiceDocumentRequest(invoice_id=draft.id)
+    document = await api.call("GetInvoiceDocument", lookup, parties.user)
+    back = read_facturx_model(document.content)
+    assert back.number == draft.number
+    assert str(back.totals.tax_inclusive) == draft.totals.gross_total
+    assert back.seller.legal_registration.value == parties.supplier.identifier
+    assert back.buyer.name == parties.recipient.raison_sociale
+    assert [line.item.name for line in back.lines] == [line.description for line in draft.lines]
+
+
 async def test_documents_are_as_private_as_their_invoice(api, parties, make_request):
     invoice = (await api.call("CreateInvoice", make_request(parties), parties.user)).invoice
     lookup = pb.GetInvoiceDocumentRequest(invoice_id=invoice.id)
