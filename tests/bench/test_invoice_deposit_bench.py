@@ -46,7 +46,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from chorus_devstack.supervisor import Stack
-from chorus_invoices.documents.facturx import facturx_of, read_facturx
+from chorus_invoices.documents.facturx import make_facturx_model, read_facturx_model
 from e2e_support import PUBLIC_RECIPIENT_SIRET, Mailbox, activated_user, client_ip, random_siret
 
 CLIENTS = 8
@@ -335,11 +335,11 @@ async def test_invoice_deposit_throughput_and_routing_latency(stack, keyed):
             _, warm_ids = await deposit_all(clients[:1], WARM_UP, portal(DEPOSITS))
             template = await clients[0].get(f"/invoices/{next(iter(warm_ids))}/document")
             assert template.status_code == 200, template.text
-            invoice = read_facturx(template.content)
-            assert invoice.buyer.siret == PUBLIC_RECIPIENT_SIRET
+            invoice = read_facturx_model(template.content)
+            assert invoice.buyer.legal_registration.value == PUBLIC_RECIPIENT_SIRET
             files = await asyncio.to_thread(
                 lambda: [
-                    facturx_of(dataclasses.replace(invoice, number=f"F-{run}-{i:04d}")).pdf
+                    make_facturx_model(dataclasses.replace(invoice, number=f"F-{run}-{i:04d}")).pdf
                     for i in range(WARM_UP + DEPOSITS)
                 ]
             )

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from chorus_invoices.documents.facturx import read_facturx
+from chorus_invoices.documents.facturx import read_facturx_model
 from e2e_support import SERVICE_REQUIRED_SIRET, activated_user, random_siret
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -177,13 +177,13 @@ async def test_portal_invoice_is_downloadable_as_facturx(api, mailbox):
     document = await api.get(f"/invoices/{invoice['id']}/document", headers=auth)
     assert document.status_code == 200
     assert document.headers["content-type"] == "application/pdf"
-    back = read_facturx(document.content)
-    assert (back.number, str(back.totals.gross_total)) == (
+    back = read_facturx_model(document.content)
+    assert (back.number, str(back.totals.tax_inclusive)) == (
         invoice["number"],
         invoice["totals"]["gross_total"],
     )
-    assert back.seller.siret == supplier["identifier"]
-    assert back.buyer.siret == SERVICE_REQUIRED_SIRET
+    assert back.seller.legal_registration.value == supplier["identifier"]
+    assert back.buyer.legal_registration.value == SERVICE_REQUIRED_SIRET
     _, _, stranger = await activated_user(api, mailbox, "Eve")
     hidden = await api.get(f"/invoices/{invoice['id']}/document", headers=stranger)
     assert hidden.status_code == 404

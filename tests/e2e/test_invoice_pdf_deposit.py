@@ -4,7 +4,7 @@ Factur-X, broken totals, bad attachments, duplicates, strangers).
 
 Invoices go from a supplier created here to the demo directory's Ville de Démoville (service
 code required; SERV-FIN exists). The Factur-X samples are made by the invoices service's own
-portal-entry renderer (``make_facturx``) with a fresh number, for the supplier's SIRET.
+Factur-X renderer (``make_facturx_model``) with a fresh number, for the supplier's SIRET.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from chorus_invoices.documents.content import PartyDetails
-from chorus_invoices.documents.facturx import make_facturx
+from chorus_invoices.documents.content import french_vat_number, model_of_content
+from chorus_invoices.documents.facturx import make_facturx_model
+from chorus_invoices.domain import en16931
 from chorus_invoices.domain.invoice import Framework, InvoiceContent, InvoiceType, Line
 from e2e_support import SERVICE_REQUIRED_SIRET, activated_user
 from pypdf import PdfReader, PdfWriter
@@ -44,21 +45,22 @@ def facturx_for(supplier, number: str | None = None) -> tuple[bytes, str]:
         comment="",
         lines=(Line("Maintenance des ascenseurs", Decimal(2), "C62", Decimal(450), Decimal(20)),),
     )
-    seller = PartyDetails(
+    seller = en16931.Seller(
         supplier["raison_sociale"],
-        siret=supplier["identifier"],
-        line1="12 avenue des Tilleuls",
-        postal_code="69003",
-        city="Lyon",
+        legal_registration=en16931.Identifier(supplier["identifier"], "0009"),
+        vat_identifier=french_vat_number(supplier["identifier"][:9]),
+        address=en16931.Address(
+            line1="12 avenue des Tilleuls", postal_code="69003", city="Lyon", country="FR"
+        ),
     )
-    buyer = PartyDetails(
+    buyer = en16931.Buyer(
         "Ville de Démoville",
-        siret=SERVICE_REQUIRED_SIRET,
-        line1="1 place de la Mairie",
-        postal_code="75001",
-        city="Démoville",
+        legal_registration=en16931.Identifier(SERVICE_REQUIRED_SIRET, "0009"),
+        address=en16931.Address(
+            line1="1 place de la Mairie", postal_code="75001", city="Démoville", country="FR"
+        ),
     )
-    return make_facturx(content, seller, buyer).pdf, number
+    return make_facturx_model(model_of_content(content, seller, buyer)).pdf, number
 
 
 def encrypted(pdf: bytes) -> bytes:

@@ -8,7 +8,7 @@ import grpc
 import pytest
 from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from chorus_invoices.documents.facturx import read_facturx
+from chorus_invoices.documents.facturx import read_facturx_model
 from chorus_platform.rpc_status import from_rpc_error
 
 TABLES = ("invoices", "invoice_lines", "invoice_vat_breakdown", "invoice_history", "outbox")
@@ -431,8 +431,8 @@ async def test_a_credit_note_corrects_a_deposited_invoice_of_the_same_recipient(
     document = await api.call(
         "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=avoir.id), parties.user
     )
-    stated = read_facturx(document.content)
-    assert (stated.type_code, stated.preceding_invoice) == ("381", "F-100")
+    stated = read_facturx_model(document.content)
+    assert (stated.type_code, stated.preceding_invoices[0].number) == ("381", "F-100")
     # An invoice issued before the supplier used the portal is not known here: accepted.
     await api.call("CreateInvoice", credit_note("AV-2", "PAPIER-2019-7"), parties.user)
 

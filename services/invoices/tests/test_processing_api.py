@@ -9,7 +9,7 @@ import grpc
 import pytest
 from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from chorus_invoices.documents.facturx import read_facturx
+from chorus_invoices.documents.facturx import read_facturx_model
 from chorus_invoices.domain.errors import InvoiceNotFound
 from chorus_invoices.events import outgoing
 from chorus_invoices.usecases import status_changes
@@ -285,8 +285,8 @@ async def test_supplier_recycles_to_a_corrected_recipient_with_the_deposit_check
     document = await api.call(
         "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice_id), parties.user
     )
-    stated = read_facturx(document.content)
-    assert (stated.buyer.name, stated.service_code, stated.engagement_number) == (
+    stated = read_facturx_model(document.content)
+    assert (stated.buyer.name, stated.buyer_reference, stated.purchase_order_reference) == (
         "Préfecture du Rhône",
         "COMPTA",
         "EJ-2025-17",

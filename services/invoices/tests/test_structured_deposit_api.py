@@ -11,7 +11,7 @@ import grpc
 import pytest
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus.structures.v1 import structures_service_pb2 as spb
-from chorus_invoices.documents.facturx import read_facturx
+from chorus_invoices.documents.facturx import read_facturx_model
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 UBL_SELLER, UBL_BUYER = "33738480410006", "26197306910005"
@@ -191,12 +191,12 @@ async def test_portal_deposit_gets_a_facturx_that_reads_back(api, parties, make_
     )
     assert document.media_type == "application/pdf"
     assert document.filename == f"facture-{invoice.number}.pdf"
-    back = read_facturx(document.content)
-    assert (back.number, str(back.totals.gross_total)) == (
+    back = read_facturx_model(document.content)
+    assert (back.number, str(back.totals.tax_inclusive)) == (
         invoice.number,
         invoice.totals.gross_total,
     )
-    assert back.seller.siret == parties.supplier.identifier
+    assert back.seller.legal_registration.value == parties.supplier.identifier
     assert (back.seller.name, back.buyer.name) == (
         parties.supplier.raison_sociale,
         parties.recipient.raison_sociale,
@@ -211,7 +211,24 @@ async def test_drafts_get_their_facturx_when_submitted(api, parties, make_reques
     assert (error.code, error.reason) == (grpc.StatusCode.NOT_FOUND, "DOCUMENT_NOT_FOUND")
     await api.call("SubmitInvoice", pb.SubmitInvoiceRequest(invoice_id=draft.id), parties.user)
     document = await api.call("GetInvoiceDocument", lookup, parties.user)
-    assert read_facturx(document.content).number == draft.number
+    assert read_facturx_model(document.content).number == draft.number
+
+
+async def test_a_draft_stored_before_the_model_gets_its_facturx_from_what_it_holds(
+    api, parties, make_request
+):
+    request = make_request(parties, draft=True)
+    draft = (await api.call("CreateInvoice", request, parties.user)).invoice
+    await api.fetch("UPDATE invoices SET document = NULL WHERE id = $1", draft.id)
+    await api.call("SubmitInvoice", pb.SubmitInvoiceRequest(invoice_id=draft.id), parties.user)
+    lookup = pb.GetInvoiceDocumentRequest(invoice_id=draft.id)
+    document = await api.call("GetInvoiceDocument", lookup, parties.user)
+    back = read_facturx_model(document.content)
+    assert back.number == draft.number
+    assert str(back.totals.tax_inclusive) == draft.totals.gross_total
+    assert back.seller.legal_registration.value == parties.supplier.identifier
+    assert back.buyer.name == parties.recipient.raison_sociale
+    assert [line.item.name for line in back.lines] == [line.description for line in draft.lines]
 
 
 async def test_documents_are_as_private_as_their_invoice(api, parties, make_request):

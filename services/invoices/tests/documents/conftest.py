@@ -1,4 +1,5 @@
-"""Fixtures of the document tests: the corpus, portal invoices and parties, the warm engine.
+"""Fixtures of the document tests: the corpus, portal invoices (as stored before the EN 16931
+model was kept) and parties, the warm engine.
 
 The schematrons compile once per test session (the process-wide engine keeps them); the
 worker-process tests share one pool per module.
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from chorus_invoices.documents import validation
-from chorus_invoices.documents.content import PartyDetails
+from chorus_invoices.domain import en16931
 from chorus_invoices.domain.invoice import Framework, InvoiceContent, InvoiceType, Line
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -29,20 +30,20 @@ def engine() -> validation.SchematronEngine:
     return validation.engine()
 
 
-SELLER = PartyDetails(
+SELLER = en16931.Seller(
     "Atelier Dupont SARL",
-    siret="33738480410006",
-    vat_number="FR67337384804",
-    line1="12 avenue des Tilleuls",
-    postal_code="69003",
-    city="Lyon",
+    legal_registration=en16931.Identifier("33738480410006", "0009"),
+    vat_identifier="FR67337384804",
+    address=en16931.Address(
+        line1="12 avenue des Tilleuls", postal_code="69003", city="Lyon", country="FR"
+    ),
 )
-BUYER = PartyDetails(
+BUYER = en16931.Buyer(
     "Commune de Valmont-sur-Loire",
-    siret="26197306910005",
-    line1="1 place de la Mairie",
-    postal_code="45000",
-    city="Valmont-sur-Loire",
+    legal_registration=en16931.Identifier("26197306910005", "0009"),
+    address=en16931.Address(
+        line1="1 place de la Mairie", postal_code="45000", city="Valmont-sur-Loire", country="FR"
+    ),
 )
 
 

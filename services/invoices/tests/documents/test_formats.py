@@ -156,10 +156,9 @@ def test_pdf_size_limit():
 
 
 def test_read_pdf_counts_pages_of_a_plain_pdf():
-    from chorus_invoices.documents.content import document_of_model
     from chorus_invoices.documents.mapping import read_model
 
-    plain = render_pdf(document_of_model(read_model(detect(corpus_file("valid/ubl-invoice.xml")))))
+    plain = render_pdf(read_model(detect(corpus_file("valid/ubl-invoice.xml"))))
     content = read_pdf(plain)
     assert content.pages == 1 and content.embedded_xml is None
     assert len(PdfReader(io.BytesIO(plain)).pages) == 1

