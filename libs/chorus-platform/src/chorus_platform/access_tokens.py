@@ -18,6 +18,14 @@ ISSUER = "chorus-identity"
 AUDIENCE = "chorus"
 """The ``aud`` claim of every access token."""
 
+CPRO_CLIENT_AUDIENCE = "chorus-cpro"
+"""The ``aud`` claim of the tokens identity issues to API applications (OAuth2 client
+credentials at ``/api/oauth/token``): only the Chorus Pro-compatible API accepts them; the
+services, which verify :data:`AUDIENCE`, refuse them."""
+
+TECHNICAL_STRUCTURE_CLAIM = "tst"
+"""Claim of a technical account's access token: the one structure it acts for."""
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -26,6 +34,9 @@ class Principal:
     user_id: str
     session_id: str
     token: str
+    technical_structure_id: str = ""
+    """Set for a technical account (Chorus Pro API): the only structure it acts for, in
+    modification mode on that structure's open spaces, without manager rights."""
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """gRPC metadata forwarding this caller's token to another service."""

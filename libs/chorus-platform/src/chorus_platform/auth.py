@@ -20,7 +20,7 @@ import grpc
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from chorus_platform.access_tokens import AUDIENCE, ISSUER, Principal
+from chorus_platform.access_tokens import AUDIENCE, ISSUER, TECHNICAL_STRUCTURE_CLAIM, Principal
 from chorus_platform.errors import Unauthenticated
 
 if TYPE_CHECKING:
@@ -64,8 +64,10 @@ class TokenVerifier:
         ttl_seconds: float = 300,
         min_refetch_seconds: float = 5,
         revoked: RevocationList | None = None,
+        audience: str = AUDIENCE,
     ) -> None:
         self._fetch_keys = fetch_keys
+        self._audience = audience
         self._revoked = revoked
         self._ttl = ttl_seconds
         self._min_refetch = min_refetch_seconds
@@ -91,6 +93,17 @@ class TokenVerifier:
         """The principal of a valid token; Unauthenticated otherwise: reason TOKEN_INVALID
         (malformed, forged, expired, unknown key) or SESSION_REVOKED (its session is on the
         deny-list)."""
+        claims = await self.verify_claims(token)
+        return Principal(
+            user_id=claims["sub"],
+            session_id=claims["sid"],
+            token=token,
+            technical_structure_id=str(claims.get(TECHNICAL_STRUCTURE_CLAIM) or ""),
+        )
+
+    async def verify_claims(self, token: str, *, expired_reason: str = "TOKEN_INVALID") -> dict:
+        """The claims of a valid token, as :meth:`verify` checks it; an expired token is
+        refused with ``expired_reason`` (an edge may want to tell it apart)."""
         invalid = Unauthenticated("TOKEN_INVALID", "Jeton d'accès invalide ou expiré.")
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
@@ -104,17 +117,21 @@ class TokenVerifier:
                 token,
                 key,
                 algorithms=["EdDSA"],
-                audience=AUDIENCE,
+                audience=self._audience,
                 issuer=ISSUER,
                 options={"require": ["sub", "exp", "iat", "jti", "sid"]},
             )
+        except jwt.ExpiredSignatureError:
+            if expired_reason == invalid.reason:
+                raise invalid from None
+            raise Unauthenticated(expired_reason, "Jeton d'accès expiré.") from None
         except jwt.PyJWTError:
             raise invalid from None
         if self._revoked is not None and self._revoked.is_revoked(claims["sid"]):
             raise Unauthenticated(
                 "SESSION_REVOKED", "Session terminée ou révoquée. Reconnectez-vous."
             )
-        return Principal(user_id=claims["sub"], session_id=claims["sid"], token=token)
+        return claims
 
 
 def bearer_token(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | None:

@@ -54,6 +54,8 @@ class TestSigner:
     async def fetch_keys(self) -> dict[str, Ed25519PublicKey]:
         return {self.kid: self._key.public_key()}
 
-    def verifier(self, revoked: RevocationList | None = None) -> TokenVerifier:
+    def verifier(
+        self, revoked: RevocationList | None = None, *, audience: str = AUDIENCE
+    ) -> TokenVerifier:
         """A verifier of this signer's tokens (refusing the sessions ``revoked`` lists)."""
-        return TokenVerifier(self.fetch_keys, revoked=revoked)
+        return TokenVerifier(self.fetch_keys, revoked=revoked, audience=audience)
