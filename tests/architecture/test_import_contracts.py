@@ -132,6 +132,20 @@ def test_the_tree_keeps_every_contract():
             "gateway",
             id="portal-imports-the-rest-api",
         ),
+        pytest.param(
+            "chorus_cpro_api",
+            "edge/envelope.py",
+            "from chorus_cpro_api import api  # noqa",
+            "cpro-api",
+            id="cpro-api-edge-imports-its-routes",
+        ),
+        pytest.param(
+            "chorus_cpro_api",
+            "clients/invoices.py",
+            "import chorus_invoices.domain  # noqa",
+            "Services never import each other",
+            id="cpro-api-imports-a-service",
+        ),
     ],
 )
 def test_a_deliberate_violation_fails_the_lint(tmp_path, package, module, source, contract):

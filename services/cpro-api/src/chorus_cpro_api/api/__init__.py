@@ -1,0 +1,11 @@
+"""The routes: the token endpoint, the probes and every ``/cpro/**`` operation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from chorus_cpro_api.api import engagements, health, oauth, transverses
+
+router = APIRouter()
+for module in (health, oauth, transverses, engagements):
+    router.include_router(module.router)
