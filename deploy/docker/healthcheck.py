@@ -1,10 +1,10 @@
 """Docker HEALTHCHECK of every Chorus image (see deploy/docker/Dockerfile).
 
-The gateway must answer ``GET /healthz`` with 200; a gRPC service must answer
-``grpc.health.v1.Health/Check`` with SERVING. The port is the one the service listens on: its
-``CHORUS_HTTP_PORT`` / ``CHORUS_GRPC_PORT`` when set, else the image's default. Exit status 0
-means healthy and 1 unhealthy, as Docker expects. Kubernetes does not use this: the Helm chart
-declares native gRPC and HTTP probes.
+The HTTP services (the gateway, cpro-api) must answer ``GET /healthz`` with 200; a gRPC service
+must answer ``grpc.health.v1.Health/Check`` with SERVING. The port is the one the service
+listens on: its ``CHORUS_HTTP_PORT`` / ``CHORUS_GRPC_PORT`` when set, else the image's default.
+Exit status 0 means healthy and 1 unhealthy, as Docker expects. Kubernetes does not use this:
+the Helm chart declares native gRPC and HTTP probes.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import os
 import sys
 
 TIMEOUT_SECONDS = 3.0
+HTTP_SERVICES = ("gateway", "cpro-api")
 
 
 def main() -> int:
     service = os.environ["CHORUS_IMAGE_SERVICE"]
     default_port = os.environ["CHORUS_IMAGE_PORT"]
-    if service == "gateway":
+    if service in HTTP_SERVICES:
         return check_http(int(os.environ.get("CHORUS_HTTP_PORT", default_port)))
     return check_grpc(int(os.environ.get("CHORUS_GRPC_PORT", default_port)))
 

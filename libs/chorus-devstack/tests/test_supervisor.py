@@ -51,8 +51,18 @@ async def test_ephemeral_stack_runs_migrates_seeds_and_stops(
         assert len(ports) == len(SERVICES)  # every service got its own free port
         assert "55432" not in env["CHORUS_DATABASE_URL"]
 
+        # Each HTTP service listens on its own port; the gateway is told where cpro-api is.
+        assert env["CHORUS_CPRO_API_URL"] == f"http://{stack.addresses['cpro-api']}"
+        assert env["CHORUS_CPRO_API_URL"] != stack.gateway_url
+        assert (
+            stack.child_env(stack._service("cpro-api"))["CHORUS_HTTP_PORT"]
+            == (env["CHORUS_CPRO_API_URL"].rsplit(":", 1)[-1])
+        )
+
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{stack.gateway_url}/readyz") as response:
+                assert response.status == 200
+            async with http.get(f"{env['CHORUS_CPRO_API_URL']}/readyz") as response:
                 assert response.status == 200
             async with http.get(f"{stack.mail_api_url}/messages") as response:
                 assert (await response.json())["total"] == 0
@@ -168,6 +178,7 @@ async def test_cli_run_with_external_infrastructure_and_ctrl_c(
         "CHORUS_SMTP_PORT": str(mail_catcher.smtp_port),
         "CHORUS_HTTP_PORT": str(free_port()),
         **{s.env: f"127.0.0.1:{free_port()}" for s in SERVICES if s.kind == "grpc"},
+        "CHORUS_CPRO_API_URL": f"http://127.0.0.1:{free_port()}",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "chorus_devstack", "run", "--timeout", "60",
@@ -212,6 +223,7 @@ async def test_cli_run_exits_1_when_a_migration_fails(
         "STANDIN_FAIL_MIGRATE": "structures",
         "CHORUS_HTTP_PORT": str(free_port()),
         **{s.env: f"127.0.0.1:{free_port()}" for s in SERVICES if s.kind == "grpc"},
+        "CHORUS_CPRO_API_URL": f"http://127.0.0.1:{free_port()}",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "chorus_devstack", "run",

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_gateway import body_limits, main
+from chorus_gateway.cpro_proxy import CproProxy
 from chorus_gateway.edge import attachment_staging
 from chorus_gateway.main import server_config
 from fastapi import FastAPI
@@ -82,7 +83,9 @@ async def edge(settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def test_uvicorn_serves_the_app_behind_the_edge(settings):
-    app = server_config(settings).app
+    relay = server_config(settings).app
+    assert isinstance(relay, CproProxy)  # the Chorus Pro-compatible paths, relayed first
+    app = relay.app
     assert isinstance(app, body_limits.TraceContextStripMiddleware)
     assert isinstance(app.app, body_limits.BodyLimitMiddleware)
     assert isinstance(app.app.app, FastAPI)

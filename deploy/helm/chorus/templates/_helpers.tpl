@@ -47,7 +47,8 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace 
 {{- end -}}
 
 {{/*
-Variables common to every service, as a YAML map: global.env plus where the gRPC services are.
+Variables common to every service, as a YAML map: global.env plus where the gRPC services are
+and where cpro-api is (CHORUS_CPRO_API_URL, which the gateway relays to; empty without it).
 The ConfigMap renders it for the Deployments; the migrate Jobs, which run as pre-install hooks
 before the ConfigMap exists, inline it.
 */}}
@@ -57,6 +58,12 @@ before the ConfigMap exists, inline it.
 {{- if and $svc.enabled (eq $svc.kind "grpc") -}}
 {{- $_ := set $env (printf "CHORUS_%s_ADDR" (upper $name)) (printf "%s:%v" (include "chorus.componentName" (list $ $name)) $svc.port) -}}
 {{- end -}}
+{{- end -}}
+{{- $cpro := index .Values.services "cpro-api" | default dict -}}
+{{- if $cpro.enabled -}}
+{{- $_ := set $env "CHORUS_CPRO_API_URL" (printf "http://%s:%v" (include "chorus.componentName" (list $ "cpro-api")) $cpro.port) -}}
+{{- else -}}
+{{- $_ := set $env "CHORUS_CPRO_API_URL" "" -}}
 {{- end -}}
 {{- range $key, $value := .Values.global.env -}}
 {{- $_ := set $env $key (toString $value) -}}

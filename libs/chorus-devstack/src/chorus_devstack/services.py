@@ -13,7 +13,10 @@ class Service:
 
     ``kind="grpc"``: ``env`` is the ``CHORUS_<SVC>_ADDR`` variable (``host:port``) the others
     use to reach it; it gets ``CHORUS_GRPC_PORT`` and is ready when gRPC health says SERVING.
-    ``kind="http"``: ``env`` is the port variable; ready when ``GET /readyz`` returns 200.
+    ``kind="http"``: it gets its own ``CHORUS_HTTP_PORT`` and is ready when ``GET /readyz``
+    returns 200; ``env`` is the variable the others read: a port (``CHORUS_HTTP_PORT``, the
+    gateway's, whose address is the stack's public one) or, for a name ending in ``_URL``, its
+    base URL (``CHORUS_CPRO_API_URL=http://127.0.0.1:<port>``, what the gateway relays to).
     """
 
     name: str
@@ -31,6 +34,7 @@ SERVICES: tuple[Service, ...] = (
     Service("invoices", "chorus-invoices", "grpc", "CHORUS_INVOICES_ADDR", 50053),
     Service("notifications", "chorus-notifications", "grpc", "CHORUS_NOTIFICATIONS_ADDR", 50054),
     Service("gateway", "chorus-gateway", "http", "CHORUS_HTTP_PORT", 8080, migrate=False),
+    Service("cpro-api", "chorus-cpro-api", "http", "CHORUS_CPRO_API_URL", 8090, migrate=False),
 )
 
 #: Commands run once after all migrations: (service name, arguments of its script).

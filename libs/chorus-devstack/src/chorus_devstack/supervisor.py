@@ -28,9 +28,11 @@ Contract of ``await Stack(...).start()``, in order:
    without readiness, raises :class:`StackError` naming the culprit(s) (the stack is stopped).
 
 Children get the base environment plus :attr:`Stack.env` (database, broker, SMTP, every
-``CHORUS_<SVC>_ADDR``, ``CHORUS_HTTP_PORT``, ``CHORUS_PORTAL_URL``) and, for gRPC services,
-their own ``CHORUS_GRPC_PORT``; ``extra_env`` is applied last. Console scripts are looked up
-next to the running interpreter (``$CHORUS_DEVSTACK_BIN_DIR`` or ``bin_dir`` overrides).
+``CHORUS_<SVC>_ADDR``, the gateway's ``CHORUS_HTTP_PORT``, ``CHORUS_CPRO_API_URL``,
+``CHORUS_PORTAL_URL``) and their own port: ``CHORUS_GRPC_PORT`` for gRPC services,
+``CHORUS_HTTP_PORT`` for HTTP ones (the gateway and cpro-api); ``extra_env`` is applied last.
+Console scripts are looked up next to the running interpreter (``$CHORUS_DEVSTACK_BIN_DIR`` or
+``bin_dir`` overrides).
 
 ``await stop()`` SIGTERMs the services' process groups, waits up to ``stop_timeout`` (10 s),
 SIGKILLs stragglers, then stops the mail catcher, the broker and PostgreSQL (only those it
@@ -49,6 +51,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 from chorus_devstack.broker import KafkaBroker
 from chorus_devstack.children import Child, spawn
@@ -86,6 +89,16 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     environ = os.environ if environ is None else environ
     override = environ.get("CHORUS_DEVSTACK_DIR")
     return Path(override).absolute() if override else find_repo_root() / ".devstack"
+
+
+def _http_port(value: str | None, default: int) -> int:
+    """The port of an HTTP service's variable: a port, or a URL naming one (``http://h:p``)."""
+    if not value:
+        return default
+    if "://" in value:
+        port = urlsplit(value).port
+        return port if port is not None else default
+    return int(value)
 
 
 # -- the stack --------------------------------------------------------------------------------
@@ -236,13 +249,17 @@ class Stack:
                 self._ports[service.name] = int(address.rsplit(":", 1)[1])
                 self.addresses[service.name] = address
             else:
-                self._ports[service.name] = int(env.get(service.env) or service.default_port)
+                self._ports[service.name] = _http_port(env.get(service.env), service.default_port)
                 self.addresses[service.name] = f"{LOCALHOST}:{self._ports[service.name]}"
             if service.kind == "grpc":
                 exported[service.env] = self.addresses[service.name]
+            elif service.env.endswith("_URL"):
+                exported[service.env] = f"http://{self.addresses[service.name]}"
             else:
                 exported[service.env] = str(self._ports[service.name])
-        http = next((s for s in self.services if s.kind == "http"), None)
+        http = next((s for s in self.services if s.name == "gateway"), None) or next(
+            (s for s in self.services if s.kind == "http"), None
+        )
         if http is not None:
             self.gateway_url = f"http://{self.addresses[http.name]}"
             portal = None if self.ephemeral else env.get("CHORUS_PORTAL_URL")
@@ -257,6 +274,8 @@ class Stack:
         env.pop("CHORUS_GRPC_PORT", None)
         if service is not None and service.kind == "grpc":
             env["CHORUS_GRPC_PORT"] = str(self._ports[service.name])
+        if service is not None and service.kind == "http":
+            env["CHORUS_HTTP_PORT"] = str(self._ports[service.name])
         env.update(self.extra_env)
         return env
 
@@ -311,6 +330,11 @@ class Stack:
                 ("Portail / Portal", self.gateway_url),
                 ("Documentation API / API docs", f"{self.gateway_url}/api/v1/docs"),
             ]
+            if any(s.name == "cpro-api" for s in self.services):
+                rows += [
+                    ("Jeton Chorus Pro / Token URL", f"{self.gateway_url}/api/oauth/token"),
+                    ("API Chorus Pro / Chorus Pro API", f"{self.gateway_url}/cpro"),
+                ]
         if self.mail_api_url:
             rows.append(("Courriels / Mail catcher", f"{self.mail_api_url}/messages"))
         rows += [

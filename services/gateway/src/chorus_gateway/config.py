@@ -43,6 +43,12 @@ class GatewaySettings(ChorusSettings):
     rate_limit_per_minute: float = Field(
         10.0, gt=0, description="Refill rate of those per-IP buckets, requests per minute."
     )
+    cpro_api_url: str = Field(
+        "http://127.0.0.1:8090",
+        description="Where cpro-api (the Chorus Pro-compatible API) listens: /api/oauth/token "
+        "and /cpro/** are relayed there, so both answer at the gateway's address. Empty: "
+        "not relayed.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -13,6 +13,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from chorus_gateway.app import create_app
 from chorus_gateway.body_limits import behind_edge_middlewares
 from chorus_gateway.config import GatewaySettings
+from chorus_gateway.cpro_proxy import CproProxy
 
 
 def server_config(settings: GatewaySettings) -> uvicorn.Config:
@@ -23,6 +24,8 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
     The edge middlewares (:func:`~chorus_gateway.body_limits.behind_edge_middlewares`) wrap
     everything, OpenTelemetry's included: bodies are bounded before routing and parsing, and
     the client's trace context headers are gone before the instrumentation reads them.
+    Outside them all, :class:`~chorus_gateway.cpro_proxy.CproProxy` relays the Chorus
+    Pro-compatible paths to cpro-api.
     """
     app = create_app(settings)
     if telemetry.configured():  # by run_cli's ``serve``
@@ -30,7 +33,7 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
             app, excluded_urls="healthz,readyz,static", server_request_hook=_path_only
         )
     return uvicorn.Config(
-        behind_edge_middlewares(app),
+        CproProxy(behind_edge_middlewares(app), settings.cpro_api_url),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
