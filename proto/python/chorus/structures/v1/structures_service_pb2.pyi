@@ -317,6 +317,7 @@ class StructureService(_message.Message):
     ACTIVE_FIELD_NUMBER: _builtins.int
     ENGAGEMENT_REQUIRED_FIELD_NUMBER: _builtins.int
     RESERVED_FOR_PUBLIC_SUPPLIERS_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     code: _builtins.str
     name: _builtins.str
@@ -324,6 +325,8 @@ class StructureService(_message.Message):
     engagement_required: _builtins.bool
     reserved_for_public_suppliers: _builtins.bool
     """The reserved code FACTURES_PUBLIQUES: only public suppliers may address invoices to it."""
+    cpp_id: _builtins.int
+    """Integer id, unique among services and never reused: Chorus Pro's idService."""
     def __init__(
         self,
         *,
@@ -333,10 +336,11 @@ class StructureService(_message.Message):
         active: _builtins.bool = ...,
         engagement_required: _builtins.bool = ...,
         reserved_for_public_suppliers: _builtins.bool = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "engagement_required", b"engagement_required", "id", b"id", "name", b"name", "reserved_for_public_suppliers", b"reserved_for_public_suppliers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "cpp_id", b"cpp_id", "engagement_required", b"engagement_required", "id", b"id", "name", b"name", "reserved_for_public_suppliers", b"reserved_for_public_suppliers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -361,6 +365,7 @@ class Structure(_message.Message):
     ROUTING_FIELD_NUMBER: _builtins.int
     SERVICES_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     identifier_type: Global___IdentifierType.ValueType
     identifier: _builtins.str
@@ -370,6 +375,11 @@ class Structure(_message.Message):
     status: Global___StructureStatus.ValueType
     email: _builtins.str
     vat_number: _builtins.str
+    cpp_id: _builtins.int
+    """Integer id, unique among structures and never reused: Chorus Pro's idStructureCPP
+    (idStructure). Unlike the UUID it can be guessed, so a look-up by it follows the search's
+    visibility rule (see GetStructureRequest).
+    """
     @_builtins.property
     def address(self) -> _common_pb2.Address: ...
     @_builtins.property
@@ -394,10 +404,11 @@ class Structure(_message.Message):
         routing: Global___RoutingParameters | None = ...,
         services: _abc.Iterable[Global___StructureService] | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "created_at", b"created_at", "routing", b"routing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "created_at", b"created_at", "email", b"email", "id", b"id", "identifier", b"identifier", "identifier_type", b"identifier_type", "kind", b"kind", "libelle", b"libelle", "raison_sociale", b"raison_sociale", "routing", b"routing", "services", b"services", "status", b"status", "vat_number", b"vat_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "cpp_id", b"cpp_id", "created_at", b"created_at", "email", b"email", "id", b"id", "identifier", b"identifier", "identifier_type", b"identifier_type", "kind", b"kind", "libelle", b"libelle", "raison_sociale", b"raison_sociale", "routing", b"routing", "services", b"services", "status", b"status", "vat_number", b"vat_number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -466,18 +477,28 @@ Global___CreateStructureResponse: _TypeAlias = CreateStructureResponse  # noqa: 
 
 @_typing.final
 class GetStructureRequest(_message.Message):
+    """Exactly one of structure_id and cpp_id."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     structure_id: _builtins.str
+    """Any caller who has the (random) id may read the structure."""
+    cpp_id: _builtins.int
+    """The integer id (idStructureCPP). Integers can be guessed: by cpp_id a private structure is
+    found only by its members and its technical accounts (NOT_FOUND for anyone else), as in
+    the search; public structures by anyone.
+    """
     def __init__(
         self,
         *,
         structure_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "structure_id", b"structure_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1346,6 +1367,137 @@ class UpdateServiceResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdateServiceResponse: _TypeAlias = UpdateServiceResponse  # noqa: Y015
+
+@_typing.final
+class ListServicesRequest(_message.Message):
+    """Exactly one of structure_id and structure_cpp_id (a look-up by the integer follows the
+    visibility rule of GetStructureRequest.cpp_id).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_CPP_ID_FIELD_NUMBER: _builtins.int
+    PAGE_NUMBER_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    ONLY_ACTIVE_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    structure_cpp_id: _builtins.int
+    page_number: _builtins.int
+    """1-based; 0 means the first page."""
+    page_size: _builtins.int
+    """Required: 1 to 1000."""
+    only_active: _builtins.bool
+    """Only active services."""
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        structure_cpp_id: _builtins.int = ...,
+        page_number: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        only_active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["only_active", b"only_active", "page_number", b"page_number", "page_size", b"page_size", "structure_cpp_id", b"structure_cpp_id", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListServicesRequest: _TypeAlias = ListServicesRequest  # noqa: Y015
+
+@_typing.final
+class ListServicesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICES_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    STRUCTURE_FIELD_NUMBER: _builtins.int
+    total_size: _builtins.int
+    """How many services match, across every page."""
+    @_builtins.property
+    def services(self) -> _containers.RepeatedCompositeFieldContainer[Global___StructureService]:
+        """The page's services, by code."""
+
+    @_builtins.property
+    def structure(self) -> Global___Structure:
+        """The structure they belong to (its services field left empty)."""
+
+    def __init__(
+        self,
+        *,
+        services: _abc.Iterable[Global___StructureService] | None = ...,
+        total_size: _builtins.int = ...,
+        structure: Global___Structure | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["structure", b"structure"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["services", b"services", "structure", b"structure", "total_size", b"total_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListServicesResponse: _TypeAlias = ListServicesResponse  # noqa: Y015
+
+@_typing.final
+class GetServiceRequest(_message.Message):
+    """Exactly one of service_id and cpp_id; at most one of structure_id and structure_cpp_id,
+    which the service must then belong to.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_CPP_ID_FIELD_NUMBER: _builtins.int
+    service_id: _builtins.str
+    cpp_id: _builtins.int
+    """The integer id (idService); a service of a private structure is found by it only by the
+    structure's members and technical accounts.
+    """
+    structure_id: _builtins.str
+    structure_cpp_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        service_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
+        structure_id: _builtins.str = ...,
+        structure_cpp_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "service_id", b"service_id", "structure_cpp_id", b"structure_cpp_id", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetServiceRequest: _TypeAlias = GetServiceRequest  # noqa: Y015
+
+@_typing.final
+class GetServiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_FIELD_NUMBER: _builtins.int
+    STRUCTURE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def service(self) -> Global___StructureService: ...
+    @_builtins.property
+    def structure(self) -> Global___Structure:
+        """The structure the service belongs to (its services field left empty)."""
+
+    def __init__(
+        self,
+        *,
+        service: Global___StructureService | None = ...,
+        structure: Global___Structure | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["service", b"service", "structure", b"structure"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["service", b"service", "structure", b"structure"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetServiceResponse: _TypeAlias = GetServiceResponse  # noqa: Y015
 
 @_typing.final
 class ListMembersRequest(_message.Message):

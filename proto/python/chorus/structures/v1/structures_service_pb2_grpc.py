@@ -85,6 +85,16 @@ class StructuresServiceStub:
                 request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceRequest.SerializeToString,
                 response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceResponse.FromString,
                 _registered_method=True)
+        self.ListServices = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/ListServices',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesResponse.FromString,
+                _registered_method=True)
+        self.GetService = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/GetService',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceResponse.FromString,
+                _registered_method=True)
         self.ListMembers = channel.unary_unary(
                 '/chorus.structures.v1.StructuresService/ListMembers',
                 request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMembersRequest.SerializeToString,
@@ -195,7 +205,8 @@ class StructuresServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetStructure(self, request, context):
-        """Returns one structure with its services and routing parameters. NOT_FOUND.
+        """Returns one structure with its services and routing parameters, by id or by its integer
+        id (cpp_id). NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -254,6 +265,22 @@ class StructuresServiceServicer:
 
     def UpdateService(self, request, context):
         """Renames, (de)activates a service or changes its "engagement required" flag. Managers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListServices(self, request, context):
+        """A structure's services, by page number (Chorus Pro structures/v1/rechercher/services).
+        INVALID_ARGUMENT PAGE_SIZE_INVALID; NOT_FOUND STRUCTURE_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetService(self, request, context):
+        """One service with its structure, by id or integer id (Chorus Pro
+        structures/v1/consulter/service). NOT_FOUND SERVICE_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -444,6 +471,16 @@ def add_StructuresServiceServicer_to_server(servicer, server):
                     servicer.UpdateService,
                     request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceRequest.FromString,
                     response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceResponse.SerializeToString,
+            ),
+            'ListServices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListServices,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesResponse.SerializeToString,
+            ),
+            'GetService': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetService,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceResponse.SerializeToString,
             ),
             'ListMembers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMembers,
@@ -812,6 +849,60 @@ class StructuresService:
             '/chorus.structures.v1.StructuresService/UpdateService',
             chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceRequest.SerializeToString,
             chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListServices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/ListServices',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/GetService',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceResponse.FromString,
             options,
             channel_credentials,
             insecure,

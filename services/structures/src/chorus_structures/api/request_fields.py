@@ -9,16 +9,26 @@ from chorus_platform.errors import FieldViolation, InvalidArgument, Unauthentica
 
 from chorus_structures.api.mapping import uuid_from_request
 from chorus_structures.contract import enum_from_proto
+from chorus_structures.domain.access import Caller
 from chorus_structures.domain.attachments import Decision, required_decision
 from chorus_structures.domain.spaces import AccessMode, Space
 
 
-def caller_id() -> UUID:
-    """The authenticated user's id; identity issues UUID subjects, anything else is refused."""
+def current_caller() -> Caller:
+    """The authenticated caller: the user, and for a technical account of the Chorus Pro API
+    the structure its token names (``tst``). identity issues UUIDs; anything else is
+    refused."""
+    principal = current_principal()
     try:
-        return UUID(current_principal().user_id)
+        technical = principal.technical_structure_id
+        return Caller(UUID(principal.user_id), UUID(technical) if technical else None)
     except ValueError:
         raise Unauthenticated("TOKEN_INVALID", "Jeton d'accès invalide ou expiré.") from None
+
+
+def caller_id() -> UUID:
+    """The authenticated user's id; identity issues UUID subjects, anything else is refused."""
+    return current_caller().user_id
 
 
 def structure_id_of(request) -> UUID:

@@ -24,6 +24,19 @@ from chorus_structures.domain.spaces import (
 from chorus_structures.domain.structure import StructureService, StructureStatus
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a request: a person, or a technical account of the Chorus Pro-compatible API
+    (its token's ``tst`` claim names the one structure it acts for)."""
+
+    user_id: UUID
+    technical_structure_id: UUID | None = None
+
+    @property
+    def is_technical(self) -> bool:
+        return self.technical_structure_id is not None
+
+
 class Role(StrEnum):
     GESTIONNAIRE_PRINCIPAL = "GESTIONNAIRE_PRINCIPAL"
     GESTIONNAIRE_SECONDAIRE = "GESTIONNAIRE_SECONDAIRE"

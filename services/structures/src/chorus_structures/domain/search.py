@@ -24,6 +24,7 @@ from uuid import UUID
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
+from chorus_structures.domain.access import Caller
 from chorus_structures.domain.identifiers import Identifier, IdentifierType, validate_identifier
 from chorus_structures.domain.structure import Structure, StructureKind, StructureStatus
 
@@ -148,6 +149,17 @@ def _exact_identifier(
             "SEARCH_CRITERIA_CONFLICT", message, [FieldViolation("identifier", message)]
         )
     return validate_identifier(identifier_type, identifier)
+
+
+def may_find(structure: Structure, caller: Caller, *, member: bool) -> bool:
+    """Whether ``caller`` may find ``structure`` by search or by its (guessable) integer id:
+    a public structure, anyone; a private one, its members (``member``), and a technical
+    account its own structure only (its user's memberships do not count)."""
+    if structure.kind is StructureKind.PUBLIQUE:
+        return True
+    if caller.is_technical:
+        return structure.id == caller.technical_structure_id
+    return member
 
 
 def like_escape(text: str) -> str:

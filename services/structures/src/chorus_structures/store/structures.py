@@ -24,7 +24,7 @@ _COLUMNS = """
     s.id, s.identifier_type, s.identifier, s.raison_sociale, s.libelle, s.kind, s.status,
     s.address_line1, s.address_line2, s.postal_code, s.city, s.country, s.email, s.vat_number,
     s.service_code_required, s.engagement_required, s.service_or_engagement_required,
-    s.payment_status_not_reported, s.created_at, s.sort_key
+    s.payment_status_not_reported, s.created_at, s.sort_key, s.cpp_id
 """
 
 
@@ -70,6 +70,10 @@ async def find_id_by_identifier(conn: asyncpg.Connection, identifier: Identifier
         identifier.type.value,
         identifier.value,
     )
+
+
+async def find_id_by_cpp_id(conn: asyncpg.Connection, cpp_id: int) -> UUID | None:
+    return await conn.fetchval("SELECT id FROM structures WHERE cpp_id = $1", cpp_id)
 
 
 async def get_structure(conn: asyncpg.Connection, structure_id: UUID) -> Structure | None:
@@ -298,6 +302,7 @@ def _structure(row: asyncpg.Record, services) -> Structure:
         ),
         services=tuple(services),
         created_at=row["created_at"],
+        cpp_id=row["cpp_id"],
     )
 
 
