@@ -578,6 +578,10 @@ class SearchStructuresRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     IDENTIFIER_TYPE_FIELD_NUMBER: _builtins.int
     IDENTIFIER_FIELD_NUMBER: _builtins.int
+    PAGE_NUMBER_FIELD_NUMBER: _builtins.int
+    POSTAL_CODE_FIELD_NUMBER: _builtins.int
+    CITY_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
     identifier_prefix: _builtins.str
     """Identifier prefix, at least 3 characters."""
     name: _builtins.str
@@ -593,7 +597,24 @@ class SearchStructuresRequest(_message.Message):
     with identifier_prefix or name.
     """
     identifier: _builtins.str
-    """The full identifier for an exact look-up (requires identifier_type)."""
+    """The full identifier for an exact look-up (requires identifier_type, except with
+    page_number).
+    """
+    page_number: _builtins.int
+    """Pages by number (Chorus Pro structures/v1/rechercher): 1-based. When set, page_size is
+    required (1 to 1000, else PAGE_SIZE_INVALID), page_token must be empty (PAGING_CONFLICT),
+    the answer carries total_size and every criterion combines with the others (AND): an
+    exact identifier with a name or an address, identifier_type alone filters by type,
+    identifier alone is an exact look-up across types (spaces ignored, upper-cased). The
+    visibility rule is the same. 0: keyset pages with page_token (page_size 0 means 20, at
+    most 100).
+    """
+    postal_code: _builtins.str
+    """Postal code, exact (case and extra spaces ignored). POSTAL_CODE_INVALID."""
+    city: _builtins.str
+    """City, exact, case and accents ignored. ADDRESS_FIELD_TOO_LONG beyond 100 characters."""
+    country: _builtins.str
+    """Country, ISO 3166-1 alpha-2 code (FR). COUNTRY_INVALID."""
     def __init__(
         self,
         *,
@@ -605,10 +626,14 @@ class SearchStructuresRequest(_message.Message):
         status: Global___StructureStatus.ValueType = ...,
         identifier_type: Global___IdentifierType.ValueType = ...,
         identifier: _builtins.str = ...,
+        page_number: _builtins.int = ...,
+        postal_code: _builtins.str = ...,
+        city: _builtins.str = ...,
+        country: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier", b"identifier", "identifier_prefix", b"identifier_prefix", "identifier_type", b"identifier_type", "kind", b"kind", "name", b"name", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city", b"city", "country", b"country", "identifier", b"identifier", "identifier_prefix", b"identifier_prefix", "identifier_type", b"identifier_type", "kind", b"kind", "name", b"name", "page_number", b"page_number", "page_size", b"page_size", "page_token", b"page_token", "postal_code", b"postal_code", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -620,7 +645,11 @@ class SearchStructuresResponse(_message.Message):
 
     STRUCTURES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Empty on the last page, and always with page_number."""
+    total_size: _builtins.int
+    """With page_number: how many structures match, across every page (0 otherwise)."""
     @_builtins.property
     def structures(self) -> _containers.RepeatedCompositeFieldContainer[Global___Structure]: ...
     def __init__(
@@ -628,10 +657,11 @@ class SearchStructuresResponse(_message.Message):
         *,
         structures: _abc.Iterable[Global___Structure] | None = ...,
         next_page_token: _builtins.str = ...,
+        total_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "structures", b"structures"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "structures", b"structures", "total_size", b"total_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

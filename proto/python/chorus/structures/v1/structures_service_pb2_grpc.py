@@ -220,8 +220,9 @@ class StructuresServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SearchStructures(self, request, context):
-        """Searches the directory by identifier prefix and/or name, paginated: public structures
-        and the caller's own; a private structure otherwise only by its exact identifier.
+        """Searches the directory by identifier prefix and/or name, paginated by token or by page
+        number (with the total): public structures and the caller's own; a private structure
+        otherwise only by its exact identifier.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -140,24 +140,33 @@ class DirectoryHandlers(Handlers):
         return pb.FindStructureByIdentifierResponse(structure=structure_to_proto(structure))
 
     async def SearchStructures(self, request, context):
-        """Searches the directory, keyset-paginated: public structures and the caller's own
-        (any kind); a private structure of others only by an exact look-up.
+        """Searches the directory, by keyset pages or page numbers: public structures and the
+        caller's own (any kind; a technical account's own is its structure); a private
+        structure of others only by an exact look-up.
 
         ``identifier_prefix`` (spaces ignored, at least 3 characters) matches the start of the
         identifier. ``name`` is matched against the raison sociale and libellé, case and
         accents ignored: structures holding every word come first, then names similar enough
         to tolerate typos (pg_trgm word similarity ≥ 0.5), most similar first; ties and
-        searches without a name in raison sociale order. ``kind`` and ``status`` filter. No
-        criterion lists the directory (public structures and the caller's own).
+        searches without a name in raison sociale order. ``kind``, ``status``,
+        ``postal_code`` (exact), ``city`` (exact, case and accents ignored) and ``country``
+        (ISO code) filter. No criterion lists the directory (public structures and the
+        caller's own).
         ``identifier_type`` with ``identifier``: an exact look-up (normalised as at creation),
         the one structure registered so, private or not, on one page (how someone who knows
         the company's SIRET finds it to ask to join). ``page_size`` defaults to 20 and is
         capped at 100; ``page_token`` is only valid with the criteria it was issued for.
-        Errors: INVALID_ARGUMENT SEARCH_TOO_SHORT, PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID;
-        for an exact look-up the identifier rule's reason (see CreateStructure) and
+        With ``page_number`` (≥ 1; the Chorus Pro-compatible API): page ``page_number`` of
+        ``page_size`` (required, 1 to 1000) with ``total_size``; every criterion combines
+        with the others (an exact identifier with a name or an address...),
+        ``identifier_type`` alone filters by type and ``identifier`` alone is an exact
+        look-up across types. Errors: INVALID_ARGUMENT SEARCH_TOO_SHORT, PAGE_SIZE_INVALID,
+        PAGE_TOKEN_INVALID, PAGE_NUMBER_INVALID, PAGING_CONFLICT (a token with a page
+        number), POSTAL_CODE_INVALID, ADDRESS_FIELD_TOO_LONG, COUNTRY_INVALID; for an exact
+        look-up the identifier rule's reason (see CreateStructure) and, with keyset pages,
         SEARCH_CRITERIA_CONFLICT when a prefix or a name is given too.
         """
-        viewer = caller_id()
+        viewer = current_caller()
         criteria = search_criteria(
             identifier_prefix=request.identifier_prefix,
             name=request.name,
@@ -167,9 +176,14 @@ class DirectoryHandlers(Handlers):
             status=enum_from_proto(StructureStatus, request.status),
             identifier_type=enum_from_proto(IdentifierType, request.identifier_type),
             identifier=request.identifier,
+            postal_code=request.postal_code,
+            city=request.city,
+            country=request.country,
+            page_number=request.page_number,
         )
         results = await self._usecases.directory.search(viewer, criteria)
         return pb.SearchStructuresResponse(
             structures=[structure_to_proto(s) for s in results.structures],
             next_page_token=results.next_page_token,
+            total_size=results.total,
         )

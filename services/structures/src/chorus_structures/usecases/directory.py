@@ -34,8 +34,10 @@ from chorus_structures.store import memberships, services, structures
 @dataclass(frozen=True)
 class SearchResults:
     structures: list[Structure]
-    # Empty on the last page.
+    # Empty on the last page (and with numbered pages).
     next_page_token: str
+    # How many structures match in all (numbered pages only; 0 otherwise).
+    total: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,22 +134,14 @@ class Directory:
             structure = await structures.get_structure(conn, structure_id) if structure_id else None
         return require_structure(structure)
 
-    async def search(self, viewer: UUID, criteria: SearchCriteria) -> SearchResults:
-        """One page of the structures matching ``criteria`` that ``viewer`` may find (read in
-        one snapshot, the similarity threshold being set for it only) and the next page's
-        token. An exact look-up answers the one structure with that identifier, if it passes
-        the kind and status filters, on a single page."""
-        if criteria.exact is not None:
-            return SearchResults(await self._exact(criteria), "")
+    async def search(self, caller: Caller, criteria: SearchCriteria) -> SearchResults:
+        """One page of the structures matching ``criteria`` that ``caller`` may find (read in
+        one snapshot, the similarity threshold being set for it only): with keyset pages, the
+        next page's token (an exact look-up answers the one structure with that identifier,
+        if it passes the other filters, on a single page); with numbered pages, the total."""
         async with self._uow.reading(snapshot=True) as conn:
-            found, cursor = await structures.search_structures(conn, criteria, viewer=viewer)
+            if criteria.numbered is not None:
+                found, total = await structures.search_numbered(conn, criteria, viewer=caller)
+                return SearchResults(found, "", total)
+            found, cursor = await structures.search_structures(conn, criteria, viewer=caller)
         return SearchResults(found, encode_page_token(criteria, cursor) if cursor else "")
-
-    async def _exact(self, criteria: SearchCriteria) -> list[Structure]:
-        assert criteria.exact is not None
-        if criteria.after is not None:
-            return []  # no page after the only one
-        async with self._uow.reading() as conn:
-            structure_id = await structures.find_id_by_identifier(conn, criteria.exact)
-            structure = await structures.get_structure(conn, structure_id) if structure_id else None
-        return [structure] if structure is not None and criteria.admits(structure) else []
