@@ -94,6 +94,11 @@ class _RoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Role.ValueType],
     ROLE_GESTIONNAIRE_PRINCIPAL: _Role.ValueType  # 1
     ROLE_GESTIONNAIRE_SECONDAIRE: _Role.ValueType  # 2
     ROLE_UTILISATEUR: _Role.ValueType  # 3
+    ROLE_COMPTE_TECHNIQUE: _Role.ValueType  # 4
+    """A technical account of the Chorus Pro-compatible API (token claim tst) in its structure:
+    shown by ListMyMemberships, never stored nor grantable; MODIFICATION in every open space
+    but ACTIVITES_GESTIONNAIRE, no manager right.
+    """
 
 class Role(_Role, metaclass=_RoleEnumTypeWrapper):
     """Role of a member within a structure."""
@@ -102,6 +107,11 @@ ROLE_UNSPECIFIED: Role.ValueType  # 0
 ROLE_GESTIONNAIRE_PRINCIPAL: Role.ValueType  # 1
 ROLE_GESTIONNAIRE_SECONDAIRE: Role.ValueType  # 2
 ROLE_UTILISATEUR: Role.ValueType  # 3
+ROLE_COMPTE_TECHNIQUE: Role.ValueType  # 4
+"""A technical account of the Chorus Pro-compatible API (token claim tst) in its structure:
+shown by ListMyMemberships, never stored nor grantable; MODIFICATION in every open space
+but ACTIVITES_GESTIONNAIRE, no manager right.
+"""
 Global___Role: _TypeAlias = Role  # noqa: Y015
 
 class _Space:
@@ -769,6 +779,13 @@ class CheckAccessRequest(_message.Message):
     MODE_FIELD_NUMBER: _builtins.int
     SERVICE_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Whom the question is about: empty or the caller's own id (any other user is
+    PERMISSION_DENIED ACCESS_CHECK_OTHER_USER; services ask on behalf of the user whose token
+    they forward). When the caller's token is a technical account's (claim tst, Chorus Pro
+    API), the answer comes from the claim alone: the structure tst only (NOT_A_MEMBER for any
+    other, even if the user id had memberships), every open space of it in either mode
+    except ACTIVITES_GESTIONNAIRE (MANAGERS_ONLY: never manager rights), every service.
+    """
     structure_id: _builtins.str
     space: Global___Space.ValueType
     mode: Global___AccessMode.ValueType
@@ -822,6 +839,7 @@ class ListAccessibleStructuresRequest(_message.Message):
     SPACE_FIELD_NUMBER: _builtins.int
     MODE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """As CheckAccessRequest.user_id (the caller only; a technical account: the claim alone)."""
     space: Global___Space.ValueType
     mode: Global___AccessMode.ValueType
     def __init__(

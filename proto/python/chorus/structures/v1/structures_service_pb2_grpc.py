@@ -27,6 +27,15 @@ if _version_not_supported:
 
 class StructuresServiceStub:
     """StructuresService is the authority on legal entities and on who may act for which of them.
+
+    Technical accounts of the Chorus Pro-compatible API (access tokens with the claim tst, the
+    one structure they act for) are answered from the claim alone: the directory reads,
+    ListServices, GetService, ListMyMemberships, CheckAccess, ListAccessibleStructures and
+    ListSpaces serve them (their structure, every open space of it but ACTIVITES_GESTIONNAIRE
+    in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
+    what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
+    ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
     """
 
     def __init__(self, channel):
@@ -194,6 +203,15 @@ class StructuresServiceStub:
 
 class StructuresServiceServicer:
     """StructuresService is the authority on legal entities and on who may act for which of them.
+
+    Technical accounts of the Chorus Pro-compatible API (access tokens with the claim tst, the
+    one structure they act for) are answered from the claim alone: the directory reads,
+    ListServices, GetService, ListMyMemberships, CheckAccess, ListAccessibleStructures and
+    ListSpaces serve them (their structure, every open space of it but ACTIVITES_GESTIONNAIRE
+    in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
+    what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
+    ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
     """
 
     def CreateStructure(self, request, context):
@@ -229,7 +247,8 @@ class StructuresServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMyMemberships(self, request, context):
-        """The calling user's memberships: structure, role, services and spaces.
+        """The calling user's memberships: structure, role, services and spaces. A technical
+        account (token claim tst): its structure only, as ROLE_COMPTE_TECHNIQUE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -237,13 +256,15 @@ class StructuresServiceServicer:
 
     def CheckAccess(self, request, context):
         """May the user act for the structure in the space with the mode? Allowed, or the reason not.
+        Only about the caller (see CheckAccessRequest.user_id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListAccessibleStructures(self, request, context):
-        """Structures the user may act for in the space with the mode.
+        """Structures the user may act for in the space with the mode (a technical account: its
+        structure only).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -588,6 +609,15 @@ def add_StructuresServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class StructuresService:
     """StructuresService is the authority on legal entities and on who may act for which of them.
+
+    Technical accounts of the Chorus Pro-compatible API (access tokens with the claim tst, the
+    one structure they act for) are answered from the claim alone: the directory reads,
+    ListServices, GetService, ListMyMemberships, CheckAccess, ListAccessibleStructures and
+    ListSpaces serve them (their structure, every open space of it but ACTIVITES_GESTIONNAIRE
+    in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
+    what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
+    ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
     """
 
     @staticmethod

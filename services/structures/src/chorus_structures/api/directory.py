@@ -133,7 +133,7 @@ class DirectoryHandlers(Handlers):
         Errors: INVALID_ARGUMENT with the identifier rule's reason (see CreateStructure);
         NOT_FOUND STRUCTURE_NOT_FOUND.
         """
-        caller_id()
+        current_caller()
         structure = await self._usecases.directory.find_by_identifier(
             enum_from_proto(IdentifierType, request.identifier_type), request.identifier
         )

@@ -8,7 +8,9 @@ from chorus_structures.api.handlers import Handlers
 from chorus_structures.api.mapping import space_to_proto, uuid_from_request
 from chorus_structures.api.request_fields import (
     caller_id,
+    current_caller,
     decision_of,
+    manager_caller_id,
     required_mode,
     required_space,
     structure_id_of,
@@ -27,7 +29,7 @@ class SpaceHandlers(Handlers):
         INVALID_ARGUMENT STRUCTURE_ID_INVALID; NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED
         NOT_A_MEMBER.
         """
-        views = await self._usecases.spaces.list_spaces(caller_id(), structure_id_of(request))
+        views = await self._usecases.spaces.list_spaces(current_caller(), structure_id_of(request))
         return pb.ListSpacesResponse(spaces=[space_to_proto(v) for v in views])
 
     async def OpenSpace(self, request, context):
@@ -36,7 +38,7 @@ class SpaceHandlers(Handlers):
         PERMISSION_DENIED MANAGER_REQUIRED.
         """
         view = await self._usecases.spaces.set_space_open(
-            caller_id(),
+            manager_caller_id(),
             structure_id_of(request),
             required_space(request.space),
             open_=True,
@@ -50,7 +52,7 @@ class SpaceHandlers(Handlers):
         MANAGER_REQUIRED; FAILED_PRECONDITION SPACE_ALWAYS_OPEN.
         """
         view = await self._usecases.spaces.set_space_open(
-            caller_id(),
+            manager_caller_id(),
             structure_id_of(request),
             required_space(request.space),
             open_=False,
@@ -87,7 +89,7 @@ class SpaceHandlers(Handlers):
             request.page_size, request.page_token, "subscriptions", structure_id, status or ""
         )
         found, after, profiles = await self._usecases.spaces.list_subscriptions(
-            caller_id(), structure_id, status, page
+            manager_caller_id(), structure_id, status, page
         )
         return pb.ListSubscriptionsResponse(
             subscriptions=[subscription_to_proto(s, profiles) for s in found],
@@ -103,7 +105,7 @@ class SpaceHandlers(Handlers):
         MANAGER_REQUIRED; FAILED_PRECONDITION SUBSCRIPTION_ALREADY_DECIDED.
         """
         subscription = await self._usecases.spaces.decide_subscription(
-            caller_id(),
+            manager_caller_id(),
             uuid_from_request(
                 request.subscription_id, "subscription_id", "SUBSCRIPTION_ID_INVALID"
             ),
