@@ -123,6 +123,7 @@ def service_to_proto(service: StructureService) -> pb.StructureService:
         engagement_required=service.engagement_required,
         reserved_for_public_suppliers=service.reserved_for_public_suppliers,
         cpp_id=service.cpp_id,
+        created_at=timestamp(service.created_at),
     )
 
 

@@ -3,6 +3,7 @@ by cpp_id, ListServices, GetService. Integers can be guessed, so a private struc
 found by them by its members."""
 
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import grpc
@@ -321,3 +322,41 @@ async def test_migration_numbers_existing_rows_in_creation_order(postgres_server
             await conn.execute("UPDATE structures SET cpp_id = 99 WHERE cpp_id = 4")
     finally:
         await conn.close()
+
+
+async def test_services_carry_their_creation_time(stub, as_user, public):
+    created = await stub.CreateService(
+        pb.CreateServiceRequest(structure_id=public.id, code="RH", name="Ressources humaines"),
+        metadata=as_user,
+    )
+    listed = await list_services(stub, as_user, structure_id=public.id, page_size=10)
+
+    started = created.service.created_at.ToDatetime(tzinfo=UTC)
+    assert abs((datetime.now(UTC) - started).total_seconds()) < 60
+    assert next(s for s in listed.services if s.code == "RH") == created.service
+    assert all(s.HasField("created_at") for s in listed.services)
+    assert all(s.HasField("created_at") for s in public.services)
+
+
+async def test_list_spaces_by_structure_cpp_id(stub, as_user, stranger, public, private):
+    mine = await stub.ListSpaces(
+        pb.ListSpacesRequest(structure_cpp_id=private.cpp_id), metadata=as_user
+    )
+    by_id = await stub.ListSpaces(pb.ListSpacesRequest(structure_id=private.id), metadata=as_user)
+    assert mine == by_id and len(mine.spaces) == 12
+
+    hidden = await failure(
+        stub.ListSpaces(pb.ListSpacesRequest(structure_cpp_id=private.cpp_id), metadata=stranger)
+    )
+    not_member = await failure(
+        stub.ListSpaces(pb.ListSpacesRequest(structure_cpp_id=public.cpp_id), metadata=stranger)
+    )
+    both = await failure(
+        stub.ListSpaces(
+            pb.ListSpacesRequest(structure_id=private.id, structure_cpp_id=private.cpp_id),
+            metadata=as_user,
+        )
+    )
+    assert hidden == (NOT_FOUND, "STRUCTURE_NOT_FOUND")
+    assert not_member == (grpc.StatusCode.PERMISSION_DENIED, "NOT_A_MEMBER")
+    assert both == (INVALID, "STRUCTURE_REFERENCE_CONFLICT")

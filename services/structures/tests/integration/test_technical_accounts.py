@@ -365,3 +365,14 @@ async def test_it_finds_its_structure_and_public_ones_only(
         pb.ListServicesRequest(structure_cpp_id=company.cpp_id, page_size=10), metadata=as_tech
     )
     assert [s.code for s in services.services] == ["ATELIER", "SIEGE"]
+
+
+async def test_list_spaces_by_cpp_id_of_its_structure(stub, as_tech, company, other):
+    by_cpp = await stub.ListSpaces(
+        pb.ListSpacesRequest(structure_cpp_id=company.cpp_id), metadata=as_tech
+    )
+    assert len(by_cpp.spaces) == 12
+    code, reason = await failure(
+        stub.ListSpaces(pb.ListSpacesRequest(structure_cpp_id=other.cpp_id), metadata=as_tech)
+    )
+    assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "STRUCTURE_NOT_FOUND")

@@ -287,7 +287,12 @@ Global___ManagerActionKind: _TypeAlias = ManagerActionKind  # noqa: Y015
 
 @_typing.final
 class RoutingParameters(_message.Message):
-    """Parameters a public recipient imposes on invoices sent to it."""
+    """Parameters a public recipient imposes on invoices sent to it. Chorus Pro's consulter
+    parametres: codeServiceDoitEtreRenseigne = service_code_required, numeroEJDoitEtreRenseigne
+    = engagement_required, gestionNumeroEJOuCodeService = service_or_engagement_required,
+    statutMiseEnPaiementNestPasRemonte = payment_status_not_reported. Chorus has no EDI
+    connections, MOA, delegated validators nor INSEE non-diffusion: those flags are false.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -328,6 +333,7 @@ class StructureService(_message.Message):
     ENGAGEMENT_REQUIRED_FIELD_NUMBER: _builtins.int
     RESERVED_FOR_PUBLIC_SUPPLIERS_FIELD_NUMBER: _builtins.int
     CPP_ID_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     code: _builtins.str
     name: _builtins.str
@@ -337,6 +343,14 @@ class StructureService(_message.Message):
     """The reserved code FACTURES_PUBLIQUES: only public suppliers may address invoices to it."""
     cpp_id: _builtins.int
     """Integer id, unique among services and never reused: Chorus Pro's idService."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When the service was created: Chorus Pro's dateDbtService (and consulter/service's
+        dateCreation). Services have no end date here: one is valid from created_at for as long
+        as it exists, "active" saying whether it takes invoices; the Chorus Pro API shows a far
+        date as dateFinService (Chorus Pro itself answers 2050-12-31 00:00 for open-ended ones).
+        """
+
     def __init__(
         self,
         *,
@@ -347,10 +361,11 @@ class StructureService(_message.Message):
         engagement_required: _builtins.bool = ...,
         reserved_for_public_suppliers: _builtins.bool = ...,
         cpp_id: _builtins.int = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "cpp_id", b"cpp_id", "engagement_required", b"engagement_required", "id", b"id", "name", b"name", "reserved_for_public_suppliers", b"reserved_for_public_suppliers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "cpp_id", b"cpp_id", "created_at", b"created_at", "engagement_required", b"engagement_required", "id", b"id", "name", b"name", "reserved_for_public_suppliers", b"reserved_for_public_suppliers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -718,7 +733,11 @@ Global___SpaceAccess: _TypeAlias = SpaceAccess  # noqa: Y015
 
 @_typing.final
 class Membership(_message.Message):
-    """One user's place in one structure."""
+    """One user's place in one structure. Chorus Pro's rattachements: the structure (cpp_id,
+    identifier, raison sociale), the role, the services with their cpp_id and created_at; a
+    membership listed here is validated (attachment requests are ListMyAttachmentRequests).
+    Memberships have no integer id of their own.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -2151,18 +2170,25 @@ Global___ListManagerActionsResponse: _TypeAlias = ListManagerActionsResponse  # 
 
 @_typing.final
 class ListSpacesRequest(_message.Message):
+    """Exactly one of structure_id and structure_cpp_id (by the integer, a private structure is
+    NOT_FOUND to whoever may not find it, see GetStructureRequest.cpp_id).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_CPP_ID_FIELD_NUMBER: _builtins.int
     structure_id: _builtins.str
+    structure_cpp_id: _builtins.int
     def __init__(
         self,
         *,
         structure_id: _builtins.str = ...,
+        structure_cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_cpp_id", b"structure_cpp_id", "structure_id", b"structure_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from chorus.structures.v1 import structures_service_pb2 as pb
 
 from chorus_structures.api.handlers import Handlers
-from chorus_structures.api.mapping import space_to_proto, uuid_from_request
+from chorus_structures.api.mapping import (
+    reference_from_request,
+    space_to_proto,
+    uuid_from_request,
+)
 from chorus_structures.api.request_fields import (
     caller_id,
     current_caller,
@@ -25,11 +29,24 @@ class SpaceHandlers(Handlers):
         """Every space of the catalogue for the structure: open or not, the caller's mode
         (managers: MODIFICATION in every open space; MON_COMPTE for every member; a simple user
         their validated subscription), the mode of a pending subscription, and the space's
-        rules (managers only, always open, self-subscription). Members only. Errors:
-        INVALID_ARGUMENT STRUCTURE_ID_INVALID; NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED
-        NOT_A_MEMBER.
+        rules (managers only, always open, self-subscription). Members only; a technical
+        account, its structure only (MODIFICATION in every open space but
+        ACTIVITES_GESTIONNAIRE). The structure by ``structure_id`` or ``structure_cpp_id``
+        (exactly one; by integer id a private structure is NOT_FOUND to non-members). Errors:
+        INVALID_ARGUMENT STRUCTURE_ID_INVALID, CPP_ID_INVALID, STRUCTURE_REFERENCE_CONFLICT;
+        NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED NOT_A_MEMBER.
         """
-        views = await self._usecases.spaces.list_spaces(current_caller(), structure_id_of(request))
+        caller = current_caller()
+        reference = reference_from_request(
+            request.structure_id,
+            request.structure_cpp_id,
+            id_field="structure_id",
+            cpp_field="structure_cpp_id",
+            id_reason="STRUCTURE_ID_INVALID",
+            conflict_reason="STRUCTURE_REFERENCE_CONFLICT",
+        )
+        assert reference is not None
+        views = await self._usecases.spaces.list_spaces(caller, reference)
         return pb.ListSpacesResponse(spaces=[space_to_proto(v) for v in views])
 
     async def OpenSpace(self, request, context):

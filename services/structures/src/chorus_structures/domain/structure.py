@@ -59,6 +59,8 @@ class StructureService:
     engagement_required: bool = False
     # Integer id (Chorus Pro's idService), given by the database; 0 before it is stored.
     cpp_id: int = 0
+    # When the service was created (Chorus Pro's dateDbtService); None before it is stored.
+    created_at: datetime | None = None
 
     @property
     def reserved_for_public_suppliers(self) -> bool:

@@ -42,7 +42,7 @@ async def services_of(
     return found
 
 
-_COLUMNS = "id, structure_id, code, name, active, engagement_required, cpp_id"
+_COLUMNS = "id, structure_id, code, name, active, engagement_required, cpp_id, created_at"
 
 
 def _service(row: asyncpg.Record) -> StructureService:
@@ -53,6 +53,7 @@ def _service(row: asyncpg.Record) -> StructureService:
         active=row["active"],
         engagement_required=row["engagement_required"],
         cpp_id=row["cpp_id"],
+        created_at=row["created_at"],
     )
 
 
@@ -99,7 +100,7 @@ async def insert_service(
         INSERT INTO structure_services (id, structure_id, code, name, engagement_required)
         VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (structure_id, code) DO NOTHING
-        RETURNING id, cpp_id
+        RETURNING id, cpp_id, created_at
         """,
         uuid4(),
         structure_id,
@@ -115,6 +116,7 @@ async def insert_service(
         name=new.name,
         engagement_required=new.engagement_required,
         cpp_id=row["cpp_id"],
+        created_at=row["created_at"],
     )
 
 

@@ -55,7 +55,7 @@ async def _may_find(conn: asyncpg.Connection, caller: Caller, structure: Structu
     return may_find(structure, caller, member=member)
 
 
-async def _structure_by_reference(
+async def structure_by_reference(
     conn: asyncpg.Connection, caller: Caller, reference: Reference
 ) -> Structure | None:
     """The structure named by id (for anyone) or by integer id (only if ``caller`` may find
@@ -85,7 +85,7 @@ class Directory:
         """The structure named by id or integer id; by integer id a private structure only
         for its members and technical accounts. Errors: STRUCTURE_NOT_FOUND."""
         async with self._uow.reading() as conn:
-            structure = await _structure_by_reference(conn, caller, reference)
+            structure = await structure_by_reference(conn, caller, reference)
         return require_structure(structure)
 
     async def list_services(
@@ -95,7 +95,7 @@ class Directory:
         total. Errors: STRUCTURE_NOT_FOUND (also a private structure named by integer id to
         someone not allowed to find it)."""
         async with self._uow.reading(snapshot=True) as conn:
-            found = require_structure(await _structure_by_reference(conn, caller, structure))
+            found = require_structure(await structure_by_reference(conn, caller, structure))
             page_services, total = await services.page_of_services(
                 conn, found.id, only_active=only_active, offset=page.offset, limit=page.size
             )

@@ -34,7 +34,12 @@ from chorus_structures.domain.spaces import (
     Space,
     openness,
 )
-from chorus_structures.domain.structure import Structure, StructureStatus, require_structure
+from chorus_structures.domain.structure import (
+    Reference,
+    Structure,
+    StructureStatus,
+    require_structure,
+)
 from chorus_structures.domain.subscriptions import (
     Subscription,
     SubscriptionStatus,
@@ -44,6 +49,7 @@ from chorus_structures.domain.subscriptions import (
     subscription_not_found,
 )
 from chorus_structures.store import history, memberships, spaces, structures, subscriptions
+from chorus_structures.usecases.directory import structure_by_reference
 
 
 @dataclass(frozen=True)
@@ -97,12 +103,14 @@ class Spaces:
         self._uow = uow
         self._identity = identity
 
-    async def list_spaces(self, caller: Caller, structure_id: UUID) -> list[SpaceView]:
+    async def list_spaces(self, caller: Caller, reference: Reference) -> list[SpaceView]:
         """Every space, open or not, with the caller's mode and pending subscription. Members
         only (NOT_A_MEMBER); a technical account, its structure only (MODIFICATION in every
-        open space but the managers' own)."""
+        open space but the managers' own). The structure by id or integer id (by integer id,
+        a private structure the caller may not find is STRUCTURE_NOT_FOUND)."""
         async with self._uow.reading() as conn:
-            structure = require_structure(await structures.get_structure(conn, structure_id))
+            structure = require_structure(await structure_by_reference(conn, caller, reference))
+            structure_id = structure.id
             if caller.is_technical:
                 role = require_member(technical_role(caller, structure_id))
                 return await _views(conn, structure, None, role)
