@@ -360,3 +360,17 @@ async def test_list_spaces_by_structure_cpp_id(stub, as_user, stranger, public, 
     assert hidden == (NOT_FOUND, "STRUCTURE_NOT_FOUND")
     assert not_member == (grpc.StatusCode.PERMISSION_DENIED, "NOT_A_MEMBER")
     assert both == (INVALID, "STRUCTURE_REFERENCE_CONFLICT")
+
+
+async def test_extreme_numbers_are_answered_not_crashed(stub, as_user, public):
+    largest = 2**63 - 1
+    code, reason = await failure(
+        stub.GetStructure(pb.GetStructureRequest(cpp_id=largest), metadata=as_user)
+    )
+    assert (code, reason) == (NOT_FOUND, "STRUCTURE_NOT_FOUND")
+    code, reason = await failure(get_service(stub, as_user, cpp_id=largest))
+    assert (code, reason) == (NOT_FOUND, "SERVICE_NOT_FOUND")
+    far = await list_services(
+        stub, as_user, structure_id=public.id, page_number=2**31 - 1, page_size=1000
+    )
+    assert list(far.services) == [] and far.total_size == 3

@@ -250,3 +250,7 @@ async def test_name_search_ranks_as_with_keyset_pages(stub, as_user, create_requ
 async def test_a_name_matching_nothing_answers_an_empty_page(stub, stranger, seeded):
     """What the Odoo module's connection test sends (nomStructure "This is just a test")."""
     assert await found(stub, stranger, name="This is just a test") == ([], 0)
+
+
+async def test_the_last_possible_page_is_empty(stub, stranger, seeded):
+    assert await found(stub, stranger, page_number=2**31 - 1, page_size=1000) == ([], 4)
