@@ -110,6 +110,7 @@ def structure_to_proto(structure: Structure) -> pb.Structure:
         ),
         services=[service_to_proto(s) for s in structure.services],
         created_at=created_at,
+        cpp_id=structure.cpp_id,
     )
 
 
@@ -121,6 +122,8 @@ def service_to_proto(service: StructureService) -> pb.StructureService:
         active=service.active,
         engagement_required=service.engagement_required,
         reserved_for_public_suppliers=service.reserved_for_public_suppliers,
+        cpp_id=service.cpp_id,
+        created_at=timestamp(service.created_at),
     )
 
 

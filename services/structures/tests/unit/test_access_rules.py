@@ -1,9 +1,16 @@
+import uuid
+
 import pytest
+from chorus_platform.errors import PermissionDenied
 from chorus_structures.domain.access import (
     AccessFacts,
+    Caller,
     Role,
     decide,
+    manager_candidate,
+    person,
     space_accesses,
+    technical_role,
 )
 from chorus_structures.domain.spaces import AccessMode, Space, default_open_spaces
 from chorus_structures.domain.structure import StructureKind, StructureStatus
@@ -85,3 +92,45 @@ def test_memberships_show_managers_modification_and_users_their_subscriptions():
     )
     # Every member has their account area; only managers the manager activities.
     assert user == [(Space.FACTURES_EMISES, CONSULT), (Space.MON_COMPTE, MODIFY)]
+
+
+TECH = Role.COMPTE_TECHNIQUE
+
+
+@pytest.mark.parametrize("mode", [CONSULT, MODIFY])
+def test_technical_account_uses_open_spaces_in_any_mode_without_subscription(mode):
+    assert decide(facts(TECH, space=Space.FACTURES_EMISES), mode).allowed
+    assert decide(facts(TECH, space=Space.ENGAGEMENTS), mode).allowed
+
+
+def test_technical_account_is_no_manager():
+    assert not TECH.is_manager
+    decision = decide(facts(TECH, space=Space.ACTIVITES_GESTIONNAIRE), CONSULT)
+    assert decision.reason == "MANAGERS_ONLY"
+    assert decide(facts(TECH, space_open=False), CONSULT).reason == "SPACE_CLOSED"
+
+
+def test_technical_account_spaces():
+    open_spaces = list(default_open_spaces(StructureKind.PUBLIQUE))
+    shown = space_accesses(TECH, StructureStatus.ACTIVE, open_spaces, {})
+    assert Space.ACTIVITES_GESTIONNAIRE not in {space for space, _ in shown}
+    assert {mode for _, mode in shown} == {MODIFY} and len(shown) == len(open_spaces) - 1
+
+
+def test_technical_role_is_its_structure_only():
+    mine, elsewhere = uuid.uuid4(), uuid.uuid4()
+    caller = Caller(uuid.uuid4(), mine)
+    assert technical_role(caller, mine) is TECH
+    assert technical_role(caller, elsewhere) is None
+
+
+def test_technical_accounts_are_refused_what_people_and_managers_do():
+    person_caller, tech = Caller(uuid.uuid4()), Caller(uuid.uuid4(), uuid.uuid4())
+    assert person(person_caller) == person_caller.user_id
+    assert manager_candidate(person_caller) == person_caller.user_id
+    with pytest.raises(PermissionDenied) as caught:
+        person(tech)
+    assert caught.value.reason == "TECHNICAL_ACCOUNT_NOT_ALLOWED"
+    with pytest.raises(PermissionDenied) as caught:
+        manager_candidate(tech)
+    assert caught.value.reason == "MANAGER_REQUIRED"

@@ -93,3 +93,57 @@ def test_a_page_token_of_a_listing_is_no_token_of_an_exact_search():
             identifier_type=IdentifierType.SIRET, identifier="73282932000074", page_token=token
         )
     assert caught.value.reason == "PAGE_TOKEN_INVALID"
+
+
+def test_numbered_pages_combine_every_criterion():
+    numbered = criteria(
+        page_number=2,
+        page_size=1000,
+        identifier_type=IdentifierType.SIRET,
+        identifier="732 829 320 00074",
+        name="boulangerie",
+        postal_code=" 69 003 ",
+        city="  Lyon ",
+        country="fr",
+    )
+    assert numbered.numbered is not None and numbered.numbered.offset == 1000
+    assert numbered.limit == 1000
+    assert numbered.exact == Identifier(IdentifierType.SIRET, "73282932000074")
+    assert numbered.name_words == ("boulangerie",)
+    assert (numbered.address.postal_code, numbered.address.city) == ("69 003", "Lyon")
+    assert numbered.address.country == "FR"
+    assert numbered.exact_lookup
+
+
+def test_numbered_identifier_type_alone_filters_and_identifier_alone_is_exact():
+    by_type = criteria(page_number=1, page_size=10, identifier_type=IdentifierType.RIDET)
+    assert by_type.identifier_type is IdentifierType.RIDET and not by_type.exact_lookup
+    by_key = criteria(page_number=1, page_size=10, identifier=" ab 12 ")
+    assert by_key.identifier_key == "AB12" and by_key.exact_lookup and by_key.exact is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"page_size": 0}, "PAGE_SIZE_INVALID"),
+        ({"page_size": 1001}, "PAGE_SIZE_INVALID"),
+        ({"page_token": "abc"}, "PAGING_CONFLICT"),
+        ({"country": "France"}, "COUNTRY_INVALID"),
+        ({"postal_code": "75_001"}, "POSTAL_CODE_INVALID"),
+    ],
+)
+def test_numbered_pages_refusals(fields, reason):
+    with pytest.raises(InvalidArgument) as caught:
+        criteria(**{"page_number": 1, "page_size": 10, **fields})
+    assert caught.value.reason == reason
+
+
+def test_negative_page_number_is_refused():
+    with pytest.raises(InvalidArgument) as caught:
+        criteria(page_number=-1, page_size=10)
+    assert caught.value.reason == "PAGE_NUMBER_INVALID"
+
+
+def test_address_filters_change_the_fingerprint_only_when_set():
+    assert criteria(name="x").fingerprint == criteria(name="x", city=" ").fingerprint
+    assert criteria(name="x").fingerprint != criteria(name="x", city="Lyon").fingerprint

@@ -94,6 +94,11 @@ class _RoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Role.ValueType],
     ROLE_GESTIONNAIRE_PRINCIPAL: _Role.ValueType  # 1
     ROLE_GESTIONNAIRE_SECONDAIRE: _Role.ValueType  # 2
     ROLE_UTILISATEUR: _Role.ValueType  # 3
+    ROLE_COMPTE_TECHNIQUE: _Role.ValueType  # 4
+    """A technical account of the Chorus Pro-compatible API (token claim tst) in its structure:
+    shown by ListMyMemberships, never stored nor grantable; MODIFICATION in every open space
+    but ACTIVITES_GESTIONNAIRE, no manager right.
+    """
 
 class Role(_Role, metaclass=_RoleEnumTypeWrapper):
     """Role of a member within a structure."""
@@ -102,6 +107,11 @@ ROLE_UNSPECIFIED: Role.ValueType  # 0
 ROLE_GESTIONNAIRE_PRINCIPAL: Role.ValueType  # 1
 ROLE_GESTIONNAIRE_SECONDAIRE: Role.ValueType  # 2
 ROLE_UTILISATEUR: Role.ValueType  # 3
+ROLE_COMPTE_TECHNIQUE: Role.ValueType  # 4
+"""A technical account of the Chorus Pro-compatible API (token claim tst) in its structure:
+shown by ListMyMemberships, never stored nor grantable; MODIFICATION in every open space
+but ACTIVITES_GESTIONNAIRE, no manager right.
+"""
 Global___Role: _TypeAlias = Role  # noqa: Y015
 
 class _Space:
@@ -277,7 +287,12 @@ Global___ManagerActionKind: _TypeAlias = ManagerActionKind  # noqa: Y015
 
 @_typing.final
 class RoutingParameters(_message.Message):
-    """Parameters a public recipient imposes on invoices sent to it."""
+    """Parameters a public recipient imposes on invoices sent to it. Chorus Pro's consulter
+    parametres: codeServiceDoitEtreRenseigne = service_code_required, numeroEJDoitEtreRenseigne
+    = engagement_required, gestionNumeroEJOuCodeService = service_or_engagement_required,
+    statutMiseEnPaiementNestPasRemonte = payment_status_not_reported. Chorus has no EDI
+    connections, MOA, delegated validators nor INSEE non-diffusion: those flags are false.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -317,6 +332,8 @@ class StructureService(_message.Message):
     ACTIVE_FIELD_NUMBER: _builtins.int
     ENGAGEMENT_REQUIRED_FIELD_NUMBER: _builtins.int
     RESERVED_FOR_PUBLIC_SUPPLIERS_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     code: _builtins.str
     name: _builtins.str
@@ -324,6 +341,16 @@ class StructureService(_message.Message):
     engagement_required: _builtins.bool
     reserved_for_public_suppliers: _builtins.bool
     """The reserved code FACTURES_PUBLIQUES: only public suppliers may address invoices to it."""
+    cpp_id: _builtins.int
+    """Integer id, unique among services and never reused: Chorus Pro's idService."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When the service was created: Chorus Pro's dateDbtService (and consulter/service's
+        dateCreation). Services have no end date here: one is valid from created_at for as long
+        as it exists, "active" saying whether it takes invoices; the Chorus Pro API shows a far
+        date as dateFinService (Chorus Pro itself answers 2050-12-31 00:00 for open-ended ones).
+        """
+
     def __init__(
         self,
         *,
@@ -333,10 +360,12 @@ class StructureService(_message.Message):
         active: _builtins.bool = ...,
         engagement_required: _builtins.bool = ...,
         reserved_for_public_suppliers: _builtins.bool = ...,
+        cpp_id: _builtins.int = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "engagement_required", b"engagement_required", "id", b"id", "name", b"name", "reserved_for_public_suppliers", b"reserved_for_public_suppliers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "code", b"code", "cpp_id", b"cpp_id", "created_at", b"created_at", "engagement_required", b"engagement_required", "id", b"id", "name", b"name", "reserved_for_public_suppliers", b"reserved_for_public_suppliers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -361,6 +390,7 @@ class Structure(_message.Message):
     ROUTING_FIELD_NUMBER: _builtins.int
     SERVICES_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     identifier_type: Global___IdentifierType.ValueType
     identifier: _builtins.str
@@ -370,6 +400,11 @@ class Structure(_message.Message):
     status: Global___StructureStatus.ValueType
     email: _builtins.str
     vat_number: _builtins.str
+    cpp_id: _builtins.int
+    """Integer id, unique among structures and never reused: Chorus Pro's idStructureCPP
+    (idStructure). Unlike the UUID it can be guessed, so a look-up by it follows the search's
+    visibility rule (see GetStructureRequest).
+    """
     @_builtins.property
     def address(self) -> _common_pb2.Address: ...
     @_builtins.property
@@ -394,10 +429,11 @@ class Structure(_message.Message):
         routing: Global___RoutingParameters | None = ...,
         services: _abc.Iterable[Global___StructureService] | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "created_at", b"created_at", "routing", b"routing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "created_at", b"created_at", "email", b"email", "id", b"id", "identifier", b"identifier", "identifier_type", b"identifier_type", "kind", b"kind", "libelle", b"libelle", "raison_sociale", b"raison_sociale", "routing", b"routing", "services", b"services", "status", b"status", "vat_number", b"vat_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "cpp_id", b"cpp_id", "created_at", b"created_at", "email", b"email", "id", b"id", "identifier", b"identifier", "identifier_type", b"identifier_type", "kind", b"kind", "libelle", b"libelle", "raison_sociale", b"raison_sociale", "routing", b"routing", "services", b"services", "status", b"status", "vat_number", b"vat_number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -466,18 +502,28 @@ Global___CreateStructureResponse: _TypeAlias = CreateStructureResponse  # noqa: 
 
 @_typing.final
 class GetStructureRequest(_message.Message):
+    """Exactly one of structure_id and cpp_id."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     structure_id: _builtins.str
+    """Any caller who has the (random) id may read the structure."""
+    cpp_id: _builtins.int
+    """The integer id (idStructureCPP). Integers can be guessed: by cpp_id a private structure is
+    found only by its members and its technical accounts (NOT_FOUND for anyone else), as in
+    the search; public structures by anyone.
+    """
     def __init__(
         self,
         *,
         structure_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "structure_id", b"structure_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -557,6 +603,10 @@ class SearchStructuresRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     IDENTIFIER_TYPE_FIELD_NUMBER: _builtins.int
     IDENTIFIER_FIELD_NUMBER: _builtins.int
+    PAGE_NUMBER_FIELD_NUMBER: _builtins.int
+    POSTAL_CODE_FIELD_NUMBER: _builtins.int
+    CITY_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
     identifier_prefix: _builtins.str
     """Identifier prefix, at least 3 characters."""
     name: _builtins.str
@@ -572,7 +622,24 @@ class SearchStructuresRequest(_message.Message):
     with identifier_prefix or name.
     """
     identifier: _builtins.str
-    """The full identifier for an exact look-up (requires identifier_type)."""
+    """The full identifier for an exact look-up (requires identifier_type, except with
+    page_number).
+    """
+    page_number: _builtins.int
+    """Pages by number (Chorus Pro structures/v1/rechercher): 1-based. When set, page_size is
+    required (1 to 1000, else PAGE_SIZE_INVALID), page_token must be empty (PAGING_CONFLICT),
+    the answer carries total_size and every criterion combines with the others (AND): an
+    exact identifier with a name or an address, identifier_type alone filters by type,
+    identifier alone is an exact look-up across types (spaces ignored, upper-cased). The
+    visibility rule is the same. 0: keyset pages with page_token (page_size 0 means 20, at
+    most 100).
+    """
+    postal_code: _builtins.str
+    """Postal code, exact (case and extra spaces ignored). POSTAL_CODE_INVALID."""
+    city: _builtins.str
+    """City, exact, case and accents ignored. ADDRESS_FIELD_TOO_LONG beyond 100 characters."""
+    country: _builtins.str
+    """Country, ISO 3166-1 alpha-2 code (FR). COUNTRY_INVALID."""
     def __init__(
         self,
         *,
@@ -584,10 +651,14 @@ class SearchStructuresRequest(_message.Message):
         status: Global___StructureStatus.ValueType = ...,
         identifier_type: Global___IdentifierType.ValueType = ...,
         identifier: _builtins.str = ...,
+        page_number: _builtins.int = ...,
+        postal_code: _builtins.str = ...,
+        city: _builtins.str = ...,
+        country: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier", b"identifier", "identifier_prefix", b"identifier_prefix", "identifier_type", b"identifier_type", "kind", b"kind", "name", b"name", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city", b"city", "country", b"country", "identifier", b"identifier", "identifier_prefix", b"identifier_prefix", "identifier_type", b"identifier_type", "kind", b"kind", "name", b"name", "page_number", b"page_number", "page_size", b"page_size", "page_token", b"page_token", "postal_code", b"postal_code", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -599,7 +670,11 @@ class SearchStructuresResponse(_message.Message):
 
     STRUCTURES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Empty on the last page, and always with page_number."""
+    total_size: _builtins.int
+    """With page_number: how many structures match, across every page (0 otherwise)."""
     @_builtins.property
     def structures(self) -> _containers.RepeatedCompositeFieldContainer[Global___Structure]: ...
     def __init__(
@@ -607,10 +682,11 @@ class SearchStructuresResponse(_message.Message):
         *,
         structures: _abc.Iterable[Global___Structure] | None = ...,
         next_page_token: _builtins.str = ...,
+        total_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "structures", b"structures"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "structures", b"structures", "total_size", b"total_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -657,7 +733,11 @@ Global___SpaceAccess: _TypeAlias = SpaceAccess  # noqa: Y015
 
 @_typing.final
 class Membership(_message.Message):
-    """One user's place in one structure."""
+    """One user's place in one structure. Chorus Pro's rattachements: the structure (cpp_id,
+    identifier, raison sociale), the role, the services with their cpp_id and created_at; a
+    membership listed here is validated (attachment requests are ListMyAttachmentRequests).
+    Memberships have no integer id of their own.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -718,6 +798,13 @@ class CheckAccessRequest(_message.Message):
     MODE_FIELD_NUMBER: _builtins.int
     SERVICE_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """Whom the question is about: empty or the caller's own id (any other user is
+    PERMISSION_DENIED ACCESS_CHECK_OTHER_USER; services ask on behalf of the user whose token
+    they forward). When the caller's token is a technical account's (claim tst, Chorus Pro
+    API), the answer comes from the claim alone: the structure tst only (NOT_A_MEMBER for any
+    other, even if the user id had memberships), every open space of it in either mode
+    except ACTIVITES_GESTIONNAIRE (MANAGERS_ONLY: never manager rights), every service.
+    """
     structure_id: _builtins.str
     space: Global___Space.ValueType
     mode: Global___AccessMode.ValueType
@@ -771,6 +858,7 @@ class ListAccessibleStructuresRequest(_message.Message):
     SPACE_FIELD_NUMBER: _builtins.int
     MODE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """As CheckAccessRequest.user_id (the caller only; a technical account: the claim alone)."""
     space: Global___Space.ValueType
     mode: Global___AccessMode.ValueType
     def __init__(
@@ -1346,6 +1434,137 @@ class UpdateServiceResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdateServiceResponse: _TypeAlias = UpdateServiceResponse  # noqa: Y015
+
+@_typing.final
+class ListServicesRequest(_message.Message):
+    """Exactly one of structure_id and structure_cpp_id (a look-up by the integer follows the
+    visibility rule of GetStructureRequest.cpp_id).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_CPP_ID_FIELD_NUMBER: _builtins.int
+    PAGE_NUMBER_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    ONLY_ACTIVE_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    structure_cpp_id: _builtins.int
+    page_number: _builtins.int
+    """1-based; 0 means the first page."""
+    page_size: _builtins.int
+    """Required: 1 to 1000."""
+    only_active: _builtins.bool
+    """Only active services."""
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        structure_cpp_id: _builtins.int = ...,
+        page_number: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        only_active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["only_active", b"only_active", "page_number", b"page_number", "page_size", b"page_size", "structure_cpp_id", b"structure_cpp_id", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListServicesRequest: _TypeAlias = ListServicesRequest  # noqa: Y015
+
+@_typing.final
+class ListServicesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICES_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    STRUCTURE_FIELD_NUMBER: _builtins.int
+    total_size: _builtins.int
+    """How many services match, across every page."""
+    @_builtins.property
+    def services(self) -> _containers.RepeatedCompositeFieldContainer[Global___StructureService]:
+        """The page's services, by code."""
+
+    @_builtins.property
+    def structure(self) -> Global___Structure:
+        """The structure they belong to (its services field left empty)."""
+
+    def __init__(
+        self,
+        *,
+        services: _abc.Iterable[Global___StructureService] | None = ...,
+        total_size: _builtins.int = ...,
+        structure: Global___Structure | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["structure", b"structure"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["services", b"services", "structure", b"structure", "total_size", b"total_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListServicesResponse: _TypeAlias = ListServicesResponse  # noqa: Y015
+
+@_typing.final
+class GetServiceRequest(_message.Message):
+    """Exactly one of service_id and cpp_id; at most one of structure_id and structure_cpp_id,
+    which the service must then belong to.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_CPP_ID_FIELD_NUMBER: _builtins.int
+    service_id: _builtins.str
+    cpp_id: _builtins.int
+    """The integer id (idService); a service of a private structure is found by it only by the
+    structure's members and technical accounts.
+    """
+    structure_id: _builtins.str
+    structure_cpp_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        service_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
+        structure_id: _builtins.str = ...,
+        structure_cpp_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "service_id", b"service_id", "structure_cpp_id", b"structure_cpp_id", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetServiceRequest: _TypeAlias = GetServiceRequest  # noqa: Y015
+
+@_typing.final
+class GetServiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVICE_FIELD_NUMBER: _builtins.int
+    STRUCTURE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def service(self) -> Global___StructureService: ...
+    @_builtins.property
+    def structure(self) -> Global___Structure:
+        """The structure the service belongs to (its services field left empty)."""
+
+    def __init__(
+        self,
+        *,
+        service: Global___StructureService | None = ...,
+        structure: Global___Structure | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["service", b"service", "structure", b"structure"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["service", b"service", "structure", b"structure"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetServiceResponse: _TypeAlias = GetServiceResponse  # noqa: Y015
 
 @_typing.final
 class ListMembersRequest(_message.Message):
@@ -1951,18 +2170,25 @@ Global___ListManagerActionsResponse: _TypeAlias = ListManagerActionsResponse  # 
 
 @_typing.final
 class ListSpacesRequest(_message.Message):
+    """Exactly one of structure_id and structure_cpp_id (by the integer, a private structure is
+    NOT_FOUND to whoever may not find it, see GetStructureRequest.cpp_id).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_CPP_ID_FIELD_NUMBER: _builtins.int
     structure_id: _builtins.str
+    structure_cpp_id: _builtins.int
     def __init__(
         self,
         *,
         structure_id: _builtins.str = ...,
+        structure_cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_cpp_id", b"structure_cpp_id", "structure_id", b"structure_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -27,6 +27,15 @@ if _version_not_supported:
 
 class StructuresServiceStub:
     """StructuresService is the authority on legal entities and on who may act for which of them.
+
+    Technical accounts of the Chorus Pro-compatible API (access tokens with the claim tst, the
+    one structure they act for) are answered from the claim alone: the directory reads,
+    ListServices, GetService, ListMyMemberships, CheckAccess, ListAccessibleStructures and
+    ListSpaces serve them (their structure, every open space of it but ACTIVITES_GESTIONNAIRE
+    in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
+    what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
+    ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
     """
 
     def __init__(self, channel):
@@ -84,6 +93,16 @@ class StructuresServiceStub:
                 '/chorus.structures.v1.StructuresService/UpdateService',
                 request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceRequest.SerializeToString,
                 response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceResponse.FromString,
+                _registered_method=True)
+        self.ListServices = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/ListServices',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesResponse.FromString,
+                _registered_method=True)
+        self.GetService = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/GetService',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceResponse.FromString,
                 _registered_method=True)
         self.ListMembers = channel.unary_unary(
                 '/chorus.structures.v1.StructuresService/ListMembers',
@@ -184,6 +203,15 @@ class StructuresServiceStub:
 
 class StructuresServiceServicer:
     """StructuresService is the authority on legal entities and on who may act for which of them.
+
+    Technical accounts of the Chorus Pro-compatible API (access tokens with the claim tst, the
+    one structure they act for) are answered from the claim alone: the directory reads,
+    ListServices, GetService, ListMyMemberships, CheckAccess, ListAccessibleStructures and
+    ListSpaces serve them (their structure, every open space of it but ACTIVITES_GESTIONNAIRE
+    in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
+    what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
+    ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
     """
 
     def CreateStructure(self, request, context):
@@ -195,7 +223,8 @@ class StructuresServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetStructure(self, request, context):
-        """Returns one structure with its services and routing parameters. NOT_FOUND.
+        """Returns one structure with its services and routing parameters, by id or by its integer
+        id (cpp_id). NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -209,15 +238,17 @@ class StructuresServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SearchStructures(self, request, context):
-        """Searches the directory by identifier prefix and/or name, paginated: public structures
-        and the caller's own; a private structure otherwise only by its exact identifier.
+        """Searches the directory by identifier prefix and/or name, paginated by token or by page
+        number (with the total): public structures and the caller's own; a private structure
+        otherwise only by its exact identifier.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListMyMemberships(self, request, context):
-        """The calling user's memberships: structure, role, services and spaces.
+        """The calling user's memberships: structure, role, services and spaces. A technical
+        account (token claim tst): its structure only, as ROLE_COMPTE_TECHNIQUE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -225,13 +256,15 @@ class StructuresServiceServicer:
 
     def CheckAccess(self, request, context):
         """May the user act for the structure in the space with the mode? Allowed, or the reason not.
+        Only about the caller (see CheckAccessRequest.user_id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListAccessibleStructures(self, request, context):
-        """Structures the user may act for in the space with the mode.
+        """Structures the user may act for in the space with the mode (a technical account: its
+        structure only).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -254,6 +287,22 @@ class StructuresServiceServicer:
 
     def UpdateService(self, request, context):
         """Renames, (de)activates a service or changes its "engagement required" flag. Managers only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListServices(self, request, context):
+        """A structure's services, by page number (Chorus Pro structures/v1/rechercher/services).
+        INVALID_ARGUMENT PAGE_SIZE_INVALID; NOT_FOUND STRUCTURE_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetService(self, request, context):
+        """One service with its structure, by id or integer id (Chorus Pro
+        structures/v1/consulter/service). NOT_FOUND SERVICE_NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -445,6 +494,16 @@ def add_StructuresServiceServicer_to_server(servicer, server):
                     request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceRequest.FromString,
                     response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceResponse.SerializeToString,
             ),
+            'ListServices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListServices,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesResponse.SerializeToString,
+            ),
+            'GetService': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetService,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceResponse.SerializeToString,
+            ),
             'ListMembers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMembers,
                     request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListMembersRequest.FromString,
@@ -550,6 +609,15 @@ def add_StructuresServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class StructuresService:
     """StructuresService is the authority on legal entities and on who may act for which of them.
+
+    Technical accounts of the Chorus Pro-compatible API (access tokens with the claim tst, the
+    one structure they act for) are answered from the claim alone: the directory reads,
+    ListServices, GetService, ListMyMemberships, CheckAccess, ListAccessibleStructures and
+    ListSpaces serve them (their structure, every open space of it but ACTIVITES_GESTIONNAIRE
+    in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
+    what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
+    ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
     """
 
     @staticmethod
@@ -812,6 +880,60 @@ class StructuresService:
             '/chorus.structures.v1.StructuresService/UpdateService',
             chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceRequest.SerializeToString,
             chorus_dot_structures_dot_v1_dot_structures__service__pb2.UpdateServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListServices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/ListServices',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListServicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/GetService',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetServiceResponse.FromString,
             options,
             channel_credentials,
             insecure,

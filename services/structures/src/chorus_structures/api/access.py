@@ -13,7 +13,7 @@ from chorus_structures.api.mapping import (
     membership_to_proto,
     uuid_from_request,
 )
-from chorus_structures.api.request_fields import caller_id, required_mode, required_space
+from chorus_structures.api.request_fields import current_caller, required_mode, required_space
 from chorus_structures.domain.access import access_subject
 
 
@@ -32,9 +32,13 @@ class AccessHandlers(Handlers):
         """The caller's memberships, in raison sociale order: structure, role, services (every
         service for managers and for users attached to the whole structure) and the open
         spaces the caller may use with their mode (MODIFICATION everywhere for managers; the
-        validated subscription's mode for simple users). No errors beyond UNAUTHENTICATED.
+        validated subscription's mode for simple users). A technical account (token claim
+        ``tst``) has one, from the claim alone: its structure, role COMPTE_TECHNIQUE, every
+        service, every open space but ACTIVITES_GESTIONNAIRE in MODIFICATION (none while the
+        structure is inactive); its user id's memberships, if any, are not shown. No errors
+        beyond UNAUTHENTICATED.
         """
-        memberships = await self._usecases.my_memberships.of_caller(caller_id())
+        memberships = await self._usecases.my_memberships.of_caller(current_caller())
         return pb.ListMyMembershipsResponse(
             memberships=[membership_to_proto(m) for m in memberships]
         )
@@ -49,10 +53,14 @@ class AccessHandlers(Handlers):
         structure), SERVICE_NOT_ALLOWED (a user attached to other services),
         SUBSCRIPTION_REQUIRED (a simple user without a validated subscription of a sufficient
         mode; MODIFICATION implies CONSULTATION). Managers may use every open space in any mode.
-        Errors: INVALID_ARGUMENT USER_ID_INVALID, STRUCTURE_ID_INVALID, SERVICE_ID_INVALID,
+        A technical account (token claim ``tst``) is answered from the claim alone: its
+        structure only (NOT_A_MEMBER for any other, whatever memberships its user id has),
+        every open space of it in any mode except ACTIVITES_GESTIONNAIRE (MANAGERS_ONLY), every
+        service. Errors: INVALID_ARGUMENT USER_ID_INVALID, STRUCTURE_ID_INVALID, SERVICE_ID_INVALID,
         SPACE_REQUIRED, ACCESS_MODE_REQUIRED.
         """
-        user_id = _subject(request.user_id, caller_id())
+        caller = current_caller()
+        _subject(request.user_id, caller.user_id)
         structure_id = uuid_from_request(
             request.structure_id, "structure_id", "STRUCTURE_ID_INVALID"
         )
@@ -63,7 +71,7 @@ class AccessHandlers(Handlers):
         )
         space, mode = required_space(request.space), required_mode(request.mode)
         decision = await self._usecases.access.check(
-            user_id, structure_id, space, mode, service_id=service_id
+            caller, structure_id, space, mode, service_id=service_id
         )
         return pb.CheckAccessResponse(allowed=decision.allowed, reason=decision.reason)
 
@@ -71,13 +79,15 @@ class AccessHandlers(Handlers):
         """Ids of the structures for which CheckAccess would allow the user in the space with
         the mode, in no particular order; ``structures`` lists the same ones, each with the
         services a simple user attached to some services only is limited to (empty: every
-        service), which is what the received invoices they may see are limited to. Same caller
-        rule and errors as CheckAccess (ACCESS_CHECK_OTHER_USER, USER_ID_INVALID,
+        service), which is what the received invoices they may see are limited to; for a
+        technical account, its structure only (if CheckAccess allows it). Same caller rule
+        and errors as CheckAccess (ACCESS_CHECK_OTHER_USER, USER_ID_INVALID,
         SPACE_REQUIRED, ACCESS_MODE_REQUIRED).
         """
-        user_id = _subject(request.user_id, caller_id())
+        caller = current_caller()
+        _subject(request.user_id, caller.user_id)
         space, mode = required_space(request.space), required_mode(request.mode)
-        allowed = await self._usecases.access.accessible_structures(user_id, space, mode)
+        allowed = await self._usecases.access.accessible_structures(caller, space, mode)
         return pb.ListAccessibleStructuresResponse(
             structure_ids=[str(structure_id) for structure_id in allowed],
             structures=[

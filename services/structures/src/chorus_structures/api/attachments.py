@@ -6,7 +6,12 @@ from chorus.structures.v1 import structures_service_pb2 as pb
 
 from chorus_structures.api.handlers import Handlers
 from chorus_structures.api.mapping import uuid_from_request, uuids_from_request
-from chorus_structures.api.request_fields import caller_id, decision_of, structure_id_of
+from chorus_structures.api.request_fields import (
+    caller_id,
+    decision_of,
+    manager_caller_id,
+    structure_id_of,
+)
 from chorus_structures.contract import attachment_request_to_proto, enum_from_proto
 from chorus_structures.domain.access import Role
 from chorus_structures.domain.attachments import AttachmentStatus
@@ -59,7 +64,7 @@ class AttachmentHandlers(Handlers):
             request.page_size, request.page_token, "attachments", structure_id, status or ""
         )
         found, after, profiles = await self._usecases.attachments.list_for_structure(
-            caller_id(), structure_id, status, page
+            manager_caller_id(), structure_id, status, page
         )
         return pb.ListAttachmentRequestsResponse(
             requests=[attachment_request_to_proto(r, profiles) for r in found],
@@ -87,7 +92,7 @@ class AttachmentHandlers(Handlers):
         ALREADY_A_MEMBER.
         """
         decided = await self._usecases.attachments.decide(
-            caller_id(),
+            manager_caller_id(),
             _request_id(request.request_id),
             decision=decision_of(request.decision),
             role=enum_from_proto(Role, request.role),
@@ -102,7 +107,7 @@ class AttachmentHandlers(Handlers):
         structure is NOT_FOUND ATTACHMENT_REQUEST_NOT_FOUND (with its index as field).
         """
         decided = await self._usecases.attachments.decide_many(
-            caller_id(),
+            manager_caller_id(),
             structure_id_of(request),
             uuids_from_request(request.request_ids, "request_ids", "REQUEST_ID_INVALID"),
             decision=decision_of(request.decision),

@@ -11,7 +11,7 @@ from chorus_structures.api.mapping import (
     optional_field,
     uuid_from_request,
 )
-from chorus_structures.api.request_fields import caller_id, structure_id_of
+from chorus_structures.api.request_fields import manager_caller_id, structure_id_of
 from chorus_structures.contract import service_to_proto, structure_to_proto
 from chorus_structures.domain.paging import page_request
 
@@ -29,7 +29,7 @@ class ManagementHandlers(Handlers):
         ROUTING_PARAMETERS_PUBLIC_ONLY.
         """
         structure = await self._usecases.management.update_structure(
-            caller_id(), structure_id_of(request), changes_from_proto(request)
+            manager_caller_id(), structure_id_of(request), changes_from_proto(request)
         )
         return pb.UpdateStructureResponse(structure=structure_to_proto(structure))
 
@@ -42,7 +42,7 @@ class ManagementHandlers(Handlers):
         NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED MANAGER_REQUIRED.
         """
         service = await self._usecases.management.create_service(
-            caller_id(),
+            manager_caller_id(),
             structure_id_of(request),
             code=request.code,
             name=request.name,
@@ -58,7 +58,7 @@ class ManagementHandlers(Handlers):
         SERVICE_NOT_FOUND; PERMISSION_DENIED MANAGER_REQUIRED.
         """
         service = await self._usecases.management.update_service(
-            caller_id(),
+            manager_caller_id(),
             structure_id_of(request),
             uuid_from_request(request.service_id, "service_id", "SERVICE_ID_INVALID"),
             name=optional_field(request, "name"),
@@ -76,7 +76,7 @@ class ManagementHandlers(Handlers):
         structure_id = structure_id_of(request)
         page = page_request(request.page_size, request.page_token, "history", structure_id)
         actions, after = await self._usecases.management.list_history(
-            caller_id(), structure_id, page
+            manager_caller_id(), structure_id, page
         )
         return pb.ListManagerActionsResponse(
             actions=[action_to_proto(a) for a in actions],

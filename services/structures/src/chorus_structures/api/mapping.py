@@ -27,7 +27,7 @@ from chorus_structures.domain.history import RecordedAction
 from chorus_structures.domain.identifiers import IdentifierType
 from chorus_structures.domain.membership import Member
 from chorus_structures.domain.people import Profile
-from chorus_structures.domain.structure import Address, StructureKind, StructureStatus
+from chorus_structures.domain.structure import Address, Reference, StructureKind, StructureStatus
 from chorus_structures.usecases.my_memberships import MyMembership
 from chorus_structures.usecases.spaces import SpaceView
 
@@ -39,6 +39,40 @@ def uuid_from_request(value: str, field: str, reason: str) -> UUID:
     except ValueError:
         message = "Identifiant inconnu : ce champ attend un UUID."
         raise InvalidArgument(reason, message, [FieldViolation(field, message)]) from None
+
+
+def reference_from_request(
+    id_value: str,
+    cpp_id: int,
+    *,
+    id_field: str,
+    cpp_field: str,
+    id_reason: str,
+    conflict_reason: str,
+    required: bool = True,
+) -> Reference | None:
+    """A structure or service named by its UUID (``id_field``) or its integer id
+    (``cpp_field``), exactly one: both is InvalidArgument ``conflict_reason``, a negative
+    integer CPP_ID_INVALID, a bad UUID ``id_reason``; neither is ``id_reason`` too, unless not
+    ``required`` (then None)."""
+    if id_value and cpp_id:
+        message = f"Indiquez soit {id_field}, soit {cpp_field}, pas les deux."
+        raise InvalidArgument(
+            conflict_reason,
+            message,
+            [FieldViolation(id_field, message), FieldViolation(cpp_field, message)],
+        )
+    if cpp_id < 0:
+        message = "Un identifiant numérique est un entier positif."
+        raise InvalidArgument("CPP_ID_INVALID", message, [FieldViolation(cpp_field, message)])
+    if cpp_id:
+        return Reference(cpp_id=cpp_id)
+    if id_value:
+        return Reference(id=uuid_from_request(id_value, id_field, id_reason))
+    if not required:
+        return None
+    message = f"Indiquez l'identifiant ({id_field}) ou l'identifiant numérique ({cpp_field})."
+    raise InvalidArgument(id_reason, message, [FieldViolation(id_field, message)])
 
 
 def uuids_from_request(values, field: str, reason: str) -> list[UUID]:

@@ -6,7 +6,12 @@ from chorus.structures.v1 import structures_service_pb2 as pb
 
 from chorus_structures.api.handlers import Handlers
 from chorus_structures.api.mapping import member_to_proto, uuids_from_request
-from chorus_structures.api.request_fields import caller_id, structure_id_of, user_id_of
+from chorus_structures.api.request_fields import (
+    caller_id,
+    manager_caller_id,
+    structure_id_of,
+    user_id_of,
+)
 from chorus_structures.contract import enum_from_proto
 from chorus_structures.domain.access import Role
 
@@ -39,7 +44,7 @@ class MemberHandlers(Handlers):
                 request.services.service_ids, "services.service_ids", "SERVICE_ID_INVALID"
             )
         member, profiles = await self._usecases.members.update(
-            caller_id(),
+            manager_caller_id(),
             structure_id_of(request),
             user_id_of(request),
             role=enum_from_proto(Role, request.role),
@@ -55,7 +60,7 @@ class MemberHandlers(Handlers):
         FAILED_PRECONDITION PRINCIPAL_CANNOT_BE_DETACHED.
         """
         await self._usecases.members.detach(
-            caller_id(), structure_id_of(request), user_id_of(request)
+            manager_caller_id(), structure_id_of(request), user_id_of(request)
         )
         return pb.DetachMemberResponse()
 
@@ -76,7 +81,7 @@ class MemberHandlers(Handlers):
         ALREADY_PRINCIPAL.
         """
         principal, previous, profiles = await self._usecases.members.transfer_principal(
-            caller_id(), structure_id_of(request), user_id_of(request)
+            manager_caller_id(), structure_id_of(request), user_id_of(request)
         )
         return pb.TransferPrincipalRoleResponse(
             principal=member_to_proto(principal, profiles),
@@ -93,7 +98,7 @@ class MemberHandlers(Handlers):
         ALREADY_A_MEMBER; UNAVAILABLE IDENTITY_UNAVAILABLE.
         """
         member, profiles = await self._usecases.members.attach_by_email(
-            caller_id(),
+            manager_caller_id(),
             structure_id_of(request),
             login_email=request.login_email,
             role=enum_from_proto(Role, request.role),

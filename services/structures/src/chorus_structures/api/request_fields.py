@@ -9,16 +9,34 @@ from chorus_platform.errors import FieldViolation, InvalidArgument, Unauthentica
 
 from chorus_structures.api.mapping import uuid_from_request
 from chorus_structures.contract import enum_from_proto
+from chorus_structures.domain.access import Caller, manager_candidate, person
 from chorus_structures.domain.attachments import Decision, required_decision
 from chorus_structures.domain.spaces import AccessMode, Space
 
 
-def caller_id() -> UUID:
-    """The authenticated user's id; identity issues UUID subjects, anything else is refused."""
+def current_caller() -> Caller:
+    """The authenticated caller: the user, and for a technical account of the Chorus Pro API
+    the structure its token names (``tst``). identity issues UUIDs; anything else is
+    refused."""
+    principal = current_principal()
     try:
-        return UUID(current_principal().user_id)
+        technical = principal.technical_structure_id
+        return Caller(UUID(principal.user_id), UUID(technical) if technical else None)
     except ValueError:
         raise Unauthenticated("TOKEN_INVALID", "Jeton d'accès invalide ou expiré.") from None
+
+
+def caller_id() -> UUID:
+    """The authenticated person's id, for what only people do; a technical account is
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Handlers that serve technical accounts
+    too read :func:`current_caller`; managers' actions read :func:`manager_caller_id`."""
+    return person(current_caller())
+
+
+def manager_caller_id() -> UUID:
+    """The authenticated person's id for a manager's action (the use case checks the role);
+    a technical account is PERMISSION_DENIED MANAGER_REQUIRED at once."""
+    return manager_candidate(current_caller())
 
 
 def structure_id_of(request) -> UUID:

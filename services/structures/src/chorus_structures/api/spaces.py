@@ -5,10 +5,16 @@ from __future__ import annotations
 from chorus.structures.v1 import structures_service_pb2 as pb
 
 from chorus_structures.api.handlers import Handlers
-from chorus_structures.api.mapping import space_to_proto, uuid_from_request
+from chorus_structures.api.mapping import (
+    reference_from_request,
+    space_to_proto,
+    uuid_from_request,
+)
 from chorus_structures.api.request_fields import (
     caller_id,
+    current_caller,
     decision_of,
+    manager_caller_id,
     required_mode,
     required_space,
     structure_id_of,
@@ -23,11 +29,24 @@ class SpaceHandlers(Handlers):
         """Every space of the catalogue for the structure: open or not, the caller's mode
         (managers: MODIFICATION in every open space; MON_COMPTE for every member; a simple user
         their validated subscription), the mode of a pending subscription, and the space's
-        rules (managers only, always open, self-subscription). Members only. Errors:
-        INVALID_ARGUMENT STRUCTURE_ID_INVALID; NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED
-        NOT_A_MEMBER.
+        rules (managers only, always open, self-subscription). Members only; a technical
+        account, its structure only (MODIFICATION in every open space but
+        ACTIVITES_GESTIONNAIRE). The structure by ``structure_id`` or ``structure_cpp_id``
+        (exactly one; by integer id a private structure is NOT_FOUND to non-members). Errors:
+        INVALID_ARGUMENT STRUCTURE_ID_INVALID, CPP_ID_INVALID, STRUCTURE_REFERENCE_CONFLICT;
+        NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED NOT_A_MEMBER.
         """
-        views = await self._usecases.spaces.list_spaces(caller_id(), structure_id_of(request))
+        caller = current_caller()
+        reference = reference_from_request(
+            request.structure_id,
+            request.structure_cpp_id,
+            id_field="structure_id",
+            cpp_field="structure_cpp_id",
+            id_reason="STRUCTURE_ID_INVALID",
+            conflict_reason="STRUCTURE_REFERENCE_CONFLICT",
+        )
+        assert reference is not None
+        views = await self._usecases.spaces.list_spaces(caller, reference)
         return pb.ListSpacesResponse(spaces=[space_to_proto(v) for v in views])
 
     async def OpenSpace(self, request, context):
@@ -36,7 +55,7 @@ class SpaceHandlers(Handlers):
         PERMISSION_DENIED MANAGER_REQUIRED.
         """
         view = await self._usecases.spaces.set_space_open(
-            caller_id(),
+            manager_caller_id(),
             structure_id_of(request),
             required_space(request.space),
             open_=True,
@@ -50,7 +69,7 @@ class SpaceHandlers(Handlers):
         MANAGER_REQUIRED; FAILED_PRECONDITION SPACE_ALWAYS_OPEN.
         """
         view = await self._usecases.spaces.set_space_open(
-            caller_id(),
+            manager_caller_id(),
             structure_id_of(request),
             required_space(request.space),
             open_=False,
@@ -87,7 +106,7 @@ class SpaceHandlers(Handlers):
             request.page_size, request.page_token, "subscriptions", structure_id, status or ""
         )
         found, after, profiles = await self._usecases.spaces.list_subscriptions(
-            caller_id(), structure_id, status, page
+            manager_caller_id(), structure_id, status, page
         )
         return pb.ListSubscriptionsResponse(
             subscriptions=[subscription_to_proto(s, profiles) for s in found],
@@ -103,7 +122,7 @@ class SpaceHandlers(Handlers):
         MANAGER_REQUIRED; FAILED_PRECONDITION SUBSCRIPTION_ALREADY_DECIDED.
         """
         subscription = await self._usecases.spaces.decide_subscription(
-            caller_id(),
+            manager_caller_id(),
             uuid_from_request(
                 request.subscription_id, "subscription_id", "SUBSCRIPTION_ID_INVALID"
             ),

@@ -24,14 +24,68 @@ from chorus_structures.domain.spaces import (
 from chorus_structures.domain.structure import StructureService, StructureStatus
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a request: a person, or a technical account of the Chorus Pro-compatible API
+    (its token's ``tst`` claim names the one structure it acts for)."""
+
+    user_id: UUID
+    technical_structure_id: UUID | None = None
+
+    @property
+    def is_technical(self) -> bool:
+        return self.technical_structure_id is not None
+
+
 class Role(StrEnum):
     GESTIONNAIRE_PRINCIPAL = "GESTIONNAIRE_PRINCIPAL"
     GESTIONNAIRE_SECONDAIRE = "GESTIONNAIRE_SECONDAIRE"
     UTILISATEUR = "UTILISATEUR"
+    # A technical account of the Chorus Pro API in its structure: never stored as a
+    # membership, given by the token's claim (see :func:`technical_role`).
+    COMPTE_TECHNIQUE = "COMPTE_TECHNIQUE"
 
     @property
     def is_manager(self) -> bool:
-        return self is not Role.UTILISATEUR
+        return self in (Role.GESTIONNAIRE_PRINCIPAL, Role.GESTIONNAIRE_SECONDAIRE)
+
+
+def technical_role(caller: Caller, structure_id: UUID) -> Role | None:
+    """A technical account's role: COMPTE_TECHNIQUE in the structure its token names, none
+    anywhere else, whatever memberships its user id may have. Answered from the claim alone:
+    nothing to synchronise, no delay after the account is activated."""
+    if caller.technical_structure_id == structure_id:
+        return Role.COMPTE_TECHNIQUE
+    return None
+
+
+def technical_account_not_allowed() -> PermissionDenied:
+    return PermissionDenied(
+        "TECHNICAL_ACCOUNT_NOT_ALLOWED",
+        "Un compte technique agit seulement pour sa structure, au travers de l'API Chorus "
+        "Pro : cette action demande un compte utilisateur.",
+    )
+
+
+def person(caller: Caller) -> UUID:
+    """The caller's user id for what only people do (create a structure, ask to join one,
+    subscribe to a space, leave...); PermissionDenied TECHNICAL_ACCOUNT_NOT_ALLOWED for a
+    technical account."""
+    if caller.is_technical:
+        raise technical_account_not_allowed()
+    return caller.user_id
+
+
+def manager_candidate(caller: Caller) -> UUID:
+    """The caller's user id for a manager's action, whose role the use case then checks; a
+    technical account never has manager rights: PermissionDenied MANAGER_REQUIRED at once."""
+    if caller.is_technical:
+        raise PermissionDenied(
+            "MANAGER_REQUIRED",
+            "Seuls les gestionnaires de la structure peuvent faire cette action : un compte "
+            "technique n'a pas les droits de gestionnaire.",
+        )
+    return caller.user_id
 
 
 @dataclass(frozen=True)
@@ -116,12 +170,15 @@ def granted_mode(
     role: Role, subscription_mode: AccessMode | None, space: Space | None = None
 ) -> AccessMode | None:
     """The mode a member has in an open space: managers modify every open space (implied
-    access), every member modifies their own account area, a simple user has what their
-    validated subscription says, and nothing in the managers' own space."""
+    access), every member modifies their own account area, a technical account every open
+    space but the managers' own, a simple user has what their validated subscription says,
+    and nothing in the managers' own space."""
     if role.is_manager or space in OPEN_TO_EVERY_MEMBER:
         return AccessMode.MODIFICATION
     if space in MANAGERS_ONLY:
         return None
+    if role is Role.COMPTE_TECHNIQUE:
+        return AccessMode.MODIFICATION
     return subscription_mode
 
 

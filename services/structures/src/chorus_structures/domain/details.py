@@ -127,6 +127,46 @@ def checked_address(address: Address, violations: list[Violation]) -> Address:
     return Address(line1=line1, line2=line2, postal_code=postal_code, city=city, country=country)
 
 
+@dataclass(frozen=True)
+class AddressFilters:
+    """Address criteria of a search, in the form addresses are stored in: postal code
+    (upper-cased, single spaces), city (compared case- and accent-insensitively), country
+    (ISO code). Empty: no filter."""
+
+    postal_code: str = ""
+    city: str = ""
+    country: str = ""
+
+
+def checked_address_filters(postal_code: str, city: str, country: str) -> AddressFilters:
+    """Search criteria on the address, checked like an address's fields: POSTAL_CODE_INVALID,
+    ADDRESS_FIELD_TOO_LONG (city), COUNTRY_INVALID; every bad one listed."""
+    violations: list[Violation] = []
+    code, town, iso = clean(postal_code).upper(), clean(city), country.strip().upper()
+    if code and (len(code) > POSTAL_CODE_MAX or not _POSTAL_CODE.fullmatch(code)):
+        violations.append(
+            Violation(
+                "postal_code",
+                "POSTAL_CODE_INVALID",
+                "Le code postal ne peut contenir que des lettres, des chiffres, des espaces "
+                f"et des tirets ({POSTAL_CODE_MAX} caractères au plus).",
+            )
+        )
+    if len(town) > CITY_MAX:
+        violations.append(too_long("city", "ADDRESS_FIELD_TOO_LONG", CITY_MAX))
+    if iso and not _COUNTRY.fullmatch(iso):
+        violations.append(
+            Violation(
+                "country",
+                "COUNTRY_INVALID",
+                "Indiquez le pays par son code ISO à deux lettres (par exemple FR, DE, BE).",
+            )
+        )
+    if violations:
+        raise invalid(violations)
+    return AddressFilters(postal_code=code, city=town, country=iso)
+
+
 def checked_vat_number(
     identifier_type: IdentifierType | None, vat_number: str, violations: list[Violation]
 ) -> str:

@@ -67,3 +67,37 @@ def page_request(page_size: int, page_token: str, *scope: object) -> Page:
             "PAGE_TOKEN_INVALID", message, [FieldViolation("page_token", message)]
         ) from None
     return Page(size, after, fingerprint)
+
+
+# Pages by number (the Chorus Pro-compatible API): page sizes up to this many items.
+NUMBERED_PAGE_SIZE_MAX = 1000
+
+
+@dataclass(frozen=True)
+class NumberedPage:
+    """Page ``number`` (1-based) of ``size`` items."""
+
+    number: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+def numbered_page(page_number: int, page_size: int) -> NumberedPage:
+    """A checked page by number: ``page_number`` 0 is the first page, a negative one is
+    PAGE_NUMBER_INVALID; ``page_size`` must be 1 to 1000 (PAGE_SIZE_INVALID): there is no
+    default, so that a client never gets fewer results than it believes it asked for."""
+    if page_number < 0:
+        message = "Le numéro de page commence à 1."
+        raise InvalidArgument(
+            "PAGE_NUMBER_INVALID", message, [FieldViolation("page_number", message)]
+        )
+    if not 1 <= page_size <= NUMBERED_PAGE_SIZE_MAX:
+        message = (
+            f"Le nombre de résultats par page doit être compris entre 1 et "
+            f"{NUMBERED_PAGE_SIZE_MAX}."
+        )
+        raise InvalidArgument("PAGE_SIZE_INVALID", message, [FieldViolation("page_size", message)])
+    return NumberedPage(number=max(page_number, 1), size=page_size)

@@ -10,6 +10,13 @@ Without a name, results come in raison sociale order. With a name, each word mus
 the raison sociale or libellé (case and accents ignored) or look like one of its words
 (trigram word similarity at least ``NAME_SIMILARITY_THRESHOLD``: typos, missing letters).
 Structures holding every word exactly rank first; the others follow, most similar first.
+
+Two ways of paging. Keyset pages with opaque tokens (the portal and REST API): up to 100 a
+page, an exact look-up alone on its page. Pages by number (``page_number``, the Chorus
+Pro-compatible API's ``structures/v1/rechercher``): up to 1,000 a page with the total count;
+every criterion then combines with the others (an exact identifier with a name, a postal
+code...), an identifier type alone filters by type and an identifier alone is an exact
+look-up across types. The visibility rule is the same in both.
 """
 
 from __future__ import annotations
@@ -19,12 +26,15 @@ import binascii
 import hashlib
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from uuid import UUID
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
+from chorus_structures.domain.access import Caller
+from chorus_structures.domain.details import AddressFilters, checked_address_filters
 from chorus_structures.domain.identifiers import Identifier, IdentifierType, validate_identifier
+from chorus_structures.domain.paging import NumberedPage, numbered_page
 from chorus_structures.domain.structure import Structure, StructureKind, StructureStatus
 
 IDENTIFIER_PREFIX_MIN = 3
@@ -58,11 +68,29 @@ class SearchCriteria:
     status: StructureStatus | None = None
     # An exact look-up: the one structure with this identifier, private or not.
     exact: Identifier | None = None
+    # Address filters (postal code, city, country).
+    address: AddressFilters = field(default_factory=AddressFilters)
+    # Pages by number (the Chorus Pro search); None: keyset pages with tokens.
+    numbered: NumberedPage | None = None
+    # Numbered searches only: an identifier type alone filters by type; an identifier alone
+    # is an exact look-up across types (compared as stored, spaces ignored, upper-cased).
+    identifier_type: IdentifierType | None = None
+    identifier_key: str = ""
 
     @property
     def ranked(self) -> bool:
         """Name searches are ranked (exact words first, then look-alikes)."""
         return bool(self.name_words)
+
+    @property
+    def exact_lookup(self) -> bool:
+        """The search names one full identifier: it may find a private structure of others."""
+        return self.exact is not None or bool(self.identifier_key)
+
+    @property
+    def limit(self) -> int:
+        """How many structures a page shows."""
+        return self.numbered.size if self.numbered else self.page_size
 
     def name_query(self) -> str:
         return " ".join(self.name_words)
@@ -71,16 +99,18 @@ class SearchCriteria:
     def fingerprint(self) -> str:
         """Ties a page token to the criteria it was issued for."""
         exact = [self.exact.type, self.exact.value] if self.exact else []
+        address = [self.address.postal_code, self.address.city, self.address.country]
         raw = json.dumps(
-            [self.identifier_prefix, self.name_words, self.kind or "", self.status or "", *exact]
+            [
+                self.identifier_prefix,
+                self.name_words,
+                self.kind or "",
+                self.status or "",
+                *exact,
+                *([address] if any(address) else []),
+            ]
         )
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-    def admits(self, structure: Structure) -> bool:
-        """Whether ``structure`` passes the kind and status filters (exact look-ups)."""
-        return (self.kind is None or structure.kind is self.kind) and (
-            self.status is None or structure.status is self.status
-        )
 
     def identifier_pattern(self) -> str | None:
         """LIKE pattern matching identifiers that start with the prefix."""
@@ -103,12 +133,97 @@ def search_criteria(
     status: StructureStatus | None = None,
     identifier_type: IdentifierType | None = None,
     identifier: str = "",
+    postal_code: str = "",
+    city: str = "",
+    country: str = "",
+    page_number: int = 0,
 ) -> SearchCriteria:
-    """Checked criteria: SEARCH_TOO_SHORT, PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID; for an
-    exact look-up (``identifier_type`` and/or ``identifier`` given) the identifier rules'
-    reasons (IDENTIFIER_TYPE_REQUIRED, IDENTIFIER_REQUIRED, SIRET_FORMAT_INVALID, …) and
-    SEARCH_CRITERIA_CONFLICT with a prefix or a name."""
+    """Checked criteria: SEARCH_TOO_SHORT, PAGE_SIZE_INVALID, PAGE_TOKEN_INVALID,
+    POSTAL_CODE_INVALID, ADDRESS_FIELD_TOO_LONG (city), COUNTRY_INVALID.
+
+    Keyset pages (``page_number`` 0): ``page_size`` 0 means 20, more than 100 means 100; an
+    exact look-up (``identifier_type`` and/or ``identifier`` given) has the identifier rules'
+    reasons (IDENTIFIER_TYPE_REQUIRED, IDENTIFIER_REQUIRED, SIRET_FORMAT_INVALID, …) and is
+    SEARCH_CRITERIA_CONFLICT with a prefix or a name.
+
+    Numbered pages (``page_number`` ≥ 1, the Chorus Pro search): ``page_size`` 1 to 1000
+    (PAGE_SIZE_INVALID), no page token (PAGING_CONFLICT); every criterion combines with the
+    others; ``identifier_type`` alone filters by type, ``identifier`` alone is an exact
+    look-up across types, both an exact look-up checked by the identifier rules.
+    """
+    if page_number < 0:
+        numbered_page(page_number, page_size)  # raises PAGE_NUMBER_INVALID
+    if page_number > 0:
+        return _numbered_criteria(
+            identifier_prefix=identifier_prefix,
+            name=name,
+            kind=kind,
+            page=numbered_page(page_number, page_size),
+            page_token=page_token,
+            status=status,
+            identifier_type=identifier_type,
+            identifier=identifier,
+            address=checked_address_filters(postal_code, city, country),
+        )
     exact = _exact_identifier(identifier_type, identifier, identifier_prefix, name)
+    prefix = _checked_prefix(identifier_prefix)
+    if page_size < 0:
+        message = "Le nombre de résultats par page doit être positif."
+        raise InvalidArgument("PAGE_SIZE_INVALID", message, [FieldViolation("page_size", message)])
+    criteria = SearchCriteria(
+        identifier_prefix=prefix,
+        name_words=_words(name),
+        kind=kind,
+        status=status,
+        page_size=min(page_size or PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX),
+        exact=exact,
+        address=checked_address_filters(postal_code, city, country),
+    )
+    if not page_token:
+        return criteria
+    return replace(criteria, after=decode_page_token(page_token, criteria.fingerprint))
+
+
+def _numbered_criteria(
+    *,
+    identifier_prefix: str,
+    name: str,
+    kind: StructureKind | None,
+    page: NumberedPage,
+    page_token: str,
+    status: StructureStatus | None,
+    identifier_type: IdentifierType | None,
+    identifier: str,
+    address: AddressFilters,
+) -> SearchCriteria:
+    if page_token:
+        message = "Indiquez soit un numéro de page, soit un jeton de page, pas les deux."
+        raise InvalidArgument("PAGING_CONFLICT", message, [FieldViolation("page_token", message)])
+    exact, type_filter, key = None, identifier_type, ""
+    if identifier.strip():
+        if identifier_type is not None:
+            exact, type_filter = validate_identifier(identifier_type, identifier), None
+        else:
+            key = _WHITESPACE.sub("", identifier).upper()
+    return SearchCriteria(
+        identifier_prefix=_checked_prefix(identifier_prefix),
+        name_words=_words(name),
+        kind=kind,
+        status=status,
+        page_size=page.size,
+        exact=exact,
+        address=address,
+        numbered=page,
+        identifier_type=type_filter,
+        identifier_key=key,
+    )
+
+
+def _words(name: str) -> tuple[str, ...]:
+    return tuple(name.split()[:NAME_WORDS_MAX])
+
+
+def _checked_prefix(identifier_prefix: str) -> str:
     prefix = _WHITESPACE.sub("", identifier_prefix).upper()
     if prefix and len(prefix) < IDENTIFIER_PREFIX_MIN:
         message = (
@@ -118,20 +233,7 @@ def search_criteria(
         raise InvalidArgument(
             "SEARCH_TOO_SHORT", message, [FieldViolation("identifier_prefix", message)]
         )
-    if page_size < 0:
-        message = "Le nombre de résultats par page doit être positif."
-        raise InvalidArgument("PAGE_SIZE_INVALID", message, [FieldViolation("page_size", message)])
-    criteria = SearchCriteria(
-        identifier_prefix=prefix,
-        name_words=tuple(name.split()[:NAME_WORDS_MAX]),
-        kind=kind,
-        status=status,
-        page_size=min(page_size or PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX),
-        exact=exact,
-    )
-    if not page_token:
-        return criteria
-    return replace(criteria, after=decode_page_token(page_token, criteria.fingerprint))
+    return prefix
 
 
 def _exact_identifier(
@@ -148,6 +250,17 @@ def _exact_identifier(
             "SEARCH_CRITERIA_CONFLICT", message, [FieldViolation("identifier", message)]
         )
     return validate_identifier(identifier_type, identifier)
+
+
+def may_find(structure: Structure, caller: Caller, *, member: bool) -> bool:
+    """Whether ``caller`` may find ``structure`` by search or by its (guessable) integer id:
+    a public structure, anyone; a private one, its members (``member``), and a technical
+    account its own structure only (its user's memberships do not count)."""
+    if structure.kind is StructureKind.PUBLIQUE:
+        return True
+    if caller.is_technical:
+        return structure.id == caller.technical_structure_id
+    return member
 
 
 def like_escape(text: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from chorus_platform.errors import NotFound
+
 from chorus_structures.domain.details import NAME_MAX, Violation, clean, invalid, too_long
 from chorus_structures.domain.structure import (
     RESERVED_PUBLIC_SERVICE_CODE,
@@ -14,6 +16,19 @@ from chorus_structures.domain.structure import (
 )
 
 SERVICE_CODE_MAX = 30
+
+
+def service_not_found() -> NotFound:
+    return NotFound("SERVICE_NOT_FOUND", "Ce service n'existe pas dans la structure.")
+
+
+def require_service(service: StructureService | None) -> StructureService:
+    """NotFound SERVICE_NOT_FOUND for None."""
+    if service is None:
+        raise service_not_found()
+    return service
+
+
 _SERVICE_CODE = re.compile(r"[A-Z0-9][A-Z0-9_.-]*")
 
 

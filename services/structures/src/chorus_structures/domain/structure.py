@@ -57,6 +57,10 @@ class StructureService:
     name: str
     active: bool = True
     engagement_required: bool = False
+    # Integer id (Chorus Pro's idService), given by the database; 0 before it is stored.
+    cpp_id: int = 0
+    # When the service was created (Chorus Pro's dateDbtService); None before it is stored.
+    created_at: datetime | None = None
 
     @property
     def reserved_for_public_suppliers(self) -> bool:
@@ -84,6 +88,8 @@ class Structure:
     routing: RoutingParameters
     services: tuple[StructureService, ...]
     created_at: datetime
+    # Integer id (Chorus Pro's idStructureCPP), given by the database; 0 before it is stored.
+    cpp_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,20 @@ class NewStructure:
     vat_number: str = ""
     routing: RoutingParameters = field(default_factory=RoutingParameters)
     services: tuple[NewService, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A structure or a service named by its UUID or by its integer id (``cpp_id``), exactly
+    one of them. Integers can be guessed, UUIDs cannot: a look-up by integer follows the
+    search's visibility rule (``domain/search.py``)."""
+
+    id: UUID | None = None
+    cpp_id: int | None = None
+
+    @property
+    def guessable(self) -> bool:
+        return self.cpp_id is not None
 
 
 def require_structure(structure: Structure | None) -> Structure:

@@ -78,3 +78,42 @@ async def access_facts(
         )
         for row in rows
     }
+
+
+async def technical_access_facts(
+    conn: asyncpg.Connection,
+    structure_id: UUID,
+    space: Space,
+    *,
+    service_id: UUID | None = None,
+) -> AccessFacts | None:
+    """The facts for a technical account acting for ``structure_id`` (role COMPTE_TECHNIQUE,
+    attached to the whole structure, no subscription); None when the structure is unknown."""
+    row = await conn.fetchrow(
+        """
+        SELECT s.status,
+               coalesce(sp.open, $2 = ANY(CASE s.kind WHEN 'PUBLIQUE' THEN $5::text[]
+                                                     ELSE $4::text[] END)) AS space_open,
+               CASE WHEN $3::uuid IS NULL THEN NULL
+                    ELSE EXISTS (SELECT 1 FROM structure_services sv
+                                  WHERE sv.structure_id = s.id AND sv.id = $3) END
+                 AS service_known
+        FROM structures s
+        LEFT JOIN spaces sp ON sp.structure_id = s.id AND sp.space = $2
+        WHERE s.id = $1
+        """,
+        structure_id,
+        space.value,
+        service_id,
+        [s.value for s in default_open_spaces(StructureKind.PRIVEE)],
+        [s.value for s in default_open_spaces(StructureKind.PUBLIQUE)],
+    )
+    if row is None:
+        return None
+    return AccessFacts(
+        role=Role.COMPTE_TECHNIQUE,
+        structure_status=StructureStatus(row["status"]),
+        space_open=row["space_open"],
+        service_known=row["service_known"],
+        space=space,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
@@ -18,9 +18,9 @@ class MembershipRow:
     structure_id: UUID
     role: Role
     # Services a simple user is attached to; empty means the whole structure.
-    service_ids: frozenset[UUID]
+    service_ids: frozenset[UUID] = frozenset()
     # Validated space subscriptions of a simple user.
-    subscriptions: dict[Space, AccessMode]
+    subscriptions: dict[Space, AccessMode] = field(default_factory=dict)
 
 
 async def add_member(

@@ -32,34 +32,75 @@ async def services_of(
     if not structure_ids:
         return {}
     rows = await conn.fetch(
-        "SELECT id, structure_id, code, name, active, engagement_required"
-        " FROM structure_services WHERE structure_id = ANY($1) ORDER BY structure_id, code",
+        f"SELECT {_COLUMNS} FROM structure_services"  # noqa: S608 - constant columns
+        " WHERE structure_id = ANY($1) ORDER BY structure_id, code",
         structure_ids,
     )
     found: dict[UUID, list[StructureService]] = {}
     for row in rows:
-        found.setdefault(row["structure_id"], []).append(
-            StructureService(
-                id=row["id"],
-                code=row["code"],
-                name=row["name"],
-                active=row["active"],
-                engagement_required=row["engagement_required"],
-            )
-        )
+        found.setdefault(row["structure_id"], []).append(_service(row))
     return found
+
+
+_COLUMNS = "id, structure_id, code, name, active, engagement_required, cpp_id, created_at"
+
+
+def _service(row: asyncpg.Record) -> StructureService:
+    return StructureService(
+        id=row["id"],
+        code=row["code"],
+        name=row["name"],
+        active=row["active"],
+        engagement_required=row["engagement_required"],
+        cpp_id=row["cpp_id"],
+        created_at=row["created_at"],
+    )
+
+
+async def find_service(
+    conn: asyncpg.Connection, *, service_id: UUID | None = None, cpp_id: int | None = None
+) -> tuple[UUID, StructureService] | None:
+    """The service with this id or integer id, and the id of its structure; None if unknown."""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM structure_services"  # noqa: S608 - constant columns
+        " WHERE ($1::uuid IS NOT NULL AND id = $1) OR ($2::bigint IS NOT NULL AND cpp_id = $2)",
+        service_id,
+        cpp_id,
+    )
+    return (row["structure_id"], _service(row)) if row else None
+
+
+async def page_of_services(
+    conn: asyncpg.Connection, structure_id: UUID, *, only_active: bool, offset: int, limit: int
+) -> tuple[list[StructureService], int]:
+    """One page of the structure's services by code (active ones only if asked), and how many
+    there are in all."""
+    total = await conn.fetchval(
+        "SELECT count(*) FROM structure_services WHERE structure_id = $1 AND (active OR NOT $2)",
+        structure_id,
+        only_active,
+    )
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM structure_services"  # noqa: S608 - constant columns
+        " WHERE structure_id = $1 AND (active OR NOT $2) ORDER BY code OFFSET $3 LIMIT $4",
+        structure_id,
+        only_active,
+        offset,
+        limit,
+    )
+    return [_service(row) for row in rows], total
 
 
 async def insert_service(
     conn: asyncpg.Connection, structure_id: UUID, new: NewService
 ) -> StructureService | None:
     """Adds one service; None when the structure already has a service with this code."""
-    service_id = await conn.fetchval(
+    row = await conn.fetchrow(
         """
         INSERT INTO structure_services (id, structure_id, code, name, engagement_required)
         VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (structure_id, code) DO NOTHING
-        RETURNING id
+        RETURNING id, cpp_id, created_at
         """,
         uuid4(),
         structure_id,
@@ -67,13 +108,15 @@ async def insert_service(
         new.name,
         new.engagement_required,
     )
-    if service_id is None:
+    if row is None:
         return None
     return StructureService(
-        id=service_id,
+        id=row["id"],
         code=new.code,
         name=new.name,
         engagement_required=new.engagement_required,
+        cpp_id=row["cpp_id"],
+        created_at=row["created_at"],
     )
 
 

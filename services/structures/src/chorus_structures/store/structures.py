@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from chorus_structures.domain.access import Caller
 from chorus_structures.domain.identifiers import Identifier, IdentifierType
 from chorus_structures.domain.search import NAME_SIMILARITY_THRESHOLD, Cursor, SearchCriteria
 from chorus_structures.domain.structure import (
@@ -24,7 +25,7 @@ _COLUMNS = """
     s.id, s.identifier_type, s.identifier, s.raison_sociale, s.libelle, s.kind, s.status,
     s.address_line1, s.address_line2, s.postal_code, s.city, s.country, s.email, s.vat_number,
     s.service_code_required, s.engagement_required, s.service_or_engagement_required,
-    s.payment_status_not_reported, s.created_at, s.sort_key
+    s.payment_status_not_reported, s.created_at, s.sort_key, s.cpp_id
 """
 
 
@@ -72,6 +73,10 @@ async def find_id_by_identifier(conn: asyncpg.Connection, identifier: Identifier
     )
 
 
+async def find_id_by_cpp_id(conn: asyncpg.Connection, cpp_id: int) -> UUID | None:
+    return await conn.fetchval("SELECT id FROM structures WHERE cpp_id = $1", cpp_id)
+
+
 async def get_structure(conn: asyncpg.Connection, structure_id: UUID) -> Structure | None:
     found = await get_structures(conn, [structure_id])
     return found[0] if found else None
@@ -88,18 +93,103 @@ async def get_structures(conn: asyncpg.Connection, ids: Sequence[UUID]) -> list[
     return [_structure(by_id[i], services.get(i, ())) for i in dict.fromkeys(ids) if i in by_id]
 
 
-def _visible_to(parameter: int) -> str:
-    """The condition a search result meets: public, or a structure the viewer (the uuid
-    parameter ``$parameter``) is a member of (served by the memberships primary key)."""
-    # Only the placeholder's number is formatted in; the viewer's id is a bound value.
+class _Query:
+    """Bound values of a query being written: ``bind`` adds one and answers its placeholder.
+    Only placeholders are ever formatted into SQL text."""
+
+    def __init__(self) -> None:
+        self.values: list[object] = []
+
+    def bind(self, value: object) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def _visible_to(q: _Query, viewer: Caller) -> str:
+    """The condition a search result meets: public, or a structure the viewer may find as
+    its own (``domain/search.py``): for a person, one they are a member of (served by the
+    memberships primary key); for a technical account, its structure only."""
+    if viewer.technical_structure_id is not None:
+        return f"(s.kind = 'PUBLIQUE' OR s.id = {q.bind(viewer.technical_structure_id)}::uuid)"
+    # Only the placeholder is formatted in; the viewer's id is a bound value.
     return (
-        f"(s.kind = 'PUBLIQUE' OR EXISTS (SELECT 1 FROM memberships m"  # noqa: S608
-        f" WHERE m.structure_id = s.id AND m.user_id = ${parameter}::uuid))"
+        "(s.kind = 'PUBLIQUE' OR EXISTS (SELECT 1 FROM memberships m"  # noqa: S608
+        f" WHERE m.structure_id = s.id AND m.user_id = {q.bind(viewer.user_id)}::uuid))"
+    )
+
+
+def _filters(q: _Query, criteria: SearchCriteria, viewer: Caller) -> list[str]:
+    """Every condition but the name words': identifier, visibility, kind, status, address."""
+    where = []
+    if criteria.exact is not None:
+        where.append(
+            f"s.identifier_type = {q.bind(criteria.exact.type.value)}"
+            f" AND s.identifier = {q.bind(criteria.exact.value)}"
+        )
+    if criteria.identifier_key:
+        where.append(f"s.identifier_key = {q.bind(criteria.identifier_key)}")
+    if criteria.identifier_type is not None:
+        where.append(f"s.identifier_type = {q.bind(criteria.identifier_type.value)}")
+    if not criteria.exact_lookup:
+        where.append(_visible_to(q, viewer))
+    if criteria.identifier_prefix:
+        where.append(f"s.identifier_key LIKE {q.bind(criteria.identifier_pattern())}")
+    if criteria.kind is not None:
+        where.append(f"s.kind = {q.bind(criteria.kind.value)}")
+    if criteria.status is not None:
+        where.append(f"s.status = {q.bind(criteria.status.value)}")
+    address = criteria.address
+    if address.postal_code:
+        where.append(f"s.postal_code = {q.bind(address.postal_code)}")
+    if address.city:
+        where.append(f"structures_fold(s.city) = structures_fold({q.bind(address.city)})")
+    if address.country:
+        where.append(f"s.country = {q.bind(address.country)}")
+    return where
+
+
+def _every_word(q: _Query, criteria: SearchCriteria) -> str:
+    """The folded text holds every word (one condition per word, each served by the
+    trigram index)."""
+    return " AND ".join(
+        f"s.search_text LIKE structures_fold({q.bind(pattern)})"
+        for pattern in criteria.name_patterns()
+    )
+
+
+def _each_word_or_similar(q: _Query, criteria: SearchCriteria) -> str:
+    """Each word is held, or a word similar enough is (both served by the trigram index)."""
+    return " AND ".join(
+        f"(s.search_text LIKE structures_fold({q.bind(pattern)})"
+        f" OR structures_fold({q.bind(word)}) <% s.search_text)"
+        for pattern, word in zip(criteria.name_patterns(), criteria.name_words, strict=True)
+    )
+
+
+def _similarity(q: _Query, criteria: SearchCriteria) -> str:
+    return (
+        f"round(word_similarity(structures_fold({q.bind(criteria.name_query())}),"
+        " s.search_text)::numeric, 4)"
+    )
+
+
+def _holds_every_word(q: _Query, criteria: SearchCriteria) -> str:
+    return (
+        "s.search_text LIKE ALL (ARRAY(SELECT structures_fold(p)"  # noqa: S608 - placeholder
+        f" FROM unnest({q.bind(criteria.name_patterns())}::text[]) AS p))"
+    )
+
+
+async def _set_similarity_threshold(conn: asyncpg.Connection) -> None:
+    """For the current transaction only."""
+    await conn.execute(
+        "SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)",
+        str(NAME_SIMILARITY_THRESHOLD),
     )
 
 
 async def search_structures(
-    conn: asyncpg.Connection, criteria: SearchCriteria, *, viewer: UUID
+    conn: asyncpg.Connection, criteria: SearchCriteria, *, viewer: Caller
 ) -> tuple[list[Structure], Cursor | None]:
     """One page of the structures matching ``criteria`` that ``viewer`` may find by search
     (public ones and the viewer's own; see ``domain/search.py``) and the next page's cursor.
@@ -124,77 +214,87 @@ async def search_structures(
     return structures, cursor
 
 
+async def search_numbered(
+    conn: asyncpg.Connection, criteria: SearchCriteria, *, viewer: Caller
+) -> tuple[list[Structure], int]:
+    """Page ``criteria.numbered`` of the structures matching ``criteria`` that ``viewer``
+    may find, and how many match in all. Same order as :func:`search_structures` (with a
+    name: those holding every word first, then the most similar; then raison sociale).
+    Runs inside the caller's transaction, which should be one snapshot for both counts."""
+    assert criteria.numbered is not None
+    q = _Query()
+    where = _filters(q, criteria, viewer)
+    if criteria.ranked:
+        await _set_similarity_threshold(conn)
+        where.append(_each_word_or_similar(q, criteria))
+    condition = " AND ".join(where) or "true"
+    total = await conn.fetchval(
+        f"SELECT count(*) FROM structures s WHERE {condition}",  # noqa: S608 - placeholders only
+        *q.values,
+    )
+    rank = "NULL::numeric"
+    if criteria.ranked:
+        rank = (
+            f"CASE WHEN {_holds_every_word(q, criteria)} THEN 1::numeric(5, 4)"
+            f" ELSE {_similarity(q, criteria)} END"
+        )
+    offset, limit = q.bind(criteria.numbered.offset), q.bind(criteria.numbered.size)
+    rows = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS}, {rank} AS rank FROM structures s
+        WHERE {condition}
+        ORDER BY rank DESC NULLS LAST, s.sort_key, s.id
+        OFFSET {offset} LIMIT {limit}
+        """,  # noqa: S608 - constant column list and placeholders, values are parameters
+        *q.values,
+    )
+    services = await services_of(conn, [row["id"] for row in rows])
+    return [_structure(row, services.get(row["id"], ())) for row in rows], total
+
+
+def _keyset_after(q: _Query, after: Cursor | None) -> str:
+    if after is None:
+        return "true"
+    return f"(s.sort_key, s.id) > ({q.bind(after.sort_key)}, {q.bind(after.id)}::uuid)"
+
+
 async def _listing(
-    conn: asyncpg.Connection, criteria: SearchCriteria, viewer: UUID
+    conn: asyncpg.Connection, criteria: SearchCriteria, viewer: Caller
 ) -> list[asyncpg.Record]:
-    after = criteria.after
+    q = _Query()
+    where = [*_filters(q, criteria, viewer), _keyset_after(q, criteria.after)]
     return await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM structures s
-        WHERE {_visible_to(7)}
-          AND ($1::text IS NULL OR s.identifier_key LIKE $1)
-          AND ($2::text IS NULL OR s.kind = $2)
-          AND ($3::text IS NULL OR s.status = $3)
-          AND ($4::text IS NULL OR (s.sort_key, s.id) > ($4, $5::uuid))
+        WHERE {" AND ".join(where)}
         ORDER BY s.sort_key, s.id
-        LIMIT $6
-        """,  # noqa: S608 - constant column list, values are parameters
-        criteria.identifier_pattern(),
-        criteria.kind.value if criteria.kind else None,
-        criteria.status.value if criteria.status else None,
-        after.sort_key if after else None,
-        after.id if after else None,
-        criteria.page_size + 1,
-        viewer,
+        LIMIT {q.bind(criteria.page_size + 1)}
+        """,  # noqa: S608 - constant column list and placeholders, values are parameters
+        *q.values,
     )
 
 
 EXACT_RANK = Decimal("1.0000")
 
 
-def _word_conditions(first_parameter: int, count: int) -> str:
-    """One condition per name word: the folded text holds it, or a word similar enough
-    (both served by the trigram index). Only placeholders are generated; values are bound."""
-    conditions = []
-    for i in range(count):
-        pattern, word = first_parameter + 2 * i, first_parameter + 2 * i + 1
-        conditions.append(
-            f"(s.search_text LIKE structures_fold(${pattern})"
-            f" OR structures_fold(${word}) <% s.search_text)"
-        )
-    return " AND ".join(conditions)
-
-
 async def _exact_matches(
-    conn: asyncpg.Connection, criteria: SearchCriteria, limit: int, viewer: UUID
+    conn: asyncpg.Connection, criteria: SearchCriteria, limit: int, viewer: Caller
 ) -> list[asyncpg.Record]:
     """Structures holding every word (rank 1), in raison sociale order."""
-    after = criteria.after
-    patterns = criteria.name_patterns()
-    # One indexable condition per word (the trigram index serves LIKE '%word%').
-    holds_every_word = " AND ".join(
-        f"s.search_text LIKE structures_fold(${8 + i})" for i in range(len(patterns))
-    )
+    q = _Query()
+    where = [
+        _every_word(q, criteria),
+        *_filters(q, criteria, viewer),
+        _keyset_after(q, criteria.after),
+    ]
     return await conn.fetch(
         f"""
         SELECT {_COLUMNS}, 1::numeric(5, 4) AS rank FROM structures s
-        WHERE {holds_every_word}
-          AND {_visible_to(7)}
-          AND ($1::text IS NULL OR s.identifier_key LIKE $1)
-          AND ($2::text IS NULL OR s.kind = $2)
-          AND ($3::text IS NULL OR s.status = $3)
-          AND ($4::text IS NULL OR (s.sort_key, s.id) > ($4, $5::uuid))
+        WHERE {" AND ".join(where)}
         ORDER BY s.sort_key, s.id
-        LIMIT $6
+        LIMIT {q.bind(limit)}
         """,  # noqa: S608 - constant column list and placeholders, values are parameters
-        criteria.identifier_pattern(),
-        criteria.kind.value if criteria.kind else None,
-        criteria.status.value if criteria.status else None,
-        after.sort_key if after else None,
-        after.id if after else None,
-        limit,
-        viewer,
-        *patterns,
+        *q.values,
     )
 
 
@@ -202,60 +302,44 @@ async def _similar_matches(
     conn: asyncpg.Connection,
     criteria: SearchCriteria,
     limit: int,
-    viewer: UUID,
+    viewer: Caller,
     *,
     first_page: bool,
 ) -> list[asyncpg.Record]:
     """Structures matching some word only by similarity, most similar first."""
     after = None if first_page else criteria.after
-    await conn.execute(
-        "SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)",
-        str(NAME_SIMILARITY_THRESHOLD),
-    )
-    words = criteria.name_words
-    word_values = [
-        value for pair in zip(criteria.name_patterns(), words, strict=True) for value in pair
+    await _set_similarity_threshold(conn)
+    q = _Query()
+    where = [
+        _each_word_or_similar(q, criteria),
+        f"NOT {_holds_every_word(q, criteria)}",
+        *_filters(q, criteria, viewer),
     ]
+    rank = _similarity(q, criteria)
+    position = "true"
+    if after is not None:
+        after_rank = q.bind(Decimal(after.rank))
+        position = (
+            f"(m.rank < {after_rank} OR (m.rank = {after_rank}"
+            f" AND (m.sort_key, m.id) > ({q.bind(after.sort_key)}, {q.bind(after.id)}::uuid)))"
+        )
     return await conn.fetch(
         f"""
-        WITH wanted AS (
-            SELECT structures_fold($2) AS query,
-                   ARRAY(SELECT structures_fold(p) FROM unnest($3::text[]) AS p) AS patterns
-        ),
-        matched AS (
-            SELECT {_COLUMNS},
-                   round(word_similarity(w.query, s.search_text)::numeric, 4) AS rank
-              FROM structures s, wanted w
-             WHERE {_word_conditions(11, len(words))}
-               AND {_visible_to(10)}
-               AND NOT s.search_text LIKE ALL (w.patterns)
-               AND ($1::text IS NULL OR s.identifier_key LIKE $1)
-               AND ($4::text IS NULL OR s.kind = $4)
-               AND ($5::text IS NULL OR s.status = $5)
+        WITH matched AS (
+            SELECT {_COLUMNS}, {rank} AS rank FROM structures s
+             WHERE {" AND ".join(where)}
         )
         SELECT * FROM matched m
-         WHERE $6::numeric IS NULL
-            OR m.rank < $6
-            OR (m.rank = $6 AND (m.sort_key, m.id) > ($7, $8::uuid))
+         WHERE {position}
          ORDER BY m.rank DESC, m.sort_key, m.id
-         LIMIT $9
+         LIMIT {q.bind(limit)}
         """,  # noqa: S608 - constant column list and placeholders, values are parameters
-        criteria.identifier_pattern(),
-        criteria.name_query(),
-        criteria.name_patterns(),
-        criteria.kind.value if criteria.kind else None,
-        criteria.status.value if criteria.status else None,
-        Decimal(after.rank) if after else None,
-        after.sort_key if after else None,
-        after.id if after else None,
-        limit,
-        viewer,
-        *word_values,
+        *q.values,
     )
 
 
 async def _ranked_search(
-    conn: asyncpg.Connection, criteria: SearchCriteria, viewer: UUID
+    conn: asyncpg.Connection, criteria: SearchCriteria, viewer: Caller
 ) -> list[asyncpg.Record]:
     """Exact matches first (cheap, index-served); the costlier similarity search only runs
     once they no longer fill the page."""
@@ -298,6 +382,7 @@ def _structure(row: asyncpg.Record, services) -> Structure:
         ),
         services=tuple(services),
         created_at=row["created_at"],
+        cpp_id=row["cpp_id"],
     )
 
 

@@ -1,9 +1,11 @@
-"""Reading the directory of structures: one by id or by identifier, and the search.
+"""Reading the directory of structures: one by id, integer id or identifier, the search,
+and structures' services.
 
 Any authenticated caller may read a structure whose id or exact identifier they know (an
 invoice's counterpart, the company they join); the search finds public structures and the
 caller's own, and a private structure of others only by its exact identifier
-(``domain/search.py``). Nothing here writes.
+(``domain/search.py``). Integer ids (``cpp_id``, the Chorus Pro-compatible API's) can be
+guessed: a look-up by one follows the search's rule (:func:`may_find`). Nothing here writes.
 """
 
 from __future__ import annotations
@@ -11,19 +13,62 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+import asyncpg
 from chorus_platform.unit_of_work import UnitOfWork
 
+from chorus_structures.domain.access import Caller
 from chorus_structures.domain.identifiers import IdentifierType, validate_identifier
-from chorus_structures.domain.search import SearchCriteria, encode_page_token
-from chorus_structures.domain.structure import Structure, require_structure
-from chorus_structures.store import structures
+from chorus_structures.domain.paging import NumberedPage
+from chorus_structures.domain.search import SearchCriteria, encode_page_token, may_find
+from chorus_structures.domain.services import service_not_found
+from chorus_structures.domain.structure import (
+    Reference,
+    Structure,
+    StructureKind,
+    StructureService,
+    require_structure,
+)
+from chorus_structures.store import memberships, services, structures
 
 
 @dataclass(frozen=True)
 class SearchResults:
     structures: list[Structure]
-    # Empty on the last page.
+    # Empty on the last page (and with numbered pages).
     next_page_token: str
+    # How many structures match in all (numbered pages only; 0 otherwise).
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class ServicePage:
+    structure: Structure
+    services: list[StructureService]
+    # How many services match, across every page.
+    total: int
+
+
+async def _may_find(conn: asyncpg.Connection, caller: Caller, structure: Structure) -> bool:
+    member = False
+    if not caller.is_technical and structure.kind is StructureKind.PRIVEE:
+        member = await memberships.role_of(conn, structure.id, caller.user_id) is not None
+    return may_find(structure, caller, member=member)
+
+
+async def structure_by_reference(
+    conn: asyncpg.Connection, caller: Caller, reference: Reference
+) -> Structure | None:
+    """The structure named by id (for anyone) or by integer id (only if ``caller`` may find
+    it); None otherwise."""
+    structure_id = reference.id
+    if reference.cpp_id is not None:
+        structure_id = await structures.find_id_by_cpp_id(conn, reference.cpp_id)
+    if structure_id is None:
+        return None
+    structure = await structures.get_structure(conn, structure_id)
+    if structure is None or (reference.guessable and not await _may_find(conn, caller, structure)):
+        return None
+    return structure
 
 
 class Directory:
@@ -36,6 +81,48 @@ class Directory:
             structure = await structures.get_structure(conn, structure_id)
         return require_structure(structure)
 
+    async def get_by_reference(self, caller: Caller, reference: Reference) -> Structure:
+        """The structure named by id or integer id; by integer id a private structure only
+        for its members and technical accounts. Errors: STRUCTURE_NOT_FOUND."""
+        async with self._uow.reading() as conn:
+            structure = await structure_by_reference(conn, caller, reference)
+        return require_structure(structure)
+
+    async def list_services(
+        self, caller: Caller, structure: Reference, page: NumberedPage, *, only_active: bool
+    ) -> ServicePage:
+        """A page of the structure's services by code (active ones only if asked) and their
+        total. Errors: STRUCTURE_NOT_FOUND (also a private structure named by integer id to
+        someone not allowed to find it)."""
+        async with self._uow.reading(snapshot=True) as conn:
+            found = require_structure(await structure_by_reference(conn, caller, structure))
+            page_services, total = await services.page_of_services(
+                conn, found.id, only_active=only_active, offset=page.offset, limit=page.size
+            )
+        return ServicePage(found, page_services, total)
+
+    async def get_service(
+        self, caller: Caller, service: Reference, structure: Reference | None
+    ) -> tuple[StructureService, Structure]:
+        """The service named by id or integer id, with its structure; when ``structure`` is
+        given, the service must belong to it. By integer id (the service's or the
+        structure's), a service of a private structure only for its members and technical
+        accounts. Errors: SERVICE_NOT_FOUND."""
+        async with self._uow.reading(snapshot=True) as conn:
+            found = await services.find_service(conn, service_id=service.id, cpp_id=service.cpp_id)
+            if found is None:
+                raise service_not_found()
+            structure_id, stored = found
+            owner = require_structure(await structures.get_structure(conn, structure_id))
+            if structure is not None and (
+                structure.id not in (None, owner.id) or structure.cpp_id not in (None, owner.cpp_id)
+            ):
+                raise service_not_found()
+            guessable = service.guessable or (structure is not None and structure.guessable)
+            if guessable and not await _may_find(conn, caller, owner):
+                raise service_not_found()
+        return stored, owner
+
     async def find_by_identifier(
         self, identifier_type: IdentifierType | None, identifier: str
     ) -> Structure:
@@ -47,22 +134,14 @@ class Directory:
             structure = await structures.get_structure(conn, structure_id) if structure_id else None
         return require_structure(structure)
 
-    async def search(self, viewer: UUID, criteria: SearchCriteria) -> SearchResults:
-        """One page of the structures matching ``criteria`` that ``viewer`` may find (read in
-        one snapshot, the similarity threshold being set for it only) and the next page's
-        token. An exact look-up answers the one structure with that identifier, if it passes
-        the kind and status filters, on a single page."""
-        if criteria.exact is not None:
-            return SearchResults(await self._exact(criteria), "")
+    async def search(self, caller: Caller, criteria: SearchCriteria) -> SearchResults:
+        """One page of the structures matching ``criteria`` that ``caller`` may find (read in
+        one snapshot, the similarity threshold being set for it only): with keyset pages, the
+        next page's token (an exact look-up answers the one structure with that identifier,
+        if it passes the other filters, on a single page); with numbered pages, the total."""
         async with self._uow.reading(snapshot=True) as conn:
-            found, cursor = await structures.search_structures(conn, criteria, viewer=viewer)
+            if criteria.numbered is not None:
+                found, total = await structures.search_numbered(conn, criteria, viewer=caller)
+                return SearchResults(found, "", total)
+            found, cursor = await structures.search_structures(conn, criteria, viewer=caller)
         return SearchResults(found, encode_page_token(criteria, cursor) if cursor else "")
-
-    async def _exact(self, criteria: SearchCriteria) -> list[Structure]:
-        assert criteria.exact is not None
-        if criteria.after is not None:
-            return []  # no page after the only one
-        async with self._uow.reading() as conn:
-            structure_id = await structures.find_id_by_identifier(conn, criteria.exact)
-            structure = await structures.get_structure(conn, structure_id) if structure_id else None
-        return [structure] if structure is not None and criteria.admits(structure) else []

@@ -10,7 +10,7 @@ from chorus_platform.errors import AlreadyExists
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_structures.clients.identity import IdentityDirectory
-from chorus_structures.domain.access import Role, granted_mode
+from chorus_structures.domain.access import Caller, Role, granted_mode, technical_role
 from chorus_structures.domain.attachments import Decision, checked_comment
 from chorus_structures.domain.events import (
     SpaceClosed,
@@ -34,7 +34,12 @@ from chorus_structures.domain.spaces import (
     Space,
     openness,
 )
-from chorus_structures.domain.structure import Structure, StructureStatus, require_structure
+from chorus_structures.domain.structure import (
+    Reference,
+    Structure,
+    StructureStatus,
+    require_structure,
+)
 from chorus_structures.domain.subscriptions import (
     Subscription,
     SubscriptionStatus,
@@ -44,6 +49,7 @@ from chorus_structures.domain.subscriptions import (
     subscription_not_found,
 )
 from chorus_structures.store import history, memberships, spaces, structures, subscriptions
+from chorus_structures.usecases.directory import structure_by_reference
 
 
 @dataclass(frozen=True)
@@ -69,11 +75,15 @@ class SpaceView:
 
 
 async def _views(
-    conn: asyncpg.Connection, structure: Structure, user_id: UUID, role: Role
+    conn: asyncpg.Connection, structure: Structure, user_id: UUID | None, role: Role
 ) -> list[SpaceView]:
+    """The spaces as ``user_id`` sees them with ``role`` (None: a technical account, which
+    has no subscriptions)."""
     states = await _states(conn, structure)
-    validated = await subscriptions.validated_modes(conn, structure.id, user_id)
-    pending = await subscriptions.pending_modes(conn, structure.id, user_id)
+    validated, pending = {}, {}
+    if user_id is not None:
+        validated = await subscriptions.validated_modes(conn, structure.id, user_id)
+        pending = await subscriptions.pending_modes(conn, structure.id, user_id)
     active = structure.status is StructureStatus.ACTIVE
     views = []
     for space in Space:
@@ -93,13 +103,19 @@ class Spaces:
         self._uow = uow
         self._identity = identity
 
-    async def list_spaces(self, caller: UUID, structure_id: UUID) -> list[SpaceView]:
+    async def list_spaces(self, caller: Caller, reference: Reference) -> list[SpaceView]:
         """Every space, open or not, with the caller's mode and pending subscription. Members
-        only (NOT_A_MEMBER)."""
+        only (NOT_A_MEMBER); a technical account, its structure only (MODIFICATION in every
+        open space but the managers' own). The structure by id or integer id (by integer id,
+        a private structure the caller may not find is STRUCTURE_NOT_FOUND)."""
         async with self._uow.reading() as conn:
-            structure = require_structure(await structures.get_structure(conn, structure_id))
-            role = require_member(await memberships.role_of(conn, structure_id, caller))
-            return await _views(conn, structure, caller, role)
+            structure = require_structure(await structure_by_reference(conn, caller, reference))
+            structure_id = structure.id
+            if caller.is_technical:
+                role = require_member(technical_role(caller, structure_id))
+                return await _views(conn, structure, None, role)
+            role = require_member(await memberships.role_of(conn, structure_id, caller.user_id))
+            return await _views(conn, structure, caller.user_id, role)
 
     async def set_space_open(
         self, caller: UUID, structure_id: UUID, space: Space, *, open_: bool

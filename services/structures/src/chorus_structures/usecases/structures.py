@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from uuid import UUID
 
-from chorus_platform.errors import AlreadyExists, FieldViolation, NotFound
+from chorus_platform.errors import AlreadyExists, FieldViolation
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_structures.domain.access import Role
@@ -15,7 +15,11 @@ from chorus_structures.domain.events import ServiceCreated, ServiceUpdated, Stru
 from chorus_structures.domain.history import Action, ActionKind, RecordedAction
 from chorus_structures.domain.membership import require_manager
 from chorus_structures.domain.paging import Page, Position
-from chorus_structures.domain.services import apply_service_changes, validate_new_service
+from chorus_structures.domain.services import (
+    apply_service_changes,
+    require_service,
+    validate_new_service,
+)
 from chorus_structures.domain.structure import Structure, StructureService, require_structure
 from chorus_structures.store import history, memberships, services, structures
 
@@ -41,10 +45,6 @@ def _changed_fields(before: Structure, after: Structure) -> dict[str, str]:
         if getattr(before.routing, name) != value:
             changed[name] = "true" if value else "false"
     return changed
-
-
-def _service_not_found() -> NotFound:
-    return NotFound("SERVICE_NOT_FOUND", "Ce service n'existe pas dans la structure.")
 
 
 class StructureManagement:
@@ -126,9 +126,7 @@ class StructureManagement:
             conn = tx.conn
             require_structure(await structures.lock_structure(conn, structure_id))
             require_manager(await memberships.role_of(conn, structure_id, caller))
-            current = await services.get_service(conn, structure_id, service_id)
-            if current is None:
-                raise _service_not_found()
+            current = require_service(await services.get_service(conn, structure_id, service_id))
             updated = apply_service_changes(
                 current, name=name, active=active, engagement_required=engagement_required
             )
