@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from chorus_cpro_api.api import engagements, health, oauth, transverses
+from chorus_cpro_api.api import (
+    engagements,
+    health,
+    oauth,
+    structures,
+    transverses,
+    utilisateurs,
+)
 
 router = APIRouter()
-for module in (health, oauth, transverses, engagements):
+for module in (
+    health,
+    oauth,
+    transverses,
+    structures,
+    utilisateurs,
+    engagements,
+):
     router.include_router(module.router)

@@ -41,8 +41,8 @@ class StructuresClient:
         )
         return list(response.memberships)
 
-    async def list_spaces(self, structure_id: str, caller: Caller) -> list[pb.SpaceState]:
-        response = await self._stub.ListSpaces(
-            pb.ListSpacesRequest(structure_id=structure_id), metadata=caller.metadata()
-        )
+    async def list_spaces(
+        self, request: pb.ListSpacesRequest, caller: Caller
+    ) -> list[pb.SpaceState]:
+        response = await self._stub.ListSpaces(request, metadata=caller.metadata())
         return list(response.spaces)

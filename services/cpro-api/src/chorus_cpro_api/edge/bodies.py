@@ -302,3 +302,18 @@ def as_object(value: Any) -> dict[str, Any]:
     if isinstance(value, list):
         return value[0] if value and isinstance(value[0], dict) else {}
     return value if isinstance(value, dict) else {}
+
+
+def required(body: dict[str, Any], path: str) -> Any:
+    """The value at ``path`` (``a.b``) of a checked body; 400 naming it when absent or empty."""
+    value: Any = body
+    for part in path.split("."):
+        value = as_object(value).get(part) if isinstance(value, dict | list) else None
+    if value is None or value == "" or value == [] or value == {}:
+        raise CproError(
+            REQUEST_INVALID,
+            f"Requête invalide : le champ {path} est obligatoire.",
+            "CHAMP_OBLIGATOIRE",
+            [FieldProblem(path, "champ obligatoire.")],
+        )
+    return value

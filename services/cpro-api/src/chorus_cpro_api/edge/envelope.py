@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -275,3 +277,13 @@ def credential_refusal(credential: str, raison: str, message: str) -> CproError:
         headers=headers,
         erreur={"credential": credential, "raison": raison, "message": message},
     )
+
+
+@contextmanager
+def fields_named(names: dict[str, str]) -> Iterator[None]:
+    """Within the block, a failed gRPC call is raised as its refusal with the services' field
+    paths renamed into the request's (``{"cpp_id": "idFacture"}``)."""
+    try:
+        yield
+    except grpc.RpcError as err:
+        raise from_rpc_error(err, fields=names) from None
