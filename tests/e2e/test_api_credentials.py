@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
+import asyncpg
 import grpc
 import pytest
 from chorus.identity.v1 import identity_service_pb2 as identity_pb
 from chorus.identity.v1 import identity_service_pb2_grpc as identity_grpc
 from chorus_platform.rpc_status import from_rpc_error
+from chorus_platform.settings import with_database
 from e2e_support import activated_user, random_siret
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SECRETS: set[str] = set()
+"""Every secret and password the tests here were shown; the last test looks for them."""
 
 
 async def ok(response, status=200):
@@ -61,6 +67,7 @@ async def test_an_api_application_from_creation_to_revocation(api, mailbox, iden
     foreign = await api.delete(f"/api-clients/{created['id']}", headers=other)
     empty_name = await api.post("/api-clients", headers=auth, json={"name": "  "})
 
+    SECRETS.add(created["client_secret"])
     assert created["token_url"].endswith("/api/oauth/token")
     assert created["api_base_url"].endswith("/cpro")
     assert [c["id"] for c in listed["items"]] == [created["id"]]
@@ -120,6 +127,7 @@ async def test_technical_accounts_are_the_managers_business(api, mailbox, identi
 
     created = await ok(await api.post(base, headers=anne), 201)
 
+    SECRETS.add(created["password"])
     assert created["login"].startswith("TECH_") and len(created["password"]) == 24
     assert created["status"] == "ACTIF"
     # The other manager is told, by e-mail, who activated what.
@@ -156,6 +164,7 @@ async def test_technical_accounts_are_the_managers_business(api, mailbox, identi
     assert portal.status_code in (401, 422)
 
     renewed = await ok(await api.post(f"{base}/{created['id']}/rotate", headers=bruno))
+    SECRETS.add(renewed["password"])
     assert renewed["password"] != created["password"] and renewed["status"] == "ACTIF"
     assert "Bruno Second" in (await mailbox.wait_for(anne_email, "renouvelé"))["Text"]
     with pytest.raises(grpc.aio.AioRpcError) as failure:
@@ -173,3 +182,30 @@ async def test_technical_accounts_are_the_managers_business(api, mailbox, identi
     final = await ok(await api.get(base, headers=anne))
     assert final["items"][0]["status"] == "REVOQUE"
     assert "Anne Gestion" in (await mailbox.wait_for(bruno_email, "révoqué"))["Text"]
+
+
+async def test_zz_no_credential_shown_here_appears_in_logs_events_or_emails(stack):
+    if stack is None:
+        pytest.skip("needs the logs and databases of the stack this suite starts")
+    assert len(SECRETS) >= 3
+    await asyncio.sleep(1)  # let the last log lines reach the files
+    for path in sorted(Path(stack.logs_dir).glob("*")):
+        text = path.read_text(errors="replace")
+        assert not [s[:4] for s in SECRETS if s in text], f"a credential in {path.name}"
+    database = stack.env["CHORUS_DATABASE_URL"]
+    stored = [
+        ("chorus_identity", "SELECT payload FROM outbox"),
+        ("chorus_identity", "SELECT details::text FROM security_events"),
+        ("chorus_identity", "SELECT secret_sha256 FROM api_clients"),
+        ("chorus_identity", "SELECT password_sha256 FROM technical_accounts"),
+        ("chorus_notifications", "SELECT text_body || html_body FROM emails"),
+    ]
+    for name, query in stored:
+        conn = await asyncpg.connect(with_database(database, name))
+        try:
+            values = [row[0] for row in await conn.fetch(query)]
+        finally:
+            await conn.close()
+        texts = [v.decode("latin-1") if isinstance(v, bytes) else v for v in values]
+        assert texts, query
+        assert not [s[:4] for s in SECRETS if any(s in t for t in texts)], query
