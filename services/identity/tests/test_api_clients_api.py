@@ -15,11 +15,14 @@ import pytest
 from chorus.identity.events.v1 import identity_events_pb2 as ev
 from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus_identity.domain.api_clients import MAX_LIVE_CLIENTS_PER_USER
+from chorus_identity.usecases.admin import grant_admin
 from chorus_platform.access_tokens import CPRO_CLIENT_AUDIENCE
 from chorus_platform.auth import TokenVerifier
 from chorus_platform.errors import Unauthenticated
 from chorus_platform.grpc_client import identity_key_fetcher
 from chorus_platform.revocation import RevocationList
+
+from .conftest import own_unit_of_work
 
 
 async def owner(flows) -> tuple[pb.User, tuple]:
@@ -244,11 +247,52 @@ async def test_only_the_owner_revokes_and_bad_ids_are_refused(flows):
     assert list(others.clients) == []
 
 
-async def test_an_application_of_a_deactivated_account_gets_no_token(flows):
-    _, metadata = await owner(flows)
+async def test_deactivating_the_account_revokes_its_applications_at_once(flows):
+    user, metadata = await owner(flows)
     created = await create(flows, metadata)
+    other = await create(flows, metadata, name="Script")
+    await flows.stub.RevokeApiClient(
+        pb.RevokeApiClientRequest(id=other.client.id), metadata=metadata
+    )
     await flows.stub.DeactivateMe(
         pb.DeactivateMeRequest(current_password=flows.password), metadata=metadata
+    )
+
+    refused = await flows.error(flows.stub.IssueClientToken(token_request(created)))
+
+    assert (refused.code, refused.reason) == (grpc.StatusCode.UNAUTHENTICATED, "CLIENT_REVOKED")
+    revocations = [
+        e
+        for e in await flows.events(ev.SessionRevoked, user.id)
+        if e.reason == ev.SESSION_REVOCATION_REASON_API_CLIENT_REVOKED
+    ]
+    # One each: the application revoked before is not revoked again.
+    assert sorted(e.session_id for e in revocations) == sorted([created.client.id, other.client.id])
+    assert len(await flows.events(ev.ApiClientRevoked, user.id)) == 2
+
+
+async def test_an_admin_disabling_the_account_revokes_its_applications(flows, identity_settings):
+    admin = await flows.active_user()
+    async with own_unit_of_work(identity_settings) as uow:
+        await grant_admin(uow, admin.login_email)
+    admin_auth = flows.bearer((await flows.tokens(admin.login_email)).access_token)
+    user, metadata = await owner(flows)
+    created = await create(flows, metadata)
+
+    await flows.stub.DisableUser(pb.DisableUserRequest(user_id=user.id), metadata=admin_auth)
+
+    refused = await flows.error(flows.stub.IssueClientToken(token_request(created)))
+    assert refused.reason == "CLIENT_REVOKED" and "révoquée le" in refused.message
+    listed = await flows.stub.ListRevokedSessions(pb.ListRevokedSessionsRequest())
+    assert created.client.id in {s.session_id for s in listed.sessions}
+
+
+async def test_an_application_whose_owner_is_not_active_gets_no_token(flows):
+    """Belt and braces: were an application left unrevoked, its owner's status still counts."""
+    user, metadata = await owner(flows)
+    created = await create(flows, metadata)
+    await flows.db.execute(
+        "UPDATE users SET status = 'DESACTIVE' WHERE id = $1", uuid.UUID(user.id)
     )
 
     refused = await flows.error(flows.stub.IssueClientToken(token_request(created)))

@@ -111,3 +111,16 @@ async def touch(conn: asyncpg.Connection, application_id: str, now: datetime) ->
         now,
         now - LAST_USED_RESOLUTION,
     )
+
+
+async def revoke_all_of_owner(
+    conn: asyncpg.Connection, owner_id: str, now: datetime
+) -> list[ApiClient]:
+    """Revokes every unrevoked application of the owner; those this call revoked."""
+    rows = await conn.fetch(
+        "UPDATE api_clients SET revoked_at = $2 WHERE owner_id = $1 AND revoked_at IS NULL"
+        " RETURNING id, client_id, owner_id, name, created_at, revoked_at, last_used_at",
+        owner_id,
+        now,
+    )
+    return [_client(row) for row in rows]

@@ -37,9 +37,9 @@ from chorus_identity.domain.errors import (
     ClientSecretInvalid,
     ClientUnknown,
 )
-from chorus_identity.domain.sessions import RevokeReason, tokens_valid_until
 from chorus_identity.domain.technical_accounts import paris_date
 from chorus_identity.store import api_clients, security_events
+from chorus_identity.usecases import revocations
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.rules import Rules
 from chorus_identity.usecases.sessions import Sessions
@@ -153,16 +153,7 @@ class ApiClients:
             if found.revoked:
                 return found
             revoked = await api_clients.revoke(tx.conn, key, now)
-            tx.emit(events.ApiClientRevoked(revoked))
-            tx.emit(
-                events.SessionRevoked(
-                    user_id=revoked.owner_id,
-                    session_id=revoked.id,
-                    reason=RevokeReason.API_CLIENT_REVOKED,
-                    revoked_at=now,
-                    tokens_valid_until=tokens_valid_until(now, self._rules.client_token_ttl),
-                )
-            )
+            revocations.api_client_revoked(tx, revoked, now=now, rules=self._rules)
             await security_events.record(
                 tx.conn,
                 SecurityEventKind.API_CLIENT_REVOKED,

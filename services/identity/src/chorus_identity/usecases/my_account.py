@@ -277,6 +277,7 @@ class MyAccount:
             await revocations.revoke_user_sessions(
                 tx, account.id, reason=RevokeReason.DEACTIVATED, now=now, rules=self._rules
             )
+            await revocations.revoke_user_api_clients(tx, account.id, now=now, rules=self._rules)
             tx.emit(events.UserDeactivated(account.id, by_admin=False, at=now))
             await security_events.record(
                 tx.conn,

@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 from chorus_platform.errors import FieldViolation, InvalidArgument
 from chorus_platform.unit_of_work import Transaction, UnitOfWork
 
-from chorus_identity.domain.events import SessionRevoked
+from chorus_identity.domain.api_clients import ApiClient
+from chorus_identity.domain.events import ApiClientRevoked, SessionRevoked
 from chorus_identity.domain.sessions import RevokedSession, RevokeReason, tokens_valid_until
-from chorus_identity.store import sessions
+from chorus_identity.store import api_clients, sessions
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.rules import Rules
 
@@ -73,6 +74,33 @@ async def revoke_user_sessions(
     for session_id in revoked:
         tx.emit(_revoked(user_id, session_id, reason, now, rules))
     return revoked
+
+
+def api_client_revoked(tx: Transaction, client: ApiClient, *, now: datetime, rules: Rules) -> None:
+    """Emits what revoking an API application means: ``ApiClientRevoked``, and a
+    ``SessionRevoked`` for the application's id (the "sid" of its tokens) until its last
+    token has expired (one client-token lifetime)."""
+    tx.emit(ApiClientRevoked(client))
+    tx.emit(
+        SessionRevoked(
+            user_id=client.owner_id,
+            session_id=client.id,
+            reason=RevokeReason.API_CLIENT_REVOKED,
+            revoked_at=now,
+            tokens_valid_until=tokens_valid_until(now, rules.client_token_ttl),
+        )
+    )
+
+
+async def revoke_user_api_clients(
+    tx: Transaction, user_id: str, *, now: datetime, rules: Rules
+) -> list[str]:
+    """Revokes every API application of ``user_id`` (an account deactivated or disabled: its
+    connectors stop at once); their ids."""
+    revoked = await api_clients.revoke_all_of_owner(tx.conn, user_id, now)
+    for client in revoked:
+        api_client_revoked(tx, client, now=now, rules=rules)
+    return [client.id for client in revoked]
 
 
 def _page_token(revoked_at: datetime, session_id: str) -> str:
