@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 from chorus.identity.events.v1 import identity_events_pb2 as identity_events
+from chorus.invoices.events.v1 import invoices_events_pb2 as invoices_events
+from chorus.invoices.v1 import invoices_service_pb2 as invoices_pb
 from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus.structures.events.v1 import structures_events_pb2 as structures_events
 from chorus.structures.v1 import structures_service_pb2 as structures_pb
@@ -231,3 +233,54 @@ async def test_a_change_is_told_to_the_other_managers_not_to_its_author(
         lambda: db.fetch("SELECT recipient_address FROM emails WHERE event_id = $1", event_id)
     )
     assert [row["recipient_address"] for row in queued] == [bruno.contact_email]
+
+
+async def test_an_invoice_deposited_by_a_technical_account_still_reaches_its_recipients(
+    service, events, mail_catcher, db
+):
+    """The depositor of an invoice deposited through the Chorus Pro-compatible API is a
+    technical account: no mailbox, never a recipient. It is told nothing (no retry, no dead
+    letter) while the recipient structure's members are told as usual."""
+    buyer = await registered(events, db, "Berthe")
+    buyer_id = await structure_with(
+        events, db, {buyer.user_id: structures_pb.ROLE_GESTIONNAIRE_PRINCIPAL}
+    )
+    account_id, supplier_id = str(uuid.uuid4()), str(uuid.uuid4())
+    await events.publish(
+        "identity",
+        account_id,
+        identity_events.TechnicalAccountActivated(
+            account_id=account_id,
+            structure_id=supplier_id,
+            login="TECH_77@cpro.chorus.local",
+            actor_user_id=str(uuid.uuid4()),
+            password_expires_at=stamp(EXPIRES),
+        ),
+    )
+    await wait_until(
+        lambda: db.fetchval("SELECT 1 FROM technical_users WHERE user_id = $1", account_id)
+    )
+    invoice_id = str(uuid.uuid4())
+    available = invoices_events.InvoiceStatusChanged(
+        invoice_id=invoice_id,
+        number="F-API-1",
+        supplier_structure_id=supplier_id,
+        recipient_structure_id=buyer_id,
+        depositor_user_id=account_id,
+        from_status=invoices_pb.INVOICE_STATUS_EN_COURS_ACHEMINEMENT,
+        to_status=invoices_pb.INVOICE_STATUS_MISE_A_DISPOSITION,
+        actor="system",
+    )
+
+    event_id = await events.publish("invoices", invoice_id, available)
+
+    mail = await mail_catcher.wait_for(
+        lambda m: buyer.contact_email in m.envelope_to and "F-API-1" in m.subject, 20
+    )
+    assert mail.subject == "Nouvelle facture F-API-1 reçue"
+    queued = await db.fetch("SELECT recipient_address FROM emails WHERE event_id = $1", event_id)
+    assert [row["recipient_address"] for row in queued] == [buyer.contact_email]
+    assert (
+        await db.fetchval("SELECT count(*) FROM dead_letters WHERE key = $1", invoice_id.encode())
+        == 0
+    )

@@ -289,6 +289,11 @@ class IdentityEvents:
     async def on_technical_account_activated(
         self, tx: Transaction, event: events.TechnicalAccountActivated, envelope: Envelope
     ) -> None:
+        if not event.account_id or not event.structure_id:
+            raise ValueError("TechnicalAccountActivated without account_id or structure_id")
+        await self._credentials.technical_account_activated(
+            tx, account_id=event.account_id, structure_id=event.structure_id, login=event.login
+        )
         expires_at = _moment(event, "password_expires_at")
         await self._technical_changed(tx, envelope, TechnicalChange.ACTIVATED, event, expires_at)
 

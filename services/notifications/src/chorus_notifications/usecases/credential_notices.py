@@ -24,7 +24,7 @@ from chorus_notifications.domain.credential_messages import TechnicalChange
 from chorus_notifications.domain.errors import ManagersNotKnownYet
 from chorus_notifications.domain.members import Member
 from chorus_notifications.domain.recipients import DEFAULT_LOCALE
-from chorus_notifications.store import members, structures
+from chorus_notifications.store import members, structures, technical_users
 from chorus_notifications.usecases.notify import (
     add_feed_item,
     email_recipient,
@@ -78,6 +78,15 @@ class CredentialNotices:
                     accounts_url=links.absolute(self._portal_url, path),
                 )
                 await email_recipient(tx, event_id=event_id, recipient=person, draft=email)
+
+    async def technical_account_activated(
+        self, tx: Transaction, *, account_id: str, structure_id: str, login: str
+    ) -> None:
+        """Remembers the technical account (``technical_users``): invoices it deposits tell
+        no depositor, and messages name it by its login."""
+        await technical_users.upsert(
+            tx.conn, user_id=account_id, structure_id=structure_id, login=login
+        )
 
     async def technical_account_changed(
         self,
