@@ -529,6 +529,7 @@ class Invoice(_message.Message):
     LIFECYCLE_CODES_FIELD_NUMBER: _builtins.int
     TYPE_CODE_FIELD_NUMBER: _builtins.int
     DOCUMENT_JSON_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -565,6 +566,11 @@ class Invoice(_message.Message):
     document_json: _builtins.str
     """The whole EN 16931 semantic model of the invoice (every business group and term it
     states), as JSON: the invoices service's ``domain/en16931_codec`` shape (GetInvoice only).
+    """
+    cpp_id: _builtins.int
+    """The invoice's integer id (Chorus Pro ``identifiantFactureCPP`` / ``idFacture``): from a
+    sequence, never reused, given at creation (drafts included). Every RPC that names one
+    invoice accepts it instead of ``id``.
     """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceLine]: ...
@@ -629,10 +635,11 @@ class Invoice(_message.Message):
         lifecycle_codes: _abc.Iterable[Global___LifecycleCode] | None = ...,
         type_code: _builtins.str = ...,
         document_json: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -909,15 +916,21 @@ class GetInvoiceRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INVOICE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1038,15 +1051,21 @@ class GetInvoiceHistoryRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INVOICE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1178,15 +1197,21 @@ class GetInvoiceDocumentRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INVOICE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1224,20 +1249,26 @@ class ChangeInvoiceStatusRequest(_message.Message):
     INVOICE_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     status: Global___InvoiceStatus.ValueType
     reason: _builtins.str
     """Required for SUSPENDUE, A_RECYCLER and REJETEE."""
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
         status: Global___InvoiceStatus.ValueType = ...,
         reason: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id", "reason", b"reason", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1271,9 +1302,14 @@ class CompleteInvoiceRequest(_message.Message):
     COMMENT_FIELD_NUMBER: _builtins.int
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
     STAGED_ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     comment: _builtins.str
     """What the supplier added or answers to the suspension reason."""
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     @_builtins.property
     def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttachmentFile]:
         """Documents added with the completion, kept as the invoice's attachments in the same
@@ -1291,10 +1327,11 @@ class CompleteInvoiceRequest(_message.Message):
         comment: _builtins.str = ...,
         attachments: _abc.Iterable[Global___AttachmentFile] | None = ...,
         staged_attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "comment", b"comment", "invoice_id", b"invoice_id", "staged_attachment_ids", b"staged_attachment_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "comment", b"comment", "cpp_id", b"cpp_id", "invoice_id", b"invoice_id", "staged_attachment_ids", b"staged_attachment_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1386,6 +1423,7 @@ class RecycleInvoiceRequest(_message.Message):
     RECIPIENT_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
     SERVICE_CODE_FIELD_NUMBER: _builtins.int
     ENGAGEMENT_NUMBER_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     recipient_structure_id: _builtins.str
     """The corrected recipient; "" keeps the current one."""
@@ -1393,6 +1431,10 @@ class RecycleInvoiceRequest(_message.Message):
     """The corrected service code; "" keeps the current one (for the same recipient)."""
     engagement_number: _builtins.str
     """The corrected engagement number; "" keeps the current one."""
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
@@ -1400,10 +1442,11 @@ class RecycleInvoiceRequest(_message.Message):
         recipient_structure_id: _builtins.str = ...,
         service_code: _builtins.str = ...,
         engagement_number: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_number", b"engagement_number", "invoice_id", b"invoice_id", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "engagement_number", b"engagement_number", "invoice_id", b"invoice_id", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1587,15 +1630,21 @@ class AcknowledgeRejectionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INVOICE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.documents import DocumentInfo
 from chorus_invoices.domain.en16931_codec import to_json
+from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.forms import (
     AddressForm,
     AllowanceChargeForm,
@@ -26,7 +27,7 @@ from chorus_invoices.domain.forms import (
     TotalsForm,
     VatForm,
 )
-from chorus_invoices.domain.invoice import HistoryEntry, Invoice
+from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceRef
 from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
@@ -42,6 +43,19 @@ def enum_name(enum, value: int, prefix: str) -> str:
         return enum.Name(value).removeprefix(prefix)
     except ValueError:
         return str(value)
+
+
+def invoice_ref(request) -> InvoiceRef:
+    """The invoice a request names: ``cpp_id`` (the integer id) when set, else ``invoice_id``
+    (the UUID); INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS when both are given."""
+    if request.cpp_id and request.invoice_id:
+        raise invalid(
+            "INVOICE_REFERENCE_AMBIGUOUS",
+            "cpp_id",
+            "Désignez la facture par son identifiant (invoice_id) ou par son numéro CPP"
+            " (cpp_id), pas les deux.",
+        )
+    return request.cpp_id or request.invoice_id
 
 
 def status_from_proto(value: int) -> Status | None:
@@ -167,6 +181,7 @@ def invoice_to_proto(
     content = invoice.content
     return pb.Invoice(
         id=invoice.id,
+        cpp_id=invoice.cpp_id,
         number=content.number,
         supplier_structure_id=invoice.supplier.structure_id,
         recipient_structure_id=invoice.recipient.structure_id,

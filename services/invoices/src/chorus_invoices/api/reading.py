@@ -29,7 +29,7 @@ class ReadingRpcs:
         INVOICE_NOT_FOUND when unknown, malformed or not visible (never PERMISSION_DENIED).
         """
         user_id = current_principal().user_id
-        invoice, actions = await self._reading.invoice(user_id, request.invoice_id)
+        invoice, actions = await self._reading.invoice(user_id, mapping.invoice_ref(request))
         warnings, documents = await self._reading.kept_with(invoice)
         found = mapping.invoice_to_proto(invoice, actions, with_document=True)
         found.warnings.extend(mapping.findings_to_proto(warnings))
@@ -80,7 +80,7 @@ class ReadingRpcs:
         service fait"), time, actor (user id or "system") and comment. Same visibility and
         errors as GetInvoice."""
         user_id = current_principal().user_id
-        entries = await self._reading.history(user_id, request.invoice_id)
+        entries = await self._reading.history(user_id, mapping.invoice_ref(request))
         return pb.GetInvoiceHistoryResponse(
             entries=[mapping.history_to_proto(entry) for entry in entries]
         )
@@ -90,7 +90,7 @@ class ReadingRpcs:
         deposited. Same visibility as GetInvoice. Errors: NOT_FOUND INVOICE_NOT_FOUND,
         NOT_FOUND DOCUMENT_NOT_FOUND (a draft has none)."""
         user_id = current_principal().user_id
-        document = await self._reading.document(user_id, request.invoice_id)
+        document = await self._reading.document(user_id, mapping.invoice_ref(request))
         return pb.GetInvoiceDocumentResponse(
             filename=document.info.filename,
             media_type=document.info.media_type,

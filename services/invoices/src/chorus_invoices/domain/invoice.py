@@ -68,6 +68,9 @@ def invoice_type_of(type_code: str) -> InvoiceType:
 
 SYSTEM_ACTOR = "system"
 
+InvoiceRef = str | int
+"""How a caller names one invoice: its UUID (``str``) or its integer ``cpp_id`` (``int``)."""
+
 
 @dataclass(frozen=True)
 class Line:
@@ -178,6 +181,9 @@ class Invoice:
     deposited_at: datetime | None = None
     rejection_acknowledged_at: datetime | None = None
     """When the supplier acknowledged the rejection of this REJETEE invoice."""
+    cpp_id: int = 0
+    """The integer id (Chorus Pro ``identifiantFactureCPP``) the database gives at creation;
+    0 until the invoice is stored."""
 
     @property
     def lifecycle_code(self) -> int | None:

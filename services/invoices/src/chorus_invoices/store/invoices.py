@@ -32,18 +32,20 @@ _COLUMNS = (
     " type_code, line_total, allowance_total, charge_total, prepaid_amount, rounding_amount"
 )
 # What is read back: the stored columns and what later steps add to the row.
-_READ = _COLUMNS + ", rejection_acknowledged_at"
+_READ = _COLUMNS + ", rejection_acknowledged_at, cpp_id"
 
 
-async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
-    """Stores a new invoice; InvoiceNumberDuplicate when its number is taken that year."""
+async def insert(conn: asyncpg.Connection, invoice: Invoice) -> int:
+    """Stores a new invoice and answers the integer id (``cpp_id``) the sequence gave it;
+    InvoiceNumberDuplicate when its number is taken that year."""
     content, totals = invoice.content, invoice.totals
     try:
         async with conn.transaction():
-            await conn.execute(
+            cpp_id = await conn.fetchval(
                 f"INSERT INTO invoices ({_COLUMNS}, issue_year, document) VALUES ($1, $2, $3,"  # noqa: S608
                 " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,"
-                " $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34::jsonb)",
+                " $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34::jsonb)"
+                " RETURNING cpp_id",
                 invoice.id,
                 content.number,
                 invoice.supplier.structure_id,
@@ -117,6 +119,7 @@ async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
             for position, v in enumerate(totals.vat_breakdown)
         ],
     )
+    return cpp_id
 
 
 def _document_json(document: en16931.Invoice | None) -> str | None:
@@ -145,6 +148,12 @@ async def get(
         invoice_id,
     )
     return _invoice(row, lines, vat, row["document"])
+
+
+async def id_of(conn: asyncpg.Connection, cpp_id: int) -> str | None:
+    """The UUID of the invoice whose integer id is ``cpp_id``, or None."""
+    found = await conn.fetchval("SELECT id FROM invoices WHERE cpp_id = $1", cpp_id)
+    return str(found) if found is not None else None
 
 
 async def save_status(conn: asyncpg.Connection, invoice: Invoice) -> None:
@@ -325,6 +334,7 @@ def _invoice(row: asyncpg.Record, lines, vat, document: str | None = None) -> In
         deposited_by=row["deposited_by"],
         deposited_at=row["deposited_at"],
         rejection_acknowledged_at=row["rejection_acknowledged_at"],
+        cpp_id=row["cpp_id"],
     )
 
 

@@ -156,7 +156,7 @@ class Deposits:
             invoice, created_at=now, updated_at=now, deposited_at=now if deposited else None
         )
         async with self._uow.transaction() as tx:
-            await status_changes.record_new(tx, invoice, actor=user_id)
+            invoice = await status_changes.record_new(tx, invoice, actor=user_id)
             for document in documents:
                 await self._store.put(tx.conn, invoice.id, document)
             warnings = (origin.warnings if origin is not None else ()) + valid.warnings

@@ -13,7 +13,7 @@ from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.documents import Document, DocumentInfo
 from chorus_invoices.domain.errors import DocumentNotFound
-from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter
+from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter, InvoiceRef
 from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.listing import ListCriteria
 from chorus_invoices.domain.rule_violations import RuleViolation
@@ -38,7 +38,7 @@ class Reading:
         self._access = InvoiceAccess(uow, structures)
         self._store = store or PostgresDocumentStore()
 
-    async def invoice(self, user_id: str, invoice_id: str) -> tuple[Invoice, list[str]]:
+    async def invoice(self, user_id: str, invoice_id: InvoiceRef) -> tuple[Invoice, list[str]]:
         """The invoice and the actions the caller may take on it; InvoiceNotFound."""
         invoice = await self._access.visible(user_id, invoice_id, details=True)
         return invoice, await self._access.allowed_actions(user_id, invoice)
@@ -49,7 +49,7 @@ class Reading:
             warnings = await rule_warnings.of_invoice(conn, invoice.id)
             return warnings, await self._store.infos(conn, invoice.id)
 
-    async def document(self, user_id: str, invoice_id: str) -> Document:
+    async def document(self, user_id: str, invoice_id: InvoiceRef) -> Document:
         """The invoice's main document (Factur-X, else the deposited file); InvoiceNotFound,
         DocumentNotFound."""
         invoice = await self._access.visible(user_id, invoice_id)
@@ -73,7 +73,7 @@ class Reading:
             raise _attachment_not_found()
         return document
 
-    async def history(self, user_id: str, invoice_id: str) -> list[HistoryEntry]:
+    async def history(self, user_id: str, invoice_id: InvoiceRef) -> list[HistoryEntry]:
         """The invoice's status history, oldest first; InvoiceNotFound."""
         invoice = await self._access.visible(user_id, invoice_id)
         async with self._uow.reading() as conn:
