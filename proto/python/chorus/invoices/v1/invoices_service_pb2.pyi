@@ -99,6 +99,42 @@ INVOICE_TYPE_FACTURE: InvoiceType.ValueType  # 1
 INVOICE_TYPE_AVOIR: InvoiceType.ValueType  # 2
 Global___InvoiceType: _TypeAlias = InvoiceType  # noqa: Y015
 
+class _DepositMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DepositModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DepositMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DEPOSIT_MODE_UNSPECIFIED: _DepositMode.ValueType  # 0
+    """Stored before deposit modes were kept and not inferable."""
+    DEPOSIT_MODE_ENTRY: _DepositMode.ValueType  # 1
+    """CreateInvoice: the portal form, or an entry through the API (SAISIE)."""
+    DEPOSIT_MODE_PDF: _DepositMode.ValueType  # 2
+    """DepositPdfInvoice: a PDF (plain or Factur-X) with its header data."""
+    DEPOSIT_MODE_FILE: _DepositMode.ValueType  # 3
+    """DepositStructuredInvoice: one UBL, CII or Factur-X file."""
+    DEPOSIT_MODE_BATCH: _DepositMode.ValueType  # 4
+    """DepositInvoiceBatch: a file of an archive deposited on the portal."""
+    DEPOSIT_MODE_FLOW: _DepositMode.ValueType  # 5
+    """DepositFlow: a file of a flow deposited through the Chorus Pro API (``deposer/flux``)."""
+
+class DepositMode(_DepositMode, metaclass=_DepositModeEnumTypeWrapper):
+    """How an invoice came in."""
+
+DEPOSIT_MODE_UNSPECIFIED: DepositMode.ValueType  # 0
+"""Stored before deposit modes were kept and not inferable."""
+DEPOSIT_MODE_ENTRY: DepositMode.ValueType  # 1
+"""CreateInvoice: the portal form, or an entry through the API (SAISIE)."""
+DEPOSIT_MODE_PDF: DepositMode.ValueType  # 2
+"""DepositPdfInvoice: a PDF (plain or Factur-X) with its header data."""
+DEPOSIT_MODE_FILE: DepositMode.ValueType  # 3
+"""DepositStructuredInvoice: one UBL, CII or Factur-X file."""
+DEPOSIT_MODE_BATCH: DepositMode.ValueType  # 4
+"""DepositInvoiceBatch: a file of an archive deposited on the portal."""
+DEPOSIT_MODE_FLOW: DepositMode.ValueType  # 5
+"""DepositFlow: a file of a flow deposited through the Chorus Pro API (``deposer/flux``)."""
+Global___DepositMode: _TypeAlias = DepositMode  # noqa: Y015
+
 class _ListSide:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -530,6 +566,9 @@ class Invoice(_message.Message):
     TYPE_CODE_FIELD_NUMBER: _builtins.int
     DOCUMENT_JSON_FIELD_NUMBER: _builtins.int
     CPP_ID_FIELD_NUMBER: _builtins.int
+    DEPOSIT_MODE_FIELD_NUMBER: _builtins.int
+    FLOW_NUMBER_FIELD_NUMBER: _builtins.int
+    RECIPIENT_DOWNLOADED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -572,6 +611,10 @@ class Invoice(_message.Message):
     sequence, never reused, given at creation (drafts included). Every RPC that names one
     invoice accepts it instead of ``id``.
     """
+    deposit_mode: Global___DepositMode.ValueType
+    """How the invoice came in (Chorus Pro ``modeDepot``)."""
+    flow_number: _builtins.str
+    """The flow (DepositFlow, Chorus Pro ``numeroFluxDepot``) that brought it, "" for none."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceLine]: ...
     @_builtins.property
@@ -600,6 +643,12 @@ class Invoice(_message.Message):
     def lifecycle_codes(self) -> _containers.RepeatedCompositeFieldContainer[Global___LifecycleCode]:
         """Every reform code the status gives, lifecycle_code first: MISE_EN_PAIEMENT gives 211
         Paiement transmis then 212 Encaissée (historic B2G). Empty for a draft.
+        """
+
+    @_builtins.property
+    def recipient_downloaded_at(self) -> _timestamp_pb2.Timestamp:
+        """When a recipient-side user first downloaded its document (GetInvoiceDocument); unset:
+        not yet (Chorus Pro ``factureTelechargeeParDestinataire``).
         """
 
     def __init__(
@@ -636,10 +685,13 @@ class Invoice(_message.Message):
         type_code: _builtins.str = ...,
         document_json: _builtins.str = ...,
         cpp_id: _builtins.int = ...,
+        deposit_mode: Global___DepositMode.ValueType = ...,
+        flow_number: _builtins.str = ...,
+        recipient_downloaded_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "recipient_downloaded_at", b"recipient_downloaded_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "deposit_mode", b"deposit_mode", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "flow_number", b"flow_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_downloaded_at", b"recipient_downloaded_at", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -975,6 +1027,14 @@ class ListInvoicesRequest(_message.Message):
     COUNTERPARTY_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
     COUNTERPARTY_NAME_FIELD_NUMBER: _builtins.int
     SERVICE_CODE_FIELD_NUMBER: _builtins.int
+    PAGE_NUMBER_FIELD_NUMBER: _builtins.int
+    FLOW_NUMBER_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    STATUS_CHANGED_FROM_FIELD_NUMBER: _builtins.int
+    STATUS_CHANGED_TO_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    COUNTERPARTY_STRUCTURE_IDS_FIELD_NUMBER: _builtins.int
+    DOWNLOADED_BY_RECIPIENT_FIELD_NUMBER: _builtins.int
     side: Global___ListSide.ValueType
     structure_id: _builtins.str
     status: Global___InvoiceStatus.ValueType
@@ -996,6 +1056,31 @@ class ListInvoicesRequest(_message.Message):
     """Words of the other party's name (each must appear, any order), case- and accent-insensitive."""
     service_code: _builtins.str
     """The recipient's service code, exact (case-insensitive)."""
+    page_number: _builtins.int
+    """Paging by number (1-based) instead of ``page_token`` (both: INVALID_ARGUMENT
+    PAGE_TOKEN_INVALID): ``page_size`` then goes up to 1000 (default 20); past the last page
+    the list is empty. 0: token paging (``page_size`` up to 100).
+    """
+    flow_number: _builtins.str
+    """Only invoices of this flow (DepositFlow's ``number``, e.g. CPP0000000000000000000042)."""
+    type: Global___InvoiceType.ValueType
+    """Only invoices (FACTURE) or credit notes (AVOIR); unspecified for both."""
+    downloaded_by_recipient: _builtins.bool
+    """Only invoices whose document a recipient-side user downloaded (true) or not (false)."""
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___InvoiceStatus.ValueType]:
+        """Only invoices in one of these statuses (with ``status``, any of them all)."""
+
+    @_builtins.property
+    def status_changed_from(self) -> _timestamp_pb2.Timestamp:
+        """Bounds of the time of the last status change (inclusive); unset for none."""
+
+    @_builtins.property
+    def status_changed_to(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def counterparty_structure_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The other party among these structures (with ``counterparty_structure_id``, any of them)."""
+
     def __init__(
         self,
         *,
@@ -1014,12 +1099,22 @@ class ListInvoicesRequest(_message.Message):
         counterparty_structure_id: _builtins.str = ...,
         counterparty_name: _builtins.str = ...,
         service_code: _builtins.str = ...,
+        page_number: _builtins.int = ...,
+        flow_number: _builtins.str = ...,
+        statuses: _abc.Iterable[Global___InvoiceStatus.ValueType] | None = ...,
+        status_changed_from: _timestamp_pb2.Timestamp | None = ...,
+        status_changed_to: _timestamp_pb2.Timestamp | None = ...,
+        type: Global___InvoiceType.ValueType = ...,
+        counterparty_structure_ids: _abc.Iterable[_builtins.str] | None = ...,
+        downloaded_by_recipient: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "downloaded_by_recipient", b"downloaded_by_recipient", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["counterparty_name", b"counterparty_name", "counterparty_structure_id", b"counterparty_structure_id", "deposited_from", b"deposited_from", "deposited_to", b"deposited_to", "issued_from", b"issued_from", "issued_to", b"issued_to", "max_amount", b"max_amount", "min_amount", b"min_amount", "number", b"number", "page_size", b"page_size", "page_token", b"page_token", "service_code", b"service_code", "side", b"side", "status", b"status", "structure_id", b"structure_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "counterparty_name", b"counterparty_name", "counterparty_structure_id", b"counterparty_structure_id", "counterparty_structure_ids", b"counterparty_structure_ids", "deposited_from", b"deposited_from", "deposited_to", b"deposited_to", "downloaded_by_recipient", b"downloaded_by_recipient", "flow_number", b"flow_number", "issued_from", b"issued_from", "issued_to", b"issued_to", "max_amount", b"max_amount", "min_amount", b"min_amount", "number", b"number", "page_number", b"page_number", "page_size", b"page_size", "page_token", b"page_token", "service_code", b"service_code", "side", b"side", "status", b"status", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to", "statuses", b"statuses", "structure_id", b"structure_id", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__downloaded_by_recipient: _TypeAlias = _typing.Literal["downloaded_by_recipient"]  # noqa: Y015
+    _WhichOneofArgType__downloaded_by_recipient: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__downloaded_by_recipient) -> _WhichOneofReturnType__downloaded_by_recipient | None: ...
 
 Global___ListInvoicesRequest: _TypeAlias = ListInvoicesRequest  # noqa: Y015
 
@@ -1029,7 +1124,14 @@ class ListInvoicesResponse(_message.Message):
 
     INVOICES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """"" on the last page, and always when paging by number."""
+    total_size: _builtins.int
+    """How many invoices match the criteria, every page together."""
+    page_size: _builtins.int
+    """The page size used (the one asked, bounded by the maximum of the paging mode)."""
     @_builtins.property
     def invoices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice]: ...
     def __init__(
@@ -1037,10 +1139,12 @@ class ListInvoicesResponse(_message.Message):
         *,
         invoices: _abc.Iterable[Global___Invoice] | None = ...,
         next_page_token: _builtins.str = ...,
+        total_size: _builtins.int = ...,
+        page_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoices", b"invoices", "next_page_token", b"next_page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoices", b"invoices", "next_page_token", b"next_page_token", "page_size", b"page_size", "total_size", b"total_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

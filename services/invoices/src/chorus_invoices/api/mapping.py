@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus_platform.errors import FieldViolation, InvalidArgument
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_invoices.domain import lifecycle
@@ -62,6 +63,43 @@ def status_from_proto(value: int) -> Status | None:
     """None for INVOICE_STATUS_UNSPECIFIED (or a number this version does not know)."""
     name = enum_name(pb.InvoiceStatus, value, "INVOICE_STATUS_")
     return Status(name) if name in Status.__members__ else None
+
+
+def statuses_from_request(request: pb.ListInvoicesRequest) -> frozenset[Status]:
+    """``status`` and ``statuses`` together (empty: any status). ``status`` keeps its old
+    leniency (a number this version does not know is no filter); an unknown number in
+    ``statuses`` is INVALID_ARGUMENT FILTER_INVALID, never a wider list."""
+    wanted = set()
+    if (status := status_from_proto(request.status)) is not None:
+        wanted.add(status)
+    unknown = []
+    for i, value in enumerate(request.statuses):
+        status = status_from_proto(value)
+        if status is None:
+            unknown.append(FieldViolation(f"statuses[{i}]", "Statut de facture inconnu."))
+        else:
+            wanted.add(status)
+    if unknown:
+        raise InvalidArgument(
+            "FILTER_INVALID",
+            "Critères de recherche invalides : corrigez les champs signalés.",
+            unknown,
+        )
+    return frozenset(wanted)
+
+
+def optional_time(message, field: str) -> datetime | None:
+    """The instant of a Timestamp field, None when it is not set."""
+    if not message.HasField(field):
+        return None
+    try:
+        return getattr(message, field).ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidArgument(
+            "FILTER_INVALID",
+            "Critères de recherche invalides : corrigez les champs signalés.",
+            [FieldViolation(field, "Instant hors limites (de l'an 1 à l'an 9999).")],
+        ) from None
 
 
 def status_to_proto(status: Status) -> int:
@@ -182,6 +220,11 @@ def invoice_to_proto(
     return pb.Invoice(
         id=invoice.id,
         cpp_id=invoice.cpp_id,
+        deposit_mode=pb.DepositMode.Value(f"DEPOSIT_MODE_{invoice.deposit_mode}"),
+        flow_number=invoice.flow_number,
+        recipient_downloaded_at=(
+            timestamp(invoice.recipient_downloaded_at) if invoice.recipient_downloaded_at else None
+        ),
         number=content.number,
         supplier_structure_id=invoice.supplier.structure_id,
         recipient_structure_id=invoice.recipient.structure_id,
