@@ -155,6 +155,8 @@ class Api:
     structures: FakeStructures
     pool: asyncpg.Pool
     tokens: dict[str, tuple] = field(default_factory=dict)
+    stop: Callable[[], Awaitable[None]] | None = None
+    """Stops this server now (its background jobs cancelled mid-work, as a crash would)."""
 
     def as_user(self, user_id: str) -> tuple:
         if user_id not in self.tokens:
@@ -237,8 +239,8 @@ async def database(migrated_database) -> str:
     try:
         await conn.execute(
             "TRUNCATE invoices, invoice_lines, invoice_vat_breakdown, invoice_history, outbox,"
-            " inbox, documents, invoice_rule_warnings, idempotency_keys, staged_attachments"
-            " RESTART IDENTITY"
+            " inbox, documents, invoice_rule_warnings, idempotency_keys, staged_attachments,"
+            " flows, flow_items RESTART IDENTITY"
         )
     finally:
         await conn.close()
@@ -255,6 +257,7 @@ def settings(database, kafka_broker, fake_structures) -> InvoicesSettings:
         structures_addr=f"127.0.0.1:{fake_structures.port}",
         outbox_poll_seconds=0.2,
         consumer_backoff_seconds=0.05,
+        flow_poll_seconds=0.1,
     )
 
 
@@ -275,7 +278,8 @@ async def start_api(settings, signer, fake_structures, document_workers):
     """``await start_api(background=False)``: the invoices server on a free port
     (``reconciler``: the routing reconciler alone, without relay and consumer;
     ``attachment_policy``: other attachment limits; ``interceptors``: added after the
-    service's own, around the handlers)."""
+    service's own, around the handlers; ``flow_worker``: the archive flows' worker, off by
+    default)."""
     opened = []
 
     async def start(
@@ -284,6 +288,7 @@ async def start_api(settings, signer, fake_structures, document_workers):
         reconciler: bool | None = None,
         attachment_policy: AttachmentPolicy | None = None,
         interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (),
+        flow_worker: bool = False,
     ) -> Api:
         pool = await create_pool(settings.database_dsn, max_size=5)
         structures_channel = channel_for(settings, "structures")
@@ -296,20 +301,31 @@ async def start_api(settings, signer, fake_structures, document_workers):
             reconciler=reconciler,
             workers=document_workers,
             attachment_policy=attachment_policy,
+            flow_worker=flow_worker,
         )
         app.interceptors.extend(interceptors)  # innermost, next to the handlers
         running = await grpc_server.start(app)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-        opened.append((running, channel, structures_channel, pool))
-        stub = pb_grpc.InvoicesServiceStub(channel)
-        return Api(stub, signer, settings.database_dsn, fake_structures, pool)
+        parts = (running, channel, structures_channel, pool)
+        opened.append(parts)
 
-    yield start
-    for running, channel, structures_channel, pool in reversed(opened):
+        async def stop() -> None:
+            if parts in opened:
+                opened.remove(parts)
+                await close(*parts)
+
+        stub = pb_grpc.InvoicesServiceStub(channel)
+        return Api(stub, signer, settings.database_dsn, fake_structures, pool, stop=stop)
+
+    async def close(running, channel, structures_channel, pool) -> None:
         await channel.close()
         await running.stop()
         await structures_channel.close()
         await pool.close()
+
+    yield start
+    for parts in reversed(opened):
+        await close(*parts)
 
 
 @pytest_asyncio.fixture

@@ -169,6 +169,40 @@ BATCH_ITEM_STATUS_DEPOSEE: BatchItemStatus.ValueType  # 1
 BATCH_ITEM_STATUS_REJETEE: BatchItemStatus.ValueType  # 2
 Global___BatchItemStatus: _TypeAlias = BatchItemStatus  # noqa: Y015
 
+class _FlowState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FlowStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FlowState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FLOW_STATE_UNSPECIFIED: _FlowState.ValueType  # 0
+    FLOW_STATE_IN_EN_ATTENTE_TRAITEMENT_CPP: _FlowState.ValueType  # 1
+    """Stored, waiting for the worker (archives)."""
+    FLOW_STATE_IN_EN_COURS_TRAITEMENT_CPP: _FlowState.ValueType  # 2
+    """The worker is depositing its files."""
+    FLOW_STATE_IN_INTEGRE: _FlowState.ValueType  # 3
+    """Every file deposited."""
+    FLOW_STATE_IN_INTEGRE_PARTIEL: _FlowState.ValueType  # 4
+    """Some files deposited, others refused (see the items' errors)."""
+    FLOW_STATE_IN_REJETE: _FlowState.ValueType  # 5
+    """Nothing deposited: every file refused, or the archive itself."""
+
+class FlowState(_FlowState, metaclass=_FlowStateEnumTypeWrapper):
+    """The processing state of a flow (Chorus Pro ``etatCourantFlux``)."""
+
+FLOW_STATE_UNSPECIFIED: FlowState.ValueType  # 0
+FLOW_STATE_IN_EN_ATTENTE_TRAITEMENT_CPP: FlowState.ValueType  # 1
+"""Stored, waiting for the worker (archives)."""
+FLOW_STATE_IN_EN_COURS_TRAITEMENT_CPP: FlowState.ValueType  # 2
+"""The worker is depositing its files."""
+FLOW_STATE_IN_INTEGRE: FlowState.ValueType  # 3
+"""Every file deposited."""
+FLOW_STATE_IN_INTEGRE_PARTIEL: FlowState.ValueType  # 4
+"""Some files deposited, others refused (see the items' errors)."""
+FLOW_STATE_IN_REJETE: FlowState.ValueType  # 5
+"""Nothing deposited: every file refused, or the archive itself."""
+Global___FlowState: _TypeAlias = FlowState  # noqa: Y015
+
 @_typing.final
 class RecipientRef(_message.Message):
     """How the recipient is designated: by id or by identifier."""
@@ -1903,3 +1937,255 @@ class StageAttachmentResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StageAttachmentResponse: _TypeAlias = StageAttachmentResponse  # noqa: Y015
+
+@_typing.final
+class DepositFlowRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUPPLIER_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    SYNTAX_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    supplier_structure_id: _builtins.str
+    """The structure issuing the invoices (a technical account's structure): its SIRET must be
+    the seller's in every file.
+    """
+    file_name: _builtins.str
+    """The name of the deposited file (Chorus Pro ``nomFichier``), kept as it is made safe."""
+    syntax: _builtins.str
+    """One of the 13 Chorus Pro ``syntaxeFlux`` constants, e.g. IN_DP_E2_CII_FACTURX,
+    IN_DP_E1_UBL_INVOICE, IN_DP_E1_CII_16B. A file whose content is another format is read
+    as what it is, with a note in the report.
+    """
+    content: _builtins.bytes
+    """The file: UBL 2.1, CII D16B, a Factur-X PDF, or a ZIP / tar.gz of those (15 MiB at most)."""
+    def __init__(
+        self,
+        *,
+        supplier_structure_id: _builtins.str = ...,
+        file_name: _builtins.str = ...,
+        syntax: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "file_name", b"file_name", "supplier_structure_id", b"supplier_structure_id", "syntax", b"syntax"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepositFlowRequest: _TypeAlias = DepositFlowRequest  # noqa: Y015
+
+@_typing.final
+class DepositFlowResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FLOW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def flow(self) -> Global___Flow: ...
+    def __init__(
+        self,
+        *,
+        flow: Global___Flow | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["flow", b"flow"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["flow", b"flow"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepositFlowResponse: _TypeAlias = DepositFlowResponse  # noqa: Y015
+
+@_typing.final
+class GetFlowRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    number: _builtins.str
+    """The flow's number (Chorus Pro ``numeroFluxDepot``), e.g. CPP0000000000000000000042."""
+    def __init__(
+        self,
+        *,
+        number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFlowRequest: _TypeAlias = GetFlowRequest  # noqa: Y015
+
+@_typing.final
+class GetFlowResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FLOW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def flow(self) -> Global___Flow: ...
+    def __init__(
+        self,
+        *,
+        flow: Global___Flow | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["flow", b"flow"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["flow", b"flow"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFlowResponse: _TypeAlias = GetFlowResponse  # noqa: Y015
+
+@_typing.final
+class Flow(_message.Message):
+    """A flow and its integration report."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SYNTAX_FIELD_NUMBER: _builtins.int
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    SUPPLIER_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    DEPOSITED_AT_FIELD_NUMBER: _builtins.int
+    STATE_AT_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
+    DEPOSITED_BY_FIELD_NUMBER: _builtins.int
+    number: _builtins.str
+    """CPP + 22 digits, e.g. CPP0000000000000000000042 (Chorus Pro ``numeroFluxDepot``)."""
+    state: Global___FlowState.ValueType
+    syntax: _builtins.str
+    file_name: _builtins.str
+    supplier_structure_id: _builtins.str
+    deposited_by: _builtins.str
+    """The user (or technical account) who deposited it."""
+    @_builtins.property
+    def deposited_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def state_at(self) -> _timestamp_pb2.Timestamp:
+        """When the flow entered its current state."""
+
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___FlowItem]:
+        """One per file of the flow, in the order of the archive (one for a single file); empty
+        while the flow waits.
+        """
+
+    @_builtins.property
+    def notes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What the processing tolerated, in French (e.g. a UBL file deposited under a CII syntax)."""
+
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___FlowError]:
+        """Errors of the flow as a whole (an archive unreadable or empty): no item then."""
+
+    def __init__(
+        self,
+        *,
+        number: _builtins.str = ...,
+        state: Global___FlowState.ValueType = ...,
+        syntax: _builtins.str = ...,
+        file_name: _builtins.str = ...,
+        supplier_structure_id: _builtins.str = ...,
+        deposited_at: _timestamp_pb2.Timestamp | None = ...,
+        state_at: _timestamp_pb2.Timestamp | None = ...,
+        items: _abc.Iterable[Global___FlowItem] | None = ...,
+        notes: _abc.Iterable[_builtins.str] | None = ...,
+        errors: _abc.Iterable[Global___FlowError] | None = ...,
+        deposited_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deposited_at", b"deposited_at", "state_at", b"state_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deposited_at", b"deposited_at", "deposited_by", b"deposited_by", "errors", b"errors", "file_name", b"file_name", "items", b"items", "notes", b"notes", "number", b"number", "state", b"state", "state_at", b"state_at", "supplier_structure_id", b"supplier_structure_id", "syntax", b"syntax"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Flow: _TypeAlias = Flow  # noqa: Y015
+
+@_typing.final
+class FlowItem(_message.Message):
+    """One file of a flow: the invoice it became, or why it was refused."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_FIELD_NUMBER: _builtins.int
+    INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    SUPPLIER_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    RECIPIENT_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    INVOICE_CPP_ID_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
+    file: _builtins.str
+    """The file's name (an archive entry's own name, made safe and unique)."""
+    invoice_number: _builtins.str
+    """BT-1, BT-30 (seller SIRET) and BT-47 (buyer SIRET) as the file states them ("" when the
+    file could not be read that far).
+    """
+    supplier_identifier: _builtins.str
+    recipient_identifier: _builtins.str
+    invoice_id: _builtins.str
+    """Set when the file was deposited."""
+    invoice_cpp_id: _builtins.int
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___FlowError]:
+        """Set when the file was refused."""
+
+    def __init__(
+        self,
+        *,
+        file: _builtins.str = ...,
+        invoice_number: _builtins.str = ...,
+        supplier_identifier: _builtins.str = ...,
+        recipient_identifier: _builtins.str = ...,
+        invoice_id: _builtins.str = ...,
+        invoice_cpp_id: _builtins.int = ...,
+        errors: _abc.Iterable[Global___FlowError] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["errors", b"errors", "file", b"file", "invoice_cpp_id", b"invoice_cpp_id", "invoice_id", b"invoice_id", "invoice_number", b"invoice_number", "recipient_identifier", b"recipient_identifier", "supplier_identifier", b"supplier_identifier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FlowItem: _TypeAlias = FlowItem  # noqa: Y015
+
+@_typing.final
+class FlowError(_message.Message):
+    """Why a file (or a flow) was refused."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    XPATH_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    """The rule: an EN 16931 rule id (BR-CO-15), XSD, or Chorus' own reason
+    (INVOICE_NUMBER_DUPLICATE, SELLER_MISMATCH, RECIPIENT_NOT_FOUND…).
+    """
+    xpath: _builtins.str
+    """Where in the invoice XML (for a Factur-X PDF, its embedded XML), e.g.
+    /Invoice/cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount; "/" for the whole file.
+    """
+    message: _builtins.str
+    """What is wrong, in French."""
+    reason: _builtins.str
+    """The stable reason of the refusal (EN16931_RULES_FAILED, XML_SCHEMA_INVALID,
+    INVOICE_NUMBER_DUPLICATE, ARCHIVE_NESTED…).
+    """
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        xpath: _builtins.str = ...,
+        message: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "reason", b"reason", "rule", b"rule", "xpath", b"xpath"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FlowError: _TypeAlias = FlowError  # noqa: Y015

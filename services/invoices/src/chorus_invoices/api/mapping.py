@@ -16,6 +16,7 @@ from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.documents import DocumentInfo
 from chorus_invoices.domain.en16931_codec import to_json
 from chorus_invoices.domain.errors import invalid
+from chorus_invoices.domain.flows import Flow, FlowError
 from chorus_invoices.domain.forms import (
     AddressForm,
     AllowanceChargeForm,
@@ -376,3 +377,36 @@ def batch_item_to_proto(item: BatchItem) -> pb.BatchItem:
         if v.description != error.message
     )
     return pb.BatchItem(file=item.file, status=pb.BATCH_ITEM_STATUS_REJETEE, errors=errors)
+
+
+def flow_to_proto(flow: Flow) -> pb.Flow:
+    return pb.Flow(
+        number=flow.number,
+        state=pb.FlowState.Value(f"FLOW_STATE_{flow.state}"),
+        syntax=flow.syntax,
+        file_name=flow.file_name,
+        supplier_structure_id=flow.supplier_structure_id,
+        deposited_at=timestamp(flow.deposited_at),
+        state_at=timestamp(flow.state_at),
+        items=[
+            pb.FlowItem(
+                file=item.file,
+                invoice_number=item.invoice_number,
+                supplier_identifier=item.supplier_identifier,
+                recipient_identifier=item.recipient_identifier,
+                invoice_id=item.invoice_id,
+                invoice_cpp_id=item.invoice_cpp_id,
+                errors=flow_errors_to_proto(item.errors),
+            )
+            for item in flow.items
+        ],
+        notes=list(flow.notes),
+        errors=flow_errors_to_proto(flow.errors),
+        deposited_by=flow.depositor,
+    )
+
+
+def flow_errors_to_proto(errors: Iterable[FlowError]) -> list[pb.FlowError]:
+    return [
+        pb.FlowError(rule=e.rule, xpath=e.xpath, message=e.message, reason=e.reason) for e in errors
+    ]

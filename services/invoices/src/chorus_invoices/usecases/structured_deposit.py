@@ -19,7 +19,7 @@ from chorus_platform.errors import DomainError
 
 from chorus_invoices.documents.archives import ArchiveLimits, read_archive
 from chorus_invoices.documents.formats import DocumentKind, DocumentLimits
-from chorus_invoices.documents.intake import DocumentIntake, read_deposit
+from chorus_invoices.documents.intake import DocumentIntake, Identity, identify, read_deposit
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import filenames
 from chorus_invoices.domain.documents import DocumentRole, new_document
@@ -141,6 +141,15 @@ class StructuredDeposits:
             raise invalid("FILE_TOO_LARGE", "file", f"Le fichier dépasse {largest // 1024**2} Mo.")
         await self._deposits.check_issuer(user_id, supplier_structure_id)
         return await self._workers.run(read_deposit, content, self._limits, filename)
+
+    async def identify(self, content: bytes) -> Identity:
+        """The invoice number and parties a file states, read in a document worker without
+        judging it (for the report line of a file the checks refused); empty when even that
+        cannot be read."""
+        try:
+            return await self._workers.run(identify, content, self._limits)
+        except DomainError:
+            return Identity()
 
     async def deposit_read(
         self,
