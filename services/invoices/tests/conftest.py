@@ -55,6 +55,8 @@ class FakeStructures(spb_grpc.StructuresServiceServicer):
         self.authorizations: list[str] = []
         self.service_limits: dict[tuple[str, str], tuple[str, ...]] = {}
         """(user, structure) -> codes of the only services the user handles there."""
+        self.down = False
+        """While set, every call answers UNAVAILABLE (structures unwell)."""
 
     def add(
         self,
@@ -101,20 +103,22 @@ class FakeStructures(spb_grpc.StructuresServiceServicer):
         modes = {mode, spb.ACCESS_MODE_MODIFICATION}
         return any((user_id, structure_id, space, m) in self.grants for m in modes)
 
-    def _record(self, name: str, context) -> None:
+    async def _record(self, name: str, context) -> None:
+        if self.down:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "structures indisponible")
         self.calls[name] += 1
         metadata = dict(context.invocation_metadata())
         self.authorizations.append(metadata.get("authorization", ""))
 
     async def GetStructure(self, request, context):
-        self._record("GetStructure", context)
+        await self._record("GetStructure", context)
         structure = self.structures.get(request.structure_id)
         if structure is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "structure inconnue")
         return spb.GetStructureResponse(structure=structure)
 
     async def FindStructureByIdentifier(self, request, context):
-        self._record("FindStructureByIdentifier", context)
+        await self._record("FindStructureByIdentifier", context)
         for structure in self.structures.values():
             if (structure.identifier_type, structure.identifier) == (
                 request.identifier_type,
@@ -124,12 +128,12 @@ class FakeStructures(spb_grpc.StructuresServiceServicer):
         await context.abort(grpc.StatusCode.NOT_FOUND, "structure inconnue")
 
     async def CheckAccess(self, request, context):
-        self._record("CheckAccess", context)
+        await self._record("CheckAccess", context)
         allowed = self._allowed(request.user_id, request.structure_id, request.space, request.mode)
         return spb.CheckAccessResponse(allowed=allowed, reason="" if allowed else "NOT_A_MEMBER")
 
     async def ListAccessibleStructures(self, request, context):
-        self._record("ListAccessibleStructures", context)
+        await self._record("ListAccessibleStructures", context)
         ids = [
             sid
             for sid in self.structures

@@ -514,3 +514,43 @@ async def test_files_left_past_the_depositors_authorisation_are_not_deposited(
         ["FLOW_AUTHORIZATION_EXPIRED"],
     ]
     assert await api.count("invoices") == 0
+
+
+async def test_structures_unavailable_gives_the_flow_back_until_it_answers(
+    start_api, flow_parties, fake_structures
+):
+    api = await start_api(flow_worker=True)
+    request = flow_request(
+        flow_parties.ubl_supplier, tar_gz({"a.xml": ubl_numbered("T-1"), "b.xml": UBL})
+    )
+    flow = await deposit(api, flow_parties, request)
+    fake_structures.down = True
+
+    async def given_back():
+        rows = await api.fetch("SELECT state, lease_owner, attempts FROM flows")
+        row = rows[0]
+        return row["attempts"] >= 1 and row["lease_owner"] is None
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await given_back():
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    assert await api.count("flow_items") == 0  # no file reported as refused for it
+    assert await api.count("invoices") == 0
+    fake_structures.down = False
+    await api.fetch("UPDATE flows SET lease_until = now() - interval '1 second'")
+    done = await decided(api, flow_parties.user, flow.number)
+    assert done.state == pb.FLOW_STATE_IN_INTEGRE
+    assert [i.invoice_number for i in done.items] == ["T-1", "UBL-2024-0042"]
+
+
+async def test_one_file_when_structures_is_unavailable_is_an_error_of_the_call(
+    api, flow_parties, fake_structures
+):
+    request = flow_request(flow_parties.ubl_supplier, UBL)
+    fake_structures.down = True
+    error = await api.fails("DepositFlow", request, flow_parties.user)
+    assert (error.code, error.reason) == (grpc.StatusCode.UNAVAILABLE, "STRUCTURES_UNAVAILABLE")
+    assert await api.count("flows") == 0
+    fake_structures.down = False
+    assert (await deposit(api, flow_parties, request)).state == pb.FLOW_STATE_IN_INTEGRE
