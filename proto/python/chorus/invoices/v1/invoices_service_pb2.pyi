@@ -1456,7 +1456,9 @@ class CompleteInvoiceRequest(_message.Message):
 
     @_builtins.property
     def staged_attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Attachments uploaded beforehand with StageAttachment, kept like ``attachments``."""
+        """Attachments uploaded beforehand with StageAttachment, kept like ``attachments``: their
+        ``staged_attachment_id``, or their integer ``cpp_id`` as a decimal string.
+        """
 
     def __init__(
         self,
@@ -1838,7 +1840,9 @@ class DepositPdfInvoiceRequest(_message.Message):
     def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttachmentFile]: ...
     @_builtins.property
     def staged_attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Attachments uploaded beforehand with StageAttachment, kept like ``attachments``."""
+        """Attachments uploaded beforehand with StageAttachment, kept like ``attachments``: their
+        ``staged_attachment_id``, or their integer ``cpp_id`` as a decimal string.
+        """
 
     def __init__(
         self,
@@ -1916,10 +1920,15 @@ class StageAttachmentResponse(_message.Message):
     FILENAME_FIELD_NUMBER: _builtins.int
     SIZE_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     staged_attachment_id: _builtins.str
     """To pass in ``staged_attachment_ids`` of DepositPdfInvoice or CompleteInvoice."""
     filename: _builtins.str
     size: _builtins.int
+    cpp_id: _builtins.int
+    """Its integer id (Chorus Pro ``pieceJointeId``): ``staged_attachment_ids`` also accept it,
+    as a decimal string ("42").
+    """
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -1929,10 +1938,11 @@ class StageAttachmentResponse(_message.Message):
         filename: _builtins.str = ...,
         size: _builtins.int = ...,
         expires_at: _timestamp_pb2.Timestamp | None = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "filename", b"filename", "size", b"size", "staged_attachment_id", b"staged_attachment_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "expires_at", b"expires_at", "filename", b"filename", "size", b"size", "staged_attachment_id", b"staged_attachment_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
