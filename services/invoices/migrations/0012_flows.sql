@@ -6,7 +6,7 @@
 -- flows_number_seq. While an archive waits or is processed the row keeps its content and the
 -- depositor's access token (the worker acts for the depositor against structures); both are
 -- cleared when the flow is decided. The worker claims a flow by a lease (lease_until,
--- lease_owner: FOR UPDATE SKIP LOCKED, renewed after every file); a worker that dies leaves
+-- lease_owner: FOR UPDATE SKIP LOCKED, renewed before every file); a worker that dies leaves
 -- the lease to expire, and the next one resumes with the files that have no report line yet.
 CREATE TABLE flows (
     id                     uuid PRIMARY KEY,

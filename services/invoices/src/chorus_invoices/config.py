@@ -64,10 +64,11 @@ class InvoicesSettings(ChorusSettings):
         " also wakes it at once).",
     )
     flow_lease_seconds: float = Field(
-        60.0,
+        120.0,
         gt=0,
-        description="How long a flow worker holds a flow without news (renewed after each"
-        " file): a worker that died leaves it to be resumed after this.",
+        description="How long a flow worker holds a flow without news (renewed before each"
+        " file, so more than a file's longest processing): a worker that died leaves it to be"
+        " resumed after this.",
     )
     staged_attachment_ttl_seconds: int = Field(
         3600,

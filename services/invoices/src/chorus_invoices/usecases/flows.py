@@ -11,7 +11,7 @@ transaction (``within``), so a file is deposited and reported together, or neith
   final state, IN_INTEGRE (with the invoice) or IN_REJETE (with the file's errors).
 - **An archive** (ZIP, tar.gz) is stored IN_EN_ATTENTE_TRAITEMENT_CPP with its content and the
   depositor's token, and :class:`FlowWorker` takes it: a lease claimed with FOR UPDATE SKIP
-  LOCKED, renewed after each file; each file without a report line is read and deposited;
+  LOCKED, renewed before each file; each file without a report line is read and deposited;
   then IN_INTEGRE, IN_INTEGRE_PARTIEL or IN_REJETE, content and token forgotten. A worker that
   dies mid-flow leaves IN_EN_COURS_TRAITEMENT_CPP and its lease to run out; the next claim
   resumes with the files not reported yet, never depositing one twice (the report line and
@@ -307,10 +307,11 @@ class FlowWorker:
             for seq, entry in enumerate(entries):
                 if seq in done:
                     continue
-                await self._file(claim, seq, entry)
+                # Renewed before each file, so the lease covers the file's whole processing.
                 async with self._uow.transaction() as tx:
                     if not await flows.renew(tx.conn, claim, self._lease):
                         raise _Stop()
+                await self._file(claim, seq, entry)
             formats = [sniff(entry.content) for entry in entries if entry.refusal is None]
             await self._decide(claim, notes=mislabel_note(flow.syntax, formats))
 
