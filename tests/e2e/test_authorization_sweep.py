@@ -66,6 +66,8 @@ class World:
     feed_item_id: str  # an item of A's feed
     invoice_id: str  # A's invoice, made available to its recipient
     document_id: str  # an attachment of that invoice
+    api_client_id: str  # A's API application
+    technical_account_id: str  # a technical account of A's structure
 
 
 # Every path parameter of the API -> which of A's resources stands in for it.
@@ -80,6 +82,8 @@ PATH_IDS: dict[str, Callable[[World], str]] = {
     "item_id": lambda w: w.feed_item_id,
     "invoice_id": lambda w: w.invoice_id,
     "document_id": lambda w: w.document_id,
+    "api_client_id": lambda w: w.api_client_id,
+    "account_id": lambda w: w.technical_account_id,
 }
 
 
@@ -327,6 +331,8 @@ async def world(api, mailbox) -> World:
     available = await wait_status(api, a, invoice["id"], "MISE_A_DISPOSITION")
     [document_id] = [d["id"] for d in available["documents"] if d["role"] == "ATTACHMENT"]
     feed_item_id = await first_feed_item(api, a)
+    api_client = await ok(await api.post("/api-clients", headers=a, json={"name": "ERP"}), 201)
+    technical = await ok(await api.post(f"/structures/{sid}/technical-accounts", headers=a), 201)
     return World(
         a=a,
         b=b,
@@ -341,6 +347,8 @@ async def world(api, mailbox) -> World:
         feed_item_id=feed_item_id,
         invoice_id=invoice["id"],
         document_id=document_id,
+        api_client_id=api_client["id"],
+        technical_account_id=technical["id"],
     )
 
 
@@ -371,6 +379,8 @@ async def state(api, world: World) -> dict[str, Any]:
         "my_structures": "/me/structures",
         "invoice": f"/invoices/{world.invoice_id}",
         "invoice_history": f"/invoices/{world.invoice_id}/history",
+        "api_clients": "/api-clients",
+        "technical_accounts": f"/structures/{sid}/technical-accounts",
     }
     answers = await asyncio.gather(*(api.get(path, headers=a) for path in reads.values()))
     found = {name: await ok(answer) for name, answer in zip(reads, answers, strict=True)}

@@ -16,6 +16,7 @@ RECIPIENT_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 def invoice(status: int = pb.INVOICE_STATUS_MISE_A_DISPOSITION) -> pb.Invoice:
     return pb.Invoice(
         id=INVOICE_ID,
+        cpp_id=4242,
         number="F-2026-001",
         supplier_structure_id=SUPPLIER_ID,
         recipient_structure_id=RECIPIENT_ID,
@@ -101,6 +102,7 @@ async def test_create_invoice_maps_the_entry_and_answers_the_invoice(api, servic
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "BROUILLON"
+    assert body["cpp_id"] == 4242
     assert body["framework"] == "A1_FACTURE_FOURNISSEUR"
     assert body["totals"] == {
         "line_total": None,

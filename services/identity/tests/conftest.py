@@ -1,6 +1,10 @@
 """Fixtures: a migrated identity database, the service on a free port, and ``flows``, the
 steps most tests share (register, read the activation link from the outbox, activate, log in).
 
+The structures service is out of reach here (it has its own tests; the end-to-end suite runs
+the real one): :class:`FakeStructures` answers the two RPCs identity calls (CheckAccess,
+GetStructure) from dictionaries over real gRPC, as structures would.
+
 argon2 runs at its lowest cost for speed, and the floor under the answers that must not tell
 whether an account exists is off (``test_uniform_answers.py`` measures it).
 Test modules are imported with importlib, so shared steps live here, behind fixtures.
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import grpc
@@ -18,12 +23,14 @@ import pytest
 from chorus.identity.events.v1 import identity_events_pb2 as ev
 from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from chorus.structures.v1 import structures_service_pb2 as spb
+from chorus.structures.v1 import structures_service_pb2_grpc as spb_grpc
 from chorus_identity.api.mapping import user_to_proto
 from chorus_identity.config import IdentitySettings
 from chorus_identity.domain.accounts import login_lookup_forms
 from chorus_identity.main import create_app, unit_of_work
 from chorus_identity.store import users
-from chorus_platform import grpc_server, sealing
+from chorus_platform import grpc_client, grpc_server, sealing
 from chorus_platform.db import create_pool
 from chorus_platform.migrations import migrate_database
 from chorus_platform.rpc_status import RemoteError, from_rpc_error
@@ -70,13 +77,94 @@ async def migrated_database(postgres_server, kafka_broker) -> IdentitySettings:
     return settings
 
 
+class Clock:
+    """The time technical accounts' expiry is judged by: now, moved by ``advance``."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+class FakeStructures(spb_grpc.StructuresServiceServicer):
+    """StructuresService's CheckAccess and GetStructure over sets: known structures, their
+    managers and members, inactive ones. The manager space (ACTIVITES_GESTIONNAIRE) is for
+    managers only, as in structures; an unknown structure is NOT_A_MEMBER."""
+
+    def __init__(self) -> None:
+        self.structures: set[str] = set()
+        self.inactive: set[str] = set()
+        self.managers: set[tuple[str, str]] = set()
+        self.members: set[tuple[str, str]] = set()
+        self.authorizations: list[str] = []
+        self.port = 0
+
+    def add(self, *, manager: str | None = None, member: str | None = None) -> str:
+        structure_id = str(uuid.uuid4())
+        self.structures.add(structure_id)
+        if manager:
+            self.managers.add((manager, structure_id))
+        if member:
+            self.members.add((member, structure_id))
+        return structure_id
+
+    async def CheckAccess(self, request, context):
+        self.authorizations.append(dict(context.invocation_metadata()).get("authorization", ""))
+        key = (request.user_id, request.structure_id)
+        if request.structure_id not in self.structures or (
+            key not in self.managers and key not in self.members
+        ):
+            return spb.CheckAccessResponse(allowed=False, reason="NOT_A_MEMBER")
+        if request.structure_id in self.inactive:
+            return spb.CheckAccessResponse(allowed=False, reason="STRUCTURE_INACTIVE")
+        if request.space == spb.SPACE_ACTIVITES_GESTIONNAIRE and key not in self.managers:
+            return spb.CheckAccessResponse(allowed=False, reason="MANAGERS_ONLY")
+        return spb.CheckAccessResponse(allowed=True)
+
+    async def GetStructure(self, request, context):
+        if request.structure_id not in self.structures:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "Structure introuvable.")
+        return spb.GetStructureResponse(structure=spb.Structure(id=request.structure_id))
+
+
+@contextlib.asynccontextmanager
+async def structures_double() -> AsyncIterator[FakeStructures]:
+    fake = FakeStructures()
+    server = grpc.aio.server()
+    spb_grpc.add_StructuresServiceServicer_to_server(fake, server)
+    fake.port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield fake
+    finally:
+        await server.stop(0)
+
+
 @contextlib.asynccontextmanager
 async def serving(
-    settings: IdentitySettings, sealing_key_source=notifications_public_key
+    settings: IdentitySettings,
+    sealing_key_source=notifications_public_key,
+    *,
+    structures: FakeStructures | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[grpc.aio.Channel]:
-    """The service running on a free port (relay included), and a channel to it."""
+    """The service running on a free port (relay included), and a channel to it; calls to
+    structures go to ``structures`` (else to a port nobody listens on)."""
     pool = await create_pool(settings.database_dsn, max_size=5)
-    app = await create_app(settings, pool, sealing_key_source=sealing_key_source)
+    structures_channel = grpc_client.open_channel(
+        f"127.0.0.1:{structures.port if structures else 1}", 5
+    )
+    app = await create_app(
+        settings,
+        pool,
+        sealing_key_source=sealing_key_source,
+        structures=structures_channel,
+        **({"clock": clock} if clock else {}),
+    )
     app.grace_seconds = 0.5
     running = await grpc_server.start(app)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
@@ -85,6 +173,7 @@ async def serving(
     finally:
         await channel.close()
         await running.stop()
+        await structures_channel.close()
         await pool.close()
 
 

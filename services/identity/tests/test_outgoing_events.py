@@ -10,8 +10,10 @@ import pytest
 from chorus.identity.events.v1 import identity_events_pb2 as ev
 from chorus_identity.domain import events
 from chorus_identity.domain.accounts import Account, UserStatus
+from chorus_identity.domain.api_clients import ApiClient
 from chorus_identity.domain.sealed_tokens import EVENTS_PACKAGE, seal_link_token
 from chorus_identity.domain.sessions import RevokeReason
+from chorus_identity.domain.technical_accounts import ExpiryReminder, TechnicalAccount
 from chorus_identity.events.outgoing import encode
 from chorus_platform import sealing
 
@@ -81,10 +83,75 @@ SAMPLES = [
     ),
 ]
 
+APPLICATION = ApiClient(
+    id="7c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+    client_id="1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+    owner_id=ACCOUNT.id,
+    name="ERP comptable",
+    created_at=NOW - timedelta(days=2),
+    revoked_at=NOW,
+)
+TECHNICAL = TechnicalAccount(
+    id="3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d",
+    structure_id="9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+    login="TECH_42@cpro.chorus.local",
+    session_id="2b3c4d5e-6f70-4182-9304-a5b6c7d8e9f0",
+    created_at=NOW,
+    created_by=ACCOUNT.id,
+    expires_at=NOW + timedelta(days=365),
+)
+# The credentials' events are keyed by the application's owner / the technical account.
+CREDENTIAL_SAMPLES = [
+    (events.ApiClientCreated(APPLICATION), ACCOUNT.id, "owner_user_id"),
+    (events.ApiClientRevoked(APPLICATION), ACCOUNT.id, "owner_user_id"),
+    (events.TechnicalAccountActivated(TECHNICAL, ACCOUNT.id, NOW), TECHNICAL.id, "account_id"),
+    (
+        events.TechnicalAccountPasswordRotated(TECHNICAL, ACCOUNT.id, NOW),
+        TECHNICAL.id,
+        "account_id",
+    ),
+    (events.TechnicalAccountRevoked(TECHNICAL, ACCOUNT.id, NOW), TECHNICAL.id, "account_id"),
+    (
+        events.TechnicalAccountPasswordExpiring(
+            ExpiryReminder(
+                TECHNICAL.id, TECHNICAL.structure_id, TECHNICAL.login, TECHNICAL.expires_at, 30
+            )
+        ),
+        TECHNICAL.id,
+        "account_id",
+    ),
+]
+
 
 def test_every_domain_event_has_an_encoder():
     assert domain_events() <= set(encode.registry)
-    assert {type(sample) for sample in SAMPLES} == domain_events()
+    samples = SAMPLES + [event for event, _, _ in CREDENTIAL_SAMPLES]
+    assert {type(sample) for sample in samples} == domain_events()
+
+
+@pytest.mark.parametrize(
+    ("event", "key", "key_field"), CREDENTIAL_SAMPLES, ids=lambda e: type(e).__name__
+)
+def test_credentials_events_are_keyed_by_their_owner_or_account(event, key, key_field):
+    outgoing = encode(event)
+
+    assert outgoing.message.DESCRIPTOR.full_name == f"{EVENTS_PACKAGE}.{type(event).__name__}"
+    assert outgoing.key == getattr(outgoing.message, key_field) == key
+    text = outgoing.message.SerializeToString()
+    assert b"secret" not in text and b"password_sha256" not in text
+
+
+def test_a_technical_account_event_says_which_structure_and_until_when():
+    activated = encode(events.TechnicalAccountActivated(TECHNICAL, ACCOUNT.id, NOW)).message
+    assert (activated.structure_id, activated.login, activated.actor_user_id) == (
+        TECHNICAL.structure_id,
+        "TECH_42@cpro.chorus.local",
+        ACCOUNT.id,
+    )
+    assert activated.password_expires_at.ToDatetime(UTC) == TECHNICAL.expires_at
+    reminder = ExpiryReminder(TECHNICAL.id, TECHNICAL.structure_id, TECHNICAL.login, NOW, 7)
+    expiring = encode(events.TechnicalAccountPasswordExpiring(reminder)).message
+    assert expiring.days_left == 7 and expiring.expires_at.ToDatetime(UTC) == NOW
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda event: type(event).__name__)

@@ -273,7 +273,10 @@ async def test_another_service_primes_its_deny_list_with_list_revoked_sessions(i
     await stub.RevokeSession(pb.RevokeSessionRequest(refresh_token=ended.refresh_token))
     # A second replica on the same database, whose address a service would be given.
     pool = await create_pool(flows.settings.database_dsn, max_size=2)
-    app = await create_app(flows.settings, pool, sealing_key_source=notifications_public_key)
+    structures = grpc_client.open_channel("127.0.0.1:1", 5)  # not called here
+    app = await create_app(
+        flows.settings, pool, sealing_key_source=notifications_public_key, structures=structures
+    )
     app.grace_seconds = 0.5
     replica = await grpc_server.start(app)
     try:
@@ -283,6 +286,7 @@ async def test_another_service_primes_its_deny_list_with_list_revoked_sessions(i
         nothing_newer = await source(time.time() + 5)
     finally:
         await replica.stop()
+        await structures.close()
         await pool.close()
 
     revoked = RevocationList()

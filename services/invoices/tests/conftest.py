@@ -55,6 +55,8 @@ class FakeStructures(spb_grpc.StructuresServiceServicer):
         self.authorizations: list[str] = []
         self.service_limits: dict[tuple[str, str], tuple[str, ...]] = {}
         """(user, structure) -> codes of the only services the user handles there."""
+        self.down = False
+        """While set, every call answers UNAVAILABLE (structures unwell)."""
 
     def add(
         self,
@@ -101,20 +103,22 @@ class FakeStructures(spb_grpc.StructuresServiceServicer):
         modes = {mode, spb.ACCESS_MODE_MODIFICATION}
         return any((user_id, structure_id, space, m) in self.grants for m in modes)
 
-    def _record(self, name: str, context) -> None:
+    async def _record(self, name: str, context) -> None:
+        if self.down:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "structures indisponible")
         self.calls[name] += 1
         metadata = dict(context.invocation_metadata())
         self.authorizations.append(metadata.get("authorization", ""))
 
     async def GetStructure(self, request, context):
-        self._record("GetStructure", context)
+        await self._record("GetStructure", context)
         structure = self.structures.get(request.structure_id)
         if structure is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "structure inconnue")
         return spb.GetStructureResponse(structure=structure)
 
     async def FindStructureByIdentifier(self, request, context):
-        self._record("FindStructureByIdentifier", context)
+        await self._record("FindStructureByIdentifier", context)
         for structure in self.structures.values():
             if (structure.identifier_type, structure.identifier) == (
                 request.identifier_type,
@@ -124,12 +128,12 @@ class FakeStructures(spb_grpc.StructuresServiceServicer):
         await context.abort(grpc.StatusCode.NOT_FOUND, "structure inconnue")
 
     async def CheckAccess(self, request, context):
-        self._record("CheckAccess", context)
+        await self._record("CheckAccess", context)
         allowed = self._allowed(request.user_id, request.structure_id, request.space, request.mode)
         return spb.CheckAccessResponse(allowed=allowed, reason="" if allowed else "NOT_A_MEMBER")
 
     async def ListAccessibleStructures(self, request, context):
-        self._record("ListAccessibleStructures", context)
+        await self._record("ListAccessibleStructures", context)
         ids = [
             sid
             for sid in self.structures
@@ -155,6 +159,8 @@ class Api:
     structures: FakeStructures
     pool: asyncpg.Pool
     tokens: dict[str, tuple] = field(default_factory=dict)
+    stop: Callable[[], Awaitable[None]] | None = None
+    """Stops this server now (its background jobs cancelled mid-work, as a crash would)."""
 
     def as_user(self, user_id: str) -> tuple:
         if user_id not in self.tokens:
@@ -237,8 +243,8 @@ async def database(migrated_database) -> str:
     try:
         await conn.execute(
             "TRUNCATE invoices, invoice_lines, invoice_vat_breakdown, invoice_history, outbox,"
-            " inbox, documents, invoice_rule_warnings, idempotency_keys, staged_attachments"
-            " RESTART IDENTITY"
+            " inbox, documents, invoice_rule_warnings, idempotency_keys, staged_attachments,"
+            " flows, flow_items RESTART IDENTITY"
         )
     finally:
         await conn.close()
@@ -255,6 +261,7 @@ def settings(database, kafka_broker, fake_structures) -> InvoicesSettings:
         structures_addr=f"127.0.0.1:{fake_structures.port}",
         outbox_poll_seconds=0.2,
         consumer_backoff_seconds=0.05,
+        flow_poll_seconds=0.1,
     )
 
 
@@ -275,7 +282,8 @@ async def start_api(settings, signer, fake_structures, document_workers):
     """``await start_api(background=False)``: the invoices server on a free port
     (``reconciler``: the routing reconciler alone, without relay and consumer;
     ``attachment_policy``: other attachment limits; ``interceptors``: added after the
-    service's own, around the handlers)."""
+    service's own, around the handlers; ``flow_worker``: the archive flows' worker, off by
+    default)."""
     opened = []
 
     async def start(
@@ -284,6 +292,7 @@ async def start_api(settings, signer, fake_structures, document_workers):
         reconciler: bool | None = None,
         attachment_policy: AttachmentPolicy | None = None,
         interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (),
+        flow_worker: bool = False,
     ) -> Api:
         pool = await create_pool(settings.database_dsn, max_size=5)
         structures_channel = channel_for(settings, "structures")
@@ -296,20 +305,31 @@ async def start_api(settings, signer, fake_structures, document_workers):
             reconciler=reconciler,
             workers=document_workers,
             attachment_policy=attachment_policy,
+            flow_worker=flow_worker,
         )
         app.interceptors.extend(interceptors)  # innermost, next to the handlers
         running = await grpc_server.start(app)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-        opened.append((running, channel, structures_channel, pool))
-        stub = pb_grpc.InvoicesServiceStub(channel)
-        return Api(stub, signer, settings.database_dsn, fake_structures, pool)
+        parts = (running, channel, structures_channel, pool)
+        opened.append(parts)
 
-    yield start
-    for running, channel, structures_channel, pool in reversed(opened):
+        async def stop() -> None:
+            if parts in opened:
+                opened.remove(parts)
+                await close(*parts)
+
+        stub = pb_grpc.InvoicesServiceStub(channel)
+        return Api(stub, signer, settings.database_dsn, fake_structures, pool, stop=stop)
+
+    async def close(running, channel, structures_channel, pool) -> None:
         await channel.close()
         await running.stop()
         await structures_channel.close()
         await pool.close()
+
+    yield start
+    for parts in reversed(opened):
+        await close(*parts)
 
 
 @pytest_asyncio.fixture

@@ -528,3 +528,54 @@ async def test_a_keyed_deposit_cut_off_before_its_commit_keeps_nothing_and_rerun
     assert await api.count("invoices") == 1
     assert len(await attachment_rows(api, deposited.id)) == 1
     assert await staged_rows(api) == []
+
+
+async def test_staged_files_have_integer_ids_that_deposits_and_completions_accept(
+    api, parties, make_request, processor, fake_structures
+):
+    first = await stage(api, parties.user, "a.pdf", b"%PDF-1.4 a", supplier=parties.supplier.id)
+    second = await stage(api, parties.user, "b.pdf", b"%PDF-1.4 b", supplier=parties.supplier.id)
+    assert (first.cpp_id, second.cpp_id) == (1, 2)
+    request = plain_deposit(parties)
+    request.staged_attachment_ids.extend([str(first.cpp_id), f" {second.cpp_id} "])
+    invoice = (await api.call("DepositPdfInvoice", request, parties.user)).invoice
+    assert [r["filename"] for r in await attachment_rows(api, invoice.id)] == ["a.pdf", "b.pdf"]
+    assert await staged_rows(api) == []
+
+    invoice_id = await suspended(api, parties, make_request, processor)
+    third = await stage(api, parties.user, "c.pdf", b"%PDF-1.4 c", supplier="", invoice=invoice_id)
+    assert third.cpp_id == 3
+    completion = pb.CompleteInvoiceRequest(
+        invoice_id=invoice_id, comment="Voici", staged_attachment_ids=[str(third.cpp_id)]
+    )
+    completed = await api.call("CompleteInvoice", completion, parties.user)
+    assert completed.invoice.status == pb.INVOICE_STATUS_COMPLETEE
+    assert [r["filename"] for r in await attachment_rows(api, invoice_id)] == ["c.pdf"]
+
+
+async def test_integer_ids_of_others_unknown_or_used_are_refused_and_own_ones_dropped(
+    api, parties, fake_structures
+):
+    other = str(uuid.uuid4())
+    fake_structures.grant(other, parties.supplier.id, "FACTURES_EMISES", "MODIFICATION")
+    theirs = await stage(api, other, "t.pdf", b"%PDF-1.4 t", supplier=parties.supplier.id)
+    mine = await stage(api, parties.user, "m.pdf", b"%PDF-1.4 m", supplier=parties.supplier.id)
+    request = plain_deposit(parties)
+    request.staged_attachment_ids.extend(
+        [str(mine.cpp_id), str(theirs.cpp_id), "999999", "9" * 40, "-1", str(mine.cpp_id)]
+    )
+    error = await api.fails("DepositPdfInvoice", request, parties.user)
+    assert error.reason == "STAGED_ATTACHMENT_UNKNOWN"
+    assert [v.field for v in error.violations] == [
+        f"staged_attachment_ids[{i}]" for i in (1, 2, 3, 4, 5)
+    ]
+    assert await api.count("invoices") == 0
+    assert [str(r["id"]) for r in await staged_rows(api)] == [theirs.staged_attachment_id]
+
+
+async def test_staging_again_under_the_same_retry_key_keeps_the_integer_id(api, parties):
+    keyed = (*api.as_user(parties.user), ("idempotency-key", "depot-1/attachments[0]"))
+    request = stage_request("a.pdf", b"%PDF-1.4 a", supplier=parties.supplier.id)
+    first = await api.stub.StageAttachment(request, metadata=keyed)
+    again = await api.stub.StageAttachment(request, metadata=keyed)
+    assert (again.staged_attachment_id, again.cpp_id) == (first.staged_attachment_id, first.cpp_id)

@@ -80,3 +80,29 @@ class IdentitySettings(ChorusSettings):
         gt=0,
         description="How long identity caches notifications' public sealing key.",
     )
+    client_token_ttl_seconds: int = Field(
+        3600,
+        gt=0,
+        le=86400,
+        description="Lifetime of the access tokens of API applications (/api/oauth/token), "
+        "in seconds; a retired signing key keeps verifying at least this long.",
+    )
+    technical_token_ttl_seconds: int = Field(
+        300,
+        gt=0,
+        description="Lifetime of a technical account's access token, in seconds (capped at "
+        "CHORUS_ACCESS_TOKEN_TTL_SECONDS).",
+    )
+    technical_password_days: int = Field(
+        365,
+        gt=0,
+        le=3650,
+        description="How long a technical account's password stays valid, in days; the "
+        "structure's managers are reminded 30 and 7 days before.",
+    )
+    technical_expiry_scan_seconds: float = Field(
+        3600,
+        gt=0,
+        description="How often identity looks for technical passwords expiring within 30 "
+        "or 7 days (to remind the managers), in seconds.",
+    )

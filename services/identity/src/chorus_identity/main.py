@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import grpc
 from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
@@ -23,6 +24,7 @@ from chorus_platform.unit_of_work import UnitOfWork
 from chorus_identity.api.errors import STATUS_CODES
 from chorus_identity.api.servicer import PUBLIC_METHODS, SERVICE_NAME, IdentityServicer
 from chorus_identity.clients.sealing import KeySource, TokenSealer, notifications_key_source
+from chorus_identity.clients.structures import StructuresClient
 from chorus_identity.config import IdentitySettings
 from chorus_identity.domain.errors import UserNotFound
 from chorus_identity.domain.hashing import SecretHasher
@@ -30,7 +32,8 @@ from chorus_identity.domain.lockout import LockoutPolicy
 from chorus_identity.events import outgoing
 from chorus_identity.usecases.accounts import Accounts
 from chorus_identity.usecases.admin import Admin, grant_admin
-from chorus_identity.usecases.clock import utc_now
+from chorus_identity.usecases.api_clients import ApiClients
+from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.legacy_emails import convert_legacy_emails
 from chorus_identity.usecases.login_guard import LoginGuard
 from chorus_identity.usecases.logins import Logins
@@ -41,6 +44,7 @@ from chorus_identity.usecases.revocations import RevokedSessions
 from chorus_identity.usecases.rules import Rules
 from chorus_identity.usecases.sessions import Sessions
 from chorus_identity.usecases.signing_keys import KeyRing
+from chorus_identity.usecases.technical_accounts import TechnicalAccounts
 from chorus_identity.usecases.two_factor import TwoFactor
 
 log = logging.getLogger("chorus_identity")
@@ -52,7 +56,11 @@ def unit_of_work(pool: asyncpg.Pool) -> UnitOfWork:
 
 
 def key_ring(settings: IdentitySettings, uow: UnitOfWork) -> KeyRing:
-    return KeyRing(uow, access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds))
+    return KeyRing(
+        uow,
+        access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        longest_token_ttl=timedelta(seconds=settings.client_token_ttl_seconds),
+    )
 
 
 def rules_of(settings: IdentitySettings) -> Rules:
@@ -71,6 +79,9 @@ def rules_of(settings: IdentitySettings) -> Rules:
         mfa_challenge_ttl=timedelta(seconds=settings.mfa_challenge_ttl_seconds),
         totp_issuer=settings.totp_issuer,
         anonymous_answer_min=timedelta(milliseconds=settings.anonymous_answer_min_ms),
+        client_token_ttl=timedelta(seconds=settings.client_token_ttl_seconds),
+        technical_token_ttl=timedelta(seconds=settings.technical_token_ttl_seconds),
+        technical_password_days=settings.technical_password_days,
     )
 
 
@@ -88,11 +99,18 @@ def own_revoked_sessions(revoked: RevokedSessions) -> RevokedSessionsSource:
 
 
 async def create_app(
-    settings: IdentitySettings, pool: asyncpg.Pool, *, sealing_key_source: KeySource
+    settings: IdentitySettings,
+    pool: asyncpg.Pool,
+    *,
+    sealing_key_source: KeySource,
+    structures: grpc.aio.Channel,
+    clock: Clock = utc_now,
 ) -> grpc_server.GrpcApp:
     """The gRPC application on ``pool``; makes sure a signing key exists first.
 
-    ``sealing_key_source`` gives notifications' public sealing key (over gRPC in ``serve``).
+    ``sealing_key_source`` gives notifications' public sealing key (over gRPC in ``serve``);
+    ``structures`` is a channel to the structures service (who manages a structure);
+    ``clock`` is the time technical accounts' expiry is judged by (tests move it).
     """
     uow = unit_of_work(pool)
     keys = key_ring(settings, uow)
@@ -110,6 +128,9 @@ async def create_app(
     revoked_sessions = RevokedSessions(uow, rules)
     my_account = MyAccount(uow, hasher, sealer, sessions, rules)
     reauth = Reauthenticator(uow, hasher, LoginGuard(uow, rules.lockout, utc_now))
+    technical = TechnicalAccounts(
+        uow, keys, sessions, StructuresClient(structures), rules, clock=clock
+    )
     servicer = IdentityServicer(
         accounts=Accounts(uow, hasher, sealer, rules),
         logins=Logins(uow, hasher, keys, rules),
@@ -120,6 +141,9 @@ async def create_app(
         two_factor=TwoFactor(uow, my_account, reauth, rules),
         admin=Admin(uow, sessions, rules),
         revoked=revoked_sessions,
+        api_clients=ApiClients(uow, keys, sessions, rules),
+        technical=technical,
+        clock=clock,
     )
     # "Mon compte" checks its session in the database (require_live); the deny-list covers
     # every other authenticated RPC (GetUser, BatchGetUsers…) as in the other services.
@@ -157,6 +181,9 @@ async def create_app(
                 max_age=timedelta(hours=settings.signing_key_max_age_hours),
                 check_every=settings.key_rotation_check_seconds,
             ),
+            lambda: technical.remind_on_schedule(
+                every_seconds=settings.technical_expiry_scan_seconds
+            ),
         ],
         reflection=settings.env == "dev",
     )
@@ -165,12 +192,17 @@ async def create_app(
 async def serve(settings: IdentitySettings) -> None:
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
     notifications = grpc_client.channel_for(settings, "notifications")
+    structures = grpc_client.channel_for(settings, "structures")
     try:
         app = await create_app(
-            settings, pool, sealing_key_source=notifications_key_source(notifications)
+            settings,
+            pool,
+            sealing_key_source=notifications_key_source(notifications),
+            structures=structures,
         )
         await grpc_server.serve(app)
     finally:
+        await structures.close()
         await notifications.close()
         await pool.close()
 

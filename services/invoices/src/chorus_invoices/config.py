@@ -57,6 +57,19 @@ class InvoicesSettings(ChorusSettings):
         gt=0,
         description="How often the routing reconciler looks for invoices waiting past that.",
     )
+    flow_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often the flow worker looks for archive flows waiting (DepositFlow"
+        " also wakes it at once).",
+    )
+    flow_lease_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="How long a flow worker holds a flow without news (renewed before each"
+        " file, so more than a file's longest processing): a worker that died leaves it to be"
+        " resumed after this.",
+    )
     staged_attachment_ttl_seconds: int = Field(
         3600,
         ge=60,

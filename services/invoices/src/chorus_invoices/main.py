@@ -37,6 +37,7 @@ from chorus_invoices.events.routing import routing_consumer
 from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits
 from chorus_invoices.usecases.facturx_rendering import FacturxRenderer
+from chorus_invoices.usecases.flows import Flows, FlowWorker
 from chorus_invoices.usecases.pdf_deposit import PdfDeposits
 from chorus_invoices.usecases.processing import Processing
 from chorus_invoices.usecases.reading import Reading
@@ -56,6 +57,7 @@ IDEMPOTENT_METHODS = {
         "DepositPdfInvoice",
         "DepositInvoiceBatch",
         "CompleteInvoice",
+        "DepositFlow",
     )
 }
 
@@ -71,6 +73,7 @@ def build_app(
     workers: DocumentWorkers | None = None,
     attachment_policy: AttachmentPolicy | None = None,
     revocations: RevocationFeed | None = None,
+    flow_worker: bool | None = None,
 ) -> grpc_server.GrpcApp:
     """The service as a GrpcApp; ``background=False`` leaves out the outbox relay, the
     routing consumer and the routing reconciler (tests that look at a deposit before it is
@@ -78,7 +81,8 @@ def build_app(
     of a deposit whose event never comes). Without ``workers``
     the app starts (and stops) its own document worker processes. ``attachment_policy``
     (tests) replaces the attachment limits. ``revocations`` (the verifier's deny-list feed)
-    runs in the background and gates readiness."""
+    runs in the background and gates readiness. ``flow_worker`` (default: as
+    ``background``) runs the worker that processes archive flows."""
     structures = StructuresClient(structures_channel, cache_seconds=settings.access_cache_seconds)
     own_workers = workers is None
     workers = workers or DocumentWorkers(
@@ -100,14 +104,30 @@ def build_app(
         ttl=timedelta(seconds=settings.staged_attachment_ttl_seconds),
         policy=policy,
     )
+    structured = StructuredDeposits(deposits, workers, limits)
+    flows_worker = FlowWorker(
+        uow,
+        structured,
+        workers,
+        poll_seconds=settings.flow_poll_seconds,
+        lease_seconds=settings.flow_lease_seconds,
+    )
+    run_flows = background if flow_worker is None else flow_worker
     servicer = InvoicesServicer(
         deposits=deposits,
-        structured=StructuredDeposits(deposits, workers, limits),
+        structured=structured,
         pdf=PdfDeposits(deposits, structures, staging, workers, limits, attachment_policy=policy),
         staging=staging,
         reading=Reading(uow, structures),
         processing=Processing(uow, structures, staging, attachment_policy=policy),
         recycling=Recycling(uow, structures, renderer),
+        flows=Flows(
+            uow,
+            structures,
+            deposits,
+            structured,
+            wake=flows_worker.wake if run_flows else lambda: None,
+        ),
     )
 
     def register(server: grpc.aio.Server) -> list[str]:
@@ -126,6 +146,8 @@ def build_app(
             interval_seconds=settings.routing_reconcile_interval_seconds,
         )
         jobs.append(reconciling.run)
+    if run_flows:
+        jobs.append(flows_worker.run)
     return grpc_server.GrpcApp(
         name=settings.service_name,
         port=settings.grpc_port,

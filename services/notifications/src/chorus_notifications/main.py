@@ -22,6 +22,7 @@ from chorus_notifications.events.identity import IdentityEvents
 from chorus_notifications.events.invoices import InvoiceEvents
 from chorus_notifications.events.structures import StructureEvents
 from chorus_notifications.usecases.account_notices import AccountNotices
+from chorus_notifications.usecases.credential_notices import CredentialNotices
 from chorus_notifications.usecases.email_delivery import EmailDelivery, Mailer
 from chorus_notifications.usecases.feed import Feed
 from chorus_notifications.usecases.invoice_notices import InvoiceNotices
@@ -75,7 +76,9 @@ def build_app(
     consumer = build_consumer(
         uow,
         settings,
-        identity_events=IdentityEvents(AccountNotices(**portal), RecipientsProjection()),
+        identity_events=IdentityEvents(
+            AccountNotices(**portal), RecipientsProjection(), CredentialNotices(**portal)
+        ),
         invoice_events=InvoiceEvents(InvoiceNotices(**portal)),
         structure_events=StructureEvents(
             StructureNames(),

@@ -45,6 +45,32 @@ USER_STATUS_ACTIF: UserStatus.ValueType  # 2
 USER_STATUS_DESACTIVE: UserStatus.ValueType  # 3
 Global___UserStatus: _TypeAlias = UserStatus  # noqa: Y015
 
+class _TechnicalAccountStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TechnicalAccountStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TechnicalAccountStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TECHNICAL_ACCOUNT_STATUS_UNSPECIFIED: _TechnicalAccountStatus.ValueType  # 0
+    TECHNICAL_ACCOUNT_STATUS_ACTIF: _TechnicalAccountStatus.ValueType  # 1
+    """Usable."""
+    TECHNICAL_ACCOUNT_STATUS_EXPIRE: _TechnicalAccountStatus.ValueType  # 2
+    """Its password expired: a manager renews it (RotateTechnicalAccountPassword)."""
+    TECHNICAL_ACCOUNT_STATUS_REVOQUE: _TechnicalAccountStatus.ValueType  # 3
+    """Revoked for good."""
+
+class TechnicalAccountStatus(_TechnicalAccountStatus, metaclass=_TechnicalAccountStatusEnumTypeWrapper):
+    """Status of a technical account."""
+
+TECHNICAL_ACCOUNT_STATUS_UNSPECIFIED: TechnicalAccountStatus.ValueType  # 0
+TECHNICAL_ACCOUNT_STATUS_ACTIF: TechnicalAccountStatus.ValueType  # 1
+"""Usable."""
+TECHNICAL_ACCOUNT_STATUS_EXPIRE: TechnicalAccountStatus.ValueType  # 2
+"""Its password expired: a manager renews it (RotateTechnicalAccountPassword)."""
+TECHNICAL_ACCOUNT_STATUS_REVOQUE: TechnicalAccountStatus.ValueType  # 3
+"""Revoked for good."""
+Global___TechnicalAccountStatus: _TypeAlias = TechnicalAccountStatus  # noqa: Y015
+
 @_typing.final
 class User(_message.Message):
     """A user account (never carries credentials)."""
@@ -1573,3 +1599,516 @@ class ListRevokedSessionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListRevokedSessionsResponse: _TypeAlias = ListRevokedSessionsResponse  # noqa: Y015
+
+@_typing.final
+class ApiClient(_message.Message):
+    """An API application (PISTE side): what a connector authenticates with at
+    /api/oauth/token. Never carries its secret.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    REVOKED_AT_FIELD_NUMBER: _builtins.int
+    LAST_USED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The application's id: "sub" and "sid" of its tokens."""
+    client_id: _builtins.str
+    """What the connector sends as client_id (a random UUID)."""
+    name: _builtins.str
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def revoked_at(self) -> _timestamp_pb2.Timestamp:
+        """Unset while the application may get tokens."""
+
+    @_builtins.property
+    def last_used_at(self) -> _timestamp_pb2.Timestamp:
+        """Last token issued (to the minute); unset if none yet."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        revoked_at: _timestamp_pb2.Timestamp | None = ...,
+        last_used_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "last_used_at", b"last_used_at", "revoked_at", b"revoked_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "created_at", b"created_at", "id", b"id", "last_used_at", b"last_used_at", "name", b"name", "revoked_at", b"revoked_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApiClient: _TypeAlias = ApiClient  # noqa: Y015
+
+@_typing.final
+class CreateApiClientRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """A name to recognise the application by (1 to 100 characters)."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateApiClientRequest: _TypeAlias = CreateApiClientRequest  # noqa: Y015
+
+@_typing.final
+class CreateApiClientResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    client_secret: _builtins.str
+    """32 random bytes, base64url: shown this once, stored as SHA-256 only."""
+    @_builtins.property
+    def client(self) -> Global___ApiClient: ...
+    def __init__(
+        self,
+        *,
+        client: Global___ApiClient | None = ...,
+        client_secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["client", b"client"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client", b"client", "client_secret", b"client_secret"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateApiClientResponse: _TypeAlias = CreateApiClientResponse  # noqa: Y015
+
+@_typing.final
+class ListApiClientsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListApiClientsRequest: _TypeAlias = ListApiClientsRequest  # noqa: Y015
+
+@_typing.final
+class ListApiClientsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def clients(self) -> _containers.RepeatedCompositeFieldContainer[Global___ApiClient]: ...
+    def __init__(
+        self,
+        *,
+        clients: _abc.Iterable[Global___ApiClient] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clients", b"clients"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListApiClientsResponse: _TypeAlias = ListApiClientsResponse  # noqa: Y015
+
+@_typing.final
+class RevokeApiClientRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """ApiClient.id."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeApiClientRequest: _TypeAlias = RevokeApiClientRequest  # noqa: Y015
+
+@_typing.final
+class RevokeApiClientResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def client(self) -> Global___ApiClient: ...
+    def __init__(
+        self,
+        *,
+        client: Global___ApiClient | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["client", b"client"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client", b"client"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeApiClientResponse: _TypeAlias = RevokeApiClientResponse  # noqa: Y015
+
+@_typing.final
+class IssueClientTokenRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
+    CLIENT_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    client_secret: _builtins.str
+    scope: _builtins.str
+    """OAuth2 scope as requested (optional); echoed in the answer ("openid" when empty)."""
+    @_builtins.property
+    def client(self) -> Global___ClientInfo: ...
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        client_secret: _builtins.str = ...,
+        scope: _builtins.str = ...,
+        client: Global___ClientInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["client", b"client"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client", b"client", "client_id", b"client_id", "client_secret", b"client_secret", "scope", b"scope"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueClientTokenRequest: _TypeAlias = IssueClientTokenRequest  # noqa: Y015
+
+@_typing.final
+class IssueClientTokenResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
+    EXPIRES_IN_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    access_token: _builtins.str
+    """EdDSA JWT, audience "chorus-cpro", sub = sid = application_id."""
+    expires_in: _builtins.int
+    """Lifetime in seconds (3600 by default)."""
+    scope: _builtins.str
+    application_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        access_token: _builtins.str = ...,
+        expires_in: _builtins.int = ...,
+        scope: _builtins.str = ...,
+        application_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_token", b"access_token", "application_id", b"application_id", "expires_in", b"expires_in", "scope", b"scope"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueClientTokenResponse: _TypeAlias = IssueClientTokenResponse  # noqa: Y015
+
+@_typing.final
+class TechnicalAccount(_message.Message):
+    """A technical account (Chorus Pro side): the login:password a connector sends in the
+    cpro-account header, acting for one structure. Never carries its password.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    REVOKED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The account's id, which is also its user id ("sub" of its tokens)."""
+    structure_id: _builtins.str
+    login: _builtins.str
+    """E.g. "TECH_42@cpro.chorus.local" (matched whatever its case)."""
+    status: Global___TechnicalAccountStatus.ValueType
+    created_by: _builtins.str
+    """The manager who activated it."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """When the current password expires."""
+
+    @_builtins.property
+    def revoked_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+        login: _builtins.str = ...,
+        status: Global___TechnicalAccountStatus.ValueType = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        created_by: _builtins.str = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        revoked_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "expires_at", b"expires_at", "revoked_at", b"revoked_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "created_by", b"created_by", "expires_at", b"expires_at", "id", b"id", "login", b"login", "revoked_at", b"revoked_at", "status", b"status", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TechnicalAccount: _TypeAlias = TechnicalAccount  # noqa: Y015
+
+@_typing.final
+class CreateTechnicalAccountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateTechnicalAccountRequest: _TypeAlias = CreateTechnicalAccountRequest  # noqa: Y015
+
+@_typing.final
+class CreateTechnicalAccountResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    password: _builtins.str
+    """24 random characters: shown this once, stored as SHA-256 only."""
+    @_builtins.property
+    def account(self) -> Global___TechnicalAccount: ...
+    def __init__(
+        self,
+        *,
+        account: Global___TechnicalAccount | None = ...,
+        password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["account", b"account"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "password", b"password"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateTechnicalAccountResponse: _TypeAlias = CreateTechnicalAccountResponse  # noqa: Y015
+
+@_typing.final
+class ListTechnicalAccountsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTechnicalAccountsRequest: _TypeAlias = ListTechnicalAccountsRequest  # noqa: Y015
+
+@_typing.final
+class ListTechnicalAccountsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def accounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___TechnicalAccount]: ...
+    def __init__(
+        self,
+        *,
+        accounts: _abc.Iterable[Global___TechnicalAccount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounts", b"accounts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTechnicalAccountsResponse: _TypeAlias = ListTechnicalAccountsResponse  # noqa: Y015
+
+@_typing.final
+class RotateTechnicalAccountPasswordRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """TechnicalAccount.id."""
+    structure_id: _builtins.str
+    """Optional: the structure the caller believes the account belongs to (NOT_FOUND if not)."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateTechnicalAccountPasswordRequest: _TypeAlias = RotateTechnicalAccountPasswordRequest  # noqa: Y015
+
+@_typing.final
+class RotateTechnicalAccountPasswordResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    password: _builtins.str
+    """The new password: shown this once."""
+    @_builtins.property
+    def account(self) -> Global___TechnicalAccount: ...
+    def __init__(
+        self,
+        *,
+        account: Global___TechnicalAccount | None = ...,
+        password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["account", b"account"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "password", b"password"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateTechnicalAccountPasswordResponse: _TypeAlias = RotateTechnicalAccountPasswordResponse  # noqa: Y015
+
+@_typing.final
+class RevokeTechnicalAccountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """TechnicalAccount.id."""
+    structure_id: _builtins.str
+    """Optional: the structure the caller believes the account belongs to (NOT_FOUND if not)."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeTechnicalAccountRequest: _TypeAlias = RevokeTechnicalAccountRequest  # noqa: Y015
+
+@_typing.final
+class RevokeTechnicalAccountResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def account(self) -> Global___TechnicalAccount: ...
+    def __init__(
+        self,
+        *,
+        account: Global___TechnicalAccount | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["account", b"account"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeTechnicalAccountResponse: _TypeAlias = RevokeTechnicalAccountResponse  # noqa: Y015
+
+@_typing.final
+class AuthenticateTechnicalAccountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOGIN_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    CLIENT_FIELD_NUMBER: _builtins.int
+    login: _builtins.str
+    password: _builtins.str
+    @_builtins.property
+    def client(self) -> Global___ClientInfo: ...
+    def __init__(
+        self,
+        *,
+        login: _builtins.str = ...,
+        password: _builtins.str = ...,
+        client: Global___ClientInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["client", b"client"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client", b"client", "login", b"login", "password", b"password"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthenticateTechnicalAccountRequest: _TypeAlias = AuthenticateTechnicalAccountRequest  # noqa: Y015
+
+@_typing.final
+class AuthenticateTechnicalAccountResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
+    EXPIRES_IN_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    PASSWORD_EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    access_token: _builtins.str
+    """EdDSA JWT, audience "chorus", sub = user_id, sid = the account's session, tst = structure_id."""
+    expires_in: _builtins.int
+    """Lifetime in seconds (300 by default)."""
+    structure_id: _builtins.str
+    user_id: _builtins.str
+    """The technical account's user id (= TechnicalAccount.id)."""
+    @_builtins.property
+    def password_expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        access_token: _builtins.str = ...,
+        expires_in: _builtins.int = ...,
+        structure_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        password_expires_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["password_expires_at", b"password_expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_token", b"access_token", "expires_in", b"expires_in", "password_expires_at", b"password_expires_at", "structure_id", b"structure_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthenticateTechnicalAccountResponse: _TypeAlias = AuthenticateTechnicalAccountResponse  # noqa: Y015

@@ -185,6 +185,51 @@ class IdentityServiceStub:
                 request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsRequest.SerializeToString,
                 response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsResponse.FromString,
                 _registered_method=True)
+        self.CreateApiClient = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/CreateApiClient',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateApiClientRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateApiClientResponse.FromString,
+                _registered_method=True)
+        self.ListApiClients = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/ListApiClients',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListApiClientsRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListApiClientsResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiClient = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/RevokeApiClient',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeApiClientRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeApiClientResponse.FromString,
+                _registered_method=True)
+        self.IssueClientToken = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/IssueClientToken',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.IssueClientTokenRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.IssueClientTokenResponse.FromString,
+                _registered_method=True)
+        self.CreateTechnicalAccount = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/CreateTechnicalAccount',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateTechnicalAccountRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateTechnicalAccountResponse.FromString,
+                _registered_method=True)
+        self.ListTechnicalAccounts = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/ListTechnicalAccounts',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListTechnicalAccountsRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListTechnicalAccountsResponse.FromString,
+                _registered_method=True)
+        self.RotateTechnicalAccountPassword = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/RotateTechnicalAccountPassword',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RotateTechnicalAccountPasswordRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RotateTechnicalAccountPasswordResponse.FromString,
+                _registered_method=True)
+        self.RevokeTechnicalAccount = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/RevokeTechnicalAccount',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeTechnicalAccountRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeTechnicalAccountResponse.FromString,
+                _registered_method=True)
+        self.AuthenticateTechnicalAccount = channel.unary_unary(
+                '/chorus.identity.v1.IdentityService/AuthenticateTechnicalAccount',
+                request_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.AuthenticateTechnicalAccountRequest.SerializeToString,
+                response_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.AuthenticateTechnicalAccountResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -410,6 +455,85 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateApiClient(self, request, context):
+        """API applications (OAuth2 client credentials, as on PISTE). Creates one for the caller:
+        its client_id and its secret, shown this once (stored as SHA-256). INVALID_ARGUMENT
+        API_CLIENT_NAME_REQUIRED, API_CLIENT_NAME_TOO_LONG; FAILED_PRECONDITION
+        API_CLIENT_LIMIT_REACHED; PERMISSION_DENIED TECHNICAL_ACCOUNT_FORBIDDEN.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiClients(self, request, context):
+        """The caller's API applications, newest first, revoked ones included.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiClient(self, request, context):
+        """Revokes one of the caller's API applications: its tokens are refused at once everywhere
+        (SessionRevoked with session_id = the application's id). Idempotent. INVALID_ARGUMENT
+        API_CLIENT_ID_INVALID; NOT_FOUND API_CLIENT_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueClientToken(self, request, context):
+        """Public: an access token for an API application (audience "chorus-cpro", sub = sid = the
+        application's id). UNAUTHENTICATED CLIENT_UNKNOWN, CLIENT_SECRET_INVALID, CLIENT_REVOKED;
+        INVALID_ARGUMENT SCOPE_INVALID.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTechnicalAccount(self, request, context):
+        """Technical accounts (Chorus Pro API): activates one for a structure; its login and
+        password, shown this once. Managers of the structure only. INVALID_ARGUMENT
+        STRUCTURE_ID_INVALID; NOT_FOUND STRUCTURE_NOT_FOUND; PERMISSION_DENIED MANAGER_REQUIRED;
+        FAILED_PRECONDITION STRUCTURE_INACTIVE, TECHNICAL_ACCOUNT_LIMIT_REACHED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTechnicalAccounts(self, request, context):
+        """The structure's technical accounts, newest first. Managers only; errors as Create.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateTechnicalAccountPassword(self, request, context):
+        """A new password (shown once) and expiry date; the previous password and the account's
+        tokens stop working at once. Managers only. NOT_FOUND TECHNICAL_ACCOUNT_NOT_FOUND;
+        FAILED_PRECONDITION TECHNICAL_ACCOUNT_REVOKED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeTechnicalAccount(self, request, context):
+        """Revokes a technical account for good: its tokens are refused at once. Idempotent.
+        Managers only. NOT_FOUND TECHNICAL_ACCOUNT_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AuthenticateTechnicalAccount(self, request, context):
+        """Public: an access token for a technical account (audience "chorus", claim "tst" = its
+        structure), throttled per login like logins. UNAUTHENTICATED TECHNICAL_ACCOUNT_UNKNOWN,
+        TECHNICAL_PASSWORD_INVALID, TECHNICAL_PASSWORD_EXPIRED, TECHNICAL_ACCOUNT_REVOKED;
+        FAILED_PRECONDITION ACCOUNT_LOCKED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -562,6 +686,51 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListRevokedSessions,
                     request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsRequest.FromString,
                     response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsResponse.SerializeToString,
+            ),
+            'CreateApiClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiClient,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateApiClientRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateApiClientResponse.SerializeToString,
+            ),
+            'ListApiClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiClients,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListApiClientsRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListApiClientsResponse.SerializeToString,
+            ),
+            'RevokeApiClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiClient,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeApiClientRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeApiClientResponse.SerializeToString,
+            ),
+            'IssueClientToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueClientToken,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.IssueClientTokenRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.IssueClientTokenResponse.SerializeToString,
+            ),
+            'CreateTechnicalAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTechnicalAccount,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateTechnicalAccountRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateTechnicalAccountResponse.SerializeToString,
+            ),
+            'ListTechnicalAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTechnicalAccounts,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListTechnicalAccountsRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListTechnicalAccountsResponse.SerializeToString,
+            ),
+            'RotateTechnicalAccountPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateTechnicalAccountPassword,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RotateTechnicalAccountPasswordRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RotateTechnicalAccountPasswordResponse.SerializeToString,
+            ),
+            'RevokeTechnicalAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeTechnicalAccount,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeTechnicalAccountRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeTechnicalAccountResponse.SerializeToString,
+            ),
+            'AuthenticateTechnicalAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.AuthenticateTechnicalAccount,
+                    request_deserializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.AuthenticateTechnicalAccountRequest.FromString,
+                    response_serializer=chorus_dot_identity_dot_v1_dot_identity__service__pb2.AuthenticateTechnicalAccountResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1375,6 +1544,249 @@ class IdentityService:
             '/chorus.identity.v1.IdentityService/ListRevokedSessions',
             chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsRequest.SerializeToString,
             chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListRevokedSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/CreateApiClient',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateApiClientRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateApiClientResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/ListApiClients',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListApiClientsRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListApiClientsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/RevokeApiClient',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeApiClientRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeApiClientResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueClientToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/IssueClientToken',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.IssueClientTokenRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.IssueClientTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTechnicalAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/CreateTechnicalAccount',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateTechnicalAccountRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.CreateTechnicalAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTechnicalAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/ListTechnicalAccounts',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListTechnicalAccountsRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.ListTechnicalAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateTechnicalAccountPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/RotateTechnicalAccountPassword',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RotateTechnicalAccountPasswordRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RotateTechnicalAccountPasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeTechnicalAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/RevokeTechnicalAccount',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeTechnicalAccountRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.RevokeTechnicalAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AuthenticateTechnicalAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.identity.v1.IdentityService/AuthenticateTechnicalAccount',
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.AuthenticateTechnicalAccountRequest.SerializeToString,
+            chorus_dot_identity_dot_v1_dot_identity__service__pb2.AuthenticateTechnicalAccountResponse.FromString,
             options,
             channel_credentials,
             insecure,

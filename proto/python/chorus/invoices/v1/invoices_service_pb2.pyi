@@ -99,6 +99,42 @@ INVOICE_TYPE_FACTURE: InvoiceType.ValueType  # 1
 INVOICE_TYPE_AVOIR: InvoiceType.ValueType  # 2
 Global___InvoiceType: _TypeAlias = InvoiceType  # noqa: Y015
 
+class _DepositMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DepositModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DepositMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DEPOSIT_MODE_UNSPECIFIED: _DepositMode.ValueType  # 0
+    """Stored before deposit modes were kept and not inferable."""
+    DEPOSIT_MODE_ENTRY: _DepositMode.ValueType  # 1
+    """CreateInvoice: the portal form, or an entry through the API (SAISIE)."""
+    DEPOSIT_MODE_PDF: _DepositMode.ValueType  # 2
+    """DepositPdfInvoice: a PDF (plain or Factur-X) with its header data."""
+    DEPOSIT_MODE_FILE: _DepositMode.ValueType  # 3
+    """DepositStructuredInvoice: one UBL, CII or Factur-X file."""
+    DEPOSIT_MODE_BATCH: _DepositMode.ValueType  # 4
+    """DepositInvoiceBatch: a file of an archive deposited on the portal."""
+    DEPOSIT_MODE_FLOW: _DepositMode.ValueType  # 5
+    """DepositFlow: a file of a flow deposited through the Chorus Pro API (``deposer/flux``)."""
+
+class DepositMode(_DepositMode, metaclass=_DepositModeEnumTypeWrapper):
+    """How an invoice came in."""
+
+DEPOSIT_MODE_UNSPECIFIED: DepositMode.ValueType  # 0
+"""Stored before deposit modes were kept and not inferable."""
+DEPOSIT_MODE_ENTRY: DepositMode.ValueType  # 1
+"""CreateInvoice: the portal form, or an entry through the API (SAISIE)."""
+DEPOSIT_MODE_PDF: DepositMode.ValueType  # 2
+"""DepositPdfInvoice: a PDF (plain or Factur-X) with its header data."""
+DEPOSIT_MODE_FILE: DepositMode.ValueType  # 3
+"""DepositStructuredInvoice: one UBL, CII or Factur-X file."""
+DEPOSIT_MODE_BATCH: DepositMode.ValueType  # 4
+"""DepositInvoiceBatch: a file of an archive deposited on the portal."""
+DEPOSIT_MODE_FLOW: DepositMode.ValueType  # 5
+"""DepositFlow: a file of a flow deposited through the Chorus Pro API (``deposer/flux``)."""
+Global___DepositMode: _TypeAlias = DepositMode  # noqa: Y015
+
 class _ListSide:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -132,6 +168,40 @@ BATCH_ITEM_STATUS_UNSPECIFIED: BatchItemStatus.ValueType  # 0
 BATCH_ITEM_STATUS_DEPOSEE: BatchItemStatus.ValueType  # 1
 BATCH_ITEM_STATUS_REJETEE: BatchItemStatus.ValueType  # 2
 Global___BatchItemStatus: _TypeAlias = BatchItemStatus  # noqa: Y015
+
+class _FlowState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FlowStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FlowState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FLOW_STATE_UNSPECIFIED: _FlowState.ValueType  # 0
+    FLOW_STATE_IN_EN_ATTENTE_TRAITEMENT_CPP: _FlowState.ValueType  # 1
+    """Stored, waiting for the worker (archives)."""
+    FLOW_STATE_IN_EN_COURS_TRAITEMENT_CPP: _FlowState.ValueType  # 2
+    """The worker is depositing its files."""
+    FLOW_STATE_IN_INTEGRE: _FlowState.ValueType  # 3
+    """Every file deposited."""
+    FLOW_STATE_IN_INTEGRE_PARTIEL: _FlowState.ValueType  # 4
+    """Some files deposited, others refused (see the items' errors)."""
+    FLOW_STATE_IN_REJETE: _FlowState.ValueType  # 5
+    """Nothing deposited: every file refused, or the archive itself."""
+
+class FlowState(_FlowState, metaclass=_FlowStateEnumTypeWrapper):
+    """The processing state of a flow (Chorus Pro ``etatCourantFlux``)."""
+
+FLOW_STATE_UNSPECIFIED: FlowState.ValueType  # 0
+FLOW_STATE_IN_EN_ATTENTE_TRAITEMENT_CPP: FlowState.ValueType  # 1
+"""Stored, waiting for the worker (archives)."""
+FLOW_STATE_IN_EN_COURS_TRAITEMENT_CPP: FlowState.ValueType  # 2
+"""The worker is depositing its files."""
+FLOW_STATE_IN_INTEGRE: FlowState.ValueType  # 3
+"""Every file deposited."""
+FLOW_STATE_IN_INTEGRE_PARTIEL: FlowState.ValueType  # 4
+"""Some files deposited, others refused (see the items' errors)."""
+FLOW_STATE_IN_REJETE: FlowState.ValueType  # 5
+"""Nothing deposited: every file refused, or the archive itself."""
+Global___FlowState: _TypeAlias = FlowState  # noqa: Y015
 
 @_typing.final
 class RecipientRef(_message.Message):
@@ -529,6 +599,10 @@ class Invoice(_message.Message):
     LIFECYCLE_CODES_FIELD_NUMBER: _builtins.int
     TYPE_CODE_FIELD_NUMBER: _builtins.int
     DOCUMENT_JSON_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
+    DEPOSIT_MODE_FIELD_NUMBER: _builtins.int
+    FLOW_NUMBER_FIELD_NUMBER: _builtins.int
+    RECIPIENT_DOWNLOADED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -566,6 +640,15 @@ class Invoice(_message.Message):
     """The whole EN 16931 semantic model of the invoice (every business group and term it
     states), as JSON: the invoices service's ``domain/en16931_codec`` shape (GetInvoice only).
     """
+    cpp_id: _builtins.int
+    """The invoice's integer id (Chorus Pro ``identifiantFactureCPP`` / ``idFacture``): from a
+    sequence, never reused, given at creation (drafts included). Every RPC that names one
+    invoice accepts it instead of ``id``.
+    """
+    deposit_mode: Global___DepositMode.ValueType
+    """How the invoice came in (Chorus Pro ``modeDepot``)."""
+    flow_number: _builtins.str
+    """The flow (DepositFlow, Chorus Pro ``numeroFluxDepot``) that brought it, "" for none."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceLine]: ...
     @_builtins.property
@@ -594,6 +677,12 @@ class Invoice(_message.Message):
     def lifecycle_codes(self) -> _containers.RepeatedCompositeFieldContainer[Global___LifecycleCode]:
         """Every reform code the status gives, lifecycle_code first: MISE_EN_PAIEMENT gives 211
         Paiement transmis then 212 Encaissée (historic B2G). Empty for a draft.
+        """
+
+    @_builtins.property
+    def recipient_downloaded_at(self) -> _timestamp_pb2.Timestamp:
+        """When a recipient-side user first downloaded its document (GetInvoiceDocument); unset:
+        not yet (Chorus Pro ``factureTelechargeeParDestinataire``).
         """
 
     def __init__(
@@ -629,10 +718,14 @@ class Invoice(_message.Message):
         lifecycle_codes: _abc.Iterable[Global___LifecycleCode] | None = ...,
         type_code: _builtins.str = ...,
         document_json: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
+        deposit_mode: Global___DepositMode.ValueType = ...,
+        flow_number: _builtins.str = ...,
+        recipient_downloaded_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "recipient_downloaded_at", b"recipient_downloaded_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "deposit_mode", b"deposit_mode", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "flow_number", b"flow_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_downloaded_at", b"recipient_downloaded_at", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -909,15 +1002,21 @@ class GetInvoiceRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INVOICE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -962,6 +1061,14 @@ class ListInvoicesRequest(_message.Message):
     COUNTERPARTY_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
     COUNTERPARTY_NAME_FIELD_NUMBER: _builtins.int
     SERVICE_CODE_FIELD_NUMBER: _builtins.int
+    PAGE_NUMBER_FIELD_NUMBER: _builtins.int
+    FLOW_NUMBER_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    STATUS_CHANGED_FROM_FIELD_NUMBER: _builtins.int
+    STATUS_CHANGED_TO_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    COUNTERPARTY_STRUCTURE_IDS_FIELD_NUMBER: _builtins.int
+    DOWNLOADED_BY_RECIPIENT_FIELD_NUMBER: _builtins.int
     side: Global___ListSide.ValueType
     structure_id: _builtins.str
     status: Global___InvoiceStatus.ValueType
@@ -983,6 +1090,31 @@ class ListInvoicesRequest(_message.Message):
     """Words of the other party's name (each must appear, any order), case- and accent-insensitive."""
     service_code: _builtins.str
     """The recipient's service code, exact (case-insensitive)."""
+    page_number: _builtins.int
+    """Paging by number (1-based) instead of ``page_token`` (both: INVALID_ARGUMENT
+    PAGE_TOKEN_INVALID): ``page_size`` then goes up to 1000 (default 20); past the last page
+    the list is empty. 0: token paging (``page_size`` up to 100).
+    """
+    flow_number: _builtins.str
+    """Only invoices of this flow (DepositFlow's ``number``, e.g. CPP0000000000000000000042)."""
+    type: Global___InvoiceType.ValueType
+    """Only invoices (FACTURE) or credit notes (AVOIR); unspecified for both."""
+    downloaded_by_recipient: _builtins.bool
+    """Only invoices whose document a recipient-side user downloaded (true) or not (false)."""
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___InvoiceStatus.ValueType]:
+        """Only invoices in one of these statuses (with ``status``, any of them all)."""
+
+    @_builtins.property
+    def status_changed_from(self) -> _timestamp_pb2.Timestamp:
+        """Bounds of the time of the last status change (inclusive); unset for none."""
+
+    @_builtins.property
+    def status_changed_to(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def counterparty_structure_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The other party among these structures (with ``counterparty_structure_id``, any of them)."""
+
     def __init__(
         self,
         *,
@@ -1001,12 +1133,22 @@ class ListInvoicesRequest(_message.Message):
         counterparty_structure_id: _builtins.str = ...,
         counterparty_name: _builtins.str = ...,
         service_code: _builtins.str = ...,
+        page_number: _builtins.int = ...,
+        flow_number: _builtins.str = ...,
+        statuses: _abc.Iterable[Global___InvoiceStatus.ValueType] | None = ...,
+        status_changed_from: _timestamp_pb2.Timestamp | None = ...,
+        status_changed_to: _timestamp_pb2.Timestamp | None = ...,
+        type: Global___InvoiceType.ValueType = ...,
+        counterparty_structure_ids: _abc.Iterable[_builtins.str] | None = ...,
+        downloaded_by_recipient: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "downloaded_by_recipient", b"downloaded_by_recipient", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["counterparty_name", b"counterparty_name", "counterparty_structure_id", b"counterparty_structure_id", "deposited_from", b"deposited_from", "deposited_to", b"deposited_to", "issued_from", b"issued_from", "issued_to", b"issued_to", "max_amount", b"max_amount", "min_amount", b"min_amount", "number", b"number", "page_size", b"page_size", "page_token", b"page_token", "service_code", b"service_code", "side", b"side", "status", b"status", "structure_id", b"structure_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "counterparty_name", b"counterparty_name", "counterparty_structure_id", b"counterparty_structure_id", "counterparty_structure_ids", b"counterparty_structure_ids", "deposited_from", b"deposited_from", "deposited_to", b"deposited_to", "downloaded_by_recipient", b"downloaded_by_recipient", "flow_number", b"flow_number", "issued_from", b"issued_from", "issued_to", b"issued_to", "max_amount", b"max_amount", "min_amount", b"min_amount", "number", b"number", "page_number", b"page_number", "page_size", b"page_size", "page_token", b"page_token", "service_code", b"service_code", "side", b"side", "status", b"status", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to", "statuses", b"statuses", "structure_id", b"structure_id", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__downloaded_by_recipient: _TypeAlias = _typing.Literal["downloaded_by_recipient"]  # noqa: Y015
+    _WhichOneofArgType__downloaded_by_recipient: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__downloaded_by_recipient) -> _WhichOneofReturnType__downloaded_by_recipient | None: ...
 
 Global___ListInvoicesRequest: _TypeAlias = ListInvoicesRequest  # noqa: Y015
 
@@ -1016,7 +1158,14 @@ class ListInvoicesResponse(_message.Message):
 
     INVOICES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """"" on the last page, and always when paging by number."""
+    total_size: _builtins.int
+    """How many invoices match the criteria, every page together."""
+    page_size: _builtins.int
+    """The page size used (the one asked, bounded by the maximum of the paging mode)."""
     @_builtins.property
     def invoices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice]: ...
     def __init__(
@@ -1024,10 +1173,12 @@ class ListInvoicesResponse(_message.Message):
         *,
         invoices: _abc.Iterable[Global___Invoice] | None = ...,
         next_page_token: _builtins.str = ...,
+        total_size: _builtins.int = ...,
+        page_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoices", b"invoices", "next_page_token", b"next_page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoices", b"invoices", "next_page_token", b"next_page_token", "page_size", b"page_size", "total_size", b"total_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1038,15 +1189,21 @@ class GetInvoiceHistoryRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INVOICE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1178,15 +1335,21 @@ class GetInvoiceDocumentRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INVOICE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1224,20 +1387,26 @@ class ChangeInvoiceStatusRequest(_message.Message):
     INVOICE_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     status: Global___InvoiceStatus.ValueType
     reason: _builtins.str
     """Required for SUSPENDUE, A_RECYCLER and REJETEE."""
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
         status: Global___InvoiceStatus.ValueType = ...,
         reason: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id", "reason", b"reason", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1271,9 +1440,14 @@ class CompleteInvoiceRequest(_message.Message):
     COMMENT_FIELD_NUMBER: _builtins.int
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
     STAGED_ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     comment: _builtins.str
     """What the supplier added or answers to the suspension reason."""
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     @_builtins.property
     def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttachmentFile]:
         """Documents added with the completion, kept as the invoice's attachments in the same
@@ -1282,7 +1456,9 @@ class CompleteInvoiceRequest(_message.Message):
 
     @_builtins.property
     def staged_attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Attachments uploaded beforehand with StageAttachment, kept like ``attachments``."""
+        """Attachments uploaded beforehand with StageAttachment, kept like ``attachments``: their
+        ``staged_attachment_id``, or their integer ``cpp_id`` as a decimal string.
+        """
 
     def __init__(
         self,
@@ -1291,10 +1467,11 @@ class CompleteInvoiceRequest(_message.Message):
         comment: _builtins.str = ...,
         attachments: _abc.Iterable[Global___AttachmentFile] | None = ...,
         staged_attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "comment", b"comment", "invoice_id", b"invoice_id", "staged_attachment_ids", b"staged_attachment_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "comment", b"comment", "cpp_id", b"cpp_id", "invoice_id", b"invoice_id", "staged_attachment_ids", b"staged_attachment_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1386,6 +1563,7 @@ class RecycleInvoiceRequest(_message.Message):
     RECIPIENT_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
     SERVICE_CODE_FIELD_NUMBER: _builtins.int
     ENGAGEMENT_NUMBER_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     recipient_structure_id: _builtins.str
     """The corrected recipient; "" keeps the current one."""
@@ -1393,6 +1571,10 @@ class RecycleInvoiceRequest(_message.Message):
     """The corrected service code; "" keeps the current one (for the same recipient)."""
     engagement_number: _builtins.str
     """The corrected engagement number; "" keeps the current one."""
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
@@ -1400,10 +1582,11 @@ class RecycleInvoiceRequest(_message.Message):
         recipient_structure_id: _builtins.str = ...,
         service_code: _builtins.str = ...,
         engagement_number: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["engagement_number", b"engagement_number", "invoice_id", b"invoice_id", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "engagement_number", b"engagement_number", "invoice_id", b"invoice_id", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1587,15 +1770,21 @@ class AcknowledgeRejectionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INVOICE_ID_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
+    cpp_id: _builtins.int
+    """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
+    two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1651,7 +1840,9 @@ class DepositPdfInvoiceRequest(_message.Message):
     def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttachmentFile]: ...
     @_builtins.property
     def staged_attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Attachments uploaded beforehand with StageAttachment, kept like ``attachments``."""
+        """Attachments uploaded beforehand with StageAttachment, kept like ``attachments``: their
+        ``staged_attachment_id``, or their integer ``cpp_id`` as a decimal string.
+        """
 
     def __init__(
         self,
@@ -1729,10 +1920,15 @@ class StageAttachmentResponse(_message.Message):
     FILENAME_FIELD_NUMBER: _builtins.int
     SIZE_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     staged_attachment_id: _builtins.str
     """To pass in ``staged_attachment_ids`` of DepositPdfInvoice or CompleteInvoice."""
     filename: _builtins.str
     size: _builtins.int
+    cpp_id: _builtins.int
+    """Its integer id (Chorus Pro ``pieceJointeId``): ``staged_attachment_ids`` also accept it,
+    as a decimal string ("42").
+    """
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -1742,11 +1938,264 @@ class StageAttachmentResponse(_message.Message):
         filename: _builtins.str = ...,
         size: _builtins.int = ...,
         expires_at: _timestamp_pb2.Timestamp | None = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "filename", b"filename", "size", b"size", "staged_attachment_id", b"staged_attachment_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "expires_at", b"expires_at", "filename", b"filename", "size", b"size", "staged_attachment_id", b"staged_attachment_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StageAttachmentResponse: _TypeAlias = StageAttachmentResponse  # noqa: Y015
+
+@_typing.final
+class DepositFlowRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUPPLIER_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    SYNTAX_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    supplier_structure_id: _builtins.str
+    """The structure issuing the invoices (a technical account's structure): its SIRET must be
+    the seller's in every file.
+    """
+    file_name: _builtins.str
+    """The name of the deposited file (Chorus Pro ``nomFichier``), kept as it is made safe."""
+    syntax: _builtins.str
+    """One of the 13 Chorus Pro ``syntaxeFlux`` constants, e.g. IN_DP_E2_CII_FACTURX,
+    IN_DP_E1_UBL_INVOICE, IN_DP_E1_CII_16B. A file whose content is another format is read
+    as what it is, with a note in the report.
+    """
+    content: _builtins.bytes
+    """The file: UBL 2.1, CII D16B, a Factur-X PDF, or a ZIP / tar.gz of those (15 MiB at most)."""
+    def __init__(
+        self,
+        *,
+        supplier_structure_id: _builtins.str = ...,
+        file_name: _builtins.str = ...,
+        syntax: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "file_name", b"file_name", "supplier_structure_id", b"supplier_structure_id", "syntax", b"syntax"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepositFlowRequest: _TypeAlias = DepositFlowRequest  # noqa: Y015
+
+@_typing.final
+class DepositFlowResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FLOW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def flow(self) -> Global___Flow: ...
+    def __init__(
+        self,
+        *,
+        flow: Global___Flow | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["flow", b"flow"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["flow", b"flow"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DepositFlowResponse: _TypeAlias = DepositFlowResponse  # noqa: Y015
+
+@_typing.final
+class GetFlowRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    number: _builtins.str
+    """The flow's number (Chorus Pro ``numeroFluxDepot``), e.g. CPP0000000000000000000042."""
+    def __init__(
+        self,
+        *,
+        number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["number", b"number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFlowRequest: _TypeAlias = GetFlowRequest  # noqa: Y015
+
+@_typing.final
+class GetFlowResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FLOW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def flow(self) -> Global___Flow: ...
+    def __init__(
+        self,
+        *,
+        flow: Global___Flow | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["flow", b"flow"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["flow", b"flow"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFlowResponse: _TypeAlias = GetFlowResponse  # noqa: Y015
+
+@_typing.final
+class Flow(_message.Message):
+    """A flow and its integration report."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SYNTAX_FIELD_NUMBER: _builtins.int
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    SUPPLIER_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    DEPOSITED_AT_FIELD_NUMBER: _builtins.int
+    STATE_AT_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
+    DEPOSITED_BY_FIELD_NUMBER: _builtins.int
+    number: _builtins.str
+    """CPP + 22 digits, e.g. CPP0000000000000000000042 (Chorus Pro ``numeroFluxDepot``)."""
+    state: Global___FlowState.ValueType
+    syntax: _builtins.str
+    file_name: _builtins.str
+    supplier_structure_id: _builtins.str
+    deposited_by: _builtins.str
+    """The user (or technical account) who deposited it."""
+    @_builtins.property
+    def deposited_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def state_at(self) -> _timestamp_pb2.Timestamp:
+        """When the flow entered its current state."""
+
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___FlowItem]:
+        """One per file of the flow, in the order of the archive (one for a single file); empty
+        while the flow waits.
+        """
+
+    @_builtins.property
+    def notes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What the processing tolerated, in French (e.g. a UBL file deposited under a CII syntax)."""
+
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___FlowError]:
+        """Errors of the flow as a whole (an archive unreadable or empty): no item then."""
+
+    def __init__(
+        self,
+        *,
+        number: _builtins.str = ...,
+        state: Global___FlowState.ValueType = ...,
+        syntax: _builtins.str = ...,
+        file_name: _builtins.str = ...,
+        supplier_structure_id: _builtins.str = ...,
+        deposited_at: _timestamp_pb2.Timestamp | None = ...,
+        state_at: _timestamp_pb2.Timestamp | None = ...,
+        items: _abc.Iterable[Global___FlowItem] | None = ...,
+        notes: _abc.Iterable[_builtins.str] | None = ...,
+        errors: _abc.Iterable[Global___FlowError] | None = ...,
+        deposited_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deposited_at", b"deposited_at", "state_at", b"state_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deposited_at", b"deposited_at", "deposited_by", b"deposited_by", "errors", b"errors", "file_name", b"file_name", "items", b"items", "notes", b"notes", "number", b"number", "state", b"state", "state_at", b"state_at", "supplier_structure_id", b"supplier_structure_id", "syntax", b"syntax"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Flow: _TypeAlias = Flow  # noqa: Y015
+
+@_typing.final
+class FlowItem(_message.Message):
+    """One file of a flow: the invoice it became, or why it was refused."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_FIELD_NUMBER: _builtins.int
+    INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    SUPPLIER_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    RECIPIENT_IDENTIFIER_FIELD_NUMBER: _builtins.int
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    INVOICE_CPP_ID_FIELD_NUMBER: _builtins.int
+    ERRORS_FIELD_NUMBER: _builtins.int
+    file: _builtins.str
+    """The file's name (an archive entry's own name, made safe and unique)."""
+    invoice_number: _builtins.str
+    """BT-1, BT-30 (seller SIRET) and BT-47 (buyer SIRET) as the file states them ("" when the
+    file could not be read that far).
+    """
+    supplier_identifier: _builtins.str
+    recipient_identifier: _builtins.str
+    invoice_id: _builtins.str
+    """Set when the file was deposited."""
+    invoice_cpp_id: _builtins.int
+    @_builtins.property
+    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___FlowError]:
+        """Set when the file was refused."""
+
+    def __init__(
+        self,
+        *,
+        file: _builtins.str = ...,
+        invoice_number: _builtins.str = ...,
+        supplier_identifier: _builtins.str = ...,
+        recipient_identifier: _builtins.str = ...,
+        invoice_id: _builtins.str = ...,
+        invoice_cpp_id: _builtins.int = ...,
+        errors: _abc.Iterable[Global___FlowError] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["errors", b"errors", "file", b"file", "invoice_cpp_id", b"invoice_cpp_id", "invoice_id", b"invoice_id", "invoice_number", b"invoice_number", "recipient_identifier", b"recipient_identifier", "supplier_identifier", b"supplier_identifier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FlowItem: _TypeAlias = FlowItem  # noqa: Y015
+
+@_typing.final
+class FlowError(_message.Message):
+    """Why a file (or a flow) was refused."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    XPATH_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    """The rule: an EN 16931 rule id (BR-CO-15), XSD, or Chorus' own reason
+    (INVOICE_NUMBER_DUPLICATE, SELLER_MISMATCH, RECIPIENT_NOT_FOUND…).
+    """
+    xpath: _builtins.str
+    """Where in the invoice XML (for a Factur-X PDF, its embedded XML), e.g.
+    /Invoice/cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount; "/" for the whole file.
+    """
+    message: _builtins.str
+    """What is wrong, in French."""
+    reason: _builtins.str
+    """The stable reason of the refusal (EN16931_RULES_FAILED, XML_SCHEMA_INVALID,
+    INVOICE_NUMBER_DUPLICATE, ARCHIVE_NESTED…).
+    """
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        xpath: _builtins.str = ...,
+        message: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "reason", b"reason", "rule", b"rule", "xpath", b"xpath"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FlowError: _TypeAlias = FlowError  # noqa: Y015

@@ -115,6 +115,16 @@ class InvoicesServiceStub:
                 request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentRequest.SerializeToString,
                 response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentResponse.FromString,
                 _registered_method=True)
+        self.DepositFlow = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/DepositFlow',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositFlowRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositFlowResponse.FromString,
+                _registered_method=True)
+        self.GetFlow = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/GetFlow',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicesServiceServicer:
@@ -256,6 +266,27 @@ class InvoicesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DepositFlow(self, request, context):
+        """Deposits a flow (Chorus Pro ``deposer/flux``): one UBL, CII or Factur-X file, or a ZIP or
+        tar.gz archive of them, each checked and deposited like DepositStructuredInvoice. One
+        file is decided before the answer (IN_INTEGRE or IN_REJETE); an archive is answered
+        IN_EN_ATTENTE_TRAITEMENT_CPP and processed by a worker. A file that fails the checks is a
+        flow IN_REJETE with its errors, not an error of the call. INVALID_ARGUMENT
+        FLOW_SYNTAX_UNKNOWN, FILE_REQUIRED, FLOW_TOO_LARGE, FIELD_REQUIRED; PERMISSION_DENIED
+        ACCESS_DENIED without FACTURES_EMISES in MODIFICATION on the supplier.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFlow(self, request, context):
+        """A flow and its report (Chorus Pro ``consulterCR`` / ``consulterCRDetaille``), for
+        callers who may consult the supplier's FACTURES_EMISES. NOT_FOUND FLOW_NOT_FOUND otherwise.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -338,6 +369,16 @@ def add_InvoicesServiceServicer_to_server(servicer, server):
                     servicer.StageAttachment,
                     request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentRequest.FromString,
                     response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentResponse.SerializeToString,
+            ),
+            'DepositFlow': grpc.unary_unary_rpc_method_handler(
+                    servicer.DepositFlow,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositFlowRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositFlowResponse.SerializeToString,
+            ),
+            'GetFlow': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFlow,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -773,6 +814,60 @@ class InvoicesService:
             '/chorus.invoices.v1.InvoicesService/StageAttachment',
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentRequest.SerializeToString,
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.StageAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DepositFlow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/DepositFlow',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositFlowRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.DepositFlowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFlow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/GetFlow',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends
 from chorus_gateway.api import (
     accounts,
     attachment_requests,
+    credentials,
     docs,
     feed,
     invoice_documents,
@@ -38,6 +39,7 @@ for module in (
     attachment_requests,
     structure_members,
     structure_spaces,
+    credentials,
     invoices,
     invoice_documents,
     invoice_pdf,

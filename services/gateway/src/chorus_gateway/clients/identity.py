@@ -1,4 +1,5 @@
-"""IdentityService calls: accounts, sessions, "Mon compte", two-factor, public keys.
+"""IdentityService calls: accounts, sessions, "Mon compte", two-factor, public keys, and the
+credentials of the Chorus Pro-compatible API (API applications, technical accounts).
 
 Besides the caller's metadata, identity gets the browser's user agent
 (``x-forwarded-user-agent``) for its audit trail.
@@ -143,6 +144,55 @@ class IdentityClient:
         await self._stub.DisableTotp(
             pb.DisableTotpRequest(current_password=password), metadata=_metadata(caller)
         )
+
+    # --- credentials of the Chorus Pro-compatible API ---
+
+    async def create_api_client(self, name: str, caller: Caller) -> pb.CreateApiClientResponse:
+        return await self._stub.CreateApiClient(
+            pb.CreateApiClientRequest(name=name), metadata=_metadata(caller)
+        )
+
+    async def list_api_clients(self, caller: Caller) -> list[pb.ApiClient]:
+        response = await self._stub.ListApiClients(
+            pb.ListApiClientsRequest(), metadata=_metadata(caller)
+        )
+        return list(response.clients)
+
+    async def revoke_api_client(self, application_id: str, caller: Caller) -> pb.ApiClient:
+        response = await self._stub.RevokeApiClient(
+            pb.RevokeApiClientRequest(id=application_id), metadata=_metadata(caller)
+        )
+        return response.client
+
+    async def create_technical_account(
+        self, structure_id: str, caller: Caller
+    ) -> pb.CreateTechnicalAccountResponse:
+        return await self._stub.CreateTechnicalAccount(
+            pb.CreateTechnicalAccountRequest(structure_id=structure_id),
+            metadata=_metadata(caller),
+        )
+
+    async def list_technical_accounts(
+        self, structure_id: str, caller: Caller
+    ) -> list[pb.TechnicalAccount]:
+        response = await self._stub.ListTechnicalAccounts(
+            pb.ListTechnicalAccountsRequest(structure_id=structure_id),
+            metadata=_metadata(caller),
+        )
+        return list(response.accounts)
+
+    async def rotate_technical_account_password(
+        self, structure_id: str, account_id: str, caller: Caller
+    ) -> pb.RotateTechnicalAccountPasswordResponse:
+        request = pb.RotateTechnicalAccountPasswordRequest(id=account_id, structure_id=structure_id)
+        return await self._stub.RotateTechnicalAccountPassword(request, metadata=_metadata(caller))
+
+    async def revoke_technical_account(
+        self, structure_id: str, account_id: str, caller: Caller
+    ) -> pb.TechnicalAccount:
+        request = pb.RevokeTechnicalAccountRequest(id=account_id, structure_id=structure_id)
+        response = await self._stub.RevokeTechnicalAccount(request, metadata=_metadata(caller))
+        return response.account
 
 
 def _client_info(caller: Caller) -> pb.ClientInfo:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from chorus_gateway.edge.input_hygiene import checked_input
-from chorus_gateway.web import account, portal
+from chorus_gateway.web import account, api_access, portal
 from chorus_gateway.web.invoices import actions as invoice_actions
 from chorus_gateway.web.invoices import deposit as invoice_deposit
 from chorus_gateway.web.invoices import detail as invoice_detail
@@ -23,6 +23,7 @@ from chorus_gateway.web.structures import listing as structure_list
 from chorus_gateway.web.structures import members as structure_members
 from chorus_gateway.web.structures import services as structure_services
 from chorus_gateway.web.structures import spaces as structure_spaces
+from chorus_gateway.web.structures import technical_accounts as structure_technical_accounts
 
 # checked_input runs before each page's own dependencies: no bad string reaches a service.
 portal_router = APIRouter(include_in_schema=False, dependencies=[Depends(checked_input)])
@@ -40,6 +41,8 @@ for module in (
     structure_services,
     structure_spaces,
     structure_history,
+    structure_technical_accounts,
     account,
+    api_access,
 ):
     portal_router.include_router(module.router)

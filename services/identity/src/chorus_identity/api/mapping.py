@@ -9,9 +9,11 @@ from chorus_platform.errors import FieldViolation, InvalidArgument
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_identity.domain.accounts import Account, UserStatus
+from chorus_identity.domain.api_clients import ApiClient
 from chorus_identity.domain.audit import SecurityEvent
 from chorus_identity.domain.sessions import RevokedSession, TokenPair
 from chorus_identity.domain.signing_keys import ALGORITHM, VerificationKey
+from chorus_identity.domain.technical_accounts import TechnicalAccount, TechnicalAccountStatus
 from chorus_identity.usecases.sessions import MySession
 
 _STATUS = {
@@ -101,3 +103,39 @@ def security_event_to_proto(event: SecurityEvent) -> pb.SecurityEvent:
         actor_id=event.actor_id or "",
         details=event.details,
     )
+
+
+def api_client_to_proto(client: ApiClient) -> pb.ApiClient:
+    message = pb.ApiClient(
+        id=client.id,
+        client_id=client.client_id,
+        name=client.name,
+        created_at=timestamp(client.created_at),
+    )
+    if client.revoked_at is not None:
+        message.revoked_at.CopyFrom(timestamp(client.revoked_at))
+    if client.last_used_at is not None:
+        message.last_used_at.CopyFrom(timestamp(client.last_used_at))
+    return message
+
+
+_TECHNICAL_STATUS = {
+    TechnicalAccountStatus.ACTIF: pb.TECHNICAL_ACCOUNT_STATUS_ACTIF,
+    TechnicalAccountStatus.EXPIRE: pb.TECHNICAL_ACCOUNT_STATUS_EXPIRE,
+    TechnicalAccountStatus.REVOQUE: pb.TECHNICAL_ACCOUNT_STATUS_REVOQUE,
+}
+
+
+def technical_account_to_proto(account: TechnicalAccount, now: datetime) -> pb.TechnicalAccount:
+    message = pb.TechnicalAccount(
+        id=account.id,
+        structure_id=account.structure_id,
+        login=account.login,
+        status=_TECHNICAL_STATUS[account.status(now)],
+        created_at=timestamp(account.created_at),
+        created_by=account.created_by,
+        expires_at=timestamp(account.expires_at),
+    )
+    if account.revoked_at is not None:
+        message.revoked_at.CopyFrom(timestamp(account.revoked_at))
+    return message

@@ -91,9 +91,10 @@ class SessionHandlers:
 
     async def GetPublicKeys(self, request, context) -> pb.GetPublicKeysResponse:
         """Every key whose tokens may still be valid: the signing key (no ``not_after``) and
-        retired keys until ``retired_at`` + access-token lifetime. No errors."""
+        retired keys until ``retired_at`` + the longest token lifetime (an API application's
+        token, 1 hour by default, outlives a user's). No errors."""
         keys = await self._keys.verification_keys()
-        ttl = self._keys.access_token_ttl
+        ttl = self._keys.verification_ttl
         return pb.GetPublicKeysResponse(keys=[public_key_to_proto(k, ttl) for k in keys])
 
     async def ListMySessions(self, request, context) -> pb.ListMySessionsResponse:

@@ -1,7 +1,9 @@
 """Access tokens: short-lived EdDSA JWTs that every service verifies on its own.
 
 Claims: iss "chorus-identity", aud "chorus", sub (user id), sid (session id), jti, iat, exp;
-header kid names the signing key.
+header kid names the signing key. A technical account's token adds "tst" (its structure);
+an API application's token has aud "chorus-cpro" (only the Chorus Pro-compatible API takes
+it), sub = sid = the application's id, and "scope".
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ def sign_access_token(
     session_id: str,
     now: datetime,
     ttl: timedelta,
+    audience: str = AUDIENCE,
+    extra_claims: dict[str, str] | None = None,
 ) -> str:
-    """A signed access token for ``user_id`` in ``session_id``, valid ``ttl`` from ``now``."""
+    """A signed access token for ``user_id`` in ``session_id``, valid ``ttl`` from ``now``,
+    for ``audience``, with ``extra_claims`` (never overriding the standard ones)."""
     issued = int(now.timestamp())
     claims = {
+        **(extra_claims or {}),
         "iss": ISSUER,
-        "aud": AUDIENCE,
+        "aud": audience,
         "sub": user_id,
         "sid": session_id,
         "jti": str(uuid.uuid4()),

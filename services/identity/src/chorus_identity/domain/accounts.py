@@ -31,6 +31,13 @@ class UserStatus(StrEnum):
     DESACTIVE = "DESACTIVE"
 
 
+class UserKind(StrEnum):
+    PERSONNE = "PERSONNE"
+    """A person, who logs into the portal."""
+    TECHNIQUE = "TECHNIQUE"
+    """A technical account of a structure (Chorus Pro API): never logs into the portal."""
+
+
 @dataclass(frozen=True)
 class Account:
     id: str
@@ -44,6 +51,7 @@ class Account:
     created_at: datetime
     activated_at: datetime | None = None
     is_admin: bool = False
+    kind: UserKind = UserKind.PERSONNE
 
     @property
     def is_active(self) -> bool:

@@ -219,3 +219,192 @@ class NotificationsUnavailable(Unavailable):
             "L'envoi des e-mails est momentanément indisponible ; rien n'a été modifié. "
             "Réessayez dans quelques instants.",
         )
+
+
+# --- Credentials of the Chorus Pro-compatible API: API applications, technical accounts ---
+
+_API_CLIENTS_PAGE = "Mon compte › Applications API"
+
+
+class TechnicalAccountForbidden(PermissionDenied):
+    """A technical account's token may not manage credentials."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "TECHNICAL_ACCOUNT_FORBIDDEN",
+            "Un compte technique ne peut gérer ni applications API ni comptes techniques : "
+            "connectez-vous au portail avec votre compte personnel.",
+        )
+
+
+class ApiClientLimitReached(FailedPrecondition):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "API_CLIENT_LIMIT_REACHED",
+            f"Vous avez déjà {limit} applications API actives : révoquez celles qui ne "
+            "servent plus avant d'en créer une autre.",
+        )
+
+
+class ApiClientIdInvalid(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__(
+            "API_CLIENT_ID_INVALID",
+            "Identifiant d'application invalide.",
+            [FieldViolation("id", "UUID attendu.")],
+        )
+
+
+class ApiClientNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("API_CLIENT_NOT_FOUND", "Application API introuvable.")
+
+
+class ClientUnknown(Unauthenticated):
+    def __init__(self) -> None:
+        super().__init__(
+            "CLIENT_UNKNOWN",
+            "Identifiant d'application (client_id) inconnu : copiez celui affiché dans le "
+            f"portail ({_API_CLIENTS_PAGE}).",
+        )
+
+
+class ClientSecretInvalid(Unauthenticated):
+    def __init__(self) -> None:
+        super().__init__(
+            "CLIENT_SECRET_INVALID",
+            "Secret d'application (client_secret) incorrect : utilisez celui affiché à la "
+            "création de l'application ; s'il est perdu, créez une nouvelle application dans "
+            f"le portail ({_API_CLIENTS_PAGE}) et révoquez l'ancienne.",
+        )
+
+
+class ClientRevoked(Unauthenticated):
+    """The application was revoked, or its owner's account is not active any more."""
+
+    def __init__(self, revoked_on: str | None) -> None:
+        if revoked_on is None:
+            message = (
+                "Le compte propriétaire de cette application est désactivé : ses jetons ne "
+                "sont plus délivrés. Créez une application depuis un compte actif."
+            )
+        else:
+            message = (
+                f"Cette application a été révoquée le {revoked_on} : créez-en une nouvelle "
+                f"dans le portail ({_API_CLIENTS_PAGE})."
+            )
+        super().__init__("CLIENT_REVOKED", message)
+
+
+class StructureIdInvalid(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__(
+            "STRUCTURE_ID_INVALID",
+            "Identifiant de structure invalide.",
+            [FieldViolation("structure_id", "UUID attendu.")],
+        )
+
+
+class StructureNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("STRUCTURE_NOT_FOUND", "Structure introuvable.")
+
+
+class ManagerRequired(PermissionDenied):
+    def __init__(self) -> None:
+        super().__init__(
+            "MANAGER_REQUIRED",
+            "Seuls les gestionnaires (principal ou secondaires) de la structure gèrent ses "
+            "comptes techniques.",
+        )
+
+
+class StructureInactive(FailedPrecondition):
+    def __init__(self) -> None:
+        super().__init__(
+            "STRUCTURE_INACTIVE",
+            "La structure est inactive : ses comptes techniques ne peuvent pas être gérés.",
+        )
+
+
+class StructuresUnavailable(Unavailable):
+    def __init__(self) -> None:
+        super().__init__(
+            "STRUCTURES_UNAVAILABLE",
+            "Le service des structures ne répond pas ; rien n'a été modifié. Réessayez dans "
+            "un instant.",
+        )
+
+
+class TechnicalAccountLimitReached(FailedPrecondition):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "TECHNICAL_ACCOUNT_LIMIT_REACHED",
+            f"Cette structure a déjà {limit} comptes techniques actifs : révoquez ceux qui ne "
+            "servent plus avant d'en activer un autre.",
+        )
+
+
+class TechnicalAccountIdInvalid(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__(
+            "TECHNICAL_ACCOUNT_ID_INVALID",
+            "Identifiant de compte technique invalide.",
+            [FieldViolation("id", "UUID attendu.")],
+        )
+
+
+class TechnicalAccountNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("TECHNICAL_ACCOUNT_NOT_FOUND", "Compte technique introuvable.")
+
+
+class TechnicalAccountAlreadyRevoked(FailedPrecondition):
+    """A revoked account's password cannot be renewed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "TECHNICAL_ACCOUNT_REVOKED",
+            "Ce compte technique est révoqué : son mot de passe ne peut plus être renouvelé. "
+            "Activez un nouveau compte technique.",
+        )
+
+
+class TechnicalAccountUnknown(Unauthenticated):
+    def __init__(self) -> None:
+        super().__init__(
+            "TECHNICAL_ACCOUNT_UNKNOWN",
+            "Compte technique inconnu : vérifiez l'identifiant (par exemple "
+            "TECH_12@cpro.chorus.local) affiché dans le portail, page de la structure, "
+            "rubrique « Comptes techniques ».",
+        )
+
+
+class TechnicalPasswordInvalid(Unauthenticated):
+    def __init__(self) -> None:
+        super().__init__(
+            "TECHNICAL_PASSWORD_INVALID",
+            "Mot de passe du compte technique incorrect : utilisez celui affiché à "
+            "l'activation ou au dernier renouvellement ; s'il est perdu, un gestionnaire de "
+            "la structure doit le renouveler dans le portail.",
+        )
+
+
+class TechnicalPasswordExpired(Unauthenticated):
+    def __init__(self, expired_on: str) -> None:
+        super().__init__(
+            "TECHNICAL_PASSWORD_EXPIRED",
+            f"Le mot de passe du compte technique a expiré le {expired_on} : un gestionnaire "
+            "de la structure doit le renouveler dans le portail.",
+            metadata={"expired_on": expired_on},
+        )
+
+
+class TechnicalAccountRevokedRefusal(Unauthenticated):
+    def __init__(self, revoked_on: str) -> None:
+        super().__init__(
+            "TECHNICAL_ACCOUNT_REVOKED",
+            f"Ce compte technique a été révoqué le {revoked_on} : un gestionnaire de la "
+            "structure doit en activer un nouveau dans le portail.",
+            metadata={"revoked_on": revoked_on},
+        )

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chorus_identity.domain.accounts import Account
+from chorus_identity.domain.api_clients import ApiClient
 from chorus_identity.domain.sessions import RevokeReason
+from chorus_identity.domain.technical_accounts import ExpiryReminder, TechnicalAccount
 
 
 @dataclass(frozen=True)
@@ -151,3 +153,51 @@ class SessionRevoked:
     reason: RevokeReason
     revoked_at: datetime
     tokens_valid_until: datetime
+
+
+@dataclass(frozen=True)
+class ApiClientCreated:
+    """A user created an API application."""
+
+    client: ApiClient
+
+
+@dataclass(frozen=True)
+class ApiClientRevoked:
+    """An API application was revoked (a SessionRevoked for its id goes with it)."""
+
+    client: ApiClient
+
+
+@dataclass(frozen=True)
+class TechnicalAccountActivated:
+    """A manager activated a technical account for a structure."""
+
+    account: TechnicalAccount
+    actor_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TechnicalAccountPasswordRotated:
+    """A manager renewed a technical account's password (``account`` holds the new expiry)."""
+
+    account: TechnicalAccount
+    actor_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TechnicalAccountRevoked:
+    """A manager revoked a technical account."""
+
+    account: TechnicalAccount
+    actor_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TechnicalAccountPasswordExpiring:
+    """A technical password expires within 30 or 7 days (once per threshold)."""
+
+    reminder: ExpiryReminder

@@ -34,6 +34,10 @@ class RevokeReason(StrEnum):
     PASSWORD_RESET = "PASSWORD_RESET"
     DEACTIVATED = "DEACTIVATED"
     DISABLED_BY_ADMIN = "DISABLED_BY_ADMIN"
+    API_CLIENT_REVOKED = "API_CLIENT_REVOKED"
+    """An API application was revoked (the "session" is the application itself)."""
+    TECHNICAL_PASSWORD_ROTATED = "TECHNICAL_PASSWORD_ROTATED"
+    TECHNICAL_ACCOUNT_REVOKED = "TECHNICAL_ACCOUNT_REVOKED"
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,11 @@ _REVOCATION_REASONS = {
     RevokeReason.PASSWORD_RESET: ev.SESSION_REVOCATION_REASON_PASSWORD_RESET,
     RevokeReason.DEACTIVATED: ev.SESSION_REVOCATION_REASON_DEACTIVATED,
     RevokeReason.DISABLED_BY_ADMIN: ev.SESSION_REVOCATION_REASON_DISABLED_BY_ADMIN,
+    RevokeReason.API_CLIENT_REVOKED: ev.SESSION_REVOCATION_REASON_API_CLIENT_REVOKED,
+    RevokeReason.TECHNICAL_PASSWORD_ROTATED: (
+        ev.SESSION_REVOCATION_REASON_TECHNICAL_PASSWORD_ROTATED
+    ),
+    RevokeReason.TECHNICAL_ACCOUNT_REVOKED: ev.SESSION_REVOCATION_REASON_TECHNICAL_ACCOUNT_REVOKED,
 }
 
 
@@ -240,5 +245,97 @@ def _session_revoked(event: events.SessionRevoked) -> OutgoingEvent:
             revoked_at=_timestamp(event.revoked_at),
             reason=_REVOCATION_REASONS[event.reason],
             tokens_valid_until=_timestamp(event.tokens_valid_until),
+        ),
+    )
+
+
+@encode.register
+def _api_client_created(event: events.ApiClientCreated) -> OutgoingEvent:
+    client = event.client
+    return OutgoingEvent(
+        client.owner_id,
+        ev.ApiClientCreated(
+            application_id=client.id,
+            owner_user_id=client.owner_id,
+            client_id=client.client_id,
+            name=client.name,
+            created_at=_timestamp(client.created_at),
+        ),
+    )
+
+
+@encode.register
+def _api_client_revoked(event: events.ApiClientRevoked) -> OutgoingEvent:
+    client = event.client
+    return OutgoingEvent(
+        client.owner_id,
+        ev.ApiClientRevoked(
+            application_id=client.id,
+            owner_user_id=client.owner_id,
+            client_id=client.client_id,
+            name=client.name,
+            revoked_at=_timestamp(client.revoked_at or client.created_at),
+        ),
+    )
+
+
+@encode.register
+def _technical_account_activated(event: events.TechnicalAccountActivated) -> OutgoingEvent:
+    account = event.account
+    return OutgoingEvent(
+        account.id,
+        ev.TechnicalAccountActivated(
+            account_id=account.id,
+            structure_id=account.structure_id,
+            login=account.login,
+            actor_user_id=event.actor_id,
+            password_expires_at=_timestamp(account.expires_at),
+            activated_at=_timestamp(event.at),
+        ),
+    )
+
+
+@encode.register
+def _technical_password_rotated(event: events.TechnicalAccountPasswordRotated) -> OutgoingEvent:
+    account = event.account
+    return OutgoingEvent(
+        account.id,
+        ev.TechnicalAccountPasswordRotated(
+            account_id=account.id,
+            structure_id=account.structure_id,
+            login=account.login,
+            actor_user_id=event.actor_id,
+            password_expires_at=_timestamp(account.expires_at),
+            rotated_at=_timestamp(event.at),
+        ),
+    )
+
+
+@encode.register
+def _technical_account_revoked(event: events.TechnicalAccountRevoked) -> OutgoingEvent:
+    account = event.account
+    return OutgoingEvent(
+        account.id,
+        ev.TechnicalAccountRevoked(
+            account_id=account.id,
+            structure_id=account.structure_id,
+            login=account.login,
+            actor_user_id=event.actor_id,
+            revoked_at=_timestamp(event.at),
+        ),
+    )
+
+
+@encode.register
+def _technical_password_expiring(event: events.TechnicalAccountPasswordExpiring) -> OutgoingEvent:
+    reminder = event.reminder
+    return OutgoingEvent(
+        reminder.account_id,
+        ev.TechnicalAccountPasswordExpiring(
+            account_id=reminder.account_id,
+            structure_id=reminder.structure_id,
+            login=reminder.login,
+            expires_at=_timestamp(reminder.expires_at),
+            days_left=reminder.days_left,
         ),
     )

@@ -192,20 +192,31 @@ async def list_revoked(
     conn: asyncpg.Connection,
     *,
     revoked_since: datetime,
+    clients_revoked_since: datetime | None = None,
     after: tuple[datetime, str] | None,
     limit: int,
-) -> list[tuple[str, datetime]]:
-    """(id, revoked_at) of the sessions revoked at or after ``revoked_since``, in
-    (revoked_at, id) order, starting after the ``after`` key (keyset paging)."""
+) -> list[tuple[str, datetime, bool]]:
+    """(id, revoked_at, is_api_client) of the sessions revoked at or after ``revoked_since``
+    and of the API applications revoked at or after ``clients_revoked_since`` (their id is
+    the "sid" of their tokens; default: ``revoked_since``), in (revoked_at, id) order,
+    starting after the ``after`` key (keyset paging)."""
     after_at, after_id = after if after is not None else (None, None)
     rows = await conn.fetch(
-        "SELECT id, revoked_at FROM sessions"
-        " WHERE revoked_at IS NOT NULL AND revoked_at >= $1"
-        " AND ($2::timestamptz IS NULL OR (revoked_at, id) > ($2::timestamptz, $3::uuid))"
-        " ORDER BY revoked_at, id LIMIT $4",
+        "SELECT id, revoked_at, is_client FROM ("
+        " (SELECT id, revoked_at, false AS is_client FROM sessions"
+        "  WHERE revoked_at IS NOT NULL AND revoked_at >= $1"
+        "  AND ($2::timestamptz IS NULL OR (revoked_at, id) > ($2::timestamptz, $3::uuid))"
+        "  ORDER BY revoked_at, id LIMIT $4)"
+        " UNION ALL"
+        " (SELECT id, revoked_at, true AS is_client FROM api_clients"
+        "  WHERE revoked_at IS NOT NULL AND revoked_at >= $5"
+        "  AND ($2::timestamptz IS NULL OR (revoked_at, id) > ($2::timestamptz, $3::uuid))"
+        "  ORDER BY revoked_at, id LIMIT $4)"
+        ") AS revoked ORDER BY revoked_at, id LIMIT $4",
         revoked_since,
         after_at,
         after_id,
         limit,
+        revoked_since if clients_revoked_since is None else clients_revoked_since,
     )
-    return [(str(row["id"]), row["revoked_at"]) for row in rows]
+    return [(str(row["id"]), row["revoked_at"], row["is_client"]) for row in rows]

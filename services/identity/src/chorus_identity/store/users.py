@@ -7,24 +7,30 @@ from datetime import datetime
 
 import asyncpg
 
-from chorus_identity.domain.accounts import Account, ProfileUpdate, Registration, UserStatus
+from chorus_identity.domain.accounts import (
+    Account,
+    ProfileUpdate,
+    Registration,
+    UserKind,
+    UserStatus,
+)
 from chorus_identity.domain.errors import AccountAlreadyExists
 
 _SELECT = (
     "SELECT id, login_email, contact_email, first_name, last_name, phone, locale, status,"
-    " created_at, activated_at, is_admin FROM users"
+    " created_at, activated_at, is_admin, kind FROM users"
 )
 _INSERT = (
     "INSERT INTO users (id, login_email, contact_email, first_name, last_name, phone,"
     " locale, status, created_at, updated_at, terms_version, terms_accepted_at)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $9)"
     " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
-    " status, created_at, activated_at, is_admin"
+    " status, created_at, activated_at, is_admin, kind"
 )
 _ACTIVATE = (
     "UPDATE users SET status = $2, activated_at = $3, updated_at = $3 WHERE id = $1"
     " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
-    " status, created_at, activated_at, is_admin"
+    " status, created_at, activated_at, is_admin, kind"
 )
 _BY_ID = _SELECT + " WHERE id = $1"
 
@@ -42,6 +48,7 @@ def _account(row: asyncpg.Record) -> Account:
         created_at=row["created_at"],
         activated_at=row["activated_at"],
         is_admin=row["is_admin"],
+        kind=UserKind(row["kind"]),
     )
 
 
@@ -79,10 +86,14 @@ async def get_user(
 async def find_by_login_forms(
     conn: asyncpg.Connection, forms: tuple[str, ...], *, for_update: bool = False
 ) -> list[Account]:
-    """The accounts whose login e-mail is one of ``forms`` (see ``login_lookup_forms``),
-    oldest first. Two only when a legacy row could not take its canonical form because
-    another account had it (see ``legacy_emails``)."""
-    query = _SELECT + " WHERE lower(login_email) = ANY($1::text[]) ORDER BY created_at, id"
+    """The accounts of persons whose login e-mail is one of ``forms`` (see
+    ``login_lookup_forms``), oldest first. Two only when a legacy row could not take its
+    canonical form because another account had it (see ``legacy_emails``). Technical accounts
+    are never found so: no login, reset link or look-up by e-mail applies to them."""
+    query = (
+        _SELECT + " WHERE lower(login_email) = ANY($1::text[]) AND kind = 'PERSONNE'"
+        " ORDER BY created_at, id"
+    )
     rows = await conn.fetch(query + " FOR UPDATE" if for_update else query, list(forms))
     return [_account(row) for row in rows]
 
@@ -113,7 +124,7 @@ async def update_profile(
         " last_name = coalesce($3, last_name), phone = coalesce($4, phone), updated_at = $5"
         " WHERE id = $1"
         " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
-        " status, created_at, activated_at, is_admin",
+        " status, created_at, activated_at, is_admin, kind",
         user_id,
         update.first_name,
         update.last_name,
@@ -129,7 +140,7 @@ async def set_contact_email(
     row = await conn.fetchrow(
         "UPDATE users SET contact_email = $2, updated_at = $3 WHERE id = $1"
         " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
-        " status, created_at, activated_at, is_admin",
+        " status, created_at, activated_at, is_admin, kind",
         user_id,
         email,
         now,
@@ -145,7 +156,7 @@ async def set_login_email(
         row = await conn.fetchrow(
             "UPDATE users SET login_email = $2, updated_at = $3 WHERE id = $1"
             " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
-            " status, created_at, activated_at, is_admin",
+            " status, created_at, activated_at, is_admin, kind",
             user_id,
             email,
             now,
@@ -173,7 +184,7 @@ async def deactivate(
         "UPDATE users SET status = $2, deactivated_at = $3, deactivation_kind = $4,"
         " updated_at = $3 WHERE id = $1"
         " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
-        " status, created_at, activated_at, is_admin",
+        " status, created_at, activated_at, is_admin, kind",
         user_id,
         UserStatus.DESACTIVE.value,
         now,
@@ -190,7 +201,7 @@ async def reactivate(
         "UPDATE users SET status = $2, deactivated_at = NULL, deactivation_kind = NULL,"
         " updated_at = $3 WHERE id = $1"
         " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
-        " status, created_at, activated_at, is_admin",
+        " status, created_at, activated_at, is_admin, kind",
         user_id,
         status.value,
         now,
@@ -201,4 +212,37 @@ async def reactivate(
 async def set_admin(conn: asyncpg.Connection, user_id: str, now: datetime) -> None:
     await conn.execute(
         "UPDATE users SET is_admin = true, updated_at = $2 WHERE id = $1", user_id, now
+    )
+
+
+async def insert_technical_user(
+    conn: asyncpg.Connection, *, login: str, label: str, now: datetime
+) -> Account:
+    """The users row of a technical account: kind TECHNIQUE, ACTIF at once, no credentials
+    (its password lives in ``technical_accounts``), its login as login and contact e-mail
+    (an address nobody receives: ``.local``)."""
+    row = await conn.fetchrow(
+        "INSERT INTO users (id, login_email, contact_email, first_name, last_name, status,"
+        " created_at, updated_at, activated_at, kind)"
+        " VALUES ($1, $2, $2, $3, $4, 'ACTIF', $5, $5, $5, 'TECHNIQUE')"
+        " RETURNING id, login_email, contact_email, first_name, last_name, phone, locale,"
+        " status, created_at, activated_at, is_admin, kind",
+        uuid.uuid4(),
+        login.lower(),
+        "Compte technique",
+        label,
+        now,
+    )
+    return _account(row)
+
+
+async def set_status(conn: asyncpg.Connection, user_id: str, status: UserStatus, now: datetime):
+    """Sets the status alone (a technical account revoked: DESACTIVE)."""
+    await conn.execute(
+        "UPDATE users SET status = $2, updated_at = $3,"
+        " deactivated_at = CASE WHEN $2 = 'DESACTIVE' THEN $3 ELSE deactivated_at END"
+        " WHERE id = $1",
+        user_id,
+        status.value,
+        now,
     )

@@ -86,6 +86,7 @@ class Admin:
             await revocations.revoke_user_sessions(
                 tx, key, reason=RevokeReason.DISABLED_BY_ADMIN, now=now, rules=self._rules
             )
+            await revocations.revoke_user_api_clients(tx, key, now=now, rules=self._rules)
             tx.emit(events.UserDeactivated(key, by_admin=True, at=now))
             await security_events.record(
                 tx.conn,

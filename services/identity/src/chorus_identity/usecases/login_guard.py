@@ -41,8 +41,11 @@ class LoginGuard:
         client: ClientContext,
         kind: SecurityEventKind = SecurityEventKind.LOGIN_FAILED,
         reason: str,
+        notify_owner: bool = True,
     ) -> AccountLocked | None:
-        """Counts one failure; returns the lock when this failure locked the address."""
+        """Counts one failure; returns the lock when this failure locked the address.
+        ``notify_owner`` False: no AccountLocked event (a technical account has no mailbox;
+        the lock is audited all the same)."""
         now = self._clock()
         login_email = login_throttle_key(login_email)
         async with self._uow.transaction() as tx:
@@ -68,7 +71,7 @@ class LoginGuard:
                 locked_until=state.locked_until.isoformat(),
                 **({} if user_id else {"login_email": login_email}),
             )
-            if user_id is not None:
+            if user_id is not None and notify_owner:
                 tx.emit(
                     events.AccountLocked(
                         user_id, locked_until=state.locked_until, failed_attempts=state.failures

@@ -74,6 +74,16 @@ class MyAccount:
             raise UserNotFound()
         return account
 
+    async def person(self, principal: Principal) -> Account:
+        """:meth:`me` for a change: a technical account's token changes nothing here
+        (TECHNICAL_ACCOUNT_FORBIDDEN)."""
+        await self._sessions.require_person(principal)
+        async with self._uow.reading() as conn:
+            account = await users.get_user(conn, principal.user_id)
+        if account is None:
+            raise UserNotFound()
+        return account
+
     async def update_profile(
         self,
         principal: Principal,
@@ -86,7 +96,7 @@ class MyAccount:
         """Changes names and/or phone (None = unchanged); UserProfileUpdated when names
         changed. Errors: FIELD_REQUIRED, FIELD_TOO_LONG, PHONE_INVALID."""
         update = validate_profile_update(first_name=first_name, last_name=last_name, phone=phone)
-        before = await self.me(principal)
+        before = await self.person(principal)
         now = self._clock()
         async with self._uow.transaction() as tx:
             await users.get_user(tx.conn, principal.user_id, for_update=True)
@@ -120,7 +130,7 @@ class MyAccount:
         """New password (current one required); every other session is revoked and the user
         told by e-mail. Errors: CurrentPasswordInvalid / AccountLocked; PasswordRejected
         (field ``new_password``)."""
-        account = await self.me(principal)
+        account = await self.person(principal)
         await self._reauth.confirm_password(account, current_password, client)
         problems = self._rules.password_problems(new_password, account.personal_data)
         if problems:
@@ -165,7 +175,7 @@ class MyAccount:
         towards the lockout); NotificationsUnavailable."""
         field = "new_login_email" if login else "new_contact_email"
         email = validate_new_email(field, new_email)
-        account = await self.me(principal)
+        account = await self.person(principal)
         if email == (account.login_email if login else account.contact_email):
             raise EmailUnchanged(field)
         await self._reauth.confirm_password(account, current_password, client)
@@ -219,7 +229,7 @@ class MyAccount:
         Errors: EmailChangeTokenInvalid (unknown, expired, used, superseded, or another
         user's link); AccountAlreadyExists when the new login e-mail got taken meanwhile.
         """
-        await self.me(principal)
+        await self.person(principal)
         now = self._clock()
         async with self._uow.transaction() as tx:
             before = await users.get_user(tx.conn, principal.user_id, for_update=True)
@@ -258,7 +268,7 @@ class MyAccount:
     ) -> None:
         """DESACTIVE: every session revoked, login refused, data kept (UserDeactivated).
         Errors: CurrentPasswordInvalid / AccountLocked."""
-        account = await self.me(principal)
+        account = await self.person(principal)
         await self._reauth.confirm_password(account, current_password, client)
         now = self._clock()
         async with self._uow.transaction() as tx:
@@ -267,6 +277,7 @@ class MyAccount:
             await revocations.revoke_user_sessions(
                 tx, account.id, reason=RevokeReason.DEACTIVATED, now=now, rules=self._rules
             )
+            await revocations.revoke_user_api_clients(tx, account.id, now=now, rules=self._rules)
             tx.emit(events.UserDeactivated(account.id, by_admin=False, at=now))
             await security_events.record(
                 tx.conn,

@@ -14,14 +14,15 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
 from chorus_platform.unit_of_work import Transaction, UnitOfWork
 
-from chorus_identity.domain.events import SessionRevoked
+from chorus_identity.domain.api_clients import ApiClient
+from chorus_identity.domain.events import ApiClientRevoked, SessionRevoked
 from chorus_identity.domain.sessions import RevokedSession, RevokeReason, tokens_valid_until
-from chorus_identity.store import sessions
+from chorus_identity.store import api_clients, sessions
 from chorus_identity.usecases.clock import Clock, utc_now
 from chorus_identity.usecases.rules import Rules
 
@@ -75,6 +76,33 @@ async def revoke_user_sessions(
     return revoked
 
 
+def api_client_revoked(tx: Transaction, client: ApiClient, *, now: datetime, rules: Rules) -> None:
+    """Emits what revoking an API application means: ``ApiClientRevoked``, and a
+    ``SessionRevoked`` for the application's id (the "sid" of its tokens) until its last
+    token has expired (one client-token lifetime)."""
+    tx.emit(ApiClientRevoked(client))
+    tx.emit(
+        SessionRevoked(
+            user_id=client.owner_id,
+            session_id=client.id,
+            reason=RevokeReason.API_CLIENT_REVOKED,
+            revoked_at=now,
+            tokens_valid_until=tokens_valid_until(now, rules.client_token_ttl),
+        )
+    )
+
+
+async def revoke_user_api_clients(
+    tx: Transaction, user_id: str, *, now: datetime, rules: Rules
+) -> list[str]:
+    """Revokes every API application of ``user_id`` (an account deactivated or disabled: its
+    connectors stop at once); their ids."""
+    revoked = await api_clients.revoke_all_of_owner(tx.conn, user_id, now)
+    for client in revoked:
+        api_client_revoked(tx, client, now=now, rules=rules)
+    return [client.id for client in revoked]
+
+
 def _page_token(revoked_at: datetime, session_id: str) -> str:
     return base64.urlsafe_b64encode(f"{revoked_at.isoformat()}|{session_id}".encode()).decode()
 
@@ -103,8 +131,10 @@ def _after(page_token: str) -> tuple[datetime, str] | None:
 
 
 class RevokedSessions:
-    """The sessions revoked less than one access-token lifetime ago: their tokens may still
-    be unexpired, so every service keeps them on its deny-list."""
+    """The sessions revoked less than one access-token lifetime ago, and the API applications
+    revoked less than one client-token lifetime ago (an application's id is the "sid" of its
+    tokens): their tokens may still be unexpired, so every service keeps them on its
+    deny-list."""
 
     def __init__(self, uow: UnitOfWork, rules: Rules, *, clock: Clock = utc_now) -> None:
         self._uow = uow
@@ -126,16 +156,28 @@ class RevokedSessions:
             )
         limit = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         after = _after(page_token)
-        ttl = self._rules.access_token_ttl
-        window_start = self._clock() - ttl
-        since = window_start if revoked_since is None else max(revoked_since, window_start)
+        ttl, client_ttl = self._rules.access_token_ttl, self._rules.client_token_ttl
+        now = self._clock()
+
+        def since(window: timedelta) -> datetime:
+            start = now - window
+            return start if revoked_since is None else max(revoked_since, start)
+
         async with self._uow.reading() as conn:
             rows = await sessions.list_revoked(
-                conn, revoked_since=since, after=after, limit=limit + 1
+                conn,
+                revoked_since=since(ttl),
+                clients_revoked_since=since(client_ttl),
+                after=after,
+                limit=limit + 1,
             )
         page = [
-            RevokedSession(id=id_, revoked_at=at, tokens_valid_until=tokens_valid_until(at, ttl))
-            for id_, at in rows[:limit]
+            RevokedSession(
+                id=id_,
+                revoked_at=at,
+                tokens_valid_until=tokens_valid_until(at, client_ttl if is_client else ttl),
+            )
+            for id_, at, is_client in rows[:limit]
         ]
         more = len(rows) > limit
         return page, _page_token(page[-1].revoked_at, page[-1].id) if more else ""

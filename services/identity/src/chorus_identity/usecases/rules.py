@@ -32,6 +32,10 @@ class Rules:
     totp_issuer: str = "Chorus"
     # Floor of the answers that must not tell whether an account exists (uniform_answers).
     anonymous_answer_min: timedelta = timedelta(milliseconds=100)
+    # Credentials of the Chorus Pro-compatible API.
+    client_token_ttl: timedelta = timedelta(hours=1)
+    technical_token_ttl: timedelta = timedelta(minutes=5)
+    technical_password_days: int = 365
     common_passwords: frozenset[str] = field(default_factory=common_passwords.load, repr=False)
 
     def password_problems(

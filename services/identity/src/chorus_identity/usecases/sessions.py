@@ -11,7 +11,12 @@ from chorus_platform.access_tokens import Principal
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.domain.audit import ClientContext, SecurityEventKind
-from chorus_identity.domain.errors import RefreshTokenInvalid, SessionNotFound, SessionRevoked
+from chorus_identity.domain.errors import (
+    RefreshTokenInvalid,
+    SessionNotFound,
+    SessionRevoked,
+    TechnicalAccountForbidden,
+)
 from chorus_identity.domain.opaque_tokens import hash_token, new_token
 from chorus_identity.domain.sessions import (
     LiveSession,
@@ -144,6 +149,13 @@ class Sessions:
             raise SessionRevoked()
         return live
 
+    async def require_person(self, principal: Principal) -> LiveSession:
+        """:meth:`require_live` for a person: a technical account's token (Chorus Pro API)
+        changes nothing of its own nor any credential (TECHNICAL_ACCOUNT_FORBIDDEN)."""
+        if principal.technical_structure_id:
+            raise TechnicalAccountForbidden()
+        return await self.require_live(principal)
+
     async def list_mine(self, principal: Principal) -> list[MySession]:
         """The caller's sessions that can still be refreshed, most recently used first."""
         await self.require_live(principal)
@@ -160,7 +172,7 @@ class Sessions:
 
         SessionNotFound when it is not the caller's or is already revoked.
         """
-        await self.require_live(principal)
+        await self.require_person(principal)
         try:
             key = str(uuid.UUID(session_id))
         except ValueError:

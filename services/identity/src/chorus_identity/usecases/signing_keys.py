@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chorus_platform.access_tokens import decode_public_key
+from chorus_platform.access_tokens import AUDIENCE, decode_public_key
 from chorus_platform.unit_of_work import UnitOfWork
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -35,16 +35,28 @@ class KeyRing:
     and lists the public keys whose tokens may still be valid."""
 
     def __init__(
-        self, uow: UnitOfWork, *, access_token_ttl: timedelta, clock: Clock = utc_now
+        self,
+        uow: UnitOfWork,
+        *,
+        access_token_ttl: timedelta,
+        longest_token_ttl: timedelta | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         self._uow = uow
         self._ttl = access_token_ttl
+        self._longest = max(access_token_ttl, longest_token_ttl or access_token_ttl)
         self._clock = clock
         self._parsed: dict[str, Ed25519PrivateKey] = {}
 
     @property
     def access_token_ttl(self) -> timedelta:
         return self._ttl
+
+    @property
+    def verification_ttl(self) -> timedelta:
+        """How long a retired key keeps verifying: the longest lifetime of any token it signs
+        (API applications' tokens outlive the users')."""
+        return self._longest
 
     async def ensure_active_key(self) -> str:
         """Creates a signing key unless one is active; safe when replicas start together."""
@@ -100,15 +112,24 @@ class KeyRing:
         """The active key and the retired ones whose last tokens have not expired yet."""
         async with self._uow.reading() as conn:
             return await signing_keys.verification_keys(
-                conn, retired_after=self._clock() - self._ttl
+                conn, retired_after=self._clock() - self._longest
             )
 
     async def public_keys(self) -> dict[str, Ed25519PublicKey]:
         """A :class:`~chorus_platform.auth.KeyFetcher` reading this service's own database."""
         return {key.kid: decode_public_key(key.public_x) for key in await self.verification_keys()}
 
-    async def sign(self, *, user_id: str, session_id: str) -> str:
-        """An access token for the session, signed by the active key."""
+    async def sign(
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        ttl: timedelta | None = None,
+        audience: str = AUDIENCE,
+        extra_claims: dict[str, str] | None = None,
+    ) -> str:
+        """An access token for the session, signed by the active key; ``ttl`` defaults to
+        the access-token lifetime."""
         async with self._uow.reading() as conn:
             active = await signing_keys.get_active_key(conn)
         if active is None:
@@ -122,7 +143,9 @@ class KeyRing:
             user_id=user_id,
             session_id=session_id,
             now=self._clock(),
-            ttl=self._ttl,
+            ttl=self._ttl if ttl is None else ttl,
+            audience=audience,
+            extra_claims=extra_claims,
         )
 
     async def token_pair(self, user_id: str, session_id: str, refresh_token: str) -> TokenPair:

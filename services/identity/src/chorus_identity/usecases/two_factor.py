@@ -54,7 +54,7 @@ class TwoFactor:
     async def start(self, principal: Principal) -> Enrolment:
         """A new secret and 10 recovery codes, replacing an unconfirmed enrolment.
         TotpAlreadyEnabled when two-factor authentication is already on."""
-        account = await self._my_account.me(principal)
+        account = await self._my_account.person(principal)
         secret = two_factor.new_secret()
         codes = two_factor.new_recovery_codes()
         async with self._uow.transaction() as tx:
@@ -72,7 +72,7 @@ class TwoFactor:
     async def confirm(self, principal: Principal, *, code: str, client: ClientContext) -> None:
         """Turns two-factor authentication on with a first valid code (TwoFactorChanged).
         Errors: TotpNotEnrolling, TotpAlreadyEnabled, TotpCodeInvalid."""
-        account = await self._my_account.me(principal)
+        account = await self._my_account.person(principal)
         now = self._clock()
         async with self._uow.transaction() as tx:
             factor = await factors.get_factor(tx.conn, account.id, for_update=True)
@@ -100,7 +100,7 @@ class TwoFactor:
     ) -> None:
         """Turns it off (current password required); secret and recovery codes are erased.
         Errors: CurrentPasswordInvalid / AccountLocked, TotpNotEnabled."""
-        account = await self._my_account.me(principal)
+        account = await self._my_account.person(principal)
         await self._reauth.confirm_password(account, current_password, client)
         now = self._clock()
         async with self._uow.transaction() as tx:

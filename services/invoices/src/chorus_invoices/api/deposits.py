@@ -149,7 +149,9 @@ class DepositRpcs:
         deposit's key made unique per file, e.g. ``<key>/attachments[i]``), the id is derived
         from (caller, key,
         file), so a retried deposit names the same ids and its own key replays its first
-        answer (StageAttachment itself is not replayed: staging again is harmless). Errors:
+        answer (StageAttachment itself is not replayed: staging again is harmless). The answer
+        also gives the file's integer ``cpp_id`` (Chorus Pro ``pieceJointeId``), which
+        ``staged_attachment_ids`` accept as a decimal string. Errors:
         INVALID_ARGUMENT ATTACHMENT_NAME_INVALID, ATTACHMENT_NAME_TOO_LONG,
         ATTACHMENT_EXTENSION_FORBIDDEN, ATTACHMENT_EMPTY, ATTACHMENT_TOO_LARGE (violation on
         ``file``), nothing kept then.
@@ -168,6 +170,7 @@ class DepositRpcs:
             filename=staged.filename,
             size=staged.size,
             expires_at=mapping.timestamp(staged.expires_at),
+            cpp_id=staged.cpp_id,
         )
 
     async def DepositInvoiceBatch(self, request: pb.DepositInvoiceBatchRequest, context):

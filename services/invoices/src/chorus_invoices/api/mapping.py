@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
+from chorus_platform.errors import FieldViolation, InvalidArgument
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.documents import DocumentInfo
 from chorus_invoices.domain.en16931_codec import to_json
+from chorus_invoices.domain.errors import invalid
+from chorus_invoices.domain.flows import Flow, FlowError
 from chorus_invoices.domain.forms import (
     AddressForm,
     AllowanceChargeForm,
@@ -26,7 +29,7 @@ from chorus_invoices.domain.forms import (
     TotalsForm,
     VatForm,
 )
-from chorus_invoices.domain.invoice import HistoryEntry, Invoice
+from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceRef
 from chorus_invoices.domain.lifecycle import Status
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
@@ -44,10 +47,60 @@ def enum_name(enum, value: int, prefix: str) -> str:
         return str(value)
 
 
+def invoice_ref(request) -> InvoiceRef:
+    """The invoice a request names: ``cpp_id`` (the integer id) when set, else ``invoice_id``
+    (the UUID); INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS when both are given."""
+    if request.cpp_id and request.invoice_id:
+        raise invalid(
+            "INVOICE_REFERENCE_AMBIGUOUS",
+            "cpp_id",
+            "Désignez la facture par son identifiant (invoice_id) ou par son numéro CPP"
+            " (cpp_id), pas les deux.",
+        )
+    return request.cpp_id or request.invoice_id
+
+
 def status_from_proto(value: int) -> Status | None:
     """None for INVOICE_STATUS_UNSPECIFIED (or a number this version does not know)."""
     name = enum_name(pb.InvoiceStatus, value, "INVOICE_STATUS_")
     return Status(name) if name in Status.__members__ else None
+
+
+def statuses_from_request(request: pb.ListInvoicesRequest) -> frozenset[Status]:
+    """``status`` and ``statuses`` together (empty: any status). ``status`` keeps its old
+    leniency (a number this version does not know is no filter); an unknown number in
+    ``statuses`` is INVALID_ARGUMENT FILTER_INVALID, never a wider list."""
+    wanted = set()
+    if (status := status_from_proto(request.status)) is not None:
+        wanted.add(status)
+    unknown = []
+    for i, value in enumerate(request.statuses):
+        status = status_from_proto(value)
+        if status is None:
+            unknown.append(FieldViolation(f"statuses[{i}]", "Statut de facture inconnu."))
+        else:
+            wanted.add(status)
+    if unknown:
+        raise InvalidArgument(
+            "FILTER_INVALID",
+            "Critères de recherche invalides : corrigez les champs signalés.",
+            unknown,
+        )
+    return frozenset(wanted)
+
+
+def optional_time(message, field: str) -> datetime | None:
+    """The instant of a Timestamp field, None when it is not set."""
+    if not message.HasField(field):
+        return None
+    try:
+        return getattr(message, field).ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidArgument(
+            "FILTER_INVALID",
+            "Critères de recherche invalides : corrigez les champs signalés.",
+            [FieldViolation(field, "Instant hors limites (de l'an 1 à l'an 9999).")],
+        ) from None
 
 
 def status_to_proto(status: Status) -> int:
@@ -167,6 +220,12 @@ def invoice_to_proto(
     content = invoice.content
     return pb.Invoice(
         id=invoice.id,
+        cpp_id=invoice.cpp_id,
+        deposit_mode=pb.DepositMode.Value(f"DEPOSIT_MODE_{invoice.deposit_mode}"),
+        flow_number=invoice.flow_number,
+        recipient_downloaded_at=(
+            timestamp(invoice.recipient_downloaded_at) if invoice.recipient_downloaded_at else None
+        ),
         number=content.number,
         supplier_structure_id=invoice.supplier.structure_id,
         recipient_structure_id=invoice.recipient.structure_id,
@@ -318,3 +377,36 @@ def batch_item_to_proto(item: BatchItem) -> pb.BatchItem:
         if v.description != error.message
     )
     return pb.BatchItem(file=item.file, status=pb.BATCH_ITEM_STATUS_REJETEE, errors=errors)
+
+
+def flow_to_proto(flow: Flow) -> pb.Flow:
+    return pb.Flow(
+        number=flow.number,
+        state=pb.FlowState.Value(f"FLOW_STATE_{flow.state}"),
+        syntax=flow.syntax,
+        file_name=flow.file_name,
+        supplier_structure_id=flow.supplier_structure_id,
+        deposited_at=timestamp(flow.deposited_at),
+        state_at=timestamp(flow.state_at),
+        items=[
+            pb.FlowItem(
+                file=item.file,
+                invoice_number=item.invoice_number,
+                supplier_identifier=item.supplier_identifier,
+                recipient_identifier=item.recipient_identifier,
+                invoice_id=item.invoice_id,
+                invoice_cpp_id=item.invoice_cpp_id,
+                errors=flow_errors_to_proto(item.errors),
+            )
+            for item in flow.items
+        ],
+        notes=list(flow.notes),
+        errors=flow_errors_to_proto(flow.errors),
+        deposited_by=flow.depositor,
+    )
+
+
+def flow_errors_to_proto(errors: Iterable[FlowError]) -> list[pb.FlowError]:
+    return [
+        pb.FlowError(rule=e.rule, xpath=e.xpath, message=e.message, reason=e.reason) for e in errors
+    ]

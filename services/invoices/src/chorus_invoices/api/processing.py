@@ -36,7 +36,7 @@ class ProcessingRpcs:
         user_id = current_principal().user_id
         invoice = await self._processing.change_status(
             user_id,
-            request.invoice_id,
+            mapping.invoice_ref(request),
             mapping.status_from_proto(request.status),
             request.reason,
         )
@@ -58,7 +58,7 @@ class ProcessingRpcs:
         user_id = current_principal().user_id
         invoice = await self._processing.complete(
             user_id,
-            request.invoice_id,
+            mapping.invoice_ref(request),
             request.comment.strip(),
             [AttachmentUpload(a.filename, a.content) for a in request.attachments],
             list(request.staged_attachment_ids),
@@ -94,7 +94,7 @@ class ProcessingRpcs:
         user_id = current_principal().user_id
         invoice = await self._recycling.recycle(
             user_id,
-            request.invoice_id,
+            mapping.invoice_ref(request),
             recipient_structure_id=request.recipient_structure_id.strip(),
             service_code=request.service_code.strip(),
             engagement_number=request.engagement_number.strip(),
@@ -110,5 +110,7 @@ class ProcessingRpcs:
         INVALID_STATUS_TRANSITION (not REJETEE), REJECTION_ALREADY_ACKNOWLEDGED.
         """
         user_id = current_principal().user_id
-        invoice = await self._processing.acknowledge_rejection(user_id, request.invoice_id)
+        invoice = await self._processing.acknowledge_rejection(
+            user_id, mapping.invoice_ref(request)
+        )
         return pb.AcknowledgeRejectionResponse(invoice=mapping.invoice_to_proto(invoice))

@@ -7,11 +7,13 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_platform.auth import current_principal
 
 from chorus_invoices.api import mapping, page_tokens
+from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.listing import read_criteria
 from chorus_invoices.usecases.reading import Reading
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+MAX_NUMBERED_PAGE_SIZE = 1000
 
 
 class ReadingRpcs:
@@ -29,7 +31,7 @@ class ReadingRpcs:
         INVOICE_NOT_FOUND when unknown, malformed or not visible (never PERMISSION_DENIED).
         """
         user_id = current_principal().user_id
-        invoice, actions = await self._reading.invoice(user_id, request.invoice_id)
+        invoice, actions = await self._reading.invoice(user_id, mapping.invoice_ref(request))
         warnings, documents = await self._reading.kept_with(invoice)
         found = mapping.invoice_to_proto(invoice, actions, with_document=True)
         found.warnings.extend(mapping.findings_to_proto(warnings))
@@ -38,25 +40,40 @@ class ReadingRpcs:
 
     async def ListInvoices(self, request: pb.ListInvoicesRequest, context):
         """Issued (default) or received invoices of the structures the caller may consult,
-        newest first, without lines nor allowed actions.
+        newest first, without lines nor allowed actions, with ``total_size`` (how many match,
+        every page together).
 
-        ``structure_id`` narrows to one of them (another gives an empty list); ``status``,
-        ``number`` (prefix, case-insensitive), issue and deposit dates (inclusive days), gross
-        total range, the other party (id, or part of its name) and ``service_code`` filter
-        (see domain.listing). ``page_size`` defaults to 20, at most 100; ``next_page_token``
-        is "" on the last page. Errors: INVALID_ARGUMENT PAGE_TOKEN_INVALID, FILTER_INVALID
+        ``structure_id`` narrows to one of them (another gives an empty list); ``status`` and
+        ``statuses`` (any of them), ``number`` (prefix, case-insensitive), issue and deposit
+        dates (inclusive days), gross total range, the other party (ids, or part of its name),
+        ``service_code``, ``flow_number``, ``type``, the time of the last status change and
+        ``downloaded_by_recipient`` filter (see domain.listing). Token paging: ``page_size``
+        defaults to 20, at most 100; ``next_page_token`` is "" on the last page. Paging by
+        number (``page_number`` 1-based, no ``page_token``): ``page_size`` at most 1000.
+        ``page_size`` in the answer is the one used. Errors: INVALID_ARGUMENT
+        PAGE_TOKEN_INVALID (also with ``page_number``), PAGE_NUMBER_INVALID, FILTER_INVALID
         (one violation per criterion in error).
         """
         user_id = current_principal().user_id
-        page_size = request.page_size if request.page_size > 0 else DEFAULT_PAGE_SIZE
-        found, cursor = await self._reading.page(
+        if request.page_number < 0:
+            raise invalid("PAGE_NUMBER_INVALID", "page_number", "Le numéro de page commence à 1.")
+        if request.page_number and request.page_token:
+            raise invalid(
+                "PAGE_TOKEN_INVALID",
+                "page_token",
+                "Paginez par jeton (page_token) ou par numéro de page (page_number), pas les deux.",
+            )
+        largest = MAX_NUMBERED_PAGE_SIZE if request.page_number else MAX_PAGE_SIZE
+        page_size = min(request.page_size if request.page_size > 0 else DEFAULT_PAGE_SIZE, largest)
+        found = await self._reading.page(
             user_id,
             received=request.side == pb.LIST_SIDE_RECEIVED,
             structure_id=request.structure_id.strip(),
-            status=mapping.status_from_proto(request.status),
+            statuses=mapping.statuses_from_request(request),
             number_prefix=request.number.strip(),
-            limit=min(page_size, MAX_PAGE_SIZE),
+            limit=page_size,
             after=page_tokens.decode(request.page_token),
+            page_number=request.page_number,
             criteria=read_criteria(
                 issued_from=request.issued_from,
                 issued_to=request.issued_to,
@@ -65,13 +82,23 @@ class ReadingRpcs:
                 min_amount=request.min_amount,
                 max_amount=request.max_amount,
                 counterparty_id=request.counterparty_structure_id,
+                counterparty_ids=tuple(request.counterparty_structure_ids),
                 counterparty_name=request.counterparty_name,
                 service_code=request.service_code,
+                flow_number=request.flow_number,
+                type=mapping.enum_name(pb.InvoiceType, request.type, "INVOICE_TYPE_"),
+                status_changed_from=mapping.optional_time(request, "status_changed_from"),
+                status_changed_to=mapping.optional_time(request, "status_changed_to"),
+                downloaded=request.downloaded_by_recipient
+                if request.HasField("downloaded_by_recipient")
+                else None,
             ),
         )
         return pb.ListInvoicesResponse(
-            invoices=[mapping.invoice_to_proto(invoice) for invoice in found],
-            next_page_token=page_tokens.encode(cursor),
+            invoices=[mapping.invoice_to_proto(invoice) for invoice in found.invoices],
+            next_page_token=page_tokens.encode(found.next_cursor),
+            total_size=found.total,
+            page_size=page_size,
         )
 
     async def GetInvoiceHistory(self, request: pb.GetInvoiceHistoryRequest, context):
@@ -80,7 +107,7 @@ class ReadingRpcs:
         service fait"), time, actor (user id or "system") and comment. Same visibility and
         errors as GetInvoice."""
         user_id = current_principal().user_id
-        entries = await self._reading.history(user_id, request.invoice_id)
+        entries = await self._reading.history(user_id, mapping.invoice_ref(request))
         return pb.GetInvoiceHistoryResponse(
             entries=[mapping.history_to_proto(entry) for entry in entries]
         )
@@ -90,7 +117,7 @@ class ReadingRpcs:
         deposited. Same visibility as GetInvoice. Errors: NOT_FOUND INVOICE_NOT_FOUND,
         NOT_FOUND DOCUMENT_NOT_FOUND (a draft has none)."""
         user_id = current_principal().user_id
-        document = await self._reading.document(user_id, request.invoice_id)
+        document = await self._reading.document(user_id, mapping.invoice_ref(request))
         return pb.GetInvoiceDocumentResponse(
             filename=document.info.filename,
             media_type=document.info.media_type,

@@ -2,17 +2,26 @@
 
 Calls forward the caller's token and carry the channel's deadline. CheckAccess answers are
 reused for ``cache_seconds`` per (user, structure, space, mode): one deposit or one page of
-the portal asks the same question several times.
+the portal asks the same question several times. Outside an RPC (the flow worker, which
+deposits an archive's files after DepositFlow answered), :func:`on_behalf_of` names the user
+whose token the calls forward instead.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
 
 import grpc
 from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus.structures.v1 import structures_service_pb2_grpc as pb_grpc
+from chorus_platform.access_tokens import Principal
 from chorus_platform.auth import current_principal
 from chorus_platform.errors import Unavailable
 
@@ -26,6 +35,30 @@ _ABSENT = (
     grpc.StatusCode.PERMISSION_DENIED,
 )
 _CACHE_MAX_ENTRIES = 10_000
+
+_delegate: ContextVar[Principal | None] = ContextVar("invoices_structures_delegate", default=None)
+
+
+@contextmanager
+def on_behalf_of(principal: Principal) -> Iterator[None]:
+    """Within the block (and the tasks it starts), calls to structures forward
+    ``principal``'s token instead of the current RPC caller's."""
+    token = _delegate.set(principal)
+    try:
+        yield
+    finally:
+        _delegate.reset(token)
+
+
+def token_expires_at(token: str) -> datetime | None:
+    """When an access token (already verified when it arrived) stops being accepted, read
+    from its ``exp`` claim; None when it cannot be read."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return datetime.fromtimestamp(int(claims["exp"]), UTC)
+    except (IndexError, KeyError, TypeError, ValueError, binascii.Error, OverflowError, OSError):
+        return None
 
 
 class StructuresUnavailable(Unavailable):
@@ -117,7 +150,8 @@ class StructuresClient:
 
     async def _call(self, method, request):
         try:
-            return await method(request, metadata=current_principal().metadata())
+            caller = _delegate.get() or current_principal()
+            return await method(request, metadata=caller.metadata())
         except grpc.aio.AioRpcError as err:
             if err.code() in _ABSENT:
                 return None

@@ -30,6 +30,7 @@ from chorus_invoices.documents.formats import DocumentKind, DocumentLimits, dete
 from chorus_invoices.documents.validation import ValidationReport, validate_document
 from chorus_invoices.domain import en16931
 from chorus_invoices.domain.rule_violations import RuleViolation
+from chorus_invoices.domain.validation import buyer_siret, seller_siret
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,37 @@ def read_pdf_deposit(
     if read_pdf(data, limits.max_pdf_bytes).embedded_xml is None:
         return None
     return read_deposit(data, limits, filename)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who and what a file says it is, read without judging it ("" for what it does not
+    say or what cannot be read)."""
+
+    number: str = ""
+    seller_siret: str = ""
+    buyer_siret: str = ""
+
+
+_NUMBER_PATHS = {
+    "UBL": "/*/*[local-name()='ID'][1]",
+    "CII": "/*/*[local-name()='ExchangedDocument']/*[local-name()='ID'][1]",
+}
+
+
+def identify(data: bytes, limits: DocumentLimits | None = None) -> Identity:
+    """The invoice number (BT-1) and the seller's and buyer's SIRET of a file the checks
+    refused, so that its report line still names the invoice (Chorus Pro ``numeroDP``,
+    ``identifiantFournisseur``, ``identifiantDestinataire``). Never raises: a file too broken
+    for it gives what could be read, possibly nothing."""
+    try:
+        document = detect(data, limits)
+    except Exception:  # anything unreadable simply names nothing
+        return Identity()
+    try:
+        model = mapping.read_model(document)
+        return Identity(model.number.strip(), seller_siret(model), buyer_siret(model))
+    except Exception:  # a model too broken to read: its number at least
+        found = document.root.xpath(_NUMBER_PATHS[document.syntax.value])
+        number = " ".join((found[0].text or "").split()) if found else ""
+        return Identity(number[:100])

@@ -123,3 +123,6 @@ class StagedAttachment:
     sha256: str
     created_at: datetime
     expires_at: datetime
+    cpp_id: int = 0
+    """Its integer id (Chorus Pro ``pieceJointeId``), given when it is stored; deposits accept
+    it, as a decimal string, wherever they take ``id``."""

@@ -66,7 +66,25 @@ def invoice_type_of(type_code: str) -> InvoiceType:
     return InvoiceType.FACTURE
 
 
+class DepositMode(StrEnum):
+    """How an invoice came in (Chorus Pro ``modeDepot``)."""
+
+    ENTRY = "ENTRY"
+    """CreateInvoice: typed in (the portal form, or an entry through the API)."""
+    PDF = "PDF"
+    """DepositPdfInvoice: a PDF, plain or Factur-X."""
+    FILE = "FILE"
+    """DepositStructuredInvoice: one UBL, CII or Factur-X file."""
+    BATCH = "BATCH"
+    """DepositInvoiceBatch: one file of an archive."""
+    FLOW = "FLOW"
+    """DepositFlow: one file of a flow deposited through the Chorus Pro API."""
+
+
 SYSTEM_ACTOR = "system"
+
+InvoiceRef = str | int
+"""How a caller names one invoice: its UUID (``str``) or its integer ``cpp_id`` (``int``)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +196,14 @@ class Invoice:
     deposited_at: datetime | None = None
     rejection_acknowledged_at: datetime | None = None
     """When the supplier acknowledged the rejection of this REJETEE invoice."""
+    cpp_id: int = 0
+    """The integer id (Chorus Pro ``identifiantFactureCPP``) the database gives at creation;
+    0 until the invoice is stored."""
+    deposit_mode: DepositMode = DepositMode.ENTRY
+    flow_number: str = ""
+    """The flow (DepositFlow) that brought the invoice, "" for none."""
+    recipient_downloaded_at: datetime | None = None
+    """When a recipient-side user first downloaded the invoice's document."""
 
     @property
     def lifecycle_code(self) -> int | None:
@@ -210,6 +236,8 @@ class InvoiceFilter:
     received: bool
     statuses: tuple[Status, ...]
     """Only invoices in one of these statuses (never empty)."""
+    offset: int | None = None
+    """Paging by number: skip this many (instead of the keyset ``after``)."""
     number_prefix: str = ""
     service_limited: tuple[tuple[str, str], ...] = ()
     """(structure id, service code): received invoices of these services of these structures,

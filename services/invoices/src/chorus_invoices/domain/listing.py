@@ -5,8 +5,11 @@ inclusive: the issue date is the invoice's own (BT-2), the deposit date is the d
 (Europe/Paris) the invoice was deposited. Amounts bound the gross total (TTC, BT-112),
 inclusive, in cents, at most 15 digits before the point (``1e999999`` is refused, not
 passed to the database). The other party is the recipient of issued invoices and the
-supplier of received ones: by structure id, or by words of its name (each word typed must
-appear in it, in any order, case- and accent-insensitive). Each criterion that cannot be
+supplier of received ones: by structure ids (any of them), or by words of its name (each word
+typed must appear in it, in any order, case- and accent-insensitive). For the Chorus Pro
+searches: the flow an invoice came in (its number, exact), its type (FACTURE or AVOIR), the
+time of its last status change (instants, bounds inclusive) and whether a recipient-side user
+downloaded its document. Each criterion that cannot be
 read, and each range whose start is after its end, is named in one InvalidArgument
 ``FILTER_INVALID``, so the caller fixes them all at once.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
@@ -26,6 +29,7 @@ MAX_TEXT = 200
 MAX_AMOUNT_INTEGER_DIGITS = 15
 MAX_AMOUNT_CHARS = 40
 REASON = "FILTER_INVALID"
+MAX_COUNTERPARTIES = 100
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,20 @@ class ListCriteria:
     deposited_to: date | None = None
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
-    counterparty_id: str = ""
+    counterparty_ids: tuple[str, ...] = ()
+    """The other party is one of these structures (none: any)."""
     counterparty_name: str = ""
     service_code: str = ""
+    flow_number: str = ""
+    type: str = ""
+    """FACTURE or AVOIR; "" for both."""
+    status_changed_from: datetime | None = None
+    status_changed_to: datetime | None = None
+    downloaded: bool | None = None
+    """True: downloaded by a recipient-side user; False: not yet; None: either."""
+
+
+INVOICE_TYPES = ("FACTURE", "AVOIR")
 
 
 def read_criteria(
@@ -52,6 +67,12 @@ def read_criteria(
     counterparty_id: str = "",
     counterparty_name: str = "",
     service_code: str = "",
+    counterparty_ids: tuple[str, ...] = (),
+    flow_number: str = "",
+    type: str = "",
+    status_changed_from: datetime | None = None,
+    status_changed_to: datetime | None = None,
+    downloaded: bool | None = None,
 ) -> ListCriteria:
     """The criteria, or InvalidArgument FILTER_INVALID naming each field in error."""
     violations: list[FieldViolation] = []
@@ -96,6 +117,30 @@ def read_criteria(
                 FieldViolation(low_field, f"{what} : le début est après la fin ({high_field}).")
             )
 
+    def structure_id(field: str, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            violations.append(FieldViolation(field, "Identifiant de structure invalide (UUID)."))
+            return ""
+
+    others = [structure_id("counterparty_structure_id", counterparty_id[:MAX_TEXT])]
+    if len(counterparty_ids) > MAX_COUNTERPARTIES:
+        violations.append(
+            FieldViolation(
+                "counterparty_structure_ids", f"{MAX_COUNTERPARTIES} structures au plus."
+            )
+        )
+    else:
+        others += [
+            structure_id(f"counterparty_structure_ids[{i}]", value[:MAX_TEXT])
+            for i, value in enumerate(counterparty_ids)
+        ]
+    if type.strip() and type.strip() not in INVOICE_TYPES:
+        violations.append(FieldViolation("type", "Type de facture inconnu : FACTURE ou AVOIR."))
     criteria = ListCriteria(
         issued_from=day("issued_from", issued_from),
         issued_to=day("issued_to", issued_to),
@@ -103,9 +148,14 @@ def read_criteria(
         deposited_to=day("deposited_to", deposited_to),
         min_amount=amount("min_amount", min_amount),
         max_amount=amount("max_amount", max_amount),
-        counterparty_id=text("counterparty_structure_id", counterparty_id),
+        counterparty_ids=tuple(dict.fromkeys(other for other in others if other)),
         counterparty_name=text("counterparty_name", counterparty_name),
         service_code=text("service_code", service_code),
+        flow_number=text("flow_number", flow_number).upper(),
+        type=type.strip() if type.strip() in INVOICE_TYPES else "",
+        status_changed_from=status_changed_from,
+        status_changed_to=status_changed_to,
+        downloaded=downloaded,
     )
     ordered(
         "issued_from", criteria.issued_from, "issued_to", criteria.issued_to, "Dates d'émission"
@@ -118,15 +168,13 @@ def read_criteria(
         "Dates de dépôt",
     )
     ordered("min_amount", criteria.min_amount, "max_amount", criteria.max_amount, "Montants")
-    if criteria.counterparty_id:
-        try:
-            uuid.UUID(criteria.counterparty_id)
-        except ValueError:
-            violations.append(
-                FieldViolation(
-                    "counterparty_structure_id", "Identifiant de structure invalide (UUID)."
-                )
-            )
+    ordered(
+        "status_changed_from",
+        criteria.status_changed_from,
+        "status_changed_to",
+        criteria.status_changed_to,
+        "Dates de changement de statut",
+    )
     if violations:
         raise InvalidArgument(
             REASON, "Critères de recherche invalides : corrigez les champs signalés.", violations

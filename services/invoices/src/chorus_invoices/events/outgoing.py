@@ -45,6 +45,7 @@ def _submitted(event: InvoiceSubmitted) -> OutgoingEvent:
             gross_total=format_decimal(invoice.totals.gross_total),
             currency=invoice.content.currency,
             submitted_at=_timestamp(invoice.deposited_at or invoice.updated_at),
+            cpp_id=invoice.cpp_id,
         ),
     )
 
@@ -66,6 +67,7 @@ def _status_changed(event: InvoiceStatusChanged) -> OutgoingEvent:
             comment=event.comment,
             changed_at=_timestamp(event.at),
             service_code=invoice.content.service_code,
+            cpp_id=invoice.cpp_id,
         ),
     )
 
@@ -81,6 +83,7 @@ def _rejection_acknowledged(event: InvoiceRejectionAcknowledged) -> OutgoingEven
             recipient_structure_id=invoice.recipient.structure_id,
             actor=event.actor,
             acknowledged_at=_timestamp(event.at),
+            cpp_id=invoice.cpp_id,
         ),
     )
 

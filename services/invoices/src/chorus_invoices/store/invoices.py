@@ -12,6 +12,7 @@ from chorus_invoices.domain import en16931
 from chorus_invoices.domain.en16931_codec import from_json, to_json
 from chorus_invoices.domain.errors import InvoiceNumberDuplicate
 from chorus_invoices.domain.invoice import (
+    DepositMode,
     Framework,
     Invoice,
     InvoiceContent,
@@ -29,21 +30,25 @@ _COLUMNS = (
     " service_code, engagement_number, framework, type, issue_date, currency, payment_terms,"
     " comment, net_total, vat_total, gross_total, amount_due, status, created_by, created_at,"
     " updated_at, deposited_by, deposited_at, preceding_invoice, vat_exemption_reason,"
-    " type_code, line_total, allowance_total, charge_total, prepaid_amount, rounding_amount"
+    " type_code, line_total, allowance_total, charge_total, prepaid_amount, rounding_amount,"
+    " deposit_mode, flow_number"
 )
-# What is read back: the stored columns and what later steps add to the row.
-_READ = _COLUMNS + ", rejection_acknowledged_at"
+# What is read back: the stored columns and what the database or later steps add to the row.
+_READ = _COLUMNS + ", rejection_acknowledged_at, cpp_id, recipient_downloaded_at"
 
 
-async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
-    """Stores a new invoice; InvoiceNumberDuplicate when its number is taken that year."""
+async def insert(conn: asyncpg.Connection, invoice: Invoice) -> int:
+    """Stores a new invoice and answers the integer id (``cpp_id``) the sequence gave it;
+    InvoiceNumberDuplicate when its number is taken that year."""
     content, totals = invoice.content, invoice.totals
     try:
         async with conn.transaction():
-            await conn.execute(
+            cpp_id = await conn.fetchval(
                 f"INSERT INTO invoices ({_COLUMNS}, issue_year, document) VALUES ($1, $2, $3,"  # noqa: S608
                 " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,"
-                " $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34::jsonb)",
+                " $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35,"
+                " $36::jsonb)"
+                " RETURNING cpp_id",
                 invoice.id,
                 content.number,
                 invoice.supplier.structure_id,
@@ -76,6 +81,8 @@ async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
                 totals.charge_total,
                 totals.prepaid,
                 totals.rounding,
+                invoice.deposit_mode.value,
+                invoice.flow_number or None,
                 content.issue_date.year,
                 _document_json(content.document),
             )
@@ -117,6 +124,7 @@ async def insert(conn: asyncpg.Connection, invoice: Invoice) -> None:
             for position, v in enumerate(totals.vat_breakdown)
         ],
     )
+    return cpp_id
 
 
 def _document_json(document: en16931.Invoice | None) -> str | None:
@@ -147,6 +155,12 @@ async def get(
     return _invoice(row, lines, vat, row["document"])
 
 
+async def id_of(conn: asyncpg.Connection, cpp_id: int) -> str | None:
+    """The UUID of the invoice whose integer id is ``cpp_id``, or None."""
+    found = await conn.fetchval("SELECT id FROM invoices WHERE cpp_id = $1", cpp_id)
+    return str(found) if found is not None else None
+
+
 async def save_status(conn: asyncpg.Connection, invoice: Invoice) -> None:
     """Writes the invoice's status, update time and depositor (the row must be locked)."""
     await conn.execute(
@@ -175,6 +189,16 @@ async def save_routing(conn: asyncpg.Connection, invoice: Invoice) -> None:
     )
 
 
+async def mark_downloaded_by_recipient(conn: asyncpg.Connection, invoice_id: str) -> None:
+    """Records the first download of the invoice's document by the recipient side (later
+    ones change nothing; the status and its time stay as they are)."""
+    await conn.execute(
+        "UPDATE invoices SET recipient_downloaded_at = now()"
+        " WHERE id = $1 AND recipient_downloaded_at IS NULL",
+        invoice_id,
+    )
+
+
 async def save_rejection_acknowledgement(
     conn: asyncpg.Connection, invoice_id: str, by: str, at: datetime
 ) -> None:
@@ -193,70 +217,98 @@ async def delete(conn: asyncpg.Connection, invoice_id: str) -> None:
     await conn.execute("DELETE FROM invoices WHERE id = $1", invoice_id)
 
 
-def _page_query(received: bool) -> str:
-    """The list query of one side; each side uses its own (structure, created_at, id) index.
-    ``other`` is the column prefix of the counterparty (recipient of issued invoices)."""
-    other = "supplier" if received else "recipient"
-    if received:
-        # A user limited to some services sees only those services' invoices ($16, $17).
+class _Args:
+    """The parameters of a query being written: ``args(value)`` keeps the value and answers
+    its placeholder (``$3``). Values only ever travel as parameters."""
+
+    def __init__(self) -> None:
+        self.values: list = []
+
+    def __call__(self, value) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def _conditions(wanted: InvoiceFilter, args: _Args) -> list[str]:
+    """The WHERE conditions of a list (without the keyset position), one per criterion given.
+    Each side uses its own (structure, created_at, id) index; ``other`` is the column prefix of
+    the counterparty (the recipient of issued invoices, the supplier of received ones)."""
+    c = wanted.criteria
+    other = "supplier" if wanted.received else "recipient"
+    structures = args(list(wanted.structure_ids))
+    if wanted.received:
+        # A user limited to some services sees only those services' invoices.
+        limited_structures = args([s for s, _ in wanted.service_limited])
+        limited_codes = args([code for _, code in wanted.service_limited])
         scope = (
-            "(recipient_structure_id = ANY($1::text[]) OR EXISTS (SELECT 1 FROM"
-            " unnest($16::text[], $17::text[]) AS l (structure_id, service_code)"
+            f"(recipient_structure_id = ANY({structures}::text[]) OR EXISTS (SELECT 1 FROM"  # noqa: S608
+            f" unnest({limited_structures}::text[], {limited_codes}::text[])"
+            " AS l (structure_id, service_code)"
             " WHERE l.structure_id = invoices.recipient_structure_id"
             " AND lower(l.service_code) = lower(invoices.service_code)))"
         )
     else:
-        scope = "supplier_structure_id = ANY($1::text[])"
-    return (
-        f"SELECT {_READ} FROM invoices WHERE {scope}"  # noqa: S608
-        " AND status = ANY($2::text[])"
-        " AND ($3 = '' OR starts_with(lower(number), lower($3)))"
-        " AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))"
-        " AND ($7::date IS NULL OR issue_date >= $7)"
-        " AND ($8::date IS NULL OR issue_date <= $8)"
-        " AND ($9::date IS NULL OR (deposited_at AT TIME ZONE 'Europe/Paris')::date >= $9)"
-        " AND ($10::date IS NULL OR (deposited_at AT TIME ZONE 'Europe/Paris')::date <= $10)"
-        " AND ($11::numeric IS NULL OR gross_total >= $11)"
-        " AND ($12::numeric IS NULL OR gross_total <= $12)"
-        f" AND ($13 = '' OR {other}_structure_id = $13)"
+        scope = f"supplier_structure_id = ANY({structures}::text[])"
+    where = [scope, f"status = ANY({args([s.value for s in wanted.statuses])}::text[])"]
+    if wanted.number_prefix:
+        where.append(f"starts_with(lower(number), lower({args(wanted.number_prefix)}))")
+    paris_day = "(deposited_at AT TIME ZONE 'Europe/Paris')::date"
+    for column, operator, value, cast in (
+        ("issue_date", ">=", c.issued_from, "date"),
+        ("issue_date", "<=", c.issued_to, "date"),
+        (paris_day, ">=", c.deposited_from, "date"),
+        (paris_day, "<=", c.deposited_to, "date"),
+        ("gross_total", ">=", c.min_amount, "numeric"),
+        ("gross_total", "<=", c.max_amount, "numeric"),
+        ("updated_at", ">=", c.status_changed_from, "timestamptz"),
+        ("updated_at", "<=", c.status_changed_to, "timestamptz"),
+    ):
+        if value is not None:
+            where.append(f"{column} {operator} {args(value)}::{cast}")
+    if c.counterparty_ids:
+        where.append(f"{other}_structure_id = ANY({args(list(c.counterparty_ids))}::text[])")
+    if c.counterparty_name:
         # Every word typed must appear in the name, in any order.
-        f" AND ($14 = '' OR NOT EXISTS (SELECT 1 FROM"
-        " regexp_split_to_table(invoices_fold($14), '\\s+') AS w (word)"
-        f" WHERE w.word <> '' AND strpos(invoices_fold({other}_name), w.word) = 0))"
-        " AND ($15 = '' OR lower(service_code) = lower($15))"
-        " ORDER BY created_at DESC, id DESC LIMIT $6"
-    )
-
-
-_ISSUED_PAGE = _page_query(received=False)
-_RECEIVED_PAGE = _page_query(received=True)
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM"  # noqa: S608 - placeholders and column names only
+            f" regexp_split_to_table(invoices_fold({args(c.counterparty_name)}), '\\s+')"
+            f" AS w (word) WHERE w.word <> '' AND strpos(invoices_fold({other}_name), w.word) = 0)"
+        )
+    if c.service_code:
+        where.append(f"lower(service_code) = lower({args(c.service_code)})")
+    if c.flow_number:
+        where.append(f"flow_number = {args(c.flow_number)}")
+    if c.type:
+        where.append(f"type = {args(c.type)}")
+    if c.downloaded is not None:
+        where.append("recipient_downloaded_at IS " + ("NOT NULL" if c.downloaded else "NULL"))
+    return where
 
 
 async def page(conn: asyncpg.Connection, wanted: InvoiceFilter) -> list[Invoice]:
-    """One page of invoices (without lines), newest first, after ``wanted.after``."""
-    after_at, after_id = wanted.after or (None, None)
-    c = wanted.criteria
-    args = [
-        list(wanted.structure_ids),
-        [s.value for s in wanted.statuses],
-        wanted.number_prefix,
-        after_at,
-        after_id,
-        wanted.limit,
-        c.issued_from,
-        c.issued_to,
-        c.deposited_from,
-        c.deposited_to,
-        c.min_amount,
-        c.max_amount,
-        c.counterparty_id,
-        c.counterparty_name,
-        c.service_code,
-    ]
-    if wanted.received:
-        args += [[s for s, _ in wanted.service_limited], [c for _, c in wanted.service_limited]]
-    rows = await conn.fetch(_RECEIVED_PAGE if wanted.received else _ISSUED_PAGE, *args)
+    """One page of invoices (without lines), newest first: after ``wanted.after`` (keyset),
+    or past ``wanted.offset`` of them (paging by number)."""
+    args = _Args()
+    where = _conditions(wanted, args)
+    if wanted.after is not None:
+        after_at, after_id = wanted.after
+        where.append(f"(created_at, id) < ({args(after_at)}::timestamptz, {args(after_id)}::uuid)")
+    query = (
+        f"SELECT {_READ} FROM invoices WHERE {' AND '.join(where)}"  # noqa: S608
+        f" ORDER BY created_at DESC, id DESC LIMIT {args(wanted.limit)}"
+    )
+    if wanted.offset is not None:
+        query += f" OFFSET {args(wanted.offset)}"
+    rows = await conn.fetch(query, *args.values)
     return [_invoice(row, (), ()) for row in rows]
+
+
+async def count(conn: asyncpg.Connection, wanted: InvoiceFilter) -> int:
+    """How many invoices match ``wanted``'s criteria, every page together."""
+    args = _Args()
+    where = _conditions(wanted, args)
+    query = f"SELECT count(*) FROM invoices WHERE {' AND '.join(where)}"  # noqa: S608
+    return await conn.fetchval(query, *args.values)
 
 
 def _invoice(row: asyncpg.Record, lines, vat, document: str | None = None) -> Invoice:
@@ -325,6 +377,10 @@ def _invoice(row: asyncpg.Record, lines, vat, document: str | None = None) -> In
         deposited_by=row["deposited_by"],
         deposited_at=row["deposited_at"],
         rejection_acknowledged_at=row["rejection_acknowledged_at"],
+        cpp_id=row["cpp_id"],
+        deposit_mode=DepositMode(row["deposit_mode"]),
+        flow_number=row["flow_number"] or "",
+        recipient_downloaded_at=row["recipient_downloaded_at"],
     )
 
 

@@ -15,13 +15,14 @@ import asyncpg
 from chorus_invoices.domain.attachments import StagedAttachment
 
 
-async def insert(conn: asyncpg.Connection, staged: StagedAttachment, content: bytes) -> None:
+async def insert(conn: asyncpg.Connection, staged: StagedAttachment, content: bytes) -> int:
     """Keeps ``staged``; one of the same id (staged again with the same retry key, so the same
-    uploader and content) only gets the new expiry."""
-    await conn.execute(
+    uploader and content) only gets the new expiry. Answers its integer id (the one it had
+    for a file staged again)."""
+    return await conn.fetchval(
         "INSERT INTO staged_attachments (id, owner_user_id, filename, media_type, size, sha256,"
         " content, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        " ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+        " ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at RETURNING cpp_id",
         staged.id,
         staged.owner_user_id,
         staged.filename,
@@ -53,14 +54,27 @@ async def claim(
     expired), by id, locked until the end of the caller's transaction (a concurrent use of the
     same file waits, then finds it gone)."""
     rows = await conn.fetch(
-        "SELECT id, owner_user_id, filename, media_type, size, sha256, created_at, expires_at"
-        " FROM staged_attachments WHERE id = ANY($1::uuid[]) AND owner_user_id = $2"
+        "SELECT id, owner_user_id, filename, media_type, size, sha256, created_at, expires_at,"
+        " cpp_id FROM staged_attachments WHERE id = ANY($1::uuid[]) AND owner_user_id = $2"
         " AND expires_at > $3 ORDER BY id FOR UPDATE",
         ids,
         owner_user_id,
         now,
     )
     return {str(row["id"]): _staged(row) for row in rows}
+
+
+async def ids_of(
+    conn: asyncpg.Connection, cpp_ids: list[int], owner_user_id: str
+) -> dict[int, str]:
+    """The ids of ``owner_user_id``'s staged files among the integer ids ``cpp_ids``."""
+    rows = await conn.fetch(
+        "SELECT cpp_id, id FROM staged_attachments WHERE cpp_id = ANY($1::bigint[])"
+        " AND owner_user_id = $2",
+        cpp_ids,
+        owner_user_id,
+    )
+    return {row["cpp_id"]: str(row["id"]) for row in rows}
 
 
 async def content(conn: asyncpg.Connection, staged_id: str) -> bytes:
@@ -106,4 +120,5 @@ def _staged(row: asyncpg.Record) -> StagedAttachment:
         sha256=row["sha256"],
         created_at=row["created_at"],
         expires_at=row["expires_at"],
+        cpp_id=row["cpp_id"],
     )

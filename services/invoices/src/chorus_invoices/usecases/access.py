@@ -17,7 +17,7 @@ from chorus_platform.unit_of_work import UnitOfWork
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound
-from chorus_invoices.domain.invoice import Invoice
+from chorus_invoices.domain.invoice import Invoice, InvoiceRef
 from chorus_invoices.domain.lifecycle import Party
 from chorus_invoices.store import invoices
 
@@ -50,18 +50,24 @@ class InvoiceAccess:
         self._uow = uow
         self._structures = structures
 
-    async def visible(self, user_id: str, invoice_id: str, *, details: bool = False) -> Invoice:
+    async def visible(
+        self, user_id: str, invoice_id: InvoiceRef, *, details: bool = False
+    ) -> Invoice:
         """The invoice if ``user_id`` may see it (``details``: with lines and VAT breakdown);
-        InvoiceNotFound otherwise, malformed ids included."""
-        invoice_id = parse_invoice_id(invoice_id)
+        InvoiceNotFound otherwise, malformed ids included. ``invoice_id``: the UUID, or the
+        integer ``cpp_id``."""
         async with self._uow.reading() as conn:
-            invoice = await invoices.get(conn, invoice_id, details=details)
+            if isinstance(invoice_id, int):
+                found = await invoices.id_of(conn, invoice_id)
+                invoice = await invoices.get(conn, found, details=details) if found else None
+            else:
+                invoice = await invoices.get(conn, parse_invoice_id(invoice_id), details=details)
         if invoice is None or not await self.can_see(user_id, invoice):
             raise InvoiceNotFound()
         return invoice
 
     async def acting(
-        self, user_id: str, invoice_id: str, party: Party, denied: str = NOT_ISSUER
+        self, user_id: str, invoice_id: InvoiceRef, party: Party, denied: str = NOT_ISSUER
     ) -> Invoice:
         """The invoice (without lines) if ``user_id`` holds ``party``'s side of it in
         MODIFICATION: InvoiceNotFound when they may not see it, AccessDenied(``denied``) when

@@ -22,6 +22,7 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -117,7 +118,7 @@ async def _claim(
     naming each id that is not a usable file of the caller's (a repeated id included)."""
     if not staged_ids:
         return []
-    wanted = [_uuid_or_none(i) for i in staged_ids]
+    wanted = await _staged_uuids(conn, staged_ids, owner_user_id)
     found = await staged_attachments.claim(
         conn, sorted({i for i in wanted if i}), owner_user_id, at
     )
@@ -140,6 +141,32 @@ async def _claim(
             [FieldViolation(f"staged_attachment_ids[{i}]", message) for i in unknown],
         )
     return staged
+
+
+# An integer id is a decimal string of at most 18 digits (a bigint, never negative).
+_MAX_CPP_DIGITS = 18
+
+
+async def _staged_uuids(
+    conn: asyncpg.Connection, staged_ids: Sequence[str], owner_user_id: str
+) -> list[str | None]:
+    """Each staged id as the UUID it names (None for what names nothing): a UUID as it is,
+    an integer id (``cpp_id``, as a decimal string) through the owner's staged files."""
+    numbers = {
+        value: int(value)
+        for value in (s.strip() for s in staged_ids)
+        if value.isascii() and value.isdigit() and len(value) <= _MAX_CPP_DIGITS
+    }
+    by_number = (
+        await staged_attachments.ids_of(conn, sorted(set(numbers.values())), owner_user_id)
+        if numbers
+        else {}
+    )
+    found = []
+    for value in staged_ids:
+        value = value.strip()
+        found.append(by_number.get(numbers[value]) if value in numbers else _uuid_or_none(value))
+    return found
 
 
 def _uuid_or_none(value: str) -> str | None:
@@ -233,8 +260,8 @@ class AttachmentStaging:
                     " au plus) :"
                     " déposez d'abord la facture qui les attend, ou réessayez dans une heure.",
                 )
-            await staged_attachments.insert(tx.conn, staged, upload.content)
-        return staged
+            cpp_id = await staged_attachments.insert(tx.conn, staged, upload.content)
+        return replace(staged, cpp_id=cpp_id)
 
     @asynccontextmanager
     async def dropped_on_refusal(
@@ -252,9 +279,11 @@ class AttachmentStaging:
     async def discard(self, user_id: str, staged_ids: Sequence[str]) -> None:
         """Drops the caller's staged files named by a call that was refused (the caller must
         upload them again anyway); ids that are not the caller's are left alone."""
-        wanted = [i for i in (_uuid_or_none(s) for s in staged_ids) if i]
-        if wanted:
-            async with self._uow.transaction() as tx:
+        if not staged_ids:
+            return
+        async with self._uow.transaction() as tx:
+            wanted = [i for i in await _staged_uuids(tx.conn, staged_ids, user_id) if i]
+            if wanted:
                 await staged_attachments.discard_owned(tx.conn, user_id, wanted)
 
     async def _check_purpose(self, user_id: str, supplier_id: str, invoice_id: str) -> None:

@@ -12,11 +12,11 @@ transaction too.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from chorus_platform.unit_of_work import UnitOfWork
+from chorus_platform.unit_of_work import Transaction, UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.documents.content import buyer_of, seller_of
@@ -25,7 +25,13 @@ from chorus_invoices.domain.attachments import AttachmentPolicy, AttachmentUploa
 from chorus_invoices.domain.documents import Document
 from chorus_invoices.domain.errors import AccessDenied, InvoiceNotFound, RecipientNotFound, invalid
 from chorus_invoices.domain.forms import InvoiceForm
-from chorus_invoices.domain.invoice import Invoice, InvoiceContent, InvoiceType, StructureRef
+from chorus_invoices.domain.invoice import (
+    DepositMode,
+    Invoice,
+    InvoiceContent,
+    InvoiceType,
+    StructureRef,
+)
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.domain.routing import Recipient, routed
 from chorus_invoices.domain.rule_violations import RuleViolation
@@ -52,6 +58,15 @@ class FileOrigin:
     """BT-30 (scheme 0009) as the file states it; None for a file stating no seller (a plain
     PDF, whose data the depositor typed in)."""
     warnings: tuple[RuleViolation, ...] = ()
+    mode: DepositMode = DepositMode.FILE
+    """The channel that brought the file."""
+    flow_number: str = ""
+    """The flow (DepositFlow) the file came in, "" for none."""
+
+
+Within = Callable[[Transaction, Invoice], Awaitable[None]]
+"""What a caller does in the deposit's own transaction, after the invoice is stored (a flow
+records its report line): its writes commit with the invoice, or neither does."""
 
 
 class Deposits:
@@ -108,11 +123,13 @@ class Deposits:
         origin: FileOrigin | None = None,
         attachments: Sequence[AttachmentUpload] = (),
         staged_attachment_ids: Sequence[str] = (),
+        within: Within | None = None,
     ) -> Invoice:
         """:meth:`create` of an invoice already validated: a portal form
         (:func:`validate_invoice`, its model's parties filled here from the directory) or a
         file's model (:func:`validate_model`, kept as the file states it). The warnings of
-        ``valid`` and ``origin`` are kept with the invoice."""
+        ``valid`` and ``origin`` are kept with the invoice; ``within`` runs in the deposit's
+        transaction once the invoice is stored."""
         now = datetime.now(UTC)
         supplier_id = valid.supplier_structure_id
         await self.check_issuer(user_id, supplier_id)
@@ -142,6 +159,8 @@ class Deposits:
             updated_at=now,
             deposited_by=user_id if deposited else "",
             deposited_at=now if deposited else None,
+            deposit_mode=origin.mode if origin is not None else DepositMode.ENTRY,
+            flow_number=origin.flow_number if origin is not None else "",
         )
         if origin is not None:
             documents = [origin.document]
@@ -156,7 +175,7 @@ class Deposits:
             invoice, created_at=now, updated_at=now, deposited_at=now if deposited else None
         )
         async with self._uow.transaction() as tx:
-            await status_changes.record_new(tx, invoice, actor=user_id)
+            invoice = await status_changes.record_new(tx, invoice, actor=user_id)
             for document in documents:
                 await self._store.put(tx.conn, invoice.id, document)
             warnings = (origin.warnings if origin is not None else ()) + valid.warnings
@@ -172,6 +191,8 @@ class Deposits:
                 store=self._store,
                 at=now,
             )
+            if within is not None:
+                await within(tx, invoice)
         return invoice
 
     async def check_issuer(self, user_id: str, supplier_structure_id: str) -> None:

@@ -44,7 +44,7 @@ from chorus_invoices.domain.contradictions import (
 from chorus_invoices.domain.documents import DocumentRole, new_document
 from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.forms import InvoiceForm, TotalsForm
-from chorus_invoices.domain.invoice import Invoice
+from chorus_invoices.domain.invoice import DepositMode, Invoice
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.validation import seller_siret, validate_model
 from chorus_invoices.usecases.attachments import AttachmentStaging
@@ -127,7 +127,7 @@ class PdfDeposits:
         intake = await self._workers.run(read_pdf_deposit, content, self._limits, filename)
         if intake is None:
             document = _original(filename, form.number.strip(), content)
-            origin = FileOrigin(document, seller_siret=None)
+            origin = FileOrigin(document, seller_siret=None, mode=DepositMode.PDF)
             form = replace(form, totals=form.totals or TotalsForm())
             invoice = await self._deposits.create(
                 user_id,
@@ -172,7 +172,9 @@ class PdfDeposits:
             recipient_siret=await self._recipient_siret(form.recipient.structure_id.strip()),
         )
         document = _original(filename, intake.invoice.number, content)
-        origin = FileOrigin(document, seller_siret(intake.invoice), intake.warnings)
+        origin = FileOrigin(
+            document, seller_siret(intake.invoice), intake.warnings, mode=DepositMode.PDF
+        )
         invoice = await self._deposits.create_valid(
             user_id,
             valid,

@@ -17,7 +17,7 @@ from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.attachments import AttachmentPolicy, AttachmentUpload
 from chorus_invoices.domain.errors import TransitionNotAllowed, invalid
-from chorus_invoices.domain.invoice import Invoice
+from chorus_invoices.domain.invoice import Invoice, InvoiceRef
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.store import invoices
 from chorus_invoices.usecases import status_changes
@@ -42,7 +42,7 @@ class Processing:
         self._attachment_policy = attachment_policy or AttachmentPolicy()
 
     async def change_status(
-        self, user_id: str, invoice_id: str, target: Status | None, reason: str
+        self, user_id: str, invoice_id: InvoiceRef, target: Status | None, reason: str
     ) -> Invoice:
         """The recipient's move to ``target`` (forward, or sent back with a reason).
 
@@ -64,7 +64,7 @@ class Processing:
     async def complete(
         self,
         user_id: str,
-        invoice_id: str,
+        invoice_id: InvoiceRef,
         comment: str,
         attachments: Sequence[AttachmentUpload] = (),
         staged_attachment_ids: Sequence[str] = (),
@@ -92,7 +92,7 @@ class Processing:
                 staged_attachment_ids,
             )
 
-    async def acknowledge_rejection(self, user_id: str, invoice_id: str) -> Invoice:
+    async def acknowledge_rejection(self, user_id: str, invoice_id: InvoiceRef) -> Invoice:
         """The supplier acknowledges a rejection (REJETEE stays), announced by
         InvoiceRejectionAcknowledged. InvoiceNotFound, AccessDenied, TransitionNotAllowed (not
         REJETEE), RejectionAlreadyAcknowledged."""

@@ -4,6 +4,7 @@ may see."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from chorus_platform.errors import NotFound
@@ -13,8 +14,8 @@ from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.documents import Document, DocumentInfo
 from chorus_invoices.domain.errors import DocumentNotFound
-from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter
-from chorus_invoices.domain.lifecycle import Status
+from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter, InvoiceRef
+from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.domain.listing import ListCriteria
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.store import history, invoices, rule_warnings
@@ -38,7 +39,7 @@ class Reading:
         self._access = InvoiceAccess(uow, structures)
         self._store = store or PostgresDocumentStore()
 
-    async def invoice(self, user_id: str, invoice_id: str) -> tuple[Invoice, list[str]]:
+    async def invoice(self, user_id: str, invoice_id: InvoiceRef) -> tuple[Invoice, list[str]]:
         """The invoice and the actions the caller may take on it; InvoiceNotFound."""
         invoice = await self._access.visible(user_id, invoice_id, details=True)
         return invoice, await self._access.allowed_actions(user_id, invoice)
@@ -49,14 +50,20 @@ class Reading:
             warnings = await rule_warnings.of_invoice(conn, invoice.id)
             return warnings, await self._store.infos(conn, invoice.id)
 
-    async def document(self, user_id: str, invoice_id: str) -> Document:
+    async def document(self, user_id: str, invoice_id: InvoiceRef) -> Document:
         """The invoice's main document (Factur-X, else the deposited file); InvoiceNotFound,
-        DocumentNotFound."""
+        DocumentNotFound. The first download by a recipient-side user is recorded
+        (``recipient_downloaded_at``)."""
         invoice = await self._access.visible(user_id, invoice_id)
         async with self._uow.reading() as conn:
             document = await self._store.main(conn, invoice.id)
         if document is None:
             raise DocumentNotFound()
+        if invoice.recipient_downloaded_at is None and await self._access.acts_as(
+            user_id, invoice, Party.RECIPIENT, CONSULTATION
+        ):
+            async with self._uow.transaction() as tx:
+                await invoices.mark_downloaded_by_recipient(tx.conn, invoice.id)
         return document
 
     async def attachment(self, user_id: str, invoice_id: str, document_id: str) -> Document:
@@ -73,7 +80,7 @@ class Reading:
             raise _attachment_not_found()
         return document
 
-    async def history(self, user_id: str, invoice_id: str) -> list[HistoryEntry]:
+    async def history(self, user_id: str, invoice_id: InvoiceRef) -> list[HistoryEntry]:
         """The invoice's status history, oldest first; InvoiceNotFound."""
         invoice = await self._access.visible(user_id, invoice_id)
         async with self._uow.reading() as conn:
@@ -85,14 +92,17 @@ class Reading:
         *,
         received: bool,
         structure_id: str,
-        status: Status | None,
-        number_prefix: str,
+        statuses: frozenset[Status] = frozenset(),
+        number_prefix: str = "",
         limit: int,
-        after: Cursor | None,
+        after: Cursor | None = None,
+        page_number: int = 0,
         criteria: ListCriteria | None = None,
-    ) -> tuple[list[Invoice], Cursor | None]:
-        """Up to ``limit`` invoices of the structures the caller may consult on that side,
-        newest first, and the cursor of the next page (None on the last one)."""
+    ) -> InvoicePage:
+        """Up to ``limit`` invoices of the structures the caller may consult on that side, in
+        ``statuses`` (empty: any), newest first, with how many match in all: after the keyset
+        position ``after`` (with the cursor of the next page, None on the last one), or page
+        ``page_number`` (1-based) of pages of ``limit``."""
         space = RECIPIENT_SPACE if received else SUPPLIER_SPACE
         accessible = await self._structures.accessible(user_id, space, CONSULTATION)
         if structure_id:
@@ -100,29 +110,40 @@ class Reading:
         # A recipient-side user limited to some services sees only those services' invoices.
         structure_ids = [s for s, codes in accessible.items() if not received or not codes]
         limited = tuple((s, code) for s, codes in accessible.items() if received for code in codes)
-        statuses = [
+        visible = [
             s
             for s, info in lifecycle.STATUSES.items()
-            if (info.visible_to_recipient or not received) and status in (None, s)
+            if (info.visible_to_recipient or not received) and (not statuses or s in statuses)
         ]
-        if not (structure_ids or limited) or not statuses:
-            return [], None
+        if not (structure_ids or limited) or not visible:
+            return InvoicePage([], None, 0)
         wanted = InvoiceFilter(
             structure_ids=tuple(structure_ids),
             service_limited=limited,
             received=received,
-            statuses=tuple(statuses),
+            statuses=tuple(visible),
             number_prefix=number_prefix,
-            after=after,
+            after=None if page_number else after,
+            offset=(page_number - 1) * limit if page_number else None,
             limit=limit + 1,
             criteria=criteria or ListCriteria(),
         )
-        async with self._uow.reading() as conn:
+        async with self._uow.reading(snapshot=True) as conn:
             found = await invoices.page(conn, wanted)
-        if len(found) <= limit:
-            return found, None
+            total = await invoices.count(conn, wanted)
+        if page_number or len(found) <= limit:
+            return InvoicePage(found[:limit], None, total)
         found = found[:limit]
-        return found, invoices.cursor_of(found[-1])
+        return InvoicePage(found, invoices.cursor_of(found[-1]), total)
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    invoices: list[Invoice]
+    next_cursor: Cursor | None
+    """Where the next page starts (keyset paging), None on the last page."""
+    total: int
+    """How many invoices match, every page together."""
 
 
 def _attachment_not_found() -> NotFound:

@@ -20,7 +20,7 @@ from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.documents import Document, DocumentRole
 from chorus_invoices.domain.errors import RecipientNotFound
 from chorus_invoices.domain.forms import RecipientRef
-from chorus_invoices.domain.invoice import Invoice, InvoiceContent, StructureRef
+from chorus_invoices.domain.invoice import Invoice, InvoiceContent, InvoiceRef, StructureRef
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.domain.routing import Recipient, routed
 from chorus_invoices.store import invoices
@@ -48,7 +48,7 @@ class Recycling:
     async def recycle(
         self,
         user_id: str,
-        invoice_id: str,
+        invoice_id: InvoiceRef,
         *,
         recipient_structure_id: str,
         service_code: str,

@@ -9,6 +9,7 @@ table's decision (:mod:`chorus_invoices.domain.lifecycle`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from chorus_platform.unit_of_work import Transaction
@@ -39,15 +40,17 @@ async def locked(tx: Transaction, invoice_id: str) -> Invoice:
     return invoice
 
 
-async def record_new(tx: Transaction, invoice: Invoice, actor: str) -> None:
-    """Stores a new invoice (draft or deposited) with its first history entry."""
+async def record_new(tx: Transaction, invoice: Invoice, actor: str) -> Invoice:
+    """Stores a new invoice (draft or deposited) with its first history entry; answers it
+    with the integer id (``cpp_id``) the database gave it."""
     lifecycle.transition(None, invoice.status, Party.SUPPLIER)
-    await invoices.insert(tx.conn, invoice)
+    invoice = replace(invoice, cpp_id=await invoices.insert(tx.conn, invoice))
     await history.append(
         tx.conn, invoice.id, HistoryEntry(invoice.status, invoice.created_at, actor)
     )
     if invoice.status is Status.DEPOSEE:
         tx.emit(InvoiceSubmitted(invoice))
+    return invoice
 
 
 async def move(

@@ -19,15 +19,15 @@ from chorus_platform.errors import DomainError
 
 from chorus_invoices.documents.archives import ArchiveLimits, read_archive
 from chorus_invoices.documents.formats import DocumentKind, DocumentLimits
-from chorus_invoices.documents.intake import read_deposit
+from chorus_invoices.documents.intake import DocumentIntake, Identity, identify, read_deposit
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import filenames
 from chorus_invoices.domain.documents import DocumentRole, new_document
 from chorus_invoices.domain.errors import invalid
-from chorus_invoices.domain.invoice import Invoice
+from chorus_invoices.domain.invoice import DepositMode, Invoice
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.validation import seller_siret, validate_model
-from chorus_invoices.usecases.deposit import Deposits, FileOrigin
+from chorus_invoices.usecases.deposit import Deposits, FileOrigin, Within
 
 _MEDIA_TYPES = {
     DocumentKind.UBL_INVOICE: ("application/xml", ".xml"),
@@ -85,7 +85,11 @@ class StructuredDeposits:
                 continue
             try:
                 invoice, _ = await self.deposit(
-                    user_id, supplier_structure_id, entry.name, entry.content
+                    user_id,
+                    supplier_structure_id,
+                    entry.name,
+                    entry.content,
+                    mode=DepositMode.BATCH,
                 )
             except DomainError as error:
                 items.append(BatchItem(entry.name, error=error))
@@ -94,21 +98,75 @@ class StructuredDeposits:
         return items
 
     async def deposit(
-        self, user_id: str, supplier_structure_id: str, filename: str, content: bytes
+        self,
+        user_id: str,
+        supplier_structure_id: str,
+        filename: str,
+        content: bytes,
+        *,
+        mode: DepositMode = DepositMode.FILE,
+        flow_number: str = "",
+        within: Within | None = None,
     ) -> tuple[Invoice, tuple[RuleViolation, ...]]:
-        """The deposited invoice and the EN 16931 warnings kept with it.
+        """The deposited invoice and the EN 16931 warnings kept with it: :meth:`read`, then
+        :meth:`deposit_read`.
 
         InvalidArgument: FILE_REQUIRED, FILE_TOO_LARGE, the reading's reasons (see
         documents.intake), then those of Deposits.create; AccessDenied;
         InvoiceNumberDuplicate.
         """
+        intake = await self.read(user_id, supplier_structure_id, filename, content)
+        return await self.deposit_read(
+            user_id,
+            supplier_structure_id,
+            filename,
+            content,
+            intake,
+            mode=mode,
+            flow_number=flow_number,
+            within=within,
+        )
+
+    async def read(
+        self, user_id: str, supplier_structure_id: str, filename: str, content: bytes
+    ) -> DocumentIntake:
+        """The file read and checked in a document worker (safe parse, XSD, EN 16931
+        schematron, the model), not deposited yet. InvalidArgument FILE_REQUIRED,
+        FILE_TOO_LARGE and the reading's reasons; AccessDenied (checked before anything is
+        read) when the caller may not issue for the supplier."""
         if not content:
             raise invalid("FILE_REQUIRED", "file", "Joignez le fichier de la facture.")
         largest = max(self._limits.max_pdf_bytes, self._limits.xml.max_bytes)
         if len(content) > largest:
             raise invalid("FILE_TOO_LARGE", "file", f"Le fichier dépasse {largest // 1024**2} Mo.")
         await self._deposits.check_issuer(user_id, supplier_structure_id)
-        intake = await self._workers.run(read_deposit, content, self._limits, filename)
+        return await self._workers.run(read_deposit, content, self._limits, filename)
+
+    async def identify(self, content: bytes) -> Identity:
+        """The invoice number and parties a file states, read in a document worker without
+        judging it (for the report line of a file the checks refused); empty when even that
+        cannot be read."""
+        try:
+            return await self._workers.run(identify, content, self._limits)
+        except DomainError:
+            return Identity()
+
+    async def deposit_read(
+        self,
+        user_id: str,
+        supplier_structure_id: str,
+        filename: str,
+        content: bytes,
+        intake: DocumentIntake,
+        *,
+        mode: DepositMode = DepositMode.FILE,
+        flow_number: str = "",
+        within: Within | None = None,
+    ) -> tuple[Invoice, tuple[RuleViolation, ...]]:
+        """Deposits a file :meth:`read` made ``intake`` of: Chorus' own checks of its model
+        (``validate_model``), then :meth:`Deposits.create_valid` (access, recipient, routing,
+        duplicates), the file kept as the invoice's ORIGINAL document; ``within`` runs in the
+        deposit's transaction. Answers the invoice and the warnings kept with it."""
         media_type, suffix = _MEDIA_TYPES[intake.kind]
         document = new_document(
             str(uuid.uuid4()),
@@ -119,8 +177,16 @@ class StructuredDeposits:
             datetime.now(UTC),
         )
         valid = validate_model(intake.invoice, supplier_structure_id, datetime.now(UTC).date())
-        origin = FileOrigin(document, seller_siret(intake.invoice), intake.warnings)
-        invoice = await self._deposits.create_valid(user_id, valid, draft=False, origin=origin)
+        origin = FileOrigin(
+            document,
+            seller_siret(intake.invoice),
+            intake.warnings,
+            mode=mode,
+            flow_number=flow_number,
+        )
+        invoice = await self._deposits.create_valid(
+            user_id, valid, draft=False, origin=origin, within=within
+        )
         return invoice, intake.warnings + valid.warnings
 
 

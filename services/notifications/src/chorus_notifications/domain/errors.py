@@ -52,6 +52,16 @@ class RecipientNotKnownYet(Exception):
         self.user_id = user_id
 
 
+class ManagersNotKnownYet(Exception):
+    """An event is for a structure's managers and none is projected yet (structures'
+    membership events arrive on another topic): retried, then dead-lettered and replayable,
+    like :class:`RecipientNotKnownYet`."""
+
+    def __init__(self, structure_id: str) -> None:
+        super().__init__(f"managers of structure {structure_id} not known yet")
+        self.structure_id = structure_id
+
+
 class PreferenceKindUnknown(InvalidArgument):
     """A preference names a kind that does not exist or cannot be switched off."""
 

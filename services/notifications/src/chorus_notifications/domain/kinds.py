@@ -40,3 +40,8 @@ class NotificationKind(StrEnum):
     MEMBER_DETACHED = "MEMBER_DETACHED"
     SUBSCRIPTION_REQUESTED = "SUBSCRIPTION_REQUESTED"
     SUBSCRIPTION_DECIDED = "SUBSCRIPTION_DECIDED"
+    # Credentials of the Chorus Pro-compatible API (identity's events), to the managers of the
+    # structure: a technical password expires in 30 or 7 days; a technical account was
+    # activated, renewed or revoked by another manager.
+    TECHNICAL_ACCOUNT_EXPIRING = "TECHNICAL_ACCOUNT_EXPIRING"
+    TECHNICAL_ACCOUNT_CHANGED = "TECHNICAL_ACCOUNT_CHANGED"

@@ -47,11 +47,13 @@ ROLE_PHRASES = {
         "GESTIONNAIRE_PRINCIPAL": "en tant que gestionnaire principal",
         "GESTIONNAIRE_SECONDAIRE": "en tant que gestionnaire secondaire",
         "UTILISATEUR": "en tant qu'utilisateur",
+        "COMPTE_TECHNIQUE": "en tant que compte technique",
     },
     "en": {
         "GESTIONNAIRE_PRINCIPAL": "as principal manager",
         "GESTIONNAIRE_SECONDAIRE": "as secondary manager",
         "UTILISATEUR": "as a user",
+        "COMPTE_TECHNIQUE": "as a technical account",
     },
 }
 _ROLE_PHRASE_FALLBACK = {"fr": "en tant que {}", "en": "as {}"}

@@ -31,3 +31,8 @@ def password_reset_url(portal_url: str, token: str) -> str:
 def email_verification_url(portal_url: str, token: str) -> str:
     """The page confirming a new contact or login e-mail address with ``token``."""
     return absolute(portal_url, "/mon-compte/adresse?" + urlencode({"token": token}))
+
+
+def technical_accounts_path(structure_id: str) -> str:
+    """The portal page of a structure's technical accounts (managers)."""
+    return structure_path(structure_id) + "/comptes-techniques"

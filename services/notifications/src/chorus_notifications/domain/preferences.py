@@ -15,6 +15,10 @@ MANDATORY_KINDS = frozenset(
         NotificationKind.TWO_FACTOR_CHANGED,
         NotificationKind.CONTACT_EMAIL_CHANGED,
         NotificationKind.EXISTING_ACCOUNT_REGISTRATION,
+        # A structure's API credentials: an expiry cuts its connectors off, a new or renewed
+        # credential is a security fact every manager should see.
+        NotificationKind.TECHNICAL_ACCOUNT_EXPIRING,
+        NotificationKind.TECHNICAL_ACCOUNT_CHANGED,
     }
 )
 """Account security messages: always e-mailed, not offered as preferences."""

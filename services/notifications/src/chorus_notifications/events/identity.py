@@ -15,8 +15,10 @@ from chorus_platform.consumer import Subscription
 from chorus_platform.unit_of_work import Transaction
 from google.protobuf.message import Message
 
+from chorus_notifications.domain.credential_messages import TechnicalChange
 from chorus_notifications.domain.sealed_secrets import SealedSecret, event_context
 from chorus_notifications.usecases.account_notices import AccountNotices
+from chorus_notifications.usecases.credential_notices import CredentialNotices
 from chorus_notifications.usecases.recipients import RecipientsProjection
 
 SOURCE = "identity"
@@ -43,10 +45,20 @@ def _sealed(event: Message) -> SealedSecret:
     return SealedSecret(event.sealed_token, event_context(name, event.user_id))
 
 
+def _moment(event: Message, field: str) -> datetime | None:
+    return getattr(event, field).ToDatetime(tzinfo=UTC) if event.HasField(field) else None
+
+
 class IdentityEvents:
-    def __init__(self, accounts: AccountNotices, recipients: RecipientsProjection) -> None:
+    def __init__(
+        self,
+        accounts: AccountNotices,
+        recipients: RecipientsProjection,
+        credentials: CredentialNotices,
+    ) -> None:
         self._accounts = accounts
         self._recipients = recipients
+        self._credentials = credentials
 
     def subscriptions(self) -> list[Subscription]:
         return [
@@ -65,6 +77,14 @@ class IdentityEvents:
                 events.ExistingAccountRegistrationAttempted,
                 self.on_existing_account_registration_attempted,
             ),
+            Subscription(
+                events.TechnicalAccountPasswordExpiring, self.on_technical_password_expiring
+            ),
+            Subscription(events.TechnicalAccountActivated, self.on_technical_account_activated),
+            Subscription(
+                events.TechnicalAccountPasswordRotated, self.on_technical_password_rotated
+            ),
+            Subscription(events.TechnicalAccountRevoked, self.on_technical_account_revoked),
         ]
 
     async def on_user_registered(
@@ -230,3 +250,60 @@ class IdentityEvents:
                 else None
             ),
         )
+
+    async def on_technical_password_expiring(
+        self, tx: Transaction, event: events.TechnicalAccountPasswordExpiring, envelope: Envelope
+    ) -> None:
+        expires_at = _moment(event, "expires_at")
+        if not event.structure_id or expires_at is None:
+            raise ValueError("TechnicalAccountPasswordExpiring without structure_id or expires_at")
+        await self._credentials.technical_password_expiring(
+            tx,
+            event_id=envelope.id,
+            structure_id=event.structure_id,
+            login=event.login,
+            expires_at=expires_at,
+            days_left=event.days_left,
+        )
+
+    async def _technical_changed(
+        self,
+        tx: Transaction,
+        envelope: Envelope,
+        change: TechnicalChange,
+        event: Message,
+        expires_at: datetime | None,
+    ) -> None:
+        if not event.structure_id:
+            raise ValueError(f"{type(event).DESCRIPTOR.name} without structure_id")
+        await self._credentials.technical_account_changed(
+            tx,
+            event_id=envelope.id,
+            change=change,
+            structure_id=event.structure_id,
+            login=event.login,
+            actor_id=event.actor_user_id,
+            expires_at=expires_at,
+        )
+
+    async def on_technical_account_activated(
+        self, tx: Transaction, event: events.TechnicalAccountActivated, envelope: Envelope
+    ) -> None:
+        if not event.account_id or not event.structure_id:
+            raise ValueError("TechnicalAccountActivated without account_id or structure_id")
+        await self._credentials.technical_account_activated(
+            tx, account_id=event.account_id, structure_id=event.structure_id, login=event.login
+        )
+        expires_at = _moment(event, "password_expires_at")
+        await self._technical_changed(tx, envelope, TechnicalChange.ACTIVATED, event, expires_at)
+
+    async def on_technical_password_rotated(
+        self, tx: Transaction, event: events.TechnicalAccountPasswordRotated, envelope: Envelope
+    ) -> None:
+        expires_at = _moment(event, "password_expires_at")
+        await self._technical_changed(tx, envelope, TechnicalChange.ROTATED, event, expires_at)
+
+    async def on_technical_account_revoked(
+        self, tx: Transaction, event: events.TechnicalAccountRevoked, envelope: Envelope
+    ) -> None:
+        await self._technical_changed(tx, envelope, TechnicalChange.REVOKED, event, None)

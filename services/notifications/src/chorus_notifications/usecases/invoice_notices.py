@@ -14,6 +14,7 @@ from chorus_notifications.store import members
 from chorus_notifications.usecases.notify import (
     add_feed_item,
     email_recipient,
+    is_technical,
     known_recipient,
     recipient,
 )
@@ -46,8 +47,9 @@ class InvoiceNotices:
         recipient structure's members; on COMPLETEE, tells them the supplier's answer; on a
         change made by the recipient, the supplier's other managers (feed only).
 
-        Raises RecipientNotKnownYet while the depositor is missing from the recipients
-        projection, so the consumer retries (then dead-letters) the event.
+        Raises RecipientNotKnownYet while the depositor (a person; a technical account is
+        told nothing) is missing from the recipients projection, so the consumer retries
+        (then dead-letters) the event.
         """
         if change.depositor_user_id:
             await self._tell_depositor(tx, event_id, change)
@@ -59,6 +61,10 @@ class InvoiceNotices:
             await _tell_supplier_managers(tx, event_id, change)
 
     async def _tell_depositor(self, tx: Transaction, event_id: str, change: StatusChange) -> None:
+        """The depositor's e-mail and feed item; none for a technical account (an invoice
+        deposited through the Chorus Pro-compatible API: its software polls)."""
+        if await is_technical(tx, change.depositor_user_id):
+            return
         person = await known_recipient(tx, change.depositor_user_id)
         path = links.invoice_path(change.invoice_id)
         facts = {

@@ -18,7 +18,7 @@ from chorus_notifications.domain.membership_messages import person_name
 from chorus_notifications.domain.messages import EmailDraft, FeedDraft
 from chorus_notifications.domain.recipients import Recipient
 from chorus_notifications.rendering import render_email, render_feed
-from chorus_notifications.store import emails, feed, preferences, recipients
+from chorus_notifications.store import emails, feed, preferences, recipients, technical_users
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +90,16 @@ async def known_recipient(tx: Transaction, user_id: str) -> Recipient:
     return found
 
 
+async def is_technical(tx: Transaction, user_id: str) -> bool:
+    """Whether ``user_id`` is a technical account (Chorus Pro API): no mailbox, no portal."""
+    return await technical_users.login_of(tx.conn, user_id) is not None
+
+
 async def name_of(tx: Transaction, user_id: str, fallback: str) -> str:
-    """``"Pierre Martin"``; ``fallback`` for a user not projected (or without a name)."""
+    """``"Pierre Martin"``, ``"Compte technique TECH_12"``; ``fallback`` for a user not
+    projected (or without a name)."""
     person = await recipients.get(tx.conn, user_id)
     if person is None:
-        return fallback
+        login = await technical_users.login_of(tx.conn, user_id)
+        return f"Compte technique {login.partition('@')[0]}" if login else fallback
     return person_name(person.first_name, person.last_name, fallback)

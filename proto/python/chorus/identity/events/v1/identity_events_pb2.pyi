@@ -116,6 +116,14 @@ class _SessionRevocationReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrappe
     """The account was deactivated by its owner."""
     SESSION_REVOCATION_REASON_DISABLED_BY_ADMIN: _SessionRevocationReason.ValueType  # 7
     """The account was disabled by an administrator."""
+    SESSION_REVOCATION_REASON_API_CLIENT_REVOKED: _SessionRevocationReason.ValueType  # 8
+    """An API application was revoked (session_id = the application's id; its tokens last
+    longer than a user's, tokens_valid_until says until when).
+    """
+    SESSION_REVOCATION_REASON_TECHNICAL_PASSWORD_ROTATED: _SessionRevocationReason.ValueType  # 9
+    """A technical account's password was renewed: its previous session ends."""
+    SESSION_REVOCATION_REASON_TECHNICAL_ACCOUNT_REVOKED: _SessionRevocationReason.ValueType  # 10
+    """A technical account was revoked."""
 
 class SessionRevocationReason(_SessionRevocationReason, metaclass=_SessionRevocationReasonEnumTypeWrapper):
     """Why a session was revoked."""
@@ -135,6 +143,14 @@ SESSION_REVOCATION_REASON_DEACTIVATED: SessionRevocationReason.ValueType  # 6
 """The account was deactivated by its owner."""
 SESSION_REVOCATION_REASON_DISABLED_BY_ADMIN: SessionRevocationReason.ValueType  # 7
 """The account was disabled by an administrator."""
+SESSION_REVOCATION_REASON_API_CLIENT_REVOKED: SessionRevocationReason.ValueType  # 8
+"""An API application was revoked (session_id = the application's id; its tokens last
+longer than a user's, tokens_valid_until says until when).
+"""
+SESSION_REVOCATION_REASON_TECHNICAL_PASSWORD_ROTATED: SessionRevocationReason.ValueType  # 9
+"""A technical account's password was renewed: its previous session ends."""
+SESSION_REVOCATION_REASON_TECHNICAL_ACCOUNT_REVOKED: SessionRevocationReason.ValueType  # 10
+"""A technical account was revoked."""
 Global___SessionRevocationReason: _TypeAlias = SessionRevocationReason  # noqa: Y015
 
 @_typing.final
@@ -650,3 +666,225 @@ class ExistingAccountRegistrationAttempted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExistingAccountRegistrationAttempted: _TypeAlias = ExistingAccountRegistrationAttempted  # noqa: Y015
+
+@_typing.final
+class ApiClientCreated(_message.Message):
+    """An API application was created. Keyed by owner_user_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    OWNER_USER_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    owner_user_id: _builtins.str
+    client_id: _builtins.str
+    name: _builtins.str
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        owner_user_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "client_id", b"client_id", "created_at", b"created_at", "name", b"name", "owner_user_id", b"owner_user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApiClientCreated: _TypeAlias = ApiClientCreated  # noqa: Y015
+
+@_typing.final
+class ApiClientRevoked(_message.Message):
+    """An API application was revoked; a SessionRevoked with session_id = application_id goes
+    with it. Keyed by owner_user_id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    OWNER_USER_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    REVOKED_AT_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    owner_user_id: _builtins.str
+    client_id: _builtins.str
+    name: _builtins.str
+    @_builtins.property
+    def revoked_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        owner_user_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        revoked_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["revoked_at", b"revoked_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "client_id", b"client_id", "name", b"name", "owner_user_id", b"owner_user_id", "revoked_at", b"revoked_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApiClientRevoked: _TypeAlias = ApiClientRevoked  # noqa: Y015
+
+@_typing.final
+class TechnicalAccountActivated(_message.Message):
+    """A manager activated a technical account for a structure. Keyed by account_id (the
+    technical account's user id).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    ACTOR_USER_ID_FIELD_NUMBER: _builtins.int
+    PASSWORD_EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    ACTIVATED_AT_FIELD_NUMBER: _builtins.int
+    account_id: _builtins.str
+    structure_id: _builtins.str
+    login: _builtins.str
+    actor_user_id: _builtins.str
+    """The manager who did it."""
+    @_builtins.property
+    def password_expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def activated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        account_id: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+        login: _builtins.str = ...,
+        actor_user_id: _builtins.str = ...,
+        password_expires_at: _timestamp_pb2.Timestamp | None = ...,
+        activated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activated_at", b"activated_at", "password_expires_at", b"password_expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "activated_at", b"activated_at", "actor_user_id", b"actor_user_id", "login", b"login", "password_expires_at", b"password_expires_at", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TechnicalAccountActivated: _TypeAlias = TechnicalAccountActivated  # noqa: Y015
+
+@_typing.final
+class TechnicalAccountPasswordRotated(_message.Message):
+    """A manager renewed a technical account's password; the previous one stopped working.
+    Keyed by account_id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    ACTOR_USER_ID_FIELD_NUMBER: _builtins.int
+    PASSWORD_EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    ROTATED_AT_FIELD_NUMBER: _builtins.int
+    account_id: _builtins.str
+    structure_id: _builtins.str
+    login: _builtins.str
+    actor_user_id: _builtins.str
+    @_builtins.property
+    def password_expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def rotated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        account_id: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+        login: _builtins.str = ...,
+        actor_user_id: _builtins.str = ...,
+        password_expires_at: _timestamp_pb2.Timestamp | None = ...,
+        rotated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["password_expires_at", b"password_expires_at", "rotated_at", b"rotated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "actor_user_id", b"actor_user_id", "login", b"login", "password_expires_at", b"password_expires_at", "rotated_at", b"rotated_at", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TechnicalAccountPasswordRotated: _TypeAlias = TechnicalAccountPasswordRotated  # noqa: Y015
+
+@_typing.final
+class TechnicalAccountRevoked(_message.Message):
+    """A manager revoked a technical account for good. Keyed by account_id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    ACTOR_USER_ID_FIELD_NUMBER: _builtins.int
+    REVOKED_AT_FIELD_NUMBER: _builtins.int
+    account_id: _builtins.str
+    structure_id: _builtins.str
+    login: _builtins.str
+    actor_user_id: _builtins.str
+    @_builtins.property
+    def revoked_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        account_id: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+        login: _builtins.str = ...,
+        actor_user_id: _builtins.str = ...,
+        revoked_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["revoked_at", b"revoked_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "actor_user_id", b"actor_user_id", "login", b"login", "revoked_at", b"revoked_at", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TechnicalAccountRevoked: _TypeAlias = TechnicalAccountRevoked  # noqa: Y015
+
+@_typing.final
+class TechnicalAccountPasswordExpiring(_message.Message):
+    """A technical account's password expires soon: emitted once when 30 days are left and once
+    when 7 are, so that the structure's managers renew it. Keyed by account_id.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    LOGIN_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    DAYS_LEFT_FIELD_NUMBER: _builtins.int
+    account_id: _builtins.str
+    structure_id: _builtins.str
+    login: _builtins.str
+    days_left: _builtins.int
+    """The threshold reached: 30 or 7."""
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        account_id: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+        login: _builtins.str = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        days_left: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "days_left", b"days_left", "expires_at", b"expires_at", "login", b"login", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TechnicalAccountPasswordExpiring: _TypeAlias = TechnicalAccountPasswordExpiring  # noqa: Y015

@@ -26,7 +26,7 @@ from chorus.invoices.v1 import invoices_service_pb2 as chorus_dot_invoices_dot_v
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/chorus/invoices/events/v1/invoices_events.proto\x12\x19\x63horus.invoices.events.v1\x1a)chorus/invoices/v1/invoices_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x01\n\x10InvoiceSubmitted\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x1d\n\x15supplier_structure_id\x18\x03 \x01(\t\x12\x1e\n\x16recipient_structure_id\x18\x04 \x01(\t\x12\x14\n\x0csubmitted_by\x18\x05 \x01(\t\x12\x13\n\x0bgross_total\x18\x06 \x01(\t\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x30\n\x0csubmitted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x80\x03\n\x14InvoiceStatusChanged\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x36\n\x0b\x66rom_status\x18\x03 \x01(\x0e\x32!.chorus.invoices.v1.InvoiceStatus\x12\x34\n\tto_status\x18\x04 \x01(\x0e\x32!.chorus.invoices.v1.InvoiceStatus\x12\x16\n\x0elifecycle_code\x18\x05 \x01(\x05\x12\x1d\n\x15supplier_structure_id\x18\x06 \x01(\t\x12\x1e\n\x16recipient_structure_id\x18\x07 \x01(\t\x12\x19\n\x11\x64\x65positor_user_id\x18\x08 \x01(\t\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\x12\x0f\n\x07\x63omment\x18\n \x01(\t\x12.\n\nchanged_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cservice_code\x18\x0c \x01(\t\"\xc5\x01\n\x1cInvoiceRejectionAcknowledged\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x1d\n\x15supplier_structure_id\x18\x03 \x01(\t\x12\x1e\n\x16recipient_structure_id\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x33\n\x0f\x61\x63knowledged_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/chorus/invoices/events/v1/invoices_events.proto\x12\x19\x63horus.invoices.events.v1\x1a)chorus/invoices/v1/invoices_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf4\x01\n\x10InvoiceSubmitted\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x1d\n\x15supplier_structure_id\x18\x03 \x01(\t\x12\x1e\n\x16recipient_structure_id\x18\x04 \x01(\t\x12\x14\n\x0csubmitted_by\x18\x05 \x01(\t\x12\x13\n\x0bgross_total\x18\x06 \x01(\t\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x30\n\x0csubmitted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63pp_id\x18\t \x01(\x03\"\x90\x03\n\x14InvoiceStatusChanged\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x36\n\x0b\x66rom_status\x18\x03 \x01(\x0e\x32!.chorus.invoices.v1.InvoiceStatus\x12\x34\n\tto_status\x18\x04 \x01(\x0e\x32!.chorus.invoices.v1.InvoiceStatus\x12\x16\n\x0elifecycle_code\x18\x05 \x01(\x05\x12\x1d\n\x15supplier_structure_id\x18\x06 \x01(\t\x12\x1e\n\x16recipient_structure_id\x18\x07 \x01(\t\x12\x19\n\x11\x64\x65positor_user_id\x18\x08 \x01(\t\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\x12\x0f\n\x07\x63omment\x18\n \x01(\t\x12.\n\nchanged_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cservice_code\x18\x0c \x01(\t\x12\x0e\n\x06\x63pp_id\x18\r \x01(\x03\"\xd5\x01\n\x1cInvoiceRejectionAcknowledged\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x1d\n\x15supplier_structure_id\x18\x03 \x01(\t\x12\x1e\n\x16recipient_structure_id\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x33\n\x0f\x61\x63knowledged_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63pp_id\x18\x07 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,9 +34,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chorus.invoices.events.v1.i
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_INVOICESUBMITTED']._serialized_start=155
-  _globals['_INVOICESUBMITTED']._serialized_end=383
-  _globals['_INVOICESTATUSCHANGED']._serialized_start=386
-  _globals['_INVOICESTATUSCHANGED']._serialized_end=770
-  _globals['_INVOICEREJECTIONACKNOWLEDGED']._serialized_start=773
-  _globals['_INVOICEREJECTIONACKNOWLEDGED']._serialized_end=970
+  _globals['_INVOICESUBMITTED']._serialized_end=399
+  _globals['_INVOICESTATUSCHANGED']._serialized_start=402
+  _globals['_INVOICESTATUSCHANGED']._serialized_end=802
+  _globals['_INVOICEREJECTIONACKNOWLEDGED']._serialized_start=805
+  _globals['_INVOICEREJECTIONACKNOWLEDGED']._serialized_end=1018
 # @@protoc_insertion_point(module_scope)

@@ -32,6 +32,7 @@ class InvoiceSubmitted(_message.Message):
     GROSS_TOTAL_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
     SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -39,6 +40,8 @@ class InvoiceSubmitted(_message.Message):
     submitted_by: _builtins.str
     gross_total: _builtins.str
     currency: _builtins.str
+    cpp_id: _builtins.int
+    """The invoice's integer id (Chorus Pro identifiantFactureCPP)."""
     @_builtins.property
     def submitted_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -52,10 +55,11 @@ class InvoiceSubmitted(_message.Message):
         gross_total: _builtins.str = ...,
         currency: _builtins.str = ...,
         submitted_at: _timestamp_pb2.Timestamp | None = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["submitted_at", b"submitted_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "gross_total", b"gross_total", "invoice_id", b"invoice_id", "number", b"number", "recipient_structure_id", b"recipient_structure_id", "submitted_at", b"submitted_at", "submitted_by", b"submitted_by", "supplier_structure_id", b"supplier_structure_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "currency", b"currency", "gross_total", b"gross_total", "invoice_id", b"invoice_id", "number", b"number", "recipient_structure_id", b"recipient_structure_id", "submitted_at", b"submitted_at", "submitted_by", b"submitted_by", "supplier_structure_id", b"supplier_structure_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -79,6 +83,7 @@ class InvoiceStatusChanged(_message.Message):
     COMMENT_FIELD_NUMBER: _builtins.int
     CHANGED_AT_FIELD_NUMBER: _builtins.int
     SERVICE_CODE_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     number: _builtins.str
     from_status: _invoices_service_pb2.InvoiceStatus.ValueType
@@ -95,6 +100,8 @@ class InvoiceStatusChanged(_message.Message):
     """The recipient's service the invoice is addressed to ("" when none): users limited to
     some services are told only of their services' invoices.
     """
+    cpp_id: _builtins.int
+    """The invoice's integer id (Chorus Pro identifiantFactureCPP)."""
     @_builtins.property
     def changed_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -112,10 +119,11 @@ class InvoiceStatusChanged(_message.Message):
         comment: _builtins.str = ...,
         changed_at: _timestamp_pb2.Timestamp | None = ...,
         service_code: _builtins.str = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changed_at", b"changed_at", "comment", b"comment", "depositor_user_id", b"depositor_user_id", "from_status", b"from_status", "invoice_id", b"invoice_id", "lifecycle_code", b"lifecycle_code", "number", b"number", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code", "supplier_structure_id", b"supplier_structure_id", "to_status", b"to_status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changed_at", b"changed_at", "comment", b"comment", "cpp_id", b"cpp_id", "depositor_user_id", b"depositor_user_id", "from_status", b"from_status", "invoice_id", b"invoice_id", "lifecycle_code", b"lifecycle_code", "number", b"number", "recipient_structure_id", b"recipient_structure_id", "service_code", b"service_code", "supplier_structure_id", b"supplier_structure_id", "to_status", b"to_status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -133,12 +141,15 @@ class InvoiceRejectionAcknowledged(_message.Message):
     RECIPIENT_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
     ACKNOWLEDGED_AT_FIELD_NUMBER: _builtins.int
+    CPP_ID_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
     recipient_structure_id: _builtins.str
     actor: _builtins.str
     """The supplier-side user who acknowledged it."""
+    cpp_id: _builtins.int
+    """The invoice's integer id (Chorus Pro identifiantFactureCPP)."""
     @_builtins.property
     def acknowledged_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -150,10 +161,11 @@ class InvoiceRejectionAcknowledged(_message.Message):
         recipient_structure_id: _builtins.str = ...,
         actor: _builtins.str = ...,
         acknowledged_at: _timestamp_pb2.Timestamp | None = ...,
+        cpp_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["acknowledged_at", b"acknowledged_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledged_at", b"acknowledged_at", "actor", b"actor", "invoice_id", b"invoice_id", "number", b"number", "recipient_structure_id", b"recipient_structure_id", "supplier_structure_id", b"supplier_structure_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledged_at", b"acknowledged_at", "actor", b"actor", "cpp_id", b"cpp_id", "invoice_id", b"invoice_id", "number", b"number", "recipient_structure_id", b"recipient_structure_id", "supplier_structure_id", b"supplier_structure_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

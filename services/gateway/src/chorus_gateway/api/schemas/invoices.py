@@ -303,6 +303,11 @@ _LIFECYCLE_CODES = (
 
 class Invoice(BaseModel):
     id: str
+    cpp_id: int | None = Field(
+        None,
+        description="The invoice's integer id (Chorus Pro identifiantFactureCPP / idFacture),"
+        " given at creation, never reused.",
+    )
     number: str
     supplier_structure_id: str
     recipient_structure_id: str | None
@@ -541,6 +546,7 @@ def line(message: pb.InvoiceLine) -> Line:
 def invoice(message: pb.Invoice) -> Invoice:
     return Invoice(
         id=message.id,
+        cpp_id=message.cpp_id or None,
         number=message.number,
         supplier_structure_id=message.supplier_structure_id,
         recipient_structure_id=optional(message.recipient_structure_id),
