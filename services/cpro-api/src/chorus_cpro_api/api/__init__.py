@@ -6,8 +6,11 @@ from fastapi import APIRouter
 
 from chorus_cpro_api.api import (
     engagements,
+    flows,
     health,
+    invoices,
     oauth,
+    processing,
     structures,
     transverses,
     utilisateurs,
@@ -18,6 +21,9 @@ for module in (
     health,
     oauth,
     transverses,
+    flows,
+    invoices,
+    processing,
     structures,
     utilisateurs,
     engagements,
