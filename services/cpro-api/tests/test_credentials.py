@@ -160,3 +160,19 @@ async def test_an_expired_technical_password_says_so_and_what_to_do(cpro, party_
 async def test_a_fresh_token_is_issued_each_time(cpro, supplier):
     first, second = await token_of(cpro, supplier), await token_of(cpro, supplier)
     assert first != second
+
+
+async def test_repeated_wrong_passwords_lock_the_technical_account(cpro, party_factory):
+    party = await party_factory(name="Lockout Test SARL")
+    wrong = {"Authorization": f"Bearer {party.token}", "cpro-account": b64(f"{party.login}:nope")}
+    statuses = []
+    for _ in range(8):
+        response = await cpro.post(LIST, json={}, headers=wrong)
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            break
+    assert statuses[0] == 401 and statuses[-1] == 429, statuses
+    erreur = response.json()["erreur"]
+    assert (erreur["credential"], erreur["raison"]) == ("cpro-account", "LOCKED")
+    # The right password is locked out too for a while (identity's login guard).
+    assert (await cpro.post(LIST, json={}, headers=party.headers())).status_code == 429

@@ -21,7 +21,10 @@ class IdentityClient:
         """Public: an access token (audience chorus-cpro) for an API application.
         UNAUTHENTICATED CLIENT_UNKNOWN / CLIENT_SECRET_INVALID / CLIENT_REVOKED."""
         request = pb.IssueClientTokenRequest(
-            client_id=client_id, client_secret=client_secret, scope=scope
+            client_id=client_id,
+            client_secret=client_secret,
+            scope=scope,
+            client=pb.ClientInfo(ip_address=caller.ip_address),
         )
         return await self._stub.IssueClientToken(request, metadata=caller.metadata())
 
@@ -30,8 +33,10 @@ class IdentityClient:
     ) -> pb.AuthenticateTechnicalAccountResponse:
         """Public: a technical account's access token. UNAUTHENTICATED
         TECHNICAL_ACCOUNT_UNKNOWN / TECHNICAL_PASSWORD_INVALID / TECHNICAL_PASSWORD_EXPIRED /
-        TECHNICAL_ACCOUNT_REVOKED; RESOURCE_EXHAUSTED when throttled."""
-        request = pb.AuthenticateTechnicalAccountRequest(login=login, password=password)
+        TECHNICAL_ACCOUNT_REVOKED; FAILED_PRECONDITION ACCOUNT_LOCKED after repeated failures."""
+        request = pb.AuthenticateTechnicalAccountRequest(
+            login=login, password=password, client=pb.ClientInfo(ip_address=caller.ip_address)
+        )
         return await self._stub.AuthenticateTechnicalAccount(request, metadata=caller.metadata())
 
     async def batch_get_users(self, user_ids: list[str], caller: Caller) -> list[pb.User]:

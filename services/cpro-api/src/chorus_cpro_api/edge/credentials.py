@@ -297,6 +297,21 @@ class Authenticator:
             if raison is not None:
                 message = remote.message or ACCOUNT_DEFAULT_MESSAGES[raison]
                 raise credential_refusal("cpro-account", raison, message) from None
+            if remote.reason == "ACCOUNT_LOCKED":
+                seconds = remote.metadata.get("retry_after_seconds", "")
+                raise CproError(
+                    TOO_MANY_REQUESTS,
+                    "Compte technique (en-tête cpro-account) verrouillé : "
+                    + (remote.message or "trop d'échecs d'authentification ; réessayez plus tard."),
+                    "LOCKED",
+                    headers={"Retry-After": seconds} if seconds.isdigit() else {},
+                    erreur={
+                        "credential": "cpro-account",
+                        "raison": "LOCKED",
+                        "message": remote.message
+                        or "trop d'échecs d'authentification ; réessayez plus tard.",
+                    },
+                ) from None
             if remote.code == grpc.StatusCode.UNAUTHENTICATED:
                 raise credential_refusal(
                     "cpro-account", "UNKNOWN", ACCOUNT_DEFAULT_MESSAGES["UNKNOWN"]
