@@ -19,7 +19,14 @@ from e2e_support import Mailbox, client_ip
 # Settings of the stack the tests start: a short lockout so that unlocking can be observed;
 # the tests' own address is the gateway's trusted proxy, so each test can act as another
 # client with X-Forwarded-For (e2e_support.client_ip).
-E2E_ENV = {"CHORUS_LOGIN_LOCKOUT_SECONDS": "4", "CHORUS_TRUSTED_PROXIES": "127.0.0.1"}
+# The Chorus Pro-compatible API's rate limit per application is lifted: its fuzzing sends
+# thousands of requests with one application (the limit is tested in services/cpro-api).
+E2E_ENV = {
+    "CHORUS_LOGIN_LOCKOUT_SECONDS": "4",
+    "CHORUS_TRUSTED_PROXIES": "127.0.0.1",
+    "CHORUS_CPRO_RATE_LIMIT_BURST": "100000",
+    "CHORUS_CPRO_RATE_LIMIT_PER_MINUTE": "1000000",
+}
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

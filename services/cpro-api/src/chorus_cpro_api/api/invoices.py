@@ -447,7 +447,7 @@ async def _full_invoice(
     references: dict[str, Any] = {
         "dateFacture": iso_date(invoice.issue_date),
         "dateDepot": date_of(invoice.created_at),
-        "dateCreationFacture": date_of(invoice.created_at),
+        "dateCreationFacture": timestamp(invoice.created_at),
         "codeDeviseFacture": invoice.currency or "EUR",
         "typeFacture": type_name(invoice.type),
         "numeroBonCommande": invoice.engagement_number,
