@@ -217,3 +217,38 @@ async def cpp_id_of(cpro: httpx.AsyncClient, caller: Party, structure: Party) ->
     found = (await ok(response))["listeStructures"]
     assert len(found) == 1, found
     return found[0]["idStructureCPP"]
+
+
+async def deposit(cpro, supplier: Party, recipient: Party, count: int = 1) -> list[dict]:
+    """``count`` invoices from ``supplier`` to ``recipient``, each in its own flow, made
+    available to the recipient: their search lines."""
+    numbers = []
+    for _ in range(count):
+        number = f"INV-{uuid.uuid4().hex[:10]}"
+        answer = await ok(
+            await cpro.post(
+                "/cpro/factures/v1/deposer/flux",
+                json=flow_body(ubl(supplier, recipient, number)),
+                headers=supplier.headers(),
+            )
+        )
+        assert answer["etatCourantFlux"] == "IN_INTEGRE", answer
+        numbers.append(number)
+    lines = []
+    for number in numbers:
+        async with asyncio.timeout(180):
+            while True:
+                found = await ok(
+                    await cpro.post(
+                        "/cpro/factures/v1/rechercher/recipiendaire",
+                        json={"numeroFacture": number},
+                        headers=recipient.headers(),
+                    )
+                )
+                if found["listeFactures"] and found["listeFactures"][0]["statut"] == (
+                    "MISE_A_DISPOSITION"
+                ):
+                    lines.append(found["listeFactures"][0])
+                    break
+                await asyncio.sleep(0.3)
+    return lines

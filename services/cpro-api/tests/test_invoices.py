@@ -6,54 +6,17 @@ invoice out of sight."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
-import uuid
 import zipfile
 
 import pytest
 import pytest_asyncio
-from cpro_support import Party, flow_body, ok, ubl
+from cpro_support import Party, deposit, ok
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 F = "/cpro/factures/v1"
-
-
-async def deposit(cpro, supplier: Party, recipient: Party, count: int = 1) -> list[dict]:
-    """``count`` invoices from ``supplier`` to ``recipient``, each in its own flow, made
-    available to the recipient: their search lines."""
-    numbers = []
-    for _ in range(count):
-        number = f"INV-{uuid.uuid4().hex[:10]}"
-        answer = await ok(
-            await cpro.post(
-                f"{F}/deposer/flux",
-                json=flow_body(ubl(supplier, recipient, number)),
-                headers=supplier.headers(),
-            )
-        )
-        assert answer["etatCourantFlux"] == "IN_INTEGRE", answer
-        numbers.append(number)
-    lines = []
-    for number in numbers:
-        async with asyncio.timeout(180):
-            while True:
-                found = await ok(
-                    await cpro.post(
-                        f"{F}/rechercher/recipiendaire",
-                        json={"numeroFacture": number},
-                        headers=recipient.headers(),
-                    )
-                )
-                if found["listeFactures"] and found["listeFactures"][0]["statut"] == (
-                    "MISE_A_DISPOSITION"
-                ):
-                    lines.append(found["listeFactures"][0])
-                    break
-                await asyncio.sleep(0.3)
-    return lines
 
 
 @pytest_asyncio.fixture(loop_scope="session")

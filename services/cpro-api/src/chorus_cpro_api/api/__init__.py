@@ -12,6 +12,7 @@ from chorus_cpro_api.api import (
     oauth,
     processing,
     structures,
+    submissions,
     transverses,
     utilisateurs,
 )
@@ -24,6 +25,7 @@ for module in (
     flows,
     invoices,
     processing,
+    submissions,
     structures,
     utilisateurs,
     engagements,
