@@ -6,6 +6,7 @@ another structure's flow out of sight."""
 from __future__ import annotations
 
 import base64
+import io
 import re
 import uuid
 
@@ -22,6 +23,7 @@ from cpro_support import (
     ubl,
     zip_of,
 )
+from pypdf import PdfReader
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -127,6 +129,18 @@ async def test_an_invalid_file_is_a_deposited_flow_rejected_with_rule_ids_and_xp
     assert any(re.match(r"^\[BR-[A-Z0-9-]+\] /Invoice", e["libelleErreurDP"]) for e in errors)
     assert all(e["regle"] and e["xpath"] for e in errors)
     assert (await search_flow(cpro, supplier, answer["numeroFluxDepot"]))["listeFactures"] == []
+    # consulterCR's fichierCR: the same report as a PDF.
+    short = await ok(
+        await cpro.post(
+            "/cpro/transverses/v1/consulterCR",
+            json={"numeroFluxDepot": answer["numeroFluxDepot"]},
+            headers=supplier.headers(),
+        )
+    )
+    pdf = PdfReader(io.BytesIO(base64.b64decode(short["fichierCR"])))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert answer["numeroFluxDepot"] in text and number in text and "refusée" in text
+    assert errors[0]["regle"] in text
 
 
 @pytest.mark.parametrize("archive", [tar_gz, zip_of])

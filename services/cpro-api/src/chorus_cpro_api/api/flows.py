@@ -34,6 +34,7 @@ from chorus_cpro_api.edge.envelope import (
     ok,
 )
 from chorus_cpro_api.edge.formats import date_of, timestamp
+from chorus_cpro_api.edge.report_pdf import report_pdf
 
 router = APIRouter()
 
@@ -155,10 +156,49 @@ def error_text(error: ipb.FlowError) -> str:
     return f"{rule}{where}{error.message}"
 
 
+STATE_LABELS = {
+    "IN_EN_ATTENTE_TRAITEMENT_CPP": "en attente de traitement",
+    "IN_EN_COURS_TRAITEMENT_CPP": "en cours de traitement",
+    "IN_INTEGRE": "intégré",
+    "IN_INTEGRE_PARTIEL": "intégré partiellement (seules les factures correctes)",
+    "IN_REJETE": "rejeté",
+}
+
+
+def report_lines(flow: ipb.Flow) -> list[str]:
+    """The report in French, line by line (``fichierCR``)."""
+    state = flow_state(flow)
+    lines = [
+        f"Flux : {flow.number}",
+        f"Fichier : {flow.file_name} ({flow.syntax})",
+        f"Déposé le : {timestamp(flow.deposited_at)}",
+        f"État : {state} — {STATE_LABELS.get(state, state)}, le {timestamp(flow.state_at)}",
+        "",
+    ]
+    for error in flow.errors:
+        lines.append(f"Erreur du flux : {error_text(error)}")
+    for item in flow.items:
+        number = item.invoice_number or "(numéro illisible)"
+        if item.invoice_cpp_id:
+            lines.append(
+                f"{item.file} : facture {number} intégrée (identifiant {item.invoice_cpp_id})"
+            )
+        elif item.errors:
+            lines.append(f"{item.file} : facture {number} refusée")
+            lines.extend(f"  - {error_text(error)}" for error in item.errors)
+        else:
+            lines.append(f"{item.file} : facture {number} en attente")
+    for note in flow.notes:
+        lines.append(f"Remarque : {note}")
+    return lines
+
+
 @router.post("/cpro/transverses/v1/consulterCR")
 async def report(request: Request, caller: Technical) -> dict:
-    """``consulterCR``: the flow's state (``etatCourantFlux``) and dates."""
+    """``consulterCR``: the flow's state (``etatCourantFlux``), dates and the report as a PDF
+    (``fichierCR``, base64)."""
     flow = await _flow(request, caller, "consulterCR")
+    pdf = report_pdf(f"Compte rendu de traitement du flux {flow.number}", report_lines(flow))
     return ok(
         numeroFluxDepot=flow.number,
         etatCourantFlux=flow_state(flow),
@@ -168,6 +208,7 @@ async def report(request: Request, caller: Technical) -> dict:
         codeInterfaceFlux=flow.syntax,
         codeAppliPartenaire="CHORUS",
         designationPartenaire="Chorus",
+        fichierCR=base64.b64encode(pdf).decode("ascii"),
     )
 
 
