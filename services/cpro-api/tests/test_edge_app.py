@@ -154,3 +154,18 @@ async def test_the_trace_context_of_a_client_is_dropped(client):
         "/healthz", headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}
     )
     assert response.status_code == 200
+
+
+async def test_the_token_endpoint_has_a_bucket_per_client_id(client):
+    body = "grant_type=client_credentials&client_id=busy-client&client_secret=s"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    statuses = [
+        (await client.post("/api/oauth/token", content=body, headers=form)).status_code
+        for _ in range(4)
+    ]
+    # identity is unreachable here: 503 temporarily_unavailable, until the bucket is empty.
+    assert statuses == [503, 503, 503, 429]
+    limited = await client.post("/api/oauth/token", content=body, headers=form)
+    assert limited.json()["error"] == "slow_down" and int(limited.headers["retry-after"]) >= 1
+    other = "grant_type=client_credentials&client_id=quiet-client&client_secret=s"
+    assert (await client.post("/api/oauth/token", content=other, headers=form)).status_code == 503
