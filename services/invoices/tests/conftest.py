@@ -1,7 +1,8 @@
 """Fixtures: a migrated database, the broker, a structures test double and the invoices server.
 
 The structures service is out of reach here (it has its own tests; the end-to-end suite runs
-the real one), so :class:`FakeStructures` serves its RPCs from dictionaries over real gRPC.
+the real one), so :class:`FakeStructures` serves its RPCs from dictionaries over real gRPC,
+checking tokens (and answering calls without one) as structures does.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from chorus_invoices.events import outgoing
 from chorus_invoices.events.routing import route_submitted_invoice
 from chorus_invoices.main import build_app
 from chorus_platform import grpc_server
+from chorus_platform.auth import TokenVerifier, bearer_token
 from chorus_platform.cloudevents import Envelope
 from chorus_platform.db import create_pool
+from chorus_platform.errors import Unauthenticated
 from chorus_platform.grpc_client import channel_for
 from chorus_platform.migrations import migrate_database
 from chorus_platform.rpc_status import RemoteError, from_rpc_error
@@ -46,9 +49,14 @@ MODES = {"CONSULTATION": spb.ACCESS_MODE_CONSULTATION, "MODIFICATION": spb.ACCES
 
 class FakeStructures(spb_grpc.StructuresServiceServicer):
     """StructuresService over dicts: structures by id, and granted (user, structure, space,
-    mode). MODIFICATION implies CONSULTATION, as in structures itself."""
+    mode). MODIFICATION implies CONSULTATION, as in structures itself.
 
-    def __init__(self) -> None:
+    Tokens are checked as structures does: a token sent must verify (``verifier``: expired,
+    forged → UNAUTHENTICATED); without one, only GetStructure and FindStructureByIdentifier
+    answer, and for public structures only (NOT_FOUND for a private one, as if unknown)."""
+
+    def __init__(self, verifier: TokenVerifier | None = None) -> None:
+        self.verifier = verifier
         self.structures: dict[str, spb.Structure] = {}
         self.grants: set[tuple[str, str, int, int]] = set()
         self.calls: Counter[str] = Counter()
@@ -103,27 +111,44 @@ class FakeStructures(spb_grpc.StructuresServiceServicer):
         modes = {mode, spb.ACCESS_MODE_MODIFICATION}
         return any((user_id, structure_id, space, m) in self.grants for m in modes)
 
-    async def _record(self, name: str, context) -> None:
+    async def _record(self, name: str, context, *, public: bool = False) -> bool:
+        """Counts the call; True when it carries no token (allowed for ``public`` RPCs)."""
         if self.down:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "structures indisponible")
         self.calls[name] += 1
-        metadata = dict(context.invocation_metadata())
-        self.authorizations.append(metadata.get("authorization", ""))
+        metadata = tuple(context.invocation_metadata() or ())
+        self.authorizations.append(dict(metadata).get("authorization", ""))
+        token = bearer_token(metadata)
+        if token is None:
+            if not public:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED")
+            return True
+        if self.verifier is not None:
+            try:
+                await self.verifier.verify(token)
+            except Unauthenticated:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, "TOKEN_INVALID")
+        return False
+
+    def _visible(self, structure: spb.Structure | None, anonymous: bool) -> bool:
+        if structure is None:
+            return False
+        return not anonymous or structure.kind == spb.STRUCTURE_KIND_PUBLIQUE
 
     async def GetStructure(self, request, context):
-        await self._record("GetStructure", context)
+        anonymous = await self._record("GetStructure", context, public=True)
         structure = self.structures.get(request.structure_id)
-        if structure is None:
+        if not self._visible(structure, anonymous):
             await context.abort(grpc.StatusCode.NOT_FOUND, "structure inconnue")
         return spb.GetStructureResponse(structure=structure)
 
     async def FindStructureByIdentifier(self, request, context):
-        await self._record("FindStructureByIdentifier", context)
+        anonymous = await self._record("FindStructureByIdentifier", context, public=True)
         for structure in self.structures.values():
             if (structure.identifier_type, structure.identifier) == (
                 request.identifier_type,
                 request.identifier,
-            ):
+            ) and self._visible(structure, anonymous):
                 return spb.FindStructureByIdentifierResponse(structure=structure)
         await context.abort(grpc.StatusCode.NOT_FOUND, "structure inconnue")
 
@@ -213,8 +238,8 @@ def signer() -> TestSigner:
 
 
 @pytest_asyncio.fixture
-async def fake_structures():
-    fake = FakeStructures()
+async def fake_structures(signer):
+    fake = FakeStructures(signer.verifier())
     server = grpc.aio.server()
     spb_grpc.add_StructuresServiceServicer_to_server(fake, server)
     fake.port = server.add_insecure_port("127.0.0.1:0")

@@ -1,12 +1,14 @@
 """DepositFlow and GetFlow over real gRPC (issue 11, Chorus Pro ``deposer/flux`` and
 ``consulterCR``): single files decided before the answer, archives processed by the worker,
 the report's rule ids and XPaths, refusals of malformed calls, access, idempotent replays, and
-a worker that dies mid-flow."""
+a worker that dies mid-flow, and a worker that needs no token (the depositor's right is
+decided once, at deposit)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
 import tarfile
 import uuid
@@ -18,6 +20,7 @@ import pytest
 from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus.structures.v1 import structures_service_pb2 as spb
+from chorus_platform.errors import Unauthenticated
 from chorus_platform.rpc_status import from_rpc_error
 
 from .test_structured_deposit_api import CII_BUYER, CII_SELLER, CORPUS, UBL_BUYER, UBL_SELLER
@@ -30,6 +33,9 @@ BR_CO_15 = (CORPUS / "invalid/ubl-br-co-15-gross.xml").read_bytes()
 XSD_BROKEN = (CORPUS / "invalid/ubl-br-16-no-lines.xml").read_bytes()
 NUMBER = re.compile(r"^CPP\d{22}$")
 ATTENTE = pb.FLOW_STATE_IN_EN_ATTENTE_TRAITEMENT_CPP
+UNKNOWN_SIRET = "73282932000074"  # valid, registered nowhere
+SHORT_TTL = 3
+"""Seconds a depositor's token lives in the tests that process a flow after it expired."""
 
 
 def ubl_numbered(number: str) -> bytes:
@@ -98,6 +104,55 @@ async def deposit(api, parties: FlowParties, request: pb.DepositFlowRequest) -> 
     return (await api.call("DepositFlow", request, parties.user)).flow
 
 
+async def deposit_with(api, token: str, request: pb.DepositFlowRequest) -> pb.Flow:
+    """DepositFlow with this very access token."""
+    metadata = (("authorization", f"Bearer {token}"),)
+    return (await api.stub.DepositFlow(request, metadata=metadata)).flow
+
+
+async def expired(signer, token: str, timeout: float = 15.0) -> None:
+    """Waits until ``token`` is refused as expired."""
+    verifier = signer.verifier()
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            await verifier.verify(token)
+        except Unauthenticated:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "token still valid"
+        await asyncio.sleep(0.2)
+
+
+async def assert_no_token_stored(api) -> None:
+    """No column of the flow tables is meant for a token, and no row holds one (a JWT starts
+    with ``eyJ``, base64url of ``{"``)."""
+    columns = await api.fetch(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_name IN ('flows', 'flow_items')"
+    )
+    assert columns and not [c for c in columns if "token" in c["column_name"]]
+    rows = await api.fetch(
+        "SELECT to_jsonb(f)::text AS row FROM flows f"
+        " UNION ALL SELECT to_jsonb(i)::text FROM flow_items i"
+    )
+    assert rows and not [r for r in rows if "eyJ" in r["row"]]
+
+
+def by_identifier(fake_structures, identifier: str) -> spb.Structure:
+    return next(s for s in fake_structures.structures.values() if s.identifier == identifier)
+
+
+async def settled(api, number: str, timeout: float = 60.0) -> None:
+    """Waits, reading the database (no RPC), until the worker decided the flow."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    pending = ("IN_EN_ATTENTE_TRAITEMENT_CPP", "IN_EN_COURS_TRAITEMENT_CPP")
+    while (await api.fetch("SELECT state FROM flows WHERE number = $1", number))[0][
+        "state"
+    ] in pending:
+        assert asyncio.get_running_loop().time() < deadline, f"flow {number} not decided"
+        await asyncio.sleep(0.05)
+
+
 async def get_flow(api, user: str, number: str) -> pb.Flow:
     return (await api.call("GetFlow", pb.GetFlowRequest(number=number), user)).flow
 
@@ -160,8 +215,8 @@ async def test_one_ubl_file_is_integrated_before_the_answer(api, flow_parties):
 
     again = await get_flow(api, flow_parties.user, flow.number)
     assert again == flow
-    rows = await api.fetch("SELECT content, depositor_token FROM flows")
-    assert [(r["content"], r["depositor_token"]) for r in rows] == [(None, None)]
+    rows = await api.fetch("SELECT content, supplier FROM flows")
+    assert [(r["content"], r["supplier"]) for r in rows] == [(None, None)]
 
 
 @pytest.mark.parametrize(
@@ -282,7 +337,7 @@ async def test_an_archive_waits_then_is_integrated_partially(start_api, flow_par
     )
     assert listed.total_size == 3
     assert {i.deposit_mode for i in listed.invoices} == {pb.DEPOSIT_MODE_FLOW}
-    rows = await api.fetch("SELECT content, depositor_token, lease_owner FROM flows")
+    rows = await api.fetch("SELECT content, supplier, lease_owner FROM flows")
     assert [tuple(r) for r in rows] == [(None, None, None)]
 
 
@@ -432,16 +487,17 @@ async def test_a_keyed_deposit_replays_its_flow(api, flow_parties, content, stat
     assert rows[0]["idempotency_key"] == keyed[-1][1]
 
 
-# -- the worker: crash and resume, expired authorisation ----------------------------------
+# -- the worker: crash and resume, no token, the same checks ------------------------------
 
 
 async def test_a_worker_that_dies_mid_flow_is_resumed_without_depositing_twice(
-    start_api, flow_parties
+    start_api, flow_parties, signer
 ):
     files = {f"f{i}.xml": ubl_numbered(f"CRASH-{i}") for i in range(8)}
     depositing = await start_api()
-    flow = await deposit(
-        depositing, flow_parties, flow_request(flow_parties.ubl_supplier, tar_gz(files))
+    token = signer.token(flow_parties.user, ttl=SHORT_TTL)
+    flow = await deposit_with(
+        depositing, token, flow_request(flow_parties.ubl_supplier, tar_gz(files))
     )
     assert flow.state == ATTENTE
 
@@ -464,6 +520,7 @@ async def test_a_worker_that_dies_mid_flow_is_resumed_without_depositing_twice(
     assert stuck.state == pb.FLOW_STATE_IN_EN_COURS_TRAITEMENT_CPP
 
     await depositing.fetch("UPDATE flows SET lease_until = now() - interval '1 second'")
+    await expired(signer, token)  # resumed long after the depositor's token stopped working
     resuming = await start_api(flow_worker=True)
     done = await decided(resuming, flow_parties.user, flow.number)
     assert done.state == pb.FLOW_STATE_IN_INTEGRE
@@ -498,21 +555,139 @@ async def test_a_live_lease_is_not_taken_over(start_api, flow_parties):
     assert await api.count("invoices") == 0
 
 
-async def test_files_left_past_the_depositors_authorisation_are_not_deposited(
-    start_api, flow_parties, signer
+async def test_an_archive_whose_depositors_token_long_expired_is_still_integrated(
+    start_api, flow_parties, signer, fake_structures, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    api = await start_api()
+    token = signer.token(flow_parties.user, ttl=SHORT_TTL)
+    files = {"a.xml": ubl_numbered("TARD-1"), "b.xml": ubl_numbered("TARD-2")}
+    request = flow_request(flow_parties.ubl_supplier, tar_gz(files), file_name="lot.tar.gz")
+    flow = await deposit_with(api, token, request)
+    assert flow.state == ATTENTE
+    await assert_no_token_stored(api)
+
+    await expired(signer, token)
+    fake_structures.calls.clear()
+    fake_structures.authorizations.clear()
+    await start_api(flow_worker=True)
+    await settled(api, flow.number)
+    # The worker asked structures nothing with a token (the fake refuses an expired one) and
+    # never about the right, decided at deposit.
+    worker_calls = {n for n in fake_structures.calls if fake_structures.calls[n]}
+    assert worker_calls <= {"GetStructure", "FindStructureByIdentifier"}
+    assert worker_calls and set(fake_structures.authorizations) == {""}
+    done = await get_flow(api, flow_parties.user, flow.number)
+    assert done.state == pb.FLOW_STATE_IN_INTEGRE
+    assert [(i.file, i.invoice_number) for i in done.items] == [
+        ("a.xml", "TARD-1"),
+        ("b.xml", "TARD-2"),
+    ]
+    # The depositor is the invoices' actor.
+    rows = await api.fetch("SELECT created_by, deposited_by, flow_number FROM invoices")
+    assert {tuple(r) for r in rows} == {(flow_parties.user, flow_parties.user, flow.number)}
+    history = await api.fetch("SELECT DISTINCT actor FROM invoice_history")
+    assert [r["actor"] for r in history] == [flow_parties.user]
+    await assert_no_token_stored(api)
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "eyJ" not in logged and token not in logged
+
+
+async def test_every_file_of_an_archive_is_checked_as_the_same_file_deposited_alone(
+    start_api, flow_parties, fake_structures
 ):
     api = await start_api()
-    short = (("authorization", f"Bearer {signer.token(flow_parties.user, ttl=6)}"),)
-    request = flow_request(flow_parties.ubl_supplier, tar_gz({"a.xml": UBL, "b.xml": BR_CO_10}))
-    flow = (await api.stub.DepositFlow(request, metadata=short)).flow
-    await asyncio.sleep(1.5)  # within 5 s of its expiry: no longer used
+    recipient = by_identifier(fake_structures, UBL_BUYER)
+    recipient.services[0].reserved_for_public_suppliers = True  # SERV-TECH
+    files = {
+        "vendeur.xml": CII,  # issued by another company than the supplier
+        "reserve.xml": ubl_numbered("RES-1"),  # a service for public suppliers only
+        "inconnu.xml": UBL.replace(UBL_BUYER.encode(), UNKNOWN_SIRET.encode()),
+        "faux.xml": BR_CO_15,
+    }
+    alone = {}
+    for name, content in files.items():
+        single = await deposit(api, flow_parties, flow_request(flow_parties.ubl_supplier, content))
+        assert single.state == pb.FLOW_STATE_IN_REJETE, name
+        alone[name] = [(e.rule, e.xpath, e.message, e.reason) for e in single.items[0].errors]
+    reasons = {name: {e[3] for e in errors} for name, errors in alone.items()}
+    assert reasons["vendeur.xml"] == {"SELLER_MISMATCH"}
+    assert reasons["reserve.xml"] == {"SERVICE_RESERVED"}
+    assert reasons["inconnu.xml"] == {"RECIPIENT_NOT_FOUND"}
+    assert "BR-CO-15" in {e[0] for e in alone["faux.xml"]}
+
+    archive = tar_gz(files)
+    flow = await deposit(api, flow_parties, flow_request(flow_parties.ubl_supplier, archive))
+    checked = fake_structures.calls["CheckAccess"]
+    await start_api(flow_worker=True)
+    await settled(api, flow.number)
+    assert fake_structures.calls["CheckAccess"] == checked  # the right: at DepositFlow only
+    done = await get_flow(api, flow_parties.user, flow.number)
+    assert done.state == pb.FLOW_STATE_IN_REJETE
+    in_archive = {
+        i.file: [(e.rule, e.xpath, e.message, e.reason) for e in i.errors] for i in done.items
+    }
+    assert in_archive == alone
+    assert await api.count("invoices") == 0
+
+
+async def test_the_worker_uses_the_supplier_recorded_at_deposit(
+    start_api, flow_parties, fake_structures
+):
+    api = await start_api()
+    by_identifier(fake_structures, UBL_BUYER).services[0].reserved_for_public_suppliers = True
+    supplier = flow_parties.ubl_supplier
+    supplier.kind = spb.STRUCTURE_KIND_PUBLIQUE  # public when the flow is deposited
+    flow = await deposit(
+        api, flow_parties, flow_request(supplier, tar_gz({"a.xml": ubl_numbered("PUB-1")}))
+    )
+    supplier.kind = spb.STRUCTURE_KIND_PRIVEE
+    supplier.raison_sociale = "Atelier Dupont (renommé)"
+    await start_api(flow_worker=True)
+    done = await decided(api, flow_parties.user, flow.number)
+    assert done.state == pb.FLOW_STATE_IN_INTEGRE
+    rows = await api.fetch("SELECT supplier_name FROM invoices")
+    assert [r["supplier_name"] for r in rows] == ["Atelier Dupont SARL"]
+
+
+async def test_a_private_recipient_is_not_found_by_the_worker(
+    start_api, flow_parties, fake_structures
+):
+    api = await start_api(flow_worker=True)
+    by_identifier(fake_structures, UBL_BUYER).kind = spb.STRUCTURE_KIND_PRIVEE
+    archive = tar_gz({"a.xml": ubl_numbered("PRIV-1")})
+    flow = await deposit(api, flow_parties, flow_request(flow_parties.ubl_supplier, archive))
+    done = await decided(api, flow_parties.user, flow.number)
+    assert done.state == pb.FLOW_STATE_IN_REJETE
+    assert [e.reason for e in done.items[0].errors] == ["RECIPIENT_NOT_FOUND"]
+    assert done.items[0].recipient_identifier == UBL_BUYER
+    assert await api.count("invoices") == 0
+
+
+async def test_an_archive_of_a_foreign_caller_stores_nothing(api, flow_parties):
+    archive = tar_gz({"a.xml": UBL})
+    for user in (str(uuid.uuid4()), flow_parties.reader):
+        request = flow_request(flow_parties.ubl_supplier, archive)
+        error = await api.fails("DepositFlow", request, user)
+        assert (error.code, error.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ACCESS_DENIED")
+    assert await api.count("flows") == 0
+
+
+async def test_a_flow_pending_from_before_suppliers_were_recorded_is_reported_failed(
+    start_api, flow_parties
+):
+    api = await start_api()
+    archive = tar_gz({"a.xml": ubl_numbered("OLD-1"), "b.xml": ubl_numbered("OLD-2")})
+    flow = await deposit(api, flow_parties, flow_request(flow_parties.ubl_supplier, archive))
+    await api.fetch("UPDATE flows SET supplier = NULL")  # as migration 0014 leaves such a flow
     await start_api(flow_worker=True)
     done = await decided(api, flow_parties.user, flow.number)
     assert done.state == pb.FLOW_STATE_IN_REJETE
     assert [[e.reason for e in i.errors] for i in done.items] == [
-        ["FLOW_AUTHORIZATION_EXPIRED"],
-        ["FLOW_AUTHORIZATION_EXPIRED"],
+        ["FLOW_PROCESSING_FAILED"],
+        ["FLOW_PROCESSING_FAILED"],
     ]
+    assert "déposez ce fichier à nouveau" in done.items[0].errors[0].message
     assert await api.count("invoices") == 0
 
 

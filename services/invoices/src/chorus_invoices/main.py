@@ -108,6 +108,7 @@ def build_app(
     flows_worker = FlowWorker(
         uow,
         structured,
+        deposits,
         workers,
         poll_seconds=settings.flow_poll_seconds,
         lease_seconds=settings.flow_lease_seconds,

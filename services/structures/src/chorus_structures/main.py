@@ -47,6 +47,13 @@ IDEMPOTENT_METHODS = {
     )
 }
 
+# RPCs a caller without a token may make: the directory look-ups of a public recipient
+# (invoices' flow worker checks an archive's files after the depositor's token is gone). The
+# use cases answer an anonymous caller public structures only; a token sent must be valid.
+PUBLIC_METHODS = {
+    f"/{SERVICE_NAME}/{method}" for method in ("GetStructure", "FindStructureByIdentifier")
+}
+
 
 def build_app(
     settings: StructuresSettings,
@@ -85,7 +92,7 @@ def build_app(
         register=register,
         error_status_codes=STATUS_CODES,
         interceptors=[
-            AuthInterceptor(verifier, public_methods=set()),
+            AuthInterceptor(verifier, public_methods=PUBLIC_METHODS),
             RequestHygieneInterceptor(),
             IdempotencyInterceptor(pool, IDEMPOTENT_METHODS),
         ],

@@ -509,7 +509,9 @@ class GetStructureRequest(_message.Message):
     STRUCTURE_ID_FIELD_NUMBER: _builtins.int
     CPP_ID_FIELD_NUMBER: _builtins.int
     structure_id: _builtins.str
-    """Any caller who has the (random) id may read the structure."""
+    """Any caller who has the (random) id may read the structure (a caller without a token, a
+    public one only).
+    """
     cpp_id: _builtins.int
     """The integer id (idStructureCPP). Integers can be guessed: by cpp_id a private structure is
     found only by its members and its technical accounts (NOT_FOUND for anyone else), as in

@@ -36,6 +36,11 @@ class StructuresServiceStub:
     what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
     ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
     PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
+
+    Every RPC needs an access token except GetStructure and FindStructureByIdentifier: public
+    structures are public directory data, so a call without a token is answered for a PUBLIQUE
+    structure (without its e-mail) and NOT_FOUND for a private one, exactly as for an unknown
+    one (invoices' flow worker checks recipients that way). A token that is sent must be valid.
     """
 
     def __init__(self, channel):
@@ -212,6 +217,11 @@ class StructuresServiceServicer:
     what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
     ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
     PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
+
+    Every RPC needs an access token except GetStructure and FindStructureByIdentifier: public
+    structures are public directory data, so a call without a token is answered for a PUBLIQUE
+    structure (without its e-mail) and NOT_FOUND for a private one, exactly as for an unknown
+    one (invoices' flow worker checks recipients that way). A token that is sent must be valid.
     """
 
     def CreateStructure(self, request, context):
@@ -224,14 +234,15 @@ class StructuresServiceServicer:
 
     def GetStructure(self, request, context):
         """Returns one structure with its services and routing parameters, by id or by its integer
-        id (cpp_id). NOT_FOUND.
+        id (cpp_id). NOT_FOUND. Without a token: public structures only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def FindStructureByIdentifier(self, request, context):
-        """Looks a structure up by (identifier type, identifier). NOT_FOUND.
+        """Looks a structure up by (identifier type, identifier). NOT_FOUND. Without a token: public
+        structures only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -618,6 +629,11 @@ class StructuresService:
     what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
     ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
     PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
+
+    Every RPC needs an access token except GetStructure and FindStructureByIdentifier: public
+    structures are public directory data, so a call without a token is answered for a PUBLIQUE
+    structure (without its e-mail) and NOT_FOUND for a private one, exactly as for an unknown
+    one (invoices' flow worker checks recipients that way). A token that is sent must be valid.
     """
 
     @staticmethod

@@ -27,10 +27,11 @@ class FlowRpcs:
         decided before the answer: IN_INTEGRE (``items[0].invoice_id``) or IN_REJETE (its
         errors: rule, XPath, French message). An archive is answered
         IN_EN_ATTENTE_TRAITEMENT_CPP and processed by the flow worker (GetFlow follows it)
-        to IN_INTEGRE, IN_INTEGRE_PARTIEL or IN_REJETE. A file that fails its checks is never
-        an error of the call. With an ``idempotency-key``, a retry with the same request
-        answers the same flow; another request under the key is INVALID_ARGUMENT
-        IDEMPOTENCY_KEY_REUSED. Errors: INVALID_ARGUMENT FIELD_REQUIRED
+        to IN_INTEGRE, IN_INTEGRE_PARTIEL or IN_REJETE — the caller's right is decided here,
+        once: the worker needs no token and processes however long the flow waited. A file
+        that fails its checks is never an error of the call. With an ``idempotency-key``, a
+        retry with the same request answers the same flow; another request under the key is
+        INVALID_ARGUMENT IDEMPOTENCY_KEY_REUSED. Errors: INVALID_ARGUMENT FIELD_REQUIRED
         (``supplier_structure_id``), FLOW_SYNTAX_UNKNOWN (``syntax``), FILE_REQUIRED,
         FLOW_TOO_LARGE (``content``, 15 MiB), one violation per problem; PERMISSION_DENIED
         ACCESS_DENIED (no FACTURES_EMISES in MODIFICATION on the supplier); UNAVAILABLE
@@ -39,7 +40,7 @@ class FlowRpcs:
         caller = current_principal()
         metadata = dict(context.invocation_metadata() or ())
         flow = await self._flows.deposit(
-            caller,
+            caller.user_id,
             request.supplier_structure_id,
             request.file_name,
             request.syntax,

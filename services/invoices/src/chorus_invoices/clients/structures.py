@@ -2,26 +2,23 @@
 
 Calls forward the caller's token and carry the channel's deadline. CheckAccess answers are
 reused for ``cache_seconds`` per (user, structure, space, mode): one deposit or one page of
-the portal asks the same question several times. Outside an RPC (the flow worker, which
-deposits an archive's files after DepositFlow answered), :func:`on_behalf_of` names the user
-whose token the calls forward instead.
+the portal asks the same question several times.
+
+The look-ups of a recipient (:meth:`StructuresClient.structure`, :meth:`~StructuresClient.find`,
+:meth:`~StructuresClient.recipient`) can also be made ``anonymous``: without any token, outside
+an RPC (the flow worker, which deposits an archive's files long after DepositFlow answered).
+structures answers those for public structures only — public directory data — and NOT_FOUND
+for a private one, so an anonymous look-up finds public structures or nothing.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import UTC, datetime
+from collections.abc import Callable
 
 import grpc
 from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus.structures.v1 import structures_service_pb2_grpc as pb_grpc
-from chorus_platform.access_tokens import Principal
 from chorus_platform.auth import current_principal
 from chorus_platform.errors import Unavailable
 
@@ -35,30 +32,6 @@ _ABSENT = (
     grpc.StatusCode.PERMISSION_DENIED,
 )
 _CACHE_MAX_ENTRIES = 10_000
-
-_delegate: ContextVar[Principal | None] = ContextVar("invoices_structures_delegate", default=None)
-
-
-@contextmanager
-def on_behalf_of(principal: Principal) -> Iterator[None]:
-    """Within the block (and the tasks it starts), calls to structures forward
-    ``principal``'s token instead of the current RPC caller's."""
-    token = _delegate.set(principal)
-    try:
-        yield
-    finally:
-        _delegate.reset(token)
-
-
-def token_expires_at(token: str) -> datetime | None:
-    """When an access token (already verified when it arrived) stops being accepted, read
-    from its ``exp`` claim; None when it cannot be read."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return datetime.fromtimestamp(int(claims["exp"]), UTC)
-    except (IndexError, KeyError, TypeError, ValueError, binascii.Error, OverflowError, OSError):
-        return None
 
 
 class StructuresUnavailable(Unavailable):
@@ -126,36 +99,56 @@ class StructuresClient:
             found[structure.structure_id] = tuple(structure.service_codes)
         return found
 
-    async def structure(self, structure_id: str) -> Recipient | None:
-        """The structure with this id, or None."""
+    async def structure(self, structure_id: str, *, anonymous: bool = False) -> Recipient | None:
+        """The structure with this id, or None; ``anonymous``: asked without a token, a
+        public structure or None."""
         request = pb.GetStructureRequest(structure_id=structure_id)
-        response = await self._call(self._stub.GetStructure, request)
-        return _recipient(response.structure) if response else None
+        response = await self._call(self._stub.GetStructure, request, anonymous=anonymous)
+        return _found(response, anonymous)
 
-    async def recipient(self, ref: RecipientRef) -> Recipient | None:
+    async def recipient(self, ref: RecipientRef, *, anonymous: bool = False) -> Recipient | None:
         """The structure an invoice names as recipient, by id or by (identifier type,
-        identifier); None when there is none."""
+        identifier); None when there is none (``anonymous``: no public one)."""
         if ref.structure_id:
-            return await self.structure(ref.structure_id)
-        return await self.find(ref.identifier_type, ref.identifier)
+            return await self.structure(ref.structure_id, anonymous=anonymous)
+        return await self.find(ref.identifier_type, ref.identifier, anonymous=anonymous)
 
-    async def find(self, identifier_type: str, identifier: str) -> Recipient | None:
-        """The structure registered as (``SIRET``, ``12345678901234``), or None."""
+    async def find(
+        self, identifier_type: str, identifier: str, *, anonymous: bool = False
+    ) -> Recipient | None:
+        """The structure registered as (``SIRET``, ``12345678901234``), or None;
+        ``anonymous``: asked without a token, a public structure or None."""
         request = pb.FindStructureByIdentifierRequest(
             identifier_type=pb.IdentifierType.Value(f"IDENTIFIER_TYPE_{identifier_type}"),
             identifier=identifier,
         )
-        response = await self._call(self._stub.FindStructureByIdentifier, request)
-        return _recipient(response.structure) if response else None
+        response = await self._call(
+            self._stub.FindStructureByIdentifier, request, anonymous=anonymous
+        )
+        return _found(response, anonymous)
 
-    async def _call(self, method, request):
+    async def _call(self, method, request, *, anonymous: bool = False):
+        """``method`` with the RPC caller's token, or with no authorization metadata at all
+        when ``anonymous`` (then no caller is needed)."""
+        metadata = () if anonymous else current_principal().metadata()
         try:
-            caller = _delegate.get() or current_principal()
-            return await method(request, metadata=caller.metadata())
+            return await method(request, metadata=metadata)
         except grpc.aio.AioRpcError as err:
             if err.code() in _ABSENT:
                 return None
             raise StructuresUnavailable() from err
+
+
+def _found(response, anonymous: bool) -> Recipient | None:
+    """The structure of a look-up's answer; an anonymous look-up takes only a public one
+    (structures answers nothing else to a call without a token; a copy that did would not
+    be trusted with a private structure)."""
+    if not response:
+        return None
+    found = _recipient(response.structure)
+    if anonymous and not found.public:
+        return None
+    return found
 
 
 def _recipient(structure: pb.Structure) -> Recipient:

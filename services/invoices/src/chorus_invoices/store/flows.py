@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 
 import asyncpg
@@ -18,6 +18,7 @@ from chorus_invoices.domain.flows import (
     FlowState,
     flow_number,
 )
+from chorus_invoices.domain.routing import Recipient
 
 _FLOW_COLUMNS = (
     "id, number, supplier_structure_id, depositor, file_name, syntax, sha256, size, state,"
@@ -36,15 +37,15 @@ async def insert(
     flow: Flow,
     *,
     content: bytes | None = None,
-    depositor_token: str | None = None,
+    supplier: Recipient | None = None,
 ) -> None:
     """Stores a flow; an archive waiting for the worker keeps its ``content`` and the
-    depositor's token until it is decided."""
+    ``supplier`` structure as the directory described it at deposit, until it is decided."""
     await conn.execute(
         "INSERT INTO flows (id, number, supplier_structure_id, depositor, file_name, syntax,"
         " sha256, size, state, deposited_at, state_at, idempotency_key, notes, errors, content,"
-        " depositor_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-        " $13::jsonb, $14::jsonb, $15, $16)",
+        " supplier) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+        " $13::jsonb, $14::jsonb, $15, $16::jsonb)",
         flow.id,
         flow.number,
         flow.supplier_structure_id,
@@ -60,7 +61,7 @@ async def insert(
         json.dumps(list(flow.notes), ensure_ascii=False),
         _errors_json(flow.errors),
         content,
-        depositor_token,
+        _supplier_json(supplier) if supplier is not None else None,
     )
 
 
@@ -143,7 +144,8 @@ class Claim:
 
     flow: Flow
     content: bytes
-    depositor_token: str
+    supplier: Recipient | None
+    """As recorded at deposit; None for a flow deposited before suppliers were recorded."""
     lease_owner: str
     attempts: int
 
@@ -160,7 +162,7 @@ async def claim(conn: asyncpg.Connection, lease_seconds: float) -> Claim | None:
         " WHERE id = (SELECT id FROM flows WHERE state = ANY($1::text[])"
         "   AND (lease_until IS NULL OR lease_until < now())"
         "   ORDER BY deposited_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-        f" RETURNING {_FLOW_COLUMNS}, content, depositor_token, attempts",
+        f" RETURNING {_FLOW_COLUMNS}, content, supplier::text AS supplier, attempts",
         _PENDING,
         FlowState.IN_EN_COURS_TRAITEMENT_CPP.value,
         owner,
@@ -171,7 +173,7 @@ async def claim(conn: asyncpg.Connection, lease_seconds: float) -> Claim | None:
     return Claim(
         _flow(row, ()),
         bytes(row["content"] or b""),
-        row["depositor_token"] or "",
+        _supplier(row["supplier"]),
         owner,
         row["attempts"],
     )
@@ -209,11 +211,11 @@ async def decide(
     errors: tuple[FlowError, ...],
     at: datetime,
 ) -> bool:
-    """Writes the flow's final state and forgets its content, token and lease; False when
-    this worker no longer holds it (the one that does will decide)."""
+    """Writes the flow's final state and forgets its content, recorded supplier and lease;
+    False when this worker no longer holds it (the one that does will decide)."""
     decided = await conn.fetchval(
         "UPDATE flows SET state = $3, state_at = $4, notes = $5::jsonb, errors = $6::jsonb,"
-        " content = NULL, depositor_token = NULL, lease_owner = NULL, lease_until = NULL"
+        " content = NULL, supplier = NULL, lease_owner = NULL, lease_until = NULL"
         " WHERE id = $1 AND lease_owner = $2 RETURNING true",
         claim.flow.id,
         claim.lease_owner,
@@ -243,6 +245,21 @@ def _flow(row: asyncpg.Record, found_items: tuple[FlowItem, ...]) -> Flow:
         errors=_errors(row["errors"]),
         items=found_items,
     )
+
+
+def _supplier_json(supplier: Recipient) -> str:
+    """The supplier as the worker needs it (a supplier's own services play no part)."""
+    return json.dumps(asdict(replace(supplier, services=())), ensure_ascii=False)
+
+
+_SUPPLIER_FIELDS = {f.name for f in fields(Recipient)} - {"services"}
+
+
+def _supplier(raw: str | None) -> Recipient | None:
+    if raw is None:
+        return None
+    found = {k: v for k, v in json.loads(raw).items() if k in _SUPPLIER_FIELDS}
+    return Recipient(**{**found, "address": tuple(found.get("address", ("",) * 5))})
 
 
 def _errors_json(errors: tuple[FlowError, ...]) -> str:

@@ -7,6 +7,13 @@ same transaction; an invoice read from a structured file (:class:`FileOrigin`) k
 file and its EN 16931 warnings instead, and its seller must be the supplier structure; a
 plain PDF (no seller stated) keeps the PDF. Attachments of a deposit are kept in the same
 transaction too.
+
+Every deposit an RPC makes checks the caller's right first (:meth:`Deposits.check_issuer`,
+asked of structures with the caller's token). The flow worker alone deposits for an
+:class:`Issuer` whose right DepositFlow decided when the archive was deposited, through
+:class:`PreAuthorizedDeposits`: the same checks of the invoice, without asking again, and
+recipients looked up in the public directory without a token. Only the flow worker builds
+one (``usecases/flows.py``); no RPC handler holds one.
 """
 
 from __future__ import annotations
@@ -67,6 +74,18 @@ class FileOrigin:
 Within = Callable[[Transaction, Invoice], Awaitable[None]]
 """What a caller does in the deposit's own transaction, after the invoice is stored (a flow
 records its report line): its writes commit with the invoice, or neither does."""
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """A user whose right to issue invoices for a supplier structure was decided (MODIFICATION
+    on its FACTURES_EMISES), with the supplier as the directory described it then: its SIRET
+    (the seller = supplier rule), its kind (services reserved for public suppliers), its name
+    and address."""
+
+    user_id: str
+    supplier_id: str
+    supplier: Recipient
 
 
 class Deposits:
@@ -130,13 +149,43 @@ class Deposits:
         file's model (:func:`validate_model`, kept as the file states it). The warnings of
         ``valid`` and ``origin`` are kept with the invoice; ``within`` runs in the deposit's
         transaction once the invoice is stored."""
-        now = datetime.now(UTC)
         supplier_id = valid.supplier_structure_id
         await self.check_issuer(user_id, supplier_id)
         supplier = await self._structures.structure(supplier_id)
+        return await self._create(
+            user_id,
+            supplier_id,
+            supplier,
+            valid,
+            draft=draft,
+            origin=origin,
+            attachments=attachments,
+            staged_attachment_ids=staged_attachment_ids,
+            within=within,
+        )
+
+    async def _create(
+        self,
+        user_id: str,
+        supplier_id: str,
+        supplier: Recipient | None,
+        valid: ValidInvoice,
+        *,
+        draft: bool,
+        origin: FileOrigin | None,
+        attachments: Sequence[AttachmentUpload] = (),
+        staged_attachment_ids: Sequence[str] = (),
+        within: Within | None = None,
+        public_directory: bool = False,
+    ) -> Invoice:
+        """:meth:`create_valid` once the right to issue is settled: every check of the invoice
+        itself (seller = supplier, recipient, routing, credit note reference, duplicates), then
+        the writes. ``public_directory``: the recipient is looked up without a token (public
+        structures only)."""
+        now = datetime.now(UTC)
         if origin is not None and origin.seller_siret is not None:
             _check_seller(supplier, origin.seller_siret)
-        recipient = await self._structures.recipient(valid.recipient)
+        recipient = await self._structures.recipient(valid.recipient, anonymous=public_directory)
         if recipient is None:
             raise RecipientNotFound()
         content = routed(valid.content, recipient, supplier)
@@ -205,6 +254,17 @@ class Deposits:
         ):
             raise AccessDenied(NOT_ISSUER)
 
+    async def authorize(self, user_id: str, supplier_structure_id: str) -> Issuer:
+        """:meth:`check_issuer`, and the supplier as the directory describes it now: the
+        decision a flow records so that its files are deposited later without asking again.
+        AccessDenied also when structures does not know the supplier."""
+        supplier_id = supplier_structure_id.strip()
+        await self.check_issuer(user_id, supplier_id)
+        supplier = await self._structures.structure(supplier_id) if supplier_id else None
+        if supplier is None:
+            raise AccessDenied(NOT_ISSUER)
+        return Issuer(user_id, supplier_id, supplier)
+
     async def submit(self, user_id: str, invoice_id: str) -> Invoice:
         """BROUILLON → DEPOSEE, announced by InvoiceSubmitted; the recipient is checked again.
 
@@ -264,6 +324,52 @@ class Deposits:
                 f"La facture {content.preceding_invoice} a été adressée à"
                 f" {corrected.recipient.name} : l'avoir doit l'être au même destinataire.",
             )
+
+
+class PreAuthorizedDeposits:
+    """Deposits for ``issuer`` alone, whose right was decided before (DepositFlow, when the
+    archive was deposited): what :class:`StructuredDeposits` asks of :class:`Deposits`
+    (``check_issuer``, ``create_valid``) without asking structures about the right again, the
+    recorded supplier standing for the directory's, the recipients looked up without a token
+    (public structures only). Every check of the invoice itself is the same. For the flow
+    worker only: no RPC handler builds or holds one."""
+
+    def __init__(self, deposits: Deposits, issuer: Issuer) -> None:
+        self._deposits = deposits
+        self._issuer = issuer
+
+    async def check_issuer(self, user_id: str, supplier_structure_id: str) -> None:
+        """Passes for the recorded issuer; AccessDenied for anyone or anything else."""
+        issuer = self._issuer
+        if (user_id, supplier_structure_id.strip()) != (issuer.user_id, issuer.supplier_id):
+            raise AccessDenied(NOT_ISSUER)
+
+    async def create_valid(
+        self,
+        user_id: str,
+        valid: ValidInvoice,
+        *,
+        draft: bool,
+        origin: FileOrigin | None = None,
+        attachments: Sequence[AttachmentUpload] = (),
+        staged_attachment_ids: Sequence[str] = (),
+        within: Within | None = None,
+    ) -> Invoice:
+        """:meth:`Deposits.create_valid` for the recorded issuer (created by them)."""
+        await self.check_issuer(user_id, valid.supplier_structure_id)
+        issuer = self._issuer
+        return await self._deposits._create(  # the module's own: the checks but the right's
+            issuer.user_id,
+            issuer.supplier_id,
+            issuer.supplier,
+            valid,
+            draft=draft,
+            origin=origin,
+            attachments=attachments,
+            staged_attachment_ids=staged_attachment_ids,
+            within=within,
+            public_directory=True,
+        )
 
 
 def _check_seller(supplier: Recipient | None, seller_siret: str) -> None:

@@ -10,19 +10,24 @@ transaction (``within``), so a file is deposited and reported together, or neith
 - **One file** is decided before :meth:`Flows.deposit` answers: the flow is stored with its
   final state, IN_INTEGRE (with the invoice) or IN_REJETE (with the file's errors).
 - **An archive** (ZIP, tar.gz) is stored IN_EN_ATTENTE_TRAITEMENT_CPP with its content and the
-  depositor's token, and :class:`FlowWorker` takes it: a lease claimed with FOR UPDATE SKIP
-  LOCKED, renewed before each file; each file without a report line is read and deposited;
-  then IN_INTEGRE, IN_INTEGRE_PARTIEL or IN_REJETE, content and token forgotten. A worker that
+  supplier structure as the directory described it, and :class:`FlowWorker` takes it: a lease
+  claimed with FOR UPDATE SKIP LOCKED, renewed before each file; each file without a report
+  line is read and deposited; then IN_INTEGRE, IN_INTEGRE_PARTIEL or IN_REJETE, content and
+  supplier forgotten. A worker that
   dies mid-flow leaves IN_EN_COURS_TRAITEMENT_CPP and its lease to run out; the next claim
   resumes with the files not reported yet, never depositing one twice (the report line and
   the invoice commit together; a second line for a file is refused by its key, rolling the
   second invoice back). A transient failure (structures or the database unreachable, the
   document workers starting) gives the flow back to be taken again a little later.
 
-The worker acts for the depositor: structures is asked with the depositor's access token
-(:func:`~chorus_invoices.clients.structures.on_behalf_of`), kept with the flow only until it
-is decided. Files still waiting when that token has expired (a flow left too long) are
-reported ``FLOW_AUTHORIZATION_EXPIRED`` rather than deposited without the depositor's right.
+The depositor's right (MODIFICATION on the supplier's FACTURES_EMISES) is decided once, by
+:meth:`Flows.deposit`; an archive records that decision (:class:`~.deposit.Issuer`: the
+depositor and the supplier as the directory described it) rather than the depositor's access
+token, which would expire with files still waiting. The worker deposits each file for that
+issuer (the depositor as the invoice's actor) through :class:`~.deposit.PreAuthorizedDeposits`
+— every check of the file as for any deposit, the right not asked again, recipients looked up
+without a token in the public directory (a recipient must be a public structure) — so a flow
+is processed however long it waited, and no token is stored.
 """
 
 from __future__ import annotations
@@ -34,14 +39,13 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from chorus_platform.access_tokens import Principal
 from chorus_platform.errors import DomainError, PermissionDenied, Unauthenticated, Unavailable
 from chorus_platform.transient_errors import classify
 from chorus_platform.unit_of_work import Transaction, UnitOfWork
 
-from chorus_invoices.clients.structures import StructuresClient, on_behalf_of, token_expires_at
+from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.documents.archives import ArchiveEntry, ArchiveLimits, read_archive
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import filenames
@@ -63,7 +67,7 @@ from chorus_invoices.domain.invoice import DepositMode, Invoice
 from chorus_invoices.domain.validation import buyer_siret, seller_siret
 from chorus_invoices.store import flows
 from chorus_invoices.usecases.access import CONSULTATION, SUPPLIER_SPACE
-from chorus_invoices.usecases.deposit import Deposits
+from chorus_invoices.usecases.deposit import Deposits, Issuer, PreAuthorizedDeposits
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
 
 log = logging.getLogger(__name__)
@@ -71,8 +75,6 @@ log = logging.getLogger(__name__)
 FLOW_ARCHIVE_LIMITS = ArchiveLimits(max_entries=1000, max_total_bytes=100 * 1024 * 1024)
 """An archive flow holds up to 1,000 files (a deposit batch of the portal, 200)."""
 DEFAULT_FILE_NAME = "flux"
-# A token this close to its expiry is not used for another file.
-_TOKEN_MARGIN = timedelta(seconds=5)
 
 
 def _caller_error(error: DomainError) -> bool:
@@ -100,7 +102,7 @@ class Flows:
 
     async def deposit(
         self,
-        caller: Principal,
+        user_id: str,
         supplier_structure_id: str,
         file_name: str,
         syntax: str,
@@ -114,11 +116,17 @@ class Flows:
         FLOW_SYNTAX_UNKNOWN, FILE_REQUIRED, FLOW_TOO_LARGE) or the caller may not issue
         invoices for the supplier (AccessDenied); a file that fails its checks is a flow
         IN_REJETE. Unavailable when structures or the document workers do not answer
-        (nothing stored then)."""
+        (nothing stored then). An archive keeps the decision on the depositor's right with it
+        (:meth:`Deposits.authorize`) for the worker."""
         supplier = supplier_structure_id.strip()
         syntax = syntax.strip()
         check_deposit(supplier, syntax, content)
-        await self._deposits.check_issuer(caller.user_id, supplier)
+        fmt = sniff(content)
+        issuer = None
+        if fmt.archive:
+            issuer = await self._deposits.authorize(user_id, supplier)
+        else:
+            await self._deposits.check_issuer(user_id, supplier)
         now = datetime.now(UTC)
         async with self._uow.reading() as conn:
             number = await flows.next_number(conn)
@@ -126,7 +134,7 @@ class Flows:
             id=str(uuid.uuid4()),
             number=number,
             supplier_structure_id=supplier,
-            depositor=caller.user_id,
+            depositor=user_id,
             file_name=filenames.safe_filename(file_name, DEFAULT_FILE_NAME),
             syntax=syntax,
             sha256=hashlib.sha256(content).hexdigest(),
@@ -136,10 +144,9 @@ class Flows:
             state_at=now,
             idempotency_key=idempotency_key,
         )
-        fmt = sniff(content)
-        if fmt.archive:
+        if issuer is not None:
             async with self._uow.transaction() as tx:
-                await flows.insert(tx.conn, flow, content=content, depositor_token=caller.token)
+                await flows.insert(tx.conn, flow, content=content, supplier=issuer.supplier)
             self._wake()
             return flow
         return await self._single(flow, content, fmt)
@@ -236,12 +243,17 @@ class _Stop(Exception):
 
 
 class FlowWorker:
-    """Processes the archive flows waiting, one at a time, oldest first (a background job)."""
+    """Processes the archive flows waiting, one at a time, oldest first (a background job).
+
+    Holds no caller: each file is deposited for the flow's recorded issuer through
+    :class:`PreAuthorizedDeposits` (``structured`` reads and checks it, ``deposits`` stores it),
+    and nothing it asks of structures carries a token."""
 
     def __init__(
         self,
         uow: UnitOfWork,
         structured: StructuredDeposits,
+        deposits: Deposits,
         workers: DocumentWorkers,
         *,
         poll_seconds: float,
@@ -252,6 +264,7 @@ class FlowWorker:
     ) -> None:
         self._uow = uow
         self._structured = structured
+        self._deposits = deposits
         self._workers = workers
         self._poll = poll_seconds
         self._lease = lease_seconds
@@ -293,30 +306,39 @@ class FlowWorker:
 
     async def _process(self, claim: flows.Claim) -> None:
         flow = claim.flow
-        principal = Principal(user_id=flow.depositor, session_id="", token=claim.depositor_token)
-        with on_behalf_of(principal):
-            try:
-                entries = await self._workers.run(read_archive, claim.content, self._limits)
-            except DomainError as error:
-                if _caller_error(error):
-                    await self._give_back(claim)
-                await self._decide(claim, flow_errors=errors_of(error))
-                return
-            async with self._uow.reading() as conn:
-                done = {item.seq for item in await flows.items(conn, flow.id)}
-            for seq, entry in enumerate(entries):
-                if seq in done:
-                    continue
-                # Renewed before each file, so the lease covers the file's whole processing.
-                async with self._uow.transaction() as tx:
-                    if not await flows.renew(tx.conn, claim, self._lease):
-                        raise _Stop()
-                await self._file(claim, seq, entry)
-            formats = [sniff(entry.content) for entry in entries if entry.refusal is None]
-            await self._decide(claim, notes=mislabel_note(flow.syntax, formats))
+        try:
+            entries = await self._workers.run(read_archive, claim.content, self._limits)
+        except DomainError as error:
+            if _caller_error(error):
+                await self._give_back(claim)
+            await self._decide(claim, flow_errors=errors_of(error))
+            return
+        files = None
+        if claim.supplier is not None:
+            issuer = Issuer(flow.depositor, flow.supplier_structure_id, claim.supplier)
+            files = self._structured.through(PreAuthorizedDeposits(self._deposits, issuer))
+        async with self._uow.reading() as conn:
+            done = {item.seq for item in await flows.items(conn, flow.id)}
+        for seq, entry in enumerate(entries):
+            if seq in done:
+                continue
+            # Renewed before each file, so the lease covers the file's whole processing.
+            async with self._uow.transaction() as tx:
+                if not await flows.renew(tx.conn, claim, self._lease):
+                    raise _Stop()
+            await self._file(claim, files, seq, entry)
+        formats = [sniff(entry.content) for entry in entries if entry.refusal is None]
+        await self._decide(claim, notes=mislabel_note(flow.syntax, formats))
 
-    async def _file(self, claim: flows.Claim, seq: int, entry: ArchiveEntry) -> None:
-        """Deposits one file of the flow and reports it, or reports why not."""
+    async def _file(
+        self,
+        claim: flows.Claim,
+        files: StructuredDeposits | None,
+        seq: int,
+        entry: ArchiveEntry,
+    ) -> None:
+        """Deposits one file of the flow through ``files`` (None: the flow recorded no
+        supplier, deposited before they were) and reports it, or reports why not."""
         flow = claim.flow
         user, supplier = flow.depositor, flow.supplier_structure_id
         item = FlowItem(seq=seq, file=entry.name)
@@ -324,23 +346,22 @@ class FlowWorker:
             reason, message = entry.refusal
             await self._report(flow, item, (FlowError(reason, "/", message, reason),))
             return
-        expires = token_expires_at(claim.depositor_token)
-        if expires is None or expires - _TOKEN_MARGIN <= datetime.now(UTC):
-            await self._report(flow, item, _stopped("FLOW_AUTHORIZATION_EXPIRED", _EXPIRED))
+        if files is None:
+            await self._report(flow, item, _stopped("FLOW_PROCESSING_FAILED", _UNRECORDED))
             return
         if claim.attempts > self._max_attempts:
             await self._report(flow, item, _stopped("FLOW_PROCESSING_FAILED", _GAVE_UP))
             return
         fmt = sniff(entry.content)
         try:
-            intake = await self._structured.read(user, supplier, entry.name, entry.content)
+            intake = await files.read(user, supplier, entry.name, entry.content)
             item = _identified(item, intake.invoice)
 
             async def record(tx: Transaction, invoice: Invoice) -> None:
                 deposited = replace(item, invoice_id=invoice.id, invoice_cpp_id=invoice.cpp_id)
                 await flows.insert_item_strict(tx.conn, flow.id, deposited)
 
-            await self._structured.deposit_read(
+            await files.deposit_read(
                 user,
                 supplier,
                 entry.name,
@@ -351,7 +372,7 @@ class FlowWorker:
                 within=record,
             )
         except DomainError as error:
-            if isinstance(error, (Unavailable, Unauthenticated)):
+            if isinstance(error, Unavailable):
                 await self._give_back(claim)
             refused = await _refused(self._structured, item, entry.content, error, fmt)
             await self._report(flow, refused, refused.errors)
@@ -398,9 +419,9 @@ class FlowWorker:
             )
 
 
-_EXPIRED = (
-    "L'autorisation du déposant a expiré avant que ce fichier soit traité : déposez-le à"
-    " nouveau dans un autre flux."
+_UNRECORDED = (
+    "Ce flux a été déposé avant une mise à jour de Chorus et n'a pas pu être repris : déposez"
+    " ce fichier à nouveau dans un autre flux."
 )
 _GAVE_UP = (
     "Ce fichier n'a pas pu être traité après plusieurs tentatives : déposez-le à nouveau"

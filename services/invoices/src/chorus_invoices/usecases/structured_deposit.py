@@ -27,7 +27,12 @@ from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.invoice import DepositMode, Invoice
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.validation import seller_siret, validate_model
-from chorus_invoices.usecases.deposit import Deposits, FileOrigin, Within
+from chorus_invoices.usecases.deposit import (
+    Deposits,
+    FileOrigin,
+    PreAuthorizedDeposits,
+    Within,
+)
 
 _MEDIA_TYPES = {
     DocumentKind.UBL_INVOICE: ("application/xml", ".xml"),
@@ -50,17 +55,24 @@ class BatchItem:
 class StructuredDeposits:
     def __init__(
         self,
-        deposits: Deposits,
+        deposits: Deposits | PreAuthorizedDeposits,
         workers: DocumentWorkers,
         limits: DocumentLimits,
         archive_limits: ArchiveLimits | None = None,
     ):
+        """``deposits`` checks the depositor's right and deposits (:class:`Deposits`; the
+        flow worker's :meth:`through` copies use a :class:`PreAuthorizedDeposits`)."""
         self._deposits = deposits
         self._workers = workers
         self._limits = limits
         self._archive_limits = archive_limits or ArchiveLimits(
             max_entry_bytes=max(limits.max_pdf_bytes, limits.xml.max_bytes)
         )
+
+    def through(self, deposits: PreAuthorizedDeposits) -> StructuredDeposits:
+        """The same reading and checks of files, deposited through ``deposits`` (the flow
+        worker's, for the issuer DepositFlow recorded)."""
+        return StructuredDeposits(deposits, self._workers, self._limits, self._archive_limits)
 
     async def deposit_batch(
         self, user_id: str, supplier_structure_id: str, content: bytes

@@ -8,7 +8,7 @@ from chorus.structures.v1 import structures_service_pb2 as pb
 
 from chorus_structures.api.handlers import Handlers
 from chorus_structures.api.mapping import draft_from_proto, reference_from_request
-from chorus_structures.api.request_fields import caller_id, current_caller
+from chorus_structures.api.request_fields import caller_id, current_caller, optional_caller
 from chorus_structures.contract import enum_from_proto, service_to_proto, structure_to_proto
 from chorus_structures.domain.identifiers import IdentifierType
 from chorus_structures.domain.paging import numbered_page
@@ -60,11 +60,16 @@ class DirectoryHandlers(Handlers):
         ``cpp_id`` a private structure is found only by its members and its technical
         accounts, NOT_FOUND for anyone else.
 
+        Callable without a token (public directory data, read by invoices' flow worker): a
+        PUBLIQUE structure only, without its e-mail; a private one is NOT_FOUND, exactly as
+        an unknown one. A token that is sent must be valid.
+
         Errors: INVALID_ARGUMENT STRUCTURE_ID_INVALID (not a UUID, or neither id given),
         CPP_ID_INVALID (negative), STRUCTURE_REFERENCE_CONFLICT (both given); NOT_FOUND
-        STRUCTURE_NOT_FOUND.
+        STRUCTURE_NOT_FOUND; UNAUTHENTICATED TOKEN_INVALID (a token sent that does not
+        verify).
         """
-        caller = current_caller()
+        caller = optional_caller(context)
         reference = _structure_reference(request.structure_id, request.cpp_id, "cpp_id")
         structure = await self._usecases.directory.get_by_reference(caller, reference)
         return pb.GetStructureResponse(structure=structure_to_proto(structure))
@@ -130,12 +135,15 @@ class DirectoryHandlers(Handlers):
         """The structure registered under (identifier type, identifier).
 
         The identifier is normalised as at creation (a SIRET typed with spaces is found).
+        Callable without a token, like GetStructure: a PUBLIQUE structure only (NOT_FOUND for
+        a private one, as for an unknown one), without its e-mail.
         Errors: INVALID_ARGUMENT with the identifier rule's reason (see CreateStructure);
-        NOT_FOUND STRUCTURE_NOT_FOUND.
+        NOT_FOUND STRUCTURE_NOT_FOUND; UNAUTHENTICATED TOKEN_INVALID (a token sent that does
+        not verify).
         """
-        current_caller()
+        caller = optional_caller(context)
         structure = await self._usecases.directory.find_by_identifier(
-            enum_from_proto(IdentifierType, request.identifier_type), request.identifier
+            caller, enum_from_proto(IdentifierType, request.identifier_type), request.identifier
         )
         return pb.FindStructureByIdentifierResponse(structure=structure_to_proto(structure))
 

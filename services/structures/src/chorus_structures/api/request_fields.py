@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from chorus_platform.auth import current_principal
+from chorus_platform.auth import bearer_token, current_principal, optional_principal
 from chorus_platform.errors import FieldViolation, InvalidArgument, Unauthenticated
 
 from chorus_structures.api.mapping import uuid_from_request
@@ -24,6 +24,18 @@ def current_caller() -> Caller:
         return Caller(UUID(principal.user_id), UUID(technical) if technical else None)
     except ValueError:
         raise Unauthenticated("TOKEN_INVALID", "Jeton d'accès invalide ou expiré.") from None
+
+
+def optional_caller(context) -> Caller | None:
+    """The caller of an RPC open to anonymous callers (main.PUBLIC_METHODS): as
+    :func:`current_caller`, or None when the call carries no token at all. A token that was
+    sent but did not verify (expired, forged, revoked session) is refused UNAUTHENTICATED
+    TOKEN_INVALID as on every other RPC — never read as an anonymous call."""
+    if optional_principal() is not None:
+        return current_caller()
+    if bearer_token(tuple(context.invocation_metadata() or ())) is not None:
+        raise Unauthenticated("TOKEN_INVALID", "Jeton d'accès invalide ou expiré.")
+    return None
 
 
 def caller_id() -> UUID:

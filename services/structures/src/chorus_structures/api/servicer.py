@@ -2,7 +2,9 @@
 groups (directory, access, management, members, attachments, spaces).
 
 Every RPC requires an authenticated caller (the AuthInterceptor rejects the others with
-UNAUTHENTICATED). Handlers map proto ⇄ domain and call use cases; domain errors are
+UNAUTHENTICATED), except the public-directory look-ups of ``main.PUBLIC_METHODS``
+(GetStructure, FindStructureByIdentifier), which answer a caller without a token public
+structures only. Handlers map proto ⇄ domain and call use cases; domain errors are
 :mod:`chorus_platform.errors`, which the platform's ErrorInterceptor turns into statuses with
 ErrorInfo reasons and field violations (``api/errors.py``).
 """

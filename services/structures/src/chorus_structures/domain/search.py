@@ -263,6 +263,17 @@ def may_find(structure: Structure, caller: Caller, *, member: bool) -> bool:
     return member
 
 
+def anonymous_view(structure: Structure) -> Structure | None:
+    """What a caller without a token may read of ``structure``: a public structure is public
+    directory data (the recipients' directory Chorus Pro publishes), answered with its
+    services and routing parameters but not its e-mail (a contact for its users, not
+    something to hand to whoever asks); a private structure, nothing (None: answered exactly
+    as an unknown one)."""
+    if structure.kind is not StructureKind.PUBLIQUE:
+        return None
+    return replace(structure, email="")
+
+
 def like_escape(text: str) -> str:
     """``text`` matched literally by LIKE (backslash is PostgreSQL's default escape)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -5,7 +5,10 @@ Any authenticated caller may read a structure whose id or exact identifier they 
 invoice's counterpart, the company they join); the search finds public structures and the
 caller's own, and a private structure of others only by its exact identifier
 (``domain/search.py``). Integer ids (``cpp_id``, the Chorus Pro-compatible API's) can be
-guessed: a look-up by one follows the search's rule (:func:`may_find`). Nothing here writes.
+guessed: a look-up by one follows the search's rule (:func:`may_find`). A caller without a
+token (``caller`` None: invoices' flow worker, which checks recipients after the depositor's
+token is gone) reads public structures only, by id or identifier — public directory data
+(:func:`anonymous_view`) — and is told a private one does not exist. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -19,7 +22,12 @@ from chorus_platform.unit_of_work import UnitOfWork
 from chorus_structures.domain.access import Caller
 from chorus_structures.domain.identifiers import IdentifierType, validate_identifier
 from chorus_structures.domain.paging import NumberedPage
-from chorus_structures.domain.search import SearchCriteria, encode_page_token, may_find
+from chorus_structures.domain.search import (
+    SearchCriteria,
+    anonymous_view,
+    encode_page_token,
+    may_find,
+)
 from chorus_structures.domain.services import service_not_found
 from chorus_structures.domain.structure import (
     Reference,
@@ -56,17 +64,22 @@ async def _may_find(conn: asyncpg.Connection, caller: Caller, structure: Structu
 
 
 async def structure_by_reference(
-    conn: asyncpg.Connection, caller: Caller, reference: Reference
+    conn: asyncpg.Connection, caller: Caller | None, reference: Reference
 ) -> Structure | None:
     """The structure named by id (for anyone) or by integer id (only if ``caller`` may find
-    it); None otherwise."""
+    it); None otherwise. Without a caller (no token), a public structure only, as
+    :func:`anonymous_view` shows it."""
     structure_id = reference.id
     if reference.cpp_id is not None:
         structure_id = await structures.find_id_by_cpp_id(conn, reference.cpp_id)
     if structure_id is None:
         return None
     structure = await structures.get_structure(conn, structure_id)
-    if structure is None or (reference.guessable and not await _may_find(conn, caller, structure)):
+    if structure is None:
+        return None
+    if caller is None:
+        return anonymous_view(structure)
+    if reference.guessable and not await _may_find(conn, caller, structure):
         return None
     return structure
 
@@ -81,9 +94,10 @@ class Directory:
             structure = await structures.get_structure(conn, structure_id)
         return require_structure(structure)
 
-    async def get_by_reference(self, caller: Caller, reference: Reference) -> Structure:
+    async def get_by_reference(self, caller: Caller | None, reference: Reference) -> Structure:
         """The structure named by id or integer id; by integer id a private structure only
-        for its members and technical accounts. Errors: STRUCTURE_NOT_FOUND."""
+        for its members and technical accounts; without a caller (no token), a public
+        structure only. Errors: STRUCTURE_NOT_FOUND."""
         async with self._uow.reading() as conn:
             structure = await structure_by_reference(conn, caller, reference)
         return require_structure(structure)
@@ -124,14 +138,17 @@ class Directory:
         return stored, owner
 
     async def find_by_identifier(
-        self, identifier_type: IdentifierType | None, identifier: str
+        self, caller: Caller | None, identifier_type: IdentifierType | None, identifier: str
     ) -> Structure:
-        """The structure registered under the identifier, normalised as at creation.
+        """The structure registered under the identifier, normalised as at creation: any
+        structure for a caller, a public one only without a caller (no token).
         Errors: the identifier rules' reasons; STRUCTURE_NOT_FOUND."""
         checked = validate_identifier(identifier_type, identifier)
         async with self._uow.reading() as conn:
             structure_id = await structures.find_id_by_identifier(conn, checked)
             structure = await structures.get_structure(conn, structure_id) if structure_id else None
+        if structure is not None and caller is None:
+            structure = anonymous_view(structure)
         return require_structure(structure)
 
     async def search(self, caller: Caller, criteria: SearchCriteria) -> SearchResults:
