@@ -1820,9 +1820,18 @@ class DepositPdfInvoiceRequest(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
     STAGED_ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    STAGED_PDF_ID_FIELD_NUMBER: _builtins.int
     filename: _builtins.str
     content: _builtins.bytes
     """The PDF itself (at most 10 MiB, not encrypted)."""
+    staged_pdf_id: _builtins.str
+    """The PDF itself uploaded beforehand with StageAttachment (Chorus Pro's
+    ``pieceJointePrincipaleId``), instead of ``content``: its ``staged_attachment_id``, or its
+    integer ``cpp_id`` as a decimal string. Exactly one of ``content`` and
+    ``staged_pdf_id``. It must be a PDF the caller staged, not expired nor used; it is read
+    and checked like ``content`` and, once the invoice is deposited, forgotten from staging
+    (a refused deposit leaves it staged, so a corrected call may name it again).
+    """
     @_builtins.property
     def header(self) -> Global___CreateInvoiceRequest:
         """Header data as for CreateInvoice (``lines`` and ``draft`` must be left empty); for a
@@ -1853,10 +1862,11 @@ class DepositPdfInvoiceRequest(_message.Message):
         content: _builtins.bytes = ...,
         attachments: _abc.Iterable[Global___AttachmentFile] | None = ...,
         staged_attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+        staged_pdf_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "totals", b"totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "content", b"content", "filename", b"filename", "header", b"header", "staged_attachment_ids", b"staged_attachment_ids", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "content", b"content", "filename", b"filename", "header", b"header", "staged_attachment_ids", b"staged_attachment_ids", "staged_pdf_id", b"staged_pdf_id", "totals", b"totals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
