@@ -152,6 +152,84 @@ LIST_SIDE_ISSUED: ListSide.ValueType  # 1
 LIST_SIDE_RECEIVED: ListSide.ValueType  # 2
 Global___ListSide: _TypeAlias = ListSide  # noqa: Y015
 
+class _ListOrder:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ListOrderEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListOrder.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LIST_ORDER_UNSPECIFIED: _ListOrder.ValueType  # 0
+    LIST_ORDER_DEPOSITED_AT: _ListOrder.ValueType  # 1
+    """When the invoice was deposited (created)."""
+    LIST_ORDER_NUMBER: _ListOrder.ValueType  # 2
+    """The invoice number (BT-1)."""
+    LIST_ORDER_ISSUE_DATE: _ListOrder.ValueType  # 3
+    """The issue date (BT-2)."""
+    LIST_ORDER_NET_TOTAL: _ListOrder.ValueType  # 4
+    """Net total (HT, BT-109)."""
+    LIST_ORDER_GROSS_TOTAL: _ListOrder.ValueType  # 5
+    """Gross total (TTC, BT-112)."""
+    LIST_ORDER_AMOUNT_DUE: _ListOrder.ValueType  # 6
+    """Amount due (BT-115)."""
+    LIST_ORDER_STATUS: _ListOrder.ValueType  # 7
+    """The status code."""
+    LIST_ORDER_TYPE: _ListOrder.ValueType  # 8
+    """FACTURE / AVOIR."""
+    LIST_ORDER_CURRENCY: _ListOrder.ValueType  # 9
+    """The currency code."""
+    LIST_ORDER_SERVICE_CODE: _ListOrder.ValueType  # 10
+    """The recipient's service code (case-insensitive)."""
+    LIST_ORDER_ENGAGEMENT_NUMBER: _ListOrder.ValueType  # 11
+    """The engagement (purchase order) number (BT-13)."""
+    LIST_ORDER_FLOW_NUMBER: _ListOrder.ValueType  # 12
+    """The flow number (DepositFlow)."""
+    LIST_ORDER_COUNTERPARTY_NAME: _ListOrder.ValueType  # 13
+    """The other party's name (the recipient of issued invoices, the supplier of received
+    ones), case-insensitive.
+    """
+    LIST_ORDER_PRECEDING_INVOICE_NUMBER: _ListOrder.ValueType  # 14
+    """The invoice a credit note corrects (BT-25)."""
+    LIST_ORDER_DOWNLOADED_BY_RECIPIENT: _ListOrder.ValueType  # 15
+    """Downloaded by a recipient-side user or not (not downloaded first when ascending)."""
+
+class ListOrder(_ListOrder, metaclass=_ListOrderEnumTypeWrapper):
+    """The columns a list may be sorted on (ListInvoicesRequest.order_by)."""
+
+LIST_ORDER_UNSPECIFIED: ListOrder.ValueType  # 0
+LIST_ORDER_DEPOSITED_AT: ListOrder.ValueType  # 1
+"""When the invoice was deposited (created)."""
+LIST_ORDER_NUMBER: ListOrder.ValueType  # 2
+"""The invoice number (BT-1)."""
+LIST_ORDER_ISSUE_DATE: ListOrder.ValueType  # 3
+"""The issue date (BT-2)."""
+LIST_ORDER_NET_TOTAL: ListOrder.ValueType  # 4
+"""Net total (HT, BT-109)."""
+LIST_ORDER_GROSS_TOTAL: ListOrder.ValueType  # 5
+"""Gross total (TTC, BT-112)."""
+LIST_ORDER_AMOUNT_DUE: ListOrder.ValueType  # 6
+"""Amount due (BT-115)."""
+LIST_ORDER_STATUS: ListOrder.ValueType  # 7
+"""The status code."""
+LIST_ORDER_TYPE: ListOrder.ValueType  # 8
+"""FACTURE / AVOIR."""
+LIST_ORDER_CURRENCY: ListOrder.ValueType  # 9
+"""The currency code."""
+LIST_ORDER_SERVICE_CODE: ListOrder.ValueType  # 10
+"""The recipient's service code (case-insensitive)."""
+LIST_ORDER_ENGAGEMENT_NUMBER: ListOrder.ValueType  # 11
+"""The engagement (purchase order) number (BT-13)."""
+LIST_ORDER_FLOW_NUMBER: ListOrder.ValueType  # 12
+"""The flow number (DepositFlow)."""
+LIST_ORDER_COUNTERPARTY_NAME: ListOrder.ValueType  # 13
+"""The other party's name (the recipient of issued invoices, the supplier of received
+ones), case-insensitive.
+"""
+LIST_ORDER_PRECEDING_INVOICE_NUMBER: ListOrder.ValueType  # 14
+"""The invoice a credit note corrects (BT-25)."""
+LIST_ORDER_DOWNLOADED_BY_RECIPIENT: ListOrder.ValueType  # 15
+"""Downloaded by a recipient-side user or not (not downloaded first when ascending)."""
+Global___ListOrder: _TypeAlias = ListOrder  # noqa: Y015
+
 class _BatchItemStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -1069,6 +1147,15 @@ class ListInvoicesRequest(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     COUNTERPARTY_STRUCTURE_IDS_FIELD_NUMBER: _builtins.int
     DOWNLOADED_BY_RECIPIENT_FIELD_NUMBER: _builtins.int
+    MIN_NET_AMOUNT_FIELD_NUMBER: _builtins.int
+    MAX_NET_AMOUNT_FIELD_NUMBER: _builtins.int
+    MIN_AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    MAX_AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    FRAMEWORK_FIELD_NUMBER: _builtins.int
+    DEPOSIT_MODES_FIELD_NUMBER: _builtins.int
+    REJECTION_ACKNOWLEDGED_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
+    ASCENDING_FIELD_NUMBER: _builtins.int
     side: Global___ListSide.ValueType
     structure_id: _builtins.str
     status: Global___InvoiceStatus.ValueType
@@ -1101,6 +1188,28 @@ class ListInvoicesRequest(_message.Message):
     """Only invoices (FACTURE) or credit notes (AVOIR); unspecified for both."""
     downloaded_by_recipient: _builtins.bool
     """Only invoices whose document a recipient-side user downloaded (true) or not (false)."""
+    min_net_amount: _builtins.str
+    """Net total (HT, BT-109) bounds, inclusive, decimal with "." ; "" for none."""
+    max_net_amount: _builtins.str
+    min_amount_due: _builtins.str
+    """Amount due (à payer, BT-115) bounds, inclusive, decimal with "." ; "" for none."""
+    max_amount_due: _builtins.str
+    framework: Global___Framework.ValueType
+    """Only invoices of this framework (cadre de facturation); unspecified for any."""
+    rejection_acknowledged: _builtins.bool
+    """true: only the rejected invoices whose rejection the supplier acknowledged
+    (AcknowledgeRejection); false: every other invoice (what a supplier still has to look
+    at); unset: both.
+    """
+    order_by: Global___ListOrder.ValueType
+    """The order of the list: unspecified is the deposit time, newest first. Any other order
+    (another column, or ``ascending``) needs paging by number (``page_number``), else
+    INVALID_ARGUMENT FILTER_INVALID; ties are broken by deposit time, newest first.
+    """
+    ascending: _builtins.bool
+    """With ``order_by``: smallest first (true) or largest first (false). Empty values (no
+    flow number, no service code…) come last either way.
+    """
     @_builtins.property
     def statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___InvoiceStatus.ValueType]:
         """Only invoices in one of these statuses (with ``status``, any of them all)."""
@@ -1114,6 +1223,10 @@ class ListInvoicesRequest(_message.Message):
     @_builtins.property
     def counterparty_structure_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The other party among these structures (with ``counterparty_structure_id``, any of them)."""
+
+    @_builtins.property
+    def deposit_modes(self) -> _containers.RepeatedScalarFieldContainer[Global___DepositMode.ValueType]:
+        """Only invoices that came in one of these ways; empty for any."""
 
     def __init__(
         self,
@@ -1141,14 +1254,28 @@ class ListInvoicesRequest(_message.Message):
         type: Global___InvoiceType.ValueType = ...,
         counterparty_structure_ids: _abc.Iterable[_builtins.str] | None = ...,
         downloaded_by_recipient: _builtins.bool | None = ...,
+        min_net_amount: _builtins.str = ...,
+        max_net_amount: _builtins.str = ...,
+        min_amount_due: _builtins.str = ...,
+        max_amount_due: _builtins.str = ...,
+        framework: Global___Framework.ValueType = ...,
+        deposit_modes: _abc.Iterable[Global___DepositMode.ValueType] | None = ...,
+        rejection_acknowledged: _builtins.bool | None = ...,
+        order_by: Global___ListOrder.ValueType = ...,
+        ascending: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "downloaded_by_recipient", b"downloaded_by_recipient", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "_rejection_acknowledged", b"_rejection_acknowledged", "downloaded_by_recipient", b"downloaded_by_recipient", "rejection_acknowledged", b"rejection_acknowledged", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "counterparty_name", b"counterparty_name", "counterparty_structure_id", b"counterparty_structure_id", "counterparty_structure_ids", b"counterparty_structure_ids", "deposited_from", b"deposited_from", "deposited_to", b"deposited_to", "downloaded_by_recipient", b"downloaded_by_recipient", "flow_number", b"flow_number", "issued_from", b"issued_from", "issued_to", b"issued_to", "max_amount", b"max_amount", "min_amount", b"min_amount", "number", b"number", "page_number", b"page_number", "page_size", b"page_size", "page_token", b"page_token", "service_code", b"service_code", "side", b"side", "status", b"status", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to", "statuses", b"statuses", "structure_id", b"structure_id", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "_rejection_acknowledged", b"_rejection_acknowledged", "ascending", b"ascending", "counterparty_name", b"counterparty_name", "counterparty_structure_id", b"counterparty_structure_id", "counterparty_structure_ids", b"counterparty_structure_ids", "deposit_modes", b"deposit_modes", "deposited_from", b"deposited_from", "deposited_to", b"deposited_to", "downloaded_by_recipient", b"downloaded_by_recipient", "flow_number", b"flow_number", "framework", b"framework", "issued_from", b"issued_from", "issued_to", b"issued_to", "max_amount", b"max_amount", "max_amount_due", b"max_amount_due", "max_net_amount", b"max_net_amount", "min_amount", b"min_amount", "min_amount_due", b"min_amount_due", "min_net_amount", b"min_net_amount", "number", b"number", "order_by", b"order_by", "page_number", b"page_number", "page_size", b"page_size", "page_token", b"page_token", "rejection_acknowledged", b"rejection_acknowledged", "service_code", b"service_code", "side", b"side", "status", b"status", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to", "statuses", b"statuses", "structure_id", b"structure_id", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__downloaded_by_recipient: _TypeAlias = _typing.Literal["downloaded_by_recipient"]  # noqa: Y015
     _WhichOneofArgType__downloaded_by_recipient: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient"]  # noqa: Y015
+    _WhichOneofReturnType__rejection_acknowledged: _TypeAlias = _typing.Literal["rejection_acknowledged"]  # noqa: Y015
+    _WhichOneofArgType__rejection_acknowledged: _TypeAlias = _typing.Literal["_rejection_acknowledged", b"_rejection_acknowledged"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__downloaded_by_recipient) -> _WhichOneofReturnType__downloaded_by_recipient | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__rejection_acknowledged) -> _WhichOneofReturnType__rejection_acknowledged | None: ...
 
 Global___ListInvoicesRequest: _TypeAlias = ListInvoicesRequest  # noqa: Y015
 

@@ -46,13 +46,17 @@ class ReadingRpcs:
         ``structure_id`` narrows to one of them (another gives an empty list); ``status`` and
         ``statuses`` (any of them), ``number`` (prefix, case-insensitive), issue and deposit
         dates (inclusive days), gross total range, the other party (ids, or part of its name),
-        ``service_code``, ``flow_number``, ``type``, the time of the last status change and
-        ``downloaded_by_recipient`` filter (see domain.listing). Token paging: ``page_size``
-        defaults to 20, at most 100; ``next_page_token`` is "" on the last page. Paging by
-        number (``page_number`` 1-based, no ``page_token``): ``page_size`` at most 1000.
-        ``page_size`` in the answer is the one used. Errors: INVALID_ARGUMENT
-        PAGE_TOKEN_INVALID (also with ``page_number``), PAGE_NUMBER_INVALID, FILTER_INVALID
-        (one violation per criterion in error).
+        ``service_code``, ``flow_number``, ``type``, the time of the last status change,
+        ``downloaded_by_recipient``, net total and amount due ranges, ``framework``,
+        ``deposit_modes`` (any of them) and ``rejection_acknowledged`` filter (see
+        domain.listing). Token paging: ``page_size`` defaults to 20, at most 100;
+        ``next_page_token`` is "" on the last page. Paging by number (``page_number`` 1-based,
+        no ``page_token``): ``page_size`` at most 1000, and ``order_by`` / ``ascending`` may
+        sort on another column (ties by deposit time, newest first). ``page_size`` in the
+        answer is the one used. Errors: INVALID_ARGUMENT PAGE_TOKEN_INVALID (also with
+        ``page_number``), PAGE_NUMBER_INVALID, FILTER_INVALID (one violation per criterion in
+        error; an unknown framework, deposit mode or order; an order other than the default
+        with token paging).
         """
         user_id = current_principal().user_id
         if request.page_number < 0:
@@ -92,7 +96,20 @@ class ReadingRpcs:
                 downloaded=request.downloaded_by_recipient
                 if request.HasField("downloaded_by_recipient")
                 else None,
+                min_net_amount=request.min_net_amount,
+                max_net_amount=request.max_net_amount,
+                min_amount_due=request.min_amount_due,
+                max_amount_due=request.max_amount_due,
+                framework=mapping.enum_name(pb.Framework, request.framework, "FRAMEWORK_"),
+                deposit_modes=tuple(
+                    mapping.enum_name(pb.DepositMode, mode, "DEPOSIT_MODE_") or "UNSPECIFIED"
+                    for mode in request.deposit_modes
+                ),
+                rejection_acknowledged=request.rejection_acknowledged
+                if request.HasField("rejection_acknowledged")
+                else None,
             ),
+            order=mapping.order_from_request(request),
         )
         return pb.ListInvoicesResponse(
             invoices=[mapping.invoice_to_proto(invoice) for invoice in found.invoices],
