@@ -281,6 +281,32 @@ FLOW_STATE_IN_REJETE: FlowState.ValueType  # 5
 """Nothing deposited: every file refused, or the archive itself."""
 Global___FlowState: _TypeAlias = FlowState  # noqa: Y015
 
+class _LifecycleParty:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _LifecyclePartyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LifecycleParty.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LIFECYCLE_PARTY_UNSPECIFIED: _LifecycleParty.ValueType  # 0
+    LIFECYCLE_PARTY_SUPPLIER: _LifecycleParty.ValueType  # 1
+    """The supplier structure's side (FACTURES_EMISES)."""
+    LIFECYCLE_PARTY_RECIPIENT: _LifecycleParty.ValueType  # 2
+    """The recipient structure's side (FACTURES_RECUES), with ChangeInvoiceStatus."""
+    LIFECYCLE_PARTY_SYSTEM: _LifecycleParty.ValueType  # 3
+    """Chorus itself (routing)."""
+
+class LifecycleParty(_LifecycleParty, metaclass=_LifecyclePartyEnumTypeWrapper):
+    """Who moves an invoice from one status to another."""
+
+LIFECYCLE_PARTY_UNSPECIFIED: LifecycleParty.ValueType  # 0
+LIFECYCLE_PARTY_SUPPLIER: LifecycleParty.ValueType  # 1
+"""The supplier structure's side (FACTURES_EMISES)."""
+LIFECYCLE_PARTY_RECIPIENT: LifecycleParty.ValueType  # 2
+"""The recipient structure's side (FACTURES_RECUES), with ChangeInvoiceStatus."""
+LIFECYCLE_PARTY_SYSTEM: LifecycleParty.ValueType  # 3
+"""Chorus itself (routing)."""
+Global___LifecycleParty: _TypeAlias = LifecycleParty  # noqa: Y015
+
 @_typing.final
 class RecipientRef(_message.Message):
     """How the recipient is designated: by id or by identifier."""
@@ -681,6 +707,7 @@ class Invoice(_message.Message):
     DEPOSIT_MODE_FIELD_NUMBER: _builtins.int
     FLOW_NUMBER_FIELD_NUMBER: _builtins.int
     RECIPIENT_DOWNLOADED_AT_FIELD_NUMBER: _builtins.int
+    SETTABLE_STATUSES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -763,6 +790,14 @@ class Invoice(_message.Message):
         not yet (Chorus Pro ``factureTelechargeeParDestinataire``).
         """
 
+    @_builtins.property
+    def settable_statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___InvoiceStatus.ValueType]:
+        """The statuses the caller may set now with ChangeInvoiceStatus (GetInvoice only): the
+        recipient's moves out of the current status in the lifecycle table, for a caller who
+        holds the recipient side in MODIFICATION; empty for anyone else. SUSPENDUE, A_RECYCLER
+        and REJETEE need a reason (ListStatusTransitions says so).
+        """
+
     def __init__(
         self,
         *,
@@ -800,10 +835,11 @@ class Invoice(_message.Message):
         deposit_mode: Global___DepositMode.ValueType = ...,
         flow_number: _builtins.str = ...,
         recipient_downloaded_at: _timestamp_pb2.Timestamp | None = ...,
+        settable_statuses: _abc.Iterable[Global___InvoiceStatus.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "recipient_downloaded_at", b"recipient_downloaded_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "deposit_mode", b"deposit_mode", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "flow_number", b"flow_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_downloaded_at", b"recipient_downloaded_at", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "deposit_mode", b"deposit_mode", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "flow_number", b"flow_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_downloaded_at", b"recipient_downloaded_at", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "settable_statuses", b"settable_statuses", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2336,3 +2372,75 @@ class FlowError(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FlowError: _TypeAlias = FlowError  # noqa: Y015
+
+@_typing.final
+class ListStatusTransitionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_STATUS_FIELD_NUMBER: _builtins.int
+    from_status: Global___InvoiceStatus.ValueType
+    """The status moved from; unspecified: the ways an invoice comes into being."""
+    def __init__(
+        self,
+        *,
+        from_status: Global___InvoiceStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_status", b"from_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStatusTransitionsRequest: _TypeAlias = ListStatusTransitionsRequest  # noqa: Y015
+
+@_typing.final
+class StatusTransition(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_FIELD_NUMBER: _builtins.int
+    PARTY_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    REASON_REQUIRED_FIELD_NUMBER: _builtins.int
+    target: Global___InvoiceStatus.ValueType
+    party: Global___LifecycleParty.ValueType
+    action: _builtins.str
+    """The action's name, as in ``Invoice.allowed_actions`` (e.g. "MARK_SERVICE_FAIT")."""
+    reason_required: _builtins.bool
+    """The move needs a reason (ChangeInvoiceStatus ``reason``)."""
+    def __init__(
+        self,
+        *,
+        target: Global___InvoiceStatus.ValueType = ...,
+        party: Global___LifecycleParty.ValueType = ...,
+        action: _builtins.str = ...,
+        reason_required: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "party", b"party", "reason_required", b"reason_required", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatusTransition: _TypeAlias = StatusTransition  # noqa: Y015
+
+@_typing.final
+class ListStatusTransitionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSITIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def transitions(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatusTransition]:
+        """In the table's order: forward moves first, then sending back."""
+
+    def __init__(
+        self,
+        *,
+        transitions: _abc.Iterable[Global___StatusTransition] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["transitions", b"transitions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStatusTransitionsResponse: _TypeAlias = ListStatusTransitionsResponse  # noqa: Y015

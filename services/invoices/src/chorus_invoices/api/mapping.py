@@ -121,6 +121,15 @@ def status_to_proto(status: Status) -> int:
     return pb.InvoiceStatus.Value(f"INVOICE_STATUS_{status}")
 
 
+def transition_to_proto(transition: lifecycle.Transition) -> pb.StatusTransition:
+    return pb.StatusTransition(
+        target=status_to_proto(transition.target),
+        party=pb.LifecycleParty.Value(f"LIFECYCLE_PARTY_{transition.party}"),
+        action=transition.action,
+        reason_required=transition.comment_required,
+    )
+
+
 def form_from_request(request: pb.CreateInvoiceRequest) -> InvoiceForm:
     return InvoiceForm(
         supplier_structure_id=request.supplier_structure_id,

@@ -7,6 +7,7 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_platform.auth import current_principal
 
 from chorus_invoices.api import mapping, page_tokens
+from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.listing import read_criteria
 from chorus_invoices.usecases.reading import Reading
@@ -24,7 +25,8 @@ class ReadingRpcs:
     async def GetInvoice(self, request: pb.GetInvoiceRequest, context):
         """One invoice with lines, totals, VAT breakdown, status, lifecycle code (with its
         reform label and the Chorus status that gave it) and the actions the caller may take
-        now (``allowed_actions``, e.g. SUBMIT).
+        now (``allowed_actions``, e.g. SUBMIT) with the statuses it may set with
+        ChangeInvoiceStatus (``settable_statuses``).
 
         Visible to FACTURES_EMISES (CONSULTATION) of the supplier, and to FACTURES_RECUES
         (CONSULTATION) of the recipient once made available to it. Errors: NOT_FOUND
@@ -34,6 +36,9 @@ class ReadingRpcs:
         invoice, actions = await self._reading.invoice(user_id, mapping.invoice_ref(request))
         warnings, documents = await self._reading.kept_with(invoice)
         found = mapping.invoice_to_proto(invoice, actions, with_document=True)
+        found.settable_statuses.extend(
+            mapping.status_to_proto(s) for s in lifecycle.recipient_targets(invoice.status, actions)
+        )
         found.warnings.extend(mapping.findings_to_proto(warnings))
         found.documents.extend(mapping.documents_to_proto(documents))
         return pb.GetInvoiceResponse(invoice=found)
@@ -116,6 +121,22 @@ class ReadingRpcs:
             next_page_token=page_tokens.encode(found.next_cursor),
             total_size=found.total,
             page_size=page_size,
+        )
+
+    async def ListStatusTransitions(self, request: pb.ListStatusTransitionsRequest, context):
+        """The lifecycle table's moves out of ``from_status`` (unspecified: how an invoice
+        comes into being): target, party, action name, whether a reason is needed. Static,
+        the same for every authenticated caller (what a caller may do on one invoice is
+        GetInvoice's ``allowed_actions`` / ``settable_statuses``). Errors: INVALID_ARGUMENT
+        STATUS_INVALID (a number this version does not know)."""
+        current_principal()
+        source = None
+        if request.from_status:
+            source = mapping.status_from_proto(request.from_status)
+            if source is None:
+                raise invalid("STATUS_INVALID", "from_status", "Statut de facture inconnu.")
+        return pb.ListStatusTransitionsResponse(
+            transitions=[mapping.transition_to_proto(t) for t in lifecycle.transitions_from(source)]
         )
 
     async def GetInvoiceHistory(self, request: pb.GetInvoiceHistoryRequest, context):
