@@ -67,8 +67,14 @@ async def ok(response: httpx.Response, status: int = 200) -> dict:
 async def make_party(
     api: httpx.AsyncClient, mailbox: Mailbox, cpro: httpx.AsyncClient, *, public: bool, name: str
 ) -> Party:
-    _, _, auth = await activated_user(api, mailbox, name.split()[0], "Cpro")
-    auth = {**auth, "X-Forwarded-For": client_ip()}
+    # Each party signs up and logs in from an address of its own: the gateway limits logins
+    # per client address, and a session makes many parties.
+    address = client_ip()
+    async with httpx.AsyncClient(
+        base_url=api.base_url, timeout=api.timeout, headers={"X-Forwarded-For": address}
+    ) as own:
+        _, _, auth = await activated_user(own, mailbox, name.split()[0], "Cpro")
+    auth = {**auth, "X-Forwarded-For": address}
     body = {
         "identifier_type": "SIRET",
         "identifier": random_siret(),

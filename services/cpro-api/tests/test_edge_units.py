@@ -10,11 +10,13 @@ from pathlib import Path
 
 import grpc
 import pytest
+from chorus.invoices.v1 import invoices_service_pb2 as ipb
 from chorus_cpro_api.edge import reference_data as ref
 from chorus_cpro_api.edge.bodies import as_list, as_object, checked, parse_json_object
 from chorus_cpro_api.edge.credentials import decode_account_header
 from chorus_cpro_api.edge.envelope import CproError, from_rpc_error, ok
 from chorus_cpro_api.edge.formats import amount, date_of, parse_date, parse_moment, timestamp
+from chorus_cpro_api.edge.invoices import DEPOSIT_MODES, MODES_SHOWN_AS, sort_order
 from chorus_cpro_api.edge.oauth import OAuthError, ascii_text, parse_token_request
 from chorus_cpro_api.edge.paging import page_request, page_result
 from chorus_platform import rpc_status
@@ -150,10 +152,54 @@ def test_every_operation_the_api_serves_has_a_body_schema():
         "consulterCRDetaille",
         "ajouterFichierDansSysteme",
         "recupererReferentiel",
+        "recupererEtatsTraitement",
         "recupererRattachementsMonCompteUtilisateur",
         "rechercherEngagementJuridique",
     ):
         assert checked(operation, {}) == {}
+
+
+# -- search criteria ---------------------------------------------------------------------------
+
+ISSUED, RECEIVED = ipb.LIST_SIDE_ISSUED, ipb.LIST_SIDE_RECEIVED
+
+
+@pytest.mark.parametrize(
+    ("params", "side", "order"),
+    [
+        ({}, ISSUED, (ipb.LIST_ORDER_UNSPECIFIED, False)),
+        ({"triSens": "Ascendant"}, ISSUED, (ipb.LIST_ORDER_UNSPECIFIED, False)),
+        ({"triColonne": "MontantHT"}, ISSUED, (ipb.LIST_ORDER_NET_TOTAL, True)),
+        ({"triColonne": "DateDepot", "triSens": "Descendant"}, ISSUED,
+         (ipb.LIST_ORDER_DEPOSITED_AT, False)),
+        ({"triColonne": "DesignationDestinataire"}, ISSUED,
+         (ipb.LIST_ORDER_COUNTERPARTY_NAME, True)),
+        ({"triColonne": "Fournisseur", "triSens": "Descendant"}, RECEIVED,
+         (ipb.LIST_ORDER_COUNTERPARTY_NAME, False)),
+        # The structure's own column: one value for the whole list.
+        ({"triColonne": "DesignationFournisseur"}, ISSUED, (ipb.LIST_ORDER_UNSPECIFIED, False)),
+        ({"triColonne": "CodeDestinataire"}, RECEIVED, (ipb.LIST_ORDER_UNSPECIFIED, False)),
+    ],
+)  # fmt: skip
+def test_sort_columns_map_to_the_services_orders(params, side, order):
+    assert sort_order(params, side, "p") == order
+
+
+@pytest.mark.parametrize("column", ["CodeDestinataire", "NumeroMarche", "ModeDepot", "x"])
+def test_columns_chorus_cannot_sort_on_are_refused_naming_the_field(column):
+    with pytest.raises(CproError) as refused:
+        sort_order({"triColonne": column}, ISSUED, "rechercheFactureParFournisseur")
+    assert refused.value.kind.code_retour == 20002
+    assert [f.champ for f in refused.value.fields] == ["rechercheFactureParFournisseur.triColonne"]
+    assert "MontantTTC" in refused.value.fields[0].message
+
+
+def test_deposit_modes_are_searched_as_they_are_shown():
+    assert MODES_SHOWN_AS["UPLOAD_PORTAIL"] == (ipb.DEPOSIT_MODE_FILE, ipb.DEPOSIT_MODE_BATCH)
+    assert MODES_SHOWN_AS["DEPOT_PDF_API"] == (ipb.DEPOSIT_MODE_PDF,)
+    assert "SAISIE_WEB" not in MODES_SHOWN_AS
+    for shown, modes in MODES_SHOWN_AS.items():
+        assert {DEPOSIT_MODES[m] for m in modes} == {shown}
 
 
 # -- cpro-account ------------------------------------------------------------------------------

@@ -320,3 +320,84 @@ async def test_malformed_requests_name_their_field(cpro, supplier, path, body, f
     response = await cpro.post(f"{F}/{path}", json=body, headers=supplier.headers())
     assert (response.status_code, response.json()["codeRetour"]) == (400, 20002), response.text
     assert field in {c["champ"] for c in response.json()["erreur"]["champs"]}
+
+
+FORWARD = ["PRISE_EN_COMPTE_DESTINATAIRE", "SERVICE_FAIT", "MANDATEE",
+           "MISE_A_DISPOSITION_COMPTABLE", "COMPTABILISEE", "MISE_EN_PAIEMENT"]  # fmt: skip
+SEND_BACK = ["SUSPENDUE", "A_RECYCLER", "REJETEE"]
+
+
+async def processing_statuses(cpro, party: Party, body: dict) -> list[str]:
+    answer = await ok(
+        await cpro.post(
+            "/cpro/transverses/v1/recuperer/etats/traitement", json=body, headers=party.headers()
+        )
+    )
+    return [
+        s["statutPossiblePourTraitement"] for s in answer["listeStatutsPossiblesPourTraitement"]
+    ]
+
+
+async def test_processing_statuses_for_an_invoice_follow_its_status_and_the_caller(
+    cpro, supplier, recipient, party_factory
+):
+    (line,) = await deposit(cpro, supplier, recipient)
+    cpp_id = line["idFacture"]
+    assert await processing_statuses(cpro, recipient, {"idFacture": cpp_id}) == FORWARD + SEND_BACK
+    # The supplier may set none of them; another structure does not see the invoice.
+    assert await processing_statuses(cpro, supplier, {"identifiantFactureCPP": cpp_id}) == []
+    stranger = await party_factory(name="Curieux Etats SARL")
+    hidden = await cpro.post(
+        "/cpro/transverses/v1/recuperer/etats/traitement",
+        json={"idFacture": cpp_id},
+        headers=stranger.headers(),
+    )
+    assert (hidden.status_code, hidden.json()["codeRetour"]) == (404, 20006)
+    await ok(
+        await cpro.post(
+            f"{F}/traiter/recue",
+            json={"idFacture": cpp_id, "nouveauStatut": "MANDATEE"},
+            headers=recipient.headers(),
+        )
+    )
+    assert await processing_statuses(cpro, recipient, {"idFacture": cpp_id}) == FORWARD[3:]
+    # The invoice wins over a status named beside it.
+    both = {"idFacture": cpp_id, "statutCourant": "MISE_A_DISPOSITION"}
+    assert await processing_statuses(cpro, recipient, both) == FORWARD[3:]
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        ("MISE_A_DISPOSITION", FORWARD + SEND_BACK),
+        ("SERVICE_FAIT", FORWARD[2:] + SEND_BACK),
+        ("MANDATEE", FORWARD[3:]),
+        ("SUSPENDUE", []),  # completing is the supplier's move, not traiter/recue's
+        ("REJETEE", []),
+        ("", FORWARD + SEND_BACK),  # go-choruspro's empty statutCourant: every status
+    ],
+)
+async def test_processing_statuses_from_a_status_as_go_choruspro_asks(
+    cpro, supplier, current, expected
+):
+    found = await processing_statuses(cpro, supplier, {"statutCourant": current})
+    if current:
+        assert found == expected
+    else:
+        assert sorted(found) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"statutCourant": "A_VALIDER_1"}, "statutCourant"),
+        ({"statutCourant": 3}, "statutCourant"),
+        ({"idFacture": "douze"}, "idFacture"),
+    ],
+)
+async def test_processing_statuses_refusals(cpro, supplier, body, field):
+    response = await cpro.post(
+        "/cpro/transverses/v1/recuperer/etats/traitement", json=body, headers=supplier.headers()
+    )
+    assert (response.status_code, response.json()["codeRetour"]) == (400, 20002), response.text
+    assert [c["champ"] for c in response.json()["erreur"]["champs"]] == [field]

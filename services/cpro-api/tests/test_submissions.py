@@ -1,7 +1,8 @@
 """Entering invoices and attachments through the Chorus Pro API against the real stack:
 ``ajouter/fichier`` (integer ids, refusals), a suspended invoice completed with one,
-``soumettre`` in ``SAISIE_API`` as PY-FE sends it, and ``deposer/pdf`` pre-filling from a
-Factur-X."""
+``soumettre`` in ``SAISIE_API`` as PY-FE sends it, ``soumettre`` in ``DEPOT_PDF_API`` (PY-FE's
+``ajouter/fichier`` → ``soumettre`` → ``consulter/fournisseur``) with a Factur-X and with a
+plain PDF, and its refusals, and ``deposer/pdf`` pre-filling from a Factur-X."""
 
 from __future__ import annotations
 
@@ -162,7 +163,13 @@ async def test_an_invoice_entered_as_py_fe_sends_it(cpro, supplier, recipient):
     [
         ({"numeroFactureSaisi": None}, 20002, "numeroFactureSaisi"),
         ({"destinataire": None}, 20002, "destinataire.codeDestinataire"),
-        ({"modeDepot": "DEPOT_PDF_API"}, 20008, "modeDepot"),
+        ({"modeDepot": "DEPOT_PDF_SIGNE_API"}, 20008, "modeDepot"),
+        ({"modeDepot": "DEPOT_PDF_API"}, 20002, "pieceJointePrincipale.pieceJointePrincipaleId"),
+        ({"modeDepot": "DEPOT_PDF_API", "pieceJointePrincipale": [{"pieceJointePrincipaleId": 0}]},
+         20002, "pieceJointePrincipale.pieceJointePrincipaleId"),
+        ({"modeDepot": "DEPOT_PDF_API", "pieceJointePrincipale": [{"pieceJointePrincipaleId": 1},
+                                                                  {"pieceJointePrincipaleId": 2}]},
+         20002, "pieceJointePrincipale"),
         ({"lignePoste": [{"lignePosteQuantite": 1, "lignePosteTauxTva": "TVA_X"}]}, 20002,
          "lignePoste[0].lignePosteTauxTva"),
         ({"pieceJointeComplementaire": [{"pieceJointeComplementaireId": 1}]}, 20002,
@@ -228,3 +235,168 @@ async def test_deposer_pdf_prefills_from_a_facturx_and_keeps_the_pdf(cpro, suppl
         f"{F}/deposer/pdf", json={"fichierFacture": b64(b"hello")}, headers=supplier.headers()
     )
     assert (not_pdf.status_code, not_pdf.json()["codeRetour"]) == (400, 20008)
+
+
+# -- soumettre in DEPOT_PDF_API ----------------------------------------------------------------
+
+
+def pdf_submission(recipient, piece_id: int, **more) -> dict:
+    """What PY-FE's ``FactureChorus.to_api_payload()`` sends for a Factur-X it made: no
+    ``dateFacture``, ``pieceJointePrincipale`` as a list, its extra keys, lines and totals."""
+    return {
+        "modeDepot": "DEPOT_PDF_API",
+        "destinataire": {"codeDestinataire": recipient.siret, "codeServiceExecutant": "",
+                         "nom": "Commune de Recette"},
+        "fournisseur": {"idFournisseur": 1, "siret": "x", "numeroTvaIntra": "FR00",
+                        "iban": "FR76 3000 6000 0112 3456 7890 189"},
+        "cadreDeFacturation": {"codeCadreFacturation": "A1_FACTURE_FOURNISSEUR"},
+        "references": {"deviseFacture": "EUR", "modePaiement": "VIREMENT",
+                       "typeFacture": "FACTURE", "typeTva": "TVA_SUR_DEBIT"},
+        "commentaire": "Déposée en PDF par API",
+        "idUtilisateurCourant": 0,
+        "lignePoste": [{"lignePosteNumero": 1, "lignePosteDenomination": "Maintenance",
+                        "lignePosteQuantite": 2.0, "lignePosteUnite": "C62",
+                        "lignePosteMontantUnitaireHT": 450.0, "lignePosteMontantRemiseHT": 0.0,
+                        "lignePosteTauxTvaManuel": 20.0, "lignePosteCategorieTva": "S"}],
+        "ligneTva": [{"ligneTvaMontantBaseHtParTaux": 900.0, "ligneTvaMontantTvaParTaux": 180.0,
+                      "ligneTvaTauxManuel": 20.0, "ligneTvaCategorie": "S"}],
+        "montantTotal": {"montantHtTotal": 900.0, "montantTVA": 180.0, "montantTtcTotal": 1080.0,
+                         "montantAPayer": 1080.0},
+        "pieceJointePrincipale": [{"pieceJointePrincipaleDesignation": "facture",
+                                   "pieceJointePrincipaleId": piece_id}],
+    } | more  # fmt: skip
+
+
+async def consult(cpro, party, cpp_id: int) -> dict:
+    response = await cpro.post(
+        f"{F}/consulter/fournisseur",
+        json={"identifiantFactureCPP": cpp_id},
+        headers=party.headers(),
+    )
+    return (await ok(response))["facture"]
+
+
+async def test_a_facturx_submitted_as_py_fe_does_it(cpro, supplier, recipient):
+    number = f"FX-{uuid.uuid4().hex[:8]}"
+    staged = await ok(await add_file(cpro, supplier, facturx(supplier, recipient, number),
+                                     name="facture.pdf", extension="PDF"))  # fmt: skip
+    body = pdf_submission(recipient, staged["pieceJointeId"], numeroFactureSaisi=number)
+    answer = await ok(await cpro.post(f"{F}/soumettre", json=body, headers=supplier.headers()))
+    assert answer["numeroFacture"] == number
+    assert answer["identifiantStructure"] == supplier.siret
+    facture = await consult(cpro, supplier, answer["identifiantFactureCPP"])
+    assert facture["modeDepot"] == "DEPOT_PDF_API"
+    assert facture["numeroFacture"] == number
+    assert facture["references"]["dateFacture"] == "2026-01-15"  # the XML's date
+    assert facture["montantTotal"]["montantTtcTotal"] == 1080.0
+    assert facture["lignesDePoste"]["totalLignesPoste"] == 1  # the XML's line
+    assert facture["destinataire"]["codeDestinataire"] == recipient.siret
+    assert [p["pieceJointeDesignation"] for p in
+            facture["listeDesPiecesJointes"]["pieceJointe"]] == ["facture.pdf"]  # fmt: skip
+    # The staged PDF served once.
+    again = await cpro.post(
+        f"{F}/soumettre",
+        json=pdf_submission(recipient, staged["pieceJointeId"], numeroFactureSaisi=number),
+        headers=supplier.headers(),
+    )
+    assert (again.status_code, again.json()["codeRetour"]) == (400, 20008), again.text
+    assert again.json()["erreur"]["champs"][0]["champ"] == (
+        "pieceJointePrincipale.pieceJointePrincipaleId"
+    )
+
+
+async def test_a_facturx_contradicted_by_the_json_is_refused_naming_the_fields(
+    cpro, supplier, recipient
+):
+    number = f"FX-{uuid.uuid4().hex[:8]}"
+    staged = await ok(await add_file(cpro, supplier, facturx(supplier, recipient, number)))
+    body = pdf_submission(
+        recipient,
+        staged["pieceJointeId"],
+        numeroFactureSaisi="AUTRE-NUMERO",
+        montantTotal={"montantHtTotal": 1.0, "montantTVA": 180.0, "montantTtcTotal": 1080.0},
+    )
+    response = await cpro.post(f"{F}/soumettre", json=body, headers=supplier.headers())
+    assert (response.status_code, response.json()["codeRetour"]) == (400, 20008), response.text
+    erreur = response.json()["erreur"]
+    assert erreur["raison"] == "FORM_CONTRADICTS_DOCUMENT"
+    assert {c["champ"] for c in erreur["champs"]} == {
+        "numeroFactureSaisi",
+        "montantTotal.montantHtTotal",
+    }
+    # A refusal leaves the PDF staged: the corrected call names it again.
+    body = pdf_submission(recipient, staged["pieceJointeId"], numeroFactureSaisi=number)
+    answer = await ok(await cpro.post(f"{F}/soumettre", json=body, headers=supplier.headers()))
+    assert answer["numeroFacture"] == number
+
+
+async def test_a_plain_pdf_submitted_with_its_header_and_an_attachment(cpro, supplier, recipient):
+    number = f"PL-{uuid.uuid4().hex[:8]}"
+    main = await ok(await add_file(cpro, supplier, PLAIN_PDF, name="scan", extension="PDF"))
+    extra = await ok(await add_file(cpro, supplier, b"a;b\n1;2\n", name="detail",
+                                    extension="CSV"))  # fmt: skip
+    body = pdf_submission(
+        recipient,
+        main["pieceJointeId"],
+        numeroFactureSaisi=number,
+        dateFacture="2026-02-03",
+        ligneTva=[{"ligneTvaTaux": "TVA_20", "ligneTvaMontantBaseHtParTaux": 500,
+                   "ligneTvaMontantTvaParTaux": 100}],
+        montantTotal={"montantHtTotal": 500, "montantTVA": 100, "montantTtcTotal": 600,
+                      "montantAPayer": 600},
+        pieceJointeComplementaire=[{"pieceJointeComplementaireDesignation": "Détail",
+                                    "pieceJointeComplementaireId": extra["pieceJointeId"]}],
+    )  # fmt: skip
+    answer = await ok(await cpro.post(f"{F}/soumettre", json=body, headers=supplier.headers()))
+    facture = await consult(cpro, supplier, answer["identifiantFactureCPP"])
+    assert facture["modeDepot"] == "DEPOT_PDF_API"
+    assert facture["references"]["dateFacture"] == "2026-02-03"
+    assert facture["montantTotal"]["montantTtcTotal"] == 600.0
+    assert facture["lignesDePoste"]["totalLignesPoste"] == 0  # a plain PDF has no lines
+    names = {p["pieceJointeDesignation"] for p in facture["listeDesPiecesJointes"]["pieceJointe"]}
+    assert names == {"scan.pdf", "detail.csv"}
+
+
+async def test_a_plain_pdf_without_its_totals_or_date_is_refused(cpro, supplier, recipient):
+    main = await ok(await add_file(cpro, supplier, PLAIN_PDF, name="scan", extension="PDF"))
+    body = pdf_submission(
+        recipient,
+        main["pieceJointeId"],
+        numeroFactureSaisi=f"PL-{uuid.uuid4().hex[:8]}",
+        montantTotal={"montantHtTotal": 500, "montantTVA": 100, "montantTtcTotal": 700},
+        ligneTva=[{"ligneTvaTauxManuel": 20, "ligneTvaMontantBaseHtParTaux": 500,
+                   "ligneTvaMontantTvaParTaux": 100}],
+    )  # fmt: skip
+    response = await cpro.post(f"{F}/soumettre", json=body, headers=supplier.headers())
+    assert (response.status_code, response.json()["codeRetour"]) == (400, 20008), response.text
+    champs = {c["champ"] for c in response.json()["erreur"]["champs"]}
+    assert "dateFacture" in champs or "montantTotal.montantTtcTotal" in champs, champs
+
+
+async def test_unknown_foreign_or_non_pdf_main_pieces_are_refused(
+    cpro, supplier, recipient, party_factory
+):
+    other = await party_factory(name="Autre Fournisseur SARL")
+    theirs = await ok(await add_file(cpro, other, PLAIN_PDF))
+    csv = await ok(await add_file(cpro, supplier, b"a;b\n", name="releve", extension="CSV"))
+    for piece_id, raison in (
+        (987654321, "STAGED_ATTACHMENT_UNKNOWN"),
+        (theirs["pieceJointeId"], "STAGED_ATTACHMENT_UNKNOWN"),
+        (csv["pieceJointeId"], "STAGED_FILE_NOT_PDF"),
+    ):
+        body = pdf_submission(recipient, piece_id, numeroFactureSaisi=f"X-{piece_id}")
+        response = await cpro.post(f"{F}/soumettre", json=body, headers=supplier.headers())
+        assert (response.status_code, response.json()["codeRetour"]) == (400, 20008), response.text
+        erreur = response.json()["erreur"]
+        assert erreur["raison"] == raison
+        assert [c["champ"] for c in erreur["champs"]] == [
+            "pieceJointePrincipale.pieceJointePrincipaleId"
+        ]
+    # The other party's file is still theirs to use.
+    body = pdf_submission(recipient, theirs["pieceJointeId"], numeroFactureSaisi="T-1",
+                          dateFacture="2026-02-03",
+                          ligneTva=[{"ligneTvaTauxManuel": 20, "ligneTvaMontantBaseHtParTaux": 10,
+                                     "ligneTvaMontantTvaParTaux": 2}],
+                          montantTotal={"montantHtTotal": 10, "montantTVA": 2,
+                                        "montantTtcTotal": 12})  # fmt: skip
+    await ok(await cpro.post(f"{F}/soumettre", json=body, headers=other.headers()))

@@ -27,7 +27,12 @@ def structure() -> pb.Structure:
             line1="1 rue de la Paix", postal_code="75002", city="Paris", country="FR"
         ),
         routing=pb.RoutingParameters(service_code_required=True),
-        services=[pb.StructureService(id="s1", code="COMPTA", name="Comptabilité", active=True)],
+        services=[
+            pb.StructureService(
+                id="s1", code="COMPTA", name="Comptabilité", active=True, cpp_id=27946199
+            )
+        ],
+        cpp_id=25784152,
     )
 
 
@@ -168,6 +173,9 @@ async def test_get_structure_and_unknown_ids(api, services):
     malformed = await api.get("/api/v1/structures/not-a-uuid", headers=AUTH)
 
     assert found.json()["raison_sociale"] == "Boulangerie Martin"
+    # The integer ids the Chorus Pro-compatible API names them by.
+    assert found.json()["cpp_id"] == 25784152
+    assert found.json()["services"][0]["cpp_id"] == 27946199
     assert malformed.status_code == 404
     assert malformed.json()["code"] == "NOT_FOUND"
     assert len(services.structures.calls) == 1
@@ -196,6 +204,7 @@ async def test_my_structures_lists_memberships_with_roles_and_spaces(api, servic
     [item] = response.json()["items"]
     assert item["role"] == "GESTIONNAIRE_PRINCIPAL"
     assert item["structure"]["id"] == STRUCTURE_ID
+    assert item["structure"]["cpp_id"] == 25784152
     assert item["spaces"] == [{"space": "FACTURES_EMISES", "mode": "MODIFICATION"}]
     assert item["services"] == []
 
@@ -366,3 +375,18 @@ async def test_bulk_decision_and_member_services(api, services):
     assert first.request.HasField("services") and list(first.request.services.service_ids) == []
     assert not second.request.HasField("services")
     assert second.request.role == pb.ROLE_UTILISATEUR
+
+
+async def test_cpp_ids_in_searches_and_service_lists_and_none_when_unset(api, services):
+    bare = structure()
+    bare.cpp_id = 0
+    services.structures.answer(
+        "SearchStructures", pb.SearchStructuresResponse(structures=[structure(), bare])
+    )
+    services.structures.answer("GetStructure", pb.GetStructureResponse(structure=structure()))
+
+    found = await api.get("/api/v1/structures", params={"name": "martin"}, headers=AUTH)
+    listed = await api.get(f"/api/v1/structures/{STRUCTURE_ID}/services", headers=AUTH)
+
+    assert [item["cpp_id"] for item in found.json()["items"]] == [25784152, None]
+    assert [item["cpp_id"] for item in listed.json()["items"]] == [27946199]

@@ -152,6 +152,84 @@ LIST_SIDE_ISSUED: ListSide.ValueType  # 1
 LIST_SIDE_RECEIVED: ListSide.ValueType  # 2
 Global___ListSide: _TypeAlias = ListSide  # noqa: Y015
 
+class _ListOrder:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ListOrderEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListOrder.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LIST_ORDER_UNSPECIFIED: _ListOrder.ValueType  # 0
+    LIST_ORDER_DEPOSITED_AT: _ListOrder.ValueType  # 1
+    """When the invoice was deposited (created)."""
+    LIST_ORDER_NUMBER: _ListOrder.ValueType  # 2
+    """The invoice number (BT-1)."""
+    LIST_ORDER_ISSUE_DATE: _ListOrder.ValueType  # 3
+    """The issue date (BT-2)."""
+    LIST_ORDER_NET_TOTAL: _ListOrder.ValueType  # 4
+    """Net total (HT, BT-109)."""
+    LIST_ORDER_GROSS_TOTAL: _ListOrder.ValueType  # 5
+    """Gross total (TTC, BT-112)."""
+    LIST_ORDER_AMOUNT_DUE: _ListOrder.ValueType  # 6
+    """Amount due (BT-115)."""
+    LIST_ORDER_STATUS: _ListOrder.ValueType  # 7
+    """The status code."""
+    LIST_ORDER_TYPE: _ListOrder.ValueType  # 8
+    """FACTURE / AVOIR."""
+    LIST_ORDER_CURRENCY: _ListOrder.ValueType  # 9
+    """The currency code."""
+    LIST_ORDER_SERVICE_CODE: _ListOrder.ValueType  # 10
+    """The recipient's service code (case-insensitive)."""
+    LIST_ORDER_ENGAGEMENT_NUMBER: _ListOrder.ValueType  # 11
+    """The engagement (purchase order) number (BT-13)."""
+    LIST_ORDER_FLOW_NUMBER: _ListOrder.ValueType  # 12
+    """The flow number (DepositFlow)."""
+    LIST_ORDER_COUNTERPARTY_NAME: _ListOrder.ValueType  # 13
+    """The other party's name (the recipient of issued invoices, the supplier of received
+    ones), case-insensitive.
+    """
+    LIST_ORDER_PRECEDING_INVOICE_NUMBER: _ListOrder.ValueType  # 14
+    """The invoice a credit note corrects (BT-25)."""
+    LIST_ORDER_DOWNLOADED_BY_RECIPIENT: _ListOrder.ValueType  # 15
+    """Downloaded by a recipient-side user or not (not downloaded first when ascending)."""
+
+class ListOrder(_ListOrder, metaclass=_ListOrderEnumTypeWrapper):
+    """The columns a list may be sorted on (ListInvoicesRequest.order_by)."""
+
+LIST_ORDER_UNSPECIFIED: ListOrder.ValueType  # 0
+LIST_ORDER_DEPOSITED_AT: ListOrder.ValueType  # 1
+"""When the invoice was deposited (created)."""
+LIST_ORDER_NUMBER: ListOrder.ValueType  # 2
+"""The invoice number (BT-1)."""
+LIST_ORDER_ISSUE_DATE: ListOrder.ValueType  # 3
+"""The issue date (BT-2)."""
+LIST_ORDER_NET_TOTAL: ListOrder.ValueType  # 4
+"""Net total (HT, BT-109)."""
+LIST_ORDER_GROSS_TOTAL: ListOrder.ValueType  # 5
+"""Gross total (TTC, BT-112)."""
+LIST_ORDER_AMOUNT_DUE: ListOrder.ValueType  # 6
+"""Amount due (BT-115)."""
+LIST_ORDER_STATUS: ListOrder.ValueType  # 7
+"""The status code."""
+LIST_ORDER_TYPE: ListOrder.ValueType  # 8
+"""FACTURE / AVOIR."""
+LIST_ORDER_CURRENCY: ListOrder.ValueType  # 9
+"""The currency code."""
+LIST_ORDER_SERVICE_CODE: ListOrder.ValueType  # 10
+"""The recipient's service code (case-insensitive)."""
+LIST_ORDER_ENGAGEMENT_NUMBER: ListOrder.ValueType  # 11
+"""The engagement (purchase order) number (BT-13)."""
+LIST_ORDER_FLOW_NUMBER: ListOrder.ValueType  # 12
+"""The flow number (DepositFlow)."""
+LIST_ORDER_COUNTERPARTY_NAME: ListOrder.ValueType  # 13
+"""The other party's name (the recipient of issued invoices, the supplier of received
+ones), case-insensitive.
+"""
+LIST_ORDER_PRECEDING_INVOICE_NUMBER: ListOrder.ValueType  # 14
+"""The invoice a credit note corrects (BT-25)."""
+LIST_ORDER_DOWNLOADED_BY_RECIPIENT: ListOrder.ValueType  # 15
+"""Downloaded by a recipient-side user or not (not downloaded first when ascending)."""
+Global___ListOrder: _TypeAlias = ListOrder  # noqa: Y015
+
 class _BatchItemStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -202,6 +280,32 @@ FLOW_STATE_IN_INTEGRE_PARTIEL: FlowState.ValueType  # 4
 FLOW_STATE_IN_REJETE: FlowState.ValueType  # 5
 """Nothing deposited: every file refused, or the archive itself."""
 Global___FlowState: _TypeAlias = FlowState  # noqa: Y015
+
+class _LifecycleParty:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _LifecyclePartyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LifecycleParty.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LIFECYCLE_PARTY_UNSPECIFIED: _LifecycleParty.ValueType  # 0
+    LIFECYCLE_PARTY_SUPPLIER: _LifecycleParty.ValueType  # 1
+    """The supplier structure's side (FACTURES_EMISES)."""
+    LIFECYCLE_PARTY_RECIPIENT: _LifecycleParty.ValueType  # 2
+    """The recipient structure's side (FACTURES_RECUES), with ChangeInvoiceStatus."""
+    LIFECYCLE_PARTY_SYSTEM: _LifecycleParty.ValueType  # 3
+    """Chorus itself (routing)."""
+
+class LifecycleParty(_LifecycleParty, metaclass=_LifecyclePartyEnumTypeWrapper):
+    """Who moves an invoice from one status to another."""
+
+LIFECYCLE_PARTY_UNSPECIFIED: LifecycleParty.ValueType  # 0
+LIFECYCLE_PARTY_SUPPLIER: LifecycleParty.ValueType  # 1
+"""The supplier structure's side (FACTURES_EMISES)."""
+LIFECYCLE_PARTY_RECIPIENT: LifecycleParty.ValueType  # 2
+"""The recipient structure's side (FACTURES_RECUES), with ChangeInvoiceStatus."""
+LIFECYCLE_PARTY_SYSTEM: LifecycleParty.ValueType  # 3
+"""Chorus itself (routing)."""
+Global___LifecycleParty: _TypeAlias = LifecycleParty  # noqa: Y015
 
 @_typing.final
 class RecipientRef(_message.Message):
@@ -603,6 +707,7 @@ class Invoice(_message.Message):
     DEPOSIT_MODE_FIELD_NUMBER: _builtins.int
     FLOW_NUMBER_FIELD_NUMBER: _builtins.int
     RECIPIENT_DOWNLOADED_AT_FIELD_NUMBER: _builtins.int
+    SETTABLE_STATUSES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -685,6 +790,14 @@ class Invoice(_message.Message):
         not yet (Chorus Pro ``factureTelechargeeParDestinataire``).
         """
 
+    @_builtins.property
+    def settable_statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___InvoiceStatus.ValueType]:
+        """The statuses the caller may set now with ChangeInvoiceStatus (GetInvoice only): the
+        recipient's moves out of the current status in the lifecycle table, for a caller who
+        holds the recipient side in MODIFICATION; empty for anyone else. SUSPENDUE, A_RECYCLER
+        and REJETEE need a reason (ListStatusTransitions says so).
+        """
+
     def __init__(
         self,
         *,
@@ -722,10 +835,11 @@ class Invoice(_message.Message):
         deposit_mode: Global___DepositMode.ValueType = ...,
         flow_number: _builtins.str = ...,
         recipient_downloaded_at: _timestamp_pb2.Timestamp | None = ...,
+        settable_statuses: _abc.Iterable[Global___InvoiceStatus.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "recipient_downloaded_at", b"recipient_downloaded_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "deposit_mode", b"deposit_mode", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "flow_number", b"flow_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_downloaded_at", b"recipient_downloaded_at", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "deposit_mode", b"deposit_mode", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "flow_number", b"flow_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_downloaded_at", b"recipient_downloaded_at", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "settable_statuses", b"settable_statuses", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1069,6 +1183,15 @@ class ListInvoicesRequest(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     COUNTERPARTY_STRUCTURE_IDS_FIELD_NUMBER: _builtins.int
     DOWNLOADED_BY_RECIPIENT_FIELD_NUMBER: _builtins.int
+    MIN_NET_AMOUNT_FIELD_NUMBER: _builtins.int
+    MAX_NET_AMOUNT_FIELD_NUMBER: _builtins.int
+    MIN_AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    MAX_AMOUNT_DUE_FIELD_NUMBER: _builtins.int
+    FRAMEWORK_FIELD_NUMBER: _builtins.int
+    DEPOSIT_MODES_FIELD_NUMBER: _builtins.int
+    REJECTION_ACKNOWLEDGED_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
+    ASCENDING_FIELD_NUMBER: _builtins.int
     side: Global___ListSide.ValueType
     structure_id: _builtins.str
     status: Global___InvoiceStatus.ValueType
@@ -1101,6 +1224,28 @@ class ListInvoicesRequest(_message.Message):
     """Only invoices (FACTURE) or credit notes (AVOIR); unspecified for both."""
     downloaded_by_recipient: _builtins.bool
     """Only invoices whose document a recipient-side user downloaded (true) or not (false)."""
+    min_net_amount: _builtins.str
+    """Net total (HT, BT-109) bounds, inclusive, decimal with "." ; "" for none."""
+    max_net_amount: _builtins.str
+    min_amount_due: _builtins.str
+    """Amount due (à payer, BT-115) bounds, inclusive, decimal with "." ; "" for none."""
+    max_amount_due: _builtins.str
+    framework: Global___Framework.ValueType
+    """Only invoices of this framework (cadre de facturation); unspecified for any."""
+    rejection_acknowledged: _builtins.bool
+    """true: only the rejected invoices whose rejection the supplier acknowledged
+    (AcknowledgeRejection); false: every other invoice (what a supplier still has to look
+    at); unset: both.
+    """
+    order_by: Global___ListOrder.ValueType
+    """The order of the list: unspecified is the deposit time, newest first. Any other order
+    (another column, or ``ascending``) needs paging by number (``page_number``), else
+    INVALID_ARGUMENT FILTER_INVALID; ties are broken by deposit time, newest first.
+    """
+    ascending: _builtins.bool
+    """With ``order_by``: smallest first (true) or largest first (false). Empty values (no
+    flow number, no service code…) come last either way.
+    """
     @_builtins.property
     def statuses(self) -> _containers.RepeatedScalarFieldContainer[Global___InvoiceStatus.ValueType]:
         """Only invoices in one of these statuses (with ``status``, any of them all)."""
@@ -1114,6 +1259,10 @@ class ListInvoicesRequest(_message.Message):
     @_builtins.property
     def counterparty_structure_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The other party among these structures (with ``counterparty_structure_id``, any of them)."""
+
+    @_builtins.property
+    def deposit_modes(self) -> _containers.RepeatedScalarFieldContainer[Global___DepositMode.ValueType]:
+        """Only invoices that came in one of these ways; empty for any."""
 
     def __init__(
         self,
@@ -1141,14 +1290,28 @@ class ListInvoicesRequest(_message.Message):
         type: Global___InvoiceType.ValueType = ...,
         counterparty_structure_ids: _abc.Iterable[_builtins.str] | None = ...,
         downloaded_by_recipient: _builtins.bool | None = ...,
+        min_net_amount: _builtins.str = ...,
+        max_net_amount: _builtins.str = ...,
+        min_amount_due: _builtins.str = ...,
+        max_amount_due: _builtins.str = ...,
+        framework: Global___Framework.ValueType = ...,
+        deposit_modes: _abc.Iterable[Global___DepositMode.ValueType] | None = ...,
+        rejection_acknowledged: _builtins.bool | None = ...,
+        order_by: Global___ListOrder.ValueType = ...,
+        ascending: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "downloaded_by_recipient", b"downloaded_by_recipient", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "_rejection_acknowledged", b"_rejection_acknowledged", "downloaded_by_recipient", b"downloaded_by_recipient", "rejection_acknowledged", b"rejection_acknowledged", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "counterparty_name", b"counterparty_name", "counterparty_structure_id", b"counterparty_structure_id", "counterparty_structure_ids", b"counterparty_structure_ids", "deposited_from", b"deposited_from", "deposited_to", b"deposited_to", "downloaded_by_recipient", b"downloaded_by_recipient", "flow_number", b"flow_number", "issued_from", b"issued_from", "issued_to", b"issued_to", "max_amount", b"max_amount", "min_amount", b"min_amount", "number", b"number", "page_number", b"page_number", "page_size", b"page_size", "page_token", b"page_token", "service_code", b"service_code", "side", b"side", "status", b"status", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to", "statuses", b"statuses", "structure_id", b"structure_id", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient", "_rejection_acknowledged", b"_rejection_acknowledged", "ascending", b"ascending", "counterparty_name", b"counterparty_name", "counterparty_structure_id", b"counterparty_structure_id", "counterparty_structure_ids", b"counterparty_structure_ids", "deposit_modes", b"deposit_modes", "deposited_from", b"deposited_from", "deposited_to", b"deposited_to", "downloaded_by_recipient", b"downloaded_by_recipient", "flow_number", b"flow_number", "framework", b"framework", "issued_from", b"issued_from", "issued_to", b"issued_to", "max_amount", b"max_amount", "max_amount_due", b"max_amount_due", "max_net_amount", b"max_net_amount", "min_amount", b"min_amount", "min_amount_due", b"min_amount_due", "min_net_amount", b"min_net_amount", "number", b"number", "order_by", b"order_by", "page_number", b"page_number", "page_size", b"page_size", "page_token", b"page_token", "rejection_acknowledged", b"rejection_acknowledged", "service_code", b"service_code", "side", b"side", "status", b"status", "status_changed_from", b"status_changed_from", "status_changed_to", b"status_changed_to", "statuses", b"statuses", "structure_id", b"structure_id", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__downloaded_by_recipient: _TypeAlias = _typing.Literal["downloaded_by_recipient"]  # noqa: Y015
     _WhichOneofArgType__downloaded_by_recipient: _TypeAlias = _typing.Literal["_downloaded_by_recipient", b"_downloaded_by_recipient"]  # noqa: Y015
+    _WhichOneofReturnType__rejection_acknowledged: _TypeAlias = _typing.Literal["rejection_acknowledged"]  # noqa: Y015
+    _WhichOneofArgType__rejection_acknowledged: _TypeAlias = _typing.Literal["_rejection_acknowledged", b"_rejection_acknowledged"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__downloaded_by_recipient) -> _WhichOneofReturnType__downloaded_by_recipient | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__rejection_acknowledged) -> _WhichOneofReturnType__rejection_acknowledged | None: ...
 
 Global___ListInvoicesRequest: _TypeAlias = ListInvoicesRequest  # noqa: Y015
 
@@ -1820,9 +1983,18 @@ class DepositPdfInvoiceRequest(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
     STAGED_ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    STAGED_PDF_ID_FIELD_NUMBER: _builtins.int
     filename: _builtins.str
     content: _builtins.bytes
     """The PDF itself (at most 10 MiB, not encrypted)."""
+    staged_pdf_id: _builtins.str
+    """The PDF itself uploaded beforehand with StageAttachment (Chorus Pro's
+    ``pieceJointePrincipaleId``), instead of ``content``: its ``staged_attachment_id``, or its
+    integer ``cpp_id`` as a decimal string. Exactly one of ``content`` and
+    ``staged_pdf_id``. It must be a PDF the caller staged, not expired nor used; it is read
+    and checked like ``content`` and, once the invoice is deposited, forgotten from staging
+    (a refused deposit leaves it staged, so a corrected call may name it again).
+    """
     @_builtins.property
     def header(self) -> Global___CreateInvoiceRequest:
         """Header data as for CreateInvoice (``lines`` and ``draft`` must be left empty); for a
@@ -1853,10 +2025,11 @@ class DepositPdfInvoiceRequest(_message.Message):
         content: _builtins.bytes = ...,
         attachments: _abc.Iterable[Global___AttachmentFile] | None = ...,
         staged_attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+        staged_pdf_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "totals", b"totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "content", b"content", "filename", b"filename", "header", b"header", "staged_attachment_ids", b"staged_attachment_ids", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "content", b"content", "filename", b"filename", "header", b"header", "staged_attachment_ids", b"staged_attachment_ids", "staged_pdf_id", b"staged_pdf_id", "totals", b"totals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2199,3 +2372,75 @@ class FlowError(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FlowError: _TypeAlias = FlowError  # noqa: Y015
+
+@_typing.final
+class ListStatusTransitionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_STATUS_FIELD_NUMBER: _builtins.int
+    from_status: Global___InvoiceStatus.ValueType
+    """The status moved from; unspecified: the ways an invoice comes into being."""
+    def __init__(
+        self,
+        *,
+        from_status: Global___InvoiceStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_status", b"from_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStatusTransitionsRequest: _TypeAlias = ListStatusTransitionsRequest  # noqa: Y015
+
+@_typing.final
+class StatusTransition(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_FIELD_NUMBER: _builtins.int
+    PARTY_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    REASON_REQUIRED_FIELD_NUMBER: _builtins.int
+    target: Global___InvoiceStatus.ValueType
+    party: Global___LifecycleParty.ValueType
+    action: _builtins.str
+    """The action's name, as in ``Invoice.allowed_actions`` (e.g. "MARK_SERVICE_FAIT")."""
+    reason_required: _builtins.bool
+    """The move needs a reason (ChangeInvoiceStatus ``reason``)."""
+    def __init__(
+        self,
+        *,
+        target: Global___InvoiceStatus.ValueType = ...,
+        party: Global___LifecycleParty.ValueType = ...,
+        action: _builtins.str = ...,
+        reason_required: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "party", b"party", "reason_required", b"reason_required", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatusTransition: _TypeAlias = StatusTransition  # noqa: Y015
+
+@_typing.final
+class ListStatusTransitionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSITIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def transitions(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatusTransition]:
+        """In the table's order: forward moves first, then sending back."""
+
+    def __init__(
+        self,
+        *,
+        transitions: _abc.Iterable[Global___StatusTransition] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["transitions", b"transitions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStatusTransitionsResponse: _TypeAlias = ListStatusTransitionsResponse  # noqa: Y015

@@ -125,6 +125,11 @@ class InvoicesServiceStub:
                 request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowRequest.SerializeToString,
                 response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowResponse.FromString,
                 _registered_method=True)
+        self.ListStatusTransitions = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/ListStatusTransitions',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicesServiceServicer:
@@ -287,6 +292,15 @@ class InvoicesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStatusTransitions(self, request, context):
+        """The lifecycle table: every move out of one status (or the ways an invoice comes into
+        being), who makes it and whether it needs a reason. The same for every caller.
+        INVALID_ARGUMENT STATUS_INVALID for a number this version does not know.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -379,6 +393,11 @@ def add_InvoicesServiceServicer_to_server(servicer, server):
                     servicer.GetFlow,
                     request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowRequest.FromString,
                     response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowResponse.SerializeToString,
+            ),
+            'ListStatusTransitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStatusTransitions,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -868,6 +887,33 @@ class InvoicesService:
             '/chorus.invoices.v1.InvoicesService/GetFlow',
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowRequest.SerializeToString,
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.GetFlowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStatusTransitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/ListStatusTransitions',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,12 +37,15 @@ from chorus_cpro_api.edge.formats import (
 )
 from chorus_cpro_api.edge.invoices import (
     DEPOSIT_MODES,
+    FRAMEWORK_VALUES,
     FRAMEWORKS,
+    MODES_SHOWN_AS,
     Parties,
     identifier_type,
     parties_of,
     recipient_line,
     service_of,
+    sort_order,
     status_name,
     status_value,
     supplier_line,
@@ -78,6 +81,12 @@ LIST_FIELDS = {
     "issued_to": "periodeDateFactureAu",
     "min_amount": "montantTTCMin",
     "max_amount": "montantTTCMax",
+    "min_net_amount": "montantHTMin",
+    "max_net_amount": "montantHTMax",
+    "min_amount_due": "montantApayerMin",
+    "max_amount_due": "montantApayerMax",
+    "framework": "cadreFacturation",
+    "rejection_acknowledged": "rejetTraite",
 }
 
 
@@ -107,25 +116,60 @@ def _bound(body: dict[str, Any], key: str, *, end: bool) -> Timestamp | None:
     return _moment(moment)
 
 
-def _common_criteria(body: dict[str, Any], search: ipb.ListInvoicesRequest) -> None:
-    if number := (body.get("numeroFacture") or "").strip():
+def _text(body: dict[str, Any], key: str) -> str:
+    """A string criterion ("" when absent); 400 for another type (a key this operation's
+    schema does not type, e.g. ``numeroFluxDepot`` of a recipient's search)."""
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise invalid_field(key, "une chaîne de caractères est attendue.")
+    return value.strip()
+
+
+AMOUNT_BOUNDS = (
+    ("montantTTCMin", "min_amount"),
+    ("montantTTCMax", "max_amount"),
+    ("montantHTMin", "min_net_amount"),
+    ("montantHTMax", "max_net_amount"),
+    ("montantApayerMin", "min_amount_due"),
+    ("montantApayerMax", "max_amount_due"),
+)
+"""The Swagger's amount bounds (TTC, HT, to pay) → ListInvoices' (the service checks them)."""
+
+
+def _common_criteria(body: dict[str, Any], search: ipb.ListInvoicesRequest) -> bool:
+    """The criteria both searches share, set on ``search``; False when one of them matches
+    nothing Chorus has (a ``cadreFacturation`` of works invoices, …)."""
+    if number := _text(body, "numeroFacture"):
         search.number = number
-    if flow := (body.get("numeroFluxDepot") or "").strip():
+    if flow := _text(body, "numeroFluxDepot"):
         search.flow_number = flow
     search.deposited_from = _day(body, "periodeDateDepotDu")
     search.deposited_to = _day(body, "periodeDateDepotAu")
     search.issued_from = _day(body, "periodeDateFactureDu")
     search.issued_to = _day(body, "periodeDateFactureAu")
-    if (low := body.get("montantTTCMin")) is not None:
-        search.min_amount = decimal_text(low)
-    if (high := body.get("montantTTCMax")) is not None:
-        search.max_amount = decimal_text(high)
+    for key, attribute in AMOUNT_BOUNDS:
+        if (bound := body.get(key)) is not None:
+            setattr(search, attribute, decimal_text(bound))
     for index, name in enumerate(as_list(body.get("statutCourant"))):
         search.statuses.append(status_value(name, f"statutCourant[{index}]"))
     if (since := _bound(body, "periodeDateHeureEtatCourantDu", end=False)) is not None:
         search.status_changed_from.CopyFrom(since)
     if (until := _bound(body, "periodeDateHeureEtatCourantAu", end=True)) is not None:
         search.status_changed_to.CopyFrom(until)
+    if framework := body.get("cadreFacturation"):
+        if framework not in FRAMEWORK_VALUES:
+            return False
+        search.framework = FRAMEWORK_VALUES[framework]
+    return True
+
+
+def _sorted(
+    search: ipb.ListInvoicesRequest, params: Any, side: int, field: str
+) -> ipb.ListInvoicesRequest:
+    search.order_by, search.ascending = sort_order(as_object(params), side, field)
+    return search
 
 
 async def _list(
@@ -134,12 +178,19 @@ async def _list(
     search: ipb.ListInvoicesRequest,
     page: Page,
     paging: str,
+    *,
+    possible: bool = True,
 ) -> tuple[list[ipb.Invoice], int, Parties]:
+    """One page of the search; nothing without asking when a criterion matches nothing
+    Chorus has (``possible`` False)."""
+    parties = Parties(request.app.state.clients.structures, caller.caller)
+    if not possible:
+        return [], 0, parties
     search.page_number, search.page_size = page.number, page.size
     names = {k: (f"{paging}.{v}" if k.startswith("page") else v) for k, v in LIST_FIELDS.items()}
+    names |= {"order_by": f"{paging}.triColonne", "ascending": f"{paging}.triSens"}
     with fields_named(names):
         found = await request.app.state.clients.invoices.list_invoices(search, caller.caller)
-    parties = Parties(request.app.state.clients.structures, caller.caller)
     await parties.load(parties_of(found.invoices))
     return list(found.invoices), int(found.total_size), parties
 
@@ -159,19 +210,29 @@ async def _structure_id(
 async def search_issued(request: Request, caller: Technical) -> dict:
     """``rechercherFactureParFournisseur``: the structure's issued invoices, by number, flow
     (``numeroFluxDepot``: every invoice of a flow, what chorus-api and OCA ask after a
-    deposit), type, statuses, dates, TTC amount, recipients. The HT and to-pay amount bounds,
-    the framework, the deposit mode and the sort are not criteria here: they are ignored."""
+    deposit), type, statuses, dates, TTC, HT and to-pay amounts, framework, deposit mode,
+    acknowledged rejection (``rejetTraite``), recipients; sorted by
+    ``rechercheFactureParFournisseur.triColonne`` / ``triSens``. A framework or deposit mode
+    no invoice here has (works invoices, portal modes Chorus names otherwise) finds none."""
     body = await read_body(request, "rechercherFactureParFournisseur")
-    page = page_request(body.get("rechercheFactureParFournisseur"))
+    paging = body.get("rechercheFactureParFournisseur")
+    page = page_request(paging)
     search = ipb.ListInvoicesRequest(
         side=ipb.LIST_SIDE_ISSUED,
         structure_id=await _structure_id(
             request, caller, body.get("idFournisseur"), "idFournisseur"
         ),
     )
-    _common_criteria(body, search)
+    _sorted(search, paging, ipb.LIST_SIDE_ISSUED, "rechercheFactureParFournisseur")
+    possible = _common_criteria(body, search)
     if kind := body.get("typeFacture"):
         search.type = type_value(kind)
+    if mode := body.get("modeDepot"):
+        modes = MODES_SHOWN_AS.get(mode, ())
+        search.deposit_modes.extend(modes)
+        possible = possible and bool(modes)
+    if body.get("rejetTraite") is not None:
+        search.rejection_acknowledged = body["rejetTraite"]
     recipients = as_list(body.get("listeDestinataire"))
     for index, recipient in enumerate(recipients):
         if recipient.get("idDestinataire") is not None:
@@ -184,7 +245,7 @@ async def search_issued(request: Request, caller: Technical) -> dict:
                 )
             )
     invoices, total, parties = await _list(
-        request, caller, search, page, "rechercheFactureParFournisseur"
+        request, caller, search, page, "rechercheFactureParFournisseur", possible=possible
     )
     return ok(
         parametresRetour=page_result(page, total),
@@ -195,14 +256,18 @@ async def search_issued(request: Request, caller: Technical) -> dict:
 @router.post("/rechercher/atraiter/fournisseur")
 async def search_issued_to_process(request: Request, caller: Technical) -> dict:
     """``rechercherFactureATraiterParFournisseur``: issued invoices waiting for the supplier
-    (suspended: to complete; to recycle; rejected, unless ``masquerRejetee``)."""
+    (suspended: to complete; to recycle; rejected and not yet acknowledged by ``traiterRejet``,
+    unless ``masquerRejetee``), sorted by ``triColonne`` / ``triSens``."""
     body = await read_body(request, "rechercherFactureATraiterParFournisseur")
-    page = page_request(body.get("rechercheFactureATraiterParFournisseur"))
+    paging = body.get("rechercheFactureATraiterParFournisseur")
+    page = page_request(paging)
     search = ipb.ListInvoicesRequest(
         side=ipb.LIST_SIDE_ISSUED,
         structure_id=await _structure_id(request, caller, body.get("idStructure"), "idStructure"),
         statuses=list(SUPPLIER_TO_PROCESS),
+        rejection_acknowledged=False,
     )
+    _sorted(search, paging, ipb.LIST_SIDE_ISSUED, "rechercheFactureATraiterParFournisseur")
     if body.get("masquerRejetee") is not True:
         search.statuses.append(ipb.INVOICE_STATUS_REJETEE)
     invoices, total, parties = await _list(
@@ -224,8 +289,10 @@ def _received_search(
     search = ipb.ListInvoicesRequest(
         side=ipb.LIST_SIDE_RECEIVED, structure_id=structure_id, statuses=list(statuses)
     )
-    if body.get("factureTelechargeeParDestinataire") is not None:
-        search.downloaded_by_recipient = body["factureTelechargeeParDestinataire"]
+    if (downloaded := body.get("factureTelechargeeParDestinataire")) is not None:
+        if not isinstance(downloaded, bool):
+            raise invalid_field("factureTelechargeeParDestinataire", "un booléen est attendu.")
+        search.downloaded_by_recipient = downloaded
     kinds = {type_value(k) for k in as_list(body.get("listeTypeFacture"))}
     if len(kinds) == 1:
         search.type = kinds.pop()
@@ -236,16 +303,20 @@ def _received_search(
 async def search_received(request: Request, caller: Technical) -> dict:
     """``rechercherFactureRecipiendaire``: invoices received by the structure
     (``idDestinataire``, the technical account's own by default), by supplier, number, type,
-    statuses, dates, amount, downloaded or not, service. The page is described at the top level
+    statuses, dates, TTC, HT and to-pay amounts, framework, downloaded or not, service; sorted
+    by ``paramRecherche.triColonne`` / ``triSens``. The page is described at the top level
     (``pageCourante``, ``pages``, …: Pastell loops on them) and in ``parametresRetour``;
     ``listeFactures`` is ``[]`` when nothing matches (never ``codeRetour`` 20000)."""
     body = await read_body(request, "rechercherFactureRecipiendaire")
-    page = page_request(body.get("paramRecherche"))
+    paging = body.get("paramRecherche")
+    page = page_request(paging)
     structure_id = await _structure_id(
         request, caller, body.get("idDestinataire"), "idDestinataire"
     )
-    search = _received_search(body, structure_id)
-    _common_criteria(body, search)
+    search = _sorted(
+        _received_search(body, structure_id), paging, ipb.LIST_SIDE_RECEIVED, "paramRecherche"
+    )
+    possible = _common_criteria(body, search)
     for index, supplier in enumerate(as_list(body.get("listeFournisseurs"))):
         if supplier.get("idFournisseur") is not None:
             search.counterparty_structure_ids.append(
@@ -260,7 +331,9 @@ async def search_received(request: Request, caller: Technical) -> dict:
         search.service_code = await _service_code(
             request, caller, structure_id, body["idServiceExecutant"]
         )
-    invoices, total, parties = await _list(request, caller, search, page, "paramRecherche")
+    invoices, total, parties = await _list(
+        request, caller, search, page, "paramRecherche", possible=possible
+    )
     result = page_result(page, total)
     return ok(
         listeFactures=[recipient_line(i, parties) for i in invoices],
@@ -288,11 +361,17 @@ async def _service_code(
 async def search_received_to_process(request: Request, caller: Technical) -> dict:
     """``rechercherFactureATraiterParRecipiendaire``: received invoices the recipient may
     still process (made available or completed, taken up, service done, mandated, with the
-    accountant, booked)."""
+    accountant, booked), sorted by ``triColonne`` / ``triSens``."""
     body = await read_body(request, "rechercherFactureATraiterParRecipiendaire")
-    page = page_request(body.get("parametreRechercheFactureATraiterParRecipiendaire"))
+    paging = body.get("parametreRechercheFactureATraiterParRecipiendaire")
+    page = page_request(paging)
     structure_id = await _structure_id(request, caller, body.get("idStructure"), "idStructure")
-    search = _received_search(body, structure_id, RECIPIENT_TO_PROCESS)
+    search = _sorted(
+        _received_search(body, structure_id, RECIPIENT_TO_PROCESS),
+        paging,
+        ipb.LIST_SIDE_RECEIVED,
+        "parametreRechercheFactureATraiterParRecipiendaire",
+    )
     invoices, total, parties = await _list(
         request, caller, search, page, "parametreRechercheFactureATraiterParRecipiendaire"
     )

@@ -2,9 +2,11 @@
 staged ahead, by integer id), ``factures/v1/deposer/pdf`` (a PDF read for pre-filling) and
 ``factures/v1/soumettre`` (an invoice entered field by field: invoices' ``CreateInvoice``).
 
-``soumettre`` with ``modeDepot`` ``DEPOT_PDF_API`` (a PDF uploaded with ``ajouter/fichier`` as
-the invoice itself) is refused with 400 ``codeRetour`` 20008: the invoices service deposits a
-PDF from its bytes, not from a staged file. A Factur-X PDF goes through ``deposer/flux``.
+``soumettre`` with ``modeDepot`` ``DEPOT_PDF_API`` (PY-FE's flow: the PDF uploaded with
+``ajouter/fichier``, then named by ``pieceJointePrincipale[0].pieceJointePrincipaleId``)
+becomes invoices' ``DepositPdfInvoice`` with that staged file as the invoice itself: the
+invoices service reads it (a Factur-X's XML gives the data and every header field or total the
+JSON states must agree with it; a plain PDF needs them) and decides.
 """
 
 from __future__ import annotations
@@ -89,25 +91,28 @@ def _decimal(value: Any) -> str:
     return decimal_text(value) if value is not None else ""
 
 
-def _vat_rate(line: dict[str, Any], field: str) -> str:
-    """``lignePosteTauxTvaManuel`` (a number), else ``lignePosteTauxTva``: a rate ("20",
-    "5,5", "TVA_5_5" of ``recuperer/tauxtva``); 400 naming the field otherwise."""
-    if line.get("lignePosteTauxTvaManuel") is not None:
-        return decimal_text(line["lignePosteTauxTvaManuel"])
-    code = (line.get("lignePosteTauxTva") or "").strip()
+def _vat_rate(line: dict[str, Any], field: str, prefix: str = "lignePoste") -> str:
+    """``<prefix>TauxTvaManuel`` (a number), else ``<prefix>TauxTva``: a rate ("20", "5,5",
+    "TVA_5_5" of ``recuperer/tauxtva``); 400 naming the field otherwise."""
+    manual, coded = f"{prefix}TauxTvaManuel", f"{prefix}TauxTva"
+    if prefix == "ligneTva":
+        manual, coded = "ligneTvaTauxManuel", "ligneTvaTaux"
+    if line.get(manual) is not None:
+        return decimal_text(line[manual])
+    code = (line.get(coded) or "").strip()
     if not code:
-        raise invalid_field(f"{field}.lignePosteTauxTva", "taux de TVA obligatoire.")
+        raise invalid_field(f"{field}.{coded}", "taux de TVA obligatoire.")
     normalized = code.upper().removeprefix("TVA").strip("_ ").replace("_", ".")
     found = _RATE.fullmatch(normalized.replace(",", ".")) or _RATE.fullmatch(normalized)
     if found is None:
         raise invalid_field(
-            f"{field}.lignePosteTauxTva",
+            f"{field}.{coded}",
             "taux inconnu : un nombre (« 20 », « 5,5 ») ou un code de recuperer/tauxtva.",
         )
     try:
         return format(Decimal(found.group(1).replace(",", ".")).normalize(), "f")
     except InvalidOperation:
-        raise invalid_field(f"{field}.lignePosteTauxTva", "taux illisible.") from None
+        raise invalid_field(f"{field}.{coded}", "taux illisible.") from None
 
 
 def _lines(body: dict[str, Any]) -> list[ipb.InvoiceLine]:
@@ -133,7 +138,22 @@ def _lines(body: dict[str, Any]) -> list[ipb.InvoiceLine]:
     return lines
 
 
+def _payment(entry: ipb.CreateInvoiceRequest, body: dict[str, Any]) -> None:
+    """``references.modePaiement`` as the payment means, with PY-FE's ``fournisseur.iban``
+    (not in the Swagger: Chorus Pro names registered bank details by
+    ``codeCoordonneesBancairesFournisseur``) as the account of a transfer."""
+    means = PAYMENT_MEANS.get(as_object(body.get("references")).get("modePaiement") or "")
+    if not means:
+        return
+    entry.payment.means_code = means
+    iban = as_object(body.get("fournisseur")).get("iban")
+    if isinstance(iban, str) and iban.strip():
+        entry.payment.iban = iban.replace(" ", "").upper()
+
+
 SUBMIT_FIELDS = {
+    "payment.means_code": "references.modePaiement",
+    "payment.iban": "fournisseur.iban",
     "number": "numeroFactureSaisi",
     "issue_date": "dateFacture",
     "recipient": "destinataire.codeDestinataire",
@@ -150,24 +170,58 @@ SUBMIT_FIELDS = {
 }
 
 
+PDF_FIELDS = SUBMIT_FIELDS | {
+    "staged_pdf_id": "pieceJointePrincipale.pieceJointePrincipaleId",
+    "file": "pieceJointePrincipale.pieceJointePrincipaleId",
+    "net_total": "montantTotal.montantHtTotal",
+    "vat_total": "montantTotal.montantTVA",
+    "gross_total": "montantTotal.montantTtcTotal",
+    "vat_breakdown": "ligneTva",
+    "supplier_structure_id": "fournisseur",
+}
+"""The fields of ``DepositPdfInvoice``'s refusals named as in ``soumettre`` (indexed ones are
+added per request: :func:`_pdf_field_names`)."""
+
+
 @router.post("/cpro/factures/v1/soumettre")
 async def submit(request: Request, caller: Technical) -> dict:
-    """``soumettreFacture`` in ``SAISIE_API`` mode: an invoice entered field by field, from the
-    technical account's structure to ``destinataire.codeDestinataire`` (a SIRET). Totals are
-    computed by the invoices service from the lines (the stated ``ligneTva`` and
+    """``soumettreFacture``. ``SAISIE_API`` (the default): an invoice entered field by field,
+    from the technical account's structure to ``destinataire.codeDestinataire`` (a SIRET);
+    totals are computed by the invoices service from the lines (the stated ``ligneTva`` and
     ``montantTotal`` are not used); without ``dateFacture`` (PY-FE leaves it out) the invoice
-    is dated today."""
+    is dated today. ``DEPOT_PDF_API``: the PDF staged by ``ajouter/fichier`` and named by
+    ``pieceJointePrincipale.pieceJointePrincipaleId`` is the invoice (:func:`_submit_pdf`).
+    ``DEPOT_PDF_SIGNE_API`` is refused (20008): Chorus does not check PDF signatures."""
     body = await read_body(request, "soumettreFacture")
     mode = body.get("modeDepot") or "SAISIE_API"
-    if mode != "SAISIE_API":
+    if mode == "DEPOT_PDF_API":
+        invoice = await _submit_pdf(request, caller, body)
+    elif mode == "SAISIE_API":
+        invoice = await _submit_entry(request, caller, body)
+    else:
         raise CproError(
             DATA_REFUSED,
-            "Dépôt refusé : le mode DEPOT_PDF_API n'est pas pris en charge ; déposez une facture "
-            "Factur-X par deposer/flux (syntaxe IN_DP_E2_CII_FACTURX) ou saisissez-la "
-            "(modeDepot SAISIE_API).",
+            f"Dépôt refusé : le mode {mode} n'est pas pris en charge (Chorus ne vérifie pas la "
+            "signature d'un PDF) ; déposez le PDF en DEPOT_PDF_API ou saisissez la facture "
+            "(SAISIE_API).",
             "MODE_DEPOT_NON_PRIS_EN_CHARGE",
-            [FieldProblem("modeDepot", "SAISIE_API attendu.")],
+            [FieldProblem("modeDepot", "SAISIE_API ou DEPOT_PDF_API attendu.")],
         )
+    answer: dict[str, Any] = {
+        "identifiantFactureCPP": invoice.cpp_id,
+        "numeroFacture": invoice.number,
+        "statutFacture": status_name(invoice.status),
+        "dateDepot": date_of(invoice.created_at),
+    }
+    own = await _own_identifier(request, caller)
+    if own:
+        answer["identifiantStructure"] = own
+    return ok(**answer)
+
+
+async def _submit_entry(
+    request: Request, caller: TechnicalCaller, body: dict[str, Any]
+) -> ipb.Invoice:
     if as_list(body.get("pieceJointeComplementaire")):
         raise invalid_field(
             "pieceJointeComplementaire",
@@ -204,20 +258,130 @@ async def submit(request: Request, caller: Technical) -> dict:
         vat_exemption_reason=(references.get("motifExonerationTva") or "").strip(),
         contract_reference=(references.get("numeroMarche") or "").strip(),
     )
-    if means := PAYMENT_MEANS.get(references.get("modePaiement") or ""):
-        entry.payment.means_code = means
+    _payment(entry, body)
     with fields_named(SUBMIT_FIELDS):
-        invoice = await request.app.state.clients.invoices.create_invoice(entry, caller.caller)
-    answer: dict[str, Any] = {
-        "identifiantFactureCPP": invoice.cpp_id,
-        "numeroFacture": invoice.number,
-        "statutFacture": status_name(invoice.status),
-        "dateDepot": date_of(invoice.created_at),
-    }
-    own = await _own_identifier(request, caller)
-    if own:
-        answer["identifiantStructure"] = own
-    return ok(**answer)
+        return await request.app.state.clients.invoices.create_invoice(entry, caller.caller)
+
+
+def _staged_id(value: Any, field: str) -> str:
+    """A ``pieceJointe…Id`` (the integer ``ajouter/fichier`` answered) as invoices' staged id
+    (its decimal string)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise invalid_field(field, "l'identifiant entier rendu par ajouter/fichier est attendu.")
+    return str(value)
+
+
+def _main_piece(body: dict[str, Any]) -> str:
+    """``pieceJointePrincipale`` (an object, or PY-FE's list of one): the staged PDF's id."""
+    pieces = [p for p in as_list(body.get("pieceJointePrincipale")) if p]
+    if not pieces:
+        raise invalid_field(
+            "pieceJointePrincipale.pieceJointePrincipaleId",
+            "en DEPOT_PDF_API, le PDF de la facture, téléversé par ajouter/fichier, est"
+            " obligatoire.",
+        )
+    if len(pieces) > 1:
+        raise invalid_field(
+            "pieceJointePrincipale",
+            "une seule pièce jointe principale (le PDF de la facture) ; les autres pièces vont"
+            " dans pieceJointeComplementaire.",
+        )
+    field = "pieceJointePrincipale.pieceJointePrincipaleId"
+    return _staged_id(as_object(pieces[0]).get("pieceJointePrincipaleId"), field)
+
+
+def _pdf_totals(body: dict[str, Any]) -> ipb.Totals:
+    """``montantTotal`` and ``ligneTva`` as the stated totals (only what is given: for a
+    Factur-X each is compared with the XML, a plain PDF needs them)."""
+    stated = as_object(body.get("montantTotal"))
+    totals = ipb.Totals()
+    for key, attribute in (
+        ("montantHtTotal", "net_total"),
+        ("montantTVA", "vat_total"),
+        ("montantTtcTotal", "gross_total"),
+    ):
+        if stated.get(key) is not None:
+            setattr(totals, attribute, decimal_text(stated[key]))
+    for index, row in enumerate(as_list(body.get("ligneTva"))):
+        field = f"ligneTva[{index}]"
+        totals.vat_breakdown.append(
+            ipb.VatBreakdown(
+                rate=_vat_rate(row, field, "ligneTva"),
+                base=_decimal(row.get("ligneTvaMontantBaseHtParTaux")),
+                amount=_decimal(row.get("ligneTvaMontantTvaParTaux")),
+            )
+        )
+    return totals
+
+
+def _pdf_field_names(body: dict[str, Any]) -> dict[str, str]:
+    names = dict(PDF_FIELDS)
+    for index, _ in enumerate(as_list(body.get("ligneTva"))):
+        for part, key in (
+            ("rate", "ligneTvaTauxManuel"),
+            ("base", "ligneTvaMontantBaseHtParTaux"),
+            ("amount", "ligneTvaMontantTvaParTaux"),
+        ):
+            names[f"vat_breakdown[{index}].{part}"] = f"ligneTva[{index}].{key}"
+        names[f"vat_breakdown[{index}]"] = f"ligneTva[{index}]"
+    for index, _ in enumerate(as_list(body.get("pieceJointeComplementaire"))):
+        names[f"staged_attachment_ids[{index}]"] = (
+            f"pieceJointeComplementaire[{index}].pieceJointeComplementaireId"
+        )
+    return names
+
+
+async def _submit_pdf(
+    request: Request, caller: TechnicalCaller, body: dict[str, Any]
+) -> ipb.Invoice:
+    """``DEPOT_PDF_API``: invoices' ``DepositPdfInvoice`` with the staged PDF as the invoice
+    (``staged_pdf_id``) and the ``pieceJointeComplementaire`` staged files as attachments.
+    Only what the JSON states is passed: no default date, type, framework or currency, so a
+    Factur-X's own values stand (every value given must agree with its XML; a plain PDF needs
+    them, the service says which is missing). ``lignePoste`` is not read: the lines are the
+    PDF's."""
+    staged_pdf_id = _main_piece(body)
+    attachments = [
+        _staged_id(
+            as_object(piece).get("pieceJointeComplementaireId"),
+            f"pieceJointeComplementaire[{index}].pieceJointeComplementaireId",
+        )
+        for index, piece in enumerate(as_list(body.get("pieceJointeComplementaire")))
+    ]
+    recipient = as_object(body.get("destinataire"))
+    references = as_object(body.get("references"))
+    framework = as_object(body.get("cadreDeFacturation"))
+    header = ipb.CreateInvoiceRequest(
+        supplier_structure_id=caller.structure_id,
+        service_code=(recipient.get("codeServiceExecutant") or "").strip(),
+        engagement_number=(references.get("numeroBonCommande") or "").strip(),
+        number=(body.get("numeroFactureSaisi") or "").strip(),
+        currency=(references.get("deviseFacture") or "").strip().upper(),
+        comment=(body.get("commentaire") or "").strip(),
+        preceding_invoice_number=(references.get("numeroFactureOrigine") or "").strip(),
+        vat_exemption_reason=(references.get("motifExonerationTva") or "").strip(),
+        contract_reference=(references.get("numeroMarche") or "").strip(),
+    )
+    if code := (recipient.get("codeDestinataire") or "").strip():
+        header.recipient.CopyFrom(ipb.RecipientRef(identifier_type="SIRET", identifier=code))
+    if issued := body.get("dateFacture"):
+        day = parse_date(issued)
+        if day is None:
+            raise invalid_field("dateFacture", "date attendue, AAAA-MM-JJ.")
+        header.issue_date = day.isoformat()
+    if code := framework.get("codeCadreFacturation"):
+        header.framework = FRAMEWORKS[code]
+    if kind := references.get("typeFacture"):
+        header.type = ipb.INVOICE_TYPE_AVOIR if kind == "AVOIR" else ipb.INVOICE_TYPE_FACTURE
+    _payment(header, body)
+    deposit = ipb.DepositPdfInvoiceRequest(
+        header=header,
+        totals=_pdf_totals(body),
+        staged_pdf_id=staged_pdf_id,
+        staged_attachment_ids=attachments,
+    )
+    with fields_named(_pdf_field_names(body)):
+        return await request.app.state.clients.invoices.deposit_pdf_invoice(deposit, caller.caller)
 
 
 async def _own_identifier(request: Request, caller: TechnicalCaller) -> str:

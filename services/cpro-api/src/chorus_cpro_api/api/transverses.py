@@ -5,6 +5,7 @@ attachment upload (``ajouter/fichier``) in :mod:`.attachments`."""
 
 from __future__ import annotations
 
+from chorus.invoices.v1 import invoices_service_pb2 as ipb
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -12,11 +13,13 @@ from chorus_cpro_api.clients.health import SERVING
 from chorus_cpro_api.edge import reference_data as ref
 from chorus_cpro_api.edge.bodies import read_body
 from chorus_cpro_api.edge.credentials import Technical
-from chorus_cpro_api.edge.envelope import OK_LIBELLE, UNAVAILABLE, ok
+from chorus_cpro_api.edge.envelope import OK_LIBELLE, UNAVAILABLE, fields_named, ok
+from chorus_cpro_api.edge.invoices import status_name, status_value
 
 router = APIRouter(prefix="/cpro/transverses/v1")
 
 REFERENTIAL = "recupererReferentiel"
+RECIPIENT_PARTY = ipb.LIFECYCLE_PARTY_RECIPIENT
 
 
 @router.get("/health-check")
@@ -100,10 +103,33 @@ async def attachment_types(request: Request, caller: Technical) -> dict:
 
 @router.post("/recuperer/etats/traitement")
 async def processing_statuses(request: Request, caller: Technical) -> dict:
-    await read_body(request, REFERENTIAL)
+    """``recupererEtatsPossiblesPourTraitement``: the statuses a recipient may set with
+    ``traiter/recue``. For one invoice (``idFacture`` or ``identifiantFactureCPP``): those the
+    invoices service allows this technical account from its current status (none for its
+    supplier, or once paid; 404 20006 for an invoice it cannot see). For a status
+    (``statutCourant``, what go-choruspro sends): the recipient's moves out of it in the
+    invoices service's lifecycle table. Neither: every status ``traiter/recue`` may set."""
+    body = await read_body(request, "recupererEtatsTraitement")
+    field = next((k for k in ("idFacture", "identifiantFactureCPP") if k in body), "")
+    current = body.get("statutCourant") or ""
+    if field:
+        with fields_named({"cpp_id": field, "invoice_id": field}):
+            invoice = await request.app.state.clients.invoices.get_invoice(
+                body[field], caller.caller
+            )
+        statuses = [status_name(s) for s in invoice.settable_statuses]
+    elif current.strip():
+        source = status_value(current, "statutCourant")
+        with fields_named({"from_status": "statutCourant"}):
+            moves = await request.app.state.clients.invoices.list_status_transitions(
+                source, caller.caller
+            )
+        statuses = [status_name(m.target) for m in moves if m.party == RECIPIENT_PARTY]
+    else:
+        statuses = list(ref.RECIPIENT_STATUSES)
     return ok(
         listeStatutsPossiblesPourTraitement=[
-            {"statutPossiblePourTraitement": status} for status in ref.RECIPIENT_STATUSES
+            {"statutPossiblePourTraitement": status} for status in statuses
         ]
     )
 

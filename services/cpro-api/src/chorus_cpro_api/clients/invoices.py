@@ -40,6 +40,14 @@ class InvoicesClient:
         )
         return response.invoice
 
+    async def list_status_transitions(
+        self, from_status: int, caller: Caller
+    ) -> list[pb.StatusTransition]:
+        response = await self._stub.ListStatusTransitions(
+            pb.ListStatusTransitionsRequest(from_status=from_status), metadata=caller.metadata()
+        )
+        return list(response.transitions)
+
     async def get_invoice_history(self, cpp_id: int, caller: Caller) -> list[pb.HistoryEntry]:
         response = await self._stub.GetInvoiceHistory(
             pb.GetInvoiceHistoryRequest(cpp_id=cpp_id), metadata=caller.metadata()

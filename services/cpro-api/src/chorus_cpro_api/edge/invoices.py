@@ -35,12 +35,94 @@ DEPOSIT_MODES = {
 ``DEPOT_PDF_API``, a file or an archive from the portal or ``/api/v1`` ``UPLOAD_PORTAIL``, a
 flow of ``deposer/flux`` ``EDI`` (Chorus Pro's mode for structured flows)."""
 
+MODES_SHOWN_AS: dict[str, tuple[int, ...]] = {}
+for _mode, _shown in DEPOSIT_MODES.items():
+    MODES_SHOWN_AS[_shown] = (*MODES_SHOWN_AS.get(_shown, ()), _mode)
+"""A ``modeDepot`` criterion: the deposit modes shown as it (none for the Swagger's other
+values: no invoice here came in that way)."""
+
 FRAMEWORKS = {
     ipb.FRAMEWORK_A1_FACTURE_FOURNISSEUR: "A1_FACTURE_FOURNISSEUR",
     ipb.FRAMEWORK_A2_FACTURE_FOURNISSEUR_DEJA_PAYEE: "A2_FACTURE_FOURNISSEUR_DEJA_PAYEE",
     ipb.FRAMEWORK_A9_FACTURE_SOUSTRAITANT: "A9_FACTURE_SOUSTRAITANT",
     ipb.FRAMEWORK_A12_FACTURE_COTRAITANT: "A12_FACTURE_COTRAITANT",
 }
+
+
+FRAMEWORK_VALUES = {name: value for value, name in FRAMEWORKS.items()}
+"""A ``cadreFacturation`` criterion (the Swagger's other frameworks: none here)."""
+
+SORT_COLUMNS = {
+    "DateDepot": ipb.LIST_ORDER_DEPOSITED_AT,
+    "NumeroFacture": ipb.LIST_ORDER_NUMBER,
+    "DateFacture": ipb.LIST_ORDER_ISSUE_DATE,
+    "MontantHT": ipb.LIST_ORDER_NET_TOTAL,
+    "MontantTTC": ipb.LIST_ORDER_GROSS_TOTAL,
+    "MontantAPayer": ipb.LIST_ORDER_AMOUNT_DUE,
+    "Statut": ipb.LIST_ORDER_STATUS,
+    "TypeFacture": ipb.LIST_ORDER_TYPE,
+    "Devise": ipb.LIST_ORDER_CURRENCY,
+    "CodeServiceExecutant": ipb.LIST_ORDER_SERVICE_CODE,
+    "NumeroBonCommande": ipb.LIST_ORDER_ENGAGEMENT_NUMBER,
+    "NumeroFluxDepot": ipb.LIST_ORDER_FLOW_NUMBER,
+    "NumeroFactureOrigine": ipb.LIST_ORDER_PRECEDING_INVOICE_NUMBER,
+    "FactureTelechargeeParDestinataire": ipb.LIST_ORDER_DOWNLOADED_BY_RECIPIENT,
+}
+"""``triColonne`` → invoices' ``ListOrder``: the columns of the Swagger's lists Chorus keeps
+on an invoice (the other party's name: :data:`COUNTERPARTY_COLUMNS`)."""
+COUNTERPARTY_COLUMNS = {
+    ipb.LIST_SIDE_ISSUED: ("DesignationDestinataire", "Destinataire"),
+    ipb.LIST_SIDE_RECEIVED: ("DesignationFournisseur", "Fournisseur"),
+}
+SAME_FOR_ALL = {
+    ipb.LIST_SIDE_ISSUED: (
+        "TypeDemandePaiement",
+        "TypeFactureTravaux",
+        "CodeFournisseur",
+        "TypeIdentifiantFournisseur",
+        "DesignationFournisseur",
+        "Fournisseur",
+        "CodeServiceFournisseur",
+        "NomServiceFournisseur",
+    ),
+    ipb.LIST_SIDE_RECEIVED: (
+        "TypeDemandePaiement",
+        "TypeFactureTravaux",
+        "CodeDestinataire",
+        "DesignationDestinataire",
+        "Destinataire",
+    ),
+}
+"""Columns with one value for every invoice of the list (the structure's own, or what Chorus
+does not have: every invoice is a FACTURE request, no works invoices, no supplier services):
+sorting on them is the default order."""
+
+
+def sort_order(params: dict[str, Any], side: int, field: str) -> tuple[int, bool]:
+    """(``ListOrder``, ascending) of a paging object's ``triColonne`` / ``triSens``
+    (``Ascendant`` when only the column is named; the default order, deposit time newest
+    first, without a column); 400 naming ``field``.triColonne for a column Chorus cannot sort
+    on (the SIRET or the service name of the other party, a contract number, bank details,
+    validators…)."""
+    column = params.get("triColonne")
+    if not column:
+        return ipb.LIST_ORDER_UNSPECIFIED, False
+    if column in SAME_FOR_ALL[side]:
+        return ipb.LIST_ORDER_UNSPECIFIED, False
+    ascending = params.get("triSens") != "Descendant"
+    if column in COUNTERPARTY_COLUMNS[side]:
+        return ipb.LIST_ORDER_COUNTERPARTY_NAME, ascending
+    order = SORT_COLUMNS.get(column)
+    if order is None:
+        sortable = sorted((*SORT_COLUMNS, *COUNTERPARTY_COLUMNS[side]))
+        raise invalid_field(
+            f"{field}.triColonne",
+            f"tri sur {column} non pris en charge ; colonnes possibles : "
+            + ", ".join(sortable)
+            + ".",
+            "TRI_NON_GERE",
+        )
+    return order, ascending
 
 
 def status_name(status: int) -> str:

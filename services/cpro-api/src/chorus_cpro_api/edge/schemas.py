@@ -56,6 +56,17 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "typeDemandePaiement": STRING,
         },
     },
+    # recuperer/etats/traitement: go-choruspro sends statutCourant (the current status);
+    # Chorus also takes the invoice itself, by its one integer id under either name.
+    "recupererEtatsTraitement": {
+        "type": "object",
+        "properties": {
+            "codeLangue": STRING,
+            "statutCourant": STRING,
+            "idFacture": INT64,
+            "identifiantFactureCPP": INT64,
+        },
+    },
     "recupererRattachementsMonCompteUtilisateur": {
         "type": "object",
         "properties": {"parametresRecherche": PAGINATION},

@@ -102,9 +102,14 @@ class DepositRpcs:
         and checked like DepositStructuredInvoice and its XML gives the data: only
         ``header.supplier_structure_id`` is required, and every other header field or total
         given (recipient by identifier or structure id included; ``comment`` excepted, the
-        XML's note is kept) must match the XML. Then the
-        deposit checks of CreateInvoice apply; nothing is stored on failure. Errors:
-        INVALID_ARGUMENT FILE_REQUIRED, PDF_TOO_LARGE, PDF_MALFORMED, PDF_ENCRYPTED,
+        XML's note is kept) must match the XML. The PDF is ``content``, or a PDF the caller
+        staged with StageAttachment named by ``staged_pdf_id`` (its id or integer id), checked
+        the same way and taken from staging with the deposit (a refusal leaves it staged).
+        Then the deposit checks of CreateInvoice apply; nothing is stored on failure. Errors:
+        INVALID_ARGUMENT FILE_REQUIRED (neither ``content`` nor ``staged_pdf_id``),
+        PDF_SOURCE_AMBIGUOUS (both), STAGED_ATTACHMENT_UNKNOWN on ``staged_pdf_id`` (not a
+        usable file the caller staged), STAGED_FILE_NOT_PDF, PDF_TOO_LARGE, PDF_MALFORMED,
+        PDF_ENCRYPTED,
         LINES_NOT_ALLOWED, DRAFT_NOT_ALLOWED, ATTACHMENT_NAME_INVALID, ATTACHMENT_NAME_TOO_LONG,
         ATTACHMENT_EXTENSION_FORBIDDEN, ATTACHMENT_EMPTY, ATTACHMENT_TOO_LARGE,
         ATTACHMENTS_TOO_LARGE (``staged_attachment_ids`` counted), STAGED_ATTACHMENT_UNKNOWN
@@ -132,6 +137,7 @@ class DepositRpcs:
             request.content,
             [AttachmentUpload(a.filename, a.content) for a in request.attachments],
             list(request.staged_attachment_ids),
+            request.staged_pdf_id,
         )
         found = mapping.invoice_to_proto(invoice)
         found.warnings.extend(mapping.findings_to_proto(warnings))

@@ -31,6 +31,7 @@ from chorus_invoices.domain.forms import (
 )
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceRef
 from chorus_invoices.domain.lifecycle import Status
+from chorus_invoices.domain.listing import ListOrder, SortColumn
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.totals import Totals, format_decimal, format_rate
 from chorus_invoices.usecases.structured_deposit import BatchItem
@@ -89,6 +90,19 @@ def statuses_from_request(request: pb.ListInvoicesRequest) -> frozenset[Status]:
     return frozenset(wanted)
 
 
+def order_from_request(request: pb.ListInvoicesRequest) -> ListOrder:
+    """``order_by`` (unspecified: deposit time) and ``ascending``; INVALID_ARGUMENT
+    FILTER_INVALID for a number this version does not know."""
+    name = enum_name(pb.ListOrder, request.order_by, "LIST_ORDER_") or "DEPOSITED_AT"
+    if name not in SortColumn.__members__:
+        raise InvalidArgument(
+            "FILTER_INVALID",
+            "Critères de recherche invalides : corrigez les champs signalés.",
+            [FieldViolation("order_by", "Colonne de tri inconnue.")],
+        )
+    return ListOrder(SortColumn(name), request.ascending)
+
+
 def optional_time(message, field: str) -> datetime | None:
     """The instant of a Timestamp field, None when it is not set."""
     if not message.HasField(field):
@@ -105,6 +119,15 @@ def optional_time(message, field: str) -> datetime | None:
 
 def status_to_proto(status: Status) -> int:
     return pb.InvoiceStatus.Value(f"INVOICE_STATUS_{status}")
+
+
+def transition_to_proto(transition: lifecycle.Transition) -> pb.StatusTransition:
+    return pb.StatusTransition(
+        target=status_to_proto(transition.target),
+        party=pb.LifecycleParty.Value(f"LIFECYCLE_PARTY_{transition.party}"),
+        action=transition.action,
+        reason_required=transition.comment_required,
+    )
 
 
 def form_from_request(request: pb.CreateInvoiceRequest) -> InvoiceForm:

@@ -7,6 +7,7 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_platform.auth import current_principal
 
 from chorus_invoices.api import mapping, page_tokens
+from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.errors import invalid
 from chorus_invoices.domain.listing import read_criteria
 from chorus_invoices.usecases.reading import Reading
@@ -24,7 +25,8 @@ class ReadingRpcs:
     async def GetInvoice(self, request: pb.GetInvoiceRequest, context):
         """One invoice with lines, totals, VAT breakdown, status, lifecycle code (with its
         reform label and the Chorus status that gave it) and the actions the caller may take
-        now (``allowed_actions``, e.g. SUBMIT).
+        now (``allowed_actions``, e.g. SUBMIT) with the statuses it may set with
+        ChangeInvoiceStatus (``settable_statuses``).
 
         Visible to FACTURES_EMISES (CONSULTATION) of the supplier, and to FACTURES_RECUES
         (CONSULTATION) of the recipient once made available to it. Errors: NOT_FOUND
@@ -34,6 +36,9 @@ class ReadingRpcs:
         invoice, actions = await self._reading.invoice(user_id, mapping.invoice_ref(request))
         warnings, documents = await self._reading.kept_with(invoice)
         found = mapping.invoice_to_proto(invoice, actions, with_document=True)
+        found.settable_statuses.extend(
+            mapping.status_to_proto(s) for s in lifecycle.recipient_targets(invoice.status, actions)
+        )
         found.warnings.extend(mapping.findings_to_proto(warnings))
         found.documents.extend(mapping.documents_to_proto(documents))
         return pb.GetInvoiceResponse(invoice=found)
@@ -46,13 +51,17 @@ class ReadingRpcs:
         ``structure_id`` narrows to one of them (another gives an empty list); ``status`` and
         ``statuses`` (any of them), ``number`` (prefix, case-insensitive), issue and deposit
         dates (inclusive days), gross total range, the other party (ids, or part of its name),
-        ``service_code``, ``flow_number``, ``type``, the time of the last status change and
-        ``downloaded_by_recipient`` filter (see domain.listing). Token paging: ``page_size``
-        defaults to 20, at most 100; ``next_page_token`` is "" on the last page. Paging by
-        number (``page_number`` 1-based, no ``page_token``): ``page_size`` at most 1000.
-        ``page_size`` in the answer is the one used. Errors: INVALID_ARGUMENT
-        PAGE_TOKEN_INVALID (also with ``page_number``), PAGE_NUMBER_INVALID, FILTER_INVALID
-        (one violation per criterion in error).
+        ``service_code``, ``flow_number``, ``type``, the time of the last status change,
+        ``downloaded_by_recipient``, net total and amount due ranges, ``framework``,
+        ``deposit_modes`` (any of them) and ``rejection_acknowledged`` filter (see
+        domain.listing). Token paging: ``page_size`` defaults to 20, at most 100;
+        ``next_page_token`` is "" on the last page. Paging by number (``page_number`` 1-based,
+        no ``page_token``): ``page_size`` at most 1000, and ``order_by`` / ``ascending`` may
+        sort on another column (ties by deposit time, newest first). ``page_size`` in the
+        answer is the one used. Errors: INVALID_ARGUMENT PAGE_TOKEN_INVALID (also with
+        ``page_number``), PAGE_NUMBER_INVALID, FILTER_INVALID (one violation per criterion in
+        error; an unknown framework, deposit mode or order; an order other than the default
+        with token paging).
         """
         user_id = current_principal().user_id
         if request.page_number < 0:
@@ -92,13 +101,42 @@ class ReadingRpcs:
                 downloaded=request.downloaded_by_recipient
                 if request.HasField("downloaded_by_recipient")
                 else None,
+                min_net_amount=request.min_net_amount,
+                max_net_amount=request.max_net_amount,
+                min_amount_due=request.min_amount_due,
+                max_amount_due=request.max_amount_due,
+                framework=mapping.enum_name(pb.Framework, request.framework, "FRAMEWORK_"),
+                deposit_modes=tuple(
+                    mapping.enum_name(pb.DepositMode, mode, "DEPOSIT_MODE_") or "UNSPECIFIED"
+                    for mode in request.deposit_modes
+                ),
+                rejection_acknowledged=request.rejection_acknowledged
+                if request.HasField("rejection_acknowledged")
+                else None,
             ),
+            order=mapping.order_from_request(request),
         )
         return pb.ListInvoicesResponse(
             invoices=[mapping.invoice_to_proto(invoice) for invoice in found.invoices],
             next_page_token=page_tokens.encode(found.next_cursor),
             total_size=found.total,
             page_size=page_size,
+        )
+
+    async def ListStatusTransitions(self, request: pb.ListStatusTransitionsRequest, context):
+        """The lifecycle table's moves out of ``from_status`` (unspecified: how an invoice
+        comes into being): target, party, action name, whether a reason is needed. Static,
+        the same for every authenticated caller (what a caller may do on one invoice is
+        GetInvoice's ``allowed_actions`` / ``settable_statuses``). Errors: INVALID_ARGUMENT
+        STATUS_INVALID (a number this version does not know)."""
+        current_principal()
+        source = None
+        if request.from_status:
+            source = mapping.status_from_proto(request.from_status)
+            if source is None:
+                raise invalid("STATUS_INVALID", "from_status", "Statut de facture inconnu.")
+        return pb.ListStatusTransitionsResponse(
+            transitions=[mapping.transition_to_proto(t) for t in lifecycle.transitions_from(source)]
         )
 
     async def GetInvoiceHistory(self, request: pb.GetInvoiceHistoryRequest, context):

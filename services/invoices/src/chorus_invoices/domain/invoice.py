@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from chorus_invoices.domain import en16931
 from chorus_invoices.domain.lifecycle import Status, lifecycle_code
-from chorus_invoices.domain.listing import ListCriteria
+from chorus_invoices.domain.listing import ListCriteria, ListOrder
 from chorus_invoices.domain.totals import (
     Totals,
     compute_totals,
@@ -247,3 +247,5 @@ class InvoiceFilter:
     limit: int = 20
     criteria: ListCriteria = field(default_factory=ListCriteria)
     """Dates, amounts, other party, service."""
+    order: ListOrder = field(default_factory=ListOrder)
+    """Deposit time, newest first, unless paging by number (``offset``)."""

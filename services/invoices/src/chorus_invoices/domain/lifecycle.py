@@ -51,6 +51,7 @@ status                              code      reform label          Chorus statu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -250,6 +251,17 @@ def lifecycle_description(status: Status) -> str:
 def transitions_from(status: Status | None) -> list[Transition]:
     """Every move out of ``status`` (``None``: the ways an invoice comes into being)."""
     return [t for t in TRANSITIONS if t.source == status]
+
+
+def recipient_targets(status: Status, allowed_actions: Iterable[str]) -> list[Status]:
+    """The statuses the recipient's moves among ``allowed_actions`` set from ``status`` (what
+    ChangeInvoiceStatus may do for that caller now), in the table's order."""
+    allowed = set(allowed_actions)
+    return [
+        t.target
+        for t in transitions_from(status)
+        if t.party is Party.RECIPIENT and t.action in allowed
+    ]
 
 
 def is_terminal(status: Status) -> bool:

@@ -8,10 +8,15 @@ passed to the database). The other party is the recipient of issued invoices and
 supplier of received ones: by structure ids (any of them), or by words of its name (each word
 typed must appear in it, in any order, case- and accent-insensitive). For the Chorus Pro
 searches: the flow an invoice came in (its number, exact), its type (FACTURE or AVOIR), the
-time of its last status change (instants, bounds inclusive) and whether a recipient-side user
-downloaded its document. Each criterion that cannot be
-read, and each range whose start is after its end, is named in one InvalidArgument
-``FILTER_INVALID``, so the caller fixes them all at once.
+time of its last status change (instants, bounds inclusive), whether a recipient-side user
+downloaded its document, the net total (HT) and amount due bounds (like the gross total's),
+the framework, the ways it came in (deposit modes) and whether its rejection was acknowledged.
+Each criterion that cannot be read, and each range whose start is after its end, is named in
+one InvalidArgument ``FILTER_INVALID``, so the caller fixes them all at once.
+
+The order of a list (:class:`ListOrder`): deposit time newest first by default, or one of the
+:class:`SortColumn` either way; any other than the default needs paging by number (a keyset
+cursor follows the deposit time only).
 """
 
 from __future__ import annotations
@@ -20,8 +25,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from chorus_platform.errors import FieldViolation, InvalidArgument
+
+if TYPE_CHECKING:  # domain.invoice imports this module
+    from chorus_invoices.domain.invoice import DepositMode, Framework
 
 MAX_TEXT = 200
 # Gross totals: portal lines hold 9-digit quantities at 12-digit prices, but no filter needs
@@ -51,6 +61,64 @@ class ListCriteria:
     status_changed_to: datetime | None = None
     downloaded: bool | None = None
     """True: downloaded by a recipient-side user; False: not yet; None: either."""
+    min_net_amount: Decimal | None = None
+    max_net_amount: Decimal | None = None
+    min_amount_due: Decimal | None = None
+    max_amount_due: Decimal | None = None
+    framework: Framework | None = None
+    deposit_modes: tuple[DepositMode, ...] = ()
+    """Came in one of these ways (none: any)."""
+    rejection_acknowledged: bool | None = None
+    """True: rejected and acknowledged by the supplier; False: any other invoice; None: both."""
+
+
+class SortColumn(StrEnum):
+    """What a list may be sorted on."""
+
+    DEPOSITED_AT = "DEPOSITED_AT"
+    NUMBER = "NUMBER"
+    ISSUE_DATE = "ISSUE_DATE"
+    NET_TOTAL = "NET_TOTAL"
+    GROSS_TOTAL = "GROSS_TOTAL"
+    AMOUNT_DUE = "AMOUNT_DUE"
+    STATUS = "STATUS"
+    TYPE = "TYPE"
+    CURRENCY = "CURRENCY"
+    SERVICE_CODE = "SERVICE_CODE"
+    ENGAGEMENT_NUMBER = "ENGAGEMENT_NUMBER"
+    FLOW_NUMBER = "FLOW_NUMBER"
+    COUNTERPARTY_NAME = "COUNTERPARTY_NAME"
+    PRECEDING_INVOICE_NUMBER = "PRECEDING_INVOICE_NUMBER"
+    DOWNLOADED_BY_RECIPIENT = "DOWNLOADED_BY_RECIPIENT"
+
+
+@dataclass(frozen=True)
+class ListOrder:
+    """The order of a list; ties (and the default) by deposit time, newest first."""
+
+    column: SortColumn = SortColumn.DEPOSITED_AT
+    ascending: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        return self.column is SortColumn.DEPOSITED_AT and not self.ascending
+
+
+def check_order_paging(order: ListOrder, *, numbered: bool) -> None:
+    """InvalidArgument FILTER_INVALID for an order other than the default with keyset
+    paging: its cursor follows the deposit time only."""
+    if not order.is_default and not numbered:
+        raise InvalidArgument(
+            REASON,
+            "Critères de recherche invalides : corrigez les champs signalés.",
+            [
+                FieldViolation(
+                    "order_by",
+                    "Un autre tri que la date de dépôt (la plus récente d'abord) demande la"
+                    " pagination par numéro de page (page_number).",
+                )
+            ],
+        )
 
 
 INVOICE_TYPES = ("FACTURE", "AVOIR")
@@ -73,8 +141,19 @@ def read_criteria(
     status_changed_from: datetime | None = None,
     status_changed_to: datetime | None = None,
     downloaded: bool | None = None,
+    min_net_amount: str = "",
+    max_net_amount: str = "",
+    min_amount_due: str = "",
+    max_amount_due: str = "",
+    framework: str = "",
+    deposit_modes: tuple[str, ...] = (),
+    rejection_acknowledged: bool | None = None,
 ) -> ListCriteria:
-    """The criteria, or InvalidArgument FILTER_INVALID naming each field in error."""
+    """The criteria, or InvalidArgument FILTER_INVALID naming each field in error.
+    ``framework`` and ``deposit_modes`` are the names of :class:`Framework` and
+    :class:`DepositMode` members."""
+    from chorus_invoices.domain.invoice import DepositMode, Framework
+
     violations: list[FieldViolation] = []
 
     def day(field: str, value: str) -> date | None:
@@ -141,6 +220,18 @@ def read_criteria(
         ]
     if type.strip() and type.strip() not in INVOICE_TYPES:
         violations.append(FieldViolation("type", "Type de facture inconnu : FACTURE ou AVOIR."))
+    wanted_framework = None
+    if framework.strip():
+        if framework.strip() in Framework.__members__:
+            wanted_framework = Framework(framework.strip())
+        else:
+            violations.append(FieldViolation("framework", "Cadre de facturation inconnu."))
+    modes = []
+    for index, mode in enumerate(deposit_modes):
+        if mode.strip() in DepositMode.__members__:
+            modes.append(DepositMode(mode.strip()))
+        else:
+            violations.append(FieldViolation(f"deposit_modes[{index}]", "Mode de dépôt inconnu."))
     criteria = ListCriteria(
         issued_from=day("issued_from", issued_from),
         issued_to=day("issued_to", issued_to),
@@ -156,6 +247,13 @@ def read_criteria(
         status_changed_from=status_changed_from,
         status_changed_to=status_changed_to,
         downloaded=downloaded,
+        min_net_amount=amount("min_net_amount", min_net_amount),
+        max_net_amount=amount("max_net_amount", max_net_amount),
+        min_amount_due=amount("min_amount_due", min_amount_due),
+        max_amount_due=amount("max_amount_due", max_amount_due),
+        framework=wanted_framework,
+        deposit_modes=tuple(dict.fromkeys(modes)),
+        rejection_acknowledged=rejection_acknowledged,
     )
     ordered(
         "issued_from", criteria.issued_from, "issued_to", criteria.issued_to, "Dates d'émission"
@@ -168,6 +266,20 @@ def read_criteria(
         "Dates de dépôt",
     )
     ordered("min_amount", criteria.min_amount, "max_amount", criteria.max_amount, "Montants")
+    ordered(
+        "min_net_amount",
+        criteria.min_net_amount,
+        "max_net_amount",
+        criteria.max_net_amount,
+        "Montants HT",
+    )
+    ordered(
+        "min_amount_due",
+        criteria.min_amount_due,
+        "max_amount_due",
+        criteria.max_amount_due,
+        "Montants à payer",
+    )
     ordered(
         "status_changed_from",
         criteria.status_changed_from,

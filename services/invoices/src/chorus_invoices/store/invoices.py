@@ -23,6 +23,7 @@ from chorus_invoices.domain.invoice import (
     lines_of,
 )
 from chorus_invoices.domain.lifecycle import Status
+from chorus_invoices.domain.listing import SortColumn
 from chorus_invoices.domain.totals import Totals, VatAmount
 
 _COLUMNS = (
@@ -260,6 +261,10 @@ def _conditions(wanted: InvoiceFilter, args: _Args) -> list[str]:
         (paris_day, "<=", c.deposited_to, "date"),
         ("gross_total", ">=", c.min_amount, "numeric"),
         ("gross_total", "<=", c.max_amount, "numeric"),
+        ("net_total", ">=", c.min_net_amount, "numeric"),
+        ("net_total", "<=", c.max_net_amount, "numeric"),
+        ("amount_due", ">=", c.min_amount_due, "numeric"),
+        ("amount_due", "<=", c.max_amount_due, "numeric"),
         ("updated_at", ">=", c.status_changed_from, "timestamptz"),
         ("updated_at", "<=", c.status_changed_to, "timestamptz"),
     ):
@@ -282,7 +287,47 @@ def _conditions(wanted: InvoiceFilter, args: _Args) -> list[str]:
         where.append(f"type = {args(c.type)}")
     if c.downloaded is not None:
         where.append("recipient_downloaded_at IS " + ("NOT NULL" if c.downloaded else "NULL"))
+    if c.framework is not None:
+        where.append(f"framework = {args(c.framework.value)}")
+    if c.deposit_modes:
+        where.append(f"deposit_mode = ANY({args([m.value for m in c.deposit_modes])}::text[])")
+    if c.rejection_acknowledged is not None:
+        where.append(
+            "rejection_acknowledged_at IS " + ("NOT NULL" if c.rejection_acknowledged else "NULL")
+        )
     return where
+
+
+# The sort columns as SQL expressions: a fixed list, never text from a request.
+_SORT_EXPRESSIONS = {
+    SortColumn.DEPOSITED_AT: "created_at",
+    SortColumn.NUMBER: "number",
+    SortColumn.ISSUE_DATE: "issue_date",
+    SortColumn.NET_TOTAL: "net_total",
+    SortColumn.GROSS_TOTAL: "gross_total",
+    SortColumn.AMOUNT_DUE: "amount_due",
+    SortColumn.STATUS: "status",
+    SortColumn.TYPE: "type",
+    SortColumn.CURRENCY: "currency",
+    SortColumn.SERVICE_CODE: "lower(nullif(service_code, ''))",
+    SortColumn.ENGAGEMENT_NUMBER: "nullif(engagement_number, '')",
+    SortColumn.FLOW_NUMBER: "flow_number",
+    SortColumn.COUNTERPARTY_NAME: "lower({other}_name)",
+    SortColumn.PRECEDING_INVOICE_NUMBER: "nullif(preceding_invoice, '')",
+    SortColumn.DOWNLOADED_BY_RECIPIENT: "(recipient_downloaded_at IS NOT NULL)",
+}
+
+
+def _order_by(wanted: InvoiceFilter) -> str:
+    """ORDER BY of a page: the asked column (empty values last), then deposit time newest
+    first, then id (a total order, so pages by number neither repeat nor skip)."""
+    order = wanted.order
+    if order.is_default:
+        return "created_at DESC, id DESC"
+    other = "supplier" if wanted.received else "recipient"
+    expression = _SORT_EXPRESSIONS[order.column].format(other=other)
+    direction = "ASC" if order.ascending else "DESC"
+    return f"{expression} {direction} NULLS LAST, created_at DESC, id DESC"
 
 
 async def page(conn: asyncpg.Connection, wanted: InvoiceFilter) -> list[Invoice]:
@@ -295,7 +340,7 @@ async def page(conn: asyncpg.Connection, wanted: InvoiceFilter) -> list[Invoice]
         where.append(f"(created_at, id) < ({args(after_at)}::timestamptz, {args(after_id)}::uuid)")
     query = (
         f"SELECT {_READ} FROM invoices WHERE {' AND '.join(where)}"  # noqa: S608
-        f" ORDER BY created_at DESC, id DESC LIMIT {args(wanted.limit)}"
+        f" ORDER BY {_order_by(wanted)} LIMIT {args(wanted.limit)}"
     )
     if wanted.offset is not None:
         query += f" OFFSET {args(wanted.offset)}"

@@ -64,6 +64,22 @@ async def claim(
     return {str(row["id"]): _staged(row) for row in rows}
 
 
+async def usable(
+    conn: asyncpg.Connection, staged_id: str, owner_user_id: str, now: datetime
+) -> tuple[StagedAttachment, bytes] | None:
+    """The staged file ``staged_id`` with its content, if ``owner_user_id`` may use it at
+    ``now`` (theirs, not expired); None otherwise. Not locked: :func:`claim` takes it."""
+    row = await conn.fetchrow(
+        "SELECT id, owner_user_id, filename, media_type, size, sha256, created_at, expires_at,"
+        " cpp_id, content FROM staged_attachments WHERE id = $1::uuid AND owner_user_id = $2"
+        " AND expires_at > $3",
+        staged_id,
+        owner_user_id,
+        now,
+    )
+    return (_staged(row), bytes(row["content"])) if row is not None else None
+
+
 async def ids_of(
     conn: asyncpg.Connection, cpp_ids: list[int], owner_user_id: str
 ) -> dict[int, str]:

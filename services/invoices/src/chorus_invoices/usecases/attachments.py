@@ -35,6 +35,7 @@ from chorus_platform.errors import (
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
+from chorus_invoices.documents.formats import PDF_MAGIC, PDF_MAGIC_WINDOW
 from chorus_invoices.domain.attachments import (
     AttachmentPolicy,
     AttachmentUpload,
@@ -141,6 +142,25 @@ async def _claim(
             [FieldViolation(f"staged_attachment_ids[{i}]", message) for i in unknown],
         )
     return staged
+
+
+async def take_staged_pdf(
+    conn: asyncpg.Connection, staged: StagedAttachment, owner_user_id: str, at: datetime
+) -> None:
+    """Forgets the staged PDF a deposit was read from (:meth:`AttachmentStaging.staged_pdf`),
+    in the deposit's transaction: locked, it must still be there, unchanged. InvalidArgument
+    STAGED_ATTACHMENT_UNKNOWN (``staged_pdf_id``) when another call used it meanwhile or it
+    expired."""
+    found = await staged_attachments.claim(conn, [staged.id], owner_user_id, at)
+    taken = found.get(staged.id)
+    if taken is None or taken.sha256 != staged.sha256:
+        raise invalid(
+            "STAGED_ATTACHMENT_UNKNOWN",
+            "staged_pdf_id",
+            "Ce PDF téléversé vient d'être utilisé par un autre dépôt ou a expiré :"
+            " téléversez-le de nouveau.",
+        )
+    await staged_attachments.discard(conn, staged.id)
 
 
 # An integer id is a decimal string of at most 18 digits (a bigint, never negative).
@@ -262,6 +282,36 @@ class AttachmentStaging:
                 )
             cpp_id = await staged_attachments.insert(tx.conn, staged, upload.content)
         return replace(staged, cpp_id=cpp_id)
+
+    async def staged_pdf(self, user_id: str, staged_id: str) -> tuple[StagedAttachment, bytes]:
+        """The PDF ``user_id`` staged under ``staged_id`` (its id, or its integer id as a
+        decimal string) and its content, for the PDF deposit that names it as the invoice
+        itself (Chorus Pro's ``pieceJointePrincipaleId``). Nothing is taken here:
+        :func:`take_staged_pdf` does, in the deposit's transaction.
+
+        InvalidArgument on ``staged_pdf_id``: STAGED_ATTACHMENT_UNKNOWN (not the caller's,
+        expired, already used or no such file), STAGED_FILE_NOT_PDF (a file without a PDF
+        header)."""
+        now = datetime.now(UTC)
+        async with self._uow.reading() as conn:
+            (wanted,) = await _staged_uuids(conn, [staged_id], user_id)
+            found = await staged_attachments.usable(conn, wanted, user_id, now) if wanted else None
+        if found is None:
+            raise invalid(
+                "STAGED_ATTACHMENT_UNKNOWN",
+                "staged_pdf_id",
+                "Ce PDF téléversé n'est pas disponible (inconnu, expiré, déjà utilisé ou"
+                " téléversé par un autre compte) : téléversez-le de nouveau.",
+            )
+        staged, content = found
+        if PDF_MAGIC not in content[:PDF_MAGIC_WINDOW]:
+            raise invalid(
+                "STAGED_FILE_NOT_PDF",
+                "staged_pdf_id",
+                f"« {staged.filename} » n'est pas un PDF : la facture déposée en PDF doit être"
+                " un fichier PDF (éventuellement Factur-X).",
+            )
+        return staged, content
 
     @asynccontextmanager
     async def dropped_on_refusal(

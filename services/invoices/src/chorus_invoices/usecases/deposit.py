@@ -114,10 +114,12 @@ class Deposits:
         origin: FileOrigin | None = None,
         attachments: Sequence[AttachmentUpload] = (),
         staged_attachment_ids: Sequence[str] = (),
+        within: Within | None = None,
     ) -> Invoice:
         """Stores a new invoice as BROUILLON (draft) or DEPOSEE (announced by InvoiceSubmitted),
         with ``attachments`` and the files the caller staged under ``staged_attachment_ids``
-        kept in the same transaction (the staged files are then forgotten).
+        kept in the same transaction (the staged files are then forgotten); ``within`` runs in
+        that transaction once the invoice is stored.
 
         InvalidArgument (shape, recipient, routing, SELLER_MISMATCH for a file whose seller is
         not the supplier, ATTACHMENT_* / ATTACHMENTS_TOO_LARGE, STAGED_ATTACHMENT_UNKNOWN),
@@ -131,6 +133,7 @@ class Deposits:
             origin=origin,
             attachments=attachments,
             staged_attachment_ids=staged_attachment_ids,
+            within=within,
         )
 
     async def create_valid(

@@ -17,6 +17,11 @@ Either way the invoice is deposited through :meth:`Deposits.create` (access, rec
 routing, duplicate checks) with the attachments in the same transaction: a refusal anywhere
 keeps nothing. The inline attachments are checked first, before the PDF is read; the staged
 ones (already checked when staged) in the deposit's transaction, which takes them.
+
+The PDF itself may have been staged beforehand (``staged_pdf_id``: the Chorus Pro API's
+``ajouter/fichier`` then ``soumettre`` in ``DEPOT_PDF_API``): it is read from staging, must
+be a PDF its depositor staged, goes through exactly the same checks, and is taken from staging
+in the deposit's transaction (a refused deposit leaves it there, to be named again).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+
+from chorus_platform.unit_of_work import Transaction
 
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.documents.formats import DocumentLimits, DocumentRejected
@@ -47,8 +54,8 @@ from chorus_invoices.domain.forms import InvoiceForm, TotalsForm
 from chorus_invoices.domain.invoice import DepositMode, Invoice
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.validation import seller_siret, validate_model
-from chorus_invoices.usecases.attachments import AttachmentStaging
-from chorus_invoices.usecases.deposit import Deposits, FileOrigin
+from chorus_invoices.usecases.attachments import AttachmentStaging, take_staged_pdf
+from chorus_invoices.usecases.deposit import Deposits, FileOrigin, Within
 from chorus_invoices.usecases.structured_deposit import safe_filename
 
 NO_SUCH_STRUCTURE = "-"
@@ -80,23 +87,42 @@ class PdfDeposits:
         content: bytes,
         attachments: Sequence[AttachmentUpload] = (),
         staged_attachment_ids: Sequence[str] = (),
+        staged_pdf_id: str = "",
     ) -> tuple[Invoice, tuple[RuleViolation, ...]]:
         """The deposited invoice (DEPOSEE) and the EN 16931 warnings kept with it (none for a
         plain PDF). ``form.totals`` holds the stated totals (empty strings when not given).
         The files the caller staged under ``staged_attachment_ids`` are kept like
         ``attachments`` (checked in the deposit's transaction); any refusal drops them
-        (:meth:`AttachmentStaging.dropped_on_refusal`).
+        (:meth:`AttachmentStaging.dropped_on_refusal`). The PDF is ``content``, or the file
+        the caller staged under ``staged_pdf_id`` (exactly one of them), which a refusal
+        leaves staged.
 
-        InvalidArgument: FILE_REQUIRED, PDF_TOO_LARGE, PDF_MALFORMED, PDF_ENCRYPTED,
-        ATTACHMENT_* / ATTACHMENTS_TOO_LARGE, STAGED_ATTACHMENT_UNKNOWN, LINES_NOT_ALLOWED;
-        for a plain PDF the shape reasons of a portal entry, AMOUNT_INVALID and
-        TOTALS_INCONSISTENT; for a Factur-X PDF the reading's reasons, FIELD_REQUIRED
+        InvalidArgument: FILE_REQUIRED, PDF_SOURCE_AMBIGUOUS (both), STAGED_ATTACHMENT_UNKNOWN
+        and STAGED_FILE_NOT_PDF (``staged_pdf_id``), PDF_TOO_LARGE, PDF_MALFORMED,
+        PDF_ENCRYPTED, ATTACHMENT_* / ATTACHMENTS_TOO_LARGE, STAGED_ATTACHMENT_UNKNOWN,
+        LINES_NOT_ALLOWED; for a plain PDF the shape reasons of a portal entry, AMOUNT_INVALID
+        and TOTALS_INCONSISTENT; for a Factur-X PDF the reading's reasons, FIELD_REQUIRED
         (supplier_structure_id) and FORM_CONTRADICTS_DOCUMENT; then those of Deposits.create
         (recipient, routing, SELLER_MISMATCH); AccessDenied; InvoiceNumberDuplicate.
         """
         async with self._staging.dropped_on_refusal(user_id, staged_attachment_ids):
+            within: Within | None = None
+            if staged_pdf_id.strip():
+                if content:
+                    raise invalid(
+                        "PDF_SOURCE_AMBIGUOUS",
+                        "staged_pdf_id",
+                        "Joignez le PDF de la facture ou désignez un PDF téléversé, pas les deux.",
+                    )
+                staged, content = await self._staging.staged_pdf(user_id, staged_pdf_id)
+                filename = filename.strip() or staged.filename
+
+                async def take(tx: Transaction, invoice: Invoice) -> None:
+                    await take_staged_pdf(tx.conn, staged, user_id, datetime.now(UTC))
+
+                within = take
             return await self._deposit(
-                user_id, form, filename, content, attachments, staged_attachment_ids
+                user_id, form, filename, content, attachments, staged_attachment_ids, within
             )
 
     async def _deposit(
@@ -107,6 +133,7 @@ class PdfDeposits:
         content: bytes,
         attachments: Sequence[AttachmentUpload],
         staged_attachment_ids: Sequence[str],
+        within: Within | None,
     ) -> tuple[Invoice, tuple[RuleViolation, ...]]:
         if not content:
             raise invalid("FILE_REQUIRED", "file", "Joignez le PDF de la facture.")
@@ -136,10 +163,11 @@ class PdfDeposits:
                 origin=origin,
                 attachments=attachments,
                 staged_attachment_ids=staged_attachment_ids,
+                within=within,
             )
             return invoice, ()
         return await self._deposit_facturx(
-            user_id, form, filename, content, intake, attachments, staged_attachment_ids
+            user_id, form, filename, content, intake, attachments, staged_attachment_ids, within
         )
 
     async def _deposit_facturx(
@@ -151,6 +179,7 @@ class PdfDeposits:
         intake: DocumentIntake,
         attachments: Sequence[AttachmentUpload],
         staged_attachment_ids: Sequence[str],
+        within: Within | None,
     ) -> tuple[Invoice, tuple[RuleViolation, ...]]:
         supplier_id = form.supplier_structure_id.strip()
         if not supplier_id:
@@ -182,6 +211,7 @@ class PdfDeposits:
             origin=origin,
             attachments=attachments,
             staged_attachment_ids=staged_attachment_ids,
+            within=within,
         )
         return invoice, intake.warnings + valid.warnings
 

@@ -16,7 +16,7 @@ from chorus_invoices.domain.documents import Document, DocumentInfo
 from chorus_invoices.domain.errors import DocumentNotFound
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter, InvoiceRef
 from chorus_invoices.domain.lifecycle import Party, Status
-from chorus_invoices.domain.listing import ListCriteria
+from chorus_invoices.domain.listing import ListCriteria, ListOrder, check_order_paging
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.store import history, invoices, rule_warnings
 from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore
@@ -98,11 +98,15 @@ class Reading:
         after: Cursor | None = None,
         page_number: int = 0,
         criteria: ListCriteria | None = None,
+        order: ListOrder | None = None,
     ) -> InvoicePage:
         """Up to ``limit`` invoices of the structures the caller may consult on that side, in
-        ``statuses`` (empty: any), newest first, with how many match in all: after the keyset
+        ``statuses`` (empty: any), newest first (or in ``order``, paging by number only:
+        InvalidArgument FILTER_INVALID otherwise), with how many match in all: after the keyset
         position ``after`` (with the cursor of the next page, None on the last one), or page
         ``page_number`` (1-based) of pages of ``limit``."""
+        order = order or ListOrder()
+        check_order_paging(order, numbered=page_number > 0)
         space = RECIPIENT_SPACE if received else SUPPLIER_SPACE
         accessible = await self._structures.accessible(user_id, space, CONSULTATION)
         if structure_id:
@@ -127,6 +131,7 @@ class Reading:
             offset=(page_number - 1) * limit if page_number else None,
             limit=limit + 1,
             criteria=criteria or ListCriteria(),
+            order=order,
         )
         async with self._uow.reading(snapshot=True) as conn:
             found = await invoices.page(conn, wanted)

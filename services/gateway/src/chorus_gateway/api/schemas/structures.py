@@ -44,6 +44,11 @@ class RoutingParameters(BaseModel):
 
 class StructureService(BaseModel):
     id: str
+    cpp_id: int | None = Field(
+        None,
+        description="The service's integer id (Chorus Pro idService), never reused; the"
+        " Chorus Pro-compatible API (/cpro) names the service by it.",
+    )
     code: str
     name: str
     active: bool
@@ -55,6 +60,11 @@ class StructureService(BaseModel):
 
 class Structure(BaseModel):
     id: str
+    cpp_id: int | None = Field(
+        None,
+        description="The structure's integer id (Chorus Pro idStructureCPP / idStructure),"
+        " never reused; the Chorus Pro-compatible API (/cpro) names the structure by it.",
+    )
     identifier_type: IdentifierType | None
     identifier: str
     raison_sociale: str
@@ -93,6 +103,7 @@ class MembershipList(BaseModel):
 def service(message: pb.StructureService) -> StructureService:
     return StructureService(
         id=message.id,
+        cpp_id=message.cpp_id or None,
         code=message.code,
         name=message.name,
         active=message.active,
@@ -115,6 +126,7 @@ def structure(message: pb.Structure) -> Structure:
     routing = message.routing
     return Structure(
         id=message.id,
+        cpp_id=message.cpp_id or None,
         identifier_type=IDENTIFIER_TYPE.to_rest(message.identifier_type),
         identifier=message.identifier,
         raison_sociale=message.raison_sociale,
