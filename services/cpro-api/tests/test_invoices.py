@@ -111,6 +111,21 @@ async def test_another_structure_sees_nothing_and_is_told_the_same_as_for_an_unk
     assert found["listeFactures"] == [] and found["parametresRetour"]["total"] == 0
 
 
+async def test_each_consultation_reads_its_own_side_only(cpro, supplier, recipient, invoice):
+    cpp = {"identifiantFactureCPP": invoice["idFacture"]}
+    for party, own, other in (
+        (supplier, "consulter/fournisseur", "consulter/recipiendaire"),
+        (recipient, "consulter/recipiendaire", "consulter/fournisseur"),
+    ):
+        mine = await ok(await cpro.post(f"{F}/{own}", json=cpp, headers=party.headers()))
+        assert mine["facture"]["identifiantFactureCPP"] == invoice["idFacture"], own
+        refused = await cpro.post(f"{F}/{other}", json=cpp, headers=party.headers())
+        assert (refused.status_code, refused.json()["codeRetour"]) == (404, 20006), other
+        (problem,) = refused.json()["erreur"]["champs"]
+        assert problem["champ"] == "identifiantFactureCPP"
+        assert own.split("/")[1] in problem["message"]
+
+
 async def test_recipient_search_pages_are_true_and_at_the_top_level_too(cpro, supplier, recipient):
     lines = await deposit(cpro, supplier, recipient, count=3)
     ids = {line["idFacture"] for line in lines}

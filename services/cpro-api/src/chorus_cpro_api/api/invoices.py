@@ -25,7 +25,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from chorus_cpro_api.edge.bodies import as_list, as_object, read_body, required
 from chorus_cpro_api.edge.credentials import Technical, TechnicalCaller
-from chorus_cpro_api.edge.envelope import fields_named, invalid_field, ok
+from chorus_cpro_api.edge.envelope import (
+    NOT_FOUND,
+    CproError,
+    FieldProblem,
+    fields_named,
+    invalid_field,
+    ok,
+)
 from chorus_cpro_api.edge.formats import (
     amount,
     date_of,
@@ -384,6 +391,14 @@ async def search_received_to_process(request: Request, caller: Technical) -> dic
 # -- one invoice -------------------------------------------------------------------------------
 
 
+_NOT_ON_THIS_SIDE = {
+    "supplier": "Aucune facture émise par votre structure n'a cet identifiant ; pour une facture "
+    "reçue, utilisez consulter/recipiendaire.",
+    "recipient": "Aucune facture reçue par votre structure n'a cet identifiant ; pour une facture "
+    "émise, utilisez consulter/fournisseur.",
+}
+
+
 async def _invoice(request: Request, caller: TechnicalCaller, cpp_id: int, field: str):
     with fields_named({"cpp_id": field, "invoice_id": field}):
         return await request.app.state.clients.invoices.get_invoice(cpp_id, caller.caller)
@@ -467,10 +482,20 @@ def _attachments(invoice: ipb.Invoice) -> dict[str, Any]:
 
 
 async def _full_invoice(
-    request: Request, caller: TechnicalCaller, body: dict[str, Any]
+    request: Request, caller: TechnicalCaller, body: dict[str, Any], side: str
 ) -> dict[str, Any]:
     cpp_id = required(body, "identifiantFactureCPP")
     invoice = await _invoice(request, caller, cpp_id, "identifiantFactureCPP")
+    party = invoice.supplier_structure_id if side == "supplier" else invoice.recipient_structure_id
+    if party != caller.structure_id:
+        # consulter/fournisseur reads the structure's issued invoices, consulter/recipiendaire
+        # its received ones: the other side's invoice is refused as if unknown.
+        raise CproError(
+            NOT_FOUND,
+            "Facture introuvable.",
+            "INVOICE_NOT_FOUND",
+            [FieldProblem("identifiantFactureCPP", _NOT_ON_THIS_SIDE[side])],
+        )
     parties = Parties(request.app.state.clients.structures, caller.caller)
     await parties.load(parties_of([invoice]))
     supplier = parties.get(invoice.supplier_structure_id)
@@ -580,14 +605,14 @@ async def _full_invoice(
 async def get_issued(request: Request, caller: Technical) -> dict:
     """``consulterFactureParFournisseur``: one invoice issued by the structure, whole."""
     body = await read_body(request, "consulterFactureParFournisseur")
-    return await _full_invoice(request, caller, body)
+    return await _full_invoice(request, caller, body, "supplier")
 
 
 @router.post("/consulter/recipiendaire")
 async def get_received(request: Request, caller: Technical) -> dict:
     """``consulterFactureParRecipiendaire``: one invoice received by the structure, whole."""
     body = await read_body(request, "consulterFactureParRecipiendaire")
-    return await _full_invoice(request, caller, body)
+    return await _full_invoice(request, caller, body, "recipient")
 
 
 @router.post("/consulter/historique")
