@@ -287,3 +287,45 @@ async def test_a_form_refused_for_its_csrf_token_takes_nothing_from_the_bucket(s
 
     assert forged.status_code == 403
     assert api.status_code == 401
+
+
+REGISTRATION = {
+    "login_email": "inscrite@exemple.fr",
+    "first_name": "Inès",
+    "last_name": "Martin",
+    "terms_accepted": True,
+}
+
+
+async def test_registrations_are_limited_per_client_through_both_doors(services, gateway):
+    # Each registration e-mails an address (an activation link, or a warning to the owner of
+    # an existing account): unlimited, anyone could flood a mailbox through it.
+    services.identity.answer("RegisterAccount", pb.RegisterAccountResponse())
+    settings = services.settings(rate_limit_burst=3, rate_limit_per_minute=1)
+    async with gateway(settings) as client:
+        api_codes = [
+            (await client.post("/api/v1/accounts", json=REGISTRATION)).status_code for _ in range(2)
+        ]
+        csrf = csrf_of((await client.get("/inscription", headers=HTML)).text)
+        form = {
+            "login_email": "inscrite@exemple.fr",
+            "first_name": "Inès",
+            "last_name": "Martin",
+            "terms_accepted": "on",
+            "csrf_token": csrf,
+        }
+        third = await client.post("/inscription", data=form, headers=HTML)
+        fourth = await client.post("/inscription", data=form, headers=HTML)
+        fifth = await client.post("/api/v1/accounts", json=REGISTRATION)
+        other = await client.post(
+            "/api/v1/accounts", json=REGISTRATION, headers={"X-Forwarded-For": "198.18.9.9"}
+        )
+
+    assert api_codes == [202, 202]
+    assert third.status_code == 200
+    assert fourth.status_code == 429 and "Trop de tentatives" in fourth.text
+    assert 'value="inscrite@exemple.fr"' in fourth.text  # the form keeps what was typed
+    assert fifth.status_code == 429 and fifth.json()["code"] == "RATE_LIMITED"
+    assert 1 <= int(fifth.headers["retry-after"]) <= 60
+    assert other.status_code == 429  # no trusted proxy: the header changes nothing
+    assert len(services.identity.calls_to("RegisterAccount")) == 3

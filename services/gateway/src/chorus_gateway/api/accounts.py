@@ -1,7 +1,8 @@
 """``/accounts``, ``/auth``, ``/password-resets`` and ``/me``: accounts, sessions, password
 reset, "Mon compte" and two-factor authentication over IdentityService.
 
-Login, second factor, password reset and activation resend are rate-limited per client IP
+Registration, login, second factor, password reset and activation resend are rate-limited per
+client IP (each registration e-mails an address: unlimited, it would let anyone flood a mailbox)
 (429 ``RATE_LIMITED``); identity locks an account after repeated failures (423
 ``ACCOUNT_LOCKED``).
 """
@@ -14,6 +15,7 @@ from chorus_gateway.api.rate_limit import (
     ActivationResendLimited,
     LoginLimited,
     PasswordResetLimited,
+    RegistrationLimited,
     ResetConfirmLimited,
     ResetLookupLimited,
     SecondFactorLimited,
@@ -36,7 +38,10 @@ LOCKED = {423: {"model": Problem, "description": TITLES[423]}}
     "address already has an account or not; its owner is then told instead)",
 )
 async def register_account(
-    body: schemas.RegisterAccountBody, clients: Clients, caller: AnonymousCaller
+    body: schemas.RegisterAccountBody,
+    clients: Clients,
+    caller: AnonymousCaller,
+    _: RegistrationLimited,
 ) -> schemas.Accepted:
     await clients.identity.register_account(schemas.register_request(body), caller)
     return schemas.Accepted()

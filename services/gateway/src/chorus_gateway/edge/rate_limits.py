@@ -41,6 +41,7 @@ class Purpose(enum.StrEnum):
     PASSWORD_RESET_LOOKUP = "password-reset-lookup"
     PASSWORD_RESET_CONFIRM = "password-reset-confirm"
     ACTIVATION_RESEND = "activation-resend"
+    REGISTRATION = "registration"
 
 
 @dataclass

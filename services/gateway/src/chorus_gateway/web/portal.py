@@ -89,6 +89,10 @@ async def sign_up(
     }
     if not session.csrf_valid(request, csrf_token):
         return render(request, "inscription.html", {"error": CSRF_EXPIRED, "values": values}, 403)
+    if limited := _rate_limited(
+        request, Purpose.REGISTRATION, "inscription.html", {"values": values}
+    ):
+        return limited
     request_pb = identity_pb.RegisterAccountRequest(
         login_email=login_email.strip(),
         first_name=first_name.strip(),
