@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from chorus_platform.auth import TokenVerifier
 from chorus_platform.revocation import RevocationFeed, RevocationList, RevokedSession
@@ -109,3 +110,18 @@ def identity_revocation_feed(settings: ChorusSettings) -> RevocationFeed:
     identity's SessionRevoked events. Give ``feed.revoked`` to the token verifier, ``feed.run``
     to the background jobs and ``feed.ready`` to the readiness checks."""
     return RevocationFeed(settings, identity_revoked_sessions(settings))
+
+
+SERVING = "SERVING"
+UNREACHABLE = "UNREACHABLE"
+
+
+async def health_status(channel: grpc.aio.Channel, deadline: float) -> str:
+    """The service's overall ``grpc.health.v1`` status name, or ``UNREACHABLE`` when it does
+    not answer within ``deadline`` seconds."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    try:
+        response = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=deadline)
+    except grpc.aio.AioRpcError:
+        return UNREACHABLE
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)

@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from chorus_platform.access_tokens import CPRO_CLIENT_AUDIENCE
 from chorus_platform.auth import KeyFetcher, TokenVerifier
 from chorus_platform.grpc_client import identity_key_fetcher, identity_revocation_feed
+from chorus_platform.http_access_log import AccessLogMiddleware
 from fastapi import FastAPI
 
-from chorus_cpro_api.access_log import AccessLogMiddleware
 from chorus_cpro_api.api import router
 from chorus_cpro_api.api.error_handlers import install_error_handlers
 from chorus_cpro_api.clients import ServiceClients
@@ -73,5 +73,5 @@ def create_app(
     )
     install_error_handlers(app)
     app.include_router(router)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(AccessLogMiddleware, logger="chorus_cpro_api.access")
     return app

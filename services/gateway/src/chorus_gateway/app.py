@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from chorus_platform.http_access_log import AccessLogMiddleware
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from chorus_gateway.access_log import AccessLogMiddleware
 from chorus_gateway.api import API_PREFIX, api_router
 from chorus_gateway.api import docs as docs_api
 from chorus_gateway.api import health as health_api
@@ -70,7 +70,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # Added last = outermost: the client address is known to every layer below, the headers
     # complete every answer (error pages included).
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(AccessLogMiddleware, logger="chorus_gateway.access")
     app.add_middleware(
         ClientAddressMiddleware,
         proxies=TrustedProxies(

@@ -20,7 +20,7 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
     """uvicorn settings: our JSON logging (log_config=None) and our own access log.
 
     uvicorn's access log prints the query string, where the activation token travels, so it
-    stays off; :class:`~chorus_gateway.access_log.AccessLogMiddleware` logs paths only.
+    stays off; :class:`~chorus_platform.http_access_log.AccessLogMiddleware` logs paths only.
     The edge middlewares (:func:`~chorus_gateway.body_limits.behind_edge_middlewares`) wrap
     everything, OpenTelemetry's included: bodies are bounded before routing and parsing, and
     the client's trace context headers are gone before the instrumentation reads them.

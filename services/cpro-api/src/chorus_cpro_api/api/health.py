@@ -3,10 +3,9 @@ revoked sessions loaded)."""
 
 from __future__ import annotations
 
+from chorus_platform.grpc_client import SERVING
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-
-from chorus_cpro_api.clients.health import SERVING
 
 router = APIRouter()
 

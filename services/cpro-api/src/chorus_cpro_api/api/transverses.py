@@ -6,10 +6,10 @@ attachment upload (``ajouter/fichier``) in :mod:`.attachments`."""
 from __future__ import annotations
 
 from chorus.invoices.v1 import invoices_service_pb2 as ipb
+from chorus_platform.grpc_client import SERVING
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from chorus_cpro_api.clients.health import SERVING
 from chorus_cpro_api.edge import reference_data as ref
 from chorus_cpro_api.edge.bodies import read_body
 from chorus_cpro_api.edge.credentials import Technical

@@ -6,9 +6,8 @@ import asyncio
 from dataclasses import dataclass
 
 import grpc
-from chorus_platform.grpc_client import channel_for
+from chorus_platform.grpc_client import channel_for, health_status
 
-from chorus_cpro_api.clients.health import health_status
 from chorus_cpro_api.clients.identity import IdentityClient
 from chorus_cpro_api.clients.invoices import InvoicesClient
 from chorus_cpro_api.clients.structures import StructuresClient

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from chorus_platform.grpc_client import SERVING
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from chorus_gateway.api.openapi import PROBLEM_RESPONSES
-from chorus_gateway.clients.health import SERVING
 from chorus_gateway.edge.callers import Clients
 from chorus_gateway.edge.problems import DEFAULT_RETRY_AFTER_SECONDS
 

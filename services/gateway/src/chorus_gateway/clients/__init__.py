@@ -6,9 +6,8 @@ import asyncio
 from dataclasses import dataclass
 
 import grpc
-from chorus_platform.grpc_client import channel_for
+from chorus_platform.grpc_client import channel_for, health_status
 
-from chorus_gateway.clients.health import health_status
 from chorus_gateway.clients.identity import IdentityClient
 from chorus_gateway.clients.invoices import InvoicesClient
 from chorus_gateway.clients.notifications import NotificationsClient

@@ -1,26 +1,35 @@
-"""One JSON access-log line per HTTP request, without the query string.
+"""One JSON access-log line per HTTP request of an edge app (the gateway, cpro-api): method,
+path, status, duration, client address.
 
-Query strings can carry secrets (the activation link's token), so only the path is logged;
-uvicorn's own access log, which prints the full target, is switched off.
+Never the query string (it can carry secrets, such as an activation link's token), the
+headers (bearer tokens, the ``cpro-account`` credentials) nor the body (client secrets,
+files); uvicorn's own access log, which prints the full target, is switched off by the apps.
+A plain ASGI middleware: ``app.add_middleware(AccessLogMiddleware, logger="<app>.access")``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-log = logging.getLogger("chorus_gateway.access")
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _PROBES = ("/healthz", "/readyz")
 
 
 class AccessLogMiddleware:
-    """Logs method, path, status, duration and client IP of every HTTP request."""
+    """Logs method, path, status, duration and client IP of every HTTP request to ``logger``
+    (probes at DEBUG, the rest at INFO)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, logger: str) -> None:
         self.app = app
+        self.log = logging.getLogger(logger)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,7 +49,7 @@ class AccessLogMiddleware:
         finally:
             path = scope["path"]
             client = scope.get("client")
-            log.log(
+            self.log.log(
                 logging.DEBUG if path in _PROBES else logging.INFO,
                 "%s %s %s",
                 scope["method"],
