@@ -13,6 +13,7 @@ is answered ``IN_EN_ATTENTE_TRAITEMENT_CPP`` and ends ``IN_INTEGRE``, ``IN_INTEG
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
@@ -198,7 +199,9 @@ async def report(request: Request, caller: Technical) -> dict:
     """``consulterCR``: the flow's state (``etatCourantFlux``), dates and the report as a PDF
     (``fichierCR``, base64)."""
     flow = await _flow(request, caller, "consulterCR")
-    pdf = report_pdf(f"Compte rendu de traitement du flux {flow.number}", report_lines(flow))
+    # A flow of a thousand invoices makes pages of PDF: drawn off the event loop.
+    title = f"Compte rendu de traitement du flux {flow.number}"
+    pdf = await asyncio.to_thread(report_pdf, title, report_lines(flow))
     return ok(
         numeroFluxDepot=flow.number,
         etatCourantFlux=flow_state(flow),
