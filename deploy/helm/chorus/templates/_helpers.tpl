@@ -151,3 +151,104 @@ volumeMounts:
   - name: tmp
     mountPath: /tmp
 {{- end -}}
+
+{{/*
+"true" when the invoices-documents Deployment is rendered (invoicesDocuments.enabled and the
+invoices service enabled), else empty.
+*/}}
+{{- define "chorus.invoicesDocumentsEnabled" -}}
+{{- if and .Values.invoicesDocuments.enabled .Values.services.invoices.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The invoices-documents workload as a service entry (the shape of a `services` entry), for the
+Deployment template: the invoices entry (image, port, database, env) with the documents role,
+its worker count and its own resources. CHORUS_INVOICES_ROLES and CHORUS_DOCUMENT_WORKERS are
+the chart's: they override both `env` maps. Resources, unless invoicesDocuments.resources is
+set, follow the worker count: requests of cpuPerWorker per worker and memoryBase + memoryPerWorker
+per worker; limits of that CPU + cpuHeadroom (the pod's main process) and 1.5 × that memory.
+*/}}
+{{- define "chorus.invoicesDocumentsService" -}}
+{{- $docs := .Values.invoicesDocuments -}}
+{{- $invoices := .Values.services.invoices -}}
+{{- $env := merge (dict "CHORUS_INVOICES_ROLES" "documents" "CHORUS_DOCUMENT_WORKERS" (toString $docs.workers)) (deepCopy ($docs.env | default dict)) (deepCopy ($invoices.env | default dict)) -}}
+{{- $resources := $docs.resources -}}
+{{- if not $resources -}}
+{{- $sizing := $docs.sizing -}}
+{{- $cpu := mul (int $docs.workers) (int $sizing.cpuMillisPerWorker) -}}
+{{- $memory := add (int $sizing.memoryMiBase) (mul (int $docs.workers) (int $sizing.memoryMiPerWorker)) -}}
+{{- $resources = dict
+  "requests" (dict "cpu" (printf "%dm" $cpu) "memory" (printf "%dMi" $memory))
+  "limits" (dict "cpu" (printf "%dm" (add $cpu (int $sizing.cpuMillisHeadroom))) "memory" (printf "%dMi" (div (mul $memory 3) 2)))
+-}}
+{{- end -}}
+{{- $service := dict
+  "kind" $invoices.kind
+  "port" $invoices.port
+  "replicas" $docs.replicas
+  "migrate" $invoices.migrate
+  "resources" $resources
+  "env" $env
+  "secretEnv" ($invoices.secretEnv | default dict)
+  "autoscaling" $docs.autoscaling
+-}}
+{{- toYaml $service -}}
+{{- end -}}
+
+{{/*
+A HorizontalPodAutoscaler (autoscaling/v2) for one Deployment; call with
+(list $ "<component>" AUTOSCALING) where AUTOSCALING is an `autoscaling` value: minReplicas,
+maxReplicas, a CPU target (targetCPUUtilizationPercentage, a percentage of the CPU request, or
+targetCPUAverageValue, a quantity per pod), and extra `metrics` appended as written.
+*/}}
+{{- define "chorus.hpa" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $scaling := index . 2 -}}
+{{- $component := include "chorus.componentName" (list $root $name) -}}
+{{- if gt (int $scaling.minReplicas) (int $scaling.maxReplicas) -}}
+{{- fail (printf "%s autoscaling: minReplicas (%v) is above maxReplicas (%v)" $name $scaling.minReplicas $scaling.maxReplicas) -}}
+{{- end -}}
+{{- if and $scaling.targetCPUUtilizationPercentage $scaling.targetCPUAverageValue -}}
+{{- fail (printf "%s autoscaling: set targetCPUUtilizationPercentage or targetCPUAverageValue, not both" $name) -}}
+{{- end -}}
+{{- if not (or $scaling.targetCPUUtilizationPercentage $scaling.targetCPUAverageValue $scaling.metrics) -}}
+{{- fail (printf "%s autoscaling: set targetCPUUtilizationPercentage, targetCPUAverageValue or metrics" $name) -}}
+{{- end -}}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ $component }}
+  labels:
+    {{- include "chorus.labels" (list $root $name) | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ $component }}
+  minReplicas: {{ $scaling.minReplicas }}
+  maxReplicas: {{ $scaling.maxReplicas }}
+  metrics:
+    {{- if $scaling.targetCPUUtilizationPercentage }}
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ $scaling.targetCPUUtilizationPercentage }}
+    {{- else if $scaling.targetCPUAverageValue }}
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: AverageValue
+          averageValue: {{ $scaling.targetCPUAverageValue | quote }}
+    {{- end }}
+    {{- with $scaling.metrics }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $scaling.behavior }}
+  behavior:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
