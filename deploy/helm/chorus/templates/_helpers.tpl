@@ -198,8 +198,8 @@ per worker; limits of that CPU + cpuHeadroom (the pod's main process) and 1.5 ×
 {{/*
 A HorizontalPodAutoscaler (autoscaling/v2) for one Deployment; call with
 (list $ "<component>" AUTOSCALING) where AUTOSCALING is an `autoscaling` value: minReplicas,
-maxReplicas, a CPU target (targetCPUUtilizationPercentage, a percentage of the CPU request, or
-targetCPUAverageValue, a quantity per pod), and extra `metrics` appended as written.
+maxReplicas, targetCPU ("75%": average use as a percentage of requests.cpu; a quantity such as
+"700m": average use per pod), extra `metrics` appended as written, and an optional `behavior`.
 */}}
 {{- define "chorus.hpa" -}}
 {{- $root := index . 0 -}}
@@ -209,11 +209,9 @@ targetCPUAverageValue, a quantity per pod), and extra `metrics` appended as writ
 {{- if gt (int $scaling.minReplicas) (int $scaling.maxReplicas) -}}
 {{- fail (printf "%s autoscaling: minReplicas (%v) is above maxReplicas (%v)" $name $scaling.minReplicas $scaling.maxReplicas) -}}
 {{- end -}}
-{{- if and $scaling.targetCPUUtilizationPercentage $scaling.targetCPUAverageValue -}}
-{{- fail (printf "%s autoscaling: set targetCPUUtilizationPercentage or targetCPUAverageValue, not both" $name) -}}
-{{- end -}}
-{{- if not (or $scaling.targetCPUUtilizationPercentage $scaling.targetCPUAverageValue $scaling.metrics) -}}
-{{- fail (printf "%s autoscaling: set targetCPUUtilizationPercentage, targetCPUAverageValue or metrics" $name) -}}
+{{- $target := toString ($scaling.targetCPU | default "") -}}
+{{- if not (or $target $scaling.metrics) -}}
+{{- fail (printf "%s autoscaling: set targetCPU or metrics" $name) -}}
 {{- end -}}
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
@@ -229,20 +227,20 @@ spec:
   minReplicas: {{ $scaling.minReplicas }}
   maxReplicas: {{ $scaling.maxReplicas }}
   metrics:
-    {{- if $scaling.targetCPUUtilizationPercentage }}
+    {{- if hasSuffix "%" $target }}
     - type: Resource
       resource:
         name: cpu
         target:
           type: Utilization
-          averageUtilization: {{ $scaling.targetCPUUtilizationPercentage }}
-    {{- else if $scaling.targetCPUAverageValue }}
+          averageUtilization: {{ trimSuffix "%" $target | int }}
+    {{- else if $target }}
     - type: Resource
       resource:
         name: cpu
         target:
           type: AverageValue
-          averageValue: {{ $scaling.targetCPUAverageValue | quote }}
+          averageValue: {{ $target | quote }}
     {{- end }}
     {{- with $scaling.metrics }}
     {{- toYaml . | nindent 4 }}
