@@ -315,3 +315,30 @@ def test_every_workload_documents_the_capacity_of_a_replica() -> None:
             found[owner] = found.get(owner, 0) + 1
     services = yaml.safe_load(text)["services"]
     assert found == {**{f"services.{name}": 1 for name in services}, "invoicesDocuments": 1}
+
+
+def test_numbers_in_env_values_reach_the_pods_as_written() -> None:
+    """Helm reads numbers as floats: 10485760 must not become "1.048576e+07"."""
+    objects = render(
+        {
+            "global": {"env": {"CHORUS_OUTBOX_REPLAY_SECONDS": 86400000}},
+            "services": {
+                "invoices": {
+                    "env": {
+                        "CHORUS_MAX_DOCUMENT_BYTES": 10485760,
+                        "CHORUS_BACKOFF_SECONDS": 0.5,
+                        "CHORUS_SMTP_STARTTLS": True,
+                    }
+                }
+            },
+        }
+    )
+
+    assert objects[("ConfigMap", f"{RELEASE}-env")]["data"]["CHORUS_OUTBOX_REPLAY_SECONDS"] == (
+        "86400000"
+    )
+    for name in ("invoices", "invoices-documents"):
+        variables = env(objects, name)
+        assert variables["CHORUS_MAX_DOCUMENT_BYTES"] == "10485760", name
+        assert variables["CHORUS_BACKOFF_SECONDS"] == "0.5", name
+        assert variables["CHORUS_SMTP_STARTTLS"] == "true", name

@@ -47,6 +47,19 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace 
 {{- end -}}
 
 {{/*
+A variable's value as a string. Helm reads every number in values as a float, which toString
+writes in exponent form from 1e+06 on (10485760 would become "1.048576e+07", which no setting
+parses): a whole number is written as an integer.
+*/}}
+{{- define "chorus.envString" -}}
+{{- if and (kindIs "float64" .) (eq (float64 (int64 .)) .) -}}
+{{- int64 . -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 Variables common to every service, as a YAML map: global.env plus where the gRPC services are
 and where cpro-api is (CHORUS_CPRO_API_URL, which the gateway relays to; empty without it).
 The ConfigMap renders it for the Deployments; the migrate Jobs, which run as pre-install hooks
@@ -66,7 +79,7 @@ before the ConfigMap exists, inline it.
 {{- $_ := set $env "CHORUS_CPRO_API_URL" "" -}}
 {{- end -}}
 {{- range $key, $value := .Values.global.env -}}
-{{- $_ := set $env $key (toString $value) -}}
+{{- $_ := set $env $key (include "chorus.envString" $value) -}}
 {{- end -}}
 {{- toYaml $env -}}
 {{- end -}}
@@ -91,7 +104,7 @@ The service's own `env` overrides BASE and the derived port and name; Secret ref
 {{- end -}}
 {{- $_ := set $literal "OTEL_SERVICE_NAME" (printf "chorus-%s" $name) -}}
 {{- range $key, $value := $svc.env -}}
-{{- $_ := set $literal $key (toString $value) -}}
+{{- $_ := set $literal $key (include "chorus.envString" $value) -}}
 {{- end -}}
 {{- $secrets := dict -}}
 {{- if $svc.migrate -}}
