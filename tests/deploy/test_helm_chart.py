@@ -279,6 +279,7 @@ def test_production_values_autoscale_every_deployment() -> None:
             "gateway autoscaling: set targetCPU or metrics",
         ),
         ({"invoicesDocuments": {"workers": 0}}, "workers"),
+        ({"invoicesDocuments": {"workers": 17}}, "workers"),
         ({"invoicesDocuments": {"autoscaling": {"targetCPU": "75 percent"}}}, "targetCPU"),
         ({"invoicesDocuments": {"autoscaling": {"targetCPU": "0%"}}}, "targetCPU"),
         ({"invoicesDocuments": {"replica": 2}}, "replica"),
