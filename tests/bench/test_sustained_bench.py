@@ -1,0 +1,254 @@
+"""Sustained throughput (`make bench`), as issue #16 defines it: open-loop load held with no
+backlog growing anywhere, on the whole system started by the test.
+
+One throwaway stack (PostgreSQL, embedded broker, SMTP catcher, the services as processes,
+default settings); one supplier user and structure deposit to the seeded "Ministère de la
+Démonstration". Measured in the same run, so the figures compare with each other (absolute
+numbers drift between runs on shared machines):
+
+1. raw: one invoice-shaped INSERT and one outbox-shaped INSERT per transaction on a scratch
+   database of the stack's PostgreSQL, ``RAW_CONNECTIONS`` connections; every rate below is
+   also given as a ratio to it;
+2. for each channel — portal entry through REST (``POST /api/v1/invoices``), portal entry
+   through gRPC (``CreateInvoice`` on invoices with the user's token, no gateway), a UBL file
+   and a Factur-X file through REST (``POST /api/v1/invoices/xml``) — the highest rate held for
+   ``CHORUS_BENCH_HOLD_SECONDS`` (60 s) with no backlog growing (outboxes, invoices not routed,
+   consumer lags, e-mails, document queues, requests in flight) and no error, found by doubling
+   from ``CHORUS_BENCH_START_RATE`` then bisecting; the stage that saturated first at the lowest
+   rate that was not sustained (:mod:`sustained_support` says how each is read and judged);
+3. at 50 % of each channel's sustained rate, held as long: p50/p99 of the deposit answer, and
+   p99 from the answer (client clock) to the invoice's ``MISE_A_DISPOSITION`` history entry;
+4. a tar.gz of ``CHORUS_BENCH_FLOW_INVOICES`` (1,000) UBL invoices through DepositFlow, from the
+   deposit to every invoice ``MISE_A_DISPOSITION``.
+
+The load generator runs on the same machine as the system (it takes CPU from it: aiohttp and
+grpc.aio keep that small). It prints the issue's table; it asserts only that every accepted
+deposit was routed (no timing assertions). The directory-size line has its own, longer bench:
+``make bench-directory`` (test_directory_size_bench.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import httpx
+import pytest
+import pytest_asyncio
+import sustained_support as bench
+from chorus_devstack.supervisor import Stack
+from chorus_invoices.documents.facturx import read_facturx_model
+from e2e_support import PUBLIC_RECIPIENT_SIRET, Mailbox, activated_user, client_ip, random_siret
+
+RAW_CONNECTIONS = 8
+ROUTING_TIMEOUT = 900
+
+pytestmark = pytest.mark.timeout(6 * 3600)
+
+TARGETS = {
+    "portal entry through REST": "≥ 300/s",
+    "portal entry through gRPC (no gateway)": "≥ 600/s",
+    "UBL file through REST": "≥ 150/s",
+    "CII / Factur-X file through REST": "≥ 60/s",
+}
+
+
+@pytest_asyncio.fixture
+async def stack(tmp_path_factory):
+    stack = Stack(ephemeral=True, ready_timeout=180, logs_dir=tmp_path_factory.mktemp("logs"))
+    await stack.start()
+    try:
+        yield stack
+    finally:
+        await stack.stop()
+
+
+async def signed_in_supplier(stack) -> tuple[dict[str, str], dict]:
+    """An activated user (auth headers) and the supplier structure they created."""
+    async with (
+        httpx.AsyncClient(
+            base_url=f"{stack.gateway_url}/api/v1",
+            timeout=60,
+            headers={"X-Forwarded-For": client_ip()},
+        ) as api,
+        httpx.AsyncClient(
+            base_url=stack.mail_api_url.removesuffix("/").removesuffix("/api/v1"), timeout=10
+        ) as mail,
+    ):
+        _, _, auth = await activated_user(api, Mailbox(mail), "Soline")
+        supplier = await bench.supplier_structure(api, auth, random_siret())
+    return auth, supplier
+
+
+async def invoice_model(stack, auth: dict[str, str], invoice_id: str):
+    """The EN 16931 model of a portal invoice, read from its Factur-X (the files' template);
+    the PDF may still be in preparation right after the deposit: asked again for a minute."""
+    async with httpx.AsyncClient(
+        base_url=f"{stack.gateway_url}/api/v1", timeout=60, headers=auth
+    ) as api:
+        for _ in range(120):
+            document = await api.get(f"/invoices/{invoice_id}/document")
+            if document.status_code == 200 and document.content.startswith(b"%PDF"):
+                return read_facturx_model(document.content)
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"no Factur-X for {invoice_id}: {document.status_code} {document.text}")
+
+
+def ratio(rate: float, raw: float) -> str:
+    return f"{rate / raw:.1%}" if rate and not math.isnan(rate) else "—"
+
+
+def ms(seconds: float) -> str:
+    return "—" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
+
+
+async def test_sustained_throughput_per_channel(stack):
+    say = print
+    raw = await bench.raw_baseline(stack.env["CHORUS_DATABASE_URL"], RAW_CONNECTIONS)
+    say(f"\nraw INSERT invoice + outbox, {RAW_CONNECTIONS} connections: {raw:.0f} tx/s")
+
+    auth, supplier = await signed_in_supplier(stack)
+    channels = bench.Channels(stack, auth, supplier["id"], PUBLIC_RECIPIENT_SIRET)
+    await channels.start()
+    backlogs = bench.Backlogs(stack)
+    invoices_dsn = bench.database_url(stack, "invoices")
+    accepted: list[str] = []
+    searches: dict[str, bench.Search] = {}
+    at_half: dict[str, bench.Step] = {}
+    delays: dict[str, list[float]] = {}
+    started = time.perf_counter()
+    try:
+        loops = {label: bench.OpenLoop(send) for label, send in channels.senders().items()}
+        portal = loops["portal entry through REST"]
+        warm = await bench.warm_up(portal)
+        template = await invoice_model(stack, auth, warm[0])
+        await channels.prepare_files(template)
+        for loop_ in loops.values():
+            if loop_ is not portal:
+                warm += await bench.warm_up(loop_)
+        accepted += warm
+        await bench.wait_routed(invoices_dsn, warm, ROUTING_TIMEOUT)
+        await backlogs.start()
+        say(f"stages watched: {', '.join(s for s, _, _ in backlogs.queries)}")
+        say(f"consumer groups: {backlogs.groups}")
+
+        for label, loop_ in loops.items():
+            search = searches[label] = await bench.find_sustained(label, loop_, backlogs)
+            accepted += search.accepted
+            if search.best is None:
+                continue
+            step = await bench.hold(loop_, backlogs, search.best.rate / 2, bench.HOLD_SECONDS)
+            say(bench.describe(f"{label}, 50 %", step))
+            at_half[label] = step
+            accepted += step.accepted
+            routed = await bench.wait_routed(invoices_dsn, step.accepted, ROUTING_TIMEOUT)
+            delays[label] = [
+                (routed[a.invoice_id] - a.answered_at).total_seconds()
+                for a in step.load.answers
+                if a.invoice_id in routed
+            ]
+            await bench.settle(backlogs, step.baseline)
+
+        flow = await bench.deposit_flow(stack, auth, supplier["id"], template, bench.FLOW_INVOICES)
+        say(
+            f"flow: {flow.invoices} invoices, answered {flow.answered * 1000:.0f} ms, "
+            f"IN_INTEGRE {flow.integrated:.1f} s, every MISE_A_DISPOSITION {flow.disposed:.1f} s"
+        )
+        routed = await bench.wait_routed(invoices_dsn, accepted, ROUTING_TIMEOUT)
+    finally:
+        await backlogs.stop()
+        await channels.stop()
+    elapsed = time.perf_counter() - started
+
+    assert not flow.refused, flow.refused[:3]
+    assert flow.routed == flow.invoices == bench.FLOW_INVOICES
+    missing = set(accepted) - set(routed)
+    assert not missing, f"{len(missing)} accepted deposits never MISE_A_DISPOSITION"
+
+    rows = [
+        (
+            f"raw INSERT invoice + outbox row, one tx each, {RAW_CONNECTIONS} connections",
+            f"{raw:.0f} tx/s",
+            "100 %",
+            "—",
+            "—",
+        ),
+    ]
+    for label, search in searches.items():
+        best, failed = search.best, search.first_failed
+        rate = best.rate if best else math.nan
+        figure = f"{rate:.1f}/s" if best else "< 1/s"
+        if failed is None:
+            stage = f"none up to {bench.MAX_RATE:.0f}/s"
+        else:
+            stage = f"{failed.saturated} (at {failed.rate:.1f}/s)"
+        rows.append((f"{label}, sustained", figure, ratio(rate, raw), TARGETS[label], stage))
+    flow_rate = flow.invoices / flow.disposed if flow.disposed else math.nan
+    rows.append(
+        (
+            f"{flow.invoices:,}-invoice tar.gz flow, deposit → every invoice MISE_A_DISPOSITION",
+            f"{flow.disposed:.1f} s ({flow_rate:.1f}/s)",
+            ratio(flow_rate, raw),
+            "≤ 15 s",
+            "—",
+        )
+    )
+    headline = "portal entry through REST"
+    half = at_half.get(headline)
+    answer_times = [a.latency for a in half.load.answers] if half else []
+    rows.append(
+        (
+            "p99 deposit answered → MISE_A_DISPOSITION, at 50 % of the sustained rate"
+            " (REST portal)",
+            ms(bench.percentile(delays.get(headline, []), 99)),
+            "—",
+            "< 250 ms",
+            "—",
+        )
+    )
+    rows.append(
+        (
+            "p99 of the deposit answer itself at 50 % load (REST portal)",
+            ms(bench.percentile(answer_times, 99)),
+            "—",
+            "< 100 ms",
+            "—",
+        )
+    )
+    rows.append(
+        (
+            "directory of 150 k structures, 1× / 4× data: deposit rate",
+            "make bench-directory",
+            "—",
+            "within 10 % of each other",
+            "—",
+        )
+    )
+
+    print()
+    print(
+        f"Sustained throughput (issue #16), hold {bench.HOLD_SECONDS:.0f} s per step, "
+        f"{elapsed / 60:.0f} min"
+    )
+    print(f"  machine: {bench.machine()}")
+    print()
+    print("| measure | figure | ratio to raw | target | first saturated stage |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print()
+    print("At 50 % of each channel's sustained rate:")
+    for label, step in at_half.items():
+        answers = [a.latency for a in step.load.answers]
+        print(
+            f"  {label:40} {step.rate:7.1f}/s  answer p50 {ms(bench.percentile(answers, 50))}, "
+            f"p99 {ms(bench.percentile(answers, 99))};  answered → MISE_A_DISPOSITION p50 "
+            f"{ms(bench.percentile(delays[label], 50))}, p99 "
+            f"{ms(bench.percentile(delays[label], 99))}"
+        )
+    print(
+        f"  flow DepositFlow answered in {flow.answered * 1000:.0f} ms, IN_INTEGRE after "
+        f"{flow.integrated:.1f} s ({flow.archive_bytes / 1024:.0f} KiB)"
+    )
+    print(f"  service logs: {stack.logs_dir}")
