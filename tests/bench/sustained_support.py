@@ -23,7 +23,8 @@ The pieces, each usable alone:
 Settings (environment): ``CHORUS_BENCH_HOLD_SECONDS`` (60, as the issue defines "sustained"),
 ``CHORUS_BENCH_START_RATE`` (10/s), ``CHORUS_BENCH_MAX_RATE`` (2,560/s),
 ``CHORUS_BENCH_BISECT_STEPS`` (3), ``CHORUS_BENCH_MAX_IN_FLIGHT`` (1,000),
-``CHORUS_BENCH_DRAIN_SECONDS`` (10), ``CHORUS_BENCH_FLOW_INVOICES`` (1,000).
+``CHORUS_BENCH_DRAIN_SECONDS`` (10), ``CHORUS_BENCH_FLOW_INVOICES`` (1,000; 0: no flow),
+``CHORUS_BENCH_CHANNELS`` (``rest,grpc,ubl,facturx``: which channels are measured).
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ BISECT_STEPS = int(os.environ.get("CHORUS_BENCH_BISECT_STEPS", "3"))
 MAX_IN_FLIGHT = int(os.environ.get("CHORUS_BENCH_MAX_IN_FLIGHT", "1000"))
 DRAIN_SECONDS = float(os.environ.get("CHORUS_BENCH_DRAIN_SECONDS", "10"))
 FLOW_INVOICES = int(os.environ.get("CHORUS_BENCH_FLOW_INVOICES", "1000"))
+#: The channels measured (``CHORUS_BENCH_CHANNELS=rest,grpc`` for a part of them).
+CHANNELS = tuple(
+    key.strip()
+    for key in os.environ.get("CHORUS_BENCH_CHANNELS", "rest,grpc,ubl,facturx").split(",")
+    if key.strip()
+)
 #: Longest wait for the system to come back to its resting backlogs between two steps.
 SETTLE_SECONDS = 300.0
 #: A backlog "grows" only by more than max(MARGIN_FLOOR, MARGIN_SECONDS x rate) items: half a
@@ -385,7 +392,9 @@ class Backlogs:
         self.services = tuple(services)
         self.conns: dict[str, asyncpg.Connection] = {}
         self.queries: list[tuple[str, str, str]] = []  # (stage, service, SQL)
-        self.groups: dict[str, list[str]] = {}  # consumer group -> topics
+        self.groups: list[str] = []  # consumer groups
+        self.topics: list[str] = []
+        self.committed_readers: dict = {}  # consumer group -> a consumer of that group id
         self.admin = None
         self.offsets_reader = None
 
@@ -461,20 +470,29 @@ class Backlogs:
         return found
 
     async def discover_groups(self) -> None:
-        """The consumer groups the broker knows (the services' consumers have joined by now),
-        and the topics each has committed offsets for."""
+        """The consumer groups the broker knows (the services' consumers have joined by now) and
+        the events topics. A group's committed offsets are read with a consumer of that group
+        id that never subscribes (the embedded broker does not answer the admin client's
+        OffsetFetch); a topic counts for a group once it has committed on it."""
+        from aiokafka import AIOKafkaConsumer
+
         with contextlib.suppress(Exception):  # a broker without ListGroups: the known ones
-            listed = await self.admin.list_consumer_groups()
-            for entry in listed:
-                self.groups.setdefault(entry[0], [])
+            self.groups = sorted({entry[0] for entry in await self.admin.list_consumer_groups()})
         for group in ("invoices-routing", "notifications"):
-            self.groups.setdefault(group, [])
-        for group in list(self.groups):
-            try:
-                offsets = await self.admin.list_consumer_group_offsets(group)
-            except Exception:  # a group that vanished is no stage
-                continue
-            self.groups[group] = sorted({tp.topic for tp in offsets})
+            if group not in self.groups:
+                self.groups.append(group)
+        self.topics = sorted(
+            t
+            for t in await self.admin.list_topics()
+            if t.startswith("chorus.") and not t.endswith(".dlq")
+        )
+        bootstrap = self.stack.env["CHORUS_KAFKA_BOOTSTRAP"]
+        for group in self.groups:
+            reader = AIOKafkaConsumer(
+                bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+            )
+            await reader.start()
+            self.committed_readers[group] = reader
 
     async def sample(self) -> dict[str, float]:
         """Each stage's backlog now."""
@@ -487,27 +505,25 @@ class Backlogs:
     async def _lags(self) -> dict[str, float]:
         from aiokafka import TopicPartition
 
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in self.topics
+            for p in sorted(self.offsets_reader.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            await self.offsets_reader.force_metadata_update()
+            return {}
+        ends = await self.offsets_reader.end_offsets(partitions)
         lags: dict[str, float] = {}
-        for group, topics in self.groups.items():
-            if not topics:
-                continue
-            committed = await self.admin.list_consumer_group_offsets(group)
-            partitions = [
-                TopicPartition(topic, p)
-                for topic in topics
-                for p in sorted(self.offsets_reader.partitions_for_topic(topic) or ())
-            ]
-            if not partitions:
-                await self.offsets_reader.force_metadata_update()
-                continue
-            ends = await self.offsets_reader.end_offsets(partitions)
-            lag = 0
+        for group, reader in self.committed_readers.items():
+            lag, consumed = 0, False
             for tp in partitions:
-                done = committed.get(tp)
-                lag += max(
-                    0, ends[tp] - (done.offset if done is not None and done.offset >= 0 else 0)
-                )
-            lags[f"consumer lag ({group})"] = float(lag)
+                done = await reader.committed(tp)
+                if done is not None and done >= 0:
+                    consumed = True
+                    lag += max(0, ends[tp] - done)
+            if consumed:
+                lags[f"consumer lag ({group})"] = float(lag)
         return lags
 
     async def stop(self) -> None:
@@ -517,6 +533,8 @@ class Backlogs:
             await self.admin.close()
         if self.offsets_reader is not None:
             await self.offsets_reader.stop()
+        for reader in self.committed_readers.values():
+            await reader.stop()
 
 
 # -- one held rate ------------------------------------------------------------------------------
@@ -961,14 +979,16 @@ class Channels:
         )
         return await self._file(content, "facture.pdf", "application/pdf")
 
-    def senders(self) -> dict[str, Send]:
-        """Channel label (as in the issue's table) → sender."""
-        return {
-            "portal entry through REST": self.portal_rest,
-            "portal entry through gRPC (no gateway)": self.portal_grpc,
-            "UBL file through REST": self.ubl_rest,
-            "CII / Factur-X file through REST": self.facturx_rest,
+    def senders(self, keys: Iterable[str] = CHANNELS) -> dict[str, Send]:
+        """Channel label (as in the issue's table) → sender, for the channels of ``keys``
+        (``rest``, ``grpc``, ``ubl``, ``facturx``)."""
+        every = {
+            "rest": ("portal entry through REST", self.portal_rest),
+            "grpc": ("portal entry through gRPC (no gateway)", self.portal_grpc),
+            "ubl": ("UBL file through REST", self.ubl_rest),
+            "facturx": ("CII / Factur-X file through REST", self.facturx_rest),
         }
+        return dict(every[key] for key in keys)
 
 
 async def warm_up(loop_: OpenLoop, deposits: int = 3) -> list[str]:
