@@ -294,6 +294,9 @@ class Load:
     capped: int = 0  # requests not sent: the in-flight cap was reached
     late: int = 0  # requests sent more than CLIENT_LATE_SECONDS after their time
     in_flight: int = 0
+    # Seconds from the start to the first error / the client's first cap or late send.
+    first_error_at: float | None = None
+    client_saturated_at: float | None = None
 
     @property
     def sent(self) -> int:
@@ -323,11 +326,13 @@ class OpenLoop:
                 await asyncio.sleep(delay)
             elif -delay > CLIENT_LATE_SECONDS:
                 load.late += 1
+                load.client_saturated_at = load.client_saturated_at or (loop.time() - start)
             if load.in_flight >= self.max_in_flight:
                 load.capped += 1
+                load.client_saturated_at = load.client_saturated_at or (loop.time() - start)
                 continue
             load.in_flight += 1
-            task = loop.create_task(self._one(load, self.next_index))
+            task = loop.create_task(self._one(load, self.next_index, start))
             self.next_index += 1
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -335,12 +340,14 @@ class OpenLoop:
             await asyncio.wait(tasks)
         return load
 
-    async def _one(self, load: Load, index: int) -> None:
+    async def _one(self, load: Load, index: int, start: float) -> None:
         sent = time.perf_counter()
         try:
             invoice_id = await self.send(index)
         except Exception as error:  # every failure is an error of the answer, counted
             load.errors.append(f"#{index}: {type(error).__name__}: {str(error)[:300]}")
+            if load.first_error_at is None:
+                load.first_error_at = asyncio.get_running_loop().time() - start
         else:
             load.answers.append(Answer(invoice_id, time.perf_counter() - sent, datetime.now(UTC)))
         finally:
@@ -579,14 +586,16 @@ def verdict(step: Step) -> None:
         if grows or stuck:
             # The onset: the first second after which it never came back within its margin.
             above = [v > base + allowed for v in series]
+            # Sample k is read k + 1 seconds after the start.
             onset = len(series)
             while onset > 0 and above[onset - 1]:
                 onset -= 1
-            onsets[stage] = onset + (0 if grows else 0.5)
-    if step.load.capped or step.load.late:
-        onsets[CLIENT_STAGE] = -1.0
-    if step.load.errors:
-        onsets[ERRORS_STAGE] = -0.5
+            onsets[stage] = (onset if any(above) else len(series)) + 1.0
+    # Errors and the client's own limits are effects: at the same second, a stage comes first.
+    if step.load.client_saturated_at is not None:
+        onsets[CLIENT_STAGE] = step.load.client_saturated_at + 0.01
+    if step.load.first_error_at is not None:
+        onsets[ERRORS_STAGE] = step.load.first_error_at + 0.02
     if not onsets and step.drained_in is not None and step.drained_in > DRAIN_SECONDS:
         onsets[IN_FLIGHT_STAGE] = len(step.samples)  # answers came late, after the hold
     step.sustained = not onsets and step.drained_in is not None
@@ -898,7 +907,9 @@ class Channels:
         from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
 
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.max_in_flight),
+            # Idle connections are dropped before the gateway's own keep-alive timeout (5 s)
+            # would close them under a request (a "Server disconnected" that is no answer).
+            connector=aiohttp.TCPConnector(limit=self.max_in_flight, keepalive_timeout=2),
             timeout=aiohttp.ClientTimeout(total=120),
             headers=self.auth,
         )
