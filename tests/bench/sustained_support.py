@@ -178,6 +178,51 @@ def uncompressed_facturx(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
+async def signed_in_supplier(stack) -> tuple[dict[str, str], dict]:
+    """An activated user (auth headers) and the supplier structure they created, through the
+    gateway (registration e-mail read from the stack's SMTP catcher)."""
+    from e2e_support import Mailbox, activated_user, client_ip, random_siret
+
+    async with (
+        httpx.AsyncClient(
+            base_url=f"{stack.gateway_url}/api/v1",
+            timeout=60,
+            headers={"X-Forwarded-For": client_ip()},
+        ) as api,
+        httpx.AsyncClient(
+            base_url=stack.mail_api_url.removesuffix("/").removesuffix("/api/v1"), timeout=10
+        ) as mail,
+    ):
+        _, _, auth = await activated_user(api, Mailbox(mail), "Soline")
+        supplier = await supplier_structure(api, auth, random_siret())
+    return auth, supplier
+
+
+async def invoice_model(stack, auth: dict[str, str], invoice_id: str):
+    """The EN 16931 model of a portal invoice, read from its Factur-X (the files' template);
+    the PDF may still be in preparation right after the deposit: asked again for a minute."""
+    from chorus_invoices.documents.facturx import read_facturx_model
+
+    async with httpx.AsyncClient(
+        base_url=f"{stack.gateway_url}/api/v1", timeout=60, headers=auth
+    ) as api:
+        for _ in range(120):
+            document = await api.get(f"/invoices/{invoice_id}/document")
+            if document.status_code == 200 and document.content.startswith(b"%PDF"):
+                return read_facturx_model(document.content)
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"no Factur-X for {invoice_id}: {document.status_code} {document.text}")
+
+
+def ratio(rate: float, raw: float) -> str:
+    """``rate`` as a share of the raw baseline, for the table."""
+    return f"{rate / raw:.1%}" if rate and not math.isnan(rate) else "—"
+
+
+def ms(seconds: float) -> str:
+    return "—" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
+
+
 # -- raw baseline -------------------------------------------------------------------------------
 
 RAW_TABLES = """

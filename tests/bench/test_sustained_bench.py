@@ -29,17 +29,14 @@ deposit was routed (no timing assertions). The directory-size line has its own, 
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 
-import httpx
 import pytest
 import pytest_asyncio
 import sustained_support as bench
 from chorus_devstack.supervisor import Stack
-from chorus_invoices.documents.facturx import read_facturx_model
-from e2e_support import PUBLIC_RECIPIENT_SIRET, Mailbox, activated_user, client_ip, random_siret
+from e2e_support import PUBLIC_RECIPIENT_SIRET
 
 RAW_CONNECTIONS = 8
 ROUTING_TIMEOUT = 900
@@ -64,51 +61,12 @@ async def stack(tmp_path_factory):
         await stack.stop()
 
 
-async def signed_in_supplier(stack) -> tuple[dict[str, str], dict]:
-    """An activated user (auth headers) and the supplier structure they created."""
-    async with (
-        httpx.AsyncClient(
-            base_url=f"{stack.gateway_url}/api/v1",
-            timeout=60,
-            headers={"X-Forwarded-For": client_ip()},
-        ) as api,
-        httpx.AsyncClient(
-            base_url=stack.mail_api_url.removesuffix("/").removesuffix("/api/v1"), timeout=10
-        ) as mail,
-    ):
-        _, _, auth = await activated_user(api, Mailbox(mail), "Soline")
-        supplier = await bench.supplier_structure(api, auth, random_siret())
-    return auth, supplier
-
-
-async def invoice_model(stack, auth: dict[str, str], invoice_id: str):
-    """The EN 16931 model of a portal invoice, read from its Factur-X (the files' template);
-    the PDF may still be in preparation right after the deposit: asked again for a minute."""
-    async with httpx.AsyncClient(
-        base_url=f"{stack.gateway_url}/api/v1", timeout=60, headers=auth
-    ) as api:
-        for _ in range(120):
-            document = await api.get(f"/invoices/{invoice_id}/document")
-            if document.status_code == 200 and document.content.startswith(b"%PDF"):
-                return read_facturx_model(document.content)
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"no Factur-X for {invoice_id}: {document.status_code} {document.text}")
-
-
-def ratio(rate: float, raw: float) -> str:
-    return f"{rate / raw:.1%}" if rate and not math.isnan(rate) else "—"
-
-
-def ms(seconds: float) -> str:
-    return "—" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
-
-
 async def test_sustained_throughput_per_channel(stack):
     say = print
     raw = await bench.raw_baseline(stack.env["CHORUS_DATABASE_URL"], RAW_CONNECTIONS)
     say(f"\nraw INSERT invoice + outbox, {RAW_CONNECTIONS} connections: {raw:.0f} tx/s")
 
-    auth, supplier = await signed_in_supplier(stack)
+    auth, supplier = await bench.signed_in_supplier(stack)
     channels = bench.Channels(stack, auth, supplier["id"], PUBLIC_RECIPIENT_SIRET)
     await channels.start()
     backlogs = bench.Backlogs(stack)
@@ -123,7 +81,7 @@ async def test_sustained_throughput_per_channel(stack):
         first = bench.OpenLoop(channels.portal_rest)
         first.next_index = 10**8  # numbers the portal channel's own loop never reaches
         warm = await bench.warm_up(first, 1)
-        template = await invoice_model(stack, auth, warm[0])
+        template = await bench.invoice_model(stack, auth, warm[0])
         await channels.prepare_files(template)
         for loop_ in loops.values():
             warm += await bench.warm_up(loop_)
@@ -189,7 +147,7 @@ async def test_sustained_throughput_per_channel(stack):
             stage = f"none up to {bench.MAX_RATE:.0f}/s"
         else:
             stage = f"{failed.saturated} (at {failed.rate:.1f}/s)"
-        rows.append((f"{label}, sustained", figure, ratio(rate, raw), TARGETS[label], stage))
+        rows.append((f"{label}, sustained", figure, bench.ratio(rate, raw), TARGETS[label], stage))
     if flow is not None:
         flow_rate = flow.invoices / flow.disposed if flow.disposed else math.nan
         rows.append(
@@ -197,7 +155,7 @@ async def test_sustained_throughput_per_channel(stack):
                 f"{flow.invoices:,}-invoice tar.gz flow, deposit → every invoice "
                 "MISE_A_DISPOSITION",
                 f"{flow.disposed:.1f} s ({flow_rate:.1f}/s)",
-                ratio(flow_rate, raw),
+                bench.ratio(flow_rate, raw),
                 "≤ 15 s",
                 "—",
             )
@@ -212,7 +170,7 @@ async def test_sustained_throughput_per_channel(stack):
         (
             "p99 deposit answered → MISE_A_DISPOSITION, at 50 % of the sustained rate"
             f" ({headline})",
-            ms(bench.percentile(delays.get(headline, []), 99)),
+            bench.ms(bench.percentile(delays.get(headline, []), 99)),
             "—",
             "< 250 ms",
             "—",
@@ -221,7 +179,7 @@ async def test_sustained_throughput_per_channel(stack):
     rows.append(
         (
             f"p99 of the deposit answer itself at 50 % load ({headline})",
-            ms(bench.percentile(answer_times, 99)),
+            bench.ms(bench.percentile(answer_times, 99)),
             "—",
             "< 100 ms",
             "—",
@@ -252,11 +210,11 @@ async def test_sustained_throughput_per_channel(stack):
     print("At 50 % of each channel's sustained rate:")
     for label, step in at_half.items():
         answers = [a.latency for a in step.load.answers]
+        p50, p99 = (bench.ms(bench.percentile(answers, q)) for q in (50, 99))
+        r50, r99 = (bench.ms(bench.percentile(delays[label], q)) for q in (50, 99))
         print(
-            f"  {label:40} {step.rate:7.1f}/s  answer p50 {ms(bench.percentile(answers, 50))}, "
-            f"p99 {ms(bench.percentile(answers, 99))};  answered → MISE_A_DISPOSITION p50 "
-            f"{ms(bench.percentile(delays[label], 50))}, p99 "
-            f"{ms(bench.percentile(delays[label], 99))}"
+            f"  {label:40} {step.rate:7.1f}/s  answer p50 {p50}, p99 {p99};  "
+            f"answered → MISE_A_DISPOSITION p50 {r50}, p99 {r99}"
         )
     if flow is not None:
         print(
