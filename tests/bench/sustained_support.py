@@ -631,11 +631,12 @@ def verdict(step: Step) -> None:
         if grows or stuck:
             # The onset: the first second after which it never came back within its margin.
             above = [v > base + allowed for v in series]
-            # Sample k is read k + 1 seconds after the start.
+            # Sample k is read k + 1 seconds after the start: a stage above its margin from
+            # sample k on left it after the previous reading, k seconds after the start.
             onset = len(series)
             while onset > 0 and above[onset - 1]:
                 onset -= 1
-            onsets[stage] = (onset if any(above) else len(series)) + 1.0
+            onsets[stage] = float(onset if any(above) else len(series))
     # Errors and the client's own limits are effects: at the same second, a stage comes first.
     if step.load.client_saturated_at is not None:
         onsets[CLIENT_STAGE] = step.load.client_saturated_at + 0.01
