@@ -369,9 +369,11 @@ class OpenLoop:
             delay = at - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            elif -delay > CLIENT_LATE_SECONDS:
-                load.late += 1
-                load.client_saturated_at = load.client_saturated_at or (loop.time() - start)
+            else:
+                await asyncio.sleep(0)  # behind: still let the answers and the sampler run
+                if -delay > CLIENT_LATE_SECONDS:
+                    load.late += 1
+                    load.client_saturated_at = load.client_saturated_at or (loop.time() - start)
             if load.in_flight >= self.max_in_flight:
                 load.capped += 1
                 load.client_saturated_at = load.client_saturated_at or (loop.time() - start)
