@@ -403,8 +403,10 @@ class OpenLoop:
 
 # -- backlogs -----------------------------------------------------------------------------------
 
-#: Tables of the invoices database that are a work queue if they have a status-like column
-#: (counted in these states) or a completion timestamp (counted while it is NULL).
+#: Tables of the invoices database whose name says "work queue" are counted as one: with a
+#: status-like column, the rows in these states; with a completion timestamp, the rows without
+#: it; with ``failed_at`` (rows deleted when done, kept when given up, as
+#: ``facturx_renderings``), the rows not failed; with ``queued_at`` or a lease, every row.
 QUEUE_NAME_HINTS = ("render", "queue", "job", "task", "pending", "work", "document_")
 PENDING_STATES = ("PENDING", "QUEUED", "WAITING", "NEW", "RUNNING", "CLAIMED", "IN_PROGRESS")
 DONE_COLUMNS = ("done_at", "rendered_at", "completed_at", "finished_at", "processed_at")
@@ -514,13 +516,20 @@ class Backlogs:
                 continue
             status = next((c for c in ("status", "state") if c in columns), None)
             done = next((c for c in DONE_COLUMNS if c in columns), None)
+            count = f"SELECT count(*) FROM {_ident(table)}"
             if status is not None:
                 states = ", ".join(f"'{s}'" for s in PENDING_STATES)
-                sql = f"SELECT count(*) FROM {_ident(table)} WHERE upper({_ident(status)}::text)"
-                found.append((f"{table} pending (invoices)", "invoices", f"{sql} IN ({states})"))
+                sql = f"{count} WHERE upper({_ident(status)}::text) IN ({states})"
             elif done is not None:
-                sql = f"SELECT count(*) FROM {_ident(table)} WHERE {_ident(done)} IS NULL"
-                found.append((f"{table} pending (invoices)", "invoices", sql))
+                sql = f"{count} WHERE {_ident(done)} IS NULL"
+            elif "failed_at" in columns:
+                # A queue whose rows go when done, and stay with failed_at when given up.
+                sql = f"{count} WHERE failed_at IS NULL"
+            elif "queued_at" in columns or "lease_until" in columns:
+                sql = count
+            else:
+                continue
+            found.append((f"{table} pending (invoices)", "invoices", sql))
         return found
 
     async def discover_groups(self) -> None:

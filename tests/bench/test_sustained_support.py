@@ -149,11 +149,16 @@ async def invoices_like(make_database):
     await conn.execute(
         """
         CREATE TABLE invoices (id int, status text);
-        CREATE TABLE facturx_renderings (invoice_id int, status text);
+        CREATE TABLE facturx_renderings (invoice_id int, queued_at timestamptz,
+                                         lease_until timestamptz, failed_at timestamptz);
+        CREATE TABLE pdf_render_jobs (invoice_id int, status text);
         CREATE TABLE document_jobs (id int, rendered_at timestamptz);
+        CREATE TABLE worker_notes (id int);
         CREATE TABLE audit_notes (id int, status text);
         INSERT INTO invoices VALUES (1, 'DEPOSEE');
-        INSERT INTO facturx_renderings VALUES (1, 'PENDING'), (2, 'done'), (3, 'running');
+        INSERT INTO facturx_renderings VALUES (1, now(), NULL, NULL), (2, now(), now(), NULL),
+                                              (3, now(), NULL, now());
+        INSERT INTO pdf_render_jobs VALUES (1, 'PENDING'), (2, 'done'), (3, 'running');
         INSERT INTO document_jobs VALUES (1, NULL), (2, now());
         INSERT INTO audit_notes VALUES (1, 'PENDING');
         """
@@ -168,4 +173,5 @@ async def test_document_queues_are_found_by_name_and_columns(invoices_like):
     assert counts == {
         "document_jobs pending (invoices)": 1,
         "facturx_renderings pending (invoices)": 2,
+        "pdf_render_jobs pending (invoices)": 2,
     }
