@@ -435,6 +435,82 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _processes() -> Iterable[tuple[int, int, int, float]]:
+    """(pid, parent pid, session id, CPU seconds) of every process, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
+                text = stat.read()
+        except OSError:  # gone meanwhile
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        # state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+        yield (
+            int(entry.name),
+            int(fields[1]),
+            int(fields[3]),
+            (int(fields[11]) + int(fields[12])) / ticks,
+        )
+
+
+def _command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+class CpuMeter:
+    """CPU seconds used so far by each part of the stack: each service with its workers (the
+    processes of its session), PostgreSQL (the postmaster and its backends), the broker, and
+    this process (the load generator, the sampler and the in-process SMTP catcher). Processes
+    that have exited no longer count: a reading covers the living ones."""
+
+    def __init__(self, stack) -> None:
+        self.stack = stack
+        self.postmaster: int | None = None
+        self.broker: int | None = None
+
+    async def start(self, conn: asyncpg.Connection) -> None:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+        self.postmaster = next((ppid for pid, ppid, _, _ in _processes() if pid == backend), None)
+        port = self.stack.env["CHORUS_KAFKA_BOOTSTRAP"].rsplit(":", 1)[1]
+        for pid, _, _, _ in _processes():
+            line = _command_line(pid)
+            if "tansu" in line and f":{port}" in line:
+                self.broker = pid
+                break
+
+    def read(self) -> dict[str, float]:
+        services = {pid: name for name, pid in self.stack.service_pids().items()}
+        me = os.getpid()
+        totals: dict[str, float] = dict.fromkeys([*services.values(), "postgres", "broker"], 0.0)
+        totals["bench process"] = 0.0
+        for pid, ppid, session, seconds in _processes():
+            if session in services:
+                totals[services[session]] += seconds
+            elif self.postmaster is not None and self.postmaster in (pid, ppid):
+                totals["postgres"] += seconds
+            elif pid == self.broker:
+                totals["broker"] += seconds
+            elif pid == me:
+                totals["bench process"] += seconds
+        return totals
+
+
+def cpu_shares(before: dict[str, float], after: dict[str, float], seconds: float) -> dict:
+    """Each part's CPU between two readings, as a share of one core."""
+    return {
+        name: max(0.0, after[name] - before.get(name, 0.0)) / seconds
+        for name in after
+        if seconds > 0
+    }
+
+
 class Backlogs:
     """Reads, on demand, what waits at each stage (see the module docstring). Stages whose
     table does not exist are left out, so it works before and after the services change."""
@@ -453,6 +529,7 @@ class Backlogs:
         self.committed_readers: dict = {}  # consumer group -> a consumer of that group id
         self.admin = None
         self.offsets_reader = None
+        self.cpu = CpuMeter(stack)
 
     async def start(self) -> None:
         from aiokafka import AIOKafkaConsumer
@@ -495,6 +572,7 @@ class Backlogs:
                     " OR (status = 'PENDING' AND next_attempt_at <= now())",
                 )
             )
+        await self.cpu.start(next(iter(self.conns.values())))
         bootstrap = self.stack.env["CHORUS_KAFKA_BOOTSTRAP"]
         self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await self.admin.start()
@@ -616,6 +694,7 @@ class Step:
     sustained: bool = False
     saturated: str = ""  # the stage that saturated first, when not sustained
     growth: dict[str, float] = dataclasses.field(default_factory=dict)
+    cpu: dict[str, float] = dataclasses.field(default_factory=dict)  # share of a core, hold
 
     @property
     def accepted(self) -> list[str]:
@@ -666,6 +745,7 @@ async def hold(loop_: OpenLoop, backlogs: Backlogs, rate: float, seconds: float)
     """Holds ``rate`` for ``seconds`` while sampling every second, then follows the drain."""
     baseline = await backlogs.sample()
     samples: list[dict[str, float]] = []
+    cpu_before = backlogs.cpu.read()
     run = asyncio.create_task(loop_.run(rate, seconds))
     started = time.perf_counter()
     hold_end = started + seconds
@@ -676,6 +756,7 @@ async def hold(loop_: OpenLoop, backlogs: Backlogs, rate: float, seconds: float)
         sample[IN_FLIGHT_STAGE] = float(loop_.load.in_flight if loop_.load else 0)
         samples.append(sample)
         next_at += 1.0
+    cpu = cpu_shares(cpu_before, backlogs.cpu.read(), time.perf_counter() - started)
     # The open loop returns once every answer is in: its tail is part of the drain, which
     # counts from the last send.
     load = await run
@@ -692,7 +773,7 @@ async def hold(loop_: OpenLoop, backlogs: Backlogs, rate: float, seconds: float)
             break
         await asyncio.sleep(0.25)
     baseline.setdefault(IN_FLIGHT_STAGE, 0.0)
-    step = Step(rate, load, baseline, samples or [drain], drain, drained_in)
+    step = Step(rate, load, baseline, samples or [drain], drain, drained_in, cpu=cpu)
     verdict(step)
     return step
 
@@ -789,8 +870,15 @@ def describe(channel: str, step: Step) -> str:
         f"{len(load.errors)} errors, {load.capped} capped, {load.late} late, answer p50 "
         f"{p50:.0f} ms, drained {drained}; {verdict_text}"
         + (f" (growth: {growing})" if growing else "")
+        + (f"; CPU {cpu_text(step.cpu)}" if step.cpu else "")
         + (f"; first error {load.errors[0]}" if load.errors else "")
     )
+
+
+def cpu_text(shares: dict[str, float], parts: int = 6) -> str:
+    """The busiest parts first, in % of one core."""
+    busiest = sorted(shares.items(), key=lambda item: -item[1])[:parts]
+    return ", ".join(f"{name} {share:.0%}" for name, share in busiest)
 
 
 # -- latencies and routing ------------------------------------------------------------------------

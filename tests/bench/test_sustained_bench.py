@@ -216,6 +216,12 @@ async def test_sustained_throughput_per_channel(stack):
             f"  {label:40} {step.rate:7.1f}/s  answer p50 {p50}, p99 {p99};  "
             f"answered → MISE_A_DISPOSITION p50 {r50}, p99 {r99}"
         )
+    print("Steps, and CPU in % of one core during the hold (where the time goes):")
+    for label, search in searches.items():
+        print(f"  {label}:")
+        for held in sorted(search.steps, key=lambda s: s.rate):
+            verdict = "sustained" if held.sustained else f"not sustained: {held.saturated}"
+            print(f"    {held.rate:7.1f}/s  {verdict};  CPU {bench.cpu_text(held.cpu)}")
     if flow is not None:
         print(
             f"  flow: DepositFlow answered in {flow.answered * 1000:.0f} ms, IN_INTEGRE after "
