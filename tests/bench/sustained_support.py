@@ -216,7 +216,7 @@ async def invoice_model(stack, auth: dict[str, str], invoice_id: str):
 
 def ratio(rate: float, raw: float) -> str:
     """``rate`` as a share of the raw baseline, for the table."""
-    return f"{rate / raw:.1%}" if rate and not math.isnan(rate) else "—"
+    return f"{rate / raw * 100:.1f} %" if rate and not math.isnan(rate) else "—"
 
 
 def ms(seconds: float) -> str:
