@@ -465,10 +465,10 @@ def _command_line(pid: int) -> str:
 
 
 class CpuMeter:
-    """CPU seconds used so far by each part of the stack: each service with its workers (the
-    processes of its session), PostgreSQL (the postmaster and its backends), the broker, and
-    this process (the load generator, the sampler and the in-process SMTP catcher). Processes
-    that have exited no longer count: a reading covers the living ones."""
+    """CPU seconds used so far by each part of the stack: each service and, apart, its workers
+    (the other processes of its session), PostgreSQL (the postmaster and its backends), the
+    broker, and this process (the load generator, the sampler and the in-process SMTP
+    catcher). Processes that have exited no longer count: a reading covers the living ones."""
 
     def __init__(self, stack) -> None:
         self.stack = stack
@@ -492,7 +492,9 @@ class CpuMeter:
         totals["bench process"] = 0.0
         for pid, ppid, session, seconds in _processes():
             if session in services:
-                totals[services[session]] += seconds
+                # The service's own process, and its workers (document, flow) apart.
+                name = services[session] if pid == session else f"{services[session]} workers"
+                totals[name] = totals.get(name, 0.0) + seconds
             elif self.postmaster is not None and self.postmaster in (pid, ppid):
                 totals["postgres"] += seconds
             elif pid == self.broker:
