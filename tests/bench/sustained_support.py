@@ -780,14 +780,18 @@ async def hold(loop_: OpenLoop, backlogs: Backlogs, rate: float, seconds: float)
     return step
 
 
-async def settle(backlogs: Backlogs, reference: dict[str, float], timeout: float = SETTLE_SECONDS):
+async def settle(
+    backlogs: Backlogs, reference: dict[str, float], timeout: float = SETTLE_SECONDS
+) -> dict[str, float]:
     """Waits until every stage is back to ``reference`` (plus the floor margin), at most
-    ``timeout`` seconds, so that the next step starts from an idle system."""
+    ``timeout`` seconds, so that the next step starts from an idle system; returns the stages
+    still above it (none: settled)."""
     deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
+    while True:
         now = await backlogs.sample()
-        if all(v <= reference.get(s, 0.0) + MARGIN_FLOOR for s, v in now.items()):
-            return
+        above = {s: v for s, v in now.items() if v > reference.get(s, 0.0) + MARGIN_FLOOR}
+        if not above or time.perf_counter() > deadline:
+            return above
         await asyncio.sleep(1.0)
 
 
@@ -854,7 +858,8 @@ async def find_sustained(
         step = await hold(loop_, backlogs, rate, seconds)
         search.steps.append(step)
         report(describe(channel, step))
-        await settle(backlogs, resting)
+        if unsettled := await settle(backlogs, resting):
+            report(f"  [{channel}] still above the resting level before the next step: {unsettled}")
     return search
 
 
