@@ -62,6 +62,8 @@ CHANNELS = tuple(
     for key in os.environ.get("CHORUS_BENCH_CHANNELS", "rest,grpc,ubl,facturx").split(",")
     if key.strip()
 )
+#: How often the bench's user signs in again (access tokens last 15 minutes by default).
+TOKEN_RENEWAL_SECONDS = float(os.environ.get("CHORUS_BENCH_TOKEN_RENEWAL_SECONDS", "300"))
 #: Longest wait for the system to come back to its resting backlogs between two steps.
 SETTLE_SECONDS = 300.0
 #: A backlog "grows" only by more than max(MARGIN_FLOOR, MARGIN_SECONDS x rate) items: half a
@@ -178,9 +180,23 @@ def uncompressed_facturx(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
-async def signed_in_supplier(stack) -> tuple[dict[str, str], dict]:
-    """An activated user (auth headers) and the supplier structure they created, through the
-    gateway (registration e-mail read from the stack's SMTP catcher)."""
+async def sign_in(stack, email: str) -> dict[str, str]:
+    """A fresh access token of the bench's user (``POST /auth/token``): auth headers."""
+    from e2e_support import STRONG_PASSWORD, client_ip
+
+    async with httpx.AsyncClient(
+        base_url=f"{stack.gateway_url}/api/v1", timeout=60, headers={"X-Forwarded-For": client_ip()}
+    ) as api:
+        login = await api.post(
+            "/auth/token", json={"login_email": email, "password": STRONG_PASSWORD}
+        )
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def signed_in_supplier(stack) -> tuple[dict[str, str], dict, str]:
+    """An activated user (auth headers), the supplier structure they created, and their login
+    e-mail, through the gateway (registration e-mail read from the stack's SMTP catcher)."""
     from e2e_support import Mailbox, activated_user, client_ip, random_siret
 
     async with (
@@ -193,9 +209,9 @@ async def signed_in_supplier(stack) -> tuple[dict[str, str], dict]:
             base_url=stack.mail_api_url.removesuffix("/").removesuffix("/api/v1"), timeout=10
         ) as mail,
     ):
-        _, _, auth = await activated_user(api, Mailbox(mail), "Soline")
+        _, email, auth = await activated_user(api, Mailbox(mail), "Soline")
         supplier = await supplier_structure(api, auth, random_siret())
-    return auth, supplier
+    return auth, supplier, email
 
 
 async def invoice_model(stack, auth: dict[str, str], invoice_id: str):
@@ -1039,9 +1055,12 @@ class Channels:
         supplier_id: str,
         recipient_siret: str,
         max_in_flight: int = MAX_IN_FLIGHT,
+        email: str | None = None,
     ) -> None:
         self.stack = stack
         self.auth = auth
+        self.email = email
+        self.renewal: asyncio.Task[None] | None = None
         self.supplier_id = supplier_id
         self.recipient_siret = recipient_siret
         self.base = f"{stack.gateway_url}/api/v1"
@@ -1063,12 +1082,25 @@ class Channels:
             # would close them under a request (a "Server disconnected" that is no answer).
             connector=aiohttp.TCPConnector(limit=self.max_in_flight, keepalive_timeout=2),
             timeout=aiohttp.ClientTimeout(total=120),
-            headers=self.auth,
         )
         self.channel = grpc.aio.insecure_channel(self.stack.env["CHORUS_INVOICES_ADDR"])
         self.stub = pb_grpc.InvoicesServiceStub(self.channel)
+        if self.email is not None:
+            self.renewal = asyncio.create_task(self._renew())
+
+    async def _renew(self) -> None:
+        """Signs in again every ``TOKEN_RENEWAL_SECONDS``: a run outlasts an access token
+        (15 minutes by default); each request takes the current one."""
+        while True:
+            await asyncio.sleep(TOKEN_RENEWAL_SECONDS)
+            try:
+                self.auth = await sign_in(self.stack, self.email)
+            except Exception as error:  # tried again soon; the current token still works
+                print(f"  (sign-in to renew the token failed, tried again: {error})")
 
     async def stop(self) -> None:
+        if self.renewal is not None:
+            self.renewal.cancel()
         if self.session is not None:
             await self.session.close()
         if self.channel is not None:
@@ -1098,7 +1130,9 @@ class Channels:
 
     async def portal_rest(self, index: int) -> str:
         body = portal_body(self.supplier_id, self.recipient_siret, number("PR", self.run, index))
-        async with self.session.post(f"{self.base}/invoices", json=body) as response:
+        async with self.session.post(
+            f"{self.base}/invoices", json=body, headers=self.auth
+        ) as response:
             return await self._answer(response)
 
     async def portal_grpc(self, index: int) -> str:
@@ -1127,7 +1161,9 @@ class Channels:
         form = aiohttp.FormData()
         form.add_field("file", content, filename=filename, content_type=media_type)
         form.add_field("supplier_structure_id", self.supplier_id)
-        async with self.session.post(f"{self.base}/invoices/xml", data=form) as response:
+        async with self.session.post(
+            f"{self.base}/invoices/xml", data=form, headers=self.auth
+        ) as response:
             return await self._answer(response)
 
     async def ubl_rest(self, index: int) -> str:

@@ -70,8 +70,8 @@ async def test_deposit_rate_with_the_directory_at_one_and_four_times(stack, tmp_
     await asyncio.to_thread(generate_file, small, STRUCTURES, SEED)
     await asyncio.to_thread(generate_file, large, STRUCTURES * SCALE, SEED)
 
-    auth, supplier = await bench.signed_in_supplier(stack)
-    channels = bench.Channels(stack, auth, supplier["id"], PUBLIC_RECIPIENT_SIRET)
+    auth, supplier, email = await bench.signed_in_supplier(stack)
+    channels = bench.Channels(stack, auth, supplier["id"], PUBLIC_RECIPIENT_SIRET, email=email)
     await channels.start()
     backlogs = bench.Backlogs(stack)
     invoices_dsn = bench.database_url(stack, "invoices")

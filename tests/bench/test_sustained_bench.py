@@ -66,8 +66,8 @@ async def test_sustained_throughput_per_channel(stack):
     raw = await bench.raw_baseline(stack.env["CHORUS_DATABASE_URL"], RAW_CONNECTIONS)
     say(f"\nraw INSERT invoice + outbox, {RAW_CONNECTIONS} connections: {raw:.0f} tx/s")
 
-    auth, supplier = await bench.signed_in_supplier(stack)
-    channels = bench.Channels(stack, auth, supplier["id"], PUBLIC_RECIPIENT_SIRET)
+    auth, supplier, email = await bench.signed_in_supplier(stack)
+    channels = bench.Channels(stack, auth, supplier["id"], PUBLIC_RECIPIENT_SIRET, email=email)
     await channels.start()
     backlogs = bench.Backlogs(stack)
     invoices_dsn = bench.database_url(stack, "invoices")
@@ -111,7 +111,7 @@ async def test_sustained_throughput_per_channel(stack):
         flow = None
         if bench.FLOW_INVOICES:
             flow = await bench.deposit_flow(
-                stack, auth, supplier["id"], template, bench.FLOW_INVOICES
+                stack, channels.auth, supplier["id"], template, bench.FLOW_INVOICES
             )
             say(
                 f"flow: {flow.invoices} invoices, answered {flow.answered * 1000:.0f} ms, "
