@@ -934,6 +934,18 @@ async def disposition_times(invoices_dsn: str, ids: Sequence[str]) -> dict[str, 
         await conn.close()
 
 
+async def invoice_numbers(invoices_dsn: str, ids: Sequence[str]) -> dict[str, str]:
+    """The number each of ``ids`` was stored with (the files' own, read by the service)."""
+    conn = await asyncpg.connect(invoices_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT id::text AS id, number FROM invoices WHERE id = ANY($1::uuid[])", list(ids)
+        )
+        return {row["id"]: row["number"] for row in rows}
+    finally:
+        await conn.close()
+
+
 async def wait_routed(invoices_dsn: str, ids: Sequence[str], timeout: float) -> dict:
     """Waits until every one of ``ids`` is ``MISE_A_DISPOSITION`` (at most ``timeout``
     seconds); returns the times found, complete or not."""
@@ -1177,6 +1189,10 @@ class Channels:
             marker("FX", self.run).encode(), number("FX", self.run, index).encode()
         )
         return await self._file(content, "facture.pdf", "application/pdf")
+
+    def tags(self) -> tuple[str, ...]:
+        """How this run's invoice numbers start, per channel."""
+        return tuple(f"{tag}{self.run}" for tag in ("PR", "PG", "UB", "FX"))
 
     def senders(self, keys: Iterable[str] = CHANNELS) -> dict[str, Send]:
         """Channel label (as in the issue's table) → sender, for the channels of ``keys``

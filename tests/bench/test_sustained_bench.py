@@ -86,6 +86,10 @@ async def test_sustained_throughput_per_channel(stack):
         for loop_ in loops.values():
             warm += await bench.warm_up(loop_)
         accepted += warm
+        # Each file deposit got its own number (the templates' marker replaced byte for byte).
+        numbers = await bench.invoice_numbers(invoices_dsn, warm)
+        assert len(set(numbers.values())) == len(warm), numbers
+        assert all(n.startswith(channels.tags()) for n in numbers.values()), numbers
         await bench.wait_routed(invoices_dsn, warm, ROUTING_TIMEOUT)
         await backlogs.start()
         say(f"stages watched: {', '.join(s for s, _, _ in backlogs.queries)}")
