@@ -24,7 +24,8 @@ Settings (environment): ``CHORUS_BENCH_HOLD_SECONDS`` (60, as the issue defines 
 ``CHORUS_BENCH_START_RATE`` (10/s), ``CHORUS_BENCH_MAX_RATE`` (2,560/s),
 ``CHORUS_BENCH_BISECT_STEPS`` (3), ``CHORUS_BENCH_MAX_IN_FLIGHT`` (1,000),
 ``CHORUS_BENCH_DRAIN_SECONDS`` (10), ``CHORUS_BENCH_FLOW_INVOICES`` (1,000; 0: no flow),
-``CHORUS_BENCH_CHANNELS`` (``rest,grpc,ubl,facturx``: which channels are measured).
+``CHORUS_BENCH_CHANNELS`` (``rest,grpc,ubl,facturx``: which channels are measured),
+``CHORUS_BENCH_TOKEN_RENEWAL_SECONDS`` (300: the user signs in again that often).
 """
 
 from __future__ import annotations
