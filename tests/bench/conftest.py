@@ -1,5 +1,5 @@
-"""The benchmarks' shared support modules (``sustained_support``) import by name, as
-``tests/e2e``'s ``e2e_support`` does through the pytest ``pythonpath`` setting."""
+"""The benchmarks' support modules (``bench_load``, ``bench_backlogs``, ``bench_stack``) import
+by name, as ``tests/e2e``'s ``e2e_support`` does through the pytest ``pythonpath`` setting."""
 
 from __future__ import annotations
 

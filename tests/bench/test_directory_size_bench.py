@@ -26,7 +26,26 @@ import time
 
 import pytest
 import pytest_asyncio
-import sustained_support as bench
+from bench_backlogs import Backlogs, database_url
+from bench_load import (
+    BISECT_STEPS,
+    MIN_RATE,
+    OpenLoop,
+    describe,
+    find_sustained,
+    hold,
+    percentile,
+    settle,
+)
+from bench_stack import (
+    Channels,
+    invoice_model,
+    machine,
+    ms,
+    signed_in_supplier,
+    wait_routed,
+    warm_up,
+)
 from chorus_devstack.supervisor import Stack
 from chorus_platform.db import create_pool
 from chorus_structures.seed.directory import import_directory
@@ -54,7 +73,7 @@ async def stack(tmp_path_factory):
 
 async def load_directory(stack, path) -> tuple[float, int]:
     """Imports ``path`` into the stack's structures database: (seconds, structures there)."""
-    pool = await create_pool(bench.database_url(stack, "structures"), max_size=2)
+    pool = await create_pool(database_url(stack, "structures"), max_size=2)
     try:
         start = time.perf_counter()
         await import_directory(pool, path)
@@ -70,45 +89,45 @@ async def test_deposit_rate_with_the_directory_at_one_and_four_times(stack, tmp_
     await asyncio.to_thread(generate_file, small, STRUCTURES, SEED)
     await asyncio.to_thread(generate_file, large, STRUCTURES * SCALE, SEED)
 
-    auth, supplier, email = await bench.signed_in_supplier(stack)
-    channels = bench.Channels(stack, auth, supplier["id"], PUBLIC_RECIPIENT_SIRET, email=email)
+    auth, supplier, email = await signed_in_supplier(stack)
+    channels = Channels(stack, auth, supplier["id"], PUBLIC_RECIPIENT_SIRET, email=email)
     await channels.start()
-    backlogs = bench.Backlogs(stack)
-    invoices_dsn = bench.database_url(stack, "invoices")
-    loop_ = bench.OpenLoop(channels.portal_rest)
+    backlogs = Backlogs(stack)
+    invoices_dsn = database_url(stack, "invoices")
+    loop_ = OpenLoop(channels.portal_rest)
     accepted: list[str] = []
     sizes: dict[int, dict] = {}
     try:
-        accepted += await bench.warm_up(loop_)
-        await bench.invoice_model(stack, auth, accepted[0])  # the document worker is warm too
-        await bench.wait_routed(invoices_dsn, accepted, ROUTING_TIMEOUT)
+        accepted += await warm_up(loop_)
+        await invoice_model(stack, auth, accepted[0])  # the document worker is warm too
+        await wait_routed(invoices_dsn, accepted, ROUTING_TIMEOUT)
         await backlogs.start()
         fixed_rate = None
         for path in (small, large):
             seconds, count = await load_directory(stack, path)
-            await bench.settle(backlogs, await backlogs.sample())
+            await settle(backlogs, await backlogs.sample())
             label = f"portal REST, {count:,} structures"
-            search = await bench.find_sustained(
-                label, loop_, backlogs, HOLD, bisect_steps=bench.BISECT_STEPS + 1
+            search = await find_sustained(
+                label, loop_, backlogs, HOLD, bisect_steps=BISECT_STEPS + 1
             )
             accepted += search.accepted
             best = search.best
             if fixed_rate is None:
-                fixed_rate = max(bench.MIN_RATE, (best.rate if best else 2.0) / 2)
-            fixed = await bench.hold(loop_, backlogs, fixed_rate, HOLD)
-            print(bench.describe(f"{label}, fixed load", fixed))
+                fixed_rate = max(MIN_RATE, (best.rate if best else 2.0) / 2)
+            fixed = await hold(loop_, backlogs, fixed_rate, HOLD)
+            print(describe(f"{label}, fixed load", fixed))
             accepted += fixed.accepted
             answers = [a.latency for a in fixed.load.answers]
             sizes[count] = {
                 "import": seconds,
                 "rate": best.rate if best else float("nan"),
                 "saturated": search.first_failed.saturated if search.first_failed else "—",
-                "p50": bench.percentile(answers, 50),
-                "p99": bench.percentile(answers, 99),
+                "p50": percentile(answers, 50),
+                "p99": percentile(answers, 99),
                 "errors": len(fixed.load.errors),
             }
-            await bench.settle(backlogs, fixed.baseline)
-        routed = await bench.wait_routed(invoices_dsn, accepted, ROUTING_TIMEOUT)
+            await settle(backlogs, fixed.baseline)
+        routed = await wait_routed(invoices_dsn, accepted, ROUTING_TIMEOUT)
     finally:
         await backlogs.stop()
         await channels.stop()
@@ -121,7 +140,7 @@ async def test_deposit_rate_with_the_directory_at_one_and_four_times(stack, tmp_
     one, four = (sizes[c] for c in counts)
     print()
     print(f"Directory size and deposit rate (issue #16), hold {HOLD:.0f} s per step")
-    print(f"  machine: {bench.machine()}")
+    print(f"  machine: {machine()}")
     print("  directory loaded with structures' CSV import (import_directory), then ANALYZE")
     print()
     print(f"| measure | {counts[0]:,} structures | {counts[1]:,} structures | 4× / 1× | target |")
@@ -129,12 +148,12 @@ async def test_deposit_rate_with_the_directory_at_one_and_four_times(stack, tmp_
     print(f"| directory import | {one['import']:.1f} s | {four['import']:.1f} s | — | — |")
     print(
         f"| portal entry through REST, sustained | {one['rate']:.1f}/s | {four['rate']:.1f}/s "
-        f"| {four['rate'] / one['rate']:.1%} | within 10 % of each other |"
+        f"| {four['rate'] / one['rate'] * 100:.1f} % | within 10 % of each other |"
     )
     print(f"| first saturated stage | {one['saturated']} | {four['saturated']} | — | — |")
     print(
-        f"| deposit answer at {fixed_rate:.1f}/s, p50 / p99 | {bench.ms(one['p50'])} / "
-        f"{bench.ms(one['p99'])} | {bench.ms(four['p50'])} / {bench.ms(four['p99'])} | "
-        f"{four['p50'] / one['p50']:.1%} (p50) | — |"
+        f"| deposit answer at {fixed_rate:.1f}/s, p50 / p99 | {ms(one['p50'])} / "
+        f"{ms(one['p99'])} | {ms(four['p50'])} / {ms(four['p99'])} | "
+        f"{four['p50'] / one['p50'] * 100:.1f} % (p50) | — |"
     )
     print(f"  service logs: {stack.logs_dir}")

@@ -9,7 +9,7 @@ template, and ``CHORUS_BENCH_FLOW_INVOICES`` (default 1,000) UBL 2.1 invoices ar
 it with fresh numbers and packed in one tar.gz before the clock starts (as the OCA connector
 sends a lot). The flow is deposited over gRPC with the user's token (the Chorus Pro-compatible
 API is a translation in front of the same RPC) and followed with GetFlow until it is decided
-(``sustained_support.deposit_flow``, which the sustained bench runs too). Measured: the time
+(``bench_stack.deposit_flow``, which the sustained bench runs too). Measured: the time
 DepositFlow takes to answer (the archive stored, IN_EN_ATTENTE), from the deposit to IN_INTEGRE,
 and from the deposit to the last ``MISE_A_DISPOSITION`` entry of its invoices' histories (read
 from the invoices database; the stack runs on the same machine, so the clocks compare). Every
@@ -24,15 +24,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import bench_stack
 import httpx
 import pytest
 import pytest_asyncio
-import sustained_support as bench
+from bench_stack import deposit_flow, machine, portal_body, supplier_structure
 from chorus_devstack.supervisor import Stack
 from chorus_invoices.documents.facturx import read_facturx_model
 from e2e_support import PUBLIC_RECIPIENT_SIRET, Mailbox, activated_user, client_ip, random_siret
 
-FLOW_INVOICES = max(1, bench.FLOW_INVOICES)
+FLOW_INVOICES = max(1, bench_stack.FLOW_INVOICES)  # this bench is the flow: at least one
 DECISION_TIMEOUT = 1800
 
 pytestmark = pytest.mark.timeout(DECISION_TIMEOUT + 900)
@@ -59,9 +60,9 @@ async def test_a_thousand_invoice_flow_from_deposit_to_available(stack):
         ) as mail,
     ):
         _, _, auth = await activated_user(api, Mailbox(mail), "Flavie")
-        supplier = await bench.supplier_structure(api, auth, random_siret())
+        supplier = await supplier_structure(api, auth, random_siret())
         number = f"T-{uuid.uuid4().hex[:6]}"
-        body = bench.portal_body(supplier["id"], PUBLIC_RECIPIENT_SIRET, number)
+        body = portal_body(supplier["id"], PUBLIC_RECIPIENT_SIRET, number)
         # The first deposit may find the document worker still compiling the schematrons
         # (503 DOCUMENT_WORKERS_STARTING on a busy machine): it is tried again.
         for _ in range(12):
@@ -79,7 +80,7 @@ async def test_a_thousand_invoice_flow_from_deposit_to_available(stack):
         assert document.status_code == 200, document.text
     template = read_facturx_model(document.content)
 
-    flow = await bench.deposit_flow(
+    flow = await deposit_flow(
         stack, auth, supplier["id"], template, FLOW_INVOICES, decision_timeout=DECISION_TIMEOUT
     )
 
@@ -87,7 +88,7 @@ async def test_a_thousand_invoice_flow_from_deposit_to_available(stack):
     assert flow.invoices == flow.routed == FLOW_INVOICES
     print()
     print(f"Chorus Pro flow (DepositFlow), one tar.gz of {FLOW_INVOICES} UBL invoices")
-    print(f"  machine: {bench.machine()}")
+    print(f"  machine: {machine()}")
     print(f"  archive                                 {flow.archive_bytes / 1024:8.0f} KiB")
     print(f"  DepositFlow answered (IN_EN_ATTENTE)    {flow.answered * 1000:8.0f} ms")
     print(f"  deposit -> IN_INTEGRE                   {flow.integrated:8.1f} s")

@@ -15,7 +15,8 @@ numbers drift between runs on shared machines):
    ``CHORUS_BENCH_HOLD_SECONDS`` (60 s) with no backlog growing (outboxes, invoices not routed,
    consumer lags, e-mails, document queues, requests in flight) and no error, found by doubling
    from ``CHORUS_BENCH_START_RATE`` then bisecting; the stage that saturated first at the lowest
-   rate that was not sustained (:mod:`sustained_support` says how each is read and judged);
+   rate that was not sustained (:mod:`bench_load` and :mod:`bench_backlogs` say how each is
+   read and judged);
 3. at 50 % of each channel's sustained rate, held as long: p50/p99 of the deposit answer, and
    p99 from the answer (client clock) to the invoice's ``MISE_A_DISPOSITION`` history entry;
 4. a tar.gz of ``CHORUS_BENCH_FLOW_INVOICES`` (1,000) UBL invoices through DepositFlow, from the
@@ -34,7 +35,34 @@ import time
 
 import pytest
 import pytest_asyncio
-import sustained_support as bench
+from bench_backlogs import Backlogs, database_url
+from bench_load import (
+    HOLD_SECONDS,
+    MAX_RATE,
+    OpenLoop,
+    Search,
+    Step,
+    cpu_text,
+    describe,
+    find_sustained,
+    hold,
+    percentile,
+    settle,
+)
+from bench_stack import (
+    FLOW_INVOICES,
+    Channels,
+    deposit_flow,
+    invoice_model,
+    invoice_numbers,
+    machine,
+    ms,
+    ratio,
+    raw_baseline,
+    signed_in_supplier,
+    wait_routed,
+    warm_up,
+)
 from chorus_devstack.supervisor import Stack
 from e2e_support import PUBLIC_RECIPIENT_SIRET
 
@@ -63,66 +91,64 @@ async def stack(tmp_path_factory):
 
 async def test_sustained_throughput_per_channel(stack):
     say = print
-    raw = await bench.raw_baseline(stack.env["CHORUS_DATABASE_URL"], RAW_CONNECTIONS)
+    raw = await raw_baseline(stack.env["CHORUS_DATABASE_URL"], RAW_CONNECTIONS)
     say(f"\nraw INSERT invoice + outbox, {RAW_CONNECTIONS} connections: {raw:.0f} tx/s")
 
-    auth, supplier, email = await bench.signed_in_supplier(stack)
-    channels = bench.Channels(stack, auth, supplier["id"], PUBLIC_RECIPIENT_SIRET, email=email)
+    auth, supplier, email = await signed_in_supplier(stack)
+    channels = Channels(stack, auth, supplier["id"], PUBLIC_RECIPIENT_SIRET, email=email)
     await channels.start()
-    backlogs = bench.Backlogs(stack)
-    invoices_dsn = bench.database_url(stack, "invoices")
+    backlogs = Backlogs(stack)
+    invoices_dsn = database_url(stack, "invoices")
     accepted: list[str] = []
-    searches: dict[str, bench.Search] = {}
-    at_half: dict[str, bench.Step] = {}
+    searches: dict[str, Search] = {}
+    at_half: dict[str, Step] = {}
     delays: dict[str, list[float]] = {}
     started = time.perf_counter()
     try:
-        loops = {label: bench.OpenLoop(send) for label, send in channels.senders().items()}
-        first = bench.OpenLoop(channels.portal_rest)
+        loops = {label: OpenLoop(send) for label, send in channels.senders().items()}
+        first = OpenLoop(channels.portal_rest)
         first.next_index = 10**8  # numbers the portal channel's own loop never reaches
-        warm = await bench.warm_up(first, 1)
-        template = await bench.invoice_model(stack, auth, warm[0])
+        warm = await warm_up(first, 1)
+        template = await invoice_model(stack, auth, warm[0])
         await channels.prepare_files(template)
         for loop_ in loops.values():
-            warm += await bench.warm_up(loop_)
+            warm += await warm_up(loop_)
         accepted += warm
         # Each file deposit got its own number (the templates' marker replaced byte for byte).
-        numbers = await bench.invoice_numbers(invoices_dsn, warm)
+        numbers = await invoice_numbers(invoices_dsn, warm)
         assert len(set(numbers.values())) == len(warm), numbers
         assert all(n.startswith(channels.tags()) for n in numbers.values()), numbers
-        await bench.wait_routed(invoices_dsn, warm, ROUTING_TIMEOUT)
+        await wait_routed(invoices_dsn, warm, ROUTING_TIMEOUT)
         await backlogs.start()
         say(f"stages watched: {', '.join(s for s, _, _ in backlogs.queries)}")
         say(f"consumer groups: {', '.join(backlogs.groups)}; topics: {', '.join(backlogs.topics)}")
 
         for label, loop_ in loops.items():
-            search = searches[label] = await bench.find_sustained(label, loop_, backlogs)
+            search = searches[label] = await find_sustained(label, loop_, backlogs)
             accepted += search.accepted
             if search.best is None:
                 continue
-            step = await bench.hold(loop_, backlogs, search.best.rate / 2, bench.HOLD_SECONDS)
-            say(bench.describe(f"{label}, 50 %", step))
+            step = await hold(loop_, backlogs, search.best.rate / 2, HOLD_SECONDS)
+            say(describe(f"{label}, 50 %", step))
             at_half[label] = step
             accepted += step.accepted
-            routed = await bench.wait_routed(invoices_dsn, step.accepted, ROUTING_TIMEOUT)
+            routed = await wait_routed(invoices_dsn, step.accepted, ROUTING_TIMEOUT)
             delays[label] = [
                 (routed[a.invoice_id] - a.answered_at).total_seconds()
                 for a in step.load.answers
                 if a.invoice_id in routed
             ]
-            await bench.settle(backlogs, step.baseline)
+            await settle(backlogs, step.baseline)
 
         flow = None
-        if bench.FLOW_INVOICES:
-            flow = await bench.deposit_flow(
-                stack, channels.auth, supplier["id"], template, bench.FLOW_INVOICES
-            )
+        if FLOW_INVOICES:
+            flow = await deposit_flow(stack, channels.auth, supplier["id"], template, FLOW_INVOICES)
             say(
                 f"flow: {flow.invoices} invoices, answered {flow.answered * 1000:.0f} ms, "
                 f"IN_INTEGRE {flow.integrated:.1f} s, every MISE_A_DISPOSITION "
                 f"{flow.disposed:.1f} s"
             )
-        routed = await bench.wait_routed(invoices_dsn, accepted, ROUTING_TIMEOUT)
+        routed = await wait_routed(invoices_dsn, accepted, ROUTING_TIMEOUT)
     finally:
         await backlogs.stop()
         await channels.stop()
@@ -130,7 +156,7 @@ async def test_sustained_throughput_per_channel(stack):
 
     if flow is not None:
         assert not flow.refused, flow.refused[:3]
-        assert flow.routed == flow.invoices == bench.FLOW_INVOICES
+        assert flow.routed == flow.invoices == FLOW_INVOICES
     missing = set(accepted) - set(routed)
     assert not missing, f"{len(missing)} accepted deposits never MISE_A_DISPOSITION"
 
@@ -148,10 +174,10 @@ async def test_sustained_throughput_per_channel(stack):
         rate = best.rate if best else math.nan
         figure = f"{rate:.1f}/s" if best else "< 1/s"
         if failed is None:
-            stage = f"none up to {bench.MAX_RATE:.0f}/s"
+            stage = f"none up to {MAX_RATE:.0f}/s"
         else:
             stage = f"{failed.saturated} (at {failed.rate:.1f}/s)"
-        rows.append((f"{label}, sustained", figure, bench.ratio(rate, raw), TARGETS[label], stage))
+        rows.append((f"{label}, sustained", figure, ratio(rate, raw), TARGETS[label], stage))
     if flow is not None:
         flow_rate = flow.invoices / flow.disposed if flow.disposed else math.nan
         rows.append(
@@ -159,7 +185,7 @@ async def test_sustained_throughput_per_channel(stack):
                 f"{flow.invoices:,}-invoice tar.gz flow, deposit → every invoice "
                 "MISE_A_DISPOSITION",
                 f"{flow.disposed:.1f} s ({flow_rate:.1f}/s)",
-                bench.ratio(flow_rate, raw),
+                ratio(flow_rate, raw),
                 "≤ 15 s",
                 "—",
             )
@@ -174,7 +200,7 @@ async def test_sustained_throughput_per_channel(stack):
         (
             "p99 deposit answered → MISE_A_DISPOSITION, at 50 % of the sustained rate"
             f" ({headline})",
-            bench.ms(bench.percentile(delays.get(headline, []), 99)),
+            ms(percentile(delays.get(headline, []), 99)),
             "—",
             "< 250 ms",
             "—",
@@ -183,7 +209,7 @@ async def test_sustained_throughput_per_channel(stack):
     rows.append(
         (
             f"p99 of the deposit answer itself at 50 % load ({headline})",
-            bench.ms(bench.percentile(answer_times, 99)),
+            ms(percentile(answer_times, 99)),
             "—",
             "< 100 ms",
             "—",
@@ -201,10 +227,10 @@ async def test_sustained_throughput_per_channel(stack):
 
     print()
     print(
-        f"Sustained throughput (issue #16), hold {bench.HOLD_SECONDS:.0f} s per step, "
+        f"Sustained throughput (issue #16), hold {HOLD_SECONDS:.0f} s per step, "
         f"{elapsed / 60:.0f} min"
     )
-    print(f"  machine: {bench.machine()}")
+    print(f"  machine: {machine()}")
     print()
     print("| measure | figure | ratio to raw | target | first saturated stage |")
     print("|---|---|---|---|---|")
@@ -214,8 +240,8 @@ async def test_sustained_throughput_per_channel(stack):
     print("At 50 % of each channel's sustained rate:")
     for label, step in at_half.items():
         answers = [a.latency for a in step.load.answers]
-        p50, p99 = (bench.ms(bench.percentile(answers, q)) for q in (50, 99))
-        r50, r99 = (bench.ms(bench.percentile(delays[label], q)) for q in (50, 99))
+        p50, p99 = (ms(percentile(answers, q)) for q in (50, 99))
+        r50, r99 = (ms(percentile(delays[label], q)) for q in (50, 99))
         print(
             f"  {label:40} {step.rate:7.1f}/s  answer p50 {p50}, p99 {p99};  "
             f"answered → MISE_A_DISPOSITION p50 {r50}, p99 {r99}"
@@ -225,7 +251,7 @@ async def test_sustained_throughput_per_channel(stack):
         print(f"  {label}:")
         for held in sorted(search.steps, key=lambda s: s.rate):
             verdict = "sustained" if held.sustained else f"not sustained: {held.saturated}"
-            print(f"    {held.rate:7.1f}/s  {verdict};  CPU {bench.cpu_text(held.cpu)}")
+            print(f"    {held.rate:7.1f}/s  {verdict};  CPU {cpu_text(held.cpu)}")
     if flow is not None:
         print(
             f"  flow: DepositFlow answered in {flow.answered * 1000:.0f} ms, IN_INTEGRE after "

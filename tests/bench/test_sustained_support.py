@@ -8,21 +8,32 @@ import asyncio
 
 import asyncpg
 import pytest
-import sustained_support as bench
+from bench_backlogs import Backlogs
+from bench_load import (
+    CLIENT_STAGE,
+    ERRORS_STAGE,
+    Load,
+    OpenLoop,
+    Refused,
+    Search,
+    Step,
+    next_rate,
+    verdict,
+)
 
 
-def step(samples: list[dict[str, float]], rate: float = 10.0, **load) -> bench.Step:
+def step(samples: list[dict[str, float]], rate: float = 10.0, **load) -> Step:
     drain = load.pop("drain", samples[0])
     drained_in = load.pop("drained_in", 0.5)
-    result = bench.Step(
+    result = Step(
         rate,
-        bench.Load(rate, len(samples), **load),
+        Load(rate, len(samples), **load),
         baseline={stage: 0.0 for stage in samples[0]},
         samples=samples,
         drain=drain,
         drained_in=drained_in,
     )
-    bench.verdict(result)
+    verdict(result)
     return result
 
 
@@ -61,7 +72,7 @@ def test_errors_rank_after_a_stage_that_grew_the_same_second():
     held = step(samples, errors=["#3: 503"], first_error_at=1.0)
     assert held.saturated == "request path"
     only_errors = step(FLAT, errors=["#3: 503"], first_error_at=4.0)
-    assert (only_errors.sustained, only_errors.saturated) == (False, bench.ERRORS_STAGE)
+    assert (only_errors.sustained, only_errors.saturated) == (False, ERRORS_STAGE)
 
 
 def test_a_backlog_that_does_not_drain_is_not_sustained():
@@ -72,18 +83,18 @@ def test_a_backlog_that_does_not_drain_is_not_sustained():
 
 def test_the_client_cap_is_a_saturation():
     held = step(FLAT, capped=3, client_saturated_at=2.0)
-    assert (held.sustained, held.saturated) == (False, bench.CLIENT_STAGE)
+    assert (held.sustained, held.saturated) == (False, CLIENT_STAGE)
 
 
 def test_the_search_doubles_then_bisects():
     capacity = 37.0
-    search = bench.Search("c")
+    search = Search("c")
     rates, bisections = [], 0
-    while (rate := bench.next_rate(search, bisections, 10.0, 3)) is not None:
+    while (rate := next_rate(search, bisections, 10.0, 3)) is not None:
         if search.best is not None and search.first_failed is not None:
             bisections += 1
         rates.append(rate)
-        held = bench.Step(rate, bench.Load(rate, 1), {}, [{}], {}, 0.0)
+        held = Step(rate, Load(rate, 1), {}, [{}], {}, 0.0)
         held.sustained = rate <= capacity
         search.steps.append(held)
     assert rates == [10.0, 20.0, 40.0, 30.0, 35.0, 37.5]
@@ -92,11 +103,11 @@ def test_the_search_doubles_then_bisects():
 
 
 def test_the_search_halves_when_the_start_is_too_fast():
-    search = bench.Search("c")
+    search = Search("c")
     rates = []
-    while (rate := bench.next_rate(search, 0, 10.0, 0)) is not None:
+    while (rate := next_rate(search, 0, 10.0, 0)) is not None:
         rates.append(rate)
-        held = bench.Step(rate, bench.Load(rate, 1), {}, [{}], {}, 0.0)
+        held = Step(rate, Load(rate, 1), {}, [{}], {}, 0.0)
         held.sustained = rate <= 3.0
         search.steps.append(held)
     assert rates == [10.0, 5.0, 2.5]
@@ -111,7 +122,7 @@ async def test_the_open_loop_sends_without_waiting_for_answers():
         await release.wait()
         return f"id-{index}"
 
-    loop_ = bench.OpenLoop(send, max_in_flight=1000)
+    loop_ = OpenLoop(send, max_in_flight=1000)
     run = asyncio.create_task(loop_.run(rate=1000.0, seconds=0.05))
     while len(started) < 50 and not run.done():
         await asyncio.sleep(0.01)
@@ -129,9 +140,9 @@ async def test_the_in_flight_cap_counts_as_client_saturation():
 
     async def send(index: int) -> str:
         await release.wait()
-        raise bench.Refused("503")
+        raise Refused("503")
 
-    loop_ = bench.OpenLoop(send, max_in_flight=10)
+    loop_ = OpenLoop(send, max_in_flight=10)
     run = asyncio.create_task(loop_.run(rate=1000.0, seconds=0.05))
     while loop_.load is None or loop_.load.capped + loop_.load.in_flight < 50:
         await asyncio.sleep(0.01)
@@ -168,7 +179,7 @@ async def invoices_like(make_database):
 
 
 async def test_document_queues_are_found_by_name_and_columns(invoices_like):
-    found = await bench.Backlogs(None)._document_queues(invoices_like)
+    found = await Backlogs(None)._document_queues(invoices_like)
     counts = {stage: await invoices_like.fetchval(sql) for stage, _, sql in found}
     assert counts == {
         "document_jobs pending (invoices)": 1,
