@@ -86,8 +86,16 @@ dlq-replay: install ## Publish a service's parked events again once their cause 
 	@$(PY) -m chorus_platform.dlq replay $(or $(SERVICE),$(error SERVICE=<svc> is required))
 
 .PHONY: bench
-bench: install ## Run the benchmarks (see README for figures)
-	@$(PY) -m pytest -p no:cacheprovider tests/bench -q -s
+bench: install ## Run the benchmarks, ending with issue #16's sustained-throughput table (60 s per step; see README)
+	@$(PY) -m pytest -p no:cacheprovider tests/bench -q -s --ignore=tests/bench/test_directory_size_bench.py
+
+.PHONY: bench-quick
+bench-quick: install ## Only the sustained-throughput table, 15 s per step (CHORUS_BENCH_HOLD_SECONDS, _CHANNELS, _START_RATE)
+	@CHORUS_BENCH_HOLD_SECONDS=$${CHORUS_BENCH_HOLD_SECONDS:-15} $(PY) -m pytest -p no:cacheprovider tests/bench/test_sustained_bench.py -q -s
+
+.PHONY: bench-directory
+bench-directory: install ## Portal deposit rate with a directory of 150 k then 600 k structures (long: imports 600 k rows)
+	@$(PY) -m pytest -p no:cacheprovider tests/bench/test_directory_size_bench.py -q -s
 
 .PHONY: clean
 clean: ## Remove the local dev data (.devstack) and caches

@@ -86,6 +86,10 @@ async def test_ephemeral_stack_runs_migrates_seeds_and_stops(
         assert "structures: seeded démo" in stack.log_path("structures").read_text()
         pids = [child.process.pid for child in stack._children.values()]
         assert len(pids) == len(SERVICES)
+        assert stack.service_pids() == {
+            name: child.process.pid for name, child in stack._children.items()
+        }
+        assert set(stack.service_pids()) == {s.name for s in SERVICES}
 
         # One service restarted on purpose is not a failure.
         await stack.stop_service("identity")
@@ -96,6 +100,7 @@ async def test_ephemeral_stack_runs_migrates_seeds_and_stops(
         killed = stack._children["structures"].process.pid
         await stack.kill_service("structures")
         assert not _alive(killed)
+        assert "structures" not in stack.service_pids()
         assert "structures: bye" not in stack.log_path("structures").read_text()
         await stack.start_service("structures")
         stack.check()

@@ -279,6 +279,17 @@ class Stack:
         env.update(self.extra_env)
         return env
 
+    def service_pids(self) -> dict[str, int]:
+        """The process id of each service running now, by name. Each service leads its own
+        session, so its worker processes are those whose session id is that pid (the
+        benchmarks add up their CPU time)."""
+        names = {s.name for s in self.services}
+        return {
+            name: child.process.pid
+            for name, child in self._children.items()
+            if name in names and child.process.returncode is None
+        }
+
     def log_path(self, name: str) -> Path:
         return self.logs_dir / f"{name}.log"
 
