@@ -37,7 +37,7 @@ infra: install ## Start only Postgres, the broker and the SMTP catcher (to run o
 
 .PHONY: test
 test: install ## Run every test: unit, integration (real Postgres/broker/SMTP), architecture, end-to-end, browser (Chromium), fuzzing and a short chaos round
-	@$(PY) -m pytest -p no:cacheprovider libs services tests/architecture tests/deploy tests/e2e tests/chaos
+	@$(PY) -m pytest -p no:cacheprovider libs services tests/architecture tests/deploy tests/bench/test_sustained_support.py tests/e2e tests/chaos
 
 .PHONY: test-e2e
 test-e2e: install ## Run the end-to-end tests against a freshly started stack
