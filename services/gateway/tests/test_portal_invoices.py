@@ -344,6 +344,28 @@ async def test_detail_shows_lines_vat_totals_documents_history_and_actions(signe
     assert "/depot" not in page and "/completion" not in page
 
 
+async def test_detail_says_the_pdf_is_in_preparation_and_links_the_xml(signed_in, services):
+    xml = pb.InvoiceDocument(
+        id="x1", role="CII", filename="facture-F-2026-001.xml", media_type="application/xml"
+    )
+    with_detail(services, invoice(facturx_pending=True, documents=[xml]))
+
+    page = (await signed_in.get(f"/factures/{INVOICE_ID}", headers=HTML)).text
+
+    assert "PDF en préparation — actualisez dans quelques secondes" in page
+    assert f'href="/factures/{INVOICE_ID}/document?role=CII"' in page
+    assert "Facture (XML CII)" in page
+
+
+async def test_detail_of_a_rendered_invoice_says_nothing_of_preparation(signed_in, services):
+    with_detail(services, invoice())
+
+    page = (await signed_in.get(f"/factures/{INVOICE_ID}", headers=HTML)).text
+
+    assert "en préparation" not in page
+    assert "Facture (PDF Factur-X)" in page
+
+
 async def test_supplier_sees_only_the_actions_allowed(signed_in, services):
     with_detail(
         services,
