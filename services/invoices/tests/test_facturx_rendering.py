@@ -12,15 +12,24 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_invoices.documents.cii_writer import write_model
 from chorus_invoices.documents.facturx import read_facturx_model
 from chorus_invoices.store import facturx_renderings
-from chorus_invoices.usecases.facturx_rendering import FacturxRenderingJob
+from chorus_invoices.usecases.facturx_rendering import (
+    BACKLOG_GAUGE,
+    FAILED_COUNTER,
+    FacturxRenderingJob,
+)
 from chorus_platform.unit_of_work import UnitOfWork
 from facturx import get_xml_from_pdf
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 
-def rendering_job(api, workers, **overrides) -> FacturxRenderingJob:
-    """A rendering job on the test server's database, stepped by the test (render_next)."""
+def rendering_job(api, workers, reader=None, **overrides) -> FacturxRenderingJob:
+    """A rendering job on the test server's database, stepped by the test (render_next);
+    its metrics read by ``reader``."""
+    meter = MeterProvider(metric_readers=[reader] if reader else []).get_meter("test")
     options = dict(
+        meter=meter,
         dsn=api.dsn,
         concurrency=1,
         poll_seconds=0.1,
@@ -30,6 +39,18 @@ def rendering_job(api, workers, **overrides) -> FacturxRenderingJob:
     )
     options.update(overrides)
     return FacturxRenderingJob(UnitOfWork(api.pool, service="invoices"), workers, **options)
+
+
+def metric(reader: InMemoryMetricReader, name: str) -> float:
+    data = reader.get_metrics_data()
+    return sum(
+        point.value
+        for resource in (data.resource_metrics if data else [])
+        for scope in resource.scope_metrics
+        for found in scope.metrics
+        if found.name == name
+        for point in found.data.data_points
+    )
 
 
 async def deposit(api, parties, make_request, **fields) -> pb.Invoice:
@@ -92,10 +113,16 @@ async def test_the_job_stores_one_facturx_embedding_the_deposits_xml(
 ):
     api = await start_api(rendering=False)
     invoice = await deposit(api, parties, make_request, number="F-JOB-1")
-    job = rendering_job(api, document_workers)
+    reader = InMemoryMetricReader()
+    job = rendering_job(api, document_workers, reader)
+    assert await job.count_backlog() == 1
+    assert metric(reader, BACKLOG_GAUGE) == 1
 
     assert await job.render_next()
     assert not await job.render_next()
+
+    assert await job.count_backlog() == 0
+    assert metric(reader, BACKLOG_GAUGE) == 0
 
     [row] = await facturx_rows(api, invoice.id)
     [xml] = await api.fetch(
@@ -157,7 +184,8 @@ async def test_a_failing_rendering_is_retried_then_kept_failed_never_lost(
         invoice.id,
         b"<not-an-invoice/>",
     )
-    job = rendering_job(api, document_workers, max_attempts=2)
+    reader = InMemoryMetricReader()
+    job = rendering_job(api, document_workers, reader, max_attempts=2)
 
     assert await job.render_next()
     [row] = await api.fetch("SELECT attempts, failed_at, last_error FROM facturx_renderings")
@@ -172,6 +200,7 @@ async def test_a_failing_rendering_is_retried_then_kept_failed_never_lost(
     assert await job.render_next()
     [row] = await api.fetch("SELECT attempts, failed_at FROM facturx_renderings")
     assert row["attempts"] == 2 and row["failed_at"] is not None
+    assert metric(reader, FAILED_COUNTER) == 1
     assert not await job.render_next()  # failed for good: not taken again
     assert await facturx_rows(api, invoice.id) == []
     assert not (await get(api, parties, invoice.id)).facturx_pending

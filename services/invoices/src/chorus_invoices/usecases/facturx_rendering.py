@@ -37,6 +37,8 @@ import asyncpg
 from chorus_platform.errors import Unavailable
 from chorus_platform.transient_errors import classify
 from chorus_platform.unit_of_work import UnitOfWork
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
 
 from chorus_invoices.documents.cii_writer import write_model
 from chorus_invoices.documents.content import buyer_of, model_of_content, seller_of
@@ -54,6 +56,8 @@ log = logging.getLogger(__name__)
 _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 MAX_RETRY_DELAY_SECONDS = 300.0
 """A failed rendering waits at most this long before its next attempt."""
+BACKLOG_GAUGE = "chorus.invoices.facturx.backlog"
+FAILED_COUNTER = "chorus.invoices.facturx.failed"
 
 
 def facturx_filename(invoice_number: str, suffix: str) -> str:
@@ -112,8 +116,13 @@ class FacturxRenderingJob:
         retry_seconds: float,
         max_attempts: int,
         store: DocumentStore | None = None,
+        meter: metrics.Meter | None = None,
     ) -> None:
-        """``dsn``: where to LISTEN for the queue's NOTIFY (a connection of its own)."""
+        """``dsn``: where to LISTEN for the queue's NOTIFY (a connection of its own).
+
+        Metrics: :data:`BACKLOG_GAUGE`, the renderings still to do (refreshed every
+        ``poll_seconds``: what an autoscaler of the ``documents`` role reads), and
+        :data:`FAILED_COUNTER`, the renderings kept failed for good."""
         self._uow = uow
         self._workers = workers
         self._dsn = dsn
@@ -125,6 +134,21 @@ class FacturxRenderingJob:
         self._store = store or PostgresDocumentStore()
         self._woken = asyncio.Event()
         self._rendering: set[asyncio.Task] = set()
+        self.backlog = 0
+        """Renderings still to do when last counted."""
+        self._counted_at = float("-inf")
+        meter = meter or metrics.get_meter("chorus_invoices")
+        meter.create_observable_gauge(
+            BACKLOG_GAUGE,
+            callbacks=[self._observe_backlog],
+            unit="{invoice}",
+            description="Portal invoices whose Factur-X is still to be rendered.",
+        )
+        self._failed_for_good = meter.create_counter(
+            FAILED_COUNTER,
+            unit="{invoice}",
+            description="Factur-X renderings that failed every attempt (kept, not retried).",
+        )
 
     def wake(self) -> None:
         """A rendering was queued: look now rather than at the next poll."""
@@ -145,8 +169,21 @@ class FacturxRenderingJob:
                 for task in list(self._rendering):
                     task.cancel()
 
+    def _observe_backlog(self, options: CallbackOptions):
+        yield Observation(self.backlog)
+
+    async def count_backlog(self) -> int:
+        """Counts the renderings still to do (:attr:`backlog`)."""
+        async with self._uow.reading() as conn:
+            self.backlog = await facturx_renderings.backlog(conn)
+        self._counted_at = asyncio.get_running_loop().time()
+        return self.backlog
+
     async def _loop(self) -> None:
         while True:
+            if asyncio.get_running_loop().time() - self._counted_at >= self._poll:
+                with contextlib.suppress(Exception):  # a database outage: counted later
+                    await self.count_backlog()
             await self._slots.acquire()
             self._woken.clear()  # a wake-up from now on is for a rendering this claim may miss
             try:
@@ -229,6 +266,7 @@ class FacturxRenderingJob:
                 delay = min(self._retry * 2 ** (claim.attempts - 1), MAX_RETRY_DELAY_SECONDS)
                 await facturx_renderings.retry_later(tx.conn, claim, delay, reason, counted=True)
         if not transient and claim.attempts >= self._max_attempts:
+            self._failed_for_good.add(1)
             log.error("Factur-X rendering failed for good", extra=_logged(claim, reason))
         else:
             log.warning("Factur-X rendering failed; retried later", extra=_logged(claim, reason))
