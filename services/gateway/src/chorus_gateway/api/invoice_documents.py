@@ -136,7 +136,8 @@ async def get_invoices_archive(
     """One ZIP with each invoice's document (as ``GET /invoices/{id}/document``), in the order
     given, duplicates ignored. All or nothing: when one invoice is unknown, not visible to the
     caller or has no document (a draft), the whole request answers 404 with its code, so no
-    partial bundle hides a missing invoice."""
+    partial bundle hides a missing invoice; while one is a portal invoice whose Factur-X is
+    still being rendered, 503 DOCUMENT_IN_PREPARATION with ``Retry-After: 2``."""
     buffer, names = io.BytesIO(), set[str]()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for invoice_id in dict.fromkeys(str(i) for i in body.ids):
