@@ -24,6 +24,13 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 
+@pytest.fixture
+def settings(settings):
+    """A running rendering job polls only every 10 minutes here: a deposit rendered within a
+    test's wait was woken by its NOTIFY."""
+    return settings.model_copy(update={"rendering_poll_seconds": 600.0})
+
+
 def rendering_job(api, workers, reader=None, **overrides) -> FacturxRenderingJob:
     """A rendering job on the test server's database, stepped by the test (render_next);
     its metrics read by ``reader``."""
@@ -210,7 +217,7 @@ async def test_a_failing_rendering_is_retried_then_kept_failed_never_lost(
     assert error.reason == "DOCUMENT_NOT_FOUND"
 
 
-async def test_a_submitted_draft_is_rendered_by_the_running_job(api, parties, make_request):
+async def test_a_submitted_draft_is_rendered_by_the_woken_job(api, parties, make_request):
     draft = await deposit(api, parties, make_request, draft=True, number="F-DRAFT-9")
     assert (await get(api, parties, draft.id)).documents == []
 
