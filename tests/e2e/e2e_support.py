@@ -113,3 +113,16 @@ async def activated_user(
     me = await api.get("/me", headers=auth)
     assert me.status_code == 200, me.text
     return me.json()["id"], email, auth
+
+
+async def rendered_document(api: httpx.AsyncClient, auth: dict, invoice_id: str, timeout=60):
+    """``GET /invoices/{id}/document`` once it is there: a portal invoice's Factur-X PDF is
+    rendered after its deposit, 503 DOCUMENT_IN_PREPARATION (``Retry-After: 2``) until then."""
+    async with asyncio.timeout(timeout):
+        while True:
+            response = await api.get(f"/invoices/{invoice_id}/document", headers=auth)
+            if response.status_code != 503:
+                return response
+            assert response.json()["code"] == "DOCUMENT_IN_PREPARATION", response.text
+            assert response.headers["retry-after"] == "2"
+            await asyncio.sleep(0.2)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from chorus_invoices.documents.facturx import read_facturx_model
-from e2e_support import SERVICE_REQUIRED_SIRET, activated_user, random_siret
+from e2e_support import SERVICE_REQUIRED_SIRET, activated_user, random_siret, rendered_document
+from facturx import get_xml_from_pdf
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -174,9 +175,18 @@ async def test_portal_invoice_is_downloadable_as_facturx(api, mailbox):
     created = await api.post("/invoices", headers=auth, json=body)
     assert created.status_code == 201, created.text
     invoice = created.json()
-    document = await api.get(f"/invoices/{invoice['id']}/document", headers=auth)
+    # The deposit answers with the XML kept; the PDF follows (rendered off the request path).
+    seen = (await api.get(f"/invoices/{invoice['id']}", headers=auth)).json()
+    assert "CII" in [d["role"] for d in seen["documents"]]
+    xml = await api.get(f"/invoices/{invoice['id']}/document?role=CII", headers=auth)
+    assert xml.status_code == 200 and xml.headers["content-type"].startswith("application/xml")
+    document = await rendered_document(api, auth, invoice["id"])
     assert document.status_code == 200
     assert document.headers["content-type"] == "application/pdf"
+    assert get_xml_from_pdf(document.content, check_xsd=False)[1] == xml.content
+    rendered = (await api.get(f"/invoices/{invoice['id']}", headers=auth)).json()
+    assert not rendered["facturx_pending"]
+    assert sorted(d["role"] for d in rendered["documents"]) == ["CII", "FACTURX"]
     back = read_facturx_model(document.content)
     assert (back.number, str(back.totals.tax_inclusive)) == (
         invoice["number"],

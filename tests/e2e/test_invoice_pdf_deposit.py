@@ -21,7 +21,7 @@ from chorus_invoices.documents.content import french_vat_number, model_of_conten
 from chorus_invoices.documents.facturx import make_facturx_model
 from chorus_invoices.domain import en16931
 from chorus_invoices.domain.invoice import Framework, InvoiceContent, InvoiceType, Line
-from e2e_support import SERVICE_REQUIRED_SIRET, activated_user
+from e2e_support import SERVICE_REQUIRED_SIRET, activated_user, rendered_document
 from pypdf import PdfReader, PdfWriter
 from test_invoice_documents import CORPUS, supplier_of, wait_status
 
@@ -283,7 +283,7 @@ async def test_portal_facturx_reads_back_through_the_pdf_channel(api, mailbox):
     }
     created = await api.post("/invoices", headers=auth, json=entry)
     assert created.status_code == 201, created.text
-    document = await api.get(f"/invoices/{created.json()['id']}/document", headers=auth)
+    document = await rendered_document(api, auth, created.json()["id"])
     assert document.status_code == 200
     consistent = {
         "supplier_structure_id": supplier["id"],

@@ -20,7 +20,7 @@ from chorus_cpro_api.edge.invoices import DEPOSIT_MODES, MODES_SHOWN_AS, sort_or
 from chorus_cpro_api.edge.oauth import OAuthError, ascii_text, parse_token_request
 from chorus_cpro_api.edge.paging import page_request, page_result
 from chorus_platform import rpc_status
-from chorus_platform.errors import FailedPrecondition, InvalidArgument, NotFound
+from chorus_platform.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from google.protobuf.timestamp_pb2 import Timestamp
 
 SPEC = Path(__file__).resolve().parents[1] / "spec"
@@ -363,6 +363,18 @@ def test_an_unavailable_service_is_a_503_with_retry_after():
     assert refusal.kind.status == 503
     assert refusal.headers["Retry-After"] == "2"
     assert refusal.body()["codeRetour"] == 503
+
+
+def test_a_pdf_in_preparation_is_a_503_saying_so_for_telecharger():
+    message = "Le PDF de cette facture est en préparation : réessayez dans quelques secondes."
+    preparing = Unavailable(
+        "DOCUMENT_IN_PREPARATION", message, metadata={"retry_after_seconds": "2"}
+    )
+    refusal = from_rpc_error(rpc_error(preparing))
+    assert (refusal.kind.status, refusal.headers["Retry-After"]) == (503, "2")
+    body = refusal.body()
+    assert body["libelle"] == message
+    assert body["erreur"]["raison"] == "DOCUMENT_EN_PREPARATION"
 
 
 def test_an_unexpected_error_reveals_only_a_reference():

@@ -6,7 +6,7 @@ import io
 import zipfile
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from chorus_platform.errors import FieldViolation, InvalidArgument
+from chorus_platform.errors import FieldViolation, InvalidArgument, Unavailable
 
 from .test_api_invoices import AUTH, INVOICE_ID, SUPPLIER_ID, invoice
 
@@ -139,3 +139,47 @@ async def test_invoice_bundle_entries_are_plain_unique_names_whatever_the_docume
         "66666666-6666-4666-8666-666666666666-b.xml",
     ]
     assert len({e.casefold() for e in entries}) == len(entries)
+
+
+async def test_a_pdf_in_preparation_is_503_with_retry_after_2_and_the_french_message(api, services):
+    message = "Le PDF de cette facture est en préparation : réessayez dans quelques secondes."
+    services.invoices.answer(
+        "GetInvoiceDocument",
+        Unavailable("DOCUMENT_IN_PREPARATION", message, metadata={"retry_after_seconds": "2"}),
+    )
+
+    response = await api.get(f"/api/v1/invoices/{INVOICE_ID}/document", headers=AUTH)
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    problem = response.json()
+    assert (problem["code"], problem["detail"]) == ("DOCUMENT_IN_PREPARATION", message)
+
+
+async def test_the_xml_of_a_portal_invoice_is_asked_by_role(api, services):
+    services.invoices.answer(
+        "GetInvoiceDocument",
+        pb.GetInvoiceDocumentResponse(
+            filename="facture-F-1.xml", media_type="application/xml", content=b"<x/>"
+        ),
+    )
+
+    response = await api.get(f"/api/v1/invoices/{INVOICE_ID}/document?role=CII", headers=AUTH)
+    refused = await api.get(f"/api/v1/invoices/{INVOICE_ID}/document?role=PNG", headers=AUTH)
+
+    assert response.status_code == 200 and response.content == b"<x/>"
+    assert response.headers["content-type"].startswith("application/xml")
+    assert refused.status_code == 422
+    [call] = services.invoices.calls_to("GetInvoiceDocument")
+    assert (call.request.invoice_id, call.request.role) == (INVOICE_ID, "CII")
+
+
+async def test_the_invoice_says_its_pdf_is_pending(api, services):
+    pending = invoice(pb.INVOICE_STATUS_DEPOSEE)
+    pending.facturx_pending = True
+    services.invoices.answer("GetInvoice", pb.GetInvoiceResponse(invoice=pending))
+
+    response = await api.get(f"/api/v1/invoices/{INVOICE_ID}", headers=AUTH)
+
+    assert response.status_code == 200
+    assert response.json()["facturx_pending"] is True

@@ -15,6 +15,7 @@ from chorus_platform.errors import (
     InvalidArgument,
     NotFound,
     Unauthenticated,
+    Unavailable,
 )
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -342,6 +343,56 @@ async def test_detail_shows_lines_vat_totals_documents_history_and_actions(signe
     assert '<option value="SUSPENDUE">Suspendue</option>' in page
     assert '<option value="MARK_SUSPENDUE">' not in page
     assert "/depot" not in page and "/completion" not in page
+
+
+async def test_detail_says_the_pdf_is_in_preparation_and_links_the_xml(signed_in, services):
+    xml = pb.InvoiceDocument(
+        id="x1", role="CII", filename="facture-F-2026-001.xml", media_type="application/xml"
+    )
+    with_detail(services, invoice(facturx_pending=True, documents=[xml]))
+
+    page = (await signed_in.get(f"/factures/{INVOICE_ID}", headers=HTML)).text
+
+    assert "PDF en préparation — actualisez dans quelques secondes" in page
+    assert f'href="/factures/{INVOICE_ID}/document?role=CII"' in page
+    assert "Facture (XML CII)" in page
+
+
+async def test_a_pdf_in_preparation_downloads_as_a_page_saying_so(signed_in, services):
+    message = "Le PDF de cette facture est en préparation : réessayez dans quelques secondes."
+    services.invoices.answer(
+        "GetInvoiceDocument",
+        Unavailable("DOCUMENT_IN_PREPARATION", message, metadata={"retry_after_seconds": "2"}),
+    )
+
+    response = await signed_in.get(f"/factures/{INVOICE_ID}/document", headers=HTML)
+
+    assert response.status_code == 503
+    assert message in response.text and "<html" in response.text
+
+
+async def test_the_portal_downloads_the_xml_by_role(signed_in, services):
+    services.invoices.answer(
+        "GetInvoiceDocument",
+        pb.GetInvoiceDocumentResponse(
+            filename="facture-F-1.xml", media_type="application/xml", content=b"<x/>"
+        ),
+    )
+
+    response = await signed_in.get(f"/factures/{INVOICE_ID}/document?role=CII", headers=HTML)
+
+    assert response.status_code == 200 and response.content == b"<x/>"
+    [call] = services.invoices.calls_to("GetInvoiceDocument")
+    assert call.request.role == "CII"
+
+
+async def test_detail_of_a_rendered_invoice_says_nothing_of_preparation(signed_in, services):
+    with_detail(services, invoice())
+
+    page = (await signed_in.get(f"/factures/{INVOICE_ID}", headers=HTML)).text
+
+    assert "en préparation" not in page
+    assert "Facture (PDF Factur-X)" in page
 
 
 async def test_supplier_sees_only_the_actions_allowed(signed_in, services):

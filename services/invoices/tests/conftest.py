@@ -184,6 +184,8 @@ class Api:
     structures: FakeStructures
     pool: asyncpg.Pool
     tokens: dict[str, tuple] = field(default_factory=dict)
+    channel: grpc.aio.Channel | None = None
+    """The channel to this server (other services on it: health)."""
     stop: Callable[[], Awaitable[None]] | None = None
     """Stops this server now (its background jobs cancelled mid-work, as a crash would)."""
 
@@ -200,6 +202,19 @@ class Api:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await self.call(rpc, request, user_id)
         return from_rpc_error(raised.value)
+
+    async def document(self, request: pb.GetInvoiceDocumentRequest, user_id: str, timeout=60.0):
+        """GetInvoiceDocument once the document is there: a portal invoice's Factur-X is
+        rendered after its deposit (UNAVAILABLE DOCUMENT_IN_PREPARATION until then)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            try:
+                return await self.call("GetInvoiceDocument", request, user_id)
+            except grpc.aio.AioRpcError as error:
+                preparing = from_rpc_error(error).reason == "DOCUMENT_IN_PREPARATION"
+                if not preparing or asyncio.get_running_loop().time() > deadline:
+                    raise
+            await asyncio.sleep(0.05)
 
     async def fetch(self, query: str, *args) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.dsn)
@@ -269,7 +284,7 @@ async def database(migrated_database) -> str:
         await conn.execute(
             "TRUNCATE invoices, invoice_lines, invoice_vat_breakdown, invoice_history, outbox,"
             " inbox, documents, invoice_rule_warnings, idempotency_keys, staged_attachments,"
-            " flows, flow_items RESTART IDENTITY"
+            " flows, flow_items, facturx_renderings RESTART IDENTITY"
         )
     finally:
         await conn.close()
@@ -308,7 +323,8 @@ async def start_api(settings, signer, fake_structures, document_workers):
     (``reconciler``: the routing reconciler alone, without relay and consumer;
     ``attachment_policy``: other attachment limits; ``interceptors``: added after the
     service's own, around the handlers; ``flow_worker``: the archive flows' worker, off by
-    default)."""
+    default; ``rendering``: the Factur-X rendering job, on by default; ``roles``: the
+    process's ``invoices_roles``)."""
     opened = []
 
     async def start(
@@ -318,11 +334,16 @@ async def start_api(settings, signer, fake_structures, document_workers):
         attachment_policy: AttachmentPolicy | None = None,
         interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (),
         flow_worker: bool = False,
+        rendering: bool | None = None,
+        roles: str | None = None,
     ) -> Api:
+        configured = (
+            settings if roles is None else settings.model_copy(update={"invoices_roles": roles})
+        )
         pool = await create_pool(settings.database_dsn, max_size=5)
         structures_channel = channel_for(settings, "structures")
         app = build_app(
-            settings,
+            configured,
             pool=pool,
             verifier=signer.verifier(),
             structures_channel=structures_channel,
@@ -331,6 +352,7 @@ async def start_api(settings, signer, fake_structures, document_workers):
             workers=document_workers,
             attachment_policy=attachment_policy,
             flow_worker=flow_worker,
+            rendering=rendering,
         )
         app.interceptors.extend(interceptors)  # innermost, next to the handlers
         running = await grpc_server.start(app)
@@ -344,7 +366,9 @@ async def start_api(settings, signer, fake_structures, document_workers):
                 await close(*parts)
 
         stub = pb_grpc.InvoicesServiceStub(channel)
-        return Api(stub, signer, settings.database_dsn, fake_structures, pool, stop=stop)
+        return Api(
+            stub, signer, settings.database_dsn, fake_structures, pool, channel=channel, stop=stop
+        )
 
     async def close(running, channel, structures_channel, pool) -> None:
         await channel.close()

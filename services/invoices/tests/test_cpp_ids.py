@@ -72,9 +72,7 @@ async def test_reads_accept_the_integer_id(api, parties, make_request):
         "GetInvoiceHistory", pb.GetInvoiceHistoryRequest(cpp_id=invoice.cpp_id), parties.user
     )
     assert [e.status for e in history.entries] == [pb.INVOICE_STATUS_DEPOSEE]
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(cpp_id=invoice.cpp_id), parties.user
-    )
+    document = await api.document(pb.GetInvoiceDocumentRequest(cpp_id=invoice.cpp_id), parties.user)
     assert document.media_type == "application/pdf"
     listed = await api.call("ListInvoices", pb.ListInvoicesRequest(), parties.user)
     assert [i.cpp_id for i in listed.invoices] == [invoice.cpp_id]

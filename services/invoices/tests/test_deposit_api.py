@@ -428,9 +428,7 @@ async def test_a_credit_note_corrects_a_deposited_invoice_of_the_same_recipient(
 
     avoir = (await api.call("CreateInvoice", credit_note("AV-1", "F-100"), parties.user)).invoice
     assert (avoir.type, avoir.preceding_invoice_number) == (pb.INVOICE_TYPE_AVOIR, "F-100")
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=avoir.id), parties.user
-    )
+    document = await api.document(pb.GetInvoiceDocumentRequest(invoice_id=avoir.id), parties.user)
     stated = read_facturx_model(document.content)
     assert (stated.type_code, stated.preceding_invoices[0].number) == ("381", "F-100")
     # An invoice issued before the supplier used the portal is not known here: accepted.

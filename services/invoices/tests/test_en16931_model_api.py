@@ -264,9 +264,7 @@ async def test_portal_entry_builds_the_whole_model_and_its_facturx(api, parties)
         ("15.00", "FC"),
     ]
     # The Factur-X carries the whole model.
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=created.id), parties.user
-    )
+    document = await api.document(pb.GetInvoiceDocumentRequest(invoice_id=created.id), parties.user)
     assert read_facturx_model(document.content) == model
 
 
@@ -278,9 +276,7 @@ async def test_a_draft_keeps_its_model_for_its_submission(api, parties):
         "SubmitInvoice", pb.SubmitInvoiceRequest(invoice_id=draft.id), parties.user
     )
     assert submitted.invoice.totals.amount_due == "1705.02"
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=draft.id), parties.user
-    )
+    document = await api.document(pb.GetInvoiceDocumentRequest(invoice_id=draft.id), parties.user)
     assert read_facturx_model(document.content).totals.prepaid == D("300.00")
 
 

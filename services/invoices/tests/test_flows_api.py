@@ -236,8 +236,7 @@ async def test_one_cii_or_facturx_file_is_integrated(api, flow_parties, content,
         CII_SELLER,
         CII_BUYER,
     )
-    document = await api.call(
-        "GetInvoiceDocument",
+    document = await api.document(
         pb.GetInvoiceDocumentRequest(invoice_id=item.invoice_id),
         flow_parties.user,
     )

@@ -166,8 +166,8 @@ async def test_a_deposited_file_is_kept_and_served_under_a_safe_name(
     request = deposit(file_parties.ubl_supplier, "valid/ubl-invoice.xml")
     request.filename = filename
     invoice = (await api.call("DepositStructuredInvoice", request, file_parties.user)).invoice
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), file_parties.user
+    document = await api.document(
+        pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), file_parties.user
     )
     assert document.filename == served
     got = await api.call(
@@ -202,7 +202,7 @@ async def test_a_name_stored_before_names_were_made_safe_is_served_safe(
     request = deposit(file_parties.ubl_supplier, "valid/ubl-invoice.xml")
     invoice = (await api.call("DepositStructuredInvoice", request, file_parties.user)).invoice
     await api.fetch("UPDATE documents SET filename = '..' WHERE invoice_id = $1", invoice.id)
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), file_parties.user
+    document = await api.document(
+        pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), file_parties.user
     )
     assert document.filename == "facture"

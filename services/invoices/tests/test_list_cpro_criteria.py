@@ -206,16 +206,16 @@ async def test_downloads_by_the_recipient_are_recorded_and_filtered(
     for invoice in (fetched, untouched):
         await api.route(invoice.id)
     document = pb.GetInvoiceDocumentRequest(invoice_id=fetched.id)
-    await api.call("GetInvoiceDocument", document, parties.user)  # the supplier: not counted
+    await api.document(document, parties.user)  # the supplier: not counted
     got = await api.call("GetInvoice", pb.GetInvoiceRequest(invoice_id=fetched.id), parties.user)
     assert not got.invoice.HasField("recipient_downloaded_at")
 
-    await api.call("GetInvoiceDocument", document, recipient_user)
+    await api.document(document, recipient_user)
     first = await api.call(
         "GetInvoice", pb.GetInvoiceRequest(invoice_id=fetched.id), recipient_user
     )
     assert first.invoice.HasField("recipient_downloaded_at")
-    await api.call("GetInvoiceDocument", document, recipient_user)
+    await api.document(document, recipient_user)
     again = await api.call(
         "GetInvoice", pb.GetInvoiceRequest(invoice_id=fetched.id), recipient_user
     )

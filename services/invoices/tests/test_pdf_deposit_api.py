@@ -160,9 +160,7 @@ async def test_plain_pdf_is_deposited_with_its_totals_document_and_attachments(a
         ("ATTACHMENT", "releve.csv", len(b"a;b\n1;2\n")),
         ("ORIGINAL", "facture.pdf", len(PLAIN_PDF)),
     ]
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), parties.user
-    )
+    document = await api.document(pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), parties.user)
     assert (document.content, document.media_type) == (PLAIN_PDF, "application/pdf")
     csv = next(d for d in got.invoice.documents if d.filename == "releve.csv")
     attachment = await api.call(
@@ -369,8 +367,8 @@ async def test_facturx_pdf_without_form_is_read_from_its_xml(api, fx_parties):
     assert invoice.totals.gross_total == "4281.60" and len(invoice.lines) == 3
     got = await api.call("GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice.id), fx_parties.user)
     assert sorted(d.role for d in got.invoice.documents) == ["ATTACHMENT", "ORIGINAL"]
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), fx_parties.user
+    document = await api.document(
+        pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), fx_parties.user
     )
     assert document.content == FACTURX_PDF and document.filename == "BEM-2024-318.pdf"
 

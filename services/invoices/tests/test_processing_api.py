@@ -282,9 +282,7 @@ async def test_supplier_recycles_to_a_corrected_recipient_with_the_deposit_check
     )
     assert invoice.number == seen.number
     # The portal invoice's Factur-X is made again for the new buyer, service and engagement.
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice_id), parties.user
-    )
+    document = await api.document(pb.GetInvoiceDocumentRequest(invoice_id=invoice_id), parties.user)
     stated = read_facturx_model(document.content)
     assert (stated.buyer.name, stated.buyer_reference, stated.purchase_order_reference) == (
         "Préfecture du Rhône",

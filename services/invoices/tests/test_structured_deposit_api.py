@@ -67,8 +67,8 @@ async def test_ubl_file_is_deposited_kept_and_announced(api, file_parties):
     assert [line.vat_rate for line in invoice.lines] == ["20", "20", "5.5"]
     events = await api.fetch("SELECT ce_type FROM outbox WHERE key = $1", invoice.id)
     assert [e["ce_type"] for e in events] == ["chorus.invoices.events.v1.InvoiceSubmitted"]
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), file_parties.user
+    document = await api.document(
+        pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), file_parties.user
     )
     assert document.content == request.content
     assert (document.filename, document.media_type) == ("ubl-invoice.xml", "application/xml")
@@ -82,8 +82,8 @@ async def test_facturx_pdf_is_deposited_with_its_pdf(api, file_parties):
     request = deposit(file_parties.cii_supplier, "valid/facturx-invoice.pdf")
     invoice = (await api.call("DepositStructuredInvoice", request, file_parties.user)).invoice
     assert (invoice.number, invoice.totals.gross_total) == ("BEM-2024-318", "4281.60")
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), file_parties.user
+    document = await api.document(
+        pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), file_parties.user
     )
     assert document.media_type == "application/pdf" and document.content == request.content
 
@@ -186,9 +186,7 @@ async def test_deposit_rules_of_the_portal_apply(api, file_parties, fake_structu
 async def test_portal_deposit_gets_a_facturx_that_reads_back(api, parties, make_request):
     request = make_request(parties)
     invoice = (await api.call("CreateInvoice", request, parties.user)).invoice
-    document = await api.call(
-        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), parties.user
-    )
+    document = await api.document(pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), parties.user)
     assert document.media_type == "application/pdf"
     assert document.filename == f"facture-{invoice.number}.pdf"
     back = read_facturx_model(document.content)
@@ -210,7 +208,7 @@ async def test_drafts_get_their_facturx_when_submitted(api, parties, make_reques
     error = await api.fails("GetInvoiceDocument", lookup, parties.user)
     assert (error.code, error.reason) == (grpc.StatusCode.NOT_FOUND, "DOCUMENT_NOT_FOUND")
     await api.call("SubmitInvoice", pb.SubmitInvoiceRequest(invoice_id=draft.id), parties.user)
-    document = await api.call("GetInvoiceDocument", lookup, parties.user)
+    document = await api.document(lookup, parties.user)
     assert read_facturx_model(document.content).number == draft.number
 
 
@@ -222,7 +220,7 @@ async def test_a_draft_stored_before_the_model_gets_its_facturx_from_what_it_hol
     await api.fetch("UPDATE invoices SET document = NULL WHERE id = $1", draft.id)
     await api.call("SubmitInvoice", pb.SubmitInvoiceRequest(invoice_id=draft.id), parties.user)
     lookup = pb.GetInvoiceDocumentRequest(invoice_id=draft.id)
-    document = await api.call("GetInvoiceDocument", lookup, parties.user)
+    document = await api.document(lookup, parties.user)
     back = read_facturx_model(document.content)
     assert back.number == draft.number
     assert str(back.totals.tax_inclusive) == draft.totals.gross_total

@@ -6,7 +6,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from chorus_platform.settings import ChorusSettings
-from pydantic import Field
+from pydantic import Field, field_validator
+
+ROLES = ("api", "documents")
+"""What a process of the service can do (``CHORUS_INVOICES_ROLES``)."""
 
 
 class InvoicesSettings(ChorusSettings):
@@ -16,6 +19,14 @@ class InvoicesSettings(ChorusSettings):
 
     service_name: str = Field("invoices", description="Name used in logs, events and database.")
     grpc_port: int = Field(50053, description="gRPC listen port of invoices.")
+    invoices_roles: str = Field(
+        "api,documents",
+        description="What this process does, comma-separated: ``api`` serves the gRPC"
+        " InvoicesService and runs every other background job (outbox relay, routing consumer"
+        " and reconciler, flow worker); ``documents`` runs the Factur-X rendering job and its"
+        " document workers. A process with only ``documents`` (the ``invoices-documents``"
+        " Deployment) serves gRPC health only.",
+    )
     access_cache_seconds: float = Field(
         5.0,
         ge=0,
@@ -70,9 +81,48 @@ class InvoicesSettings(ChorusSettings):
         " file, so more than a file's longest processing): a worker that died leaves it to be"
         " resumed after this.",
     )
+    rendering_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often the Factur-X rendering job looks for portal invoices to render"
+        " (each deposit also wakes it at once, through NOTIFY).",
+    )
+    rendering_lease_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="How long a rendering job holds a claimed rendering (more than"
+        " ``document_timeout_seconds``): a job that died leaves it to be taken again after"
+        " this.",
+    )
+    rendering_retry_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="Delay before a failed rendering is tried again, doubled at each failure"
+        " (at most 300 s).",
+    )
+    rendering_max_attempts: int = Field(
+        5,
+        ge=1,
+        description="Attempts at rendering one Factur-X before it is kept as failed for good"
+        " (logged as an error; the invoice keeps its XML).",
+    )
     staged_attachment_ttl_seconds: int = Field(
         3600,
         ge=60,
         description="How long an attachment uploaded ahead of its deposit or completion"
         " (StageAttachment) stays usable before it is purged.",
     )
+
+    @field_validator("invoices_roles")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        roles = [role.strip() for role in value.split(",") if role.strip()]
+        unknown = [role for role in roles if role not in ROLES]
+        if not roles or unknown:
+            raise ValueError(f"roles are a comma-separated subset of {', '.join(ROLES)}")
+        return ",".join(roles)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles of ``invoices_roles``."""
+        return frozenset(self.invoices_roles.split(","))

@@ -36,7 +36,7 @@ from chorus_invoices.events import outgoing
 from chorus_invoices.events.routing import routing_consumer
 from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits
-from chorus_invoices.usecases.facturx_rendering import FacturxRenderer
+from chorus_invoices.usecases.facturx_rendering import FacturxRenderer, FacturxRenderingJob
 from chorus_invoices.usecases.flows import Flows, FlowWorker
 from chorus_invoices.usecases.pdf_deposit import PdfDeposits
 from chorus_invoices.usecases.processing import Processing
@@ -74,6 +74,7 @@ def build_app(
     attachment_policy: AttachmentPolicy | None = None,
     revocations: RevocationFeed | None = None,
     flow_worker: bool | None = None,
+    rendering: bool | None = None,
 ) -> grpc_server.GrpcApp:
     """The service as a GrpcApp; ``background=False`` leaves out the outbox relay, the
     routing consumer and the routing reconciler (tests that look at a deposit before it is
@@ -82,7 +83,13 @@ def build_app(
     the app starts (and stops) its own document worker processes. ``attachment_policy``
     (tests) replaces the attachment limits. ``revocations`` (the verifier's deny-list feed)
     runs in the background and gates readiness. ``flow_worker`` (default: as
-    ``background``) runs the worker that processes archive flows."""
+    ``background``) runs the worker that processes archive flows.
+
+    ``settings.roles`` say what the process does: ``api`` serves InvoicesService and runs the
+    jobs above; ``documents`` runs the Factur-X rendering job (``rendering``, default: as the
+    role says; tests turn it off to see an invoice before its PDF). Either way the process
+    serves gRPC health, so a documents-only Deployment has its probes."""
+    api = "api" in settings.roles
     structures = StructuresClient(structures_channel, cache_seconds=settings.access_cache_seconds)
     own_workers = workers is None
     workers = workers or DocumentWorkers(
@@ -96,7 +103,7 @@ def build_app(
     )
     policy = attachment_policy or AttachmentPolicy()
     uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
-    renderer = FacturxRenderer(workers)
+    renderer = FacturxRenderer()
     deposits = Deposits(uow, structures, renderer, attachment_policy=policy)
     staging = AttachmentStaging(
         uow,
@@ -113,7 +120,7 @@ def build_app(
         poll_seconds=settings.flow_poll_seconds,
         lease_seconds=settings.flow_lease_seconds,
     )
-    run_flows = background if flow_worker is None else flow_worker
+    run_flows = api and (background if flow_worker is None else flow_worker)
     servicer = InvoicesServicer(
         deposits=deposits,
         structured=structured,
@@ -132,15 +139,17 @@ def build_app(
     )
 
     def register(server: grpc.aio.Server) -> list[str]:
+        if not api:
+            return []
         pb_grpc.add_InvoicesServiceServicer_to_server(servicer, server)
         return [pb.DESCRIPTOR.services_by_name["InvoicesService"].full_name]
 
     jobs = [_workers_job(workers)] if own_workers else []
-    jobs += [revocations.run] if revocations else []
-    if background:
+    jobs += [revocations.run] if revocations and api else []
+    if background and api:
         relay = OutboxRelay(settings.database_dsn, settings)
         jobs += [relay.run, routing_consumer(uow, settings).run]
-    if background if reconciler is None else reconciler:
+    if api and (background if reconciler is None else reconciler):
         reconciling = RoutingReconciler(
             uow,
             after_seconds=settings.routing_reconcile_after_seconds,
@@ -149,6 +158,8 @@ def build_app(
         jobs.append(reconciling.run)
     if run_flows:
         jobs.append(flows_worker.run)
+    if "documents" in settings.roles if rendering is None else rendering:
+        jobs.append(rendering_job(settings, uow, workers).run)
     return grpc_server.GrpcApp(
         name=settings.service_name,
         port=settings.grpc_port,
@@ -164,11 +175,27 @@ def build_app(
         # bounded (DocumentWorkers' startup_wait), while every other RPC is served at once.
         readiness_checks=[
             checks.database_check(pool),
-            checks.broker_check(settings),
-            *([revocations.ready] if revocations else []),
+            *([checks.broker_check(settings)] if api else []),
+            *([revocations.ready] if revocations and api else []),
         ],
         background=jobs,
         reflection=settings.env == "dev",
+    )
+
+
+def rendering_job(
+    settings: InvoicesSettings, uow: UnitOfWork, workers: DocumentWorkers
+) -> FacturxRenderingJob:
+    """The Factur-X rendering job, as many renders in flight as there are document workers."""
+    return FacturxRenderingJob(
+        uow,
+        workers,
+        dsn=settings.database_dsn,
+        concurrency=settings.document_workers,
+        poll_seconds=settings.rendering_poll_seconds,
+        lease_seconds=settings.rendering_lease_seconds,
+        retry_seconds=settings.rendering_retry_seconds,
+        max_attempts=settings.rendering_max_attempts,
     )
 
 

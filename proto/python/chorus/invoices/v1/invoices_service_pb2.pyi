@@ -708,6 +708,7 @@ class Invoice(_message.Message):
     FLOW_NUMBER_FIELD_NUMBER: _builtins.int
     RECIPIENT_DOWNLOADED_AT_FIELD_NUMBER: _builtins.int
     SETTABLE_STATUSES_FIELD_NUMBER: _builtins.int
+    FACTURX_PENDING_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -754,6 +755,10 @@ class Invoice(_message.Message):
     """How the invoice came in (Chorus Pro ``modeDepot``)."""
     flow_number: _builtins.str
     """The flow (DepositFlow, Chorus Pro ``numeroFluxDepot``) that brought it, "" for none."""
+    facturx_pending: _builtins.bool
+    """The Factur-X PDF of this portal invoice is being rendered (seconds after its deposit;
+    GetInvoice only): its CII XML is already among ``documents``, the PDF is not yet.
+    """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceLine]: ...
     @_builtins.property
@@ -836,10 +841,11 @@ class Invoice(_message.Message):
         flow_number: _builtins.str = ...,
         recipient_downloaded_at: _timestamp_pb2.Timestamp | None = ...,
         settable_statuses: _abc.Iterable[Global___InvoiceStatus.ValueType] | None = ...,
+        facturx_pending: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "recipient_downloaded_at", b"recipient_downloaded_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "deposit_mode", b"deposit_mode", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "flow_number", b"flow_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_downloaded_at", b"recipient_downloaded_at", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "settable_statuses", b"settable_statuses", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "deposit_mode", b"deposit_mode", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "facturx_pending", b"facturx_pending", "flow_number", b"flow_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_downloaded_at", b"recipient_downloaded_at", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "settable_statuses", b"settable_statuses", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -922,7 +928,10 @@ class InvoiceDocument(_message.Message):
     SIZE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     role: _builtins.str
-    """FACTURX: generated at portal entry; ORIGINAL: the structured file deposited."""
+    """FACTURX: the Factur-X PDF of a portal invoice (rendered after its deposit); CII: the
+    portal invoice's CII XML (EN 16931), the one its Factur-X embeds; ORIGINAL: the structured
+    file deposited; ATTACHMENT: a supporting file (GetInvoiceAttachment).
+    """
     filename: _builtins.str
     media_type: _builtins.str
     size: _builtins.int
@@ -1499,20 +1508,26 @@ class GetInvoiceDocumentRequest(_message.Message):
 
     INVOICE_ID_FIELD_NUMBER: _builtins.int
     CPP_ID_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
     invoice_id: _builtins.str
     cpp_id: _builtins.int
     """The invoice's integer id (Invoice.cpp_id), instead of ``invoice_id``: exactly one of the
     two (both: INVALID_ARGUMENT INVOICE_REFERENCE_AMBIGUOUS).
+    """
+    role: _builtins.str
+    """Which document: "" the main one (FACTURX, else ORIGINAL), or FACTURX, ORIGINAL or CII
+    (INVALID_ARGUMENT DOCUMENT_ROLE_INVALID otherwise).
     """
     def __init__(
         self,
         *,
         invoice_id: _builtins.str = ...,
         cpp_id: _builtins.int = ...,
+        role: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpp_id", b"cpp_id", "invoice_id", b"invoice_id", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

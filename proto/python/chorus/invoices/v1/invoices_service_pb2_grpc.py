@@ -184,8 +184,10 @@ class InvoicesServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetInvoiceDocument(self, request, context):
-        """The invoice's document: the Factur-X PDF of a portal invoice, or the file deposited.
-        NOT_FOUND when the invoice is not visible or has no document.
+        """The invoice's document: the Factur-X PDF of a portal invoice, or the file deposited (or the
+        document of the ``role`` asked, e.g. CII: a portal invoice's XML). NOT_FOUND when the
+        invoice is not visible or has no document; UNAVAILABLE DOCUMENT_IN_PREPARATION while a
+        portal invoice's Factur-X is being rendered (seconds after its deposit: ask again).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -463,7 +463,7 @@ def _attachments(invoice: ipb.Invoice) -> dict[str, Any]:
         pieces.append(
             {
                 "pieceJointeTypeCode": "FACTURE"
-                if document.role in ("ORIGINAL", "FACTURX")
+                if document.role in ("ORIGINAL", "FACTURX", "CII")
                 else "PIECE_JOINTE_COMPLEMENTAIRE",
                 "pieceJointeTypeLibelle": document.role,
                 "pieceJointeDesignation": document.filename,

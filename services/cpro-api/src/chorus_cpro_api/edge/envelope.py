@@ -169,6 +169,10 @@ def retry_after_seconds(metadata: dict[str, str]) -> int:
 
 IDEMPOTENCY_REASONS = frozenset({"IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_REQUEST_IN_PROGRESS"})
 
+UNAVAILABLE_REASONS = {"DOCUMENT_IN_PREPARATION": "DOCUMENT_EN_PREPARATION"}
+"""A service's UNAVAILABLE that says more than "down", under its own ``raison``: a portal
+invoice's Factur-X PDF still being rendered (seconds after its deposit)."""
+
 _KIND_BY_CODE = {
     grpc.StatusCode.INVALID_ARGUMENT: DATA_REFUSED,
     grpc.StatusCode.OUT_OF_RANGE: DATA_REFUSED,
@@ -196,6 +200,13 @@ def from_rpc_error(err: grpc.RpcError, *, fields: dict[str, str] | None = None) 
     if remote.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         seconds = retry_after_seconds(remote.metadata)
         keep = remote.code == grpc.StatusCode.UNAVAILABLE and remote.reason and message
+        if keep and remote.reason in UNAVAILABLE_REASONS:
+            return CproError(
+                UNAVAILABLE,
+                message,
+                UNAVAILABLE_REASONS[remote.reason],
+                headers={"Retry-After": str(seconds)},
+            )
         return unavailable(seconds, message if keep else "")
     if remote.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         if (

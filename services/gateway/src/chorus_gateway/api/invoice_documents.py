@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 from uuid import UUID
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 from chorus_gateway.api.paths import InvoiceId
@@ -78,9 +78,21 @@ async def deposit_invoice_batch(
     responses={200: {"content": {"application/pdf": {}, "application/xml": {}}}},
 )
 async def get_invoice_document(
-    invoice_id: InvoiceId, clients: Clients, caller: AuthenticatedCaller
+    invoice_id: InvoiceId,
+    clients: Clients,
+    caller: AuthenticatedCaller,
+    role: Annotated[
+        Literal["FACTURX", "ORIGINAL", "CII"] | None,
+        Query(
+            description="Which document (default: the Factur-X PDF, else the file deposited);"
+            " CII: a portal invoice's CII XML (EN 16931), the one its Factur-X embeds."
+        ),
+    ] = None,
 ) -> Response:
-    document = await clients.invoices.get_invoice_document(invoice_id, caller)
+    """A portal invoice's Factur-X PDF is rendered seconds after its deposit: until then
+    (``facturx_pending`` on the invoice) this answers 503 DOCUMENT_IN_PREPARATION with
+    ``Retry-After: 2``; its XML (``role=CII``) is there from the deposit."""
+    document = await clients.invoices.get_invoice_document(invoice_id, caller, role or "")
     return _download(document)
 
 
@@ -124,7 +136,8 @@ async def get_invoices_archive(
     """One ZIP with each invoice's document (as ``GET /invoices/{id}/document``), in the order
     given, duplicates ignored. All or nothing: when one invoice is unknown, not visible to the
     caller or has no document (a draft), the whole request answers 404 with its code, so no
-    partial bundle hides a missing invoice."""
+    partial bundle hides a missing invoice; while one is a portal invoice whose Factur-X is
+    still being rendered, 503 DOCUMENT_IN_PREPARATION with ``Retry-After: 2``."""
     buffer, names = io.BytesIO(), set[str]()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for invoice_id in dict.fromkeys(str(i) for i in body.ids):

@@ -62,10 +62,12 @@ class InvoicesClient:
         )
 
     async def get_invoice_document(
-        self, invoice_id: str, caller: Caller
+        self, invoice_id: str, caller: Caller, role: str = ""
     ) -> pb.GetInvoiceDocumentResponse:
+        """The main document ("" role), or the one of ``role`` (FACTURX, ORIGINAL, CII)."""
         return await self._stub.GetInvoiceDocument(
-            pb.GetInvoiceDocumentRequest(invoice_id=invoice_id), metadata=caller.metadata()
+            pb.GetInvoiceDocumentRequest(invoice_id=invoice_id, role=role),
+            metadata=caller.metadata(),
         )
 
     async def change_invoice_status(

@@ -64,8 +64,8 @@ class ProcessingRpcs:
             list(request.staged_attachment_ids),
         )
         completed = mapping.invoice_to_proto(invoice)
-        _, documents = await self._reading.kept_with(invoice)
-        completed.documents.extend(mapping.documents_to_proto(documents))
+        kept = await self._reading.kept_with(invoice)
+        completed.documents.extend(mapping.documents_to_proto(kept.documents))
         return pb.CompleteInvoiceResponse(invoice=completed)
 
     async def DeleteInvoice(self, request: pb.DeleteInvoiceRequest, context):

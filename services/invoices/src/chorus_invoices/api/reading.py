@@ -34,13 +34,14 @@ class ReadingRpcs:
         """
         user_id = current_principal().user_id
         invoice, actions = await self._reading.invoice(user_id, mapping.invoice_ref(request))
-        warnings, documents = await self._reading.kept_with(invoice)
+        kept = await self._reading.kept_with(invoice)
         found = mapping.invoice_to_proto(invoice, actions, with_document=True)
+        found.facturx_pending = kept.facturx_pending
         found.settable_statuses.extend(
             mapping.status_to_proto(s) for s in lifecycle.recipient_targets(invoice.status, actions)
         )
-        found.warnings.extend(mapping.findings_to_proto(warnings))
-        found.documents.extend(mapping.documents_to_proto(documents))
+        found.warnings.extend(mapping.findings_to_proto(kept.warnings))
+        found.documents.extend(mapping.documents_to_proto(kept.documents))
         return pb.GetInvoiceResponse(invoice=found)
 
     async def ListInvoices(self, request: pb.ListInvoicesRequest, context):
@@ -151,11 +152,14 @@ class ReadingRpcs:
         )
 
     async def GetInvoiceDocument(self, request: pb.GetInvoiceDocumentRequest, context):
-        """The invoice's document: the Factur-X PDF generated at portal entry, else the file
-        deposited. Same visibility as GetInvoice. Errors: NOT_FOUND INVOICE_NOT_FOUND,
-        NOT_FOUND DOCUMENT_NOT_FOUND (a draft has none)."""
+        """The invoice's document: the Factur-X PDF of a portal invoice, else the file
+        deposited; or the one of ``role`` (FACTURX, ORIGINAL, CII: a portal invoice's XML).
+        Same visibility as GetInvoice. Errors: NOT_FOUND INVOICE_NOT_FOUND, NOT_FOUND
+        DOCUMENT_NOT_FOUND (a draft has none), UNAVAILABLE DOCUMENT_IN_PREPARATION (the
+        Factur-X is being rendered: ask again in a few seconds), INVALID_ARGUMENT
+        DOCUMENT_ROLE_INVALID."""
         user_id = current_principal().user_id
-        document = await self._reading.document(user_id, mapping.invoice_ref(request))
+        document = await self._reading.document(user_id, mapping.invoice_ref(request), request.role)
         return pb.GetInvoiceDocumentResponse(
             filename=document.info.filename,
             media_type=document.info.media_type,

@@ -1,7 +1,8 @@
 """The human-readable side of a Factur-X: the EN 16931 model as a French A4 invoice, PDF/A-3b.
 
 Rendered with fpdf2 in Lato (the ``font-lato`` package ships the TTF files, so no system font
-is needed): fonts are embedded as PDF/A requires, and fpdf2's PDF/A-3B mode adds the sRGB
+is needed): fonts are embedded as PDF/A requires (parsed once per process and subset once per
+glyph set: :mod:`~chorus_invoices.documents.pdf_fonts`), and fpdf2's PDF/A-3B mode adds the sRGB
 output intent. Amounts are written the French way (``1 234,56 €``) in the invoice currency.
 
 The page states what the XML beside it states (``cii_writer.write_model`` of the same model),
@@ -27,6 +28,7 @@ import font_lato
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from chorus_invoices.documents.pdf_fonts import SubsetCachingProducer, add_shared_font
 from chorus_invoices.domain import en16931
 from chorus_invoices.domain.totals import format_rate, round_amount
 
@@ -219,8 +221,8 @@ def render_pdf(invoice: en16931.Invoice) -> bytes:
     pdf.set_title(_clean(f"{title} {invoice.number}"))
     pdf.set_author(_clean(invoice.seller.name))
     pdf.set_lang("fr-FR")
-    pdf.add_font(_FONT, "", font_lato.font_files["Lato"])
-    pdf.add_font(_FONT, "B", font_lato.font_files["LatoBold"])
+    add_shared_font(pdf, _FONT, "", font_lato.font_files["Lato"])
+    add_shared_font(pdf, _FONT, "B", font_lato.font_files["LatoBold"])
     pdf.set_auto_page_break(True, margin=20)
     pdf.add_page()
     _header(pdf, invoice, title)
@@ -231,7 +233,7 @@ def render_pdf(invoice: en16931.Invoice) -> bytes:
     _totals(pdf, invoice)
     _payment(pdf, invoice)
     _notes(pdf, invoice)
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=SubsetCachingProducer))
 
 
 # --- Text ---------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ class DocumentRole(StrEnum):
     """The structured file (UBL, CII, Factur-X) as the supplier deposited it."""
     ATTACHMENT = "ATTACHMENT"
     """A supporting file; any number per invoice, addressed by id."""
+    CII = "CII"
+    """The canonical CII XML (EN 16931) of a portal invoice: written at deposit, the XML its
+    Factur-X embeds (the FACTURX document follows, rendered off the request path)."""
 
 
 # The name of a document whose own name leaves nothing safe (``..``, control characters).
@@ -31,10 +34,17 @@ FALLBACK_FILENAMES = {
     DocumentRole.FACTURX: "facture.pdf",
     DocumentRole.ORIGINAL: "facture",
     DocumentRole.ATTACHMENT: "piece-jointe",
+    DocumentRole.CII: "facture.xml",
 }
 
 # Which document GET …/document serves when an invoice has several.
 MAIN_ROLES = (DocumentRole.FACTURX, DocumentRole.ORIGINAL)
+
+# The documents only a portal invoice has (its XML first, its Factur-X once rendered).
+PORTAL_ROLES = frozenset({DocumentRole.CII, DocumentRole.FACTURX})
+
+# What GetInvoiceDocument serves when asked for one role (attachments go by id).
+DOWNLOADABLE_ROLES = (DocumentRole.FACTURX, DocumentRole.ORIGINAL, DocumentRole.CII)
 
 
 @dataclass(frozen=True)

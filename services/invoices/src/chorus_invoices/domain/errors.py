@@ -11,6 +11,7 @@ from chorus_platform.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    Unavailable,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +60,24 @@ class DocumentNotFound(NotFound):
 
     def __init__(self) -> None:
         super().__init__("DOCUMENT_NOT_FOUND", "Cette facture n'a pas encore de document.")
+
+
+class DocumentInPreparation(Unavailable):
+    """The Factur-X PDF of a portal invoice is still being rendered (seconds after its
+    deposit): the caller may ask again shortly."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "DOCUMENT_IN_PREPARATION",
+            "Le PDF de cette facture est en préparation : réessayez dans quelques secondes.",
+            metadata={"retry_after_seconds": "2"},
+        )
+
+
+class DocumentRoleInvalid(InvalidArgument):
+    def __init__(self, role: str) -> None:
+        message = f"Type de document inconnu : « {role} » (FACTURX, ORIGINAL ou CII)."
+        super().__init__("DOCUMENT_ROLE_INVALID", message, [FieldViolation("role", message)])
 
 
 class AccessDenied(PermissionDenied):

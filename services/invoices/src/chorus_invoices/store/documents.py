@@ -32,6 +32,14 @@ class DocumentStore(Protocol):
     async def main(self, conn: asyncpg.Connection, invoice_id: str) -> Document | None:
         """The invoice's main document with its content (Factur-X first, else the original)."""
 
+    async def by_role(
+        self, conn: asyncpg.Connection, invoice_id: str, role: DocumentRole
+    ) -> Document | None:
+        """The invoice's document of that role (not ATTACHMENT) with its content, or None."""
+
+    async def remove(self, conn: asyncpg.Connection, invoice_id: str, role: DocumentRole) -> None:
+        """Forgets the invoice's document of that role (not ATTACHMENT), if any."""
+
     async def add_attachment(
         self, conn: asyncpg.Connection, invoice_id: str, document: Document
     ) -> None:
@@ -87,6 +95,24 @@ class PostgresDocumentStore:
             [role.value for role in MAIN_ROLES],
         )
         return Document(_info(row), bytes(row["content"])) if row else None
+
+    async def by_role(
+        self, conn: asyncpg.Connection, invoice_id: str, role: DocumentRole
+    ) -> Document | None:
+        row = await conn.fetchrow(
+            "SELECT id, role, filename, media_type, size, sha256, created_at, content"
+            " FROM documents WHERE invoice_id = $1 AND role = $2 AND role <> 'ATTACHMENT'",
+            invoice_id,
+            role.value,
+        )
+        return Document(_info(row), bytes(row["content"])) if row else None
+
+    async def remove(self, conn: asyncpg.Connection, invoice_id: str, role: DocumentRole) -> None:
+        await conn.execute(
+            "DELETE FROM documents WHERE invoice_id = $1 AND role = $2 AND role <> 'ATTACHMENT'",
+            invoice_id,
+            role.value,
+        )
 
     async def add_attachment(
         self, conn: asyncpg.Connection, invoice_id: str, document: Document

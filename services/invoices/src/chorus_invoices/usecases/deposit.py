@@ -2,8 +2,9 @@
 
 Everything is checked before anything is written — shape, the caller's right to issue for the
 supplier, the recipient and its routing parameters — so a refused invoice leaves no trace.
-A portal invoice entering DEPOSEE gets its Factur-X (rendered in the document workers) in the
-same transaction; an invoice read from a structured file (:class:`FileOrigin`) keeps that
+A portal invoice entering DEPOSEE gets its canonical CII XML and its Factur-X rendering queued
+in the same transaction (``usecases/facturx_rendering.py``: the PDF is rendered off the request
+path); an invoice read from a structured file (:class:`FileOrigin`) keeps that
 file and its EN 16931 warnings instead, and its seller must be the supplier structure; a
 plain PDF (no seller stated) keeps the PDF. Attachments of a deposit are kept in the same
 transaction too.
@@ -97,7 +98,8 @@ class Deposits:
         store: DocumentStore | None = None,
         attachment_policy: AttachmentPolicy | None = None,
     ) -> None:
-        """``renderer`` makes the Factur-X of portal invoices entering DEPOSEE."""
+        """``renderer`` writes the XML of portal invoices entering DEPOSEE and queues their
+        Factur-X."""
         self._uow = uow
         self._structures = structures
         self._access = InvoiceAccess(uow, structures)
@@ -214,22 +216,16 @@ class Deposits:
             deposit_mode=origin.mode if origin is not None else DepositMode.ENTRY,
             flow_number=origin.flow_number if origin is not None else "",
         )
-        if origin is not None:
-            documents = [origin.document]
-        elif deposited:
-            documents = await self._renderer.render(invoice, supplier, recipient)
-        else:
-            documents = []
-        # Stamped when written, not when received: the rendering above may have waited for a
-        # document worker, and lists page by creation time.
-        now = datetime.now(UTC)
-        invoice = replace(
-            invoice, created_at=now, updated_at=now, deposited_at=now if deposited else None
-        )
+        documents = [origin.document] if origin is not None else []
+        xml = None
+        if origin is None and deposited:
+            xml = self._renderer.canonical_xml(invoice, supplier, recipient)
         async with self._uow.transaction() as tx:
             invoice = await status_changes.record_new(tx, invoice, actor=user_id)
             for document in documents:
                 await self._store.put(tx.conn, invoice.id, document)
+            if xml is not None:
+                await self._renderer.queue(tx.conn, invoice.id, xml)
             warnings = (origin.warnings if origin is not None else ()) + valid.warnings
             if warnings:
                 await rule_warnings.insert(tx.conn, invoice.id, warnings)
@@ -284,7 +280,7 @@ class Deposits:
             full = await invoices.get(conn, invoice.id)
         if full is None:  # deleted since
             raise InvoiceNotFound()
-        documents = await self._renderer.render(full, supplier, recipient)
+        xml = self._renderer.canonical_xml(full, supplier, recipient)
         async with self._uow.transaction() as tx:
             locked = await status_changes.locked(tx, invoice.id)
             await status_changes.move(
@@ -295,8 +291,7 @@ class Deposits:
                 actor=user_id,
                 at=datetime.now(UTC),
             )
-            for document in documents:
-                await self._store.put(tx.conn, invoice.id, document)
+            await self._renderer.queue(tx.conn, invoice.id, xml)
             return await invoices.get(tx.conn, invoice.id)
 
     async def _check_corrected_invoice(

@@ -12,13 +12,22 @@ from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
-from chorus_invoices.domain.documents import Document, DocumentInfo
-from chorus_invoices.domain.errors import DocumentNotFound
+from chorus_invoices.domain.documents import (
+    DOWNLOADABLE_ROLES,
+    Document,
+    DocumentInfo,
+    DocumentRole,
+)
+from chorus_invoices.domain.errors import (
+    DocumentInPreparation,
+    DocumentNotFound,
+    DocumentRoleInvalid,
+)
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter, InvoiceRef
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.domain.listing import ListCriteria, ListOrder, check_order_paging
 from chorus_invoices.domain.rule_violations import RuleViolation
-from chorus_invoices.store import history, invoices, rule_warnings
+from chorus_invoices.store import facturx_renderings, history, invoices, rule_warnings
 from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore
 from chorus_invoices.usecases.access import (
     CONSULTATION,
@@ -44,19 +53,32 @@ class Reading:
         invoice = await self._access.visible(user_id, invoice_id, details=True)
         return invoice, await self._access.allowed_actions(user_id, invoice)
 
-    async def kept_with(self, invoice: Invoice) -> tuple[list[RuleViolation], list[DocumentInfo]]:
-        """The EN 16931 warnings and the documents of an invoice the caller may see."""
+    async def kept_with(self, invoice: Invoice) -> KeptWith:
+        """The EN 16931 warnings and the documents of an invoice the caller may see, and
+        whether its Factur-X is still being rendered."""
         async with self._uow.reading() as conn:
-            warnings = await rule_warnings.of_invoice(conn, invoice.id)
-            return warnings, await self._store.infos(conn, invoice.id)
+            return KeptWith(
+                await rule_warnings.of_invoice(conn, invoice.id),
+                await self._store.infos(conn, invoice.id),
+                await facturx_renderings.pending(conn, invoice.id),
+            )
 
-    async def document(self, user_id: str, invoice_id: InvoiceRef) -> Document:
-        """The invoice's main document (Factur-X, else the deposited file); InvoiceNotFound,
-        DocumentNotFound. The first download by a recipient-side user is recorded
-        (``recipient_downloaded_at``)."""
+    async def document(self, user_id: str, invoice_id: InvoiceRef, role: str = "") -> Document:
+        """The invoice's document of ``role`` (FACTURX, ORIGINAL, CII), or its main one ("":
+        Factur-X, else the deposited file); InvalidArgument DOCUMENT_ROLE_INVALID,
+        InvoiceNotFound, DocumentNotFound, Unavailable DOCUMENT_IN_PREPARATION while the
+        Factur-X asked for (or the main document of a portal invoice) is being rendered. The
+        first download by a recipient-side user is recorded (``recipient_downloaded_at``)."""
+        wanted = _role(role)
         invoice = await self._access.visible(user_id, invoice_id)
         async with self._uow.reading() as conn:
-            document = await self._store.main(conn, invoice.id)
+            if wanted is None:
+                document = await self._store.main(conn, invoice.id)
+            else:
+                document = await self._store.by_role(conn, invoice.id, wanted)
+            rendering = document is None and wanted in (None, DocumentRole.FACTURX)
+            if rendering and await facturx_renderings.pending(conn, invoice.id):
+                raise DocumentInPreparation()
         if document is None:
             raise DocumentNotFound()
         if invoice.recipient_downloaded_at is None and await self._access.acts_as(
@@ -140,6 +162,29 @@ class Reading:
             return InvoicePage(found[:limit], None, total)
         found = found[:limit]
         return InvoicePage(found, invoices.cursor_of(found[-1]), total)
+
+
+@dataclass(frozen=True)
+class KeptWith:
+    """What is kept with an invoice besides its data."""
+
+    warnings: list[RuleViolation]
+    documents: list[DocumentInfo]
+    facturx_pending: bool
+    """Its Factur-X is queued for rendering (a portal invoice just deposited)."""
+
+
+def _role(role: str) -> DocumentRole | None:
+    """The role a download asks for (None: the main document)."""
+    if not role:
+        return None
+    try:
+        wanted = DocumentRole(role.strip().upper())
+    except ValueError:
+        raise DocumentRoleInvalid(role) from None
+    if wanted not in DOWNLOADABLE_ROLES:
+        raise DocumentRoleInvalid(role)
+    return wanted
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 (A_RECYCLER) and deposits it again with the same number.
 
 The recipient and routing checks are a deposit's
-(:func:`chorus_invoices.domain.routing.routed`); a portal invoice's Factur-X is rendered again
-for its new buyer, service and engagement. The new routing, the Factur-X and the move to
-DEPOSEE (announced by ``InvoiceSubmitted``, so the invoice is routed again) commit together
-under the row lock.
+(:func:`chorus_invoices.domain.routing.routed`); a portal invoice's XML is written again for
+its new buyer, service and engagement, and its Factur-X queued for rendering again (the old
+one dropped). The new routing, the XML, the rendering queued and the move to DEPOSEE
+(announced by ``InvoiceSubmitted``, so the invoice is routed again) commit together under the
+row lock.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain import lifecycle
-from chorus_invoices.domain.documents import Document, DocumentRole
+from chorus_invoices.domain.documents import PORTAL_ROLES, Document
 from chorus_invoices.domain.errors import RecipientNotFound
 from chorus_invoices.domain.forms import RecipientRef
 from chorus_invoices.domain.invoice import Invoice, InvoiceContent, InvoiceRef, StructureRef
@@ -78,13 +79,13 @@ class Recycling:
             recipient,
             supplier,
         )
-        portal, documents = await self._rerendered(invoice.id, content, recipient, supplier)
+        portal, xml = await self._rewritten(invoice.id, content, recipient, supplier)
         async with self._uow.transaction() as tx:
             locked = await status_changes.locked(tx, invoice.id)
             readdressed = _readdressed(locked, content, recipient, supplier if portal else None)
             await invoices.save_routing(tx.conn, readdressed)
-            for document in documents:
-                await self._store.put(tx.conn, invoice.id, document)
+            if xml is not None:
+                await self._renderer.queue(tx.conn, invoice.id, xml)
             await status_changes.move(
                 tx,
                 readdressed,
@@ -95,24 +96,24 @@ class Recycling:
             )
             return await invoices.get(tx.conn, invoice.id)
 
-    async def _rerendered(
+    async def _rewritten(
         self,
         invoice_id: str,
         content: InvoiceContent,
         recipient: Recipient,
         supplier: Recipient | None,
-    ) -> tuple[bool, list[Document]]:
-        """Whether the invoice was entered on the portal, and then its Factur-X made again for
-        its new buyer, service (BT-10) and engagement (BT-13), replacing the old one; (False,
-        []) for an invoice deposited as a file, whose document (and model) is the supplier's
+    ) -> tuple[bool, Document | None]:
+        """Whether the invoice was entered on the portal, and then its XML written again for
+        its new buyer, service (BT-10) and engagement (BT-13), to replace the old one; (False,
+        None) for an invoice deposited as a file, whose document (and model) is the supplier's
         own and stays as it was."""
         async with self._uow.reading() as conn:
             roles = {info.role for info in await self._store.infos(conn, invoice_id)}
-            if DocumentRole.FACTURX not in roles:
-                return False, []
+            if not roles & PORTAL_ROLES:
+                return False, None
             full = await invoices.get(conn, invoice_id)
         readdressed = _readdressed(full, content, recipient, supplier)
-        return True, await self._renderer.render(readdressed, supplier, recipient)
+        return True, self._renderer.canonical_xml(readdressed, supplier, recipient)
 
 
 def _readdressed(

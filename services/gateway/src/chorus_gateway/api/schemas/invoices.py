@@ -269,7 +269,10 @@ class RuleFinding(BaseModel):
 
 class InvoiceDocumentRef(BaseModel):
     id: str
-    role: str = Field(description="FACTURX (generated at portal entry) or ORIGINAL (deposited).")
+    role: str = Field(
+        description="FACTURX (the Factur-X PDF of a portal invoice), CII (its CII XML, the one"
+        " the Factur-X embeds), ORIGINAL (the file deposited) or ATTACHMENT."
+    )
     filename: str
     media_type: str
     size: int
@@ -349,6 +352,12 @@ class Invoice(BaseModel):
     )
     documents: list[InvoiceDocumentRef] = Field(
         default_factory=list, description="Files kept with the invoice (detail only)."
+    )
+    facturx_pending: bool = Field(
+        False,
+        description="The Factur-X PDF of this portal invoice is being rendered (seconds after"
+        " its deposit; detail only): its CII XML is already among ``documents``, ``GET"
+        " …/document`` answers 503 DOCUMENT_IN_PREPARATION until the PDF is there.",
     )
     document: InvoiceDocument | None = Field(
         None,
@@ -583,6 +592,7 @@ def invoice(message: pb.Invoice) -> Invoice:
             )
             for d in message.documents
         ],
+        facturx_pending=message.facturx_pending,
         document=parse_document(message.document_json),
     )
 

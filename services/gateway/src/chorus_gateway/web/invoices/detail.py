@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 import grpc
+from chorus.invoices.v1 import invoices_service_pb2 as pb
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -72,13 +73,12 @@ async def _detail_context(clients: ServiceClients, caller: Caller, invoice_id: s
             {
                 "filename": d.filename,
                 "size": d.size,
-                "kind": "Pièce jointe" if d.role == "ATTACHMENT" else "Facture",
-                "url": f"/factures/{invoice.id}/document"
-                if d.role != "ATTACHMENT"
-                else f"/factures/{invoice.id}/pieces-jointes/{quote(d.id, safe='')}",
+                "kind": DOCUMENT_KINDS.get(d.role, "Facture"),
+                "url": _document_url(invoice.id, d),
             }
             for d in invoice.documents
         ],
+        "facturx_pending": invoice.facturx_pending,
         "actions": actions,
         "targets": {
             target: formats.status(target)
@@ -97,6 +97,21 @@ async def _detail_context(clients: ServiceClients, caller: Caller, invoice_id: s
         "acknowledged_at": formats.moment(invoice, "rejection_acknowledged_at"),
         "submission_key": secrets.token_urlsafe(24),
     }
+
+
+DOCUMENT_KINDS = {
+    "ATTACHMENT": "Pièce jointe",
+    "FACTURX": "Facture (PDF Factur-X)",
+    "CII": "Facture (XML CII)",
+}
+
+
+def _document_url(invoice_id: str, document: pb.InvoiceDocument) -> str:
+    if document.role == "ATTACHMENT":
+        return f"/factures/{invoice_id}/pieces-jointes/{quote(document.id, safe='')}"
+    if document.role == "CII":
+        return f"/factures/{invoice_id}/document?role=CII"
+    return f"/factures/{invoice_id}/document"
 
 
 @router.get("/factures/{invoice_id}", response_model=None)

@@ -40,8 +40,10 @@ async def invoice_document(
     known = known_id(invoice_id)
     if known is None:
         return not_found(request)
+    # The portal links the main document and a portal invoice's XML (?role=CII).
+    role = "CII" if request.query_params.get("role") == "CII" else ""
     try:
-        return await _stream(clients.invoices.get_invoice_document(known, me))
+        return await _stream(clients.invoices.get_invoice_document(known, me, role))
     except grpc.aio.AioRpcError as err:
         return failure_page(request, err)
 
