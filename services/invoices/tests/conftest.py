@@ -269,7 +269,7 @@ async def database(migrated_database) -> str:
         await conn.execute(
             "TRUNCATE invoices, invoice_lines, invoice_vat_breakdown, invoice_history, outbox,"
             " inbox, documents, invoice_rule_warnings, idempotency_keys, staged_attachments,"
-            " flows, flow_items RESTART IDENTITY"
+            " flows, flow_items, directory RESTART IDENTITY"
         )
     finally:
         await conn.close()

@@ -33,9 +33,11 @@ from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.documents.xml_safety import XmlLimits
 from chorus_invoices.domain.attachments import AttachmentPolicy
 from chorus_invoices.events import outgoing
+from chorus_invoices.events.directory import directory_consumer
 from chorus_invoices.events.routing import routing_consumer
 from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits
+from chorus_invoices.usecases.directory import Directory
 from chorus_invoices.usecases.facturx_rendering import FacturxRenderer
 from chorus_invoices.usecases.flows import Flows, FlowWorker
 from chorus_invoices.usecases.pdf_deposit import PdfDeposits
@@ -82,8 +84,18 @@ def build_app(
     the app starts (and stops) its own document worker processes. ``attachment_policy``
     (tests) replaces the attachment limits. ``revocations`` (the verifier's deny-list feed)
     runs in the background and gates readiness. ``flow_worker`` (default: as
-    ``background``) runs the worker that processes archive flows."""
-    structures = StructuresClient(structures_channel, cache_seconds=settings.access_cache_seconds)
+    ``background``) runs the worker that processes archive flows. The directory read model
+    is read whenever ``directory_max_age_seconds`` is not 0; its consumer runs in the
+    background."""
+    uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
+    directory = (
+        Directory(uow, max_age=timedelta(seconds=settings.directory_max_age_seconds))
+        if settings.directory_max_age_seconds > 0
+        else None
+    )
+    structures = StructuresClient(
+        structures_channel, cache_seconds=settings.access_cache_seconds, directory=directory
+    )
     own_workers = workers is None
     workers = workers or DocumentWorkers(
         settings.document_workers,
@@ -95,7 +107,6 @@ def build_app(
         max_pdf_bytes=settings.max_document_bytes,
     )
     policy = attachment_policy or AttachmentPolicy()
-    uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
     renderer = FacturxRenderer(workers)
     deposits = Deposits(uow, structures, renderer, attachment_policy=policy)
     staging = AttachmentStaging(
@@ -140,6 +151,7 @@ def build_app(
     if background:
         relay = OutboxRelay(settings.database_dsn, settings)
         jobs += [relay.run, routing_consumer(uow, settings).run]
+        jobs += [directory_consumer(uow, settings).run] if directory is not None else []
     if background if reconciler is None else reconciler:
         reconciling = RoutingReconciler(
             uow,
