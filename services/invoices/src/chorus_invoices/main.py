@@ -87,12 +87,7 @@ def build_app(
     ``background``) runs the worker that processes archive flows. The directory read model
     is read whenever ``directory_max_age_seconds`` is not 0; its consumer runs in the
     background."""
-    uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
-    directory = (
-        Directory(uow, max_age=timedelta(seconds=settings.directory_max_age_seconds))
-        if settings.directory_max_age_seconds > 0
-        else None
-    )
+    directory = _directory(pool, settings)
     structures = StructuresClient(
         structures_channel, cache_seconds=settings.access_cache_seconds, directory=directory
     )
@@ -107,6 +102,7 @@ def build_app(
         max_pdf_bytes=settings.max_document_bytes,
     )
     policy = attachment_policy or AttachmentPolicy()
+    uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
     renderer = FacturxRenderer(workers)
     deposits = Deposits(uow, structures, renderer, attachment_policy=policy)
     staging = AttachmentStaging(
@@ -182,6 +178,14 @@ def build_app(
         background=jobs,
         reflection=settings.env == "dev",
     )
+
+
+def _directory(pool: asyncpg.Pool, settings: InvoicesSettings) -> Directory | None:
+    """The directory read model, unless ``directory_max_age_seconds`` is 0."""
+    if settings.directory_max_age_seconds <= 0:
+        return None
+    uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
+    return Directory(uow, max_age=timedelta(seconds=settings.directory_max_age_seconds))
 
 
 def _workers_job(workers: DocumentWorkers):

@@ -166,7 +166,7 @@ class StructuresClient:
         """Hands structures' answer to the read model (an anonymous answer lacks only the
         e-mail, which invoices does not use)."""
         if self._directory is not None and response:
-            self._directory.remember(directory_entry(response.structure), asked_at)
+            self._directory.remember(_directory_entry(response.structure), asked_at)
 
     async def _call(self, method, request, *, anonymous: bool = False):
         """``method`` with the RPC caller's token, or with no authorization metadata at all
@@ -203,7 +203,7 @@ def _shown(entry: DirectoryEntry, anonymous: bool) -> Recipient | None:
     return _recipient(pb.Structure.FromString(entry.payload))
 
 
-def directory_entry(structure: pb.Structure) -> DirectoryEntry:
+def _directory_entry(structure: pb.Structure) -> DirectoryEntry:
     """``structure`` as the read model keeps it."""
     return DirectoryEntry(
         structure_id=structure.id,
