@@ -15,12 +15,14 @@ from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.domain.forms import RecipientRef
 from chorus_invoices.events import directory as handlers
 from chorus_invoices.events import outgoing
-from chorus_invoices.usecases.directory import Directory
+from chorus_invoices.usecases.directory import COUNTER_NAME, Directory
 from chorus_platform import auth
 from chorus_platform.cloudevents import Envelope
 from chorus_platform.errors import Unauthenticated
 from chorus_platform.grpc_client import open_channel
 from chorus_platform.unit_of_work import UnitOfWork
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 STRUCTURES_TOPIC = "chorus.structures.events.v1"
 HOUR = timedelta(hours=1)
@@ -330,3 +332,30 @@ async def test_an_event_without_time_has_the_entry_asked_again(
     await apply(api, handlers.structure_described, updated(structure, raison_sociale="X"), None)
     assert (await client.structure(structure.id)).raison_sociale == "Commune de Valmont"
     assert fake_structures.calls["GetStructure"] == 2
+
+
+async def test_look_ups_are_counted_by_what_they_found(api, fake_structures, as_caller):
+    reader = InMemoryMetricReader()
+    meter = MeterProvider(metric_readers=[reader]).get_meter("test")
+    uow = UnitOfWork(api.pool, service="invoices", encode=outgoing.encode)
+    directory = Directory(uow, max_age=HOUR, meter=meter)
+    structure = fake_structures.add("Commune de Valmont")
+    async with open_channel(f"127.0.0.1:{fake_structures.port}", 5) as channel:
+        client = StructuresClient(channel, cache_seconds=0, directory=directory)
+        await client.structure(structure.id)
+        await directory.settled()
+        await client.structure(structure.id)
+        await client.find("SIRET", structure.identifier)
+        await api.fetch("UPDATE directory SET stale = true, stale_since = now()")
+        await client.structure(structure.id)
+
+    data = reader.get_metrics_data()
+    counts = {
+        point.attributes["found"]: point.value
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == COUNTER_NAME
+        for point in metric.data.data_points
+    }
+    assert counts == {"absent": 1, "fresh": 2, "stale": 1}

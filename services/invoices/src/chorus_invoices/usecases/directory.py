@@ -28,11 +28,14 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from chorus_platform.unit_of_work import Transaction, UnitOfWork
+from opentelemetry import metrics
 
 from chorus_invoices.domain.directory import DirectoryEntry
 from chorus_invoices.store import directory as store
 
 log = logging.getLogger(__name__)
+
+COUNTER_NAME = "chorus.invoices.directory.lookups"
 
 ANSWER_MARGIN = timedelta(seconds=5)
 """An answer of structures stands for the state this long before it was asked: longer than
@@ -50,13 +53,23 @@ class Directory:
     """Reads of the read model for the structures client, and the storing of its answers.
 
     ``max_age``: how long an entry is used without news (events or answers) before it is
-    asked again — a bound on how long anything the events missed can last.
+    asked again — a bound on how long anything the events missed can last. Look-ups are
+    counted (``chorus.invoices.directory.lookups``) by what they found: ``fresh`` (answered
+    here), ``stale`` or ``absent`` (asked of structures).
     """
 
-    def __init__(self, uow: UnitOfWork, *, max_age: timedelta) -> None:
+    def __init__(
+        self, uow: UnitOfWork, *, max_age: timedelta, meter: metrics.Meter | None = None
+    ) -> None:
         self._uow = uow
         self._max_age = max_age
         self._writes: set[asyncio.Task] = set()
+        meter = meter or metrics.get_meter("chorus_invoices")
+        self._lookups = meter.create_counter(
+            COUNTER_NAME,
+            unit="{lookup}",
+            description="Structure look-ups of the directory read model, by what they found.",
+        )
 
     async def cached(self, structure_id: str) -> DirectoryEntry | None:
         """The fresh entry of ``structure_id``, or None (to be asked of structures)."""
@@ -65,7 +78,7 @@ class Directory:
             return None
         async with self._uow.reading() as conn:
             found = await store.by_id(conn, key, self._max_age)
-        return found[0] if found is not None and found[1] else None
+        return self._counted([found] if found is not None else [])
 
     async def cached_by_identifier(
         self, identifier_type: str, identifier: str
@@ -74,8 +87,18 @@ class Directory:
         structures normalised it, or None (to be asked of structures)."""
         async with self._uow.reading() as conn:
             found = await store.by_identifier(conn, identifier_type, identifier, self._max_age)
-        if len(found) != 1 or not found[0][1]:
+        return self._counted(found)
+
+    def _counted(self, found: list[tuple[DirectoryEntry, bool]]) -> DirectoryEntry | None:
+        """The one fresh entry found, or None (none, a stale one, or two: one of them is out
+        of date); counted."""
+        if not found:
+            self._lookups.add(1, {"found": "absent"})
             return None
+        if len(found) > 1 or not found[0][1]:
+            self._lookups.add(1, {"found": "stale"})
+            return None
+        self._lookups.add(1, {"found": "fresh"})
         return found[0][0]
 
     def remember(self, entry: DirectoryEntry, asked_at: datetime) -> None:
