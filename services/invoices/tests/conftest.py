@@ -284,8 +284,9 @@ async def database(migrated_database) -> str:
         await conn.execute(
             "TRUNCATE invoices, invoice_lines, invoice_vat_breakdown, invoice_history, outbox,"
             " inbox, documents, invoice_rule_warnings, idempotency_keys, staged_attachments,"
-            " flows, flow_items, directory RESTART IDENTITY"
+            " flows, flow_items RESTART IDENTITY"
         )
+        await conn.execute("TRUNCATE directory")
     finally:
         await conn.close()
     return migrated_database

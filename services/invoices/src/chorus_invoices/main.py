@@ -84,9 +84,7 @@ def build_app(
     the app starts (and stops) its own document worker processes. ``attachment_policy``
     (tests) replaces the attachment limits. ``revocations`` (the verifier's deny-list feed)
     runs in the background and gates readiness. ``flow_worker`` (default: as
-    ``background``) runs the worker that processes archive flows. The directory read model
-    is read whenever ``directory_max_age_seconds`` is not 0; its consumer runs in the
-    background."""
+    ``background``) runs the worker that processes archive flows."""
     directory = _directory(pool, settings)
     structures = StructuresClient(
         structures_channel, cache_seconds=settings.access_cache_seconds, directory=directory
@@ -181,7 +179,9 @@ def build_app(
 
 
 def _directory(pool: asyncpg.Pool, settings: InvoicesSettings) -> Directory | None:
-    """The directory read model, unless ``directory_max_age_seconds`` is 0."""
+    """The directory read model the structures client reads first, unless
+    ``directory_max_age_seconds`` is 0; its consumer runs with the other ``background``
+    jobs."""
     if settings.directory_max_age_seconds <= 0:
         return None
     uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
