@@ -3,6 +3,11 @@ hospitalier Saint-Exemple" (SIRET 26750045200011, no other e2e test uses it). It
 (the first requester claims the unmanaged structure) turns its parameters on one by one —
 service or engagement, payment status not reported, a reserved service, an inactive service,
 the structure closed — and each refusal leaves nothing stored.
+
+invoices learns of a change in structures through its events (its directory read model,
+issue 16), a moment after the change: each refusal that follows a change is first awaited
+with deposits under a number already used, which the rule refuses once it is known and which
+are refused as duplicates before — neither stores anything.
 """
 
 from __future__ import annotations
@@ -40,6 +45,15 @@ def refused(response, status: int, code: str, field: str | None = None) -> None:
         assert field in {e["field"] for e in response.json()["errors"]}, response.text
 
 
+async def known_to_invoices(deposit, code: str, *, used_number: str, **changes) -> None:
+    """Waits until the deposit with ``changes`` is refused with ``code``, trying it under
+    ``used_number`` (an invoice already deposited): until invoices knows of the change, the
+    duplicate number is refused instead, and nothing is stored either way."""
+    async with asyncio.timeout(30):
+        while (await deposit(number=used_number, **changes)).json().get("code") != code:
+            await asyncio.sleep(0.2)
+
+
 async def test_each_routing_rule_refuses_the_deposit_and_stores_nothing(api, mailbox):
     _, _, supplier = await activated_user(api, mailbox, "Hugo")
     issuer = await supplier_of(api, supplier, "Plomberie Hugo SARL")
@@ -71,6 +85,10 @@ async def test_each_routing_rule_refuses_the_deposit_and_stores_nothing(api, mai
     async def deposit(**changes):
         return await api.post("/invoices", json=invoice(**changes), headers=supplier)
 
+    used = f"{prefix}-premier"
+    first = await deposit(number=used, service_code="urgences")
+    assert first.status_code == 201, first.text
+
     unknown = {"identifier_type": "SIRET", "identifier": random_siret()}
     refused(await deposit(recipient=unknown), 422, "RECIPIENT_NOT_FOUND", "recipient")
     refused(await deposit(service_code="INCONNU"), 422, "SERVICE_CODE_UNKNOWN", "service_code")
@@ -87,6 +105,9 @@ async def test_each_routing_rule_refuses_the_deposit_and_stores_nothing(api, mai
         headers=manager,
     )
     assert reserved.status_code == 201, reserved.text
+    await known_to_invoices(
+        deposit, "SERVICE_RESERVED", used_number=used, service_code="FACTURES_PUBLIQUES"
+    )
     refused(
         await deposit(service_code="FACTURES_PUBLIQUES"), 422, "SERVICE_RESERVED", "service_code"
     )
@@ -97,6 +118,7 @@ async def test_each_routing_rule_refuses_the_deposit_and_stores_nothing(api, mai
         headers=manager,
     )
     assert changed.status_code == 200, changed.text
+    await known_to_invoices(deposit, "SERVICE_OR_ENGAGEMENT_REQUIRED", used_number=used)
     refused(await deposit(), 422, "SERVICE_OR_ENGAGEMENT_REQUIRED", "service_code")
 
     accepted = await deposit(service_code="urgences")
@@ -119,16 +141,23 @@ async def test_each_routing_rule_refuses_the_deposit_and_stores_nothing(api, mai
         f"/structures/{hospital}/services/{urgences['id']}", json={"active": False}, headers=manager
     )
     assert closed.status_code == 200, closed.text
+    await known_to_invoices(
+        deposit, "SERVICE_CODE_UNKNOWN", used_number=used, service_code="URGENCES"
+    )
     refused(await deposit(service_code="URGENCES"), 422, "SERVICE_CODE_UNKNOWN", "service_code")
 
     inactive = await api.patch(
         f"/structures/{hospital}", json={"status": "INACTIVE"}, headers=manager
     )
     assert inactive.status_code == 200, inactive.text
+    await known_to_invoices(
+        deposit, "RECIPIENT_INACTIVE", used_number=used, engagement_number="EJ-1"
+    )
     refused(await deposit(engagement_number="EJ-1"), 422, "RECIPIENT_INACTIVE", "recipient")
 
     listed = await api.get("/invoices", params={"number": prefix}, headers=supplier)
-    assert [i["id"] for i in listed.json()["items"]] == [accepted.json()["id"]]
+    found = sorted(i["id"] for i in listed.json()["items"])
+    assert found == sorted([first.json()["id"], accepted.json()["id"]])
 
 
 async def test_an_oversized_file_is_refused_before_reaching_the_service(api, mailbox):

@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -21,12 +22,14 @@ import pytest_asyncio
 from chorus.invoices.events.v1 import invoices_events_pb2 as events_pb
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus.invoices.v1 import invoices_service_pb2_grpc as pb_grpc
+from chorus.structures.events.v1 import structures_events_pb2 as structures_events_pb
 from chorus.structures.v1 import structures_service_pb2 as spb
 from chorus.structures.v1 import structures_service_pb2_grpc as spb_grpc
 from chorus_invoices.config import InvoicesSettings
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain.attachments import AttachmentPolicy
 from chorus_invoices.events import outgoing
+from chorus_invoices.events.directory import structure_described
 from chorus_invoices.events.routing import route_submitted_invoice
 from chorus_invoices.main import build_app
 from chorus_platform import grpc_server
@@ -237,6 +240,18 @@ class Api:
         async with uow.transaction() as tx:
             await route_submitted_invoice(tx, message, envelope)
 
+    async def structure_changed(self, structure: spb.Structure) -> None:
+        """Applies the StructureUpdated structures would publish for ``structure`` as it is
+        now to invoices' directory read model, as its consumer would (the broker path is in
+        test_directory_consumer): a change made to the test double after invoices looked the
+        structure up reaches invoices this way."""
+        uow = UnitOfWork(self.pool, service="invoices", encode=outgoing.encode)
+        message = structures_events_pb.StructureUpdated(structure=structure)
+        at = datetime.now(UTC).isoformat()
+        envelope = Envelope(str(uuid.uuid4()), "t", "", at, "", "", None)
+        async with uow.transaction() as tx:
+            await structure_described(tx, message, envelope)
+
 
 @dataclass
 class Parties:
@@ -286,6 +301,7 @@ async def database(migrated_database) -> str:
             " inbox, documents, invoice_rule_warnings, idempotency_keys, staged_attachments,"
             " flows, flow_items, facturx_renderings RESTART IDENTITY"
         )
+        await conn.execute("TRUNCATE directory")
     finally:
         await conn.close()
     return migrated_database

@@ -361,6 +361,7 @@ async def test_submit_checks_the_recipient_again(api, parties, make_request, fak
         await api.call("CreateInvoice", make_request(parties, draft=True), parties.user)
     ).invoice
     fake_structures.structures[parties.recipient.id].routing.engagement_required = True
+    await api.structure_changed(parties.recipient)
 
     error = await api.fails(
         "SubmitInvoice", pb.SubmitInvoiceRequest(invoice_id=draft.id), parties.user

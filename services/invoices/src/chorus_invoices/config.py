@@ -32,6 +32,13 @@ class InvoicesSettings(ChorusSettings):
         ge=0,
         description="How long answers of structures' CheckAccess are reused (0 turns it off).",
     )
+    directory_max_age_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="How long an entry of the directory read model (structures fed by"
+        " structures' events, or by its answers on a miss) is used without news before"
+        " structures is asked again; 0 turns the read model off (every look-up asks).",
+    )
     document_workers: int = Field(
         1,
         ge=1,

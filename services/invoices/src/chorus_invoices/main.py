@@ -33,9 +33,11 @@ from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.documents.xml_safety import XmlLimits
 from chorus_invoices.domain.attachments import AttachmentPolicy
 from chorus_invoices.events import outgoing
+from chorus_invoices.events.directory import directory_consumer
 from chorus_invoices.events.routing import routing_consumer
 from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits
+from chorus_invoices.usecases.directory import Directory
 from chorus_invoices.usecases.facturx_rendering import FacturxRenderer, FacturxRenderingJob
 from chorus_invoices.usecases.flows import Flows, FlowWorker
 from chorus_invoices.usecases.pdf_deposit import PdfDeposits
@@ -83,14 +85,19 @@ def build_app(
     the app starts (and stops) its own document worker processes. ``attachment_policy``
     (tests) replaces the attachment limits. ``revocations`` (the verifier's deny-list feed)
     runs in the background and gates readiness. ``flow_worker`` (default: as
-    ``background``) runs the worker that processes archive flows.
+    ``background``) runs the worker that processes archive flows. With ``background`` the
+    ``invoices-directory`` consumer keeps the directory read model the structures client reads
+    first (unless ``CHORUS_DIRECTORY_MAX_AGE_SECONDS`` is 0).
 
     ``settings.roles`` say what the process does: ``api`` serves InvoicesService and runs the
     jobs above; ``documents`` runs the Factur-X rendering job (``rendering``, default: as the
     role says; tests turn it off to see an invoice before its PDF). Either way the process
     serves gRPC health, so a documents-only Deployment has its probes."""
     api = "api" in settings.roles
-    structures = StructuresClient(structures_channel, cache_seconds=settings.access_cache_seconds)
+    directory = _directory(pool, settings)
+    structures = StructuresClient(
+        structures_channel, cache_seconds=settings.access_cache_seconds, directory=directory
+    )
     own_workers = workers is None
     workers = workers or DocumentWorkers(
         settings.document_workers,
@@ -149,6 +156,7 @@ def build_app(
     if background and api:
         relay = OutboxRelay(settings.database_dsn, settings)
         jobs += [relay.run, routing_consumer(uow, settings).run]
+        jobs += [directory_consumer(uow, settings).run] if directory is not None else []
     if api and (background if reconciler is None else reconciler):
         reconciling = RoutingReconciler(
             uow,
@@ -197,6 +205,16 @@ def rendering_job(
         retry_seconds=settings.rendering_retry_seconds,
         max_attempts=settings.rendering_max_attempts,
     )
+
+
+def _directory(pool: asyncpg.Pool, settings: InvoicesSettings) -> Directory | None:
+    """The directory read model the structures client reads first, unless
+    ``directory_max_age_seconds`` is 0; its consumer runs with the other ``background``
+    jobs."""
+    if settings.directory_max_age_seconds <= 0:
+        return None
+    uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
+    return Directory(uow, max_age=timedelta(seconds=settings.directory_max_age_seconds))
 
 
 def _workers_job(workers: DocumentWorkers):

@@ -9,12 +9,19 @@ The look-ups of a recipient (:meth:`StructuresClient.structure`, :meth:`~Structu
 an RPC (the flow worker, which deposits an archive's files long after DepositFlow answered).
 structures answers those for public structures only — public directory data — and NOT_FOUND
 for a private one, so an anonymous look-up finds public structures or nothing.
+
+Given a ``directory`` (the read model, :mod:`chorus_invoices.usecases.directory`), look-ups
+read it first and ask structures only on a miss, storing the answer. The answers are the same:
+with the caller's token structures shows any structure by id or identifier, so an entry is
+shown to any caller; an anonymous look-up gets a public entry or None, as from structures.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
 
 import grpc
 from chorus.structures.v1 import structures_service_pb2 as pb
@@ -22,6 +29,7 @@ from chorus.structures.v1 import structures_service_pb2_grpc as pb_grpc
 from chorus_platform.auth import current_principal
 from chorus_platform.errors import Unavailable
 
+from chorus_invoices.domain.directory import DirectoryEntry
 from chorus_invoices.domain.forms import RecipientRef
 from chorus_invoices.domain.routing import Recipient, RecipientService
 
@@ -44,6 +52,19 @@ class StructuresUnavailable(Unavailable):
         )
 
 
+class LocalDirectory(Protocol):
+    """The directory read model as the client uses it (see
+    :class:`chorus_invoices.usecases.directory.Directory`)."""
+
+    async def cached(self, structure_id: str) -> DirectoryEntry | None: ...
+
+    async def cached_by_identifier(
+        self, identifier_type: str, identifier: str
+    ) -> DirectoryEntry | None: ...
+
+    def remember(self, entry: DirectoryEntry, asked_at: datetime) -> None: ...
+
+
 class StructuresClient:
     def __init__(
         self,
@@ -51,10 +72,12 @@ class StructuresClient:
         *,
         cache_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        directory: LocalDirectory | None = None,
     ) -> None:
         self._stub = pb_grpc.StructuresServiceStub(channel)
         self._cache_seconds = cache_seconds
         self._clock = clock
+        self._directory = directory
         self._access: dict[tuple[str, str, str, str], tuple[float, bool]] = {}
 
     async def may(self, user_id: str, structure_id: str, space: str, mode: str) -> bool:
@@ -102,8 +125,14 @@ class StructuresClient:
     async def structure(self, structure_id: str, *, anonymous: bool = False) -> Recipient | None:
         """The structure with this id, or None; ``anonymous``: asked without a token, a
         public structure or None."""
+        if self._directory is not None:
+            entry = await self._directory.cached(structure_id)
+            if entry is not None:
+                return _shown(entry, anonymous)
         request = pb.GetStructureRequest(structure_id=structure_id)
+        asked_at = datetime.now(UTC)
         response = await self._call(self._stub.GetStructure, request, anonymous=anonymous)
+        self._remember(response, asked_at)
         return _found(response, anonymous)
 
     async def recipient(self, ref: RecipientRef, *, anonymous: bool = False) -> Recipient | None:
@@ -118,14 +147,26 @@ class StructuresClient:
     ) -> Recipient | None:
         """The structure registered as (``SIRET``, ``12345678901234``), or None;
         ``anonymous``: asked without a token, a public structure or None."""
+        if self._directory is not None:
+            entry = await self._directory.cached_by_identifier(identifier_type, identifier)
+            if entry is not None:
+                return _shown(entry, anonymous)
         request = pb.FindStructureByIdentifierRequest(
             identifier_type=pb.IdentifierType.Value(f"IDENTIFIER_TYPE_{identifier_type}"),
             identifier=identifier,
         )
+        asked_at = datetime.now(UTC)
         response = await self._call(
             self._stub.FindStructureByIdentifier, request, anonymous=anonymous
         )
+        self._remember(response, asked_at)
         return _found(response, anonymous)
+
+    def _remember(self, response, asked_at: datetime) -> None:
+        """Hands structures' answer to the read model (an anonymous answer lacks only the
+        e-mail, which invoices does not use)."""
+        if self._directory is not None and response:
+            self._directory.remember(_directory_entry(response.structure), asked_at)
 
     async def _call(self, method, request, *, anonymous: bool = False):
         """``method`` with the RPC caller's token, or with no authorization metadata at all
@@ -151,6 +192,32 @@ def _found(response, anonymous: bool) -> Recipient | None:
     return found
 
 
+def _shown(entry: DirectoryEntry, anonymous: bool) -> Recipient | None:
+    """The read model's entry as structures would answer it: to an anonymous look-up, a
+    public structure only."""
+    if anonymous:
+        if not entry.public:
+            return None
+    else:
+        current_principal()  # a look-up with a token needs a caller, as structures does
+    return _recipient(pb.Structure.FromString(entry.payload))
+
+
+def _directory_entry(structure: pb.Structure) -> DirectoryEntry:
+    """``structure`` as the read model keeps it."""
+    return DirectoryEntry(
+        structure_id=structure.id,
+        identifier_type=_identifier_type(structure),
+        identifier=structure.identifier,
+        public=structure.kind == pb.STRUCTURE_KIND_PUBLIQUE,
+        payload=structure.SerializeToString(),
+    )
+
+
+def _identifier_type(structure: pb.Structure) -> str:
+    return pb.IdentifierType.Name(structure.identifier_type).removeprefix("IDENTIFIER_TYPE_")
+
+
 def _recipient(structure: pb.Structure) -> Recipient:
     routing = structure.routing
     return Recipient(
@@ -168,9 +235,7 @@ def _recipient(structure: pb.Structure) -> Recipient:
             )
             for s in structure.services
         ),
-        identifier_type=pb.IdentifierType.Name(structure.identifier_type).removeprefix(
-            "IDENTIFIER_TYPE_"
-        ),
+        identifier_type=_identifier_type(structure),
         identifier=structure.identifier,
         vat_number=structure.vat_number,
         address=(
