@@ -52,6 +52,7 @@ def email_delivery(
         poll_seconds=settings.email_poll_seconds,
         message_id_domain=message_id_domain(settings.mail_from),
         takeover_seconds=settings.email_takeover_seconds,
+        batch_size=settings.email_batch_size,
     )
 
 
