@@ -67,3 +67,9 @@ class NotificationsSettings(ChorusSettings):
     email_poll_seconds: float = Field(
         1.0, gt=0, description="E-mail sender polling fallback when no NOTIFY arrives."
     )
+    digest_poll_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often the invoice digest job looks for hourly or daily digests due;"
+        " a digest goes at most this long after its period ends.",
+    )

@@ -23,7 +23,15 @@ MANDATORY_KINDS = frozenset(
 )
 """Account security messages: always e-mailed, not offered as preferences."""
 
-OPTIONAL_KINDS = tuple(str(kind) for kind in NotificationKind if kind not in MANDATORY_KINDS)
+NOT_PREFERENCES = frozenset({NotificationKind.INVOICE_DIGEST})
+"""Kinds with no on/off setting of their own: the digest follows the invoice kinds it gathers
+(and the user's digest frequency)."""
+
+OPTIONAL_KINDS = tuple(
+    str(kind)
+    for kind in NotificationKind
+    if kind not in MANDATORY_KINDS and kind not in NOT_PREFERENCES
+)
 
 
 def is_optional(kind: str) -> bool:

@@ -1,6 +1,7 @@
 """Invoice notices (invoices' events): the depositor's feed and status e-mails, the recipient
 structure's members told of a new or completed invoice, the supplier's other managers told
-of the recipient's status changes (members from the structure members projection)."""
+of the recipient's status changes (members from the structure members projection). A user
+who chose an hourly or daily digest gets the invoice e-mails in it (``usecases/digests.py``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from chorus_platform.unit_of_work import Transaction
 from chorus_notifications.domain import links, messages
 from chorus_notifications.domain.ids import is_uuid
 from chorus_notifications.domain.invoices import InvoiceSubmission, StatusChange
+from chorus_notifications.domain.kinds import NotificationKind
 from chorus_notifications.domain.recipients import DEFAULT_LOCALE
 from chorus_notifications.store import members
+from chorus_notifications.usecases.digests import InvoiceDigests
 from chorus_notifications.usecases.notify import (
     add_feed_item,
     email_recipient,
@@ -21,10 +24,12 @@ from chorus_notifications.usecases.notify import (
 
 
 class InvoiceNotices:
-    """Links in e-mails point into the portal at ``portal_url``."""
+    """Links in e-mails point into the portal at ``portal_url``; ``digests`` keeps the invoice
+    e-mails of users who chose a digest."""
 
-    def __init__(self, *, portal_url: str) -> None:
+    def __init__(self, *, portal_url: str, digests: InvoiceDigests | None = None) -> None:
         self._portal_url = portal_url
+        self._digests = digests or InvoiceDigests()
 
     async def submitted(
         self, tx: Transaction, *, event_id: str, submission: InvoiceSubmission
@@ -74,7 +79,16 @@ class InvoiceNotices:
             "comment": change.comment,
             "locale": person.locale,
         }
-        if change.emails_depositor:
+        if change.emails_depositor and not await self._digests.keep_for_digest(
+            tx,
+            event_id=event_id,
+            person=person,
+            kind=NotificationKind.INVOICE_STATUS_CHANGED,
+            invoice_id=change.invoice_id,
+            number=change.number,
+            status=change.to_status,
+            comment=change.comment,
+        ):
             email = messages.invoice_status_email(
                 **facts,
                 first_name=person.first_name,
@@ -101,7 +115,20 @@ class InvoiceNotices:
                 continue
             person = await recipient(tx, member.user_id)
             locale = person.locale if person else DEFAULT_LOCALE
-            if person is not None:
+            if person is not None and not await self._digests.keep_for_digest(
+                tx,
+                event_id=event_id,
+                person=person,
+                kind=(
+                    NotificationKind.INVOICE_COMPLETED
+                    if completed
+                    else NotificationKind.INVOICE_RECEIVED
+                ),
+                invoice_id=change.invoice_id,
+                number=change.number,
+                status=change.to_status,
+                comment=change.comment if completed else "",
+            ):
                 if completed:
                     email = messages.invoice_completed_email(
                         first_name=person.first_name,
