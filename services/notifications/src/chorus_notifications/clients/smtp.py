@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.errors
+import email.generator
+import email.policy
 import functools
+import io
 import socket
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -69,6 +72,7 @@ class SmtpMailer:
     def __init__(self, settings: NotificationsSettings) -> None:
         self._settings = settings
         self._message_id_domain = message_id_domain(settings.mail_from)
+        self._envelope_from = getaddresses([settings.mail_from])[0][1]
         self._client: aiosmtplib.SMTP | None = None
         self._last_used = 0.0
         self._lock = asyncio.Lock()
@@ -97,9 +101,12 @@ class SmtpMailer:
         (aiosmtplib.SMTPException, OSError...) when it was not this time — the connection
         is then dropped, so a failure never leaves a half-finished dialogue for the next
         e-mail."""
+        utf8 = not (email.recipient_address.isascii() and self._envelope_from.isascii())
         try:
             message = self.compose(email)
-            message.as_bytes()  # fails now, not halfway through the SMTP dialogue
+            # Written once (this also fails now, before any SMTP, for an address the message
+            # cannot carry); again only for a server without 8BITMIME.
+            raw = _flatten(message, utf8=utf8, cte_type="8bit")
         except Exception as exc:
             if _permanent(exc):
                 raise PermanentDeliveryError(f"{type(exc).__name__}: {exc}") from exc
@@ -108,7 +115,21 @@ class SmtpMailer:
             self._cancel_idle_close()
             try:
                 client = await self._ready_client()
-                await client.send_message(message)
+                options = []
+                if utf8:
+                    if not client.supports_extension("smtputf8"):
+                        raise aiosmtplib.SMTPNotSupported(
+                            "An address containing non-ASCII characters was provided, but"
+                            " SMTPUTF8 is not supported by this server"
+                        )
+                    options.append("SMTPUTF8")
+                if client.supports_extension("8bitmime"):
+                    options.append("BODY=8BITMIME")
+                elif not raw.isascii():
+                    raw = _flatten(message, utf8=utf8, cte_type="7bit")
+                await client.sendmail(
+                    self._envelope_from, [email.recipient_address], raw, mail_options=options
+                )
             except BaseException as exc:
                 self._drop()
                 if isinstance(exc, Exception) and _permanent(exc):
@@ -155,6 +176,11 @@ class SmtpMailer:
             local_hostname=await local_hostname(),
         )
         await client.connect()
+        if client.is_ehlo_or_helo_needed:  # for the extensions (8BITMIME, SMTPUTF8)
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await client.helo()
         return client
 
     def _drop(self) -> None:
@@ -176,6 +202,16 @@ class SmtpMailer:
         task = asyncio.ensure_future(self.close())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+
+
+def _flatten(message: EmailMessage, *, utf8: bool, cte_type: str) -> bytes:
+    """The message as SMTP carries it (CRLF line ends; UTF-8 headers only with SMTPUTF8)."""
+    policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
+    if cte_type != "8bit":
+        policy = policy.clone(cte_type=cte_type)
+    with io.BytesIO() as buffer:
+        email.generator.BytesGenerator(buffer, policy=policy).flatten(message)
+        return buffer.getvalue()
 
 
 async def _quit_quietly(client: aiosmtplib.SMTP) -> None:
