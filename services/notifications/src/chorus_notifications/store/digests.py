@@ -34,22 +34,6 @@ async def set_frequency(conn: asyncpg.Connection, user_id: str, frequency: Diges
     )
 
 
-async def digest_setting(
-    conn: asyncpg.Connection, user_id: str, kind: str
-) -> tuple[DigestFrequency, bool]:
-    """The user's frequency and whether ``kind`` is e-mailed to them, in one query."""
-    row = await conn.fetchrow(
-        """SELECT (SELECT frequency FROM invoice_email_frequencies WHERE user_id = $1)
-                      AS frequency,
-                  (SELECT enabled FROM email_preferences WHERE user_id = $1 AND kind = $2)
-                      AS enabled""",
-        user_id,
-        kind,
-    )
-    frequency = DigestFrequency(row["frequency"]) if row["frequency"] else DigestFrequency.IMMEDIATE
-    return frequency, row["enabled"] is not False
-
-
 async def add_entry(
     conn: asyncpg.Connection,
     *,

@@ -66,11 +66,13 @@ async def enqueue(
     Wakes the sender through NOTIFY when the caller's transaction commits.
     """
     email_id = await conn.fetchval(
-        """INSERT INTO emails (id, event_id, recipient_address, user_id, kind,
-                               subject, text_body, html_body, sealed_secret, sealed_context)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (event_id, recipient_address) DO NOTHING
-           RETURNING id""",
+        """WITH queued AS (
+               INSERT INTO emails (id, event_id, recipient_address, user_id, kind,
+                                   subject, text_body, html_body, sealed_secret, sealed_context)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               ON CONFLICT (event_id, recipient_address) DO NOTHING
+               RETURNING id)
+           SELECT id FROM queued, pg_notify($11, '')""",
         uuid.uuid4(),
         event_id,
         recipient_address,
@@ -81,11 +83,9 @@ async def enqueue(
         content.html_body,
         content.sealed.sealed if content.sealed else None,
         content.sealed.context if content.sealed else None,
+        NOTIFY_CHANNEL,
     )
-    if email_id is None:
-        return None
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
-    return str(email_id)
+    return None if email_id is None else str(email_id)
 
 
 async def claim_next_due(

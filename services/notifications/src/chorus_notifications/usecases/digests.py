@@ -30,7 +30,7 @@ from chorus_platform.unit_of_work import Transaction, UnitOfWork
 from chorus_notifications.domain import digests as rules
 from chorus_notifications.domain import links
 from chorus_notifications.domain.digests import DigestFrequency
-from chorus_notifications.domain.recipients import Recipient
+from chorus_notifications.domain.preferences import EmailSetting
 from chorus_notifications.rendering import render_email
 from chorus_notifications.store import digests, emails, recipients
 
@@ -54,24 +54,22 @@ class InvoiceDigests:
         tx: Transaction,
         *,
         event_id: str,
-        person: Recipient,
+        user_id: str,
+        setting: EmailSetting,
         kind: str,
         invoice_id: str,
         number: str,
         status: str,
         comment: str = "",
     ) -> bool:
-        """True when ``person`` gets ``kind`` in a digest (or not at all: switched off): the
-        caller then queues no e-mail. False: e-mail it now, as usual."""
-        if not rules.is_digested(kind):
+        """True when the user's ``setting`` puts ``kind`` in a digest (or nowhere: switched
+        off): the caller then queues no e-mail. False: e-mail it now, as usual."""
+        if not rules.is_digested(kind) or setting.frequency is DigestFrequency.IMMEDIATE:
             return False
-        frequency, enabled = await digests.digest_setting(tx.conn, person.user_id, kind)
-        if frequency is DigestFrequency.IMMEDIATE:
-            return False
-        if enabled:
+        if setting.enabled:
             await digests.add_entry(
                 tx.conn,
-                user_id=person.user_id,
+                user_id=user_id,
                 event_id=event_id,
                 kind=kind,
                 invoice_id=invoice_id,
