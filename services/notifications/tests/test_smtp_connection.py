@@ -178,3 +178,35 @@ async def test_an_idle_connection_is_closed_with_quit_and_reopened_for_the_next_
 
     assert len(server.received) == 3
     assert (server.connections, server.quits) == (2, 2)
+
+
+async def test_a_message_reads_back_exactly_as_written(settings, mail_catcher):
+    sender = "Chorus Pro — Élysée <no-reply@chorus.gouv.fr>"
+    settings = settings.model_copy(
+        update={"smtp_port": mail_catcher.smtp_port, "mail_from": sender}
+    )
+    address = unique_email("relecture")
+    subject = "Facture F-2026-0042 : « mise à disposition du destinataire » " + "é" * 80
+    outgoing = OutgoingEmail(
+        id=str(uuid.uuid4()),
+        kind="INVOICE_STATUS_CHANGED",
+        recipient_address=address,
+        subject=subject,
+        text_body="Bonjour Zoé,\n\nVotre facture n° 42 est « rejetée » — 1 234,50 €.\n",
+        html_body="<p>Bonjour Zoé,</p>\n<p>" + "Facture « rejetée » " * 100 + "</p>\n",
+        attempts=0,
+        message_id="<fixe@chorus.gouv.fr>",
+    )
+    mailer = SmtpMailer(settings)
+    await mailer.send(outgoing)
+    await mailer.close()
+
+    message = await mail_catcher.wait_for(lambda m: address in m.envelope_to, 5)
+    assert message.subject == subject
+    assert message.text.replace("\r\n", "\n") == outgoing.text_body
+    assert message.html.replace("\r\n", "\n") == outgoing.html_body
+    assert message.message_id == "fixe@chorus.gouv.fr"
+    assert message.addresses("From") == [
+        {"Address": "no-reply@chorus.gouv.fr", "Name": "Chorus Pro — Élysée"}
+    ]
+    assert message.addresses("To") == [{"Address": address, "Name": ""}]

@@ -11,9 +11,12 @@ import email.policy
 import functools
 import io
 import socket
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate, getaddresses
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, getaddresses
 
 import aiosmtplib
 
@@ -73,23 +76,45 @@ class SmtpMailer:
         self._settings = settings
         self._message_id_domain = message_id_domain(settings.mail_from)
         self._envelope_from = getaddresses([settings.mail_from])[0][1]
+        self._from_header = formataddr(getaddresses([settings.mail_from])[0], charset="utf-8")
         self._client: aiosmtplib.SMTP | None = None
         self._last_used = 0.0
         self._lock = asyncio.Lock()
         self._idle_close: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task] = set()
 
-    def compose(self, email: OutgoingEmail) -> EmailMessage:
-        """The MIME message; its Message-ID is the e-mail's (derived from its id, the same on
-        every attempt)."""
+    def compose(self, email: OutgoingEmail) -> Message:
+        """The MIME message (text and HTML alternatives, UTF-8); its Message-ID is the
+        e-mail's (derived from its id, the same on every attempt).
+
+        For an ASCII address it is built with the ``email`` package's compat32 classes,
+        about four times cheaper than :class:`EmailMessage` (whose header objects are most
+        of the sender's CPU): the bodies go base64, non-ASCII subjects and names as RFC 2047
+        words. An address with non-ASCII characters takes the :class:`EmailMessage` path,
+        which refuses what no message can carry (a non-ASCII local part)."""
+        message_id = email.message_id or message_id_for(email.id, self._message_id_domain)
+        if not email.recipient_address.isascii():
+            return self._compose_international(email, message_id)
+        message = MIMEMultipart("alternative")
+        message["From"] = self._from_header
+        message["To"] = email.recipient_address
+        message["Subject"] = (
+            email.subject if email.subject.isascii() else Header(email.subject, "utf-8")
+        )
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = message_id
+        message["Auto-Submitted"] = "auto-generated"
+        message.attach(MIMEText(email.text_body, "plain", "utf-8"))
+        message.attach(MIMEText(email.html_body, "html", "utf-8"))
+        return message
+
+    def _compose_international(self, email: OutgoingEmail, message_id: str) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._settings.mail_from
         message["To"] = Address(addr_spec=email.recipient_address)
         message["Subject"] = email.subject
         message["Date"] = formatdate(usegmt=True)
-        message["Message-ID"] = email.message_id or message_id_for(
-            email.id, self._message_id_domain
-        )
+        message["Message-ID"] = message_id
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(email.text_body, charset="utf-8")
         message.add_alternative(email.html_body, subtype="html", charset="utf-8")
@@ -204,9 +229,12 @@ class SmtpMailer:
         task.add_done_callback(self._closing.discard)
 
 
-def _flatten(message: EmailMessage, *, utf8: bool, cte_type: str) -> bytes:
+def _flatten(message: Message, *, utf8: bool, cte_type: str) -> bytes:
     """The message as SMTP carries it (CRLF line ends; UTF-8 headers only with SMTPUTF8)."""
-    policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
+    if isinstance(message, EmailMessage):
+        policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
+    else:
+        policy = email.policy.compat32.clone(linesep="\r\n")
     if cte_type != "8bit":
         policy = policy.clone(cte_type=cte_type)
     with io.BytesIO() as buffer:
