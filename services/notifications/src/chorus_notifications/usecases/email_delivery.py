@@ -20,7 +20,10 @@ transaction or none:
 Each e-mail of a batch is recorded as soon as its own attempt ends, before the next one is
 sent: a connection that breaks mid-batch fails only the e-mail being sent (retried after its
 backoff, never marked sent), and the next ones go over a new connection. A sender stopping
-mid-batch puts the claims it has not handed to SMTP back to ``PENDING`` (no attempt counted).
+mid-batch puts the claims it has not handed to SMTP back to ``PENDING`` (no attempt counted);
+one that dies (killed) leaves them ``SENDING`` for the takeover below, which cannot tell them
+from the one in flight: they are sent after ``takeover_seconds``, once, each with an attempt
+of unknown outcome in its history.
 
 Only one case can send an e-mail twice: the sender goes away (crash, kill, a shutdown that
 could not record within the grace) after the SMTP server accepted it and before the record.
