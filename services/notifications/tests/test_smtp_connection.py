@@ -210,3 +210,46 @@ async def test_a_message_reads_back_exactly_as_written(settings, mail_catcher):
         {"Address": "no-reply@chorus.gouv.fr", "Name": "Chorus Pro — Élysée"}
     ]
     assert message.addresses("To") == [{"Address": address, "Name": ""}]
+
+
+class HangsOnSecond(SmtpMailer):
+    """The real mailer, except that the second e-mail never completes (a stuck server)."""
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        self.sent = 0
+        self.stuck = asyncio.Event()
+
+    async def send(self, email: OutgoingEmail) -> None:
+        if self.sent == 1:
+            self.stuck.set()
+            await asyncio.Event().wait()
+        await super().send(email)
+        self.sent += 1
+
+
+async def test_a_sender_stopping_mid_batch_gives_back_the_claims_it_never_sent(pool, settings):
+    async with CountingServer() as server:
+        settings = settings.model_copy(update={"smtp_port": server.port, "email_batch_size": 10})
+        ids = [await queue_activation(pool, unique_email(f"stop{i}")) for i in range(5)]
+        uow = UnitOfWork(pool, service=settings.service_name)
+        mailer = HangsOnSecond(settings)
+        delivery = email_delivery(settings, uow, mailer, SealingKeyRing(uow))
+        task = asyncio.create_task(delivery.run())
+        await asyncio.wait_for(mailer.stuck.wait(), 10)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        rows = {
+            str(row["id"]): (row["status"], row["attempts"], row["claimed_by"])
+            for row in await pool.fetch(
+                "SELECT id, status, attempts, claimed_by FROM emails WHERE id = ANY($1::uuid[])",
+                ids,
+            )
+        }
+
+    assert rows[ids[0]] == ("SENT", 1, None)
+    status, attempts, claimed_by = rows[ids[1]]  # in flight: its outcome is unknown
+    assert (status, attempts, str(claimed_by)) == ("SENDING", 0, delivery.sender_id)
+    assert [rows[i] for i in ids[2:]] == [("PENDING", 0, None)] * 3
+    assert server.quits == 1  # the connection was closed on the way out
