@@ -17,7 +17,7 @@ from chorus.invoices.events.v1 import invoices_events_pb2 as invoices_events
 from chorus.invoices.v1 import invoices_service_pb2 as invoices_pb
 from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus_notifications.domain import digests as rules
-from chorus_notifications.domain.digests import DigestEntry, DigestFrequency
+from chorus_notifications.domain.digests import DigestFrequency
 from chorus_notifications.domain.invoices import StatusChange
 from chorus_notifications.domain.preferences import MANDATORY_KINDS
 from chorus_notifications.domain.recipients import Recipient
@@ -69,18 +69,24 @@ def test_account_security_emails_are_never_digested():
     assert rules.is_digested("INVOICE_STATUS_CHANGED")
 
 
-def test_a_digest_lists_each_invoice_once_with_its_latest_status_and_link():
-    at = paris(2026, 12, 7, 14, 5)
-    entries = [
-        DigestEntry(1, "INVOICE_RECEIVED", "i1", "F-1", "MISE_A_DISPOSITION", "", at),
-        DigestEntry(2, "INVOICE_STATUS_CHANGED", "i2", "F-2", "SUSPENDUE", "Pièce <b>", at),
-        DigestEntry(3, "INVOICE_COMPLETED", "i1", "F-1", "COMPLETEE", "", at + timedelta(1)),
-    ]
-    urls = {"i1": f"{PORTAL}/factures/i1", "i2": f"{PORTAL}/factures/i2"}
-    lines = rules.digest_lines(entries, urls, "fr")
-    assert [(line.number, line.status_label, line.received) for line in lines] == [
-        ("F-1", "complétée", True),
-        ("F-2", "suspendue", False),
+def test_a_digest_reads_in_french_with_a_link_per_invoice_and_the_rest_counted():
+    lines = [
+        rules.digest_line(
+            number="F-1",
+            status="COMPLETEE",
+            received=True,
+            comment="",
+            invoice_url=f"{PORTAL}/factures/i1",
+            locale="fr",
+        ),
+        rules.digest_line(
+            number="F-2",
+            status="SUSPENDUE",
+            received=False,
+            comment="Pièce <b>",
+            invoice_url=f"{PORTAL}/factures/i2",
+            locale="fr",
+        ),
     ]
     email = render_email(
         rules.digest_email(
@@ -88,14 +94,18 @@ def test_a_digest_lists_each_invoice_once_with_its_latest_status_and_link():
             frequency=DigestFrequency.HOURLY,
             start=paris(2026, 12, 7, 14),
             lines=lines,
+            invoice_count=5,
+            invoices_url=f"{PORTAL}/factures",
             locale="fr",
         )
     )
-    assert email.subject == "Résumé de vos factures : 7 décembre 2026, 14 h – 15 h (2 factures)"
+    assert email.subject == "Résumé de vos factures : 7 décembre 2026, 14 h – 15 h (5 factures)"
     assert "Bonjour Zoé" in email.text_body
+    assert "- Facture n° F-1 (nouvelle facture reçue) : « complétée »" in email.text_body
     assert f"{PORTAL}/factures/i1" in email.text_body
-    assert "nouvelle facture reçue" in email.text_body
+    assert "… et 3 autres factures : consultez-les dans le portail." in email.text_body
     assert f'href="{PORTAL}/factures/i2"' in email.html_body
+    assert f'href="{PORTAL}/factures"' in email.html_body
     assert "Pièce &lt;b&gt;" in email.html_body  # escaped
 
 
@@ -372,3 +382,23 @@ async def test_an_hourly_users_invoice_event_reaches_the_mailbox_in_the_digest(
     assert "F-DIGEST : « suspendue »" in message.text
     assert f"{PORTAL}/factures/{invoice_id}" in message.text
     assert f'href="{PORTAL}/factures/{invoice_id}"' in message.html
+
+
+async def test_a_large_digest_lists_the_first_invoices_and_counts_the_others(pool, monkeypatch):
+    monkeypatch.setattr(rules, "MAX_LINES", 2)
+    clock = MovableClock(paris(2026, 12, 7, 9, 1))
+    digests = Digests(pool, clock)
+    zoe = await digests.person()
+    await digests.preferences.update(zoe.user_id, {}, DigestFrequency.DAILY)
+    for n in range(5):
+        clock.now += timedelta(minutes=1)
+        await digests.status_changed(zoe, f"F-{n}", "MANDATEE")
+    clock.now = paris(2026, 12, 8, 0, 5)
+    assert await digests.job().send_due() == 1
+
+    [email] = await digests.emails_of(zoe)
+    assert "(5 factures)" in email["subject"]
+    assert "F-0" in email["text_body"] and "F-1" in email["text_body"]
+    assert "F-2" not in email["text_body"]
+    assert "… et 3 autres factures" in email["text_body"]
+    assert f"{PORTAL}/factures\n" in email["text_body"]

@@ -6,7 +6,6 @@ invoice e-mails are ever gathered: account security e-mails always go at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -66,19 +65,6 @@ def period_end(frequency: DigestFrequency, start: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
-class DigestEntry:
-    """An invoice event kept for a digest."""
-
-    id: int
-    kind: str
-    invoice_id: str
-    number: str
-    status: str
-    comment: str
-    queued_at: datetime
-
-
-@dataclass(frozen=True)
 class DigestLine:
     """One invoice in a digest: its latest status in the period."""
 
@@ -90,39 +76,22 @@ class DigestLine:
     invoice_url: str
 
 
-def group_by_period(
-    frequency: DigestFrequency, entries: Iterable[DigestEntry]
-) -> dict[datetime, list[DigestEntry]]:
-    """Entries by the start of their period, oldest period first; IMMEDIATE (a user who went
-    back to immediate e-mails with entries still waiting): all of them in one group."""
-    groups: dict[datetime, list[DigestEntry]] = {}
-    ordered = sorted(entries, key=lambda e: (e.queued_at, e.id))
-    for entry in ordered:
-        key = (
-            ordered[0].queued_at
-            if frequency is DigestFrequency.IMMEDIATE
-            else period_start(frequency, entry.queued_at)
-        )
-        groups.setdefault(key, []).append(entry)
-    return groups
+MAX_LINES = 100
+"""Invoices listed in one digest e-mail; beyond, it says how many more and links to the
+portal's invoice list (a large structure's daily digest can hold thousands)."""
 
 
-def digest_lines(
-    entries: Iterable[DigestEntry], invoice_url: dict[str, str], locale: str
-) -> list[DigestLine]:
-    """One line per invoice, in the order each was first seen, with its latest status."""
-    lines: dict[str, DigestLine] = {}
-    for entry in sorted(entries, key=lambda e: (e.queued_at, e.id)):
-        earlier = lines.get(entry.invoice_id)
-        lines[entry.invoice_id] = DigestLine(
-            number=entry.number,
-            status_label=invoice_status_label(entry.status, locale),
-            received=(earlier is not None and earlier.received)
-            or entry.kind == NotificationKind.INVOICE_RECEIVED,
-            comment=entry.comment.strip(),
-            invoice_url=invoice_url[entry.invoice_id],
-        )
-    return list(lines.values())
+def digest_line(
+    *, number: str, status: str, received: bool, comment: str, invoice_url: str, locale: str
+) -> DigestLine:
+    """One invoice of a digest: its latest status in the period."""
+    return DigestLine(
+        number=number,
+        status_label=invoice_status_label(status, locale),
+        received=received,
+        comment=comment.strip(),
+        invoice_url=invoice_url,
+    )
 
 
 _MONTHS = {
@@ -154,16 +123,21 @@ def digest_email(
     frequency: DigestFrequency,
     start: datetime,
     lines: list[DigestLine],
+    invoice_count: int,
+    invoices_url: str,
     locale: str,
 ) -> EmailDraft:
     """The digest of the period starting at ``start`` (for IMMEDIATE: the entries left
-    waiting when the user went back to immediate e-mails)."""
+    waiting when the user went back to immediate e-mails): ``lines`` are the first of the
+    ``invoice_count`` invoices; the others are counted, with ``invoices_url`` to see them."""
     context = {
         "first_name": first_name,
         "frequency": str(frequency),
         "day": _day(start, locale),
         "hours": _hours(start, period_end(frequency, start), locale),
         "lines": lines,
-        "count": len(lines),
+        "count": invoice_count,
+        "others": max(invoice_count - len(lines), 0),
+        "invoices_url": invoices_url,
     }
     return email_draft(NotificationKind.INVOICE_DIGEST, "invoice_digest", locale, context)

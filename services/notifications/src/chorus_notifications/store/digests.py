@@ -3,11 +3,12 @@ waiting for their digest (see ``usecases/digests.py``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from chorus_notifications.domain.digests import DigestEntry, DigestFrequency
+from chorus_notifications.domain.digests import DigestFrequency
 
 # Transaction advisory locks (classid, objid): one digest run per user at a time.
 DIGESTS = 0x43484447  # "CHDG"
@@ -94,22 +95,89 @@ async def lock_user(conn: asyncpg.Connection, user_id: str) -> bool:
     )
 
 
-async def waiting(conn: asyncpg.Connection, user_id: str, *, before: datetime) -> list[DigestEntry]:
-    """The user's entries queued before ``before`` and in no digest yet, oldest first."""
-    rows = await conn.fetch(
-        """SELECT id, kind, invoice_id, number, status, comment, queued_at
-             FROM digest_entries
+async def oldest_waiting(
+    conn: asyncpg.Connection, user_id: str, *, before: datetime
+) -> tuple[datetime, int] | None:
+    """When the user's oldest entry in no digest yet (queued before ``before``) was queued,
+    and its id; None when there is none."""
+    row = await conn.fetchrow(
+        """SELECT queued_at, id FROM digest_entries
             WHERE user_id = $1 AND digest_event_id IS NULL AND queued_at < $2
-            ORDER BY queued_at, id""",
+            ORDER BY queued_at, id
+            LIMIT 1""",
         user_id,
         before,
     )
-    return [DigestEntry(**dict(row)) for row in rows]
+    return None if row is None else (row["queued_at"], row["id"])
 
 
-async def mark_sent(conn: asyncpg.Connection, entry_ids: list[int], digest_event_id: str) -> None:
-    await conn.execute(
-        "UPDATE digest_entries SET digest_event_id = $2 WHERE id = ANY($1::bigint[])",
-        entry_ids,
+@dataclass(frozen=True)
+class InvoiceInPeriod:
+    """One invoice of a user's entries in a period: its latest entry, and whether one of
+    them told of its arrival at the user's structure."""
+
+    invoice_id: str
+    number: str
+    status: str
+    comment: str
+    received: bool
+
+
+async def invoices_in_period(
+    conn: asyncpg.Connection, user_id: str, *, start: datetime, end: datetime, limit: int
+) -> tuple[list[InvoiceInPeriod], int]:
+    """The first ``limit`` invoices (in the order they first appear) of the user's waiting
+    entries queued in [start, end), each with its latest entry; and how many there are."""
+    rows = await conn.fetch(
+        """WITH period AS (
+               SELECT id, kind, invoice_id, number, status, comment, queued_at
+                 FROM digest_entries
+                WHERE user_id = $1 AND digest_event_id IS NULL
+                  AND queued_at >= $2 AND queued_at < $3),
+           invoices AS (
+               SELECT invoice_id, min(queued_at) AS first_at,
+                      bool_or(kind = 'INVOICE_RECEIVED') AS received
+                 FROM period GROUP BY invoice_id)
+           SELECT i.invoice_id, latest.number, latest.status, latest.comment, i.received,
+                  count(*) OVER () AS invoices
+             FROM invoices i
+             CROSS JOIN LATERAL (
+                   SELECT number, status, comment FROM period p
+                    WHERE p.invoice_id = i.invoice_id
+                    ORDER BY p.queued_at DESC, p.id DESC
+                    LIMIT 1) latest
+            ORDER BY i.first_at, i.invoice_id
+            LIMIT $4""",
+        user_id,
+        start,
+        end,
+        limit,
+    )
+    found = [
+        InvoiceInPeriod(
+            invoice_id=row["invoice_id"],
+            number=row["number"],
+            status=row["status"],
+            comment=row["comment"],
+            received=row["received"],
+        )
+        for row in rows
+    ]
+    return found, rows[0]["invoices"] if rows else 0
+
+
+async def mark_period(
+    conn: asyncpg.Connection, user_id: str, *, start: datetime, end: datetime, digest_event_id: str
+) -> int:
+    """Marks the user's waiting entries queued in [start, end) as in the digest
+    ``digest_event_id``; returns how many."""
+    status = await conn.execute(
+        """UPDATE digest_entries SET digest_event_id = $4
+            WHERE user_id = $1 AND digest_event_id IS NULL
+              AND queued_at >= $2 AND queued_at < $3""",
+        user_id,
+        start,
+        end,
         digest_event_id,
     )
+    return int(status.split()[-1])  # "UPDATE <n>"

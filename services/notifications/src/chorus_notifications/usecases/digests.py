@@ -31,6 +31,7 @@ from chorus_notifications.domain import digests as rules
 from chorus_notifications.domain import links
 from chorus_notifications.domain.digests import DigestFrequency
 from chorus_notifications.domain.preferences import EmailSetting
+from chorus_notifications.domain.recipients import Recipient
 from chorus_notifications.rendering import render_email
 from chorus_notifications.store import digests, emails, recipients
 
@@ -136,39 +137,64 @@ class DigestJob:
                 return 0  # another replica is on it
             frequency = await digests.frequency_of(tx.conn, user_id)
             immediate = frequency is DigestFrequency.IMMEDIATE
-            before = now if immediate else rules.period_start(frequency, now)
-            entries = await digests.waiting(tx.conn, user_id, before=before)
+            cutoff = now if immediate else rules.period_start(frequency, now)
             person = await recipients.get(tx.conn, user_id)
-            if not entries:
-                return 0
-            if person is None:  # entries are kept for known users only: never happens
-                await digests.mark_sent(tx.conn, [e.id for e in entries], "recipient-unknown")
-                return 0
             queued = 0
-            for start, group in rules.group_by_period(frequency, entries).items():
-                event_id = f"digest:{user_id}:{group[0].id}"
-                urls = {
-                    e.invoice_id: links.absolute(self._portal_url, links.invoice_path(e.invoice_id))
-                    for e in group
-                }
-                draft = rules.digest_email(
-                    first_name=person.first_name,
-                    frequency=frequency,
-                    start=start,
-                    lines=rules.digest_lines(group, urls, person.locale),
-                    locale=person.locale,
+            while oldest := await digests.oldest_waiting(tx.conn, user_id, before=cutoff):
+                first_at, first_id = oldest
+                start = first_at if immediate else rules.period_start(frequency, first_at)
+                end = cutoff if immediate else rules.period_end(frequency, start)
+                event_id = f"digest:{user_id}:{first_id}"
+                if person is not None:  # entries are kept for known users only
+                    await self._queue(tx, person, frequency, start, end, event_id)
+                    queued += 1
+                await digests.mark_period(
+                    tx.conn, user_id, start=start, end=end, digest_event_id=event_id
                 )
-                email_id = await emails.enqueue(
-                    tx.conn,
-                    event_id=event_id,
-                    recipient_address=person.contact_email,
-                    user_id=user_id,
-                    content=render_email(draft),
-                )
-                await digests.mark_sent(tx.conn, [e.id for e in group], event_id)
-                log.info(
-                    "digest queued",
-                    extra={"email_id": email_id, "entries": len(group), "frequency": frequency},
-                )
-                queued += 1
             return queued
+
+    async def _queue(
+        self,
+        tx: Transaction,
+        person: Recipient,
+        frequency: DigestFrequency,
+        start: datetime,
+        end: datetime,
+        event_id: str,
+    ) -> None:
+        """Queues the digest of ``person``'s entries in [start, end)."""
+        invoices, count = await digests.invoices_in_period(
+            tx.conn, person.user_id, start=start, end=end, limit=rules.MAX_LINES
+        )
+        portal = self._portal_url
+        lines = [
+            rules.digest_line(
+                number=invoice.number,
+                status=invoice.status,
+                received=invoice.received,
+                comment=invoice.comment,
+                invoice_url=links.absolute(portal, links.invoice_path(invoice.invoice_id)),
+                locale=person.locale,
+            )
+            for invoice in invoices
+        ]
+        draft = rules.digest_email(
+            first_name=person.first_name,
+            frequency=frequency,
+            start=start,
+            lines=lines,
+            invoice_count=count,
+            invoices_url=links.absolute(portal, links.INVOICES_PATH),
+            locale=person.locale,
+        )
+        email_id = await emails.enqueue(
+            tx.conn,
+            event_id=event_id,
+            recipient_address=person.contact_email,
+            user_id=person.user_id,
+            content=render_email(draft),
+        )
+        log.info(
+            "digest queued",
+            extra={"email_id": email_id, "invoices": count, "frequency": str(frequency)},
+        )
