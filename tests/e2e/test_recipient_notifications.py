@@ -203,3 +203,22 @@ async def test_email_preferences_per_kind(api, mailbox):
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "PREFERENCE_KIND_UNKNOWN"
     assert (await api.get("/me/notification-preferences")).status_code == 401
+
+
+async def test_invoice_email_frequency_through_the_api(api, mailbox):
+    _, _, auth = await activated_user(api, mailbox, "Horace")
+    path = "/me/notification-preferences"
+    initial = await api.get(path, headers=auth)
+    assert initial.status_code == 200, initial.text
+    assert initial.json()["invoice_email_frequency"] == "IMMEDIATE"
+
+    updated = await api.put(path, json={"invoice_email_frequency": "HOURLY"}, headers=auth)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["invoice_email_frequency"] == "HOURLY"
+    assert updated.json()["email"] == initial.json()["email"]  # the kinds are kept
+    assert (await api.get(path, headers=auth)).json()["invoice_email_frequency"] == "HOURLY"
+
+    refused = await api.put(path, json={"invoice_email_frequency": "WEEKLY"}, headers=auth)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "VALIDATION_FAILED"
+    assert (await api.get(path, headers=auth)).json()["invoice_email_frequency"] == "HOURLY"

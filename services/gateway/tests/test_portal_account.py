@@ -401,3 +401,62 @@ async def test_forms_without_csrf_token_are_refused_without_a_call(signed_in, se
         assert "Rechargez la page" in response.text
     for method in ("UpdateMe", "ChangePassword", "DeactivateMe", "ConfirmTotpEnrolment"):
         assert services.identity.calls_to(method) == []
+
+
+async def test_the_invoice_email_frequency_is_a_select_with_french_labels(signed_in, services):
+    with_account(services)
+    services.notifications.answer(
+        "GetPreferences",
+        npb.GetPreferencesResponse(
+            email={"INVOICE_RECEIVED": True},
+            invoice_email_frequency=npb.INVOICE_EMAIL_FREQUENCY_DAILY,
+        ),
+    )
+
+    page = await signed_in.get("/mon-compte", headers=HTML)
+
+    assert page.status_code == 200, page.text
+    assert '<select id="invoice_email_frequency" name="invoice_email_frequency"' in page.text
+    assert '<option value="IMMEDIATE">Immédiat (un e-mail à chaque événement)</option>' in (
+        page.text
+    )
+    assert '<option value="HOURLY">Un résumé par heure</option>' in page.text
+    assert '<option value="DAILY" selected>Un résumé par jour</option>' in page.text
+
+
+async def test_the_chosen_frequency_is_sent_with_the_kinds(signed_in, services):
+    with_account(services)
+    services.notifications.answer("UpdatePreferences", npb.UpdatePreferencesResponse())
+    csrf = await page_csrf(signed_in)
+
+    response = await signed_in.post(
+        "/mon-compte/notifications",
+        data={
+            "csrf_token": csrf,
+            "kinds": ["INVOICE_RECEIVED"],
+            "email": ["INVOICE_RECEIVED"],
+            "invoice_email_frequency": "HOURLY",
+        },
+        headers=HTML,
+    )
+
+    assert response.headers["location"] == "/mon-compte?avis=notifications"
+    [call] = services.notifications.calls_to("UpdatePreferences")
+    assert call.request.invoice_email_frequency == npb.INVOICE_EMAIL_FREQUENCY_HOURLY
+    assert dict(call.request.email) == {"INVOICE_RECEIVED": True}
+
+
+async def test_an_unknown_frequency_is_refused_beside_the_select(signed_in, services):
+    with_account(services)
+    csrf = await page_csrf(signed_in)
+
+    response = await signed_in.post(
+        "/mon-compte/notifications",
+        data={"csrf_token": csrf, "kinds": ["INVOICE_RECEIVED"], "invoice_email_frequency": "X"},
+        headers=HTML,
+    )
+
+    assert response.status_code == 422
+    assert 'id="invoice_email_frequency-error"' in response.text
+    assert "un résumé par heure ou un résumé par jour" in response.text
+    assert services.notifications.calls_to("UpdatePreferences") == []

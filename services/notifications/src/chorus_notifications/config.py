@@ -30,6 +30,15 @@ class NotificationsSettings(ChorusSettings):
     smtp_timeout_seconds: float = Field(
         10.0, gt=0, description="Timeout of one SMTP conversation (connect, send, quit)."
     )
+    smtp_noop_after_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="An SMTP connection idle this long is checked with NOOP before it is"
+        " reused (a new one is opened if the server closed it).",
+    )
+    smtp_idle_close_seconds: float = Field(
+        5.0, gt=0, description="An SMTP connection idle this long is closed (QUIT)."
+    )
     mail_from: str = Field(
         "Chorus <no-reply@chorus.localhost>", description="From header of every e-mail."
     )
@@ -49,6 +58,18 @@ class NotificationsSettings(ChorusSettings):
         " sends again the e-mails a vanished sender left between SMTP and its record (same"
         " Message-ID); longer than a live sender needs to record after a database restart.",
     )
+    email_batch_size: int = Field(
+        50,
+        ge=1,
+        description="Due e-mails claimed in one transaction, then sent one after the other"
+        " over one SMTP connection.",
+    )
     email_poll_seconds: float = Field(
         1.0, gt=0, description="E-mail sender polling fallback when no NOTIFY arrives."
+    )
+    digest_poll_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often the invoice digest job looks for hourly or daily digests due;"
+        " a digest goes at most this long after its period ends.",
     )

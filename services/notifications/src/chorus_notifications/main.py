@@ -23,6 +23,7 @@ from chorus_notifications.events.invoices import InvoiceEvents
 from chorus_notifications.events.structures import StructureEvents
 from chorus_notifications.usecases.account_notices import AccountNotices
 from chorus_notifications.usecases.credential_notices import CredentialNotices
+from chorus_notifications.usecases.digests import Clock, DigestJob, InvoiceDigests, system_clock
 from chorus_notifications.usecases.email_delivery import EmailDelivery, Mailer
 from chorus_notifications.usecases.feed import Feed
 from chorus_notifications.usecases.invoice_notices import InvoiceNotices
@@ -52,6 +53,7 @@ def email_delivery(
         poll_seconds=settings.email_poll_seconds,
         message_id_domain=message_id_domain(settings.mail_from),
         takeover_seconds=settings.email_takeover_seconds,
+        batch_size=settings.email_batch_size,
     )
 
 
@@ -62,9 +64,11 @@ def build_app(
     *,
     mailer: Mailer | None = None,
     revocations: RevocationFeed | None = None,
+    clock: Clock = system_clock,
 ) -> grpc_server.GrpcApp:
-    """The gRPC app with its background jobs: the event consumer and the e-mail delivery,
-    and ``revocations`` (the verifier's deny-list feed) when given.
+    """The gRPC app with its background jobs: the event consumer, the e-mail delivery, the
+    invoice digests (on ``clock``), and ``revocations`` (the verifier's deny-list feed) when
+    given.
 
     Readiness is database + broker (+ the deny-list loaded) only: with SMTP down, e-mails
     wait in the outbox.
@@ -79,7 +83,7 @@ def build_app(
         identity_events=IdentityEvents(
             AccountNotices(**portal), RecipientsProjection(), CredentialNotices(**portal)
         ),
-        invoice_events=InvoiceEvents(InvoiceNotices(**portal)),
+        invoice_events=InvoiceEvents(InvoiceNotices(**portal, digests=InvoiceDigests(clock))),
         structure_events=StructureEvents(
             StructureNames(),
             StructureMembersProjection(),
@@ -88,6 +92,7 @@ def build_app(
         ),
     )
     delivery = email_delivery(settings, uow, mailer or SmtpMailer(settings), keys)
+    digests = DigestJob(uow, **portal, clock=clock, poll_seconds=settings.digest_poll_seconds)
 
     def register(server) -> list[str]:
         pb_grpc.add_NotificationsServiceServicer_to_server(servicer, server)
@@ -107,7 +112,12 @@ def build_app(
             checks.broker_check(settings),
             *([revocations.ready] if revocations else []),
         ],
-        background=[consumer.run, delivery.run, *([revocations.run] if revocations else [])],
+        background=[
+            consumer.run,
+            delivery.run,
+            digests.run,
+            *([revocations.run] if revocations else []),
+        ],
         reflection=settings.env == "dev",
     )
 

@@ -5,7 +5,8 @@ A message named ``n`` is ``n.txt``, whose blocks are the short parts (``subject`
 ``title``) and the plain-text ``body``, and, for e-mails, ``n.html``, rendered whole with
 autoescaping on; feed entries live under ``feed/``. A template missing in the recipient's
 language falls back to French. Undefined variables are errors, so a template and its caller
-cannot drift apart silently.
+cannot drift apart silently. Templates are compiled once per process and never checked for
+changes on disk (they ship in the package).
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
 
 
+@cache
 def _template(name: str, locale: str) -> Template:
     return _environment().select_template([f"{locale}/{name}", f"{DEFAULT_LOCALE}/{name}"])
 

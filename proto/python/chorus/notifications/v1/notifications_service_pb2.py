@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n3chorus/notifications/v1/notifications_service.proto\x12\x17\x63horus.notifications.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x01\n\x08\x46\x65\x65\x64Item\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x0c\n\x04link\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04read\x18\x07 \x01(\x08\"8\n\x0fListFeedRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"]\n\x10ListFeedResponse\x12\x30\n\x05items\x18\x01 \x03(\x0b\x32!.chorus.notifications.v1.FeedItem\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x17MarkFeedItemReadRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"\x1a\n\x18MarkFeedItemReadResponse\"\x16\n\x14GetSealingKeyRequest\"N\n\x15GetSealingKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\"\x17\n\x15GetPreferencesRequest\"\x91\x01\n\x16GetPreferencesResponse\x12I\n\x05\x65mail\x18\x01 \x03(\x0b\x32:.chorus.notifications.v1.GetPreferencesResponse.EmailEntry\x1a,\n\nEmailEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\"\x95\x01\n\x18UpdatePreferencesRequest\x12K\n\x05\x65mail\x18\x01 \x03(\x0b\x32<.chorus.notifications.v1.UpdatePreferencesRequest.EmailEntry\x1a,\n\nEmailEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\"\x97\x01\n\x19UpdatePreferencesResponse\x12L\n\x05\x65mail\x18\x01 \x03(\x0b\x32=.chorus.notifications.v1.UpdatePreferencesResponse.EmailEntry\x1a,\n\nEmailEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\x32\xcf\x04\n\x14NotificationsService\x12_\n\x08ListFeed\x12(.chorus.notifications.v1.ListFeedRequest\x1a).chorus.notifications.v1.ListFeedResponse\x12w\n\x10MarkFeedItemRead\x12\x30.chorus.notifications.v1.MarkFeedItemReadRequest\x1a\x31.chorus.notifications.v1.MarkFeedItemReadResponse\x12n\n\rGetSealingKey\x12-.chorus.notifications.v1.GetSealingKeyRequest\x1a..chorus.notifications.v1.GetSealingKeyResponse\x12q\n\x0eGetPreferences\x12..chorus.notifications.v1.GetPreferencesRequest\x1a/.chorus.notifications.v1.GetPreferencesResponse\x12z\n\x11UpdatePreferences\x12\x31.chorus.notifications.v1.UpdatePreferencesRequest\x1a\x32.chorus.notifications.v1.UpdatePreferencesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n3chorus/notifications/v1/notifications_service.proto\x12\x17\x63horus.notifications.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x01\n\x08\x46\x65\x65\x64Item\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x0c\n\x04link\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04read\x18\x07 \x01(\x08\"8\n\x0fListFeedRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"]\n\x10ListFeedResponse\x12\x30\n\x05items\x18\x01 \x03(\x0b\x32!.chorus.notifications.v1.FeedItem\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x17MarkFeedItemReadRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"\x1a\n\x18MarkFeedItemReadResponse\"\x16\n\x14GetSealingKeyRequest\"N\n\x15GetSealingKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\"\x17\n\x15GetPreferencesRequest\"\xe2\x01\n\x16GetPreferencesResponse\x12I\n\x05\x65mail\x18\x01 \x03(\x0b\x32:.chorus.notifications.v1.GetPreferencesResponse.EmailEntry\x12O\n\x17invoice_email_frequency\x18\x02 \x01(\x0e\x32..chorus.notifications.v1.InvoiceEmailFrequency\x1a,\n\nEmailEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\"\xe6\x01\n\x18UpdatePreferencesRequest\x12K\n\x05\x65mail\x18\x01 \x03(\x0b\x32<.chorus.notifications.v1.UpdatePreferencesRequest.EmailEntry\x12O\n\x17invoice_email_frequency\x18\x02 \x01(\x0e\x32..chorus.notifications.v1.InvoiceEmailFrequency\x1a,\n\nEmailEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\"\xe8\x01\n\x19UpdatePreferencesResponse\x12L\n\x05\x65mail\x18\x01 \x03(\x0b\x32=.chorus.notifications.v1.UpdatePreferencesResponse.EmailEntry\x12O\n\x17invoice_email_frequency\x18\x02 \x01(\x0e\x32..chorus.notifications.v1.InvoiceEmailFrequency\x1a,\n\nEmailEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01*\xae\x01\n\x15InvoiceEmailFrequency\x12\'\n#INVOICE_EMAIL_FREQUENCY_UNSPECIFIED\x10\x00\x12%\n!INVOICE_EMAIL_FREQUENCY_IMMEDIATE\x10\x01\x12\"\n\x1eINVOICE_EMAIL_FREQUENCY_HOURLY\x10\x02\x12!\n\x1dINVOICE_EMAIL_FREQUENCY_DAILY\x10\x03\x32\xcf\x04\n\x14NotificationsService\x12_\n\x08ListFeed\x12(.chorus.notifications.v1.ListFeedRequest\x1a).chorus.notifications.v1.ListFeedResponse\x12w\n\x10MarkFeedItemRead\x12\x30.chorus.notifications.v1.MarkFeedItemReadRequest\x1a\x31.chorus.notifications.v1.MarkFeedItemReadResponse\x12n\n\rGetSealingKey\x12-.chorus.notifications.v1.GetSealingKeyRequest\x1a..chorus.notifications.v1.GetSealingKeyResponse\x12q\n\x0eGetPreferences\x12..chorus.notifications.v1.GetPreferencesRequest\x1a/.chorus.notifications.v1.GetPreferencesResponse\x12z\n\x11UpdatePreferences\x12\x31.chorus.notifications.v1.UpdatePreferencesRequest\x1a\x32.chorus.notifications.v1.UpdatePreferencesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,6 +38,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPDATEPREFERENCESREQUEST_EMAILENTRY']._serialized_options = b'8\001'
   _globals['_UPDATEPREFERENCESRESPONSE_EMAILENTRY']._loaded_options = None
   _globals['_UPDATEPREFERENCESRESPONSE_EMAILENTRY']._serialized_options = b'8\001'
+  _globals['_INVOICEEMAILFREQUENCY']._serialized_start=1309
+  _globals['_INVOICEEMAILFREQUENCY']._serialized_end=1483
   _globals['_FEEDITEM']._serialized_start=114
   _globals['_FEEDITEM']._serialized_end=255
   _globals['_LISTFEEDREQUEST']._serialized_start=257
@@ -55,17 +57,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETPREFERENCESREQUEST']._serialized_start=586
   _globals['_GETPREFERENCESREQUEST']._serialized_end=609
   _globals['_GETPREFERENCESRESPONSE']._serialized_start=612
-  _globals['_GETPREFERENCESRESPONSE']._serialized_end=757
-  _globals['_GETPREFERENCESRESPONSE_EMAILENTRY']._serialized_start=713
-  _globals['_GETPREFERENCESRESPONSE_EMAILENTRY']._serialized_end=757
-  _globals['_UPDATEPREFERENCESREQUEST']._serialized_start=760
-  _globals['_UPDATEPREFERENCESREQUEST']._serialized_end=909
-  _globals['_UPDATEPREFERENCESREQUEST_EMAILENTRY']._serialized_start=713
-  _globals['_UPDATEPREFERENCESREQUEST_EMAILENTRY']._serialized_end=757
-  _globals['_UPDATEPREFERENCESRESPONSE']._serialized_start=912
-  _globals['_UPDATEPREFERENCESRESPONSE']._serialized_end=1063
-  _globals['_UPDATEPREFERENCESRESPONSE_EMAILENTRY']._serialized_start=713
-  _globals['_UPDATEPREFERENCESRESPONSE_EMAILENTRY']._serialized_end=757
-  _globals['_NOTIFICATIONSSERVICE']._serialized_start=1066
-  _globals['_NOTIFICATIONSSERVICE']._serialized_end=1657
+  _globals['_GETPREFERENCESRESPONSE']._serialized_end=838
+  _globals['_GETPREFERENCESRESPONSE_EMAILENTRY']._serialized_start=794
+  _globals['_GETPREFERENCESRESPONSE_EMAILENTRY']._serialized_end=838
+  _globals['_UPDATEPREFERENCESREQUEST']._serialized_start=841
+  _globals['_UPDATEPREFERENCESREQUEST']._serialized_end=1071
+  _globals['_UPDATEPREFERENCESREQUEST_EMAILENTRY']._serialized_start=794
+  _globals['_UPDATEPREFERENCESREQUEST_EMAILENTRY']._serialized_end=838
+  _globals['_UPDATEPREFERENCESRESPONSE']._serialized_start=1074
+  _globals['_UPDATEPREFERENCESRESPONSE']._serialized_end=1306
+  _globals['_UPDATEPREFERENCESRESPONSE_EMAILENTRY']._serialized_start=794
+  _globals['_UPDATEPREFERENCESRESPONSE_EMAILENTRY']._serialized_end=838
+  _globals['_NOTIFICATIONSSERVICE']._serialized_start=1486
+  _globals['_NOTIFICATIONSSERVICE']._serialized_end=2077
 # @@protoc_insertion_point(module_scope)

@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -18,6 +19,36 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _InvoiceEmailFrequency:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InvoiceEmailFrequencyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InvoiceEmailFrequency.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INVOICE_EMAIL_FREQUENCY_UNSPECIFIED: _InvoiceEmailFrequency.ValueType  # 0
+    """In an update: keep the current setting."""
+    INVOICE_EMAIL_FREQUENCY_IMMEDIATE: _InvoiceEmailFrequency.ValueType  # 1
+    """One e-mail per event (the default)."""
+    INVOICE_EMAIL_FREQUENCY_HOURLY: _InvoiceEmailFrequency.ValueType  # 2
+    """One e-mail per hour listing the invoices and their new statuses."""
+    INVOICE_EMAIL_FREQUENCY_DAILY: _InvoiceEmailFrequency.ValueType  # 3
+    """One e-mail per day (Paris time) listing the invoices and their new statuses."""
+
+class InvoiceEmailFrequency(_InvoiceEmailFrequency, metaclass=_InvoiceEmailFrequencyEnumTypeWrapper):
+    """How a user's invoice e-mails (status changes, invoices received or completed) reach them.
+    Account security e-mails are always sent at once.
+    """
+
+INVOICE_EMAIL_FREQUENCY_UNSPECIFIED: InvoiceEmailFrequency.ValueType  # 0
+"""In an update: keep the current setting."""
+INVOICE_EMAIL_FREQUENCY_IMMEDIATE: InvoiceEmailFrequency.ValueType  # 1
+"""One e-mail per event (the default)."""
+INVOICE_EMAIL_FREQUENCY_HOURLY: InvoiceEmailFrequency.ValueType  # 2
+"""One e-mail per hour listing the invoices and their new statuses."""
+INVOICE_EMAIL_FREQUENCY_DAILY: InvoiceEmailFrequency.ValueType  # 3
+"""One e-mail per day (Paris time) listing the invoices and their new statuses."""
+Global___InvoiceEmailFrequency: _TypeAlias = InvoiceEmailFrequency  # noqa: Y015
 
 @_typing.final
 class FeedItem(_message.Message):
@@ -221,6 +252,8 @@ class GetPreferencesResponse(_message.Message):
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     EMAIL_FIELD_NUMBER: _builtins.int
+    INVOICE_EMAIL_FREQUENCY_FIELD_NUMBER: _builtins.int
+    invoice_email_frequency: Global___InvoiceEmailFrequency.ValueType
     @_builtins.property
     def email(self) -> _containers.ScalarMap[_builtins.str, _builtins.bool]:
         """Notification kind (e.g. "INVOICE_RECEIVED") -> whether it is e-mailed."""
@@ -229,10 +262,11 @@ class GetPreferencesResponse(_message.Message):
         self,
         *,
         email: _abc.Mapping[_builtins.str, _builtins.bool] | None = ...,
+        invoice_email_frequency: Global___InvoiceEmailFrequency.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "invoice_email_frequency", b"invoice_email_frequency"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -263,6 +297,9 @@ class UpdatePreferencesRequest(_message.Message):
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     EMAIL_FIELD_NUMBER: _builtins.int
+    INVOICE_EMAIL_FREQUENCY_FIELD_NUMBER: _builtins.int
+    invoice_email_frequency: Global___InvoiceEmailFrequency.ValueType
+    """UNSPECIFIED keeps the current setting."""
     @_builtins.property
     def email(self) -> _containers.ScalarMap[_builtins.str, _builtins.bool]:
         """Notification kind -> whether to e-mail it; kinds left out keep their setting."""
@@ -271,10 +308,11 @@ class UpdatePreferencesRequest(_message.Message):
         self,
         *,
         email: _abc.Mapping[_builtins.str, _builtins.bool] | None = ...,
+        invoice_email_frequency: Global___InvoiceEmailFrequency.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "invoice_email_frequency", b"invoice_email_frequency"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -305,16 +343,19 @@ class UpdatePreferencesResponse(_message.Message):
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     EMAIL_FIELD_NUMBER: _builtins.int
+    INVOICE_EMAIL_FREQUENCY_FIELD_NUMBER: _builtins.int
+    invoice_email_frequency: Global___InvoiceEmailFrequency.ValueType
     @_builtins.property
     def email(self) -> _containers.ScalarMap[_builtins.str, _builtins.bool]: ...
     def __init__(
         self,
         *,
         email: _abc.Mapping[_builtins.str, _builtins.bool] | None = ...,
+        invoice_email_frequency: Global___InvoiceEmailFrequency.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "invoice_email_frequency", b"invoice_email_frequency"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -89,7 +89,8 @@ class NotificationsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetPreferences(self, request, context):
-        """The caller's e-mail preferences: every optional notification kind, on (true) or off.
+        """The caller's e-mail preferences: every optional notification kind, on (true) or off, and
+        how invoice e-mails reach them (at once, or in an hourly or daily digest).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,7 +98,8 @@ class NotificationsServiceServicer:
 
     def UpdatePreferences(self, request, context):
         """Sets the caller's e-mail preference for the kinds given (others unchanged); returns all.
-        INVALID_ARGUMENT PREFERENCE_KIND_UNKNOWN for a kind that is unknown or mandatory.
+        INVALID_ARGUMENT PREFERENCE_KIND_UNKNOWN for a kind that is unknown or mandatory,
+        DIGEST_FREQUENCY_UNKNOWN for a frequency this service does not know.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

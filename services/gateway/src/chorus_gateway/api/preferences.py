@@ -16,15 +16,22 @@ async def get_preferences(
     clients: Clients, caller: AuthenticatedCaller
 ) -> schemas.NotificationPreferences:
     response = await clients.notifications.get_preferences(caller)
-    return schemas.preferences(response.email)
+    return schemas.preferences(response)
 
 
 @router.put(
     "/me/notification-preferences",
-    summary="Switch e-mails on or off per notification kind (422 PREFERENCE_KIND_UNKNOWN)",
+    summary=(
+        "Switch e-mails on or off per notification kind (422 PREFERENCE_KIND_UNKNOWN) and"
+        " choose immediate, hourly or daily invoice e-mails (422 VALIDATION_FAILED)"
+    ),
 )
 async def update_preferences(
-    body: schemas.NotificationPreferences, clients: Clients, caller: AuthenticatedCaller
+    body: schemas.NotificationPreferencesUpdate, clients: Clients, caller: AuthenticatedCaller
 ) -> schemas.NotificationPreferences:
-    response = await clients.notifications.update_preferences(body.email, caller)
-    return schemas.preferences(response.email)
+    response = await clients.notifications.update_preferences(
+        body.email,
+        caller,
+        schemas.INVOICE_EMAIL_FREQUENCY.to_proto(body.invoice_email_frequency),
+    )
+    return schemas.preferences(response)

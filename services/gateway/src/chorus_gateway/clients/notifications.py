@@ -34,8 +34,12 @@ class NotificationsClient:
         )
 
     async def update_preferences(
-        self, email: dict[str, bool], caller: Caller
+        self, email: dict[str, bool], caller: Caller, invoice_email_frequency: int = 0
     ) -> pb.UpdatePreferencesResponse:
+        """``invoice_email_frequency`` 0 (UNSPECIFIED) keeps the current one."""
         return await self._stub.UpdatePreferences(
-            pb.UpdatePreferencesRequest(email=email), metadata=caller.metadata()
+            pb.UpdatePreferencesRequest(
+                email=email, invoice_email_frequency=invoice_email_frequency
+            ),
+            metadata=caller.metadata(),
         )

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from chorus.notifications.v1 import notifications_service_pb2 as notifications_pb
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
@@ -25,6 +26,7 @@ from chorus_gateway.clients import ServiceClients
 from chorus_gateway.clients.caller import Caller
 from chorus_gateway.edge.accounts import UpdateMeBody, update_me_request
 from chorus_gateway.edge.callers import AnonymousCaller, Clients
+from chorus_gateway.edge.enums import ProtoEnum
 from chorus_gateway.edge.problems import TITLES, FieldError, ProblemError, problem_from_rpc_error
 from chorus_gateway.web import formats, session
 from chorus_gateway.web.forms import text
@@ -64,6 +66,15 @@ NOTIFICATION_LABELS = {
     "SUBSCRIPTION_REQUESTED": "Nouvelle demande d'abonnement à un espace (gestionnaires)",
     "SUBSCRIPTION_DECIDED": "Décision sur ma demande d'abonnement à un espace",
 }
+# How invoice e-mails reach the user (NotificationsService's InvoiceEmailFrequency), in the
+# order the select shows them.
+INVOICE_EMAIL_FREQUENCY = ProtoEnum(notifications_pb.InvoiceEmailFrequency)
+INVOICE_EMAIL_FREQUENCIES = {
+    "IMMEDIATE": "Immédiat (un e-mail à chaque événement)",
+    "HOURLY": "Un résumé par heure",
+    "DAILY": "Un résumé par jour",
+}
+FREQUENCY_UNKNOWN = "Choisissez l'envoi immédiat, un résumé par heure ou un résumé par jour."
 PROFILE_FIELDS = ("first_name", "last_name", "phone")
 MISMATCH = "Les deux mots de passe ne correspondent pas ; saisissez-les à nouveau."
 CONFIRM_DEACTIVATION = "Cochez la case pour confirmer la désactivation de votre compte."
@@ -84,7 +95,9 @@ async def _preferences(clients: ServiceClients, me: Caller) -> dict[str, Any]:
             for kind, on in sorted(
                 found.email.items(), key=lambda item: NOTIFICATION_LABELS.get(item[0], item[0])
             )
-        ]
+        ],
+        "frequencies": INVOICE_EMAIL_FREQUENCIES,
+        "frequency": INVOICE_EMAIL_FREQUENCY.to_rest(found.invoice_email_frequency) or "IMMEDIATE",
     }
 
 
@@ -291,7 +304,14 @@ async def update_notifications(
     async def update(me: Caller, form: FormData) -> None:
         shown = [str(kind) for kind in form.getlist("kinds")]
         chosen = {str(kind) for kind in form.getlist("email")}
-        await clients.notifications.update_preferences({kind: kind in chosen for kind in shown}, me)
+        frequency = text(form, "invoice_email_frequency")
+        if frequency and frequency not in INVOICE_EMAIL_FREQUENCIES:
+            raise _refuse("invoice_email_frequency", FREQUENCY_UNKNOWN)
+        await clients.notifications.update_preferences(
+            {kind: kind in chosen for kind in shown},
+            me,
+            INVOICE_EMAIL_FREQUENCY.to_proto(frequency or None),
+        )
 
     return await _action(request, clients, caller, "notifications", update, notice="notifications")
 

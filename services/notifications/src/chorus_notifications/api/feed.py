@@ -9,6 +9,8 @@ from chorus_platform.auth import current_principal
 from chorus_platform.sealing import ALGORITHM
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chorus_notifications.domain.digests import DigestFrequency
+from chorus_notifications.domain.errors import DigestFrequencyUnknown
 from chorus_notifications.domain.feed import FeedItem
 from chorus_notifications.usecases.feed import Feed
 from chorus_notifications.usecases.preferences import Preferences
@@ -17,6 +19,24 @@ from chorus_notifications.usecases.sealing_keys import SealingKeyRing
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
 PUBLIC_METHODS = {f"/{SERVICE_NAME}/GetSealingKey"}
 """Callable without an access token (every other RPC needs one)."""
+
+
+_FREQUENCIES = {
+    pb.INVOICE_EMAIL_FREQUENCY_IMMEDIATE: DigestFrequency.IMMEDIATE,
+    pb.INVOICE_EMAIL_FREQUENCY_HOURLY: DigestFrequency.HOURLY,
+    pb.INVOICE_EMAIL_FREQUENCY_DAILY: DigestFrequency.DAILY,
+}
+_FREQUENCIES_PB = {frequency: value for value, frequency in _FREQUENCIES.items()}
+
+
+def _frequency(value: int) -> DigestFrequency | None:
+    """UNSPECIFIED → None (keep the setting); DigestFrequencyUnknown for a value this build
+    does not know."""
+    if value == pb.INVOICE_EMAIL_FREQUENCY_UNSPECIFIED:
+        return None
+    if value not in _FREQUENCIES:
+        raise DigestFrequencyUnknown()
+    return _FREQUENCIES[value]
 
 
 def _to_proto(item: FeedItem) -> pb.FeedItem:
@@ -79,19 +99,29 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     async def GetPreferences(
         self, request: pb.GetPreferencesRequest, context
     ) -> pb.GetPreferencesResponse:
-        """The caller's e-mail preferences: every optional kind, true (the default) or false.
-        Account security kinds are always e-mailed and not listed. Errors: UNAUTHENTICATED."""
+        """The caller's e-mail preferences: every optional kind, true (the default) or false,
+        and the invoice e-mail frequency (IMMEDIATE by default). Account security kinds are
+        always e-mailed at once and not listed. Errors: UNAUTHENTICATED."""
+        user_id = current_principal().user_id
         return pb.GetPreferencesResponse(
-            email=await self._preferences.of(current_principal().user_id)
+            email=await self._preferences.of(user_id),
+            invoice_email_frequency=_FREQUENCIES_PB[await self._preferences.frequency_of(user_id)],
         )
 
     async def UpdatePreferences(
         self, request: pb.UpdatePreferencesRequest, context
     ) -> pb.UpdatePreferencesResponse:
-        """Sets the kinds given (the others keep their setting); returns every optional kind.
+        """Sets the kinds given (the others keep their setting) and the invoice e-mail
+        frequency unless UNSPECIFIED; returns every optional kind and the frequency.
 
         Errors: UNAUTHENTICATED; INVALID_ARGUMENT ``PREFERENCE_KIND_UNKNOWN`` (one violation
-        ``email.<kind>`` per kind that is unknown or mandatory; nothing is changed).
+        ``email.<kind>`` per kind that is unknown or mandatory; nothing is changed),
+        ``DIGEST_FREQUENCY_UNKNOWN`` (a frequency value this service does not know).
         """
-        email = await self._preferences.update(current_principal().user_id, dict(request.email))
-        return pb.UpdatePreferencesResponse(email=email)
+        user_id = current_principal().user_id
+        frequency = _frequency(request.invoice_email_frequency)
+        email = await self._preferences.update(user_id, dict(request.email), frequency)
+        return pb.UpdatePreferencesResponse(
+            email=email,
+            invoice_email_frequency=_FREQUENCIES_PB[await self._preferences.frequency_of(user_id)],
+        )

@@ -74,3 +74,19 @@ class PreferenceKindUnknown(InvalidArgument):
                 for kind in kinds
             ],
         )
+
+
+class DigestFrequencyUnknown(InvalidArgument):
+    """An invoice e-mail frequency other than immediate, hourly or daily."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "DIGEST_FREQUENCY_UNKNOWN",
+            "Cette fréquence d'envoi des e-mails de factures n'existe pas.",
+            [
+                FieldViolation(
+                    "invoice_email_frequency",
+                    "Choisissez l'envoi immédiat, un résumé par heure ou un résumé par jour.",
+                )
+            ],
+        )

@@ -20,6 +20,9 @@ class NotificationKind(StrEnum):
     INVOICE_RECEIVED = "INVOICE_RECEIVED"
     # To the recipient structure's users when the supplier completes a suspended invoice.
     INVOICE_COMPLETED = "INVOICE_COMPLETED"
+    # The hourly or daily digest of the three invoice kinds above, for users who chose one
+    # (domain/digests.py); not a preference of its own.
+    INVOICE_DIGEST = "INVOICE_DIGEST"
     MEMBER_ADDED = "MEMBER_ADDED"
     # Account security (identity's events); meant to stay mandatory like ACCOUNT_ACTIVATION.
     PASSWORD_RESET = "PASSWORD_RESET"

@@ -15,6 +15,10 @@ def activation_url(portal_url: str, token: str) -> str:
     return absolute(portal_url, "/activation?" + urlencode({"token": token}))
 
 
+INVOICES_PATH = "/factures"
+"""The portal's list of the user's invoices."""
+
+
 def invoice_path(invoice_id: str) -> str:
     return "/factures/" + quote(invoice_id, safe="")
 

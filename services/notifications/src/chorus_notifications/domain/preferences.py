@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from chorus_notifications.domain.digests import DigestFrequency
 from chorus_notifications.domain.kinds import NotificationKind
 
 MANDATORY_KINDS = frozenset(
@@ -23,7 +26,15 @@ MANDATORY_KINDS = frozenset(
 )
 """Account security messages: always e-mailed, not offered as preferences."""
 
-OPTIONAL_KINDS = tuple(str(kind) for kind in NotificationKind if kind not in MANDATORY_KINDS)
+NOT_PREFERENCES = frozenset({NotificationKind.INVOICE_DIGEST})
+"""Kinds with no on/off setting of their own: the digest follows the invoice kinds it gathers
+(and the user's digest frequency)."""
+
+OPTIONAL_KINDS = tuple(
+    str(kind)
+    for kind in NotificationKind
+    if kind not in MANDATORY_KINDS and kind not in NOT_PREFERENCES
+)
 
 
 def is_optional(kind: str) -> bool:
@@ -33,3 +44,12 @@ def is_optional(kind: str) -> bool:
 def effective(stored: dict[str, bool]) -> dict[str, bool]:
     """Every optional kind with its setting (stored, else on)."""
     return {kind: stored.get(kind, True) for kind in OPTIONAL_KINDS}
+
+
+@dataclass(frozen=True)
+class EmailSetting:
+    """What a user chose for one kind of e-mail: sent or not, and (invoice kinds) at once or
+    in a digest."""
+
+    enabled: bool = True
+    frequency: DigestFrequency = DigestFrequency.IMMEDIATE

@@ -66,11 +66,13 @@ async def enqueue(
     Wakes the sender through NOTIFY when the caller's transaction commits.
     """
     email_id = await conn.fetchval(
-        """INSERT INTO emails (id, event_id, recipient_address, user_id, kind,
-                               subject, text_body, html_body, sealed_secret, sealed_context)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (event_id, recipient_address) DO NOTHING
-           RETURNING id""",
+        """WITH queued AS (
+               INSERT INTO emails (id, event_id, recipient_address, user_id, kind,
+                                   subject, text_body, html_body, sealed_secret, sealed_context)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               ON CONFLICT (event_id, recipient_address) DO NOTHING
+               RETURNING id)
+           SELECT id FROM queued, pg_notify($11, '')""",
         uuid.uuid4(),
         event_id,
         recipient_address,
@@ -81,54 +83,78 @@ async def enqueue(
         content.html_body,
         content.sealed.sealed if content.sealed else None,
         content.sealed.context if content.sealed else None,
+        NOTIFY_CHANNEL,
     )
-    if email_id is None:
-        return None
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
-    return str(email_id)
+    return None if email_id is None else str(email_id)
 
 
 async def claim_next_due(
     conn: asyncpg.Connection, sender_id: str, message_id_domain: str
 ) -> OutgoingEmail | None:
-    """Claims the oldest due PENDING e-mail for ``sender_id`` (others skip it while the
-    caller's transaction runs, then see it SENDING); fixes its Message-ID on the first claim.
-    The caller commits the claim before any SMTP."""
-    row = await conn.fetchrow(
+    """Claims the oldest due PENDING e-mail for ``sender_id`` (:func:`claim_due` of one)."""
+    claimed = await claim_due(conn, sender_id, message_id_domain, limit=1)
+    return claimed[0] if claimed else None
+
+
+async def claim_due(
+    conn: asyncpg.Connection, sender_id: str, message_id_domain: str, *, limit: int
+) -> list[OutgoingEmail]:
+    """Claims up to ``limit`` due PENDING e-mails for ``sender_id``, oldest first (others skip
+    them while the caller's transaction runs, then see them SENDING); fixes each one's
+    Message-ID on its first claim. The caller commits the claim before any SMTP."""
+    rows = await conn.fetch(
         """SELECT id, kind, recipient_address, subject, text_body, html_body, attempts,
                   sealed_secret, sealed_context, message_id
              FROM emails
             WHERE status = 'PENDING' AND next_attempt_at <= now()
             ORDER BY next_attempt_at, created_at
-            LIMIT 1
-              FOR UPDATE SKIP LOCKED"""
+            LIMIT $1
+              FOR UPDATE SKIP LOCKED""",
+        limit,
     )
-    if row is None:
-        return None
-    message_id = row["message_id"] or message_id_for(str(row["id"]), message_id_domain)
+    if not rows:
+        return []
+    message_ids = [
+        row["message_id"] or message_id_for(str(row["id"]), message_id_domain) for row in rows
+    ]
     await conn.execute(
         """UPDATE emails
               SET status = 'SENDING', claimed_by = $2, claimed_at = clock_timestamp(),
-                  message_id = $3
-            WHERE id = $1""",
-        row["id"],
+                  message_id = claimed.message_id
+             FROM unnest($1::uuid[], $3::text[]) AS claimed (id, message_id)
+            WHERE emails.id = claimed.id""",
+        [row["id"] for row in rows],
         sender_id,
-        message_id,
+        message_ids,
     )
-    return OutgoingEmail(
-        id=str(row["id"]),
-        kind=row["kind"],
-        recipient_address=row["recipient_address"],
-        subject=row["subject"],
-        text_body=row["text_body"],
-        html_body=row["html_body"],
-        attempts=row["attempts"],
-        sealed=(
-            SealedSecret(bytes(row["sealed_secret"]), bytes(row["sealed_context"]))
-            if row["sealed_secret"] is not None
-            else None
-        ),
-        message_id=message_id,
+    return [
+        OutgoingEmail(
+            id=str(row["id"]),
+            kind=row["kind"],
+            recipient_address=row["recipient_address"],
+            subject=row["subject"],
+            text_body=row["text_body"],
+            html_body=row["html_body"],
+            attempts=row["attempts"],
+            sealed=(
+                SealedSecret(bytes(row["sealed_secret"]), bytes(row["sealed_context"]))
+                if row["sealed_secret"] is not None
+                else None
+            ),
+            message_id=message_id,
+        )
+        for row, message_id in zip(rows, message_ids, strict=True)
+    ]
+
+
+async def release(conn: asyncpg.Connection, sender_id: str, email_ids: list[str]) -> None:
+    """Puts back to PENDING those of ``email_ids`` that ``sender_id`` claimed and never
+    handed to SMTP (the rest of a batch when the sender stops); no attempt counted."""
+    await conn.execute(
+        """UPDATE emails SET status = 'PENDING', claimed_by = NULL
+            WHERE id = ANY($2::uuid[]) AND status = 'SENDING' AND claimed_by = $1""",
+        sender_id,
+        email_ids,
     )
 
 

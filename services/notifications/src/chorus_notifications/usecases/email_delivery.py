@@ -4,17 +4,26 @@ A background job (:meth:`EmailDelivery.run`). Wakes when an e-mail is queued (NO
 ``chorus_emails``) and otherwise polls. Each e-mail goes through three steps, each its own
 transaction or none:
 
-1. **claim**: the oldest due ``PENDING`` row is taken with ``FOR UPDATE SKIP LOCKED`` (replicas
-   never take the same row) and committed ``SENDING``, with this sender's id and the e-mail's
-   Message-ID (``<email id@domain of CHORUS_MAIL_FROM>``, fixed at the first claim: the same on
-   every attempt);
-2. **send**, outside any transaction: nothing that fails afterwards can roll the SMTP
-   acceptance back;
+1. **claim**: the oldest due ``PENDING`` rows (up to ``batch_size``, in one transaction) are
+   taken with ``FOR UPDATE SKIP LOCKED`` (replicas never take the same row) and committed
+   ``SENDING``, with this sender's id and each e-mail's Message-ID (``<email id@domain of
+   CHORUS_MAIL_FROM>``, fixed at the first claim: the same on every attempt);
+2. **send**, outside any transaction, one e-mail after the other over the mailer's one SMTP
+   connection (kept open between e-mails and batches): nothing that fails afterwards can roll
+   the SMTP acceptance back;
 3. **record** the outcome (``SENT``; or the failure, retried after the :class:`RetryPolicy`
    delay, ``FAILED`` when it gives up or the error is permanent). The record is retried until
    the database takes it, for as long as the process runs: an accepted e-mail is never sent
    again because its record failed (PostgreSQL restarting, say). On shutdown it is given
    :data:`RECORD_GRACE_SECONDS` more.
+
+Each e-mail of a batch is recorded as soon as its own attempt ends, before the next one is
+sent: a connection that breaks mid-batch fails only the e-mail being sent (retried after its
+backoff, never marked sent), and the next ones go over a new connection. A sender stopping
+mid-batch puts the claims it has not handed to SMTP back to ``PENDING`` (no attempt counted);
+one that dies (killed) leaves them ``SENDING`` for the takeover below, which cannot tell them
+from the one in flight: they are sent after ``takeover_seconds``, once, each with an attempt
+of unknown outcome in its history.
 
 Only one case can send an e-mail twice: the sender goes away (crash, kill, a shutdown that
 could not record within the grace) after the SMTP server accepted it and before the record.
@@ -49,6 +58,7 @@ from chorus_notifications.usecases.sealing_keys import SealingKeyRing
 log = logging.getLogger(__name__)
 
 DEFAULT_TAKEOVER_SECONDS = 30.0
+DEFAULT_BATCH_SIZE = 50
 RECORD_GRACE_SECONDS = 5.0
 RECORD_RETRY_FIRST_SECONDS = 0.1
 RECORD_RETRY_MAX_SECONDS = 2.0
@@ -77,13 +87,16 @@ class Mailer(Protocol):
         PermanentDeliveryError when it never can be, any other exception when it was not
         delivered this time."""
 
+    async def close(self) -> None:
+        """Closes what the mailer keeps open between e-mails (the sender is stopping)."""
+
 
 class EmailDelivery:
     """Sends due e-mails through ``mailer``; ``listen_dsn`` is the database the wake-ups
     (NOTIFY) are listened to on, ``poll_seconds`` the longest sleep without one,
     ``message_id_domain`` the right-hand side of the Message-IDs, ``takeover_seconds`` how
     long this sender must have been connected before it sends again what a vanished sender
-    left ``SENDING``."""
+    left ``SENDING``, ``batch_size`` how many due e-mails one claim takes."""
 
     def __init__(
         self,
@@ -96,6 +109,7 @@ class EmailDelivery:
         poll_seconds: float,
         message_id_domain: str = "chorus.localhost",
         takeover_seconds: float = DEFAULT_TAKEOVER_SECONDS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         self._uow = uow
         self._mailer = mailer
@@ -105,20 +119,26 @@ class EmailDelivery:
         self._poll_seconds = poll_seconds
         self._message_id_domain = message_id_domain
         self._takeover_seconds = takeover_seconds
+        self._batch_size = batch_size
         self._wakeup = asyncio.Event()
         self.sender_id = str(uuid.uuid4())
         """This sender's identity in ``emails.claimed_by`` (one per EmailDelivery)."""
 
     async def run(self) -> None:
-        """Sends until cancelled; survives database outages by reconnecting."""
-        while True:
-            try:
-                await self._listen_and_send()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("email sender interrupted; retrying", exc_info=True)
-                await asyncio.sleep(self._poll_seconds)
+        """Sends until cancelled; survives database outages by reconnecting. Closes the
+        mailer's connection when it stops."""
+        try:
+            while True:
+                try:
+                    await self._listen_and_send()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("email sender interrupted; retrying", exc_info=True)
+                    await asyncio.sleep(self._poll_seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._mailer.close(), RECORD_GRACE_SECONDS)
 
     async def _listen_and_send(self) -> None:
         loop = asyncio.get_running_loop()
@@ -161,18 +181,44 @@ class EmailDelivery:
         return requeued
 
     async def send_due(self) -> int:
-        """Attempts every e-mail due now; returns how many attempts were made."""
+        """Attempts every e-mail due now, a batch at a time; returns how many attempts were
+        made."""
         attempts = 0
-        while await self._attempt_next():
-            attempts += 1
-            _reraise_swallowed_cancellation()
-        return attempts
+        while True:
+            async with self._uow.transaction() as tx:
+                batch = await emails.claim_due(
+                    tx.conn, self.sender_id, self._message_id_domain, limit=self._batch_size
+                )
+            if not batch:
+                return attempts
+            attempts += await self._attempt_batch(batch)
 
-    async def _attempt_next(self) -> bool:
-        async with self._uow.transaction() as tx:
-            email = await emails.claim_next_due(tx.conn, self.sender_id, self._message_id_domain)
-        if email is None:
-            return False
+    async def _attempt_batch(self, batch: list[OutgoingEmail]) -> int:
+        """Attempts each claimed e-mail in turn; on the way out (cancelled), releases those
+        not handed to the mailer yet. The one being sent when cancelled stays SENDING: its
+        outcome is unknown (see the module's docstring)."""
+        started = 0
+        try:
+            for email in batch:
+                started += 1
+                await self._attempt(email)
+                _reraise_swallowed_cancellation()
+        finally:
+            if started < len(batch):
+                await self._release([email.id for email in batch[started:]])
+        return started
+
+    async def _release(self, email_ids: list[str]) -> None:
+        """Best effort within :data:`RECORD_GRACE_SECONDS`: claims left SENDING are sent
+        again once this sender is gone (takeover), as their outcome is then unknown."""
+        try:
+            async with asyncio.timeout(RECORD_GRACE_SECONDS):
+                async with self._uow.transaction() as tx:
+                    await emails.release(tx.conn, self.sender_id, email_ids)
+        except Exception:
+            log.warning("unsent claims not released", extra={"emails": len(email_ids)})
+
+    async def _attempt(self, email: OutgoingEmail) -> None:
         # Logs carry ids and kinds only: bodies may hold secrets (activation links).
         context = {"email_id": email.id, "kind": email.kind, "attempt": email.attempts + 1}
         if email.sealed is not None:
@@ -183,7 +229,7 @@ class EmailDelivery:
                 error = "SealedBoxError: the sealed link token does not open"
                 await self._record_failure(email.id, error, None)
                 log.error("email failed; giving up", extra={**context, "error": error})
-                return True
+                return
         try:
             await self._mailer.send(email)
         except Exception as exc:
@@ -205,7 +251,6 @@ class EmailDelivery:
             # Accepted by the SMTP server: from here on, only recording it.
             await self._record(emails.record_sent, email.id, context=context)
             log.info("email sent", extra=context)
-        return True
 
     async def _record_failure(self, email_id: str, error: str, retry_in: float | None) -> None:
         await self._record(

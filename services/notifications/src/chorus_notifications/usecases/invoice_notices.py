@@ -1,30 +1,30 @@
 """Invoice notices (invoices' events): the depositor's feed and status e-mails, the recipient
 structure's members told of a new or completed invoice, the supplier's other managers told
-of the recipient's status changes (members from the structure members projection)."""
+of the recipient's status changes (members from the structure members projection). A user
+who chose an hourly or daily digest gets the invoice e-mails in it (``usecases/digests.py``)."""
 
 from __future__ import annotations
 
 from chorus_platform.unit_of_work import Transaction
 
 from chorus_notifications.domain import links, messages
+from chorus_notifications.domain.errors import RecipientNotKnownYet
 from chorus_notifications.domain.ids import is_uuid
 from chorus_notifications.domain.invoices import InvoiceSubmission, StatusChange
+from chorus_notifications.domain.kinds import NotificationKind
 from chorus_notifications.domain.recipients import DEFAULT_LOCALE
-from chorus_notifications.store import members
-from chorus_notifications.usecases.notify import (
-    add_feed_item,
-    email_recipient,
-    is_technical,
-    known_recipient,
-    recipient,
-)
+from chorus_notifications.store import addressees, members
+from chorus_notifications.usecases.digests import InvoiceDigests
+from chorus_notifications.usecases.notify import add_feed_item, email_recipient, recipient
 
 
 class InvoiceNotices:
-    """Links in e-mails point into the portal at ``portal_url``."""
+    """Links in e-mails point into the portal at ``portal_url``; ``digests`` keeps the invoice
+    e-mails of users who chose a digest."""
 
-    def __init__(self, *, portal_url: str) -> None:
+    def __init__(self, *, portal_url: str, digests: InvoiceDigests | None = None) -> None:
         self._portal_url = portal_url
+        self._digests = digests or InvoiceDigests()
 
     async def submitted(
         self, tx: Transaction, *, event_id: str, submission: InvoiceSubmission
@@ -63,9 +63,13 @@ class InvoiceNotices:
     async def _tell_depositor(self, tx: Transaction, event_id: str, change: StatusChange) -> None:
         """The depositor's e-mail and feed item; none for a technical account (an invoice
         deposited through the Chorus Pro-compatible API: its software polls)."""
-        if await is_technical(tx, change.depositor_user_id):
+        kind = NotificationKind.INVOICE_STATUS_CHANGED
+        found = await addressees.addressee(tx.conn, change.depositor_user_id, kind)
+        if found.technical:
             return
-        person = await known_recipient(tx, change.depositor_user_id)
+        if found.recipient is None:
+            raise RecipientNotKnownYet(change.depositor_user_id)
+        person = found.recipient
         path = links.invoice_path(change.invoice_id)
         facts = {
             "number": change.number,
@@ -74,13 +78,25 @@ class InvoiceNotices:
             "comment": change.comment,
             "locale": person.locale,
         }
-        if change.emails_depositor:
+        if change.emails_depositor and not await self._digests.keep_for_digest(
+            tx,
+            event_id=event_id,
+            user_id=person.user_id,
+            setting=found.setting,
+            kind=kind,
+            invoice_id=change.invoice_id,
+            number=change.number,
+            status=change.to_status,
+            comment=change.comment,
+        ):
             email = messages.invoice_status_email(
                 **facts,
                 first_name=person.first_name,
                 invoice_url=links.absolute(self._portal_url, path),
             )
-            await email_recipient(tx, event_id=event_id, recipient=person, draft=email)
+            await email_recipient(
+                tx, event_id=event_id, recipient=person, draft=email, enabled=found.setting.enabled
+            )
         entry = messages.invoice_status_feed(**facts, link=path)
         await add_feed_item(tx, event_id=event_id, user_id=person.user_id, draft=entry)
 
@@ -91,33 +107,22 @@ class InvoiceNotices:
         the invoice — members limited to some services only for their services' invoices —
         and adds a feed item for each: a new invoice, or (``completed``) the supplier's answer
         to a suspension. A member missing from the recipients projection still gets the feed
-        item, but no e-mail (no address known)."""
+        item, but no e-mail (no address known). Members, addresses and settings come in one
+        query."""
         if not change.recipient_structure_id:
             return
         path = links.invoice_path(change.invoice_id)
-        url = links.absolute(self._portal_url, path)
-        for member in await members.of_structure(tx.conn, change.recipient_structure_id):
+        kind = (
+            NotificationKind.INVOICE_COMPLETED if completed else NotificationKind.INVOICE_RECEIVED
+        )
+        told = await addressees.of_structure(tx.conn, change.recipient_structure_id, kind)
+        for member, found in told:
             if not member.may_see_service(change.service_code):
                 continue
-            person = await recipient(tx, member.user_id)
+            person = found.recipient
             locale = person.locale if person else DEFAULT_LOCALE
             if person is not None:
-                if completed:
-                    email = messages.invoice_completed_email(
-                        first_name=person.first_name,
-                        number=change.number,
-                        comment=change.comment,
-                        invoice_url=url,
-                        locale=locale,
-                    )
-                else:
-                    email = messages.invoice_received_email(
-                        first_name=person.first_name,
-                        number=change.number,
-                        invoice_url=url,
-                        locale=locale,
-                    )
-                await email_recipient(tx, event_id=event_id, recipient=person, draft=email)
+                await self._email_member(tx, event_id, change, found, completed=completed)
             if completed:
                 entry = messages.invoice_completed_feed(
                     number=change.number, comment=change.comment, link=path, locale=locale
@@ -127,6 +132,58 @@ class InvoiceNotices:
                     number=change.number, link=path, locale=locale
                 )
             await add_feed_item(tx, event_id=event_id, user_id=member.user_id, draft=entry)
+
+    async def _email_member(
+        self,
+        tx: Transaction,
+        event_id: str,
+        change: StatusChange,
+        found: addressees.Addressee,
+        *,
+        completed: bool,
+    ) -> None:
+        """The new (or completed) invoice's e-mail to one member, or its digest entry."""
+        person = found.recipient
+        assert person is not None
+        kept = await self._digests.keep_for_digest(
+            tx,
+            event_id=event_id,
+            user_id=person.user_id,
+            setting=found.setting,
+            kind=NotificationKind.INVOICE_COMPLETED
+            if completed
+            else NotificationKind.INVOICE_RECEIVED,
+            invoice_id=change.invoice_id,
+            number=change.number,
+            status=change.to_status,
+            comment=change.comment if completed else "",
+        )
+        if kept:
+            return
+        url = links.absolute(self._portal_url, links.invoice_path(change.invoice_id))
+        if completed:
+            email = messages.invoice_completed_email(
+                first_name=person.first_name,
+                number=change.number,
+                comment=change.comment,
+                invoice_url=url,
+                locale=person.locale,
+            )
+        else:
+            email = messages.invoice_received_email(
+                first_name=person.first_name,
+                number=change.number,
+                invoice_url=url,
+                locale=person.locale,
+            )
+        await email_recipient(
+            tx, event_id=event_id, recipient=person, draft=email, enabled=found.setting.enabled
+        )
+
+
+def _structure_kind(completed: bool) -> NotificationKind:
+    """What the recipient structure's members are told: a new invoice, or a completed one."""
+    return NotificationKind.INVOICE_COMPLETED if completed else NotificationKind.INVOICE_RECEIVED
 
 
 async def _made_by_recipient(tx: Transaction, change: StatusChange) -> bool:

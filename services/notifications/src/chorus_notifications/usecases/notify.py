@@ -30,18 +30,23 @@ async def queue_email(
     address: str,
     user_id: str | None,
     draft: EmailDraft,
+    enabled: bool | None = None,
 ) -> None:
     """Queues ``draft`` for ``address`` (once per event), unless the user switched this kind
-    of e-mail off."""
-    content = render_email(draft)
-    kind = str(content.kind)
+    of e-mail off (``enabled``, when the caller read it already; else looked up)."""
+    kind = str(draft.kind)
     if (
         user_id
         and preference_rules.is_optional(kind)
-        and not await preferences.email_enabled(tx.conn, user_id, kind)
+        and not (
+            enabled
+            if enabled is not None
+            else await preferences.email_enabled(tx.conn, user_id, kind)
+        )
     ):
         log.info("email not queued: kind switched off", extra={"kind": kind, "event_id": event_id})
         return
+    content = render_email(draft)
     email_id = await emails.enqueue(
         tx.conn, event_id=event_id, recipient_address=address, user_id=user_id, content=content
     )
@@ -54,15 +59,22 @@ async def queue_email(
 
 
 async def email_recipient(
-    tx: Transaction, *, event_id: str, recipient: Recipient, draft: EmailDraft
+    tx: Transaction,
+    *,
+    event_id: str,
+    recipient: Recipient,
+    draft: EmailDraft,
+    enabled: bool | None = None,
 ) -> None:
-    """Queues ``draft`` for a projected user, at their contact address."""
+    """Queues ``draft`` for a projected user, at their contact address (see
+    :func:`queue_email` for ``enabled``)."""
     await queue_email(
         tx,
         event_id=event_id,
         address=recipient.contact_email,
         user_id=recipient.user_id,
         draft=draft,
+        enabled=enabled,
     )
 
 
@@ -88,11 +100,6 @@ async def known_recipient(tx: Transaction, user_id: str) -> Recipient:
     if found is None:
         raise RecipientNotKnownYet(user_id)
     return found
-
-
-async def is_technical(tx: Transaction, user_id: str) -> bool:
-    """Whether ``user_id`` is a technical account (Chorus Pro API): no mailbox, no portal."""
-    return await technical_users.login_of(tx.conn, user_id) is not None
 
 
 async def name_of(tx: Transaction, user_id: str, fallback: str) -> str:
