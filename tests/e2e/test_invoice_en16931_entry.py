@@ -241,7 +241,7 @@ async def test_live_totals_before_depositing_equal_the_services(
 
         await page.get_by_role("button", name="Déposer", exact=True).click()
         await expect(page.get_by_role("heading", name=f"Facture n° {number}")).to_be_visible()
-        await expect(page.get_by_role("status")).to_contain_text("Facture déposée")
+        await expect(page.get_by_role("status").filter(has_text="Facture déposée")).to_be_visible()
         for live_selector, detail_selector in LIVE_TO_DETAIL.items():
             await expect(page.locator(detail_selector)).to_have_text(live[live_selector])
         # What the invoice says: the whole IBAN, the references, the allowance.
