@@ -242,6 +242,10 @@ class OutboxRelay:
                             self._settings, self._topics, on_break=self._wakeup.set
                         )
                         await self._check(conn, session)
+                    # Cleared before the rows are read, not after: a NOTIFY of a commit that
+                    # lands while this batch is being sent and marked wakes the next round
+                    # at once instead of being lost until the poll fallback.
+                    self._wakeup.clear()
                     sent = await self._publish_batch(conn, session)
                     if sent == self._batch_size:
                         continue
@@ -251,7 +255,6 @@ class OutboxRelay:
                     if session is None or not session.broken:
                         raise
                     continue  # nothing unacknowledged was marked: the next producer sends it
-                self._wakeup.clear()
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
                 until_check = session.next_check - time.monotonic()
                 wait = min(self._settings.outbox_poll_seconds, until_check)
