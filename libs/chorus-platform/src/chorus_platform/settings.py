@@ -63,6 +63,13 @@ class ChorusSettings(BaseSettings):
         100,
         description="Longest a fetch waits for records; the embedded broker always waits it out.",
     )
+    consumer_batch_size: int = Field(
+        1,
+        ge=1,
+        description="Records of one partition a consumer handles in one transaction (one inbox"
+        " INSERT, one commit); 1 handles each alone. A consumer may set its own. A failing"
+        " record makes its batch fall back to one at a time.",
+    )
     consumer_backoff_seconds: float = Field(
         0.5, description="First retry delay, doubled each try (6 attempts span about 15 s)."
     )
