@@ -24,6 +24,11 @@ class ChorusSettings(BaseSettings):
     service_name: str = Field("chorus", description="Name used in logs, events and database.")
     env: Literal["dev", "prod"] = Field("dev", description="prod turns gRPC reflection off.")
     log_level: str = Field("INFO", description="Python log level.")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="Event loop of the process (uvloop; asyncio is the standard library's, and"
+        " for the HTTP services the pure-Python h11 parser instead of httptools).",
+    )
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:55432/postgres",
         description="PostgreSQL server URL; its database part is replaced by database_name.",
