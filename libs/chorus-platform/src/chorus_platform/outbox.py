@@ -95,9 +95,13 @@ async def add_event(
         raise RuntimeError("add_event must run inside the state change's transaction")
     event_id = str(uuid.uuid4())
     traceparent = traceparent or telemetry.current_traceparent()
+    # One round trip: the row and the relay's wake-up (delivered at commit; PostgreSQL
+    # folds a transaction's identical notifications into one).
     await conn.execute(
-        "INSERT INTO outbox (id, topic, key, ce_type, ce_source, payload, traceparent)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "WITH written AS (INSERT INTO outbox"
+        " (id, topic, key, ce_type, ce_source, payload, traceparent)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING 1)"
+        " SELECT pg_notify($8, '') FROM written",
         event_id,
         topic_of(service),
         key,
@@ -105,8 +109,8 @@ async def add_event(
         f"/chorus/{service}",
         message.SerializeToString(),
         traceparent,
+        NOTIFY_CHANNEL,
     )
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     return event_id
 
 
