@@ -54,9 +54,9 @@ async def write_stream(pool, service, keys, written, pause):
             await asyncio.sleep(pause)
 
 
-@pytest.mark.parametrize("downtime", [0.0, 1.5])
+@pytest.mark.parametrize(("downtime", "batch_size"), [(0.0, 1), (1.5, 1), (1.5, 20)])
 async def test_every_event_survives_a_broker_crash_in_order_and_once(
-    pool, platform_settings, kafka_broker, caplog, downtime
+    pool, platform_settings, kafka_broker, caplog, downtime, batch_size
 ):
     service = platform_settings.service_name
 
@@ -73,6 +73,7 @@ async def test_every_event_survives_a_broker_crash_in_order_and_once(
         subscriptions=[Subscription(ev.UserActivated, record)],
         uow=UnitOfWork(pool, service=service),
         settings=platform_settings,
+        batch_size=batch_size,
     )
     keys = [str(uuid.uuid4()) for _ in range(KEYS)]
     written = defaultdict(list)

@@ -321,8 +321,9 @@ async def test_a_commit_to_a_topic_that_vanished_does_not_hold_the_consumer(
         await wait_for(lambda: pool.fetchval("SELECT count(*) = 2 FROM effects"), timeout=60)
 
 
+@pytest.mark.parametrize("batch_size", [1, 20])
 async def test_a_consumer_does_not_carry_its_position_into_a_broker_that_lost_its_data(
-    pool, platform_settings, topic, kafka_broker
+    pool, platform_settings, topic, kafka_broker, batch_size
 ):
     """The consumer has committed offset 6 when the broker restarts empty; the ten events
     published to the new broker sit at offsets 0-9. All are handled, in order."""
@@ -342,6 +343,7 @@ async def test_a_consumer_does_not_carry_its_position_into_a_broker_that_lost_it
         subscriptions=[Subscription(ev.UserActivated, handle)],
         uow=UnitOfWork(pool, service="test"),
         settings=platform_settings,
+        batch_size=batch_size,
     )
     for i in range(5):
         await publish(platform_settings, topic, ev.UserActivated(user_id=f"K#{i}"), key="K")
@@ -403,3 +405,113 @@ async def test_a_stopped_consumer_leaves_its_group_so_the_next_joins_at_once(
     async with running(make()):
         await wait_for(lambda: pool.fetchval("SELECT count(*) = 2 FROM effects"))
     print(f"\nnext consumer of the group handled an event {time.monotonic() - started:.2f} s later")
+
+
+@pytest.fixture
+async def ordered_effects(pool):
+    """Effects numbered in commit order (a sequence), to check the order per key."""
+    await pool.execute("CREATE TABLE ordered_effects (n bigserial PRIMARY KEY, user_id text)")
+
+
+async def record_ordered_effect(tx, message, envelope):
+    await tx.conn.execute("INSERT INTO ordered_effects (user_id) VALUES ($1)", message.user_id)
+
+
+async def ordered(pool):
+    rows = await pool.fetch("SELECT user_id FROM ordered_effects ORDER BY n")
+    return [r["user_id"] for r in rows]
+
+
+async def test_a_batch_of_records_is_handled_in_one_transaction_in_order(
+    pool, platform_settings, topic, ordered_effects
+):
+    written = [f"K#{i}" for i in range(12)]
+    for user_id in written:
+        await publish(platform_settings, topic, ev.UserActivated(user_id=user_id), key="K")
+    duplicate = await publish(platform_settings, topic, ev.UserActivated(user_id="once"), key="K")
+    await publish(  # a relay retry: the same event twice in one batch
+        platform_settings, topic, ev.UserActivated(user_id="once"), event_id=duplicate, key="K"
+    )
+    consumer = EventConsumer(
+        name="test-batch",
+        topics=[topic],
+        subscriptions=[Subscription(ev.UserActivated, record_ordered_effect)],
+        uow=UnitOfWork(pool, service="test"),
+        settings=platform_settings,
+        batch_size=50,
+    )
+    async with running(consumer):
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 13 FROM inbox"))
+        await wait_for(lambda: asyncio.sleep(0, result=consumer.handled == 13))
+
+    assert await ordered(pool) == [*written, "once"]
+    assert consumer.batches >= 1 and consumer.batch_fallbacks == 0
+    # fewer transactions than records: the handled records were grouped
+    assert consumer.batches < consumer.handled
+
+
+async def test_a_failing_record_in_a_batch_is_parked_alone_and_the_others_handled_once(
+    pool, platform_settings, topic, ordered_effects
+):
+    calls = []
+
+    async def fails_on_bad(tx, message, envelope):
+        calls.append(message.user_id)
+        await record_ordered_effect(tx, message, envelope)
+        if message.user_id == "K#bad":
+            raise ValueError("boom: invalid invoice reference")
+
+    written = ["K#0", "K#1", "K#bad", "K#3", "K#4"]
+    ids = {}
+    for user_id in written:
+        ids[user_id] = await publish(
+            platform_settings, topic, ev.UserActivated(user_id=user_id), key="K"
+        )
+    consumer = EventConsumer(
+        name="test-batch-dlq",
+        topics=[topic],
+        subscriptions=[Subscription(ev.UserActivated, fails_on_bad)],
+        uow=UnitOfWork(pool, service="test"),
+        settings=platform_settings,
+        batch_size=50,
+    )
+    async with running(consumer):
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 1 FROM dead_letters"))
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 4 FROM ordered_effects"))
+        await asyncio.sleep(0.5)
+
+    # the failed batch was rolled back; handled one at a time, each good record had its
+    # effect once, in order, and only the bad one was parked, after its attempts
+    assert await ordered(pool) == ["K#0", "K#1", "K#3", "K#4"]
+    assert consumer.batch_fallbacks >= 1
+    assert consumer.handled == 4 and consumer.dead_lettered == 1
+    assert calls.count("K#bad") == platform_settings.consumer_max_attempts + 1
+    parked = await pool.fetchrow("SELECT event_id, attempts FROM dead_letters")
+    assert parked["event_id"] == ids["K#bad"]
+    assert parked["attempts"] == platform_settings.consumer_max_attempts
+    inbox = {r["event_id"] for r in await pool.fetch("SELECT event_id FROM inbox")}
+    assert inbox == {ids[u] for u in written if u != "K#bad"}
+
+
+async def test_a_batch_keeps_each_keys_order_across_partitions(
+    pool, platform_settings, topic, ordered_effects
+):
+    keys = [f"key{k}" for k in range(6)]  # spread over the topic's partitions
+    for i in range(8):
+        for key in keys:
+            await publish(platform_settings, topic, ev.UserActivated(user_id=f"{key}#{i}"), key=key)
+    consumer = EventConsumer(
+        name="test-batch-keys",
+        topics=[topic],
+        subscriptions=[Subscription(ev.UserActivated, record_ordered_effect)],
+        uow=UnitOfWork(pool, service="test"),
+        settings=platform_settings,
+        batch_size=5,
+    )
+    async with running(consumer):
+        await wait_for(lambda: pool.fetchval("SELECT count(*) = 48 FROM ordered_effects"))
+
+    seen = await ordered(pool)
+    for key in keys:
+        assert [u for u in seen if u.startswith(f"{key}#")] == [f"{key}#{i}" for i in range(8)]
+    assert consumer.batches >= 1

@@ -234,3 +234,44 @@ async def test_only_rows_published_within_the_replay_window_are_published_again(
     assert relay.republished == 9
     assert by_key(records) == dict(recent)
     assert not set(by_key(records)) & set(old)
+
+
+async def test_an_event_committed_while_a_batch_is_being_marked_is_not_left_to_the_poll(
+    outbox_db, platform_settings
+):
+    """Its NOTIFY arrives while the relay is busy; the relay must still go round at once
+    (here the poll fallback and the idle broker check are an hour away, so only the NOTIFY
+    can wake it)."""
+    settings = platform_settings.model_copy(update={"outbox_poll_seconds": 3600.0})
+    writer = await asyncpg.connect(settings.database_dsn)
+
+    class CommitsDuringMarking(OutboxRelay):
+        marked = 0
+
+        async def _mark_published(self, conn, rows, acks, lowest):
+            self.marked += 1
+            if self.marked == 1:  # another transaction commits while the first batch is marked
+                async with writer.transaction():
+                    await add_event(
+                        writer,
+                        service=settings.service_name,
+                        key="k",
+                        message=ev.UserActivated(user_id="second"),
+                    )
+                await asyncio.sleep(0.3)  # its NOTIFY reaches the relay's connection meanwhile
+            await super()._mark_published(conn, rows, acks, lowest)
+
+    async with outbox_db.transaction():
+        await add_event(
+            outbox_db,
+            service=settings.service_name,
+            key="k",
+            message=ev.UserActivated(user_id="first"),
+        )
+    relay = CommitsDuringMarking(settings.database_dsn, settings, check_seconds=3600.0)
+    try:
+        async with running(relay):
+            records = await consume(settings, 2, timeout=20)
+    finally:
+        await writer.close()
+    assert by_key(records) == {"k": ["first", "second"]}

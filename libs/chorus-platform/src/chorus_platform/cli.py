@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import TypeVar
 
 from chorus_platform.logging import configure_logging
 from chorus_platform.migrations import migrate_database
@@ -14,6 +15,7 @@ from chorus_platform.settings import ChorusSettings
 from chorus_platform.telemetry import setup_telemetry
 
 Command = Callable[[ChorusSettings], Awaitable[None]]
+T = TypeVar("T")
 
 
 def run_cli(
@@ -24,7 +26,8 @@ def run_cli(
     extra: dict[str, tuple[str, Command]] | None = None,
     argv: list[str] | None = None,
 ) -> None:
-    """Parses the command line and runs one command on a fresh event loop.
+    """Parses the command line and runs one command on a fresh event loop (uvloop unless
+    ``CHORUS_EVENT_LOOP=asyncio``: :func:`run_on_event_loop`).
 
     ``extra`` maps further command names to ``(help, coroutine function)``.
     """
@@ -49,4 +52,16 @@ def run_cli(
     configure_logging(settings.service_name, settings.log_level)
     if args.command == "serve":
         setup_telemetry(settings.service_name)
-    asyncio.run(handlers[args.command](settings))
+    run_on_event_loop(handlers[args.command](settings), settings.event_loop)
+
+
+def run_on_event_loop(main: Coroutine[object, object, T], event_loop: str) -> T:
+    """Runs ``main`` to completion on a new loop of the kind ``event_loop`` names: ``uvloop``
+    (libuv: cheaper sockets and timers for gRPC, asyncpg, Kafka and HTTP) or ``asyncio``."""
+    factory = None
+    if event_loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)

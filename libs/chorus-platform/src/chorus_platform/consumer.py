@@ -9,14 +9,23 @@ Guarantees of :class:`EventConsumer`:
   retry or re-publication, rebalance, restart) has its effect once. The handler gets that
   transaction and passes it to the use case it calls; the events the use case emits are
   written to the service's outbox in the same commit.
+* **Batches, opt-in.** With ``batch_size`` above 1 (the consumer's argument, else
+  ``CHORUS_CONSUMER_BATCH_SIZE``; 1 by default), up to that many consecutive records of one
+  partition are handled in one transaction: one inbox INSERT for all of them, each handler
+  called in turn, in offset order, on the same ``tx``, one commit. Handlers must then keep
+  the contract they already have (no effect outside the transaction: a failed attempt is
+  rolled back and run again). If any record of the batch fails (a handler raises, a record
+  cannot be read), the whole batch is rolled back and its records are handled one at a time
+  as above, so retries, dead letters and the once-only effect stay per record.
 * **Parked, not lost.** A handler that keeps failing is retried with exponential backoff,
   then the record is parked: inserted into the service's ``dead_letters`` table (it outlives
   the broker; ``python -m chorus_platform.dlq`` shows and replays it) and copied to
   ``<topic>.dlq`` with the error in its headers (best effort); consumption goes on.
 * **Offsets after effects.** A partition's offset is committed after its records are
-  handled. Each commit is bounded (``CHORUS_CONSUMER_COMMIT_TIMEOUT_SECONDS``): one that
-  cannot complete — a hung broker, ``UnknownTopicOrPartition`` retried forever by aiokafka,
-  a group the broker forgot — tears the consumer down and a new one starts.
+  handled, once per batch fetched from it. Each commit is bounded
+  (``CHORUS_CONSUMER_COMMIT_TIMEOUT_SECONDS``): one that cannot complete — a hung broker,
+  ``UnknownTopicOrPartition`` retried forever by aiokafka, a group the broker forgot —
+  tears the consumer down and a new one starts.
 * **Nothing skipped after a broker restart.** When one of its connections to the broker
   breaks (:mod:`chorus_platform.broker_connections`), the consumer stops handling records
   (those fetched meanwhile are dropped), leaves its group and a new consumer starts from the
@@ -86,8 +95,10 @@ class EventConsumer:
     """Consumes ``topics`` as consumer group ``name`` and dispatches by ``ce_type``.
 
     Records whose type has no subscription are acknowledged and ignored (additive evolution).
-    Counters for tests and operators: :attr:`handled`, :attr:`dead_lettered`,
-    :attr:`restarts`.
+    ``batch_size``: records handled per transaction (see the module's docstring); None takes
+    ``settings.consumer_batch_size``. Counters for tests and operators: :attr:`handled`,
+    :attr:`dead_lettered`, :attr:`restarts`, :attr:`batches` (transactions that handled
+    several records) and :attr:`batch_fallbacks` (batches handled again one by one).
     """
 
     def __init__(
@@ -98,8 +109,10 @@ class EventConsumer:
         subscriptions: list[Subscription],
         uow: UnitOfWork,
         settings: ChorusSettings,
+        batch_size: int | None = None,
     ) -> None:
         self.name = name
+        self._batch_size = max(1, batch_size or settings.consumer_batch_size)
         self._topics = topics
         self._by_type = {s.message_type.DESCRIPTOR.full_name: s for s in subscriptions}
         self._uow = uow
@@ -107,6 +120,8 @@ class EventConsumer:
         self.handled = 0
         self.dead_lettered = 0
         self.restarts = 0
+        self.batches = 0
+        self.batch_fallbacks = 0
 
     async def run(self) -> None:
         """Consumes until cancelled; starts a new consumer after every interruption."""
@@ -149,9 +164,14 @@ class EventConsumer:
             while True:
                 batches = await consumer.getmany(timeout_ms=250, max_records=200)
                 for tp, records in batches.items():
-                    for record in records:
+                    for start in range(0, len(records), self._batch_size):
+                        chunk = records[start : start + self._batch_size]
                         connection.check()  # records fetched after a break are not handled
-                        await self._process(record, producer)
+                        if len(chunk) > 1 and await self._handle_batch(chunk):
+                            continue
+                        for record in chunk:
+                            connection.check()
+                            await self._process(record, producer)
                     # nor are offsets of the old log committed to a new one
                     await self._commit(consumer, connection, tp, records[-1].offset + 1)
                 connection.check()
@@ -176,6 +196,69 @@ class EventConsumer:
                 f"commit of {tp.topic}/{tp.partition} at {offset} did not complete in {timeout} s"
             ) from None
 
+    async def _handle_batch(self, records: list[ConsumerRecord]) -> bool:
+        """Handles ``records`` (one partition's, in offset order) in one transaction; False,
+        with nothing committed, if any of them failed: the caller then handles them one at
+        a time."""
+        items: list[tuple[ConsumerRecord, cloudevents.Envelope, Subscription]] = []
+        for record in records:
+            try:
+                envelope = cloudevents.from_record(record)
+            except ValueError:
+                return False  # parked on its own, by the one-at-a-time path
+            subscription = self._by_type.get(envelope.type)
+            if subscription is not None:
+                items.append((record, envelope, subscription))
+        if not items:
+            return True
+        handled = 0
+        try:
+            async with self._uow.transaction() as tx:
+                fresh = {
+                    row["event_id"]
+                    for row in await tx.conn.fetch(
+                        "INSERT INTO inbox (consumer, event_id)"
+                        " SELECT $1, unnest($2::text[])"
+                        " ON CONFLICT DO NOTHING RETURNING event_id",
+                        self.name,
+                        [envelope.id for _, envelope, _ in items],
+                    )
+                }
+                for record, envelope, subscription in items:
+                    if envelope.id not in fresh:
+                        continue  # handled before, or a copy earlier in this batch
+                    fresh.discard(envelope.id)
+                    message = subscription.message_type.FromString(record.value)
+                    with telemetry.consumer_span(
+                        f"{envelope.type} process",
+                        envelope.traceparent,
+                        self._span_attributes(record, envelope),
+                    ):
+                        await subscription.handler(tx, message, envelope)
+                    handled += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.batch_fallbacks += 1
+            log.info(
+                "batch failed; handling its records one at a time",
+                extra={"consumer": self.name, "records": len(records)},
+                exc_info=True,
+            )
+            return False
+        self.batches += 1
+        self.handled += handled
+        return True
+
+    def _span_attributes(self, record: ConsumerRecord, envelope: cloudevents.Envelope) -> dict:
+        return {
+            "messaging.system": "kafka",
+            "messaging.operation": "process",
+            "messaging.destination.name": record.topic,
+            "messaging.message.id": envelope.id,
+            "messaging.consumer.group.name": self.name,
+        }
+
     async def _process(self, record: ConsumerRecord, producer: AIOKafkaProducer) -> None:
         try:
             envelope = cloudevents.from_record(record)
@@ -185,13 +268,7 @@ class EventConsumer:
         subscription = self._by_type.get(envelope.type)
         if subscription is None:
             return
-        attributes = {
-            "messaging.system": "kafka",
-            "messaging.operation": "process",
-            "messaging.destination.name": record.topic,
-            "messaging.message.id": envelope.id,
-            "messaging.consumer.group.name": self.name,
-        }
+        attributes = self._span_attributes(record, envelope)
         # The handling continues the trace of the transaction that wrote the event.
         with telemetry.consumer_span(f"{envelope.type} process", envelope.traceparent, attributes):
             await self._handle_with_retries(record, envelope, subscription, producer)

@@ -13,8 +13,22 @@ log = logging.getLogger(__name__)
 
 
 async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
-    """Opens a pool on ``dsn``; statements are prepared and cached per connection."""
-    return await asyncpg.create_pool(dsn, min_size=1, max_size=max_size)
+    """Opens a pool on ``dsn``; statements are prepared and cached per connection.
+
+    A released connection is not reset on the server (:func:`_no_session_state`): pool
+    connections hold no session state. What must outlive a transaction — a session advisory
+    lock, ``LISTEN``, a session ``SET`` — goes on a connection of its own
+    (``asyncpg.connect``), as the outbox relay and the e-mail listener do; inside a
+    transaction use ``pg_advisory_xact_lock`` and ``set_config(..., true)``.
+    """
+    return await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, reset=_no_session_state)
+
+
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """Nothing to undo on the server when a connection returns to the pool: asyncpg has
+    already rolled back a transaction left open and dropped the Python listeners. This
+    saves the round trip of its default reset (``SELECT pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL``) on every release, i.e. on every transaction."""
 
 
 async def ensure_database(dsn: str) -> None:

@@ -95,9 +95,13 @@ async def add_event(
         raise RuntimeError("add_event must run inside the state change's transaction")
     event_id = str(uuid.uuid4())
     traceparent = traceparent or telemetry.current_traceparent()
+    # One round trip: the row and the relay's wake-up (delivered at commit; PostgreSQL
+    # folds a transaction's identical notifications into one).
     await conn.execute(
-        "INSERT INTO outbox (id, topic, key, ce_type, ce_source, payload, traceparent)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "WITH written AS (INSERT INTO outbox"
+        " (id, topic, key, ce_type, ce_source, payload, traceparent)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING 1)"
+        " SELECT pg_notify($8, '') FROM written",
         event_id,
         topic_of(service),
         key,
@@ -105,8 +109,8 @@ async def add_event(
         f"/chorus/{service}",
         message.SerializeToString(),
         traceparent,
+        NOTIFY_CHANNEL,
     )
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     return event_id
 
 
@@ -242,6 +246,10 @@ class OutboxRelay:
                             self._settings, self._topics, on_break=self._wakeup.set
                         )
                         await self._check(conn, session)
+                    # Cleared before the rows are read, not after: a NOTIFY of a commit that
+                    # lands while this batch is being sent and marked wakes the next round
+                    # at once instead of being lost until the poll fallback.
+                    self._wakeup.clear()
                     sent = await self._publish_batch(conn, session)
                     if sent == self._batch_size:
                         continue
@@ -251,7 +259,6 @@ class OutboxRelay:
                     if session is None or not session.broken:
                         raise
                     continue  # nothing unacknowledged was marked: the next producer sends it
-                self._wakeup.clear()
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
                 until_check = session.next_check - time.monotonic()
                 wait = min(self._settings.outbox_poll_seconds, until_check)

@@ -24,6 +24,11 @@ class ChorusSettings(BaseSettings):
     service_name: str = Field("chorus", description="Name used in logs, events and database.")
     env: Literal["dev", "prod"] = Field("dev", description="prod turns gRPC reflection off.")
     log_level: str = Field("INFO", description="Python log level.")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="Event loop of the process (uvloop; asyncio is the standard library's, and"
+        " for the HTTP services the pure-Python h11 parser instead of httptools).",
+    )
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:55432/postgres",
         description="PostgreSQL server URL; its database part is replaced by database_name.",
@@ -62,6 +67,13 @@ class ChorusSettings(BaseSettings):
     consumer_fetch_max_wait_ms: int = Field(
         100,
         description="Longest a fetch waits for records; the embedded broker always waits it out.",
+    )
+    consumer_batch_size: int = Field(
+        1,
+        ge=1,
+        description="Records of one partition a consumer handles in one transaction (one inbox"
+        " INSERT, one commit); 1 handles each alone. A consumer may set its own. A failing"
+        " record makes its batch fall back to one at a time.",
     )
     consumer_backoff_seconds: float = Field(
         0.5, description="First retry delay, doubled each try (6 attempts span about 15 s)."

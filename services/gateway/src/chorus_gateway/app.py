@@ -42,6 +42,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         finally:
             await app.state.clients.close()
 
+    # No default_response_class: a route with a return type is answered with pydantic's
+    # dump_json (about 4 µs for an invoice); ORJSONResponse or JSONResponse would take it
+    # through jsonable_encoder first (about 100 µs). Measured for #16.
     app = FastAPI(
         title="Chorus API",
         version="1.0.0",

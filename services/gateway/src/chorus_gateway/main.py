@@ -43,6 +43,10 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=10,
+        # run_cli starts the loop (uvloop unless CHORUS_EVENT_LOOP=asyncio); uvicorn reads
+        # ``loop`` only when it starts one itself. httptools parses HTTP/1.1 in C.
+        loop=settings.event_loop,
+        http="httptools" if settings.event_loop == "uvloop" else "h11",
     )
 
 
