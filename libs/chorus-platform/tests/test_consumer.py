@@ -165,6 +165,9 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(pool, platform_se
         ],
         uow=UnitOfWork(pool, service="test"),
         settings=platform_settings,
+        # One record per transaction: the attempts counted are the record's own (in a batch,
+        # the batch's failed attempt comes first; tested with the batches).
+        batch_size=1,
     )
     bad_id = await publish(platform_settings, topic, ev.UserActivated(user_id="bad"))
     await publish(platform_settings, topic, ev.UserRegistered(user_id="good"))

@@ -69,8 +69,9 @@ class ChorusSettings(BaseSettings):
         description="Longest a fetch waits for records; the embedded broker always waits it out.",
     )
     consumer_batch_size: int = Field(
-        1,
+        50,
         ge=1,
+        le=1000,
         description="Records of one partition a consumer handles in one transaction (one inbox"
         " INSERT, one commit); 1 handles each alone. A consumer may set its own. A failing"
         " record makes its batch fall back to one at a time.",
