@@ -110,7 +110,7 @@ def build_app(
     )
     policy = attachment_policy or AttachmentPolicy()
     uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
-    renderer = FacturxRenderer()
+    renderer = FacturxRenderer(mode=settings.facturx_rendering)
     deposits = Deposits(uow, structures, renderer, attachment_policy=policy)
     staging = AttachmentStaging(
         uow,
@@ -133,7 +133,7 @@ def build_app(
         structured=structured,
         pdf=PdfDeposits(deposits, structures, staging, workers, limits, attachment_policy=policy),
         staging=staging,
-        reading=Reading(uow, structures),
+        reading=Reading(uow, structures, workers=workers, rendering=settings.facturx_rendering),
         processing=Processing(uow, structures, staging, attachment_policy=policy),
         recycling=Recycling(uow, structures, renderer),
         flows=Flows(
