@@ -268,14 +268,20 @@ class RuleFinding(BaseModel):
 
 
 class InvoiceDocumentRef(BaseModel):
-    id: str
+    id: str = Field(
+        description='"" for a portal invoice\'s Factur-X not rendered yet (it is rendered at'
+        " its first download)."
+    )
     role: str = Field(
         description="FACTURX (the Factur-X PDF of a portal invoice), CII (its CII XML, the one"
         " the Factur-X embeds), ORIGINAL (the file deposited) or ATTACHMENT."
     )
     filename: str
     media_type: str
-    size: int
+    size: int = Field(
+        description="Bytes; 0 for a portal invoice's Factur-X not rendered yet (rendered at"
+        " its first download, GET …/document)."
+    )
 
 
 class LifecycleCode(BaseModel):
