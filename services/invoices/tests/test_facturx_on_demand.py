@@ -192,6 +192,27 @@ async def test_workers_still_starting_answer_unavailable_and_store_nothing(
     assert await facturx_rows(api, invoice.id) == []
 
 
+async def test_a_rendering_that_fails_answers_unavailable_and_keeps_the_xml(
+    api, parties, make_request
+):
+    invoice = await deposit(api, parties, make_request)
+    await api.fetch(
+        "UPDATE documents SET content = $2 WHERE invoice_id = $1 AND role = 'CII'",
+        invoice.id,
+        b"<not-an-invoice/>",
+    )
+
+    error = await api.fails(
+        "GetInvoiceDocument", pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), parties.user
+    )
+
+    assert (error.code, error.reason) == (grpc.StatusCode.UNAVAILABLE, "FACTURX_RENDERING_FAILED")
+    assert "XML (CII) reste téléchargeable" in error.message
+    assert await facturx_rows(api, invoice.id) == []
+    xml = await download(api, parties.user, invoice.id, "CII")
+    assert xml.content == b"<not-an-invoice/>"
+
+
 async def test_a_recycled_invoice_drops_its_pdf_and_renders_the_new_xml(
     api, parties, make_request, fake_structures
 ):

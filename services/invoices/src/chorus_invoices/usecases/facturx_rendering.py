@@ -56,7 +56,7 @@ from chorus_invoices.documents.facturx import make_facturx_of_xml
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import en16931
 from chorus_invoices.domain.documents import Document, DocumentRole, new_document
-from chorus_invoices.domain.errors import DocumentInPreparation
+from chorus_invoices.domain.errors import DocumentInPreparation, FacturxRenderingFailed
 from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.routing import Recipient
 from chorus_invoices.store import facturx_renderings
@@ -143,8 +143,9 @@ async def render_on_demand(
     """The invoice's FACTURX document: the stored one, else rendered now from its CII document
     in ``workers`` and stored (unless another download stored one first: that one is
     returned); None when the invoice has no CII document (not a portal invoice). Unavailable
-    DOCUMENT_WORKERS_STARTING (the workers are still starting), DocumentInPreparation (its XML
-    was rewritten at each of :data:`ON_DEMAND_ATTEMPTS` renderings: a recycling loop).
+    DOCUMENT_WORKERS_STARTING (the workers are still starting), FACTURX_RENDERING_FAILED (the
+    workers failed on it or overran; logged as an error), DocumentInPreparation (its XML was
+    rewritten at each of :data:`ON_DEMAND_ATTEMPTS` renderings: a recycling loop).
 
     The PDF is stored only if the XML it embeds is still the invoice's CII document (the row
     locked FOR SHARE until commit), so a recycling that rewrites it meanwhile never ends with
@@ -159,12 +160,12 @@ async def render_on_demand(
             pdf = await workers.run(make_facturx_of_xml, xml.content)
         except Unavailable:
             raise
-        except Exception as error:
+        except Exception as error:  # a bug or an overrun, not the caller's doing
             log.error(
                 "Factur-X rendering on demand failed",
                 extra={"invoice_id": invoice_id, "error_type": type(error).__name__},
             )
-            raise
+            raise FacturxRenderingFailed() from error
         async with uow.transaction() as tx:
             await store.put_rendered(tx.conn, invoice_id, facturx_document(xml, pdf), xml.info.id)
             stored = await store.by_role(tx.conn, invoice_id, DocumentRole.FACTURX)

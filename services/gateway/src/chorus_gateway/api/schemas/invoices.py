@@ -362,8 +362,10 @@ class Invoice(BaseModel):
     facturx_pending: bool = Field(
         False,
         description="The Factur-X PDF of this portal invoice is being rendered (seconds after"
-        " its deposit; detail only): its CII XML is already among ``documents``, ``GET"
-        " …/document`` answers 503 DOCUMENT_IN_PREPARATION until the PDF is there.",
+        " its deposit, where invoices queue the rendering; detail only): its CII XML is already"
+        " among ``documents``, ``GET …/document`` answers 503 DOCUMENT_IN_PREPARATION until"
+        " the PDF is there. Always false when the PDF is rendered at its first download (the"
+        " default).",
     )
     document: InvoiceDocument | None = Field(
         None,
