@@ -91,8 +91,9 @@ def build_app(
 
     ``settings.roles`` say what the process does: ``api`` serves InvoicesService and runs the
     jobs above; ``documents`` runs the Factur-X rendering job (``rendering``, default: as the
-    role says; tests turn it off to see an invoice before its PDF). Either way the process
-    serves gRPC health, so a documents-only Deployment has its probes."""
+    role says; tests turn it off to see an invoice before its PDF), which has work only with
+    ``facturx_rendering=queued``. Either way the process serves gRPC health, so a
+    documents-only Deployment has its probes."""
     api = "api" in settings.roles
     directory = _directory(pool, settings)
     structures = StructuresClient(
