@@ -85,7 +85,8 @@ class Reading:
         InvoiceNotFound, DocumentNotFound. The Factur-X asked for (or the main document of a
         portal invoice) not rendered yet: in ``on_demand`` mode rendered now from its CII
         XML in the document workers and stored (Unavailable DOCUMENT_WORKERS_STARTING while
-        they start), only once the caller's access is checked; in ``queued`` mode
+        they start, FACTURX_RENDERING_FAILED when they fail on it), only once the caller's
+        access is checked; in ``queued`` mode
         Unavailable DOCUMENT_IN_PREPARATION while the job renders it. The first download by
         a recipient-side user is recorded (``recipient_downloaded_at``)."""
         wanted = _role(role)
