@@ -175,9 +175,16 @@ async def test_portal_invoice_is_downloadable_as_facturx(api, mailbox):
     created = await api.post("/invoices", headers=auth, json=body)
     assert created.status_code == 201, created.text
     invoice = created.json()
-    # The deposit answers with the XML kept; the PDF follows (rendered off the request path).
+    # The deposit answers with the XML kept; the PDF is rendered at its first download
+    # (CHORUS_FACTURX_RENDERING=on_demand, the default), listed meanwhile without a size.
     seen = (await api.get(f"/invoices/{invoice['id']}", headers=auth)).json()
-    assert "CII" in [d["role"] for d in seen["documents"]]
+    assert not seen["facturx_pending"]
+    listed = {d["role"]: d for d in seen["documents"]}
+    assert sorted(listed) == ["CII", "FACTURX"]
+    assert (listed["FACTURX"]["filename"], listed["FACTURX"]["size"]) == (
+        f"facture-{invoice['number']}.pdf",
+        0,
+    )
     xml = await api.get(f"/invoices/{invoice['id']}/document?role=CII", headers=auth)
     assert xml.status_code == 200 and xml.headers["content-type"].startswith("application/xml")
     document = await rendered_document(api, auth, invoice["id"])
@@ -187,6 +194,8 @@ async def test_portal_invoice_is_downloadable_as_facturx(api, mailbox):
     rendered = (await api.get(f"/invoices/{invoice['id']}", headers=auth)).json()
     assert not rendered["facturx_pending"]
     assert sorted(d["role"] for d in rendered["documents"]) == ["CII", "FACTURX"]
+    stored = next(d for d in rendered["documents"] if d["role"] == "FACTURX")
+    assert stored["size"] == len(document.content) and stored["id"]
     back = read_facturx_model(document.content)
     assert (back.number, str(back.totals.tax_inclusive)) == (
         invoice["number"],

@@ -157,6 +157,13 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         await expect(page.get_by_role("status").filter(has_text="Facture déposée")).to_be_visible()
         await expect(page.locator("#gross-total")).to_have_text(f"3{NNBSP}576,00{NBSP}€")
         await expect(page.get_by_role("cell", name="Rapport de synthèse")).to_be_visible()
+        # Its PDF is offered at once and rendered when first downloaded (on_demand).
+        await expect(page.get_by_text("PDF en préparation")).to_have_count(0)
+        async with page.expect_download() as downloading:
+            await page.get_by_role("link", name=f"facture-{number}.pdf").click()
+        downloaded = await downloading.value
+        assert downloaded.suggested_filename == f"facture-{number}.pdf"
+        assert Path(await downloaded.path()).read_bytes().startswith(b"%PDF-")
 
         # It is in "Mes factures", with its French status once routed, and its history.
         await page.get_by_role("link", name="Mes factures").first.click()

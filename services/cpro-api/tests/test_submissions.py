@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from cpro_support import deposit, facturx, ok
+from facturx import get_xml_from_pdf
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -153,6 +154,17 @@ async def test_an_invoice_entered_as_py_fe_sends_it(cpro, supplier, recipient):
     )["facture"]
     assert facture["montantTotal"]["montantTtcTotal"] == 1440.0
     assert facture["lignesDePoste"]["lignePoste"][0]["lignePosteUniteLibelle"] == "DAY"
+    # Its Factur-X PDF, rendered at this first download (invoices' default, on_demand).
+    downloaded = await ok(
+        await cpro.post(
+            f"{F}/telecharger/groupe",
+            json={"listeFacture": [{"idFacture": answer["identifiantFactureCPP"]}]},
+            headers=supplier.headers(),
+        )
+    )
+    pdf = base64.b64decode(downloaded["fichierResultat"])
+    assert pdf.startswith(b"%PDF-")
+    assert number.encode() in get_xml_from_pdf(pdf, check_xsd=False)[1]
     # The same number again is a duplicate, refused by the invoices service.
     duplicate = await cpro.post(f"{F}/soumettre", json=body, headers=supplier.headers())
     assert (duplicate.status_code, duplicate.json()["codeRetour"]) == (400, 20007)

@@ -358,6 +358,28 @@ async def test_detail_says_the_pdf_is_in_preparation_and_links_the_xml(signed_in
     assert "Facture (XML CII)" in page
 
 
+async def test_detail_links_a_pdf_rendered_at_its_first_download(signed_in, services):
+    xml = pb.InvoiceDocument(
+        id="x1",
+        role="CII",
+        filename="facture-F-2026-001.xml",
+        media_type="application/xml",
+        size=2048,
+    )
+    to_render = pb.InvoiceDocument(
+        role="FACTURX", filename="facture-F-2026-001.pdf", media_type="application/pdf"
+    )
+    with_detail(services, invoice(documents=[xml, to_render]))
+
+    page = (await signed_in.get(f"/factures/{INVOICE_ID}", headers=HTML)).text
+
+    assert "en préparation" not in page
+    assert f'href="/factures/{INVOICE_ID}/document" download>facture-F-2026-001.pdf</a></li>' in (
+        page
+    )
+    assert "Facture (PDF Factur-X)" in page and "(0 o)" not in page
+
+
 async def test_a_pdf_in_preparation_downloads_as_a_page_saying_so(signed_in, services):
     message = "Le PDF de cette facture est en préparation : réessayez dans quelques secondes."
     services.invoices.answer(

@@ -26,9 +26,12 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 @pytest.fixture
 def settings(settings):
-    """A running rendering job polls only every 10 minutes here: a deposit rendered within a
-    test's wait was woken by its NOTIFY."""
-    return settings.model_copy(update={"rendering_poll_seconds": 600.0})
+    """The queue (``CHORUS_FACTURX_RENDERING=queued``, not the default); a running rendering
+    job polls only every 10 minutes here: a deposit rendered within a test's wait was woken
+    by its NOTIFY."""
+    return settings.model_copy(
+        update={"rendering_poll_seconds": 600.0, "facturx_rendering": "queued"}
+    )
 
 
 def rendering_job(api, workers, reader=None, **overrides) -> FacturxRenderingJob:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from chorus_platform.settings import ChorusSettings
 from pydantic import Field, field_validator
@@ -24,8 +24,19 @@ class InvoicesSettings(ChorusSettings):
         description="What this process does, comma-separated: ``api`` serves the gRPC"
         " InvoicesService and runs every other background job (outbox relay, routing consumer"
         " and reconciler, flow worker); ``documents`` runs the Factur-X rendering job and its"
-        " document workers. A process with only ``documents`` (the ``invoices-documents``"
-        " Deployment) serves gRPC health only.",
+        " document workers (only ``facturx_rendering=queued`` gives that job work; with"
+        " ``on_demand`` it stays idle). A process with only ``documents`` (the"
+        " ``invoices-documents`` Deployment) serves gRPC health only.",
+    )
+    facturx_rendering: Literal["on_demand", "queued"] = Field(
+        "on_demand",
+        description="When the Factur-X PDF of a portal invoice is rendered. ``on_demand``"
+        " (default): at its first download (GetInvoiceDocument), in the document workers of"
+        " the process serving it, from the CII XML kept at deposit, then stored and served"
+        " as stored; a deposit queues nothing (the portal deposit rate is not bounded by"
+        " PDF rendering, ~30 ms of CPU each). ``queued``: each deposit queues the rendering"
+        " for the Factur-X rendering job (``documents`` role), the invoice's PDF being"
+        ' "en préparation" until it is done.',
     )
     access_cache_seconds: float = Field(
         5.0,

@@ -91,8 +91,9 @@ def build_app(
 
     ``settings.roles`` say what the process does: ``api`` serves InvoicesService and runs the
     jobs above; ``documents`` runs the Factur-X rendering job (``rendering``, default: as the
-    role says; tests turn it off to see an invoice before its PDF). Either way the process
-    serves gRPC health, so a documents-only Deployment has its probes."""
+    role says; tests turn it off to see an invoice before its PDF), which has work only with
+    ``facturx_rendering=queued``. Either way the process serves gRPC health, so a
+    documents-only Deployment has its probes."""
     api = "api" in settings.roles
     directory = _directory(pool, settings)
     structures = StructuresClient(
@@ -110,7 +111,7 @@ def build_app(
     )
     policy = attachment_policy or AttachmentPolicy()
     uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
-    renderer = FacturxRenderer()
+    renderer = FacturxRenderer(mode=settings.facturx_rendering)
     deposits = Deposits(uow, structures, renderer, attachment_policy=policy)
     staging = AttachmentStaging(
         uow,
@@ -133,7 +134,7 @@ def build_app(
         structured=structured,
         pdf=PdfDeposits(deposits, structures, staging, workers, limits, attachment_policy=policy),
         staging=staging,
-        reading=Reading(uow, structures),
+        reading=Reading(uow, structures, workers=workers, rendering=settings.facturx_rendering),
         processing=Processing(uow, structures, staging, attachment_policy=policy),
         recycling=Recycling(uow, structures, renderer),
         flows=Flows(

@@ -756,8 +756,10 @@ class Invoice(_message.Message):
     flow_number: _builtins.str
     """The flow (DepositFlow, Chorus Pro ``numeroFluxDepot``) that brought it, "" for none."""
     facturx_pending: _builtins.bool
-    """The Factur-X PDF of this portal invoice is being rendered (seconds after its deposit;
-    GetInvoice only): its CII XML is already among ``documents``, the PDF is not yet.
+    """The Factur-X PDF of this portal invoice is being rendered (seconds after its deposit,
+    CHORUS_FACTURX_RENDERING=queued; GetInvoice only): its CII XML is already among
+    ``documents``, the PDF is not yet. Never set when rendered at the first download (the
+    default): ``documents`` then lists the FACTURX with id "" and size 0 until then.
     """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceLine]: ...
@@ -927,6 +929,7 @@ class InvoiceDocument(_message.Message):
     MEDIA_TYPE_FIELD_NUMBER: _builtins.int
     SIZE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """"" for a portal invoice's Factur-X not rendered yet (rendered at its first download)."""
     role: _builtins.str
     """FACTURX: the Factur-X PDF of a portal invoice (rendered after its deposit); CII: the
     portal invoice's CII XML (EN 16931), the one its Factur-X embeds; ORIGINAL: the structured
@@ -935,6 +938,7 @@ class InvoiceDocument(_message.Message):
     filename: _builtins.str
     media_type: _builtins.str
     size: _builtins.int
+    """Bytes; 0 for a portal invoice's Factur-X not rendered yet."""
     def __init__(
         self,
         *,

@@ -186,8 +186,10 @@ class InvoicesServiceServicer:
     def GetInvoiceDocument(self, request, context):
         """The invoice's document: the Factur-X PDF of a portal invoice, or the file deposited (or the
         document of the ``role`` asked, e.g. CII: a portal invoice's XML). NOT_FOUND when the
-        invoice is not visible or has no document; UNAVAILABLE DOCUMENT_IN_PREPARATION while a
-        portal invoice's Factur-X is being rendered (seconds after its deposit: ask again).
+        invoice is not visible or has no document. A portal invoice's Factur-X is rendered at its
+        first download (CHORUS_FACTURX_RENDERING=on_demand, the default: UNAVAILABLE
+        DOCUMENT_WORKERS_STARTING or FACTURX_RENDERING_FAILED when it cannot be now), or by a job
+        after its deposit (queued: UNAVAILABLE DOCUMENT_IN_PREPARATION until then: ask again).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -89,9 +89,11 @@ async def get_invoice_document(
         ),
     ] = None,
 ) -> Response:
-    """A portal invoice's Factur-X PDF is rendered seconds after its deposit: until then
+    """A portal invoice's Factur-X PDF is rendered at its first download (the default), or,
+    where invoices queue the rendering, seconds after its deposit: until then
     (``facturx_pending`` on the invoice) this answers 503 DOCUMENT_IN_PREPARATION with
-    ``Retry-After: 2``; its XML (``role=CII``) is there from the deposit."""
+    ``Retry-After: 2``. Either way 503 DOCUMENT_WORKERS_STARTING may ask to try again while
+    the service starts; its XML (``role=CII``) is there from the deposit."""
     document = await clients.invoices.get_invoice_document(invoice_id, caller, role or "")
     return _download(document)
 

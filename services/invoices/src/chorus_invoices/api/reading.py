@@ -155,9 +155,11 @@ class ReadingRpcs:
         """The invoice's document: the Factur-X PDF of a portal invoice, else the file
         deposited; or the one of ``role`` (FACTURX, ORIGINAL, CII: a portal invoice's XML).
         Same visibility as GetInvoice. Errors: NOT_FOUND INVOICE_NOT_FOUND, NOT_FOUND
-        DOCUMENT_NOT_FOUND (a draft has none), UNAVAILABLE DOCUMENT_IN_PREPARATION (the
-        Factur-X is being rendered: ask again in a few seconds), INVALID_ARGUMENT
-        DOCUMENT_ROLE_INVALID."""
+        DOCUMENT_NOT_FOUND (a draft has none), INVALID_ARGUMENT DOCUMENT_ROLE_INVALID. A
+        portal invoice's Factur-X not rendered yet is rendered now (``on_demand``, the
+        default: UNAVAILABLE DOCUMENT_WORKERS_STARTING or FACTURX_RENDERING_FAILED when it
+        cannot be), or is being rendered by the job (``queued``: UNAVAILABLE
+        DOCUMENT_IN_PREPARATION, ask again in a few seconds)."""
         user_id = current_principal().user_id
         document = await self._reading.document(user_id, mapping.invoice_ref(request), request.role)
         return pb.GetInvoiceDocumentResponse(

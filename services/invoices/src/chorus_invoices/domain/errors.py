@@ -74,6 +74,19 @@ class DocumentInPreparation(Unavailable):
         )
 
 
+class FacturxRenderingFailed(Unavailable):
+    """The Factur-X PDF of a portal invoice could not be rendered at its download (the
+    workers failed on it, or overran under load); its XML stays downloadable."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "FACTURX_RENDERING_FAILED",
+            "Le PDF de cette facture n'a pas pu être produit : réessayez plus tard. Son XML"
+            " (CII) reste téléchargeable.",
+            metadata={"retry_after_seconds": "30"},
+        )
+
+
 class DocumentRoleInvalid(InvalidArgument):
     def __init__(self, role: str) -> None:
         message = f"Type de document inconnu : « {role} » (FACTURX, ORIGINAL ou CII)."

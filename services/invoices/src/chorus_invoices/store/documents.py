@@ -26,6 +26,14 @@ class DocumentStore(Protocol):
     async def put(self, conn: asyncpg.Connection, invoice_id: str, document: Document) -> None:
         """Keeps ``document`` for the invoice (replacing one of the same role)."""
 
+    async def put_rendered(
+        self, conn: asyncpg.Connection, invoice_id: str, document: Document, source_id: str
+    ) -> bool:
+        """Keeps ``document`` (rendered from the invoice's document ``source_id``) unless the
+        invoice already has one of its role or ``source_id`` is no longer its document (it
+        was replaced); locks that source until the caller's transaction ends. False when
+        nothing was kept."""
+
     async def infos(self, conn: asyncpg.Connection, invoice_id: str) -> list[DocumentInfo]:
         """The invoice's documents, without their contents."""
 
@@ -77,6 +85,30 @@ class PostgresDocumentStore:
             document.content,
             info.created_at,
         )
+
+    async def put_rendered(
+        self, conn: asyncpg.Connection, invoice_id: str, document: Document, source_id: str
+    ) -> bool:
+        info = document.info
+        kept = await conn.fetchval(
+            "INSERT INTO documents (id, invoice_id, role, filename, media_type, size, sha256,"
+            " content, created_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
+            " WHERE EXISTS (SELECT 1 FROM documents WHERE invoice_id = $2 AND id = $10"
+            " FOR SHARE)"
+            " ON CONFLICT (invoice_id, role) WHERE role <> 'ATTACHMENT' DO NOTHING"
+            " RETURNING id",
+            info.id,
+            invoice_id,
+            info.role.value,
+            info.filename,
+            info.media_type,
+            info.size,
+            info.sha256,
+            document.content,
+            info.created_at,
+            source_id,
+        )
+        return kept is not None
 
     async def infos(self, conn: asyncpg.Connection, invoice_id: str) -> list[DocumentInfo]:
         rows = await conn.fetch(

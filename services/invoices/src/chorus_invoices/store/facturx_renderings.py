@@ -42,6 +42,12 @@ async def enqueue(conn: asyncpg.Connection, invoice_id: str, at: datetime) -> No
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
 
 
+async def drop(conn: asyncpg.Connection, invoice_id: str) -> None:
+    """Forgets the invoice's queued rendering, if any (``on_demand`` mode: its first download
+    renders it; a job still holding its lease then stores nothing)."""
+    await conn.execute("DELETE FROM facturx_renderings WHERE invoice_id = $1", invoice_id)
+
+
 async def claim(conn: asyncpg.Connection, lease_seconds: float) -> Claim | None:
     """Claims the rendering due first whose lease is free or ran out (another job skips it
     while the caller's transaction runs, then sees the lease); None when none is due."""

@@ -3,8 +3,16 @@
 When a portal invoice enters DEPOSEE (deposit, submitted draft, recycling),
 :class:`FacturxRenderer` writes its canonical CII XML in the server process (``write_model``
 of the model, under a millisecond) and the change's own transaction keeps it as the invoice's
-CII document and queues its rendering (``store/facturx_renderings.py``): the deposit answers
-without waiting for any PDF.
+CII document: the deposit answers without waiting for any PDF. Then, as
+``CHORUS_FACTURX_RENDERING`` says:
+
+- ``on_demand`` (the default): nothing is queued. The first download of the Factur-X renders
+  it from the stored XML in the document workers of the process serving it
+  (:func:`render_on_demand`), stores it and serves it; later downloads read the stored PDF.
+  Two first downloads at once both render, one PDF is stored (the unique index on documents
+  (invoice, role)) and both get that one.
+- ``queued``: the transaction also queues the rendering (``store/facturx_renderings.py``)
+  for the job below.
 
 :class:`FacturxRenderingJob` (a background job, the ``documents`` role) renders the queued
 invoices in the document workers — as many at once as there are workers — and stores each
@@ -22,6 +30,7 @@ FACTURX document. Its guarantees:
 
 While the rendering is queued the invoice's Factur-X is "en préparation": GetInvoice says so
 and GetInvoiceDocument answers UNAVAILABLE DOCUMENT_IN_PREPARATION (``usecases/reading.py``).
+In ``on_demand`` mode the job finds nothing to do.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import logging
 import re
 import uuid
 from datetime import UTC, datetime
+from typing import Literal
 
 import asyncpg
 from chorus_platform.errors import Unavailable
@@ -46,6 +56,7 @@ from chorus_invoices.documents.facturx import make_facturx_of_xml
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import en16931
 from chorus_invoices.domain.documents import Document, DocumentRole, new_document
+from chorus_invoices.domain.errors import DocumentInPreparation, FacturxRenderingFailed
 from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.routing import Recipient
 from chorus_invoices.store import facturx_renderings
@@ -58,6 +69,11 @@ MAX_RETRY_DELAY_SECONDS = 300.0
 """A failed rendering waits at most this long before its next attempt."""
 BACKLOG_GAUGE = "chorus.invoices.facturx.backlog"
 FAILED_COUNTER = "chorus.invoices.facturx.failed"
+ON_DEMAND_ATTEMPTS = 3
+"""Renderings one on-demand download tries while the invoice's XML keeps being rewritten."""
+
+RenderingMode = Literal["on_demand", "queued"]
+"""When a portal invoice's Factur-X is rendered (``CHORUS_FACTURX_RENDERING``)."""
 
 
 def facturx_filename(invoice_number: str, suffix: str) -> str:
@@ -65,11 +81,27 @@ def facturx_filename(invoice_number: str, suffix: str) -> str:
     return f"facture-{_FILENAME_UNSAFE.sub('-', invoice_number)}{suffix}"
 
 
-class FacturxRenderer:
-    """Writes a portal invoice's canonical XML and queues its Factur-X rendering."""
+def facturx_document(xml: Document, pdf: bytes) -> Document:
+    """The FACTURX document of ``pdf``, rendered from the CII document ``xml``."""
+    return new_document(
+        str(uuid.uuid4()),
+        DocumentRole.FACTURX,
+        xml.info.filename.removesuffix(".xml") + ".pdf",
+        "application/pdf",
+        pdf,
+        datetime.now(UTC),
+    )
 
-    def __init__(self, store: DocumentStore | None = None) -> None:
+
+class FacturxRenderer:
+    """Writes a portal invoice's canonical XML and, in ``queued`` mode, queues its Factur-X
+    rendering."""
+
+    def __init__(
+        self, store: DocumentStore | None = None, *, mode: RenderingMode = "on_demand"
+    ) -> None:
         self._store = store or PostgresDocumentStore()
+        self.mode: RenderingMode = mode
 
     def canonical_xml(
         self, invoice: Invoice, supplier: Recipient | None, recipient: Recipient
@@ -94,11 +126,52 @@ class FacturxRenderer:
 
     async def queue(self, conn: asyncpg.Connection, invoice_id: str, xml: Document) -> None:
         """In the caller's transaction: keeps ``xml`` as the invoice's CII document, drops a
-        Factur-X rendered from an earlier XML (a recycled invoice) and queues the rendering
-        (the job is woken at commit)."""
+        Factur-X rendered from an earlier XML (a recycled invoice) and, in ``queued`` mode,
+        queues the rendering (the job is woken at commit); in ``on_demand`` mode it drops a
+        rendering queued before instead (the first download renders)."""
         await self._store.put(conn, invoice_id, xml)
         await self._store.remove(conn, invoice_id, DocumentRole.FACTURX)
-        await facturx_renderings.enqueue(conn, invoice_id, xml.info.created_at)
+        if self.mode == "queued":
+            await facturx_renderings.enqueue(conn, invoice_id, xml.info.created_at)
+        else:
+            await facturx_renderings.drop(conn, invoice_id)
+
+
+async def render_on_demand(
+    uow: UnitOfWork, workers: DocumentWorkers, store: DocumentStore, invoice_id: str
+) -> Document | None:
+    """The invoice's FACTURX document: the stored one, else rendered now from its CII document
+    in ``workers`` and stored (unless another download stored one first: that one is
+    returned); None when the invoice has no CII document (not a portal invoice). Unavailable
+    DOCUMENT_WORKERS_STARTING (the workers are still starting), FACTURX_RENDERING_FAILED (the
+    workers failed on it or overran; logged as an error), DocumentInPreparation (its XML was
+    rewritten at each of :data:`ON_DEMAND_ATTEMPTS` renderings: a recycling loop).
+
+    The PDF is stored only if the XML it embeds is still the invoice's CII document (the row
+    locked FOR SHARE until commit), so a recycling that rewrites it meanwhile never ends with
+    a Factur-X of the old XML."""
+    for _ in range(ON_DEMAND_ATTEMPTS):
+        async with uow.reading() as conn:
+            stored = await store.by_role(conn, invoice_id, DocumentRole.FACTURX)
+            xml = None if stored else await store.by_role(conn, invoice_id, DocumentRole.CII)
+        if stored is not None or xml is None:
+            return stored
+        try:
+            pdf = await workers.run(make_facturx_of_xml, xml.content)
+        except Unavailable:
+            raise
+        except Exception as error:  # a bug or an overrun, not the caller's doing
+            log.error(
+                "Factur-X rendering on demand failed",
+                extra={"invoice_id": invoice_id, "error_type": type(error).__name__},
+            )
+            raise FacturxRenderingFailed() from error
+        async with uow.transaction() as tx:
+            await store.put_rendered(tx.conn, invoice_id, facturx_document(xml, pdf), xml.info.id)
+            stored = await store.by_role(tx.conn, invoice_id, DocumentRole.FACTURX)
+        if stored is not None:
+            return stored
+    raise DocumentInPreparation()
 
 
 class FacturxRenderingJob:
@@ -238,14 +311,7 @@ class FacturxRenderingJob:
         except Exception as error:
             await self._failed(claim, error)
             return
-        document = new_document(
-            str(uuid.uuid4()),
-            DocumentRole.FACTURX,
-            xml.info.filename.removesuffix(".xml") + ".pdf",
-            "application/pdf",
-            pdf,
-            datetime.now(UTC),
-        )
+        document = facturx_document(xml, pdf)
         async with self._uow.transaction() as tx:
             if await facturx_renderings.finish(tx.conn, claim):
                 await self._store.put(tx.conn, claim.invoice_id, document)

@@ -11,6 +11,7 @@ from chorus_platform.errors import NotFound
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
+from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import lifecycle
 from chorus_invoices.domain.documents import (
     DOWNLOADABLE_ROLES,
@@ -35,18 +36,31 @@ from chorus_invoices.usecases.access import (
     SUPPLIER_SPACE,
     InvoiceAccess,
 )
+from chorus_invoices.usecases.facturx_rendering import RenderingMode, render_on_demand
 
 Cursor = tuple[datetime, str]
 
 
 class Reading:
     def __init__(
-        self, uow: UnitOfWork, structures: StructuresClient, store: DocumentStore | None = None
+        self,
+        uow: UnitOfWork,
+        structures: StructuresClient,
+        store: DocumentStore | None = None,
+        *,
+        workers: DocumentWorkers | None = None,
+        rendering: RenderingMode = "queued",
     ) -> None:
+        """``rendering``: when portal invoices' Factur-X PDFs are rendered; ``on_demand``
+        renders one at its first download in ``workers`` (required then)."""
+        if rendering == "on_demand" and workers is None:
+            raise ValueError("on-demand rendering needs document workers")
         self._uow = uow
         self._structures = structures
         self._access = InvoiceAccess(uow, structures)
         self._store = store or PostgresDocumentStore()
+        self._workers = workers
+        self._on_demand = rendering == "on_demand"
 
     async def invoice(self, user_id: str, invoice_id: InvoiceRef) -> tuple[Invoice, list[str]]:
         """The invoice and the actions the caller may take on it; InvoiceNotFound."""
@@ -55,20 +69,26 @@ class Reading:
 
     async def kept_with(self, invoice: Invoice) -> KeptWith:
         """The EN 16931 warnings and the documents of an invoice the caller may see, and
-        whether its Factur-X is still being rendered."""
+        whether its Factur-X is still being rendered (``queued`` mode). In ``on_demand`` mode
+        a portal invoice whose Factur-X is not rendered yet lists it all the same, as
+        :func:`to_render_on_demand` describes it (its first download renders it)."""
         async with self._uow.reading() as conn:
-            return KeptWith(
-                await rule_warnings.of_invoice(conn, invoice.id),
-                await self._store.infos(conn, invoice.id),
-                await facturx_renderings.pending(conn, invoice.id),
-            )
+            warnings = await rule_warnings.of_invoice(conn, invoice.id)
+            documents = await self._store.infos(conn, invoice.id)
+            if self._on_demand:
+                return KeptWith(warnings, _with_facturx_to_render(documents), False)
+            return KeptWith(warnings, documents, await facturx_renderings.pending(conn, invoice.id))
 
     async def document(self, user_id: str, invoice_id: InvoiceRef, role: str = "") -> Document:
         """The invoice's document of ``role`` (FACTURX, ORIGINAL, CII), or its main one ("":
         Factur-X, else the deposited file); InvalidArgument DOCUMENT_ROLE_INVALID,
-        InvoiceNotFound, DocumentNotFound, Unavailable DOCUMENT_IN_PREPARATION while the
-        Factur-X asked for (or the main document of a portal invoice) is being rendered. The
-        first download by a recipient-side user is recorded (``recipient_downloaded_at``)."""
+        InvoiceNotFound, DocumentNotFound. The Factur-X asked for (or the main document of a
+        portal invoice) not rendered yet: in ``on_demand`` mode rendered now from its CII
+        XML in the document workers and stored (Unavailable DOCUMENT_WORKERS_STARTING while
+        they start, FACTURX_RENDERING_FAILED when they fail on it), only once the caller's
+        access is checked; in ``queued`` mode
+        Unavailable DOCUMENT_IN_PREPARATION while the job renders it. The first download by
+        a recipient-side user is recorded (``recipient_downloaded_at``)."""
         wanted = _role(role)
         invoice = await self._access.visible(user_id, invoice_id)
         async with self._uow.reading() as conn:
@@ -77,8 +97,12 @@ class Reading:
             else:
                 document = await self._store.by_role(conn, invoice.id, wanted)
             rendering = document is None and wanted in (None, DocumentRole.FACTURX)
-            if rendering and await facturx_renderings.pending(conn, invoice.id):
+            queued = rendering and not self._on_demand
+            if queued and await facturx_renderings.pending(conn, invoice.id):
                 raise DocumentInPreparation()
+        if rendering and self._on_demand:
+            assert self._workers is not None
+            document = await render_on_demand(self._uow, self._workers, self._store, invoice.id)
         if document is None:
             raise DocumentNotFound()
         if invoice.recipient_downloaded_at is None and await self._access.acts_as(
@@ -171,7 +195,34 @@ class KeptWith:
     warnings: list[RuleViolation]
     documents: list[DocumentInfo]
     facturx_pending: bool
-    """Its Factur-X is queued for rendering (a portal invoice just deposited)."""
+    """Its Factur-X is queued for rendering (a portal invoice just deposited, ``queued``
+    mode; never in ``on_demand`` mode)."""
+
+
+def to_render_on_demand(cii: DocumentInfo) -> DocumentInfo:
+    """How a portal invoice's Factur-X not rendered yet is listed (``on_demand`` mode): its
+    file name and media type, the created_at of the CII XML it will embed, no id, size 0 and
+    no sha256 (none exists before its first download renders and stores it)."""
+    return DocumentInfo(
+        "",
+        DocumentRole.FACTURX,
+        cii.filename.removesuffix(".xml") + ".pdf",
+        "application/pdf",
+        0,
+        "",
+        cii.created_at,
+    )
+
+
+def _with_facturx_to_render(documents: list[DocumentInfo]) -> list[DocumentInfo]:
+    """``documents``, with the Factur-X to render on demand last (where it comes once
+    rendered) when they hold a CII XML but no FACTURX (a portal invoice not downloaded
+    yet)."""
+    roles = {d.role for d in documents}
+    if DocumentRole.CII not in roles or DocumentRole.FACTURX in roles:
+        return documents
+    cii = next(d for d in documents if d.role == DocumentRole.CII)
+    return [*documents, to_render_on_demand(cii)]
 
 
 def _role(role: str) -> DocumentRole | None:

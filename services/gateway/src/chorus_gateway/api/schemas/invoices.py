@@ -268,14 +268,20 @@ class RuleFinding(BaseModel):
 
 
 class InvoiceDocumentRef(BaseModel):
-    id: str
+    id: str = Field(
+        description='"" for a portal invoice\'s Factur-X not rendered yet (it is rendered at'
+        " its first download)."
+    )
     role: str = Field(
         description="FACTURX (the Factur-X PDF of a portal invoice), CII (its CII XML, the one"
         " the Factur-X embeds), ORIGINAL (the file deposited) or ATTACHMENT."
     )
     filename: str
     media_type: str
-    size: int
+    size: int = Field(
+        description="Bytes; 0 for a portal invoice's Factur-X not rendered yet (rendered at"
+        " its first download, GET …/document)."
+    )
 
 
 class LifecycleCode(BaseModel):
@@ -356,8 +362,10 @@ class Invoice(BaseModel):
     facturx_pending: bool = Field(
         False,
         description="The Factur-X PDF of this portal invoice is being rendered (seconds after"
-        " its deposit; detail only): its CII XML is already among ``documents``, ``GET"
-        " …/document`` answers 503 DOCUMENT_IN_PREPARATION until the PDF is there.",
+        " its deposit, where invoices queue the rendering; detail only): its CII XML is already"
+        " among ``documents``, ``GET …/document`` answers 503 DOCUMENT_IN_PREPARATION until"
+        " the PDF is there. Always false when the PDF is rendered at its first download (the"
+        " default).",
     )
     document: InvoiceDocument | None = Field(
         None,
