@@ -74,6 +74,9 @@ def test_invoices_documents_runs_the_documents_role_from_the_invoices_image() ->
     variables = env(objects, "invoices-documents")
     assert variables["CHORUS_INVOICES_ROLES"] == "documents"
     assert variables["CHORUS_DOCUMENT_WORKERS"] == "2"
+    # Both queue the PDFs: invoices-documents renders them.
+    assert variables["CHORUS_FACTURX_RENDERING"] == "queued"
+    assert env(objects, "invoices")["CHORUS_FACTURX_RENDERING"] == "queued"
     assert variables["CHORUS_GRPC_PORT"] == "50053"
     assert variables["OTEL_SERVICE_NAME"] == "chorus-invoices-documents"
     assert variables["CHORUS_DATABASE_URL"] == env(objects, "invoices")["CHORUS_DATABASE_URL"]
@@ -151,6 +154,8 @@ def test_without_invoices_documents_invoices_runs_both_roles() -> None:
     objects = render({"invoicesDocuments": {"enabled": False}})
 
     assert env(objects, "invoices")["CHORUS_INVOICES_ROLES"] == "api,documents"
+    # Nothing renders in the background: the service's default, each PDF on first download.
+    assert "CHORUS_FACTURX_RENDERING" not in env(objects, "invoices")
     named = {name for (_, name) in objects}
     assert f"{RELEASE}-invoices-documents" not in named
     assert of_kind(objects, "HorizontalPodAutoscaler") == set()

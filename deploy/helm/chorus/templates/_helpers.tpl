@@ -176,15 +176,15 @@ invoices service enabled), else empty.
 {{/*
 The invoices-documents workload as a service entry (the shape of a `services` entry), for the
 Deployment template: the invoices entry (image, port, database, env) with the documents role,
-its worker count and its own resources. CHORUS_INVOICES_ROLES and CHORUS_DOCUMENT_WORKERS are
-the chart's: they override both `env` maps. Resources, unless invoicesDocuments.resources is
+its worker count and its own resources. CHORUS_INVOICES_ROLES, CHORUS_FACTURX_RENDERING (queued) and
+CHORUS_DOCUMENT_WORKERS are the chart's: they override both `env` maps. Resources, unless invoicesDocuments.resources is
 set, follow the worker count: requests of cpuPerWorker per worker and memoryBase + memoryPerWorker
 per worker; limits of that CPU + cpuHeadroom (the pod's main process) and 1.5 × that memory.
 */}}
 {{- define "chorus.invoicesDocumentsService" -}}
 {{- $docs := .Values.invoicesDocuments -}}
 {{- $invoices := .Values.services.invoices -}}
-{{- $env := merge (dict "CHORUS_INVOICES_ROLES" "documents" "CHORUS_DOCUMENT_WORKERS" (toString $docs.workers)) (deepCopy ($docs.env | default dict)) (deepCopy ($invoices.env | default dict)) -}}
+{{- $env := merge (dict "CHORUS_INVOICES_ROLES" "documents" "CHORUS_FACTURX_RENDERING" "queued" "CHORUS_DOCUMENT_WORKERS" (toString $docs.workers)) (deepCopy ($docs.env | default dict)) (deepCopy ($invoices.env | default dict)) -}}
 {{- $resources := $docs.resources -}}
 {{- if not $resources -}}
 {{- $sizing := $docs.sizing -}}
