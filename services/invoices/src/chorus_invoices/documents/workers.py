@@ -171,6 +171,11 @@ class DocumentWorkers:
         self.replaced = 0
         """Workers ended and replaced since the start (died, overran, abandoned)."""
 
+    @property
+    def processes(self) -> int:
+        """How many worker processes run (documents that can be worked on at once)."""
+        return self._processes
+
     async def start(self) -> None:
         """Starts every worker and waits until each has compiled its stylesheets (once: a
         second call waits for the first start)."""

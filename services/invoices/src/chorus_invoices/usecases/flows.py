@@ -47,6 +47,7 @@ from chorus_platform.unit_of_work import Transaction, UnitOfWork
 
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.documents.archives import ArchiveEntry, ArchiveLimits, read_archive
+from chorus_invoices.documents.intake import DocumentIntake
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import filenames
 from chorus_invoices.domain.flows import (
@@ -319,14 +320,34 @@ class FlowWorker:
             files = self._structured.through(PreAuthorizedDeposits(self._deposits, issuer))
         async with self._uow.reading() as conn:
             done = {item.seq for item in await flows.items(conn, flow.id)}
-        for seq, entry in enumerate(entries):
-            if seq in done:
-                continue
-            # Renewed before each file, so the lease covers the file's whole processing.
-            async with self._uow.transaction() as tx:
-                if not await flows.renew(tx.conn, claim, self._lease):
-                    raise _Stop()
-            await self._file(claim, files, seq, entry)
+        todo = [(seq, entry) for seq, entry in enumerate(entries) if seq not in done]
+        # The next files, one per document worker, are read (XSD, schematron: the workers)
+        # while this one is deposited (the database): the two overlap instead of taking turns.
+        reads: dict[int, asyncio.Future[DocumentIntake]] = {}
+        ahead = max(1, self._workers.processes)
+
+        def read_ahead(index: int) -> None:
+            if index >= len(todo) or files is None or claim.attempts > self._max_attempts:
+                return
+            seq, entry = todo[index]
+            if entry.refusal is None and seq not in reads:
+                user, supplier = flow.depositor, flow.supplier_structure_id
+                read = asyncio.ensure_future(files.read(user, supplier, entry.name, entry.content))
+                read.add_done_callback(_retrieved)
+                reads[seq] = read
+
+        try:
+            for index, (seq, entry) in enumerate(todo):
+                for later in range(index, index + ahead + 1):
+                    read_ahead(later)
+                # Renewed before each file, so the lease covers the file's whole processing.
+                async with self._uow.transaction() as tx:
+                    if not await flows.renew(tx.conn, claim, self._lease):
+                        raise _Stop()
+                await self._file(claim, files, seq, entry, reads.pop(seq, None))
+        finally:
+            for read in reads.values():
+                read.cancel()
         formats = [sniff(entry.content) for entry in entries if entry.refusal is None]
         await self._decide(claim, notes=mislabel_note(flow.syntax, formats))
 
@@ -336,9 +357,11 @@ class FlowWorker:
         files: StructuredDeposits | None,
         seq: int,
         entry: ArchiveEntry,
+        read: asyncio.Future[DocumentIntake] | None = None,
     ) -> None:
         """Deposits one file of the flow through ``files`` (None: the flow recorded no
-        supplier, deposited before they were) and reports it, or reports why not."""
+        supplier, deposited before they were) and reports it, or reports why not; ``read``:
+        its reading, started ahead."""
         flow = claim.flow
         user, supplier = flow.depositor, flow.supplier_structure_id
         item = FlowItem(seq=seq, file=entry.name)
@@ -354,7 +377,9 @@ class FlowWorker:
             return
         fmt = sniff(entry.content)
         try:
-            intake = await files.read(user, supplier, entry.name, entry.content)
+            intake = await (
+                read if read is not None else files.read(user, supplier, entry.name, entry.content)
+            )
             item = _identified(item, intake.invoice)
 
             async def record(tx: Transaction, invoice: Invoice) -> None:
@@ -432,3 +457,10 @@ _FAILED = "Ce fichier n'a pas pu être traité : déposez-le à nouveau dans un 
 
 def _stopped(reason: str, message: str) -> tuple[FlowError, ...]:
     return (FlowError(reason, "/", message, reason),)
+
+
+def _retrieved(future: asyncio.Future) -> None:
+    """Marks a reading's failure seen: a reading started ahead and then dropped (the flow
+    stopped) is not news."""
+    if not future.cancelled():
+        future.exception()
