@@ -9,10 +9,11 @@ Guarantees of :class:`EventConsumer`:
   retry or re-publication, rebalance, restart) has its effect once. The handler gets that
   transaction and passes it to the use case it calls; the events the use case emits are
   written to the service's outbox in the same commit.
-* **Batches, opt-in.** With ``batch_size`` above 1 (the consumer's argument, else
-  ``CHORUS_CONSUMER_BATCH_SIZE``; 50 by default, 1 turns batches off), up to that many consecutive records of one
-  partition are handled in one transaction: one inbox INSERT for all of them, each handler
-  called in turn, in offset order, on the same ``tx``, one commit. Handlers must then keep
+* **Batches.** With ``batch_size`` above 1 (the consumer's argument, else
+  ``CHORUS_CONSUMER_BATCH_SIZE``: 50 by default, 1 turns batches off), up to that many
+  consecutive records of one partition are handled in one transaction: one inbox INSERT for
+  all of them, each handler called in turn, in offset order, on the same ``tx``, one commit.
+  Handlers must then keep
   the contract they already have (no effect outside the transaction: a failed attempt is
   rolled back and run again). If any record of the batch fails (a handler raises, a record
   cannot be read), the whole batch is rolled back and its records are handled one at a time
