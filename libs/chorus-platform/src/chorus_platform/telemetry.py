@@ -10,8 +10,9 @@ Log lines written inside a span carry its ``trace_id`` and ``span_id``.
 - ``OTEL_SDK_DISABLED=true``: nothing is set up (no spans, no ids in logs).
 - ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``): spans are
   exported over OTLP/HTTP in batches, to a collector, Jaeger or Tempo. Without it spans are
-  still made (ids in logs and events) but go nowhere. ``OTEL_TRACES_EXPORTER=console``
-  prints them instead, for debugging.
+  not recorded (``ALWAYS_OFF``, unless ``OTEL_TRACES_SAMPLER`` says otherwise) but keep their
+  ids, so logs and events still carry trace ids. ``OTEL_TRACES_EXPORTER=console`` prints
+  them instead, for debugging.
 - ``OTEL_SERVICE_NAME`` overrides the service name (default ``chorus-<service>``); the other
   standard variables (``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_TRACES_SAMPLER``…) apply as the
   SDK defines them.
@@ -31,6 +32,7 @@ from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SimpleSpanProcessor,
 )
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
 from opentelemetry.trace import SpanKind
 
 _TRACER_NAME = "chorus_platform"
@@ -47,18 +49,20 @@ def setup_telemetry(service: str) -> bool:
     global _configured
     if _configured or not _enabled():
         return _configured
+    exporter = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    otlp = exporter != "none" and bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
     provider = TracerProvider(
         resource=Resource.create(
             {"service.name": os.environ.get("OTEL_SERVICE_NAME") or f"chorus-{service}"}
-        )
+        ),
+        sampler=None if exporter == "console" or otlp else _unexported_sampler(),
     )
-    exporter = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
     if exporter == "console":
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
-    elif exporter != "none" and (
-        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-    ):
+    elif otlp:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
@@ -66,6 +70,18 @@ def setup_telemetry(service: str) -> bool:
     instrument_libraries()
     _configured = True
     return True
+
+
+def _unexported_sampler() -> Sampler | None:
+    """The sampler when spans go nowhere: ``OTEL_TRACES_SAMPLER`` if set (the SDK reads it),
+    else none recorded. Unrecorded spans still have their ids — log lines, the outbox's
+    ``traceparent`` and the gRPC metadata carry them — but no attributes, events or
+    processing: recording spans nobody exports cost a quarter of the services' CPU under
+    load (issue #16: invoices 57 → 43 %, notifications 33 → 27 %, gateway 24 → 16 % of a core
+    at 80 deposits/s)."""
+    if os.environ.get("OTEL_TRACES_SAMPLER", "").strip():
+        return None
+    return ALWAYS_OFF
 
 
 def configured() -> bool:

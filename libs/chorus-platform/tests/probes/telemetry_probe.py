@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import os
 import sys
 import uuid
 
@@ -31,7 +32,9 @@ def trace_id() -> str:
     return f"{trace.get_current_span().get_span_context().trace_id:032x}"
 
 
-async def main(dsn: str, bootstrap: str) -> dict:
+async def main(dsn: str, bootstrap: str, recorded: bool) -> dict:
+    if recorded:  # although no exporter is configured: this probe brings its own
+        os.environ["OTEL_TRACES_SAMPLER"] = "parentbased_always_on"
     assert telemetry.setup_telemetry("probe")
     exporter = InMemorySpanExporter()
     trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
@@ -112,4 +115,4 @@ async def main(dsn: str, bootstrap: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2]))))
+    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] == "recorded"))))
