@@ -124,6 +124,10 @@ async def test_technical_accounts_are_the_managers_business(api, mailbox, identi
         201,
     )
     base = f"/structures/{sid}/technical-accounts"
+    # notifications learns the managers from the structures events: once Bruno was told he
+    # is attached, he is a manager there too (the activation's own event comes from identity,
+    # on another topic, and could otherwise be handled first).
+    await mailbox.wait_for(bruno_email, "rattaché")
 
     created = await ok(await api.post(base, headers=anne), 201)
 
