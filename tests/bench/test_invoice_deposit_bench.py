@@ -9,8 +9,8 @@ machines):
 1. raw: plain INSERTs of an invoice-shaped row, one transaction each, on the stack's own
    PostgreSQL (a scratch database), on one connection and on ``CLIENTS`` connections at once;
 2. portal entry: ``POST /invoices`` with three lines from ``CLIENTS`` concurrent clients
-   (gateway -> gRPC -> invoices, which computes the totals and renders the Factur-X PDF in its
-   document worker, -> PostgreSQL + outbox);
+   (gateway -> gRPC -> invoices, which computes the totals and writes the CII XML; the
+   Factur-X PDF is rendered on its first download, not in the request -> PostgreSQL + outbox);
 3. Factur-X: ``POST /invoices/xml`` of Factur-X PDFs (the portal invoice's own Factur-X,
    regenerated with a fresh number each, before the clock starts), same concurrency; each file
    is checked against the XSD and the EN 16931 schematron in the document worker;

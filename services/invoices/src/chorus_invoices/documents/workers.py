@@ -206,7 +206,7 @@ class DocumentWorkers:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
         future = loop.run_in_executor(worker.executor, _call, fn, args)
-        future.add_done_callback(_retrieved)
+        future.add_done_callback(mark_retrieved)
         try:
             outcome = await asyncio.wait_for(asyncio.shield(future), self._timeout)
         except asyncio.CancelledError:
@@ -325,7 +325,8 @@ def _ready() -> bool:
     return True
 
 
-def _retrieved(future: asyncio.Future) -> None:
-    """Marks the outcome seen: an abandoned document's failure is expected, not news."""
+def mark_retrieved(future: asyncio.Future) -> None:
+    """Marks the outcome seen (a done callback): the failure of a document someone gave up
+    on is expected, not news."""
     if not future.cancelled():
         future.exception()

@@ -48,7 +48,7 @@ from chorus_platform.unit_of_work import Transaction, UnitOfWork
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.documents.archives import ArchiveEntry, ArchiveLimits, read_archive
 from chorus_invoices.documents.intake import DocumentIntake
-from chorus_invoices.documents.workers import DocumentWorkers
+from chorus_invoices.documents.workers import DocumentWorkers, mark_retrieved
 from chorus_invoices.domain import filenames
 from chorus_invoices.domain.flows import (
     Flow,
@@ -333,7 +333,7 @@ class FlowWorker:
             if entry.refusal is None and seq not in reads:
                 user, supplier = flow.depositor, flow.supplier_structure_id
                 read = asyncio.ensure_future(files.read(user, supplier, entry.name, entry.content))
-                read.add_done_callback(_retrieved)
+                read.add_done_callback(mark_retrieved)
                 reads[seq] = read
 
         try:
@@ -457,10 +457,3 @@ _FAILED = "Ce fichier n'a pas pu être traité : déposez-le à nouveau dans un 
 
 def _stopped(reason: str, message: str) -> tuple[FlowError, ...]:
     return (FlowError(reason, "/", message, reason),)
-
-
-def _retrieved(future: asyncio.Future) -> None:
-    """Marks a reading's failure seen: a reading started ahead and then dropped (the flow
-    stopped) is not news."""
-    if not future.cancelled():
-        future.exception()
