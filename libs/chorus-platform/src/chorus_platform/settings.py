@@ -91,6 +91,32 @@ class ChorusSettings(BaseSettings):
         " restarted.",
     )
 
+    retention_outbox_days: int = Field(
+        7,
+        ge=1,
+        description="Published outbox rows are kept this many days (never less than the replay"
+        " window, CHORUS_OUTBOX_REPLAY_SECONDS), then purge-records deletes them.",
+    )
+    retention_inbox_days: int = Field(
+        14,
+        ge=1,
+        description="Inbox (dedupe) rows are kept this many days; must exceed the outbox replay"
+        " window, or purge-records refuses to run.",
+    )
+    retention_dead_letters_days: int = Field(
+        90,
+        ge=1,
+        description="Dead letters already replayed are kept this many days after their replay"
+        " (pending ones are never purged).",
+    )
+    retention_batch_size: int = Field(
+        1000,
+        ge=1,
+        le=100000,
+        description="Rows purge-records deletes per transaction (each batch is a short"
+        " transaction of its own).",
+    )
+
     migrations_dir: str = Field(
         "",
         description="Directory of the service's SQL migrations; empty means services/<svc>/"

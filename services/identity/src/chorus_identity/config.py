@@ -106,3 +106,16 @@ class IdentitySettings(ChorusSettings):
         description="How often identity looks for technical passwords expiring within 30 "
         "or 7 days (to remind the managers), in seconds.",
     )
+    retention_sessions_days: int = Field(
+        90,
+        ge=1,
+        description="Ended sessions (revoked, or every refresh token expired) with their"
+        " refresh tokens, expired refresh tokens, e-mailed links and two-factor challenges,"
+        " and failed-login counters are kept this many days after they ended or expired.",
+    )
+    retention_security_events_days: int = Field(
+        365,
+        ge=0,
+        description="The security audit trail (with its IP addresses) is kept this many days;"
+        " 0 keeps it forever.",
+    )

@@ -1,5 +1,5 @@
 """Wiring of the identity service: ``chorus-identity serve | migrate | rotate-keys |
-grant-admin <email>``."""
+grant-admin <email> | purge-records [--dry-run]``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from chorus_platform.db import create_pool
 from chorus_platform.migrations import migrate_database
 from chorus_platform.outbox import OutboxRelay
 from chorus_platform.request_hygiene import RequestHygieneInterceptor
+from chorus_platform.retention import purge_records_command
 from chorus_platform.revocation import RevocationFeed, RevokedSession, RevokedSessionsSource
 from chorus_platform.unit_of_work import UnitOfWork
 
@@ -30,6 +31,7 @@ from chorus_identity.domain.errors import UserNotFound
 from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.lockout import LockoutPolicy
 from chorus_identity.events import outgoing
+from chorus_identity.store.retention import purge_rules
 from chorus_identity.usecases.accounts import Accounts
 from chorus_identity.usecases.admin import Admin, grant_admin
 from chorus_identity.usecases.api_clients import ApiClients
@@ -250,6 +252,7 @@ def grant_admin_to(login_email: str):
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    args, purge_records = purge_records_command(purge_rules, args)
     # The shared CLI takes no arguments per command: the e-mail is taken off here.
     login_email = args.pop() if args[:1] == ["grant-admin"] and len(args) == 2 else ""
     settings = IdentitySettings()
@@ -265,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
                 "grant-admin <login e-mail>: flag that account as an administrator",
                 grant_admin_to(login_email),
             ),
+            **purge_records,
         },
         argv=args,
     )

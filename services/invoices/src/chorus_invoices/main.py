@@ -1,4 +1,5 @@
-"""Wiring of the invoices service: ``chorus-invoices serve | migrate``."""
+"""Wiring of the invoices service: ``chorus-invoices serve | migrate |
+purge-records [--dry-run]``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from chorus_platform.grpc_client import (
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
 from chorus_platform.request_hygiene import RequestHygieneInterceptor
+from chorus_platform.retention import purge_records_command
 from chorus_platform.revocation import RevocationFeed
 from chorus_platform.unit_of_work import UnitOfWork
 
@@ -35,6 +37,7 @@ from chorus_invoices.domain.attachments import AttachmentPolicy
 from chorus_invoices.events import outgoing
 from chorus_invoices.events.directory import directory_consumer
 from chorus_invoices.events.routing import routing_consumer
+from chorus_invoices.store.retention import purge_rules
 from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits
 from chorus_invoices.usecases.directory import Directory
@@ -251,6 +254,13 @@ async def serve(settings: InvoicesSettings) -> None:
         await pool.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     settings = InvoicesSettings()
-    run_cli(settings, serve=serve, migrations_dir=settings.migrations_path)
+    args, purge_records = purge_records_command(purge_rules, argv)
+    run_cli(
+        settings,
+        serve=serve,
+        migrations_dir=settings.migrations_path,
+        extra=purge_records,
+        argv=args,
+    )

@@ -73,3 +73,15 @@ class NotificationsSettings(ChorusSettings):
         description="How often the invoice digest job looks for hourly or daily digests due;"
         " a digest goes at most this long after its period ends.",
     )
+    retention_feed_days: int = Field(
+        365,
+        ge=1,
+        description="Feed items (read or not) are kept this many days, then purge-records"
+        " deletes them.",
+    )
+    retention_email_days: int = Field(
+        180,
+        ge=1,
+        description="E-mails sent or failed (with their attempts) and the digest entries already"
+        " e-mailed are kept this many days; e-mails still to send are never purged.",
+    )

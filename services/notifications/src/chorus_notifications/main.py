@@ -1,4 +1,5 @@
-"""Wiring of the notifications service: ``chorus-notifications serve | migrate``."""
+"""Wiring of the notifications service: ``chorus-notifications serve | migrate |
+purge-records [--dry-run]``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.request_hygiene import RequestHygieneInterceptor
+from chorus_platform.retention import purge_records_command
 from chorus_platform.revocation import RevocationFeed
 from chorus_platform.unit_of_work import UnitOfWork
 
@@ -21,6 +23,7 @@ from chorus_notifications.events.consumer import build_consumer
 from chorus_notifications.events.identity import IdentityEvents
 from chorus_notifications.events.invoices import InvoiceEvents
 from chorus_notifications.events.structures import StructureEvents
+from chorus_notifications.store.retention import purge_rules
 from chorus_notifications.usecases.account_notices import AccountNotices
 from chorus_notifications.usecases.credential_notices import CredentialNotices
 from chorus_notifications.usecases.digests import Clock, DigestJob, InvoiceDigests, system_clock
@@ -134,9 +137,16 @@ async def serve(settings: NotificationsSettings) -> None:
         await pool.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     settings = NotificationsSettings()
-    run_cli(settings, serve=serve, migrations_dir=settings.migrations_path)
+    args, purge_records = purge_records_command(purge_rules, argv)
+    run_cli(
+        settings,
+        serve=serve,
+        migrations_dir=settings.migrations_path,
+        extra=purge_records,
+        argv=args,
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Wiring of the structures service: ``chorus-structures serve | migrate | seed-demo``."""
+"""Wiring of the structures service: ``chorus-structures serve | migrate | seed-demo |
+purge-records [--dry-run]``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from chorus_platform.db import create_pool
 from chorus_platform.idempotency import IdempotencyInterceptor
 from chorus_platform.outbox import OutboxRelay
 from chorus_platform.request_hygiene import RequestHygieneInterceptor
+from chorus_platform.retention import purge_records_command
 from chorus_platform.revocation import RevocationFeed
 from chorus_platform.unit_of_work import UnitOfWork
 
@@ -26,6 +28,7 @@ from chorus_structures.events import outgoing
 from chorus_structures.seed import cli as directory_cli
 from chorus_structures.seed.demo import seed_demo_structures
 from chorus_structures.seed.directory import import_default_directory
+from chorus_structures.store.retention import purge_rules
 from chorus_structures.usecases.access import AccessChecks
 from chorus_structures.usecases.attachments import Attachments
 from chorus_structures.usecases.directory import Directory
@@ -134,6 +137,7 @@ async def seed_demo(settings: StructuresSettings) -> None:
 def main(argv: list[str] | None = None) -> None:
     settings = StructuresSettings()
     args = sys.argv[1:] if argv is None else argv
+    args, purge_records = purge_records_command(purge_rules, args)
     if args and args[0] in directory_cli.COMMANDS:
         raise SystemExit(directory_cli.run(settings, args))
     run_cli(
@@ -146,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
                 "(idempotent); see also: import-directory FILE, "
                 "generate-directory --count N --out FILE",
                 seed_demo,
-            )
+            ),
+            **purge_records,
         },
         argv=args,
     )
