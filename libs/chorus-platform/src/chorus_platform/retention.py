@@ -17,7 +17,9 @@ How :func:`purge` deletes, so that a running service is never held up:
   so rows that age during the run wait for the next one and the run always ends.
 * **Idempotent**: a second run right after the first deletes nothing. A table that does not
   exist (yet) is skipped.
-* **Dry run** counts the rows a real run would delete and changes nothing.
+* **Dry run** counts the rows each rule would delete and changes nothing. Rules are counted
+  one by one: a row two rules reach (a refresh token of an ended session, which the real run
+  deletes with its session) is counted by both.
 
 The platform's own rules (:func:`platform_rules`) depend on the outbox relay's replay
 (:mod:`chorus_platform.outbox`): when the broker lost events it had acknowledged, the relay
@@ -127,6 +129,13 @@ def days(n: float) -> timedelta:
     return timedelta(days=n)
 
 
+def _duration(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    if hours >= 24 and hours % 24 == 0:
+        return f"{hours / 24:g} days"
+    return f"{hours:g} h"
+
+
 def platform_rules(settings: ChorusSettings) -> list[PurgeRule]:
     """The rules of the platform's tables, present in every service's database: published
     outbox rows, inbox rows, idempotency keys, replayed dead letters.
@@ -138,8 +147,9 @@ def platform_rules(settings: ChorusSettings) -> list[PurgeRule]:
     if inbox <= replay:
         raise RetentionSettingsError(
             f"CHORUS_RETENTION_INBOX_DAYS={settings.retention_inbox_days} keeps inbox rows"
-            f" {inbox}, no longer than the outbox replay window"
-            f" (CHORUS_OUTBOX_REPLAY_SECONDS={settings.outbox_replay_seconds:g}, {replay}):"
+            f" {_duration(inbox)}, no longer than the outbox replay window"
+            f" (CHORUS_OUTBOX_REPLAY_SECONDS={settings.outbox_replay_seconds:g}:"
+            f" {_duration(replay)}):"
             " an event published again after a broker loss would find its inbox row gone and"
             " be handled twice. Keep inbox rows longer than the replay window plus the longest"
             " consumer lag (and the topics' retention, in case offsets are reset)."
@@ -247,8 +257,10 @@ def report(service: str, results: Sequence[PurgeResult], *, dry_run: bool) -> st
             lines.append(f"  {result.name:<{width}}  (no such table)")
             continue
         cutoff = result.cutoff.isoformat(timespec="seconds")
-        what = f"{result.what}, " if result.what else ""
-        lines.append(f"  {result.name:<{width}}  {result.rows:>9} {verb}  ({what}before {cutoff})")
+        what = f": {result.what}" if result.what else ""
+        lines.append(
+            f"  {result.name:<{width}}  {result.rows:>9} {verb}, older than {cutoff}{what}"
+        )
     total = sum(result.rows for result in results)
     lines.append(f"  {'total':<{width}}  {total:>9} {verb}")
     return "\n".join(lines)
