@@ -69,6 +69,10 @@ format: install ## Format the code with ruff
 migrate: install ## Apply every service's migrations to CHORUS_DATABASE_URL
 	@for s in identity structures invoices notifications; do $(VENV)/bin/chorus-$$s migrate || exit 1; done
 
+.PHONY: purge
+purge: install ## Delete technical records past their retention in every service's database (DRY_RUN=1: count only)
+	@for s in identity structures invoices notifications; do $(VENV)/bin/chorus-$$s purge-records $(if $(DRY_RUN),--dry-run) || exit 1; done
+
 .PHONY: seed-directory
 seed-directory: install ## Import a public-recipient directory CSV (FILE=path; default: the small shipped one) into CHORUS_DATABASE_URL
 	@$(VENV)/bin/chorus-structures import-directory $(or $(FILE),services/structures/src/chorus_structures/seed/directory_default.csv)
