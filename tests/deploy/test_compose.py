@@ -13,7 +13,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -348,3 +348,82 @@ def test_interpolation_takes_the_defaults() -> None:
         "chorus/identity:dev"
     )
     assert check_compose.interpolate("${UNSET}x${B-y}$$z") == "xy$z"
+
+
+# --- the PostgreSQL init script, run for real ---------------------------------------------
+
+
+@pytest.fixture
+def empty_postgres() -> Iterator[Any]:
+    """A fresh throwaway server, as the postgres image starts on an empty volume."""
+    from chorus_devstack.ports import free_port
+    from chorus_devstack.postgres import PostgresServer
+
+    server = PostgresServer(None, free_port(), ephemeral=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def psql(port: int, url_user: str, database: str, sql: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["psql", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql,
+         f"postgresql://{url_user}@127.0.0.1:{port}/{database}"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_init_script_gives_each_service_its_own_database_and_role(
+    empty_postgres: Any,
+) -> None:
+    """deploy/compose/postgres/init-databases.sh as the postgres image runs it, then a
+    service's `migrate` as its own role (it creates its extensions as the database owner),
+    and one service's role kept out of another's database."""
+    compose = yaml.safe_load(COMPOSE.read_text())
+    port = int(empty_postgres.url.rsplit(":", 1)[1].split("/")[0])
+    postgres_env = env(compose, "postgres")
+    init = subprocess.run(
+        ["sh", str(ROOT / "deploy/compose/postgres/init-databases.sh")],
+        env={
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+            "POSTGRES_USER": "postgres",
+            "SERVICE_DATABASES": postgres_env["SERVICE_DATABASES"],
+            "SERVICE_DATABASE_PASSWORD": "secret",
+            "PGHOST": "127.0.0.1",
+            "PGPORT": str(port),
+        },
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert init.returncode == 0, init.stdout + init.stderr
+
+    roles = psql(port, "postgres", "postgres",
+                 "SELECT rolname, rolsuper, rolcreatedb FROM pg_roles"
+                 " WHERE rolname LIKE 'chorus_%' ORDER BY 1")  # fmt: skip
+    assert roles.stdout.split() == [
+        f"chorus_{name}|f|f" for name in ("identity", "invoices", "notifications", "structures")
+    ]
+    url = env(compose, "structures")["CHORUS_DATABASE_URL"]
+    assert url.startswith("postgresql://chorus_structures:")
+    migrate = subprocess.run(
+        [str(Path(PYTHON).parent / "chorus-structures"), "migrate"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "CHORUS_DATABASE_URL": f"postgresql://chorus_structures:secret@127.0.0.1:{port}/postgres",
+        },
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    owners = psql(
+        port,
+        "postgres",
+        "chorus_structures",
+        "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'",
+    )
+    assert owners.stdout.split() == ["chorus_structures"]
+
+    intruder = psql(port, "chorus_identity", "chorus_structures", "SELECT 1")
+    assert intruder.returncode != 0
+    assert "permission denied for database" in intruder.stderr
+    assert psql(port, "chorus_identity", "chorus_identity", "SELECT 1").stdout.strip() == "1"
