@@ -48,10 +48,10 @@ fi
 check "promtool check rules $rules" promtool check rules "$rules"
 check "promtool test rules $rules_test" promtool test rules "$rules_test"
 
-# dashboards DIR OUT: checks the dashboards' structure and writes their queries, Grafana
+# check_dashboards DIR OUT: checks the dashboards' structure and writes their queries, Grafana
 # variables replaced, as a rule file OUT for promtool.
 # shellcheck disable=SC2329
-dashboards() {
+check_dashboards() {
   "$bin/python" - "$1" "$2" <<'PYTHON'
 import json
 import re
@@ -122,7 +122,7 @@ sys.exit(1 if errors else 0)
 PYTHON
 }
 
-check "dashboards $dashboards" dashboards "$dashboards" "$work/queries.yaml"
+check "dashboards $dashboards" check_dashboards "$dashboards" "$work/queries.yaml"
 if [[ -s $work/queries.yaml ]]; then
   check "dashboard queries are PromQL (promtool)" promtool check rules "$work/queries.yaml"
 fi
