@@ -75,4 +75,12 @@ check "env names are in docs/configuration.md" \
   "$bin/python" scripts/check_env_registry.py docker-compose.yml deploy/docker/Dockerfile \
   "${manifests[@]}"
 
+# --- monitoring and compose (issue #12): the chart's rules and dashboards (promtool), and
+# docker-compose.yml cross-checked against the settings, its mounts and Prometheus' targets.
+check "monitoring rules and dashboards (scripts/check_monitoring.sh)" \
+  bash scripts/check_monitoring.sh
+check "compose cross-checks (scripts/check_compose.py)" \
+  "$bin/python" scripts/check_compose.py docker-compose.yml
+# --- end of monitoring and compose
+
 exit "$failed"
