@@ -73,3 +73,9 @@ class NotificationsSettings(ChorusSettings):
         description="How often the invoice digest job looks for hourly or daily digests due;"
         " a digest goes at most this long after its period ends.",
     )
+    kek: SecretStr = Field(
+        SecretStr(""),
+        description="Key-encryption keys of the secrets at rest (the sealing private keys):"
+        " id:base64(32 bytes), comma-separated; the first encrypts, all decrypt. Empty: a"
+        " fixed development key in dev (a warning), refused in prod.",
+    )
