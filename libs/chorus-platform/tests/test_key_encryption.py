@@ -4,10 +4,13 @@ import base64
 import logging
 import os
 import re
+import uuid
 from dataclasses import dataclass
 
+import asyncpg
 import pytest
 from chorus_platform import key_encryption
+from chorus_platform.db import create_pool
 from chorus_platform.key_encryption import (
     FORMAT,
     KekConfigurationError,
@@ -17,6 +20,7 @@ from chorus_platform.key_encryption import (
     kek_id_of,
     ring_from_settings,
 )
+from chorus_platform.unit_of_work import UnitOfWork
 from pydantic import SecretStr
 
 K1 = os.urandom(32)
@@ -170,3 +174,45 @@ def test_a_command_with_a_bad_kek_exits_with_the_message_only():
         "chorus-identity: KEK 'k1' is 5 bytes long; a KEK is 32 random bytes"
         " (openssl rand -base64 32)"
     )
+
+
+# --- columns on PostgreSQL: start-up conversion, rewrap in batches ------------------------------
+
+COLUMN = key_encryption.EncryptedColumn(
+    service="platformtest", table="vault", row_id="id", column="secret_enc", clear_column="secret"
+)
+
+
+async def test_rewrap_goes_over_every_row_in_batches_and_is_idempotent(make_database):
+    dsn = await make_database("kek")
+    conn = await asyncpg.connect(dsn)
+    old, new = KekRing.parse(f"k1:{b64(K1)}"), KekRing.parse(f"k2:{b64(K2)},k1:{b64(K1)}")
+    await conn.execute("CREATE TABLE vault (id uuid PRIMARY KEY, secret text, secret_enc bytea)")
+    ids = [uuid.uuid4() for _ in range(7)]
+    for n, row_id in enumerate(ids):  # 3 in clear, 4 under k1
+        clear = f"seed-{n}" if n < 3 else None
+        blob = None if clear else old.encrypt(f"seed-{n}".encode(), COLUMN.context(row_id))
+        await conn.execute("INSERT INTO vault VALUES ($1, $2, $3)", row_id, clear, blob)
+    pool = await create_pool(dsn, max_size=2)
+    uow = UnitOfWork(pool, service="platformtest")
+    try:
+        [at_start] = await key_encryption.prepare_secrets(uow, new, [COLUMN])
+        assert (at_start.encrypted, at_start.rewrapped) == (3, 0)
+        assert at_start.by_kek == {"k1": 4, "k2": 3}
+
+        count = await key_encryption.reencrypt(uow, new, COLUMN, clear_only=False, batch_size=2)
+        assert (count.encrypted, count.rewrapped, count.by_kek) == (0, 4, {"k2": 7})
+        again = await key_encryption.reencrypt(uow, new, COLUMN, clear_only=False, batch_size=2)
+        assert (again.encrypted, again.rewrapped) == (0, 0)
+
+        only_k2 = KekRing.parse(f"k2:{b64(K2)}")
+        await key_encryption.check_ring_covers(uow, only_k2, [COLUMN])
+        with pytest.raises(KekNotInRing, match=re.escape("KEK 'k2': 7 in vault.secret_enc")):
+            await key_encryption.check_ring_covers(uow, old, [COLUMN])
+        rows = await conn.fetch("SELECT id, secret, secret_enc FROM vault ORDER BY id")
+        assert all(row["secret"] is None for row in rows)
+        opened = {only_k2.decrypt(row["secret_enc"], COLUMN.context(row["id"])) for row in rows}
+        assert opened == {f"seed-{n}".encode() for n in range(7)}
+    finally:
+        await pool.close()
+        await conn.close()

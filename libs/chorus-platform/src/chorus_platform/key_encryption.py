@@ -213,10 +213,6 @@ class KekRing:
                 " or copied from another row"
             ) from None
 
-    def is_current(self, blob: bytes) -> bool:
-        """Whether ``blob`` is already under the first KEK (nothing for rewrap to do)."""
-        return bytes(blob[: len(self.primary_header())]) == self.primary_header()
-
 
 def kek_id_of(blob: bytes) -> str:
     """The id of the KEK ``blob`` is under; SecretUnreadable when it is not such a blob."""
