@@ -9,6 +9,8 @@ from argon2 import PasswordHasher
 from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus_identity.domain.access_tokens import sign_access_token
 from chorus_identity.domain.signing_keys import load_private_key
+from chorus_identity.store import signing_keys
+from chorus_platform.key_encryption import ring_from_settings
 from chorus_platform.testing.tokens import TestSigner
 
 
@@ -154,16 +156,16 @@ async def test_logout_revokes_the_session_and_is_idempotent(flows, stub, db):
 
 async def test_get_me_needs_a_genuine_unexpired_token(flows, stub, db):
     user = await flows.active_user()
-    key = await db.fetchrow("SELECT kid, private_key_pem FROM signing_keys")
+    key = await signing_keys.get_active_key(db, ring_from_settings(flows.settings))
     forged_with_real_kid = jwt.encode(
         {"sub": user.id, "sid": "s", "jti": "j", "iat": 0, "exp": 2**31},
         TestSigner()._key,
         algorithm="EdDSA",
-        headers={"kid": key["kid"]},
+        headers={"kid": key.kid},
     )
     expired = sign_access_token(
-        key=load_private_key(key["private_key_pem"]),
-        kid=key["kid"],
+        key=load_private_key(key.private_key_pem),
+        kid=key.kid,
         user_id=user.id,
         session_id="s",
         now=datetime.now(UTC) - timedelta(hours=1),

@@ -14,6 +14,7 @@ from chorus_identity.usecases.signing_keys import KeyRing
 from chorus_platform.auth import TokenVerifier
 from chorus_platform.db import create_pool
 from chorus_platform.grpc_client import identity_key_fetcher
+from chorus_platform.key_encryption import ring_from_settings
 
 
 async def chorus_identity(settings, *args: str) -> str:
@@ -78,10 +79,8 @@ async def test_rotate_keys_keeps_old_tokens_valid_and_signs_new_ones_with_the_ne
     assert keys[old_kid].not_after.ToDatetime(tzinfo=retired_at.tzinfo) == retired_at + timedelta(
         seconds=longest
     )
-    assert (
-        await db.fetchval("SELECT private_key_pem FROM signing_keys WHERE kid = $1", old_kid)
-        is None
-    )
+    erased = "SELECT private_key_enc IS NULL AND private_key_pem IS NULL FROM signing_keys"
+    assert await db.fetchval(erased + " WHERE kid = $1", old_kid)
 
     verifier = TokenVerifier(identity_key_fetcher(flows.channel))
     for tokens in (before, after):
@@ -136,7 +135,12 @@ async def test_scheduled_rotation_happens_once_when_the_key_is_too_old(new_ident
     pool = await create_pool(settings.database_dsn, max_size=4)
     start = datetime(2026, 11, 1, tzinfo=UTC)
     now = [start]
-    ring = KeyRing(unit_of_work(pool), access_token_ttl=timedelta(minutes=15), clock=lambda: now[0])
+    ring = KeyRing(
+        unit_of_work(pool),
+        kek=ring_from_settings(settings),
+        access_token_ttl=timedelta(minutes=15),
+        clock=lambda: now[0],
+    )
     try:
         first = await ring.ensure_active_key()
         now[0] = start + timedelta(days=29)

@@ -22,6 +22,7 @@ from chorus_notifications.main import email_delivery
 from chorus_notifications.store import emails
 from chorus_notifications.usecases.sealing_keys import SealingKeyRing
 from chorus_platform.db import create_pool
+from chorus_platform.key_encryption import ring_from_settings
 from chorus_platform.unit_of_work import UnitOfWork
 
 from .conftest import migrated_settings, unique_email
@@ -45,7 +46,9 @@ async def eventually(probe, timeout: float = 30.0):
 @contextlib.asynccontextmanager
 async def delivering(settings, pool, mailer):
     uow = UnitOfWork(pool, service=settings.service_name)
-    delivery = email_delivery(settings, uow, mailer, SealingKeyRing(uow))
+    delivery = email_delivery(
+        settings, uow, mailer, SealingKeyRing(uow, ring_from_settings(settings))
+    )
     task = asyncio.create_task(delivery.run())
     try:
         yield delivery
@@ -245,7 +248,9 @@ async def test_a_claim_whose_commit_was_lost_is_released_when_the_sender_reconne
         address = unique_email("lost-claim")
         email_id = await queue_activation(pool, address)
         uow = UnitOfWork(pool, service=settings.service_name)
-        delivery = email_delivery(settings, uow, SmtpMailer(settings), SealingKeyRing(uow))
+        delivery = email_delivery(
+            settings, uow, SmtpMailer(settings), SealingKeyRing(uow, ring_from_settings(settings))
+        )
         # The claim committed, but this sender never learnt it (never handed to SMTP).
         async with pool.acquire() as conn, conn.transaction():
             await emails.claim_next_due(conn, delivery.sender_id, DOMAIN)

@@ -16,6 +16,7 @@ from chorus_notifications.main import email_delivery
 from chorus_notifications.rendering import render_email
 from chorus_notifications.store import emails
 from chorus_notifications.usecases.sealing_keys import SealingKeyRing
+from chorus_platform.key_encryption import ring_from_settings
 from chorus_platform.unit_of_work import UnitOfWork
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -32,7 +33,9 @@ async def pool(settings):
 @contextlib.asynccontextmanager
 async def sender_running(pool, settings):
     uow = UnitOfWork(pool, service=settings.service_name)
-    delivery = email_delivery(settings, uow, SmtpMailer(settings), SealingKeyRing(uow))
+    delivery = email_delivery(
+        settings, uow, SmtpMailer(settings), SealingKeyRing(uow, ring_from_settings(settings))
+    )
     task = asyncio.create_task(delivery.run())
     try:
         yield

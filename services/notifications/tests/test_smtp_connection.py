@@ -16,6 +16,7 @@ from chorus_notifications.clients.smtp import SmtpMailer
 from chorus_notifications.domain.delivery import OutgoingEmail
 from chorus_notifications.main import email_delivery
 from chorus_notifications.usecases.sealing_keys import SealingKeyRing
+from chorus_platform.key_encryption import ring_from_settings
 from chorus_platform.unit_of_work import UnitOfWork
 
 from .conftest import unique_email, wait_until
@@ -79,7 +80,9 @@ async def pool(settings):
 @contextlib.asynccontextmanager
 async def delivering(pool, settings):
     uow = UnitOfWork(pool, service=settings.service_name)
-    delivery = email_delivery(settings, uow, SmtpMailer(settings), SealingKeyRing(uow))
+    delivery = email_delivery(
+        settings, uow, SmtpMailer(settings), SealingKeyRing(uow, ring_from_settings(settings))
+    )
     task = asyncio.create_task(delivery.run())
     try:
         yield
@@ -234,7 +237,9 @@ async def test_a_sender_stopping_mid_batch_gives_back_the_claims_it_never_sent(p
         ids = [await queue_activation(pool, unique_email(f"stop{i}")) for i in range(5)]
         uow = UnitOfWork(pool, service=settings.service_name)
         mailer = HangsOnSecond(settings)
-        delivery = email_delivery(settings, uow, mailer, SealingKeyRing(uow))
+        delivery = email_delivery(
+            settings, uow, mailer, SealingKeyRing(uow, ring_from_settings(settings))
+        )
         task = asyncio.create_task(delivery.run())
         await asyncio.wait_for(mailer.stuck.wait(), 10)
         task.cancel()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from chorus_platform.settings import ChorusSettings
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from chorus_identity.domain.password_policy import PasswordProfile
 
@@ -118,4 +118,10 @@ class IdentitySettings(ChorusSettings):
         ge=0,
         description="The security audit trail (with its IP addresses) is kept this many days;"
         " 0 keeps it forever.",
+    )
+    kek: SecretStr = Field(
+        SecretStr(""),
+        description="Key-encryption keys of the secrets at rest (signing keys, TOTP seeds):"
+        " id:base64(32 bytes), comma-separated; the first encrypts, all decrypt. Empty: a"
+        " fixed development key in dev (a warning), refused in prod.",
     )

@@ -1,5 +1,5 @@
 """Wiring of the identity service: ``chorus-identity serve | migrate | rotate-keys |
-grant-admin <email> | purge-records [--dry-run]``."""
+rewrap-keys | grant-admin <email> | purge-records [--dry-run]``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import grpc
 from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
-from chorus_platform import checks, grpc_client, grpc_server
+from chorus_platform import checks, grpc_client, grpc_server, key_encryption
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
@@ -31,6 +31,7 @@ from chorus_identity.domain.errors import UserNotFound
 from chorus_identity.domain.hashing import SecretHasher
 from chorus_identity.domain.lockout import LockoutPolicy
 from chorus_identity.events import outgoing
+from chorus_identity.store import signing_keys, two_factor
 from chorus_identity.store.retention import purge_rules
 from chorus_identity.usecases.accounts import Accounts
 from chorus_identity.usecases.admin import Admin, grant_admin
@@ -50,6 +51,7 @@ from chorus_identity.usecases.technical_accounts import TechnicalAccounts
 from chorus_identity.usecases.two_factor import TwoFactor
 
 log = logging.getLogger("chorus_identity")
+PROGRAM = "chorus-identity"
 
 
 def unit_of_work(pool: asyncpg.Pool) -> UnitOfWork:
@@ -57,9 +59,17 @@ def unit_of_work(pool: asyncpg.Pool) -> UnitOfWork:
     return UnitOfWork(pool, service=outgoing.SERVICE, encode=outgoing.encode)
 
 
-def key_ring(settings: IdentitySettings, uow: UnitOfWork) -> KeyRing:
+SECRETS_AT_REST = [signing_keys.PRIVATE_KEY, two_factor.TOTP_SECRET]
+"""identity's columns of secrets encrypted under CHORUS_KEK (what ``rewrap-keys`` goes over)."""
+
+
+def key_ring(
+    settings: IdentitySettings, uow: UnitOfWork, kek: key_encryption.KekRing | None = None
+) -> KeyRing:
+    """The signing keys, their private halves under ``kek`` (default: CHORUS_KEK's ring)."""
     return KeyRing(
         uow,
+        kek=kek or key_encryption.ring_from_settings(settings),
         access_token_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         longest_token_ttl=timedelta(seconds=settings.client_token_ttl_seconds),
     )
@@ -113,9 +123,15 @@ async def create_app(
     ``sealing_key_source`` gives notifications' public sealing key (over gRPC in ``serve``);
     ``structures`` is a channel to the structures service (who manages a structure);
     ``clock`` is the time technical accounts' expiry is judged by (tests move it).
+
+    Secrets at rest first: what an older release left in clear is encrypted under the first
+    KEK, and a stored secret under a KEK that CHORUS_KEK lacks stops the start
+    (KeyEncryptionError naming it), as does a signing key the ring cannot open.
     """
     uow = unit_of_work(pool)
-    keys = key_ring(settings, uow)
+    kek = key_encryption.ring_from_settings(settings)
+    await key_encryption.prepare_secrets(uow, kek, SECRETS_AT_REST)
+    keys = key_ring(settings, uow, kek)
     await keys.ensure_active_key()
     hasher = SecretHasher(
         time_cost=settings.argon2_time_cost,
@@ -135,12 +151,12 @@ async def create_app(
     )
     servicer = IdentityServicer(
         accounts=Accounts(uow, hasher, sealer, rules),
-        logins=Logins(uow, hasher, keys, rules),
+        logins=Logins(uow, hasher, keys, rules, kek=kek),
         sessions=sessions,
         keys=keys,
         resets=PasswordResets(uow, hasher, sealer, rules),
         my_account=my_account,
-        two_factor=TwoFactor(uow, my_account, reauth, rules),
+        two_factor=TwoFactor(uow, my_account, reauth, rules, kek=kek),
         admin=Admin(uow, sessions, rules),
         revoked=revoked_sessions,
         api_clients=ApiClients(uow, keys, sessions, rules),
@@ -192,16 +208,20 @@ async def create_app(
 
 
 async def serve(settings: IdentitySettings) -> None:
+    key_encryption.ring_or_exit(settings, PROGRAM)  # CHORUS_KEK checked before anything
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
     notifications = grpc_client.channel_for(settings, "notifications")
     structures = grpc_client.channel_for(settings, "structures")
     try:
-        app = await create_app(
-            settings,
-            pool,
-            sealing_key_source=notifications_key_source(notifications),
-            structures=structures,
-        )
+        try:
+            app = await create_app(
+                settings,
+                pool,
+                sealing_key_source=notifications_key_source(notifications),
+                structures=structures,
+            )
+        except key_encryption.KeyEncryptionError as error:
+            raise SystemExit(f"{PROGRAM}: {error}") from None
         await grpc_server.serve(app)
     finally:
         await structures.close()
@@ -212,12 +232,29 @@ async def serve(settings: IdentitySettings) -> None:
 async def rotate_keys(settings: IdentitySettings) -> None:
     """Creates a new signing key and retires the previous one (still verifying until its
     tokens expire). Running replicas sign with the new key from their next login on."""
+    kek = key_encryption.ring_or_exit(settings, PROGRAM)
     pool = await create_pool(settings.database_dsn, max_size=1)
     try:
-        rotation = await key_ring(settings, unit_of_work(pool)).rotate()
+        rotation = await key_ring(settings, unit_of_work(pool), kek).rotate()
     finally:
         await pool.close()
     print(f"new signing key: {rotation.new_kid} (retired: {rotation.retired_kid or '-'})")
+
+
+async def rewrap_keys(settings: IdentitySettings) -> None:
+    """Re-encrypts every stored secret (signing keys, TOTP seeds) under the first KEK of
+    CHORUS_KEK, clear leftovers included; batched, idempotent. Prints the counts per column
+    and, afterwards, per KEK: once every count names the first KEK only, the others can go."""
+    kek = key_encryption.ring_or_exit(settings, PROGRAM)
+    pool = await create_pool(settings.database_dsn, max_size=1)
+    try:
+        counts = await key_encryption.rewrap_all(unit_of_work(pool), kek, SECRETS_AT_REST)
+    except key_encryption.KeyEncryptionError as error:
+        raise SystemExit(f"{PROGRAM} rewrap-keys: {error}") from None
+    finally:
+        await pool.close()
+    for line in key_encryption.report_lines(counts, kek):
+        print(line)
 
 
 async def migrate(settings: IdentitySettings) -> None:
@@ -264,6 +301,10 @@ def main(argv: list[str] | None = None) -> None:
         extra={
             "migrate": ("create the database, apply migrations, convert legacy e-mails", migrate),
             "rotate-keys": ("create a new token signing key, retire the previous", rotate_keys),
+            "rewrap-keys": (
+                "re-encrypt every stored secret under the first key of CHORUS_KEK",
+                rewrap_keys,
+            ),
             "grant-admin": (
                 "grant-admin <login e-mail>: flag that account as an administrator",
                 grant_admin_to(login_email),

@@ -85,3 +85,9 @@ class NotificationsSettings(ChorusSettings):
         description="E-mails sent or failed (with their attempts) and the digest entries already"
         " e-mailed are kept this many days; e-mails still to send are never purged.",
     )
+    kek: SecretStr = Field(
+        SecretStr(""),
+        description="Key-encryption keys of the secrets at rest (the sealing private keys):"
+        " id:base64(32 bytes), comma-separated; the first encrypts, all decrypt. Empty: a"
+        " fixed development key in dev (a warning), refused in prod.",
+    )

@@ -1,11 +1,11 @@
 """Wiring of the notifications service: ``chorus-notifications serve | migrate |
-purge-records [--dry-run]``."""
+rewrap-keys | purge-records [--dry-run]``."""
 
 from __future__ import annotations
 
 import asyncpg
 from chorus.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
-from chorus_platform import checks, grpc_client, grpc_server
+from chorus_platform import checks, grpc_client, grpc_server, key_encryption
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
@@ -23,6 +23,7 @@ from chorus_notifications.events.consumer import build_consumer
 from chorus_notifications.events.identity import IdentityEvents
 from chorus_notifications.events.invoices import InvoiceEvents
 from chorus_notifications.events.structures import StructureEvents
+from chorus_notifications.store import sealing_keys
 from chorus_notifications.store.retention import purge_rules
 from chorus_notifications.usecases.account_notices import AccountNotices
 from chorus_notifications.usecases.credential_notices import CredentialNotices
@@ -37,6 +38,11 @@ from chorus_notifications.usecases.sealing_keys import SealingKeyRing
 from chorus_notifications.usecases.structure_members import StructureMembersProjection
 from chorus_notifications.usecases.structure_names import StructureNames
 from chorus_notifications.usecases.subscription_notices import SubscriptionNotices
+
+PROGRAM = "chorus-notifications"
+SECRETS_AT_REST = [sealing_keys.PRIVATE_KEY]
+"""notifications' columns of secrets encrypted under CHORUS_KEK (what ``rewrap-keys`` goes
+over)."""
 
 
 def email_delivery(
@@ -68,16 +74,18 @@ def build_app(
     mailer: Mailer | None = None,
     revocations: RevocationFeed | None = None,
     clock: Clock = system_clock,
+    kek: key_encryption.KekRing | None = None,
 ) -> grpc_server.GrpcApp:
     """The gRPC app with its background jobs: the event consumer, the e-mail delivery, the
     invoice digests (on ``clock``), and ``revocations`` (the verifier's deny-list feed) when
-    given.
+    given. The sealing private keys are stored under ``kek`` (default: CHORUS_KEK's ring);
+    :func:`prepare_secrets` runs first in ``serve``.
 
     Readiness is database + broker (+ the deny-list loaded) only: with SMTP down, e-mails
     wait in the outbox.
     """
     uow = UnitOfWork(pool, service=settings.service_name)  # publishes no events
-    keys = SealingKeyRing(uow)
+    keys = SealingKeyRing(uow, kek or key_encryption.ring_from_settings(settings))
     servicer = NotificationsServicer(Feed(uow), Preferences(uow), keys)
     portal = {"portal_url": settings.portal_url}
     consumer = build_consumer(
@@ -125,16 +133,54 @@ def build_app(
     )
 
 
+async def prepare_secrets(
+    settings: NotificationsSettings, pool: asyncpg.Pool
+) -> key_encryption.KekRing:
+    """The start-up step of the secrets at rest: what an older release left in clear is
+    encrypted under the first KEK, then the sealing keys are loaded (created on a new
+    database). KeyEncryptionError (naming the KEK) when CHORUS_KEK cannot open them."""
+    kek = key_encryption.ring_from_settings(settings)
+    uow = UnitOfWork(pool, service=settings.service_name)
+    await key_encryption.prepare_secrets(uow, kek, SECRETS_AT_REST)
+    await SealingKeyRing(uow, kek).load()
+    return kek
+
+
 async def serve(settings: NotificationsSettings) -> None:
+    key_encryption.ring_or_exit(settings, PROGRAM)  # CHORUS_KEK checked before anything
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
     try:
+        try:
+            kek = await prepare_secrets(settings, pool)
+        except key_encryption.KeyEncryptionError as error:
+            raise SystemExit(f"{PROGRAM}: {error}") from None
         revocations = grpc_client.identity_revocation_feed(settings)
         async with grpc_client.identity_token_verifier(
             settings, revoked=revocations.revoked
         ) as verifier:
-            await grpc_server.serve(build_app(settings, pool, verifier, revocations=revocations))
+            await grpc_server.serve(
+                build_app(settings, pool, verifier, revocations=revocations, kek=kek)
+            )
     finally:
         await pool.close()
+
+
+async def rewrap_keys(settings: NotificationsSettings) -> None:
+    """Re-encrypts every stored secret (the sealing private keys) under the first KEK of
+    CHORUS_KEK, clear leftovers included; batched, idempotent. Prints the counts per column
+    and, afterwards, per KEK: once every count names the first KEK only, the others can go."""
+    kek = key_encryption.ring_or_exit(settings, PROGRAM)
+    pool = await create_pool(settings.database_dsn, max_size=1)
+    try:
+        counts = await key_encryption.rewrap_all(
+            UnitOfWork(pool, service=settings.service_name), kek, SECRETS_AT_REST
+        )
+    except key_encryption.KeyEncryptionError as error:
+        raise SystemExit(f"{PROGRAM} rewrap-keys: {error}") from None
+    finally:
+        await pool.close()
+    for line in key_encryption.report_lines(counts, kek):
+        print(line)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -144,7 +190,13 @@ def main(argv: list[str] | None = None) -> None:
         settings,
         serve=serve,
         migrations_dir=settings.migrations_path,
-        extra=purge_records,
+        extra={
+            **purge_records,
+            "rewrap-keys": (
+                "re-encrypt every stored secret under the first key of CHORUS_KEK",
+                rewrap_keys,
+            ),
+        },
         argv=args,
     )
 

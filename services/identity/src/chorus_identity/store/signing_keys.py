@@ -1,6 +1,8 @@
 """Repository of token signing keys (table ``signing_keys``).
 
-Private keys are read only to sign; they never leave this module except as key objects.
+Private keys are read only to sign. They are stored encrypted under the KEK ring
+(``private_key_enc``, bound to the key's kid); ``private_key_pem`` only holds what an older
+release wrote in clear, until the start-up step or ``rewrap-keys`` encrypts it.
 """
 
 from __future__ import annotations
@@ -9,8 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from chorus_platform.key_encryption import EncryptedColumn, KekRing
 
 from chorus_identity.domain.signing_keys import NewSigningKey, VerificationKey
+
+PRIVATE_KEY = EncryptedColumn(
+    service="identity",
+    table="signing_keys",
+    row_id="kid",
+    column="private_key_enc",
+    clear_column="private_key_pem",
+)
 
 _LOCK_KEY = 0x4B455953  # "KEYS": one key creation/rotation at a time per database.
 
@@ -29,23 +40,34 @@ async def lock_keys(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
 
 
-async def get_active_key(conn: asyncpg.Connection) -> ActiveKey | None:
+async def get_active_kid(conn: asyncpg.Connection) -> str | None:
+    return await conn.fetchval("SELECT kid FROM signing_keys WHERE retired_at IS NULL")
+
+
+async def get_active_key(conn: asyncpg.Connection, kek: KekRing) -> ActiveKey | None:
+    """The signing key, decrypted (KeyEncryptionError when ``kek`` cannot open it)."""
     row = await conn.fetchrow(
-        "SELECT kid, private_key_pem FROM signing_keys WHERE retired_at IS NULL"
+        "SELECT kid, private_key_enc, private_key_pem FROM signing_keys WHERE retired_at IS NULL"
     )
-    return None if row is None else ActiveKey(row["kid"], row["private_key_pem"])
+    if row is None:
+        return None
+    pem = PRIVATE_KEY.open(kek, row["kid"], row["private_key_enc"], row["private_key_pem"])
+    return ActiveKey(row["kid"], pem.decode())
 
 
 async def active_key_created_at(conn: asyncpg.Connection) -> datetime | None:
     return await conn.fetchval("SELECT created_at FROM signing_keys WHERE retired_at IS NULL")
 
 
-async def insert_key(conn: asyncpg.Connection, key: NewSigningKey, now: datetime) -> None:
+async def insert_key(
+    conn: asyncpg.Connection, key: NewSigningKey, now: datetime, kek: KekRing
+) -> None:
+    """Stores the key pair, its private half encrypted under the first KEK."""
     await conn.execute(
-        "INSERT INTO signing_keys (kid, private_key_pem, public_x, created_at)"
+        "INSERT INTO signing_keys (kid, private_key_enc, public_x, created_at)"
         " VALUES ($1, $2, $3, $4)",
         key.kid,
-        key.private_key_pem,
+        kek.encrypt(key.private_key_pem.encode(), PRIVATE_KEY.context(key.kid)),
         key.public_x,
         now,
     )
@@ -54,7 +76,7 @@ async def insert_key(conn: asyncpg.Connection, key: NewSigningKey, now: datetime
 async def retire_active_key(conn: asyncpg.Connection, now: datetime) -> str | None:
     """Retires the signing key and erases its private half; returns its kid, if there was one."""
     return await conn.fetchval(
-        "UPDATE signing_keys SET retired_at = $1, private_key_pem = NULL"
+        "UPDATE signing_keys SET retired_at = $1, private_key_enc = NULL, private_key_pem = NULL"
         " WHERE retired_at IS NULL RETURNING kid",
         now,
     )

@@ -1,6 +1,8 @@
 """Repository of second factors: TOTP secrets, recovery codes, pending login challenges.
 
-The TOTP secret is read only to compute codes; it never leaves this service.
+The TOTP secret is read only to compute codes; it never leaves this service. It is stored
+encrypted under the KEK ring (``secret_enc``, bound to the user's id); ``secret`` only holds
+what an older release wrote in clear, until the start-up step or ``rewrap-keys`` encrypts it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from chorus_platform.key_encryption import EncryptedColumn, KekRing
+
+TOTP_SECRET = EncryptedColumn(
+    service="identity",
+    table="totp_factors",
+    row_id="user_id",
+    column="secret_enc",
+    clear_column="secret",
+)
 
 
 @dataclass(frozen=True)
@@ -30,13 +41,27 @@ class Challenge:
 
 
 async def get_factor(
-    conn: asyncpg.Connection, user_id: str, *, for_update: bool = False
+    conn: asyncpg.Connection, user_id: str, kek: KekRing, *, for_update: bool = False
 ) -> TotpFactor | None:
-    query = "SELECT secret, confirmed_at, last_used_step FROM totp_factors WHERE user_id = $1"
+    """The factor, its secret decrypted (KeyEncryptionError when ``kek`` cannot open it)."""
+    query = (
+        "SELECT user_id, secret_enc, secret, confirmed_at, last_used_step FROM totp_factors"
+        " WHERE user_id = $1"
+    )
     row = await conn.fetchrow(query + " FOR UPDATE" if for_update else query, user_id)
     if row is None:
         return None
-    return TotpFactor(row["secret"], row["confirmed_at"] is not None, row["last_used_step"])
+    secret = TOTP_SECRET.open(kek, row["user_id"], row["secret_enc"], row["secret"])
+    return TotpFactor(secret.decode(), row["confirmed_at"] is not None, row["last_used_step"])
+
+
+async def lock_factor(conn: asyncpg.Connection, user_id: str) -> bool | None:
+    """Locks the user's factor and tells whether it is confirmed (None: no factor); the
+    secret is not read."""
+    row = await conn.fetchrow(
+        "SELECT confirmed_at FROM totp_factors WHERE user_id = $1 FOR UPDATE", user_id
+    )
+    return None if row is None else row["confirmed_at"] is not None
 
 
 async def is_enabled(conn: asyncpg.Connection, user_id: str) -> bool:
@@ -49,15 +74,22 @@ async def is_enabled(conn: asyncpg.Connection, user_id: str) -> bool:
 
 
 async def start_enrolment(
-    conn: asyncpg.Connection, user_id: str, *, secret: str, code_hashes: list[str], now: datetime
+    conn: asyncpg.Connection,
+    user_id: str,
+    *,
+    secret: str,
+    code_hashes: list[str],
+    now: datetime,
+    kek: KekRing,
 ) -> None:
-    """Replaces any unconfirmed factor and the recovery codes."""
+    """Replaces any unconfirmed factor and the recovery codes; the secret is stored
+    encrypted under the first KEK."""
     await conn.execute(
-        "INSERT INTO totp_factors (user_id, secret, created_at) VALUES ($1, $2, $3)"
-        " ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret,"
+        "INSERT INTO totp_factors (user_id, secret_enc, created_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT (user_id) DO UPDATE SET secret_enc = EXCLUDED.secret_enc, secret = NULL,"
         " created_at = EXCLUDED.created_at, confirmed_at = NULL, last_used_step = 0",
         user_id,
-        secret,
+        kek.encrypt(secret.encode(), TOTP_SECRET.context(uuid.UUID(str(user_id)))),
         now,
     )
     await conn.execute("DELETE FROM recovery_codes WHERE user_id = $1", user_id)

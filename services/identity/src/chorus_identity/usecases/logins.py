@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from chorus_platform.key_encryption import KekRing
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.domain import two_factor
@@ -48,9 +49,11 @@ class Logins:
         keys: KeyRing,
         rules: Rules,
         *,
+        kek: KekRing,
         clock: Clock = utc_now,
     ) -> None:
         self._uow = uow
+        self._kek = kek
         self._hasher = hasher
         self._keys = keys
         self._rules = rules
@@ -228,12 +231,11 @@ class Logins:
             raise lock or MfaCodeInvalid()
         return await self._keys.token_pair(account.id, session_id, refresh_token)
 
-    @staticmethod
     async def _spend_second_factor(
-        conn: asyncpg.Connection, user_id: str, code: str, now: datetime
+        self, conn: asyncpg.Connection, user_id: str, code: str, now: datetime
     ) -> str | None:
         """ "totp" or "recovery_code" when ``code`` is good (and now spent), else None."""
-        factor = await factors.get_factor(conn, user_id, for_update=True)
+        factor = await factors.get_factor(conn, user_id, self._kek, for_update=True)
         if factor is None or not factor.confirmed:
             return None
         if two_factor.looks_like_totp(code):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from chorus_platform.access_tokens import AUDIENCE, decode_public_key
+from chorus_platform.key_encryption import KekRing
 from chorus_platform.unit_of_work import UnitOfWork
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -32,17 +33,20 @@ class Rotation:
 
 class KeyRing:
     """Signs with the database's active key (so a rotation shows at once on every replica)
-    and lists the public keys whose tokens may still be valid."""
+    and lists the public keys whose tokens may still be valid. Private keys are stored
+    encrypted under ``kek`` (the first KEK encrypts new keys)."""
 
     def __init__(
         self,
         uow: UnitOfWork,
         *,
+        kek: KekRing,
         access_token_ttl: timedelta,
         longest_token_ttl: timedelta | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._uow = uow
+        self._kek = kek
         self._ttl = access_token_ttl
         self._longest = max(access_token_ttl, longest_token_ttl or access_token_ttl)
         self._clock = clock
@@ -59,14 +63,17 @@ class KeyRing:
         return self._longest
 
     async def ensure_active_key(self) -> str:
-        """Creates a signing key unless one is active; safe when replicas start together."""
+        """Creates a signing key unless one is active; safe when replicas start together.
+        An existing key is decrypted, so a KEK that cannot open it fails here, at start
+        (KeyEncryptionError), rather than at the first login."""
         async with self._uow.transaction() as tx:
             await signing_keys.lock_keys(tx.conn)
-            active = await signing_keys.get_active_key(tx.conn)
+            active = await signing_keys.get_active_key(tx.conn, self._kek)
             if active is not None:
+                self._parsed[active.kid] = load_private_key(active.private_key_pem)
                 return active.kid
             key = generate_signing_key(self._clock())
-            await signing_keys.insert_key(tx.conn, key, self._clock())
+            await signing_keys.insert_key(tx.conn, key, self._clock(), self._kek)
         log.info("signing key created", extra={"kid": key.kid})
         return key.kid
 
@@ -78,7 +85,7 @@ class KeyRing:
         async with self._uow.transaction() as tx:
             await signing_keys.lock_keys(tx.conn)
             retired = await signing_keys.retire_active_key(tx.conn, now)
-            await signing_keys.insert_key(tx.conn, key, now)
+            await signing_keys.insert_key(tx.conn, key, now, self._kek)
         log.info("signing keys rotated", extra={"kid": key.kid, "retired_kid": retired})
         return Rotation(new_kid=key.kid, retired_kid=retired)
 
@@ -93,7 +100,7 @@ class KeyRing:
                 return None
             key = generate_signing_key(now)
             retired = await signing_keys.retire_active_key(tx.conn, now)
-            await signing_keys.insert_key(tx.conn, key, now)
+            await signing_keys.insert_key(tx.conn, key, now, self._kek)
         log.info("signing key rotated on schedule", extra={"kid": key.kid, "retired_kid": retired})
         return Rotation(new_kid=key.kid, retired_kid=retired)
 
@@ -131,15 +138,18 @@ class KeyRing:
         """An access token for the session, signed by the active key; ``ttl`` defaults to
         the access-token lifetime."""
         async with self._uow.reading() as conn:
-            active = await signing_keys.get_active_key(conn)
-        if active is None:
+            kid = await signing_keys.get_active_kid(conn)
+            private = None if kid is None else self._parsed.get(kid)
+            if kid is not None and private is None:  # a new key: decrypted once
+                active = await signing_keys.get_active_key(conn, self._kek)
+                if active is not None:  # (rotated in between: the newer one)
+                    kid = active.kid
+                    private = self._parsed[kid] = load_private_key(active.private_key_pem)
+        if kid is None or private is None:
             raise RuntimeError("no active signing key; run `chorus-identity serve` to create one")
-        private = self._parsed.get(active.kid)
-        if private is None:
-            private = self._parsed[active.kid] = load_private_key(active.private_key_pem)
         return sign_access_token(
             key=private,
-            kid=active.kid,
+            kid=kid,
             user_id=user_id,
             session_id=session_id,
             now=self._clock(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chorus_platform.access_tokens import Principal
+from chorus_platform.key_encryption import KekRing
 from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_identity.domain import events, two_factor
@@ -43,9 +44,11 @@ class TwoFactor:
         reauth: Reauthenticator,
         rules: Rules,
         *,
+        kek: KekRing,
         clock: Clock = utc_now,
     ) -> None:
         self._uow = uow
+        self._kek = kek
         self._my_account = my_account
         self._reauth = reauth
         self._rules = rules
@@ -58,11 +61,15 @@ class TwoFactor:
         secret = two_factor.new_secret()
         codes = two_factor.new_recovery_codes()
         async with self._uow.transaction() as tx:
-            existing = await factors.get_factor(tx.conn, account.id, for_update=True)
-            if existing is not None and existing.confirmed:
+            if await factors.lock_factor(tx.conn, account.id):
                 raise TotpAlreadyEnabled()
             await factors.start_enrolment(
-                tx.conn, account.id, secret=secret, code_hashes=codes.hashes, now=self._clock()
+                tx.conn,
+                account.id,
+                secret=secret,
+                code_hashes=codes.hashes,
+                now=self._clock(),
+                kek=self._kek,
             )
         uri = two_factor.provisioning_uri(
             secret, account_name=account.login_email, issuer=self._rules.totp_issuer
@@ -75,7 +82,7 @@ class TwoFactor:
         account = await self._my_account.person(principal)
         now = self._clock()
         async with self._uow.transaction() as tx:
-            factor = await factors.get_factor(tx.conn, account.id, for_update=True)
+            factor = await factors.get_factor(tx.conn, account.id, self._kek, for_update=True)
             if factor is None:
                 raise TotpNotEnrolling()
             if factor.confirmed:
@@ -104,8 +111,7 @@ class TwoFactor:
         await self._reauth.confirm_password(account, current_password, client)
         now = self._clock()
         async with self._uow.transaction() as tx:
-            factor = await factors.get_factor(tx.conn, account.id, for_update=True)
-            if factor is None or not factor.confirmed:
+            if not await factors.lock_factor(tx.conn, account.id):
                 raise TotpNotEnabled()
             await factors.remove(tx.conn, account.id)
             tx.emit(events.TwoFactorChanged(account.id, enabled=False, at=now))
