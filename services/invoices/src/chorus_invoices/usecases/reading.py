@@ -23,12 +23,19 @@ from chorus_invoices.domain.errors import (
     DocumentInPreparation,
     DocumentNotFound,
     DocumentRoleInvalid,
+    DocumentsPurged,
 )
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter, InvoiceRef
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.domain.listing import ListCriteria, ListOrder, check_order_paging
 from chorus_invoices.domain.rule_violations import RuleViolation
-from chorus_invoices.store import facturx_renderings, history, invoices, rule_warnings
+from chorus_invoices.store import (
+    document_purge,
+    facturx_renderings,
+    history,
+    invoices,
+    rule_warnings,
+)
 from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore
 from chorus_invoices.usecases.access import (
     CONSULTATION,
@@ -82,7 +89,8 @@ class Reading:
     async def document(self, user_id: str, invoice_id: InvoiceRef, role: str = "") -> Document:
         """The invoice's document of ``role`` (FACTURX, ORIGINAL, CII), or its main one ("":
         Factur-X, else the deposited file); InvalidArgument DOCUMENT_ROLE_INVALID,
-        InvoiceNotFound, DocumentNotFound. The Factur-X asked for (or the main document of a
+        InvoiceNotFound, DocumentNotFound (DocumentsPurged once the retention deleted them).
+        The Factur-X asked for (or the main document of a
         portal invoice) not rendered yet: in ``on_demand`` mode rendered now from its CII
         XML in the document workers and stored (Unavailable DOCUMENT_WORKERS_STARTING while
         they start, FACTURX_RENDERING_FAILED when they fail on it), only once the caller's
@@ -104,7 +112,9 @@ class Reading:
             assert self._workers is not None
             document = await render_on_demand(self._uow, self._workers, self._store, invoice.id)
         if document is None:
-            raise DocumentNotFound()
+            async with self._uow.reading() as conn:
+                purged = await document_purge.documents_purged_at(conn, invoice.id)
+            raise DocumentsPurged() if purged is not None else DocumentNotFound()
         if invoice.recipient_downloaded_at is None and await self._access.acts_as(
             user_id, invoice, Party.RECIPIENT, CONSULTATION
         ):
