@@ -69,6 +69,10 @@ class ObjectStorage:
             max_pool_connections=max_connections,
             # Few quick retries: an outage answers UNAVAILABLE within seconds, not minutes.
             retries={"max_attempts": 2, "mode": "standard"},
+            # No CRC trailers botocore adds by default since 1.36: several S3-compatible stores
+            # (older MinIO, Ceph RGW) refuse them. Contents are checked by their SHA-256 on read.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
         )
         self._client: Any = None
         self._exit = contextlib.AsyncExitStack()

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
 from chorus_platform.errors import NotFound
 from chorus_platform.unit_of_work import UnitOfWork
 
@@ -100,14 +101,14 @@ class Reading:
         wanted = _role(role)
         invoice = await self._access.visible(user_id, invoice_id)
         async with self._uow.reading() as conn:
-            if wanted is None:
-                document = await self._store.main(conn, invoice.id)
-            else:
-                document = await self._store.by_role(conn, invoice.id, wanted)
+            document = await self._kept(conn, invoice.id, wanted)
             rendering = document is None and wanted in (None, DocumentRole.FACTURX)
             queued = rendering and not self._on_demand
-            if queued and await facturx_renderings.pending(conn, invoice.id):
-                raise DocumentInPreparation()
+            if queued:
+                if await facturx_renderings.pending(conn, invoice.id):
+                    raise DocumentInPreparation()
+                # Not pending: the job may have stored it since the first read.
+                document = await self._kept(conn, invoice.id, wanted)
         if rendering and self._on_demand:
             assert self._workers is not None
             document = await render_on_demand(self._uow, self._workers, self._store, invoice.id)
@@ -121,6 +122,13 @@ class Reading:
             async with self._uow.transaction() as tx:
                 await invoices.mark_downloaded_by_recipient(tx.conn, invoice.id)
         return document
+
+    async def _kept(
+        self, conn: asyncpg.Connection, invoice_id: str, wanted: DocumentRole | None
+    ) -> Document | None:
+        if wanted is None:
+            return await self._store.main(conn, invoice_id)
+        return await self._store.by_role(conn, invoice_id, wanted)
 
     async def attachment(self, user_id: str, invoice_id: str, document_id: str) -> Document:
         """One attachment of an invoice the caller may see; InvoiceNotFound, NotFound
