@@ -71,10 +71,17 @@ def s3_endpoint_url(s3_endpoint) -> str:
 
 
 @pytest.fixture
-def settings(settings, s3_endpoint_url, bucket):
+def facturx_rendering() -> str:
+    """The rendering mode (a test parametrizes it)."""
+    return "on_demand"
+
+
+@pytest.fixture
+def settings(settings, s3_endpoint_url, bucket, facturx_rendering):
     """The conftest's settings with the S3 store on this test's bucket."""
     return settings.model_copy(
         update={
+            "facturx_rendering": facturx_rendering,
             "document_store": "s3",
             "s3_endpoint_url": s3_endpoint_url,
             "s3_bucket": bucket,
@@ -174,6 +181,21 @@ async def test_the_first_downloads_render_the_facturx_once_into_the_bucket(
     assert set(stored) == keys
     again = await download(api, parties.user, invoice.id)
     assert again.content == one.content
+
+
+@pytest.mark.parametrize("facturx_rendering", ["queued"])
+async def test_the_rendering_job_stores_the_facturx_in_the_bucket(
+    api, parties, make_request, s3, bucket
+):
+    invoice = await deposit(api, parties, make_request)
+
+    document = await api.document(pb.GetInvoiceDocumentRequest(invoice_id=invoice.id), parties.user)
+
+    assert document.content.startswith(b"%PDF")
+    [row] = await api.fetch(
+        "SELECT object_key FROM documents WHERE invoice_id = $1 AND role = 'FACTURX'", invoice.id
+    )
+    assert objects(s3, bucket)[row["object_key"]] == document.content
 
 
 async def test_an_altered_or_missing_object_is_refused_never_served(
