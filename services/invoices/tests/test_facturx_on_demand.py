@@ -196,8 +196,11 @@ async def test_a_rendering_that_fails_answers_unavailable_and_keeps_the_xml(
     api, parties, make_request
 ):
     invoice = await deposit(api, parties, make_request)
+    # A well-kept XML the renderer fails on (size and SHA-256 follow: not a corruption).
     await api.fetch(
-        "UPDATE documents SET content = $2 WHERE invoice_id = $1 AND role = 'CII'",
+        "UPDATE documents SET content = $2::bytea, size = length($2::bytea),"
+        " sha256 = encode(sha256($2::bytea), 'hex')"
+        " WHERE invoice_id = $1 AND role = 'CII'",
         invoice.id,
         b"<not-an-invoice/>",
     )

@@ -189,8 +189,11 @@ async def test_a_failing_rendering_is_retried_then_kept_failed_never_lost(
 ):
     api = await start_api(rendering=False)
     invoice = await deposit(api, parties, make_request)
+    # A well-kept XML the renderer fails on (size and SHA-256 follow: not a corruption).
     await api.fetch(
-        "UPDATE documents SET content = $2 WHERE invoice_id = $1 AND role = 'CII'",
+        "UPDATE documents SET content = $2::bytea, size = length($2::bytea),"
+        " sha256 = encode(sha256($2::bytea), 'hex')"
+        " WHERE invoice_id = $1 AND role = 'CII'",
         invoice.id,
         b"<not-an-invoice/>",
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from chorus_platform.settings import ChorusSettings
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 ROLES = ("api", "documents")
 """What a process of the service can do (``CHORUS_INVOICES_ROLES``)."""
@@ -129,6 +129,39 @@ class InvoicesSettings(ChorusSettings):
         ge=60,
         description="How long an attachment uploaded ahead of its deposit or completion"
         " (StageAttachment) stays usable before it is purged.",
+    )
+
+    document_store: Literal["postgres", "s3"] = Field(
+        "postgres",
+        description="Where the contents of invoices' documents (Factur-X, deposited files, XML,"
+        " attachments) are kept: ``postgres`` (default, ``bytea`` in the service's database)"
+        " or ``s3`` (an S3-compatible object storage, ``CHORUS_S3_*``). Their metadata (name,"
+        " size, SHA-256) stays in PostgreSQL either way, and every read is checked against"
+        " the SHA-256. Documents written under one setting stay readable under ``s3``.",
+    )
+    s3_endpoint_url: str = Field(
+        "",
+        description="S3-compatible endpoint (MinIO, Ceph, AWS), e.g. ``http://minio:9000``;"
+        " empty: the AWS endpoint of ``CHORUS_S3_REGION``.",
+    )
+    s3_bucket: str = Field(
+        "chorus-documents",
+        description="Bucket of the documents (created beforehand; readiness checks it).",
+    )
+    s3_region: str = Field("us-east-1", description="Region of the bucket.")
+    s3_access_key_id: SecretStr = Field(
+        SecretStr(""),
+        description="Access key of the object storage; empty: the default AWS credential chain.",
+    )
+    s3_secret_access_key: SecretStr = Field(
+        SecretStr(""), description="Secret key of the object storage (never logged)."
+    )
+    document_retention_days: int = Field(
+        3653,
+        ge=1,
+        description="Documents of an invoice are kept this long after the invoice's last change"
+        " (10 years: the legal retention of invoices), then deleted by ``chorus-invoices"
+        " purge-documents``; the invoice itself is kept.",
     )
 
     @field_validator("invoices_roles")

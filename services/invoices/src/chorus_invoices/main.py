@@ -1,9 +1,10 @@
 """Wiring of the invoices service: ``chorus-invoices serve | migrate |
-purge-records [--dry-run]``."""
+purge-records [--dry-run] | purge-documents [--dry-run]``."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
 
 import asyncpg
@@ -37,10 +38,13 @@ from chorus_invoices.domain.attachments import AttachmentPolicy
 from chorus_invoices.events import outgoing
 from chorus_invoices.events.directory import directory_consumer
 from chorus_invoices.events.routing import routing_consumer
+from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore, S3DocumentStore
+from chorus_invoices.store.object_storage import ObjectStorage, S3Location
 from chorus_invoices.store.retention import purge_rules
 from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits
 from chorus_invoices.usecases.directory import Directory
+from chorus_invoices.usecases.document_purge import DocumentPurge
 from chorus_invoices.usecases.facturx_rendering import FacturxRenderer, FacturxRenderingJob
 from chorus_invoices.usecases.flows import Flows, FlowWorker
 from chorus_invoices.usecases.pdf_deposit import PdfDeposits
@@ -80,6 +84,7 @@ def build_app(
     revocations: RevocationFeed | None = None,
     flow_worker: bool | None = None,
     rendering: bool | None = None,
+    store: DocumentStore | None = None,
 ) -> grpc_server.GrpcApp:
     """The service as a GrpcApp; ``background=False`` leaves out the outbox relay, the
     routing consumer and the routing reconciler (tests that look at a deposit before it is
@@ -96,8 +101,13 @@ def build_app(
     jobs above; ``documents`` runs the Factur-X rendering job (``rendering``, default: as the
     role says; tests turn it off to see an invoice before its PDF), which has work only with
     ``facturx_rendering=queued``. Either way the process serves gRPC health, so a
-    documents-only Deployment has its probes."""
+    documents-only Deployment has its probes.
+
+    ``store`` keeps the documents' contents (default: as ``CHORUS_DOCUMENT_STORE`` says, its
+    S3 client closed with the server); with ``s3`` readiness also asks the bucket."""
     api = "api" in settings.roles
+    own_store = store is None
+    store = store or document_store(settings)
     directory = _directory(pool, settings)
     structures = StructuresClient(
         structures_channel, cache_seconds=settings.access_cache_seconds, directory=directory
@@ -114,8 +124,8 @@ def build_app(
     )
     policy = attachment_policy or AttachmentPolicy()
     uow = UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode)
-    renderer = FacturxRenderer(mode=settings.facturx_rendering)
-    deposits = Deposits(uow, structures, renderer, attachment_policy=policy)
+    renderer = FacturxRenderer(store, mode=settings.facturx_rendering)
+    deposits = Deposits(uow, structures, renderer, store=store, attachment_policy=policy)
     staging = AttachmentStaging(
         uow,
         structures,
@@ -137,9 +147,11 @@ def build_app(
         structured=structured,
         pdf=PdfDeposits(deposits, structures, staging, workers, limits, attachment_policy=policy),
         staging=staging,
-        reading=Reading(uow, structures, workers=workers, rendering=settings.facturx_rendering),
-        processing=Processing(uow, structures, staging, attachment_policy=policy),
-        recycling=Recycling(uow, structures, renderer),
+        reading=Reading(
+            uow, structures, store, workers=workers, rendering=settings.facturx_rendering
+        ),
+        processing=Processing(uow, structures, staging, attachment_policy=policy, store=store),
+        recycling=Recycling(uow, structures, renderer, store),
         flows=Flows(
             uow,
             structures,
@@ -156,6 +168,7 @@ def build_app(
         return [pb.DESCRIPTOR.services_by_name["InvoicesService"].full_name]
 
     jobs = [_workers_job(workers)] if own_workers else []
+    jobs += [_closing_job(store)] if own_store and isinstance(store, S3DocumentStore) else []
     jobs += [revocations.run] if revocations and api else []
     if background and api:
         relay = OutboxRelay(settings.database_dsn, settings)
@@ -171,7 +184,7 @@ def build_app(
     if run_flows:
         jobs.append(flows_worker.run)
     if "documents" in settings.roles if rendering is None else rendering:
-        jobs.append(rendering_job(settings, uow, workers).run)
+        jobs.append(rendering_job(settings, uow, workers, store).run)
     return grpc_server.GrpcApp(
         name=settings.service_name,
         port=settings.grpc_port,
@@ -189,6 +202,7 @@ def build_app(
             checks.database_check(pool),
             *([checks.broker_check(settings)] if api else []),
             *([revocations.ready] if revocations and api else []),
+            *([store.objects.check] if isinstance(store, S3DocumentStore) else []),
         ],
         background=jobs,
         reflection=settings.env == "dev",
@@ -196,7 +210,10 @@ def build_app(
 
 
 def rendering_job(
-    settings: InvoicesSettings, uow: UnitOfWork, workers: DocumentWorkers
+    settings: InvoicesSettings,
+    uow: UnitOfWork,
+    workers: DocumentWorkers,
+    store: DocumentStore | None = None,
 ) -> FacturxRenderingJob:
     """The Factur-X rendering job, as many renders in flight as there are document workers."""
     return FacturxRenderingJob(
@@ -208,7 +225,43 @@ def rendering_job(
         lease_seconds=settings.rendering_lease_seconds,
         retry_seconds=settings.rendering_retry_seconds,
         max_attempts=settings.rendering_max_attempts,
+        store=store,
     )
+
+
+def document_store(settings: InvoicesSettings) -> DocumentStore:
+    """The documents' store ``CHORUS_DOCUMENT_STORE`` names; an ``s3`` one opens its client
+    (one per process, reused) at its first call."""
+    if settings.document_store == "postgres":
+        return PostgresDocumentStore()
+    return S3DocumentStore(
+        ObjectStorage(
+            S3Location(
+                bucket=settings.s3_bucket,
+                region=settings.s3_region,
+                endpoint_url=settings.s3_endpoint_url,
+                access_key_id=settings.s3_access_key_id.get_secret_value(),
+                secret_access_key=settings.s3_secret_access_key.get_secret_value(),
+            )
+        )
+    )
+
+
+async def close_store(store: DocumentStore) -> None:
+    if isinstance(store, S3DocumentStore):
+        await store.objects.close()
+
+
+def _closing_job(store: DocumentStore):
+    """Closes the store's S3 client (its connections) when the server stops."""
+
+    async def run() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await close_store(store)
+
+    return run
 
 
 def _directory(pool: asyncpg.Pool, settings: InvoicesSettings) -> Directory | None:
@@ -254,13 +307,47 @@ async def serve(settings: InvoicesSettings) -> None:
         await pool.close()
 
 
+def purge_documents_command(dry_run: bool):
+    """``purge-documents [--dry-run]``: expired documents, staged uploads never attached and
+    orphan objects (:mod:`chorus_invoices.usecases.document_purge`); prints the counts."""
+
+    async def purge(settings: InvoicesSettings) -> None:
+        pool = await create_pool(settings.database_dsn, max_size=2)
+        store = document_store(settings)
+        try:
+            counts = await DocumentPurge(
+                UnitOfWork(pool, service=settings.service_name, encode=outgoing.encode),
+                store,
+                retention=timedelta(days=settings.document_retention_days),
+            ).run(dry_run=dry_run)
+        finally:
+            await close_store(store)
+            await pool.close()
+        for line in counts.lines(dry_run):
+            print(line)
+
+    return purge
+
+
 def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    # The shared CLI takes no options per command: ``--dry-run`` is taken off here.
+    dry_run = args[:1] == ["purge-documents"] and "--dry-run" in args
+    if dry_run:
+        args.remove("--dry-run")
     settings = InvoicesSettings()
-    args, purge_records = purge_records_command(purge_rules, argv)
+    args, purge_records = purge_records_command(purge_rules, args)
     run_cli(
         settings,
         serve=serve,
         migrations_dir=settings.migrations_path,
-        extra=purge_records,
+        extra={
+            **purge_records,
+            "purge-documents": (
+                "purge-documents [--dry-run]: delete expired documents, staged uploads never"
+                " attached and orphan objects (counts printed; --dry-run changes nothing)",
+                purge_documents_command(dry_run),
+            ),
+        },
         argv=args,
     )

@@ -8,6 +8,13 @@ than its kind.
 
 from __future__ import annotations
 
+import grpc
 from chorus_platform.rpc_status import STANDARD_STATUS_CODES, ErrorStatusCodes
 
-STATUS_CODES: ErrorStatusCodes = {**STANDARD_STATUS_CODES}
+from chorus_invoices.domain.errors import DocumentCorrupted
+
+STATUS_CODES: ErrorStatusCodes = {
+    **STANDARD_STATUS_CODES,
+    # A document whose content no longer matches its SHA-256: unrecoverable by a retry.
+    DocumentCorrupted: grpc.StatusCode.DATA_LOSS,
+}

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from chorus_platform.errors import (
     AlreadyExists,
+    DomainError,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
@@ -62,6 +63,18 @@ class DocumentNotFound(NotFound):
         super().__init__("DOCUMENT_NOT_FOUND", "Cette facture n'a pas encore de document.")
 
 
+class DocumentsPurged(NotFound):
+    """The invoice's documents were deleted at the end of their retention
+    (``CHORUS_DOCUMENT_RETENTION_DAYS`` after its last change); the invoice is kept."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "DOCUMENTS_PURGED",
+            "Les documents de cette facture ont été supprimés au terme de leur durée de"
+            " conservation.",
+        )
+
+
 class DocumentInPreparation(Unavailable):
     """The Factur-X PDF of a portal invoice is still being rendered (seconds after its
     deposit): the caller may ask again shortly."""
@@ -84,6 +97,33 @@ class FacturxRenderingFailed(Unavailable):
             "Le PDF de cette facture n'a pas pu être produit : réessayez plus tard. Son XML"
             " (CII) reste téléchargeable.",
             metadata={"retry_after_seconds": "30"},
+        )
+
+
+class DocumentCorrupted(DomainError):
+    """A document's content no longer matches the size and SHA-256 kept with it when it was
+    written (altered or lost in its store): it is never served. Its own kind: not a bug of the
+    call (INTERNAL) nor worth retrying at once (UNAVAILABLE); ``api/errors.py`` answers
+    DATA_LOSS, and the operator restores the content from a backup."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "DOCUMENT_CORRUPTED",
+            "Le document de cette facture est illisible (son contenu ne correspond plus à son"
+            " empreinte) : il n'est pas servi. L'exploitation en a été alertée.",
+        )
+
+
+class DocumentStoreUnavailable(Unavailable):
+    """The object storage keeping documents (``CHORUS_DOCUMENT_STORE=s3``) does not answer
+    or refuses: nothing was kept or read, the caller may retry."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "DOCUMENT_STORE_UNAVAILABLE",
+            "Le stockage des documents est momentanément indisponible : réessayez dans"
+            " quelques instants.",
+            metadata={"retry_after_seconds": "5"},
         )
 
 

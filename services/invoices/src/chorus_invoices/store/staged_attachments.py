@@ -8,11 +8,16 @@ or completion that names it takes it (:func:`claim` locks it, :func:`content` re
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from datetime import datetime
 
 import asyncpg
 
 from chorus_invoices.domain.attachments import StagedAttachment
+from chorus_invoices.domain.errors import DocumentCorrupted
+
+log = logging.getLogger("chorus.invoices.staging")
 
 
 async def insert(conn: asyncpg.Connection, staged: StagedAttachment, content: bytes) -> int:
@@ -77,7 +82,10 @@ async def usable(
         owner_user_id,
         now,
     )
-    return (_staged(row), bytes(row["content"])) if row is not None else None
+    if row is None:
+        return None
+    staged = _staged(row)
+    return staged, _verified(staged.id, bytes(row["content"]), staged.size, staged.sha256)
 
 
 async def ids_of(
@@ -94,9 +102,21 @@ async def ids_of(
 
 
 async def content(conn: asyncpg.Connection, staged_id: str) -> bytes:
-    return bytes(
-        await conn.fetchval("SELECT content FROM staged_attachments WHERE id = $1", staged_id)
+    """The staged file's content, checked against its size and SHA-256 (DocumentCorrupted)."""
+    row = await conn.fetchrow(
+        "SELECT content, size, sha256 FROM staged_attachments WHERE id = $1", staged_id
     )
+    return _verified(staged_id, bytes(row["content"]), row["size"], row["sha256"])
+
+
+def _verified(staged_id: str, content: bytes, size: int, sha256: str) -> bytes:
+    if len(content) == size and hashlib.sha256(content).hexdigest() == sha256:
+        return content
+    log.error(
+        "staged file does not match its checksum: not used",
+        extra={"staged_id": staged_id, "expected_size": size, "actual_size": len(content)},
+    )
+    raise DocumentCorrupted()
 
 
 async def discard(conn: asyncpg.Connection, staged_id: str) -> None:

@@ -56,7 +56,11 @@ from chorus_invoices.documents.facturx import make_facturx_of_xml
 from chorus_invoices.documents.workers import DocumentWorkers
 from chorus_invoices.domain import en16931
 from chorus_invoices.domain.documents import Document, DocumentRole, new_document
-from chorus_invoices.domain.errors import DocumentInPreparation, FacturxRenderingFailed
+from chorus_invoices.domain.errors import (
+    DocumentCorrupted,
+    DocumentInPreparation,
+    FacturxRenderingFailed,
+)
 from chorus_invoices.domain.invoice import Invoice
 from chorus_invoices.domain.routing import Recipient
 from chorus_invoices.store import facturx_renderings
@@ -166,9 +170,13 @@ async def render_on_demand(
                 extra={"invoice_id": invoice_id, "error_type": type(error).__name__},
             )
             raise FacturxRenderingFailed() from error
+        rendered = facturx_document(xml, pdf)
         async with uow.transaction() as tx:
-            await store.put_rendered(tx.conn, invoice_id, facturx_document(xml, pdf), xml.info.id)
-            stored = await store.by_role(tx.conn, invoice_id, DocumentRole.FACTURX)
+            kept = await store.put_rendered(tx.conn, invoice_id, rendered, xml.info.id)
+            # The copy kept is this one, as rendered; else read the one another download kept.
+            stored = (
+                rendered if kept else await store.by_role(tx.conn, invoice_id, DocumentRole.FACTURX)
+            )
         if stored is not None:
             return stored
     raise DocumentInPreparation()
@@ -300,8 +308,12 @@ class FacturxRenderingJob:
     async def render(self, claim: facturx_renderings.Claim) -> None:
         """Renders the claimed invoice's Factur-X from its CII document and stores it (if the
         claim still holds the lease), or records the failure."""
-        async with self._uow.reading() as conn:
-            xml = await self._store.by_role(conn, claim.invoice_id, DocumentRole.CII)
+        try:
+            async with self._uow.reading() as conn:
+                xml = await self._store.by_role(conn, claim.invoice_id, DocumentRole.CII)
+        except (DocumentCorrupted, Unavailable) as error:  # its XML unreadable, for now or good
+            await self._failed(claim, error)
+            return
         if xml is None:  # nothing to render from: not an invoice of the portal any more
             async with self._uow.transaction() as tx:
                 await facturx_renderings.finish(tx.conn, claim)
@@ -312,10 +324,14 @@ class FacturxRenderingJob:
             await self._failed(claim, error)
             return
         document = facturx_document(xml, pdf)
-        async with self._uow.transaction() as tx:
-            if await facturx_renderings.finish(tx.conn, claim):
-                await self._store.put(tx.conn, claim.invoice_id, document)
-                return
+        try:
+            async with self._uow.transaction() as tx:
+                if await facturx_renderings.finish(tx.conn, claim):
+                    await self._store.put(tx.conn, claim.invoice_id, document)
+                    return
+        except Unavailable as error:  # the object storage: rolled back, the row is still there
+            await self._failed(claim, error)
+            return
         log.info("Factur-X rendered after its lease was lost; dropped", extra=_logged(claim))
 
     async def _failed(self, claim: facturx_renderings.Claim, error: Exception) -> None:

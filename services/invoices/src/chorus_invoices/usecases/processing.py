@@ -20,6 +20,7 @@ from chorus_invoices.domain.errors import TransitionNotAllowed, invalid
 from chorus_invoices.domain.invoice import Invoice, InvoiceRef
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.store import invoices
+from chorus_invoices.store.documents import DocumentStore
 from chorus_invoices.usecases import status_changes
 from chorus_invoices.usecases.access import InvoiceAccess
 from chorus_invoices.usecases.attachments import AttachmentStaging, add_attachments
@@ -34,8 +35,10 @@ class Processing:
         structures: StructuresClient,
         staging: AttachmentStaging,
         attachment_policy: AttachmentPolicy | None = None,
+        store: DocumentStore | None = None,
     ) -> None:
         self._uow = uow
+        self._store = store
         self._structures = structures
         self._access = InvoiceAccess(uow, structures)
         self._staging = staging
@@ -145,6 +148,7 @@ class Processing:
                 staged_ids=staged_attachment_ids,
                 owner_user_id=actor,
                 policy=self._attachment_policy,
+                store=self._store,
                 at=at,
             )
             return await invoices.get(tx.conn, invoice_id)

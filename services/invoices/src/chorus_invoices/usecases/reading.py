@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
 from chorus_platform.errors import NotFound
 from chorus_platform.unit_of_work import UnitOfWork
 
@@ -23,12 +24,19 @@ from chorus_invoices.domain.errors import (
     DocumentInPreparation,
     DocumentNotFound,
     DocumentRoleInvalid,
+    DocumentsPurged,
 )
 from chorus_invoices.domain.invoice import HistoryEntry, Invoice, InvoiceFilter, InvoiceRef
 from chorus_invoices.domain.lifecycle import Party, Status
 from chorus_invoices.domain.listing import ListCriteria, ListOrder, check_order_paging
 from chorus_invoices.domain.rule_violations import RuleViolation
-from chorus_invoices.store import facturx_renderings, history, invoices, rule_warnings
+from chorus_invoices.store import (
+    document_purge,
+    facturx_renderings,
+    history,
+    invoices,
+    rule_warnings,
+)
 from chorus_invoices.store.documents import DocumentStore, PostgresDocumentStore
 from chorus_invoices.usecases.access import (
     CONSULTATION,
@@ -82,7 +90,8 @@ class Reading:
     async def document(self, user_id: str, invoice_id: InvoiceRef, role: str = "") -> Document:
         """The invoice's document of ``role`` (FACTURX, ORIGINAL, CII), or its main one ("":
         Factur-X, else the deposited file); InvalidArgument DOCUMENT_ROLE_INVALID,
-        InvoiceNotFound, DocumentNotFound. The Factur-X asked for (or the main document of a
+        InvoiceNotFound, DocumentNotFound (DocumentsPurged once the retention deleted them).
+        The Factur-X asked for (or the main document of a
         portal invoice) not rendered yet: in ``on_demand`` mode rendered now from its CII
         XML in the document workers and stored (Unavailable DOCUMENT_WORKERS_STARTING while
         they start, FACTURX_RENDERING_FAILED when they fail on it), only once the caller's
@@ -92,25 +101,34 @@ class Reading:
         wanted = _role(role)
         invoice = await self._access.visible(user_id, invoice_id)
         async with self._uow.reading() as conn:
-            if wanted is None:
-                document = await self._store.main(conn, invoice.id)
-            else:
-                document = await self._store.by_role(conn, invoice.id, wanted)
+            document = await self._kept(conn, invoice.id, wanted)
             rendering = document is None and wanted in (None, DocumentRole.FACTURX)
             queued = rendering and not self._on_demand
-            if queued and await facturx_renderings.pending(conn, invoice.id):
-                raise DocumentInPreparation()
+            if queued:
+                if await facturx_renderings.pending(conn, invoice.id):
+                    raise DocumentInPreparation()
+                # Not pending: the job may have stored it since the first read.
+                document = await self._kept(conn, invoice.id, wanted)
         if rendering and self._on_demand:
             assert self._workers is not None
             document = await render_on_demand(self._uow, self._workers, self._store, invoice.id)
         if document is None:
-            raise DocumentNotFound()
+            async with self._uow.reading() as conn:
+                purged = await document_purge.documents_purged_at(conn, invoice.id)
+            raise DocumentsPurged() if purged is not None else DocumentNotFound()
         if invoice.recipient_downloaded_at is None and await self._access.acts_as(
             user_id, invoice, Party.RECIPIENT, CONSULTATION
         ):
             async with self._uow.transaction() as tx:
                 await invoices.mark_downloaded_by_recipient(tx.conn, invoice.id)
         return document
+
+    async def _kept(
+        self, conn: asyncpg.Connection, invoice_id: str, wanted: DocumentRole | None
+    ) -> Document | None:
+        if wanted is None:
+            return await self._store.main(conn, invoice_id)
+        return await self._store.by_role(conn, invoice_id, wanted)
 
     async def attachment(self, user_id: str, invoice_id: str, document_id: str) -> Document:
         """One attachment of an invoice the caller may see; InvoiceNotFound, NotFound
