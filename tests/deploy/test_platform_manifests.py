@@ -183,7 +183,7 @@ def test_retention_of_events_is_below_the_inbox_window() -> None:
 
 def acls(user: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
     return {
-        (acl["resource"]["type"], acl["resource"]["name"]): set(acl["operations"])
+        (acl["resource"]["type"], acl["resource"].get("name", "")): set(acl["operations"])
         for acl in user["spec"]["authorization"]["acls"]
     }
 
@@ -205,7 +205,9 @@ def test_each_kafka_user_may_do_what_its_service_does() -> None:
     }
     publishers = {"identity", "structures", "invoices"}
     revocation_followers = {"identity", "structures", "invoices", "notifications", "cpro-api"}
-    assert set(users) == {f"chorus-{svc}-kafka" for svc in revocation_followers}
+    assert set(users) == {f"chorus-{svc}-kafka" for svc in revocation_followers | {"ops"}}
+    # The operators' user (kafka-ops.yaml) describes; it reads no record and changes nothing.
+    assert set().union(*acls(users["chorus-ops-kafka"]).values()) == {"Describe", "DescribeConfigs"}
     for service in revocation_followers:
         user = users[f"chorus-{service}-kafka"]
         assert user["spec"]["authentication"]["type"] == "scram-sha-512"
