@@ -260,3 +260,18 @@ def test_the_chart_defaults_find_the_platform() -> None:
         assert roles[f"chorus_{svc}"].get("superuser", False) is False
     (backup,) = of_kind("ScheduledBackup").values()
     assert backup["spec"]["cluster"]["name"] == cluster["metadata"]["name"]
+
+
+def test_the_kafka_toolbox_logs_in_as_the_read_only_user() -> None:
+    (kafka,) = of_kind("Kafka").values()
+    toolbox = of_kind("Deployment")["kafka-ops"]
+    assert toolbox["spec"]["replicas"] == 0
+    secrets = {
+        volume["secret"]["secretName"]
+        for volume in toolbox["spec"]["template"]["spec"]["volumes"]
+        if "secret" in volume
+    }
+    assert secrets == {"chorus-ops-kafka", f"{kafka['metadata']['name']}-cluster-ca-cert"}
+    assert "chorus-ops-kafka" in of_kind("KafkaUser")
+    (container,) = toolbox["spec"]["template"]["spec"]["containers"]
+    assert all("valueFrom" not in entry for entry in container.get("env", []))
