@@ -11,12 +11,14 @@ do, and every service with a database has its database, role and Secret.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import io
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from chorus_invoices.events import directory, routing
@@ -275,3 +277,69 @@ def test_the_kafka_toolbox_logs_in_as_the_read_only_user() -> None:
     assert "chorus-ops-kafka" in of_kind("KafkaUser")
     (container,) = toolbox["spec"]["template"]["spec"]["containers"]
     assert all("valueFrom" not in entry for entry in container.get("env", []))
+
+
+def test_crd_conversion_reads_the_kubernetes_dialect() -> None:
+    """deploy/schemas/convert_crds.py: unknown fields refused unless the CRD keeps them,
+    nullable and int-or-string spelt in JSON Schema, apiVersion and kind pinned."""
+    spec = importlib.util.spec_from_file_location(
+        "convert_crds", ROOT / "deploy" / "schemas" / "convert_crds.py"
+    )
+    assert spec and spec.loader
+    convert_crds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(convert_crds)
+    crd = {
+        "spec": {
+            "group": "example.org",
+            "names": {"kind": "Widget"},
+            "versions": [
+                {"name": "v1alpha1", "served": False, "schema": {"openAPIV3Schema": {}}},
+                {
+                    "name": "v1",
+                    "served": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": {
+                                    "type": "object",
+                                    "description": "dropped",
+                                    "properties": {
+                                        "size": {"x-kubernetes-int-or-string": True},
+                                        "note": {"type": "string", "nullable": True},
+                                        "free": {
+                                            "type": "object",
+                                            "x-kubernetes-preserve-unknown-fields": True,
+                                            "properties": {"known": {"type": "string"}},
+                                        },
+                                    },
+                                }
+                            },
+                        }
+                    },
+                },
+            ],
+        }
+    }
+    (name, schema), *others = convert_crds.convert(crd).items()
+    assert name == "example.org/widget_v1.json" and not others
+    spec_schema = schema["properties"]["spec"]
+    assert "description" not in spec_schema
+    assert spec_schema["additionalProperties"] is False
+    assert spec_schema["properties"]["size"]["type"] == ["integer", "string"]
+    assert spec_schema["properties"]["note"]["type"] == ["string", "null"]
+    assert "additionalProperties" not in spec_schema["properties"]["free"]
+
+    valid = {
+        "apiVersion": "example.org/v1",
+        "kind": "Widget",
+        "spec": {"size": "10%", "note": None, "free": {"anything": 1}},
+    }
+    jsonschema.validate(valid, schema)
+    for wrong in (
+        {**valid, "spec": {"sise": 1}},
+        {**valid, "apiVersion": "example.org/v2"},
+        {**valid, "spec": {"size": 1.5}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(wrong, schema)
