@@ -83,4 +83,15 @@ check "compose cross-checks (scripts/check_compose.py)" \
   "$bin/python" scripts/check_compose.py docker-compose.yml
 # --- end of monitoring and compose
 
+# Platform manifests and custom resources (issue #12): deploy/platform's built-in kinds against
+# the Kubernetes schemas, and every custom resource (Strimzi, CloudNativePG, prometheus-operator)
+# of deploy/platform and of the rendered chart against the pinned CRD schemas in deploy/schemas.
+platform_files=(deploy/platform/*.yaml)
+for version in "${kube_versions[@]}"; do
+  check "kubernetes-validate --strict -k $version (deploy/platform)" \
+    "$bin/kubernetes-validate" --strict --quiet -k "$version" "${platform_files[@]}"
+done
+check "custom resources against their schemas (deploy/platform, rendered chart)" \
+  "$bin/python" scripts/check_crds.py "${platform_files[@]}" "${manifests[@]}"
+
 exit "$failed"
