@@ -1,4 +1,4 @@
-"""Fails when a rendered pod (Deployment or Job) loses what the chart promises.
+"""Fails when a rendered pod (Deployment, Job or CronJob) loses what the chart promises.
 
     python scripts/helm_offline.py template deploy/helm/chorus | python scripts/check_pods.py -
 
@@ -18,7 +18,9 @@ from typing import Any
 
 import yaml
 
-WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+#: Workloads whose pods run to completion: no probes.
+RUN_TO_COMPLETION = {"Job", "CronJob"}
 
 
 def pod_problems(pod: dict[str, Any]) -> Iterator[str]:
@@ -57,12 +59,16 @@ def container_problems(container: dict[str, Any], needs_probes: bool) -> Iterato
 
 
 def problems(manifest: dict[str, Any]) -> Iterator[str]:
-    pod = manifest["spec"]["template"]["spec"]
+    spec = manifest["spec"]
+    if manifest["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    pod = spec["template"]["spec"]
     yield from pod_problems(pod)
     for container in pod.get("initContainers", []):
         yield from container_problems(container, needs_probes=False)
     for container in pod["containers"]:
-        yield from container_problems(container, needs_probes=manifest["kind"] != "Job")
+        needs_probes = manifest["kind"] not in RUN_TO_COMPLETION
+        yield from container_problems(container, needs_probes=needs_probes)
 
 
 def main() -> int:

