@@ -70,8 +70,9 @@ migrate: install ## Apply every service's migrations to CHORUS_DATABASE_URL
 	@for s in identity structures invoices notifications; do $(VENV)/bin/chorus-$$s migrate || exit 1; done
 
 .PHONY: purge
-purge: install ## Delete technical records past their retention in every service's database (DRY_RUN=1: count only)
+purge: install ## Delete technical records and expired documents past their retention in every service's database (DRY_RUN=1: count only)
 	@for s in identity structures invoices notifications; do $(VENV)/bin/chorus-$$s purge-records $(if $(DRY_RUN),--dry-run) || exit 1; done
+	@$(VENV)/bin/chorus-invoices purge-documents $(if $(DRY_RUN),--dry-run)
 
 .PHONY: seed-directory
 seed-directory: install ## Import a public-recipient directory CSV (FILE=path; default: the small shipped one) into CHORUS_DATABASE_URL

@@ -64,7 +64,10 @@ def manifest_names(document: dict[str, Any]) -> Iterator[str]:
     if document.get("kind") == "ConfigMap":
         yield from (name for name in document.get("data") or {} if NAME.fullmatch(name))
         return
-    pod = (document.get("spec", {}).get("template") or {}).get("spec") or {}
+    spec = document.get("spec") or {}
+    if document.get("kind") == "CronJob":  # its pods are one level further down
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    pod = (spec.get("template") or {}).get("spec") or {}
     for container in pod.get("initContainers", []) + pod.get("containers", []):
         yield from (entry["name"] for entry in container.get("env", []))
 

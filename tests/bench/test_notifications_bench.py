@@ -47,6 +47,7 @@ from chorus_notifications.store import emails, members, recipients
 from chorus_notifications.usecases.sealing_keys import SealingKeyRing
 from chorus_platform import cloudevents, grpc_server
 from chorus_platform.db import create_pool
+from chorus_platform.key_encryption import ring_from_settings
 from chorus_platform.migrations import migrate_database
 from chorus_platform.outbox import topic_of
 from chorus_platform.testing.tokens import TestSigner
@@ -137,7 +138,9 @@ async def test_email_delivery_rate(make_database, kafka_broker, catcher_process)
                 )
         uow = UnitOfWork(pool, service=settings.service_name)
         mailer = CountingMailer(settings)
-        delivery = email_delivery(settings, uow, mailer, SealingKeyRing(uow))
+        delivery = email_delivery(
+            settings, uow, mailer, SealingKeyRing(uow, ring_from_settings(settings))
+        )
         start, cpu_start = time.perf_counter(), time.process_time()
         task = asyncio.create_task(delivery.run())
         try:

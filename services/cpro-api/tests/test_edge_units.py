@@ -19,7 +19,7 @@ from chorus_cpro_api.edge.formats import amount, date_of, parse_date, parse_mome
 from chorus_cpro_api.edge.invoices import DEPOSIT_MODES, MODES_SHOWN_AS, sort_order
 from chorus_cpro_api.edge.oauth import OAuthError, ascii_text, parse_token_request
 from chorus_cpro_api.edge.paging import page_request, page_result
-from chorus_platform import rpc_status
+from chorus_platform import errors, rpc_status
 from chorus_platform.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -405,3 +405,18 @@ def test_reference_lists_hold_the_standards():
     assert len(ref.FLOW_SYNTAXES) == 13
     assert ref.language("FR") == ref.language(None) == "fr"
     assert ref.language("en") == "en"
+
+
+def test_a_corrupted_document_is_an_internal_error_that_says_so():
+    corrupted = errors.DomainError("DOCUMENT_CORRUPTED", "Le document est altéré.")
+    status = rpc_status.to_status(corrupted, {errors.DomainError: grpc.StatusCode.DATA_LOSS})
+    refusal = from_rpc_error(
+        grpc.aio.AioRpcError(
+            status.code,
+            grpc.aio.Metadata(),
+            grpc.aio.Metadata(*status.trailing_metadata),
+            status.details,
+        )
+    )
+    assert refusal.kind.status == 500
+    assert refusal.body()["libelle"] == "Le document est altéré."

@@ -171,3 +171,22 @@ def test_a_problem_echoing_a_lone_surrogate_still_renders():
     body = problem.response().body.decode("utf-8")
 
     assert "Champ ? invalide." in body
+
+
+def test_a_corrupted_document_is_a_500_that_says_so():
+    corrupted = errors.DomainError("DOCUMENT_CORRUPTED", "Le document est altéré.")
+    status = rpc_status.to_status(corrupted, {errors.DomainError: grpc.StatusCode.DATA_LOSS})
+    err = grpc.aio.AioRpcError(
+        status.code,
+        grpc.aio.Metadata(),
+        grpc.aio.Metadata(*status.trailing_metadata),
+        status.details,
+    )
+    problem = problem_from_rpc_error(err)
+    assert (problem.status, problem.code, problem.detail) == (
+        500,
+        "DOCUMENT_CORRUPTED",
+        "Le document est altéré.",
+    )
+    assert problem.correlation_id
+    assert problem_from_rpc_error(plain_error(grpc.StatusCode.DATA_LOSS)).code == "INTERNAL"

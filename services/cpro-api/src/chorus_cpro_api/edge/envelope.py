@@ -208,6 +208,10 @@ def from_rpc_error(err: grpc.RpcError, *, fields: dict[str, str] | None = None) 
                 headers={"Retry-After": str(seconds)},
             )
         return unavailable(seconds, message if keep else "")
+    if remote.code == grpc.StatusCode.DATA_LOSS and remote.reason and message:
+        # A stored document that no longer matches its checksum (DOCUMENT_CORRUPTED): said as
+        # such, not as an anonymous internal error; the operator restores it from a backup.
+        return CproError(INTERNAL, message, remote.reason)
     if remote.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         if (
             remote.reason

@@ -198,6 +198,10 @@ def problem_from_rpc_error(err: grpc.RpcError) -> ProblemError:
         if remote.reason and remote.message:
             return ProblemError(503, remote.reason, remote.message, headers=retry)
         return ProblemError(503, "SERVICE_UNAVAILABLE", UNAVAILABLE_DETAIL, headers=retry)
+    if remote.code == grpc.StatusCode.DATA_LOSS and remote.reason and remote.message:
+        # A stored document that no longer matches its checksum: the service's own reason and
+        # French message (the operator restores it), still a 500, under a log reference.
+        return ProblemError(500, remote.reason, remote.message, correlation_id=correlation_id())
     if status == 500:
         return internal_problem(correlation_id())
     errors = [
