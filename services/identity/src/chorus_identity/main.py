@@ -171,7 +171,6 @@ async def create_app(
         ],
         readiness_checks=[
             checks.database_check(pool),
-            checks.broker_check(settings),
             revocations.ready,
         ],
         background=[

@@ -184,7 +184,6 @@ def build_app(
         # bounded (DocumentWorkers' startup_wait), while every other RPC is served at once.
         readiness_checks=[
             checks.database_check(pool),
-            *([checks.broker_check(settings)] if api else []),
             *([revocations.ready] if revocations and api else []),
         ],
         background=jobs,

@@ -109,7 +109,6 @@ def build_app(
         ],
         readiness_checks=[
             checks.database_check(pool),
-            checks.broker_check(settings),
             *([revocations.ready] if revocations else []),
         ],
         background=[

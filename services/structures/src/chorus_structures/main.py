@@ -98,7 +98,6 @@ def build_app(
         ],
         readiness_checks=[
             checks.database_check(pool),
-            checks.broker_check(settings),
             *([revocations.ready] if revocations else []),
         ],
         background=[relay.run, *([revocations.run] if revocations else [])],
