@@ -185,6 +185,8 @@ async def create_app(
             ),
         ],
         reflection=settings.env == "dev",
+        max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+        shutdown_delay_seconds=settings.shutdown_delay_seconds,
     )
 
 

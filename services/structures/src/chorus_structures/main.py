@@ -102,6 +102,8 @@ def build_app(
         ],
         background=[relay.run, *([revocations.run] if revocations else [])],
         reflection=settings.env == "dev",
+        max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+        shutdown_delay_seconds=settings.shutdown_delay_seconds,
     )
 
 
