@@ -22,7 +22,10 @@ The same hooks feed the gauge ``chorus.broker.up`` (1/0, attribute ``client``: `
 succeeded (:func:`track`: a bootstrap, a request answered or not, a connection broken). It is
 how a broker outage shows (with the outbox age and the publish failures) now that it no
 longer makes any service unready: the services keep answering, the outbox keeps the events.
-A kind appears once one of its clients has tried to reach the broker.
+A kind appears once one of its clients has tried to reach the broker. Consumers fetch all the
+time, so theirs follows the broker within a fetch; an idle relay does not contact the broker
+(nothing to publish, nothing to check), so its value is that of its last publication or check
+until the next event is written.
 """
 
 from __future__ import annotations
