@@ -143,9 +143,33 @@ async def test_unknown_paths_and_methods_answer_in_the_envelope(client):
 
 async def test_probes(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
+    # Every backend away: still ready (each route answers its own unavailability), and said.
     ready = await client.get("/readyz")
-    assert ready.status_code == 503
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "degraded"
     assert set(ready.json()["not_ready"]) == {"identity", "structures", "invoices", "notifications"}
+
+
+async def test_not_ready_while_draining(client, monkeypatch):
+    from chorus_platform import http_drain
+
+    monkeypatch.setattr(http_drain, "_draining", True)
+    ready = await client.get("/readyz")
+    assert (ready.status_code, ready.json()["status"]) == (503, "draining")
+    assert (await client.get("/healthz")).status_code == 200  # alive all the same
+
+
+async def test_not_ready_until_the_revoked_sessions_are_loaded():
+    # identity and the broker away: the deny-list cannot load, and tokens must not pass.
+    app = create_app(
+        settings(kafka_bootstrap=f"127.0.0.1:{free_port()}"), key_fetcher=SIGNER.fetch_keys
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=behind_edge_middlewares(app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://cpro") as http:
+            ready = await http.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["services"]["revocations"] == "NOT_LOADED"
 
 
 async def test_the_trace_context_of_a_client_is_dropped(client):

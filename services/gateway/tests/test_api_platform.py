@@ -97,19 +97,33 @@ async def test_readyz_is_200_when_every_service_is_serving(api):
     }
 
 
-async def test_readyz_is_503_naming_the_services_not_ready(gateway, services):
+async def test_readyz_stays_200_naming_the_services_not_ready(gateway, services):
+    # A backend away does not take the gateway out of its Service (see api/health.py).
     await services.invoices.set_serving(False)
     settings = services.settings(notifications_addr=f"127.0.0.1:{unused_port()}")
 
     async with gateway(settings) as client:
         response = await client.get("/readyz")
 
-    assert response.status_code == 503
+    assert response.status_code == 200
     body = response.json()
+    assert body["status"] == "degraded"
     assert body["not_ready"] == ["invoices", "notifications"]
     assert body["services"]["invoices"] == "NOT_SERVING"
     assert body["services"]["notifications"] == "UNREACHABLE"
     assert body["services"]["identity"] == "SERVING"
+
+
+async def test_readyz_is_503_while_draining(api, monkeypatch):
+    from chorus_platform import http_drain
+
+    monkeypatch.setattr(http_drain, "_draining", True)
+    response = await api.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "draining"
+    assert response.headers["Retry-After"]
+    assert (await api.get("/healthz")).status_code == 200
 
 
 async def test_a_service_down_makes_its_endpoints_503(gateway, services):

@@ -89,3 +89,46 @@ async def test_chorus_gateway_serve_answers_and_stops_on_sigterm(event_loop):
     assert process.returncode == -signal.SIGTERM, output.decode()
     assert b"Application shutdown complete" in output
     assert b"Traceback" not in output
+
+
+async def test_sigterm_with_a_shutdown_delay_is_unready_at_once_and_serves_meanwhile():
+    """CHORUS_SHUTDOWN_DELAY_SECONDS: /readyz 503 from SIGTERM on, requests still answered
+    during the delay (the endpoints are being removed), then the usual drain."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CHORUS_HTTP_PORT": str(port), "CHORUS_SHUTDOWN_DELAY_SECONDS": "8"}
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("chorus-gateway")),
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            async with asyncio.timeout(60):
+                while True:
+                    try:
+                        ready = await client.get("/readyz")
+                        break
+                    except httpx.ConnectError:
+                        await asyncio.sleep(0.2)
+            assert ready.status_code == 200  # no backend up: ready all the same (degraded)
+            assert ready.json()["status"] == "degraded"
+
+            process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                while (ready := await client.get("/readyz")).status_code == 200:
+                    await asyncio.sleep(0.05)
+            assert (ready.status_code, ready.json()["status"]) == (503, "draining")
+            assert (await client.get("/healthz")).status_code == 200  # still serving
+            assert process.returncode is None
+        output, _ = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == -signal.SIGTERM, output.decode()
+    assert b"Application shutdown complete" in output
+    assert b"Traceback" not in output

@@ -16,6 +16,16 @@ starts a new one, which first checks what the broker still has (the relay's high
 check, the consumer's committed offsets). A closed idle connection is not a break.
 
 ``tests/test_broker_connections.py`` holds aiokafka to this against the real broker.
+
+The same hooks feed the gauge ``chorus.broker.up`` (1/0, attribute ``client``: ``relay`` or
+``consumer``): whether the last broker contact of that kind of client in this process
+succeeded (:func:`track`: a bootstrap, a request answered or not, a connection broken). It is
+how a broker outage shows (with the outbox age and the publish failures) now that it no
+longer makes any service unready: the services keep answering, the outbox keeps the events.
+A kind appears once one of its clients has tried to reach the broker. Consumers fetch all the
+time, so theirs follows the broker within a fetch; an idle relay does not contact the broker
+(nothing to publish, nothing to check), so its value is that of its last publication or check
+until the next event is written.
 """
 
 from __future__ import annotations
@@ -28,13 +38,91 @@ from typing import TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
 from aiokafka.conn import CloseReason
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+)
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _BREAKS = (CloseReason.CONNECTION_BROKEN, CloseReason.CONNECTION_TIMEOUT)
+#: What a request or bootstrap raises when the broker cannot be reached or does not answer.
+_UNREACHABLE = (
+    KafkaConnectionError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+    KafkaTimeoutError,
+    OSError,
+    TimeoutError,
+)
+
+_broker_up: dict[str, int] = {}
+
+
+def record_contact(client: str, succeeded: bool) -> None:
+    """Sets ``chorus.broker.up{client}``: the last broker contact of that kind succeeded."""
+    _broker_up[client] = int(succeeded)
+
+
+def broker_up() -> dict[str, int]:
+    """The gauge's current values, by client kind (for tests and operators)."""
+    return dict(_broker_up)
+
+
+def _observe(_options: CallbackOptions) -> list[Observation]:
+    return [Observation(up, {"client": client}) for client, up in sorted(_broker_up.items())]
+
+
+metrics.get_meter("chorus_platform.broker_connections").create_observable_gauge(
+    "chorus.broker.up",
+    callbacks=[_observe],
+    description="1 when the last broker contact of this kind of client (relay, consumer)"
+    " succeeded, 0 when it failed.",
+)
+
+
+def track(client: AIOKafkaClient, kind: str) -> None:
+    """Feeds ``chorus.broker.up{client=kind}`` from ``client``'s contacts with the broker
+    (call before the owner's ``start()``): a bootstrap or a request that gets an answer is
+    up; one that cannot connect or times out, and a connection that breaks, down."""
+    if getattr(client, "_chorus_tracked", None) == kind:
+        return
+    client._chorus_tracked = kind
+    bootstrap = client.bootstrap
+    send = client.send
+    closed = client._on_connection_closed
+
+    async def tracked_bootstrap() -> None:
+        try:
+            await bootstrap()
+        except _UNREACHABLE:
+            record_contact(kind, False)
+            raise
+        record_contact(kind, True)
+
+    async def tracked_send(*args, **kwargs):
+        try:
+            response = await send(*args, **kwargs)
+        except _UNREACHABLE:
+            record_contact(kind, False)
+            raise
+        record_contact(kind, True)
+        return response
+
+    def on_connection_closed(conn, reason) -> None:
+        closed(conn, reason)
+        if reason in _BREAKS:
+            record_contact(kind, False)
+
+    client.bootstrap = tracked_bootstrap
+    client.send = tracked_send
+    client._on_connection_closed = on_connection_closed  # read when each connection opens
 
 
 class BrokerConnectionLost(KafkaConnectionError):
@@ -102,19 +190,27 @@ def _hook(client: AIOKafkaClient, *on_break: Callable[[], object]) -> Connection
 
 
 def watch_consumer(
-    consumer: AIOKafkaConsumer, on_break: Callable[[], object] = lambda: None
+    consumer: AIOKafkaConsumer,
+    on_break: Callable[[], object] = lambda: None,
+    *,
+    client: str = "consumer",
 ) -> ConnectionWatch:
     """Watches ``consumer``'s connections (call before ``start()``); ``on_break`` is called
-    when one breaks."""
+    when one breaks. Its contacts feed ``chorus.broker.up{client}`` (:func:`track`)."""
+    track(consumer._client, client)
     return _hook(consumer._client, on_break)
 
 
 def watch_producer(
-    producer: AIOKafkaProducer, on_break: Callable[[], object] = lambda: None
+    producer: AIOKafkaProducer,
+    on_break: Callable[[], object] = lambda: None,
+    *,
+    client: str = "relay",
 ) -> ConnectionWatch:
     """Watches ``producer``'s connections (call before ``start()``); on a break, every batch
     not yet acknowledged fails with :class:`BrokerConnectionLost` rather than being retried on
-    a new connection, every later ``send`` raises it, and ``on_break`` is called."""
+    a new connection, every later ``send`` raises it, and ``on_break`` is called. Its contacts
+    feed ``chorus.broker.up{client}`` (:func:`track`)."""
     accumulator = producer._message_accumulator
 
     def abandon_batches() -> None:
@@ -127,6 +223,7 @@ def watch_producer(
         accumulator._batches.clear()
         accumulator._exception = lost
 
+    track(producer.client, client)
     return _hook(producer.client, abandon_batches, on_break)
 
 

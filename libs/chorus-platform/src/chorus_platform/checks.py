@@ -1,12 +1,16 @@
-"""Readiness checks for :class:`~chorus_platform.grpc_server.GrpcApp`."""
+"""Readiness checks for :class:`~chorus_platform.grpc_server.GrpcApp`.
+
+A gRPC service is ready when it can serve its synchronous API: its database answers (and,
+for the services that verify tokens, the revoked sessions are loaded). The broker is not a
+readiness check: nothing a request does waits for Kafka (events go through the outbox), so
+a broker outage made every pod unready, and the whole portal unavailable, for no reason. It
+shows instead in ``chorus.broker.up`` (:mod:`chorus_platform.broker_connections`), the
+outbox's age and the publish failures, and their alerts.
+"""
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
-
-from chorus_platform.settings import ChorusSettings
 
 
 def database_check(pool: asyncpg.Pool):
@@ -15,25 +19,5 @@ def database_check(pool: asyncpg.Pool):
     async def check() -> None:
         async with pool.acquire(timeout=3) as conn:
             await conn.fetchval("SELECT 1")
-
-    return check
-
-
-def broker_check(settings: ChorusSettings):
-    """Ready when a bootstrap server accepts a TCP connection."""
-
-    async def check() -> None:
-        errors = []
-        for server in settings.kafka_bootstrap.split(","):
-            host, _, port = server.strip().rpartition(":")
-            try:
-                async with asyncio.timeout(3):
-                    _, writer = await asyncio.open_connection(host, int(port))
-                writer.close()
-                await writer.wait_closed()
-                return
-            except OSError as exc:
-                errors.append(f"{server}: {exc}")
-        raise ConnectionError("broker unreachable: " + "; ".join(errors))
 
     return check

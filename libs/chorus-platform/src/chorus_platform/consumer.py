@@ -61,6 +61,7 @@ from chorus_platform.broker_connections import (
     stop_client,
     watch_consumer,
 )
+from chorus_platform.kafka_clients import client_options
 from chorus_platform.outbox import make_producer
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import dlq_topic, ensure_topics
@@ -143,11 +144,11 @@ class EventConsumer:
             await asyncio.sleep(_RESTART_DELAYS[min(failures, len(_RESTART_DELAYS)) - 1])
 
     async def _consume(self) -> None:
-        await ensure_topics(self._settings, self._topics)
+        await ensure_topics(self._settings, self._topics, client="consumer")
         session_ms = self._settings.consumer_session_timeout_ms
         consumer = AIOKafkaConsumer(
             *self._topics,
-            bootstrap_servers=self._settings.kafka_bootstrap,
+            **client_options(self._settings),
             group_id=self.name,
             client_id=f"{self.name}-consumer",
             enable_auto_commit=False,

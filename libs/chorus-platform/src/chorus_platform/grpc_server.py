@@ -1,11 +1,19 @@
 """grpc.aio server runner shared by every service.
 
-- ``grpc.health.v1`` reports NOT_SERVING until every readiness check passes (database and
-  broker reachable), then SERVING; checks keep running so an outage shows up. The entry
-  ``chorus.liveness`` stays SERVING while the process runs (liveness probes use it).
+- ``grpc.health.v1`` reports NOT_SERVING until every readiness check passes (the database
+  answers; never the broker: :mod:`chorus_platform.checks`), then SERVING; checks keep
+  running so an outage shows up. The entry ``chorus.liveness`` stays SERVING while the
+  process runs (liveness probes use it).
 - Reflection is on in dev only.
-- SIGTERM/SIGINT: health goes NOT_SERVING, in-flight RPCs drain for ``grace`` seconds,
-  background tasks (relay, consumers) are cancelled, then the process exits.
+- Connections are closed after ``max_connection_age_seconds``
+  (``CHORUS_GRPC_MAX_CONNECTION_AGE_SECONDS``; GOAWAY, the calls in flight get
+  ``grace_seconds``) so that clients resolve the service's name again and spread their calls
+  onto replicas started since (:mod:`chorus_platform.grpc_client`).
+- SIGTERM/SIGINT: health goes NOT_SERVING at once; with ``shutdown_delay_seconds``
+  (``CHORUS_SHUTDOWN_DELAY_SECONDS``) the server keeps serving that long — Kubernetes removes
+  the pod from the endpoints at the same time as it sends SIGTERM, and clients learn of it a
+  moment later — unless a second signal comes; then in-flight RPCs drain for ``grace``
+  seconds, background tasks (relay, consumers) are cancelled, and the process exits.
 - :class:`ErrorInterceptor` maps :class:`~chorus_platform.errors.DomainError` to a rich
   ``google.rpc.Status`` through the service's status table (``GrpcApp.error_status_codes``,
   declared in the service's ``api/errors.py``); transient infrastructure errors (database,
@@ -17,6 +25,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import uuid
@@ -143,6 +152,10 @@ class GrpcApp:
     """Largest request or response (gRPC's default 4 MiB is below the files invoices carry)."""
     check_interval_seconds: float = 2.0
     host: str = "0.0.0.0"
+    max_connection_age_seconds: float = 0.0
+    """Connections closed after this long (0: never); services pass their setting."""
+    shutdown_delay_seconds: float = 0.0
+    """On SIGTERM, NOT_SERVING but serving this long before draining (see the docstring)."""
 
 
 class RunningServer:
@@ -185,10 +198,14 @@ class RunningServer:
                 serving = ready
             await asyncio.sleep(self.app.check_interval_seconds)
 
-    async def stop(self) -> None:
-        """NOT_SERVING, drain in-flight RPCs, cancel background tasks."""
+    async def not_serving(self) -> None:
+        """Health NOT_SERVING from now on (the readiness checks stop); calls are still served."""
         await _cancel([t for t in self._tasks if t.get_name() == "readiness"])
         await self._set_serving(False)
+
+    async def stop(self) -> None:
+        """NOT_SERVING, drain in-flight RPCs, cancel background tasks."""
+        await self.not_serving()
         await self.server.stop(self.app.grace_seconds)
         await _cancel(self._tasks)
 
@@ -209,12 +226,18 @@ async def _cancel(tasks: list[asyncio.Task], limit_seconds: float = 10.0) -> Non
 
 async def start(app: GrpcApp) -> RunningServer:
     """Binds and starts the server (port 0 picks a free one) and its background tasks."""
+    options: list[tuple[str, int]] = [
+        ("grpc.max_receive_message_length", app.max_message_bytes),
+        ("grpc.max_send_message_length", app.max_message_bytes),
+    ]
+    if app.max_connection_age_seconds > 0:
+        options += [
+            ("grpc.max_connection_age_ms", int(app.max_connection_age_seconds * 1000)),
+            ("grpc.max_connection_age_grace_ms", int(app.grace_seconds * 1000)),
+        ]
     server = grpc.aio.server(
         interceptors=[ErrorInterceptor(app.error_status_codes), *app.interceptors],
-        options=[
-            ("grpc.max_receive_message_length", app.max_message_bytes),
-            ("grpc.max_send_message_length", app.max_message_bytes),
-        ],
+        options=options,
     )
     services = list(app.register(server))
     health_servicer = health.aio.HealthServicer()
@@ -256,6 +279,13 @@ async def serve(app: GrpcApp) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    if app.shutdown_delay_seconds > 0:
+        await running.not_serving()
+        log.info("draining: NOT_SERVING, serving %g s more", app.shutdown_delay_seconds)
+        stop.clear()
+        with contextlib.suppress(TimeoutError):  # a second signal ends the delay
+            async with asyncio.timeout(app.shutdown_delay_seconds):
+                await stop.wait()
     log.info("shutting down")
     await running.stop()
     log.info("stopped")

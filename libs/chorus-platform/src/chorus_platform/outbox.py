@@ -50,6 +50,7 @@ from opentelemetry import metrics
 
 from chorus_platform import cloudevents, telemetry
 from chorus_platform.broker_connections import stop_client, watch_consumer, watch_producer
+from chorus_platform.kafka_clients import client_options
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import ensure_topics, events_topic
 
@@ -117,7 +118,7 @@ async def add_event(
 def make_producer(settings: ChorusSettings) -> AIOKafkaProducer:
     """A producer with acks=all (and idempotence where the broker supports it)."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **client_options(settings),
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
         client_id=f"chorus-{settings.service_name}",
@@ -134,7 +135,10 @@ class _BrokerSession:
     ) -> None:
         self.producer = producer
         self.probe = probe
-        self._watches = [watch_producer(producer, on_break), watch_consumer(probe, on_break)]
+        self._watches = [
+            watch_producer(producer, on_break),
+            watch_consumer(probe, on_break, client="relay"),
+        ]
         self.next_check = 0.0
 
     @classmethod
@@ -142,9 +146,9 @@ class _BrokerSession:
         cls, settings: ChorusSettings, topics: list[str], on_break: Callable[[], object]
     ) -> _BrokerSession:
         # Topics are (re)created on every connection: an embedded broker forgets them on restart.
-        await ensure_topics(settings, topics)
+        await ensure_topics(settings, topics, client="relay")
         probe = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **client_options(settings),
             client_id=f"chorus-{settings.service_name}-relay-probe",
             enable_auto_commit=False,
             request_timeout_ms=int(_BROKER_TIMEOUT_SECONDS * 1000),

@@ -46,6 +46,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from chorus.identity.events.v1 import identity_events_pb2 as identity_events
 from google.protobuf.message import DecodeError
 
+from chorus_platform.broker_connections import track
+from chorus_platform.kafka_clients import client_options
 from chorus_platform.outbox import topic_of
 from chorus_platform.settings import ChorusSettings
 
@@ -234,7 +236,7 @@ class RevocationFeed:
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap,
+            **client_options(self._settings),
             group_id=None,
             client_id=f"{self._settings.service_name}-revocations",
             enable_auto_commit=False,
@@ -243,6 +245,7 @@ class RevocationFeed:
             metadata_max_age_ms=5000,
             fetch_max_wait_ms=self._settings.consumer_fetch_max_wait_ms,
         )
+        track(consumer._client, "consumer")
         try:
             await consumer.start()
             partitions = await self._partitions(consumer)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,8 +39,62 @@ class ChorusSettings(BaseSettings):
     kafka_idempotence: bool = Field(
         False, description="Idempotent producer; real Kafka supports it, the embedded broker not."
     )
+    kafka_partitions: int = Field(
+        3,
+        ge=1,
+        description="Partitions of every declared topic (a topic found with another count is"
+        " left as it is and reported).",
+    )
+    kafka_replication_factor: int = Field(
+        1, ge=1, description="Replication factor of the topics Chorus creates (3 on a cluster)."
+    )
+    kafka_min_insync_replicas: int = Field(
+        1,
+        ge=1,
+        description="min.insync.replicas of the topics Chorus creates (2 on a cluster): with"
+        " acks=all, a write needs that many replicas.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT",
+        description="How Kafka clients connect: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL.",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism (SASL_* protocols)."
+    )
+    kafka_sasl_username: str = Field("", description="SASL user name (SASL_* protocols).")
+    kafka_sasl_password: SecretStr = Field(
+        SecretStr(""), description="SASL password (SASL_* protocols); never logged."
+    )
+    kafka_ssl_cafile: str = Field(
+        "",
+        description="PEM file of the CAs trusted for the brokers' certificates (SSL, SASL_SSL);"
+        " empty trusts the system's CAs.",
+    )
+    kafka_ssl_certfile: str = Field(
+        "", description="PEM client certificate for mutual TLS (with kafka_ssl_keyfile)."
+    )
+    kafka_ssl_keyfile: str = Field(
+        "", description="PEM private key (unencrypted) of kafka_ssl_certfile."
+    )
     grpc_port: int = Field(50050, description="gRPC listen port.")
     grpc_deadline_seconds: float = Field(5.0, description="Default deadline of outgoing calls.")
+    grpc_load_balancing: Literal["round_robin", "pick_first"] = Field(
+        "round_robin",
+        description="gRPC client load-balancing policy: round_robin spreads calls over every"
+        " address a target resolves to (a dns:/// name of a headless Service: every pod).",
+    )
+    grpc_max_connection_age_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="A gRPC server closes connections this old (after a grace period), so"
+        " clients resolve again and spread onto new replicas; 0 keeps them forever.",
+    )
+    shutdown_delay_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="On SIGTERM: report not ready at once, keep serving this long (while the"
+        " endpoints are removed), then drain.",
+    )
     access_token_ttl_seconds: int = Field(
         900,
         gt=0,
@@ -122,6 +176,59 @@ class ChorusSettings(BaseSettings):
         description="Directory of the service's SQL migrations; empty means services/<svc>/"
         "migrations in the source tree (container images set it).",
     )
+
+    @model_validator(mode="after")
+    def _check_kafka_security(self) -> ChorusSettings:
+        """Refuses Kafka settings that cannot work together, naming the variables."""
+        protocol = self.kafka_security_protocol
+        sasl = protocol.startswith("SASL_")
+        tls = protocol.endswith("SSL")
+        errors = []
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            errors.append(
+                f"CHORUS_KAFKA_MIN_INSYNC_REPLICAS ({self.kafka_min_insync_replicas}) exceeds"
+                f" CHORUS_KAFKA_REPLICATION_FACTOR ({self.kafka_replication_factor}): no write"
+                " with acks=all could ever succeed"
+            )
+        has_password = bool(self.kafka_sasl_password.get_secret_value())
+        if sasl and not (self.kafka_sasl_username and has_password):
+            errors.append(
+                f"CHORUS_KAFKA_SECURITY_PROTOCOL={protocol} needs CHORUS_KAFKA_SASL_USERNAME and"
+                " CHORUS_KAFKA_SASL_PASSWORD"
+            )
+        if not sasl and (self.kafka_sasl_username or has_password):
+            errors.append(
+                "CHORUS_KAFKA_SASL_USERNAME/_PASSWORD are set but"
+                f" CHORUS_KAFKA_SECURITY_PROTOCOL={protocol} does not use SASL"
+                " (SASL_PLAINTEXT or SASL_SSL)"
+            )
+        files = {
+            "CHORUS_KAFKA_SSL_CAFILE": self.kafka_ssl_cafile,
+            "CHORUS_KAFKA_SSL_CERTFILE": self.kafka_ssl_certfile,
+            "CHORUS_KAFKA_SSL_KEYFILE": self.kafka_ssl_keyfile,
+        }
+        given = [name for name, value in files.items() if value]
+        if given and not tls:
+            errors.append(
+                f"{', '.join(given)} set but CHORUS_KAFKA_SECURITY_PROTOCOL={protocol} does not"
+                " use TLS (SSL or SASL_SSL)"
+            )
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            errors.append(
+                "CHORUS_KAFKA_SSL_CERTFILE and CHORUS_KAFKA_SSL_KEYFILE go together (mutual TLS)"
+            )
+        if (
+            protocol == "SASL_PLAINTEXT"
+            and self.kafka_sasl_mechanism == "PLAIN"
+            and (self.env == "prod")
+        ):
+            errors.append(
+                "CHORUS_KAFKA_SASL_MECHANISM=PLAIN over SASL_PLAINTEXT sends the password in"
+                " clear: use SASL_SSL or a SCRAM mechanism"
+            )
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
 
     @property
     def migrations_path(self) -> Path | None:

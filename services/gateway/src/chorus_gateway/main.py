@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import uvicorn
-from chorus_platform import telemetry
+from chorus_platform import http_drain, telemetry
 from chorus_platform.cli import run_cli
 from chorus_platform.settings import ChorusSettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -71,10 +71,12 @@ class _WithoutColorMessage(logging.Filter):
 
 
 async def serve(settings: ChorusSettings) -> None:
-    """Serves HTTP; uvicorn handles SIGTERM (stops accepting, drains, runs the shutdown)."""
+    """Serves HTTP until SIGTERM: not ready at once, serving ``shutdown_delay_seconds`` more,
+    then uvicorn stops accepting, drains and runs the shutdown (``chorus_platform.http_drain``).
+    """
     assert isinstance(settings, GatewaySettings)
     logging.getLogger("uvicorn.error").addFilter(_WithoutColorMessage())
-    await uvicorn.Server(server_config(settings)).serve()
+    await http_drain.serve(server_config(settings), settings.shutdown_delay_seconds)
 
 
 def main() -> None:

@@ -189,7 +189,6 @@ async def create_app(
         ],
         readiness_checks=[
             checks.database_check(pool),
-            checks.broker_check(settings),
             revocations.ready,
         ],
         background=[
@@ -204,6 +203,8 @@ async def create_app(
             ),
         ],
         reflection=settings.env == "dev",
+        max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+        shutdown_delay_seconds=settings.shutdown_delay_seconds,
     )
 
 

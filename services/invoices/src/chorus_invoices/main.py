@@ -200,12 +200,13 @@ def build_app(
         # bounded (DocumentWorkers' startup_wait), while every other RPC is served at once.
         readiness_checks=[
             checks.database_check(pool),
-            *([checks.broker_check(settings)] if api else []),
             *([revocations.ready] if revocations and api else []),
             *([store.objects.check] if isinstance(store, S3DocumentStore) else []),
         ],
         background=jobs,
         reflection=settings.env == "dev",
+        max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+        shutdown_delay_seconds=settings.shutdown_delay_seconds,
     )
 
 

@@ -120,7 +120,6 @@ def build_app(
         ],
         readiness_checks=[
             checks.database_check(pool),
-            checks.broker_check(settings),
             *([revocations.ready] if revocations else []),
         ],
         background=[
@@ -130,6 +129,8 @@ def build_app(
             *([revocations.run] if revocations else []),
         ],
         reflection=settings.env == "dev",
+        max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+        shutdown_delay_seconds=settings.shutdown_delay_seconds,
     )
 
 

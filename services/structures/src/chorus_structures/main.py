@@ -101,11 +101,12 @@ def build_app(
         ],
         readiness_checks=[
             checks.database_check(pool),
-            checks.broker_check(settings),
             *([revocations.ready] if revocations else []),
         ],
         background=[relay.run, *([revocations.run] if revocations else [])],
         reflection=settings.env == "dev",
+        max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+        shutdown_delay_seconds=settings.shutdown_delay_seconds,
     )
 
 
