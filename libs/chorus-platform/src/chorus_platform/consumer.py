@@ -61,7 +61,8 @@ from chorus_platform.broker_connections import (
     stop_client,
     watch_consumer,
 )
-from chorus_platform.outbox import make_producer
+from chorus_platform.metrics import LastValues
+from chorus_platform.outbox import broker_up, make_producer
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import dlq_topic, ensure_topics
 from chorus_platform.unit_of_work import Transaction, UnitOfWork
@@ -73,10 +74,33 @@ Handler = Callable[[Transaction, Message, cloudevents.Envelope], Awaitable[None]
 _RESTART_DELAYS = (0.05, 0.1, 0.25)
 _DLQ_COPY_TIMEOUT_SECONDS = 5.0
 
-_restarts = metrics.get_meter("chorus_platform.consumer").create_counter(
+_meter = metrics.get_meter("chorus_platform.consumer")
+_restarts = _meter.create_counter(
     "chorus.consumer.restarts",
     unit="{restart}",
     description="Consumers torn down and started again (broker connection broke, commit stuck).",
+)
+_lag = LastValues(
+    _meter,
+    "chorus.consumer.lag",
+    description="Records of a partition not handled yet: the broker's high water minus the"
+    " consumer's committed position.",
+)
+_process_duration = _meter.create_histogram(
+    "messaging.process.duration",
+    unit="s",
+    description="Time to handle one event (a batch's time is shared by its records), by"
+    " outcome: ok, retry (an attempt failed), parked.",
+)
+_retries = _meter.create_counter(
+    "chorus.consumer.retries",
+    unit="{attempt}",
+    description="Handler attempts that failed and were retried.",
+)
+_dead_letters = _meter.create_counter(
+    "chorus.consumer.dead_letters",
+    unit="{event}",
+    description="Events parked in dead_letters after their last attempt failed.",
 )
 
 
@@ -159,11 +183,14 @@ class EventConsumer:
         )
         connection = watch_consumer(consumer)
         producer = make_producer(self._settings)
+        positions: dict[TopicPartition, int] = {}
         try:
             await consumer.start()
             await producer.start()
+            broker_up.set(1, {"client": "consumer"})
             while True:
                 batches = await consumer.getmany(timeout_ms=250, max_records=200)
+                self._measure_lag(consumer, positions)
                 for tp, records in batches.items():
                     for start in range(0, len(records), self._batch_size):
                         chunk = records[start : start + self._batch_size]
@@ -175,11 +202,38 @@ class EventConsumer:
                             await self._process(record, producer)
                     # nor are offsets of the old log committed to a new one
                     await self._commit(consumer, connection, tp, records[-1].offset + 1)
+                    positions[tp] = records[-1].offset + 1
                 connection.check()
+        except (BrokerConnectionLost, KafkaConnectionError):
+            broker_up.set(0, {"client": "consumer"})
+            raise
         finally:
             await _leave_group(consumer)
             await stop_client(consumer)
             await stop_client(producer)
+
+    def _measure_lag(
+        self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]
+    ) -> None:
+        """``chorus.consumer.lag`` of each assigned partition: the high water of the last
+        fetch minus the offset committed after handling (in memory: no broker call). A
+        partition not handled since this consumer started is measured once it is."""
+        assigned = consumer.assignment()
+        _lag.forget(
+            lambda labels: (
+                labels["consumer_group"] == self.name
+                and TopicPartition(labels["topic"], int(labels["partition"])) not in assigned
+            )
+        )
+        for tp in assigned:
+            high_water = consumer.highwater(tp)
+            position = positions.get(tp)
+            if high_water is None or position is None:
+                continue
+            _lag.set(
+                max(high_water - position, 0),
+                {"consumer_group": self.name, "topic": tp.topic, "partition": str(tp.partition)},
+            )
 
     async def _commit(
         self,
@@ -213,6 +267,7 @@ class EventConsumer:
         if not items:
             return True
         handled = 0
+        started = time.monotonic()
         try:
             async with self._uow.transaction() as tx:
                 fresh = {
@@ -249,7 +304,13 @@ class EventConsumer:
             return False
         self.batches += 1
         self.handled += handled
+        share = (time.monotonic() - started) / len(items)
+        for record, _, _ in items:
+            _process_duration.record(share, self._metric_labels(record, outcome="ok"))
         return True
+
+    def _metric_labels(self, record: ConsumerRecord, **more: str) -> dict[str, str]:
+        return {"consumer_group": self.name, "topic": record.topic, **more}
 
     def _span_attributes(self, record: ConsumerRecord, envelope: cloudevents.Envelope) -> dict:
         return {
@@ -283,12 +344,23 @@ class EventConsumer:
     ) -> None:
         delay = self._settings.consumer_backoff_seconds
         for attempt in range(1, self._settings.consumer_max_attempts + 1):
+            started = time.monotonic()
             try:
                 await self._handle_once(record, envelope, subscription)
+                _process_duration.record(
+                    time.monotonic() - started, self._metric_labels(record, outcome="ok")
+                )
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                last = attempt == self._settings.consumer_max_attempts
+                _process_duration.record(
+                    time.monotonic() - started,
+                    self._metric_labels(record, outcome="parked" if last else "retry"),
+                )
+                if not last:
+                    _retries.add(1, self._metric_labels(record))
                 log.warning(
                     "handler failed",
                     extra={"consumer": self.name, "event_id": envelope.id, "attempt": attempt},
@@ -327,6 +399,7 @@ class EventConsumer:
                 tx.conn, consumer=self.name, record=record, error=error, attempts=attempts
             )
         self.dead_lettered += 1
+        _dead_letters.add(1, self._metric_labels(record))
         log.error(
             "event parked in dead_letters",
             extra={"consumer": self.name, "topic": record.topic, "attempts": attempts},

@@ -29,6 +29,7 @@ from grpc_reflection.v1alpha import reflection
 
 from chorus_platform import rpc_status, telemetry
 from chorus_platform.errors import DomainError, Unavailable
+from chorus_platform.metrics import RpcServerMetrics
 from chorus_platform.rpc_status import (
     CORRELATION_ID,
     RETRY_AFTER_SECONDS,
@@ -210,7 +211,11 @@ async def _cancel(tasks: list[asyncio.Task], limit_seconds: float = 10.0) -> Non
 async def start(app: GrpcApp) -> RunningServer:
     """Binds and starts the server (port 0 picks a free one) and its background tasks."""
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor(app.error_status_codes), *app.interceptors],
+        interceptors=[
+            RpcServerMetrics(),
+            ErrorInterceptor(app.error_status_codes),
+            *app.interceptors,
+        ],
         options=[
             ("grpc.max_receive_message_length", app.max_message_bytes),
             ("grpc.max_send_message_length", app.max_message_bytes),
