@@ -287,3 +287,52 @@ class RpcClientMetrics(grpc.aio.UnaryUnaryClientInterceptor):
                 loop.time() - started, _rpc_attributes(client_call_details.method, code)
             )
         return call
+
+
+# --- HTTP (gateway, cpro-api) ---------------------------------------------------------------------
+
+_http_duration = metrics.get_meter("chorus_platform.http").create_histogram(
+    "http.server.request.duration",
+    unit="s",
+    description="Duration of the HTTP requests answered, by method, route template and status.",
+)
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: Probes' paths: kept out so that they do not drown the error ratio of real traffic.
+_UNMEASURED_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+class HttpServerMetrics:
+    """ASGI middleware recording ``http.server.request.duration``; add it to the FastAPI app
+    (``app.add_middleware``) so that, once the router matched, the request's ``route`` is in
+    the scope: ``http.route`` is the route's template (``/api/v1/invoices/{invoice_id}``),
+    never the raw path, and is left out for a request no route matched (a 404)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("path") in _UNMEASURED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        status = 500  # an exception before any answer: the server sends a 500
+
+        async def send_recording_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_recording_status)
+        finally:
+            method = scope.get("method", "")
+            attributes: dict[str, str | int] = {
+                "http.request.method": method if method in _HTTP_METHODS else "_OTHER",
+                "http.response.status_code": status,
+            }
+            template = getattr(scope.get("route"), "path", None)
+            if template:
+                attributes["http.route"] = template
+            _http_duration.record(loop.time() - started, attributes)

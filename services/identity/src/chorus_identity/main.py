@@ -15,6 +15,7 @@ from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
+from chorus_platform.metrics import serve_metrics
 from chorus_platform.migrations import migrate_database
 from chorus_platform.outbox import OutboxRelay
 from chorus_platform.request_hygiene import RequestHygieneInterceptor
@@ -200,7 +201,8 @@ async def serve(settings: IdentitySettings) -> None:
             sealing_key_source=notifications_key_source(notifications),
             structures=structures,
         )
-        await grpc_server.serve(app)
+        async with serve_metrics(settings):
+            await grpc_server.serve(app)
     finally:
         await structures.close()
         await notifications.close()

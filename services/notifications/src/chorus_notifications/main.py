@@ -8,6 +8,7 @@ from chorus_platform import checks, grpc_client, grpc_server
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
+from chorus_platform.metrics import serve_metrics
 from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.revocation import RevocationFeed
 from chorus_platform.unit_of_work import UnitOfWork
@@ -126,9 +127,10 @@ async def serve(settings: NotificationsSettings) -> None:
     pool = await create_pool(settings.database_dsn, max_size=settings.database_pool_max)
     try:
         revocations = grpc_client.identity_revocation_feed(settings)
-        async with grpc_client.identity_token_verifier(
-            settings, revoked=revocations.revoked
-        ) as verifier:
+        async with (
+            grpc_client.identity_token_verifier(settings, revoked=revocations.revoked) as verifier,
+            serve_metrics(settings),
+        ):
             await grpc_server.serve(build_app(settings, pool, verifier, revocations=revocations))
     finally:
         await pool.close()
