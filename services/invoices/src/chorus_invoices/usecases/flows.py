@@ -67,6 +67,7 @@ from chorus_invoices.domain.flows import (
 from chorus_invoices.domain.invoice import DepositMode, Invoice
 from chorus_invoices.domain.validation import buyer_siret, seller_siret
 from chorus_invoices.store import flows
+from chorus_invoices.usecases import deposit_metrics
 from chorus_invoices.usecases.access import CONSULTATION, SUPPLIER_SPACE
 from chorus_invoices.usecases.deposit import Deposits, Issuer, PreAuthorizedDeposits
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
@@ -396,11 +397,13 @@ class FlowWorker:
                 flow_number=flow.number,
                 within=record,
             )
+            deposit_metrics.count("flow", "accepted")
         except DomainError as error:
             if isinstance(error, Unavailable):
                 await self._give_back(claim)
             refused = await _refused(self._structured, item, entry.content, error, fmt)
             await self._report(flow, refused, refused.errors)
+            deposit_metrics.count("flow", "refused")
         except Exception as error:
             if classify(error) is not None:
                 await self._give_back(claim)
