@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -15,8 +14,10 @@ from chorus_platform.settings import with_database
 
 log = logging.getLogger(__name__)
 
-#: The pools this process opened (for the connection gauges; a closed pool drops out).
-_pools: weakref.WeakSet[asyncpg.Pool] = weakref.WeakSet()
+#: The pools this process opened, for the connection gauges (asyncpg pools take no weak
+#: references: closed ones are dropped when a pool is added, on the loop; the gauges, read
+#: from the scrape's thread, only skip them).
+_pools: list[asyncpg.Pool] = []
 
 
 def _open_pools() -> list[asyncpg.Pool]:
@@ -63,7 +64,7 @@ async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
     transaction use ``pg_advisory_xact_lock`` and ``set_config(..., true)``.
     """
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, reset=_no_session_state)
-    _pools.add(pool)
+    _pools[:] = [*_open_pools(), pool]
     return pool
 
 

@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -48,7 +49,7 @@ from chorus_platform.unit_of_work import Transaction, UnitOfWork
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.documents.archives import ArchiveEntry, ArchiveLimits, read_archive
 from chorus_invoices.documents.intake import DocumentIntake
-from chorus_invoices.documents.workers import DocumentWorkers, mark_retrieved
+from chorus_invoices.documents.workers import DocumentWorkers, documents_duration, mark_retrieved
 from chorus_invoices.domain import filenames
 from chorus_invoices.domain.flows import (
     Flow,
@@ -302,8 +303,10 @@ class FlowWorker:
             claim = await flows.claim(tx.conn, self._lease)
         if claim is None:
             return False
+        started = time.monotonic()
         with contextlib.suppress(_Stop):
             await self._process(claim)
+        documents_duration.record(time.monotonic() - started, {"task": "flow"})
         return True
 
     async def _process(self, claim: flows.Claim) -> None:
