@@ -72,6 +72,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Transaction, Message, cloudevents.Envelope], Awaitable[None]]
 
 _RESTART_DELAYS = (0.05, 0.1, 0.25)
+_LAG_EVERY_SECONDS = 5.0
+_LAG_PROBE_TIMEOUT_SECONDS = 5.0
 _DLQ_COPY_TIMEOUT_SECONDS = 5.0
 
 _meter = metrics.get_meter("chorus_platform.consumer")
@@ -184,10 +186,12 @@ class EventConsumer:
         connection = watch_consumer(consumer)
         producer = make_producer(self._settings)
         positions: dict[TopicPartition, int] = {}
+        probe: asyncio.Task | None = None
         try:
             await consumer.start()
             await producer.start()
             broker_up.set(1, {"client": "consumer"})
+            probe = asyncio.create_task(self._probe_lag(consumer, positions), name="consumer-lag")
             while True:
                 batches = await consumer.getmany(timeout_ms=250, max_records=200)
                 self._measure_lag(consumer, positions)
@@ -208,6 +212,8 @@ class EventConsumer:
             broker_up.set(0, {"client": "consumer"})
             raise
         finally:
+            if probe is not None:
+                probe.cancel()
             await _leave_group(consumer)
             await stop_client(consumer)
             await stop_client(producer)
@@ -234,6 +240,35 @@ class EventConsumer:
                 max(high_water - position, 0),
                 {"consumer_group": self.name, "topic": tp.topic, "partition": str(tp.partition)},
             )
+
+    async def _probe_lag(
+        self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]
+    ) -> None:
+        """Every few seconds, the broker's end offsets of the assigned partitions minus what
+        this consumer committed (the group's committed offset for a partition it has not
+        handled yet): the lag keeps growing while a handler is stuck, when no fetch brings a
+        newer high water. A failure (broker away) only skips a round."""
+        while True:
+            await asyncio.sleep(_LAG_EVERY_SECONDS)
+            try:
+                async with asyncio.timeout(_LAG_PROBE_TIMEOUT_SECONDS):
+                    assigned = list(consumer.assignment())
+                    ends = await consumer.end_offsets(assigned) if assigned else {}
+                    for tp in assigned:
+                        if tp not in positions:
+                            positions[tp] = await consumer.committed(tp) or 0
+                        _lag.set(
+                            max(ends.get(tp, 0) - positions[tp], 0),
+                            {
+                                "consumer_group": self.name,
+                                "topic": tp.topic,
+                                "partition": str(tp.partition),
+                            },
+                        )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("consumer lag probe failed: %r", exc)
 
     async def _commit(
         self,
