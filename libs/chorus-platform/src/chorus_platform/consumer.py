@@ -61,7 +61,7 @@ from chorus_platform.broker_connections import (
     stop_client,
     watch_consumer,
 )
-from chorus_platform.metrics import LastValues
+from chorus_platform.metrics import LastValues, poll_every
 from chorus_platform.outbox import broker_up, make_producer
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import dlq_topic, ensure_topics
@@ -73,6 +73,9 @@ Handler = Callable[[Transaction, Message, cloudevents.Envelope], Awaitable[None]
 
 _RESTART_DELAYS = (0.05, 0.1, 0.25)
 _LAG_EVERY_SECONDS = 5.0
+_DEAD_LETTERS_EVERY_SECONDS = 5.0
+#: Whether a consumer of this process already counts the pending dead letters.
+_dead_letters_measured = False
 _LAG_PROBE_TIMEOUT_SECONDS = 5.0
 _DLQ_COPY_TIMEOUT_SECONDS = 5.0
 
@@ -151,7 +154,28 @@ class EventConsumer:
         self.batch_fallbacks = 0
 
     async def run(self) -> None:
-        """Consumes until cancelled; starts a new consumer after every interruption."""
+        """Consumes until cancelled; starts a new consumer after every interruption. One
+        consumer of the process also counts the pending dead letters meanwhile."""
+        global _dead_letters_measured
+        measuring = None
+        if not _dead_letters_measured:
+            _dead_letters_measured = True
+            measuring = asyncio.create_task(
+                poll_every(_DEAD_LETTERS_EVERY_SECONDS, self._measure_dead_letters),
+                name="dead-letters-pending",
+            )
+        try:
+            await self._run()
+        finally:
+            if measuring is not None:
+                measuring.cancel()
+                _dead_letters_measured = False
+
+    async def _measure_dead_letters(self) -> None:
+        async with self._uow.reading() as conn:
+            await dlq.measure_pending(conn)
+
+    async def _run(self) -> None:
         failures = 0
         while True:
             started = time.monotonic()

@@ -301,11 +301,31 @@ _HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 _UNMEASURED_PATHS = frozenset({"/healthz", "/readyz"})
 
 
+def _route_template(scope) -> str | None:
+    """The matched route's template with the prefix of the routers it was included under:
+    FastAPI keeps an included route's own path (``/invoices/{invoice_id}``), so the prefix is
+    the part of the request path before the suffix the route's pattern matches."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not template:
+        return None
+    path, pattern = scope.get("path", ""), getattr(route, "path_regex", None)
+    if pattern is None or pattern.match(path):
+        return template
+    for index in range(1, len(path)):
+        if path[index] == "/" and pattern.match(path[index:]):
+            return path[:index] + template
+    return template
+
+
 class HttpServerMetrics:
     """ASGI middleware recording ``http.server.request.duration``; add it to the FastAPI app
     (``app.add_middleware``) so that, once the router matched, the request's ``route`` is in
-    the scope: ``http.route`` is the route's template (``/api/v1/invoices/{invoice_id}``),
-    never the raw path, and is left out for a request no route matched (a 404)."""
+    the scope: ``http.route`` is the route's template (``/api/v1/invoices/{invoice_id}``, the
+    mount's path included), never the raw path, and is left out for a request no route
+    matched (a 404). FastAPI records an instrument of the same name natively unless an
+    OpenTelemetry instrumentation wraps the app or its ``telemetry`` config turns metrics off:
+    keep only one (the services' ``main.py`` turn FastAPI's off)."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -332,7 +352,7 @@ class HttpServerMetrics:
                 "http.request.method": method if method in _HTTP_METHODS else "_OTHER",
                 "http.response.status_code": status,
             }
-            template = getattr(scope.get("route"), "path", None)
+            template = _route_template(scope)
             if template:
                 attributes["http.route"] = template
             _http_duration.record(loop.time() - started, attributes)

@@ -21,8 +21,10 @@ def server_config(settings: CproApiSettings) -> uvicorn.Config:
     """uvicorn settings: our JSON logging and access log (paths only, never headers), the edge
     middlewares around everything (OpenTelemetry's included)."""
     app = create_app(settings)
-    # http.server.request.duration with the route template (chorus_platform.metrics).
+    # http.server.request.duration with the route template (chorus_platform.metrics); FastAPI's
+    # native instrument of the same name is turned off (one HTTP metric, one set of labels).
     app.add_middleware(HttpServerMetrics)
+    app._telemetry["metrics"] = False
     if telemetry.configured():
         FastAPIInstrumentor.instrument_app(
             app,

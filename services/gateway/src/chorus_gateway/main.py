@@ -30,8 +30,10 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
     Pro-compatible paths to cpro-api.
     """
     app = create_app(settings)
-    # http.server.request.duration with the route template (chorus_platform.metrics).
+    # http.server.request.duration with the route template (chorus_platform.metrics); FastAPI's
+    # native instrument of the same name is turned off (one HTTP metric, one set of labels).
     app.add_middleware(HttpServerMetrics)
+    app._telemetry["metrics"] = False
     if telemetry.configured():  # by run_cli's ``serve``
         FastAPIInstrumentor.instrument_app(
             app,
