@@ -157,7 +157,15 @@ async def test_prometheus_scrapes_every_kind_of_metric(
                     await asyncio.sleep(1)
         except TimeoutError:
             pass
-    assert missing == {}
+        # What there is instead, to tell a missing label from a missing metric.
+        seen = {
+            name: [
+                series["metric"]
+                for series in await query(client, re.search(r"\w+(?=\{)", expression).group(0))
+            ][:10]
+            for name, expression in missing.items()
+        }
+    assert missing == {}, seen
     assert sorted((s["metric"]["service"], s["value"][1]) for s in up) == sorted(
         (name, "1") for name in stack.metrics_urls
     )

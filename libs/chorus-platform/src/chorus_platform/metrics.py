@@ -323,9 +323,7 @@ class HttpServerMetrics:
     (``app.add_middleware``) so that, once the router matched, the request's ``route`` is in
     the scope: ``http.route`` is the route's template (``/api/v1/invoices/{invoice_id}``, the
     mount's path included), never the raw path, and is left out for a request no route
-    matched (a 404). FastAPI records an instrument of the same name natively unless an
-    OpenTelemetry instrumentation wraps the app or its ``telemetry`` config turns metrics off:
-    keep only one (the services' ``main.py`` turn FastAPI's off)."""
+    matched (a 404). Install it with :func:`measure_http`."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -356,3 +354,18 @@ class HttpServerMetrics:
             if template:
                 attributes["http.route"] = template
             _http_duration.record(loop.time() - started, attributes)
+
+
+def measure_http(app) -> None:
+    """Adds :class:`HttpServerMetrics` to a FastAPI ``app`` (before it starts) as its innermost
+    middleware, next to the router: it must share the scope the router writes the route
+    into, and an outer middleware may hand on a copy (the gateway's client address does).
+    FastAPI's native instrument of the same name is turned off: one HTTP metric, one set of
+    labels (it would otherwise record whenever no OpenTelemetry instrumentation wraps the
+    app)."""
+    from starlette.middleware import Middleware
+
+    app.user_middleware.append(Middleware(HttpServerMetrics))
+    native = getattr(app, "_telemetry", None)
+    if isinstance(native, dict):
+        native["metrics"] = False

@@ -7,7 +7,7 @@ import logging
 import uvicorn
 from chorus_platform import telemetry
 from chorus_platform.cli import run_cli
-from chorus_platform.metrics import HttpServerMetrics, serve_metrics
+from chorus_platform.metrics import measure_http, serve_metrics
 from chorus_platform.settings import ChorusSettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.metrics import NoOpMeterProvider
@@ -21,10 +21,8 @@ def server_config(settings: CproApiSettings) -> uvicorn.Config:
     """uvicorn settings: our JSON logging and access log (paths only, never headers), the edge
     middlewares around everything (OpenTelemetry's included)."""
     app = create_app(settings)
-    # http.server.request.duration with the route template (chorus_platform.metrics); FastAPI's
-    # native instrument of the same name is turned off (one HTTP metric, one set of labels).
-    app.add_middleware(HttpServerMetrics)
-    app._telemetry["metrics"] = False
+    # http.server.request.duration with the route template (chorus_platform.metrics).
+    measure_http(app)
     if telemetry.configured():
         FastAPIInstrumentor.instrument_app(
             app,

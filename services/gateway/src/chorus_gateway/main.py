@@ -7,7 +7,7 @@ import logging
 import uvicorn
 from chorus_platform import telemetry
 from chorus_platform.cli import run_cli
-from chorus_platform.metrics import HttpServerMetrics, serve_metrics
+from chorus_platform.metrics import measure_http, serve_metrics
 from chorus_platform.settings import ChorusSettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.metrics import NoOpMeterProvider
@@ -30,10 +30,8 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
     Pro-compatible paths to cpro-api.
     """
     app = create_app(settings)
-    # http.server.request.duration with the route template (chorus_platform.metrics); FastAPI's
-    # native instrument of the same name is turned off (one HTTP metric, one set of labels).
-    app.add_middleware(HttpServerMetrics)
-    app._telemetry["metrics"] = False
+    # http.server.request.duration with the route template (chorus_platform.metrics).
+    measure_http(app)
     if telemetry.configured():  # by run_cli's ``serve``
         FastAPIInstrumentor.instrument_app(
             app,
