@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -50,6 +51,13 @@ async def test_ephemeral_stack_runs_migrates_seeds_and_stops(
         ports = {env[s.env].rsplit(":", 1)[-1] for s in SERVICES}
         assert len(ports) == len(SERVICES)  # every service got its own free port
         assert "55432" not in env["CHORUS_DATABASE_URL"]
+        # Each service gets its own free admin (metrics) port, told to it alone.
+        metrics_ports = {stack.child_env(s)["CHORUS_METRICS_PORT"] for s in SERVICES} - ports
+        assert len(metrics_ports) == len(SERVICES)
+        assert "CHORUS_METRICS_PORT" not in stack.child_env()
+        assert stack.metrics_urls["invoices"] == (
+            f"http://127.0.0.1:{stack.metrics_ports['invoices']}/metrics"
+        )
 
         # Each HTTP service listens on its own port; the gateway is told where cpro-api is.
         assert env["CHORUS_CPRO_API_URL"] == f"http://{stack.addresses['cpro-api']}"
@@ -208,6 +216,7 @@ async def test_cli_run_with_external_infrastructure_and_ctrl_c(
     output += rest.decode()
     assert process.returncode == 0, output
     assert f"{database}" in output  # banner shows the database it was given
+    assert re.search(r"Metrics identity +http://127\.0\.0\.1:\d+/metrics", output)
     for name in ("identity", "gateway"):
         assert f"{name}: bye" in output
     logs = tmp_path / "state" / "logs"

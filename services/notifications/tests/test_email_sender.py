@@ -182,3 +182,25 @@ async def test_an_address_the_message_cannot_carry_fails_at_once(pool, settings,
 
     assert row["attempts"] == 1  # no retry: it would fail the same way
     assert "NonASCIILocalPart" in row["last_error"]
+
+
+async def test_the_pending_gauge_counts_queued_emails_until_they_are_sent(
+    pool, settings, mail_catcher
+):
+    uow = UnitOfWork(pool, service=settings.service_name)
+    delivery = email_delivery(settings, uow, SmtpMailer(settings), SealingKeyRing(uow))
+    before = await delivery.measure_pending()
+    addresses = [unique_email() for _ in range(2)]
+    for address in addresses:
+        await queue_activation(pool, address)
+
+    assert await delivery.measure_pending() == before + 2
+    async with sender_running(pool, settings):
+        for address in addresses:
+            await mail_catcher.wait_for(lambda m, a=address: a in m.envelope_to, 30)
+        # Recorded as sent right after the SMTP acceptance: wait for the record.
+        await wait_until(lambda: _at_most(delivery, before))
+
+
+async def _at_most(delivery, count: int) -> bool:
+    return await delivery.measure_pending() <= count

@@ -30,7 +30,9 @@ Contract of ``await Stack(...).start()``, in order:
 Children get the base environment plus :attr:`Stack.env` (database, broker, SMTP, every
 ``CHORUS_<SVC>_ADDR``, the gateway's ``CHORUS_HTTP_PORT``, ``CHORUS_CPRO_API_URL``,
 ``CHORUS_PORTAL_URL``) and their own port: ``CHORUS_GRPC_PORT`` for gRPC services,
-``CHORUS_HTTP_PORT`` for HTTP ones (the gateway and cpro-api); ``extra_env`` is applied last.
+``CHORUS_HTTP_PORT`` for HTTP ones (the gateway and cpro-api), and a free
+``CHORUS_METRICS_PORT`` each (their admin endpoint, :attr:`Stack.metrics_urls`, printed in the
+banner); ``extra_env`` is applied last.
 Console scripts are looked up next to the running interpreter (``$CHORUS_DEVSTACK_BIN_DIR`` or
 ``bin_dir`` overrides).
 
@@ -110,7 +112,7 @@ class Stack:
     Attributes after :meth:`start`: :attr:`env` (the variables exported to the children),
     :attr:`gateway_url`, :attr:`mail_api_url` (``None`` with an external SMTP server),
     :attr:`broker` (``None`` with an external broker), :attr:`postgres`, :attr:`mail_catcher`,
-    :attr:`logs_dir`.
+    :attr:`logs_dir`, :attr:`metrics_urls` (each service's ``GET /metrics`` URL, by name).
 
     Logs go to ``<logs_dir>/<service>.log`` (appended). Ephemeral stacks default to a new
     ``/tmp/chorus-stack-logs-*`` directory that is kept for post-mortems; tests should pass
@@ -158,6 +160,8 @@ class Stack:
         self.gateway_url: str | None = None
         self.addresses: dict[str, str] = {}
         self._ports: dict[str, int] = {}
+        #: Each service's admin port (``CHORUS_METRICS_PORT``), always a free one.
+        self.metrics_ports: dict[str, int] = {}
         self._children: dict[str, Child] = {}
         self._logs: dict[str, IO[bytes]] = {}
         self._watchers: list[asyncio.Task[None]] = []
@@ -180,6 +184,13 @@ class Stack:
     @property
     def mail_api_url(self) -> str | None:
         return self.infrastructure.mail_api_url
+
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """``http://127.0.0.1:<port>/metrics`` of each service, by name (Prometheus text)."""
+        return {
+            name: f"http://{LOCALHOST}:{port}/metrics" for name, port in self.metrics_ports.items()
+        }
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -234,12 +245,15 @@ class Stack:
         """Step 1 only: PostgreSQL, broker and mail catcher (or the external ones); fills
         :attr:`env`. ``start()`` calls it; ``infra`` uses it alone."""
         env = self.environ
-        ports = iter(free_ports(4 + len(self.services))) if self.ephemeral else None
+        count = len(self.services)
+        ports = iter(free_ports(4 + 2 * count)) if self.ephemeral else None
 
         def port(variable: str, default: int) -> int:
             return next(ports) if ports is not None else int(env.get(variable) or default)
 
         exported = await self.infrastructure.start(port, self._require_state_dir)
+        metrics_ports = [next(ports) for _ in range(count)] if ports else free_ports(count)
+        self.metrics_ports = dict(zip([s.name for s in self.services], metrics_ports, strict=True))
         for service in self.services:
             if ports is not None:
                 self._ports[service.name] = next(ports)
@@ -272,6 +286,9 @@ class Stack:
         """Full environment of a child process (``service=None``: a generic one)."""
         env = {**self.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env.pop("CHORUS_GRPC_PORT", None)
+        env.pop("CHORUS_METRICS_PORT", None)
+        if service is not None and service.name in self.metrics_ports:
+            env["CHORUS_METRICS_PORT"] = str(self.metrics_ports[service.name])
         if service is not None and service.kind == "grpc":
             env["CHORUS_GRPC_PORT"] = str(self._ports[service.name])
         if service is not None and service.kind == "http":
@@ -354,6 +371,7 @@ class Stack:
             ("Courtier Kafka / Broker", self.env.get("CHORUS_KAFKA_BOOTSTRAP", "")),
             ("Journaux / Logs", str(self.logs_dir)),
         ]
+        rows += [(f"Métriques / Metrics {name}", url) for name, url in self.metrics_urls.items()]
         width = max(len(label) for label, _ in rows)
         lines = ["Chorus est prêt / Chorus is ready", ""]
         lines += [f"  {label:<{width}}  {value}" for label, value in rows]

@@ -58,10 +58,12 @@ from chorus_platform import cloudevents, dlq, telemetry
 from chorus_platform.broker_connections import (
     BrokerConnectionLost,
     ConnectionWatch,
+    record_contact,
     stop_client,
     watch_consumer,
 )
 from chorus_platform.kafka_clients import client_options
+from chorus_platform.metrics import LastValues, poll_every
 from chorus_platform.outbox import make_producer
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import dlq_topic, ensure_topics
@@ -72,12 +74,40 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Transaction, Message, cloudevents.Envelope], Awaitable[None]]
 
 _RESTART_DELAYS = (0.05, 0.1, 0.25)
+_LAG_EVERY_SECONDS = 5.0
+_DEAD_LETTERS_EVERY_SECONDS = 5.0
+#: Whether a consumer of this process already counts the pending dead letters.
+_dead_letters_measured = False
+_LAG_PROBE_TIMEOUT_SECONDS = 5.0
 _DLQ_COPY_TIMEOUT_SECONDS = 5.0
 
-_restarts = metrics.get_meter("chorus_platform.consumer").create_counter(
+_meter = metrics.get_meter("chorus_platform.consumer")
+_restarts = _meter.create_counter(
     "chorus.consumer.restarts",
     unit="{restart}",
     description="Consumers torn down and started again (broker connection broke, commit stuck).",
+)
+_lag = LastValues(
+    _meter,
+    "chorus.consumer.lag",
+    description="Records of a partition not handled yet: the broker's high water minus the"
+    " consumer's committed position.",
+)
+_process_duration = _meter.create_histogram(
+    "messaging.process.duration",
+    unit="s",
+    description="Time to handle one event (a batch's time is shared by its records), by"
+    " outcome: ok, retry (an attempt failed), parked.",
+)
+_retries = _meter.create_counter(
+    "chorus.consumer.retries",
+    unit="{attempt}",
+    description="Handler attempts that failed and were retried.",
+)
+_dead_letters = _meter.create_counter(
+    "chorus.consumer.dead_letters",
+    unit="{event}",
+    description="Events parked in dead_letters after their last attempt failed.",
 )
 
 
@@ -126,7 +156,28 @@ class EventConsumer:
         self.batch_fallbacks = 0
 
     async def run(self) -> None:
-        """Consumes until cancelled; starts a new consumer after every interruption."""
+        """Consumes until cancelled; starts a new consumer after every interruption. One
+        consumer of the process also counts the pending dead letters meanwhile."""
+        global _dead_letters_measured
+        measuring = None
+        if not _dead_letters_measured:
+            _dead_letters_measured = True
+            measuring = asyncio.create_task(
+                poll_every(_DEAD_LETTERS_EVERY_SECONDS, self._measure_dead_letters),
+                name="dead-letters-pending",
+            )
+        try:
+            await self._run()
+        finally:
+            if measuring is not None:
+                measuring.cancel()
+                _dead_letters_measured = False
+
+    async def _measure_dead_letters(self) -> None:
+        async with self._uow.reading() as conn:
+            await dlq.measure_pending(conn)
+
+    async def _run(self) -> None:
         failures = 0
         while True:
             started = time.monotonic()
@@ -160,11 +211,16 @@ class EventConsumer:
         )
         connection = watch_consumer(consumer)
         producer = make_producer(self._settings)
+        positions: dict[TopicPartition, int] = {}
+        probe: asyncio.Task | None = None
         try:
             await consumer.start()
             await producer.start()
+            record_contact("consumer", True)
+            probe = asyncio.create_task(self._probe_lag(consumer, positions), name="consumer-lag")
             while True:
                 batches = await consumer.getmany(timeout_ms=250, max_records=200)
+                self._measure_lag(consumer, positions)
                 for tp, records in batches.items():
                     for start in range(0, len(records), self._batch_size):
                         chunk = records[start : start + self._batch_size]
@@ -176,11 +232,69 @@ class EventConsumer:
                             await self._process(record, producer)
                     # nor are offsets of the old log committed to a new one
                     await self._commit(consumer, connection, tp, records[-1].offset + 1)
+                    positions[tp] = records[-1].offset + 1
                 connection.check()
+        except (BrokerConnectionLost, KafkaConnectionError):
+            record_contact("consumer", False)
+            raise
         finally:
+            if probe is not None:
+                probe.cancel()
             await _leave_group(consumer)
             await stop_client(consumer)
             await stop_client(producer)
+
+    def _measure_lag(
+        self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]
+    ) -> None:
+        """``chorus.consumer.lag`` of each assigned partition: the high water of the last
+        fetch minus the offset committed after handling (in memory: no broker call). A
+        partition not handled since this consumer started is measured once it is."""
+        assigned = consumer.assignment()
+        _lag.forget(
+            lambda labels: (
+                labels["consumer_group"] == self.name
+                and TopicPartition(labels["topic"], int(labels["partition"])) not in assigned
+            )
+        )
+        for tp in assigned:
+            high_water = consumer.highwater(tp)
+            position = positions.get(tp)
+            if high_water is None or position is None:
+                continue
+            _lag.set(
+                max(high_water - position, 0),
+                {"consumer_group": self.name, "topic": tp.topic, "partition": str(tp.partition)},
+            )
+
+    async def _probe_lag(
+        self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]
+    ) -> None:
+        """Every few seconds, the broker's end offsets of the assigned partitions minus what
+        this consumer committed (the group's committed offset for a partition it has not
+        handled yet): the lag keeps growing while a handler is stuck, when no fetch brings a
+        newer high water. A failure (broker away) only skips a round."""
+        while True:
+            await asyncio.sleep(_LAG_EVERY_SECONDS)
+            try:
+                async with asyncio.timeout(_LAG_PROBE_TIMEOUT_SECONDS):
+                    assigned = list(consumer.assignment())
+                    ends = await consumer.end_offsets(assigned) if assigned else {}
+                    for tp in assigned:
+                        if tp not in positions:
+                            positions[tp] = await consumer.committed(tp) or 0
+                        _lag.set(
+                            max(ends.get(tp, 0) - positions[tp], 0),
+                            {
+                                "consumer_group": self.name,
+                                "topic": tp.topic,
+                                "partition": str(tp.partition),
+                            },
+                        )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("consumer lag probe failed: %r", exc)
 
     async def _commit(
         self,
@@ -214,6 +328,7 @@ class EventConsumer:
         if not items:
             return True
         handled = 0
+        started = time.monotonic()
         try:
             async with self._uow.transaction() as tx:
                 fresh = {
@@ -250,7 +365,13 @@ class EventConsumer:
             return False
         self.batches += 1
         self.handled += handled
+        share = (time.monotonic() - started) / len(items)
+        for record, _, _ in items:
+            _process_duration.record(share, self._metric_labels(record, outcome="ok"))
         return True
+
+    def _metric_labels(self, record: ConsumerRecord, **more: str) -> dict[str, str]:
+        return {"consumer_group": self.name, "topic": record.topic, **more}
 
     def _span_attributes(self, record: ConsumerRecord, envelope: cloudevents.Envelope) -> dict:
         return {
@@ -284,12 +405,23 @@ class EventConsumer:
     ) -> None:
         delay = self._settings.consumer_backoff_seconds
         for attempt in range(1, self._settings.consumer_max_attempts + 1):
+            started = time.monotonic()
             try:
                 await self._handle_once(record, envelope, subscription)
+                _process_duration.record(
+                    time.monotonic() - started, self._metric_labels(record, outcome="ok")
+                )
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                last = attempt == self._settings.consumer_max_attempts
+                _process_duration.record(
+                    time.monotonic() - started,
+                    self._metric_labels(record, outcome="parked" if last else "retry"),
+                )
+                if not last:
+                    _retries.add(1, self._metric_labels(record))
                 log.warning(
                     "handler failed",
                     extra={"consumer": self.name, "event_id": envelope.id, "attempt": attempt},
@@ -328,6 +460,7 @@ class EventConsumer:
                 tx.conn, consumer=self.name, record=record, error=error, attempts=attempts
             )
         self.dead_lettered += 1
+        _dead_letters.add(1, self._metric_labels(record))
         log.error(
             "event parked in dead_letters",
             extra={"consumer": self.name, "topic": record.topic, "attempts": attempts},

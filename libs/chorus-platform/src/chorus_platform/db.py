@@ -3,13 +3,55 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import asyncpg
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
 
 from chorus_platform.settings import with_database
 
 log = logging.getLogger(__name__)
+
+#: The pools this process opened, for the connection gauges (asyncpg pools take no weak
+#: references: closed ones are dropped when a pool is added, on the loop; the gauges, read
+#: from the scrape's thread, only skip them).
+_pools: list[asyncpg.Pool] = []
+
+
+def _open_pools() -> list[asyncpg.Pool]:
+    return [pool for pool in list(_pools) if not pool.is_closing()]
+
+
+def _connection_counts(options: CallbackOptions) -> Iterable[Observation]:
+    """Connections of the process's pools, idle and in use (in-memory counters of asyncpg)."""
+    pools = _open_pools()
+    if not pools:
+        return []
+    size = sum(pool.get_size() for pool in pools)
+    idle = sum(pool.get_idle_size() for pool in pools)
+    return [Observation(idle, {"state": "idle"}), Observation(size - idle, {"state": "used"})]
+
+
+def _connection_max(options: CallbackOptions) -> Iterable[Observation]:
+    pools = _open_pools()
+    return [Observation(sum(pool.get_max_size() for pool in pools))] if pools else []
+
+
+_meter = metrics.get_meter("chorus_platform.db")
+_meter.create_observable_gauge(
+    "db.client.connection.count",
+    callbacks=[_connection_counts],
+    unit="{connection}",
+    description="Connections of the asyncpg pools, by state (idle, used).",
+)
+_meter.create_observable_gauge(
+    "db.client.connection.max",
+    callbacks=[_connection_max],
+    unit="{connection}",
+    description="Most connections the asyncpg pools may open.",
+)
 
 
 async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
@@ -21,7 +63,9 @@ async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
     (``asyncpg.connect``), as the outbox relay and the e-mail listener do; inside a
     transaction use ``pg_advisory_xact_lock`` and ``set_config(..., true)``.
     """
-    return await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, reset=_no_session_state)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, reset=_no_session_state)
+    _pools[:] = [*_open_pools(), pool]
+    return pool
 
 
 async def _no_session_state(conn: asyncpg.Connection) -> None:

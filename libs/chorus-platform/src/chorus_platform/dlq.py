@@ -31,9 +31,27 @@ from datetime import datetime
 import asyncpg
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
+from opentelemetry import metrics
 
+from chorus_platform.metrics import LastValues
 from chorus_platform.outbox import make_producer
 from chorus_platform.settings import ChorusSettings
+
+_pending = LastValues(
+    metrics.get_meter("chorus_platform.dlq"),
+    "chorus.dead_letters.pending",
+    description="Dead letters parked in this service's table and not replayed yet.",
+)
+
+
+async def measure_pending(conn: asyncpg.Connection) -> int:
+    """Counts the pending dead letters (through the ``dead_letters_pending`` index) for the
+    ``chorus.dead_letters.pending`` gauge; the outbox relay's backlog monitor calls it."""
+    pending = await conn.fetchval(
+        "SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL", timeout=4
+    )
+    _pending.set(pending)
+    return pending
 
 
 def _header(record: ConsumerRecord, name: str) -> str | None:

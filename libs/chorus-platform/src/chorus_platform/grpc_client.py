@@ -26,6 +26,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from chorus_platform.auth import TokenVerifier
+from chorus_platform.metrics import RpcClientMetrics
 from chorus_platform.revocation import RevocationFeed, RevocationList, RevokedSession
 from chorus_platform.settings import ChorusSettings
 
@@ -57,7 +58,7 @@ def open_channel(
     docstring)."""
     return grpc.aio.insecure_channel(
         target,
-        interceptors=[_DefaultDeadline(deadline_seconds)],
+        interceptors=[RpcClientMetrics(), _DefaultDeadline(deadline_seconds)],
         options=[
             ("grpc.keepalive_time_ms", 30000),
             ("grpc.enable_retries", 1),

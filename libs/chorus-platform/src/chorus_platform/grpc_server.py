@@ -38,6 +38,7 @@ from grpc_reflection.v1alpha import reflection
 
 from chorus_platform import rpc_status, telemetry
 from chorus_platform.errors import DomainError, Unavailable
+from chorus_platform.metrics import RpcServerMetrics
 from chorus_platform.rpc_status import (
     CORRELATION_ID,
     RETRY_AFTER_SECONDS,
@@ -236,7 +237,11 @@ async def start(app: GrpcApp) -> RunningServer:
             ("grpc.max_connection_age_grace_ms", int(app.grace_seconds * 1000)),
         ]
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor(app.error_status_codes), *app.interceptors],
+        interceptors=[
+            RpcServerMetrics(),
+            ErrorInterceptor(app.error_status_codes),
+            *app.interceptors,
+        ],
         options=options,
     )
     services = list(app.register(server))

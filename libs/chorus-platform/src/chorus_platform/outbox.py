@@ -49,8 +49,14 @@ from google.protobuf.message import Message
 from opentelemetry import metrics
 
 from chorus_platform import cloudevents, telemetry
-from chorus_platform.broker_connections import stop_client, watch_consumer, watch_producer
+from chorus_platform.broker_connections import (
+    record_contact,
+    stop_client,
+    watch_consumer,
+    watch_producer,
+)
 from chorus_platform.kafka_clients import client_options
+from chorus_platform.metrics import LastValues, poll_every
 from chorus_platform.settings import ChorusSettings
 from chorus_platform.topics import ensure_topics, events_topic
 
@@ -72,6 +78,25 @@ _republished = _meter.create_counter(
     unit="{event}",
     description="Outbox rows published again after the broker lost them.",
 )
+
+_published = _meter.create_counter(
+    "chorus.outbox.published",
+    unit="{event}",
+    description="Outbox rows the broker acknowledged and the relay marked published.",
+)
+_publish_failures = _meter.create_counter(
+    "chorus.outbox.publish_failures",
+    unit="{batch}",
+    description="Batches the relay could not publish (broker away, connection broken...).",
+)
+_backlog = LastValues(_meter, "chorus.outbox.backlog", description="Unpublished outbox rows.")
+_oldest_age = LastValues(
+    _meter,
+    "chorus.outbox.oldest_age",
+    unit="s",
+    description="Age of the oldest unpublished outbox row (0 when none).",
+)
+_BACKLOG_EVERY_SECONDS = 5.0
 
 
 def topic_of(service: str) -> str:
@@ -219,18 +244,62 @@ class OutboxRelay:
         self.republished = 0
 
     async def run(self) -> None:
-        """Relays until cancelled; survives broker and database outages by retrying."""
-        while True:
+        """Relays until cancelled; survives broker and database outages by retrying. Every
+        replica (leader or waiting for the lock) measures the backlog for the gauges."""
+        monitor = asyncio.create_task(self._measure_backlog(), name="outbox-backlog")
+        try:
+            while True:
+                try:
+                    await self._run_as_leader()
+                except asyncio.CancelledError:
+                    raise
+                except KafkaError as exc:  # the broker is away: no stack trace every half second
+                    _publish_failures.add(1)
+                    record_contact("relay", False)
+                    log.warning("outbox relay waiting for the broker: %r", exc)
+                    await asyncio.sleep(self._retry_seconds)
+                except Exception:
+                    log.warning("outbox relay interrupted; retrying", exc_info=True)
+                    await asyncio.sleep(self._retry_seconds)
+        finally:
+            monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await monitor
+
+    async def _measure_backlog(self) -> None:
+        """Every few seconds, on a connection of its own: the unpublished rows and the age of
+        the oldest (both read through the ``outbox_unpublished`` partial index), for
+        ``chorus.outbox.backlog`` and ``chorus.outbox.oldest_age``, and the pending dead
+        letters (same database) for ``chorus.dead_letters.pending``."""
+        conn: asyncpg.Connection | None = None
+
+        async def measure() -> None:
+            nonlocal conn
+            if conn is None or conn.is_closed():
+                conn = await asyncpg.connect(self._dsn, timeout=5)
             try:
-                await self._run_as_leader()
-            except asyncio.CancelledError:
+                row = await conn.fetchrow(
+                    "SELECT count(*) AS backlog, COALESCE(EXTRACT(EPOCH FROM now() - ("
+                    "SELECT ce_time FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT 1"
+                    ")), 0)::float8 AS age FROM outbox WHERE published_at IS NULL",
+                    timeout=4,
+                )
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    conn.terminate()
+                conn = None
                 raise
-            except KafkaError as exc:  # the broker is away: no stack trace every half second
-                log.warning("outbox relay waiting for the broker: %r", exc)
-                await asyncio.sleep(self._retry_seconds)
-            except Exception:
-                log.warning("outbox relay interrupted; retrying", exc_info=True)
-                await asyncio.sleep(self._retry_seconds)
+            _backlog.set(row["backlog"])
+            _oldest_age.set(max(row["age"], 0.0))
+            from chorus_platform import dlq  # dlq imports this module
+
+            await dlq.measure_pending(conn)
+
+        try:
+            await poll_every(_BACKLOG_EVERY_SECONDS, measure)
+        finally:
+            if conn is not None:
+                conn.terminate()
 
     async def _run_as_leader(self) -> None:
         conn = await asyncpg.connect(self._dsn)
@@ -250,6 +319,7 @@ class OutboxRelay:
                             self._settings, self._topics, on_break=self._wakeup.set
                         )
                         await self._check(conn, session)
+                        record_contact("relay", True)
                     # Cleared before the rows are read, not after: a NOTIFY of a commit that
                     # lands while this batch is being sent and marked wakes the next round
                     # at once instead of being lost until the poll fallback.
@@ -262,6 +332,8 @@ class OutboxRelay:
                 except KafkaError:
                     if session is None or not session.broken:
                         raise
+                    _publish_failures.add(1)
+                    record_contact("relay", False)
                     continue  # nothing unacknowledged was marked: the next producer sends it
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
                 until_check = session.next_check - time.monotonic()
@@ -315,6 +387,7 @@ class OutboxRelay:
         }
         await self._mark_published(conn, rows, acks, lowest)
         self.published += len(rows)
+        _published.add(len(rows))
         if went_back:
             await self._replay(conn, went_back, "a batch was acknowledged below the high water")
         return len(rows)

@@ -12,6 +12,16 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: Admin (metrics) port of each service when CHORUS_METRICS_PORT is not set.
+DEFAULT_METRICS_PORTS = {
+    "identity": 9461,
+    "structures": 9462,
+    "invoices": 9463,
+    "notifications": 9464,
+    "gateway": 9465,
+    "cpro-api": 9466,
+}
+
 
 class ChorusSettings(BaseSettings):
     """Variables common to every Chorus process (see docs/configuration.md)."""
@@ -176,6 +186,25 @@ class ChorusSettings(BaseSettings):
         description="Directory of the service's SQL migrations; empty means services/<svc>/"
         "migrations in the source tree (container images set it).",
     )
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="Listen address of the admin endpoint (GET /metrics, GET /healthz); the"
+        " container images set 0.0.0.0.",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Admin port serving GET /metrics (Prometheus text) and GET /healthz; 0 turns"
+        " it off. Default per service: identity 9461, structures 9462, invoices 9463,"
+        " notifications 9464, gateway 9465, cpro-api 9466.",
+    )
+
+    @model_validator(mode="after")
+    def _default_metrics_port(self) -> ChorusSettings:
+        if self.metrics_port is None:
+            self.metrics_port = DEFAULT_METRICS_PORTS.get(self.service_name, 0)
+        return self
 
     @model_validator(mode="after")
     def _check_kafka_security(self) -> ChorusSettings:

@@ -7,8 +7,10 @@ import logging
 import uvicorn
 from chorus_platform import http_drain, telemetry
 from chorus_platform.cli import run_cli
+from chorus_platform.metrics import measure_http, serve_metrics
 from chorus_platform.settings import ChorusSettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.metrics import NoOpMeterProvider
 
 from chorus_cpro_api.app import create_app
 from chorus_cpro_api.body_limits import behind_edge_middlewares
@@ -19,9 +21,15 @@ def server_config(settings: CproApiSettings) -> uvicorn.Config:
     """uvicorn settings: our JSON logging and access log (paths only, never headers), the edge
     middlewares around everything (OpenTelemetry's included)."""
     app = create_app(settings)
+    # http.server.request.duration with the route template (chorus_platform.metrics).
+    measure_http(app)
     if telemetry.configured():
         FastAPIInstrumentor.instrument_app(
-            app, excluded_urls="healthz,readyz", server_request_hook=_path_only
+            app,
+            excluded_urls="healthz,readyz",
+            server_request_hook=_path_only,
+            # spans only: HttpServerMetrics is the one HTTP metric
+            meter_provider=NoOpMeterProvider(),
         )
     return uvicorn.Config(
         behind_edge_middlewares(app),
@@ -61,7 +69,8 @@ async def serve(settings: ChorusSettings) -> None:
     """
     assert isinstance(settings, CproApiSettings)
     logging.getLogger("uvicorn.error").addFilter(_WithoutColorMessage())
-    await http_drain.serve(server_config(settings), settings.shutdown_delay_seconds)
+    async with serve_metrics(settings):
+        await http_drain.serve(server_config(settings), settings.shutdown_delay_seconds)
 
 
 def main() -> None:

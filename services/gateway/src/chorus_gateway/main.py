@@ -7,8 +7,10 @@ import logging
 import uvicorn
 from chorus_platform import http_drain, telemetry
 from chorus_platform.cli import run_cli
+from chorus_platform.metrics import measure_http, serve_metrics
 from chorus_platform.settings import ChorusSettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.metrics import NoOpMeterProvider
 
 from chorus_gateway.app import create_app
 from chorus_gateway.body_limits import behind_edge_middlewares
@@ -28,9 +30,15 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
     Pro-compatible paths to cpro-api.
     """
     app = create_app(settings)
+    # http.server.request.duration with the route template (chorus_platform.metrics).
+    measure_http(app)
     if telemetry.configured():  # by run_cli's ``serve``
         FastAPIInstrumentor.instrument_app(
-            app, excluded_urls="healthz,readyz,static", server_request_hook=_path_only
+            app,
+            excluded_urls="healthz,readyz,static",
+            server_request_hook=_path_only,
+            # spans only: HttpServerMetrics is the one HTTP metric
+            meter_provider=NoOpMeterProvider(),
         )
     return uvicorn.Config(
         CproProxy(behind_edge_middlewares(app), settings.cpro_api_url),
@@ -76,7 +84,8 @@ async def serve(settings: ChorusSettings) -> None:
     """
     assert isinstance(settings, GatewaySettings)
     logging.getLogger("uvicorn.error").addFilter(_WithoutColorMessage())
-    await http_drain.serve(server_config(settings), settings.shutdown_delay_seconds)
+    async with serve_metrics(settings):
+        await http_drain.serve(server_config(settings), settings.shutdown_delay_seconds)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from chorus_platform import checks, grpc_client, grpc_server, key_encryption
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
+from chorus_platform.metrics import serve_metrics
 from chorus_platform.migrations import migrate_database
 from chorus_platform.outbox import OutboxRelay
 from chorus_platform.request_hygiene import RequestHygieneInterceptor
@@ -223,7 +224,8 @@ async def serve(settings: IdentitySettings) -> None:
             )
         except key_encryption.KeyEncryptionError as error:
             raise SystemExit(f"{PROGRAM}: {error}") from None
-        await grpc_server.serve(app)
+        async with serve_metrics(settings):
+            await grpc_server.serve(app)
     finally:
         await structures.close()
         await notifications.close()

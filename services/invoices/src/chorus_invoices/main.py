@@ -21,6 +21,7 @@ from chorus_platform.grpc_client import (
     identity_token_verifier,
 )
 from chorus_platform.idempotency import IdempotencyInterceptor
+from chorus_platform.metrics import serve_metrics
 from chorus_platform.outbox import OutboxRelay
 from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.retention import purge_records_command
@@ -302,7 +303,8 @@ async def serve(settings: InvoicesSettings) -> None:
                 structures_channel=structures,
                 revocations=revocations,
             )
-            await grpc_server.serve(app)
+            async with serve_metrics(settings):
+                await grpc_server.serve(app)
     finally:
         await structures.close()
         await pool.close()

@@ -9,6 +9,7 @@ from chorus_platform import checks, grpc_client, grpc_server, key_encryption
 from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
+from chorus_platform.metrics import serve_metrics
 from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.retention import purge_records_command
 from chorus_platform.revocation import RevocationFeed
@@ -156,9 +157,10 @@ async def serve(settings: NotificationsSettings) -> None:
         except key_encryption.KeyEncryptionError as error:
             raise SystemExit(f"{PROGRAM}: {error}") from None
         revocations = grpc_client.identity_revocation_feed(settings)
-        async with grpc_client.identity_token_verifier(
-            settings, revoked=revocations.revoked
-        ) as verifier:
+        async with (
+            grpc_client.identity_token_verifier(settings, revoked=revocations.revoked) as verifier,
+            serve_metrics(settings),
+        ):
             await grpc_server.serve(
                 build_app(settings, pool, verifier, revocations=revocations, kek=kek)
             )

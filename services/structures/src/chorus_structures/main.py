@@ -13,6 +13,7 @@ from chorus_platform.auth import AuthInterceptor, TokenVerifier
 from chorus_platform.cli import run_cli
 from chorus_platform.db import create_pool
 from chorus_platform.idempotency import IdempotencyInterceptor
+from chorus_platform.metrics import serve_metrics
 from chorus_platform.outbox import OutboxRelay
 from chorus_platform.request_hygiene import RequestHygieneInterceptor
 from chorus_platform.retention import purge_records_command
@@ -115,9 +116,10 @@ async def serve(settings: StructuresSettings) -> None:
     identity_channel = grpc_client.channel_for(settings, "identity")
     try:
         revocations = grpc_client.identity_revocation_feed(settings)
-        async with grpc_client.identity_token_verifier(
-            settings, revoked=revocations.revoked
-        ) as verifier:
+        async with (
+            grpc_client.identity_token_verifier(settings, revoked=revocations.revoked) as verifier,
+            serve_metrics(settings),
+        ):
             await grpc_server.serve(
                 build_app(settings, pool, verifier, identity_channel, revocations)
             )

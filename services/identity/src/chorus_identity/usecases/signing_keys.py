@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chorus_platform.access_tokens import AUDIENCE, decode_public_key
 from chorus_platform.key_encryption import KekRing
 from chorus_platform.unit_of_work import UnitOfWork
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
 
 from chorus_identity.domain.access_tokens import sign_access_token
 from chorus_identity.domain.sessions import TokenPair
@@ -24,11 +27,33 @@ from chorus_identity.usecases.clock import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
+#: When the active signing key was created, as last seen by this process's rotation check.
+_active_key_created_at: datetime | None = None
+
+
+def _signing_key_age(options: CallbackOptions) -> Iterable[Observation]:
+    if _active_key_created_at is None:
+        return []
+    return [Observation((utc_now() - _active_key_created_at).total_seconds())]
+
+
+metrics.get_meter("chorus_identity.keys").create_observable_gauge(
+    "chorus.keys.signing_key.age",
+    callbacks=[_signing_key_age],
+    unit="s",
+    description="Age of the active token signing key (as of the last rotation check).",
+)
+
 
 @dataclass(frozen=True)
 class Rotation:
     new_kid: str
     retired_kid: str | None
+
+
+def _seen_active_key(created_at: datetime) -> None:
+    global _active_key_created_at
+    _active_key_created_at = created_at
 
 
 class KeyRing:
@@ -97,10 +122,12 @@ class KeyRing:
             await signing_keys.lock_keys(tx.conn)
             created_at = await signing_keys.active_key_created_at(tx.conn)
             if created_at is not None and now - created_at < max_age:
+                _seen_active_key(created_at)
                 return None
             key = generate_signing_key(now)
             retired = await signing_keys.retire_active_key(tx.conn, now)
             await signing_keys.insert_key(tx.conn, key, now, self._kek)
+        _seen_active_key(now)
         log.info("signing key rotated on schedule", extra={"kid": key.kid, "retired_kid": retired})
         return Rotation(new_kid=key.kid, retired_kid=retired)
 

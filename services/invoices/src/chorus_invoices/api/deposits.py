@@ -7,7 +7,7 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_platform import idempotency
 from chorus_platform.auth import current_principal
 
-from chorus_invoices.api import mapping
+from chorus_invoices.api import deposit_metrics, mapping
 from chorus_invoices.domain.attachments import AttachmentUpload
 from chorus_invoices.domain.errors import invalid
 from chorus_invoices.usecases.attachments import AttachmentStaging
@@ -49,7 +49,11 @@ class DepositRpcs:
         """
         user_id = current_principal().user_id
         form = mapping.form_from_request(request)
-        invoice = await self._deposits.create(user_id, form, draft=request.draft)
+        if request.draft:  # a draft is no deposit (SubmitInvoice counts it)
+            invoice = await self._deposits.create(user_id, form, draft=True)
+        else:
+            with deposit_metrics.counted(deposit_metrics.channel_of(context)):
+                invoice = await self._deposits.create(user_id, form, draft=False)
         return pb.CreateInvoiceResponse(invoice=mapping.invoice_to_proto(invoice))
 
     async def SubmitInvoice(self, request: pb.SubmitInvoiceRequest, context):
@@ -61,7 +65,8 @@ class DepositRpcs:
         (not a draft); INVALID_ARGUMENT for recipient/routing reasons as in CreateInvoice.
         """
         user_id = current_principal().user_id
-        invoice = await self._deposits.submit(user_id, request.invoice_id)
+        with deposit_metrics.counted(deposit_metrics.channel_of(context)):
+            invoice = await self._deposits.submit(user_id, request.invoice_id)
         return pb.SubmitInvoiceResponse(invoice=mapping.invoice_to_proto(invoice))
 
     async def DepositStructuredInvoice(self, request: pb.DepositStructuredInvoiceRequest, context):
@@ -85,9 +90,10 @@ class DepositRpcs:
         INVOICE_NUMBER_DUPLICATE; UNAVAILABLE STRUCTURES_UNAVAILABLE.
         """
         user_id = current_principal().user_id
-        invoice, warnings = await self._structured.deposit(
-            user_id, request.supplier_structure_id.strip(), request.filename, request.content
-        )
+        with deposit_metrics.counted(deposit_metrics.channel_of(context)):
+            invoice, warnings = await self._structured.deposit(
+                user_id, request.supplier_structure_id.strip(), request.filename, request.content
+            )
         found = mapping.invoice_to_proto(invoice)
         found.warnings.extend(mapping.findings_to_proto(warnings))
         return pb.DepositStructuredInvoiceResponse(invoice=found)
@@ -130,15 +136,16 @@ class DepositRpcs:
                 "draft",
                 "Une facture déposée en PDF est déposée aussitôt : pas de brouillon.",
             )
-        invoice, warnings = await self._pdf.deposit(
-            user_id,
-            mapping.pdf_form_from_request(request),
-            request.filename,
-            request.content,
-            [AttachmentUpload(a.filename, a.content) for a in request.attachments],
-            list(request.staged_attachment_ids),
-            request.staged_pdf_id,
-        )
+        with deposit_metrics.counted(deposit_metrics.channel_of(context)):
+            invoice, warnings = await self._pdf.deposit(
+                user_id,
+                mapping.pdf_form_from_request(request),
+                request.filename,
+                request.content,
+                [AttachmentUpload(a.filename, a.content) for a in request.attachments],
+                list(request.staged_attachment_ids),
+                request.staged_pdf_id,
+            )
         found = mapping.invoice_to_proto(invoice)
         found.warnings.extend(mapping.findings_to_proto(warnings))
         return pb.DepositPdfInvoiceResponse(invoice=found)
@@ -193,4 +200,8 @@ class DepositRpcs:
         items = await self._structured.deposit_batch(
             user_id, request.supplier_structure_id.strip(), request.content
         )
+        channel = deposit_metrics.channel_of(context)
+        accepted = sum(1 for item in items if item.invoice is not None)
+        deposit_metrics.count(channel, "accepted", accepted)
+        deposit_metrics.count(channel, "refused", len(items) - accepted)
         return pb.DepositInvoiceBatchResponse(items=[mapping.batch_item_to_proto(i) for i in items])

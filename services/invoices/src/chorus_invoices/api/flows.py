@@ -7,7 +7,7 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_platform import idempotency
 from chorus_platform.auth import current_principal
 
-from chorus_invoices.api import mapping
+from chorus_invoices.api import deposit_metrics, mapping
 from chorus_invoices.usecases.flows import Flows
 
 
@@ -47,6 +47,10 @@ class FlowRpcs:
             request.content,
             idempotency_key=metadata.get(idempotency.METADATA_KEY, ""),
         )
+        # A single file is decided now; an archive's files by the flow worker, which counts them.
+        accepted = sum(1 for item in flow.items if item.deposited)
+        deposit_metrics.count("flow", "accepted", accepted)
+        deposit_metrics.count("flow", "refused", len(flow.items) - accepted)
         return pb.DepositFlowResponse(flow=mapping.flow_to_proto(flow))
 
     async def GetFlow(self, request: pb.GetFlowRequest, context):

@@ -39,12 +39,37 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from chorus_platform import errors
+from chorus_platform.metrics import LastValues
+from opentelemetry import metrics
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_STARTUP_WAIT_SECONDS = 20.0
 # A worker whose start-up fails (it died while compiling) is started again after this pause.
 _RESTART_PAUSE_SECONDS = 1.0
+
+_meter = metrics.get_meter("chorus_invoices.documents")
+#: ``chorus.documents.queue``: jobs waiting, by ``queue``: ``validation`` (calls waiting for a
+#: free worker of this process) and ``rendering`` (the Factur-X renderings queued in the
+#: database, set by the rendering job).
+documents_queue = LastValues(
+    _meter,
+    "chorus.documents.queue",
+    description="Document jobs waiting, by queue: validation (for a worker), rendering.",
+)
+#: ``chorus.documents.duration``, by ``task``: validate and render (one document in a worker),
+#: flow (one flow processed by the flow worker, every file).
+documents_duration = _meter.create_histogram(
+    "chorus.documents.duration",
+    unit="s",
+    description="Duration of document work, by task: validate, render, flow.",
+)
+_waiting_for_worker = 0
+
+
+def _task_of(fn: Callable[..., Any]) -> str:
+    return "render" if "facturx" in getattr(fn, "__name__", "") else "validate"
+
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +227,22 @@ class DocumentWorkers:
         InvalidArgument DOCUMENT_UNREADABLE (``fn`` raised something else than a domain
         error), DOCUMENT_UNPROCESSABLE (the worker died or overran); Unavailable
         DOCUMENT_WORKERS_STARTING (no warm worker within ``startup_wait`` after a start)."""
-        worker = await self._take()
+        global _waiting_for_worker
+        _waiting_for_worker += 1
+        documents_queue.set(_waiting_for_worker, {"queue": "validation"})
+        try:
+            worker = await self._take()
+        finally:
+            _waiting_for_worker -= 1
+            documents_queue.set(_waiting_for_worker, {"queue": "validation"})
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            return await self._run_on(worker, fn, args)
+        finally:
+            documents_duration.record(loop.time() - started, {"task": _task_of(fn)})
+
+    async def _run_on(self, worker: _Worker, fn: Callable[..., T], args: tuple) -> T:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
         future = loop.run_in_executor(worker.executor, _call, fn, args)

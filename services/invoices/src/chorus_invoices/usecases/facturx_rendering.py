@@ -53,7 +53,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from chorus_invoices.documents.cii_writer import write_model
 from chorus_invoices.documents.content import buyer_of, model_of_content, seller_of
 from chorus_invoices.documents.facturx import make_facturx_of_xml
-from chorus_invoices.documents.workers import DocumentWorkers
+from chorus_invoices.documents.workers import DocumentWorkers, documents_queue
 from chorus_invoices.domain import en16931
 from chorus_invoices.domain.documents import Document, DocumentRole, new_document
 from chorus_invoices.domain.errors import (
@@ -257,6 +257,7 @@ class FacturxRenderingJob:
         """Counts the renderings still to do (:attr:`backlog`)."""
         async with self._uow.reading() as conn:
             self.backlog = await facturx_renderings.backlog(conn)
+        documents_queue.set(self.backlog, {"queue": "rendering"})
         self._counted_at = asyncio.get_running_loop().time()
         return self.backlog
 

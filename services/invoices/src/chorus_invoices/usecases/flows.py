@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -48,7 +49,7 @@ from chorus_platform.unit_of_work import Transaction, UnitOfWork
 from chorus_invoices.clients.structures import StructuresClient
 from chorus_invoices.documents.archives import ArchiveEntry, ArchiveLimits, read_archive
 from chorus_invoices.documents.intake import DocumentIntake
-from chorus_invoices.documents.workers import DocumentWorkers, mark_retrieved
+from chorus_invoices.documents.workers import DocumentWorkers, documents_duration, mark_retrieved
 from chorus_invoices.domain import filenames
 from chorus_invoices.domain.flows import (
     Flow,
@@ -67,6 +68,7 @@ from chorus_invoices.domain.flows import (
 from chorus_invoices.domain.invoice import DepositMode, Invoice
 from chorus_invoices.domain.validation import buyer_siret, seller_siret
 from chorus_invoices.store import flows
+from chorus_invoices.usecases import deposit_metrics
 from chorus_invoices.usecases.access import CONSULTATION, SUPPLIER_SPACE
 from chorus_invoices.usecases.deposit import Deposits, Issuer, PreAuthorizedDeposits
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
@@ -301,8 +303,10 @@ class FlowWorker:
             claim = await flows.claim(tx.conn, self._lease)
         if claim is None:
             return False
+        started = time.monotonic()
         with contextlib.suppress(_Stop):
             await self._process(claim)
+        documents_duration.record(time.monotonic() - started, {"task": "flow"})
         return True
 
     async def _process(self, claim: flows.Claim) -> None:
@@ -396,11 +400,13 @@ class FlowWorker:
                 flow_number=flow.number,
                 within=record,
             )
+            deposit_metrics.count("flow", "accepted")
         except DomainError as error:
             if isinstance(error, Unavailable):
                 await self._give_back(claim)
             refused = await _refused(self._structured, item, entry.content, error, fmt)
             await self._report(flow, refused, refused.errors)
+            deposit_metrics.count("flow", "refused")
         except Exception as error:
             if classify(error) is not None:
                 await self._give_back(claim)

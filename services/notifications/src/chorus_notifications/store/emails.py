@@ -271,3 +271,13 @@ async def seconds_until_next_due(conn: asyncpg.Connection) -> float | None:
              FROM emails WHERE status = 'PENDING'"""
     )
     return None if due_at is None else max(due_at, 0.0)
+
+
+async def count_unsent(conn: asyncpg.Connection) -> int:
+    """E-mails queued and not sent yet (PENDING or SENDING), through their partial indexes:
+    the ``chorus.emails.pending`` gauge."""
+    return await conn.fetchval(
+        "SELECT (SELECT count(*) FROM emails WHERE status = 'PENDING')"
+        " + (SELECT count(*) FROM emails WHERE status = 'SENDING')",
+        timeout=4,
+    )

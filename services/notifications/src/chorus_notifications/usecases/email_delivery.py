@@ -48,8 +48,10 @@ import logging
 import uuid
 from typing import Protocol
 
+from chorus_platform.metrics import LastValues, poll_every
 from chorus_platform.sealing import SealedBoxError
 from chorus_platform.unit_of_work import UnitOfWork
+from opentelemetry import metrics
 
 from chorus_notifications.domain.delivery import OutgoingEmail, PermanentDeliveryError, RetryPolicy
 from chorus_notifications.store import emails
@@ -66,6 +68,23 @@ OUTCOME_UNKNOWN = (
     "outcome unknown: its sender went away between the SMTP attempt and its record;"
     " sent again with the same Message-ID"
 )
+
+_meter = metrics.get_meter("chorus_notifications.emails")
+_sent = _meter.create_counter(
+    "chorus.emails.sent",
+    unit="{email}",
+    description="E-mails the SMTP server accepted, by template (the e-mail's kind).",
+)
+_failed = _meter.create_counter(
+    "chorus.emails.failed",
+    unit="{email}",
+    description="Attempts at sending an e-mail that failed (retried later or given up), by"
+    " template.",
+)
+_pending = LastValues(
+    _meter, "chorus.emails.pending", description="E-mails queued and not sent yet."
+)
+_PENDING_EVERY_SECONDS = 5.0
 
 
 def _reraise_swallowed_cancellation() -> None:
@@ -126,7 +145,11 @@ class EmailDelivery:
 
     async def run(self) -> None:
         """Sends until cancelled; survives database outages by reconnecting. Closes the
-        mailer's connection when it stops."""
+        mailer's connection when it stops. Measures the queue for ``chorus.emails.pending``
+        meanwhile."""
+        measuring = asyncio.create_task(
+            poll_every(_PENDING_EVERY_SECONDS, self.measure_pending), name="emails-pending"
+        )
         try:
             while True:
                 try:
@@ -137,8 +160,16 @@ class EmailDelivery:
                     log.warning("email sender interrupted; retrying", exc_info=True)
                     await asyncio.sleep(self._poll_seconds)
         finally:
+            measuring.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._mailer.close(), RECORD_GRACE_SECONDS)
+
+    async def measure_pending(self) -> int:
+        """Counts the e-mails not sent yet (the ``chorus.emails.pending`` gauge)."""
+        async with self._uow.reading() as conn:
+            pending = await emails.count_unsent(conn)
+        _pending.set(pending)
+        return pending
 
     async def _listen_and_send(self) -> None:
         loop = asyncio.get_running_loop()
@@ -227,6 +258,7 @@ class EmailDelivery:
             except SealedBoxError:
                 # Not ours or altered: no retry will open it.
                 error = "SealedBoxError: the sealed link token does not open"
+                _failed.add(1, {"template": email.kind})
                 await self._record_failure(email.id, error, None)
                 log.error("email failed; giving up", extra={**context, "error": error})
                 return
@@ -239,6 +271,7 @@ class EmailDelivery:
                 else self._policy.delay_after(email.attempts + 1)
             )
             error = f"{type(exc).__name__}: {exc}"[:1000]
+            _failed.add(1, {"template": email.kind})
             await self._record_failure(email.id, error, retry_in)
             if retry_in is None:
                 log.error("email failed; giving up", extra={**context, "error": error})
@@ -249,6 +282,7 @@ class EmailDelivery:
                 )
         else:
             # Accepted by the SMTP server: from here on, only recording it.
+            _sent.add(1, {"template": email.kind})
             await self._record(emails.record_sent, email.id, context=context)
             log.info("email sent", extra=context)
 
