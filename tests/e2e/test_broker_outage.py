@@ -78,6 +78,24 @@ async def readiness(stack) -> dict[str, str]:
     return seen
 
 
+async def broker_up(stack, service: str, client: str) -> float | None:
+    """``chorus_broker_up{client}`` as ``service``'s metrics endpoint shows it (None: absent)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(stack.metrics_urls[service])).text
+    for line in text.splitlines():
+        if line.startswith("chorus_broker_up{") and f'client="{client}"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+async def wait_for_broker_up(stack, service: str, client: str, value: float) -> None:
+    """Until ``service`` reports ``chorus_broker_up{client} == value`` (the outage seen by the
+    operators' metrics, then its end)."""
+    async with asyncio.timeout(60):
+        while await broker_up(stack, service, client) != value:
+            await asyncio.sleep(0.5)
+
+
 ALL_READY = {**dict.fromkeys(GRPC_SERVICES, "SERVING"), "gateway": "200", "cpro-api": "200"}
 
 
@@ -139,6 +157,11 @@ async def test_services_stay_ready_without_the_broker_and_deposits_flow_once_it_
         detail = await api.get(f"/invoices/{invoice_id}", headers=auth)
         assert detail.json()["status"] == "DEPOSEE"  # waiting in the outbox, not lost
         assert await readiness(stack) == ALL_READY
+        # The outage is in the metrics instead: every consumer, and the relay that now has
+        # an event to publish.
+        for name in GRPC_SERVICES:
+            await wait_for_broker_up(stack, name, "consumer", 0)
+        await wait_for_broker_up(stack, "invoices", "relay", 0)
     finally:
         await asyncio.to_thread(stack.broker.start)
 
@@ -151,4 +174,7 @@ async def test_services_stay_ready_without_the_broker_and_deposits_flow_once_it_
             await asyncio.sleep(0.3)
     mail = await mailbox.wait_for(email, f"Facture {number} : mise à disposition", timeout=120)
     assert f"/factures/{invoice_id}" in mail["Text"]
+    await wait_for_broker_up(stack, "invoices", "relay", 1)
+    for name in GRPC_SERVICES:
+        await wait_for_broker_up(stack, name, "consumer", 1)
     stack.check()  # no service died on the way

@@ -111,8 +111,10 @@ EXPECTED = {
     'topic="chorus.invoices.events.v1"}',
     "e-mails sent": 'chorus_emails_sent_total{service_name="chorus-notifications"} > 0',
     "e-mails pending": 'chorus_emails_pending{service_name="chorus-notifications"}',
-    "deposits (2 accepted)": 'sum(chorus_invoices_deposits_total{service_name="chorus-invoices",'
-    'outcome="accepted"}) >= 2',
+    "deposits through the REST API": 'chorus_invoices_deposits_total{service_name="chorus-'
+    'invoices",channel="api",outcome="accepted"} >= 1',
+    "deposits through the portal": 'chorus_invoices_deposits_total{service_name="chorus-'
+    'invoices",channel="portal",outcome="accepted"} >= 1',
     "DB pool": 'db_client_connection_count{service_name="chorus-invoices",state="idle"}',
     "DB pool max": 'db_client_connection_max{service_name="chorus-invoices"} > 0',
     "dead letters pending": 'chorus_dead_letters_pending{service_name="chorus-notifications"}',

@@ -16,9 +16,13 @@ class Caller:
     ip_address: str = ""
     user_agent: str = ""
     idempotency_key: str = ""
+    channel: str = ""
+    """``api`` (REST) or ``portal`` (web pages): deposits are counted by channel in invoices'
+    metrics (``chorus.invoices.deposits``)."""
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
-        """gRPC metadata: ``authorization: Bearer``, ``x-forwarded-for``, ``idempotency-key``."""
+        """gRPC metadata: ``authorization: Bearer``, ``x-forwarded-for``, ``idempotency-key``,
+        ``x-chorus-channel``."""
         entries: list[tuple[str, str]] = []
         if self.token:
             entries.append(("authorization", f"Bearer {self.token}"))
@@ -26,4 +30,6 @@ class Caller:
             entries.append(("x-forwarded-for", self.ip_address))
         if self.idempotency_key:
             entries.append(("idempotency-key", self.idempotency_key))
+        if self.channel:
+            entries.append(("x-chorus-channel", self.channel))
         return tuple(entries)

@@ -55,6 +55,7 @@ def client_details(request: Request) -> Caller:
         ip_address=request.client.host if request.client else "",
         user_agent=printable_ascii(request.headers.get("user-agent", "")[:512]),
         idempotency_key=key or "",
+        channel="api" if request.url.path.startswith("/api/") else "portal",
     )
 
 
