@@ -188,7 +188,9 @@ async def test_the_pending_gauge_counts_queued_emails_until_they_are_sent(
     pool, settings, mail_catcher
 ):
     uow = UnitOfWork(pool, service=settings.service_name)
-    delivery = email_delivery(settings, uow, SmtpMailer(settings), SealingKeyRing(uow))
+    delivery = email_delivery(
+        settings, uow, SmtpMailer(settings), SealingKeyRing(uow, ring_from_settings(settings))
+    )
     before = await delivery.measure_pending()
     addresses = [unique_email() for _ in range(2)]
     for address in addresses:
