@@ -52,7 +52,7 @@ proto: install ## Regenerate the Python code of the protos into proto/python
 	@scripts/gen_proto.sh
 
 .PHONY: lint
-lint: install ## ruff, architecture contracts (import-linter), buf lint, proto drift, Dockerfiles, compose schema, Helm chart
+lint: install ## ruff, architecture contracts (import-linter), buf lint, proto drift, Dockerfiles, compose (schema and cross-checks), Helm chart (3 value sets: kubernetes-validate, checkov, CRD schemas), platform manifests, promtool on the alert rules
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/lint-imports --no-cache --no-logo
