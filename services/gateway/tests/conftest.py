@@ -27,12 +27,13 @@ from chorus.notifications.v1 import notifications_service_pb2 as notifications_p
 from chorus.notifications.v1 import notifications_service_pb2_grpc as notifications_grpc
 from chorus.structures.v1 import structures_service_pb2 as structures_pb
 from chorus.structures.v1 import structures_service_pb2_grpc as structures_grpc
-from chorus_gateway.app import create_app
-from chorus_gateway.config import GatewaySettings
 from chorus_platform import rpc_status
 from chorus_platform.errors import DomainError
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from chorus_gateway.app import create_app
+from chorus_gateway.config import GatewaySettings
 
 Answer = Message | DomainError | Callable[[Any], Message | DomainError]
 

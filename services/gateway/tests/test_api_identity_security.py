@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chorus.identity.v1 import identity_service_pb2 as pb
-from chorus_gateway.edge.rate_limits import RateLimiter
 from chorus_platform.errors import FailedPrecondition, Unavailable
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from chorus_edge.rate_limits import RateLimiter
 
 LOGIN = {"login_email": "marie@example.fr", "password": "Correct-Cheval-42"}
 

@@ -8,8 +8,9 @@ import json
 import os
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from chorus_gateway.edge import attachment_staging
 from chorus_platform.errors import AlreadyExists, FieldViolation, InvalidArgument
+
+from chorus_edge import attachment_staging
 
 from .test_api_invoices import AUTH, RECIPIENT_ID, SUPPLIER_ID, invoice
 

@@ -11,14 +11,15 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from chorus.invoices.v1 import invoices_service_pb2 as pb
-from chorus_gateway import body_limits, main
-from chorus_gateway.cpro_proxy import CproProxy
-from chorus_gateway.edge import attachment_staging
-from chorus_gateway.main import server_config
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from chorus_edge import attachment_staging
+from chorus_gateway import body_limits, main
+from chorus_gateway.cpro_proxy import CproProxy
+from chorus_gateway.main import server_config
 
 from .test_api_invoice_pdf import METADATA, PDF, deposited, staged
 from .test_api_invoices import AUTH, SUPPLIER_ID, create_body, invoice

@@ -13,13 +13,14 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from chorus_devstack.ports import free_port
-from chorus_gateway.config import GatewaySettings
-from chorus_gateway.cpro_proxy import is_cpro_path
-from chorus_gateway.main import server_config
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
+
+from chorus_gateway.config import GatewaySettings
+from chorus_gateway.cpro_proxy import is_cpro_path
+from chorus_gateway.main import server_config
 
 BIG = 3 * 1024 * 1024
 

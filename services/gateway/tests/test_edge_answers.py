@@ -12,11 +12,12 @@ import socket
 import httpx
 import pytest
 from chorus.identity.v1 import identity_service_pb2 as pb
-from chorus_gateway.app import create_app
-from chorus_gateway.edge.security_headers import API_CSP, PAGE_CSP, relative_location
 from chorus_platform.errors import Unavailable
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+
+from chorus_edge.security_headers import API_CSP, PAGE_CSP, relative_location
+from chorus_gateway.app import create_app
 
 from .test_portal import HTML, csrf_of
 

@@ -9,11 +9,12 @@ import re
 
 import pytest
 from chorus.identity.v1 import identity_service_pb2 as pb
-from chorus_gateway.config import GatewaySettings
-from chorus_gateway.edge.client_address import TrustedProxies, client_address
-from chorus_gateway.edge.rate_limits import RateLimiter, bucket_client
 from chorus_platform.errors import Unauthenticated
 from pydantic import ValidationError
+
+from chorus_edge.client_address import TrustedProxies, client_address
+from chorus_edge.rate_limits import RateLimiter, bucket_client
+from chorus_gateway.config import GatewaySettings
 
 HTML = {"Accept": "text/html"}
 LOGIN = {"login_email": "marie@example.fr", "password": "mauvais"}

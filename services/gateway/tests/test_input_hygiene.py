@@ -8,7 +8,8 @@ import json
 
 import pytest
 from chorus.identity.v1 import identity_service_pb2 as pb
-from chorus_gateway.edge.input_hygiene import json_problems, strict_json, string_problem
+
+from chorus_edge.input_hygiene import json_problems, strict_json, string_problem
 
 from .test_api_invoices import AUTH, create_body
 from .test_portal import HTML, csrf_of

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from chorus_gateway.config import GatewaySettings
 from chorus_gateway.main import server_config
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from chorus_gateway.edge.problems import (
+from chorus_platform import errors, rpc_status
+from chorus_platform.errors import FieldViolation
+
+from chorus_edge.problems import (
     DEFAULT_RETRY_AFTER_SECONDS,
     PROBLEM_TYPE_BASE,
     ProblemError,
@@ -12,8 +15,6 @@ from chorus_gateway.edge.problems import (
     kebab,
     problem_from_rpc_error,
 )
-from chorus_platform import errors, rpc_status
-from chorus_platform.errors import FieldViolation
 
 
 def rpc_error(error: errors.DomainError) -> grpc.aio.AioRpcError:

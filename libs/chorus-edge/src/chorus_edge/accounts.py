@@ -9,7 +9,7 @@ from __future__ import annotations
 from chorus.identity.v1 import identity_service_pb2 as pb
 from pydantic import Field
 
-from chorus_gateway.edge.conversions import RequestModel
+from chorus_edge.conversions import RequestModel
 
 
 class UpdateMeBody(RequestModel):

@@ -2,7 +2,7 @@
 them (InvoicesService StageAttachment), for the API and the portal alike.
 
 A gRPC message is capped at 16 MiB while an invoice may carry 120 MB of attachments: each file
-is read (bounded, :func:`~chorus_gateway.edge.uploads.read_bounded`) and staged in
+is read (bounded, :func:`~chorus_edge.uploads.read_bounded`) and staged in
 its own message, and the deposit or completion then names the staged ids. The request as a
 whole is bounded too (:data:`MAX_REQUEST_BYTES`: the invoice's file, 120 MB of attachments and
 the form around them). The service checks each file when it is staged (extension, name, size);
@@ -22,10 +22,10 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.clients.invoices import InvoicesClient
-from chorus_gateway.edge.problems import FieldError, ProblemError, problem_from_rpc_error
-from chorus_gateway.edge.uploads import MAX_UPLOAD_BYTES, read_bounded
+from chorus_edge.clients.caller import Caller
+from chorus_edge.clients.invoices import InvoicesClient
+from chorus_edge.problems import FieldError, ProblemError, problem_from_rpc_error
+from chorus_edge.uploads import MAX_UPLOAD_BYTES, read_bounded
 
 MAX_ATTACHMENTS_BYTES = 120 * 1024 * 1024
 """All the attachments of one request together (the service's per-invoice limit)."""

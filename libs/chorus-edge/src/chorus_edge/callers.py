@@ -3,7 +3,7 @@ portal keeps the caller's session and CSRF token in.
 
 The REST API authenticates with a bearer token or the session cookie
 (:mod:`chorus_gateway.api.security`); the portal reads the session cookie
-(:mod:`chorus_gateway.web.session`). Both start from :data:`AnonymousCaller` and reach the
+(:mod:`chorus_portal.web.session`). Both start from :data:`AnonymousCaller` and reach the
 services through :data:`Clients`. Tokens are never decoded here: services verify them.
 """
 
@@ -15,9 +15,9 @@ from typing import Annotated
 from chorus_platform import idempotency
 from fastapi import Depends, Request
 
-from chorus_gateway.clients import ServiceClients
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.problems import ProblemError
+from chorus_edge.clients import ServiceClients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.problems import ProblemError
 
 SESSION_COOKIE = "chorus_session"
 CSRF_COOKIE = "chorus_csrf"

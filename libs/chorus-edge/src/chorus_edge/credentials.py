@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from chorus.identity.v1 import identity_service_pb2 as pb
 
-from chorus_gateway.edge.enums import ProtoEnum
+from chorus_edge.enums import ProtoEnum
 
 TECHNICAL_ACCOUNT_STATUS = ProtoEnum(pb.TechnicalAccountStatus)
 TechnicalAccountStatus = TECHNICAL_ACCOUNT_STATUS.rest

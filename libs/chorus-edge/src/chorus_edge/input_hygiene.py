@@ -38,7 +38,7 @@ from fastapi import Request
 from fastapi import params as fastapi_params
 from starlette.datastructures import UploadFile
 
-from chorus_gateway.edge.problems import FieldError, ProblemError
+from chorus_edge.problems import FieldError, ProblemError
 
 STRING_INVALID = "STRING_INVALID"
 NUMBER_INVALID = "NUMBER_INVALID"

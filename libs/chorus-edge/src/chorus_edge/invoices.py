@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 
-from chorus_gateway.edge.enums import ProtoEnum
+from chorus_edge.enums import ProtoEnum
 
 INVOICE_STATUS = ProtoEnum(pb.InvoiceStatus)
 FRAMEWORK = ProtoEnum(pb.Framework)

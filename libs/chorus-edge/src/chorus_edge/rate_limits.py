@@ -5,7 +5,7 @@ or through the portal's forms.
 A bucket is keyed by (client, :class:`Purpose`): ``POST /api/v1/auth/token`` and the portal's
 ``POST /connexion`` both draw from the caller's ``LOGIN`` bucket, so 10 attempts through the
 API leave none for the portal. The client is the address
-:class:`~chorus_gateway.client_address.ClientAddressMiddleware` resolved (the socket peer, or
+:class:`~chorus_edge.client_address.ClientAddressMiddleware` resolved (the socket peer, or
 the right-most untrusted ``X-Forwarded-For`` hop behind a configured proxy), an IPv6 address
 counted by its /64 (one subscriber's whole prefix: rotating within it gains nothing).
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from chorus_gateway.edge.problems import ProblemError
+from chorus_edge.problems import ProblemError
 
 _MAX_BUCKETS = 100_000
 

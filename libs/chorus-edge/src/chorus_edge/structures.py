@@ -11,8 +11,8 @@ from chorus.common.v1 import common_pb2
 from chorus.structures.v1 import structures_service_pb2 as pb
 from pydantic import Field
 
-from chorus_gateway.edge.conversions import RequestModel
-from chorus_gateway.edge.enums import ProtoEnum
+from chorus_edge.conversions import RequestModel
+from chorus_edge.enums import ProtoEnum
 
 IDENTIFIER_TYPE = ProtoEnum(pb.IdentifierType)
 STRUCTURE_KIND = ProtoEnum(pb.StructureKind)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.datastructures import UploadFile
 
-from chorus_gateway.edge.problems import ProblemError
+from chorus_edge.problems import ProblemError
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 _CHUNK = 1024 * 1024

@@ -9,17 +9,17 @@ from chorus_platform.http_access_log import AccessLogMiddleware
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from chorus_edge.client_address import ClientAddressMiddleware, TrustedProxies
+from chorus_edge.clients import ServiceClients
+from chorus_edge.rate_limits import RateLimiter
+from chorus_edge.security_headers import SecurityHeadersMiddleware
 from chorus_gateway.api import API_PREFIX, api_router
 from chorus_gateway.api import docs as docs_api
 from chorus_gateway.api import health as health_api
 from chorus_gateway.api.error_handlers import install_error_handlers
 from chorus_gateway.api.openapi import install_openapi
-from chorus_gateway.clients import ServiceClients
 from chorus_gateway.config import GatewaySettings
-from chorus_gateway.edge.client_address import ClientAddressMiddleware, TrustedProxies
-from chorus_gateway.edge.rate_limits import RateLimiter
-from chorus_gateway.edge.security_headers import SecurityHeadersMiddleware
-from chorus_gateway.web import pages, portal_router
+from chorus_portal.web import pages, portal_router
 
 DESCRIPTION = """\
 API REST de Chorus, le portail public de facturation électronique.

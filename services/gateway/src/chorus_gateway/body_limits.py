@@ -5,7 +5,7 @@ inbound trace context dropped.
 middleware, routing and body parsing:
 
 - :class:`BodyLimitMiddleware` bounds each request body by its route (:func:`bound_for`): the
-  deposits with attachments get :data:`~chorus_gateway.edge.attachment_staging.MAX_REQUEST_BYTES`,
+  deposits with attachments get :data:`~chorus_edge.attachment_staging.MAX_REQUEST_BYTES`,
   the structured file deposits a 15 MB file and its form (both as ``multipart/form-data`` only),
   an entered invoice (1000 lines at most) :data:`ENTRY_BYTES`, everything else
   :data:`DEFAULT_BYTES`. A declared ``Content-Length``
@@ -31,11 +31,11 @@ from starlette.requests import cookie_parser
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chorus_edge import attachment_staging, uploads
+from chorus_edge.callers import SESSION_COOKIE
+from chorus_edge.problems import ProblemError
 from chorus_gateway.api import API_PREFIX
-from chorus_gateway.edge import attachment_staging, uploads
-from chorus_gateway.edge.callers import SESSION_COOKIE
-from chorus_gateway.edge.problems import ProblemError
-from chorus_gateway.web import pages
+from chorus_portal.web import pages
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import grpc
 from chorus_platform.grpc_client import channel_for, health_status
+from chorus_platform.settings import ChorusSettings
 
-from chorus_gateway.clients.identity import IdentityClient
-from chorus_gateway.clients.invoices import InvoicesClient
-from chorus_gateway.clients.notifications import NotificationsClient
-from chorus_gateway.clients.structures import StructuresClient
-from chorus_gateway.config import GatewaySettings
+from chorus_edge.clients.identity import IdentityClient
+from chorus_edge.clients.invoices import InvoicesClient
+from chorus_edge.clients.notifications import NotificationsClient
+from chorus_edge.clients.structures import StructuresClient
 
 SERVICES = ("identity", "structures", "invoices", "notifications")
 
@@ -28,7 +28,7 @@ class ServiceClients:
     channels: dict[str, grpc.aio.Channel]
 
     @classmethod
-    def open(cls, settings: GatewaySettings) -> ServiceClients:
+    def open(cls, settings: ChorusSettings) -> ServiceClients:
         """Channels to every service (calls always carry a deadline); must run in the loop."""
         channels = {name: channel_for(settings, name) for name in SERVICES}
         return cls(

@@ -11,7 +11,7 @@ import grpc
 from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
-from chorus_gateway.clients.caller import Caller
+from chorus_edge.clients.caller import Caller
 
 
 def _metadata(caller: Caller) -> tuple[tuple[str, str], ...]:

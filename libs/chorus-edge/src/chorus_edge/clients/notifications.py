@@ -6,7 +6,7 @@ import grpc
 from chorus.notifications.v1 import notifications_service_pb2 as pb
 from chorus.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 
-from chorus_gateway.clients.caller import Caller
+from chorus_edge.clients.caller import Caller
 
 
 class NotificationsClient:

@@ -6,7 +6,7 @@ import grpc
 from chorus.structures.v1 import structures_service_pb2 as pb
 from chorus.structures.v1 import structures_service_pb2_grpc as pb_grpc
 
-from chorus_gateway.clients.caller import Caller
+from chorus_edge.clients.caller import Caller
 
 
 class StructuresClient:

@@ -1,5 +1,5 @@
 """The REST API ``/api/v1``: one router per resource, errors as problem+json, every input
-checked by :func:`~chorus_gateway.edge.input_hygiene.checked_input` first.
+checked by :func:`~chorus_edge.input_hygiene.checked_input` first.
 
 :data:`api_router` assembles them, in matching order; :mod:`chorus_gateway.app` includes it.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from chorus_edge.input_hygiene import checked_input
 from chorus_gateway.api import (
     accounts,
     attachment_requests,
@@ -24,7 +25,6 @@ from chorus_gateway.api import (
     structures,
 )
 from chorus_gateway.api.openapi import PROBLEM_RESPONSES
-from chorus_gateway.edge.input_hygiene import checked_input
 
 API_PREFIX = "/api/v1"
 

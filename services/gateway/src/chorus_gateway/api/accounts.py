@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from chorus_edge.accounts import UpdateMeBody, update_me_request
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.problems import TITLES, Problem
 from chorus_gateway.api.rate_limit import (
     ActivationResendLimited,
     LoginLimited,
@@ -22,9 +25,6 @@ from chorus_gateway.api.rate_limit import (
 )
 from chorus_gateway.api.schemas import accounts as schemas
 from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.accounts import UpdateMeBody, update_me_request
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.problems import TITLES, Problem
 
 router = APIRouter(tags=["Comptes et sessions"])
 

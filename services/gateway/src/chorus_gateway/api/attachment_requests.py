@@ -6,12 +6,12 @@ from __future__ import annotations
 from chorus.structures.v1 import structures_service_pb2 as pb
 from fastapi import APIRouter
 
+from chorus_edge.callers import Clients
+from chorus_edge.structures import ATTACHMENT_STATUS, DECISION, ROLE, AttachmentStatus
 from chorus_gateway.api.paging import PageSize, PageToken
 from chorus_gateway.api.paths import AttachmentRequestId, StructureId
 from chorus_gateway.api.schemas import attachment_requests as schemas
 from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.callers import Clients
-from chorus_gateway.edge.structures import ATTACHMENT_STATUS, DECISION, ROLE, AttachmentStatus
 
 router = APIRouter(tags=["Structures"])
 

@@ -13,11 +13,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from chorus_edge.callers import Clients
+from chorus_edge.credentials import connection_urls
 from chorus_gateway.api.paths import StructureId, known_id
 from chorus_gateway.api.schemas import credentials as schemas
 from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.callers import Clients
-from chorus_gateway.edge.credentials import connection_urls
 
 router = APIRouter(tags=["Accès à l'API Chorus Pro"])
 

@@ -5,7 +5,7 @@ with an inline script. This page loads the assets from the gateway (:data:`SWAGG
 the files of the PyPI package ``fastapi-offline``, pinned in ``uv.lock``: Swagger UI 5, Apache
 2.0 licence, the package MIT) and starts them with a script file of ours
 (:data:`INIT_DIR` ``/swagger-init.js``), so nothing inline runs and nothing comes from
-elsewhere: ``Content-Security-Policy`` stays :data:`~chorus_gateway.edge.security_headers.PAGE_CSP`.
+elsewhere: ``Content-Security-Policy`` stays :data:`~chorus_edge.security_headers.PAGE_CSP`.
 """
 
 from __future__ import annotations

@@ -16,14 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chorus_gateway.api.validation import problem_from_validation_error
-from chorus_gateway.edge.problems import (
+from chorus_edge.problems import (
     ProblemError,
     correlation_id,
     http_problem,
     internal_problem,
     problem_from_rpc_error,
 )
+from chorus_gateway.api.validation import problem_from_validation_error
 
 log = logging.getLogger(__name__)
 

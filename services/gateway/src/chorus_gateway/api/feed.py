@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from chorus_edge.callers import Clients
 from chorus_gateway.api.paging import PageSize, PageToken
 from chorus_gateway.api.paths import FeedItemId
 from chorus_gateway.api.schemas import feed as schemas
 from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.callers import Clients
 
 router = APIRouter(tags=["Fil d'événements"])
 

@@ -22,9 +22,9 @@ from chorus_platform.http_drain import draining
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from chorus_edge.callers import Clients
+from chorus_edge.problems import DEFAULT_RETRY_AFTER_SECONDS
 from chorus_gateway.api.openapi import PROBLEM_RESPONSES
-from chorus_gateway.edge.callers import Clients
-from chorus_gateway.edge.problems import DEFAULT_RETRY_AFTER_SECONDS
 
 router = APIRouter(tags=["Santé et clés"])
 

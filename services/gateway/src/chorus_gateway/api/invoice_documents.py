@@ -18,11 +18,11 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
+from chorus_edge.callers import Clients
+from chorus_edge.uploads import read_bounded
 from chorus_gateway.api.paths import InvoiceId
 from chorus_gateway.api.schemas import invoices as schemas
 from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.callers import Clients
-from chorus_gateway.edge.uploads import read_bounded
 
 router = APIRouter(tags=["Factures"])
 

@@ -21,18 +21,18 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from chorus_gateway.api.schemas import invoices as schemas
-from chorus_gateway.api.schemas.invoice_pdf import PdfMetadataBody, deposit_request
-from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.attachment_staging import (
+from chorus_edge.attachment_staging import (
     check_request_size,
     refuse_unknown_files,
     stage_attachments,
     uploads_of,
 )
-from chorus_gateway.edge.callers import Clients
-from chorus_gateway.edge.problems import TITLES, FieldError, Problem, ProblemError
-from chorus_gateway.edge.uploads import read_bounded
+from chorus_edge.callers import Clients
+from chorus_edge.problems import TITLES, FieldError, Problem, ProblemError
+from chorus_edge.uploads import read_bounded
+from chorus_gateway.api.schemas import invoices as schemas
+from chorus_gateway.api.schemas.invoice_pdf import PdfMetadataBody, deposit_request
+from chorus_gateway.api.security import AuthenticatedCaller
 
 router = APIRouter(tags=["Factures"])
 

@@ -12,18 +12,18 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from chorus_gateway.api.paths import InvoiceId
-from chorus_gateway.api.schemas import invoice_processing as bodies
-from chorus_gateway.api.schemas import invoices as schemas
-from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.attachment_staging import (
+from chorus_edge.attachment_staging import (
     check_request_size,
     refuse_unknown_files,
     stage_attachments,
     uploads_of,
 )
-from chorus_gateway.edge.callers import Clients
-from chorus_gateway.edge.invoices import INVOICE_STATUS
+from chorus_edge.callers import Clients
+from chorus_edge.invoices import INVOICE_STATUS
+from chorus_gateway.api.paths import InvoiceId
+from chorus_gateway.api.schemas import invoice_processing as bodies
+from chorus_gateway.api.schemas import invoices as schemas
+from chorus_gateway.api.security import AuthenticatedCaller
 
 router = APIRouter(tags=["Factures"])
 

@@ -9,13 +9,13 @@ from uuid import UUID
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from fastapi import APIRouter, Query
 
+from chorus_edge.callers import Clients
+from chorus_edge.invoices import INVOICE_STATUS, LIST_SIDE, InvoiceStatus
 from chorus_gateway.api.amounts import PositiveAmount
 from chorus_gateway.api.paging import PageSize, PageToken
 from chorus_gateway.api.paths import InvoiceId
 from chorus_gateway.api.schemas import invoices as schemas
 from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.callers import Clients
-from chorus_gateway.edge.invoices import INVOICE_STATUS, LIST_SIDE, InvoiceStatus
 
 router = APIRouter(tags=["Factures"])
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from chorus_gateway.edge.problems import PROBLEM_MEDIA_TYPE, TITLES, Problem
+from chorus_edge.problems import PROBLEM_MEDIA_TYPE, TITLES, Problem
 
 _PROBLEM_REF = "#/components/schemas/Problem"
 

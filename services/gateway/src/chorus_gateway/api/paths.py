@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from chorus_gateway.edge.problems import ProblemError
+from chorus_edge.problems import ProblemError
 
 
 def known_id(value: str, what: str) -> str:

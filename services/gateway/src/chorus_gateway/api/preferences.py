@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from chorus_edge.callers import Clients
 from chorus_gateway.api.schemas import preferences as schemas
 from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.callers import Clients
 
 router = APIRouter(tags=["Fil d'événements"])
 

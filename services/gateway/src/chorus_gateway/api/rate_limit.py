@@ -1,4 +1,4 @@
-"""The REST API's door to the shared rate limiter (:mod:`chorus_gateway.edge.rate_limits`):
+"""The REST API's door to the shared rate limiter (:mod:`chorus_edge.rate_limits`):
 a dependency per purpose, answering 429 ``RATE_LIMITED`` with ``Retry-After`` when the
 caller's bucket for that purpose is empty (the portal's forms draw from the same buckets).
 """
@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from chorus_gateway.edge.rate_limits import Purpose, rate_limited_problem, retry_after
+from chorus_edge.rate_limits import Purpose, rate_limited_problem, retry_after
 
 
 def _limit(purpose: Purpose) -> Callable[[Request], None]:

@@ -15,14 +15,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import (
+from chorus_edge.callers import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     client_details,
     usable_token,
 )
-from chorus_gateway.edge.problems import ProblemError
+from chorus_edge.clients.caller import Caller
+from chorus_edge.problems import ProblemError
 
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -6,12 +6,12 @@ from __future__ import annotations
 from chorus.structures.v1 import structures_service_pb2 as pb
 from fastapi import APIRouter, Response
 
+from chorus_edge.callers import Clients
+from chorus_edge.structures import ROLE, UpdateMemberBody, update_member_request
 from chorus_gateway.api.paging import PageSize, PageToken
 from chorus_gateway.api.paths import StructureId, UserId
 from chorus_gateway.api.schemas import structure_members as schemas
 from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.callers import Clients
-from chorus_gateway.edge.structures import ROLE, UpdateMemberBody, update_member_request
 
 router = APIRouter(tags=["Structures"])
 

@@ -8,12 +8,8 @@ from typing import Annotated
 from chorus.structures.v1 import structures_service_pb2 as pb
 from fastapi import APIRouter, Path
 
-from chorus_gateway.api.paging import PageSize, PageToken
-from chorus_gateway.api.paths import StructureId, SubscriptionId
-from chorus_gateway.api.schemas import structure_spaces as schemas
-from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.callers import Clients
-from chorus_gateway.edge.structures import (
+from chorus_edge.callers import Clients
+from chorus_edge.structures import (
     ACCESS_MODE,
     DECISION,
     SPACE,
@@ -21,6 +17,10 @@ from chorus_gateway.edge.structures import (
     Space,
     SubscriptionStatus,
 )
+from chorus_gateway.api.paging import PageSize, PageToken
+from chorus_gateway.api.paths import StructureId, SubscriptionId
+from chorus_gateway.api.schemas import structure_spaces as schemas
+from chorus_gateway.api.security import AuthenticatedCaller
 
 router = APIRouter(tags=["Structures"])
 

@@ -8,12 +8,8 @@ from typing import Annotated
 from chorus.structures.v1 import structures_service_pb2 as pb
 from fastapi import APIRouter, Query, Response
 
-from chorus_gateway.api.paging import PageSize, PageToken
-from chorus_gateway.api.paths import ServiceId, StructureId
-from chorus_gateway.api.schemas import structures as schemas
-from chorus_gateway.api.security import AuthenticatedCaller
-from chorus_gateway.edge.callers import Clients
-from chorus_gateway.edge.structures import (
+from chorus_edge.callers import Clients
+from chorus_edge.structures import (
     IDENTIFIER_TYPE,
     STRUCTURE_KIND,
     STRUCTURE_STATUS,
@@ -25,6 +21,10 @@ from chorus_gateway.edge.structures import (
     create_request,
     update_request,
 )
+from chorus_gateway.api.paging import PageSize, PageToken
+from chorus_gateway.api.paths import ServiceId, StructureId
+from chorus_gateway.api.schemas import structures as schemas
+from chorus_gateway.api.security import AuthenticatedCaller
 
 router = APIRouter(tags=["Structures"])
 

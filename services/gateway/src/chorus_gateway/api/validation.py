@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from chorus_gateway.edge.problems import FieldError, ProblemError
+from chorus_edge.problems import FieldError, ProblemError
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 

@@ -3,7 +3,7 @@ active sessions, e-mail preferences and account deactivation.
 
 The page calls IdentityService (and NotificationsService for the e-mail preferences) exactly
 as ``/api/v1/me`` does, with the session's token, building its profile change with the API's
-body and mapping (:mod:`chorus_gateway.edge.accounts`); the services own every rule (password
+body and mapping (:mod:`chorus_edge.accounts`); the services own every rule (password
 strength, current password, codes). Each POST checks the CSRF token first; a success
 redirects (303) to the page with a notice, a refusal shows the page again with the service's
 French message beside the field to fix.
@@ -22,17 +22,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from chorus_gateway.clients import ServiceClients
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.accounts import UpdateMeBody, update_me_request
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.enums import ProtoEnum
-from chorus_gateway.edge.problems import TITLES, FieldError, ProblemError, problem_from_rpc_error
-from chorus_gateway.web import formats, session
-from chorus_gateway.web.forms import text
-from chorus_gateway.web.pages import render
-from chorus_gateway.web.refusals import csrf_refused, field_errors
-from chorus_gateway.web.session import signed_in, to_login
+from chorus_edge.accounts import UpdateMeBody, update_me_request
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.clients import ServiceClients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.enums import ProtoEnum
+from chorus_edge.problems import TITLES, FieldError, ProblemError, problem_from_rpc_error
+from chorus_portal.web import formats, session
+from chorus_portal.web.forms import text
+from chorus_portal.web.pages import render
+from chorus_portal.web.refusals import csrf_refused, field_errors
+from chorus_portal.web.session import signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 

@@ -16,17 +16,17 @@ import grpc
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from chorus_gateway.clients import ServiceClients
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.credentials import connection_urls
-from chorus_gateway.edge.problems import TITLES, FieldError, ProblemError, problem_from_rpc_error
-from chorus_gateway.web import formats, session
-from chorus_gateway.web.forms import text
-from chorus_gateway.web.pages import render
-from chorus_gateway.web.paths import known_id
-from chorus_gateway.web.refusals import csrf_refused, field_errors
-from chorus_gateway.web.session import signed_in, to_login
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.clients import ServiceClients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.credentials import connection_urls
+from chorus_edge.problems import TITLES, FieldError, ProblemError, problem_from_rpc_error
+from chorus_portal.web import formats, session
+from chorus_portal.web.forms import text
+from chorus_portal.web.pages import render
+from chorus_portal.web.paths import known_id
+from chorus_portal.web.refusals import csrf_refused, field_errors
+from chorus_portal.web.session import signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,9 +9,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from chorus_gateway.edge.problems import TITLES, ProblemError
-from chorus_gateway.edge.security_headers import ALWAYS, PAGE_CSP
-from chorus_gateway.web import formats, session
+from chorus_edge.problems import TITLES, ProblemError
+from chorus_edge.security_headers import ALWAYS, PAGE_CSP
+from chorus_portal.web import formats, session
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from chorus_gateway.edge.problems import ProblemError
+from chorus_edge.problems import ProblemError
 
 
 def known_id(value: str) -> str | None:

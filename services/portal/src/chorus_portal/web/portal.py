@@ -4,9 +4,9 @@ forms over the same service clients as the API.
 
 Each POST checks the CSRF token first, then calls the service; a refusal shows the
 service's French message and, beside each field, what to fix
-(:func:`~chorus_gateway.web.refusals.render_refusal`). Login, second factor, password reset
+(:func:`~chorus_portal.web.refusals.render_refusal`). Login, second factor, password reset
 (request, link lookup, confirmation) and activation resend draw, after the CSRF check, from
-the same per-client buckets as the REST API's doors (:mod:`chorus_gateway.edge.rate_limits`):
+the same per-client buckets as the REST API's doors (:mod:`chorus_edge.rate_limits`):
 an empty bucket shows the form again with the wait, status 429 and ``Retry-After``.
 """
 
@@ -21,11 +21,11 @@ from chorus.identity.v1 import identity_service_pb2 as identity_pb
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.rate_limits import RATE_LIMITED, Purpose, limited_message, retry_after
-from chorus_gateway.web import session
-from chorus_gateway.web.pages import render
-from chorus_gateway.web.refusals import CSRF_EXPIRED, render_refusal
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.rate_limits import RATE_LIMITED, Purpose, limited_message, retry_after
+from chorus_portal.web import session
+from chorus_portal.web.pages import render
+from chorus_portal.web.refusals import CSRF_EXPIRED, render_refusal
 
 router = APIRouter(include_in_schema=False)
 

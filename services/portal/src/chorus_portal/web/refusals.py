@@ -1,5 +1,5 @@
 """How a portal page shows a refusal: the service's French message, each field's error beside
-the field, the HTTP status the REST API would answer (see :mod:`chorus_gateway.edge.problems`).
+the field, the HTTP status the REST API would answer (see :mod:`chorus_edge.problems`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import grpc
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from chorus_gateway.edge.problems import ProblemError, problem_from_rpc_error
-from chorus_gateway.web.pages import render
+from chorus_edge.problems import ProblemError, problem_from_rpc_error
+from chorus_portal.web.pages import render
 
 CSRF_EXPIRED = "Votre formulaire a expiré. Rechargez la page puis réessayez."
 

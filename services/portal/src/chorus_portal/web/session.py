@@ -16,8 +16,8 @@ from dataclasses import replace
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import CSRF_COOKIE, SESSION_COOKIE, usable_token
+from chorus_edge.callers import CSRF_COOKIE, SESSION_COOKIE, usable_token
+from chorus_edge.clients.caller import Caller
 
 REFRESH_COOKIE = "chorus_refresh"
 

@@ -8,8 +8,8 @@ from typing import Literal
 from chorus.identity.v1 import identity_service_pb2 as pb
 from pydantic import BaseModel, Field
 
-from chorus_gateway.edge.conversions import RequestModel, optional, timestamp
-from chorus_gateway.edge.enums import ProtoEnum
+from chorus_edge.conversions import RequestModel, optional, timestamp
+from chorus_edge.enums import ProtoEnum
 
 USER_STATUS = ProtoEnum(pb.UserStatus)
 UserStatus = USER_STATUS.rest

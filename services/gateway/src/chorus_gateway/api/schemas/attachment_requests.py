@@ -8,9 +8,9 @@ from datetime import datetime
 from chorus.structures.v1 import structures_service_pb2 as pb
 from pydantic import BaseModel, Field
 
+from chorus_edge.conversions import RequestModel, optional, timestamp
+from chorus_edge.structures import ATTACHMENT_STATUS, ROLE, AttachmentStatus, Decision, Role
 from chorus_gateway.api.schemas.structure_members import Person, person
-from chorus_gateway.edge.conversions import RequestModel, optional, timestamp
-from chorus_gateway.edge.structures import ATTACHMENT_STATUS, ROLE, AttachmentStatus, Decision, Role
 
 
 class AttachmentRequestBody(RequestModel):

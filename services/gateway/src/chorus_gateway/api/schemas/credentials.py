@@ -12,8 +12,8 @@ from datetime import datetime
 from chorus.identity.v1 import identity_service_pb2 as pb
 from pydantic import BaseModel, Field
 
-from chorus_gateway.edge.conversions import RequestModel, timestamp
-from chorus_gateway.edge.credentials import (
+from chorus_edge.conversions import RequestModel, timestamp
+from chorus_edge.credentials import (
     TECHNICAL_ACCOUNT_STATUS,
     ConnectionUrls,
     TechnicalAccountStatus,

@@ -7,7 +7,7 @@ from datetime import datetime
 from chorus.notifications.v1 import notifications_service_pb2 as pb
 from pydantic import BaseModel, Field
 
-from chorus_gateway.edge.conversions import optional, timestamp
+from chorus_edge.conversions import optional, timestamp
 
 
 class FeedItem(BaseModel):

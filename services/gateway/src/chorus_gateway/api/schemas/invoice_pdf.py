@@ -13,6 +13,8 @@ from uuid import UUID
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from pydantic import Field
 
+from chorus_edge.conversions import RequestModel
+from chorus_edge.invoices import FRAMEWORK, INVOICE_TYPE, Framework, InvoiceType
 from chorus_gateway.api.amounts import Amount
 from chorus_gateway.api.schemas.invoices import (
     EntryDetailsBody,
@@ -20,8 +22,6 @@ from chorus_gateway.api.schemas.invoices import (
     VatCategory,
     entry_details,
 )
-from chorus_gateway.edge.conversions import RequestModel
-from chorus_gateway.edge.invoices import FRAMEWORK, INVOICE_TYPE, Framework, InvoiceType
 
 
 class VatBreakdownBody(RequestModel):

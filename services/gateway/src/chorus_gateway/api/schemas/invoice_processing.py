@@ -6,8 +6,8 @@ from uuid import UUID
 
 from pydantic import Field
 
-from chorus_gateway.edge.conversions import RequestModel
-from chorus_gateway.edge.invoices import InvoiceStatus
+from chorus_edge.conversions import RequestModel
+from chorus_edge.invoices import InvoiceStatus
 
 
 class StatusChangeBody(RequestModel):

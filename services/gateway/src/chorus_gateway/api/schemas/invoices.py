@@ -11,11 +11,10 @@ from uuid import UUID
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from pydantic import BaseModel, BeforeValidator, Field
 
-from chorus_gateway.api.amounts import Amount, PositiveAmount
-from chorus_gateway.edge.conversions import RequestModel, optional, timestamp
-from chorus_gateway.edge.enums import ProtoEnum
-from chorus_gateway.edge.invoice_document import InvoiceDocument, parse_document
-from chorus_gateway.edge.invoices import (
+from chorus_edge.conversions import RequestModel, optional, timestamp
+from chorus_edge.enums import ProtoEnum
+from chorus_edge.invoice_document import InvoiceDocument, parse_document
+from chorus_edge.invoices import (
     FRAMEWORK,
     INVOICE_STATUS,
     INVOICE_TYPE,
@@ -23,8 +22,9 @@ from chorus_gateway.edge.invoices import (
     InvoiceStatus,
     InvoiceType,
 )
-from chorus_gateway.edge.problems import FieldError, ProblemError
-from chorus_gateway.edge.structures import IdentifierType
+from chorus_edge.problems import FieldError, ProblemError
+from chorus_edge.structures import IdentifierType
+from chorus_gateway.api.amounts import Amount, PositiveAmount
 
 
 class RecipientBody(RequestModel):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chorus.notifications.v1 import notifications_service_pb2 as pb
 from pydantic import BaseModel, Field
 
-from chorus_gateway.edge.conversions import RequestModel
-from chorus_gateway.edge.enums import ProtoEnum
+from chorus_edge.conversions import RequestModel
+from chorus_edge.enums import ProtoEnum
 
 INVOICE_EMAIL_FREQUENCY = ProtoEnum(pb.InvoiceEmailFrequency)
 InvoiceEmailFrequency = INVOICE_EMAIL_FREQUENCY.rest

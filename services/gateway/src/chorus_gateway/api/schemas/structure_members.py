@@ -8,8 +8,8 @@ from datetime import datetime
 from chorus.structures.v1 import structures_service_pb2 as pb
 from pydantic import BaseModel, Field
 
-from chorus_gateway.edge.conversions import RequestModel, optional, timestamp
-from chorus_gateway.edge.structures import ACTION_KIND, ROLE, ActionKind, Role
+from chorus_edge.conversions import RequestModel, optional, timestamp
+from chorus_edge.structures import ACTION_KIND, ROLE, ActionKind, Role
 
 
 class Person(BaseModel):

@@ -8,9 +8,8 @@ from datetime import datetime
 from chorus.structures.v1 import structures_service_pb2 as pb
 from pydantic import BaseModel, Field
 
-from chorus_gateway.api.schemas.structure_members import Person, person
-from chorus_gateway.edge.conversions import RequestModel, optional, timestamp
-from chorus_gateway.edge.structures import (
+from chorus_edge.conversions import RequestModel, optional, timestamp
+from chorus_edge.structures import (
     ACCESS_MODE,
     SPACE,
     SUBSCRIPTION_STATUS,
@@ -19,6 +18,7 @@ from chorus_gateway.edge.structures import (
     Space,
     SubscriptionStatus,
 )
+from chorus_gateway.api.schemas.structure_members import Person, person
 
 
 class SpaceState(BaseModel):

@@ -1,6 +1,6 @@
 """Structures, their services and the caller's memberships: REST models and their mapping
 from ``chorus.structures.v1`` (the bodies the portal shares are in
-:mod:`chorus_gateway.edge.structures`)."""
+:mod:`chorus_edge.structures`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from chorus.common.v1 import common_pb2
 from chorus.structures.v1 import structures_service_pb2 as pb
 from pydantic import BaseModel, Field
 
-from chorus_gateway.edge.conversions import RequestModel, optional, timestamp
-from chorus_gateway.edge.structures import (
+from chorus_edge.conversions import RequestModel, optional, timestamp
+from chorus_edge.structures import (
     ACCESS_MODE,
     IDENTIFIER_TYPE,
     ROLE,

@@ -1,6 +1,6 @@
 """Portal: the actions on one invoice, each a form of its page (submit or delete a draft,
 acknowledge a rejection, change the status, complete, recycle), run by
-:func:`~chorus_gateway.web.invoices.detail.run_action` over the same RPCs as
+:func:`~chorus_portal.web.invoices.detail.run_action` over the same RPCs as
 ``/api/v1/invoices/{id}/…``."""
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from chorus.structures.v1 import structures_service_pb2 as structures_pb
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from chorus_gateway.clients import ServiceClients
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.invoices import INVOICE_STATUS
-from chorus_gateway.edge.problems import FieldError, ProblemError
-from chorus_gateway.web import formats
-from chorus_gateway.web.forms import text
-from chorus_gateway.web.invoices import forms as invoice_forms
-from chorus_gateway.web.invoices.detail import run_action
-from chorus_gateway.web.invoices.forms import with_submission_key
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.clients import ServiceClients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.invoices import INVOICE_STATUS
+from chorus_edge.problems import FieldError, ProblemError
+from chorus_portal.web import formats
+from chorus_portal.web.forms import text
+from chorus_portal.web.invoices import forms as invoice_forms
+from chorus_portal.web.invoices.detail import run_action
+from chorus_portal.web.invoices.forms import with_submission_key
 
 router = APIRouter(include_in_schema=False)
 

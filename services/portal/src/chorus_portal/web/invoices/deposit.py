@@ -6,8 +6,8 @@ Same RPCs as ``POST /api/v1/invoices``, ``/invoices/xml`` and ``/invoices/pdf``.
 carries a one-time submission key sent as the Idempotency-Key, so a form sent twice deposits
 once. A refusal shows the tab again with what was typed, the service's message and each error
 beside its field (line rows and VAT rows as typed, see :mod:`.forms`). This router is
-included before :mod:`chorus_gateway.web.invoices.detail`, whose ``/factures/{id}`` would catch
-``/factures/nouvelle`` (:mod:`chorus_gateway.web` assembles them).
+included before :mod:`chorus_portal.web.invoices.detail`, whose ``/factures/{id}`` would catch
+``/factures/nouvelle`` (:mod:`chorus_portal.web` assembles them).
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ from chorus.structures.v1 import structures_service_pb2 as structures_pb
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from chorus_gateway.clients import ServiceClients
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.problems import ProblemError, problem_from_rpc_error
-from chorus_gateway.web import formats, session
-from chorus_gateway.web.forms import text
-from chorus_gateway.web.invoices import forms as invoice_forms
-from chorus_gateway.web.invoices.display import failure_page
-from chorus_gateway.web.invoices.forms import with_submission_key
-from chorus_gateway.web.pages import render
-from chorus_gateway.web.refusals import csrf_refused, field_errors
-from chorus_gateway.web.session import signed_in, to_login
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.clients import ServiceClients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.problems import ProblemError, problem_from_rpc_error
+from chorus_portal.web import formats, session
+from chorus_portal.web.forms import text
+from chorus_portal.web.invoices import forms as invoice_forms
+from chorus_portal.web.invoices.display import failure_page
+from chorus_portal.web.invoices.forms import with_submission_key
+from chorus_portal.web.pages import render
+from chorus_portal.web.refusals import csrf_refused, field_errors
+from chorus_portal.web.session import signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,6 +1,6 @@
 """Portal: one invoice (header, lines, VAT breakdown, totals, documents, EN 16931 warnings,
 history) with one form per action its reader may take, and :func:`run_action`, which runs those
-forms (:mod:`chorus_gateway.web.invoices.actions`).
+forms (:mod:`chorus_portal.web.invoices.actions`).
 
 The page calls InvoicesService exactly as ``/api/v1/invoices`` does, with the session's token:
 the service decides what the reader may see and do (``allowed_actions``); a page only offers
@@ -21,25 +21,25 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from chorus_gateway.clients import ServiceClients
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.invoice_document import parse_document
-from chorus_gateway.edge.invoices import FRAMEWORK, INVOICE_TYPE
-from chorus_gateway.edge.problems import ProblemError, problem_from_rpc_error
-from chorus_gateway.web import formats, session
-from chorus_gateway.web.forms import text
-from chorus_gateway.web.invoices.display import (
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.clients import ServiceClients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.invoice_document import parse_document
+from chorus_edge.invoices import FRAMEWORK, INVOICE_TYPE
+from chorus_edge.problems import ProblemError, problem_from_rpc_error
+from chorus_portal.web import formats, session
+from chorus_portal.web.forms import text
+from chorus_portal.web.invoices.display import (
     NOTICES,
     failure_page,
     not_found,
     status_name,
     structure_names,
 )
-from chorus_gateway.web.pages import render
-from chorus_gateway.web.paths import known_id
-from chorus_gateway.web.refusals import csrf_refused, field_errors
-from chorus_gateway.web.session import signed_in, to_login
+from chorus_portal.web.pages import render
+from chorus_portal.web.paths import known_id
+from chorus_portal.web.refusals import csrf_refused, field_errors
+from chorus_portal.web.session import signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,12 +9,12 @@ import grpc
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from chorus_gateway.clients import ServiceClients
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.invoices import INVOICE_STATUS
-from chorus_gateway.edge.problems import TITLES, problem_from_rpc_error
-from chorus_gateway.web.pages import render
-from chorus_gateway.web.session import to_login
+from chorus_edge.clients import ServiceClients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.invoices import INVOICE_STATUS
+from chorus_edge.problems import TITLES, problem_from_rpc_error
+from chorus_portal.web.pages import render
+from chorus_portal.web.session import to_login
 
 # Notices shown after a redirect (``?avis=``): fixed texts, nothing from the URL is echoed.
 NOTICES = {

@@ -9,10 +9,10 @@ import grpc
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.web.invoices.display import failure_page, not_found
-from chorus_gateway.web.paths import known_id
-from chorus_gateway.web.session import signed_in, to_login
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_portal.web.invoices.display import failure_page, not_found
+from chorus_portal.web.paths import known_id
+from chorus_portal.web.session import signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 

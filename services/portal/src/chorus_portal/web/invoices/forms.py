@@ -17,14 +17,14 @@ from chorus_platform import idempotency
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
-from chorus_gateway.clients import ServiceClients
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.attachment_staging import check_request_size, stage_attachments
-from chorus_gateway.edge.enums import ProtoEnum
-from chorus_gateway.edge.invoices import FRAMEWORK, INVOICE_TYPE
-from chorus_gateway.edge.uploads import read_bounded
-from chorus_gateway.web.formats import decimal_input
-from chorus_gateway.web.forms import text
+from chorus_edge.attachment_staging import check_request_size, stage_attachments
+from chorus_edge.clients import ServiceClients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.enums import ProtoEnum
+from chorus_edge.invoices import FRAMEWORK, INVOICE_TYPE
+from chorus_edge.uploads import read_bounded
+from chorus_portal.web.formats import decimal_input
+from chorus_portal.web.forms import text
 
 LINE_ROWS = 5
 VAT_ROWS = 3
@@ -320,7 +320,7 @@ async def staged_uploads(
     invoice_id: str = "",
 ) -> list[str]:
     """The files chosen in the input ``name`` (an input left empty sends nothing), staged one
-    by one as in the API (:func:`~chorus_gateway.edge.attachment_staging.stage_attachments`):
+    by one as in the API (:func:`~chorus_edge.attachment_staging.stage_attachments`):
     their staged ids. ProblemError 413 FILE_TOO_LARGE / REQUEST_TOO_LARGE beyond the
     gateway's bounds, 422 ATTACHMENT_* (``attachments[i]``) for a file the service refuses."""
     check_request_size(request)

@@ -11,13 +11,13 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.invoices import INVOICE_STATUS, LIST_SIDE
-from chorus_gateway.web import formats
-from chorus_gateway.web.invoices.display import NOTICES, status_name, structure_names
-from chorus_gateway.web.pages import render
-from chorus_gateway.web.refusals import render_refusal
-from chorus_gateway.web.session import signed_in, to_login
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.invoices import INVOICE_STATUS, LIST_SIDE
+from chorus_portal.web import formats
+from chorus_portal.web.invoices.display import NOTICES, status_name, structure_names
+from chorus_portal.web.pages import render
+from chorus_portal.web.refusals import render_refusal
+from chorus_portal.web.session import signed_in, to_login
 
 router = APIRouter(include_in_schema=False)
 

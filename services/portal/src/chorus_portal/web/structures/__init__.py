@@ -3,5 +3,5 @@ structures": memberships, requests, search, creation), :mod:`.detail` (one struc
 runner of its forms), :mod:`.members` (leaving, members, roles, attachment decisions),
 :mod:`.editing` (details, routing parameters, status), :mod:`.services`, :mod:`.spaces`
 (spaces and subscriptions) and :mod:`.history` (the managers' history); :mod:`.labels` and
-:mod:`.display` hold what they share. The routers are assembled in :mod:`chorus_gateway.web`.
+:mod:`.display` hold what they share. The routers are assembled in :mod:`chorus_portal.web`.
 """

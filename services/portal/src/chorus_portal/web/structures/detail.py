@@ -24,25 +24,25 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from chorus_gateway.clients import ServiceClients
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.problems import ProblemError, problem_from_rpc_error
-from chorus_gateway.edge.structures import IDENTIFIER_TYPE, STRUCTURE_KIND, STRUCTURE_STATUS
-from chorus_gateway.web import formats, session
-from chorus_gateway.web.forms import text
-from chorus_gateway.web.pages import render
-from chorus_gateway.web.paths import known_id
-from chorus_gateway.web.refusals import csrf_refused
-from chorus_gateway.web.session import signed_in, to_login
-from chorus_gateway.web.structures.display import (
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.clients import ServiceClients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.problems import ProblemError, problem_from_rpc_error
+from chorus_edge.structures import IDENTIFIER_TYPE, STRUCTURE_KIND, STRUCTURE_STATUS
+from chorus_portal.web import formats, session
+from chorus_portal.web.forms import text
+from chorus_portal.web.pages import render
+from chorus_portal.web.paths import known_id
+from chorus_portal.web.refusals import csrf_refused
+from chorus_portal.web.session import signed_in, to_login
+from chorus_portal.web.structures.display import (
     NOTICES,
     failure_page,
     form_errors,
     hidden,
     not_found,
 )
-from chorus_gateway.web.structures.labels import (
+from chorus_portal.web.structures.labels import (
     ADDRESS_FIELDS,
     GRANTABLE_ROLES,
     IDENTIFIER_TYPE_LABELS,

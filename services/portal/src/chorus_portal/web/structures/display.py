@@ -8,10 +8,10 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from chorus_gateway.edge.problems import TITLES, ProblemError
-from chorus_gateway.web.pages import render
-from chorus_gateway.web.refusals import field_errors
-from chorus_gateway.web.session import to_login
+from chorus_edge.problems import TITLES, ProblemError
+from chorus_portal.web.pages import render
+from chorus_portal.web.refusals import field_errors
+from chorus_portal.web.session import to_login
 
 # Notices shown after a redirect (``?avis=``): fixed texts, nothing from the URL is echoed.
 NOTICES = {

@@ -1,7 +1,7 @@
 """Portal: managers change their structure (raison sociale, libellé, address, e-mail, VAT number
 and, for a public structure, its routing parameters) through the API's body and mapping, and
 its status once a confirmation box is ticked. Run by
-:func:`~chorus_gateway.web.structures.detail.run_action`.
+:func:`~chorus_portal.web.structures.detail.run_action`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.problems import FieldError, ProblemError
-from chorus_gateway.edge.structures import AddressBody, UpdateStructureBody, update_request
-from chorus_gateway.web.forms import text
-from chorus_gateway.web.structures.detail import run_action
-from chorus_gateway.web.structures.labels import ADDRESS_FIELDS, ROUTING_LABELS, STATUS_LABELS
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.problems import FieldError, ProblemError
+from chorus_edge.structures import AddressBody, UpdateStructureBody, update_request
+from chorus_portal.web.forms import text
+from chorus_portal.web.structures.detail import run_action
+from chorus_portal.web.structures.labels import ADDRESS_FIELDS, ROUTING_LABELS, STATUS_LABELS
 
 router = APIRouter(include_in_schema=False)
 

@@ -13,15 +13,15 @@ from chorus.structures.v1 import structures_service_pb2 as pb
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.problems import problem_from_rpc_error
-from chorus_gateway.edge.structures import ACTION_KIND
-from chorus_gateway.web import formats
-from chorus_gateway.web.pages import render
-from chorus_gateway.web.paths import known_id
-from chorus_gateway.web.session import signed_in, to_login
-from chorus_gateway.web.structures.display import failure_page, not_found
-from chorus_gateway.web.structures.labels import (
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.problems import problem_from_rpc_error
+from chorus_edge.structures import ACTION_KIND
+from chorus_portal.web import formats
+from chorus_portal.web.pages import render
+from chorus_portal.web.paths import known_id
+from chorus_portal.web.session import signed_in, to_login
+from chorus_portal.web.structures.display import failure_page, not_found
+from chorus_portal.web.structures.labels import (
     MODE_LABELS,
     ROLE_LABELS,
     ROUTING_LABELS,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from chorus.structures.v1 import structures_service_pb2 as pb
 
-from chorus_gateway.edge.structures import ACCESS_MODE, ROLE, SPACE
+from chorus_edge.structures import ACCESS_MODE, ROLE, SPACE
 
 ROLE_LABELS = {
     "GESTIONNAIRE_PRINCIPAL": "Gestionnaire principal",

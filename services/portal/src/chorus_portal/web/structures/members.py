@@ -1,7 +1,7 @@
 """Portal: a structure's members, on its page: leaving it; to its managers, deciding a pending
 attachment request, attaching a user by login e-mail, changing a member's role and services,
 detaching a member and transferring the principal role. Run by
-:func:`~chorus_gateway.web.structures.detail.run_action`.
+:func:`~chorus_portal.web.structures.detail.run_action`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.structures import ROLE, UpdateMemberBody, update_member_request
-from chorus_gateway.web.forms import text
-from chorus_gateway.web.paths import path_id
-from chorus_gateway.web.structures.detail import run_action
-from chorus_gateway.web.structures.labels import ROLE_LABELS
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.structures import ROLE, UpdateMemberBody, update_member_request
+from chorus_portal.web.forms import text
+from chorus_portal.web.paths import path_id
+from chorus_portal.web.structures.detail import run_action
+from chorus_portal.web.structures.labels import ROLE_LABELS
 
 router = APIRouter(include_in_schema=False)
 

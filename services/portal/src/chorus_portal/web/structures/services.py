@@ -1,5 +1,5 @@
 """Portal: managers add a service to their structure, rename it, (de)activate it or change its
-engagement flag. Run by :func:`~chorus_gateway.web.structures.detail.run_action`.
+engagement flag. Run by :func:`~chorus_portal.web.structures.detail.run_action`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.web.forms import text
-from chorus_gateway.web.paths import path_id
-from chorus_gateway.web.structures.detail import run_action
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.clients.caller import Caller
+from chorus_portal.web.forms import text
+from chorus_portal.web.paths import path_id
+from chorus_portal.web.structures.detail import run_action
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,6 +1,6 @@
 """Portal: a structure's spaces: a member asks to subscribe to one in a mode; managers open
 and close spaces and decide pending subscriptions. Run by
-:func:`~chorus_gateway.web.structures.detail.run_action`.
+:func:`~chorus_portal.web.structures.detail.run_action`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from chorus_gateway.clients.caller import Caller
-from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.structures import ACCESS_MODE, SPACE
-from chorus_gateway.web.forms import text
-from chorus_gateway.web.paths import path_id
-from chorus_gateway.web.structures.detail import run_action
-from chorus_gateway.web.structures.labels import MODE_LABELS, SPACE_LABELS
+from chorus_edge.callers import AnonymousCaller, Clients
+from chorus_edge.clients.caller import Caller
+from chorus_edge.structures import ACCESS_MODE, SPACE
+from chorus_portal.web.forms import text
+from chorus_portal.web.paths import path_id
+from chorus_portal.web.structures.detail import run_action
+from chorus_portal.web.structures.labels import MODE_LABELS, SPACE_LABELS
 
 router = APIRouter(include_in_schema=False)
 
