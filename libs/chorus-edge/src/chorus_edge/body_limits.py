@@ -1,7 +1,8 @@
-"""The gateway's edge: request bodies bounded and credentials present before any byte is read,
-inbound trace context dropped.
+"""The edge of the gateway and the portal: request bodies bounded and credentials present
+before any byte is read, inbound trace context dropped.
 
-:func:`edge` wraps the whole application (``main.server_config``), outside the OpenTelemetry
+:func:`behind_edge_middlewares` wraps the whole application (each service's
+``main.server_config``), outside the OpenTelemetry
 middleware, routing and body parsing:
 
 - :class:`BodyLimitMiddleware` bounds each request body by its route (:func:`bound_for`): the
@@ -14,8 +15,12 @@ middleware, routing and body parsing:
   the connection aborted when the answer has already begun. Nothing is buffered: messages pass
   through as they come. The routes allowed a large body also refuse at once a request that
   carries neither a bearer token nor the portal session cookie (401 ``UNAUTHENTICATED``, or a
-  redirect to ``/connexion`` for portal pages), so no anonymous client makes the gateway read
-  130 MB. Tokens are not decoded here (the services verify them): presence is the cheap check.
+  redirect to ``/connexion`` for portal pages), so no anonymous client makes a process read
+  130 MB. The table holds both the REST API's routes and the portal's: each process only
+  receives its own (the gateway relays the portal's paths before this middleware). A portal
+  page refused here is rendered by the ``page`` the portal passes (its French error page); the
+  gateway passes none and answers problem+json. Tokens are not decoded here (the services
+  verify them): presence is the cheap check.
 - :class:`TraceContextStripMiddleware` removes ``traceparent``, ``tracestate`` and ``baggage``
   from incoming requests: a client on the internet must not choose the trace ids written in
   logs and events, nor send baggage to every service.
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import cookie_parser
@@ -34,8 +40,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chorus_edge import attachment_staging, uploads
 from chorus_edge.callers import SESSION_COOKIE
 from chorus_edge.problems import ProblemError
-from chorus_gateway.api import API_PREFIX
-from chorus_portal.web import pages
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,9 @@ ENTRY_BYTES = 8 * MiB
 """An invoice entered field by field (``POST /api/v1/invoices``, ``POST /factures/nouvelle``):
 1000 lines of 1000 characters (the service's limits) weigh 1.1 MB in ASCII, about 6.2 MB when
 every character is accented and escaped (``\\u00e9`` in JSON, ``%C3%A9`` in a form)."""
+
+API_PREFIX = "/api/v1"
+"""The REST API's prefix (``chorus_gateway.api.API_PREFIX``; a lib imports no service)."""
 
 TRACE_CONTEXT_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
 
@@ -165,15 +172,19 @@ def _is_portal(scope: Scope) -> bool:
     return not scope["path"].startswith("/api/")
 
 
-def _too_large(scope: Scope, bound: Bound) -> Response:
+ErrorPage = Callable[[str, str, bool], str]
+"""The portal's error page: ``(title, message, signed_in)`` -> HTML."""
+
+PAGE_TITLE = "Envoi trop volumineux"
+
+
+def _too_large(
+    scope: Scope, bound: Bound, page: ErrorPage | None, headers: dict[str, str]
+) -> Response:
     """413: problem+json for the API, the French error page for the portal."""
-    if _is_portal(scope):
-        page = pages.templates.get_template("erreur.html").render(
-            title="Envoi trop volumineux",
-            message=bound.detail,
-            signed_in=has_credentials(scope),
-        )
-        return HTMLResponse(page, status_code=413, headers=pages.SECURITY_HEADERS)
+    if page is not None and _is_portal(scope):
+        html = page(PAGE_TITLE, bound.detail, has_credentials(scope))
+        return HTMLResponse(html, status_code=413, headers=headers)
     return ProblemError(413, "REQUEST_TOO_LARGE", bound.detail).response()
 
 
@@ -195,8 +206,15 @@ class BodyLimitMiddleware:
     """Bounds request bodies by route and requires credentials on the large ones (see the
     module docstring); a pure ASGI middleware that never buffers the body."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        page: ErrorPage | None = None,
+        page_headers: dict[str, str] | None = None,
+    ) -> None:
         self.app = app
+        self.page = page
+        self.page_headers = dict(page_headers or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -210,7 +228,7 @@ class BodyLimitMiddleware:
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > bound.max_bytes:
             self._refused(scope, 413, f"Content-Length {declared} > {bound.max_bytes}")
-            await _too_large(scope, bound)(scope, receive, send)
+            await _too_large(scope, bound, self.page, self.page_headers)(scope, receive, send)
             return
 
         received = 0
@@ -231,7 +249,7 @@ class BodyLimitMiddleware:
             if started:
                 raise BodyTooLargeError(f"request body beyond {bound.max_bytes} bytes")
             refused = True
-            await _too_large(scope, bound)(scope, receive, send)
+            await _too_large(scope, bound, self.page, self.page_headers)(scope, receive, send)
             # The app stops reading as if the client had gone; its answer is dropped.
             return {"type": "http.disconnect"}
 
@@ -285,6 +303,11 @@ class TraceContextStripMiddleware:
         await self.app(scope, receive, send)
 
 
-def behind_edge_middlewares(app: ASGIApp) -> ASGIApp:
-    """``app`` behind the edge middlewares, the trace context stripped first."""
-    return TraceContextStripMiddleware(BodyLimitMiddleware(app))
+def behind_edge_middlewares(
+    app: ASGIApp,
+    page: ErrorPage | None = None,
+    page_headers: dict[str, str] | None = None,
+) -> ASGIApp:
+    """``app`` behind the edge middlewares, the trace context stripped first; ``page`` (and
+    its ``page_headers``) render a portal page's 413 (the portal passes them)."""
+    return TraceContextStripMiddleware(BodyLimitMiddleware(app, page, page_headers))

@@ -1,5 +1,6 @@
 """Exception handlers: every error the app raises answers as problem+json, or, for a portal
-page, as the portal's French error page (``html_page``).
+page, as the portal's French error page (``html_page``, which the portal passes; the
+gateway, API only, passes none).
 
 Nothing a client sends gives a 500: an exception nobody expected is logged with a
 correlation id (the trace id) and answers 500 ``INTERNAL`` carrying only that id.
@@ -23,7 +24,7 @@ from chorus_edge.problems import (
     internal_problem,
     problem_from_rpc_error,
 )
-from chorus_gateway.api.validation import problem_from_validation_error
+from chorus_edge.validation import problem_from_validation_error
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,12 @@ HtmlPage = Callable[[Request, ProblemError], Response | None]
 """The portal's page for a problem, or ``None`` when the request is not the portal's."""
 
 
-def install_error_handlers(app: FastAPI, html_page: HtmlPage) -> None:
+def install_error_handlers(app: FastAPI, html_page: HtmlPage | None = None) -> None:
     """Maps ProblemError, gRPC errors, validation and routing errors, and the unexpected."""
 
     def answer(request: Request, problem: ProblemError) -> Response:
-        return html_page(request, problem) or problem.response()
+        page = html_page(request, problem) if html_page is not None else None
+        return page or problem.response()
 
     async def on_problem(request: Request, exc: ProblemError) -> Response:
         return answer(request, exc)

@@ -20,6 +20,7 @@ DEFAULT_METRICS_PORTS = {
     "notifications": 9464,
     "gateway": 9465,
     "cpro-api": 9466,
+    "portal": 9467,
 }
 
 
@@ -197,7 +198,7 @@ class ChorusSettings(BaseSettings):
         le=65535,
         description="Admin port serving GET /metrics (Prometheus text) and GET /healthz; 0 turns"
         " it off. Default per service: identity 9461, structures 9462, invoices 9463,"
-        " notifications 9464, gateway 9465, cpro-api 9466.",
+        " notifications 9464, gateway 9465, cpro-api 9466, portal 9467.",
     )
 
     @model_validator(mode="after")

@@ -1,4 +1,5 @@
-"""The FastAPI application: REST API, probes, JWKS and the portal over one set of clients."""
+"""The FastAPI application: the REST API, probes and JWKS over one set of clients (the web
+portal is its own service, ``chorus_portal``, relayed by :mod:`~chorus_gateway.portal_proxy`)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,14 @@ from fastapi.staticfiles import StaticFiles
 
 from chorus_edge.client_address import ClientAddressMiddleware, TrustedProxies
 from chorus_edge.clients import ServiceClients
+from chorus_edge.error_handlers import install_error_handlers
 from chorus_edge.rate_limits import RateLimiter
 from chorus_edge.security_headers import SecurityHeadersMiddleware
 from chorus_gateway.api import API_PREFIX, api_router
 from chorus_gateway.api import docs as docs_api
 from chorus_gateway.api import health as health_api
-from chorus_gateway.api.error_handlers import install_error_handlers
 from chorus_gateway.api.openapi import install_openapi
 from chorus_gateway.config import GatewaySettings
-from chorus_portal.web import pages, portal_router
 
 DESCRIPTION = """\
 API REST de Chorus, le portail public de facturation électronique.
@@ -58,20 +58,17 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.rate_limiter = RateLimiter(
         burst=settings.rate_limit_burst, per_minute=settings.rate_limit_per_minute
     )
-    install_error_handlers(app, html_page=pages.error_page)
+    install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(health_api.router)
-    app.include_router(portal_router)
-    # The more specific mounts first: "/static" would catch theirs.
     app.mount(
         docs_api.SWAGGER_UI_URL,
         StaticFiles(directory=docs_api.SWAGGER_UI_DIR),
         name="swagger-ui",
     )
     app.mount(docs_api.INIT_URL, StaticFiles(directory=docs_api.INIT_DIR), name="api-docs")
-    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     # Added last = outermost: the client address is known to every layer below, the headers
-    # complete every answer (error pages included).
+    # complete every answer (error answers included).
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware, logger="chorus_gateway.access")
     app.add_middleware(

@@ -2,78 +2,26 @@
 
 from __future__ import annotations
 
-import ipaddress
+from pydantic import Field
 
-from chorus_platform.settings import ChorusSettings
-from pydantic import Field, field_validator
+from chorus_edge.settings import EdgeSettings
 
 
-class GatewaySettings(ChorusSettings):
-    """Settings of the REST gateway and web portal (no database of its own)."""
+class GatewaySettings(EdgeSettings):
+    """Settings of the REST gateway (no database of its own); the HTTP side it shares with the
+    portal is :class:`~chorus_edge.settings.EdgeSettings`."""
 
     service_name: str = "gateway"
-    http_host: str = Field("127.0.0.1", description="HTTP listen address; containers set 0.0.0.0.")
-    http_port: int = Field(8080, description="HTTP listen port of the API and the portal.")
-    portal_url: str = Field(
-        "http://127.0.0.1:8080",
-        description="Public URL of the portal; an https:// URL makes the cookies Secure.",
-    )
-    trusted_proxies: str = Field(
-        "",
-        description="Addresses or networks (comma-separated, e.g. 10.0.0.0/8) of the proxies "
-        "in front of the gateway: their X-Forwarded-For entries are believed, and the client "
-        "is the right-most hop outside them. Empty (default): the client is the socket peer.",
-    )
-    trusted_proxy_hops: int = Field(
-        0,
-        ge=0,
-        le=10,
-        description="Number of proxies in front of the gateway, each appending to "
-        "X-Forwarded-For (instead of, or with, CHORUS_TRUSTED_PROXIES); 0 (default): none.",
-    )
-    health_timeout_seconds: float = Field(
-        1.0, description="Deadline of each downstream health check behind /readyz."
-    )
-    rate_limit_burst: int = Field(
-        10,
-        ge=1,
-        description="Requests one client IP may make at once to each of login, second factor, "
-        "password reset and activation resend before 429.",
-    )
-    rate_limit_per_minute: float = Field(
-        10.0, gt=0, description="Refill rate of those per-IP buckets, requests per minute."
-    )
+    http_port: int = Field(8080, description="HTTP listen port of the REST API.")
     cpro_api_url: str = Field(
         "http://127.0.0.1:8090",
         description="Where cpro-api (the Chorus Pro-compatible API) listens: /api/oauth/token "
         "and /cpro/** are relayed there, so both answer at the gateway's address. Empty: "
         "not relayed.",
     )
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks_readable(cls, value: str) -> str:
-        networks_of(value)
-        return value
-
-    @property
-    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        return networks_of(self.trusted_proxies)
-
-    @property
-    def secure_cookies(self) -> bool:
-        """Cookies get the Secure flag when the portal is served over HTTPS."""
-        return self.portal_url.startswith("https://")
-
-
-def networks_of(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """``"10.0.0.0/8, 192.0.2.7"`` -> networks (a bare address is a /32 or /128); ValueError
-    naming the first entry that is neither."""
-    networks = []
-    for entry in (part.strip() for part in value.split(",")):
-        if entry:
-            try:
-                networks.append(ipaddress.ip_network(entry, strict=False))
-            except ValueError:
-                raise ValueError(f"not an IP address or network: {entry!r}") from None
-    return tuple(networks)
+    portal_backend_url: str = Field(
+        "http://127.0.0.1:8070",
+        description="Where the web portal listens: every path the gateway does not own (not "
+        "/api/**, the probes, /.well-known/** or the Chorus Pro paths) is relayed there, so "
+        "the portal answers at the gateway's address. Empty: not relayed.",
+    )

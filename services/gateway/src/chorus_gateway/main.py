@@ -12,10 +12,12 @@ from chorus_platform.settings import ChorusSettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.metrics import NoOpMeterProvider
 
+from chorus_edge.body_limits import behind_edge_middlewares
+from chorus_edge.serving import WithoutColorMessage, path_only
 from chorus_gateway.app import create_app
-from chorus_gateway.body_limits import behind_edge_middlewares
 from chorus_gateway.config import GatewaySettings
 from chorus_gateway.cpro_proxy import CproProxy
+from chorus_gateway.portal_proxy import PortalProxy
 
 
 def server_config(settings: GatewaySettings) -> uvicorn.Config:
@@ -23,11 +25,12 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
 
     uvicorn's access log prints the query string, where the activation token travels, so it
     stays off; :class:`~chorus_platform.http_access_log.AccessLogMiddleware` logs paths only.
-    The edge middlewares (:func:`~chorus_gateway.body_limits.behind_edge_middlewares`) wrap
+    The edge middlewares (:func:`~chorus_edge.body_limits.behind_edge_middlewares`) wrap
     everything, OpenTelemetry's included: bodies are bounded before routing and parsing, and
     the client's trace context headers are gone before the instrumentation reads them.
     Outside them all, :class:`~chorus_gateway.cpro_proxy.CproProxy` relays the Chorus
-    Pro-compatible paths to cpro-api.
+    Pro-compatible paths to cpro-api and :class:`~chorus_gateway.portal_proxy.PortalProxy`
+    every other path the gateway does not own to the portal.
     """
     app = create_app(settings)
     # http.server.request.duration with the route template (chorus_platform.metrics).
@@ -35,13 +38,16 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
     if telemetry.configured():  # by run_cli's ``serve``
         FastAPIInstrumentor.instrument_app(
             app,
-            excluded_urls="healthz,readyz,static",
-            server_request_hook=_path_only,
+            excluded_urls="healthz,readyz",
+            server_request_hook=path_only,
             # spans only: HttpServerMetrics is the one HTTP metric
             meter_provider=NoOpMeterProvider(),
         )
     return uvicorn.Config(
-        CproProxy(behind_edge_middlewares(app), settings.cpro_api_url),
+        CproProxy(
+            PortalProxy(behind_edge_middlewares(app), settings.portal_backend_url),
+            settings.cpro_api_url,
+        ),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
@@ -58,32 +64,12 @@ def server_config(settings: GatewaySettings) -> uvicorn.Config:
     )
 
 
-# Span attributes that may hold the query string, where activation and reset tokens travel.
-_URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
-
-
-def _path_only(span, scope: dict) -> None:
-    """Keeps query strings (and the tokens in them) out of the HTTP server spans."""
-    if span is None or not span.is_recording():
-        return
-    for name in _URL_ATTRIBUTES:
-        span.set_attribute(name, "" if name == "url.query" else scope.get("path", ""))
-
-
-class _WithoutColorMessage(logging.Filter):
-    """Drops the ANSI-coloured duplicate uvicorn attaches to its records (noise in JSON)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.__dict__.pop("color_message", None)
-        return True
-
-
 async def serve(settings: ChorusSettings) -> None:
     """Serves HTTP until SIGTERM: not ready at once, serving ``shutdown_delay_seconds`` more,
     then uvicorn stops accepting, drains and runs the shutdown (``chorus_platform.http_drain``).
     """
     assert isinstance(settings, GatewaySettings)
-    logging.getLogger("uvicorn.error").addFilter(_WithoutColorMessage())
+    logging.getLogger("uvicorn.error").addFilter(WithoutColorMessage())
     async with serve_metrics(settings):
         await http_drain.serve(server_config(settings), settings.shutdown_delay_seconds)
 
