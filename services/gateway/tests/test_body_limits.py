@@ -1,4 +1,4 @@
-"""The edge middlewares (``chorus_gateway.body_limits``) as uvicorn runs them: the app that
+"""The edge middlewares (``chorus_edge.body_limits``) as uvicorn runs them: the app that
 ``server_config`` hands over, against the service doubles. Request bodies are async generators
 that count what the gateway pulled from them, so "refused before reading" is measured."""
 
@@ -16,10 +16,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from chorus_edge import attachment_staging
-from chorus_gateway import body_limits, main
+from chorus_edge import attachment_staging, body_limits
+from chorus_gateway import main
 from chorus_gateway.cpro_proxy import CproProxy
 from chorus_gateway.main import server_config
+from chorus_gateway.portal_proxy import PortalProxy
 
 from .test_api_invoice_pdf import METADATA, PDF, deposited, staged
 from .test_api_invoices import AUTH, SUPPLIER_ID, create_body, invoice
@@ -86,7 +87,8 @@ async def edge(settings) -> AsyncIterator[httpx.AsyncClient]:
 def test_uvicorn_serves_the_app_behind_the_edge(settings):
     relay = server_config(settings).app
     assert isinstance(relay, CproProxy)  # the Chorus Pro-compatible paths, relayed first
-    app = relay.app
+    assert isinstance(relay.app, PortalProxy)  # then every path the gateway does not own
+    app = relay.app.app
     assert isinstance(app, body_limits.TraceContextStripMiddleware)
     assert isinstance(app.app, body_limits.BodyLimitMiddleware)
     assert isinstance(app.app.app, FastAPI)
@@ -168,23 +170,6 @@ async def test_streamed_oversized_upload_is_413_after_the_bound(edge, services, 
     assert services.invoices.calls == []
 
 
-async def test_streamed_oversized_portal_deposit_is_the_french_413_page(
-    edge, services, monkeypatch
-):
-    monkeypatch.setattr(attachment_staging, "MAX_REQUEST_BYTES", MiB)
-    body = CountedBody(8 * MiB)
-    response = await edge.post(
-        "/factures/nouvelle/pdf", headers={**SESSION, **MULTIPART}, content=body
-    )
-    assert response.status_code == 413
-    assert response.headers["content-type"].startswith("text/html")
-    assert "Envoi trop volumineux" in response.text
-    assert "retirez ou compressez" in response.text
-    assert response.headers["x-frame-options"] == "DENY"
-    assert MiB < body.pulled <= MiB + CHUNK
-    assert services.invoices.calls == []
-
-
 async def test_a_structured_file_beyond_16_mb_is_refused_before_parsing(edge, services):
     body = CountedBody(20 * MiB)
     response = await edge.post("/api/v1/invoices/xml", headers={**AUTH, **MULTIPART}, content=body)
@@ -213,16 +198,6 @@ async def test_an_upload_without_credentials_is_401_before_reading(edge, service
     assert response.json()["code"] == "UNAUTHENTICATED"
     assert body.pulled == 0
     assert services.invoices.calls == []
-
-
-@pytest.mark.parametrize(
-    "path", ["/factures/nouvelle/pdf", "/factures/nouvelle", "/factures/abc/completion"]
-)
-async def test_a_portal_deposit_without_session_goes_to_login_before_reading(edge, services, path):
-    body = CountedBody(4 * MiB)
-    response = await edge.post(path, headers=MULTIPART, content=body)
-    assert (response.status_code, response.headers["location"]) == (303, "/connexion")
-    assert body.pulled == 0
 
 
 async def test_a_normal_upload_with_attachments_still_deposits(edge, services):

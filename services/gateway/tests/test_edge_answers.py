@@ -19,8 +19,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from chorus_edge.security_headers import API_CSP, PAGE_CSP, relative_location
 from chorus_gateway.app import create_app
 
-from .test_portal import HTML, csrf_of
-
 AUTH = {"Authorization": "Bearer tok"}
 
 
@@ -51,23 +49,6 @@ async def test_api_answers_are_never_stored_nor_sniffed(api, services):
         assert_always(response)
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["content-security-policy"] == API_CSP
-
-
-async def test_portal_pages_keep_their_csp(api):
-    response = await api.get("/connexion", headers=HTML)
-
-    assert_always(response)
-    assert response.headers["content-security-policy"] == PAGE_CSP
-    assert "script-src" not in PAGE_CSP and "unsafe-inline" not in PAGE_CSP
-    assert response.headers["cache-control"] == "no-store"
-
-
-async def test_static_assets_may_be_cached_but_not_sniffed(api):
-    response = await api.get("/static/portal.css")
-
-    assert response.status_code == 200
-    assert_always(response)
-    assert "cache-control" not in response.headers
 
 
 async def test_a_route_s_own_cache_control_is_kept(api, services):
@@ -110,39 +91,6 @@ def test_locations_are_made_relative(location, relative):
     assert not made.startswith("//")
 
 
-async def test_the_host_header_is_never_reflected_in_a_redirect(api):
-    response = await api.get("/factures/", headers={**HTML, "Host": "evil.example"})
-
-    assert response.status_code in (303, 307)
-    assert "evil.example" not in response.headers["location"]
-    assert response.headers["location"].startswith("/")
-
-
-async def test_a_service_down_is_503_with_retry_after_on_the_api_and_the_portal(gateway, services):
-    settings = services.settings(identity_addr=f"127.0.0.1:{unused_port()}")
-
-    async with gateway(settings) as client:
-        api = await client.get("/api/v1/me", headers=AUTH)
-        api_cookie_page = await client.get(
-            "/mon-compte", headers={**HTML, "Cookie": "chorus_session=t"}
-        )
-        csrf = csrf_of((await client.get("/connexion", headers=HTML)).text)
-        portal = await client.post(
-            "/connexion",
-            data={"csrf_token": csrf, "login_email": "a@b.fr", "password": "x"},
-            headers=HTML,
-        )
-
-    assert (api.status_code, api.json()["code"]) == (503, "SERVICE_UNAVAILABLE")
-    assert api.headers["retry-after"] == "2"
-    assert portal.headers["retry-after"] == "2"
-    for page in (api_cookie_page, portal):
-        assert page.status_code == 503
-        assert page.headers["content-type"].startswith("text/html")
-        assert "indisponible" in page.text
-        assert "Traceback" not in page.text
-
-
 async def test_a_database_outage_reported_by_a_service_keeps_its_retry_after(api, services):
     services.identity.answer(
         "GetMe",
@@ -164,7 +112,6 @@ def failing_app(settings):
     app = create_app(settings)
 
     @app.get("/api/v1/boom")
-    @app.get("/boum")
     async def boom() -> None:
         raise KeyError("secret internal detail")
 
@@ -175,7 +122,7 @@ async def test_an_unexpected_error_is_500_with_only_a_correlation_id(settings, c
     app = failing_app(settings)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     provider = TracerProvider()
-    caplog.set_level(logging.ERROR, logger="chorus_gateway.api.error_handlers")
+    caplog.set_level(logging.ERROR, logger="chorus_edge.error_handlers")
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         with provider.get_tracer("test").start_as_current_span("request") as span:
             response = await client.get("/api/v1/boom")
@@ -192,14 +139,3 @@ async def test_an_unexpected_error_is_500_with_only_a_correlation_id(settings, c
     assert not trace.get_current_span().get_span_context().is_valid
 
 
-async def test_an_unexpected_error_on_the_portal_is_the_french_page_with_its_reference(settings):
-    transport = httpx.ASGITransport(app=failing_app(settings), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        response = await client.get("/boum", headers=HTML)
-
-    assert response.status_code == 500
-    assert response.headers["content-type"].startswith("text/html")
-    assert "Erreur interne" in response.text
-    assert re.search(r"<code>[0-9a-f]{32}</code>", response.text)
-    assert "secret" not in response.text
-    assert response.headers["content-security-policy"] == PAGE_CSP

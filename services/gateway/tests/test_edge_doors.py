@@ -8,7 +8,6 @@ import ipaddress
 import re
 
 import pytest
-from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus_platform.errors import Unauthenticated
 from pydantic import ValidationError
 
@@ -161,135 +160,6 @@ async def test_behind_a_trusted_proxy_each_real_client_has_its_own_bucket(servic
     assert (first.status_code, again.status_code, other.status_code) == (401, 429, 401)
 
 
-async def test_the_portal_login_shares_the_api_bucket(services, gateway):
-    refuse_logins(services)
-    settings = services.settings(rate_limit_burst=10, rate_limit_per_minute=1)
-    async with gateway(settings) as client:
-        api_codes = [
-            (await client.post("/api/v1/auth/token", json=LOGIN)).status_code for _ in range(10)
-        ]
-        csrf = csrf_of((await client.get("/connexion", headers=HTML)).text)
-        eleventh = await portal_login(client, csrf)
-
-    assert api_codes == [401] * 10
-    assert eleventh.status_code == 429
-    assert 1 <= int(eleventh.headers["retry-after"]) <= 60
-    assert "Trop de tentatives" in eleventh.text
-    assert eleventh.headers["content-type"].startswith("text/html")
-    assert len(services.identity.calls_to("CreateSession")) == 10
-
-
-async def test_the_api_login_shares_the_portal_bucket(services, gateway):
-    refuse_logins(services)
-    settings = services.settings(rate_limit_burst=3, rate_limit_per_minute=1)
-    async with gateway(settings) as client:
-        csrf = csrf_of((await client.get("/connexion", headers=HTML)).text)
-        portal_codes = [(await portal_login(client, csrf)).status_code for _ in range(3)]
-        api = await client.post("/api/v1/auth/token", json=LOGIN)
-
-    assert portal_codes == [401, 401, 401]
-    assert api.status_code == 429
-    assert api.json()["code"] == "RATE_LIMITED"
-
-
-async def test_portal_logins_are_limited_even_with_a_rotating_forwarded_for(services, gateway):
-    refuse_logins(services)
-    settings = services.settings(rate_limit_burst=2, rate_limit_per_minute=1)
-    async with gateway(settings) as client:
-        csrf = csrf_of((await client.get("/connexion", headers=HTML)).text)
-        codes = [
-            (await portal_login(client, csrf, {"X-Forwarded-For": f"198.18.1.{i}"})).status_code
-            for i in range(1, 5)
-        ]
-
-    assert codes == [401, 401, 429, 429]
-
-
-@pytest.mark.parametrize(
-    ("api_path", "api_body", "portal_path", "portal_form", "method"),
-    [
-        (
-            "/api/v1/auth/token/mfa",
-            {"challenge_id": "c1", "code": "123456"},
-            "/connexion/code",
-            {"challenge_id": "c1", "code": "123456"},
-            "CompleteMfaChallenge",
-        ),
-        (
-            "/api/v1/password-resets",
-            {"login_email": "marie@example.fr"},
-            "/mot-de-passe-oublie",
-            {"login_email": "marie@example.fr"},
-            "RequestPasswordReset",
-        ),
-        (
-            "/api/v1/password-resets/confirm",
-            {"token": "t", "secret_answer": "Lyon", "password": "Un-Bon-Mot2passe"},
-            "/mot-de-passe/reinitialisation",
-            {
-                "token": "t",
-                "question": "Ville ?",
-                "secret_answer": "Lyon",
-                "password": "Un-Bon-Mot2passe",
-                "password_confirmation": "Un-Bon-Mot2passe",
-            },
-            "ConfirmPasswordReset",
-        ),
-        (
-            "/api/v1/accounts/activation/resend",
-            {"login_email": "marie@example.fr"},
-            "/activation/renvoi",
-            {"login_email": "marie@example.fr"},
-            "ResendActivation",
-        ),
-    ],
-)
-async def test_every_portal_door_shares_its_api_bucket(
-    services, gateway, api_path, api_body, portal_path, portal_form, method
-):
-    services.identity.answer(method, Unauthenticated("REFUSED", "Refusé."))
-    settings = services.settings(rate_limit_burst=2, rate_limit_per_minute=1)
-    async with gateway(settings) as client:
-        api_codes = [(await client.post(api_path, json=api_body)).status_code for _ in range(2)]
-        csrf = csrf_of((await client.get("/connexion", headers=HTML)).text)
-        portal = await client.post(
-            portal_path, data={**portal_form, "csrf_token": csrf}, headers=HTML
-        )
-
-    assert 429 not in api_codes
-    assert portal.status_code == 429
-    assert "Trop de tentatives" in portal.text
-    assert len(services.identity.calls_to(method)) == 2
-
-
-async def test_the_reset_link_page_shares_the_lookup_bucket(services, gateway):
-    services.identity.answer("GetPasswordReset", pb.GetPasswordResetResponse(secret_question="Q ?"))
-    settings = services.settings(rate_limit_burst=2, rate_limit_per_minute=1)
-    async with gateway(settings) as client:
-        api_codes = [
-            (await client.post("/api/v1/password-resets/lookup", json={"token": "t"})).status_code
-            for _ in range(2)
-        ]
-        page = await client.get("/mot-de-passe/reinitialisation?token=t", headers=HTML)
-
-    assert api_codes == [200, 200]
-    assert page.status_code == 429
-    assert "Trop de tentatives" in page.text
-    assert page.headers["retry-after"]
-
-
-async def test_a_form_refused_for_its_csrf_token_takes_nothing_from_the_bucket(services, gateway):
-    refuse_logins(services)
-    settings = services.settings(rate_limit_burst=1, rate_limit_per_minute=1)
-    async with gateway(settings) as client:
-        await client.get("/connexion", headers=HTML)
-        forged = await client.post("/connexion", data={**LOGIN, "csrf_token": "x"}, headers=HTML)
-        api = await client.post("/api/v1/auth/token", json=LOGIN)
-
-    assert forged.status_code == 403
-    assert api.status_code == 401
-
-
 REGISTRATION = {
     "login_email": "inscrite@exemple.fr",
     "first_name": "Inès",
@@ -298,35 +168,3 @@ REGISTRATION = {
 }
 
 
-async def test_registrations_are_limited_per_client_through_both_doors(services, gateway):
-    # Each registration e-mails an address (an activation link, or a warning to the owner of
-    # an existing account): unlimited, anyone could flood a mailbox through it.
-    services.identity.answer("RegisterAccount", pb.RegisterAccountResponse())
-    settings = services.settings(rate_limit_burst=3, rate_limit_per_minute=1)
-    async with gateway(settings) as client:
-        api_codes = [
-            (await client.post("/api/v1/accounts", json=REGISTRATION)).status_code for _ in range(2)
-        ]
-        csrf = csrf_of((await client.get("/inscription", headers=HTML)).text)
-        form = {
-            "login_email": "inscrite@exemple.fr",
-            "first_name": "Inès",
-            "last_name": "Martin",
-            "terms_accepted": "on",
-            "csrf_token": csrf,
-        }
-        third = await client.post("/inscription", data=form, headers=HTML)
-        fourth = await client.post("/inscription", data=form, headers=HTML)
-        fifth = await client.post("/api/v1/accounts", json=REGISTRATION)
-        other = await client.post(
-            "/api/v1/accounts", json=REGISTRATION, headers={"X-Forwarded-For": "198.18.9.9"}
-        )
-
-    assert api_codes == [202, 202]
-    assert third.status_code == 200
-    assert fourth.status_code == 429 and "Trop de tentatives" in fourth.text
-    assert 'value="inscrite@exemple.fr"' in fourth.text  # the form keeps what was typed
-    assert fifth.status_code == 429 and fifth.json()["code"] == "RATE_LIMITED"
-    assert 1 <= int(fifth.headers["retry-after"]) <= 60
-    assert other.status_code == 429  # no trusted proxy: the header changes nothing
-    assert len(services.identity.calls_to("RegisterAccount")) == 3

@@ -12,7 +12,6 @@ from chorus.identity.v1 import identity_service_pb2 as pb
 from chorus_edge.input_hygiene import json_problems, strict_json, string_problem
 
 from .test_api_invoices import AUTH, create_body
-from .test_portal import HTML, csrf_of
 
 JSON = {"Content-Type": "application/json"}
 
@@ -229,30 +228,6 @@ async def test_a_multipart_field_and_a_file_name_follow_the_rule(api, services):
     assert no_calls(services)
 
 
-async def test_a_portal_form_with_a_nul_is_the_french_error_page(api, services):
-    csrf = csrf_of((await api.get("/connexion", headers=HTML)).text)
-
-    response = await api.post(
-        "/connexion",
-        data={"csrf_token": csrf, "login_email": "marie\x00@exemple.fr", "password": "x"},
-        headers=HTML,
-    )
-
-    assert response.status_code == 422
-    assert response.headers["content-type"].startswith("text/html")
-    assert "caractères interdits" in response.text
-    assert "login_email" in response.text
-    assert no_calls(services)
-
-
-async def test_a_portal_query_with_a_control_character_is_the_french_error_page(api, services):
-    response = await api.get("/activation?token=abc%07", headers=HTML)
-
-    assert response.status_code == 422
-    assert '<html lang="fr">' in response.text
-    assert no_calls(services)
-
-
 async def test_a_form_sent_where_json_or_multipart_is_read_by_hand_is_400_not_500(api, services):
     # The completion reads its body itself (multipart, or JSON): a url-encoded form was parsed
     # by the hygiene check first, and must still be readable as a body.
@@ -296,9 +271,3 @@ async def test_a_user_agent_beyond_ascii_is_forwarded_readable(api, services):
     assert call.metadata["x-forwarded-user-agent"] == "Navigateur ?t?"
 
 
-async def test_a_portal_session_cookie_beyond_ascii_is_no_session(api, services):
-    response = await api.get("/mon-compte", headers={**HTML, "Cookie": b"chorus_session=\xe9"})
-
-    assert response.status_code == 303
-    assert response.headers["location"] == "/connexion"
-    assert no_calls(services)

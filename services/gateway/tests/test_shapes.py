@@ -10,8 +10,8 @@ from chorus.invoices.v1 import invoices_service_pb2 as invoices_pb
 from chorus.structures.v1 import structures_service_pb2 as structures_pb
 
 from chorus_edge.enums import ProtoEnum, enum_prefix, strip_prefix
+from chorus_edge.validation import french_message, loc_path, problem_from_validation_error
 from chorus_gateway.api.amounts import parse_amount
-from chorus_gateway.api.validation import french_message, loc_path, problem_from_validation_error
 
 
 def test_strip_prefix():

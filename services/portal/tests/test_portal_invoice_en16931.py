@@ -10,7 +10,7 @@ import json
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
-from .test_api_invoice_en16931 import document
+from .api_samples import document
 from .test_portal import HTML, csrf_of
 from .test_portal_invoices import (
     INVOICE_ID,

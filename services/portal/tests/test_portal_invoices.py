@@ -19,7 +19,7 @@ from chorus_platform.errors import (
 )
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from .test_api_invoice_pdf import staged
+from .api_samples import staged
 from .test_portal import HTML, csrf_of
 
 INVOICE_ID = "3f2b8d4c-7a61-4e1b-8d0e-5c9a2f1e7b33"
