@@ -67,8 +67,19 @@ async def test_ephemeral_stack_runs_migrates_seeds_and_stops(
             == (env["CHORUS_CPRO_API_URL"].rsplit(":", 1)[-1])
         )
 
+        # The portal listens on its own port; the gateway is told where, the portal alone
+        # trusts the relay's hop.
+        assert env["CHORUS_PORTAL_BACKEND_URL"] == f"http://{stack.addresses['portal']}"
+        portal_env = stack.child_env(stack._service("portal"))
+        assert portal_env["CHORUS_TRUSTED_PROXY_HOPS"] == "1"
+        assert portal_env["CHORUS_HTTP_PORT"] == env["CHORUS_PORTAL_BACKEND_URL"].rsplit(":")[-1]
+        assert "CHORUS_TRUSTED_PROXY_HOPS" not in stack.child_env(stack._service("gateway"))
+        assert f"http://{stack.addresses['portal']}" in stack.banner()
+
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{stack.gateway_url}/readyz") as response:
+                assert response.status == 200
+            async with http.get(f"{env['CHORUS_PORTAL_BACKEND_URL']}/readyz") as response:
                 assert response.status == 200
             async with http.get(f"{env['CHORUS_CPRO_API_URL']}/readyz") as response:
                 assert response.status == 200

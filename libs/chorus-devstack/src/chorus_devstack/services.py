@@ -17,6 +17,8 @@ class Service:
     returns 200; ``env`` is the variable the others read: a port (``CHORUS_HTTP_PORT``, the
     gateway's, whose address is the stack's public one) or, for a name ending in ``_URL``, its
     base URL (``CHORUS_CPRO_API_URL=http://127.0.0.1:<port>``, what the gateway relays to).
+    ``env_defaults``: variables given to this service alone (the portal trusts the gateway's
+    relay, one hop, so its per-IP limits count the real client).
     """
 
     name: str
@@ -25,6 +27,7 @@ class Service:
     env: str
     default_port: int
     migrate: bool = True
+    env_defaults: tuple[tuple[str, str], ...] = ()
 
 
 #: The services, in start order. Adding a service is one line here.
@@ -33,6 +36,15 @@ SERVICES: tuple[Service, ...] = (
     Service("structures", "chorus-structures", "grpc", "CHORUS_STRUCTURES_ADDR", 50052),
     Service("invoices", "chorus-invoices", "grpc", "CHORUS_INVOICES_ADDR", 50053),
     Service("notifications", "chorus-notifications", "grpc", "CHORUS_NOTIFICATIONS_ADDR", 50054),
+    Service(
+        "portal",
+        "chorus-portal",
+        "http",
+        "CHORUS_PORTAL_BACKEND_URL",
+        8070,
+        migrate=False,
+        env_defaults=(("CHORUS_TRUSTED_PROXY_HOPS", "1"),),
+    ),
     Service("gateway", "chorus-gateway", "http", "CHORUS_HTTP_PORT", 8080, migrate=False),
     Service("cpro-api", "chorus-cpro-api", "http", "CHORUS_CPRO_API_URL", 8090, migrate=False),
 )

@@ -28,9 +28,11 @@ Contract of ``await Stack(...).start()``, in order:
    without readiness, raises :class:`StackError` naming the culprit(s) (the stack is stopped).
 
 Children get the base environment plus :attr:`Stack.env` (database, broker, SMTP, every
-``CHORUS_<SVC>_ADDR``, the gateway's ``CHORUS_HTTP_PORT``, ``CHORUS_CPRO_API_URL``,
-``CHORUS_PORTAL_URL``) and their own port: ``CHORUS_GRPC_PORT`` for gRPC services,
-``CHORUS_HTTP_PORT`` for HTTP ones (the gateway and cpro-api), and a free
+``CHORUS_<SVC>_ADDR``, the gateway's ``CHORUS_HTTP_PORT``, ``CHORUS_CPRO_API_URL`` and
+``CHORUS_PORTAL_BACKEND_URL`` (what the gateway relays to), ``CHORUS_PORTAL_URL``) and their own
+port: ``CHORUS_GRPC_PORT`` for gRPC services, ``CHORUS_HTTP_PORT`` for HTTP ones (the portal,
+the gateway and cpro-api), a service's own ``env_defaults`` (the portal's
+``CHORUS_TRUSTED_PROXY_HOPS=1``: it trusts the gateway's relay), and a free
 ``CHORUS_METRICS_PORT`` each (their admin endpoint, :attr:`Stack.metrics_urls`, printed in the
 banner); ``extra_env`` is applied last.
 Console scripts are looked up next to the running interpreter (``$CHORUS_DEVSTACK_BIN_DIR`` or
@@ -293,6 +295,8 @@ class Stack:
             env["CHORUS_GRPC_PORT"] = str(self._ports[service.name])
         if service is not None and service.kind == "http":
             env["CHORUS_HTTP_PORT"] = str(self._ports[service.name])
+        if service is not None:
+            env.update(service.env_defaults)
         env.update(self.extra_env)
         return env
 
@@ -358,6 +362,10 @@ class Stack:
                 ("Portail / Portal", self.gateway_url),
                 ("Documentation API / API docs", f"{self.gateway_url}/api/v1/docs"),
             ]
+            if "portal" in self.addresses:
+                rows.append(
+                    ("Portail direct / Portal (direct)", f"http://{self.addresses['portal']}")
+                )
             if any(s.name == "cpro-api" for s in self.services):
                 rows += [
                     ("Jeton Chorus Pro / Token URL", f"{self.gateway_url}/api/oauth/token"),
