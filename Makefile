@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.bin/uv)
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
-SERVICES := identity structures invoices notifications gateway cpro-api
+SERVICES := identity structures invoices notifications gateway portal cpro-api
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: help
@@ -28,7 +28,7 @@ install: $(UV) system-deps ## Install everything into .venv (uv sync from the lo
 	@$(UV) sync --frozen --all-packages
 
 .PHONY: run
-run: install ## Start the whole system locally (Postgres, broker, SMTP catcher, 6 services)
+run: install ## Start the whole system locally (Postgres, broker, SMTP catcher, 7 services)
 	@$(PY) -m chorus_devstack run
 
 .PHONY: infra

@@ -161,6 +161,10 @@ def check_variables(compose: Compose, path: Path, settings: Settings) -> Iterato
                 yield f"{name}: {variable} is not a setting of any service"
 
 
+RELAYED = {"CHORUS_CPRO_API_URL": "cpro-api", "CHORUS_PORTAL_BACKEND_URL": "portal"}
+"""The base URLs the gateway relays to, and the server each must name."""
+
+
 def check_ports(compose: Compose, path: Path, settings: Settings) -> Iterator[str]:
     where: dict[str, tuple[str, int | None, int | None]] = {}
     for name, svc, service in servers(compose):
@@ -197,13 +201,14 @@ def check_ports(compose: Compose, path: Path, settings: Settings) -> Iterator[st
                 expected = f"{target}:{where[target][1]}"
                 if value != expected:
                     yield f"{name}: {variable}={value}, but {target} listens on {expected}"
-            elif variable == "CHORUS_CPRO_API_URL" and value:
-                if "cpro-api" not in where:
-                    yield f"{name}: CHORUS_CPRO_API_URL is set but no cpro-api server runs"
+            elif variable in RELAYED and value:
+                target = RELAYED[variable]
+                if target not in where:
+                    yield f"{name}: {variable} is set but no {target} server runs"
                     continue
-                expected = f"http://cpro-api:{where['cpro-api'][1]}"
+                expected = f"http://{target}:{where[target][1]}"
                 if value.rstrip("/") != expected:
-                    yield f"{name}: CHORUS_CPRO_API_URL={value}, but cpro-api listens on {expected}"
+                    yield f"{name}: {variable}={value}, but {target} listens on {expected}"
 
 
 def check_images(compose: Compose, path: Path, settings: Settings) -> Iterator[str]:

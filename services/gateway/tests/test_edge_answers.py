@@ -137,5 +137,3 @@ async def test_an_unexpected_error_is_500_with_only_a_correlation_id(settings, c
     logged = [r for r in caplog.records if getattr(r, "correlation_id", None) == trace_id]
     assert logged and logged[0].exc_info is not None
     assert not trace.get_current_span().get_span_context().is_valid
-
-

@@ -166,5 +166,3 @@ REGISTRATION = {
     "last_name": "Martin",
     "terms_accepted": True,
 }
-
-

@@ -84,7 +84,8 @@ structures: {uses: [database, kafka], calls: [identity]}
 invoices: {uses: [database, kafka, s3], calls: [identity, structures]}
 invoices-documents: {uses: [database, kafka, s3], calls: [identity, structures]}
 notifications: {uses: [database, kafka, smtp, kek], calls: [identity]}
-gateway: {uses: [], calls: [identity, structures, invoices, notifications, cpro-api]}
+gateway: {uses: [], calls: [identity, structures, invoices, notifications, cpro-api, portal]}
+portal: {uses: [], calls: [identity, structures, invoices, notifications]}
 cpro-api: {uses: [kafka], calls: [identity, structures, invoices, notifications]}
 {{- end -}}
 
@@ -114,7 +115,8 @@ parses): a whole number is written as an integer.
 
 {{/*
 Variables common to every service, as a YAML map: global.env plus where the gRPC services are
-and where cpro-api is (CHORUS_CPRO_API_URL, which the gateway relays to; empty without it).
+and where cpro-api and the portal are (CHORUS_CPRO_API_URL and CHORUS_PORTAL_BACKEND_URL, which
+the gateway relays to; empty without them).
 The ConfigMap renders it for the Deployments; the migrate Jobs, which run as pre-install hooks
 before the ConfigMap exists, inline it.
 */}}
@@ -144,6 +146,12 @@ before the ConfigMap exists, inline it.
 {{- $_ := set $env "CHORUS_CPRO_API_URL" (printf "http://%s:%v" (include "chorus.componentName" (list $ "cpro-api")) $cpro.port) -}}
 {{- else -}}
 {{- $_ := set $env "CHORUS_CPRO_API_URL" "" -}}
+{{- end -}}
+{{- $portal := .Values.services.portal | default dict -}}
+{{- if $portal.enabled -}}
+{{- $_ := set $env "CHORUS_PORTAL_BACKEND_URL" (printf "http://%s:%v" (include "chorus.componentName" (list $ "portal")) $portal.port) -}}
+{{- else -}}
+{{- $_ := set $env "CHORUS_PORTAL_BACKEND_URL" "" -}}
 {{- end -}}
 {{- range $key, $value := .Values.global.env -}}
 {{- $_ := set $env $key (include "chorus.envString" $value) -}}
