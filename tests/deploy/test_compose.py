@@ -119,7 +119,15 @@ def test_the_stack_has_every_part_the_issue_asks_for() -> None:
     assert services["invoices"]["depends_on"]["minio-setup"] == {
         "condition": "service_completed_successfully"
     }
-    for name in ("identity", "structures", "invoices", "notifications", "gateway", "cpro-api"):
+    for name in (
+        "identity",
+        "structures",
+        "invoices",
+        "notifications",
+        "gateway",
+        "portal",
+        "cpro-api",
+    ):
         assert env(compose, name)["CHORUS_KAFKA_IDEMPOTENCE"] == "true"
         assert env(compose, name)["CHORUS_METRICS_HOST"] == "0.0.0.0"
     # One database role per service, the one its init script creates.
@@ -185,6 +193,12 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         lambda c: env(c, "gateway").update(CHORUS_CPRO_API_URL="http://cpro-api:8080"),
         "gateway: CHORUS_CPRO_API_URL=http://cpro-api:8080, but cpro-api listens on"
         " http://cpro-api:8090",
+    ),
+    (
+        "ports",
+        lambda c: env(c, "gateway").update(CHORUS_PORTAL_BACKEND_URL="http://portal:8080"),
+        "gateway: CHORUS_PORTAL_BACKEND_URL=http://portal:8080, but portal listens on"
+        " http://portal:8070",
     ),
     (
         "ports",

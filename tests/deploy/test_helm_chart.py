@@ -267,7 +267,7 @@ def test_production_values_autoscale_every_deployment() -> None:
     objects = render(values)
 
     deployments = of_kind(objects, "Deployment")
-    assert len(deployments) == 7
+    assert len(deployments) == 8
     assert of_kind(objects, "HorizontalPodAutoscaler") == deployments
     for name in deployments:
         assert "replicas" not in objects[("Deployment", name)]["spec"], name
@@ -365,6 +365,7 @@ METRICS = {
     "notifications": 9464,
     "gateway": 9465,
     "cpro-api": 9466,
+    "portal": 9467,
     "invoices-documents": 9463,
 }
 WITH_DATABASE = ("identity", "structures", "invoices", "notifications")
@@ -416,13 +417,18 @@ def secret_ref(document: dict[str, Any], variable: str) -> tuple[str, str] | Non
 def code_callers() -> dict[str, set[str]]:
     """Who calls whom, read from the services' code: `channel_for(settings, "<svc>")`, the
     SERVICES tuple of a clients/ package (a channel to each), the identity token verifier and
-    revocation feed (calls to identity), and the gateway's relay to CHORUS_CPRO_API_URL.
-    invoices-documents runs the invoices code. Returns callee -> callers."""
+    revocation feed (calls to identity), and the gateway's relays to CHORUS_CPRO_API_URL and
+    CHORUS_PORTAL_BACKEND_URL. A service depending on chorus-edge (the gateway, the portal)
+    also runs that lib's code (its clients/ package). invoices-documents runs the invoices
+    code. Returns callee -> callers."""
     callers: dict[str, set[str]] = {}
+    edge = "\n".join(p.read_text() for p in (ROOT / "libs/chorus-edge").glob("src/*/**/*.py"))
     for service_dir in sorted(SERVICES_DIR.iterdir()):
         source = "\n".join(p.read_text() for p in service_dir.glob("src/*/**/*.py"))
         if not source:
             continue
+        if '"chorus-edge"' in (service_dir / "pyproject.toml").read_text():
+            source += "\n" + edge
         callees = set(re.findall(r"channel_for\(\s*settings,\s*\"([a-z-]+)\"\)", source))
         for group in re.findall(r"^SERVICES = \(([^)]*)\)", source, flags=re.MULTILINE):
             callees |= set(re.findall(r"\"([a-z-]+)\"", group))
@@ -430,6 +436,8 @@ def code_callers() -> dict[str, set[str]]:
             callees.add("identity")
         if "settings.cpro_api_url" in source:
             callees.add("cpro-api")
+        if "settings.portal_backend_url" in source:
+            callees.add("portal")
         names = [service_dir.name] + (
             ["invoices-documents"] if service_dir.name == "invoices" else []
         )
@@ -483,7 +491,7 @@ def test_every_pod_of_the_release_is_denied_by_default_and_has_its_own_policy() 
         for name in of_kind(objects, "NetworkPolicy")
         if name not in {f"{RELEASE}-default-deny", f"{RELEASE}-dns"}
     ]
-    assert len(workloads(objects)) == 4 + 7 + 5  # migrate Jobs, Deployments, CronJobs
+    assert len(workloads(objects)) == 4 + 8 + 5  # migrate Jobs, Deployments, CronJobs
     for name, document in workloads(objects).items():
         labels = pod_labels(document)
         assert deny["podSelector"]["matchLabels"].items() <= labels.items(), name
@@ -503,8 +511,10 @@ def test_each_service_is_reachable_only_by_the_services_whose_code_calls_it() ->
     # The graph the code gives, so that a new call shows up here before it fails in a cluster.
     assert callers["identity"] >= {"gateway", "cpro-api", "structures", "invoices"}
     assert callers["cpro-api"] == {"gateway"}
+    assert callers["portal"] == {"gateway"}
+    assert callers["structures"] >= {"gateway", "portal", "cpro-api"}
     objects = production()
-    for component in ("identity", "structures", "invoices", "notifications", "cpro-api"):
+    for component in ("identity", "structures", "invoices", "notifications", "cpro-api", "portal"):
         rule = api_rule(policy(objects, component))
         assert rule is not None, component
         assert peer_components(rule) == callers.get(component, set()), component
@@ -520,21 +530,21 @@ def test_each_service_is_reachable_only_by_the_services_whose_code_calls_it() ->
     for callee, names in callers.items():
         for name in names:
             calls.setdefault(name, set()).add(callee)
-    ports = {**GRPC, "cpro-api": 8090}
+    ports = {**GRPC, "cpro-api": 8090, "portal": 8070}
     for component in METRICS:
         allowed = {p for p in egress_ports(policy(objects, component)) if p in ports.values()}
         expected = {ports[c] for c in calls.get(component, set())}
         assert allowed == expected, component
 
 
-def test_only_gateway_and_cpro_api_take_traffic_from_the_ingress_controller() -> None:
+def test_only_gateway_portal_and_cpro_api_take_traffic_from_the_ingress_controller() -> None:
     values = ci_values("production")
     objects = render(values)
     selector = values["networkPolicies"]["ingressNamespaceSelector"]
     for component in METRICS:
         rule = api_rule(policy(objects, component))
         namespaces = [p for p in (rule or {}).get("from", []) if "namespaceSelector" in p]
-        if component in {"gateway", "cpro-api"}:
+        if component in {"gateway", "portal", "cpro-api"}:
             (peer,) = namespaces
             assert peer["namespaceSelector"] == selector
             assert peer["podSelector"] == values["networkPolicies"]["ingressPodSelector"]
@@ -596,6 +606,7 @@ def test_egress_goes_only_where_each_workload_needs() -> None:
         "invoices-documents": {"postgresql", "kafka", "s3", "otlp"},
         "notifications": {"postgresql", "kafka", "smtp", "otlp"},
         "gateway": {"otlp"},
+        "portal": {"otlp"},
         "cpro-api": {"kafka", "otlp"},
         "identity-migrate": {"postgresql", "otlp"},
         "notifications-purge-records": {"postgresql", "otlp"},
@@ -922,3 +933,35 @@ def test_the_value_sets_make_lint_renders() -> None:
     assert values["kafka"]["securityProtocol"] == "SASL_SSL"
     for name in ("dev", "minimal"):
         render(ci_values(name))
+
+
+def test_the_ingress_routes_the_api_to_the_gateway_and_the_rest_to_the_portal() -> None:
+    objects = render({"ingress": {"enabled": True}})
+    rules = objects[("Ingress", f"{RELEASE}-gateway")]["spec"]["rules"]
+    routes = {
+        path["path"]: path["backend"]["service"]["name"] for path in rules[0]["http"]["paths"]
+    }
+    assert routes == {
+        "/cpro": f"{RELEASE}-cpro-api",
+        "/api/oauth": f"{RELEASE}-cpro-api",
+        "/api": f"{RELEASE}-gateway",
+        "/.well-known": f"{RELEASE}-gateway",
+        "/": f"{RELEASE}-portal",
+    }
+    # The gateway relays the portal's paths for in-cluster callers and port-forwards.
+    env = objects[("ConfigMap", f"{RELEASE}-env")]["data"]
+    assert env["CHORUS_PORTAL_BACKEND_URL"] == f"http://{RELEASE}-portal:8070"
+    portal = objects[("Deployment", f"{RELEASE}-portal")]["spec"]["template"]["spec"]
+    (container,) = portal["containers"]
+    assert container["ports"][0]["containerPort"] == 8070
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def test_without_the_portal_the_ingress_sends_everything_to_the_gateway() -> None:
+    objects = render({"ingress": {"enabled": True}, "services": {"portal": {"enabled": False}}})
+    rules = objects[("Ingress", f"{RELEASE}-gateway")]["spec"]["rules"]
+    paths = {p["path"]: p["backend"]["service"]["name"] for p in rules[0]["http"]["paths"]}
+    assert paths["/"] == f"{RELEASE}-gateway"
+    assert "/api" not in paths
+    env = objects[("ConfigMap", f"{RELEASE}-env")]["data"]
+    assert env["CHORUS_PORTAL_BACKEND_URL"] == ""

@@ -374,7 +374,15 @@ def test_a_service_monitor_scrapes_each_services_metrics_port() -> None:
     services = of_kind(objects, "Service")
     assert set(monitors) == {
         f"{RELEASE}-{name}"
-        for name in ("identity", "structures", "invoices", "notifications", "gateway", "cpro-api")
+        for name in (
+            "identity",
+            "structures",
+            "invoices",
+            "notifications",
+            "gateway",
+            "portal",
+            "cpro-api",
+        )
     }
     for name, monitor in monitors.items():
         assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
