@@ -1,8 +1,9 @@
 """Docker HEALTHCHECK of every Chorus image (see deploy/docker/Dockerfile).
 
 The HTTP services (the gateway, the portal, cpro-api) must answer ``GET /healthz`` with 200; a
-gRPC service must answer ``grpc.health.v1.Health/Check`` with SERVING. The port is the one the service
-listens on: its ``CHORUS_HTTP_PORT`` / ``CHORUS_GRPC_PORT`` when set, else the image's default.
+gRPC service must answer ``grpc.health.v1.Health/Check`` with SERVING. The port is the one the
+service listens on: its ``CHORUS_HTTP_PORT`` / ``CHORUS_GRPC_PORT`` when set, else the image's
+default.
 Exit status 0 means healthy and 1 unhealthy, as Docker expects. Kubernetes does not use this:
 the Helm chart declares native gRPC and HTTP probes.
 """

@@ -72,7 +72,7 @@ async def readiness(stack) -> dict[str, str]:
             )
         seen[name] = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
     async with httpx.AsyncClient(timeout=10) as http:
-        for name in ("gateway", "cpro-api"):
+        for name in ("gateway", "portal", "cpro-api"):
             response = await http.get(f"http://{stack.addresses[name]}/readyz")
             seen[name] = str(response.status_code)
     return seen
@@ -96,7 +96,12 @@ async def wait_for_broker_up(stack, service: str, client: str, value: float) -> 
             await asyncio.sleep(0.5)
 
 
-ALL_READY = {**dict.fromkeys(GRPC_SERVICES, "SERVING"), "gateway": "200", "cpro-api": "200"}
+ALL_READY = {
+    **dict.fromkeys(GRPC_SERVICES, "SERVING"),
+    "gateway": "200",
+    "portal": "200",
+    "cpro-api": "200",
+}
 
 
 async def test_services_stay_ready_without_the_broker_and_deposits_flow_once_it_is_back(
