@@ -946,6 +946,8 @@ def test_the_ingress_routes_the_api_to_the_gateway_and_the_rest_to_the_portal() 
         "/api/oauth": f"{RELEASE}-cpro-api",
         "/api": f"{RELEASE}-gateway",
         "/.well-known": f"{RELEASE}-gateway",
+        "/static/swagger-ui": f"{RELEASE}-gateway",
+        "/static/api-docs": f"{RELEASE}-gateway",
         "/": f"{RELEASE}-portal",
     }
     # The gateway relays the portal's paths for in-cluster callers and port-forwards.

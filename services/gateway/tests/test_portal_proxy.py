@@ -90,6 +90,8 @@ async def gateway(portal_url: str, **settings):
         ("/apiculture", True),
         ("/api/v1/invoices", False),
         ("/api/v1/docs", False),
+        ("/static/swagger-ui/swagger-ui.css", False),
+        ("/static/api-docs/swagger-init.js", False),
         ("/api", False),
         ("/healthz", False),
         ("/readyz", False),
@@ -137,10 +139,12 @@ async def test_an_api_path_stays_with_the_gateway(upstream):
     async with gateway(upstream) as client:
         health = await client.get("/healthz")
         missing = await client.get("/api/v1/nothing-here")
+        docs_asset = await client.get("/static/api-docs/swagger-init.js")
     assert health.json() == {"status": "ok"}
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
     assert "x-upstream" not in missing.headers
+    assert docs_asset.status_code == 200 and "x-upstream" not in docs_asset.headers
 
 
 async def test_the_portal_down_is_a_french_503_page():

@@ -2,9 +2,10 @@
 the portal (``CHORUS_PORTAL_BACKEND_URL``), so that on ``make run`` and in compose a browser
 and an API client share one base address, ``http://127.0.0.1:8080``.
 
-The gateway owns the REST API (``/api/**``, its documentation included), its probes
-(``/healthz``, ``/readyz``, ``/livez``), the token keys (``/.well-known/**``) and the Chorus
-Pro-compatible paths (relayed to cpro-api by :mod:`~chorus_gateway.cpro_proxy`); everything
+The gateway owns the REST API (``/api/**``, its documentation included, and the documentation's
+assets under ``/static/swagger-ui/`` and ``/static/api-docs/``), its probes (``/healthz``,
+``/readyz``, ``/livez``), the token keys (``/.well-known/**``) and the Chorus Pro-compatible
+paths (relayed to cpro-api by :mod:`~chorus_gateway.cpro_proxy`); everything
 else (``/``, ``/connexion``, ``/factures/**``, ``/static/**``...) is the portal's. In
 Kubernetes the Ingress routes ``/`` to the portal's Service directly and this relay only
 serves what reaches the gateway's Service by its address.
@@ -24,10 +25,11 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Scope, Send
 
 from chorus_edge.security_headers import ALWAYS, PAGE_CSP
+from chorus_gateway.api import docs
 from chorus_gateway.cpro_proxy import is_cpro_path
 from chorus_gateway.relay import Relay
 
-GATEWAY_PREFIXES = ("/api/", "/.well-known/")
+GATEWAY_PREFIXES = ("/api/", "/.well-known/", docs.SWAGGER_UI_URL + "/", docs.INIT_URL + "/")
 GATEWAY_PATHS = frozenset({"/api", "/healthz", "/readyz", "/livez"})
 
 READ_SECONDS = 120.0
