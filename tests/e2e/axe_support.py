@@ -11,6 +11,7 @@ best practices (landmarks, one ``h1``, heading order…).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,10 @@ AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.mi
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 TARGETS_SHOWN = 3
 
-_RUN = """async (tags) => {
-    const results = await window.axe.run(document, {
+_RUN = """async ([tags, exclude]) => {
+    const context = exclude.length ? {include: [["html"]], exclude: exclude.map((s) => [s])}
+                                   : document;
+    const results = await window.axe.run(context, {
         runOnly: {type: "tag", values: tags},
         resultTypes: ["violations"],
     });
@@ -69,12 +72,12 @@ async def inject_axe(page: Page) -> None:
             # A frame detached meanwhile or not scriptable (a browser's own PDF viewer).
 
 
-async def axe_results(page: Page) -> dict[str, Any]:
-    """axe-core's results for the page as it is now: ``version``, ``passes`` (the number of
-    rules that passed) and ``violations`` (id, impact, help, helpUrl, nodes' target and
-    summary)."""
+async def axe_results(page: Page, exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """axe-core's results for the page as it is now, without the elements matching the CSS
+    selectors ``exclude``: ``version``, ``passes`` (the number of rules that passed) and
+    ``violations`` (id, impact, help, helpUrl, nodes' target and summary)."""
     await inject_axe(page)
-    return await page.evaluate(_RUN, AXE_TAGS)
+    return await page.evaluate(_RUN, [AXE_TAGS, list(exclude)])
 
 
 def describe(violations: list[dict[str, Any]]) -> str:
@@ -93,10 +96,11 @@ def describe(violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-async def check_axe(page: Page, state: str) -> None:
+async def check_axe(page: Page, state: str, *, exclude: Sequence[str] = ()) -> None:
     """Fails the test if axe-core finds any violation on ``page`` as it is now. ``state`` says
-    which screen and state it is (e.g. "saisie, erreur de SIRET"); it heads the failure."""
-    results = await axe_results(page)
+    which screen and state it is (e.g. "saisie, erreur de SIRET"); it heads the failure.
+    ``exclude``: CSS selectors of third-party parts not checked (say why at the call)."""
+    results = await axe_results(page, exclude)
     if results["passes"] == 0:
         pytest.fail(f"axe-core ran no rule on {state} ({page.url})", pytrace=False)
     violations = results["violations"]
