@@ -116,6 +116,7 @@ async def test_newcomer_creates_a_structure_and_accepts_a_colleague_in_the_brows
         await colleague.goto("/structures")
         mine = colleague.locator("#memberships").get_by_role("row").filter(has_text=name)
         await expect(mine).to_contain_text("Utilisateur")
+        await check_axe(colleague, "mes structures, rattachement accepté")
         await mine.get_by_role("link", name=name).click()
         await expect(colleague.locator("#my-role")).to_have_text("Utilisateur")
         await check_axe(colleague, "page de la structure, utilisateur")
