@@ -7,6 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.bin/uv)
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 SERVICES := identity structures invoices notifications gateway portal cpro-api
+E2E_NODE_STAMP := tests/e2e/node_modules/.installed-from-lock
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: help
@@ -20,12 +21,18 @@ $(CURDIR)/.bin/uv:
 	@ln -sf $(CURDIR)/.bin/uv-venv/bin/uv $(CURDIR)/.bin/uv
 
 .PHONY: system-deps
-system-deps: ## Install the Debian packages the dev stack and tests need (PostgreSQL server, Chromium), if missing
+system-deps: ## Install the Debian packages the dev stack and tests need (PostgreSQL server, Chromium, Prometheus, npm), if missing
 	@scripts/system_deps.sh
 
 .PHONY: install
-install: $(UV) system-deps ## Install everything into .venv (uv sync from the lock file)
+install: $(UV) system-deps $(E2E_NODE_STAMP) ## Install everything: .venv (uv sync from the lock file) and the browser tests' axe-core (npm ci in tests/e2e)
 	@$(UV) sync --frozen --all-packages
+
+# axe-core for the browser tests, from tests/e2e/package-lock.json: npm ci again only when the
+# lock changed or node_modules is missing (npm comes from scripts/system_deps.sh).
+$(E2E_NODE_STAMP): tests/e2e/package-lock.json tests/e2e/package.json | system-deps
+	@npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
 
 .PHONY: run
 run: install ## Start the whole system locally (Postgres, broker, SMTP catcher, 7 services)

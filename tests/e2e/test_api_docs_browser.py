@@ -1,12 +1,13 @@
 """The API documentation in Chromium: Swagger UI runs from the gateway's own assets under the
 portal's Content-Security-Policy — every operation shown, no request to another host, no
-CSP violation, no script error."""
+CSP violation, no script error; axe-core finds no violation in the page around Swagger UI."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 import pytest
+from axe_support import check_axe
 from playwright.async_api import async_playwright
 from test_portal_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -31,6 +32,13 @@ async def test_swagger_ui_runs_from_the_gateway_under_its_csp(gateway_url, api):
             await page.goto(f"{gateway_url}/api/v1/docs")
             await page.wait_for_selector(".opblock", timeout=20_000)
             shown = await page.locator(".opblock").count()
+            # axe-core on our page around Swagger UI (language, title, main landmark), not on
+            # what Swagger UI 5 renders inside it: that markup and CSS are the third-party
+            # bundle's (low-contrast colours, buttons nested in its operation headers, heading
+            # levels), not fixable from this page without patching the bundle.
+            await check_axe(
+                page, "documentation de l'API, hors Swagger UI", exclude=["#swagger-ui > *"]
+            )
         finally:
             await browser.close()
 

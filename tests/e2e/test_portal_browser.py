@@ -10,8 +10,10 @@ appears beside the field), and suspends it with one.
 The recipient is the seeded "Agence nationale de démonstration" (engagement number required),
 which no other end-to-end test claims: with CHORUS_CLAIM_UNMANAGED_STRUCTURES on, the first
 attachment request makes its requester principal. Accounts and structures are set up through
-the REST API; everything under test happens in the browser. Chromium comes from Debian
-(`scripts/system_deps.sh`); Playwright never downloads a browser here.
+the REST API; everything under test happens in the browser, and axe-core
+(`axe_support.check_axe`) finds no violation in any page state reached, the login page and the
+home page included (`sign_in`). Chromium comes from Debian (`scripts/system_deps.sh`);
+Playwright never downloads a browser here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from axe_support import check_axe
 from e2e_support import STRONG_PASSWORD, activated_user, client_ip, random_siret
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -81,10 +84,12 @@ async def claim_agency(api, auth) -> None:
 
 async def sign_in(page: Page, email: str) -> None:
     await page.goto("/connexion")
+    await check_axe(page, "connexion")
     await page.get_by_label("Adresse e-mail").fill(email)
     await page.get_by_label("Mot de passe").fill(STRONG_PASSWORD)
     await page.get_by_role("button", name="Se connecter").click()
     await expect(page.get_by_role("heading", name=re.compile("^Bonjour"))).to_be_visible()
+    await check_axe(page, "accueil après connexion")
 
 
 async def wait_for_row_status(page: Page, number: str, status: str, attempts: int = 60) -> None:
@@ -137,6 +142,7 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         await sign_in(page, supplier_email)
         await page.get_by_role("link", name="Déposer une facture").first.click()
         await expect(page.get_by_role("heading", name="Déposer une facture")).to_be_visible()
+        await check_axe(page, "saisie d'une facture, vide")
         await page.get_by_label("Structure émettrice").select_option(supplier["id"])
         await page.get_by_label("SIRET du destinataire").fill(AGENCY_SIRET)
         await page.get_by_label("Numéro d'engagement / bon de commande").fill("ENG-2026-042")
@@ -151,12 +157,14 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         await page.get_by_label("Libellé, ligne 6").fill("Rapport de synthèse")
         await page.get_by_label("Quantité, ligne 6").fill("1")
         await page.get_by_label("Prix unitaire HT, ligne 6").fill("480")
+        await check_axe(page, "saisie d'une facture, remplie avec une ligne ajoutée")
         await page.get_by_role("button", name="Déposer", exact=True).click()
 
         await expect(page.get_by_role("heading", name=f"Facture n° {number}")).to_be_visible()
         await expect(page.get_by_role("status").filter(has_text="Facture déposée")).to_be_visible()
         await expect(page.locator("#gross-total")).to_have_text(f"3{NNBSP}576,00{NBSP}€")
         await expect(page.get_by_role("cell", name="Rapport de synthèse")).to_be_visible()
+        await check_axe(page, "facture déposée par saisie")
         # Its PDF is offered at once and rendered when first downloaded (on_demand).
         await expect(page.get_by_text("PDF en préparation")).to_have_count(0)
         async with page.expect_download() as downloading:
@@ -171,6 +179,7 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         row = page.get_by_role("row").filter(has_text=number)
         await expect(row).to_contain_text("Agence nationale de démonstration")
         await expect(row).to_contain_text(f"3{NNBSP}576,00{NBSP}€")
+        await check_axe(page, "mes factures, émises")
         await row.get_by_role("link", name=number).click()
         history = page.locator("#history")
         await expect(history).to_contain_text("Déposée")
@@ -178,6 +187,7 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         # Each row says the reform code and which Chorus status gave it.
         await expect(history).to_contain_text("201 Émise — en cours d'acheminement")
         await expect(history).to_contain_text("203 Mise à disposition")
+        await check_axe(page, "facture mise à disposition, côté fournisseur")
 
         # A second invoice, deposited as a plain PDF with its totals typed in.
         await page.get_by_role("link", name="Déposer une facture").first.click()
@@ -195,10 +205,12 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         await page.get_by_label("Total TTC").fill("120,00")
         await page.get_by_label("Base HT, ligne 1").fill("100,00")
         await page.get_by_label("Montant de TVA, ligne 1").fill("20,00")
+        await check_axe(page, "dépôt d'un PDF, rempli")
         await page.get_by_role("button", name="Déposer le PDF").click()
         await expect(page.get_by_role("heading", name=f"Facture n° {pdf_number}")).to_be_visible()
         await expect(page.get_by_role("status").filter(has_text="Facture déposée")).to_be_visible()
         await expect(page.locator("#gross-total")).to_have_text(f"120,00{NBSP}€")
+        await check_axe(page, "facture déposée en PDF")
     except BaseException:
         await page.screenshot(path=tmp_path / "fournisseur.png", full_page=True)
         raise
@@ -211,7 +223,10 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         await page.get_by_role("link", name="Reçues").click()
         row = page.get_by_role("row").filter(has_text=number)
         await expect(row).to_contain_text("Conseil Numérique du Léman")
+        await check_axe(page, "mes factures, reçues")
         await row.get_by_role("link", name=number).click()
+        await expect(page.locator("#invoice-status")).to_have_text("Mise à disposition")
+        await check_axe(page, "facture reçue, côté destinataire")
 
         await page.get_by_label("Nouveau statut").select_option("SUSPENDUE")
         await page.get_by_role("button", name="Enregistrer le statut").click()
@@ -219,6 +234,7 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         await expect(page.locator("#reason-error")).to_contain_text("Indiquez le motif")
         await expect(reason).to_have_attribute("aria-invalid", "true")
         await expect(page.locator("#invoice-status")).to_have_text("Mise à disposition")
+        await check_axe(page, "changement de statut refusé, motif manquant")
 
         await reason.fill("Le bon de commande n'est pas joint.")
         await page.get_by_role("button", name="Enregistrer le statut").click()
@@ -229,6 +245,7 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         await expect(page.locator("#history")).to_contain_text(
             "Le bon de commande n'est pas joint."
         )
+        await check_axe(page, "facture suspendue, côté destinataire")
     except BaseException:
         await page.screenshot(path=tmp_path / "destinataire.png", full_page=True)
         raise

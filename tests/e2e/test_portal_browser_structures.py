@@ -7,7 +7,8 @@ principal". A second user searches it by SIRET and asks to be attached with a co
 first accepts the request in the browser with the role "Utilisateur"; the second then finds
 the structure in their list; the founder renames the structure and finds the change in its
 history. Accounts are set up through the REST API; everything under test
-happens in the browser against the real services.
+happens in the browser against the real services, and axe-core finds no violation in any
+state reached.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import uuid
 
 import pytest
+from axe_support import check_axe
 from e2e_support import activated_user, random_siret
 from playwright.async_api import async_playwright, expect
 from test_portal_browser import CHROMIUM, CHROMIUM_ARGS, new_page, sign_in
@@ -56,6 +58,7 @@ async def test_newcomer_creates_a_structure_and_accepts_a_colleague_in_the_brows
         await founder.get_by_role("link", name="Mes structures").first.click()
         await expect(founder.get_by_role("heading", name="Mes structures")).to_be_visible()
         await expect(founder.get_by_text("Vous n'êtes membre d'aucune structure.")).to_be_visible()
+        await check_axe(founder, "mes structures, aucune")
         identifier = founder.get_by_label("Identifiant (SIRET)", exact=True)
         await identifier.fill(wrong_checksum(siret))
         await founder.get_by_label("Raison sociale").fill(name)
@@ -66,16 +69,19 @@ async def test_newcomer_creates_a_structure_and_accepts_a_colleague_in_the_brows
         await expect(founder.locator("#identifier-error")).to_contain_text("clé de contrôle")
         await expect(identifier).to_have_attribute("aria-invalid", "true")
         await expect(founder.get_by_label("Raison sociale")).to_have_value(name)
+        await check_axe(founder, "création de structure refusée, SIRET invalide")
 
         await identifier.fill(siret)
         await founder.get_by_role("button", name="Créer la structure").click()
         await expect(founder.get_by_role("heading", name=name)).to_be_visible()
         await expect(founder.get_by_role("status")).to_contain_text("Structure créée")
         await expect(founder.locator("#my-role")).to_have_text("Gestionnaire principal")
+        await check_axe(founder, "structure créée")
         await founder.get_by_role("link", name="Mes structures").first.click()
         row = founder.locator("#memberships").get_by_role("row").filter(has_text=name)
         await expect(row).to_contain_text("Gestionnaire principal")
         await expect(row).to_contain_text(siret)
+        await check_axe(founder, "mes structures, une")
 
         # The colleague finds it by SIRET and asks to be attached.
         await sign_in(colleague, colleague_email)
@@ -84,16 +90,19 @@ async def test_newcomer_creates_a_structure_and_accepts_a_colleague_in_the_brows
         await colleague.get_by_role("button", name="Rechercher").click()
         result = colleague.locator("#search-results").get_by_role("row").filter(has_text=name)
         await expect(result).to_be_visible()
+        await check_axe(colleague, "recherche de structure, un résultat")
         await result.get_by_label("Message aux gestionnaires").fill("Je tiens la comptabilité.")
         await result.get_by_role("button", name="Demander le rattachement").click()
         await expect(colleague.get_by_role("status")).to_contain_text("Demande de rattachement")
         request = colleague.locator("#my-requests").get_by_role("row").filter(has_text=name)
         await expect(request).to_contain_text("En cours de validation")
+        await check_axe(colleague, "demande de rattachement envoyée")
 
         # The founder accepts the request from the structure's page.
         await founder.get_by_role("link", name=name).click()
         pending = founder.locator("#pending-requests").get_by_role("row").filter(has_text="Colin")
         await expect(pending).to_contain_text("Je tiens la comptabilité.")
+        await check_axe(founder, "structure avec une demande de rattachement en attente")
         await pending.get_by_label("Rôle accordé").select_option("UTILISATEUR")
         await pending.get_by_role("button", name=re.compile("^Accepter")).click()
         await expect(founder.get_by_role("status")).to_contain_text(
@@ -101,13 +110,16 @@ async def test_newcomer_creates_a_structure_and_accepts_a_colleague_in_the_brows
         )
         member = founder.locator("#members").get_by_role("row").filter(has_text="Colin Roux")
         await expect(member).to_contain_text("Utilisateur")
+        await check_axe(founder, "demande de rattachement acceptée")
 
         # The colleague now sees the structure among theirs.
         await colleague.goto("/structures")
         mine = colleague.locator("#memberships").get_by_role("row").filter(has_text=name)
         await expect(mine).to_contain_text("Utilisateur")
+        await check_axe(colleague, "mes structures, rattachement accepté")
         await mine.get_by_role("link", name=name).click()
         await expect(colleague.locator("#my-role")).to_have_text("Utilisateur")
+        await check_axe(colleague, "page de la structure, utilisateur")
 
         # The founder renames the structure; its history says so.
         renamed = f"{name} et Fils"
@@ -116,8 +128,10 @@ async def test_newcomer_creates_a_structure_and_accepts_a_colleague_in_the_brows
         await update.get_by_role("button", name="Enregistrer les modifications").click()
         await expect(founder.get_by_role("status")).to_contain_text("Structure mise à jour.")
         await expect(founder.get_by_role("heading", name=renamed, exact=True)).to_be_visible()
+        await check_axe(founder, "structure renommée")
         await founder.get_by_role("link", name="Historique des actions des gestionnaires").click()
         await expect(founder.locator("#history")).to_contain_text(f"raison sociale : {renamed}")
+        await check_axe(founder, "historique des actions des gestionnaires")
     finally:
         await founder.context.close()
         await colleague.context.close()

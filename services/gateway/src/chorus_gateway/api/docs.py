@@ -38,7 +38,7 @@ def docs_page(openapi_url: str, title: str) -> str:
   <link rel="icon" type="image/png" href="{SWAGGER_UI_URL}/favicon.png">
 </head>
 <body>
-  <div id="swagger-ui" data-openapi-url="{escape(openapi_url)}"></div>
+  <main id="swagger-ui" data-openapi-url="{escape(openapi_url)}"></main>
   <script src="{SWAGGER_UI_URL}/swagger-ui-bundle.js"></script>
   <script src="{INIT_URL}/swagger-init.js"></script>
 </body>
