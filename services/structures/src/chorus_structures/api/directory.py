@@ -173,7 +173,9 @@ class DirectoryHandlers(Handlers):
         PAGE_TOKEN_INVALID, PAGE_NUMBER_INVALID, PAGING_CONFLICT (a token with a page
         number), POSTAL_CODE_INVALID, ADDRESS_FIELD_TOO_LONG, COUNTRY_INVALID; for an exact
         look-up the identifier rule's reason (see CreateStructure) and, with keyset pages,
-        SEARCH_CRITERIA_CONFLICT when a prefix or a name is given too.
+        SEARCH_CRITERIA_CONFLICT when a prefix or a name is given too. Each result carries
+        its identifier type and ``has_principal_manager``, so that a look-alike (same name and
+        digits under another type, nobody managing it) can be told apart.
         """
         viewer = current_caller()
         criteria = search_criteria(
@@ -192,7 +194,13 @@ class DirectoryHandlers(Handlers):
         )
         results = await self._usecases.directory.search(viewer, criteria)
         return pb.SearchStructuresResponse(
-            structures=[structure_to_proto(s) for s in results.structures],
+            structures=[_search_result(s, results.managed) for s in results.structures],
             next_page_token=results.next_page_token,
             total_size=results.total,
         )
+
+
+def _search_result(structure, managed) -> pb.Structure:
+    message = structure_to_proto(structure)
+    message.has_principal_manager = structure.id in managed
+    return message
