@@ -59,7 +59,7 @@ async def test_newcomer_creates_a_structure_and_accepts_a_colleague_in_the_brows
         await expect(founder.get_by_role("heading", name="Mes structures")).to_be_visible()
         await expect(founder.get_by_text("Vous n'êtes membre d'aucune structure.")).to_be_visible()
         await check_axe(founder, "mes structures, aucune")
-        identifier = founder.get_by_label("Identifiant (SIRET)", exact=True)
+        identifier = founder.get_by_label("Identifiant", exact=True)
         await identifier.fill(wrong_checksum(siret))
         await founder.get_by_label("Raison sociale").fill(name)
         await founder.get_by_label("Adresse (numéro et voie)").fill("12 rue des Artisans")

@@ -390,3 +390,59 @@ async def test_cpp_ids_in_searches_and_service_lists_and_none_when_unset(api, se
 
     assert [item["cpp_id"] for item in found.json()["items"]] == [25784152, None]
     assert [item["cpp_id"] for item in listed.json()["items"]] == [27946199]
+
+
+async def test_search_results_carry_the_identifier_type_and_the_manager_status(api, services):
+    impostor = structure()
+    impostor.id, impostor.identifier_type = "impostor", pb.IDENTIFIER_TYPE_AUTRE
+    genuine = structure()
+    genuine.has_principal_manager = True
+    services.structures.answer(
+        "SearchStructures", pb.SearchStructuresResponse(structures=[genuine, impostor])
+    )
+
+    response = await api.get("/api/v1/structures", params={"name": "martin"}, headers=AUTH)
+
+    assert response.status_code == 200
+    assert [
+        (s["identifier_type"], s["identifier"], s["has_principal_manager"])
+        for s in response.json()["items"]
+    ] == [("SIRET", "73282932000074", True), ("AUTRE", "73282932000074", False)]
+    # A structure read on its own carries no such flag (only search results do).
+    services.structures.answer("GetStructure", pb.GetStructureResponse(structure=genuine))
+    single = await api.get(f"/api/v1/structures/{STRUCTURE_ID}", headers=AUTH)
+    assert "has_principal_manager" not in single.json()
+
+
+async def test_the_openapi_document_declares_the_manager_status_of_search_results(api):
+    schema = (await api.get("/api/v1/openapi.json")).json()
+    components = schema["components"]["schemas"]
+    page_items = components["StructurePage"]["properties"]["items"]["items"]["$ref"]
+    result = components[page_items.rsplit("/", 1)[-1]]
+    assert result["properties"]["has_principal_manager"]["type"] == "boolean"
+    assert "has_principal_manager" in result["required"]
+    assert "has_principal_manager" not in components["Structure"]["properties"]
+
+
+async def test_creating_an_autre_structure_with_a_siret_is_a_422_naming_the_siret_type(
+    api, services
+):
+    message = (
+        "Cet identifiant a la forme d'un SIRET ou d'un SIREN : une structure établie en France "
+        "s'identifie par son SIRET. Choisissez le type d'identifiant SIRET et saisissez les 14 "
+        "chiffres du SIRET."
+    )
+    services.structures.answer(
+        "CreateStructure",
+        InvalidArgument(
+            "IDENTIFIER_SIRENE_SHAPED", message, [FieldViolation("identifier", message)]
+        ),
+    )
+
+    response = await api.post(
+        "/api/v1/structures", json={**CREATE_BODY, "identifier_type": "AUTRE"}, headers=AUTH
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "IDENTIFIER_SIRENE_SHAPED"
+    assert response.json()["errors"] == [{"field": "identifier", "message": message}]

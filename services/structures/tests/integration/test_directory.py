@@ -200,7 +200,10 @@ async def test_another_user_finds_a_private_structure_only_by_its_exact_identifi
     spaced = " ".join(siret[i : i + 3] for i in range(0, 14, 3))
     exact = await search(stub, other, identifier_type=pb.IDENTIFIER_TYPE_SIRET, identifier=spaced)
     assert [s.id for s in exact.structures] == [private.id] and not exact.next_page_token
-    assert exact.structures[0] == private
+    managed = pb.Structure()
+    managed.CopyFrom(private)
+    managed.has_principal_manager = True  # its creator manages it
+    assert exact.structures[0] == managed
     # The identifier of another type, or a filter it fails, finds nothing.
     other_type = await identifiers(
         stub, other, identifier_type=pb.IDENTIFIER_TYPE_HORS_UE, identifier=siret

@@ -109,6 +109,7 @@ async def test_exact_siret_finds_a_private_structure_of_others(
     )
     by_identifier_alone = await found(stub, stranger, identifier=f" {siret[:9]} {siret[9:]}")
 
+    private.has_principal_manager = True  # search results say whether someone manages it
     assert list(by_type_and_identifier.structures) == [private]
     assert by_type_and_identifier.total_size == 1
     assert by_identifier_alone == ([siret], 1)

@@ -126,3 +126,52 @@ def test_messages_are_french_and_say_what_to_fix():
     with pytest.raises(IdentifierInvalid) as caught:
         validate_identifier(IdentifierType.SIRET, "123")
     assert "14 chiffres" in caught.value.message
+
+
+def creation_reason_of(identifier_type, raw) -> str:
+    with pytest.raises(IdentifierInvalid) as caught:
+        validate_identifier(identifier_type, raw, creating=True)
+    assert caught.value.violations[0].field == "identifier"
+    return caught.value.reason
+
+
+@pytest.mark.parametrize("kind", [IdentifierType.PARTICULIER, IdentifierType.AUTRE])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "73282932000074",  # a valid SIRET
+        "732 829 320 00074",
+        "732.829.320.00074",
+        "732-829-320-00074",
+        "12345678901234",  # 14 digits, checksum wrong: still SIRET-shaped
+        "732829320",  # a SIREN
+        "732 829 320",
+        " 732.829.320 ",
+    ],
+)
+def test_siret_or_siren_shapes_are_refused_for_a_new_free_identifier(kind, raw):
+    assert creation_reason_of(kind, raw) == "IDENTIFIER_SIRENE_SHAPED"
+
+
+def test_the_sirene_shape_message_says_to_choose_the_siret_type():
+    with pytest.raises(IdentifierInvalid) as caught:
+        validate_identifier(IdentifierType.AUTRE, "73282932000074", creating=True)
+    assert "Choisissez le type d'identifiant SIRET" in caught.value.message
+
+
+@pytest.mark.parametrize("kind", [IdentifierType.PARTICULIER, IdentifierType.AUTRE])
+@pytest.mark.parametrize(
+    "raw", ["7328293200007", "732829320000745", "73282932", "ASSO-732829320", "W751234567"]
+)
+def test_other_free_identifiers_are_still_accepted_at_creation(kind, raw):
+    assert validate_identifier(kind, raw, creating=True).value == raw
+
+
+def test_a_siret_under_the_siret_type_is_still_accepted_at_creation():
+    identifier = validate_identifier(IdentifierType.SIRET, "732 829 320 00074", creating=True)
+    assert identifier.value == "73282932000074"
+
+
+def test_lookups_still_accept_a_sirene_shaped_free_identifier():
+    # Structures registered before the rule stay reachable by an exact look-up.
+    assert validate_identifier(IdentifierType.AUTRE, "73282932000074").value == "73282932000074"

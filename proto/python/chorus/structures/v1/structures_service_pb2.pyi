@@ -391,6 +391,7 @@ class Structure(_message.Message):
     SERVICES_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     CPP_ID_FIELD_NUMBER: _builtins.int
+    HAS_PRINCIPAL_MANAGER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     identifier_type: Global___IdentifierType.ValueType
     identifier: _builtins.str
@@ -404,6 +405,11 @@ class Structure(_message.Message):
     """Integer id, unique among structures and never reused: Chorus Pro's idStructureCPP
     (idStructure). Unlike the UUID it can be guessed, so a look-up by it follows the search's
     visibility rule (see GetStructureRequest).
+    """
+    has_principal_manager: _builtins.bool
+    """Whether the structure has a principal manager (a GESTIONNAIRE_PRINCIPAL member), who
+    would answer a join request. Filled in by SearchStructures only, so that a result can be
+    told apart from a look-alike nobody manages (false in every other answer and in events).
     """
     @_builtins.property
     def address(self) -> _common_pb2.Address: ...
@@ -430,10 +436,11 @@ class Structure(_message.Message):
         services: _abc.Iterable[Global___StructureService] | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         cpp_id: _builtins.int = ...,
+        has_principal_manager: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "created_at", b"created_at", "routing", b"routing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "cpp_id", b"cpp_id", "created_at", b"created_at", "email", b"email", "id", b"id", "identifier", b"identifier", "identifier_type", b"identifier_type", "kind", b"kind", "libelle", b"libelle", "raison_sociale", b"raison_sociale", "routing", b"routing", "services", b"services", "status", b"status", "vat_number", b"vat_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "cpp_id", b"cpp_id", "created_at", b"created_at", "email", b"email", "has_principal_manager", b"has_principal_manager", "id", b"id", "identifier", b"identifier", "identifier_type", b"identifier_type", "kind", b"kind", "libelle", b"libelle", "raison_sociale", b"raison_sociale", "routing", b"routing", "services", b"services", "status", b"status", "vat_number", b"vat_number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

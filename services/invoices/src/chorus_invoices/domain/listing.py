@@ -193,7 +193,8 @@ def read_criteria(
     def ordered(low_field: str, low, high_field: str, high, what: str) -> None:
         if low is not None and high is not None and low > high:
             violations.append(
-                FieldViolation(low_field, f"{what} : le début est après la fin ({high_field}).")
+                # The message is shown to people: no field name (``high_field``) in it.
+                FieldViolation(low_field, f"{what} : le début est après la fin.")
             )
 
     def structure_id(field: str, value: str) -> str:

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from chorus_edge.problems import TITLES, ProblemError
 from chorus_edge.security_headers import ALWAYS, PAGE_CSP
 from chorus_portal.web import formats, session
+from chorus_portal.web.field_labels import labelled
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -68,7 +69,8 @@ def error_page(request: Request, problem: ProblemError) -> Response | None:
     context = {
         "title": TITLES.get(problem.status, "Erreur"),
         "message": problem.detail,
-        "field_errors": [(e.field, e.message) for e in problem.errors],
+        # French field names only, never the service's (``issued_to``): see field_labels.
+        "field_errors": [labelled(e.field, e.message) for e in problem.errors],
         "reference": problem.correlation_id,
     }
     response = render(request, "erreur.html", context, problem.status)

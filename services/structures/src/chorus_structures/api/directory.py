@@ -42,7 +42,8 @@ class DirectoryHandlers(Handlers):
         Errors: INVALID_ARGUMENT with the identifier's reason (IDENTIFIER_TYPE_REQUIRED,
         IDENTIFIER_REQUIRED, SIRET_FORMAT_INVALID, SIRET_CHECKSUM_INVALID, EU_VAT_INVALID,
         EU_VAT_FRENCH_NUMBER, IDENTIFIER_FORMAT_INVALID, RIDET_FORMAT_INVALID,
-        TAHITI_FORMAT_INVALID, IDENTIFIER_TOO_LONG) or of the first other bad field
+        TAHITI_FORMAT_INVALID, IDENTIFIER_TOO_LONG, IDENTIFIER_SIRENE_SHAPED: a SIRET or
+        SIREN under AUTRE or PARTICULIER) or of the first other bad field
         (RAISON_SOCIALE_REQUIRED, RAISON_SOCIALE_TOO_LONG, LIBELLE_TOO_LONG, ADDRESS_INCOMPLETE,
         ADDRESS_FIELD_TOO_LONG, COUNTRY_INVALID, POSTAL_CODE_INVALID, EMAIL_INVALID,
         VAT_NUMBER_INVALID, PUBLIC_STRUCTURE_REQUIRES_SIRET), every bad field listed as a
@@ -172,7 +173,9 @@ class DirectoryHandlers(Handlers):
         PAGE_TOKEN_INVALID, PAGE_NUMBER_INVALID, PAGING_CONFLICT (a token with a page
         number), POSTAL_CODE_INVALID, ADDRESS_FIELD_TOO_LONG, COUNTRY_INVALID; for an exact
         look-up the identifier rule's reason (see CreateStructure) and, with keyset pages,
-        SEARCH_CRITERIA_CONFLICT when a prefix or a name is given too.
+        SEARCH_CRITERIA_CONFLICT when a prefix or a name is given too. Each result carries
+        its identifier type and ``has_principal_manager``, so that a look-alike (same name and
+        digits under another type, nobody managing it) can be told apart.
         """
         viewer = current_caller()
         criteria = search_criteria(
@@ -191,7 +194,13 @@ class DirectoryHandlers(Handlers):
         )
         results = await self._usecases.directory.search(viewer, criteria)
         return pb.SearchStructuresResponse(
-            structures=[structure_to_proto(s) for s in results.structures],
+            structures=[_search_result(s, results.managed) for s in results.structures],
             next_page_token=results.next_page_token,
             total_size=results.total,
         )
+
+
+def _search_result(structure, managed) -> pb.Structure:
+    message = structure_to_proto(structure)
+    message.has_principal_manager = structure.id in managed
+    return message

@@ -86,7 +86,7 @@ def validate_new_structure(draft: StructureDraft, *, allow_public: bool) -> NewS
 
 def _checked_identifier(draft: StructureDraft, violations: list[Violation]) -> Identifier | None:
     try:
-        return validate_identifier(draft.identifier_type, draft.identifier)
+        return validate_identifier(draft.identifier_type, draft.identifier, creating=True)
     except IdentifierInvalid as error:
         violations.append(Violation(error.violations[0].field, error.reason, error.message))
         return None

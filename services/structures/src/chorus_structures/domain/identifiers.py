@@ -53,8 +53,14 @@ class IdentifierInvalid(InvalidArgument):
         super().__init__(reason, message, [FieldViolation(field, message)])
 
 
-def validate_identifier(identifier_type: IdentifierType | None, raw: str) -> Identifier:
-    """The identifier in normal form; :class:`IdentifierInvalid` when it breaks its type's rule."""
+def validate_identifier(
+    identifier_type: IdentifierType | None, raw: str, *, creating: bool = False
+) -> Identifier:
+    """The identifier in normal form; :class:`IdentifierInvalid` when it breaks its type's rule.
+
+    ``creating``: the identifier of a new structure, which must also not be a SIRET or SIREN
+    under a free type (AUTRE, PARTICULIER: IDENTIFIER_SIRENE_SHAPED). Look-ups accept them, so
+    that structures registered so before the rule can still be found."""
     if identifier_type is None:
         raise IdentifierInvalid(
             "IDENTIFIER_TYPE_REQUIRED",
@@ -64,7 +70,7 @@ def validate_identifier(identifier_type: IdentifierType | None, raw: str) -> Ide
         )
     if not raw or not raw.strip():
         raise IdentifierInvalid("IDENTIFIER_REQUIRED", "Saisissez l'identifiant de la structure.")
-    value = _RULES[identifier_type](raw)
+    value = (_CREATION_RULES if creating else _RULES)[identifier_type](raw)
     return Identifier(identifier_type, value)
 
 
@@ -141,6 +147,35 @@ def _tahiti(raw: str) -> str:
     return number
 
 
+# Separators a user types inside a SIRET or SIREN ("552 100 554 00013", "552.100.554").
+_SIRENE_SEPARATORS = re.compile(r"[\s./-]+")
+_SIRET_OR_SIREN = re.compile(r"[0-9]{14}|[0-9]{9}")
+
+
+def sirene_shaped(raw: str) -> bool:
+    """Whether ``raw`` looks like a SIRET (14 digits) or a SIREN (9 digits), spaces, dots and
+    dashes ignored."""
+    return bool(_SIRET_OR_SIREN.fullmatch(_SIRENE_SEPARATORS.sub("", raw)))
+
+
+def _free_not_sirene(raw: str) -> str:
+    """AUTRE and PARTICULIER: free text, but never a SIRET or a SIREN.
+
+    A structure established in France is known by its SIRET; the same digits under a free
+    type would be a second structure with the real company's number and name (an impostor
+    that join requests could reach). A natural person has no SIRET or SIREN of their own
+    either: one who has one acts as a business and uses the SIRET type.
+    """
+    if sirene_shaped(raw):
+        raise IdentifierInvalid(
+            "IDENTIFIER_SIRENE_SHAPED",
+            "Cet identifiant a la forme d'un SIRET ou d'un SIREN : une structure établie en "
+            "France s'identifie par son SIRET. Choisissez le type d'identifiant SIRET et "
+            "saisissez les 14 chiffres du SIRET.",
+        )
+    return _free(raw)
+
+
 def _free(raw: str) -> str:
     value = " ".join(raw.split())
     if len(value) > FREE_IDENTIFIER_MAX:
@@ -159,4 +194,11 @@ _RULES = {
     IdentifierType.TAHITI: _tahiti,
     IdentifierType.PARTICULIER: _free,
     IdentifierType.AUTRE: _free,
+}
+# Stricter rules for a new structure than for looking one up: structures registered before
+# a rule existed stay reachable under the identifier they were registered with.
+_CREATION_RULES = {
+    **_RULES,
+    IdentifierType.PARTICULIER: _free_not_sirene,
+    IdentifierType.AUTRE: _free_not_sirene,
 }

@@ -161,3 +161,16 @@ async def remove_member(conn: asyncpg.Connection, structure_id: UUID, user_id: U
     await conn.execute(
         "DELETE FROM memberships WHERE structure_id = $1 AND user_id = $2", structure_id, user_id
     )
+
+
+async def structures_with_principal(
+    conn: asyncpg.Connection, structure_ids: Iterable[UUID]
+) -> frozenset[UUID]:
+    """Which of these structures have a principal manager (served by the partial unique
+    index on principal memberships)."""
+    rows = await conn.fetch(
+        "SELECT structure_id FROM memberships"
+        " WHERE structure_id = ANY($1::uuid[]) AND role = 'GESTIONNAIRE_PRINCIPAL'",
+        list(structure_ids),
+    )
+    return frozenset(row["structure_id"] for row in rows)

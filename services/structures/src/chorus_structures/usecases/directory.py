@@ -46,6 +46,8 @@ class SearchResults:
     next_page_token: str
     # How many structures match in all (numbered pages only; 0 otherwise).
     total: int = 0
+    # Those of ``structures`` that have a principal manager (who answers join requests).
+    managed: frozenset[UUID] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -155,10 +157,14 @@ class Directory:
         """One page of the structures matching ``criteria`` that ``caller`` may find (read in
         one snapshot, the similarity threshold being set for it only): with keyset pages, the
         next page's token (an exact look-up answers the one structure with that identifier,
-        if it passes the other filters, on a single page); with numbered pages, the total."""
+        if it passes the other filters, on a single page); with numbered pages, the total;
+        and which of them have a principal manager."""
         async with self._uow.reading(snapshot=True) as conn:
             if criteria.numbered is not None:
                 found, total = await structures.search_numbered(conn, criteria, viewer=caller)
-                return SearchResults(found, "", total)
+                managed = await memberships.structures_with_principal(conn, (s.id for s in found))
+                return SearchResults(found, "", total, managed)
             found, cursor = await structures.search_structures(conn, criteria, viewer=caller)
-        return SearchResults(found, encode_page_token(criteria, cursor) if cursor else "")
+            managed = await memberships.structures_with_principal(conn, (s.id for s in found))
+        token = encode_page_token(criteria, cursor) if cursor else ""
+        return SearchResults(found, token, managed=managed)

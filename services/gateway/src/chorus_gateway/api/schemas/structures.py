@@ -79,8 +79,16 @@ class Structure(BaseModel):
     created_at: datetime | None
 
 
+class StructureSearchResult(Structure):
+    has_principal_manager: bool = Field(
+        description="Whether the structure has a principal manager, who would answer a join"
+        " request. With identifier_type, it tells a genuine structure from a look-alike (same"
+        " name and digits under another type) that nobody manages.",
+    )
+
+
 class StructurePage(BaseModel):
-    items: list[Structure]
+    items: list[StructureSearchResult]
     next_page_token: str | None
 
 
@@ -147,9 +155,15 @@ def structure(message: pb.Structure) -> Structure:
     )
 
 
+def search_result(message: pb.Structure) -> StructureSearchResult:
+    return StructureSearchResult(
+        **structure(message).model_dump(), has_principal_manager=message.has_principal_manager
+    )
+
+
 def structure_page(response: pb.SearchStructuresResponse) -> StructurePage:
     return StructurePage(
-        items=[structure(s) for s in response.structures],
+        items=[search_result(s) for s in response.structures],
         next_page_token=optional(response.next_page_token),
     )
 

@@ -213,6 +213,9 @@ async def _detail_context(
         ],
         "request_pages": request_pages,
         "subscription_pages": subscription_pages,
+        # The "Demandes en attente" tab's count: this page of each list ("+" when more follow).
+        "pending_count": len(requests) + len(subscriptions),
+        "pending_more": bool(request_pages["next"] or subscription_pages["next"]),
         "public": found.kind == pb.STRUCTURE_KIND_PUBLIQUE,
         "status": STRUCTURE_STATUS.to_rest(found.status) or "ACTIVE",
         "statuses": STATUS_LABELS,
@@ -263,8 +266,10 @@ async def run_action(
     done_url: str | None = None,
 ) -> Response:
     """Runs one form of a structure's page: CSRF check, ``call(structure id, caller, form)``,
-    then a redirect with the notice. A refusal shows the page again with the message, and
-    the errors beside the form's fields (the form's ``target`` and typed ``values`` kept)."""
+    then a redirect with the notice (or the one ``call`` answers, a key of ``NOTICES``, when
+    what happened depends on the service's answer). A refusal shows the page again with the
+    message, and the errors beside the form's fields (the form's ``target`` and typed
+    ``values`` kept)."""
     me = signed_in(request, caller)
     if me is None:
         return to_login()
@@ -276,13 +281,15 @@ async def run_action(
         problem = csrf_refused()
     else:
         try:
-            await call(known, me, form)
+            answered = await call(known, me, form)
         except ProblemError as err:
             problem = err
         except grpc.aio.AioRpcError as err:
             problem = problem_from_rpc_error(err)
         else:
             url = done_url or f"/structures/{known}"
+            if isinstance(answered, str) and answered in NOTICES:
+                notice = answered
             return RedirectResponse(f"{url}?avis={notice}", status_code=303)
     if problem.status == 401:
         return to_login()

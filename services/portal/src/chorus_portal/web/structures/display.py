@@ -17,6 +17,11 @@ from chorus_portal.web.session import to_login
 NOTICES = {
     "creee": "Structure créée : vous en êtes le gestionnaire principal.",
     "demande": "Demande de rattachement envoyée : un gestionnaire de la structure va l'examiner.",
+    "rattache-direct": "Demande de rattachement acceptée : vous êtes rattaché à la structure.",
+    "rattache-principal": (
+        "Demande de rattachement acceptée : vous êtes rattaché à la structure et, comme elle "
+        "n'avait pas de gestionnaire, vous en êtes le gestionnaire principal."
+    ),
     "annulee": "Demande de rattachement annulée.",
     "quittee": "Vous avez quitté la structure.",
     "membre": "Le membre a été mis à jour.",
@@ -28,7 +33,8 @@ NOTICES = {
     "service": "Service ajouté.",
     "ouvert": "Espace ouvert.",
     "ferme": "Espace fermé.",
-    "abonnement": "Demande d'abonnement envoyée.",
+    "abonnement": "Demande d'abonnement envoyée : un gestionnaire de la structure va l'examiner.",
+    "abonnement-accepte": "Abonnement accepté : vous avez accès à l'espace.",
     "abonnement-decide": "Demande d'abonnement traitée.",
     "modifiee": "Structure mise à jour.",
     "statut": "Statut de la structure mis à jour.",

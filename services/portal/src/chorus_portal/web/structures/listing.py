@@ -12,7 +12,7 @@ each field, what to fix.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -128,13 +128,35 @@ async def _list_context(clients: ServiceClients, me: Caller, query: str = "") ->
                 "id": s.id,
                 "name": s.raison_sociale,
                 "identifier": s.identifier,
+                "identifier_type": IDENTIFIER_TYPE_LABELS.get(
+                    IDENTIFIER_TYPE.to_rest(s.identifier_type) or "", "—"
+                ),
+                "siret": s.identifier_type == pb.IDENTIFIER_TYPE_SIRET,
+                "managed": s.has_principal_manager,
                 "city": s.address.city,
                 "member": s.id in mine,
                 "pending": s.id in pending,
             }
-            for s in found.structures
+            for s in _genuine_first(found.structures)
         ]
     return context
+
+
+def _genuine_first(found: Sequence[pb.Structure]) -> list[pb.Structure]:
+    """The page in the service's order, except that structures sharing an identifier are
+    shown together, the SIRET-typed one (then a managed one) first: a look-alike registered
+    with a company's digits under another type never comes before the company itself."""
+    first_seen: dict[str, int] = {}
+    for index, structure in enumerate(found):
+        first_seen.setdefault(structure.identifier, index)
+    return sorted(
+        found,
+        key=lambda s: (
+            first_seen[s.identifier],
+            s.identifier_type != pb.IDENTIFIER_TYPE_SIRET,
+            not s.has_principal_manager,
+        ),
+    )
 
 
 @router.get("/structures", response_model=None)
@@ -226,10 +248,16 @@ async def request_attachment(
         return not_found(request)
 
     async def ask(me: Caller, form: FormData) -> str:
-        await clients.structures.request_attachment(
+        asked = await clients.structures.request_attachment(
             pb.RequestAttachmentRequest(structure_id=known, comment=text(form, "comment")), me
         )
-        return "/structures?avis=demande"
+        if asked.status != pb.ATTACHMENT_REQUEST_STATUS_VALIDEE:
+            return "/structures?avis=demande"
+        # Accepted at once (a structure nobody managed yet): the requester is a member now.
+        principal = asked.granted_role == pb.ROLE_GESTIONNAIRE_PRINCIPAL
+        return (
+            f"/structures/{known}?avis={'rattache-principal' if principal else 'rattache-direct'}"
+        )
 
     return await _list_action(request, clients, caller, "attach", ask, values=("comment",))
 

@@ -34,13 +34,16 @@ def _space_number(code: str) -> int:
 async def request_subscription(
     request: Request, structure_id: str, code: str, clients: Clients, caller: AnonymousCaller
 ) -> Response:
-    async def subscribe(known: str, me: Caller, form: FormData) -> None:
-        await clients.structures.request_subscription(
+    async def subscribe(known: str, me: Caller, form: FormData) -> str:
+        asked = await clients.structures.request_subscription(
             pb.RequestSubscriptionRequest(
                 structure_id=known, space=_space_number(code), mode=_form_mode(form)
             ),
             me,
         )
+        # Some spaces validate a subscription at once (self-subscription): say so.
+        accepted = asked.status == pb.SUBSCRIPTION_STATUS_VALIDEE
+        return "abonnement-accepte" if accepted else "abonnement"
 
     return await run_action(
         request, clients, caller, structure_id, "subscribe", subscribe,
