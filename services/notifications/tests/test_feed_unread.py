@@ -26,7 +26,9 @@ async def test_unread_count_is_the_callers_unread_items_only(service, db, signer
     metadata = signer.metadata(me)
     assert await unread(service, metadata) == 3
 
-    await service.stub.MarkFeedItemRead(pb.MarkFeedItemReadRequest(item_id=first), metadata=metadata)
+    await service.stub.MarkFeedItemRead(
+        pb.MarkFeedItemReadRequest(item_id=first), metadata=metadata
+    )
 
     assert await unread(service, metadata) == 2
     assert await unread(service, signer.metadata(someone_else)) == 4
@@ -37,7 +39,9 @@ async def test_mark_all_read_marks_only_the_callers_items(service, db, signer):
     first, _ = await add_items(db, me, 2)
     await add_items(db, someone_else, 2)
     metadata = signer.metadata(me)
-    await service.stub.MarkFeedItemRead(pb.MarkFeedItemReadRequest(item_id=first), metadata=metadata)
+    await service.stub.MarkFeedItemRead(
+        pb.MarkFeedItemReadRequest(item_id=first), metadata=metadata
+    )
     read_at = await db.fetchval("SELECT read_at FROM feed_items WHERE id = $1", first)
 
     answer = await service.stub.MarkAllFeedItemsRead(
