@@ -25,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 
 FormText = Annotated[str, Form()]
 
-PAGE_SIZE = 20
+PAGE_SIZE = 10
 
 NOTICES = {
     "lu": "L'événement est marqué comme lu.",
