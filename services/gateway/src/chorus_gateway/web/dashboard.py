@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 import grpc
@@ -26,8 +26,6 @@ from chorus_gateway.clients.caller import Caller
 from chorus_gateway.web import formats
 from chorus_gateway.web.feed import FeedEntry, feed_entries
 
-T = TypeVar("T")
-
 LATEST_FEED_ITEMS = 5
 
 # What the supplier side is asked to do about an invoice in each status it waits on.
@@ -38,8 +36,11 @@ SUPPLIER_TASKS = {
 }
 
 
-class Unavailable(Exception):
-    """A part of the home page whose service could not answer."""
+class SessionExpired(Exception):
+    """A service said the session is no longer valid (the home then shows the public page)."""
+
+
+_EXPIRED = object()
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,14 @@ class Dashboard:
     unread: int | None
 
 
-async def _answer(call: Awaitable[T]) -> T | None:
-    """The call's answer, or None when the service refused or could not answer (the page
-    shows that part as unavailable). An expired session is raised to the caller."""
+async def _answer(call: Awaitable[Any]) -> Any:
+    """The call's answer; None when the service refused or could not answer (the page shows
+    that part as unavailable); ``_EXPIRED`` when it found the session no longer valid."""
     try:
         return await call
     except grpc.aio.AioRpcError as err:
         if err.code() == grpc.StatusCode.UNAUTHENTICATED:
-            raise
+            return _EXPIRED
         return None
 
 
@@ -133,15 +134,18 @@ def request_tasks(pending: spb.PendingRequestsSummary) -> list[Task]:
 
 
 async def dashboard(clients: ServiceClients, me: Caller) -> Dashboard:
-    """The signed-in home page's content for ``me``; grpc.aio.AioRpcError UNAUTHENTICATED
-    when the session has expired (the page then sends the browser to the login)."""
-    memberships, pending, summaries, feed, unread = await asyncio.gather(
+    """The signed-in home page's content for ``me``; SessionExpired when a service found the
+    session no longer valid."""
+    answers = await asyncio.gather(
         _answer(clients.structures.list_my_memberships(me)),
         _answer(clients.structures.summarize_pending_requests(me)),
         _answer(clients.invoices.summarize_invoices(me)),
         _answer(feed_entries(clients, me, LATEST_FEED_ITEMS)),
         _answer(clients.notifications.count_unread_feed_items(me)),
     )
+    if any(answer is _EXPIRED for answer in answers):
+        raise SessionExpired()
+    memberships, pending, summaries, feed, unread = answers
     structures = None
     if memberships is not None:
         structures = [

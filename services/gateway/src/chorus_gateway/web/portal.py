@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from chorus_gateway.edge.callers import AnonymousCaller, Clients
 from chorus_gateway.edge.rate_limits import RATE_LIMITED, Purpose, limited_message, retry_after
 from chorus_gateway.web import session
-from chorus_gateway.web.dashboard import dashboard
+from chorus_gateway.web.dashboard import SessionExpired, dashboard
 from chorus_gateway.web.pages import render
 from chorus_gateway.web.refusals import CSRF_EXPIRED, render_refusal
 
@@ -62,7 +62,7 @@ async def home(request: Request, clients: Clients, caller: AnonymousCaller) -> H
     try:
         user = await clients.identity.get_me(me)
         board = await dashboard(clients, me)
-    except grpc.aio.AioRpcError:
+    except (grpc.aio.AioRpcError, SessionExpired):
         # Expired or revoked session (or identity unwell): show the public page.
         return render(request, "index.html", {"user": None})
     return render(request, "index.html", {"user": user, "board": board})
