@@ -35,7 +35,8 @@ class StructuresServiceStub:
     in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
     what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
     ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
-    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED; SummarizePendingRequests answers them
+    nothing (they manage nothing). Any membership of their user id is ignored.
 
     Every RPC needs an access token except GetStructure and FindStructureByIdentifier: public
     structures are public directory data, so a call without a token is answered for a PUBLIQUE
@@ -221,7 +222,8 @@ class StructuresServiceServicer:
     in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
     what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
     ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
-    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED; SummarizePendingRequests answers them
+    nothing (they manage nothing). Any membership of their user id is ignored.
 
     Every RPC needs an access token except GetStructure and FindStructureByIdentifier: public
     structures are public directory data, so a call without a token is answered for a PUBLIQUE
@@ -647,7 +649,8 @@ class StructuresService:
     in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
     what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
     ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
-    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED; SummarizePendingRequests answers them
+    nothing (they manage nothing). Any membership of their user id is ignored.
 
     Every RPC needs an access token except GetStructure and FindStructureByIdentifier: public
     structures are public directory data, so a call without a token is answered for a PUBLIQUE
