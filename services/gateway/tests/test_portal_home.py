@@ -13,6 +13,7 @@ from chorus.identity.v1 import identity_service_pb2 as idpb
 from chorus.invoices.v1 import invoices_service_pb2 as ipb
 from chorus.notifications.v1 import notifications_service_pb2 as npb
 from chorus.structures.v1 import structures_service_pb2 as spb
+from chorus_gateway.web.session import login_url, safe_next
 from chorus_platform.errors import NotFound, Unauthenticated
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -167,6 +168,28 @@ OPEN_REDIRECTS = [
     " /factures",
     "/" + "a" * 3000,
 ]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/factures",
+        f"/factures/{ITEM}",
+        "/factures?side=received&status=SUSPENDUE&structure_id=x",
+        "/structures/abc#pending-title",
+        "/.//evil.example",  # a path of this site, however odd
+        "/" + "a" * 2047,
+    ],
+)
+def test_same_site_paths_are_kept_as_return_addresses(target):
+    assert safe_next(target) == target
+    assert login_url(target).startswith("/connexion?suivant=%2F")
+
+
+@pytest.mark.parametrize("target", [*OPEN_REDIRECTS, "", None, "/", "%2F%2Fevil.example"])
+def test_anything_else_is_no_return_address(target):
+    assert safe_next(target) == "/"
+    assert login_url(target) == "/connexion"
 
 
 @pytest.mark.parametrize("target", OPEN_REDIRECTS)
