@@ -110,7 +110,7 @@ async def test_expired_session_goes_back_to_login(signed_in, services):
     response = await signed_in.get("/mon-compte", headers=HTML)
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/connexion"
+    assert response.headers["location"] == "/connexion?suivant=%2Fmon-compte"
 
 
 async def test_profile_update_sends_names_and_phone(signed_in, services):

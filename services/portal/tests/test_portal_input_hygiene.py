@@ -41,5 +41,5 @@ async def test_a_portal_session_cookie_beyond_ascii_is_no_session(api, services)
     response = await api.get("/mon-compte", headers={**HTML, "Cookie": b"chorus_session=\xe9"})
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/connexion"
+    assert response.headers["location"] == "/connexion?suivant=%2Fmon-compte"
     assert no_calls(services)

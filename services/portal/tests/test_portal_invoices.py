@@ -169,7 +169,7 @@ async def test_pages_ask_to_sign_in_first(api, services):
     for path in ("/factures", f"/factures/{INVOICE_ID}", "/factures/nouvelle"):
         response = await api.get(path, headers=HTML)
         assert response.status_code == 303
-        assert response.headers["location"] == "/connexion"
+        assert response.headers["location"] == "/connexion?suivant=" + path.replace("/", "%2F")
     assert services.invoices.calls == []
 
 
@@ -256,7 +256,7 @@ async def test_expired_session_goes_back_to_login(signed_in, services):
     response = await signed_in.get("/factures", headers=HTML)
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/connexion"
+    assert response.headers["location"] == "/connexion?suivant=%2Ffactures"
 
 
 async def test_notice_parameter_shows_fixed_texts_only(signed_in, services):

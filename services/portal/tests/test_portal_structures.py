@@ -180,7 +180,7 @@ async def test_pages_ask_to_sign_in_first(api, services):
     for path in ("/structures", f"/structures/{STRUCTURE_ID}", "/mon-compte"):
         response = await api.get(path, headers=HTML)
         assert response.status_code == 303
-        assert response.headers["location"] == "/connexion"
+        assert response.headers["location"] == "/connexion?suivant=" + path.replace("/", "%2F")
     assert services.structures.calls == [] and services.identity.calls == []
 
 
@@ -493,7 +493,7 @@ async def test_expired_session_goes_back_to_login(signed_in, services):
     response = await signed_in.get("/structures", headers=HTML)
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/connexion"
+    assert response.headers["location"] == "/connexion?suivant=%2Fstructures"
 
 
 async def test_accepting_a_request_grants_the_chosen_role(signed_in, services):

@@ -54,6 +54,7 @@ from chorus_invoices.usecases.reading import Reading
 from chorus_invoices.usecases.recycling import Recycling
 from chorus_invoices.usecases.routing_reconciler import RoutingReconciler
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
+from chorus_invoices.usecases.summary import InvoiceSummaries
 
 _SERVICE = pb.DESCRIPTOR.services_by_name["InvoicesService"].full_name
 # RPCs behind the gateway's creating POSTs: a retry with the same Idempotency-Key replays the
@@ -160,6 +161,7 @@ def build_app(
             structured,
             wake=flows_worker.wake if run_flows else lambda: None,
         ),
+        summary=InvoiceSummaries(uow, structures),
     )
 
     def register(server: grpc.aio.Server) -> list[str]:

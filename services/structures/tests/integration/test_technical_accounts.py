@@ -316,6 +316,7 @@ async def test_every_rpc_is_classified(stub):
         "CheckAccess",
         "ListAccessibleStructures",
         "ListSpaces",
+        "SummarizePendingRequests",
     }
     refused_to_people_only = {
         "CreateStructure",

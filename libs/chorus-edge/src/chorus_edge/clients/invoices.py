@@ -109,3 +109,9 @@ class InvoicesClient:
         self, request: pb.StageAttachmentRequest, caller: Caller
     ) -> pb.StageAttachmentResponse:
         return await self._stub.StageAttachment(request, metadata=caller.metadata())
+
+    async def summarize_invoices(self, caller: Caller) -> list[pb.InvoiceSummary]:
+        response = await self._stub.SummarizeInvoices(
+            pb.SummarizeInvoicesRequest(), metadata=caller.metadata()
+        )
+        return list(response.summaries)

@@ -43,3 +43,15 @@ class NotificationsClient:
             ),
             metadata=caller.metadata(),
         )
+
+    async def mark_all_feed_items_read(self, caller: Caller) -> int:
+        response = await self._stub.MarkAllFeedItemsRead(
+            pb.MarkAllFeedItemsReadRequest(), metadata=caller.metadata()
+        )
+        return response.marked
+
+    async def count_unread_feed_items(self, caller: Caller) -> int:
+        response = await self._stub.CountUnreadFeedItems(
+            pb.CountUnreadFeedItemsRequest(), metadata=caller.metadata()
+        )
+        return response.unread

@@ -170,3 +170,9 @@ class StructuresClient:
     ) -> pb.Subscription:
         response = await self._stub.DecideSubscription(request, metadata=caller.metadata())
         return response.subscription
+
+    async def summarize_pending_requests(self, caller: Caller) -> list[pb.PendingRequestsSummary]:
+        response = await self._stub.SummarizePendingRequests(
+            pb.SummarizePendingRequestsRequest(), metadata=caller.metadata()
+        )
+        return list(response.structures)

@@ -2463,3 +2463,98 @@ class ListStatusTransitionsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListStatusTransitionsResponse: _TypeAlias = ListStatusTransitionsResponse  # noqa: Y015
+
+@_typing.final
+class SummarizeInvoicesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummarizeInvoicesRequest: _TypeAlias = SummarizeInvoicesRequest  # noqa: Y015
+
+@_typing.final
+class InvoiceStatusCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    WAITING_FIELD_NUMBER: _builtins.int
+    status: Global___InvoiceStatus.ValueType
+    count: _builtins.int
+    waiting: _builtins.bool
+    """The status waits on this side: its party (the supplier for ISSUED, the recipient for
+    RECEIVED) has a move out of it (e.g. SUSPENDUE -> COMPLETEE for the supplier).
+    """
+    def __init__(
+        self,
+        *,
+        status: Global___InvoiceStatus.ValueType = ...,
+        count: _builtins.int = ...,
+        waiting: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "status", b"status", "waiting", b"waiting"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceStatusCount: _TypeAlias = InvoiceStatusCount  # noqa: Y015
+
+@_typing.final
+class InvoiceSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SIDE_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    REJECTIONS_TO_ACKNOWLEDGE_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    side: Global___ListSide.ValueType
+    rejections_to_acknowledge: _builtins.int
+    """ISSUED side: REJETEE invoices whose rejection is not acknowledged yet."""
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceStatusCount]: ...
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        side: Global___ListSide.ValueType = ...,
+        statuses: _abc.Iterable[Global___InvoiceStatusCount] | None = ...,
+        rejections_to_acknowledge: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rejections_to_acknowledge", b"rejections_to_acknowledge", "side", b"side", "statuses", b"statuses", "structure_id", b"structure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvoiceSummary: _TypeAlias = InvoiceSummary  # noqa: Y015
+
+@_typing.final
+class SummarizeInvoicesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUMMARIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def summaries(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvoiceSummary]:
+        """Only the structures and sides with at least one invoice."""
+
+    def __init__(
+        self,
+        *,
+        summaries: _abc.Iterable[Global___InvoiceSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["summaries", b"summaries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummarizeInvoicesResponse: _TypeAlias = SummarizeInvoicesResponse  # noqa: Y015

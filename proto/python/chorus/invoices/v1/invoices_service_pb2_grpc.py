@@ -130,6 +130,11 @@ class InvoicesServiceStub:
                 request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsRequest.SerializeToString,
                 response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsResponse.FromString,
                 _registered_method=True)
+        self.SummarizeInvoices = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/SummarizeInvoices',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicesServiceServicer:
@@ -305,6 +310,16 @@ class InvoicesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SummarizeInvoices(self, request, context):
+        """What waits in the caller's structures (the portal's home): per structure and side the
+        caller may consult (as ListInvoices would list them), how many invoices are in each status
+        (statuses with none left out), whether that status waits on that side, and how many
+        rejections the supplier has not acknowledged. Nothing of other structures is counted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -402,6 +417,11 @@ def add_InvoicesServiceServicer_to_server(servicer, server):
                     servicer.ListStatusTransitions,
                     request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsRequest.FromString,
                     response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsResponse.SerializeToString,
+            ),
+            'SummarizeInvoices': grpc.unary_unary_rpc_method_handler(
+                    servicer.SummarizeInvoices,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -918,6 +938,33 @@ class InvoicesService:
             '/chorus.invoices.v1.InvoicesService/ListStatusTransitions',
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsRequest.SerializeToString,
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SummarizeInvoices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/SummarizeInvoices',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesResponse.FromString,
             options,
             channel_credentials,
             insecure,

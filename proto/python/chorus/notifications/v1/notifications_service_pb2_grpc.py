@@ -45,6 +45,16 @@ class NotificationsServiceStub:
                 request_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadRequest.SerializeToString,
                 response_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadResponse.FromString,
                 _registered_method=True)
+        self.MarkAllFeedItemsRead = channel.unary_unary(
+                '/chorus.notifications.v1.NotificationsService/MarkAllFeedItemsRead',
+                request_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkAllFeedItemsReadRequest.SerializeToString,
+                response_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkAllFeedItemsReadResponse.FromString,
+                _registered_method=True)
+        self.CountUnreadFeedItems = channel.unary_unary(
+                '/chorus.notifications.v1.NotificationsService/CountUnreadFeedItems',
+                request_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.CountUnreadFeedItemsRequest.SerializeToString,
+                response_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.CountUnreadFeedItemsResponse.FromString,
+                _registered_method=True)
         self.GetSealingKey = channel.unary_unary(
                 '/chorus.notifications.v1.NotificationsService/GetSealingKey',
                 request_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.GetSealingKeyRequest.SerializeToString,
@@ -75,6 +85,20 @@ class NotificationsServiceServicer:
 
     def MarkFeedItemRead(self, request, context):
         """Marks one of the caller's feed items read. NOT_FOUND when not the caller's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkAllFeedItemsRead(self, request, context):
+        """Marks every item of the caller's feed read; answers how many were unread.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountUnreadFeedItems(self, request, context):
+        """How many items of the caller's feed are unread.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -117,6 +141,16 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     servicer.MarkFeedItemRead,
                     request_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadRequest.FromString,
                     response_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadResponse.SerializeToString,
+            ),
+            'MarkAllFeedItemsRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkAllFeedItemsRead,
+                    request_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkAllFeedItemsReadRequest.FromString,
+                    response_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkAllFeedItemsReadResponse.SerializeToString,
+            ),
+            'CountUnreadFeedItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountUnreadFeedItems,
+                    request_deserializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.CountUnreadFeedItemsRequest.FromString,
+                    response_serializer=chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.CountUnreadFeedItemsResponse.SerializeToString,
             ),
             'GetSealingKey': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSealingKey,
@@ -189,6 +223,60 @@ class NotificationsService:
             '/chorus.notifications.v1.NotificationsService/MarkFeedItemRead',
             chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadRequest.SerializeToString,
             chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkFeedItemReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkAllFeedItemsRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.notifications.v1.NotificationsService/MarkAllFeedItemsRead',
+            chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkAllFeedItemsReadRequest.SerializeToString,
+            chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.MarkAllFeedItemsReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountUnreadFeedItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.notifications.v1.NotificationsService/CountUnreadFeedItems',
+            chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.CountUnreadFeedItemsRequest.SerializeToString,
+            chorus_dot_notifications_dot_v1_dot_notifications__service__pb2.CountUnreadFeedItemsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2448,3 +2448,65 @@ class DecideSubscriptionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DecideSubscriptionResponse: _TypeAlias = DecideSubscriptionResponse  # noqa: Y015
+
+@_typing.final
+class SummarizePendingRequestsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummarizePendingRequestsRequest: _TypeAlias = SummarizePendingRequestsRequest  # noqa: Y015
+
+@_typing.final
+class PendingRequestsSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_REQUESTS_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTIONS_FIELD_NUMBER: _builtins.int
+    structure_id: _builtins.str
+    attachment_requests: _builtins.int
+    subscriptions: _builtins.int
+    def __init__(
+        self,
+        *,
+        structure_id: _builtins.str = ...,
+        attachment_requests: _builtins.int = ...,
+        subscriptions: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_requests", b"attachment_requests", "structure_id", b"structure_id", "subscriptions", b"subscriptions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PendingRequestsSummary: _TypeAlias = PendingRequestsSummary  # noqa: Y015
+
+@_typing.final
+class SummarizePendingRequestsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRUCTURES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def structures(self) -> _containers.RepeatedCompositeFieldContainer[Global___PendingRequestsSummary]:
+        """Every structure the caller manages, in raison sociale order."""
+
+    def __init__(
+        self,
+        *,
+        structures: _abc.Iterable[Global___PendingRequestsSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["structures", b"structures"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummarizePendingRequestsResponse: _TypeAlias = SummarizePendingRequestsResponse  # noqa: Y015

@@ -35,7 +35,8 @@ class StructuresServiceStub:
     in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
     what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
     ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
-    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED; SummarizePendingRequests answers them
+    nothing (they manage nothing). Any membership of their user id is ignored.
 
     Every RPC needs an access token except GetStructure and FindStructureByIdentifier: public
     structures are public directory data, so a call without a token is answered for a PUBLIQUE
@@ -204,6 +205,11 @@ class StructuresServiceStub:
                 request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionRequest.SerializeToString,
                 response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionResponse.FromString,
                 _registered_method=True)
+        self.SummarizePendingRequests = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/SummarizePendingRequests',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsResponse.FromString,
+                _registered_method=True)
 
 
 class StructuresServiceServicer:
@@ -216,7 +222,8 @@ class StructuresServiceServicer:
     in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
     what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
     ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
-    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED; SummarizePendingRequests answers them
+    nothing (they manage nothing). Any membership of their user id is ignored.
 
     Every RPC needs an access token except GetStructure and FindStructureByIdentifier: public
     structures are public directory data, so a call without a token is answered for a PUBLIQUE
@@ -452,6 +459,15 @@ class StructuresServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SummarizePendingRequests(self, request, context):
+        """What waits on the caller as a manager (the portal's home): per structure the caller
+        manages, how many attachment requests and space subscriptions await a decision. Empty for
+        a user who manages nothing and for a technical account.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StructuresServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -610,6 +626,11 @@ def add_StructuresServiceServicer_to_server(servicer, server):
                     request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionRequest.FromString,
                     response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionResponse.SerializeToString,
             ),
+            'SummarizePendingRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.SummarizePendingRequests,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'chorus.structures.v1.StructuresService', rpc_method_handlers)
@@ -628,7 +649,8 @@ class StructuresService:
     in MODIFICATION); every manager RPC refuses them with PERMISSION_DENIED MANAGER_REQUIRED;
     what only people do (CreateStructure, RequestAttachment, CancelAttachmentRequest,
     ListMyAttachmentRequests, RequestSubscription, LeaveStructure, ListMembers) with
-    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED. Any membership of their user id is ignored.
+    PERMISSION_DENIED TECHNICAL_ACCOUNT_NOT_ALLOWED; SummarizePendingRequests answers them
+    nothing (they manage nothing). Any membership of their user id is ignored.
 
     Every RPC needs an access token except GetStructure and FindStructureByIdentifier: public
     structures are public directory data, so a call without a token is answered for a PUBLIQUE
@@ -1463,6 +1485,33 @@ class StructuresService:
             '/chorus.structures.v1.StructuresService/DecideSubscription',
             chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionRequest.SerializeToString,
             chorus_dot_structures_dot_v1_dot_structures__service__pb2.DecideSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SummarizePendingRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/SummarizePendingRequests',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -17,6 +17,7 @@ from chorus_invoices.api.deposits import DepositRpcs
 from chorus_invoices.api.flows import FlowRpcs
 from chorus_invoices.api.processing import ProcessingRpcs
 from chorus_invoices.api.reading import ReadingRpcs
+from chorus_invoices.api.summary import SummaryRpcs
 from chorus_invoices.usecases.attachments import AttachmentStaging
 from chorus_invoices.usecases.deposit import Deposits
 from chorus_invoices.usecases.flows import Flows
@@ -25,10 +26,16 @@ from chorus_invoices.usecases.processing import Processing
 from chorus_invoices.usecases.reading import Reading
 from chorus_invoices.usecases.recycling import Recycling
 from chorus_invoices.usecases.structured_deposit import StructuredDeposits
+from chorus_invoices.usecases.summary import InvoiceSummaries
 
 
 class InvoicesServicer(
-    DepositRpcs, FlowRpcs, ReadingRpcs, ProcessingRpcs, pb_grpc.InvoicesServiceServicer
+    DepositRpcs,
+    FlowRpcs,
+    ReadingRpcs,
+    ProcessingRpcs,
+    SummaryRpcs,
+    pb_grpc.InvoicesServiceServicer,
 ):
     def __init__(
         self,
@@ -41,6 +48,7 @@ class InvoicesServicer(
         processing: Processing,
         recycling: Recycling,
         flows: Flows,
+        summary: InvoiceSummaries,
     ) -> None:
         self._deposits = deposits
         self._structured = structured
@@ -50,3 +58,4 @@ class InvoicesServicer(
         self._processing = processing
         self._recycling = recycling
         self._flows = flows
+        self._summary = summary

@@ -468,3 +468,23 @@ async def waiting_for_routing(
         after[1] if after else None,
     )
     return [(str(row["id"]), row["updated_at"], row["waiting"]) for row in rows]
+
+
+async def counts_by_status(
+    conn: asyncpg.Connection, wanted: InvoiceFilter
+) -> list[tuple[str, Status, int, int]]:
+    """How many invoices match ``wanted``, per structure of that side and status: (structure
+    id, status, count, how many of them have no acknowledged rejection)."""
+    args = _Args()
+    where = _conditions(wanted, args)
+    column = "recipient_structure_id" if wanted.received else "supplier_structure_id"
+    rows = await conn.fetch(
+        f"SELECT {column} AS structure_id, status, count(*) AS n,"  # noqa: S608
+        " count(*) FILTER (WHERE rejection_acknowledged_at IS NULL) AS unacknowledged"
+        f" FROM invoices WHERE {' AND '.join(where)} GROUP BY 1, 2",
+        *args.values,
+    )
+    return [
+        (row["structure_id"], Status(row["status"]), row["n"], row["unacknowledged"])
+        for row in rows
+    ]

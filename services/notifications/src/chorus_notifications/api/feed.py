@@ -96,6 +96,22 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         await self._feed.mark_read(current_principal().user_id, request.item_id)
         return pb.MarkFeedItemReadResponse()
 
+    async def MarkAllFeedItemsRead(
+        self, request: pb.MarkAllFeedItemsReadRequest, context
+    ) -> pb.MarkAllFeedItemsReadResponse:
+        """Marks every unread item of the caller read (only theirs); answers how many were
+        unread. Errors: UNAUTHENTICATED."""
+        marked = await self._feed.mark_all_read(current_principal().user_id)
+        return pb.MarkAllFeedItemsReadResponse(marked=marked)
+
+    async def CountUnreadFeedItems(
+        self, request: pb.CountUnreadFeedItemsRequest, context
+    ) -> pb.CountUnreadFeedItemsResponse:
+        """How many of the caller's items are unread. Errors: UNAUTHENTICATED."""
+        return pb.CountUnreadFeedItemsResponse(
+            unread=await self._feed.unread_count(current_principal().user_id)
+        )
+
     async def GetPreferences(
         self, request: pb.GetPreferencesRequest, context
     ) -> pb.GetPreferencesResponse:

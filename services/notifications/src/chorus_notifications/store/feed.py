@@ -72,3 +72,17 @@ async def mark_read(conn: asyncpg.Connection, *, user_id: str, item_id: str) -> 
         user_id,
     )
     return updated is not None
+
+
+async def mark_all_read(conn: asyncpg.Connection, *, user_id: str) -> int:
+    """Marks every unread item of the user read; how many were unread."""
+    result = await conn.execute(
+        "UPDATE feed_items SET read_at = now() WHERE user_id = $1 AND read_at IS NULL", user_id
+    )
+    return int(result.split()[-1])
+
+
+async def count_unread(conn: asyncpg.Connection, *, user_id: str) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM feed_items WHERE user_id = $1 AND read_at IS NULL", user_id
+    )

@@ -49,3 +49,17 @@ class Feed:
             marked = await feed.mark_read(tx.conn, user_id=user_id, item_id=item_id)
         if not marked:
             raise FeedItemNotFound()
+
+    async def mark_all_read(self, user_id: str) -> int:
+        """Marks every one of the user's unread items read; how many were unread."""
+        if not is_uuid(user_id):
+            return 0
+        async with self._uow.transaction() as tx:
+            return await feed.mark_all_read(tx.conn, user_id=user_id)
+
+    async def unread_count(self, user_id: str) -> int:
+        """How many of the user's items are unread."""
+        if not is_uuid(user_id):
+            return 0
+        async with self._uow.reading() as conn:
+            return await feed.count_unread(conn, user_id=user_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from chorus_edge.input_hygiene import checked_input
-from chorus_portal.web import account, api_access, portal
+from chorus_portal.web import account, api_access, feed, portal, session
 from chorus_portal.web.invoices import actions as invoice_actions
 from chorus_portal.web.invoices import deposit as invoice_deposit
 from chorus_portal.web.invoices import detail as invoice_detail
@@ -26,9 +26,14 @@ from chorus_portal.web.structures import spaces as structure_spaces
 from chorus_portal.web.structures import technical_accounts as structure_technical_accounts
 
 # checked_input runs before each page's own dependencies: no bad string reaches a service.
-portal_router = APIRouter(include_in_schema=False, dependencies=[Depends(checked_input)])
+# remember_page_asked keeps the page asked for: a signed-out browser returns to it after login.
+portal_router = APIRouter(
+    include_in_schema=False,
+    dependencies=[Depends(checked_input), Depends(session.remember_page_asked)],
+)
 for module in (
     portal,
+    feed,
     invoice_deposit,
     invoice_list,
     invoice_detail,

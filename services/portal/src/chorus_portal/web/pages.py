@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from chorus_edge.problems import TITLES, ProblemError
@@ -65,7 +65,7 @@ def error_page(request: Request, problem: ProblemError) -> Response | None:
     if not is_portal(request):
         return None
     if problem.status == 401:
-        return RedirectResponse("/connexion", status_code=303)
+        return session.to_login(request)
     context = {
         "title": TITLES.get(problem.status, "Erreur"),
         "message": problem.detail,

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from chorus_edge.callers import AnonymousCaller, Clients
 from chorus_edge.rate_limits import RATE_LIMITED, Purpose, limited_message, retry_after
 from chorus_portal.web import session
+from chorus_portal.web.dashboard import SessionExpired, dashboard
 from chorus_portal.web.pages import render
 from chorus_portal.web.refusals import CSRF_EXPIRED, render_refusal
 
@@ -53,14 +54,18 @@ def _rate_limited(
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, clients: Clients, caller: AnonymousCaller) -> HTMLResponse:
-    user = None
+    """The public page, or for a signed-in user the dashboard (:mod:`.dashboard`)."""
     token = session.session_token(request)
-    if token:
-        try:
-            user = await clients.identity.get_me(replace(caller, token=token))
-        except grpc.aio.AioRpcError:
-            user = None  # expired or revoked session: show the public page
-    return render(request, "index.html", {"user": user})
+    if not token:
+        return render(request, "index.html", {"user": None})
+    me = replace(caller, token=token)
+    try:
+        user = await clients.identity.get_me(me)
+        board = await dashboard(clients, me)
+    except (grpc.aio.AioRpcError, SessionExpired):
+        # Expired or revoked session (or identity unwell): show the public page.
+        return render(request, "index.html", {"user": None})
+    return render(request, "index.html", {"user": user, "board": board})
 
 
 @router.get("/inscription", response_class=HTMLResponse)
@@ -166,8 +171,16 @@ async def resend_activation(
 
 
 @router.get("/connexion", response_class=HTMLResponse)
-async def login_form(request: Request) -> HTMLResponse:
-    return render(request, "connexion.html")
+async def login_form(request: Request, suivant: str = "") -> HTMLResponse:
+    """The login form; ``suivant``, the page to return to once signed in, travels in a hidden
+    field (kept only when :func:`~chorus_portal.web.session.safe_next` accepts it)."""
+    return render(request, "connexion.html", {"next": _next(suivant)})
+
+
+def _next(value: str) -> str:
+    """The return address to carry through the login: a safe one, or "" (home)."""
+    target = session.safe_next(value)
+    return "" if target == "/" else target
 
 
 @router.post("/connexion", response_model=None)
@@ -177,20 +190,22 @@ async def login(
     caller: AnonymousCaller,
     login_email: FormText = "",
     password: FormText = "",
+    suivant: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
-    values = {"login_email": login_email}
+    base = {"values": {"login_email": login_email}, "next": _next(suivant)}
     if not session.csrf_valid(request, csrf_token):
-        return render(request, "connexion.html", {"error": CSRF_EXPIRED, "values": values}, 403)
-    if limited := _rate_limited(request, Purpose.LOGIN, "connexion.html", {"values": values}):
+        return render(request, "connexion.html", {**base, "error": CSRF_EXPIRED}, 403)
+    if limited := _rate_limited(request, Purpose.LOGIN, "connexion.html", base):
         return limited
     try:
         answer = await clients.identity.create_session(login_email.strip(), password, caller)
     except grpc.aio.AioRpcError as err:
-        return render_refusal(request, "connexion.html", err, {"values": values})
+        return render_refusal(request, "connexion.html", err, base)
     if answer.mfa_required:
-        return render(request, "connexion_code.html", {"challenge_id": answer.mfa_challenge_id})
-    return _signed_in(request, answer.tokens)
+        context = {"challenge_id": answer.mfa_challenge_id, "next": base["next"]}
+        return render(request, "connexion_code.html", context)
+    return _signed_in(request, answer.tokens, suivant)
 
 
 @router.post("/connexion/code", response_model=None)
@@ -200,9 +215,10 @@ async def login_second_factor(
     caller: AnonymousCaller,
     challenge_id: FormText = "",
     code: FormText = "",
+    suivant: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
-    base = {"challenge_id": challenge_id}
+    base = {"challenge_id": challenge_id, "next": _next(suivant)}
     if not session.csrf_valid(request, csrf_token):
         return render(request, "connexion_code.html", {**base, "error": CSRF_EXPIRED}, 403)
     if limited := _rate_limited(request, Purpose.SECOND_FACTOR, "connexion_code.html", base):
@@ -212,11 +228,12 @@ async def login_second_factor(
     except grpc.aio.AioRpcError as err:
         flags = {"restart": "MFA_CHALLENGE_INVALID"}
         return render_refusal(request, "connexion_code.html", err, base, flags=flags)
-    return _signed_in(request, tokens)
+    return _signed_in(request, tokens, suivant)
 
 
-def _signed_in(request: Request, tokens: identity_pb.TokenPair) -> Response:
-    response = RedirectResponse("/", status_code=303)
+def _signed_in(request: Request, tokens: identity_pb.TokenPair, suivant: str) -> Response:
+    """Signed in: to the return address when it is a safe one, else home."""
+    response = RedirectResponse(session.safe_next(suivant), status_code=303)
     session.start_session(
         response,
         tokens.access_token,

@@ -5,13 +5,20 @@ The session cookies are HttpOnly (no script reads them) and SameSite. Forms are 
 a double-submit token: a random value in the ``chorus_csrf`` cookie, repeated in a hidden
 field (or, for API calls made with the cookie, in the ``X-CSRF-Token`` header), compared on
 every POST. That cookie is not HttpOnly so a future portal script can copy it into the header.
+
+Deep links survive the login: a protected page asked for by a signed-out browser sends it to
+``/connexion?suivant=<the page>`` (:func:`to_login`), and the login (and its second factor)
+carries that return address through to the redirect that follows success
+(:func:`safe_next`: only a same-site relative path, anything else goes to ``/``).
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from contextvars import ContextVar
 from dataclasses import replace
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
@@ -73,5 +80,59 @@ def signed_in(request: Request, caller: Caller) -> Caller | None:
     return replace(caller, token=token) if token else None
 
 
-def to_login() -> RedirectResponse:
-    return RedirectResponse("/connexion", status_code=303)
+NEXT_PARAM = "suivant"
+"""The login page's query parameter (and hidden field) holding the return address."""
+NEXT_MAX_LENGTH = 2048
+"""Longer return addresses are not kept (the login then leads home)."""
+
+_page_asked: ContextVar[str | None] = ContextVar("chorus_portal_page_asked", default=None)
+
+
+def safe_next(value: str | None) -> str:
+    """``value`` when it is a same-site relative path to return to after the login, else
+    ``/``: it must start with exactly one ``/`` (not ``//`` nor a slash and a backslash,
+    which browsers read as another host), hold no backslash, no control character or space
+    (browsers drop tabs and newlines, so ``/<tab>/evil.example`` would become
+    ``//evil.example``), no scheme nor host, and be at most :data:`NEXT_MAX_LENGTH`
+    characters."""
+    if not value or len(value) > NEXT_MAX_LENGTH:
+        return "/"
+    if not value.startswith("/") or value.startswith("//"):
+        return "/"
+    if "\\" in value or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+def login_url(next_path: str | None) -> str:
+    """The login page, with ``next_path`` as its return address when that is a safe one
+    other than the home page."""
+    target = safe_next(next_path)
+    if target == "/":
+        return "/connexion"
+    return "/connexion?" + urlencode({NEXT_PARAM: target})
+
+
+def page_asked(request: Request) -> str | None:
+    """The page a GET (or HEAD) asked for, path and query: where to return after the login;
+    ``None`` for other methods (a form posted with an expired session is not replayed)."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    path = request.url.path
+    query = request.url.query
+    return f"{path}?{query}" if query else path
+
+
+async def remember_page_asked(request: Request) -> None:
+    """Portal dependency: keeps the page asked for, for :func:`to_login` during this request."""
+    _page_asked.set(page_asked(request))
+
+
+def to_login(request: Request | None = None) -> RedirectResponse:
+    """To the login page, with the page being answered (``request``'s, else the one
+    :func:`remember_page_asked` kept) as the return address."""
+    asked = page_asked(request) if request is not None else _page_asked.get()
+    return RedirectResponse(login_url(asked), status_code=303)

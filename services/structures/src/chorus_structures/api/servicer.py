@@ -21,6 +21,7 @@ from chorus_structures.api.handlers import UseCases
 from chorus_structures.api.management import ManagementHandlers
 from chorus_structures.api.members import MemberHandlers
 from chorus_structures.api.spaces import SpaceHandlers
+from chorus_structures.api.summary import SummaryHandlers
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["StructuresService"].full_name
 
@@ -32,6 +33,7 @@ class StructuresServicer(
     MemberHandlers,
     AttachmentHandlers,
     SpaceHandlers,
+    SummaryHandlers,
     pb_grpc.StructuresServiceServicer,
 ):
     """Every RPC of the service, on the use cases ``main`` built."""

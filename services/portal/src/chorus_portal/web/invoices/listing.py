@@ -16,6 +16,7 @@ from chorus_edge.invoices import INVOICE_STATUS, LIST_SIDE
 from chorus_portal.web import formats
 from chorus_portal.web.invoices.display import NOTICES, status_name, structure_names
 from chorus_portal.web.pages import render
+from chorus_portal.web.paths import known_id
 from chorus_portal.web.refusals import render_refusal
 from chorus_portal.web.session import signed_in, to_login
 
@@ -32,6 +33,7 @@ FILTERS = (
     "max_amount",
     "counterparty_name",
     "service_code",
+    "structure_id",
 )
 
 SIDES = {"issued": "Émises", "received": "Reçues"}
@@ -60,6 +62,8 @@ async def invoice_list(
         max_amount=formats.decimal_input(values["max_amount"]),
         counterparty_name=values["counterparty_name"],
         service_code=values["service_code"],
+        # One of the caller's structures (the home page's links); another lists nothing.
+        structure_id=known_id(values["structure_id"]) or "",
         page_token=page_token,
     )
     context: dict[str, Any] = {
