@@ -269,4 +269,3 @@ async def test_a_user_agent_beyond_ascii_is_forwarded_readable(api, services):
     assert response.status_code == 200
     call = services.identity.calls_to("GetMe")[0]
     assert call.metadata["x-forwarded-user-agent"] == "Navigateur ?t?"
-
