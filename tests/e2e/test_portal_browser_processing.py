@@ -31,8 +31,9 @@ import io
 import re
 import subprocess
 import uuid
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from e2e_support import activated_user, client_ip, random_siret
@@ -228,8 +229,9 @@ async def test_processing_sorting_exports_and_live_refresh_in_the_browser(
         # Exports of the list as it is (filtered, sorted by amount, largest first).
         async with page.expect_download() as downloading:
             await page.get_by_role("link", name="CSV (Excel)").click()
-        csv_file = await (await downloading.value).path()
-        raw = Path(csv_file).read_bytes()
+        downloaded = await downloading.value
+        assert re.fullmatch(r"factures-recues-\d{8}\.csv", downloaded.suggested_filename)
+        raw = Path(await downloaded.path()).read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf")
         rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
         assert rows[0] == [
@@ -265,7 +267,10 @@ async def test_processing_sorting_exports_and_live_refresh_in_the_browser(
         assert re.fullmatch(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", first[10])
         async with page.expect_download() as downloading:
             await page.get_by_role("link", name="XLSX").click()
-        workbook = load_workbook(await (await downloading.value).path(), read_only=True)
+        downloaded = await downloading.value
+        assert re.fullmatch(r"factures-recues-\d{8}\.xlsx", downloaded.suggested_filename)
+        await downloaded.save_as(tmp_path / downloaded.suggested_filename)
+        workbook = load_workbook(tmp_path / downloaded.suggested_filename, read_only=True)
         sheet = list(workbook["Factures"].iter_rows(values_only=True))
         assert list(sheet[0]) == rows[0]
         assert [(r[0], float(r[7]), r[3], r[5]) for r in sheet[1:]] == [
@@ -283,9 +288,8 @@ async def test_processing_sorting_exports_and_live_refresh_in_the_browser(
         await expect(page.get_by_role("heading", name=f"Facture n° {prefix}-A")).to_be_visible()
         await expect(page.locator("#supplier")).to_contain_text(f"SIRET {supplier['identifier']}")
         await expect(page.locator("#recipient")).to_contain_text(f"SIRET {RECIPIENT_SIRET}")
-        await expect(page.locator("#deposited-at")).to_contain_text(
-            date.today().strftime("%d/%m/%Y")
-        )
+        paris_today = datetime.now(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y")
+        await expect(page.locator("#deposited-at")).to_contain_text(paris_today)
         history = page.locator("#history")
         await expect(history.get_by_role("columnheader", name="Par")).to_be_visible()
         deposited_row = history.get_by_role("row").filter(has_text="Déposée")
