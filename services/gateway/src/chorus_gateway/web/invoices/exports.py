@@ -20,6 +20,7 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from chorus_gateway.clients import ServiceClients
 from chorus_gateway.clients.caller import Caller
@@ -163,24 +164,40 @@ def csv_bytes(rows: list[Row]) -> bytes:
 
 def xlsx_bytes(rows: list[Row]) -> bytes:
     """One sheet "Factures" written in openpyxl's write-only mode: dates and amounts as real
-    date and number cells; identifiers as text (leading zeros kept)."""
+    date and number cells (shown DD/MM/YYYY and 1 234,56 by a French Excel); identifiers as
+    text (leading zeros kept)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Factures")
     sheet.append(list(HEADERS))
+
+    def amount(value: Decimal | None) -> WriteOnlyCell | None:
+        if value is None:
+            return None
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "#,##0.00"
+        return cell
+
+    def day(value: date | datetime | None, shape: str) -> WriteOnlyCell | None:
+        if value is None:
+            return None
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = shape
+        return cell
+
     for row in rows:
         sheet.append(
             [
                 _text_cell(row.number),
-                row.issue_date,
+                day(row.issue_date, "dd/mm/yyyy"),
                 _text_cell(row.supplier),
                 row.supplier_identifier,
                 _text_cell(row.recipient),
                 row.recipient_identifier,
-                row.net_total,
-                row.gross_total,
+                amount(row.net_total),
+                amount(row.gross_total),
                 row.currency,
                 row.status,
-                row.deposited_at,
+                day(row.deposited_at, "dd/mm/yyyy hh:mm"),
             ]
         )
     out = io.BytesIO()
