@@ -4,8 +4,8 @@ A supplier signs in through the portal's login page, enters an invoice with two 
 "Saisie" form (the second row added with "Ajouter une ligne"), deposits it, finds it in "Mes
 factures" with its French status once routed, reads its history, then deposits a plain PDF
 with its totals through "Dépôt d'un PDF". A recipient-side user
-then signs in, finds it under "Reçues", tries to suspend it without a reason (the French error
-appears beside the field), and suspends it with one.
+then signs in, finds it under "Reçues", tries to suspend it without a reason (the form is not
+sent), and suspends it with a reason code and a comment.
 
 The recipient is the seeded "Agence nationale de démonstration" (engagement number required),
 which no other end-to-end test claims: with CHORUS_CLAIM_UNMANAGED_STRUCTURES on, the first
@@ -228,16 +228,18 @@ async def test_supplier_deposits_and_recipient_suspends_in_the_browser(
         await expect(page.locator("#invoice-status")).to_have_text("Mise à disposition")
         await check_axe(page, "facture reçue, côté destinataire")
 
-        await page.get_by_label("Nouveau statut").select_option("SUSPENDUE")
-        await page.get_by_role("button", name="Enregistrer le statut").click()
-        reason = page.get_by_label("Motif", exact=True)
-        await expect(page.locator("#reason-error")).to_contain_text("Indiquez le motif")
-        await expect(reason).to_have_attribute("aria-invalid", "true")
+        # Suspending needs a reason: the form is not sent without one.
+        await page.get_by_role("button", name="Suspendre").click()
+        reason_code = page.get_by_label("Motif", exact=True)
+        assert await reason_code.evaluate("select => !select.checkValidity()")
         await expect(page.locator("#invoice-status")).to_have_text("Mise à disposition")
         await check_axe(page, "changement de statut refusé, motif manquant")
 
-        await reason.fill("Le bon de commande n'est pas joint.")
-        await page.get_by_role("button", name="Enregistrer le statut").click()
+        await reason_code.select_option("JUSTIF_ABS")
+        await page.get_by_label("Commentaire pour le fournisseur").fill(
+            "Le bon de commande n'est pas joint."
+        )
+        await page.get_by_role("button", name="Suspendre").click()
         await expect(
             page.get_by_role("status").filter(has_text="statut de la facture a été mis")
         ).to_be_visible()

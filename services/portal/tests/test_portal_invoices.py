@@ -151,9 +151,60 @@ def signed_in(api, services):
     return api
 
 
+FORWARD = [
+    "PRISE_EN_COMPTE_DESTINATAIRE",
+    "SERVICE_FAIT",
+    "MANDATEE",
+    "MISE_A_DISPOSITION_COMPTABLE",
+    "COMPTABILISEE",
+    "MISE_EN_PAIEMENT",
+]
+SEND_BACK = ["SUSPENDUE", "A_RECYCLER", "REJETEE"]
+TERMINAL = ("MISE_EN_PAIEMENT", "REJETEE")
+
+
+def status_number(name: str) -> int:
+    return pb.InvoiceStatus.Value(f"INVOICE_STATUS_{name}")
+
+
+def table(request: pb.ListStatusTransitionsRequest) -> pb.ListStatusTransitionsResponse:
+    """The invoices service's table for the recipient's statuses, as ListStatusTransitions
+    answers it (suggested: the next step; terminal: MISE_EN_PAIEMENT, REJETEE)."""
+    source = pb.InvoiceStatus.Name(request.from_status).removeprefix("INVOICE_STATUS_")
+    recipient = pb.LIFECYCLE_PARTY_RECIPIENT
+    moves = []
+    if source in ("MISE_A_DISPOSITION", "COMPLETEE", *FORWARD):
+        start = FORWARD.index(source) + 1 if source in FORWARD else 0
+        for offset, target in enumerate(FORWARD[start:]):
+            moves.append((target, recipient, offset == 0, False))
+    if source in (
+        "MISE_A_DISPOSITION",
+        "COMPLETEE",
+        "PRISE_EN_COMPTE_DESTINATAIRE",
+        "SERVICE_FAIT",
+    ):
+        moves += [(target, recipient, False, True) for target in SEND_BACK]
+    if source == "SUSPENDUE":
+        moves.append(("COMPLETEE", pb.LIFECYCLE_PARTY_SUPPLIER, True, False))
+    return pb.ListStatusTransitionsResponse(
+        transitions=[
+            pb.StatusTransition(
+                target=status_number(target),
+                party=party,
+                action=f"MARK_{target}" if party == recipient else "COMPLETE",
+                reason_required=reason,
+                suggested=suggested,
+                terminal=target in TERMINAL,
+            )
+            for target, party, suggested, reason in moves
+        ]
+    )
+
+
 def with_detail(services, found: pb.Invoice) -> None:
     services.invoices.answer("GetInvoice", pb.GetInvoiceResponse(invoice=found))
     services.invoices.answer("GetInvoiceHistory", history())
+    services.invoices.answer("ListStatusTransitions", table)
 
 
 async def detail_csrf(client) -> str:
@@ -340,8 +391,11 @@ async def test_detail_shows_lines_vat_totals_documents_history_and_actions(signe
     assert f'href="/factures/{INVOICE_ID}/document"' in page
     assert f'href="/factures/{INVOICE_ID}/pieces-jointes/a%202"' in page
     assert f'action="/factures/{INVOICE_ID}/statut"' in page
-    assert '<option value="SUSPENDUE">Suspendue</option>' in page
-    assert '<option value="MARK_SUSPENDUE">' not in page
+    # The next step as a button, the ways back in one form with a reason.
+    assert 'name="status" value="PRISE_EN_COMPTE_DESTINATAIRE"' in page
+    assert 'name="status" value="SUSPENDUE"' in page and 'value="REJETEE"' in page
+    assert 'value="A_RECYCLER"' not in page  # not among the reader's actions
+    assert '<option value="DOUBLON">Facture en doublon</option>' in page
     assert "/depot" not in page and "/completion" not in page
 
 
@@ -526,7 +580,6 @@ async def test_missing_reason_is_shown_beside_the_reason_field(signed_in, servic
     assert response.status_code == 422
     assert f'<p class="field-error" id="reason-error">{message}</p>' in response.text
     assert 'aria-invalid="true"' in response.text
-    assert '<option value="REJETEE" selected>' in response.text
 
 
 async def test_wrong_state_shows_the_service_message(signed_in, services):

@@ -73,6 +73,13 @@ class IdentityClient:
         response = await self._stub.GetMe(pb.GetMeRequest(), metadata=_metadata(caller))
         return response.user
 
+    async def batch_get_users(self, user_ids: list[str], caller: Caller) -> list[pb.User]:
+        """Public profiles by id (at most 100; unknown ids left out)."""
+        response = await self._stub.BatchGetUsers(
+            pb.BatchGetUsersRequest(user_ids=user_ids), metadata=_metadata(caller)
+        )
+        return list(response.users)
+
     async def request_password_reset(self, login_email: str, caller: Caller) -> None:
         await self._stub.RequestPasswordReset(
             pb.RequestPasswordResetRequest(login_email=login_email), metadata=_metadata(caller)

@@ -42,6 +42,14 @@ class InvoicesClient:
         )
         return list(response.entries)
 
+    async def list_status_transitions(
+        self, from_status: int, caller: Caller
+    ) -> list[pb.StatusTransition]:
+        response = await self._stub.ListStatusTransitions(
+            pb.ListStatusTransitionsRequest(from_status=from_status), metadata=caller.metadata()
+        )
+        return list(response.transitions)
+
     async def deposit_structured_invoice(
         self, request: pb.DepositStructuredInvoiceRequest, caller: Caller
     ) -> pb.Invoice:

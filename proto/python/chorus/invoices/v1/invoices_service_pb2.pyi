@@ -709,6 +709,7 @@ class Invoice(_message.Message):
     RECIPIENT_DOWNLOADED_AT_FIELD_NUMBER: _builtins.int
     SETTABLE_STATUSES_FIELD_NUMBER: _builtins.int
     FACTURX_PENDING_FIELD_NUMBER: _builtins.int
+    DEPOSITED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     number: _builtins.str
     supplier_structure_id: _builtins.str
@@ -805,6 +806,12 @@ class Invoice(_message.Message):
         and REJETEE need a reason (ListStatusTransitions says so).
         """
 
+    @_builtins.property
+    def deposited_at(self) -> _timestamp_pb2.Timestamp:
+        """When the invoice was deposited (entered DEPOSEE; for a recycled invoice, the last time);
+        unset for a draft.
+        """
+
     def __init__(
         self,
         *,
@@ -844,10 +851,11 @@ class Invoice(_message.Message):
         recipient_downloaded_at: _timestamp_pb2.Timestamp | None = ...,
         settable_statuses: _abc.Iterable[Global___InvoiceStatus.ValueType] | None = ...,
         facturx_pending: _builtins.bool = ...,
+        deposited_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "recipient_downloaded_at", b"recipient_downloaded_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deposited_at", b"deposited_at", "recipient_downloaded_at", b"recipient_downloaded_at", "rejection_acknowledged_at", b"rejection_acknowledged_at", "totals", b"totals", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "deposit_mode", b"deposit_mode", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "facturx_pending", b"facturx_pending", "flow_number", b"flow_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_downloaded_at", b"recipient_downloaded_at", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "settable_statuses", b"settable_statuses", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_actions", b"allowed_actions", "comment", b"comment", "cpp_id", b"cpp_id", "created_at", b"created_at", "created_by", b"created_by", "currency", b"currency", "deposit_mode", b"deposit_mode", "deposited_at", b"deposited_at", "document_json", b"document_json", "documents", b"documents", "engagement_number", b"engagement_number", "facturx_pending", b"facturx_pending", "flow_number", b"flow_number", "framework", b"framework", "id", b"id", "issue_date", b"issue_date", "lifecycle_code", b"lifecycle_code", "lifecycle_codes", b"lifecycle_codes", "lifecycle_description", b"lifecycle_description", "lifecycle_label", b"lifecycle_label", "lines", b"lines", "number", b"number", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "recipient_downloaded_at", b"recipient_downloaded_at", "recipient_structure_id", b"recipient_structure_id", "rejection_acknowledged_at", b"rejection_acknowledged_at", "service_code", b"service_code", "settable_statuses", b"settable_statuses", "status", b"status", "supplier_structure_id", b"supplier_structure_id", "totals", b"totals", "type", b"type", "type_code", b"type_code", "updated_at", b"updated_at", "vat_exemption_reason", b"vat_exemption_reason", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2420,12 +2428,21 @@ class StatusTransition(_message.Message):
     PARTY_FIELD_NUMBER: _builtins.int
     ACTION_FIELD_NUMBER: _builtins.int
     REASON_REQUIRED_FIELD_NUMBER: _builtins.int
+    SUGGESTED_FIELD_NUMBER: _builtins.int
+    TERMINAL_FIELD_NUMBER: _builtins.int
     target: Global___InvoiceStatus.ValueType
     party: Global___LifecycleParty.ValueType
     action: _builtins.str
     """The action's name, as in ``Invoice.allowed_actions`` (e.g. "MARK_SERVICE_FAIT")."""
     reason_required: _builtins.bool
     """The move needs a reason (ChangeInvoiceStatus ``reason``)."""
+    suggested: _builtins.bool
+    """One of the next sensible moves out of ``from_status`` (the next processing step,
+    completing, recycling): what a screen offers first. Skipping ahead and sending back are
+    allowed but not suggested.
+    """
+    terminal: _builtins.bool
+    """No move leaves ``target`` (MISE_EN_PAIEMENT, REJETEE): a screen asks for confirmation."""
     def __init__(
         self,
         *,
@@ -2433,10 +2450,12 @@ class StatusTransition(_message.Message):
         party: Global___LifecycleParty.ValueType = ...,
         action: _builtins.str = ...,
         reason_required: _builtins.bool = ...,
+        suggested: _builtins.bool = ...,
+        terminal: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "party", b"party", "reason_required", b"reason_required", "target", b"target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "party", b"party", "reason_required", b"reason_required", "suggested", b"suggested", "target", b"target", "terminal", b"terminal"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

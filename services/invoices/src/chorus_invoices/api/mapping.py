@@ -127,6 +127,8 @@ def transition_to_proto(transition: lifecycle.Transition) -> pb.StatusTransition
         party=pb.LifecycleParty.Value(f"LIFECYCLE_PARTY_{transition.party}"),
         action=transition.action,
         reason_required=transition.comment_required,
+        suggested=transition.suggested,
+        terminal=lifecycle.is_terminal(transition.target),
     )
 
 
@@ -304,6 +306,7 @@ def invoice_to_proto(
             if invoice.rejection_acknowledged_at
             else None
         ),
+        deposited_at=timestamp(invoice.deposited_at) if invoice.deposited_at else None,
     )
 
 

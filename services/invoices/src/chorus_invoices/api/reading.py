@@ -126,7 +126,9 @@ class ReadingRpcs:
 
     async def ListStatusTransitions(self, request: pb.ListStatusTransitionsRequest, context):
         """The lifecycle table's moves out of ``from_status`` (unspecified: how an invoice
-        comes into being): target, party, action name, whether a reason is needed. Static,
+        comes into being): target, party, action name, whether a reason is needed, whether it
+        is one of the next sensible moves (``suggested``: what a screen offers as a button) and
+        whether the target ends the lifecycle (``terminal``: a screen confirms it). Static,
         the same for every authenticated caller (what a caller may do on one invoice is
         GetInvoice's ``allowed_actions`` / ``settable_statuses``). Errors: INVALID_ARGUMENT
         STATUS_INVALID (a number this version does not know)."""

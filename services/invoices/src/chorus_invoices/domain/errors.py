@@ -23,10 +23,14 @@ class TransitionNotAllowed(FailedPrecondition):
     """The status machine has no such move for this party."""
 
     def __init__(self, source: Status | None, target: Status) -> None:
+        from chorus_invoices.domain.lifecycle import STATUSES  # lifecycle imports this module
+
         origin = source.value if source else "(création)"
+        shown = f"au statut « {STATUSES[source].label} »" if source else "en cours de création"
         super().__init__(
             "INVALID_STATUS_TRANSITION",
-            f"Une facture au statut {origin} ne peut pas passer au statut {target.value}.",
+            f"Une facture {shown} ne peut pas passer au statut « {STATUSES[target].label} » :"
+            " le cycle de vie ne le permet pas.",
             metadata={"from": origin, "to": target.value},
         )
 

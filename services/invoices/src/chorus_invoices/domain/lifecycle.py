@@ -161,6 +161,10 @@ class Transition:
     action: str
     """Name shown in ``allowed_actions`` (``SUBMIT``) and used by the RPC that performs it."""
     comment_required: bool = False
+    suggested: bool = False
+    """One of the next sensible moves out of ``source`` (what a screen offers first): the
+    next processing step, completing, recycling. Skipping ahead and sending back stay
+    allowed but are not suggested."""
 
 
 # Recipient processing, in order; an invoice only moves forward and may skip steps.
@@ -186,8 +190,10 @@ def _processing_moves() -> list[Transition]:
     moves = []
     for source in (Status.MISE_A_DISPOSITION, Status.COMPLETEE, *PROCESSING):
         start = PROCESSING.index(source) + 1 if source in PROCESSING else 0
-        for target in PROCESSING[start:]:
-            moves.append(Transition(source, target, Party.RECIPIENT, f"MARK_{target}"))
+        for offset, target in enumerate(PROCESSING[start:]):
+            moves.append(
+                Transition(source, target, Party.RECIPIENT, f"MARK_{target}", suggested=offset == 0)
+            )
     return moves
 
 
@@ -202,13 +208,19 @@ def _send_back_moves() -> list[Transition]:
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(None, Status.BROUILLON, Party.SUPPLIER, "CREATE_DRAFT"),
     Transition(None, Status.DEPOSEE, Party.SUPPLIER, "DEPOSIT"),
-    Transition(Status.BROUILLON, Status.DEPOSEE, Party.SUPPLIER, "SUBMIT"),
-    Transition(Status.DEPOSEE, Status.EN_COURS_ACHEMINEMENT, Party.SYSTEM, "ROUTE"),
-    Transition(Status.EN_COURS_ACHEMINEMENT, Status.MISE_A_DISPOSITION, Party.SYSTEM, "DELIVER"),
+    Transition(Status.BROUILLON, Status.DEPOSEE, Party.SUPPLIER, "SUBMIT", suggested=True),
+    Transition(Status.DEPOSEE, Status.EN_COURS_ACHEMINEMENT, Party.SYSTEM, "ROUTE", suggested=True),
+    Transition(
+        Status.EN_COURS_ACHEMINEMENT,
+        Status.MISE_A_DISPOSITION,
+        Party.SYSTEM,
+        "DELIVER",
+        suggested=True,
+    ),
     *_processing_moves(),
     *_send_back_moves(),
-    Transition(Status.SUSPENDUE, Status.COMPLETEE, Party.SUPPLIER, "COMPLETE"),
-    Transition(Status.A_RECYCLER, Status.DEPOSEE, Party.SUPPLIER, "RECYCLE"),
+    Transition(Status.SUSPENDUE, Status.COMPLETEE, Party.SUPPLIER, "COMPLETE", suggested=True),
+    Transition(Status.A_RECYCLER, Status.DEPOSEE, Party.SUPPLIER, "RECYCLE", suggested=True),
 )
 
 _BY_MOVE = {(t.source, t.target): t for t in TRANSITIONS}

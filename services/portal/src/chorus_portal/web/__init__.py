@@ -2,7 +2,8 @@
 (and the shapes it shares with it, :mod:`chorus_edge`), never the API itself.
 
 :data:`portal_router` assembles every page's router, in matching order: the deposit pages
-before ``/factures/{id}``, which would catch ``/factures/nouvelle``.
+before ``/factures/{id}``, which would catch ``/factures/nouvelle``
+(and the exports, ``/factures/export.csv``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from chorus_portal.web.invoices import actions as invoice_actions
 from chorus_portal.web.invoices import deposit as invoice_deposit
 from chorus_portal.web.invoices import detail as invoice_detail
 from chorus_portal.web.invoices import documents as invoice_documents
+from chorus_portal.web.invoices import exports as invoice_exports
 from chorus_portal.web.invoices import listing as invoice_list
 from chorus_portal.web.structures import detail as structure_detail
 from chorus_portal.web.structures import editing as structure_editing
@@ -36,6 +38,7 @@ for module in (
     feed,
     invoice_deposit,
     invoice_list,
+    invoice_exports,
     invoice_detail,
     invoice_actions,
     invoice_documents,

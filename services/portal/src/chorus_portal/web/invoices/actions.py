@@ -5,6 +5,7 @@ acknowledge a rejection, change the status, complete, recycle), run by
 
 from __future__ import annotations
 
+import grpc
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus.structures.v1 import structures_service_pb2 as structures_pb
 from fastapi import APIRouter, Request
@@ -15,11 +16,16 @@ from chorus_edge.clients import ServiceClients
 from chorus_edge.clients.caller import Caller
 from chorus_edge.invoices import INVOICE_STATUS
 from chorus_edge.problems import FieldError, ProblemError
-from chorus_portal.web import formats
+from chorus_portal.web import formats, session
 from chorus_portal.web.forms import text
 from chorus_portal.web.invoices import forms as invoice_forms
+from chorus_portal.web.invoices import processing
 from chorus_portal.web.invoices.detail import run_action
+from chorus_portal.web.invoices.display import status_name
 from chorus_portal.web.invoices.forms import with_submission_key
+from chorus_portal.web.pages import render
+from chorus_portal.web.paths import known_id
+from chorus_portal.web.session import signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,21 +64,67 @@ async def acknowledge_rejection(
 async def change_status(
     request: Request, invoice_id: str, clients: Clients, caller: AnonymousCaller
 ) -> Response:
+    """One processing button (``status``), or the send-back form (``status`` with
+    ``reason_code`` and the comment ``reason``). A move to a terminal status is first
+    answered with a confirmation page; its form posts again with ``confirm=oui``."""
     form = await request.form()
     values = {
         "status": text(form, "status"),
+        "reason_code": text(form, "reason_code"),
         "reason": text(form, "reason"),
     }
+    if text(form, "confirm") != processing.CONFIRMED:
+        page = await _confirmation(request, clients, caller, invoice_id, values)
+        if page is not None:
+            return page
 
     async def change(known: str, me: Caller) -> None:
         target = values["status"] if values["status"] in formats.STATUS_LABELS else None
         status_request = pb.ChangeInvoiceStatusRequest(
-            invoice_id=known, status=INVOICE_STATUS.to_proto(target), reason=values["reason"]
+            invoice_id=known,
+            status=INVOICE_STATUS.to_proto(target),
+            reason=processing.reason_text(values["reason_code"], values["reason"]),
         )
         await clients.invoices.change_invoice_status(status_request, me)
 
     return await run_action(
         request, clients, caller, invoice_id, "status", change, notice="statut", values=values
+    )
+
+
+async def _confirmation(
+    request: Request, clients: Clients, caller: Caller, invoice_id: str, values: dict[str, str]
+) -> Response | None:
+    """The confirmation page of a move to a terminal status (the service's table says which
+    are), or None to go on (a CSRF or read failure is then answered by run_action, a move the
+    table does not have is refused by the service)."""
+    me = signed_in(request, caller)
+    known = known_id(invoice_id)
+    form = await request.form()
+    if me is None or known is None or not session.csrf_valid(request, text(form, "csrf_token")):
+        return None
+    try:
+        invoice = await clients.invoices.get_invoice(known, me)
+    except grpc.aio.AioRpcError:
+        return None
+    moves = await processing.transitions(clients, me, invoice.status)
+    move = processing.find_move(moves, values["status"])
+    reason = processing.reason_text(values["reason_code"], values["reason"])
+    if moves is not None and (move is None or not move.terminal):
+        return None
+    if move is not None and move.reason_required and not reason:
+        return None  # the service refuses it, and says why beside the field
+    return render(
+        request,
+        "facture_confirmation.html",
+        {
+            "invoice": invoice,
+            "move": move,
+            "target_label": formats.status(values["status"]),
+            "current_label": formats.status(status_name(invoice.status)),
+            "values": values,
+            "reason": reason,
+        },
     )
 
 

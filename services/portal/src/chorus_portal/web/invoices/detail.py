@@ -19,7 +19,7 @@ from urllib.parse import quote
 import grpc
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from chorus_edge.callers import AnonymousCaller, Clients
 from chorus_edge.clients import ServiceClients
@@ -29,12 +29,15 @@ from chorus_edge.invoices import FRAMEWORK, INVOICE_TYPE
 from chorus_edge.problems import ProblemError, problem_from_rpc_error
 from chorus_portal.web import formats, session
 from chorus_portal.web.forms import text
+from chorus_portal.web.invoices import processing
 from chorus_portal.web.invoices.display import (
     NOTICES,
+    actor_names,
     failure_page,
     not_found,
     status_name,
-    structure_names,
+    structure_identifier,
+    structures_of,
 )
 from chorus_portal.web.pages import render
 from chorus_portal.web.paths import known_id
@@ -49,22 +52,33 @@ async def _detail_context(clients: ServiceClients, caller: Caller, invoice_id: s
         clients.invoices.get_invoice(invoice_id, caller),
         clients.invoices.get_invoice_history(invoice_id, caller),
     )
-    names = await structure_names(
-        clients, caller, {invoice.supplier_structure_id, invoice.recipient_structure_id}
+    parties, actors, moves = await asyncio.gather(
+        structures_of(
+            clients, caller, {invoice.supplier_structure_id, invoice.recipient_structure_id}
+        ),
+        actor_names(clients, caller, {entry.actor for entry in history}),
+        processing.transitions(clients, caller, invoice.status),
     )
+    supplier = parties.get(invoice.supplier_structure_id)
+    recipient = parties.get(invoice.recipient_structure_id)
     actions = list(invoice.allowed_actions)
+    offer = processing.offer(moves, actions)
     return {
         "invoice": invoice,
         "status": status_name(invoice.status),
         "lifecycle": [c.description for c in invoice.lifecycle_codes],
-        "supplier_name": names.get(invoice.supplier_structure_id, ""),
-        "recipient_name": names.get(invoice.recipient_structure_id, ""),
+        "supplier_name": supplier.raison_sociale if supplier else "",
+        "recipient_name": recipient.raison_sociale if recipient else "",
+        "supplier_id": structure_identifier(supplier),
+        "recipient_id": structure_identifier(recipient),
+        "deposited_at": formats.moment(invoice, "deposited_at"),
         "history": [
             {
                 "status": status_name(entry.status),
                 # "204 Prise en charge — service fait": the code, then which status gave it.
                 "lifecycle": [c.description for c in entry.lifecycle_codes],
                 "at": formats.moment(entry, "at"),
+                "by": actors.get(entry.actor, "Utilisateur inconnu"),
                 "comment": entry.comment,
             }
             for entry in history
@@ -80,11 +94,9 @@ async def _detail_context(clients: ServiceClients, caller: Caller, invoice_id: s
         ],
         "facturx_pending": invoice.facturx_pending,
         "actions": actions,
-        "targets": {
-            target: formats.status(target)
-            for target in (a.removeprefix("MARK_") for a in actions if a.startswith("MARK_"))
-        },
-        "reason_statuses": formats.REASON_REQUIRED_STATUSES,
+        "processing": offer,
+        "reason_codes": processing.REASON_CODES,
+        "live": offer.live,
         "framework": formats.FRAMEWORK_LABELS.get(FRAMEWORK.to_rest(invoice.framework) or "", ""),
         "type_label": formats.TYPE_LABELS.get(INVOICE_TYPE.to_rest(invoice.type) or "", ""),
         "units": formats.UNIT_LABELS,
@@ -130,6 +142,41 @@ async def invoice_detail(
         return failure_page(request, err)
     context["notice"] = NOTICES.get(request.query_params.get("avis", ""))
     return render(request, "facture.html", context)
+
+
+@router.get("/factures/{invoice_id}/etat", response_model=None)
+async def invoice_state(
+    request: Request, invoice_id: str, clients: Clients, caller: AnonymousCaller
+) -> Response:
+    """The invoice's status as JSON, for the detail page's live refresh
+    (``/static/invoice-live.js``): ``status``, its French ``label``, ``updated`` (the last
+    change) and ``final`` (no move leaves it: stop asking). 401 without a session, 404 for an
+    invoice the reader may not see."""
+    me = signed_in(request, caller)
+    known = known_id(invoice_id)
+    if me is None:
+        return JSONResponse({"error": "Session expirée."}, status_code=401, headers=NO_STORE)
+    if known is None:
+        return JSONResponse({"error": "Facture introuvable."}, status_code=404, headers=NO_STORE)
+    try:
+        invoice = await clients.invoices.get_invoice(known, me)
+    except grpc.aio.AioRpcError as err:
+        problem = problem_from_rpc_error(err)
+        return JSONResponse({"error": problem.detail}, problem.status, headers=NO_STORE)
+    moves = await processing.transitions(clients, me, invoice.status)
+    name = status_name(invoice.status)
+    return JSONResponse(
+        {
+            "status": name,
+            "label": formats.status(name),
+            "updated": invoice.updated_at.ToJsonString() if invoice.HasField("updated_at") else "",
+            "final": moves is not None and not moves,
+        },
+        headers=NO_STORE,
+    )
+
+
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def run_action(

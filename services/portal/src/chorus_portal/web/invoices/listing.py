@@ -1,5 +1,8 @@
 """Portal "Mes factures": the caller's invoices, issued or received, filtered (GET, straight
-into ListInvoices), one keyset page at a time, with the other party's name."""
+into ListInvoices), with the other party's name; newest deposit first one keyset page at a
+time, or sorted (``tri`` = date, numero, montant, statut; ``ordre`` = asc, desc: the invoices
+service sorts, pages by number). The same criteria and order export the list
+(:mod:`.exports`)."""
 
 from __future__ import annotations
 
@@ -38,19 +41,36 @@ FILTERS = (
 
 SIDES = {"issued": "Émises", "received": "Reçues"}
 
+# ``tri`` in the URL -> the service's column.
+SORTS = {
+    "date": pb.LIST_ORDER_ISSUE_DATE,
+    "numero": pb.LIST_ORDER_NUMBER,
+    "montant": pb.LIST_ORDER_GROSS_TOTAL,
+    "statut": pb.LIST_ORDER_STATUS,
+}
+PAGE_SIZE = 20
+MAX_PAGE = 10_000
 
-@router.get("/factures", response_model=None)
-async def invoice_list(
-    request: Request, clients: Clients, caller: AnonymousCaller, side: str = "issued"
-) -> Response:
-    me = signed_in(request, caller)
-    if me is None:
-        return to_login()
+
+def read_list(request: Request) -> tuple[str, dict[str, str], str, str]:
+    """The side, the filters typed in, and the order (``tri``, ``ordre``; "" for the default)
+    of the list the URL asks for; unknown values are dropped."""
+    side = request.query_params.get("side", "issued")
     side = side if side in SIDES else "issued"
     values = {name: request.query_params.get(name, "").strip() for name in FILTERS}
+    sort = request.query_params.get("tri", "")
+    sort = sort if sort in SORTS else ""
+    direction = request.query_params.get("ordre", "")
+    direction = direction if direction in ("asc", "desc") and sort else ""
+    return side, values, sort, direction or ("asc" if sort else "")
+
+
+def list_request(
+    side: str, values: dict[str, str], sort: str, direction: str
+) -> pb.ListInvoicesRequest:
+    """ListInvoices for these criteria and this order (paging left to the caller)."""
     status = values["status"] if values["status"] in formats.STATUS_LABELS else ""
-    page_token = request.query_params.get("page_token", "")
-    list_request = pb.ListInvoicesRequest(
+    return pb.ListInvoicesRequest(
         side=LIST_SIDE.to_proto(side.upper()),
         status=INVOICE_STATUS.to_proto(status or None),
         number=values["number"],
@@ -64,8 +84,39 @@ async def invoice_list(
         service_code=values["service_code"],
         # One of the caller's structures (the home page's links); another lists nothing.
         structure_id=known_id(values["structure_id"]) or "",
-        page_token=page_token,
+        order_by=SORTS.get(sort, pb.LIST_ORDER_UNSPECIFIED),
+        ascending=direction == "asc",
     )
+
+
+def query_of(side: str, values: dict[str, str], sort: str, direction: str) -> dict[str, str]:
+    """The URL query of a list (what is set only)."""
+    query = {"side": side, **{k: v for k, v in values.items() if v}}
+    if sort:
+        query.update(tri=sort, ordre=direction)
+    return query
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_PAGE else 1
+
+
+@router.get("/factures", response_model=None)
+async def invoice_list(request: Request, clients: Clients, caller: AnonymousCaller) -> Response:
+    me = signed_in(request, caller)
+    if me is None:
+        return to_login()
+    side, values, sort, direction = read_list(request)
+    list_request_ = list_request(side, values, sort, direction)
+    page_token = request.query_params.get("page_token", "") if not sort else ""
+    page_number = _page_number(request) if sort else 0
+    if sort:
+        list_request_.page_number = page_number
+        list_request_.page_size = PAGE_SIZE
+    else:
+        list_request_.page_token = page_token
+    query = query_of(side, values, sort, direction)
     context: dict[str, Any] = {
         "side": side,
         "sides": SIDES,
@@ -74,10 +125,25 @@ async def invoice_list(
         "rows": [],
         "filtered": any(values.values()),
         "notice": NOTICES.get(request.query_params.get("avis", "")),
-        "first_page": not page_token,
+        "first_page": not page_token and page_number <= 1,
+        "sort": sort,
+        "direction": direction,
+        "sort_urls": {
+            key: "/factures?"
+            + urlencode(
+                {
+                    **query_of(side, values, "", ""),
+                    "tri": key,
+                    "ordre": "desc" if key == sort and direction == "asc" else "asc",
+                }
+            )
+            for key in SORTS
+        },
+        "export_query": urlencode(query),
+        "export_cap": f"{EXPORT_CAP:,}".replace(",", "\u202f"),
     }
     try:
-        found = await clients.invoices.list_invoices(list_request, me)
+        found = await clients.invoices.list_invoices(list_request_, me)
     except grpc.aio.AioRpcError as err:
         if err.code() == grpc.StatusCode.UNAUTHENTICATED:
             return to_login()
@@ -96,10 +162,19 @@ async def invoice_list(
         }
         for invoice in found.invoices
     ]
-    query = {"side": side, **{k: v for k, v in values.items() if v}}
+    context["total"] = found.total_size
     context["first_url"] = "/factures?" + urlencode(query)
-    if found.next_page_token:
+    if sort:
+        if page_number * PAGE_SIZE < found.total_size:
+            context["next_url"] = "/factures?" + urlencode({**query, "page": page_number + 1})
+        if page_number > 1:
+            context["previous_url"] = "/factures?" + urlencode({**query, "page": page_number - 1})
+    elif found.next_page_token:
         context["next_url"] = "/factures?" + urlencode(
             {**query, "page_token": found.next_page_token}
         )
     return render(request, "factures.html", context)
+
+
+# Rows an export holds at most (the first ones in the list's order); the page says so.
+EXPORT_CAP = 10_000
