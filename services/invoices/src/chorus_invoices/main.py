@@ -68,6 +68,7 @@ IDEMPOTENT_METHODS = {
         "DepositInvoiceBatch",
         "CompleteInvoice",
         "DepositFlow",
+        "UpdateDraftInvoice",
     )
 }
 

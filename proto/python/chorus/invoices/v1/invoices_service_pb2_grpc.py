@@ -130,6 +130,11 @@ class InvoicesServiceStub:
                 request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsRequest.SerializeToString,
                 response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsResponse.FromString,
                 _registered_method=True)
+        self.UpdateDraftInvoice = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/UpdateDraftInvoice',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicesServiceServicer:
@@ -305,6 +310,16 @@ class InvoicesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateDraftInvoice(self, request, context):
+        """Replaces the content of a draft (BROUILLON) the caller's supplier structure holds, and keeps
+        it a draft (invoice.draft) or deposits it. Same checks as CreateInvoice; the supplier stays
+        the draft's. NOT_FOUND, PERMISSION_DENIED (no modification right on the supplier's issued
+        invoices), FAILED_PRECONDITION INVALID_STATUS_TRANSITION when it is no longer a draft.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -402,6 +417,11 @@ def add_InvoicesServiceServicer_to_server(servicer, server):
                     servicer.ListStatusTransitions,
                     request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsRequest.FromString,
                     response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsResponse.SerializeToString,
+            ),
+            'UpdateDraftInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDraftInvoice,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -918,6 +938,33 @@ class InvoicesService:
             '/chorus.invoices.v1.InvoicesService/ListStatusTransitions',
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsRequest.SerializeToString,
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.ListStatusTransitionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateDraftInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/UpdateDraftInvoice',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceResponse.FromString,
             options,
             channel_credentials,
             insecure,
