@@ -205,6 +205,10 @@ async def deposit_entry(request: Request, clients: Clients, caller: AnonymousCal
             values["recipient_siret"] = chosen.identifier
             values["recipient_structure_id"] = chosen.id
         return await _deposit_page(request, clients, me, "saisie", recipient=chosen, **kept)
+    if action == "chercher" and not kept["recipient_query"].strip():
+        # Enter pressed in another field ("Rechercher" is the form's first button): shown again
+        kept.update(await _entry_context(clients, me, values))
+        return await _deposit_page(request, clients, me, "saisie", **kept)
     if action == "chercher":
         found = await entry.search(clients, me, kept["recipient_query"])
         return await _deposit_page(
