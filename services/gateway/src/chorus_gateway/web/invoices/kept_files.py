@@ -17,7 +17,7 @@ from chorus_gateway.clients import ServiceClients
 from chorus_gateway.clients.caller import Caller
 from chorus_gateway.web.invoices import forms as invoice_forms
 
-_STAGED_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_STAGED_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 MAX_KEPT = 50
 
 
