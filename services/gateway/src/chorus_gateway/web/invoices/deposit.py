@@ -374,5 +374,7 @@ async def deposit_pdf(request: Request, clients: Clients, caller: AnonymousCalle
         errors = invoice_forms.form_errors(
             {e.field: e.message for e in problem_from_rpc_error(err).errors}, vat=sent
         )
+        # The service drops the staged attachments a refused PDF deposit named (not the PDF).
+        files["attachments_lost"] = [f.name for f in files.pop("kept_attachments")]
         return await _deposit_page(request, clients, me, "pdf", err, errors=errors, **kept, **files)
     return RedirectResponse(f"/factures/{invoice.id}?avis=deposee", status_code=303)
