@@ -127,6 +127,7 @@ async def test_search_lists_public_structures_with_their_requirements_and_keeps_
     assert 'id="recipient-results"' in page
     assert "Ville de Démoville" in page and RECIPIENT_SIRET in page
     assert "Code service obligatoire" in page
+    assert "SERV-FIN — Finances ; SERV-TECH — Services techniques (engagement obligatoire)" in page
     assert f'name="recipient_choice" value="{RECIPIENT_ID}"' in page
     assert 'value="Tomme"' in page and 'value="F-2026-002"' in page  # the rest kept
     assert services.invoices.calls_to("CreateInvoice") == []
