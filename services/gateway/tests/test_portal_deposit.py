@@ -248,6 +248,7 @@ def stored_draft(status=pb.INVOICE_STATUS_BROUILLON) -> pb.Invoice:
     draft.id = INVOICE_ID
     draft.status = status
     draft.document_json = '{"contract_reference": "MARCHE-7", "due_date": "2026-02-20"}'
+    draft.allowed_actions.extend(["SUBMIT", "DELETE"])
     return draft
 
 
@@ -281,6 +282,20 @@ async def test_a_draft_opens_in_the_entry_form_and_is_deposited(signed_in, servi
     [call] = services.invoices.calls_to("UpdateDraftInvoice")
     assert call.request.invoice_id == INVOICE_ID
     assert (call.request.invoice.number, call.request.invoice.draft) == ("F-2026-009", False)
+
+
+async def test_a_draft_the_caller_may_only_read_does_not_open_in_the_form(signed_in, services):
+    directory(services)
+    readable = stored_draft()
+    del readable.allowed_actions[:]
+    services.invoices.answer("GetInvoice", pb.GetInvoiceResponse(invoice=readable))
+
+    opened = await signed_in.get(
+        "/factures/nouvelle", params={"brouillon": INVOICE_ID}, headers=HTML
+    )
+
+    assert opened.status_code == 303
+    assert opened.headers["location"] == f"/factures/{INVOICE_ID}"
 
 
 async def test_a_deposited_invoice_does_not_open_as_a_draft(signed_in, services):

@@ -146,7 +146,8 @@ async def _draft_form(request: Request, clients: Clients, me: Caller, draft_id: 
             siret = structure.identifier
     except grpc.aio.AioRpcError as err:
         return failure_page(request, err)
-    if invoice.status != pb.INVOICE_STATUS_BROUILLON:
+    if invoice.status != pb.INVOICE_STATUS_BROUILLON or "SUBMIT" not in invoice.allowed_actions:
+        # no longer a draft, or the caller may only read it: its page says what they may do
         return RedirectResponse(f"/factures/{invoice.id}", status_code=303)
     values, rows, charges = entry.draft_values(invoice, siret)
     return await _deposit_page(
