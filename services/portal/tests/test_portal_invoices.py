@@ -926,6 +926,7 @@ async def test_structured_file_refusal_lists_the_en16931_rules(signed_in, servic
 
 async def test_pdf_deposit_not_yet_served_says_so_in_french(signed_in, services):
     services.structures.answer("ListMyMemberships", memberships())
+    services.invoices.answer("StageAttachment", staged)
     csrf = csrf_of((await open_deposit(signed_in, "pdf")).text)
 
     response = await signed_in.post(
@@ -994,13 +995,16 @@ async def test_pdf_deposit_sends_header_totals_and_attachments(signed_in, servic
         "120",
     )
     assert [(v.rate, v.base, v.amount) for v in sent.totals.vat_breakdown] == [("20", "100", "21")]
-    assert (sent.filename, sent.content) == ("f.pdf", b"%PDF-1.4")
-    [staging] = services.invoices.calls_to("StageAttachment")
+    # the PDF is staged first (kept if the deposit is refused), then named by its staged id
+    assert (sent.filename, sent.content, sent.staged_pdf_id) == ("f.pdf", b"", "staged-f.pdf")
+    pdf, staging = services.invoices.calls_to("StageAttachment")
+    assert (pdf.request.file.filename, pdf.request.file.content) == ("f.pdf", b"%PDF-1.4")
     assert (staging.request.file.filename, staging.request.file.content) == (
         "annexe.txt",
         b"annexe",
     )
     assert list(sent.staged_attachment_ids) == ["staged-annexe.txt"]
+    assert "Fichier conservé : <strong>f.pdf</strong>" in response.text
 
 
 async def test_signed_in_layout_links_the_invoice_pages(signed_in, services):

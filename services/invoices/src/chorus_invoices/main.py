@@ -69,6 +69,7 @@ IDEMPOTENT_METHODS = {
         "DepositInvoiceBatch",
         "CompleteInvoice",
         "DepositFlow",
+        "UpdateDraftInvoice",
     )
 }
 

@@ -19,6 +19,15 @@ class InvoicesClient:
         response = await self._stub.CreateInvoice(request, metadata=caller.metadata())
         return response.invoice
 
+    async def update_draft_invoice(
+        self, invoice_id: str, request: pb.CreateInvoiceRequest, caller: Caller
+    ) -> pb.Invoice:
+        response = await self._stub.UpdateDraftInvoice(
+            pb.UpdateDraftInvoiceRequest(invoice_id=invoice_id, invoice=request),
+            metadata=caller.metadata(),
+        )
+        return response.invoice
+
     async def submit_invoice(self, invoice_id: str, caller: Caller) -> pb.Invoice:
         response = await self._stub.SubmitInvoice(
             pb.SubmitInvoiceRequest(invoice_id=invoice_id), metadata=caller.metadata()

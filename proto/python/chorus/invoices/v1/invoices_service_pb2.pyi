@@ -992,6 +992,8 @@ class CreateInvoiceRequest(_message.Message):
     INVOICING_PERIOD_END_FIELD_NUMBER: _builtins.int
     DUE_DATE_FIELD_NUMBER: _builtins.int
     VAT_EXEMPTION_REASON_CODE_FIELD_NUMBER: _builtins.int
+    STAGED_ATTACHMENT_IDS_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
     supplier_structure_id: _builtins.str
     service_code: _builtins.str
     engagement_number: _builtins.str
@@ -1021,6 +1023,10 @@ class CreateInvoiceRequest(_message.Message):
     """BT-9, YYYY-MM-DD."""
     vat_exemption_reason_code: _builtins.str
     """BT-121 VATEX code, e.g. "VATEX-FR-FRANCHISE"; with or instead of vat_exemption_reason."""
+    dry_run: _builtins.bool
+    """Validate and compute (totals, VAT breakdown, recipient, routing) without storing anything:
+    the answer is the invoice as it would be deposited, with an empty id.
+    """
     @_builtins.property
     def recipient(self) -> Global___RecipientRef: ...
     @_builtins.property
@@ -1036,6 +1042,10 @@ class CreateInvoiceRequest(_message.Message):
     @_builtins.property
     def delivery(self) -> Global___Delivery:
         """BG-13."""
+
+    @_builtins.property
+    def staged_attachment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Files staged by StageAttachment for this supplier, kept with the invoice."""
 
     def __init__(
         self,
@@ -1064,14 +1074,61 @@ class CreateInvoiceRequest(_message.Message):
         invoicing_period_end: _builtins.str = ...,
         due_date: _builtins.str = ...,
         vat_exemption_reason_code: _builtins.str = ...,
+        staged_attachment_ids: _abc.Iterable[_builtins.str] | None = ...,
+        dry_run: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["delivery", b"delivery", "payment", b"payment", "recipient", b"recipient"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowances_charges", b"allowances_charges", "comment", b"comment", "contract_reference", b"contract_reference", "currency", b"currency", "delivery", b"delivery", "draft", b"draft", "due_date", b"due_date", "engagement_number", b"engagement_number", "framework", b"framework", "invoicing_period_end", b"invoicing_period_end", "invoicing_period_start", b"invoicing_period_start", "issue_date", b"issue_date", "lines", b"lines", "number", b"number", "payment", b"payment", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "prepaid_amount", b"prepaid_amount", "recipient", b"recipient", "service_code", b"service_code", "supplier_structure_id", b"supplier_structure_id", "type", b"type", "vat_exemption_reason", b"vat_exemption_reason", "vat_exemption_reason_code", b"vat_exemption_reason_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowances_charges", b"allowances_charges", "comment", b"comment", "contract_reference", b"contract_reference", "currency", b"currency", "delivery", b"delivery", "draft", b"draft", "dry_run", b"dry_run", "due_date", b"due_date", "engagement_number", b"engagement_number", "framework", b"framework", "invoicing_period_end", b"invoicing_period_end", "invoicing_period_start", b"invoicing_period_start", "issue_date", b"issue_date", "lines", b"lines", "number", b"number", "payment", b"payment", "payment_terms", b"payment_terms", "preceding_invoice_number", b"preceding_invoice_number", "prepaid_amount", b"prepaid_amount", "recipient", b"recipient", "service_code", b"service_code", "staged_attachment_ids", b"staged_attachment_ids", "supplier_structure_id", b"supplier_structure_id", "type", b"type", "vat_exemption_reason", b"vat_exemption_reason", "vat_exemption_reason_code", b"vat_exemption_reason_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateInvoiceRequest: _TypeAlias = CreateInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class UpdateDraftInvoiceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    INVOICE_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    @_builtins.property
+    def invoice(self) -> Global___CreateInvoiceRequest:
+        """The draft's new content; its draft flag says whether it stays a draft or is deposited."""
+
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        invoice: Global___CreateInvoiceRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice", "invoice_id", b"invoice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateDraftInvoiceRequest: _TypeAlias = UpdateDraftInvoiceRequest  # noqa: Y015
+
+@_typing.final
+class UpdateDraftInvoiceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def invoice(self) -> Global___Invoice: ...
+    def __init__(
+        self,
+        *,
+        invoice: Global___Invoice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateDraftInvoiceResponse: _TypeAlias = UpdateDraftInvoiceResponse  # noqa: Y015
 
 @_typing.final
 class CreateInvoiceResponse(_message.Message):

@@ -135,6 +135,11 @@ class InvoicesServiceStub:
                 request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesRequest.SerializeToString,
                 response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesResponse.FromString,
                 _registered_method=True)
+        self.UpdateDraftInvoice = channel.unary_unary(
+                '/chorus.invoices.v1.InvoicesService/UpdateDraftInvoice',
+                request_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceRequest.SerializeToString,
+                response_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicesServiceServicer:
@@ -320,6 +325,16 @@ class InvoicesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateDraftInvoice(self, request, context):
+        """Replaces the content of a draft (BROUILLON) the caller's supplier structure holds, and keeps
+        it a draft (invoice.draft) or deposits it. Same checks as CreateInvoice; the supplier stays
+        the draft's. NOT_FOUND, PERMISSION_DENIED (no modification right on the supplier's issued
+        invoices), FAILED_PRECONDITION INVALID_STATUS_TRANSITION when it is no longer a draft.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -422,6 +437,11 @@ def add_InvoicesServiceServicer_to_server(servicer, server):
                     servicer.SummarizeInvoices,
                     request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesRequest.FromString,
                     response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesResponse.SerializeToString,
+            ),
+            'UpdateDraftInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDraftInvoice,
+                    request_deserializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceRequest.FromString,
+                    response_serializer=chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -965,6 +985,33 @@ class InvoicesService:
             '/chorus.invoices.v1.InvoicesService/SummarizeInvoices',
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesRequest.SerializeToString,
             chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.SummarizeInvoicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateDraftInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.invoices.v1.InvoicesService/UpdateDraftInvoice',
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceRequest.SerializeToString,
+            chorus_dot_invoices_dot_v1_dot_invoices__service__pb2.UpdateDraftInvoiceResponse.FromString,
             options,
             channel_credentials,
             insecure,

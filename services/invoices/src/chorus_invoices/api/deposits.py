@@ -46,15 +46,49 @@ class DepositRpcs:
         ENGAGEMENT_REQUIRED, SERVICE_OR_ENGAGEMENT_REQUIRED); PERMISSION_DENIED ACCESS_DENIED;
         ALREADY_EXISTS INVOICE_NUMBER_DUPLICATE (same supplier, same year); UNAVAILABLE
         STRUCTURES_UNAVAILABLE.
+
+        ``staged_attachment_ids``: files staged by StageAttachment, kept with the invoice.
+        ``dry_run``: every check above but the duplicate number, the invoice computed and
+        answered with an empty id, nothing stored (the portal's "Vérifier" step).
+        AMOUNT_TOO_LARGE: an amount (unit price, line, total, VAT) of 13 integer digits or more.
         """
         user_id = current_principal().user_id
         form = mapping.form_from_request(request)
-        if request.draft:  # a draft is no deposit (SubmitInvoice counts it)
-            invoice = await self._deposits.create(user_id, form, draft=True)
+        staged = tuple(request.staged_attachment_ids)
+        if request.dry_run:
+            invoice = await self._deposits.create(user_id, form, draft=request.draft, dry_run=True)
+        elif request.draft:  # a draft is no deposit (SubmitInvoice counts it)
+            invoice = await self._deposits.create(
+                user_id, form, draft=True, staged_attachment_ids=staged
+            )
         else:
             with deposit_metrics.counted(deposit_metrics.channel_of(context)):
-                invoice = await self._deposits.create(user_id, form, draft=False)
+                invoice = await self._deposits.create(
+                    user_id, form, draft=False, staged_attachment_ids=staged
+                )
         return pb.CreateInvoiceResponse(invoice=mapping.invoice_to_proto(invoice))
+
+    async def UpdateDraftInvoice(self, request: pb.UpdateDraftInvoiceRequest, context):
+        """Replaces a draft's content and keeps it a draft (``invoice.draft``) or deposits it.
+
+        Same checks and errors as CreateInvoice (the supplier stays the draft's: INVALID_ARGUMENT
+        SUPPLIER_CHANGED otherwise); NOT_FOUND INVOICE_NOT_FOUND; PERMISSION_DENIED
+        ACCESS_DENIED (no FACTURES_EMISES MODIFICATION on the supplier); FAILED_PRECONDITION
+        INVALID_STATUS_TRANSITION when it is no longer a draft. Nothing changes on failure.
+        """
+        user_id = current_principal().user_id
+        form = mapping.form_from_request(request.invoice)
+        staged = tuple(request.invoice.staged_attachment_ids)
+        if request.invoice.draft:
+            invoice = await self._deposits.update_draft(
+                user_id, request.invoice_id, form, draft=True, staged_attachment_ids=staged
+            )
+        else:
+            with deposit_metrics.counted(deposit_metrics.channel_of(context)):
+                invoice = await self._deposits.update_draft(
+                    user_id, request.invoice_id, form, draft=False, staged_attachment_ids=staged
+                )
+        return pb.UpdateDraftInvoiceResponse(invoice=mapping.invoice_to_proto(invoice))
 
     async def SubmitInvoice(self, request: pb.SubmitInvoiceRequest, context):
         """Submits a draft: BROUILLON → DEPOSEE, emitting ``InvoiceSubmitted``.

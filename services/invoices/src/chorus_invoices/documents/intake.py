@@ -28,7 +28,7 @@ from chorus_platform.errors import FieldViolation, InvalidArgument
 from chorus_invoices.documents import mapping
 from chorus_invoices.documents.formats import DocumentKind, DocumentLimits, detect, read_pdf
 from chorus_invoices.documents.validation import ValidationReport, validate_document
-from chorus_invoices.domain import en16931
+from chorus_invoices.domain import amounts, en16931
 from chorus_invoices.domain.rule_violations import RuleViolation
 from chorus_invoices.domain.validation import buyer_siret, seller_siret
 
@@ -82,6 +82,7 @@ def read_deposit(
     document = detect(data, limits)
     report = validate_document(document, filename)
     if not report.valid:
+        _refuse_too_large(document)
         raise RulesFailed(report)
     invoice = mapping.read_model(document)
     return DocumentIntake(document.kind, document.level, document.xml, invoice, report.warnings)
@@ -98,6 +99,21 @@ def read_pdf_deposit(
     if read_pdf(data, limits.max_pdf_bytes).embedded_xml is None:
         return None
     return read_deposit(data, limits, filename)
+
+
+def _refuse_too_large(document) -> None:
+    """AMOUNT_TOO_LARGE rather than the rules' findings when the file states an amount beyond
+    the cap (:mod:`~chorus_invoices.domain.amounts`): the schematron's arithmetic, in floating
+    point, fails on such amounts and would name a rule instead of the amount."""
+    try:
+        model = mapping.read_model(document)
+    except InvalidArgument as err:
+        if err.reason == amounts.AMOUNT_TOO_LARGE:
+            raise  # a number beyond the reading's own bounds
+        return  # a model too broken to read: the rules' findings say why
+    except Exception:
+        return
+    amounts.refuse_too_large(model)
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,17 @@ class Reader:
             raise _value_invalid(node, path, f"Montant ou quantité illisible « {value[:40]} »")
         _, digits, exponent = number.as_tuple()
         integer_digits = len(digits) + exponent if isinstance(exponent, int) else 0
-        if integer_digits > MAX_INTEGER_DIGITS or -exponent > MAX_FRACTION_DIGITS:
+        if integer_digits > MAX_INTEGER_DIGITS:
+            # beyond any invoice: refused like the cap on amounts (domain.amounts), by name
+            where = f"{readable_path(node) if node is not None else ''}/{path}"
+            raise DocumentRejected(
+                "AMOUNT_TOO_LARGE",
+                f"Montant ou quantité hors limites « {value[:40]} » : le plafond est de"
+                " 999 999 999 999,99 (12 chiffres avant la virgule)"
+                f" ({where}).",
+                field=where,
+            )
+        if -exponent > MAX_FRACTION_DIGITS:
             raise _value_invalid(
                 node,
                 path,

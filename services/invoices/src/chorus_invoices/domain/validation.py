@@ -29,7 +29,7 @@ from chorus_platform.errors import FieldViolation, InvalidArgument
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 
-from chorus_invoices.domain import en16931
+from chorus_invoices.domain import amounts, en16931
 from chorus_invoices.domain.forms import (
     AddressForm,
     AllowanceChargeForm,
@@ -263,18 +263,18 @@ def validate_invoice(form: InvoiceForm, today: date) -> ValidInvoice:
             (texts["vat_exemption_reason"], exemption_code),
         )
         _check_bases(computed.vat_breakdown, problems)
-    amounts = computed.totals if computed is not None else None
+    totals = computed.totals if computed is not None else None
     if stated is not None:
-        amounts = _document_totals(stated)
-    if amounts is not None and prepaid is not None and prepaid > amounts.tax_inclusive:
+        totals = _document_totals(stated)
+    if totals is not None and prepaid is not None and prepaid > totals.tax_inclusive:
         problems.add(
             "PREPAID_EXCEEDS_TOTAL",
             "prepaid_amount",
             f"L'acompte ({format_decimal(prepaid)}) dépasse le total TTC de la facture"
-            f" ({format_decimal(amounts.tax_inclusive)}).",
+            f" ({format_decimal(totals.tax_inclusive)}).",
         )
     problems.raise_if_any()
-    assert framework is not None and kind is not None and amounts is not None
+    assert framework is not None and kind is not None and totals is not None
     breakdown = (
         computed.vat_breakdown
         if computed is not None
@@ -302,7 +302,7 @@ def validate_invoice(form: InvoiceForm, today: date) -> ValidInvoice:
         currency=currency,
         seller=en16931.Seller(name=""),
         buyer=en16931.Buyer(name=""),
-        totals=amounts,
+        totals=totals,
         vat_breakdown=breakdown,
         lines=tuple(_model_line(i, line) for i, line in enumerate(entered)),
         business_process=FRAMEWORK_CODES[framework],
@@ -311,7 +311,7 @@ def validate_invoice(form: InvoiceForm, today: date) -> ValidInvoice:
         contract_reference=contract,
         purchase_order_reference=texts["engagement_number"],
         payment_terms=texts["payment_terms"]
-        or ("" if due_date is not None or amounts.amount_due <= 0 else DEFAULT_PAYMENT_TERMS),
+        or ("" if due_date is not None or totals.amount_due <= 0 else DEFAULT_PAYMENT_TERMS),
         notes=(en16931.Note(texts["comment"]),) if texts["comment"] else (),
         preceding_invoices=(en16931.PrecedingInvoice(preceding),) if preceding else (),
         delivery=delivery,
@@ -319,6 +319,7 @@ def validate_invoice(form: InvoiceForm, today: date) -> ValidInvoice:
         payment_instructions=payment,
         allowances_charges=adjustments,
     )
+    amounts.refuse_too_large(model)
     content = InvoiceContent(
         framework=framework,
         type=kind,
@@ -342,6 +343,7 @@ def validate_model(model: en16931.Invoice, supplier_structure_id: str, today: da
     FIELD_TOO_LONG, FRAMEWORK_TYPE_INCONSISTENT, and EN16931_RULES_FAILED for the header
     arithmetic (BR-CO-10…17, fields named after the rules). Line-level differences come back
     as warnings."""
+    amounts.refuse_too_large(model)
     arithmetic = header_rule_violations(model)
     if arithmetic:
         raise InvalidArgument(
@@ -708,7 +710,13 @@ def _line(form: LineForm, path: str, problems: _Problems) -> Line:
             "La quantité doit être un nombre positif (6 décimales au plus, ex. 2.5).",
         )
     unit_price = _decimal(form.unit_price, _UNIT_PRICE)
-    if unit_price is None:
+    if unit_price is None and amounts.text_too_large(form.unit_price):
+        problems.add(
+            amounts.AMOUNT_TOO_LARGE,
+            f"{path}.unit_price",
+            amounts.message("Le prix unitaire"),
+        )
+    elif unit_price is None:
         problems.add(
             "UNIT_PRICE_INVALID",
             f"{path}.unit_price",
@@ -723,6 +731,8 @@ def _line(form: LineForm, path: str, problems: _Problems) -> Line:
     net = round_amount(
         gross + sum((a.amount if a.charge else -a.amount for a in adjustments), ZERO)
     )
+    if amounts.too_large(gross) or amounts.too_large(net):
+        problems.add(amounts.AMOUNT_TOO_LARGE, f"{path}.unit_price", amounts.line_message())
     if net < 0:
         problems.add(
             "ALLOWANCE_INVALID",
@@ -766,6 +776,10 @@ def _adjustment_amount(
     what = "Les frais" if form.charge else "La remise"
     amount_text, percentage_text = form.amount.strip(), form.percentage.strip()
     amount = _decimal(amount_text, _CENTS) if amount_text else None
+    if amount_text and amount is None and amounts.text_too_large(amount_text):
+        label = "Le montant des frais" if form.charge else "Le montant de la remise"
+        problems.add(amounts.AMOUNT_TOO_LARGE, f"{path}.amount", amounts.message(label))
+        return None
     if amount_text and amount is None:
         problems.add(
             "ALLOWANCE_INVALID",
@@ -868,8 +882,8 @@ def _allowances_charges(
     for i, form in enumerate(forms):
         path = f"allowances_charges[{i}]"
         reason, code = _reason(form, path, problems)
-        amounts = _adjustment_amount(form, line_total, path, problems)
-        amount, base, percentage = amounts if amounts is not None else (ZERO, None, None)
+        read = _adjustment_amount(form, line_total, path, problems)
+        amount, base, percentage = read if read is not None else (ZERO, None, None)
         if form.vat_rate.strip() or form.vat_category.strip():
             if not form.vat_rate.strip():
                 problems.required(f"{path}.vat_rate", "Le taux de TVA de la remise ou des frais")
@@ -993,7 +1007,9 @@ def _optional_amount(text: str, field: str, label: str, problems: _Problems) -> 
     if not text.strip():
         return None
     value = _decimal(text, _CENTS)
-    if value is None:
+    if value is None and amounts.text_too_large(text):
+        problems.add(amounts.AMOUNT_TOO_LARGE, field, amounts.message(label))
+    elif value is None:
         problems.add(
             "AMOUNT_INVALID",
             field,
@@ -1007,7 +1023,9 @@ def _amount(text: str, field: str, label: str, problems: _Problems) -> Decimal |
         problems.required(field, label)
         return None
     value = _decimal(text, _AMOUNT)
-    if value is None:
+    if value is None and amounts.text_too_large(text):
+        problems.add(amounts.AMOUNT_TOO_LARGE, field, amounts.message(label))
+    elif value is None:
         problems.add(
             "AMOUNT_INVALID",
             field,

@@ -41,7 +41,7 @@ _READ = _COLUMNS + ", rejection_acknowledged_at, cpp_id, recipient_downloaded_at
 async def insert(conn: asyncpg.Connection, invoice: Invoice) -> int:
     """Stores a new invoice and answers the integer id (``cpp_id``) the sequence gave it;
     InvoiceNumberDuplicate when its number is taken that year."""
-    content, totals = invoice.content, invoice.totals
+    content = invoice.content
     try:
         async with conn.transaction():
             cpp_id = await conn.fetchval(
@@ -50,45 +50,60 @@ async def insert(conn: asyncpg.Connection, invoice: Invoice) -> int:
                 " $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35,"
                 " $36::jsonb)"
                 " RETURNING cpp_id",
-                invoice.id,
-                content.number,
-                invoice.supplier.structure_id,
-                invoice.supplier.name,
-                invoice.recipient.structure_id,
-                invoice.recipient.name,
-                content.service_code,
-                content.engagement_number,
-                content.framework.value,
-                content.type.value,
-                content.issue_date,
-                content.currency,
-                content.payment_terms,
-                content.comment,
-                totals.net_total,
-                totals.vat_total,
-                totals.gross_total,
-                totals.amount_due,
-                invoice.status.value,
-                invoice.created_by,
-                invoice.created_at,
-                invoice.updated_at,
-                invoice.deposited_by,
-                invoice.deposited_at,
-                content.preceding_invoice,
-                content.vat_exemption_reason,
-                content.invoice_type_code,
-                totals.line_total if totals.line_total is not None else totals.net_total,
-                totals.allowance_total,
-                totals.charge_total,
-                totals.prepaid,
-                totals.rounding,
-                invoice.deposit_mode.value,
-                invoice.flow_number or None,
-                content.issue_date.year,
-                _document_json(content.document),
+                *_row(invoice),
             )
     except asyncpg.UniqueViolationError:
         raise InvoiceNumberDuplicate(content.number, content.issue_date.year) from None
+    await _insert_rows(conn, invoice)
+    return cpp_id
+
+
+def _row(invoice: Invoice) -> tuple:
+    """The invoices row's values, in the order of ``_COLUMNS``, issue_year, document."""
+    content, totals = invoice.content, invoice.totals
+    return (
+        invoice.id,
+        content.number,
+        invoice.supplier.structure_id,
+        invoice.supplier.name,
+        invoice.recipient.structure_id,
+        invoice.recipient.name,
+        content.service_code,
+        content.engagement_number,
+        content.framework.value,
+        content.type.value,
+        content.issue_date,
+        content.currency,
+        content.payment_terms,
+        content.comment,
+        totals.net_total,
+        totals.vat_total,
+        totals.gross_total,
+        totals.amount_due,
+        invoice.status.value,
+        invoice.created_by,
+        invoice.created_at,
+        invoice.updated_at,
+        invoice.deposited_by,
+        invoice.deposited_at,
+        content.preceding_invoice,
+        content.vat_exemption_reason,
+        content.invoice_type_code,
+        totals.line_total if totals.line_total is not None else totals.net_total,
+        totals.allowance_total,
+        totals.charge_total,
+        totals.prepaid,
+        totals.rounding,
+        invoice.deposit_mode.value,
+        invoice.flow_number or None,
+        content.issue_date.year,
+        _document_json(content.document),
+    )
+
+
+async def _insert_rows(conn: asyncpg.Connection, invoice: Invoice) -> None:
+    """The invoice's lines and VAT breakdown."""
+    content, totals = invoice.content, invoice.totals
     await conn.executemany(
         "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit,"
         " unit_price, vat_rate, net_amount, vat_category)"
@@ -125,7 +140,26 @@ async def insert(conn: asyncpg.Connection, invoice: Invoice) -> int:
             for position, v in enumerate(totals.vat_breakdown)
         ],
     )
-    return cpp_id
+
+
+async def update_draft(conn: asyncpg.Connection, invoice: Invoice) -> None:
+    """Replaces the stored content of a draft (same id, ``cpp_id``, creation and history):
+    every column, its lines and VAT breakdown. InvoiceNumberDuplicate when its new number is
+    taken that year. The caller holds the row locked and has checked it is a draft."""
+    content = invoice.content
+    placeholders = ", ".join(f"${i}" for i in range(2, 36)) + ", $36::jsonb"
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                f"UPDATE invoices SET ({_COLUMNS}, issue_year, document) = ROW($1, {placeholders})"  # noqa: S608
+                " WHERE id = $1",
+                *_row(invoice),
+            )
+    except asyncpg.UniqueViolationError:
+        raise InvoiceNumberDuplicate(content.number, content.issue_date.year) from None
+    await conn.execute("DELETE FROM invoice_lines WHERE invoice_id = $1", invoice.id)
+    await conn.execute("DELETE FROM invoice_vat_breakdown WHERE invoice_id = $1", invoice.id)
+    await _insert_rows(conn, invoice)
 
 
 def _document_json(document: en16931.Invoice | None) -> str | None:

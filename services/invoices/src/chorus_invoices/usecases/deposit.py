@@ -117,6 +117,7 @@ class Deposits:
         attachments: Sequence[AttachmentUpload] = (),
         staged_attachment_ids: Sequence[str] = (),
         within: Within | None = None,
+        dry_run: bool = False,
     ) -> Invoice:
         """Stores a new invoice as BROUILLON (draft) or DEPOSEE (announced by InvoiceSubmitted),
         with ``attachments`` and the files the caller staged under ``staged_attachment_ids``
@@ -126,8 +127,17 @@ class Deposits:
         InvalidArgument (shape, recipient, routing, SELLER_MISMATCH for a file whose seller is
         not the supplier, ATTACHMENT_* / ATTACHMENTS_TOO_LARGE, STAGED_ATTACHMENT_UNKNOWN),
         AccessDenied, InvoiceNumberDuplicate.
+
+        ``dry_run``: every check made, the invoice computed and answered (id ""), nothing
+        stored (the duplicate number and the staged files are checked at the real deposit).
         """
         valid = validate_invoice(form, today=datetime.now(UTC).date())
+        if dry_run:
+            supplier_id = valid.supplier_structure_id
+            await self.check_issuer(user_id, supplier_id)
+            supplier = await self._structures.structure(supplier_id)
+            invoice, _ = await self._build(user_id, supplier_id, supplier, valid, draft=draft)
+            return replace(invoice, id="")
         return await self.create_valid(
             user_id,
             valid,
@@ -187,6 +197,57 @@ class Deposits:
         itself (seller = supplier, recipient, routing, credit note reference, duplicates), then
         the writes. ``public_directory``: the recipient is looked up without a token (public
         structures only)."""
+        invoice, recipient = await self._build(
+            user_id,
+            supplier_id,
+            supplier,
+            valid,
+            draft=draft,
+            origin=origin,
+            public_directory=public_directory,
+        )
+        now, deposited = invoice.created_at, not draft
+        documents = [origin.document] if origin is not None else []
+        xml = None
+        if origin is None and deposited:
+            xml = self._renderer.canonical_xml(invoice, supplier, recipient)
+        async with self._uow.transaction() as tx:
+            invoice = await status_changes.record_new(tx, invoice, actor=user_id)
+            for document in documents:
+                await self._store.put(tx.conn, invoice.id, document)
+            if xml is not None:
+                await self._renderer.queue(tx.conn, invoice.id, xml)
+            warnings = (origin.warnings if origin is not None else ()) + valid.warnings
+            if warnings:
+                await rule_warnings.insert(tx.conn, invoice.id, warnings)
+            await add_attachments(
+                tx.conn,
+                invoice.id,
+                attachments,
+                staged_ids=staged_attachment_ids,
+                owner_user_id=user_id,
+                policy=self._attachment_policy,
+                store=self._store,
+                at=now,
+            )
+            if within is not None:
+                await within(tx, invoice)
+        return invoice
+
+    async def _build(
+        self,
+        user_id: str,
+        supplier_id: str,
+        supplier: Recipient | None,
+        valid: ValidInvoice,
+        *,
+        draft: bool,
+        origin: FileOrigin | None = None,
+        public_directory: bool = False,
+    ) -> tuple[Invoice, Recipient]:
+        """The invoice as it would be stored, and its recipient: every check of the invoice
+        itself but the duplicate number (seller = supplier, recipient, routing, credit note
+        reference); nothing written."""
         now = datetime.now(UTC)
         if origin is not None and origin.seller_siret is not None:
             _check_seller(supplier, origin.seller_siret)
@@ -216,32 +277,76 @@ class Deposits:
             deposit_mode=origin.mode if origin is not None else DepositMode.ENTRY,
             flow_number=origin.flow_number if origin is not None else "",
         )
-        documents = [origin.document] if origin is not None else []
-        xml = None
-        if origin is None and deposited:
-            xml = self._renderer.canonical_xml(invoice, supplier, recipient)
+        return invoice, recipient
+
+    async def update_draft(
+        self,
+        user_id: str,
+        invoice_id: str,
+        form: InvoiceForm,
+        *,
+        draft: bool,
+        staged_attachment_ids: Sequence[str] = (),
+    ) -> Invoice:
+        """Replaces a draft's content (same id, history and attachments, the staged files
+        added) and keeps it a draft or deposits it (``draft`` False: DEPOSEE, announced, its
+        Factur-X queued as at :meth:`submit`). Every check of :meth:`create`; the supplier
+        stays the draft's (``supplier_structure_id`` "" or the same).
+
+        InvoiceNotFound (unknown or not visible), AccessDenied (no MODIFICATION on the
+        supplier's issued invoices), TransitionNotAllowed (not a draft any more),
+        InvalidArgument, InvoiceNumberDuplicate.
+        """
+        current = await self._access.acting(user_id, invoice_id, Party.SUPPLIER)
+        supplier_id = current.supplier.structure_id
+        if form.supplier_structure_id.strip() not in ("", supplier_id):
+            raise invalid(
+                "SUPPLIER_CHANGED",
+                "supplier_structure_id",
+                "La structure émettrice d'un brouillon ne change pas : créez une autre facture"
+                " pour une autre structure.",
+            )
+        if current.status is not Status.BROUILLON:
+            raise lifecycle.TransitionNotAllowed(current.status, Status.BROUILLON)
+        valid = validate_invoice(
+            replace(form, supplier_structure_id=supplier_id), today=datetime.now(UTC).date()
+        )
+        supplier = await self._structures.structure(supplier_id)
+        built, recipient = await self._build(user_id, supplier_id, supplier, valid, draft=True)
+        invoice = replace(
+            built,
+            id=current.id,
+            cpp_id=current.cpp_id,
+            created_by=current.created_by,
+            created_at=current.created_at,
+        )
+        xml = None if draft else self._renderer.canonical_xml(invoice, supplier, recipient)
         async with self._uow.transaction() as tx:
-            invoice = await status_changes.record_new(tx, invoice, actor=user_id)
-            for document in documents:
-                await self._store.put(tx.conn, invoice.id, document)
-            if xml is not None:
-                await self._renderer.queue(tx.conn, invoice.id, xml)
-            warnings = (origin.warnings if origin is not None else ()) + valid.warnings
-            if warnings:
-                await rule_warnings.insert(tx.conn, invoice.id, warnings)
+            locked = await status_changes.locked(tx, invoice.id)
+            if locked.status is not Status.BROUILLON:
+                raise lifecycle.TransitionNotAllowed(locked.status, Status.BROUILLON)
+            await invoices.update_draft(tx.conn, invoice)
             await add_attachments(
                 tx.conn,
                 invoice.id,
-                attachments,
+                (),
                 staged_ids=staged_attachment_ids,
                 owner_user_id=user_id,
                 policy=self._attachment_policy,
                 store=self._store,
-                at=now,
+                at=invoice.updated_at,
             )
-            if within is not None:
-                await within(tx, invoice)
-        return invoice
+            if not draft:
+                await status_changes.move(
+                    tx,
+                    invoice,
+                    Status.DEPOSEE,
+                    party=Party.SUPPLIER,
+                    actor=user_id,
+                    at=datetime.now(UTC),
+                )
+                await self._renderer.queue(tx.conn, invoice.id, xml)
+            return await invoices.get(tx.conn, invoice.id)
 
     async def check_issuer(self, user_id: str, supplier_structure_id: str) -> None:
         """AccessDenied unless the caller may issue invoices for the supplier ("" is left to

@@ -55,6 +55,7 @@ PAYMENT_MEANS = {
 HEADER_FIELDS = (
     "supplier_structure_id",
     "recipient_siret",
+    "recipient_structure_id",  # the directory picker's choice (the SIRET is what is sent)
     "service_code",
     "engagement_number",
     "framework",

@@ -216,11 +216,16 @@
     var ids = ["live-line-total", "live-allowance-total", "live-charge-total", "live-net-total",
                "live-vat-total", "live-gross-total", "live-prepaid", "live-amount-due"];
     if (totals === null) {
+      document.getElementById("live-totals-cap").hidden = true;
       ids.forEach(function (id) { show(id, "—"); });
       return;
     }
     var values = [totals.lineTotal, totals.allowances, totals.charges, totals.netTotal,
                   totals.vatTotal, totals.gross, totals.prepaid, totals.due];
+    /* The service's cap (12 integer digits): said here before "Vérifier" refuses it. */
+    var cap = pow10(14);  // 10^12 in cents
+    var over = values.some(function (v) { return v >= cap || -v >= cap; });
+    document.getElementById("live-totals-cap").hidden = !over;
     ids.forEach(function (id, k) { show(id, money(values[k], currency)); });
     totals.breakdown.forEach(function (entry) {
       var row = document.createElement("tr");
