@@ -12,7 +12,7 @@ from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus.structures.v1 import structures_service_pb2 as spb
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
-from .test_api_invoice_pdf import staged
+from .api_samples import staged
 from .test_portal import HTML, csrf_of
 from .test_portal_invoices import (
     INVOICE_ID,

@@ -10,7 +10,7 @@ import json
 from chorus.invoices.v1 import invoices_service_pb2 as pb
 from chorus_platform.errors import FieldViolation, InvalidArgument
 
-from .api_samples import document
+from .api_samples import document, staged
 from .test_portal import HTML, csrf_of
 from .test_portal_invoices import (
     INVOICE_ID,
@@ -177,6 +177,7 @@ async def test_the_pdf_form_sends_the_header_details(signed_in, services):  # no
     services.invoices.answer(
         "DepositPdfInvoice", pb.DepositPdfInvoiceResponse(invoice=pb.Invoice(id=INVOICE_ID))
     )
+    services.invoices.answer("StageAttachment", staged)  # the PDF is staged first (kept on error)
     page = (await open_deposit(signed_in, "pdf")).text
     assert 'id="pdf-payment_iban"' in page and 'id="pdf-prepaid_amount"' in page
 
