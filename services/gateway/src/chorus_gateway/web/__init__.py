@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends
 
 from chorus_gateway.edge.input_hygiene import checked_input
 from chorus_gateway.web import account, api_access, portal
+from chorus_gateway.web import legal as legal_pages
 from chorus_gateway.web.invoices import actions as invoice_actions
 from chorus_gateway.web.invoices import deposit as invoice_deposit
 from chorus_gateway.web.invoices import detail as invoice_detail
@@ -46,3 +47,5 @@ for module in (
     api_access,
 ):
     portal_router.include_router(module.router)
+# Public pages (conditions of use, favicon), apart from the list above.
+portal_router.include_router(legal_pages.router)
