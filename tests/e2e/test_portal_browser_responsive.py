@@ -485,9 +485,7 @@ async def test_form_errors_fit_a_phone_and_pass_axe(
     assert errors == []
 
 
-async def test_skip_link_is_the_first_stop_and_moves_the_focus_to_the_content(
-    gateway_url, browser
-):
+async def test_skip_link_is_the_first_stop_and_moves_the_focus_to_the_content(gateway_url, browser):
     errors: list[str] = []
     page = await new_page(browser, gateway_url, PHONE, errors)
     try:
