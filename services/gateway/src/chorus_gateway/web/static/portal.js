@@ -1,6 +1,7 @@
 /* Every page: a table that scrolls inside its own box on a narrow screen (portal.css's
    fallback) becomes focusable, so that a keyboard can scroll it too; a table that fits, or a
-   wider screen, leaves it as it was. Without script the tables still scroll with a pointer. */
+   wider screen, leaves it as it was (checked again on resize and when the page's content
+   changes). Without script the tables still scroll with a pointer. */
 (function () {
   "use strict";
   function mark() {
@@ -21,5 +22,10 @@
     if (pending) { window.clearTimeout(pending); }
     pending = window.setTimeout(mark, 150);
   });
+  // Other scripts fill tables (live totals, added lines): check again once they did.
+  var main = document.querySelector("main");
+  if (main && window.MutationObserver) {
+    new MutationObserver(mark).observe(main, { childList: true, subtree: true, characterData: true });
+  }
   mark();
 })();
