@@ -564,7 +564,7 @@ async def test_conditions_of_use_are_linked_from_registration_and_the_footer(
 
 
 async def test_invoice_detail_prints_without_navigation_or_forms(
-    api, mailbox, stack, gateway_url, browser
+    api, mailbox, stack, gateway_url, browser, tmp_path
 ):
     world = await seeded_world(api, mailbox, stack)
     errors: list[str] = []
@@ -588,7 +588,8 @@ async def test_invoice_detail_prints_without_navigation_or_forms(
             "() => getComputedStyle(document.querySelector('main table')).display"
         )
         assert display == "table"
-        pdf = await page.pdf(format="A4")
+        await page.screenshot(path=tmp_path / "facture-imprimee.png", full_page=True)
+        pdf = await page.pdf(format="A4", path=tmp_path / "facture.pdf")
         assert pdf.startswith(b"%PDF-")
 
         await page.emulate_media(media="screen")
