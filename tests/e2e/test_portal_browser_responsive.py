@@ -377,6 +377,24 @@ async def assert_fits(page: Page, where: str) -> None:
         pytest.fail(f"{where}: document {width} px wide in a {viewport} px viewport: {wide}")
 
 
+OUTSIDE_HEADER = """() => {
+  // The header's links that spill out of its band (below its border or past its sides).
+  const band = document.querySelector('.site-header').getBoundingClientRect();
+  return [...document.querySelectorAll('.site-header a')]
+    .filter(link => {
+      const box = link.getBoundingClientRect();
+      return box.bottom > band.bottom + 0.5 || box.top < band.top - 0.5
+        || box.right > Math.min(band.right, window.innerWidth) + 0.5 || box.left < band.left - 0.5;
+    })
+    .map(link => link.textContent.trim());
+}"""
+
+
+async def assert_menu_in_its_band(page: Page, where: str) -> None:
+    spilled = await page.evaluate(OUTSIDE_HEADER)
+    assert spilled == [], f"{where}: header links outside the header: {spilled}"
+
+
 async def axe_violations(page: Page, axe_source: str) -> list[str]:
     """axe-core's violations on the page as it is (evaluated through the DevTools protocol,
     which the page's CSP does not govern: the page itself runs no inline script)."""
@@ -391,6 +409,7 @@ async def axe_violations(page: Page, axe_source: str) -> list[str]:
 
 async def check(page: Page, axe_source: str, where: str) -> None:
     await assert_fits(page, where)
+    await assert_menu_in_its_band(page, where)
     violations = await axe_violations(page, axe_source)
     assert violations == [], f"{where}: axe-core violations: {violations}"
 
