@@ -50,6 +50,10 @@ test: install ## Run every test: unit, integration (real Postgres/broker/SMTP), 
 test-e2e: install ## Run the end-to-end tests against a freshly started stack
 	@$(PY) -m pytest -p no:cacheprovider tests/e2e
 
+.PHONY: screenshots
+screenshots: install ## Take the README's portal screenshots (docs/screenshots: 1280x800 and phone 390x844) in Chromium, on a fresh stack
+	@CHORUS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -p no:cacheprovider tests/e2e/test_portal_browser_responsive.py -k screenshots -q
+
 .PHONY: chaos
 chaos: install ## Crash every part of the running system 20 times under a deposit load, then check nothing was lost (CHORUS_CHAOS_KILLS, _RATE, _SEED)
 	@CHORUS_CHAOS_KILLS=$${CHORUS_CHAOS_KILLS:-20} $(PY) -m pytest -p no:cacheprovider tests/chaos -s

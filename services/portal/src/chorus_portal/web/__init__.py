@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends
 
 from chorus_edge.input_hygiene import checked_input
 from chorus_portal.web import account, api_access, feed, portal, session
+from chorus_portal.web import legal as legal_pages
 from chorus_portal.web.invoices import actions as invoice_actions
 from chorus_portal.web.invoices import deposit as invoice_deposit
 from chorus_portal.web.invoices import detail as invoice_detail
@@ -54,3 +55,5 @@ for module in (
     api_access,
 ):
     portal_router.include_router(module.router)
+# Public pages (conditions of use, favicon), apart from the list above.
+portal_router.include_router(legal_pages.router)
