@@ -6,19 +6,18 @@ adds an attachment and saves a draft; reopens the draft, changes the quantity, c
 "Vérifier" summary (totals computed by the service) and deposits it. An invoice of
 1.2 × 10^18 € is refused with the amount cap's French message (and over REST, nothing
 stored). On the PDF tab the required fields are labelled so, and a refused deposit keeps the
-chosen PDF ("Fichier conservé"), deposited once corrected. axe-core finds no violation on
-any of these page states. Chromium comes from Debian; axe-core from npm (its ``axe.min.js``
-path in CHORUS_AXE_JS, default the cache the other portal checks use).
+chosen PDF ("Fichier conservé"), deposited once corrected. axe-core
+(``axe_support.check_axe``) finds no violation on any of these page states. Chromium comes
+from Debian.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
-from pathlib import Path
 
 import pytest
+from axe_support import check_axe
 from e2e_support import activated_user, client_ip, random_siret
 from playwright.async_api import Browser, Page, async_playwright, expect
 from test_portal_browser import CHROMIUM, CHROMIUM_ARGS, NBSP, NNBSP, PLAIN_PDF, sign_in
@@ -26,9 +25,6 @@ from test_portal_browser import CHROMIUM, CHROMIUM_ARGS, NBSP, NNBSP, PLAIN_PDF,
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 TOWN_SIRET = "21750001600019"  # "Ville de Démoville", seeded, service code required
-AXE_JS = Path(
-    os.environ.get("CHORUS_AXE_JS", "/root/.cache/chorus-e2e-axe/node_modules/axe-core/axe.min.js")
-)
 CAP_MESSAGE = "dépasse le plafond de 999 999 999 999,99 €"
 
 
@@ -36,8 +32,6 @@ CAP_MESSAGE = "dépasse le plafond de 999 999 999 999,99 €"
 async def browser():
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run scripts/system_deps.sh (apt-get install chromium)")
-    if not AXE_JS.exists():
-        pytest.fail(f"axe-core is missing: npm install axe-core (or set CHORUS_AXE_JS): {AXE_JS}")
     async with async_playwright() as playwright:
         found = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield found
@@ -45,11 +39,9 @@ async def browser():
 
 
 async def new_page(browser: Browser, gateway_url: str, script_errors: list[str]) -> Page:
-    # bypass_csp: axe-core is injected by the test; the portal's CSP allows no such script.
     context = await browser.new_context(
         base_url=gateway_url,
         locale="fr-FR",
-        bypass_csp=True,
         extra_http_headers={"X-Forwarded-For": client_ip()},
     )
     context.set_default_timeout(10_000)
@@ -59,12 +51,7 @@ async def new_page(browser: Browser, gateway_url: str, script_errors: list[str])
 
 
 async def no_axe_violation(page: Page, state: str) -> None:
-    await page.add_script_tag(path=str(AXE_JS))
-    violations = await page.evaluate(
-        "async () => (await axe.run(document)).violations"
-        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-    )
-    assert violations == [], f"{state}: {violations}"
+    await check_axe(page, state)
 
 
 async def supplier_structure(api, auth) -> dict:

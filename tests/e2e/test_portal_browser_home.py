@@ -11,16 +11,14 @@ to what it counts. The buyer's home counts the ten invoices to process; its even
 ten at a time, marks one item read, then all of them. A return address off the site leads
 home after the login; the colleague, member of nothing yet, is told what to do.
 
-axe-core (npm ``axe-core`` 4.x: ``node_modules/axe-core/axe.min.js`` at the repository root,
-or ``CHORUS_AXE_JS``) is injected into every page state reached (the test contexts bypass
-the CSP for it): 0 violations. Accounts, structures and invoices are set up through the REST
-API; everything under test happens in the browser.
+Every page state reached is checked with axe-core (``axe_support.check_axe``): 0 violations.
+Accounts, structures and invoices are set up through the REST API; everything under test
+happens in the browser.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import uuid
 from datetime import date
@@ -29,6 +27,7 @@ from urllib.parse import quote
 
 import pyotp
 import pytest
+from axe_support import check_axe
 from e2e_support import STRONG_PASSWORD, activated_user, client_ip, random_siret
 from playwright.async_api import Browser, Page, async_playwright, expect
 from test_portal_browser import CHROMIUM, CHROMIUM_ARGS
@@ -36,7 +35,6 @@ from test_portal_browser import CHROMIUM, CHROMIUM_ARGS
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-AXE_JS = Path(os.environ.get("CHORUS_AXE_JS") or REPOSITORY / "node_modules/axe-core/axe.min.js")
 INVOICES = 12
 
 
@@ -45,11 +43,6 @@ async def browser():
     """Debian's Chromium with the invoice pages' test's options (never a downloaded one)."""
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run scripts/system_deps.sh (apt-get install chromium)")
-    if not AXE_JS.exists():
-        pytest.fail(
-            f"axe-core is missing ({AXE_JS}): run `npm install --no-save axe-core@4` at the"
-            " repository root, or set CHORUS_AXE_JS to an axe.min.js"
-        )
     async with async_playwright() as playwright:
         found = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield found
@@ -57,12 +50,11 @@ async def browser():
 
 
 async def new_page(browser: Browser, gateway_url: str, script_errors: list[str]) -> Page:
-    """A fresh browser profile (its own cookies and client address); the CSP is bypassed so
-    that axe-core can be injected."""
+    """A fresh browser profile (its own cookies and client address); the portal's CSP stays in
+    force (axe_support injects axe-core without a script element)."""
     context = await browser.new_context(
         base_url=gateway_url,
         locale="fr-FR",
-        bypass_csp=True,
         extra_http_headers={"X-Forwarded-For": client_ip()},
     )
     context.set_default_timeout(10_000)
@@ -72,12 +64,7 @@ async def new_page(browser: Browser, gateway_url: str, script_errors: list[str])
 
 
 async def no_axe_violations(page: Page, state: str) -> None:
-    await page.add_script_tag(path=str(AXE_JS))
-    violations = await page.evaluate(
-        """async () => (await axe.run(document)).violations.map(
-               v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    assert violations == [], f"axe-core on {state}: {violations}"
+    await check_axe(page, state)
 
 
 async def log_in(page: Page, email: str) -> None:

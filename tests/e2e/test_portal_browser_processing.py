@@ -17,10 +17,9 @@ by its first attachment request); the recipient-side user then, in the browser:
 - rejects another invoice with a reason code and a comment, confirmed too; the supplier then
   acknowledges the rejection with its button.
 
-axe-core (npm ``axe-core``, in ``tests/e2e/node_modules``: installed by the fixture when
-missing) runs on every page state reached: 0 violations. It is added to each page as an init
-script (DevTools protocol), so the portal's strict CSP stays on and is checked too: the
-browser's console must show no CSP refusal and no script error.
+axe-core (``axe_support.check_axe``) runs on every page state reached: 0 violations. It is
+evaluated through the DevTools protocol, so the portal's strict CSP stays on and is checked
+too: the browser's console must show no CSP refusal and no script error.
 """
 
 from __future__ import annotations
@@ -29,13 +28,13 @@ import asyncio
 import csv
 import io
 import re
-import subprocess
 import uuid
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from axe_support import check_axe
 from e2e_support import activated_user, client_ip, random_siret
 from openpyxl import load_workbook
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -47,20 +46,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 RECIPIENT_SIRET = "27614099360940"
 RECIPIENT_NAME = "Syndicat intercommunal des eaux de Rennes"
 E2E = Path(__file__).resolve().parent
-AXE = E2E / "node_modules/axe-core/axe.min.js"
 NBSP, NNBSP = "\u00a0", "\u202f"
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> Path:
-    if not AXE.exists():
-        subprocess.run(
-            ["npm", "install", "--no-save", "--no-package-lock", "axe-core@4"],
-            cwd=E2E,
-            check=True,
-            timeout=300,
-        )
-    return AXE
 
 
 @pytest.fixture
@@ -73,7 +59,7 @@ async def browser():
         await found.close()
 
 
-async def new_page(browser: Browser, gateway_url: str, axe: Path, problems: list[str]) -> Page:
+async def new_page(browser: Browser, gateway_url: str, problems: list[str]) -> Page:
     context = await browser.new_context(
         base_url=gateway_url,
         locale="fr-FR",
@@ -81,7 +67,6 @@ async def new_page(browser: Browser, gateway_url: str, axe: Path, problems: list
         extra_http_headers={"X-Forwarded-For": client_ip()},
     )
     context.set_default_timeout(10_000)
-    await context.add_init_script(path=str(axe))
     page = await context.new_page()
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on(
@@ -96,11 +81,7 @@ async def new_page(browser: Browser, gateway_url: str, axe: Path, problems: list
 
 
 async def no_axe_violations(page: Page, state: str) -> None:
-    found = await page.evaluate(
-        "async () => (await axe.run(document)).violations"
-        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-    )
-    assert found == [], f"{state}: {found}"
+    await check_axe(page, state)
 
 
 async def supplier_structure(api, auth) -> dict:
@@ -192,7 +173,7 @@ async def numbers_shown(page: Page) -> list[str]:
 
 
 async def test_processing_sorting_exports_and_live_refresh_in_the_browser(
-    api, mailbox, gateway_url, browser, axe_source, tmp_path
+    api, mailbox, gateway_url, browser, tmp_path
 ):
     _, supplier_email, supplier_auth = await activated_user(api, mailbox, "Solène", "Marchand")
     _, recipient_email, recipient_auth = await activated_user(api, mailbox, "Bruno", "Payeur")
@@ -209,7 +190,7 @@ async def test_processing_sorting_exports_and_live_refresh_in_the_browser(
         await wait_status(api, recipient_auth, invoice_id, "MISE_A_DISPOSITION")
 
     problems: list[str] = []
-    page = await new_page(browser, gateway_url, axe_source, problems)
+    page = await new_page(browser, gateway_url, problems)
     try:
         await sign_in(page, recipient_email)
 
@@ -375,7 +356,7 @@ async def test_processing_sorting_exports_and_live_refresh_in_the_browser(
         await page.screenshot(path=tmp_path / "destinataire.png", full_page=True)
         raise
 
-    page = await new_page(browser, gateway_url, axe_source, problems)
+    page = await new_page(browser, gateway_url, problems)
     try:
         # The supplier acknowledges the rejection with its button.
         await sign_in(page, supplier_email)

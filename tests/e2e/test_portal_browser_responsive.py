@@ -21,8 +21,9 @@ Screenshots for the README: with ``CHORUS_SCREENSHOTS_DIR`` set (``make screensh
 to docs/screenshots), :func:`test_screenshots_of_the_main_screens` saves PNGs of the main
 screens at 1280 × 800 and a phone view at 390 × 844; unset, it is skipped.
 
-axe-core is the npm package pinned in tests/e2e/package.json, installed with ``npm ci`` the
-first time (Debian's Chromium; Playwright never downloads a browser here).
+axe-core runs through ``axe_support.check_axe`` (the npm package pinned in
+tests/e2e/package.json, installed by ``make install``); Debian's Chromium (Playwright never
+downloads a browser here).
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ import csv
 import os
 import random
 import re
-import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import axe_support
 import pytest
 from e2e_support import STRONG_PASSWORD, activated_user, client_ip, random_siret
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -46,7 +47,6 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 HERE = Path(__file__).resolve().parent
-AXE_JS = HERE / "node_modules" / "axe-core" / "axe.min.js"
 DIRECTORY_CSV = (
     HERE.parents[1] / "services/structures/src/chorus_structures/seed/directory_default.csv"
 )
@@ -142,15 +142,8 @@ class World:
 
 @pytest.fixture(scope="session")
 def axe_source() -> str:
-    """axe-core's script, installed from tests/e2e/package-lock.json when missing."""
-    if not AXE_JS.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is missing: install Node.js (apt-get install npm) for axe-core")
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True
-        )
-    return AXE_JS.read_text(encoding="utf-8")
+    """axe-core's script (tests/e2e/package-lock.json, installed by make install)."""
+    return axe_support.axe_source()
 
 
 @pytest.fixture
@@ -395,23 +388,10 @@ async def assert_menu_in_its_band(page: Page, where: str) -> None:
     assert spilled == [], f"{where}: header links outside the header: {spilled}"
 
 
-async def axe_violations(page: Page, axe_source: str) -> list[str]:
-    """axe-core's violations on the page as it is (evaluated through the DevTools protocol,
-    which the page's CSP does not govern: the page itself runs no inline script)."""
-    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
-        await page.evaluate(axe_source)
-    found = await page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".map(v => v.id + ': ' + v.help + ' — ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-    )
-    return list(found)
-
-
 async def check(page: Page, axe_source: str, where: str) -> None:
     await assert_fits(page, where)
     await assert_menu_in_its_band(page, where)
-    violations = await axe_violations(page, axe_source)
-    assert violations == [], f"{where}: axe-core violations: {violations}"
+    await axe_support.check_axe(page, where)
 
 
 async def visit(page: Page, screen: Screen, world: World) -> None:

@@ -18,52 +18,23 @@ Registration: the address of an existing account and a new address get the same 
 the same API answer; the owner of the existing account receives the e-mail saying someone
 tried, the new address its activation link.
 
-axe-core comes from ``tests/e2e/node_modules`` when present (``CHORUS_AXE_JS`` names another
-copy), else npm installs the pinned version once into ``~/.cache/chorus-e2e-axe``.
+axe-core runs through ``axe_support.check_axe`` (installed by ``make install``).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import uuid
-from pathlib import Path
 
 import asyncpg
 import pytest
+from axe_support import check_axe
 from chorus_platform.settings import with_database
 from e2e_support import activated_user, client_ip, random_siret, unique_email
 from playwright.async_api import Browser, Page, async_playwright, expect
 from test_portal_browser import CHROMIUM, CHROMIUM_ARGS, sign_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-AXE_VERSION = "4.10.3"
-
-
-def axe_script() -> str:
-    """The text of axe.min.js (see the module's docstring for where it comes from)."""
-    candidates = [
-        Path(os.environ.get("CHORUS_AXE_JS", "/nonexistent")),
-        Path(__file__).parent / "node_modules/axe-core/axe.min.js",
-        Path.home() / ".cache/chorus-e2e-axe/node_modules/axe-core/axe.min.js",
-    ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.read_text()
-    cache = Path.home() / ".cache/chorus-e2e-axe"
-    cache.mkdir(parents=True, exist_ok=True)
-    install = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(cache)]
-    subprocess.run(
-        [*install, f"axe-core@{AXE_VERSION}"], check=True, capture_output=True, timeout=300
-    )
-    return candidates[-1].read_text()
-
-
-@pytest.fixture(scope="module")
-def axe() -> str:
-    return axe_script()
 
 
 @pytest.fixture
@@ -78,12 +49,11 @@ async def browser():
 
 
 async def new_page(browser: Browser, gateway_url: str, script_errors: list[str]) -> Page:
-    """A page of its own client (per-IP rate limit); CSP bypassed so axe can be injected (the
-    portal's own pages still run under their CSP: any violation would be a script error)."""
+    """A page of its own client (per-IP rate limit), under the portal's CSP (axe_support
+    injects axe-core without a script element)."""
     context = await browser.new_context(
         base_url=gateway_url,
         locale="fr-FR",
-        bypass_csp=True,
         extra_http_headers={"X-Forwarded-For": client_ip()},
     )
     context.set_default_timeout(10_000)
@@ -92,14 +62,9 @@ async def new_page(browser: Browser, gateway_url: str, script_errors: list[str])
     return page
 
 
-async def assert_accessible(page: Page, axe: str, state: str) -> None:
+async def assert_accessible(page: Page, state: str) -> None:
     """axe-core on the page as it is now: no violation (WCAG 2.x A/AA and best practices)."""
-    await page.add_script_tag(content=axe)
-    violations = await page.evaluate(
-        "async () => (await axe.run(document)).violations"
-        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-    )
-    assert violations == [], f"{state}: {violations}"
+    await check_axe(page, state)
 
 
 async def insert_structure(
@@ -141,7 +106,7 @@ async def search(page: Page, query: str) -> None:
 
 
 async def test_search_unmasks_impostors_creation_refuses_them_tabs_and_notices(
-    api, mailbox, gateway_url, browser, stack, axe
+    api, mailbox, gateway_url, browser, stack
 ):
     if stack is None:
         pytest.skip("needs the database of the stack this suite starts")
@@ -191,7 +156,7 @@ async def test_search_unmasks_impostors_creation_refuses_them_tabs_and_notices(
         await expect(impostor).to_contain_text(name)
         await expect(impostor.locator("td.result-manager")).to_have_text("aucun")
         await expect(colleague.locator("#search-results")).to_contain_text("Type d'identifiant")
-        await assert_accessible(colleague, axe, "name search showing the look-alike")
+        await assert_accessible(colleague, "name search showing the look-alike")
 
         # By SIRET: the company itself, managed; the request waits for a manager.
         await search(colleague, " ".join([siret[:3], siret[3:6], siret[6:9], siret[9:]]))
@@ -199,13 +164,13 @@ async def test_search_unmasks_impostors_creation_refuses_them_tabs_and_notices(
         await expect(genuine).to_contain_text(name)
         await expect(genuine.locator("td.result-manager")).to_have_text("oui")
         await expect(colleague.locator("#search-results tbody tr")).to_have_count(1)
-        await assert_accessible(colleague, axe, "SIRET search showing the company")
+        await assert_accessible(colleague, "SIRET search showing the company")
         await genuine.get_by_label("Message aux gestionnaires").fill("Je suis le nouveau métreur.")
         await genuine.get_by_role("button", name="Demander le rattachement").click()
         await expect(colleague.get_by_role("status")).to_have_text(
             "Demande de rattachement envoyée : un gestionnaire de la structure va l'examiner."
         )
-        await assert_accessible(colleague, axe, "request sent notice")
+        await assert_accessible(colleague, "request sent notice")
 
         # A second look-alike under "Autre" is refused beside the identifier; nothing is made.
         create = colleague.locator("#create-form")
@@ -227,7 +192,7 @@ async def test_search_unmasks_impostors_creation_refuses_them_tabs_and_notices(
         await expect(
             colleague.get_by_text("Vous n'êtes membre d'aucune structure.")
         ).to_be_visible()
-        await assert_accessible(colleague, axe, "look-alike creation refused")
+        await assert_accessible(colleague, "look-alike creation refused")
 
         # The founder's structure page: tabs, the pending request one click from the top.
         await sign_in(founder, founder_email)
@@ -245,7 +210,7 @@ async def test_search_unmasks_impostors_creation_refuses_them_tabs_and_notices(
                 "Quitter",
             ]
         )
-        await assert_accessible(founder, axe, "structure page with a pending request")
+        await assert_accessible(founder, "structure page with a pending request")
         await tabs.get_by_role("link", name="Demandes en attente (1)").click()
         await expect(founder).to_have_url(re.compile("#demandes$"))
         pending = founder.locator("#pending-requests tbody tr").filter(has_text="Cyril")
@@ -261,7 +226,7 @@ async def test_search_unmasks_impostors_creation_refuses_them_tabs_and_notices(
         await expect(founder.locator("#demandes")).to_contain_text(
             "Aucune demande n'attend votre décision."
         )
-        await assert_accessible(founder, axe, "structure page without pending requests")
+        await assert_accessible(founder, "structure page without pending requests")
 
         # Subscriptions: validated at once says so, waiting says "envoyée".
         await colleague.goto(f"/structures/{genuine_id}#espaces")
@@ -271,7 +236,7 @@ async def test_search_unmasks_impostors_creation_refuses_them_tabs_and_notices(
         await expect(colleague.get_by_role("status")).to_have_text(
             "Abonnement accepté : vous avez accès à l'espace."
         )
-        await assert_accessible(colleague, axe, "subscription accepted notice")
+        await assert_accessible(colleague, "subscription accepted notice")
         asked = spaces.get_by_role("row").filter(has_text="Sollicitations émises")
         await asked.get_by_role("button", name=re.compile("^Demander l'accès")).click()
         await expect(colleague.get_by_role("status")).to_have_text(
@@ -289,7 +254,7 @@ async def test_search_unmasks_impostors_creation_refuses_them_tabs_and_notices(
         )
         await expect(colleague.get_by_role("status")).not_to_contain_text("envoyée")
         await expect(colleague.locator("#my-role")).to_have_text("Gestionnaire principal")
-        await assert_accessible(colleague, axe, "request accepted at once notice")
+        await assert_accessible(colleague, "request accepted at once notice")
     finally:
         await colleague.context.close()
         await founder.context.close()
@@ -311,7 +276,7 @@ async def register_in_browser(page: Page, email: str) -> str:
 
 
 async def test_registering_an_existing_address_answers_as_for_a_new_one_and_tells_the_owner(
-    api, mailbox, gateway_url, browser, axe
+    api, mailbox, gateway_url, browser
 ):
     _, owner_email, _ = await activated_user(api, mailbox, "Odile", "Perrin")
     new_email = unique_email("ines")
@@ -320,9 +285,9 @@ async def test_registering_an_existing_address_answers_as_for_a_new_one_and_tell
     page = await new_page(browser, gateway_url, script_errors)
     try:
         for_existing = await register_in_browser(page, owner_email)
-        await assert_accessible(page, axe, "registration answered (existing address)")
+        await assert_accessible(page, "registration answered (existing address)")
         for_new = await register_in_browser(page, new_email)
-        await assert_accessible(page, axe, "registration answered (new address)")
+        await assert_accessible(page, "registration answered (new address)")
     finally:
         await page.context.close()
     assert script_errors == []
