@@ -36,6 +36,7 @@ from chorus_structures.usecases.directory import Directory
 from chorus_structures.usecases.membership import Members
 from chorus_structures.usecases.my_memberships import MyMemberships
 from chorus_structures.usecases.registration import Registration
+from chorus_structures.usecases.sollicitations import Sollicitations
 from chorus_structures.usecases.spaces import Spaces
 from chorus_structures.usecases.structures import StructureManagement
 
@@ -82,6 +83,7 @@ def build_app(
             members=Members(uow, identity),
             attachments=Attachments(uow, identity, settings),
             spaces=Spaces(uow, identity),
+            sollicitations=Sollicitations(uow, identity, settings),
         )
     )
 

@@ -10,6 +10,7 @@ from chorus_structures.usecases.directory import Directory
 from chorus_structures.usecases.membership import Members
 from chorus_structures.usecases.my_memberships import MyMemberships
 from chorus_structures.usecases.registration import Registration
+from chorus_structures.usecases.sollicitations import Sollicitations
 from chorus_structures.usecases.spaces import Spaces
 from chorus_structures.usecases.structures import StructureManagement
 
@@ -24,6 +25,7 @@ class UseCases:
     members: Members
     attachments: Attachments
     spaces: Spaces
+    sollicitations: Sollicitations
 
 
 class Handlers:

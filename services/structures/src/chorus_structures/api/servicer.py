@@ -1,5 +1,5 @@
 """gRPC servicer of ``chorus.structures.v1.StructuresService``: every RPC, from the handler
-groups (directory, access, management, members, attachments, spaces).
+groups (directory, access, management, members, attachments, spaces, sollicitations).
 
 Every RPC requires an authenticated caller (the AuthInterceptor rejects the others with
 UNAUTHENTICATED), except the public-directory look-ups of ``main.PUBLIC_METHODS``
@@ -20,6 +20,7 @@ from chorus_structures.api.directory import DirectoryHandlers
 from chorus_structures.api.handlers import UseCases
 from chorus_structures.api.management import ManagementHandlers
 from chorus_structures.api.members import MemberHandlers
+from chorus_structures.api.sollicitations import SollicitationHandlers
 from chorus_structures.api.spaces import SpaceHandlers
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["StructuresService"].full_name
@@ -32,6 +33,7 @@ class StructuresServicer(
     MemberHandlers,
     AttachmentHandlers,
     SpaceHandlers,
+    SollicitationHandlers,
     pb_grpc.StructuresServiceServicer,
 ):
     """Every RPC of the service, on the use cases ``main`` built."""
