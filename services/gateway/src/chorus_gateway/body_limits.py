@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chorus_gateway.api import API_PREFIX
-from chorus_gateway.edge import attachment_staging, uploads
+from chorus_gateway.edge import attachment_staging, sollicitations, uploads
 from chorus_gateway.edge.callers import SESSION_COOKIE
 from chorus_gateway.edge.problems import ProblemError
 from chorus_gateway.web import pages
@@ -93,6 +93,16 @@ def _document_bound() -> Bound:
     )
 
 
+def _sollicitation_bound() -> Bound:
+    size = sollicitations.MAX_ATTACHMENTS_BYTES + attachment_staging.FORM_OVERHEAD_BYTES
+    return Bound(
+        size,
+        f"La requête dépasse {_megabytes(size)} Mo : les pièces jointes d'un message sont "
+        f"limitées à {_megabytes(sollicitations.MAX_ATTACHMENTS_BYTES)} Mo au total.",
+        credentials=True,
+    )
+
+
 def _entry_bound() -> Bound:
     return Bound(
         ENTRY_BYTES,
@@ -121,12 +131,14 @@ _POST_ROUTES = (
     (re.compile(r"/factures/nouvelle/fichier"), _document_bound),
     (re.compile(rf"{_API}/invoices"), _entry_bound),
     (re.compile(r"/factures/nouvelle"), _entry_bound),
+    (re.compile(rf"{_API}/sollicitations(/[^/]+/replies)?"), _sollicitation_bound),
+    (re.compile(r"/sollicitations/(nouvelle|[^/]+/reponse)"), _sollicitation_bound),
     # Every other portal invoice action needs a session too: refused before its form is read.
     (re.compile(r"/factures/.+"), lambda: _default_bound(credentials=True)),
 )
 
 
-_FILE_BOUNDS = (_upload_bound, _document_bound)
+_FILE_BOUNDS = (_upload_bound, _document_bound, _sollicitation_bound)
 
 
 def bound_for(method: str, path: str, content_type: str) -> Bound:
