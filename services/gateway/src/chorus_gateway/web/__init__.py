@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from chorus_gateway.edge.input_hygiene import checked_input
-from chorus_gateway.web import account, api_access, portal
+from chorus_gateway.web import account, api_access, portal, sollicitations
 from chorus_gateway.web.invoices import actions as invoice_actions
 from chorus_gateway.web.invoices import deposit as invoice_deposit
 from chorus_gateway.web.invoices import detail as invoice_detail
@@ -42,6 +42,7 @@ for module in (
     structure_spaces,
     structure_history,
     structure_technical_accounts,
+    sollicitations,
     account,
     api_access,
 ):
