@@ -194,7 +194,7 @@ async def test_sollicitation_both_ways_in_the_browser(api, mailbox, gateway_url,
         download = await download_info.value
         assert Path(await download.path()).read_bytes() == b"%PDF-1.4 bon de commande"
         await assert_accessible(manager, "received thread")
-        await manager.get_by_label("Message").fill("Bonjour, elle sera payée le 15.")
+        await manager.get_by_label("Votre message").fill("Bonjour, elle sera payée le 15.")
         await manager.get_by_role("button", name="Envoyer le message").click()
         await expect(manager.get_by_role("status")).to_contain_text("Votre message a été envoyé")
         await expect(manager.locator("#sollicitation-status")).to_have_text("Répondue")
@@ -215,7 +215,7 @@ async def test_sollicitation_both_ways_in_the_browser(api, mailbox, gateway_url,
         await assert_accessible(sender, "closed thread")
 
         # A reply to a closed sollicitation is refused (the manager's page was loaded before).
-        await manager.get_by_label("Message").fill("Encore une précision.")
+        await manager.get_by_label("Votre message").fill("Encore une précision.")
         await manager.get_by_role("button", name="Envoyer le message").click()
         await expect(manager.get_by_role("alert")).to_contain_text("clôturée")
         await assert_accessible(manager, "reply refused")

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData, UploadFile
 from chorus_gateway.clients import ServiceClients
 from chorus_gateway.clients.caller import Caller
 from chorus_gateway.edge.callers import AnonymousCaller, Clients
-from chorus_gateway.edge.problems import ProblemError, problem_from_rpc_error
+from chorus_gateway.edge.problems import TITLES, ProblemError, problem_from_rpc_error
 from chorus_gateway.edge.sollicitations import (
     SOLLICITATION_BOX,
     SOLLICITATION_STATUS,
@@ -33,7 +33,6 @@ from chorus_gateway.edge.sollicitations import (
 )
 from chorus_gateway.web import formats, session
 from chorus_gateway.web.forms import text
-from chorus_gateway.web.invoices.display import failure_page
 from chorus_gateway.web.pages import not_found, render
 from chorus_gateway.web.paths import known_id
 from chorus_gateway.web.refusals import csrf_refused, field_errors
@@ -47,6 +46,29 @@ NOTICES = {
     "repondue": "Votre message a été envoyé : l'autre partie est prévenue par e-mail.",
     "cloturee": "La sollicitation est clôturée.",
 }
+
+
+def _gone(request: Request, title: str = "Sollicitation introuvable") -> Response:
+    message = (
+        "Elle n'existe pas, ou vous n'en êtes ni l'expéditeur ni un des destinataires."
+        if title.startswith("Sollicitation")
+        else "Elle n'existe pas, ou vous n'y avez pas accès."
+    )
+    return render(request, "erreur.html", {"title": title, "message": message}, 404)
+
+
+def failure_page(
+    request: Request, err: grpc.aio.AioRpcError, title: str = "Sollicitation introuvable"
+) -> Response:
+    """The page answering a failed read: login when the session expired, the French 404
+    (``title``), or the service's message."""
+    problem = problem_from_rpc_error(err)
+    if problem.status == 401:
+        return session.to_login()
+    if problem.status == 404:
+        return _gone(request, title)
+    context = {"title": TITLES.get(problem.status, "Erreur"), "message": problem.detail}
+    return render(request, "erreur.html", context, problem.status)
 
 
 def _status(message: pb.Sollicitation) -> str:
@@ -176,9 +198,9 @@ async def new_sollicitation(
     try:
         target, structures = await _target(clients, me, _target_params(request.query_params))
     except grpc.aio.AioRpcError as err:
-        return failure_page(request, err)
+        return failure_page(request, err, "Facture ou structure introuvable")
     except ProblemError:
-        return not_found(request)
+        return _gone(request, "Facture ou structure introuvable")
     context = {
         "target": target,
         "structures": structures,
@@ -205,9 +227,9 @@ async def send_sollicitation(
     try:
         target, structures = await _target(clients, me, params)
     except grpc.aio.AioRpcError as err:
-        return failure_page(request, err)
+        return failure_page(request, err, "Facture ou structure introuvable")
     except ProblemError:
-        return not_found(request)
+        return _gone(request, "Facture ou structure introuvable")
     if not session.csrf_valid(request, text(form, "csrf_token")):
         problem = csrf_refused()
     else:
@@ -323,7 +345,7 @@ async def _thread_action(
     if problem.status == 401:
         return session.to_login()
     if problem.status == 404:
-        return not_found(request)
+        return _gone(request)
     try:
         context = await _thread_context(clients, me, known)
     except grpc.aio.AioRpcError as err:
