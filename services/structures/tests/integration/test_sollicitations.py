@@ -118,11 +118,12 @@ async def test_supplier_writes_to_managers_who_answer_and_supplier_closes(
 
     again = (
         await stub.ReplySollicitation(
-            pb.ReplySollicitationRequest(sollicitation_id=created.id, body="Merci !"),
+            pb.ReplySollicitationRequest(sollicitation_id=created.id, body="Merci !\r\nÀ bientôt"),
             metadata=as_supplier,
         )
     ).sollicitation
     assert again.status == pb.SOLLICITATION_STATUS_OUVERTE
+    assert again.messages[-1].body == "Merci !\nÀ bientôt"
 
     closed = (
         await stub.CloseSollicitation(

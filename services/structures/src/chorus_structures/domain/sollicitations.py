@@ -146,7 +146,8 @@ def checked_subject(subject: str) -> str:
 
 
 def checked_body(body: str) -> str:
-    text = body.strip()
+    """The message trimmed, its line ends as ``\n`` (browsers send a textarea's as CRLF)."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         raise _invalid("MESSAGE_REQUIRED", "body", "Écrivez votre message.")
     if len(text) > BODY_MAX:
