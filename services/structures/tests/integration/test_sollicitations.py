@@ -329,3 +329,43 @@ async def test_lists_page_newest_activity_first_and_filter_by_status(stub, buyer
         stub.ListSollicitations(pb.ListSollicitationsRequest(), metadata=as_supplier)
     )
     assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "BOX_REQUIRED")
+
+
+async def test_a_structure_that_closed_its_received_space_takes_none(
+    stub, pool, buyer, as_user, as_supplier
+):
+    await stub.CloseSpace(
+        pb.CloseSpaceRequest(structure_id=buyer.id, space=pb.SPACE_SOLLICITATIONS_RECUES),
+        metadata=as_user,
+    )
+    code, reason = await failure(stub.CreateSollicitation(_write(buyer.id), metadata=as_supplier))
+    assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SOLLICITATIONS_NOT_RECEIVED")
+    assert await pool.fetchval("SELECT count(*) FROM sollicitations") == 0
+
+
+async def test_writing_for_a_structure_needs_its_sent_space(
+    stub, signer, pool, buyer, supplier_company, as_supplier
+):
+    """A simple member writes for the structure only with a subscription to
+    SOLLICITATIONS_EMISES; in their own name they always may."""
+    member_id = str(uuid.uuid4())
+    await pool.execute(
+        "INSERT INTO memberships (structure_id, user_id, role) VALUES ($1, $2, 'UTILISATEUR')",
+        uuid.UUID(supplier_company.id),
+        uuid.UUID(member_id),
+    )
+    as_member = signer.metadata(member_id)
+    request = _write(buyer.id, sender_structure_id=supplier_company.id)
+    code, reason = await failure(stub.CreateSollicitation(request, metadata=as_member))
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "SUBSCRIPTION_REQUIRED")
+    own_name = await stub.CreateSollicitation(_write(buyer.id), metadata=as_member)
+    assert own_name.sollicitation.sender_structure_id == ""
+
+    await stub.CloseSpace(
+        pb.CloseSpaceRequest(
+            structure_id=supplier_company.id, space=pb.SPACE_SOLLICITATIONS_EMISES
+        ),
+        metadata=as_supplier,
+    )
+    code, reason = await failure(stub.CreateSollicitation(request, metadata=as_supplier))
+    assert (code, reason) == (grpc.StatusCode.PERMISSION_DENIED, "SPACE_CLOSED")

@@ -21,7 +21,13 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from chorus_platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from chorus_platform.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 
 SUBJECT_MAX = 200
 BODY_MAX = 10_000
@@ -323,3 +329,34 @@ def support_unavailable() -> FailedPrecondition:
         "Le support de la plateforme n'est pas configuré : écrivez aux gestionnaires de la "
         "structure concernée.",
     )
+
+
+_SENDING_REFUSALS = {
+    "SPACE_CLOSED": "L'espace « Sollicitations émises » de cette structure est fermé : "
+    "demandez à ses gestionnaires de l'ouvrir, ou écrivez en votre nom.",
+    "SUBSCRIPTION_REQUIRED": "Vous n'êtes pas abonné à l'espace « Sollicitations émises » de "
+    "cette structure : demandez un abonnement à ses gestionnaires, ou écrivez en votre nom.",
+    "STRUCTURE_INACTIVE": "Cette structure est désactivée : écrivez en votre nom.",
+}
+
+
+def require_sending_access(decision) -> None:
+    """Writing for a structure needs its SOLLICITATIONS_EMISES space in MODIFICATION
+    (``decision`` of ``domain.access.decide``); PermissionDenied with its reason otherwise."""
+    if decision.allowed:
+        return
+    message = _SENDING_REFUSALS.get(
+        decision.reason, "Vous ne pouvez pas écrire au nom de cette structure."
+    )
+    raise PermissionDenied(decision.reason, message)
+
+
+def require_receiving(structure_name: str, space_open: bool) -> None:
+    """A structure whose managers closed SOLLICITATIONS_RECUES receives none:
+    FailedPrecondition SOLLICITATIONS_NOT_RECEIVED."""
+    if not space_open:
+        raise FailedPrecondition(
+            "SOLLICITATIONS_NOT_RECEIVED",
+            f"« {structure_name} » ne reçoit pas de sollicitations (espace fermé par ses "
+            "gestionnaires) : écrivez au support de la plateforme.",
+        )

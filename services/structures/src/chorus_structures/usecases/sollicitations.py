@@ -16,6 +16,7 @@ from chorus_platform.unit_of_work import UnitOfWork
 
 from chorus_structures.clients.identity import IdentityDirectory
 from chorus_structures.config import StructuresSettings
+from chorus_structures.domain.access import decide
 from chorus_structures.domain.events import (
     SollicitationClosed,
     SollicitationCreated,
@@ -37,12 +38,15 @@ from chorus_structures.domain.sollicitations import (
     no_manager,
     require_open,
     require_party,
+    require_receiving,
+    require_sending_access,
     sollicitation_not_found,
     status_after_reply,
     support_unavailable,
 )
+from chorus_structures.domain.spaces import AccessMode, Space, openness
 from chorus_structures.domain.structure import require_structure
-from chorus_structures.store import memberships, sollicitations, structures
+from chorus_structures.store import access, memberships, sollicitations, spaces, structures
 
 
 class Sollicitations:
@@ -77,8 +81,12 @@ class Sollicitations:
 
     async def create(self, caller: UUID, new: NewSollicitation) -> Sollicitation:
         """Writes a sollicitation (OUVERTE) with its first message; SollicitationCreated names
-        the addressees. Errors: STRUCTURE_NOT_FOUND (addressed, object or sender structure),
-        NOT_A_MEMBER (sender structure), STRUCTURE_WITHOUT_MANAGER, SUPPORT_UNAVAILABLE."""
+        the addressees. The caller needs the sender structure's SOLLICITATIONS_EMISES space in
+        MODIFICATION (managers have it while it is open; simple users by subscription), and
+        the addressed structure's SOLLICITATIONS_RECUES must be open. Errors:
+        STRUCTURE_NOT_FOUND (addressed, object or sender structure), NOT_A_MEMBER,
+        SPACE_CLOSED, SUBSCRIPTION_REQUIRED, STRUCTURE_INACTIVE (sender structure),
+        SOLLICITATIONS_NOT_RECEIVED, STRUCTURE_WITHOUT_MANAGER, SUPPORT_UNAVAILABLE."""
         async with self._uow.transaction() as tx:
             conn = tx.conn
             for structure_id in (new.addressee_structure_id, new.object_structure_id):
@@ -87,7 +95,26 @@ class Sollicitations:
             if new.sender_structure_id is not None:
                 require_structure(await structures.get_structure(conn, new.sender_structure_id))
                 require_member(await memberships.role_of(conn, new.sender_structure_id, caller))
+                facts = await access.access_facts(
+                    conn,
+                    caller,
+                    Space.SOLLICITATIONS_EMISES,
+                    structure_id=new.sender_structure_id,
+                )
+                require_sending_access(
+                    decide(facts.get(new.sender_structure_id), AccessMode.MODIFICATION)
+                )
             if new.addressee_structure_id is not None:
+                addressed = require_structure(
+                    await structures.get_structure(conn, new.addressee_structure_id)
+                )
+                recorded = await spaces.explicit_states(conn, [addressed.id])
+                require_receiving(
+                    addressed.raison_sociale,
+                    openness(addressed.kind, recorded.get(addressed.id, {}))[
+                        Space.SOLLICITATIONS_RECUES
+                    ],
+                )
                 addressees = await memberships.manager_ids(conn, new.addressee_structure_id)
                 if not addressees:
                     raise no_manager()
