@@ -22,6 +22,7 @@ import pytest
 from e2e_support import activated_user, client_ip, random_siret
 from playwright.async_api import Browser, Page, async_playwright, expect
 from test_portal_browser import CHROMIUM, CHROMIUM_ARGS, sign_in
+from test_recipient_notifications import feed_item
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -219,6 +220,13 @@ async def test_sollicitation_both_ways_in_the_browser(api, mailbox, gateway_url,
         await manager.get_by_role("button", name="Envoyer le message").click()
         await expect(manager.get_by_role("alert")).to_contain_text("clôturée")
         await assert_accessible(manager, "reply refused")
+        # Feed items both ways, linking to the thread.
+        thread_path = "/sollicitations/" + re.search(r"/sollicitations/([0-9a-f-]+)", sender.url)[1]
+        received_item = await feed_item(api, manager_auth, "SOLLICITATION_RECEIVED")
+        answered_item = await feed_item(api, supplier_auth, "SOLLICITATION_REPLIED")
+        closed_item = await feed_item(api, manager_auth, "SOLLICITATION_CLOSED")
+        assert {received_item["link"], answered_item["link"], closed_item["link"]} == {thread_path}
+        assert subject in received_item["title"]
         thread = await api.get(
             f"/sollicitations/{re.search(r'/sollicitations/([0-9a-f-]+)', sender.url)[1]}",
             headers=supplier_auth,
