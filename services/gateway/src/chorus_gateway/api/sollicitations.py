@@ -98,9 +98,10 @@ async def create(
     """201 with the sollicitation ``OUVERTE`` and its first message; its addressees are told
     by e-mail and in their feed. 422 for bad input (``SUBJECT_*``, ``MESSAGE_*``,
     ``ADDRESSEE_*``, ``OBJECT_*``, ``ATTACHMENT_*``, ``ADDRESSEE_NOT_PARTY_TO_INVOICE``),
-    404 ``STRUCTURE_NOT_FOUND`` / ``INVOICE_NOT_FOUND``, 403 ``NOT_A_MEMBER`` (sender
-    structure), 409 ``STRUCTURE_WITHOUT_MANAGER`` / ``SUPPORT_UNAVAILABLE``; nothing is
-    written on any refusal."""
+    404 ``STRUCTURE_NOT_FOUND`` / ``INVOICE_NOT_FOUND``, 403 for the sender structure
+    (``NOT_A_MEMBER``, ``SPACE_CLOSED``, ``SUBSCRIPTION_REQUIRED``: its "Sollicitations
+    émises" space), 409 ``STRUCTURE_WITHOUT_MANAGER`` / ``SOLLICITATIONS_NOT_RECEIVED`` /
+    ``SUPPORT_UNAVAILABLE``; nothing is written on any refusal."""
     new = NewSollicitation(
         subject=subject,
         body=body,
