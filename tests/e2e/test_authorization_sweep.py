@@ -68,6 +68,8 @@ class World:
     document_id: str  # an attachment of that invoice
     api_client_id: str  # A's API application
     technical_account_id: str  # a technical account of A's structure
+    sollicitation_id: str  # A's sollicitation to C's structure's managers
+    sollicitation_attachment_id: str  # its attachment
 
 
 # Every path parameter of the API -> which of A's resources stands in for it.
@@ -84,6 +86,8 @@ PATH_IDS: dict[str, Callable[[World], str]] = {
     "document_id": lambda w: w.document_id,
     "api_client_id": lambda w: w.api_client_id,
     "account_id": lambda w: w.technical_account_id,
+    "sollicitation_id": lambda w: w.sollicitation_id,
+    "attachment_id": lambda w: w.sollicitation_attachment_id,
 }
 
 
@@ -333,6 +337,19 @@ async def world(api, mailbox) -> World:
     feed_item_id = await first_feed_item(api, a)
     api_client = await ok(await api.post("/api-clients", headers=a, json={"name": "ERP"}), 201)
     technical = await ok(await api.post(f"/structures/{sid}/technical-accounts", headers=a), 201)
+    sollicitation = await ok(
+        await api.post(
+            "/sollicitations",
+            headers=a,
+            data={
+                "subject": "Question d'Alice",
+                "body": "Bonjour",
+                "addressee_structure_id": other["id"],
+            },
+            files=[("attachments[]", ("note.txt", b"A", "text/plain"))],
+        ),
+        201,
+    )
     return World(
         a=a,
         b=b,
@@ -349,6 +366,8 @@ async def world(api, mailbox) -> World:
         document_id=document_id,
         api_client_id=api_client["id"],
         technical_account_id=technical["id"],
+        sollicitation_id=sollicitation["id"],
+        sollicitation_attachment_id=sollicitation["messages"][0]["attachments"][0]["id"],
     )
 
 
@@ -381,6 +400,7 @@ async def state(api, world: World) -> dict[str, Any]:
         "invoice_history": f"/invoices/{world.invoice_id}/history",
         "api_clients": "/api-clients",
         "technical_accounts": f"/structures/{sid}/technical-accounts",
+        "sollicitation": f"/sollicitations/{world.sollicitation_id}",
     }
     answers = await asyncio.gather(*(api.get(path, headers=a) for path in reads.values()))
     found = {name: await ok(answer) for name, answer in zip(reads, answers, strict=True)}

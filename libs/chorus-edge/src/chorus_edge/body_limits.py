@@ -37,7 +37,7 @@ from starlette.requests import cookie_parser
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chorus_edge import attachment_staging, uploads
+from chorus_edge import attachment_staging, sollicitations, uploads
 from chorus_edge.callers import SESSION_COOKIE
 from chorus_edge.problems import ProblemError
 
@@ -100,6 +100,16 @@ def _document_bound() -> Bound:
     )
 
 
+def _sollicitation_bound() -> Bound:
+    size = sollicitations.MAX_ATTACHMENTS_BYTES + attachment_staging.FORM_OVERHEAD_BYTES
+    return Bound(
+        size,
+        f"La requête dépasse {_megabytes(size)} Mo : les pièces jointes d'un message sont "
+        f"limitées à {_megabytes(sollicitations.MAX_ATTACHMENTS_BYTES)} Mo au total.",
+        credentials=True,
+    )
+
+
 def _entry_bound() -> Bound:
     return Bound(
         ENTRY_BYTES,
@@ -128,12 +138,14 @@ _POST_ROUTES = (
     (re.compile(r"/factures/nouvelle/fichier"), _document_bound),
     (re.compile(rf"{_API}/invoices"), _entry_bound),
     (re.compile(r"/factures/nouvelle"), _entry_bound),
+    (re.compile(rf"{_API}/sollicitations(/[^/]+/replies)?"), _sollicitation_bound),
+    (re.compile(r"/sollicitations/(nouvelle|[^/]+/reponse)"), _sollicitation_bound),
     # Every other portal invoice action needs a session too: refused before its form is read.
     (re.compile(r"/factures/.+"), lambda: _default_bound(credentials=True)),
 )
 
 
-_FILE_BOUNDS = (_upload_bound, _document_bound)
+_FILE_BOUNDS = (_upload_bound, _document_bound, _sollicitation_bound)
 
 
 def bound_for(method: str, path: str, content_type: str) -> Bound:

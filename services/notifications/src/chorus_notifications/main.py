@@ -36,6 +36,7 @@ from chorus_notifications.usecases.membership_notices import MembershipNotices
 from chorus_notifications.usecases.preferences import Preferences
 from chorus_notifications.usecases.recipients import RecipientsProjection
 from chorus_notifications.usecases.sealing_keys import SealingKeyRing
+from chorus_notifications.usecases.sollicitation_notices import SollicitationNotices
 from chorus_notifications.usecases.structure_members import StructureMembersProjection
 from chorus_notifications.usecases.structure_names import StructureNames
 from chorus_notifications.usecases.subscription_notices import SubscriptionNotices
@@ -101,6 +102,7 @@ def build_app(
             StructureMembersProjection(),
             MembershipNotices(**portal),
             SubscriptionNotices(**portal),
+            SollicitationNotices(**portal),
         ),
     )
     delivery = email_delivery(settings, uow, mailer or SmtpMailer(settings), keys)

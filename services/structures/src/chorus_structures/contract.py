@@ -23,6 +23,12 @@ from chorus_structures.domain.attachments import AttachmentRequest, AttachmentSt
 from chorus_structures.domain.history import ActionKind
 from chorus_structures.domain.identifiers import IdentifierType
 from chorus_structures.domain.people import Profile
+from chorus_structures.domain.sollicitations import (
+    Message,
+    Sollicitation,
+    SollicitationBox,
+    SollicitationStatus,
+)
 from chorus_structures.domain.spaces import AccessMode, Space
 from chorus_structures.domain.structure import (
     Structure,
@@ -45,6 +51,8 @@ _PREFIXES = {
     Decision: "DECISION_",
     SubscriptionStatus: "SUBSCRIPTION_STATUS_",
     ActionKind: "MANAGER_ACTION_KIND_",
+    SollicitationStatus: "SOLLICITATION_STATUS_",
+    SollicitationBox: "SOLLICITATION_BOX_",
 }
 _PROTO_ENUMS = {
     IdentifierType: pb.IdentifierType,
@@ -57,6 +65,8 @@ _PROTO_ENUMS = {
     Decision: pb.Decision,
     SubscriptionStatus: pb.SubscriptionStatus,
     ActionKind: pb.ManagerActionKind,
+    SollicitationStatus: pb.SollicitationStatus,
+    SollicitationBox: pb.SollicitationBox,
 }
 
 
@@ -175,4 +185,55 @@ def subscription_to_proto(
         decided_by=str(subscription.decided_by) if subscription.decided_by else "",
         requested_at=timestamp(subscription.requested_at),
         decided_at=timestamp(subscription.decided_at),
+    )
+
+
+def _message_to_proto(
+    message: Message, profiles: Mapping[UUID, Profile]
+) -> pb.SollicitationMessage:
+    return pb.SollicitationMessage(
+        id=str(message.id),
+        author=person_to_proto(message.author_id, profiles),
+        from_sender=message.from_sender,
+        body=message.body,
+        created_at=timestamp(message.created_at),
+        attachments=[
+            pb.SollicitationAttachment(
+                id=str(a.id), filename=a.filename, media_type=a.media_type, size=a.size
+            )
+            for a in message.attachments
+        ],
+    )
+
+
+def sollicitation_to_proto(
+    sollicitation: Sollicitation,
+    profiles: Mapping[UUID, Profile] | None = None,
+    *,
+    caller_is_sender: bool = False,
+) -> pb.Sollicitation:
+    """With its messages when ``sollicitation`` carries them (events do not)."""
+    known = profiles or {}
+
+    def _id(value: UUID | None) -> str:
+        return str(value) if value else ""
+
+    return pb.Sollicitation(
+        id=str(sollicitation.id),
+        sender=person_to_proto(sollicitation.sender_id, known),
+        sender_structure_id=_id(sollicitation.sender_structure_id),
+        sender_structure_name=sollicitation.sender_structure_name,
+        addressee_structure_id=_id(sollicitation.addressee_structure_id),
+        addressee_structure_name=sollicitation.addressee_structure_name,
+        to_support=sollicitation.to_support,
+        subject=sollicitation.subject,
+        invoice_id=_id(sollicitation.invoice_id),
+        invoice_number=sollicitation.invoice_number,
+        structure_id=_id(sollicitation.object_structure_id),
+        structure_name=sollicitation.object_structure_name,
+        status=enum_to_proto(sollicitation.status),
+        created_at=timestamp(sollicitation.created_at),
+        updated_at=timestamp(sollicitation.updated_at),
+        messages=[_message_to_proto(m, known) for m in sollicitation.messages],
+        caller_is_sender=caller_is_sender,
     )

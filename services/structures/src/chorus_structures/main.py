@@ -37,6 +37,7 @@ from chorus_structures.usecases.membership import Members
 from chorus_structures.usecases.my_memberships import MyMemberships
 from chorus_structures.usecases.pending_requests import PendingRequestsSummary
 from chorus_structures.usecases.registration import Registration
+from chorus_structures.usecases.sollicitations import Sollicitations
 from chorus_structures.usecases.spaces import Spaces
 from chorus_structures.usecases.structures import StructureManagement
 
@@ -84,6 +85,7 @@ def build_app(
             attachments=Attachments(uow, identity, settings),
             spaces=Spaces(uow, identity),
             pending_requests=PendingRequestsSummary(uow),
+            sollicitations=Sollicitations(uow, identity, settings),
         )
     )
 

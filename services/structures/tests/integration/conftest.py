@@ -24,7 +24,8 @@ from stdnum import luhn
 
 TABLES = (
     "structures, structure_services, memberships, membership_services, spaces, subscriptions,"
-    " attachment_requests, manager_actions,"
+    " attachment_requests, manager_actions, sollicitations, sollicitation_messages,"
+    " sollicitation_attachments,"
     " outbox, inbox, idempotency_keys"
 )
 

@@ -296,6 +296,28 @@ async def test_what_only_people_do_is_refused(stub, pool, as_tech, company, crea
         ),
         ("LeaveStructure", pb.LeaveStructureRequest(structure_id=company.id)),
         ("ListMembers", pb.ListMembersRequest(structure_id=company.id)),
+        (
+            "CreateSollicitation",
+            pb.CreateSollicitationRequest(
+                addressee_structure_id=company.id, subject="Objet", body="Message"
+            ),
+        ),
+        (
+            "ListSollicitations",
+            pb.ListSollicitationsRequest(box=pb.SOLLICITATION_BOX_EMISES),
+        ),
+        ("GetSollicitation", pb.GetSollicitationRequest(sollicitation_id=company.id)),
+        (
+            "ReplySollicitation",
+            pb.ReplySollicitationRequest(sollicitation_id=company.id, body="Réponse"),
+        ),
+        ("CloseSollicitation", pb.CloseSollicitationRequest(sollicitation_id=company.id)),
+        (
+            "GetSollicitationAttachment",
+            pb.GetSollicitationAttachmentRequest(
+                sollicitation_id=company.id, attachment_id=company.id
+            ),
+        ),
     ]
     for method, request in calls:
         code, reason = await failure(getattr(stub, method)(request, metadata=as_tech))
@@ -326,6 +348,12 @@ async def test_every_rpc_is_classified(stub):
         "RequestSubscription",
         "LeaveStructure",
         "ListMembers",
+        "CreateSollicitation",
+        "ListSollicitations",
+        "GetSollicitation",
+        "ReplySollicitation",
+        "CloseSollicitation",
+        "GetSollicitationAttachment",
     }
     managers = {
         m

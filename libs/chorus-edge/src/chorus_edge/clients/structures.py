@@ -1,4 +1,5 @@
-"""StructuresService calls: the directory, memberships and roles, attachment requests, spaces."""
+"""StructuresService calls: the directory, memberships and roles, attachment requests, spaces,
+sollicitations."""
 
 from __future__ import annotations
 
@@ -176,3 +177,44 @@ class StructuresClient:
             pb.SummarizePendingRequestsRequest(), metadata=caller.metadata()
         )
         return list(response.structures)
+
+    async def create_sollicitation(
+        self, request: pb.CreateSollicitationRequest, caller: Caller
+    ) -> pb.Sollicitation:
+        response = await self._stub.CreateSollicitation(request, metadata=caller.metadata())
+        return response.sollicitation
+
+    async def list_sollicitations(
+        self, request: pb.ListSollicitationsRequest, caller: Caller
+    ) -> pb.ListSollicitationsResponse:
+        return await self._stub.ListSollicitations(request, metadata=caller.metadata())
+
+    async def get_sollicitation(self, sollicitation_id: str, caller: Caller) -> pb.Sollicitation:
+        response = await self._stub.GetSollicitation(
+            pb.GetSollicitationRequest(sollicitation_id=sollicitation_id),
+            metadata=caller.metadata(),
+        )
+        return response.sollicitation
+
+    async def reply_sollicitation(
+        self, request: pb.ReplySollicitationRequest, caller: Caller
+    ) -> pb.Sollicitation:
+        response = await self._stub.ReplySollicitation(request, metadata=caller.metadata())
+        return response.sollicitation
+
+    async def close_sollicitation(self, sollicitation_id: str, caller: Caller) -> pb.Sollicitation:
+        response = await self._stub.CloseSollicitation(
+            pb.CloseSollicitationRequest(sollicitation_id=sollicitation_id),
+            metadata=caller.metadata(),
+        )
+        return response.sollicitation
+
+    async def get_sollicitation_attachment(
+        self, sollicitation_id: str, attachment_id: str, caller: Caller
+    ) -> pb.GetSollicitationAttachmentResponse:
+        return await self._stub.GetSollicitationAttachment(
+            pb.GetSollicitationAttachmentRequest(
+                sollicitation_id=sollicitation_id, attachment_id=attachment_id
+            ),
+            metadata=caller.metadata(),
+        )

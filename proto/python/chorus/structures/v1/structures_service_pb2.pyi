@@ -285,6 +285,57 @@ MANAGER_ACTION_KIND_SUBSCRIPTION_ACCEPTED: ManagerActionKind.ValueType  # 15
 MANAGER_ACTION_KIND_SUBSCRIPTION_REFUSED: ManagerActionKind.ValueType  # 16
 Global___ManagerActionKind: _TypeAlias = ManagerActionKind  # noqa: Y015
 
+class _SollicitationStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SollicitationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SollicitationStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SOLLICITATION_STATUS_UNSPECIFIED: _SollicitationStatus.ValueType  # 0
+    SOLLICITATION_STATUS_OUVERTE: _SollicitationStatus.ValueType  # 1
+    """Waiting for the addressees (new, or the sender wrote again)."""
+    SOLLICITATION_STATUS_REPONDUE: _SollicitationStatus.ValueType  # 2
+    """The addressees answered last."""
+    SOLLICITATION_STATUS_CLOTUREE: _SollicitationStatus.ValueType  # 3
+    """Closed by either side: no more replies."""
+
+class SollicitationStatus(_SollicitationStatus, metaclass=_SollicitationStatusEnumTypeWrapper): ...
+
+SOLLICITATION_STATUS_UNSPECIFIED: SollicitationStatus.ValueType  # 0
+SOLLICITATION_STATUS_OUVERTE: SollicitationStatus.ValueType  # 1
+"""Waiting for the addressees (new, or the sender wrote again)."""
+SOLLICITATION_STATUS_REPONDUE: SollicitationStatus.ValueType  # 2
+"""The addressees answered last."""
+SOLLICITATION_STATUS_CLOTUREE: SollicitationStatus.ValueType  # 3
+"""Closed by either side: no more replies."""
+Global___SollicitationStatus: _TypeAlias = SollicitationStatus  # noqa: Y015
+
+class _SollicitationBox:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SollicitationBoxEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SollicitationBox.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SOLLICITATION_BOX_UNSPECIFIED: _SollicitationBox.ValueType  # 0
+    SOLLICITATION_BOX_EMISES: _SollicitationBox.ValueType  # 1
+    """Written by the caller."""
+    SOLLICITATION_BOX_RECUES: _SollicitationBox.ValueType  # 2
+    """Addressed to a structure the caller manages, or to the support when the caller is one of
+    its users.
+    """
+
+class SollicitationBox(_SollicitationBox, metaclass=_SollicitationBoxEnumTypeWrapper):
+    """Which side of the caller's sollicitations to list."""
+
+SOLLICITATION_BOX_UNSPECIFIED: SollicitationBox.ValueType  # 0
+SOLLICITATION_BOX_EMISES: SollicitationBox.ValueType  # 1
+"""Written by the caller."""
+SOLLICITATION_BOX_RECUES: SollicitationBox.ValueType  # 2
+"""Addressed to a structure the caller manages, or to the support when the caller is one of
+its users.
+"""
+Global___SollicitationBox: _TypeAlias = SollicitationBox  # noqa: Y015
+
 @_typing.final
 class RoutingParameters(_message.Message):
     """Parameters a public recipient imposes on invoices sent to it. Chorus Pro's consulter
@@ -2510,3 +2561,468 @@ class SummarizePendingRequestsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SummarizePendingRequestsResponse: _TypeAlias = SummarizePendingRequestsResponse  # noqa: Y015
+
+@_typing.final
+class SollicitationAttachmentUpload(_message.Message):
+    """A file to attach: at most 10 MB, a name of at most 50 characters with an allowed
+    extension (as invoice attachments), at most 5 per message and 15 MB together.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    filename: _builtins.str
+    content: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        filename: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SollicitationAttachmentUpload: _TypeAlias = SollicitationAttachmentUpload  # noqa: Y015
+
+@_typing.final
+class SollicitationAttachment(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    MEDIA_TYPE_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    filename: _builtins.str
+    media_type: _builtins.str
+    size: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        media_type: _builtins.str = ...,
+        size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filename", b"filename", "id", b"id", "media_type", b"media_type", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SollicitationAttachment: _TypeAlias = SollicitationAttachment  # noqa: Y015
+
+@_typing.final
+class SollicitationMessage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
+    FROM_SENDER_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    from_sender: _builtins.bool
+    """True when the sender wrote it, false for an addressee's answer."""
+    body: _builtins.str
+    @_builtins.property
+    def author(self) -> Global___Person: ...
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___SollicitationAttachment]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        author: Global___Person | None = ...,
+        from_sender: _builtins.bool = ...,
+        body: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        attachments: _abc.Iterable[Global___SollicitationAttachment] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "author", b"author", "body", b"body", "created_at", b"created_at", "from_sender", b"from_sender", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SollicitationMessage: _TypeAlias = SollicitationMessage  # noqa: Y015
+
+@_typing.final
+class Sollicitation(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SENDER_FIELD_NUMBER: _builtins.int
+    SENDER_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    SENDER_STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    ADDRESSEE_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    ADDRESSEE_STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    TO_SUPPORT_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    STRUCTURE_NAME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    CALLER_IS_SENDER_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    sender_structure_id: _builtins.str
+    """The structure the sender writes for (optional; the sender is one of its members)."""
+    sender_structure_name: _builtins.str
+    addressee_structure_id: _builtins.str
+    """The structure whose managers are addressed; empty when to_support."""
+    addressee_structure_name: _builtins.str
+    to_support: _builtins.bool
+    subject: _builtins.str
+    invoice_id: _builtins.str
+    """What it is about: an invoice (id and number), or a structure."""
+    invoice_number: _builtins.str
+    structure_id: _builtins.str
+    structure_name: _builtins.str
+    status: Global___SollicitationStatus.ValueType
+    caller_is_sender: _builtins.bool
+    """Whether the caller is the sender (else one of the addressees)."""
+    @_builtins.property
+    def sender(self) -> Global___Person: ...
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp:
+        """The last message or status change."""
+
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___SollicitationMessage]:
+        """Filled by Create, Get, Reply and Close; empty in lists and events."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        sender: Global___Person | None = ...,
+        sender_structure_id: _builtins.str = ...,
+        sender_structure_name: _builtins.str = ...,
+        addressee_structure_id: _builtins.str = ...,
+        addressee_structure_name: _builtins.str = ...,
+        to_support: _builtins.bool = ...,
+        subject: _builtins.str = ...,
+        invoice_id: _builtins.str = ...,
+        invoice_number: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+        structure_name: _builtins.str = ...,
+        status: Global___SollicitationStatus.ValueType = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+        messages: _abc.Iterable[Global___SollicitationMessage] | None = ...,
+        caller_is_sender: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "sender", b"sender", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addressee_structure_id", b"addressee_structure_id", "addressee_structure_name", b"addressee_structure_name", "caller_is_sender", b"caller_is_sender", "created_at", b"created_at", "id", b"id", "invoice_id", b"invoice_id", "invoice_number", b"invoice_number", "messages", b"messages", "sender", b"sender", "sender_structure_id", b"sender_structure_id", "sender_structure_name", b"sender_structure_name", "status", b"status", "structure_id", b"structure_id", "structure_name", b"structure_name", "subject", b"subject", "to_support", b"to_support", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Sollicitation: _TypeAlias = Sollicitation  # noqa: Y015
+
+@_typing.final
+class CreateSollicitationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SENDER_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    ADDRESSEE_STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    TO_SUPPORT_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    INVOICE_NUMBER_FIELD_NUMBER: _builtins.int
+    STRUCTURE_ID_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    sender_structure_id: _builtins.str
+    """Optional: a structure the caller is a member of."""
+    addressee_structure_id: _builtins.str
+    """Exactly one of addressee_structure_id (its managers) and to_support."""
+    to_support: _builtins.bool
+    subject: _builtins.str
+    """1 to 200 characters."""
+    body: _builtins.str
+    """1 to 10,000 characters."""
+    invoice_id: _builtins.str
+    """About an invoice the caller may read (the edge checks it, reading it as the caller):
+    its id and number. Otherwise about structure_id (default: the addressed structure).
+    """
+    invoice_number: _builtins.str
+    structure_id: _builtins.str
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___SollicitationAttachmentUpload]: ...
+    def __init__(
+        self,
+        *,
+        sender_structure_id: _builtins.str = ...,
+        addressee_structure_id: _builtins.str = ...,
+        to_support: _builtins.bool = ...,
+        subject: _builtins.str = ...,
+        body: _builtins.str = ...,
+        invoice_id: _builtins.str = ...,
+        invoice_number: _builtins.str = ...,
+        structure_id: _builtins.str = ...,
+        attachments: _abc.Iterable[Global___SollicitationAttachmentUpload] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addressee_structure_id", b"addressee_structure_id", "attachments", b"attachments", "body", b"body", "invoice_id", b"invoice_id", "invoice_number", b"invoice_number", "sender_structure_id", b"sender_structure_id", "structure_id", b"structure_id", "subject", b"subject", "to_support", b"to_support"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateSollicitationRequest: _TypeAlias = CreateSollicitationRequest  # noqa: Y015
+
+@_typing.final
+class CreateSollicitationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sollicitation(self) -> Global___Sollicitation: ...
+    def __init__(
+        self,
+        *,
+        sollicitation: Global___Sollicitation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateSollicitationResponse: _TypeAlias = CreateSollicitationResponse  # noqa: Y015
+
+@_typing.final
+class ListSollicitationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BOX_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    box: Global___SollicitationBox.ValueType
+    status: Global___SollicitationStatus.ValueType
+    """UNSPECIFIED: every status."""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        box: Global___SollicitationBox.ValueType = ...,
+        status: Global___SollicitationStatus.ValueType = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["box", b"box", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSollicitationsRequest: _TypeAlias = ListSollicitationsRequest  # noqa: Y015
+
+@_typing.final
+class ListSollicitationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def sollicitations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Sollicitation]: ...
+    def __init__(
+        self,
+        *,
+        sollicitations: _abc.Iterable[Global___Sollicitation] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "sollicitations", b"sollicitations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSollicitationsResponse: _TypeAlias = ListSollicitationsResponse  # noqa: Y015
+
+@_typing.final
+class GetSollicitationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_ID_FIELD_NUMBER: _builtins.int
+    sollicitation_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        sollicitation_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sollicitation_id", b"sollicitation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSollicitationRequest: _TypeAlias = GetSollicitationRequest  # noqa: Y015
+
+@_typing.final
+class GetSollicitationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sollicitation(self) -> Global___Sollicitation: ...
+    def __init__(
+        self,
+        *,
+        sollicitation: Global___Sollicitation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSollicitationResponse: _TypeAlias = GetSollicitationResponse  # noqa: Y015
+
+@_typing.final
+class ReplySollicitationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_ID_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    sollicitation_id: _builtins.str
+    body: _builtins.str
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[Global___SollicitationAttachmentUpload]: ...
+    def __init__(
+        self,
+        *,
+        sollicitation_id: _builtins.str = ...,
+        body: _builtins.str = ...,
+        attachments: _abc.Iterable[Global___SollicitationAttachmentUpload] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "body", b"body", "sollicitation_id", b"sollicitation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplySollicitationRequest: _TypeAlias = ReplySollicitationRequest  # noqa: Y015
+
+@_typing.final
+class ReplySollicitationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sollicitation(self) -> Global___Sollicitation: ...
+    def __init__(
+        self,
+        *,
+        sollicitation: Global___Sollicitation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplySollicitationResponse: _TypeAlias = ReplySollicitationResponse  # noqa: Y015
+
+@_typing.final
+class CloseSollicitationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_ID_FIELD_NUMBER: _builtins.int
+    sollicitation_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        sollicitation_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sollicitation_id", b"sollicitation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseSollicitationRequest: _TypeAlias = CloseSollicitationRequest  # noqa: Y015
+
+@_typing.final
+class CloseSollicitationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sollicitation(self) -> Global___Sollicitation: ...
+    def __init__(
+        self,
+        *,
+        sollicitation: Global___Sollicitation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseSollicitationResponse: _TypeAlias = CloseSollicitationResponse  # noqa: Y015
+
+@_typing.final
+class GetSollicitationAttachmentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_ID_FIELD_NUMBER: _builtins.int
+    ATTACHMENT_ID_FIELD_NUMBER: _builtins.int
+    sollicitation_id: _builtins.str
+    attachment_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        sollicitation_id: _builtins.str = ...,
+        attachment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachment_id", b"attachment_id", "sollicitation_id", b"sollicitation_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSollicitationAttachmentRequest: _TypeAlias = GetSollicitationAttachmentRequest  # noqa: Y015
+
+@_typing.final
+class GetSollicitationAttachmentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILENAME_FIELD_NUMBER: _builtins.int
+    MEDIA_TYPE_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    filename: _builtins.str
+    media_type: _builtins.str
+    content: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        filename: _builtins.str = ...,
+        media_type: _builtins.str = ...,
+        content: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "media_type", b"media_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSollicitationAttachmentResponse: _TypeAlias = GetSollicitationAttachmentResponse  # noqa: Y015

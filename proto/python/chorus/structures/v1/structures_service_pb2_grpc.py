@@ -210,6 +210,36 @@ class StructuresServiceStub:
                 request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsRequest.SerializeToString,
                 response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsResponse.FromString,
                 _registered_method=True)
+        self.CreateSollicitation = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/CreateSollicitation',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateSollicitationRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateSollicitationResponse.FromString,
+                _registered_method=True)
+        self.ListSollicitations = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/ListSollicitations',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSollicitationsRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSollicitationsResponse.FromString,
+                _registered_method=True)
+        self.GetSollicitation = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/GetSollicitation',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationResponse.FromString,
+                _registered_method=True)
+        self.ReplySollicitation = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/ReplySollicitation',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ReplySollicitationRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ReplySollicitationResponse.FromString,
+                _registered_method=True)
+        self.CloseSollicitation = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/CloseSollicitation',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSollicitationRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSollicitationResponse.FromString,
+                _registered_method=True)
+        self.GetSollicitationAttachment = channel.unary_unary(
+                '/chorus.structures.v1.StructuresService/GetSollicitationAttachment',
+                request_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationAttachmentRequest.SerializeToString,
+                response_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationAttachmentResponse.FromString,
+                _registered_method=True)
 
 
 class StructuresServiceServicer:
@@ -468,6 +498,55 @@ class StructuresServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSollicitation(self, request, context):
+        """Sollicitations: a user writes to the managers of a structure, or to the platform's
+        support, about an invoice or a structure; the other side answers. Only the sender and
+        the addressees (the addressed structure's managers, or the support users) see one;
+        anyone else gets NOT_FOUND SOLLICITATION_NOT_FOUND. Technical accounts: PERMISSION_DENIED
+        TECHNICAL_ACCOUNT_NOT_ALLOWED.
+
+        Writes a new sollicitation (OUVERTE) with its first message and attachments.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSollicitations(self, request, context):
+        """The caller's sollicitations, sent (EMISES) or received (RECUES), newest activity first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSollicitation(self, request, context):
+        """One sollicitation with its messages. NOT_FOUND SOLLICITATION_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplySollicitation(self, request, context):
+        """Adds a message: an addressee's makes it REPONDUE, the sender's OUVERTE again.
+        FAILED_PRECONDITION SOLLICITATION_CLOSED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseSollicitation(self, request, context):
+        """Closes it (CLOTUREE; either side). FAILED_PRECONDITION SOLLICITATION_CLOSED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSollicitationAttachment(self, request, context):
+        """One attachment's content. NOT_FOUND SOLLICITATION_NOT_FOUND, ATTACHMENT_NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StructuresServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -630,6 +709,36 @@ def add_StructuresServiceServicer_to_server(servicer, server):
                     servicer.SummarizePendingRequests,
                     request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsRequest.FromString,
                     response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsResponse.SerializeToString,
+            ),
+            'CreateSollicitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSollicitation,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateSollicitationRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateSollicitationResponse.SerializeToString,
+            ),
+            'ListSollicitations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSollicitations,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSollicitationsRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSollicitationsResponse.SerializeToString,
+            ),
+            'GetSollicitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSollicitation,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationResponse.SerializeToString,
+            ),
+            'ReplySollicitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplySollicitation,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ReplySollicitationRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.ReplySollicitationResponse.SerializeToString,
+            ),
+            'CloseSollicitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseSollicitation,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSollicitationRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSollicitationResponse.SerializeToString,
+            ),
+            'GetSollicitationAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSollicitationAttachment,
+                    request_deserializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationAttachmentRequest.FromString,
+                    response_serializer=chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationAttachmentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1512,6 +1621,168 @@ class StructuresService:
             '/chorus.structures.v1.StructuresService/SummarizePendingRequests',
             chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsRequest.SerializeToString,
             chorus_dot_structures_dot_v1_dot_structures__service__pb2.SummarizePendingRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSollicitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/CreateSollicitation',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateSollicitationRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.CreateSollicitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSollicitations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/ListSollicitations',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSollicitationsRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ListSollicitationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSollicitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/GetSollicitation',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplySollicitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/ReplySollicitation',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ReplySollicitationRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.ReplySollicitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseSollicitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/CloseSollicitation',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSollicitationRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.CloseSollicitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSollicitationAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chorus.structures.v1.StructuresService/GetSollicitationAttachment',
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationAttachmentRequest.SerializeToString,
+            chorus_dot_structures_dot_v1_dot_structures__service__pb2.GetSollicitationAttachmentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -20,6 +20,7 @@ from chorus_gateway.api import (
     invoice_processing,
     invoices,
     preferences,
+    sollicitations,
     structure_members,
     structure_spaces,
     structures,
@@ -46,5 +47,6 @@ for module in (
     invoice_processing,
     feed,
     preferences,
+    sollicitations,
 ):
     api_router.include_router(module.router)

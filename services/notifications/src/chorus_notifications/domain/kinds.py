@@ -43,6 +43,11 @@ class NotificationKind(StrEnum):
     MEMBER_DETACHED = "MEMBER_DETACHED"
     SUBSCRIPTION_REQUESTED = "SUBSCRIPTION_REQUESTED"
     SUBSCRIPTION_DECIDED = "SUBSCRIPTION_DECIDED"
+    # Sollicitations (structures' events): a new one to its addressees (a structure's
+    # managers or the support), a new message to the other side, a closing (feed only).
+    SOLLICITATION_RECEIVED = "SOLLICITATION_RECEIVED"
+    SOLLICITATION_REPLIED = "SOLLICITATION_REPLIED"
+    SOLLICITATION_CLOSED = "SOLLICITATION_CLOSED"
     # Credentials of the Chorus Pro-compatible API (identity's events), to the managers of the
     # structure: a technical password expires in 30 or 7 days; a technical account was
     # activated, renewed or revoked by another manager.

@@ -40,3 +40,8 @@ def email_verification_url(portal_url: str, token: str) -> str:
 def technical_accounts_path(structure_id: str) -> str:
     """The portal page of a structure's technical accounts (managers)."""
     return structure_path(structure_id) + "/comptes-techniques"
+
+
+def sollicitation_path(sollicitation_id: str) -> str:
+    """The portal page of one sollicitation (its thread)."""
+    return "/sollicitations/" + quote(sollicitation_id, safe="")

@@ -26,9 +26,11 @@ MANDATORY_KINDS = frozenset(
 )
 """Account security messages: always e-mailed, not offered as preferences."""
 
-NOT_PREFERENCES = frozenset({NotificationKind.INVOICE_DIGEST})
+NOT_PREFERENCES = frozenset(
+    {NotificationKind.INVOICE_DIGEST, NotificationKind.SOLLICITATION_CLOSED}
+)
 """Kinds with no on/off setting of their own: the digest follows the invoice kinds it gathers
-(and the user's digest frequency)."""
+(and the user's digest frequency); a sollicitation's closing is told in the feed only."""
 
 OPTIONAL_KINDS = tuple(
     str(kind)

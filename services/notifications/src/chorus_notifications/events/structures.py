@@ -1,5 +1,5 @@
 """Consumer of structures' events: structure names, the structure members projection, and
-the membership and space subscription notices.
+the membership, space subscription and sollicitation notices.
 
 Decodes each event (roles, spaces and access modes as codes such as ``UTILISATEUR``) and
 calls the use cases with the consumer's transaction. A membership event is projected first,
@@ -16,6 +16,7 @@ from chorus_platform.unit_of_work import Transaction
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from chorus_notifications.usecases.membership_notices import MembershipNotices
+from chorus_notifications.usecases.sollicitation_notices import SollicitationNotices
 from chorus_notifications.usecases.structure_members import StructureMembersProjection
 from chorus_notifications.usecases.structure_names import StructureNames
 from chorus_notifications.usecases.subscription_notices import SubscriptionNotices
@@ -52,11 +53,13 @@ class StructureEvents:
         members: StructureMembersProjection,
         memberships: MembershipNotices,
         subscriptions: SubscriptionNotices,
+        sollicitations: SollicitationNotices | None = None,
     ) -> None:
         self._names = names
         self._members = members
         self._memberships = memberships
         self._subscriptions = subscriptions
+        self._sollicitations = sollicitations
 
     def subscriptions(self) -> list[Subscription]:
         return [
@@ -71,6 +74,15 @@ class StructureEvents:
             Subscription(events.MemberServicesChanged, self.on_member_services_changed),
             Subscription(events.SubscriptionRequested, self.on_subscription_requested),
             Subscription(events.SubscriptionDecided, self.on_subscription_decided),
+            *(
+                [
+                    Subscription(events.SollicitationCreated, self.on_sollicitation_created),
+                    Subscription(events.SollicitationReplied, self.on_sollicitation_replied),
+                    Subscription(events.SollicitationClosed, self.on_sollicitation_closed),
+                ]
+                if self._sollicitations is not None
+                else []
+            ),
         ]
 
     async def on_structure_named(
@@ -227,4 +239,51 @@ class StructureEvents:
             accepted=subscription.status == structures_pb.SUBSCRIPTION_STATUS_VALIDEE,
             comment=subscription.decision_comment,
             decided_by_manager=bool(subscription.decided_by),
+        )
+
+    async def on_sollicitation_created(
+        self, tx: Transaction, event: events.SollicitationCreated, envelope: Envelope
+    ) -> None:
+        assert self._sollicitations is not None
+        sollicitation = event.sollicitation
+        await self._sollicitations.created(
+            tx,
+            event_id=envelope.id,
+            sollicitation_id=sollicitation.id,
+            sender_id=sollicitation.sender.user_id,
+            sender_structure_name=sollicitation.sender_structure_name,
+            addressee_structure_name=sollicitation.addressee_structure_name,
+            subject=sollicitation.subject,
+            invoice_number=sollicitation.invoice_number,
+            structure_name=sollicitation.structure_name,
+            addressee_ids=event.addressee_user_ids,
+        )
+
+    async def on_sollicitation_replied(
+        self, tx: Transaction, event: events.SollicitationReplied, envelope: Envelope
+    ) -> None:
+        assert self._sollicitations is not None
+        sollicitation = event.sollicitation
+        await self._sollicitations.replied(
+            tx,
+            event_id=envelope.id,
+            sollicitation_id=sollicitation.id,
+            author_id=event.author_user_id,
+            subject=sollicitation.subject,
+            invoice_number=sollicitation.invoice_number,
+            structure_name=sollicitation.structure_name,
+            recipient_ids=event.recipient_user_ids,
+        )
+
+    async def on_sollicitation_closed(
+        self, tx: Transaction, event: events.SollicitationClosed, envelope: Envelope
+    ) -> None:
+        assert self._sollicitations is not None
+        await self._sollicitations.closed(
+            tx,
+            event_id=envelope.id,
+            sollicitation_id=event.sollicitation.id,
+            closed_by=event.closed_by,
+            subject=event.sollicitation.subject,
+            recipient_ids=event.recipient_user_ids,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from chorus_edge.input_hygiene import checked_input
-from chorus_portal.web import account, api_access, feed, portal, session
+from chorus_portal.web import account, api_access, feed, portal, session, sollicitations
 from chorus_portal.web import legal as legal_pages
 from chorus_portal.web.invoices import actions as invoice_actions
 from chorus_portal.web.invoices import deposit as invoice_deposit
@@ -53,6 +53,7 @@ for module in (
     structure_technical_accounts,
     account,
     api_access,
+    sollicitations,
 ):
     portal_router.include_router(module.router)
 # Public pages (conditions of use, favicon), apart from the list above.

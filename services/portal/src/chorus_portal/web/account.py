@@ -65,6 +65,8 @@ NOTIFICATION_LABELS = {
     "MEMBER_DETACHED": "Détachement d'une structure",
     "SUBSCRIPTION_REQUESTED": "Nouvelle demande d'abonnement à un espace (gestionnaires)",
     "SUBSCRIPTION_DECIDED": "Décision sur ma demande d'abonnement à un espace",
+    "SOLLICITATION_RECEIVED": "Nouvelle sollicitation reçue (gestionnaires, support)",
+    "SOLLICITATION_REPLIED": "Nouveau message dans une de mes sollicitations",
 }
 # How invoice e-mails reach the user (NotificationsService's InvoiceEmailFrequency), in the
 # order the select shows them.

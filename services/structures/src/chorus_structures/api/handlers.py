@@ -11,6 +11,7 @@ from chorus_structures.usecases.membership import Members
 from chorus_structures.usecases.my_memberships import MyMemberships
 from chorus_structures.usecases.pending_requests import PendingRequestsSummary
 from chorus_structures.usecases.registration import Registration
+from chorus_structures.usecases.sollicitations import Sollicitations
 from chorus_structures.usecases.spaces import Spaces
 from chorus_structures.usecases.structures import StructureManagement
 
@@ -26,6 +27,8 @@ class UseCases:
     attachments: Attachments
     spaces: Spaces
     pending_requests: PendingRequestsSummary
+
+    sollicitations: Sollicitations
 
 
 class Handlers:

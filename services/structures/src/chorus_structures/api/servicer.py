@@ -1,5 +1,5 @@
 """gRPC servicer of ``chorus.structures.v1.StructuresService``: every RPC, from the handler
-groups (directory, access, management, members, attachments, spaces).
+groups (directory, access, management, members, attachments, spaces, sollicitations).
 
 Every RPC requires an authenticated caller (the AuthInterceptor rejects the others with
 UNAUTHENTICATED), except the public-directory look-ups of ``main.PUBLIC_METHODS``
@@ -20,6 +20,7 @@ from chorus_structures.api.directory import DirectoryHandlers
 from chorus_structures.api.handlers import UseCases
 from chorus_structures.api.management import ManagementHandlers
 from chorus_structures.api.members import MemberHandlers
+from chorus_structures.api.sollicitations import SollicitationHandlers
 from chorus_structures.api.spaces import SpaceHandlers
 from chorus_structures.api.summary import SummaryHandlers
 
@@ -34,6 +35,7 @@ class StructuresServicer(
     AttachmentHandlers,
     SpaceHandlers,
     SummaryHandlers,
+    SollicitationHandlers,
     pb_grpc.StructuresServiceServicer,
 ):
     """Every RPC of the service, on the use cases ``main`` built."""

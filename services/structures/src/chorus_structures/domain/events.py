@@ -17,6 +17,7 @@ from uuid import UUID
 
 from chorus_structures.domain.access import Role
 from chorus_structures.domain.attachments import AttachmentRequest
+from chorus_structures.domain.sollicitations import Sollicitation
 from chorus_structures.domain.spaces import Space
 from chorus_structures.domain.structure import Structure, StructureService
 from chorus_structures.domain.subscriptions import Subscription
@@ -154,3 +155,28 @@ class DirectoryImported:
     updated: int
     services: int
     at: datetime
+
+
+@dataclass(frozen=True)
+class SollicitationCreated:
+    """``addressee_ids``: the addressed structure's managers, or the support users."""
+
+    sollicitation: Sollicitation
+    addressee_ids: Sequence[UUID]
+
+
+@dataclass(frozen=True)
+class SollicitationReplied:
+    """``recipient_ids``: the other side of the author."""
+
+    sollicitation: Sollicitation
+    author_id: UUID
+    from_sender: bool
+    recipient_ids: Sequence[UUID]
+
+
+@dataclass(frozen=True)
+class SollicitationClosed:
+    sollicitation: Sollicitation
+    closed_by: UUID
+    recipient_ids: Sequence[UUID]

@@ -4,11 +4,13 @@
 Pure: no I/O. The unit of work calls it when a use case emits an event and writes the result
 to the outbox in the change's transaction. Every event is keyed by the structure id so one
 structure's events stay in order; the directory import's summary, which concerns many
-structures, is keyed "directory".
+structures, is keyed "directory"; a sollicitation's, by the sollicitation id (a thread may
+concern no structure at all: one addressed to the support).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import singledispatch
 from uuid import UUID
 
@@ -19,6 +21,7 @@ from chorus_structures.contract import (
     attachment_request_to_proto,
     enum_to_proto,
     service_to_proto,
+    sollicitation_to_proto,
     structure_to_proto,
     subscription_to_proto,
     timestamp,
@@ -36,6 +39,9 @@ from chorus_structures.domain.events import (
     PrincipalTransferred,
     ServiceCreated,
     ServiceUpdated,
+    SollicitationClosed,
+    SollicitationCreated,
+    SollicitationReplied,
     SpaceClosed,
     SpaceOpened,
     StructureCreated,
@@ -275,5 +281,45 @@ def _(event: DirectoryImported) -> OutgoingEvent:
             structures_updated=event.updated,
             services_upserted=event.services,
             imported_at=timestamp(event.at),
+        ),
+    )
+
+
+def _without_messages(sollicitation):
+    return sollicitation_to_proto(replace(sollicitation, messages=()))
+
+
+@encode.register
+def _(event: SollicitationCreated) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.sollicitation.id),
+        pb.SollicitationCreated(
+            sollicitation=_without_messages(event.sollicitation),
+            addressee_user_ids=[str(u) for u in event.addressee_ids],
+        ),
+    )
+
+
+@encode.register
+def _(event: SollicitationReplied) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.sollicitation.id),
+        pb.SollicitationReplied(
+            sollicitation=_without_messages(event.sollicitation),
+            author_user_id=str(event.author_id),
+            from_sender=event.from_sender,
+            recipient_user_ids=[str(u) for u in event.recipient_ids],
+        ),
+    )
+
+
+@encode.register
+def _(event: SollicitationClosed) -> OutgoingEvent:
+    return OutgoingEvent(
+        str(event.sollicitation.id),
+        pb.SollicitationClosed(
+            sollicitation=_without_messages(event.sollicitation),
+            closed_by=str(event.closed_by),
+            recipient_user_ids=[str(u) for u in event.recipient_ids],
         ),
     )

@@ -563,3 +563,101 @@ class DirectoryImported(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DirectoryImported: _TypeAlias = DirectoryImported  # noqa: Y015
+
+@_typing.final
+class SollicitationCreated(_message.Message):
+    """A sollicitation was written. Keyed by sollicitation id (a thread's events stay in order)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_FIELD_NUMBER: _builtins.int
+    ADDRESSEE_USER_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sollicitation(self) -> _structures_service_pb2.Sollicitation:
+        """Without messages."""
+
+    @_builtins.property
+    def addressee_user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Who is told: the addressed structure's managers, or the support users, at that time."""
+
+    def __init__(
+        self,
+        *,
+        sollicitation: _structures_service_pb2.Sollicitation | None = ...,
+        addressee_user_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addressee_user_ids", b"addressee_user_ids", "sollicitation", b"sollicitation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SollicitationCreated: _TypeAlias = SollicitationCreated  # noqa: Y015
+
+@_typing.final
+class SollicitationReplied(_message.Message):
+    """A message was added to a sollicitation. Keyed by sollicitation id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_FIELD_NUMBER: _builtins.int
+    AUTHOR_USER_ID_FIELD_NUMBER: _builtins.int
+    FROM_SENDER_FIELD_NUMBER: _builtins.int
+    RECIPIENT_USER_IDS_FIELD_NUMBER: _builtins.int
+    author_user_id: _builtins.str
+    """The new message (without its body: e-mails link to the portal)."""
+    from_sender: _builtins.bool
+    @_builtins.property
+    def sollicitation(self) -> _structures_service_pb2.Sollicitation:
+        """Without messages; its status is the one after the reply."""
+
+    @_builtins.property
+    def recipient_user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Who is told: the other side (the sender, or the addressees at that time)."""
+
+    def __init__(
+        self,
+        *,
+        sollicitation: _structures_service_pb2.Sollicitation | None = ...,
+        author_user_id: _builtins.str = ...,
+        from_sender: _builtins.bool = ...,
+        recipient_user_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_user_id", b"author_user_id", "from_sender", b"from_sender", "recipient_user_ids", b"recipient_user_ids", "sollicitation", b"sollicitation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SollicitationReplied: _TypeAlias = SollicitationReplied  # noqa: Y015
+
+@_typing.final
+class SollicitationClosed(_message.Message):
+    """A sollicitation was closed. Keyed by sollicitation id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOLLICITATION_FIELD_NUMBER: _builtins.int
+    CLOSED_BY_FIELD_NUMBER: _builtins.int
+    RECIPIENT_USER_IDS_FIELD_NUMBER: _builtins.int
+    closed_by: _builtins.str
+    @_builtins.property
+    def sollicitation(self) -> _structures_service_pb2.Sollicitation: ...
+    @_builtins.property
+    def recipient_user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Who is told: the other side."""
+
+    def __init__(
+        self,
+        *,
+        sollicitation: _structures_service_pb2.Sollicitation | None = ...,
+        closed_by: _builtins.str = ...,
+        recipient_user_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sollicitation", b"sollicitation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_by", b"closed_by", "recipient_user_ids", b"recipient_user_ids", "sollicitation", b"sollicitation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SollicitationClosed: _TypeAlias = SollicitationClosed  # noqa: Y015
