@@ -208,4 +208,4 @@ async def test_someone_elses_sollicitation_is_the_404_page(signed_in, services):
 async def test_signed_out_goes_to_login(api):
     page = await api.get("/sollicitations", headers=HTML)
     assert page.status_code == 303
-    assert page.headers["location"] == "/connexion"
+    assert page.headers["location"] == "/connexion?suivant=%2Fsollicitations"
