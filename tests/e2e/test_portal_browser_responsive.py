@@ -77,8 +77,9 @@ LONG_LABEL = (
 @dataclass(frozen=True)
 class Screen:
     """A page as one user sees it. ``who``: anonymous, supplier, buyer or colleague;
-    ``path`` may name the seeded ids ``{supplier}``, ``{buyer}`` (structures) and
-    ``{invoice}``; ``narrow``: checked at 360 px too; ``status``: the expected HTTP status."""
+    ``path`` may name the seeded ids ``{supplier}``, ``{buyer}`` (structures), ``{invoice}``,
+    ``{draft}`` (a draft of the supplier's) and ``{sollicitation}`` (supplier to buyer);
+    ``narrow``: checked at 360 px too; ``status``: the expected HTTP status."""
 
     name: str
     who: str
@@ -118,9 +119,22 @@ SCREENS: list[Screen] = [
     Screen("dépôt d'un fichier", "supplier", "/factures/nouvelle?onglet=fichier"),
     Screen("dépôt d'un PDF", "supplier", "/factures/nouvelle?onglet=pdf", narrow=True),
     Screen("facture inconnue", "supplier", f"/factures/{uuid.uuid4()}", status=404),
+    Screen("fil d'événements", "supplier", "/evenements", narrow=True),
+    Screen("brouillon à modifier", "supplier", "/factures/nouvelle?brouillon={draft}", narrow=True),
+    Screen("sollicitations émises", "supplier", "/sollicitations", narrow=True),
+    Screen(
+        "nouvelle sollicitation",
+        "supplier",
+        "/sollicitations/nouvelle?structure={buyer}",
+        narrow=True,
+    ),
     Screen("déconnexion", "supplier", "/deconnexion"),
     # The buyer, who receives and processes the invoice.
+    Screen("accueil (acheteur)", "buyer", "/", narrow=True),
     Screen("factures reçues", "buyer", "/factures?side=received", narrow=True),
+    Screen("factures reçues triées", "buyer", "/factures?side=received&tri=montant&ordre=desc"),
+    Screen("sollicitations reçues", "buyer", "/sollicitations?boite=recues"),
+    Screen("sollicitation (fil)", "buyer", "/sollicitations/{sollicitation}", narrow=True),
     Screen("facture (destinataire)", "buyer", "/factures/{invoice}", narrow=True),
     Screen("structure destinataire", "buyer", "/structures/{buyer}"),
     # A colleague whose join request waits.
@@ -302,9 +316,51 @@ async def seeded_world(api, mailbox, stack) -> World:
     assert asked.status_code == 201, asked.text
     app = await api.post("/api-clients", headers=supplier_auth, json={"name": "ERP Odoo"})
     assert app.status_code == 201, app.text
+    draft = await api.post(
+        "/invoices",
+        params={"draft": "true"},
+        headers=supplier_auth,
+        json={
+            "supplier_structure_id": supplier_id,
+            "recipient": {"identifier_type": "SIRET", "identifier": buyer.json()["identifier"]},
+            "framework": "A1_FACTURE_FOURNISSEUR",
+            "type": "FACTURE",
+            "number": f"BR-{uuid.uuid4().hex[:8]}",
+            "issue_date": date.today().isoformat(),
+            "currency": "EUR",
+            "lines": [
+                {
+                    "description": LONG_LABEL,
+                    "quantity": "1",
+                    "unit": "C62",
+                    "unit_price": "10",
+                    "vat_rate": "20",
+                }
+            ],
+        },
+    )
+    assert draft.status_code == 201, draft.text
+    written = await api.post(
+        "/sollicitations",
+        headers=supplier_auth,
+        data={
+            "subject": "Date de paiement de la facture " + number,
+            "body": "Bonjour, pouvez-vous nous indiquer la date de mise en paiement prévue ?",
+            "addressee_structure_id": buyer_id,
+            "sender_structure_id": supplier_id,
+            "invoice_id": invoice_id,
+        },
+    )
+    assert written.status_code == 201, written.text
     world = World(
         emails={"supplier": supplier_email, "buyer": buyer_email, "colleague": colleague_email},
-        ids={"supplier": supplier_id, "buyer": buyer_id, "invoice": invoice_id},
+        ids={
+            "supplier": supplier_id,
+            "buyer": buyer_id,
+            "invoice": invoice_id,
+            "draft": draft.json()["id"],
+            "sollicitation": written.json()["id"],
+        },
         invoice_number=number,
     )
     _WORLD["world"] = world

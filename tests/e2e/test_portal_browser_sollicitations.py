@@ -5,20 +5,20 @@ l'autre partie", tries a forbidden attachment (the French refusal appears beside
 field, nothing is sent, what was typed is kept), then writes with a PDF attached. The buyer's
 manager is e-mailed, finds the sollicitation under "Sollicitations" → "Reçues", downloads the
 attachment and answers; the supplier is e-mailed, reads the answer under "Émises" and closes
-the sollicitation, after which no reply form is offered. axe-core (npm ``axe-core``, injected
-with the page's CSP bypassed in the test's browser context only) finds no violation on any
-page state reached. Accounts, structures and the invoice are set up through the REST API.
+the sollicitation, after which no reply form is offered. axe-core (``axe_support.check_axe``,
+the portal's CSP left in force) finds no violation on any page state reached. Accounts,
+structures and the invoice are set up through the REST API.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from datetime import date
 from pathlib import Path
 
 import pytest
+from axe_support import check_axe
 from e2e_support import activated_user, client_ip, random_siret
 from playwright.async_api import Browser, Page, async_playwright, expect
 from test_portal_browser import CHROMIUM, CHROMIUM_ARGS, sign_in
@@ -26,29 +26,10 @@ from test_recipient_notifications import feed_item
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE_CANDIDATES = [
-    Path(os.environ.get("CHORUS_AXE_JS", "/nonexistent")),
-    ROOT / "node_modules/axe-core/axe.min.js",
-    ROOT / "tests/e2e/node_modules/axe-core/axe.min.js",
-]
-
-
-def axe_script() -> Path:
-    for candidate in AXE_CANDIDATES:
-        if candidate.is_file():
-            return candidate
-    pytest.fail("axe-core is missing: `npm install axe-core` at the repository root")
-
 
 async def assert_accessible(page: Page, state: str) -> None:
     """axe-core on the page as it is now: no violation at all."""
-    await page.add_script_tag(path=str(axe_script()))
-    violations = await page.evaluate(
-        """async () => (await axe.run(document)).violations.map(
-            v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).join(", ")}`)"""
-    )
-    assert violations == [], f"{state}: {violations}"
+    await check_axe(page, state)
 
 
 @pytest.fixture
@@ -62,13 +43,11 @@ async def browser():
 
 
 async def new_page(browser: Browser, gateway_url: str, script_errors: list[str]) -> Page:
-    # Each user is its own client for the per-IP rate limit; bypass_csp lets the test inject
-    # axe-core (the portal's own pages run under their strict CSP otherwise unchanged).
+    # Each user is its own client for the per-IP rate limit; the portal's CSP stays in force.
     context = await browser.new_context(
         base_url=gateway_url,
         locale="fr-FR",
         extra_http_headers={"X-Forwarded-For": client_ip()},
-        bypass_csp=True,
         accept_downloads=True,
     )
     context.set_default_timeout(10_000)
