@@ -135,6 +135,19 @@ async def test_a_portal_form_is_relayed_whole_and_its_answer_comes_back(upstream
     assert headers["x-forwarded-host"] == "127.0.0.1:8080"
 
 
+async def test_the_relay_keeps_no_cookie_of_one_client_for_another(upstream):
+    async with gateway(upstream) as client:
+        # One browser gets a cookie from the portal (the echo sets chorus_csrf=c) ...
+        answered = await client.get("/connexion", headers={"Cookie": "chorus_session=alice"})
+        assert answered.headers["set-cookie"].startswith("chorus_csrf=c")
+        assert answered.json()["headers"]["cookie"] == "chorus_session=alice"
+        # ... then another browser, sending none, through the same gateway process (the test
+        # client forgets what it was given): the portal must see no cookie at all.
+        client.cookies.clear()
+        seen = (await client.get("/factures")).json()["headers"]
+    assert "cookie" not in seen
+
+
 async def test_an_api_path_stays_with_the_gateway(upstream):
     async with gateway(upstream) as client:
         health = await client.get("/healthz")

@@ -8,17 +8,28 @@ the ``Host`` and the client's trace context; ``X-Forwarded-For`` gains the clien
 ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` say what the client asked. When the target does
 not answer, ``unavailable`` answers instead (a 503 the target's clients understand). An empty
 target turns the relay off.
+
+The relay's one HTTP client serves every browser: it keeps no cookie (a jar whose policy
+refuses them all). httpx would otherwise store the ``Set-Cookie`` of one user's answer and send
+it with the next user's requests — one user's session handed to everyone.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
+
+
+def no_cookie_jar() -> CookieJar:
+    """A jar that stores nothing: its policy allows no domain."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
 
 HOP_BY_HOP = frozenset(
     {
@@ -82,6 +93,7 @@ class Relay:
                 timeout=httpx.Timeout(self.read_seconds, connect=CONNECT_SECONDS),
                 follow_redirects=False,
                 trust_env=False,
+                cookies=no_cookie_jar(),
             )
         return self._client
 
