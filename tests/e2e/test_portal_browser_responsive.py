@@ -513,7 +513,7 @@ async def test_form_errors_fit_a_phone_and_pass_axe(
         # A structure with a wrong SIRET key: refused beside the field, nothing created.
         await sign_in(page, world.emails["supplier"])
         await page.goto("/structures")
-        identifier = page.get_by_label("Identifiant (SIRET)", exact=True)
+        identifier = page.get_by_label("Identifiant", exact=True)
         await identifier.fill("12345678901234")
         await page.get_by_label("Raison sociale").fill("Structure refusée")
         await page.get_by_label("Adresse (numéro et voie)").fill("1 rue de la Paix")
