@@ -11,7 +11,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from chorus_edge.input_hygiene import checked_input
-from chorus_portal.web import account, api_access, feed, portal, session, sollicitations
+from chorus_portal.web import (
+    account,
+    address,
+    api_access,
+    feed,
+    home,
+    login,
+    password_reset,
+    session,
+    signup,
+    sollicitations,
+)
 from chorus_portal.web import legal as legal_pages
 from chorus_portal.web.invoices import actions as invoice_actions
 from chorus_portal.web.invoices import deposit as invoice_deposit
@@ -35,7 +46,11 @@ portal_router = APIRouter(
     dependencies=[Depends(checked_input), Depends(session.remember_page_asked)],
 )
 for module in (
-    portal,
+    home,
+    signup,
+    login,
+    password_reset,
+    address,
     feed,
     invoice_deposit,
     invoice_list,
