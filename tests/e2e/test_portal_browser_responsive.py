@@ -664,7 +664,10 @@ async def test_screenshots_of_the_main_screens(api, mailbox, stack, gateway_url,
     world = await seeded_world(api, mailbox, stack)
     errors: list[str] = []
     shots = [
-        ("accueil.png", "anonymous", "/", DESKTOP),
+        ("accueil.png", "supplier", "/", DESKTOP),
+        ("accueil-acheteur.png", "buyer", "/", DESKTOP),
+        ("evenements.png", "buyer", "/evenements", DESKTOP),
+        ("sollicitation.png", "buyer", "/sollicitations/{sollicitation}", DESKTOP),
         ("structures.png", "supplier", "/structures", DESKTOP),
         ("structure.png", "supplier", "/structures/{supplier}", DESKTOP),
         ("factures.png", "supplier", "/factures", DESKTOP),
