@@ -44,15 +44,15 @@ infra: install ## Start only Postgres, the broker and the SMTP catcher (to run o
 
 .PHONY: test
 test: install ## Run every test: unit, integration (real Postgres/broker/SMTP), architecture, end-to-end, browser (Chromium), fuzzing and a short chaos round
-	@$(PY) -m pytest -p no:cacheprovider libs services tests/architecture tests/deploy tests/bench/test_sustained_support.py tests/e2e tests/chaos
+	@$(PY) -m pytest -p no:cacheprovider -m 'not screenshots' libs services tests/architecture tests/deploy tests/bench/test_sustained_support.py tests/e2e tests/chaos
 
 .PHONY: test-e2e
 test-e2e: install ## Run the end-to-end tests against a freshly started stack
-	@$(PY) -m pytest -p no:cacheprovider tests/e2e
+	@$(PY) -m pytest -p no:cacheprovider -m 'not screenshots' tests/e2e
 
 .PHONY: screenshots
 screenshots: install ## Take the README's portal screenshots (docs/screenshots: 1280x800 and phone 390x844) in Chromium, on a fresh stack
-	@CHORUS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -p no:cacheprovider tests/e2e/test_portal_browser_responsive.py -k screenshots -q
+	@CHORUS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -p no:cacheprovider tests/e2e/test_portal_browser_responsive.py -m screenshots -q
 
 .PHONY: chaos
 chaos: install ## Crash every part of the running system 20 times under a deposit load, then check nothing was lost (CHORUS_CHAOS_KILLS, _RATE, _SEED)
