@@ -86,6 +86,13 @@ def test_non_amounts_are_refused_in_french(value):
         parse_amount(value)
 
 
+def test_amounts_stop_at_the_invoices_cap_of_12_integer_digits():
+    assert parse_amount("999999999999.99") == "999999999999.99"
+    for too_large in ("1000000000000", "1200000000000000000", 1.2e18):
+        with pytest.raises(ValueError, match="12 chiffres au plus avant la virgule"):
+            parse_amount(too_large)
+
+
 def test_loc_paths_use_rest_notation():
     assert loc_path(("body", "lines", 0, "quantity")) == "lines[0].quantity"
     assert loc_path(("query", "page_size")) == "page_size"

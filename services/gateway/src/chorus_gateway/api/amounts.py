@@ -3,9 +3,11 @@
 Amounts travel as strings (``"1200.00"``) so no precision is lost. A JSON number is accepted
 for convenience and converted with ``Decimal(str(x))`` — ``0.1`` becomes ``"0.1"``, not the
 binary float's expansion — but clients should send strings. The gateway checks the shape: a
-finite decimal number of at most :data:`MAX_INTEGER_DIGITS` digits before the point and
-:data:`MAX_FRACTION_DIGITS` after (wider than any service's rule, so the services still decide
-ranges, scale and rounding, but ``1e999999`` never becomes a million-digit string).
+finite decimal number of at most :data:`MAX_INTEGER_DIGITS` digits before the point — the
+invoices service's amount cap (``AMOUNT_TOO_LARGE``: below 10^12, what the norm and a public
+budget make plausible), told at once beside the field — and :data:`MAX_FRACTION_DIGITS` after.
+The services still decide ranges, scale and rounding (a product of two capped numbers is
+checked there), and ``1e999999`` never becomes a million-digit string.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from typing import Annotated
 from pydantic import BeforeValidator, WithJsonSchema
 
 AMOUNT_HINT = 'Montant décimal attendu, par exemple "1200.00".'
-MAX_INTEGER_DIGITS = 18
+MAX_INTEGER_DIGITS = 12
 MAX_FRACTION_DIGITS = 12
 OUT_OF_BOUNDS = (
-    f"Montant hors bornes : {MAX_INTEGER_DIGITS} chiffres au plus avant la virgule et "
-    f"{MAX_FRACTION_DIGITS} après."
+    f"Montant hors bornes : {MAX_INTEGER_DIGITS} chiffres au plus avant la virgule (plafond "
+    f"999 999 999 999,99 €) et {MAX_FRACTION_DIGITS} après."
 )
 
 
