@@ -69,6 +69,22 @@ async def test_results_show_the_identifier_type_and_the_manager_status_genuine_f
     ]
 
 
+async def test_a_managed_result_offers_to_write_to_its_managers(signed_in, services):  # noqa: F811
+    with_list(services, memberships=[])
+    managed = structure(OTHER_ID, "Fromagerie Dupont")
+    managed.has_principal_manager = True
+    unmanaged = structure(IMPOSTOR_ID, "Fromagerie sans gestionnaire")
+    services.structures.answer(
+        "SearchStructures", pb.SearchStructuresResponse(structures=[managed, unmanaged])
+    )
+
+    page = await signed_in.get("/structures", params={"recherche": "fromagerie"}, headers=HTML)
+
+    assert page.status_code == 200
+    links = re.findall(r'href="/sollicitations/nouvelle\?structure=([^"]+)"', page.text)
+    assert links == [OTHER_ID]  # a structure nobody manages has no one to answer
+
+
 async def test_a_siret_under_autre_is_refused_beside_the_identifier_and_nothing_is_created(
     signed_in,  # noqa: F811
     services,
