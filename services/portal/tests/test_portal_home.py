@@ -365,7 +365,7 @@ async def test_the_dashboard_shows_what_waits_per_structure_with_links(signed_in
         (received, "5", "Factures reçues à traiter — Mise à disposition"),
         (issued.format("SUSPENDUE"), "1", "Facture suspendue à compléter"),
         (issued.format("A_RECYCLER"), "2", "Factures à recycler"),
-        (issued.format("REJETEE"), "1", "Rejet à prendre en compte"),
+        (issued.format("REJETEE") + "&rejet=a-prendre-en-compte", "1", "Rejet à prendre en compte"),
     ]
     assert FOREIGN not in page.text
     assert "7 événements non lus" in page.text
@@ -460,6 +460,25 @@ async def test_the_invoice_list_narrows_to_the_structure_of_a_dashboard_link(sig
     assert first.request.side == ipb.LIST_SIDE_RECEIVED
     assert first.request.status == ipb.INVOICE_STATUS_MISE_A_DISPOSITION
     assert malformed.request.structure_id == ""
+
+
+async def test_the_rejections_link_lists_only_those_not_yet_acknowledged(signed_in, services):
+    services.invoices.answer("ListInvoices", ipb.ListInvoicesResponse())
+    query = {"side": "issued", "status": "REJETEE", "structure_id": MINE}
+
+    page = await signed_in.get(
+        "/factures", params={**query, "rejet": "a-prendre-en-compte"}, headers=HTML
+    )
+    await signed_in.get("/factures", params=query, headers=HTML)
+    await signed_in.get("/factures", params={**query, "rejet": "n-importe"}, headers=HTML)
+
+    narrowed, every, ignored = services.invoices.calls_to("ListInvoices")
+    assert narrowed.request.HasField("rejection_acknowledged")
+    assert narrowed.request.rejection_acknowledged is False
+    assert not every.request.HasField("rejection_acknowledged")
+    assert not ignored.request.HasField("rejection_acknowledged")
+    # The filter travels with the form (and so with paging and the exports' links).
+    assert 'name="rejet" value="a-prendre-en-compte"' in page.text
 
 
 # The event feed page

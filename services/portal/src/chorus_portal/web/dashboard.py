@@ -86,9 +86,10 @@ def _plural(count: int, one: str, many: str) -> str:
     return one if count == 1 else many
 
 
-def invoice_list_url(side: str, status: str, structure_id: str) -> str:
-    """``/factures`` filtered on one side, status and structure."""
-    return "/factures?" + urlencode({"side": side, "status": status, "structure_id": structure_id})
+def invoice_list_url(side: str, status: str, structure_id: str, **more: str) -> str:
+    """``/factures`` filtered on one side, status and structure (and ``more`` filters)."""
+    query = {"side": side, "status": status, "structure_id": structure_id, **more}
+    return "/factures?" + urlencode(query)
 
 
 def invoice_tasks(summary: ipb.InvoiceSummary) -> list[Task]:
@@ -114,7 +115,8 @@ def invoice_tasks(summary: ipb.InvoiceSummary) -> list[Task]:
     if summary.rejections_to_acknowledge:
         count = summary.rejections_to_acknowledge
         label = _plural(count, "Rejet à prendre en compte", "Rejets à prendre en compte")
-        tasks.append(Task(count, label, invoice_list_url(side, "REJETEE", summary.structure_id)))
+        url = invoice_list_url(side, "REJETEE", summary.structure_id, rejet="a-prendre-en-compte")
+        tasks.append(Task(count, label, url))
     return tasks
 
 

@@ -37,7 +37,11 @@ FILTERS = (
     "counterparty_name",
     "service_code",
     "structure_id",
+    "rejet",
 )
+# ``rejet=a-prendre-en-compte``: only the rejections the supplier has not acknowledged yet (the
+# home page's "Rejets à prendre en compte"); any other value is ignored.
+REJECTIONS_TO_ACKNOWLEDGE = "a-prendre-en-compte"
 
 SIDES = {"issued": "Émises", "received": "Reçues"}
 
@@ -70,6 +74,15 @@ def list_request(
 ) -> pb.ListInvoicesRequest:
     """ListInvoices for these criteria and this order (paging left to the caller)."""
     status = values["status"] if values["status"] in formats.STATUS_LABELS else ""
+    request = _list_request(side, values, sort, direction, status)
+    if values["rejet"] == REJECTIONS_TO_ACKNOWLEDGE:
+        request.rejection_acknowledged = False
+    return request
+
+
+def _list_request(
+    side: str, values: dict[str, str], sort: str, direction: str, status: str
+) -> pb.ListInvoicesRequest:
     return pb.ListInvoicesRequest(
         side=LIST_SIDE.to_proto(side.upper()),
         status=INVOICE_STATUS.to_proto(status or None),
