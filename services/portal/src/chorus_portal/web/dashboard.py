@@ -25,6 +25,7 @@ from chorus_edge.clients import ServiceClients
 from chorus_edge.clients.caller import Caller
 from chorus_portal.web import formats
 from chorus_portal.web.feed import FeedEntry, feed_entries
+from chorus_portal.web.invoices.listing import REJECTIONS_TO_ACKNOWLEDGE
 
 LATEST_FEED_ITEMS = 5
 
@@ -115,7 +116,8 @@ def invoice_tasks(summary: ipb.InvoiceSummary) -> list[Task]:
     if summary.rejections_to_acknowledge:
         count = summary.rejections_to_acknowledge
         label = _plural(count, "Rejet à prendre en compte", "Rejets à prendre en compte")
-        url = invoice_list_url(side, "REJETEE", summary.structure_id, rejet="a-prendre-en-compte")
+        unacknowledged = {"rejet": REJECTIONS_TO_ACKNOWLEDGE}
+        url = invoice_list_url(side, "REJETEE", summary.structure_id, **unacknowledged)
         tasks.append(Task(count, label, url))
     return tasks
 

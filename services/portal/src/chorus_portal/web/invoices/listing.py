@@ -74,16 +74,7 @@ def list_request(
 ) -> pb.ListInvoicesRequest:
     """ListInvoices for these criteria and this order (paging left to the caller)."""
     status = values["status"] if values["status"] in formats.STATUS_LABELS else ""
-    request = _list_request(side, values, sort, direction, status)
-    if values["rejet"] == REJECTIONS_TO_ACKNOWLEDGE:
-        request.rejection_acknowledged = False
-    return request
-
-
-def _list_request(
-    side: str, values: dict[str, str], sort: str, direction: str, status: str
-) -> pb.ListInvoicesRequest:
-    return pb.ListInvoicesRequest(
+    request = pb.ListInvoicesRequest(
         side=LIST_SIDE.to_proto(side.upper()),
         status=INVOICE_STATUS.to_proto(status or None),
         number=values["number"],
@@ -100,6 +91,9 @@ def _list_request(
         order_by=SORTS.get(sort, pb.LIST_ORDER_UNSPECIFIED),
         ascending=direction == "asc",
     )
+    if values["rejet"] == REJECTIONS_TO_ACKNOWLEDGE:
+        request.rejection_acknowledged = False
+    return request
 
 
 def query_of(side: str, values: dict[str, str], sort: str, direction: str) -> dict[str, str]:
